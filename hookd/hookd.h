@@ -1,0 +1,19 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * hookd.h: private prototypes of the hookd program, grouped by the file
+ * that defines them (ntpd.h style).
+ */
+#ifndef HOOKD_HOOKD_H
+#define HOOKD_HOOKD_H
+
+#include "compat.h"
+
+/* hookd.c */
+extern int	 arg_verbose;
+void		 usage_error(const char *usage, const char *fmt, ...)
+		    HOOKD_PRINTF(2, 3) __dead;
+
+/* cmd_validate.c */
+int	cmd_validate(int, char **);
+
+#endif /* HOOKD_HOOKD_H */

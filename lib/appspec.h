@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * appspec.h: appspec.yml (CodeDeploy EC2/on-premises AppSpec) as a plain C
+ * model.  No libyaml type appears here; the parser is appspec.c.
+ */
+#ifndef HOOKD_APPSPEC_H
+#define HOOKD_APPSPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "compat.h"
+
+struct errbuf;
+
+/*
+ * Lifecycle events in CodeDeploy's in-place order.  DownloadBundle and
+ * Install are run by hookd itself and take no scripts; the traffic events
+ * run only when the appspec has scripts for them.
+ */
+enum lc_event {
+	LC_BEFORE_BLOCK_TRAFFIC = 0,
+	LC_AFTER_BLOCK_TRAFFIC,
+	LC_APPLICATION_STOP,
+	LC_DOWNLOAD_BUNDLE,
+	LC_BEFORE_INSTALL,
+	LC_INSTALL,
+	LC_AFTER_INSTALL,
+	LC_APPLICATION_START,
+	LC_VALIDATE_SERVICE,
+	LC_BEFORE_ALLOW_TRAFFIC,
+	LC_AFTER_ALLOW_TRAFFIC,
+	LC_NEVENTS
+};
+
+/* "ApplicationStop", ...; never NULL for a valid event. */
+const char	*lc_event_name(enum lc_event);
+/* The event for a name (exact, case-sensitive), or -1. */
+int		 lc_event_from_name(const char *);
+/* Whether an appspec may attach scripts to the event. */
+bool		 lc_event_scriptable(enum lc_event);
+
+enum file_exists_behavior {
+	FEB_UNSET = 0,		/* not given: DISALLOW */
+	FEB_DISALLOW,
+	FEB_OVERWRITE,
+	FEB_RETAIN,
+};
+
+const char	*feb_name(enum file_exists_behavior);
+/* FEB_* for "DISALLOW"/"OVERWRITE"/"RETAIN", or -1. */
+int		 feb_from_name(const char *);
+
+struct appspec_hook {
+	char		*location;	/* relative to the bundle root */
+	unsigned	 timeout;	/* seconds, 1..3600; default 3600 */
+	char		*runas;		/* NULL: the daemon's user */
+	bool		 sudo;		/* run as root */
+	unsigned long	 line;		/* where it was declared (1-based) */
+};
+
+struct appspec_file {
+	char		*source;	/* relative to the bundle root; "/" = all */
+	char		*destination;	/* absolute path on the host */
+	unsigned long	 line;
+};
+
+#define PERM_TYPE_FILE		0x1
+#define PERM_TYPE_DIRECTORY	0x2
+
+struct appspec_acl {
+	bool		 is_default;	/* "d:" prefix */
+	char		 kind;		/* 'u', 'g', 'm' or 'o' */
+	char		*name;		/* NULL or "" for the owner/group entry */
+	unsigned	 perms;		/* r=4 w=2 x=1 */
+};
+
+struct appspec_context {
+	char		*user;		/* SELinux "name" */
+	char		*type;
+	char		*range;		/* NULL when not given */
+};
+
+struct appspec_perm {
+	char		*object;	/* absolute path on the host */
+	char		*pattern;	/* glob, default "**" */
+	char		**except;	/* globs */
+	size_t		 nexcept;
+	unsigned	 types;		/* PERM_TYPE_*; 0 = both */
+	char		*owner;
+	char		*group;
+	int		 mode;		/* permission bits, or -1 when unset */
+	struct appspec_acl *acls;
+	size_t		 nacls;
+	struct appspec_context *context;	/* NULL when not given */
+	unsigned long	 line;
+};
+
+struct appspec {
+	char		*path;		/* the name used in messages */
+	char		*version;	/* "0.0" */
+	char		*os;		/* "linux" */
+	enum file_exists_behavior file_exists_behavior;
+	struct appspec_file *files;
+	size_t		 nfiles;
+	struct appspec_perm *perms;
+	size_t		 nperms;
+	struct appspec_hook *hooks[LC_NEVENTS];
+	size_t		 nhooks[LC_NEVENTS];
+
+	/*
+	 * Every error found by the last load, each a full
+	 * "path:line:col: what" line, at most APPSPEC_ERRORS_MAX.  The
+	 * errbuf of a failed load holds the first.
+	 */
+	char		**errors;
+	size_t		 nerrors;
+};
+
+void	appspec_init(struct appspec *);
+void	appspec_release(struct appspec *);
+
+/*
+ * Parse the file at 'path' (at most APPSPEC_MAX bytes).  'name' is what
+ * messages call it (NULL: path).  On failure returns -1 with eb set to the
+ * first error (EK_DATA for a bad file, EK_NOINPUT/EK_IO when it cannot be
+ * read) and as->errors holding all of them; as must still be released.
+ */
+int	appspec_load(struct appspec *, const char *path, const char *name,
+	    struct errbuf *);
+/* The same, from memory. */
+int	appspec_parse(struct appspec *, const char *data, size_t len,
+	    const char *name, struct errbuf *);
+
+/*
+ * Check an appspec against the extracted bundle rooted at 'root': every
+ * hook location is a regular file inside the bundle and every files:
+ * source exists.  Errors are added to as->errors; returns 0 or -1 (EK_DATA).
+ */
+int	appspec_check_bundle(struct appspec *, const char *root,
+	    struct errbuf *);
+
+#endif /* HOOKD_APPSPEC_H */

@@ -1,20 +1,274 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * cmd_validate.c: 'hookd validate PATH' (placeholder until the appspec
- * parser lands).
+ * cmd_validate.c: 'hookd validate PATH'.  PATH is an appspec file or a
+ * bundle (a directory, .tar, .tar.gz/.tgz or .zip); for a bundle the
+ * appspec is found at its root (or inside its single top-level folder)
+ * and every hook location and files: source is checked against the
+ * bundle's contents.  Prints every error, one per line, to stderr.
+ *
+ * Exit status: 0 valid, 65 invalid, 66 PATH missing, 64 usage, 74 local
+ * I/O failure.
  */
 #include "compat.h"
 
-#include <stdio.h>
-#include <sysexits.h>
+#include <sys/stat.h>
 
+#include <errno.h>
+#include <ftw.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "appspec.h"
+#include "bundle.h"
+#include "caps.h"
+#include "errbuf.h"
 #include "hookd.h"
+#include "log.h"
+#include "version.h"
+#include "xalloc.h"
 
 #include "banned.h"
 
+static const char validate_usage[] =
+    "usage: hookd validate [-v] [--help] [--version] PATH";
+
+static void
+validate_help(void)
+{
+	printf("%s\n\n"
+	    "Check an appspec.yml, or a bundle (a directory, .tar, .tar.gz,\n"
+	    ".tgz or .zip) holding one at its root or in its single top-level\n"
+	    "folder.  For a bundle, every hook location must be a regular\n"
+	    "file inside it and every files: source must exist in it.\n\n"
+	    "options:\n"
+	    "  -v, --verbose  print a one-line summary when PATH is valid\n"
+	    "  -h, --help     show this help\n"
+	    "      --version  show the version\n\n"
+	    "exit status: 0 valid, 65 invalid (every error on stderr),\n"
+	    "66 PATH does not exist, 64 usage error; see hookd(8)\n",
+	    validate_usage);
+}
+
+/* Print every error the load found, and a closing line. */
+static int
+report_invalid(const char *path, const struct appspec *as,
+    const struct errbuf *eb)
+{
+	if (eb->kind != EK_DATA || as->nerrors == 0) {
+		/* Not the appspec's fault: one line, no list. */
+		fprintf(stderr, "hookd: validate: %s\n", eb->msg);
+		return errbuf_exitcode(eb);
+	}
+	for (size_t i = 0; i < as->nerrors; i++)
+		fprintf(stderr, "%s\n", as->errors[i]);
+	fprintf(stderr, "hookd: validate: '%s' is not valid (%s%zu error%s)\n",
+	    path, as->nerrors >= APPSPEC_ERRORS_MAX ? "at least " : "",
+	    as->nerrors, as->nerrors == 1 ? "" : "s");
+	return errbuf_exitcode(eb);
+}
+
+static void
+report_valid(const char *path, const struct appspec *as, bool bundle)
+{
+	size_t	 nscripts = 0, nevents = 0;
+
+	for (int e = 0; e < LC_NEVENTS; e++) {
+		nscripts += as->nhooks[e];
+		nevents += as->nhooks[e] > 0;
+	}
+	printf("%s: valid %s: %zu script%s in %zu event%s, %zu files "
+	    "entr%s, %zu permission%s\n", path, bundle ? "bundle" : "appspec",
+	    nscripts, nscripts == 1 ? "" : "s", nevents,
+	    nevents == 1 ? "" : "s", as->nfiles, as->nfiles == 1 ? "y" : "ies",
+	    as->nperms, as->nperms == 1 ? "" : "s");
+}
+
+/* Remove what bundle_extract left in the scratch directory. */
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	if (remove(path) == -1)
+		log_warn("cannot remove '%s'", path);
+	return 0;
+}
+
+/*
+ * Check an unpacked bundle rooted at 'dir'; messages call its appspec
+ * 'label' followed by the appspec's path inside it.
+ */
+static int
+validate_tree(const char *path, const char *dir, const char *label,
+    int verbose)
+{
+	struct appspec	 as;
+	struct errbuf	 eb = { 0 }, eb2 = { 0 };
+	char		*root = NULL, *file = NULL, *name = NULL;
+	size_t		 ll;
+	int		 r, ret;
+
+	appspec_init(&as);
+	if (bundle_find_appspec(dir, &root, &file, &eb) == -1) {
+		fprintf(stderr, "hookd: validate: '%s': %s\n", path, eb.msg);
+		ret = errbuf_exitcode(&eb);
+		goto out;
+	}
+	ll = strlen(label);
+	while (ll > 1 && label[ll - 1] == '/')
+		ll--;
+	name = xasprintf("%.*s/%s", (int)ll, label, file + strlen(dir) +
+	    strspn(file + strlen(dir), "/"));
+	/*
+	 * Check the bundle even when the appspec has errors, so one run
+	 * shows every problem; eb keeps the first.
+	 */
+	r = appspec_load(&as, file, name, &eb);
+	if ((r == 0 || eb.kind == EK_DATA) &&
+	    appspec_check_bundle(&as, root, &eb2) == -1 && r == 0) {
+		eb = eb2;
+		r = -1;
+	}
+	if (r == 0) {
+		if (verbose)
+			report_valid(path, &as, true);
+		ret = 0;
+		goto out;
+	}
+	ret = report_invalid(path, &as, &eb);
+ out:
+	appspec_release(&as);
+	free(root);
+	free(file);
+	free(name);
+	return ret;
+}
+
+/* Extract an archive into a scratch directory and check it there. */
+static int
+validate_archive(const char *path, int verbose)
+{
+	struct bundle_limits	 lim;
+	struct errbuf		 eb = { 0 };
+	const char		*tmp = secure_getenv("TMPDIR");
+	char			*dir;
+	int			 ret;
+
+	dir = xasprintf("%s/hookd-validate.XXXXXX", tmp != NULL &&
+	    *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(dir) == NULL) {
+		errbuf_errno(&eb, EK_IO, "cannot create '%s'", dir);
+		fprintf(stderr, "hookd: validate: %s\n", eb.msg);
+		free(dir);
+		return errbuf_exitcode(&eb);
+	}
+	bundle_limits_default(&lim);
+	if (bundle_extract(path, dir, &lim, &eb) == -1) {
+		fprintf(stderr, "hookd: validate: '%s': %s\n", path, eb.msg);
+		ret = errbuf_exitcode(&eb);
+	} else
+		ret = validate_tree(path, dir, path, verbose);
+	(void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+	return ret;
+}
+
+static int
+validate_file(const char *path, int verbose)
+{
+	struct appspec	 as;
+	struct errbuf	 eb = { 0 };
+	int		 ret;
+
+	appspec_init(&as);
+	if (appspec_load(&as, path, NULL, &eb) == 0) {
+		if (verbose)
+			report_valid(path, &as, false);
+		ret = 0;
+	} else
+		ret = report_invalid(path, &as, &eb);
+	appspec_release(&as);
+	return ret;
+}
+
+/* Whether a name says "archive" (the contents decide what it is). */
+static bool
+archive_name(const char *path)
+{
+	static const char *const ext[] = { ".tar", ".tgz", ".tar.gz", ".zip" };
+	size_t	 len = strlen(path);
+
+	for (size_t i = 0; i < nitems(ext); i++) {
+		size_t	 el = strlen(ext[i]);
+
+		if (len > el && strcasecmp(path + len - el, ext[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* 'hookd validate [-v] PATH'; returns the exit status. */
 int
 cmd_validate(int argc, char **argv)
 {
-	fprintf(stderr, "hookd: validate: not implemented yet\n");
-	return EX_SOFTWARE;
+	static const struct option longopts[] = {
+		{ "help",	no_argument,	NULL, 'h' },
+		{ "verbose",	no_argument,	NULL, 'v' },
+		{ "version",	no_argument,	NULL, 'V' },
+		{ NULL,		0,		NULL, 0 }
+	};
+	struct stat		 st;
+	struct errbuf		 eb = { 0 };
+	enum bundle_format	 fmt;
+	int			 ch, verbose = arg_verbose;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			validate_help();
+			return 0;
+		case 'v':
+			verbose++;
+			break;
+		case 'V':
+			printf("hookd %s\n", HOOKD_VERSION);
+			return 0;
+		default:
+			if (optopt != 0)
+				usage_error(validate_usage, "validate: unknown "
+				    "option '-%c'", optopt);
+			usage_error(validate_usage, "validate: unknown option "
+			    "'%s'", argv[optind - 1]);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		usage_error(validate_usage, "validate: no PATH given");
+	if (argc > 1)
+		usage_error(validate_usage, "validate: one PATH only, not "
+		    "'%s'", argv[1]);
+	if (stat(argv[0], &st) == -1) {
+		errbuf_errno(&eb, errno == ENOENT || errno == ENOTDIR ?
+		    EK_NOINPUT : errno == EACCES ? EK_PERM : EK_IO,
+		    "cannot access '%s'", argv[0]);
+		fprintf(stderr, "hookd: validate: %s\n", eb.msg);
+		return errbuf_exitcode(&eb);
+	}
+	if (S_ISDIR(st.st_mode))
+		return validate_tree(argv[0], argv[0], argv[0], verbose);
+	if (S_ISREG(st.st_mode) && bundle_detect(argv[0], &fmt, &eb) == 0 &&
+	    fmt != BUNDLE_DIR)
+		return validate_archive(argv[0], verbose);
+	if (archive_name(argv[0])) {
+		fprintf(stderr, "hookd: validate: '%s' is not a tar, tar.gz or "
+		    "zip archive\n", argv[0]);
+		return EX_DATAERR;
+	}
+	return validate_file(argv[0], verbose);
 }

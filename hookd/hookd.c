@@ -34,6 +34,12 @@ static const struct cmd {
 	int		(*fn)(int, char **);
 	const char	*summary;
 } cmds[] = {
+	{ "deploy-local", cmd_deploy_local,
+	    "run one deployment of a local bundle" },
+	{ "run",	cmd_run,
+	    "run the daemon: take deployments from the queue" },
+	{ "status",	cmd_status,
+	    "show this host's releases and recent deployments" },
 	{ "validate",	cmd_validate,
 	    "check an appspec file or a bundle" },
 };

@@ -13,6 +13,15 @@ extern int	 arg_verbose;
 void		 usage_error(const char *usage, const char *fmt, ...)
 		    HOOKD_PRINTF(2, 3) __dead;
 
+/* cmd_deploy_local.c */
+int	cmd_deploy_local(int, char **);
+
+/* cmd_run.c */
+int	cmd_run(int, char **);
+
+/* cmd_status.c */
+int	cmd_status(int, char **);
+
 /* cmd_validate.c */
 int	cmd_validate(int, char **);
 

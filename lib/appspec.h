@@ -56,13 +56,15 @@ struct appspec_hook {
 	unsigned	 timeout;	/* seconds, 1..3600; default 3600 */
 	char		*runas;		/* NULL: the daemon's user */
 	bool		 sudo;		/* run as root */
-	unsigned long	 line;		/* where it was declared (1-based) */
+	unsigned long	 line;		/* where location was given (1-based) */
+	unsigned long	 col;
 };
 
 struct appspec_file {
-	char		*source;	/* relative to the bundle root; "/" = all */
-	char		*destination;	/* absolute path on the host */
-	unsigned long	 line;
+	char		*source;	/* in the bundle; "/" = all of it */
+	char		*destination;	/* path on the host */
+	unsigned long	 line;		/* where source was given (1-based) */
+	unsigned long	 col;
 };
 
 #define PERM_TYPE_FILE		0x1
@@ -71,7 +73,7 @@ struct appspec_file {
 struct appspec_acl {
 	bool		 is_default;	/* "d:" prefix */
 	char		 kind;		/* 'u', 'g', 'm' or 'o' */
-	char		*name;		/* NULL or "" for the owner/group entry */
+	char		*name;		/* NULL for the owning user/group */
 	unsigned	 perms;		/* r=4 w=2 x=1 */
 };
 
@@ -82,7 +84,7 @@ struct appspec_context {
 };
 
 struct appspec_perm {
-	char		*object;	/* absolute path on the host */
+	char		*object;	/* path on the host, as written */
 	char		*pattern;	/* glob, default "**" */
 	char		**except;	/* globs */
 	size_t		 nexcept;
@@ -110,14 +112,17 @@ struct appspec {
 
 	/*
 	 * Every error found by the last load, each a full
-	 * "path:line:col: what" line, at most APPSPEC_ERRORS_MAX.  The
-	 * errbuf of a failed load holds the first.
+	 * "path:line:col: what" line, in file order, at most
+	 * APPSPEC_ERRORS_MAX.  The errbuf of a failed load holds the first.
+	 * appspec_check_bundle() appends its own.
 	 */
 	char		**errors;
 	size_t		 nerrors;
 };
 
+/* An empty model.  Load into it, then release it, whatever happened. */
 void	appspec_init(struct appspec *);
+/* Free everything; safe on a zeroed or half-loaded model, and twice. */
 void	appspec_release(struct appspec *);
 
 /*
@@ -128,14 +133,20 @@ void	appspec_release(struct appspec *);
  */
 int	appspec_load(struct appspec *, const char *path, const char *name,
 	    struct errbuf *);
-/* The same, from memory. */
+/*
+ * The same, from memory ('name' NULL: "appspec.yml"); any earlier
+ * contents of as are released first.  Does not block.
+ */
 int	appspec_parse(struct appspec *, const char *data, size_t len,
 	    const char *name, struct errbuf *);
 
 /*
  * Check an appspec against the extracted bundle rooted at 'root': every
- * hook location is a regular file inside the bundle and every files:
- * source exists.  Errors are added to as->errors; returns 0 or -1 (EK_DATA).
+ * hook location is a regular file inside the bundle (symlinks followed
+ * only while they stay inside) and every files: source exists inside it.
+ * Errors are added to as->errors with the line:col of the location or
+ * source; returns 0, or -1 with eb holding the first (EK_DATA; EK_IO when
+ * root cannot be resolved).  Works on a half-loaded model too.
  */
 int	appspec_check_bundle(struct appspec *, const char *root,
 	    struct errbuf *);

@@ -20,41 +20,75 @@ enum bundle_format {
 	BUNDLE_ZIP,
 };
 
+/*
+ * max_bytes bounds both the sum of the entries' stated sizes and the bytes
+ * actually decompressed, so a lying header or a decompression bomb stops
+ * at the limit.  max_entries bounds the paths created: files, directories
+ * and links, including parent directories an entry implies.
+ */
 struct bundle_limits {
 	uint64_t	 max_bytes;	/* total extracted bytes */
-	uint64_t	 max_entries;	/* archive entries */
+	uint64_t	 max_entries;	/* paths created */
 };
 
-/* Defaults: BUNDLE_BYTES_MAX, BUNDLE_ENTRIES_MAX (caps.h). */
+/* Defaults: BUNDLE_BYTES_MAX, BUNDLE_ENTRIES_MAX (caps.h).  Cannot fail. */
 void	bundle_limits_default(struct bundle_limits *);
 
 /*
  * Detect a bundle's format from its contents (magic bytes), not its
- * name.  EK_NOINPUT when it does not exist, EK_DATA when it is none of
- * the formats.
+ * name: a directory, gzip (taken as .tar.gz), "ustar" or a valid tar
+ * header checksum, "PK\3\4" (or an empty zip's "PK\5\6").  Returns 0 and
+ * sets *ret_format, or -1: EK_NOINPUT when it does not exist, EK_DATA when
+ * it is none of the formats ("'x.bin' is not a bundle: expected a
+ * directory, .tar, .tar.gz or .zip"), EK_IO when it cannot be read.
+ * Reads 512 bytes.
  */
 int	bundle_detect(const char *path, enum bundle_format *ret_format,
 	    struct errbuf *);
 
-/* SHA-256 of a file as 64 lowercase hex digits plus NUL. */
+/*
+ * SHA-256 of a file as 64 lowercase hex digits plus NUL, into the
+ * caller's ret_hex (written only on success).  Streams the file; blocks
+ * for as long as reading it takes.  EK_NOINPUT when it does not exist,
+ * EK_IO when it cannot be read, EK_BUG if OpenSSL fails.
+ */
 int	bundle_sha256(const char *path, char ret_hex[65], struct errbuf *);
 
 /*
  * Extract (or, for a directory, copy) the bundle at 'path' into 'destdir',
- * which must exist and be empty.  Refuses absolute paths, '..', entries
- * that would pass through a symlink, symlinks or hard links pointing out
- * of destdir, device nodes and FIFOs; strips setuid/setgid bits; enforces
- * the limits.  On failure (EK_DATA for a bad bundle, EK_IO for a local
- * failure) destdir is left empty.  May block for as long as the copy
- * takes.
+ * which must exist and be empty.  Returns 0, or -1 with eb set and destdir
+ * emptied again; nothing is ever written outside destdir.
+ *
+ * Refuses, with EK_DATA and a message "entry 'NAME': why" (NAME escaped:
+ * \n, \xNN ...): absolute paths and '..' components; names that are not
+ * UTF-8, hold control characters, or pass BUNDLE_PATH_MAX bytes (or 255
+ * per component); device nodes, FIFOs and sockets; entries under a
+ * symlink; duplicate entries (a repeated directory is fine); symlinks with
+ * an absolute target, with more leading '..' than their depth, or with a
+ * '..' after a named component; hard links to anything but a regular file
+ * earlier in the bundle; zips whose entries overlap; more than
+ * lim->max_entries paths or lim->max_bytes bytes (NULL lim: defaults);
+ * truncated or corrupt archives (libarchive's message).  Clears setuid,
+ * setgid and sticky bits; keeps directories owner-rwx; keeps modes and
+ * mtimes, not owners.  No fsync: the caller syncs what it must.
+ *
+ * EK_NOINPUT when 'path' does not exist, EK_IO for a local failure
+ * (destdir missing or not empty -- then it is left alone --, disk full).
+ * Changes the process's working directory to destdir during the call and
+ * restores it before returning (not thread-safe; hookd has one thread).
+ * Blocks for as long as the copy takes.
  */
 int	bundle_extract(const char *path, const char *destdir,
 	    const struct bundle_limits *, struct errbuf *);
 
 /*
  * Find the appspec in an extracted tree: DIR/appspec.yml (or .yaml), else
- * the same inside DIR's single top-level directory.  Returns new strings:
- * the bundle root and the appspec path.  EK_DATA when there is none.
+ * the same inside DIR's single top-level directory (when DIR holds exactly
+ * one entry and it is a directory).  The appspec must be a regular file,
+ * not a symlink.  Sets new strings (caller frees): *ret_root, the bundle
+ * root (DIR or DIR/TOP), and *ret_appspec, the appspec's path.  EK_DATA
+ * "no appspec.yml at the bundle root or in its single top-level folder"
+ * when there is none, EK_IO when DIR cannot be read.
  */
 int	bundle_find_appspec(const char *dir, char **ret_root,
 	    char **ret_appspec, struct errbuf *);

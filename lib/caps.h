@@ -6,24 +6,71 @@
 #ifndef HOOKD_CAPS_H
 #define HOOKD_CAPS_H
 
-#define HTTP_BODY_MAX		(8 * 1024 * 1024)	/* SQS/S3 XML/JSON replies */
-#define APPSPEC_MAX		(1 * 1024 * 1024)	/* appspec.yml bytes */
-#define APPSPEC_DEPTH_MAX	32			/* YAML nesting levels */
-#define APPSPEC_HOOKS_MAX	256			/* scripts over all events */
+/* Replies and documents, in bytes. */
+#define HTTP_BODY_MAX		(8 * 1024 * 1024)	/* SQS/S3 replies */
+#define APPSPEC_MAX		(1 * 1024 * 1024)	/* appspec.yml */
+#define DEPLOY_MSG_MAX		(256 * 1024)		/* queue message */
+#define CONFIG_MAX		(256 * 1024)		/* hookd.yml */
+#define STATE_MAX		(1 * 1024 * 1024)	/* state.json */
+
+/* appspec.yml contents, in counts. */
+#define APPSPEC_DEPTH_MAX	32			/* YAML nesting */
+#define APPSPEC_HOOKS_MAX	256			/* over all events */
 #define APPSPEC_FILES_MAX	1024			/* files: entries */
-#define APPSPEC_PERMS_MAX	1024			/* permissions: entries */
-#define APPSPEC_ERRORS_MAX	100			/* errors reported per file */
+#define APPSPEC_PERMS_MAX	1024			/* permissions: */
+#define APPSPEC_ERRORS_MAX	100			/* reported per file */
+#define APPSPEC_NODES_MAX	65536			/* YAML nodes, aliases counted */
+#define APPSPEC_ANCHORS_MAX	256			/* YAML anchors */
+#define APPSPEC_MAP_KEYS_MAX	64			/* keys in one mapping */
+
+/* Hooks. */
 #define HOOK_TIMEOUT_DEFAULT	3600			/* seconds */
 #define HOOK_TIMEOUT_MAX	3600			/* seconds */
-#define HOOK_KILL_GRACE_SEC	10			/* SIGTERM -> SIGKILL */
-#define HOOK_TAIL_MAX		(4 * 1024)		/* output kept for the report */
-#define HOOK_DRAIN_MSEC		1500			/* read pipes after exit */
-#define DEPLOY_MSG_MAX		(256 * 1024)		/* our limit; messages are small */
-#define CONFIG_MAX		(256 * 1024)		/* hookd.yml, deployer.yml */
-#define STATE_MAX		(1 * 1024 * 1024)	/* state.json */
-#define BUNDLE_BYTES_MAX	(4ULL * 1024 * 1024 * 1024) /* extracted bytes */
+#define HOOK_KILL_GRACE_SEC	10			/* TERM -> KILL, s */
+#define HOOK_TAIL_MAX		(4 * 1024)		/* bytes reported */
+#define HOOK_DRAIN_MSEC		1500			/* read after exit */
+#define HOOK_LINE_MAX		(4 * 1024)		/* longer lines split */
+#define HOOK_READ_CHUNK		(64 * 1024)		/* bytes per read() */
+#define USER_PWBUF_MAX		(1024 * 1024)		/* getpwnam_r bytes */
+#define USER_GROUPS_MAX		65536			/* runas user groups */
+
+/* Bundles. */
+#define BUNDLE_BYTES_MAX	(4ULL << 30)		/* extracted bytes */
 #define BUNDLE_ENTRIES_MAX	200000			/* archive entries */
 #define BUNDLE_PATH_MAX		1024			/* one entry's path */
-#define KEEP_RELEASES_DEFAULT	5
+#define BUNDLE_READ_BLOCK	(256 * 1024)		/* archive read size */
+#define BUNDLE_ZIP_CD_MAX	(256ULL << 20)		/* zip central dir, B */
+#define BUNDLE_NAME_SHOW_MAX	256			/* entry name in errors */
+
+#define KEEP_RELEASES_DEFAULT	5			/* release dirs kept */
+#define KEEP_RELEASES_MAX	1000			/* --keep-releases */
+#define STATE_HISTORY_MAX	20			/* state.json history entries */
+#define STATE_LINKS_MAX		APPSPEC_FILES_MAX	/* in_progress.links */
+#define DEPLOYLOG_LINE_MAX	4096			/* one log line, bytes */
+#define NAME_LEN_MAX		128			/* application/group/id */
+#define HOOK_TICK_MSEC		1000			/* observer on_tick period */
+
+/* Config files, messages, store and queue (config.c, store.c, queue.c). */
+#define CONFIG_DEPTH_MAX	16			/* YAML nesting */
+#define CONFIG_NODES_MAX	10000			/* YAML nodes */
+#define CONFIG_ERRORS_MAX	100			/* reported per file */
+#define CONFIG_GROUPS_MAX	1000			/* deployer.yml groups */
+#define STORE_LIST_MAX		100000			/* keys one list returns */
+#define STORE_OBJECT_MAX	(4 * 1024 * 1024)	/* JSON objects, bytes */
+#define QUEUE_BODY_MAX		(256 * 1024)		/* bytes; SQS's limit */
+#define QUEUE_MAX_RECEIVES	10			/* then failed/ or DLQ */
+#define QUEUE_NAME_MAX		80			/* SQS queue name chars */
+#define QUEUE_SCAN_MAX		10000			/* spool entries a scan reads */
+#define QUEUE_REASON_MAX	4096			/* failed/X.reason bytes */
+
+/* HTTP and AWS (lib/http.c, lib/aws/ core), in bytes unless noted. */
+#define HTTP_HEADERS_MAX	100			/* per reply */
+#define HTTP_HEADER_MAX		8192			/* one header line */
+#define IMDS_VALUE_MAX		(64 * 1024)		/* one IMDS reply */
+#define AWSXML_DOC_MAX		(8 * 1024 * 1024)	/* one XML document */
+#define AWSXML_DEPTH_MAX	32			/* XML nesting levels */
+#define AWSXML_TEXT_MAX		(1024 * 1024)		/* one element's text */
+#define AWS_CONFIG_FILE_MAX	(256 * 1024)		/* ~/.aws/ files */
+#define SIGV4_CANON_MAX		(64 * 1024)		/* canonical request */
 
 #endif /* HOOKD_CAPS_H */

@@ -21,7 +21,7 @@ enum errkind {
 	EK_PROTO,	/* unexpected remote reply	-> EX_PROTOCOL (76) */
 	EK_PERM,	/* permission denied		-> EX_NOPERM (77) */
 	EK_CONFIG,	/* bad hookd.yml / env		-> EX_CONFIG (78) */
-	EK_FAILED,	/* a deployment ran and failed	-> 1 */
+	EK_FAILED,	/* deployment ran and failed	-> 1 */
 };
 
 #define ERRBUF_MSG_MAX	1024	/* longer messages are truncated */

@@ -19,6 +19,7 @@ libjansson-dev
 libyaml-dev
 libsystemd-dev
 libarchive-dev
+libacl1-dev
 libxml2-dev
 libcmocka-dev
 python3

@@ -3,10 +3,13 @@
 import os
 import pathlib
 import subprocess
+import sys
 
 import pytest
 
 TOP = pathlib.Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(TOP / "tests"))
+pytest_plugins = ["peers.fixtures"]   # the AWS peers: moto, imds, proxy
 BUILD = pathlib.Path(os.environ.get("HOOKD_BUILD", TOP / "build"))
 SHARED = pathlib.Path(os.environ.get("HOOKD_SHARED", TOP.parent / "shared"))
 

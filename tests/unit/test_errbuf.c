@@ -30,7 +30,8 @@ errbuf_errno_appends_strerror_and_keeps_errno(void **state)
 	errno = ENOENT;
 	assert_int_equal(errbuf_errno(&eb, EK_IO, "cannot open '%s'", "f"),
 	    -1);
-	assert_string_equal(eb.msg, "cannot open 'f': No such file or directory");
+	assert_string_equal(eb.msg,
+	    "cannot open 'f': No such file or directory");
 	assert_int_equal(errno, ENOENT);
 	errbuf_errnum(&eb, EK_OS, EPERM, "setuid");
 	assert_string_equal(eb.msg, "setuid: Operation not permitted");
@@ -44,7 +45,8 @@ errbuf_prefix_adds_context_and_keeps_kind(void **state)
 	errbuf_set(&eb, EK_DATA, "hooks.AfterInstall[0]: bad");
 	assert_int_equal(errbuf_prefix(&eb, "%s:%d:%d: ", "appspec.yml",
 	    12, 5), -1);
-	assert_string_equal(eb.msg, "appspec.yml:12:5: hooks.AfterInstall[0]: bad");
+	assert_string_equal(eb.msg,
+	    "appspec.yml:12:5: hooks.AfterInstall[0]: bad");
 	assert_int_equal(eb.kind, EK_DATA);
 }
 

@@ -1,0 +1,280 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * cmd_deploy.c: "deployer GROUP REF", the command a team runs from its
+ * application repository.  Resolves REF with git, refuses a dirty work
+ * tree unless told, builds the bundle with git archive, validates its
+ * appspec with the same library calls as `hookd validate`, uploads it
+ * (content-addressed: once per content), creates the deployment and
+ * rolls it out (create.c, watch.c).
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+
+#include <ftw.h>
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "appspec.h"
+#include "bundle.h"
+#include "deployer.h"
+#include "errbuf.h"
+#include "git.h"
+#include "log.h"
+#include "store.h"
+#include "version.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+static const char deploy_usage[] =
+    "usage: deployer [-v] [--allow-dirty] [--fetch] [--no-wait] GROUP REF";
+
+static void
+deploy_help(void)
+{
+	printf("%s\n"
+	    "       deployer status [--json] [--watch] [GROUP | ID]\n"
+	    "       deployer history [--json] [GROUP]\n"
+	    "       deployer instances [--all] [--json] [GROUP]\n"
+	    "       deployer rollback [--no-wait] GROUP\n"
+	    "       deployer setup GROUP\n\n"
+	    "Deploy the commit REF names to the deployment group GROUP of\n"
+	    "deployer.yml (found in the current directory or a parent):\n"
+	    "bundle it with git archive, check its appspec.yml, upload it to\n"
+	    "the store, and roll it out in the group's batches, waiting for\n"
+	    "each batch.  A failed deployment is rolled back to the previous\n"
+	    "successful revision when the group has rollback_on_failure.\n\n"
+	    "options:\n"
+	    "      --allow-dirty  deploy REF although the work tree has\n"
+	    "                     changes that are not committed\n"
+	    "      --fetch        run 'git fetch' before resolving REF\n"
+	    "      --no-wait      return once the first batch is sent\n"
+	    "  -v, --verbose      more output\n"
+	    "  -h, --help         show this help\n"
+	    "      --version      show the version\n\n"
+	    "run 'deployer COMMAND --help' for a command's options.\n"
+	    "exit status: 0 succeeded, 1 the deployment failed, 64-78 other\n"
+	    "errors (sysexits); see deployer(1)\n", deploy_usage);
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)remove(path);
+	return 0;
+}
+
+/*
+ * Check the bundle as `hookd validate` does (its validate_tree): find
+ * the appspec, load it, check the bundle against it; print every error.
+ */
+static int
+validate_bundle(const char *tgz, const char *scratch, const char *label,
+    struct errbuf *eb)
+{
+	struct bundle_limits	 lim;
+	struct appspec		 as;
+	struct errbuf		 eb2 = { 0 };
+	char			*dir, *root = NULL, *file = NULL, *name = NULL;
+	int			 r, ret = -1;
+
+	appspec_init(&as);
+	dir = xasprintf("%s/tree", scratch);
+	if (mkdir(dir, 0700) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot create '%s'", dir);
+		goto out;
+	}
+	bundle_limits_default(&lim);
+	if (bundle_extract(tgz, dir, &lim, eb) == -1 ||
+	    bundle_find_appspec(dir, &root, &file, eb) == -1) {
+		errbuf_prefix(eb, "bundle of %s: ", label);
+		goto out;
+	}
+	name = xasprintf("%s:%s", label, file + strlen(dir) +
+	    strspn(file + strlen(dir), "/"));
+	r = appspec_load(&as, file, name, eb);
+	if ((r == 0 || eb->kind == EK_DATA) &&
+	    appspec_check_bundle(&as, root, &eb2) == -1 && r == 0) {
+		*eb = eb2;
+		r = -1;
+	}
+	if (r == 0) {
+		ret = 0;
+		goto out;
+	}
+	if (eb->kind == EK_DATA && as.nerrors > 0) {
+		for (size_t i = 0; i < as.nerrors; i++)
+			fprintf(stderr, "%s\n", as.errors[i]);
+		errbuf_set(eb, EK_DATA, "the appspec of %s is not valid "
+		    "(%zu error%s); nothing was uploaded", label, as.nerrors,
+		    as.nerrors == 1 ? "" : "s");
+	}
+ out:
+	appspec_release(&as);
+	free(dir);
+	free(root);
+	free(file);
+	free(name);
+	return ret;
+}
+
+/* 'deployer [options] GROUP REF'; returns the exit status. */
+int
+cmd_deploy(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "allow-dirty", no_argument,	NULL, 'D' },
+		{ "fetch",	no_argument,	NULL, 'F' },
+		{ "help",	no_argument,	NULL, 'h' },
+		{ "no-wait",	no_argument,	NULL, 'N' },
+		{ "verbose",	no_argument,	NULL, 'v' },
+		{ "version",	no_argument,	NULL, 'V' },
+		{ NULL,		0,		NULL, 0 }
+	};
+	const struct deployer_group	*g;
+	struct dctx			 c = { 0 };
+	struct errbuf			 eb = { 0 };
+	struct revision			 rev = { 0 };
+	struct store_stat		 st;
+	const char			*tmp;
+	char				*dirty = NULL, *prefix = NULL;
+	char				*scratch = NULL, *tgz = NULL;
+	char				*key = NULL, *label = NULL;
+	bool				 allow_dirty = false, fetch = false;
+	bool				 nowait = false;
+	int				 ch, r, ret;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'D':
+			allow_dirty = true;
+			break;
+		case 'F':
+			fetch = true;
+			break;
+		case 'h':
+			deploy_help();
+			return 0;
+		case 'N':
+			nowait = true;
+			break;
+		case 'v':
+			arg_verbose++;
+			break;
+		case 'V':
+			printf("deployer %s\n", HOOKD_VERSION);
+			return 0;
+		default:
+			bad_option(deploy_usage, argc, argv);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc == 0)
+		usage_error(deploy_usage, "no GROUP and REF given");
+	if (argc == 1)
+		usage_error(deploy_usage, "no REF given after GROUP '%s'",
+		    argv[0]);
+	if (argc > 2)
+		usage_error(deploy_usage, "unexpected argument '%s'", argv[2]);
+	log_setverbose(arg_verbose > 1);
+
+	if (dctx_open(&c, &eb) == -1)
+		goto fail;
+	if ((g = dctx_group(&c, argv[0], &eb)) == NULL) {
+		dctx_release(&c);
+		usage_error(deploy_usage, "%s", eb.msg);
+	}
+
+	/* 1. the commit */
+	if (fetch && git_fetch(c.dir, &eb) == -1)
+		goto fail;
+	if (git_resolve(c.dir, argv[1], rev.commit, &eb) == -1)
+		goto fail;
+	if (git_dirty(c.dir, &dirty, &eb) == -1)
+		goto fail;
+	if (dirty != NULL && !allow_dirty) {
+		errbuf_set(&eb, EK_DATA, "the work tree of '%s' has changes "
+		    "that are not committed (%s); commit them, or deploy %s "
+		    "as committed with --allow-dirty", c.dir, dirty,
+		    argv[1]);
+		goto fail;
+	}
+	if (dirty != NULL)
+		fprintf(stderr, "deployer: deploying %s as committed; not "
+		    "deployed: %s\n", argv[1], dirty);
+	rev.ref = xstrdup(argv[1]);
+
+	/* 2. the bundle, checked before anything leaves this host */
+	tmp = secure_getenv("TMPDIR");
+	scratch = xasprintf("%s/deployer.XXXXXX", tmp != NULL && *tmp != '\0' ?
+	    tmp : "/tmp");
+	if (mkdtemp(scratch) == NULL) {
+		errbuf_errno(&eb, EK_IO, "cannot create '%s'", scratch);
+		free(scratch);
+		scratch = NULL;
+		goto fail;
+	}
+	tgz = xasprintf("%s/bundle.tar.gz", scratch);
+	if (git_prefix(c.dir, &prefix, &eb) == -1 ||
+	    git_archive(c.dir, rev.commit, prefix, tgz, &eb) == -1)
+		goto fail;
+	label = xasprintf("%s (%.12s)", argv[1], rev.commit);
+	if (validate_bundle(tgz, scratch, label, &eb) == -1)
+		goto fail;
+	if (bundle_sha256(tgz, rev.sha256, &eb) == -1)
+		goto fail;
+
+	/* 3. upload unless the same content is there */
+	if (dctx_open_store(&c, true, &eb) == -1)
+		goto fail;
+	if ((key = store_key_revision(c.cfg.application, rev.sha256,
+	    &eb)) == NULL)
+		goto fail;
+	if ((r = store_exists(c.store, key, &st, &eb)) == -1)
+		goto fail;
+	if (r == 1)
+		printf("revision %.12s is already in the store as '%s'; "
+		    "nothing uploaded\n", rev.sha256, key);
+	else {
+		if (store_put_file(c.store, key, tgz, &eb) == -1)
+			goto fail;
+		printf("uploaded %s (%.12s) to '%s'\n", argv[1], rev.commit,
+		    key);
+	}
+	rev.location = dctx_revision_location(&c, rev.sha256);
+	fflush(stdout);
+
+	/* 4.-7. create, roll out, roll back */
+	r = deploy_and_watch(&c, g, &rev, NULL, nowait, &eb);
+	if (r == -1)
+		goto fail;
+	if (r == 1) {
+		fprintf(stderr, "deployer: %s\n", eb.msg);
+		ret = 1;
+	} else
+		ret = 0;
+	goto out;
+ fail:
+	fflush(stdout);
+	fprintf(stderr, "deployer: %s\n", eb.msg);
+	ret = errbuf_exitcode(&eb);
+ out:
+	if (scratch != NULL)
+		(void)nftw(scratch, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	revision_release(&rev);
+	dctx_release(&c);
+	free(dirty);
+	free(prefix);
+	free(scratch);
+	free(tgz);
+	free(key);
+	free(label);
+	return ret;
+}

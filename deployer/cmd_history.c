@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * cmd_history.c: "deployer history [--json] [GROUP]": every deployment
+ * of a group, newest first, one line each.
+ */
+#include "compat.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "deployer.h"
+#include "errbuf.h"
+#include "version.h"
+
+#include "banned.h"
+
+static const char history_usage[] =
+    "usage: deployer history [--json] [GROUP]";
+
+static void
+history_help(void)
+{
+	printf("%s\n\n"
+	    "List the deployments of GROUP (the only group of deployer.yml\n"
+	    "when not given), newest first.\n\n"
+	    "options:\n"
+	    "      --json     print a JSON array of deployment.json documents\n"
+	    "  -h, --help     show this help\n"
+	    "      --version  show the version\n", history_usage);
+}
+
+/* 'deployer history'; returns the exit status. */
+int
+cmd_history(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help",	no_argument,	NULL, 'h' },
+		{ "json",	no_argument,	NULL, 'j' },
+		{ "version",	no_argument,	NULL, 'V' },
+		{ NULL,		0,		NULL, 0 }
+	};
+	struct deployment	*v = NULL;
+	struct dctx		 c = { 0 };
+	struct errbuf		 eb = { 0 };
+	const char		*group;
+	json_t			*a;
+	size_t			 n = 0;
+	bool			 json = false;
+	int			 ch, ret = 0;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			history_help();
+			return 0;
+		case 'j':
+			json = true;
+			break;
+		case 'V':
+			printf("deployer %s\n", HOOKD_VERSION);
+			return 0;
+		default:
+			bad_option(history_usage, argc, argv);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc > 1)
+		usage_error(history_usage, "unexpected argument '%s'",
+		    argv[1]);
+	if (dctx_open(&c, &eb) == -1)
+		goto fail;
+	if ((group = argc == 1 ? argv[0] : dctx_default_group(&c)) == NULL) {
+		dctx_release(&c);
+		usage_error(history_usage, "deployer.yml has several groups: "
+		    "name one");
+	}
+	if (dctx_group(&c, group, &eb) == NULL) {
+		dctx_release(&c);
+		usage_error(history_usage, "%s", eb.msg);
+	}
+	if (dctx_open_store(&c, false, &eb) == -1)
+		goto fail;
+	if (deployment_list(&c, group, &v, &n, &eb) == -1)
+		goto fail;
+	if (json) {
+		a = json_array();
+		for (size_t i = 0; i < n; i++)
+			(void)json_array_append_new(a,
+			    deployment_to_json(&v[i]));
+		(void)json_dumpf(a, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		printf("\n");
+		json_decref(a);
+		goto out;
+	}
+	if (n == 0) {
+		printf("no deployments in group '%s'\n", group);
+		goto out;
+	}
+	printf("%5s  %-11s  %-10s  %-24s  %-12s  %s\n", "SEQ", "ID", "STATUS",
+	    "CREATED", "COMMIT", "BY / REF");
+	for (size_t i = 0; i < n; i++) {
+		const struct deployment	*d = &v[i];
+
+		printf("%5llu  %-11s  %-10s  %-24.24s  %-12.12s  %s %s%s%s\n",
+		    (unsigned long long)d->sequence, d->id, d->status,
+		    d->created_at != NULL ? d->created_at : "-",
+		    d->commit[0] != '\0' ? d->commit : "-",
+		    d->created_by != NULL ? d->created_by : "-",
+		    d->ref != NULL ? d->ref : "-",
+		    d->rollback_of != NULL ? " rollback of " : "",
+		    d->rollback_of != NULL ? d->rollback_of : "");
+	}
+	goto out;
+ fail:
+	fflush(stdout);
+	fprintf(stderr, "deployer: history: %s\n", eb.msg);
+	ret = errbuf_exitcode(&eb);
+ out:
+	deployments_free(v, n);
+	dctx_release(&c);
+	return ret;
+}

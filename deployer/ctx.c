@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * ctx.c: what every deployer subcommand starts from: deployer.yml
+ * (found by walking up from the current directory), the AWS client when
+ * the store or the queue is on AWS, and the store.  Also the RFC 3339
+ * time helpers the records use.
+ */
+#include "compat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aws/client.h"
+#include "backends.h"
+#include "config.h"
+#include "deployer.h"
+#include "errbuf.h"
+#include "queue.h"
+#include "state.h"
+#include "store.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+/*
+ * Load deployer.yml and make the AWS client it needs.  0, or -1 with eb
+ * set (EK_NOINPUT: no deployer.yml, EK_CONFIG: a bad one).  c must be
+ * released either way.  The store is opened by dctx_open_store.
+ */
+int
+dctx_open(struct dctx *c, struct errbuf *eb)
+{
+	struct aws_client_config	 ac = { 0 };
+	char				*slash;
+
+	memset(c, 0, sizeof(*c));
+	deployer_config_init(&c->cfg);
+	if (config_find_deployer_yml(NULL, &c->cfgpath, eb) == -1)
+		return -1;
+	c->dir = xstrdup(c->cfgpath);
+	if ((slash = strrchr(c->dir, '/')) != NULL)
+		*(slash == c->dir ? slash + 1 : slash) = '\0';
+	if (deployer_config_load(&c->cfg, c->cfgpath, NULL, eb) == -1)
+		return -1;
+	if (strncmp(c->cfg.store, "s3://", 5) == 0 ||
+	    strcmp(c->cfg.queue, "sqs") == 0) {
+		ac.region = c->cfg.region;
+		if ((c->aws = aws_client_new(&ac, eb)) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * Open the store of deployer.yml ('create': make a file:// store's
+ * directory).  0, or -1 with eb set (EK_NOINPUT, EK_CONFIG, EK_IO).
+ */
+int
+dctx_open_store(struct dctx *c, bool create, struct errbuf *eb)
+{
+	return backend_store_open(c->cfg.store, create, c->aws, &c->store,
+	    eb);
+}
+
+/* Open instance queue 'name' of the configured backend (queue_open). */
+int
+dctx_queue_open(struct dctx *c, const char *name, struct queue **ret,
+    struct errbuf *eb)
+{
+	return backend_queue_open(c->cfg.queue, name, 0, c->aws, ret, eb);
+}
+
+/* The queues named prefix* of the configured backend (queue_list). */
+int
+dctx_queue_list(struct dctx *c, const char *prefix, char ***ret_names,
+    size_t *ret_n, struct errbuf *eb)
+{
+	if (strcmp(c->cfg.queue, "sqs") == 0)
+		return queue_sqs_list(c->aws, prefix, ret_names, ret_n, eb);
+	return queue_list(c->cfg.queue, c->aws, prefix, ret_names, ret_n,
+	    eb);
+}
+
+/* Free everything dctx_open made; safe on a half-opened context. */
+void
+dctx_release(struct dctx *c)
+{
+	store_free(c->store);
+	aws_client_free(c->aws);
+	deployer_config_release(&c->cfg);
+	free(c->cfgpath);
+	free(c->dir);
+	memset(c, 0, sizeof(*c));
+}
+
+/* The group 'name' of deployer.yml (borrowed), or NULL with EK_USAGE. */
+const struct deployer_group *
+dctx_group(struct dctx *c, const char *name, struct errbuf *eb)
+{
+	const struct deployer_group	*g;
+
+	if ((g = deployer_config_group(&c->cfg, name)) == NULL)
+		errbuf_set(eb, EK_USAGE, "group '%s' is not in '%s'", name,
+		    c->cfgpath);
+	return g;
+}
+
+/* The only group of deployer.yml (borrowed), or NULL when several. */
+const char *
+dctx_default_group(const struct dctx *c)
+{
+	return c->cfg.ngroups == 1 ? c->cfg.groups[0].name : NULL;
+}
+
+/* Where a bundle lives, as a message names it: STORE/revisions/... */
+char *
+dctx_revision_location(const struct dctx *c, const char *sha256)
+{
+	size_t	 n = strlen(c->cfg.store);
+
+	while (n > 0 && c->cfg.store[n - 1] == '/')
+		n--;
+	return xasprintf("%.*s/revisions/%s/%s.tar.gz", (int)n,
+	    c->cfg.store, c->cfg.application, sha256);
+}
+
+/* How often to poll the store for statuses, in milliseconds. */
+unsigned
+dctx_poll_ms(const struct dctx *c)
+{
+	return strncmp(c->cfg.store, "file:", 5) == 0 ?
+	    DEPLOYER_POLL_FILE_MS : DEPLOYER_POLL_S3_MS;
+}
+
+/* Now as RFC 3339 UTC with milliseconds (the daemon's format). */
+void
+ts_now(char buf[32])
+{
+	state_timestamp(buf);
+}
+
+/* A time as RFC 3339 UTC, seconds. */
+void
+ts_format(time_t t, char buf[32])
+{
+	struct tm	 tm;
+
+	if (gmtime_r(&t, &tm) == NULL ||
+	    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		(void)strlcpy(buf, "1970-01-01T00:00:00Z", 32);
+}
+
+/*
+ * Parse "YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM)" into seconds since the
+ * epoch; 0 when it is not that.
+ */
+time_t
+ts_parse(const char *s)
+{
+	struct tm	 tm = { 0 };
+	const char	*p;
+	time_t		 t;
+	int		 sign, hh, mm;
+
+	if (s == NULL || (p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return 0;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	t = timegm(&tm);
+	if (*p == 'Z' || *p == 'z')
+		return t;
+	if ((*p == '+' || *p == '-') && sscanf(p + 1, "%2d:%2d", &hh, &mm) ==
+	    2) {
+		sign = *p == '+' ? 1 : -1;
+		return t - sign * (hh * 3600 + mm * 60);
+	}
+	return 0;
+}

@@ -1,0 +1,189 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * deployer.h: private prototypes of the deployer program, grouped by the
+ * file that defines them (ntpd.h style), and the in-memory model of one
+ * deployment that the subcommands share.
+ */
+#ifndef HOOKD_DEPLOYER_H
+#define HOOKD_DEPLOYER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "compat.h"
+#include "config.h"
+#include "message.h"
+#include "store.h"
+
+struct aws_client;
+struct errbuf;
+struct json_t;
+struct queue;
+
+#define TARGET_SCHEMA		"hookd.target/1"
+#define DEPLOYMENT_SCHEMA	"hookd.deployment/1"
+#define DEPLOYER_STALE_SEC	900	/* registry entry older: stale */
+#define DEPLOYER_POLL_FILE_MS	300	/* store polling, file:// */
+#define DEPLOYER_POLL_S3_MS	2000	/* store polling, s3:// */
+#define DEPLOYER_TAIL_LINES	10	/* output lines shown per failure */
+#define DEPLOYER_DEADLINE_SLACK	60	/* s added to timeout x batches */
+
+/* deployer.c */
+extern int	 arg_verbose;
+void		 usage_error(const char *usage, const char *fmt, ...)
+		    HOOKD_PRINTF(2, 3) __dead;
+void		 bad_option(const char *usage, int argc, char **argv) __dead;
+__dead void	 die(const struct errbuf *, const char *partly);
+
+/* ctx.c: deployer.yml, the store, the AWS client */
+struct dctx {
+	struct deployer_config	 cfg;
+	char			*cfgpath;
+	char			*dir;	/* the directory of deployer.yml */
+	struct aws_client	*aws;	/* NULL unless s3:// or sqs */
+	struct store		*store;
+};
+
+int	dctx_open(struct dctx *, struct errbuf *);
+int	dctx_open_store(struct dctx *, bool create, struct errbuf *);
+void	dctx_release(struct dctx *);
+const struct deployer_group *dctx_group(struct dctx *, const char *name,
+	    struct errbuf *);
+/* The group to use when none is named: the only one, else NULL. */
+const char *dctx_default_group(const struct dctx *);
+char	*dctx_revision_location(const struct dctx *, const char *sha256);
+unsigned dctx_poll_ms(const struct dctx *);
+int	dctx_queue_open(struct dctx *, const char *name, struct queue **,
+	    struct errbuf *);
+int	dctx_queue_list(struct dctx *, const char *prefix, char ***ret_names,
+	    size_t *ret_n, struct errbuf *);
+
+/* time helpers (ctx.c) */
+void	 ts_now(char buf[32]);
+void	 ts_format(time_t, char buf[32]);
+time_t	 ts_parse(const char *);	/* 0 when not RFC 3339 */
+
+/* records.c: the store documents the deployer reads and writes */
+enum inst_state {
+	IS_PENDING = 0,		/* not sent yet */
+	IS_SENT,		/* sent, no progress yet */
+	IS_RUNNING,		/* InProgress (or Interrupted) */
+	IS_SUCCEEDED,
+	IS_FAILED,
+	IS_TIMEDOUT,		/* no final status within the timeout */
+};
+
+struct dinst {
+	char		*name;
+	char		*queue;
+	size_t		 batch;
+	enum inst_state	 state;
+	char		*event;		/* running or failed event */
+	char		*script;
+	char		*message;
+	char		*tail;
+	time_t		 started;	/* progress started_at, else sent */
+	time_t		 finished;
+};
+
+struct deployment {
+	char		 id[MESSAGE_ID_LEN + 1];
+	char		*application;
+	char		*group;
+	uint64_t	 sequence;
+	char		*status;	/* InProgress, Succeeded, Failed */
+	char		*rollback_of;	/* NULL unless a rollback */
+	char		*rolled_back_by;
+	char		*created_at;
+	char		*created_by;
+	char		*ref;
+	char		 commit[41];
+	char		 sha256[65];
+	char		*location;
+	char		*config_name;	/* "OneAtATime" ... */
+	unsigned	 timeout;	/* s per batch */
+	time_t		 deadline;
+	char		*finished_at;
+	struct json_t	*message;	/* the message object as sent */
+	struct dinst	*inst;
+	size_t		 ninst;
+	time_t		*batch_sent;	/* per batch; 0: not sent */
+	size_t		 nbatches;
+};
+
+const char *inst_state_name(enum inst_state);
+bool	inst_final(enum inst_state);
+void	deployment_release(struct deployment *);
+struct json_t *deployment_to_json(const struct deployment *);
+int	deployment_from_json(struct json_t *, struct deployment *ret,
+	    struct errbuf *);
+int	deployment_load(struct dctx *, const char *group, const char *id,
+	    struct deployment *ret, struct errbuf *);
+int	deployment_save(struct dctx *, const struct deployment *,
+	    struct errbuf *);
+/* Every deployment of a group, newest (highest sequence) first. */
+int	deployment_list(struct dctx *, const char *group,
+	    struct deployment **ret, size_t *ret_n, struct errbuf *);
+void	deployments_free(struct deployment *, size_t);
+/* Read the group's target.json: 1 found (*ret_doc new), 0 absent. */
+int	target_read(struct dctx *, const char *group, struct json_t **ret_doc,
+	    char ret_etag[STORE_ETAG_MAX], struct errbuf *);
+/* Whether the target's deployment still runs (1) or not (0). */
+int	target_active(struct dctx *, const char *group, struct json_t *target,
+	    struct errbuf *);
+/* Read one instance's progress into di; 0 also when there is none. */
+int	progress_read(struct dctx *, const struct deployment *,
+	    struct dinst *, struct errbuf *);
+
+/* One registry entry or queue, as `deployer instances` shows it. */
+struct reginst {
+	char		*name;
+	char		*queue;
+	time_t		 last_seen;	/* 0: no registry entry */
+	bool		 stale;
+	bool		 has_queue;	/* found by queue prefix */
+	char		*current_id;	/* NULL: none */
+	uint64_t	 current_seq;
+	char		*in_progress;
+};
+int	instances_find(struct dctx *, const char *group, bool all,
+	    struct reginst **ret, size_t *ret_n, struct errbuf *);
+void	reginsts_free(struct reginst *, size_t);
+
+/* create.c: a new deployment, and its rollout */
+struct revision {
+	char		 commit[41];	/* "" when unknown */
+	char		 sha256[65];
+	char		*ref;
+	char		*location;
+};
+int	deployment_create(struct dctx *, const struct deployer_group *,
+	    const struct revision *, const char *rollback_of,
+	    const struct deployment *from, struct deployment *ret,
+	    struct errbuf *);
+char	*who_am_i(void);
+
+/* watch.c: send batches, wait for statuses, show them */
+int	rollout_run(struct dctx *, const struct deployer_group *,
+	    struct deployment *, bool nowait, struct errbuf *);
+void	deployment_print(const struct deployment *, bool details);
+/* Deploy and, on failure, roll back per the group; 0, 1 or -1. */
+int	deploy_and_watch(struct dctx *, const struct deployer_group *,
+	    const struct revision *, const char *rollback_of, bool nowait,
+	    struct errbuf *);
+int	previous_success(struct dctx *, const char *group, uint64_t before,
+	    const char *avoid_sha, struct revision *ret,
+	    char ret_id[MESSAGE_ID_LEN + 1], struct errbuf *);
+void	revision_release(struct revision *);
+
+/* cmd_*.c */
+int	cmd_deploy(int, char **);
+int	cmd_history(int, char **);
+int	cmd_instances(int, char **);
+int	cmd_rollback(int, char **);
+int	cmd_setup(int, char **);
+int	cmd_status(int, char **);
+
+#endif /* HOOKD_DEPLOYER_H */

@@ -1,0 +1,684 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * records.c: the store documents the deployer owns or reads, in memory.
+ *
+ * Written by the deployer (schemas in docs/man/deployer.1 and the
+ * report):
+ *   groups/APP/GROUP/target.json            hookd.target/1
+ *   deployments/APP/GROUP/ID/deployment.json hookd.deployment/1
+ * Read (written by hookd, lib/progress.h):
+ *   deployments/APP/GROUP/ID/instances/INSTANCE.json  hookd.progress/1
+ *   groups/APP/GROUP/instances/INSTANCE.json          hookd.instance/1
+ * Readers are tolerant: a member that is missing or of another type is
+ * taken as absent, so a newer daemon can add fields.
+ */
+#include "compat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "caps.h"
+#include "deployer.h"
+#include "errbuf.h"
+#include "queue.h"
+#include "store.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static char *
+jdup(json_t *o, const char *key)
+{
+	const char	*s = jstr(o, key);
+
+	return s != NULL ? xstrdup(s) : NULL;
+}
+
+static json_t *
+str_or_null(const char *s)
+{
+	json_t	*v;
+
+	if (s == NULL || (v = json_string(s)) == NULL)
+		return json_null();
+	return v;
+}
+
+static json_t *
+time_or_null(time_t t)
+{
+	char	 b[32];
+
+	if (t == 0)
+		return json_null();
+	ts_format(t, b);
+	return json_string(b);
+}
+
+const char *
+inst_state_name(enum inst_state s)
+{
+	switch (s) {
+	case IS_PENDING:
+		return "Pending";
+	case IS_SENT:
+		return "Sent";
+	case IS_RUNNING:
+		return "InProgress";
+	case IS_SUCCEEDED:
+		return "Succeeded";
+	case IS_FAILED:
+		return "Failed";
+	case IS_TIMEDOUT:
+		return "TimedOut";
+	}
+	return "Unknown";
+}
+
+bool
+inst_final(enum inst_state s)
+{
+	return s == IS_SUCCEEDED || s == IS_FAILED || s == IS_TIMEDOUT;
+}
+
+static void
+dinst_release(struct dinst *di)
+{
+	free(di->name);
+	free(di->queue);
+	free(di->event);
+	free(di->script);
+	free(di->message);
+	free(di->tail);
+}
+
+/* Free the contents; safe on a zeroed or half-filled deployment. */
+void
+deployment_release(struct deployment *d)
+{
+	free(d->application);
+	free(d->group);
+	free(d->status);
+	free(d->rollback_of);
+	free(d->rolled_back_by);
+	free(d->created_at);
+	free(d->created_by);
+	free(d->ref);
+	free(d->location);
+	free(d->config_name);
+	free(d->finished_at);
+	if (d->message != NULL)
+		json_decref(d->message);
+	for (size_t i = 0; i < d->ninst; i++)
+		dinst_release(&d->inst[i]);
+	free(d->inst);
+	free(d->batch_sent);
+	memset(d, 0, sizeof(*d));
+}
+
+/* deployment.json for d: a new reference. */
+json_t *
+deployment_to_json(const struct deployment *d)
+{
+	json_t	*o, *rev, *insts, *batches, *b;
+	size_t	 counts[IS_TIMEDOUT + 1] = { 0 };
+
+	o = json_object();
+	(void)json_object_set_new(o, "schema", json_string(DEPLOYMENT_SCHEMA));
+	(void)json_object_set_new(o, "deployment_id", json_string(d->id));
+	(void)json_object_set_new(o, "application",
+	    str_or_null(d->application));
+	(void)json_object_set_new(o, "group", str_or_null(d->group));
+	(void)json_object_set_new(o, "sequence",
+	    json_integer((json_int_t)d->sequence));
+	(void)json_object_set_new(o, "status", str_or_null(d->status));
+	(void)json_object_set_new(o, "rollback_of",
+	    str_or_null(d->rollback_of));
+	(void)json_object_set_new(o, "rolled_back_by",
+	    str_or_null(d->rolled_back_by));
+	(void)json_object_set_new(o, "created_at", str_or_null(d->created_at));
+	(void)json_object_set_new(o, "created_by", str_or_null(d->created_by));
+	(void)json_object_set_new(o, "ref", str_or_null(d->ref));
+	(void)json_object_set_new(o, "commit",
+	    str_or_null(d->commit[0] != '\0' ? d->commit : NULL));
+	rev = json_object();
+	(void)json_object_set_new(rev, "location", str_or_null(d->location));
+	(void)json_object_set_new(rev, "sha256", json_string(d->sha256));
+	(void)json_object_set_new(rev, "commit",
+	    str_or_null(d->commit[0] != '\0' ? d->commit : NULL));
+	(void)json_object_set_new(rev, "ref", str_or_null(d->ref));
+	(void)json_object_set_new(rev, "format", json_string("tgz"));
+	(void)json_object_set_new(o, "revision", rev);
+	(void)json_object_set_new(o, "deployment_config",
+	    str_or_null(d->config_name));
+	(void)json_object_set_new(o, "timeout", json_integer(d->timeout));
+	(void)json_object_set_new(o, "deadline", time_or_null(d->deadline));
+	insts = json_array();
+	for (size_t i = 0; i < d->ninst; i++) {
+		json_t	*e = json_object();
+
+		(void)json_object_set_new(e, "instance",
+		    json_string(d->inst[i].name));
+		(void)json_object_set_new(e, "queue",
+		    str_or_null(d->inst[i].queue));
+		(void)json_object_set_new(e, "batch",
+		    json_integer((json_int_t)d->inst[i].batch));
+		(void)json_object_set_new(e, "status", json_string(
+		    inst_state_name(d->inst[i].state)));
+		(void)json_object_set_new(e, "event",
+		    str_or_null(d->inst[i].event));
+		(void)json_object_set_new(e, "script",
+		    str_or_null(d->inst[i].script));
+		(void)json_object_set_new(e, "message",
+		    str_or_null(d->inst[i].message));
+		(void)json_object_set_new(e, "tail",
+		    str_or_null(d->inst[i].tail));
+		(void)json_object_set_new(e, "started_at",
+		    time_or_null(d->inst[i].started));
+		(void)json_object_set_new(e, "finished_at",
+		    time_or_null(d->inst[i].finished));
+		(void)json_array_append_new(insts, e);
+		counts[d->inst[i].state]++;
+	}
+	(void)json_object_set_new(o, "instances", insts);
+	batches = json_array();
+	for (size_t i = 0; i < d->nbatches; i++) {
+		b = json_object();
+		(void)json_object_set_new(b, "sent_at",
+		    time_or_null(d->batch_sent[i]));
+		(void)json_array_append_new(batches, b);
+	}
+	(void)json_object_set_new(o, "batches", batches);
+	(void)json_object_set_new(o, "counts", json_pack("{s:I,s:I,s:I,s:I}",
+	    "succeeded", (json_int_t)counts[IS_SUCCEEDED],
+	    "failed", (json_int_t)(counts[IS_FAILED] + counts[IS_TIMEDOUT]),
+	    "in_progress", (json_int_t)(counts[IS_SENT] + counts[IS_RUNNING]),
+	    "pending", (json_int_t)counts[IS_PENDING]));
+	(void)json_object_set_new(o, "finished_at",
+	    str_or_null(d->finished_at));
+	(void)json_object_set(o, "message", d->message != NULL ? d->message :
+	    json_null());
+	return o;
+}
+
+static enum inst_state
+state_from_name(const char *s)
+{
+	static const enum inst_state all[] = { IS_PENDING, IS_SENT,
+	    IS_RUNNING, IS_SUCCEEDED, IS_FAILED, IS_TIMEDOUT };
+
+	for (size_t i = 0; s != NULL && i < nitems(all); i++)
+		if (strcmp(s, inst_state_name(all[i])) == 0)
+			return all[i];
+	return IS_PENDING;
+}
+
+/* Fill *ret from a deployment.json document (borrowed).  EK_DATA. */
+int
+deployment_from_json(json_t *o, struct deployment *ret, struct errbuf *eb)
+{
+	struct deployment	 d = { 0 };
+	json_t			*rev, *insts, *batches, *v;
+	const char		*s;
+	size_t			 i;
+
+	s = jstr(o, "deployment_id");
+	if (s == NULL || strlen(s) != MESSAGE_ID_LEN)
+		return errbuf_set(eb, EK_DATA, "deployment.json: no valid "
+		    "deployment_id");
+	memcpy(d.id, s, MESSAGE_ID_LEN + 1);
+	d.application = jdup(o, "application");
+	d.group = jdup(o, "group");
+	d.sequence = (uint64_t)json_integer_value(json_object_get(o,
+	    "sequence"));
+	d.status = jdup(o, "status");
+	if (d.status == NULL)
+		d.status = xstrdup("InProgress");
+	d.rollback_of = jdup(o, "rollback_of");
+	d.rolled_back_by = jdup(o, "rolled_back_by");
+	d.created_at = jdup(o, "created_at");
+	d.created_by = jdup(o, "created_by");
+	d.ref = jdup(o, "ref");
+	rev = json_object_get(o, "revision");
+	if ((s = jstr(rev, "commit")) != NULL)
+		(void)strlcpy(d.commit, s, sizeof(d.commit));
+	if ((s = jstr(rev, "sha256")) != NULL)
+		(void)strlcpy(d.sha256, s, sizeof(d.sha256));
+	d.location = jdup(rev, "location");
+	d.config_name = jdup(o, "deployment_config");
+	d.timeout = (unsigned)json_integer_value(json_object_get(o,
+	    "timeout"));
+	d.deadline = ts_parse(jstr(o, "deadline"));
+	d.finished_at = jdup(o, "finished_at");
+	if ((v = json_object_get(o, "message")) != NULL && json_is_object(v))
+		d.message = json_incref(v);
+	insts = json_object_get(o, "instances");
+	if (json_is_array(insts) && json_array_size(insts) > 0) {
+		d.inst = xcalloc(json_array_size(insts), sizeof(*d.inst));
+		json_array_foreach(insts, i, v) {
+			struct dinst	*di = &d.inst[d.ninst];
+
+			if ((s = jstr(v, "instance")) == NULL)
+				continue;
+			di->name = xstrdup(s);
+			di->queue = jdup(v, "queue");
+			di->batch = (size_t)json_integer_value(
+			    json_object_get(v, "batch"));
+			di->state = state_from_name(jstr(v, "status"));
+			di->event = jdup(v, "event");
+			di->script = jdup(v, "script");
+			di->message = jdup(v, "message");
+			di->tail = jdup(v, "tail");
+			di->started = ts_parse(jstr(v, "started_at"));
+			di->finished = ts_parse(jstr(v, "finished_at"));
+			d.ninst++;
+		}
+	}
+	batches = json_object_get(o, "batches");
+	if (json_is_array(batches) && json_array_size(batches) > 0) {
+		d.nbatches = json_array_size(batches);
+		d.batch_sent = xcalloc(d.nbatches, sizeof(*d.batch_sent));
+		json_array_foreach(batches, i, v)
+			d.batch_sent[i] = ts_parse(jstr(v, "sent_at"));
+	}
+	for (i = 0; i < d.ninst; i++)
+		if (d.inst[i].batch >= d.nbatches) {
+			deployment_release(&d);
+			return errbuf_set(eb, EK_DATA, "deployment.json: "
+			    "instance in batch %zu of %zu", d.inst[i].batch,
+			    d.nbatches);
+		}
+	*ret = d;
+	return 0;
+}
+
+/* Read and parse one JSON object of the store; 0, or -1 (EK_NOINPUT). */
+static int
+get_json(struct dctx *c, const char *key, json_t **ret,
+    char ret_etag[STORE_ETAG_MAX], struct errbuf *eb)
+{
+	json_error_t	 je;
+	json_t		*o;
+	char		*data = NULL;
+	size_t		 len;
+
+	if (store_get(c->store, key, STORE_OBJECT_MAX, &data, &len, ret_etag,
+	    eb) == -1)
+		return -1;
+	o = json_loadb(data, len, 0, &je);
+	free(data);
+	if (o == NULL || !json_is_object(o)) {
+		if (o != NULL)
+			json_decref(o);
+		return errbuf_set(eb, EK_DATA, "'%s': not a JSON object%s%s",
+		    key, o == NULL ? ": " : "", o == NULL ? je.text : "");
+	}
+	*ret = o;
+	return 0;
+}
+
+int
+deployment_load(struct dctx *c, const char *group, const char *id,
+    struct deployment *ret, struct errbuf *eb)
+{
+	json_t	*o = NULL;
+	char	*key;
+	int	 r;
+
+	if ((key = store_key_deployment(c->cfg.application, group, id,
+	    eb)) == NULL)
+		return -1;
+	r = get_json(c, key, &o, NULL, eb);
+	if (r == 0) {
+		r = deployment_from_json(o, ret, eb);
+		json_decref(o);
+	} else if (eb->kind == EK_NOINPUT)
+		errbuf_set(eb, EK_NOINPUT, "no deployment '%s' in group '%s'",
+		    id, group);
+	free(key);
+	return r;
+}
+
+int
+deployment_save(struct dctx *c, const struct deployment *d,
+    struct errbuf *eb)
+{
+	json_t	*o;
+	char	*key, *text;
+	int	 r;
+
+	if ((key = store_key_deployment(d->application, d->group, d->id,
+	    eb)) == NULL)
+		return -1;
+	o = deployment_to_json(d);
+	text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
+	json_decref(o);
+	if (text == NULL) {
+		errbuf_set(eb, EK_BUG, "cannot serialise '%s'", key);
+		free(key);
+		return -1;
+	}
+	r = store_put(c->store, key, text, strlen(text), NULL, eb);
+	free(text);
+	free(key);
+	return r;
+}
+
+static int
+cmp_seq_desc(const void *a, const void *b)
+{
+	const struct deployment	*x = a, *y = b;
+
+	return x->sequence < y->sequence ? 1 : x->sequence > y->sequence ?
+	    -1 : 0;
+}
+
+void
+deployments_free(struct deployment *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		deployment_release(&v[i]);
+	free(v);
+}
+
+int
+deployment_list(struct dctx *c, const char *group, struct deployment **ret,
+    size_t *ret_n, struct errbuf *eb)
+{
+	struct deployment	*v = NULL;
+	struct errbuf		 e2 = { 0 };
+	char			**keys = NULL, *prefix;
+	size_t			 nkeys = 0, n = 0, ll;
+	json_t			*o;
+
+	prefix = xasprintf("deployments/%s/%s/", c->cfg.application, group);
+	if (store_list(c->store, prefix, &keys, &nkeys, eb) == -1) {
+		free(prefix);
+		return -1;
+	}
+	v = xcalloc(nkeys + 1, sizeof(*v));
+	for (size_t i = 0; i < nkeys; i++) {
+		ll = strlen(keys[i]);
+		/* Only PREFIX/ID/deployment.json, not the instances. */
+		if (ll != strlen(prefix) + MESSAGE_ID_LEN + 16 ||
+		    strcmp(keys[i] + ll - 16, "/deployment.json") != 0)
+			continue;
+		if (get_json(c, keys[i], &o, NULL, &e2) == -1)
+			continue;
+		if (deployment_from_json(o, &v[n], &e2) == 0)
+			n++;
+		json_decref(o);
+	}
+	store_keys_free(keys, nkeys);
+	free(prefix);
+	qsort(v, n, sizeof(*v), cmp_seq_desc);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+int
+target_read(struct dctx *c, const char *group, json_t **ret_doc,
+    char ret_etag[STORE_ETAG_MAX], struct errbuf *eb)
+{
+	char	*key;
+	int	 r;
+
+	if ((key = store_key_target(c->cfg.application, group, eb)) == NULL)
+		return -1;
+	r = get_json(c, key, ret_doc, ret_etag, eb);
+	free(key);
+	if (r == -1 && eb->kind == EK_NOINPUT)
+		return 0;
+	return r == 0 ? 1 : -1;
+}
+
+int
+target_active(struct dctx *c, const char *group, json_t *target,
+    struct errbuf *eb)
+{
+	struct deployment	 d;
+	struct errbuf		 e2 = { 0 };
+	const char		*id = jstr(target, "deployment_id");
+	time_t			 created = ts_parse(jstr(target, "created_at"));
+	int			 active = 1;
+
+	if (id == NULL)
+		return 0;
+	if (deployment_load(c, group, id, &d, &e2) == -1)
+		/* Being created: running for a short while. */
+		return e2.kind == EK_NOINPUT && created != 0 &&
+		    time(NULL) < created + DEPLOYER_DEADLINE_SLACK ? 1 : 0;
+	if (strcmp(d.status, "InProgress") != 0 || d.deadline == 0 ||
+	    time(NULL) >= d.deadline)
+		active = 0;
+	else {
+		/* A --no-wait run nobody watches ends when all answered. */
+		bool	 all = true;
+
+		for (size_t i = 0; i < d.nbatches; i++)
+			all = all && d.batch_sent[i] != 0;
+		for (size_t i = 0; all && i < d.ninst; i++) {
+			if (progress_read(c, &d, &d.inst[i], &e2) == -1 ||
+			    !inst_final(d.inst[i].state))
+				all = false;
+		}
+		if (all)
+			active = 0;
+	}
+	deployment_release(&d);
+	return active;
+}
+
+static void
+setdup(char **p, const char *s)
+{
+	free(*p);
+	*p = s != NULL ? xstrdup(s) : NULL;
+}
+
+/*
+ * Refresh di from its progress document.  A missing document leaves di
+ * as it is.  0, or -1 on a store error (not EK_NOINPUT).
+ */
+int
+progress_read(struct dctx *c, const struct deployment *d, struct dinst *di,
+    struct errbuf *eb)
+{
+	json_t		*o = NULL;
+	const char	*st;
+	char		*key;
+	time_t		 t;
+	int		 r;
+
+	if ((key = store_key_deployment_instance(d->application, d->group,
+	    d->id, di->name, eb)) == NULL)
+		return -1;
+	r = get_json(c, key, &o, NULL, eb);
+	free(key);
+	if (r == -1)
+		return eb->kind == EK_NOINPUT || eb->kind == EK_DATA ? 0 : -1;
+	st = jstr(o, "status");
+	if (st != NULL && strcmp(st, "Succeeded") == 0)
+		di->state = IS_SUCCEEDED;
+	else if (st != NULL && strcmp(st, "Failed") == 0)
+		di->state = IS_FAILED;
+	else if (di->state != IS_TIMEDOUT)
+		di->state = IS_RUNNING;	/* InProgress, Interrupted */
+	setdup(&di->event, jstr(o, "event"));
+	setdup(&di->script, jstr(o, "script"));
+	setdup(&di->message, jstr(o, "message"));
+	setdup(&di->tail, jstr(o, "tail"));
+	if ((t = ts_parse(jstr(o, "started_at"))) != 0)
+		di->started = t;
+	if ((t = ts_parse(jstr(o, "finished_at"))) != 0)
+		di->finished = t;
+	json_decref(o);
+	return 0;
+}
+
+void
+reginsts_free(struct reginst *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].name);
+		free(v[i].queue);
+		free(v[i].current_id);
+		free(v[i].in_progress);
+	}
+	free(v);
+}
+
+static int
+cmp_reginst(const void *a, const void *b)
+{
+	const struct reginst	*x = a, *y = b;
+
+	return strcmp(x->name, y->name);
+}
+
+/*
+ * Whether queue 'qname' (found by PREFIX-GROUP-) really belongs to
+ * another configured group whose name extends 'group' ("prod-eu").
+ */
+static bool
+other_group_queue(const struct dctx *c, const char *group, const char *qname)
+{
+	size_t	 pl = strlen(c->cfg.queue_prefix) + 1;
+
+	for (size_t i = 0; i < c->cfg.ngroups; i++) {
+		const char	*g = c->cfg.groups[i].name;
+		size_t		 gl = strlen(g);
+
+		if (gl <= strlen(group) || strncmp(g, group, strlen(group)) !=
+		    0)
+			continue;
+		if (strncmp(qname + pl, g, gl) == 0 && qname[pl + gl] == '-')
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The group's instances: registry entries (all when 'all', else those
+ * seen within DEPLOYER_STALE_SEC or with a queue), merged with the queues
+ * named PREFIX-GROUP-*.  Sorted by name.
+ */
+int
+instances_find(struct dctx *c, const char *group, bool all,
+    struct reginst **ret, size_t *ret_n, struct errbuf *eb)
+{
+	struct reginst	*v = NULL;
+	struct errbuf	 e2 = { 0 };
+	char		**keys = NULL, **qs = NULL, *prefix = NULL, *qprefix;
+	size_t		 nkeys = 0, nq = 0, n = 0, cap;
+	json_t		*o, *cur;
+	const char	*s;
+	time_t		 now = time(NULL);
+	int		 ret_code = -1;
+
+	qprefix = xasprintf("%s-%s-", c->cfg.queue_prefix, group);
+	prefix = xasprintf("groups/%s/%s/instances/", c->cfg.application,
+	    group);
+	if (store_list(c->store, prefix, &keys, &nkeys, eb) == -1)
+		goto out;
+	if (dctx_queue_list(c, qprefix, &qs, &nq, &e2) == -1) {
+		/* A spool that does not exist yet has no queues. */
+		if (e2.kind != EK_NOINPUT) {
+			*eb = e2;
+			goto out;
+		}
+		nq = 0;
+		qs = NULL;
+	}
+	cap = nkeys + nq + 1;
+	v = xcalloc(cap, sizeof(*v));
+	for (size_t i = 0; i < nkeys; i++) {
+		if (strlen(keys[i]) < 6 ||
+		    strcmp(keys[i] + strlen(keys[i]) - 5, ".json") != 0)
+			continue;
+		if (get_json(c, keys[i], &o, NULL, &e2) == -1)
+			continue;
+		if ((s = jstr(o, "instance")) == NULL) {
+			json_decref(o);
+			continue;
+		}
+		v[n].name = xstrdup(s);
+		v[n].queue = jdup(o, "queue");
+		if (v[n].queue == NULL)
+			v[n].queue = queue_name(c->cfg.queue_prefix, group, s,
+			    &e2);
+		v[n].last_seen = ts_parse(jstr(o, "last_seen"));
+		v[n].stale = v[n].last_seen == 0 ||
+		    now - v[n].last_seen > DEPLOYER_STALE_SEC;
+		cur = json_object_get(o, "current");
+		v[n].current_id = jdup(cur, "deployment_id");
+		v[n].current_seq = (uint64_t)json_integer_value(
+		    json_object_get(cur, "sequence"));
+		v[n].in_progress = jdup(o, "in_progress");
+		json_decref(o);
+		n++;
+	}
+	for (size_t i = 0; i < nq; i++) {
+		size_t	 j;
+
+		if (other_group_queue(c, group, qs[i]))
+			continue;
+		for (j = 0; j < n; j++)
+			if (v[j].queue != NULL && strcmp(v[j].queue, qs[i]) ==
+			    0)
+				break;
+		if (j < n) {
+			v[j].has_queue = true;
+			continue;
+		}
+		v[n].name = xstrdup(qs[i] + strlen(qprefix));
+		v[n].queue = xstrdup(qs[i]);
+		v[n].has_queue = true;
+		v[n].stale = false;
+		n++;
+	}
+	if (!all) {
+		size_t	 k = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			if (v[i].queue != NULL &&
+			    (!v[i].stale || v[i].has_queue)) {
+				v[k++] = v[i];
+				continue;
+			}
+			free(v[i].name);
+			free(v[i].queue);
+			free(v[i].current_id);
+			free(v[i].in_progress);
+		}
+		n = k;
+	}
+	qsort(v, n, sizeof(*v), cmp_reginst);
+	*ret = v;
+	*ret_n = n;
+	v = NULL;
+	ret_code = 0;
+ out:
+	if (v != NULL)
+		reginsts_free(v, n);
+	store_keys_free(keys, nkeys);
+	if (qs != NULL) {
+		for (size_t i = 0; i < nq; i++)
+			free(qs[i]);
+		free(qs);
+	}
+	free(prefix);
+	free(qprefix);
+	return ret_code;
+}

@@ -1,0 +1,1330 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * appspec.c: appspec.yml -> struct appspec.
+ *
+ * libyaml's event parser is driven by one function (yt_build), which turns
+ * the events into a small tree of our own (struct ynode) while enforcing
+ * the nesting, node and alias limits, so a hostile file cannot make us
+ * recurse, loop or expand without bound.  The schema walk then checks the
+ * tree against the EC2/on-premises AppSpec as the reference agent reads
+ * it, fills the model, and records every error it finds, each as one
+ * "file:line:col: path: what" line.  The permissions: section lives in
+ * appspec_perm.c.  This module never logs and never exits.
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "appspec.h"
+#include "appspec_int.h"
+#include "caps.h"
+#include "errbuf.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+static const char *const lc_names[LC_NEVENTS] = {
+	[LC_BEFORE_BLOCK_TRAFFIC] = "BeforeBlockTraffic",
+	[LC_AFTER_BLOCK_TRAFFIC] = "AfterBlockTraffic",
+	[LC_APPLICATION_STOP] = "ApplicationStop",
+	[LC_DOWNLOAD_BUNDLE] = "DownloadBundle",
+	[LC_BEFORE_INSTALL] = "BeforeInstall",
+	[LC_INSTALL] = "Install",
+	[LC_AFTER_INSTALL] = "AfterInstall",
+	[LC_APPLICATION_START] = "ApplicationStart",
+	[LC_VALIDATE_SERVICE] = "ValidateService",
+	[LC_BEFORE_ALLOW_TRAFFIC] = "BeforeAllowTraffic",
+	[LC_AFTER_ALLOW_TRAFFIC] = "AfterAllowTraffic",
+};
+
+/* Events an appspec may attach scripts to: the suggestions we offer. */
+static const char *const lc_scriptable_names[] = {
+	"BeforeBlockTraffic", "AfterBlockTraffic", "ApplicationStop",
+	"BeforeInstall", "AfterInstall", "ApplicationStart",
+	"ValidateService", "BeforeAllowTraffic", "AfterAllowTraffic", NULL
+};
+
+/*
+ * CodeDeploy's own steps that are not hookd lifecycle events but are
+ * reserved names: scripts cannot be attached to them.
+ */
+static const char *const lc_reserved_names[] = {
+	"BlockTraffic", "AllowTraffic", NULL
+};
+
+static const char *const feb_names[] = {
+	[FEB_UNSET] = "DISALLOW",
+	[FEB_DISALLOW] = "DISALLOW",
+	[FEB_OVERWRITE] = "OVERWRITE",
+	[FEB_RETAIN] = "RETAIN",
+};
+
+static const char *const top_keys[] = {
+	"version", "os", "files", "file_exists_behavior", "permissions",
+	"hooks", NULL
+};
+static const char *const file_keys[] = { "source", "destination", NULL };
+static const char *const script_keys[] = {
+	"location", "timeout", "runas", "sudo", NULL
+};
+
+/*
+ * The events of one parse, turned into nodes.  'all' owns every node;
+ * an alias is a second pointer to its anchor's node, never a copy.
+ */
+struct ytree {
+	struct ynode	**all;
+	size_t		 nall;
+	size_t		 capall;
+	struct ynode	*stack[APPSPEC_DEPTH_MAX];
+	size_t		 depth;
+	struct {
+		char		*name;
+		struct ynode	*node;
+	}		 anchors[APPSPEC_ANCHORS_MAX];
+	size_t		 nanchors;
+	struct ynode	*root;
+	size_t		 weight;	/* nodes so far, aliases expanded */
+	int		 ndocs;
+};
+
+/*
+ * Returns the name of an event, or "?" for a value outside the enum.
+ * Never NULL; the string is static.
+ */
+const char *
+lc_event_name(enum lc_event ev)
+{
+	if ((unsigned)ev >= LC_NEVENTS)
+		return "?";
+	return lc_names[ev];
+}
+
+/* Returns the event for an exact name, or -1.  Never fails otherwise. */
+int
+lc_event_from_name(const char *name)
+{
+	for (int i = 0; i < LC_NEVENTS; i++)
+		if (strcmp(lc_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+/* Returns whether scripts may be attached to the event. */
+bool
+lc_event_scriptable(enum lc_event ev)
+{
+	return (unsigned)ev < LC_NEVENTS && ev != LC_DOWNLOAD_BUNDLE &&
+	    ev != LC_INSTALL;
+}
+
+/* Returns "DISALLOW", "OVERWRITE" or "RETAIN" (FEB_UNSET: DISALLOW). */
+const char *
+feb_name(enum file_exists_behavior feb)
+{
+	if ((unsigned)feb >= nitems(feb_names))
+		return "?";
+	return feb_names[feb];
+}
+
+/* Returns FEB_* for an exact upper-case name, or -1. */
+int
+feb_from_name(const char *name)
+{
+	for (size_t i = FEB_DISALLOW; i < nitems(feb_names); i++)
+		if (strcmp(feb_names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Prepare an empty model; appspec_release() may follow at any time. */
+void
+appspec_init(struct appspec *as)
+{
+	memset(as, 0, sizeof(*as));
+}
+
+static void
+perm_release(struct appspec_perm *p)
+{
+	free(p->object);
+	free(p->pattern);
+	for (size_t i = 0; i < p->nexcept; i++)
+		free(p->except[i]);
+	free(p->except);
+	free(p->owner);
+	free(p->group);
+	for (size_t i = 0; i < p->nacls; i++)
+		free(p->acls[i].name);
+	free(p->acls);
+	if (p->context != NULL) {
+		free(p->context->user);
+		free(p->context->type);
+		free(p->context->range);
+		free(p->context);
+	}
+}
+
+/*
+ * Free everything the model holds and leave it empty.  Safe on a zeroed
+ * model and on one whose load failed halfway.
+ */
+void
+appspec_release(struct appspec *as)
+{
+	free(as->path);
+	free(as->version);
+	free(as->os);
+	for (size_t i = 0; i < as->nfiles; i++) {
+		free(as->files[i].source);
+		free(as->files[i].destination);
+	}
+	free(as->files);
+	for (size_t i = 0; i < as->nperms; i++)
+		perm_release(&as->perms[i]);
+	free(as->perms);
+	for (int e = 0; e < LC_NEVENTS; e++) {
+		for (size_t i = 0; i < as->nhooks[e]; i++) {
+			free(as->hooks[e][i].location);
+			free(as->hooks[e][i].runas);
+		}
+		free(as->hooks[e]);
+	}
+	for (size_t i = 0; i < as->nerrors; i++)
+		free(as->errors[i]);
+	free(as->errors);
+	memset(as, 0, sizeof(*as));
+}
+
+/* Add one formatted error line to the model (bounded). */
+static void
+ap_verr_at(struct apctx *c, unsigned long line, unsigned long col,
+    const char *path, const char *fmt, va_list ap)
+{
+	struct appspec	*as = c->as;
+	char		 what[512], *msg;
+
+	if (as->nerrors >= APPSPEC_ERRORS_MAX)
+		return;
+	(void)vsnprintf(what, sizeof(what), fmt, ap);
+	as->errors = xreallocarray(as->errors, as->nerrors + 1,
+	    sizeof(*as->errors));
+	c->pos[as->nerrors][0] = line;
+	c->pos[as->nerrors][1] = col;
+	msg = xasprintf("%s:%lu:%lu: %s%s%s", c->name, line, col, path,
+	    *path != '\0' ? ": " : "", what);
+	/* Keys and values come from the file: no control bytes to a tty. */
+	for (char *p = msg; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	as->errors[as->nerrors++] = msg;
+}
+
+/* Put the errors in file order (a stable insertion sort; n <= 100). */
+static void
+ap_sort_errors(struct apctx *c)
+{
+	struct appspec	*as = c->as;
+
+	for (size_t i = 1; i < as->nerrors; i++) {
+		unsigned long	 l = c->pos[i][0], k = c->pos[i][1];
+		char		*e = as->errors[i];
+		size_t		 j = i;
+
+		while (j > 0 && (c->pos[j - 1][0] > l ||
+		    (c->pos[j - 1][0] == l && c->pos[j - 1][1] > k))) {
+			c->pos[j][0] = c->pos[j - 1][0];
+			c->pos[j][1] = c->pos[j - 1][1];
+			as->errors[j] = as->errors[j - 1];
+			j--;
+		}
+		c->pos[j][0] = l;
+		c->pos[j][1] = k;
+		as->errors[j] = e;
+	}
+}
+
+static void HOOKD_PRINTF(5, 6)
+ap_err_at(struct apctx *c, unsigned long line, unsigned long col,
+    const char *path, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	ap_verr_at(c, line, col, path, fmt, ap);
+	va_end(ap);
+}
+
+/* Record an error at node n (1:1 when NULL); see appspec_int.h. */
+void
+ap_err(struct apctx *c, const struct ynode *n, const char *path,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	ap_verr_at(c, n != NULL ? n->line : 1, n != NULL ? n->col : 1, path,
+	    fmt, ap);
+	va_end(ap);
+}
+
+/* Returns whether a node is YAML null: ~, null, or nothing at all. */
+bool
+ap_is_null(const struct ynode *n)
+{
+	if (n == NULL)
+		return true;
+	if (n->type != YN_SCALAR || !n->plain || n->tagged)
+		return false;
+	return n->len == 0 || strcmp(n->value, "~") == 0 ||
+	    strcmp(n->value, "null") == 0 || strcmp(n->value, "Null") == 0 ||
+	    strcmp(n->value, "NULL") == 0;
+}
+
+static const char *
+ap_typename(const struct ynode *n)
+{
+	if (n->type == YN_SEQ)
+		return "a list";
+	if (n->type == YN_MAP)
+		return "a mapping";
+	return ap_is_null(n) ? "empty" : "a string";
+}
+
+/*
+ * Returns buf holding the scalar in double quotes, shortened to 40 bytes,
+ * with anything unprintable shown as '?'; a list or mapping is named.
+ */
+const char *
+ap_quote(const struct ynode *n, char *buf, size_t bufsz)
+{
+	size_t	 o = 0, i;
+
+	if (n->type != YN_SCALAR) {
+		(void)snprintf(buf, bufsz, "%s", ap_typename(n));
+		return buf;
+	}
+	if (bufsz < 8)
+		return "\"\"";
+	buf[o++] = '"';
+	for (i = 0; i < n->len && o + 6 < bufsz && i < 40; i++) {
+		unsigned char	 ch = (unsigned char)n->value[i];
+
+		buf[o++] = ch >= 0x20 && ch != 0x7f && ch != '"' ? (char)ch :
+		    '?';
+	}
+	if (i < n->len) {
+		memcpy(buf + o, "...", 3);
+		o += 3;
+	}
+	buf[o++] = '"';
+	buf[o] = '\0';
+	return buf;
+}
+
+/*
+ * Returns a new copy of a string scalar (null reads as ""), or NULL
+ * after recording why it is not one.
+ */
+char *
+ap_string(struct apctx *c, const struct ynode *n, const char *path,
+    bool allow_empty)
+{
+	if (n->type != YN_SCALAR) {
+		ap_err(c, n, path, "must be a string, not %s",
+		    ap_typename(n));
+		return NULL;
+	}
+	if (ap_is_null(n) || n->len == 0) {
+		if (!allow_empty) {
+			ap_err(c, n, path, "must not be empty");
+			return NULL;
+		}
+		return xstrdup("");
+	}
+	if (strlen(n->value) != n->len) {
+		ap_err(c, n, path, "must not contain a NUL character");
+		return NULL;
+	}
+	return xstrdup(n->value);
+}
+
+/* Returns the value of the first key k of mapping n, or NULL. */
+const struct ynode *
+ap_get(const struct ynode *n, const char *k)
+{
+	if (n == NULL || n->type != YN_MAP)
+		return NULL;
+	for (size_t i = 0; i + 1 < n->nkids; i += 2) {
+		const struct ynode	*key = n->kids[i];
+
+		if (key->type == YN_SCALAR && strcmp(key->value, k) == 0)
+			return n->kids[i + 1];
+	}
+	return NULL;
+}
+
+/* Case-insensitive edit distance of two short words. */
+static size_t
+ap_distance(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b), row[65], i, j;
+
+	if (la > 64 || lb > 64)
+		return SIZE_MAX;
+	for (j = 0; j <= lb; j++)
+		row[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t	 diag = row[0];
+
+		row[0] = i;
+		for (j = 1; j <= lb; j++) {
+			size_t	 up = row[j], best;
+			int	 same = tolower((unsigned char)a[i - 1]) ==
+			    tolower((unsigned char)b[j - 1]);
+
+			best = diag + (same ? 0 : 1);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* Returns the candidate closest to word, or NULL when none is close. */
+const char *
+ap_suggest(const char *word, const char *const *cands)
+{
+	const char	*best = NULL;
+	size_t		 bestd = SIZE_MAX;
+
+	for (size_t i = 0; cands[i] != NULL; i++) {
+		size_t	 d = ap_distance(word, cands[i]);
+
+		if (d < bestd) {
+			bestd = d;
+			best = cands[i];
+		}
+	}
+	if (best == NULL || bestd > 3 || bestd * 2 >= strlen(best))
+		return NULL;
+	return best;
+}
+
+/* buf = "path.key" (or "key" at the top), truncated to bufsz. */
+void
+ap_path(char *buf, size_t bufsz, const char *path, const char *key)
+{
+	(void)strlcpy(buf, path, bufsz);
+	if (*path != '\0')
+		(void)strlcat(buf, ".", bufsz);
+	(void)strlcat(buf, key, bufsz);
+}
+
+/* buf = "path[i]", truncated to bufsz. */
+void
+ap_index(char *buf, size_t bufsz, const char *path, size_t i)
+{
+	char	 num[32];
+
+	(void)snprintf(num, sizeof(num), "[%zu]", i);
+	(void)strlcpy(buf, path, bufsz);
+	(void)strlcat(buf, num, bufsz);
+}
+
+/*
+ * Check keys: strings, no duplicates, and (with 'known') no unknowns.
+ * Returns -1 when the mapping has too many keys to look at.
+ */
+int
+ap_check_keys(struct apctx *c, const struct ynode *map, const char *path,
+    const char *const *known)
+{
+	char	 kp[256], q[64];
+
+	if (map->nkids / 2 > APPSPEC_MAP_KEYS_MAX) {
+		ap_err(c, map, path, "more than %d keys",
+		    APPSPEC_MAP_KEYS_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i + 1 < map->nkids; i += 2) {
+		const struct ynode	*k = map->kids[i];
+		const char		*hint;
+		size_t			 j;
+
+		if (k->type != YN_SCALAR || ap_is_null(k) ||
+		    strlen(k->value) != k->len) {
+			ap_err(c, k, path, "keys must be plain strings, "
+			    "not %s", ap_quote(k, q, sizeof(q)));
+			continue;
+		}
+		for (j = 0; j < i; j += 2)
+			if (map->kids[j]->type == YN_SCALAR &&
+			    strcmp(map->kids[j]->value, k->value) == 0)
+				break;
+		ap_path(kp, sizeof(kp), path, k->value);
+		if (j < i) {
+			ap_err(c, k, kp, "duplicate key (first given at "
+			    "line %lu)", map->kids[j]->line);
+			continue;
+		}
+		if (known == NULL)
+			continue;
+		for (j = 0; known[j] != NULL; j++)
+			if (strcmp(known[j], k->value) == 0)
+				break;
+		if (known[j] != NULL)
+			continue;
+		if ((hint = ap_suggest(k->value, known)) != NULL)
+			ap_err(c, k, kp, "unknown key (did you mean '%s'?)",
+			    hint);
+		else
+			ap_err(c, k, kp, "unknown key");
+	}
+	return 0;
+}
+
+/* Tree building: libyaml events -> struct ynode. */
+
+static struct ynode *
+yt_new(struct ytree *t, enum ynode_type type, const yaml_mark_t *m)
+{
+	struct ynode	*n = xcalloc(1, sizeof(*n));
+
+	n->type = type;
+	n->line = m->line + 1;
+	n->col = m->column + 1;
+	if (t->nall == t->capall) {
+		t->capall = t->capall == 0 ? 64 : t->capall * 2;
+		t->all = xreallocarray(t->all, t->capall, sizeof(*t->all));
+	}
+	t->all[t->nall++] = n;
+	t->weight++;
+	return n;
+}
+
+static void
+yt_free(struct ytree *t)
+{
+	for (size_t i = 0; i < t->nall; i++) {
+		free(t->all[i]->value);
+		free(t->all[i]->kids);
+		free(t->all[i]);
+	}
+	free(t->all);
+	for (size_t i = 0; i < t->nanchors; i++)
+		free(t->anchors[i].name);
+}
+
+static void
+yt_attach(struct ytree *t, struct ynode *n)
+{
+	struct ynode	*top;
+
+	if (t->depth == 0) {
+		t->root = n;
+		return;
+	}
+	top = t->stack[t->depth - 1];
+	/* Room doubles whenever the count reaches a power of two. */
+	if ((top->nkids & (top->nkids - 1)) == 0)
+		top->kids = xreallocarray(top->kids, top->nkids == 0 ? 2 :
+		    top->nkids * 2, sizeof(*top->kids));
+	top->kids[top->nkids++] = n;
+}
+
+static int
+yt_anchor(struct ytree *t, struct apctx *c, const unsigned char *anchor,
+    struct ynode *n)
+{
+	if (anchor == NULL)
+		return 0;
+	if (t->nanchors == APPSPEC_ANCHORS_MAX) {
+		ap_err(c, n, "", "more than %d anchors", APPSPEC_ANCHORS_MAX);
+		return -1;
+	}
+	t->anchors[t->nanchors].name = xstrdup((const char *)anchor);
+	t->anchors[t->nanchors++].node = n;
+	return 0;
+}
+
+static int
+yt_alias(struct ytree *t, struct apctx *c, const yaml_event_t *ev)
+{
+	const char	*name = (const char *)ev->data.alias.anchor;
+	struct ynode	*n = NULL;
+
+	for (size_t i = t->nanchors; i > 0; i--) {
+		if (strcmp(t->anchors[i - 1].name, name) == 0) {
+			n = t->anchors[i - 1].node;
+			break;
+		}
+	}
+	if (n == NULL || n->weight == 0) {
+		ap_err_at(c, ev->start_mark.line + 1,
+		    ev->start_mark.column + 1, "", n == NULL ?
+		    "alias '*%.40s' names no anchor before it" :
+		    "alias '*%.40s' refers to a node that contains it", name);
+		return -1;
+	}
+	t->weight += n->weight;
+	yt_attach(t, n);
+	return 0;
+}
+
+static int
+yt_scalar(struct ytree *t, struct apctx *c, const yaml_event_t *ev)
+{
+	struct ynode	*n = yt_new(t, YN_SCALAR, &ev->start_mark);
+
+	n->len = ev->data.scalar.length;
+	n->value = xmalloc(n->len + 1);
+	memcpy(n->value, ev->data.scalar.value, n->len);
+	n->value[n->len] = '\0';
+	n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+	n->tagged = ev->data.scalar.tag != NULL;
+	n->weight = 1;
+	yt_attach(t, n);
+	return yt_anchor(t, c, ev->data.scalar.anchor, n);
+}
+
+static int
+yt_open(struct ytree *t, struct apctx *c, const yaml_event_t *ev)
+{
+	bool		 seq = ev->type == YAML_SEQUENCE_START_EVENT;
+	struct ynode	*n;
+
+	if (t->depth == APPSPEC_DEPTH_MAX) {
+		ap_err_at(c, ev->start_mark.line + 1,
+		    ev->start_mark.column + 1, "", "nested deeper than %d "
+		    "levels", APPSPEC_DEPTH_MAX);
+		return -1;
+	}
+	n = yt_new(t, seq ? YN_SEQ : YN_MAP, &ev->start_mark);
+	n->tagged = (seq ? ev->data.sequence_start.tag :
+	    ev->data.mapping_start.tag) != NULL;
+	yt_attach(t, n);
+	t->stack[t->depth++] = n;
+	return yt_anchor(t, c, seq ? ev->data.sequence_start.anchor :
+	    ev->data.mapping_start.anchor, n);
+}
+
+static void
+yt_close(struct ytree *t)
+{
+	struct ynode	*n = t->stack[--t->depth];
+
+	n->weight = 1;
+	for (size_t i = 0; i < n->nkids; i++)
+		n->weight += n->kids[i]->weight;
+}
+
+static int
+yt_event(struct ytree *t, struct apctx *c, const yaml_event_t *ev)
+{
+	int	 r = 0;
+
+	switch (ev->type) {
+	case YAML_DOCUMENT_START_EVENT:
+		if (++t->ndocs > 1) {
+			ap_err_at(c, ev->start_mark.line + 1,
+			    ev->start_mark.column + 1, "", "a second YAML "
+			    "document; an appspec is one document");
+			return -1;
+		}
+		break;
+	case YAML_ALIAS_EVENT:
+		r = yt_alias(t, c, ev);
+		break;
+	case YAML_SCALAR_EVENT:
+		r = yt_scalar(t, c, ev);
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+	case YAML_MAPPING_START_EVENT:
+		r = yt_open(t, c, ev);
+		break;
+	case YAML_SEQUENCE_END_EVENT:
+	case YAML_MAPPING_END_EVENT:
+		yt_close(t);
+		break;
+	default:
+		break;
+	}
+	if (r == 0 && t->weight > APPSPEC_NODES_MAX) {
+		ap_err_at(c, ev->start_mark.line + 1,
+		    ev->start_mark.column + 1, "", "more than %d YAML nodes "
+		    "(an alias counts every node it repeats)",
+		    APPSPEC_NODES_MAX);
+		r = -1;
+	}
+	return r;
+}
+
+/* Report libyaml's syntax error in our "file:line:col: what" form. */
+static void
+yt_syntax_error(struct apctx *c, const yaml_parser_t *p, const char *data,
+    size_t len)
+{
+	unsigned long	 line = p->problem_mark.line + 1;
+	unsigned long	 col = p->problem_mark.column + 1;
+	size_t		 at = p->problem_mark.index;
+
+	if (p->error == YAML_READER_ERROR) {
+		/* Reader errors carry an offset, not a mark. */
+		line = 1;
+		col = 1;
+		for (at = 0; at < p->problem_offset && at < len; at++) {
+			if (data[at] == '\n') {
+				line++;
+				col = 1;
+			} else
+				col++;
+		}
+	}
+	if (at < len && data[at] == '\t') {
+		ap_err_at(c, line, col, "", "a tab character; YAML is "
+		    "indented with spaces only");
+	} else if (p->error == YAML_MEMORY_ERROR || p->problem == NULL) {
+		ap_err_at(c, line, col, "", "cannot parse YAML");
+	} else if (p->error == YAML_READER_ERROR) {
+		ap_err_at(c, line, col, "", "%s (an appspec is UTF-8 text)",
+		    p->problem);
+	} else if (p->context != NULL) {
+		ap_err_at(c, line, col, "", "%s %s (started at line %lu)",
+		    p->problem, p->context,
+		    (unsigned long)p->context_mark.line + 1);
+	} else
+		ap_err_at(c, line, col, "", "%s", p->problem);
+}
+
+/*
+ * Parse the text into t; returns 0, or -1 after recording one error.
+ * The parser is created and deleted here (STYLE.md B6.9).
+ */
+static int
+yt_build(struct ytree *t, struct apctx *c, const char *data, size_t len)
+{
+	yaml_parser_t	 p;
+	yaml_event_t	 ev;
+	int		 ret = -1, done = 0;
+
+	if (!yaml_parser_initialize(&p)) {
+		ap_err_at(c, 1, 1, "", "cannot set up the YAML parser");
+		return -1;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
+	while (!done) {
+		if (!yaml_parser_parse(&p, &ev)) {
+			yt_syntax_error(c, &p, data, len);
+			goto out;
+		}
+		done = ev.type == YAML_STREAM_END_EVENT;
+		if (yt_event(t, c, &ev) == -1) {
+			yaml_event_delete(&ev);
+			goto out;
+		}
+		yaml_event_delete(&ev);
+	}
+	ret = 0;
+ out:
+	yaml_parser_delete(&p);
+	return ret;
+}
+
+/* The schema walk. */
+
+/* Whether a relative path has a ".." component (it would leave the bundle). */
+static bool
+ap_has_dotdot(const char *s)
+{
+	const char	*p = s;
+
+	while (*p != '\0') {
+		size_t	 n = strcspn(p, "/");
+
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			return true;
+		p += n;
+		p += strspn(p, "/");
+	}
+	return false;
+}
+
+static void
+ap_version(struct apctx *c, const struct ynode *root)
+{
+	const struct ynode	*v = ap_get(root, "version");
+	char			 q[64];
+
+	if (v == NULL) {
+		ap_err(c, root, "version", "missing; hookd reads appspec "
+		    "version 0.0 (write 'version: 0.0')");
+		return;
+	}
+	if (v->type != YN_SCALAR || strcmp(v->value, "0.0") != 0) {
+		ap_err(c, v, "version", "must be 0.0, not %s",
+		    ap_quote(v, q, sizeof(q)));
+		return;
+	}
+	c->as->version = xstrdup("0.0");
+}
+
+static void
+ap_os(struct apctx *c, const struct ynode *root)
+{
+	const struct ynode	*v = ap_get(root, "os");
+	char			 q[64];
+
+	if (v == NULL) {
+		ap_err(c, root, "os", "missing; hookd serves linux "
+		    "(write 'os: linux')");
+		return;
+	}
+	if (v->type == YN_SCALAR && strcmp(v->value, "linux") == 0) {
+		c->as->os = xstrdup("linux");
+		return;
+	}
+	if (v->type == YN_SCALAR && strcmp(v->value, "windows") == 0)
+		ap_err(c, v, "os", "hookd serves linux hosts only; a "
+		    "windows appspec needs the CodeDeploy Windows agent");
+	else
+		ap_err(c, v, "os", "must be linux, not %s",
+		    ap_quote(v, q, sizeof(q)));
+}
+
+static void
+ap_feb(struct apctx *c, const struct ynode *root)
+{
+	const struct ynode	*v = ap_get(root, "file_exists_behavior");
+	char			 q[64];
+	int			 feb;
+
+	if (v == NULL || ap_is_null(v))
+		return;
+	if (v->type != YN_SCALAR ||
+	    (feb = feb_from_name(v->value)) == -1) {
+		ap_err(c, v, "file_exists_behavior", "must be DISALLOW, "
+		    "OVERWRITE or RETAIN, not %s", ap_quote(v, q, sizeof(q)));
+		return;
+	}
+	c->as->file_exists_behavior = feb;
+}
+
+/* A bundle-relative path: not empty, no NUL, no "..". */
+static char *
+ap_relpath(struct apctx *c, const struct ynode *n, const char *path)
+{
+	char	*s;
+
+	if ((s = ap_string(c, n, path, false)) == NULL)
+		return NULL;
+	if (ap_has_dotdot(s)) {
+		ap_err(c, n, path, "must stay inside the bundle (no '..')");
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void
+ap_file(struct apctx *c, const struct ynode *n, const char *path)
+{
+	const struct ynode	*src, *dst;
+	struct appspec_file	 f = { 0 };
+	struct appspec		*as = c->as;
+	char			 kp[256];
+
+	if (n->type != YN_MAP) {
+		ap_err(c, n, path, "must be a mapping with source and "
+		    "destination, not %s", ap_typename(n));
+		return;
+	}
+	if (ap_check_keys(c, n, path, file_keys) == -1)
+		return;
+	if ((src = ap_get(n, "source")) == NULL)
+		ap_err(c, n, path, "missing source (the bundle path to "
+		    "install; '/' for all of it)");
+	if ((dst = ap_get(n, "destination")) == NULL)
+		ap_err(c, n, path, "missing destination (where on the host "
+		    "it goes)");
+	if (src == NULL || dst == NULL)
+		return;
+	ap_path(kp, sizeof(kp), path, "source");
+	f.source = ap_relpath(c, src, kp);
+	ap_path(kp, sizeof(kp), path, "destination");
+	f.destination = ap_string(c, dst, kp, false);
+	if (f.source == NULL || f.destination == NULL) {
+		free(f.source);
+		free(f.destination);
+		return;
+	}
+	f.line = src->line;
+	f.col = src->col;
+	as->files = xreallocarray(as->files, as->nfiles + 1,
+	    sizeof(*as->files));
+	as->files[as->nfiles++] = f;
+}
+
+static void
+ap_files(struct apctx *c, const struct ynode *root)
+{
+	const struct ynode	*v = ap_get(root, "files");
+	char			 path[64];
+
+	if (v == NULL || ap_is_null(v))
+		return;
+	if (v->type != YN_SEQ) {
+		ap_err(c, v, "files", "must be a list of source and "
+		    "destination pairs, not %s", ap_typename(v));
+		return;
+	}
+	if (v->nkids > APPSPEC_FILES_MAX) {
+		ap_err(c, v, "files", "more than %d entries",
+		    APPSPEC_FILES_MAX);
+		return;
+	}
+	for (size_t i = 0; i < v->nkids; i++) {
+		(void)snprintf(path, sizeof(path), "files[%zu]", i);
+		ap_file(c, v->kids[i], path);
+	}
+}
+
+static int
+ap_timeout(struct apctx *c, const struct ynode *n, const char *path,
+    unsigned *ret)
+{
+	uint64_t	 v;
+	char		 q[64];
+	size_t		 i;
+
+	for (i = 0; n->type == YN_SCALAR && i < n->len; i++)
+		if (!isdigit((unsigned char)n->value[i]))
+			break;
+	if (n->type != YN_SCALAR || n->len == 0 || i != n->len ||
+	    parse_u64(n->value, 1, HOOK_TIMEOUT_MAX, &v) == -1) {
+		ap_err(c, n, path, "must be a whole number of seconds from 1 "
+		    "to %d, not %s", HOOK_TIMEOUT_MAX,
+		    ap_quote(n, q, sizeof(q)));
+		return -1;
+	}
+	*ret = (unsigned)v;
+	return 0;
+}
+
+static int
+ap_bool(struct apctx *c, const struct ynode *n, const char *path,
+    bool *ret)
+{
+	static const char *const yes[] = { "true", "yes", "on", NULL };
+	static const char *const no[] = { "false", "no", "off", NULL };
+	char	 q[64];
+
+	for (size_t i = 0; n->type == YN_SCALAR && yes[i] != NULL; i++) {
+		if (strcasecmp(n->value, yes[i]) == 0) {
+			*ret = true;
+			return 0;
+		}
+		if (strcasecmp(n->value, no[i]) == 0) {
+			*ret = false;
+			return 0;
+		}
+	}
+	ap_err(c, n, path, "must be true or false, not %s",
+	    ap_quote(n, q, sizeof(q)));
+	return -1;
+}
+
+/* One script of an event; returns 0 with *h filled, or -1. */
+static int
+ap_script_fields(struct apctx *c, const struct ynode *n, const char *path,
+    struct appspec_hook *h)
+{
+	const struct ynode	*v;
+	char			 kp[256];
+	int			 bad = 0;
+
+	if ((v = ap_get(n, "location")) == NULL) {
+		ap_err(c, n, path, "missing location (the script's path in "
+		    "the bundle)");
+		bad = 1;
+	} else {
+		ap_path(kp, sizeof(kp), path, "location");
+		if ((h->location = ap_relpath(c, v, kp)) == NULL)
+			bad = 1;
+		h->line = v->line;
+		h->col = v->col;
+	}
+	ap_path(kp, sizeof(kp), path, "timeout");
+	if ((v = ap_get(n, "timeout")) != NULL && !ap_is_null(v) &&
+	    ap_timeout(c, v, kp, &h->timeout) == -1)
+		bad = 1;
+	ap_path(kp, sizeof(kp), path, "runas");
+	if ((v = ap_get(n, "runas")) != NULL && !ap_is_null(v) &&
+	    (h->runas = ap_string(c, v, kp, false)) == NULL)
+		bad = 1;
+	ap_path(kp, sizeof(kp), path, "sudo");
+	if ((v = ap_get(n, "sudo")) != NULL && !ap_is_null(v) &&
+	    ap_bool(c, v, kp, &h->sudo) == -1)
+		bad = 1;
+	return bad ? -1 : 0;
+}
+
+static void
+ap_script(struct apctx *c, enum lc_event ev, const struct ynode *n,
+    const char *path)
+{
+	struct appspec		*as = c->as;
+	struct appspec_hook	 h = { 0 };
+
+	if (n->type != YN_MAP) {
+		ap_err(c, n, path, "must be a mapping with a location, not "
+		    "%s", ap_typename(n));
+		return;
+	}
+	if (ap_check_keys(c, n, path, script_keys) == -1)
+		return;
+	h.timeout = HOOK_TIMEOUT_DEFAULT;
+	if (ap_script_fields(c, n, path, &h) == -1) {
+		free(h.location);
+		free(h.runas);
+		return;
+	}
+	if (c->nhooks++ == APPSPEC_HOOKS_MAX)
+		ap_err(c, n, path, "more than %d scripts in all",
+		    APPSPEC_HOOKS_MAX);
+	if (c->nhooks > APPSPEC_HOOKS_MAX) {
+		free(h.location);
+		free(h.runas);
+		return;
+	}
+	as->hooks[ev] = xreallocarray(as->hooks[ev], as->nhooks[ev] + 1,
+	    sizeof(*as->hooks[ev]));
+	as->hooks[ev][as->nhooks[ev]++] = h;
+}
+
+/*
+ * Returns the event for a hooks: key, or -1 after recording why not.  A
+ * step hookd runs itself may be named with no scripts ('empty'): -1, but
+ * no error.
+ */
+static int
+ap_event(struct apctx *c, const struct ynode *k, const char *path,
+    bool empty)
+{
+	const char	*hint;
+	int		 ev;
+	size_t		 i;
+
+	if ((ev = lc_event_from_name(k->value)) != -1) {
+		if (!lc_event_scriptable(ev)) {
+			if (!empty)
+				ap_err(c, k, path, "hookd runs %s itself; it "
+				    "takes no scripts", k->value);
+			return -1;
+		}
+		return ev;
+	}
+	for (i = 0; lc_reserved_names[i] != NULL; i++) {
+		if (strcmp(lc_reserved_names[i], k->value) == 0) {
+			if (!empty)
+				ap_err(c, k, path, "%s is reserved for "
+				    "CodeDeploy's own step; it takes no scripts",
+				    k->value);
+			return -1;
+		}
+	}
+	if ((hint = ap_suggest(k->value, lc_scriptable_names)) != NULL)
+		ap_err(c, k, path, "unknown lifecycle event (did you mean "
+		    "'%s'?)", hint);
+	else
+		ap_err(c, k, path, "unknown lifecycle event; the events are "
+		    "ApplicationStop, BeforeInstall, AfterInstall, "
+		    "ApplicationStart, ValidateService and the traffic events");
+	return -1;
+}
+
+static void
+ap_hooks(struct apctx *c, const struct ynode *root)
+{
+	const struct ynode	*v = ap_get(root, "hooks");
+	char			 path[256], ip[300];
+
+	if (v == NULL || ap_is_null(v))
+		return;
+	if (v->type != YN_MAP) {
+		ap_err(c, v, "hooks", "must be a mapping of lifecycle events "
+		    "to lists of scripts, not %s", ap_typename(v));
+		return;
+	}
+	if (ap_check_keys(c, v, "hooks", NULL) == -1)
+		return;
+	for (size_t i = 0; i + 1 < v->nkids; i += 2) {
+		const struct ynode	*k = v->kids[i], *list = v->kids[i + 1];
+		bool			 empty;
+		int			 ev;
+
+		if (k->type != YN_SCALAR || ap_is_null(k) ||
+		    ap_get(v, k->value) != list)
+			continue;	/* reported by ap_check_keys */
+		ap_path(path, sizeof(path), "hooks", k->value);
+		empty = ap_is_null(list) ||
+		    (list->type == YN_SEQ && list->nkids == 0);
+		if ((ev = ap_event(c, k, path, empty)) == -1 || empty)
+			continue;
+		if (list->type != YN_SEQ) {
+			ap_err(c, list, path, "must be a list of scripts, "
+			    "not %s", ap_typename(list));
+			continue;
+		}
+		for (size_t j = 0; j < list->nkids; j++) {
+			ap_index(ip, sizeof(ip), path, j);
+			ap_script(c, ev, list->kids[j], ip);
+		}
+	}
+}
+
+static void
+ap_root(struct apctx *c, const struct ynode *root)
+{
+	if (root == NULL || ap_is_null(root)) {
+		ap_err_at(c, 1, 1, "", "the file is empty; an appspec needs "
+		    "at least 'version: 0.0' and 'os: linux'");
+		return;
+	}
+	if (root->type != YN_MAP) {
+		ap_err(c, root, "", "must be a mapping with version, os and "
+		    "hooks, not %s", ap_typename(root));
+		return;
+	}
+	if (ap_check_keys(c, root, "", top_keys) == -1)
+		return;
+	ap_version(c, root);
+	ap_os(c, root);
+	ap_feb(c, root);
+	ap_files(c, root);
+	ap_permissions(c, ap_get(root, "permissions"));
+	ap_hooks(c, root);
+}
+
+/*
+ * Parse len bytes of appspec text.  Returns 0 with the model filled, or
+ * -1 with eb holding the first error (EK_DATA) and as->errors all of
+ * them; as must be released either way.  Does not block.
+ */
+int
+appspec_parse(struct appspec *as, const char *data, size_t len,
+    const char *name, struct errbuf *eb)
+{
+	struct apctx	 c = { 0 };
+	struct ytree	*t;
+
+	appspec_release(as);
+	as->path = xstrdup(name != NULL ? name : "appspec.yml");
+	c.as = as;
+	c.name = as->path;
+	if (len > APPSPEC_MAX) {
+		ap_err_at(&c, 1, 1, "", "larger than %d bytes", APPSPEC_MAX);
+	} else {
+		t = xcalloc(1, sizeof(*t));
+		if (yt_build(t, &c, data, len) == 0)
+			ap_root(&c, t->root);
+		yt_free(t);
+		free(t);
+	}
+	ap_sort_errors(&c);
+	if (as->nerrors > 0)
+		return errbuf_set(eb, EK_DATA, "%s", as->errors[0]);
+	return 0;
+}
+
+/* Read at most APPSPEC_MAX + 1 bytes of fd into a new buffer. */
+static int
+ap_read(int fd, const char *name, char **ret_data, size_t *ret_len,
+    struct errbuf *eb)
+{
+	size_t	 cap = 4096, len = 0;
+	char	*data = xmalloc(cap);
+	ssize_t	 n;
+
+	for (;;) {
+		if (len == cap) {
+			if (cap > APPSPEC_MAX)
+				break;
+			cap *= 2;
+			data = xreallocarray(data, cap, 1);
+		}
+		n = read(fd, data + len, cap - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			errbuf_errno(eb, EK_IO, "cannot read '%s'", name);
+			free(data);
+			return -1;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	*ret_data = data;
+	*ret_len = len;
+	return 0;
+}
+
+/*
+ * Read and parse the appspec file at 'path', calling it 'name' (NULL:
+ * path) in messages.  Returns 0, or -1 with eb set: EK_NOINPUT when it
+ * does not exist, EK_IO when it cannot be read, EK_DATA when it is not a
+ * valid appspec (as->errors then holds every error; an I/O failure is
+ * recorded there too).  as must be released either way.  Blocks only on
+ * the local read.
+ */
+int
+appspec_load(struct appspec *as, const char *path, const char *name,
+    struct errbuf *eb)
+{
+	struct stat	 st;
+	char		*data = NULL;
+	size_t		 len = 0;
+	int		 fd = -1, ret = -1;
+
+	if (name == NULL)
+		name = path;
+	/* O_NONBLOCK: a FIFO must not hang us; it is refused below. */
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+	    O_NONBLOCK)) == -1) {
+		errbuf_errno(eb, errno == ENOENT || errno == ENOTDIR ?
+		    EK_NOINPUT : EK_IO, "cannot open '%s'", name);
+		goto fail;
+	}
+	if (fstat(fd, &st) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot stat '%s'", name);
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errbuf_set(eb, EK_DATA, "'%s' is not a regular file", name);
+		goto fail;
+	}
+	if (ap_read(fd, name, &data, &len, eb) == -1)
+		goto fail;
+	ret = appspec_parse(as, data, len, name, eb);
+	goto out;
+ fail:
+	appspec_release(as);
+	as->path = xstrdup(name);
+	as->errors = xcalloc(1, sizeof(*as->errors));
+	as->errors[as->nerrors++] = xstrdup(eb->msg);
+ out:
+	free(data);
+	if (fd != -1)
+		close(fd);
+	return ret;
+}
+
+/*
+ * Check that 'rel' names something inside the bundle at 'rroot' (a
+ * resolved path), following symlinks only while they stay inside, and
+ * (with 'regular') that it is a regular file.  Records an error at
+ * line:col under 'path'.
+ */
+static int
+ap_check_in_bundle(struct apctx *c, const char *rroot, const char *rel,
+    bool regular, unsigned long line, unsigned long col, const char *path)
+{
+	struct stat	 st;
+	size_t		 rl = strlen(rroot);
+	char		*full, *res = NULL;
+	int		 ret = -1;
+
+	rel += strspn(rel, "/");
+	full = xasprintf("%s/%s", rroot, rel);
+	if ((res = realpath(full, NULL)) == NULL) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			ap_err_at(c, line, col, path, "'%s' does not exist in "
+			    "the bundle", rel);
+		else
+			ap_err_at(c, line, col, path, "cannot resolve '%s': "
+			    "%s", rel, strerror(errno));
+		goto out;
+	}
+	if (strncmp(res, rroot, rl) != 0 ||
+	    (res[rl] != '/' && res[rl] != '\0' && strcmp(rroot, "/") != 0)) {
+		ap_err_at(c, line, col, path, "'%s' leads outside the bundle "
+		    "(through a symlink)", rel);
+		goto out;
+	}
+	if (regular && stat(res, &st) == -1) {
+		ap_err_at(c, line, col, path, "cannot stat '%s': %s", rel,
+		    strerror(errno));
+		goto out;
+	}
+	if (regular && !S_ISREG(st.st_mode)) {
+		ap_err_at(c, line, col, path, "'%s' is not a regular file",
+		    rel);
+		goto out;
+	}
+	ret = 0;
+ out:
+	free(res);
+	free(full);
+	return ret;
+}
+
+/*
+ * Check a loaded appspec against the bundle extracted at 'root': every
+ * hook location is a regular file inside it, every files: source exists
+ * inside it.  Returns 0, or -1 with eb set to the first problem
+ * (EK_DATA; EK_IO when root itself cannot be resolved) and every problem
+ * added to as->errors.  Blocks only on local file system calls.
+ */
+int
+appspec_check_bundle(struct appspec *as, const char *root,
+    struct errbuf *eb)
+{
+	struct apctx	 c = { .as = as, .name = as->path != NULL ?
+			    as->path : "appspec.yml" };
+	size_t		 before = as->nerrors, bad = 0;
+	char		*rroot, path[256];
+
+	if ((rroot = realpath(root, NULL)) == NULL)
+		return errbuf_errno(eb, EK_IO, "cannot resolve '%s'", root);
+	for (int e = 0; e < LC_NEVENTS; e++) {
+		for (size_t i = 0; i < as->nhooks[e]; i++) {
+			const struct appspec_hook *h = &as->hooks[e][i];
+
+			(void)snprintf(path, sizeof(path),
+			    "hooks.%s[%zu].location", lc_names[e], i);
+			if (ap_check_in_bundle(&c, rroot, h->location, true,
+			    h->line, h->col, path) == -1)
+				bad++;
+		}
+	}
+	for (size_t i = 0; i < as->nfiles; i++) {
+		(void)snprintf(path, sizeof(path), "files[%zu].source", i);
+		if (ap_check_in_bundle(&c, rroot, as->files[i].source, false,
+		    as->files[i].line, as->files[i].col, path) == -1)
+			bad++;
+	}
+	free(rroot);
+	if (bad == 0)
+		return 0;
+	if (as->nerrors > before)
+		return errbuf_set(eb, EK_DATA, "%s", as->errors[before]);
+	return errbuf_set(eb, EK_DATA, "%s: %zu paths missing from the bundle",
+	    c.name, bad);
+}

@@ -1,0 +1,711 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * sqs.c: the SQS Query API operations hookd and the deployer use (see
+ * sqs.h).  Requests are built as form parameters (query.c), sent by
+ * aws_request() and the XML replies parsed with the awsxml helpers.
+ * Not here: retries, signing, credentials (client.c), queue naming and
+ * message schemas (queue.c).
+ */
+#include "compat.h"
+
+#include <ctype.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <libxml/tree.h>
+#include <openssl/evp.h>
+
+#include "aws/client.h"
+#include "aws/creds.h"
+#include "aws/query.h"
+#include "aws/sqs.h"
+#include "aws/xml.h"
+#include "errbuf.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define MD5_HEX_LEN	32
+
+/* Lower-case hex MD5 of data (SQS's MD5OfBody).  0, or -1 with eb set. */
+static int
+sqs_md5_hex(const void *data, size_t len, char out[MD5_HEX_LEN + 1],
+    struct errbuf *eb)
+{
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+
+	if (EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL) != 1 ||
+	    mdlen != 16)
+		return errbuf_set(eb, EK_BUG, "cannot compute MD5");
+	for (unsigned int i = 0; i < mdlen; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+static bool
+sqs_missing_queue(const char *code)
+{
+	return code != NULL &&
+	    (strcmp(code, "AWS.SimpleQueueService.NonExistentQueue") == 0 ||
+	    strcmp(code, "QueueDoesNotExist") == 0);
+}
+
+/* Length of "scheme://host[:port]" at the start of url, or 0. */
+static size_t
+sqs_origin_len(const char *url)
+{
+	const char	*p;
+
+	if (strncmp(url, "http://", 7) == 0)
+		p = url + 7;
+	else if (strncmp(url, "https://", 8) == 0)
+		p = url + 8;
+	else
+		return 0;
+	if (*p == '\0' || *p == '/')
+		return 0;
+	return (size_t)(p - url) + strcspn(p, "/?#");
+}
+
+char *
+sqs_target_url(const char *queue_url, const char *endpoint, bool custom,
+    struct errbuf *eb)
+{
+	size_t	 qo, eo;
+
+	if ((qo = sqs_origin_len(queue_url)) == 0) {
+		errbuf_set(eb, EK_USAGE, "'%s' is not an SQS queue URL",
+		    queue_url);
+		return NULL;
+	}
+	if (!custom || endpoint == NULL || (eo = sqs_origin_len(endpoint)) == 0)
+		return xstrdup(queue_url);
+	if (eo == qo && strncasecmp(queue_url, endpoint, qo) == 0)
+		return xstrdup(queue_url);
+	return xasprintf("%.*s%s", (int)eo, endpoint,
+	    queue_url[qo] == '\0' ? "/" : queue_url + qo);
+}
+
+/*
+ * One call on a queue: resolve the target URL, add QueueUrl, send, and
+ * map a missing queue to EK_NOINPUT.
+ */
+static int
+sqs_queue_call(struct aws_client *c, const char *queue_url,
+    struct aws_query *q, long timeout_ms, xmlDoc **ret_doc,
+    struct errbuf *eb)
+{
+	struct aws_result	 res;
+	char			*endpoint = NULL, *target = NULL;
+	bool			 custom = false;
+	int			 ret = -1;
+
+	aws_result_init(&res);
+	if (aws_endpoint("SQS", "sqs", aws_client_region(c), &endpoint,
+	    &custom, eb) == -1)
+		goto out;
+	if ((target = sqs_target_url(queue_url, endpoint, custom,
+	    eb)) == NULL)
+		goto out;
+	aws_query_add(q, "QueueUrl", queue_url);
+	if (aws_query_call(c, &aws_svc_sqs, target, q, timeout_ms, ret_doc,
+	    &res, eb) == -1) {
+		if (sqs_missing_queue(res.code))
+			eb->kind = EK_NOINPUT;
+		goto out;
+	}
+	ret = 0;
+ out:
+	aws_result_release(&res);
+	free(target);
+	free(endpoint);
+	return ret;
+}
+
+/* A call without a queue URL, to the service endpoint. */
+static int
+sqs_call(struct aws_client *c, struct aws_query *q, xmlDoc **ret_doc,
+    struct errbuf *eb)
+{
+	struct aws_result	 res;
+	int			 ret;
+
+	aws_result_init(&res);
+	ret = aws_query_call(c, &aws_svc_sqs, NULL, q, 0, ret_doc, &res, eb);
+	if (ret == -1 && sqs_missing_queue(res.code))
+		eb->kind = EK_NOINPUT;
+	aws_result_release(&res);
+	return ret;
+}
+
+void
+sqs_messages_init(struct sqs_messages *ms)
+{
+	memset(ms, 0, sizeof(*ms));
+}
+
+static void
+sqs_kvs_free(struct sqs_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].name);
+		free(kv[i].value);
+	}
+	free(kv);
+}
+
+static void
+sqs_message_release(struct sqs_message *m)
+{
+	free(m->message_id);
+	free(m->receipt_handle);
+	free(m->body);
+	free(m->md5_of_body);
+	sqs_kvs_free(m->attrs, m->nattrs);
+	sqs_kvs_free(m->mattrs, m->nmattrs);
+	memset(m, 0, sizeof(*m));
+}
+
+void
+sqs_messages_release(struct sqs_messages *ms)
+{
+	for (size_t i = 0; i < ms->n; i++)
+		sqs_message_release(&ms->v[i]);
+	free(ms->v);
+	memset(ms, 0, sizeof(*ms));
+}
+
+const char *
+sqs_message_attr(const struct sqs_message *m, const char *name)
+{
+	for (size_t i = 0; i < m->nattrs; i++)
+		if (strcmp(m->attrs[i].name, name) == 0)
+			return m->attrs[i].value;
+	return NULL;
+}
+
+void
+sqs_urls_release(struct sqs_urls *u)
+{
+	for (size_t i = 0; i < u->n; i++)
+		free(u->v[i]);
+	free(u->v);
+	memset(u, 0, sizeof(*u));
+}
+
+static void
+sqs_urls_add(struct sqs_urls *u, char *url)
+{
+	u->v = xreallocarray(u->v, u->n + 1, sizeof(*u->v));
+	u->v[u->n++] = url;
+}
+
+/* A required child's text, or -1 with eb set naming it. */
+static int
+sqs_need(const xmlNode *parent, const char *name, const char *what,
+    char **ret, struct errbuf *eb)
+{
+	char	*s;
+
+	if ((s = awsxml_child_text(parent, name)) == NULL)
+		return errbuf_set(eb, EK_PROTO, "sqs %s: reply has no %s",
+		    what, name);
+	*ret = s;
+	return 0;
+}
+
+/* Name/Value children of each "elem" under parent into a kv array. */
+static void
+sqs_parse_kvs(const xmlNode *parent, const char *elem, bool message_attr,
+    struct sqs_kv **ret, size_t *ret_n)
+{
+	struct sqs_kv	*kv = NULL;
+	size_t		 n = 0;
+	xmlNode		*a, *val;
+	char		*name, *value;
+
+	for (a = awsxml_first(parent, elem); a != NULL && n < SQS_ATTRS_MAX;
+	    a = awsxml_next(a, elem)) {
+		if ((name = awsxml_child_text(a, "Name")) == NULL)
+			continue;
+		if (message_attr) {
+			val = awsxml_child(a, "Value");
+			value = awsxml_child_text(val, "StringValue");
+			if (value == NULL)
+				value = awsxml_child_text(val, "BinaryValue");
+		} else
+			value = awsxml_child_text(a, "Value");
+		kv = xreallocarray(kv, n + 1, sizeof(*kv));
+		kv[n].name = name;
+		kv[n].value = value != NULL ? value : xstrdup("");
+		n++;
+	}
+	*ret = kv;
+	*ret_n = n;
+}
+
+int
+sqs_parse_receive(xmlDoc *doc, struct sqs_messages *ret, struct errbuf *eb)
+{
+	struct sqs_messages	 ms;
+	struct sqs_message	*m;
+	xmlNode			*result, *x;
+	char			 md5[MD5_HEX_LEN + 1];
+	const char		*rc;
+	uint64_t		 count;
+
+	sqs_messages_init(&ms);
+	if (aws_query_result(doc, "sqs", "ReceiveMessage", &result, eb) == -1)
+		return -1;
+	for (x = awsxml_first(result, "Message"); x != NULL;
+	    x = awsxml_next(x, "Message")) {
+		ms.v = xreallocarray(ms.v, ms.n + 1, sizeof(*ms.v));
+		m = &ms.v[ms.n++];
+		memset(m, 0, sizeof(*m));
+		if (sqs_need(x, "MessageId", "ReceiveMessage",
+		    &m->message_id, eb) == -1 ||
+		    sqs_need(x, "ReceiptHandle", "ReceiveMessage",
+		    &m->receipt_handle, eb) == -1 ||
+		    sqs_need(x, "MD5OfBody", "ReceiveMessage",
+		    &m->md5_of_body, eb) == -1)
+			goto fail;
+		if ((m->body = awsxml_child_text(x, "Body")) == NULL)
+			m->body = xstrdup("");
+		m->body_len = strlen(m->body);
+		if (sqs_md5_hex(m->body, m->body_len, md5, eb) == -1)
+			goto fail;
+		if (strcasecmp(md5, m->md5_of_body) != 0) {
+			errbuf_set(eb, EK_PROTO, "sqs ReceiveMessage: message "
+			    "'%s': MD5 mismatch: MD5OfBody is %s, the body's "
+			    "MD5 is %s", m->message_id, m->md5_of_body, md5);
+			goto fail;
+		}
+		sqs_parse_kvs(x, "Attribute", false, &m->attrs, &m->nattrs);
+		sqs_parse_kvs(x, "MessageAttribute", true, &m->mattrs,
+		    &m->nmattrs);
+		rc = sqs_message_attr(m, "ApproximateReceiveCount");
+		if (rc != NULL && parse_u64(rc, 0, UINT32_MAX, &count) == 0)
+			m->receive_count = (unsigned long)count;
+	}
+	*ret = ms;
+	return 0;
+ fail:
+	sqs_messages_release(&ms);
+	return -1;
+}
+
+int
+sqs_parse_list_queues(xmlDoc *doc, struct sqs_urls *urls, char **ret_next,
+    struct errbuf *eb)
+{
+	xmlNode	*result, *x;
+	char	*u;
+
+	if (aws_query_result(doc, "sqs", "ListQueues", &result, eb) == -1)
+		return -1;
+	for (x = awsxml_first(result, "QueueUrl"); x != NULL;
+	    x = awsxml_next(x, "QueueUrl")) {
+		if (urls->n >= SQS_LIST_URLS_MAX)
+			return errbuf_set(eb, EK_PROTO, "sqs ListQueues: more "
+			    "than %d queues", SQS_LIST_URLS_MAX);
+		if ((u = awsxml_text(x)) != NULL)
+			sqs_urls_add(urls, u);
+	}
+	*ret_next = awsxml_child_text(result, "NextToken");
+	if (*ret_next != NULL && **ret_next == '\0') {
+		free(*ret_next);
+		*ret_next = NULL;
+	}
+	return 0;
+}
+
+int
+sqs_parse_queue_url(xmlDoc *doc, const char *action, char **ret_url,
+    struct errbuf *eb)
+{
+	xmlNode	*result;
+
+	if (aws_query_result(doc, "sqs", action, &result, eb) == -1)
+		return -1;
+	return sqs_need(result, "QueueUrl", action, ret_url, eb);
+}
+
+int
+sqs_create_queue(struct aws_client *c, const char *name,
+    const struct sqs_kv *attrs, size_t nattrs, char **ret_url,
+    struct errbuf *eb)
+{
+	struct aws_query	 q;
+	xmlDoc			*doc = NULL;
+	int			 ret = -1;
+
+	aws_query_init(&q, "CreateQueue", SQS_VERSION);
+	aws_query_add(&q, "QueueName", name);
+	for (size_t i = 0; i < nattrs; i++) {
+		aws_query_addf(&q, attrs[i].name, "Attribute.%zu.Name", i + 1);
+		aws_query_addf(&q, attrs[i].value, "Attribute.%zu.Value",
+		    i + 1);
+	}
+	if (sqs_call(c, &q, &doc, eb) == -1)
+		goto out;
+	ret = sqs_parse_queue_url(doc, "CreateQueue", ret_url, eb);
+ out:
+	awsxml_free(doc);
+	aws_query_release(&q);
+	return ret;
+}
+
+int
+sqs_get_queue_url(struct aws_client *c, const char *name, char **ret_url,
+    struct errbuf *eb)
+{
+	struct aws_query	 q;
+	xmlDoc			*doc = NULL;
+	int			 ret = -1;
+
+	aws_query_init(&q, "GetQueueUrl", SQS_VERSION);
+	aws_query_add(&q, "QueueName", name);
+	if (sqs_call(c, &q, &doc, eb) == -1)
+		goto out;
+	ret = sqs_parse_queue_url(doc, "GetQueueUrl", ret_url, eb);
+ out:
+	awsxml_free(doc);
+	aws_query_release(&q);
+	return ret;
+}
+
+int
+sqs_list_queues(struct aws_client *c, const char *prefix,
+    unsigned int page_size, struct sqs_urls *ret, struct errbuf *eb)
+{
+	struct sqs_urls		 urls = { 0 };
+	struct aws_query	 q;
+	xmlDoc			*doc;
+	char			*next = NULL, *token;
+	int			 rv = -1;
+
+	if (page_size == 0 || page_size > SQS_LIST_PAGE_MAX)
+		page_size = SQS_LIST_PAGE_MAX;
+	do {
+		aws_query_init(&q, "ListQueues", SQS_VERSION);
+		aws_query_add(&q, "QueueNamePrefix", prefix);
+		aws_query_addu(&q, "MaxResults", page_size);
+		aws_query_add(&q, "NextToken", next);
+		doc = NULL;
+		rv = sqs_call(c, &q, &doc, eb);
+		aws_query_release(&q);
+		if (rv == 0) {
+			token = NULL;
+			rv = sqs_parse_list_queues(doc, &urls, &token, eb);
+			free(next);
+			next = token;
+		}
+		awsxml_free(doc);
+	} while (rv == 0 && next != NULL);
+	free(next);
+	if (rv == -1) {
+		sqs_urls_release(&urls);
+		return -1;
+	}
+	*ret = urls;
+	return 0;
+}
+
+int
+sqs_delete_queue(struct aws_client *c, const char *queue_url,
+    struct errbuf *eb)
+{
+	struct aws_query	 q;
+	xmlDoc			*doc = NULL;
+	int			 ret;
+
+	aws_query_init(&q, "DeleteQueue", SQS_VERSION);
+	ret = sqs_queue_call(c, queue_url, &q, 0, &doc, eb);
+	awsxml_free(doc);
+	aws_query_release(&q);
+	return ret;
+}
+
+int
+sqs_send(struct aws_client *c, const char *queue_url, const char *body,
+    size_t len, unsigned int delay, char **ret_id, struct errbuf *eb)
+{
+	struct aws_query	 q;
+	xmlDoc			*doc = NULL;
+	xmlNode			*result;
+	char			*id = NULL, *md5 = NULL;
+	char			 want[MD5_HEX_LEN + 1];
+	int			 ret = -1;
+
+	aws_query_init(&q, "SendMessage", SQS_VERSION);
+	if (len == 0 || len > SQS_MESSAGE_MAX) {
+		errbuf_set(eb, EK_DATA, "sqs SendMessage: message body is %zu "
+		    "bytes, must be 1 to %d", len, SQS_MESSAGE_MAX);
+		goto out;
+	}
+	if (memchr(body, '\0', len) != NULL) {
+		errbuf_set(eb, EK_DATA, "sqs SendMessage: message body "
+		    "contains a NUL byte");
+		goto out;
+	}
+	if (sqs_md5_hex(body, len, want, eb) == -1)
+		goto out;
+	aws_query_add(&q, "MessageBody", body);
+	if (delay > 0)
+		aws_query_addu(&q, "DelaySeconds", delay);
+	if (sqs_queue_call(c, queue_url, &q, 0, &doc, eb) == -1)
+		goto out;
+	if (aws_query_result(doc, "sqs", "SendMessage", &result, eb) == -1 ||
+	    sqs_need(result, "MessageId", "SendMessage", &id, eb) == -1 ||
+	    sqs_need(result, "MD5OfMessageBody", "SendMessage", &md5,
+	    eb) == -1)
+		goto out;
+	if (strcasecmp(md5, want) != 0) {
+		errbuf_set(eb, EK_PROTO, "sqs SendMessage: MD5 mismatch: "
+		    "MD5OfMessageBody is %s, the body's MD5 is %s", md5, want);
+		goto out;
+	}
+	if (ret_id != NULL) {
+		*ret_id = id;
+		id = NULL;
+	}
+	ret = 0;
+ out:
+	free(id);
+	free(md5);
+	awsxml_free(doc);
+	aws_query_release(&q);
+	return ret;
+}
+
+void
+sqs_batch_entry_release(struct sqs_batch_entry *e)
+{
+	free(e->message_id);
+	free(e->error_code);
+	free(e->error_message);
+	e->message_id = e->error_code = e->error_message = NULL;
+	e->ok = false;
+	e->sender_fault = false;
+}
+
+int
+sqs_check_batch(const struct sqs_batch_entry *es, size_t n,
+    struct errbuf *eb)
+{
+	size_t	 total = 0, idlen;
+
+	if (n == 0 || n > SQS_BATCH_MAX)
+		return errbuf_set(eb, EK_DATA, "sqs SendMessageBatch: %zu "
+		    "entries, must be 1 to %d", n, SQS_BATCH_MAX);
+	for (size_t i = 0; i < n; i++) {
+		idlen = es[i].id == NULL ? 0 : strlen(es[i].id);
+		if (idlen == 0 || idlen > SQS_BATCH_ID_MAX ||
+		    strspn(es[i].id, "abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != idlen)
+			return errbuf_set(eb, EK_DATA, "sqs SendMessageBatch: "
+			    "entry %zu: id '%s' must be 1 to %d letters, "
+			    "digits, '-' or '_'", i + 1,
+			    es[i].id == NULL ? "" : es[i].id,
+			    SQS_BATCH_ID_MAX);
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(es[i].id, es[j].id) == 0)
+				return errbuf_set(eb, EK_DATA, "sqs "
+				    "SendMessageBatch: id '%s' is used by "
+				    "entries %zu and %zu", es[i].id, j + 1,
+				    i + 1);
+		if (es[i].body_len == 0 || es[i].body_len > SQS_MESSAGE_MAX)
+			return errbuf_set(eb, EK_DATA, "sqs SendMessageBatch: "
+			    "entry '%s': message body is %zu bytes, must be "
+			    "1 to %d", es[i].id, es[i].body_len,
+			    SQS_MESSAGE_MAX);
+		if (memchr(es[i].body, '\0', es[i].body_len) != NULL)
+			return errbuf_set(eb, EK_DATA, "sqs SendMessageBatch: "
+			    "entry '%s': message body contains a NUL byte",
+			    es[i].id);
+		total += es[i].body_len;
+	}
+	if (total > SQS_BATCH_BYTES_MAX)
+		return errbuf_set(eb, EK_DATA, "sqs SendMessageBatch: the "
+		    "bodies total %zu bytes, more than %d", total,
+		    SQS_BATCH_BYTES_MAX);
+	return 0;
+}
+
+static struct sqs_batch_entry *
+sqs_batch_find(struct sqs_batch_entry *es, size_t n, const char *id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (id != NULL && strcmp(es[i].id, id) == 0)
+			return &es[i];
+	return NULL;
+}
+
+int
+sqs_parse_send_batch(xmlDoc *doc, struct sqs_batch_entry *es, size_t n,
+    size_t *ret_failed, struct errbuf *eb)
+{
+	struct sqs_batch_entry	*e;
+	xmlNode			*result, *x;
+	char			*id, *sf;
+	size_t			 failed = 0, seen = 0;
+
+	if (aws_query_result(doc, "sqs", "SendMessageBatch", &result,
+	    eb) == -1)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		sqs_batch_entry_release(&es[i]);
+	for (x = awsxml_first(result, NULL); x != NULL;
+	    x = awsxml_next(x, NULL)) {
+		id = awsxml_child_text(x, "Id");
+		e = sqs_batch_find(es, n, id);
+		free(id);
+		if (e == NULL)
+			continue;
+		if (awsxml_is(x, "SendMessageBatchResultEntry")) {
+			e->ok = true;
+			e->message_id = awsxml_child_text(x, "MessageId");
+			seen++;
+		} else if (awsxml_is(x, "BatchResultErrorEntry")) {
+			e->ok = false;
+			e->error_code = awsxml_child_text(x, "Code");
+			e->error_message = awsxml_child_text(x, "Message");
+			sf = awsxml_child_text(x, "SenderFault");
+			e->sender_fault = sf != NULL &&
+			    strcmp(sf, "true") == 0;
+			free(sf);
+			seen++;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (es[i].ok)
+			continue;
+		failed++;
+		if (es[i].error_code == NULL)
+			es[i].error_code = xstrdup("MissingResult");
+	}
+	if (seen != n && failed == 0)
+		return errbuf_set(eb, EK_PROTO, "sqs SendMessageBatch: reply "
+		    "has %zu results for %zu entries", seen, n);
+	if (ret_failed != NULL)
+		*ret_failed = failed;
+	return 0;
+}
+
+int
+sqs_send_batch(struct aws_client *c, const char *queue_url,
+    struct sqs_batch_entry *es, size_t n, size_t *ret_failed,
+    struct errbuf *eb)
+{
+	struct aws_query	 q;
+	xmlDoc			*doc = NULL;
+	int			 ret = -1;
+
+	aws_query_init(&q, "SendMessageBatch", SQS_VERSION);
+	if (sqs_check_batch(es, n, eb) == -1)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		aws_query_addf(&q, es[i].id,
+		    "SendMessageBatchRequestEntry.%zu.Id", i + 1);
+		aws_query_addf(&q, es[i].body,
+		    "SendMessageBatchRequestEntry.%zu.MessageBody", i + 1);
+		if (es[i].delay > 0) {
+			char	 num[16];
+
+			snprintf(num, sizeof(num), "%u", es[i].delay);
+			aws_query_addf(&q, num,
+			    "SendMessageBatchRequestEntry.%zu.DelaySeconds",
+			    i + 1);
+		}
+	}
+	if (sqs_queue_call(c, queue_url, &q, 0, &doc, eb) == -1)
+		goto out;
+	ret = sqs_parse_send_batch(doc, es, n, ret_failed, eb);
+ out:
+	awsxml_free(doc);
+	aws_query_release(&q);
+	return ret;
+}
+
+int
+sqs_receive(struct aws_client *c, const char *queue_url,
+    const struct sqs_receive_opts *o, struct sqs_messages *ret,
+    struct errbuf *eb)
+{
+	struct aws_query	 q;
+	xmlDoc			*doc = NULL;
+	long			 timeout_ms = 0;
+	int			 rv = -1;
+
+	aws_query_init(&q, "ReceiveMessage", SQS_VERSION);
+	if (o->max_messages > SQS_RECEIVE_MAX || o->wait_sec > SQS_WAIT_MAX_SEC
+	    || o->visibility > SQS_VISIBILITY_MAX_SEC) {
+		errbuf_set(eb, EK_USAGE, "sqs ReceiveMessage: at most %d "
+		    "messages, %d s wait and %d s visibility", SQS_RECEIVE_MAX,
+		    SQS_WAIT_MAX_SEC, SQS_VISIBILITY_MAX_SEC);
+		goto out;
+	}
+	aws_query_add(&q, "AttributeName.1", "All");
+	aws_query_add(&q, "MessageAttributeName.1", "All");
+	aws_query_addu(&q, "MaxNumberOfMessages",
+	    o->max_messages == 0 ? 1 : o->max_messages);
+	/*
+	 * The long poll holds the reply for up to WaitTimeSeconds, so the
+	 * HTTP timeout must outlast it or every empty poll would time out.
+	 * With -1 the queue's own ReceiveMessageWaitTimeSeconds (at most
+	 * 20 s) applies.
+	 */
+	if (o->wait_sec >= 0)
+		aws_query_addu(&q, "WaitTimeSeconds", (unsigned)o->wait_sec);
+	timeout_ms = (o->wait_sec >= 0 ? o->wait_sec : SQS_WAIT_MAX_SEC) *
+	    1000L + SQS_TIMEOUT_MARGIN_MS;
+	if (o->visibility >= 0)
+		aws_query_addu(&q, "VisibilityTimeout",
+		    (unsigned)o->visibility);
+	if (sqs_queue_call(c, queue_url, &q, timeout_ms, &doc, eb) == -1)
+		goto out;
+	rv = sqs_parse_receive(doc, ret, eb);
+ out:
+	awsxml_free(doc);
+	aws_query_release(&q);
+	return rv;
+}
+
+int
+sqs_delete_message(struct aws_client *c, const char *queue_url,
+    const char *receipt, struct errbuf *eb)
+{
+	struct aws_query	 q;
+	xmlDoc			*doc = NULL;
+	int			 ret;
+
+	aws_query_init(&q, "DeleteMessage", SQS_VERSION);
+	aws_query_add(&q, "ReceiptHandle", receipt);
+	ret = sqs_queue_call(c, queue_url, &q, 0, &doc, eb);
+	awsxml_free(doc);
+	aws_query_release(&q);
+	return ret;
+}
+
+int
+sqs_change_visibility(struct aws_client *c, const char *queue_url,
+    const char *receipt, unsigned int seconds, struct errbuf *eb)
+{
+	struct aws_query	 q;
+	xmlDoc			*doc = NULL;
+	int			 ret;
+
+	if (seconds > SQS_VISIBILITY_MAX_SEC)
+		return errbuf_set(eb, EK_USAGE, "sqs ChangeMessageVisibility: "
+		    "%u s is more than %d s", seconds, SQS_VISIBILITY_MAX_SEC);
+	aws_query_init(&q, "ChangeMessageVisibility", SQS_VERSION);
+	aws_query_add(&q, "ReceiptHandle", receipt);
+	aws_query_addu(&q, "VisibilityTimeout", seconds);
+	ret = sqs_queue_call(c, queue_url, &q, 0, &doc, eb);
+	awsxml_free(doc);
+	aws_query_release(&q);
+	return ret;
+}

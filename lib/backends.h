@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * backends.h: the AWS backends of the queue and store interfaces, and
+ * openers that dispatch a configured URL to any backend:
+ *
+ *   queue "sqs"          queue_sqs.c, on lib/aws/sqs.h
+ *   store "s3://B/P"     store_s3.c, on lib/aws/s3.h
+ *
+ * queue.c and store.c (queue_open, store_open) do not know these
+ * backends yet; backend_queue_open() and backend_store_open() handle the
+ * AWS URLs here and pass everything else to them.
+ */
+#ifndef HOOKD_BACKENDS_H
+#define HOOKD_BACKENDS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "compat.h"
+
+struct aws_client;
+struct errbuf;
+struct queue;
+struct store;
+
+#define SQS_DLQ_SUFFIX		"-dlq"
+#define SQS_MAX_RECEIVES	5	/* RedrivePolicy maxReceiveCount */
+#define SQS_DLQ_RETENTION	1209600	/* seconds: 14 days, SQS's maximum */
+
+/*
+ * The SQS backend: queue 'name' (PREFIX-GROUP-INSTANCE) through 'aws'
+ * (borrowed; must outlive the queue).  Does no I/O; ensure() creates NAME-dlq and NAME with a RedrivePolicy
+ * (maxReceiveCount SQS_MAX_RECEIVES) and VisibilityTimeout 'visibility'.
+ * receive() long-polls with WaitTimeSeconds = wait_sec; reject() makes
+ * the message visible again at once so that the redrive policy moves it
+ * to the dead-letter queue after SQS_MAX_RECEIVES deliveries.  Returns a
+ * new queue (queue_free), or -1 with eb set (EK_CONFIG: no client, a
+ * name too long for its DLQ).
+ */
+int	queue_sqs_new(struct aws_client *aws, const char *name,
+	    unsigned visibility, struct queue **ret_queue, struct errbuf *);
+/* Queue names with 'prefix' (ListQueues), sorted, new strings. */
+int	queue_sqs_list(struct aws_client *aws, const char *prefix,
+	    char ***ret_names, size_t *ret_n, struct errbuf *);
+
+/*
+ * The S3 backend: objects under s3://BUCKET/PREFIX/KEY through 'aws'
+ * (borrowed; must outlive the store).  Does no I/O.  ETags are S3's, quotes
+ * included; put_if uses If-None-Match / If-Match.  Returns a new store,
+ * or -1 with eb set (EK_CONFIG for a bad URL or no client).
+ */
+int	store_s3_new(const char *url, struct aws_client *aws,
+	    struct store **ret_store, struct errbuf *);
+
+/*
+ * queue_open / store_open that also know "sqs" and "s3://" (until
+ * queue.c and store.c dispatch to these backends themselves).  Same
+ * arguments and returns as those.
+ */
+int	backend_queue_open(const char *url, const char *name,
+	    unsigned visibility, struct aws_client *aws,
+	    struct queue **ret_queue, struct errbuf *);
+int	backend_store_open(const char *url, bool create,
+	    struct aws_client *aws, struct store **ret_store,
+	    struct errbuf *);
+
+#endif /* HOOKD_BACKENDS_H */

@@ -1,0 +1,1285 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * bundle.c: revision bundles.  Detects a bundle's format from its magic
+ * bytes, hashes it, and extracts it (or copies a directory bundle) into an
+ * empty release directory.  libarchive reads the archive and writes the
+ * files with its secure-extract flags; on top of those, every entry is
+ * checked here (name, type, link target, duplicates, limits) so that a
+ * hostile bundle is refused with an error naming the entry, and the
+ * destination is emptied again on any failure.  This file does not fetch
+ * bundles, compare digests with a message, or apply appspec permissions.
+ *
+ * Extraction works relative to the current directory (that is how
+ * archive_write_disk resolves names, and it lets SECURE_NOABSOLUTEPATHS
+ * and SECURE_SYMLINKS check only the bundle's own components), so
+ * bundle_extract() fchdir()s into the destination for the duration of the
+ * call and back before it returns.  hookd is single-threaded.
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+
+#include "bundle.h"
+#include "bundle_int.h"
+#include "caps.h"
+#include "errbuf.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+/*
+ * libarchive's ARCHIVE_EXTRACT_SECURE_SYMLINKS opens and stats every
+ * directory above every entry (five system calls per file at depth four),
+ * which alone made extraction about 1.6 times slower than tar(1).  Our own
+ * checks already guarantee that no entry goes through a symlink: destdir
+ * starts empty, every parent of every entry is recorded as a directory
+ * that this extraction created, and nothing is ever replaced.  So the
+ * libarchive check is switched on only once the tree holds a symlink,
+ * where it is a second line of defence, and symlink-free bundles go at
+ * the speed of tar.
+ */
+#define BX_DISK_FLAGS	(ARCHIVE_EXTRACT_SECURE_NODOTDOT |		\
+			 ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS |	\
+			 ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_PERM)
+
+#define BX_NOT_A_BUNDLE	"expected a directory, .tar, .tar.gz or .zip"
+
+/* What a path in the extracted tree is, as far as this extraction knows. */
+enum bx_type {
+	BX_NONE = 0,
+	BX_DIR,
+	BX_FILE,
+	BX_SYMLINK,
+};
+
+struct bx_slot {
+	char		*path;
+	enum bx_type	 type;
+};
+
+/* One extraction: the writer, the set of paths created, the counters. */
+struct bx {
+	const struct bundle_limits *lim;
+	struct archive	*disk;
+	struct bx_slot	*tab;		/* open addressing, cap a power of 2 */
+	size_t		 cap;
+	size_t		 used;		/* paths created, counted as entries */
+	uint64_t	 declared;	/* sum of the entries' stated sizes */
+	uint64_t	 written;	/* bytes actually read */
+	bool		 symlinks;	/* the tree holds a symlink */
+	char		*iobuf;		/* directory sources: read buffer */
+	char		 norm[BUNDLE_PATH_MAX + 1];
+};
+
+void
+bundle_limits_default(struct bundle_limits *lim)
+{
+	lim->max_bytes = BUNDLE_BYTES_MAX;
+	lim->max_entries = BUNDLE_ENTRIES_MAX;
+}
+
+/*
+ * Detection
+ */
+
+/* A 512-byte block is a plausible tar header if its checksum matches. */
+static bool
+tar_header_plausible(const unsigned char *h)
+{
+	uint64_t	 want = 0;
+	unsigned long	 usum = 0;
+	long		 ssum = 0;
+	size_t		 i;
+	bool		 digits = false;
+
+	if (h[0] == '\0')
+		return false;
+	for (i = 148; i < 156 && h[i] == ' '; i++)
+		;
+	for (; i < 156 && h[i] >= '0' && h[i] <= '7'; i++) {
+		want = want * 8 + (uint64_t)(h[i] - '0');
+		digits = true;
+	}
+	if (!digits || (i < 156 && h[i] != ' ' && h[i] != '\0'))
+		return false;
+	for (i = 0; i < 512; i++) {
+		if (i >= 148 && i < 156) {
+			usum += ' ';
+			ssum += ' ';
+		} else {
+			usum += h[i];
+			ssum += (signed char)h[i];
+		}
+	}
+	return want == usum || (ssum >= 0 && want == (uint64_t)ssum);
+}
+
+int
+bundle_detect(const char *path, enum bundle_format *ret_format,
+    struct errbuf *eb)
+{
+	unsigned char	 h[512];
+	struct stat	 st;
+	size_t		 n = 0;
+	ssize_t		 r;
+	int		 fd = -1, ret = -1;
+	enum bundle_format fmt;
+
+	if (stat(path, &st) == -1) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return errbuf_errno(eb, EK_NOINPUT, "cannot open "
+			    "bundle '%s'", path);
+		return errbuf_errno(eb, EK_IO, "cannot open bundle '%s'",
+		    path);
+	}
+	if (S_ISDIR(st.st_mode)) {
+		*ret_format = BUNDLE_DIR;
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode))
+		return errbuf_set(eb, EK_DATA, "'%s' is not a bundle: %s",
+		    path, BX_NOT_A_BUNDLE);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1)
+		return errbuf_errno(eb, EK_IO, "cannot open bundle '%s'",
+		    path);
+	while (n < sizeof(h)) {
+		r = read(fd, h + n, sizeof(h) - n);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			errbuf_errno(eb, EK_IO, "cannot read bundle '%s'",
+			    path);
+			goto out;
+		}
+		if (r == 0)
+			break;
+		n += (size_t)r;
+	}
+	if (n >= 2 && h[0] == 0x1f && h[1] == 0x8b)
+		fmt = BUNDLE_TGZ;
+	else if (n >= 4 && h[0] == 'P' && h[1] == 'K' &&
+	    ((h[2] == 3 && h[3] == 4) || (h[2] == 5 && h[3] == 6)))
+		fmt = BUNDLE_ZIP;
+	else if (n == 512 && (memcmp(h + 257, "ustar", 5) == 0 ||
+	    tar_header_plausible(h)))
+		fmt = BUNDLE_TAR;
+	else {
+		errbuf_set(eb, EK_DATA, "'%s' is not a bundle: %s", path,
+		    BX_NOT_A_BUNDLE);
+		goto out;
+	}
+	*ret_format = fmt;
+	ret = 0;
+ out:
+	close(fd);
+	return ret;
+}
+
+/*
+ * SHA-256
+ */
+
+/* Drain OpenSSL's error queue into eb. */
+static int
+sha_error(struct errbuf *eb, const char *what)
+{
+	char		 buf[256];
+	unsigned long	 e;
+
+	e = ERR_get_error();
+	if (e != 0)
+		ERR_error_string_n(e, buf, sizeof(buf));
+	else
+		strlcpy(buf, "unknown error", sizeof(buf));
+	ERR_clear_error();
+	return errbuf_set(eb, EK_BUG, "%s: %s", what, buf);
+}
+
+int
+bundle_sha256(const char *path, char ret_hex[65], struct errbuf *eb)
+{
+	static const char hexd[] = "0123456789abcdef";
+	EVP_MD_CTX	*ctx = NULL;
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+	char		 hex[65];
+	char		*buf = NULL;
+	ssize_t		 r;
+	int		 fd = -1, ret = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
+		errbuf_errno(eb, errno == ENOENT ? EK_NOINPUT : EK_IO,
+		    "cannot open '%s'", path);
+		goto out;
+	}
+	if ((ctx = EVP_MD_CTX_new()) == NULL ||
+	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
+		sha_error(eb, "cannot start SHA-256");
+		goto out;
+	}
+	buf = xmalloc(BUNDLE_READ_BLOCK);
+	for (;;) {
+		r = read(fd, buf, BUNDLE_READ_BLOCK);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1) {
+			errbuf_errno(eb, EK_IO, "cannot read '%s'", path);
+			goto out;
+		}
+		if (r == 0)
+			break;
+		if (EVP_DigestUpdate(ctx, buf, (size_t)r) != 1) {
+			sha_error(eb, "SHA-256 failed");
+			goto out;
+		}
+	}
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
+		sha_error(eb, "SHA-256 failed");
+		goto out;
+	}
+	for (unsigned int i = 0; i < mdlen; i++) {
+		hex[2 * i] = hexd[md[i] >> 4];
+		hex[2 * i + 1] = hexd[md[i] & 0xf];
+	}
+	hex[64] = '\0';
+	memcpy(ret_hex, hex, sizeof(hex));
+	ret = 0;
+ out:
+	free(buf);
+	EVP_MD_CTX_free(ctx);
+	if (fd != -1)
+		close(fd);
+	return ret;
+}
+
+/*
+ * Names and messages
+ */
+
+/* See bundle_int.h. */
+const char *
+bundle_escape(const char *name, char *out, size_t size)
+{
+	const unsigned char *p;
+	size_t		 o = 0;
+
+	for (p = (const unsigned char *)name; *p != '\0'; p++) {
+		if (o + 8 >= size) {
+			strlcpy(out + o, "...", size - o);
+			return out;
+		}
+		if (*p == '\n')
+			o += (size_t)snprintf(out + o, size - o, "\\n");
+		else if (*p == '\t')
+			o += (size_t)snprintf(out + o, size - o, "\\t");
+		else if (*p == '\\' || *p == '\'')
+			o += (size_t)snprintf(out + o, size - o, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			o += (size_t)snprintf(out + o, size - o, "\\x%02x",
+			    *p);
+		else
+			out[o++] = (char)*p;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+/* See bundle_int.h. */
+int
+bundle_reject(struct errbuf *eb, const char *name, const char *fmt, ...)
+{
+	char		 esc[BUNDLE_NAME_SHOW_MAX], why[512];
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	return errbuf_set(eb, EK_DATA, "entry '%s': %s",
+	    bundle_escape(name, esc, sizeof(esc)), why);
+}
+
+/*
+ * Why a name (entry path or link target) is unacceptable as text: too
+ * long, a control character, or not UTF-8.  NULL when it is fine.
+ */
+static const char *
+bx_name_problem(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	unsigned char	 c, lo, hi;
+	int		 more;
+
+	if (strnlen(s, BUNDLE_PATH_MAX + 1) > BUNDLE_PATH_MAX)
+		return "name is longer than the limit of "
+		    "1024 bytes (BUNDLE_PATH_MAX)";
+	while ((c = *p++) != '\0') {
+		if (c < 0x20 || c == 0x7f)
+			return "name contains a control character";
+		if (c < 0x80)
+			continue;
+		lo = 0x80;
+		hi = 0xbf;
+		if (c >= 0xc2 && c <= 0xdf)
+			more = 1;
+		else if (c >= 0xe0 && c <= 0xef) {
+			more = 2;
+			if (c == 0xe0)
+				lo = 0xa0;
+			else if (c == 0xed)
+				hi = 0x9f;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			more = 3;
+			if (c == 0xf0)
+				lo = 0x90;
+			else if (c == 0xf4)
+				hi = 0x8f;
+		} else
+			return "name is not valid UTF-8";
+		for (; more > 0; more--, lo = 0x80, hi = 0xbf) {
+			c = *p++;
+			if (c < lo || c > hi)
+				return "name is not valid UTF-8";
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Normalise a relative path into out (BUNDLE_PATH_MAX + 1 bytes): empty
+ * and "." components go; an absolute path, a ".." component or an
+ * over-long component is refused.  The name must already have passed
+ * bx_name_problem().  "" means the bundle's root.
+ */
+static const char *
+bx_normalize(const char *name, char *out)
+{
+	const char	*p = name, *q;
+	size_t		 olen = 0, clen;
+
+	if (*name == '/')
+		return "absolute path";
+	while (*p != '\0') {
+		q = strchrnul(p, '/');
+		clen = (size_t)(q - p);
+		if (clen == 2 && p[0] == '.' && p[1] == '.')
+			return "path has a '..' component";
+		if (clen > NAME_MAX)
+			return "path component longer than 255 bytes";
+		if (clen > 0 && !(clen == 1 && p[0] == '.')) {
+			if (olen > 0)
+				out[olen++] = '/';
+			memcpy(out + olen, p, clen);
+			olen += clen;
+		}
+		p = *q == '/' ? q + 1 : q;
+	}
+	out[olen] = '\0';
+	return NULL;
+}
+
+/*
+ * Whether a symlink at normalised 'path' pointing at 'target' stays in
+ * the tree.  The target must be relative; its ".." components must all
+ * come first, and there may be no more of them than directories above the
+ * link.  A ".." after a named component is refused even when the text
+ * alone stays inside: the named component may itself be a symlink (to the
+ * root, say), and ".." from there climbs out.  With this rule, and with
+ * no entry created through a symlink, every link resolves inside.
+ */
+static const char *
+bx_symlink_problem(const char *path, const char *target)
+{
+	const char	*p = target, *q;
+	size_t		 depth = 0, ups = 0, clen;
+	bool		 named = false;
+
+	for (q = path; *q != '\0'; q++)
+		if (*q == '/')
+			depth++;
+	if (*target == '\0')
+		return "symlink has an empty target";
+	if (*target == '/')
+		return "symlink target is an absolute path";
+	while (*p != '\0') {
+		q = strchrnul(p, '/');
+		clen = (size_t)(q - p);
+		if (clen == 2 && p[0] == '.' && p[1] == '.') {
+			if (named)
+				return "symlink target has '..' after a "
+				    "named component";
+			ups++;
+		} else if (clen > NAME_MAX)
+			return "symlink target component longer than "
+			    "255 bytes";
+		else if (clen > 0 && !(clen == 1 && p[0] == '.'))
+			named = true;
+		p = *q == '/' ? q + 1 : q;
+	}
+	if (ups > depth)
+		return "symlink points outside the bundle";
+	return NULL;
+}
+
+/*
+ * The set of created paths
+ */
+
+static uint64_t
+bx_hash(const char *s, size_t len)
+{
+	uint64_t	 h = 14695981039346656037ULL;	/* FNV-1a */
+
+	for (size_t i = 0; i < len; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h;
+}
+
+/* The slot holding path[0..len), or the empty slot where it would go. */
+static size_t
+bx_slot(const struct bx *bx, const char *path, size_t len)
+{
+	size_t		 i;
+
+	i = (size_t)bx_hash(path, len) & (bx->cap - 1);
+	while (bx->tab[i].path != NULL) {
+		if (strncmp(bx->tab[i].path, path, len) == 0 &&
+		    bx->tab[i].path[len] == '\0')
+			break;
+		i = (i + 1) & (bx->cap - 1);
+	}
+	return i;
+}
+
+static void
+bx_grow(struct bx *bx)
+{
+	struct bx_slot	*old = bx->tab;
+	size_t		 oldcap = bx->cap, j;
+
+	bx->cap = oldcap == 0 ? 1024 : oldcap * 2;
+	bx->tab = xcalloc(bx->cap, sizeof(*bx->tab));
+	for (size_t i = 0; i < oldcap; i++) {
+		if (old[i].path == NULL)
+			continue;
+		j = bx_slot(bx, old[i].path, strlen(old[i].path));
+		bx->tab[j] = old[i];
+	}
+	free(old);
+}
+
+static enum bx_type
+bx_lookup(const struct bx *bx, const char *path, size_t len)
+{
+	return bx->tab[bx_slot(bx, path, len)].type;
+}
+
+/* Record a new path; counts as one entry against max_entries. */
+static int
+bx_insert(struct bx *bx, const char *path, size_t len, enum bx_type type,
+    const char *name, struct errbuf *eb)
+{
+	size_t		 i;
+
+	if (bx->used >= bx->lim->max_entries)
+		return bundle_reject(eb, name, "bundle has more than %llu entries",
+		    (unsigned long long)bx->lim->max_entries);
+	if ((bx->used + 1) * 2 > bx->cap)
+		bx_grow(bx);
+	i = bx_slot(bx, path, len);
+	bx->tab[i].path = xstrndup(path, len);
+	bx->tab[i].type = type;
+	bx->used++;
+	return 0;
+}
+
+static void
+bx_init(struct bx *bx, const struct bundle_limits *lim)
+{
+	memset(bx, 0, sizeof(*bx));
+	bx->lim = lim;
+	bx_grow(bx);
+}
+
+static void
+bx_release(struct bx *bx)
+{
+	for (size_t i = 0; i < bx->cap; i++)
+		free(bx->tab[i].path);
+	free(bx->tab);
+	free(bx->iobuf);
+	if (bx->disk != NULL)
+		archive_write_free(bx->disk);
+	memset(bx, 0, sizeof(*bx));
+}
+
+/*
+ * Entry checks
+ */
+
+/* The entry's type, or -1 with eb set for a type bundles may not hold. */
+static int
+bx_entry_type(struct archive_entry *e, const char *name, enum bx_type *ret,
+    struct errbuf *eb)
+{
+	switch (archive_entry_filetype(e)) {
+	case AE_IFREG:
+		*ret = BX_FILE;
+		return 0;
+	case AE_IFDIR:
+		*ret = BX_DIR;
+		return 0;
+	case AE_IFLNK:
+		*ret = BX_SYMLINK;
+		return 0;
+	case AE_IFCHR:
+		return bundle_reject(eb, name, "character devices are not "
+		    "allowed in a bundle");
+	case AE_IFBLK:
+		return bundle_reject(eb, name, "block devices are not allowed "
+		    "in a bundle");
+	case AE_IFIFO:
+		return bundle_reject(eb, name, "FIFOs are not allowed in a "
+		    "bundle");
+	case AE_IFSOCK:
+		return bundle_reject(eb, name, "sockets are not allowed in a "
+		    "bundle");
+	default:
+		return bundle_reject(eb, name, "unsupported entry type 0%o",
+		    (unsigned int)archive_entry_filetype(e));
+	}
+}
+
+/*
+ * Every directory above 'path' must be a directory we created or will
+ * create implicitly; one that is a symlink or a file refuses the entry.
+ */
+static int
+bx_check_parents(struct bx *bx, const char *path, const char *name,
+    struct errbuf *eb)
+{
+	const char	*q;
+	size_t		 len;
+
+	for (q = strchr(path, '/'); q != NULL; q = strchr(q + 1, '/')) {
+		len = (size_t)(q - path);
+		switch (bx_lookup(bx, path, len)) {
+		case BX_NONE:
+			if (bx_insert(bx, path, len, BX_DIR, name, eb) == -1)
+				return -1;
+			break;
+		case BX_DIR:
+			break;
+		case BX_SYMLINK:
+			return bundle_reject(eb, name, "path goes through the "
+			    "symlink '%.*s'", (int)len, path);
+		case BX_FILE:
+			return bundle_reject(eb, name, "parent '%.*s' is not a "
+			    "directory", (int)len, path);
+		}
+	}
+	return 0;
+}
+
+/* A hard link must name a regular file this extraction already wrote. */
+static int
+bx_check_hardlink(struct bx *bx, struct archive_entry *e, const char *name,
+    const char *target, struct errbuf *eb)
+{
+	char		 tnorm[BUNDLE_PATH_MAX + 1];
+	const char	*why;
+
+	if ((why = bx_name_problem(target)) != NULL ||
+	    (why = bx_normalize(target, tnorm)) != NULL)
+		return bundle_reject(eb, name, "hard link target: %s", why);
+	if (tnorm[0] == '\0' ||
+	    bx_lookup(bx, tnorm, strlen(tnorm)) != BX_FILE)
+		return bundle_reject(eb, name, "hard link target '%s' is not a "
+		    "file earlier in the bundle", tnorm);
+	archive_entry_copy_hardlink(e, tnorm);
+	return 0;
+}
+
+/*
+ * Decide whether entry 'e' (raw name 'name') may be written, and make it
+ * safe: the path is normalised, set{u,g}id and sticky bits are cleared,
+ * directories stay owner-writable.  Returns 1 to skip the entry (the
+ * root itself), 0 to write it, -1 with eb set to refuse the bundle.
+ */
+static int
+bx_admit(struct bx *bx, struct archive_entry *e, const char *name,
+    struct errbuf *eb)
+{
+	const char	*why, *target, *hardlink;
+	char		 tbuf[BUNDLE_PATH_MAX + 1];
+	enum bx_type	 type = BX_NONE, have;
+	mode_t		 perm;
+	size_t		 len;
+	int64_t		 size;
+
+	if ((why = bx_name_problem(name)) != NULL ||
+	    (why = bx_normalize(name, bx->norm)) != NULL)
+		return bundle_reject(eb, name, "%s", why);
+	if (bx->norm[0] == '\0')
+		return 1;
+	if ((hardlink = archive_entry_hardlink(e)) == NULL)
+		hardlink = archive_entry_hardlink_utf8(e);
+	if (hardlink != NULL)
+		type = BX_FILE;
+	else if (bx_entry_type(e, name, &type, eb) == -1)
+		return -1;
+	if (type == BX_SYMLINK) {
+		if ((target = archive_entry_symlink(e)) == NULL &&
+		    (target = archive_entry_symlink_utf8(e)) == NULL)
+			target = "";
+		if ((why = bx_name_problem(target)) != NULL)
+			return bundle_reject(eb, name, "symlink target: %s", why);
+		if ((why = bx_symlink_problem(bx->norm, target)) != NULL)
+			return bundle_reject(eb, name, "%s", why);
+		/* The writer reads the locale form: set it to what we checked. */
+		strlcpy(tbuf, target, sizeof(tbuf));
+		archive_entry_copy_symlink(e, tbuf);
+	}
+	if (bx_check_parents(bx, bx->norm, name, eb) == -1)
+		return -1;
+	if (hardlink != NULL &&
+	    bx_check_hardlink(bx, e, name, hardlink, eb) == -1)
+		return -1;
+	len = strlen(bx->norm);
+	have = bx_lookup(bx, bx->norm, len);
+	if (have != BX_NONE && !(have == BX_DIR && type == BX_DIR))
+		return bundle_reject(eb, name, "duplicate entry");
+	if (have == BX_NONE &&
+	    bx_insert(bx, bx->norm, len, type, name, eb) == -1)
+		return -1;
+	if (type == BX_SYMLINK && !bx->symlinks) {
+		bx->symlinks = true;
+		archive_write_disk_set_options(bx->disk, BX_DISK_FLAGS |
+		    ARCHIVE_EXTRACT_SECURE_SYMLINKS);
+	}
+	if (type == BX_FILE && archive_entry_size_is_set(e)) {
+		size = archive_entry_size(e);
+		if (size < 0 || (uint64_t)size > bx->lim->max_bytes ||
+		    bx->declared > bx->lim->max_bytes - (uint64_t)size)
+			return bundle_reject(eb, name, "bundle is larger than "
+			    "the limit of %llu bytes",
+			    (unsigned long long)bx->lim->max_bytes);
+		bx->declared += (uint64_t)size;
+	}
+	perm = archive_entry_perm(e) & 0777;
+	if (type == BX_DIR)
+		perm |= 0700;
+	archive_entry_set_perm(e, perm);
+	archive_entry_copy_pathname(e, bx->norm);
+	return 0;
+}
+
+/*
+ * Writing
+ */
+
+/* eb from the disk writer's error: EK_IO for local trouble, else EK_DATA. */
+static int
+bx_disk_error(struct bx *bx, const char *name, struct errbuf *eb)
+{
+	char		 esc[BUNDLE_NAME_SHOW_MAX];
+	const char	*msg;
+	enum errkind	 kind = EK_DATA;
+
+	switch (archive_errno(bx->disk)) {
+	case EACCES:
+	case EDQUOT:
+	case EIO:
+	case EMFILE:
+	case ENFILE:
+	case ENOMEM:
+	case ENOSPC:
+	case EPERM:
+	case EROFS:
+		kind = EK_IO;
+		break;
+	default:
+		break;
+	}
+	if ((msg = archive_error_string(bx->disk)) == NULL)
+		msg = "cannot write";
+	return errbuf_set(eb, kind, "entry '%s': %s",
+	    bundle_escape(name, esc, sizeof(esc)), msg);
+}
+
+static int
+bx_header(struct bx *bx, struct archive_entry *e, const char *name,
+    struct errbuf *eb)
+{
+	if (archive_write_header(bx->disk, e) < ARCHIVE_WARN)
+		return bx_disk_error(bx, name, eb);
+	return 0;
+}
+
+/*
+ * Write one block of the current entry.  The bytes count against
+ * max_bytes as they come, so neither a header that understates a size
+ * nor a decompression bomb gets past the limit.
+ */
+static int
+bx_data(struct bx *bx, const void *buf, size_t len, int64_t off,
+    const char *name, struct errbuf *eb)
+{
+	if (len > bx->lim->max_bytes - bx->written)
+		return bundle_reject(eb, name, "bundle is larger than the "
+		    "limit of %llu bytes once decompressed",
+		    (unsigned long long)bx->lim->max_bytes);
+	bx->written += len;
+	if (archive_write_data_block(bx->disk, buf, len, off) != ARCHIVE_OK)
+		return bx_disk_error(bx, name, eb);
+	return 0;
+}
+
+static int
+bx_finish(struct bx *bx, const char *name, struct errbuf *eb)
+{
+	if (archive_write_finish_entry(bx->disk) < ARCHIVE_WARN)
+		return bx_disk_error(bx, name, eb);
+	return 0;
+}
+
+/*
+ * Sources
+ */
+
+/* Open an archive bundle for reading; call before leaving the cwd. */
+static struct archive *
+bx_open_archive(const char *path, enum bundle_format fmt, struct errbuf *eb)
+{
+	struct archive	*rd;
+	const char	*msg;
+
+	if ((rd = archive_read_new()) == NULL) {
+		errbuf_set(eb, EK_OS, "cannot allocate an archive reader");
+		return NULL;
+	}
+	if (fmt == BUNDLE_ZIP)
+		archive_read_support_format_zip_seekable(rd);
+	else
+		archive_read_support_format_tar(rd);
+	if (fmt == BUNDLE_TGZ)
+		archive_read_support_filter_gzip(rd);
+	if (archive_read_open_filename(rd, path, BUNDLE_READ_BLOCK) !=
+	    ARCHIVE_OK) {
+		if ((msg = archive_error_string(rd)) == NULL)
+			msg = "unknown error";
+		errbuf_set(eb, EK_DATA, "cannot read bundle '%s': %s", path,
+		    msg);
+		archive_read_free(rd);
+		return NULL;
+	}
+	return rd;
+}
+
+/* Extract every entry of an opened archive. */
+static int
+bx_run_archive(struct bx *bx, struct archive *rd, const char *path,
+    struct errbuf *eb)
+{
+	struct archive_entry *e;
+	const void	*buf;
+	const char	*name, *msg;
+	char		 last[BUNDLE_NAME_SHOW_MAX] = "";
+	size_t		 len;
+	int64_t		 off;
+	int		 r;
+
+	for (;;) {
+		r = archive_read_next_header(rd, &e);
+		if (r == ARCHIVE_EOF)
+			return 0;
+		if (r < ARCHIVE_WARN) {
+			if ((msg = archive_error_string(rd)) == NULL)
+				msg = "unknown error";
+			return errbuf_set(eb, EK_DATA, "corrupt bundle '%s'"
+			    "%s%s%s: %s", path, last[0] != '\0' ?
+			    " after entry '" : "", last,
+			    last[0] != '\0' ? "'" : "", msg);
+		}
+		/*
+		 * A zip entry flagged UTF-8 has no name in the C locale's
+		 * charset; its UTF-8 form is what we check and write.
+		 */
+		if ((name = archive_entry_pathname(e)) == NULL &&
+		    (name = archive_entry_pathname_utf8(e)) == NULL)
+			return errbuf_set(eb, EK_DATA, "corrupt bundle '%s': "
+			    "an entry after '%s' has no usable name", path,
+			    last[0] != '\0' ? last : "(none)");
+		bundle_escape(name, last, sizeof(last));
+		if ((r = bx_admit(bx, e, name, eb)) == -1)
+			return -1;
+		if (r == 1) {
+			archive_read_data_skip(rd);
+			continue;
+		}
+		if (bx_header(bx, e, name, eb) == -1)
+			return -1;
+		while (archive_entry_filetype(e) == AE_IFREG ||
+		    archive_entry_hardlink(e) != NULL) {
+			r = archive_read_data_block(rd, &buf, &len, &off);
+			if (r == ARCHIVE_EOF)
+				break;
+			if (r < ARCHIVE_WARN) {
+				if ((msg = archive_error_string(rd)) == NULL)
+					msg = "unknown error";
+				return bundle_reject(eb, name, "%s", msg);
+			}
+			if (bx_data(bx, buf, len, off, name, eb) == -1)
+				return -1;
+		}
+		if (bx_finish(bx, name, eb) == -1)
+			return -1;
+	}
+}
+
+/* Copy one regular file's bytes from fd into the current entry. */
+static int
+bx_copy_fd(struct bx *bx, int fd, const char *name, struct errbuf *eb)
+{
+	int64_t		 off = 0;
+	ssize_t		 r;
+
+	if (bx->iobuf == NULL)
+		bx->iobuf = xmalloc(BUNDLE_READ_BLOCK);
+	for (;;) {
+		r = read(fd, bx->iobuf, BUNDLE_READ_BLOCK);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return errbuf_errno(eb, EK_IO, "cannot read '%s'",
+			    name);
+		if (r == 0)
+			return 0;
+		if (bx_data(bx, bx->iobuf, (size_t)r, off, name, eb) == -1)
+			return -1;
+		off += r;
+	}
+}
+
+static int	bx_run_dir(struct bx *, int, char *, size_t, int,
+		    struct errbuf *);
+
+/* Copy one entry 'dname' of the directory sfd; rel holds its path. */
+static int
+bx_copy_one(struct bx *bx, int sfd, const char *dname, char *rel,
+    size_t rlen, int depth, struct errbuf *eb)
+{
+	struct archive_entry *e;
+	struct stat	 st;
+	char		 target[BUNDLE_PATH_MAX + 1];
+	ssize_t		 n;
+	int		 fd = -1, ret = -1, r;
+
+	e = archive_entry_new();
+	if (fstatat(sfd, dname, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot stat '%s'", rel);
+		goto out;
+	}
+	archive_entry_copy_stat(e, &st);
+	archive_entry_set_nlink(e, 1);
+	if (S_ISLNK(st.st_mode)) {
+		n = readlinkat(sfd, dname, target, sizeof(target));
+		if (n == -1) {
+			errbuf_errno(eb, EK_IO, "cannot read link '%s'", rel);
+			goto out;
+		}
+		if ((size_t)n >= sizeof(target)) {
+			bundle_reject(eb, rel, "symlink target is longer than "
+			    "%d bytes", BUNDLE_PATH_MAX);
+			goto out;
+		}
+		target[n] = '\0';
+		archive_entry_copy_symlink(e, target);
+	}
+	if ((r = bx_admit(bx, e, rel, eb)) != 0) {
+		ret = r == 1 ? 0 : -1;
+		goto out;
+	}
+	if (S_ISREG(st.st_mode) && (fd = openat(sfd, dname, O_RDONLY |
+	    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY)) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot open '%s'", rel);
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode) && (fd = openat(sfd, dname, O_RDONLY |
+	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot open directory '%s'", rel);
+		goto out;
+	}
+	if (bx_header(bx, e, rel, eb) == -1)
+		goto out;
+	if (S_ISREG(st.st_mode) && bx_copy_fd(bx, fd, rel, eb) == -1)
+		goto out;
+	if (bx_finish(bx, rel, eb) == -1)
+		goto out;
+	if (S_ISDIR(st.st_mode) &&
+	    bx_run_dir(bx, fd, rel, rlen, depth + 1, eb) == -1)
+		goto out;
+	ret = 0;
+ out:
+	if (fd != -1)
+		close(fd);
+	archive_entry_free(e);
+	return ret;
+}
+
+/*
+ * Copy the directory sfd (borrowed), whose path in the bundle is
+ * rel[0..rlen), into the tree.  Nothing is followed: sources are opened
+ * with openat(O_NOFOLLOW) and symlinks are copied as symlinks.
+ */
+static int
+bx_run_dir(struct bx *bx, int sfd, char *rel, size_t rlen, int depth,
+    struct errbuf *eb)
+{
+	struct dirent	*de;
+	DIR		*d = NULL;
+	size_t		 nlen, clen;
+	int		 dfd, ret = -1;
+
+	if (depth > BUNDLE_PATH_MAX / 2) {
+		bundle_reject(eb, rel, "directories nested too deep");
+		goto out;
+	}
+	if ((dfd = fcntl(sfd, F_DUPFD_CLOEXEC, 3)) == -1 ||
+	    (d = fdopendir(dfd)) == NULL) {
+		errbuf_errno(eb, EK_IO, "cannot read directory '%s'",
+		    rlen > 0 ? rel : ".");
+		if (dfd != -1)
+			close(dfd);
+		goto out;
+	}
+	rewinddir(d);	/* the dup shares the caller's offset */
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL) {
+			if (errno != 0) {
+				errbuf_errno(eb, EK_IO, "cannot read "
+				    "directory '%s'", rlen > 0 ? rel : ".");
+				goto out;
+			}
+			break;
+		}
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		nlen = strlen(de->d_name);
+		clen = rlen + (rlen > 0) + nlen;
+		if (clen > BUNDLE_PATH_MAX) {
+			bundle_reject(eb, de->d_name, "path is longer than the "
+			    "limit of %d bytes", BUNDLE_PATH_MAX);
+			goto out;
+		}
+		if (rlen > 0)
+			rel[rlen] = '/';
+		memcpy(rel + rlen + (rlen > 0), de->d_name, nlen + 1);
+		if (bx_copy_one(bx, sfd, de->d_name, rel, clen, depth,
+		    eb) == -1)
+			goto out;
+		rel[rlen] = '\0';
+	}
+	ret = 0;
+ out:
+	if (d != NULL)
+		closedir(d);
+	return ret;
+}
+
+/*
+ * Cleanup
+ */
+
+/* Remove everything inside directory fd, never following a symlink. */
+static int
+bx_empty(int fd, int depth)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 dfd, cfd, ret = 0;
+
+	if (depth > BUNDLE_PATH_MAX)
+		return -1;
+	if ((dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) == -1)
+		return -1;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return -1;
+	}
+	rewinddir(d);	/* the dup shares the caller's offset */
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0)
+			continue;
+		if (errno != EISDIR && errno != EPERM) {
+			ret = -1;
+			continue;
+		}
+		cfd = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC);
+		if (cfd == -1 && errno == EACCES &&
+		    fchmodat(fd, de->d_name, 0700, 0) == 0)
+			cfd = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+		if (cfd == -1) {
+			ret = -1;
+			continue;
+		}
+		if (bx_empty(cfd, depth + 1) == -1)
+			ret = -1;
+		close(cfd);
+		if (unlinkat(fd, de->d_name, AT_REMOVEDIR) == -1)
+			ret = -1;
+	}
+	closedir(d);
+	return ret;
+}
+
+/* 1 when directory fd has entries, 0 when it is empty, -1 on error. */
+static int
+dir_has_entries(int fd)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 dfd, ret = 0;
+
+	if ((dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) == -1)
+		return -1;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return -1;
+	}
+	rewinddir(d);	/* the dup shares the caller's offset */
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0) {
+			ret = 1;
+			break;
+		}
+	}
+	closedir(d);
+	return ret;
+}
+
+/*
+ * Extract (or copy) the bundle: see bundle.h.  The source is opened
+ * before the cwd moves into destdir, so a relative 'path' works; the
+ * writer is freed while still there, because libarchive applies deferred
+ * directory modes and times by relative name when it closes.
+ */
+int
+bundle_extract(const char *path, const char *destdir,
+    const struct bundle_limits *limits, struct errbuf *eb)
+{
+	struct bundle_limits lim;
+	struct archive	*rd = NULL;
+	struct bx	 bx;
+	enum bundle_format fmt;
+	char		 rel[BUNDLE_PATH_MAX + 1];
+	const char	*msg;
+	locale_t	 utf8, saved = (locale_t)0;
+	int		 dfd = -1, sfd = -1, cwd = -1, ret = -1, r;
+	bool		 inside = false;
+
+	/*
+	 * Names are UTF-8.  In the C locale (a daemon's usual one)
+	 * libarchive cannot convert a zip's UTF-8 names and returns none,
+	 * so read with a UTF-8 LC_CTYPE for this thread only.
+	 */
+	if ((utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0)) !=
+	    (locale_t)0)
+		saved = uselocale(utf8);
+	if (limits != NULL)
+		lim = *limits;
+	else
+		bundle_limits_default(&lim);
+	bx_init(&bx, &lim);
+	if (bundle_detect(path, &fmt, eb) == -1)
+		goto out;
+	if ((dfd = open(destdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot open '%s'", destdir);
+		goto out;
+	}
+	if ((r = dir_has_entries(dfd)) != 0) {
+		if (r == -1)
+			errbuf_errno(eb, EK_IO, "cannot read '%s'", destdir);
+		else
+			errbuf_set(eb, EK_IO, "cannot extract into '%s': "
+			    "it is not empty", destdir);
+		goto out;
+	}
+	if (fmt == BUNDLE_ZIP &&
+	    bundle_zip_check(path, lim.max_entries, eb) == -1)
+		goto out;
+	if (fmt == BUNDLE_DIR) {
+		sfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sfd == -1) {
+			errbuf_errno(eb, EK_IO, "cannot open '%s'", path);
+			goto out;
+		}
+	} else if ((rd = bx_open_archive(path, fmt, eb)) == NULL)
+		goto out;
+	if ((bx.disk = archive_write_disk_new()) == NULL) {
+		errbuf_set(eb, EK_OS, "cannot allocate an archive writer");
+		goto out;
+	}
+	archive_write_disk_set_options(bx.disk, BX_DISK_FLAGS);
+	if ((cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1) {
+		errbuf_errno(eb, EK_OS, "cannot open the working directory");
+		goto out;
+	}
+	if (fchdir(dfd) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot enter '%s'", destdir);
+		goto out;
+	}
+	inside = true;
+	rel[0] = '\0';
+	if (fmt == BUNDLE_DIR)
+		r = bx_run_dir(&bx, sfd, rel, 0, 0, eb);
+	else
+		r = bx_run_archive(&bx, rd, path, eb);
+	if (r == -1)
+		goto out;
+	if (archive_write_close(bx.disk) != ARCHIVE_OK) {
+		if ((msg = archive_error_string(bx.disk)) == NULL)
+			msg = "unknown error";
+		errbuf_set(eb, EK_IO, "cannot finish '%s': %s", destdir, msg);
+		goto out;
+	}
+	ret = 0;
+ out:
+	if (bx.disk != NULL) {
+		archive_write_free(bx.disk);
+		bx.disk = NULL;
+	}
+	if (inside && fchdir(cwd) == -1 && ret == 0)
+		ret = errbuf_errno(eb, EK_OS, "cannot return to the working "
+		    "directory");
+	if (ret == -1 && inside && bx_empty(dfd, 0) == -1)
+		errbuf_prefix(eb, "'%s' could not be emptied after: ",
+		    destdir);
+	if (rd != NULL)
+		archive_read_free(rd);
+	if (sfd != -1)
+		close(sfd);
+	if (cwd != -1)
+		close(cwd);
+	if (dfd != -1)
+		close(dfd);
+	bx_release(&bx);
+	if (utf8 != (locale_t)0) {
+		uselocale(saved);
+		freelocale(utf8);
+	}
+	return ret;
+}
+
+/*
+ * 1 and a new *ret_path when dir holds appspec.yml (or .yaml) as a regular
+ * file, 0 when it holds neither, -1 with eb set otherwise.
+ */
+static int
+appspec_in(const char *dir, char **ret_path, struct errbuf *eb)
+{
+	static const char *const names[] = { "appspec.yml", "appspec.yaml" };
+	struct stat	 st;
+	char		*p;
+
+	for (size_t i = 0; i < nitems(names); i++) {
+		p = xasprintf("%s/%s", dir, names[i]);
+		if (lstat(p, &st) == 0) {
+			if (S_ISREG(st.st_mode)) {
+				*ret_path = p;
+				return 1;
+			}
+			errbuf_set(eb, EK_DATA, "'%s' is not a regular file",
+			    p);
+			free(p);
+			return -1;
+		}
+		if (errno != ENOENT && errno != ENOTDIR) {
+			errbuf_errno(eb, EK_IO, "cannot stat '%s'", p);
+			free(p);
+			return -1;
+		}
+		free(p);
+	}
+	return 0;
+}
+
+int
+bundle_find_appspec(const char *dir, char **ret_root, char **ret_appspec,
+    struct errbuf *eb)
+{
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*d = NULL;
+	char		*only = NULL, *sub = NULL, *as = NULL;
+	int		 r, ret = -1, n = 0;
+
+	if ((r = appspec_in(dir, &as, eb)) == -1)
+		goto out;
+	if (r == 1) {
+		*ret_root = xstrdup(dir);
+		*ret_appspec = as;
+		return 0;
+	}
+	if ((d = opendir(dir)) == NULL) {
+		errbuf_errno(eb, errno == ENOENT ? EK_NOINPUT : EK_IO,
+		    "cannot open '%s'", dir);
+		goto out;
+	}
+	while (n < 2 && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n++ == 0)
+			only = xstrdup(de->d_name);
+	}
+	if (n == 1) {
+		sub = xasprintf("%s/%s", dir, only);
+		if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode)) {
+			if ((r = appspec_in(sub, &as, eb)) == -1)
+				goto out;
+			if (r == 1) {
+				*ret_root = sub;
+				*ret_appspec = as;
+				sub = NULL;
+				ret = 0;
+				goto out;
+			}
+		}
+	}
+	errbuf_set(eb, EK_DATA, "no appspec.yml at the bundle root or in its "
+	    "single top-level folder");
+ out:
+	if (d != NULL)
+		closedir(d);
+	free(only);
+	free(sub);
+	return ret;
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * bundle_int.h: what bundle.c and bundle_zip.c share.  Not part of the
+ * bundle API: only those two files and the unit test include it.
+ */
+#ifndef HOOKD_BUNDLE_INT_H
+#define HOOKD_BUNDLE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compat.h"
+
+struct errbuf;
+
+/*
+ * A printable form of an entry name for messages, written into out (size
+ * bytes) and returned: control bytes, quotes, backslashes and non-ASCII
+ * bytes are escaped (\n, \t, \', \\, \xNN); a long name ends in "...".
+ */
+const char *bundle_escape(const char *name, char *out, size_t size);
+
+/* Set eb to EK_DATA "entry 'NAME': WHY" with NAME escaped; returns -1. */
+int	bundle_reject(struct errbuf *, const char *name, const char *, ...)
+	    HOOKD_PRINTF(3, 4);
+
+/*
+ * Check a zip's layout before libarchive reads it: a valid central
+ * directory, at most max_entries records, each pointing at a local header,
+ * and no two entries' data overlapping (the overlapping-files zip bomb).
+ * Returns 0, or -1 with eb: EK_DATA for a bad zip (naming the entry),
+ * EK_IO when the file cannot be read.  Reads at most BUNDLE_ZIP_CD_MAX
+ * bytes of central directory into memory; blocks on file I/O only.
+ */
+int	bundle_zip_check(const char *path, uint64_t max_entries,
+	    struct errbuf *);
+
+#endif /* HOOKD_BUNDLE_INT_H */

@@ -1,0 +1,1350 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * config.c: read hookd.yml and deployer.yml.  libyaml's event parser
+ * builds a small tree of our own (struct cnode), refusing aliases, more
+ * than one document, deep nesting and too many nodes; then a table of
+ * keys per file says each value's type and range, and one function per
+ * type checks it.  Every problem is recorded as "FILE:LINE:COL: key:
+ * what" and the load goes on, so an operator sees all of them at once;
+ * eb gets the first.  Nothing here logs, touches the network or keeps
+ * libyaml state past the function that parsed.
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "caps.h"
+#include "config.h"
+#include "errbuf.h"
+#include "message.h"
+#include "queue.h"
+#include "store.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+#define QMAX		64	/* bytes of a bad value shown */
+#define KEY_CLOSE	2	/* edit distance for "did you mean" */
+
+enum cnode_type {
+	CN_SCALAR = 0,
+	CN_SEQ,
+	CN_MAP,
+};
+
+struct cnode {
+	enum cnode_type	 type;
+	char		*value;		/* scalar text */
+	size_t		 len;
+	bool		 plain;		/* unquoted scalar */
+	unsigned long	 line, col;	/* 1-based */
+	struct cnode	**kids;		/* MAP: key, value, key, value ... */
+	size_t		 nkids;
+};
+
+/* One load: where errors go and how paths resolve. */
+struct cctx {
+	const char	*name;
+	char		*basedir;	/* for relative key files, or NULL */
+	char		***errors;
+	size_t		*nerrors;
+	struct errbuf	*eb;
+	size_t		 nnodes;
+	const struct cnode *keynode;	/* message_key_file's value */
+};
+
+enum ftype {
+	F_NAME,		/* application/group/instance name */
+	F_STORE,	/* file:///abs or s3://bucket[/prefix] */
+	F_QUEUE,	/* sqs or file:///abs */
+	F_PREFIX,	/* queue_prefix */
+	F_REGION,
+	F_ABSPATH,
+	F_HOOKNAME,	/* Auto Scaling lifecycle hook name */
+	F_KEYFILE,
+	F_UINT,		/* unsigned, min..max */
+	F_SIZE,		/* uint64_t, with an optional K/M/G/T suffix */
+	F_U64,
+	F_BOOL,
+	F_LOGLEVEL,
+	F_GROUPS,	/* deployer.yml groups: */
+};
+
+struct field {
+	const char	*key;
+	enum ftype	 type;
+	size_t		 off;	/* in the config struct */
+	uint64_t	 min, max;
+	bool		 required;
+};
+
+static void
+cnode_free(struct cnode *n)
+{
+	if (n == NULL)
+		return;
+	for (size_t i = 0; i < n->nkids; i++)
+		cnode_free(n->kids[i]);
+	free(n->kids);
+	free(n->value);
+	free(n);
+}
+
+static void
+cerr(struct cctx *c, const struct cnode *n, const char *key,
+    const char *fmt, ...) HOOKD_PRINTF(4, 5);
+
+/* Record "NAME:LINE:COL: KEY: what" (KEY left out when NULL). */
+static void
+cerr(struct cctx *c, const struct cnode *n, const char *key,
+    const char *fmt, ...)
+{
+	char	 what[ERRBUF_MSG_MAX];
+	char	*line;
+	va_list	 ap;
+
+	if (*c->nerrors >= CONFIG_ERRORS_MAX)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	line = xasprintf("%s:%lu:%lu: %s%s%s", c->name,
+	    n == NULL ? 1UL : n->line, n == NULL ? 1UL : n->col,
+	    key == NULL ? "" : key, key == NULL ? "" : ": ", what);
+	if (*c->nerrors == 0)
+		errbuf_set(c->eb, EK_CONFIG, "%s", line);
+	*c->errors = xreallocarray(*c->errors, *c->nerrors + 1,
+	    sizeof(**c->errors));
+	(*c->errors)[(*c->nerrors)++] = line;
+}
+
+static const char *
+quote(const struct cnode *n, char *buf, size_t bufsz)
+{
+	return msg_quote(n->value, n->len, buf, bufsz);
+}
+
+static void
+errors_free(char **errors, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(errors[i]);
+	free(errors);
+}
+
+/*
+ * Build the tree of the single document in data.  Returns the root (a
+ * new tree), or NULL with an error recorded.  An empty file yields NULL
+ * without an error.
+ */
+static struct cnode *
+yaml_tree(struct cctx *c, const char *data, size_t len, bool *ret_failed)
+{
+	yaml_parser_t	 p;
+	yaml_event_t	 ev;
+	struct cnode	*stack[CONFIG_DEPTH_MAX + 1], *root = NULL, *n;
+	size_t		 depth = 0;
+	int		 ndocs = 0;
+	bool		 done = false, failed = true;
+
+	if (yaml_parser_initialize(&p) == 0) {
+		cerr(c, NULL, NULL, "cannot start the YAML parser");
+		*ret_failed = true;
+		return NULL;
+	}
+	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
+	while (!done) {
+		if (yaml_parser_parse(&p, &ev) == 0) {
+			struct cnode	 at = { .line = p.problem_mark.line + 1,
+			    .col = p.problem_mark.column + 1 };
+
+			cerr(c, &at, NULL, "%s%s%s",
+			    p.problem == NULL ? "YAML error" : p.problem,
+			    p.context == NULL ? "" : " ",
+			    p.context == NULL ? "" : p.context);
+			goto out;
+		}
+		n = NULL;
+		switch (ev.type) {
+		case YAML_STREAM_END_EVENT:
+			done = true;
+			break;
+		case YAML_DOCUMENT_START_EVENT:
+			if (++ndocs > 1) {
+				struct cnode	 at = {
+				    .line = ev.start_mark.line + 1,
+				    .col = ev.start_mark.column + 1 };
+
+				cerr(c, &at, NULL, "only one YAML document "
+				    "is allowed");
+				yaml_event_delete(&ev);
+				goto out;
+			}
+			break;
+		case YAML_ALIAS_EVENT: {
+			struct cnode	 at = { .line = ev.start_mark.line + 1,
+			    .col = ev.start_mark.column + 1 };
+
+			cerr(c, &at, NULL, "YAML aliases are not allowed in "
+			    "a config file");
+			yaml_event_delete(&ev);
+			goto out;
+		}
+		case YAML_SCALAR_EVENT:
+		case YAML_SEQUENCE_START_EVENT:
+		case YAML_MAPPING_START_EVENT:
+			if (++c->nnodes > CONFIG_NODES_MAX) {
+				cerr(c, NULL, NULL, "more than %d YAML nodes",
+				    CONFIG_NODES_MAX);
+				yaml_event_delete(&ev);
+				goto out;
+			}
+			n = xcalloc(1, sizeof(*n));
+			n->line = ev.start_mark.line + 1;
+			n->col = ev.start_mark.column + 1;
+			if (ev.type == YAML_SCALAR_EVENT) {
+				n->type = CN_SCALAR;
+				n->len = ev.data.scalar.length;
+				n->value = xmalloc(n->len + 1);
+				memcpy(n->value, ev.data.scalar.value, n->len);
+				n->value[n->len] = '\0';
+				n->plain = ev.data.scalar.style ==
+				    YAML_PLAIN_SCALAR_STYLE;
+			} else
+				n->type = ev.type == YAML_MAPPING_START_EVENT ?
+				    CN_MAP : CN_SEQ;
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			if (depth > 0)
+				depth--;
+			break;
+		default:
+			break;
+		}
+		yaml_event_delete(&ev);
+		if (n == NULL)
+			continue;
+		if (depth == 0) {
+			if (root != NULL) {
+				cnode_free(n);
+				cerr(c, NULL, NULL, "unexpected YAML node");
+				goto out;
+			}
+			root = n;
+		} else {
+			struct cnode	*par = stack[depth - 1];
+
+			par->kids = xreallocarray(par->kids, par->nkids + 1,
+			    sizeof(*par->kids));
+			par->kids[par->nkids++] = n;
+		}
+		if (n->type != CN_SCALAR) {
+			if (depth == CONFIG_DEPTH_MAX) {
+				cerr(c, n, NULL, "nested deeper than %d "
+				    "levels", CONFIG_DEPTH_MAX);
+				goto out;
+			}
+			stack[depth++] = n;
+		}
+	}
+	failed = false;
+ out:
+	yaml_parser_delete(&p);
+	*ret_failed = failed;
+	if (failed) {
+		cnode_free(root);
+		return NULL;
+	}
+	return root;
+}
+
+static bool
+is_null(const struct cnode *n)
+{
+	return n == NULL || (n->type == CN_SCALAR && n->plain &&
+	    (n->len == 0 || strcmp(n->value, "~") == 0 ||
+	    strcmp(n->value, "null") == 0 || strcmp(n->value, "Null") == 0 ||
+	    strcmp(n->value, "NULL") == 0));
+}
+
+static const char *
+node_kind(const struct cnode *n)
+{
+	if (n->type == CN_MAP)
+		return "a mapping";
+	if (n->type == CN_SEQ)
+		return "a list";
+	return "a scalar";
+}
+
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b), prev[64], cur[64];
+
+	if (la >= 63 || lb >= 63)
+		return 99;
+	for (size_t j = 0; j <= lb; j++)
+		prev[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		cur[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t	 d = prev[j - 1] + (a[i - 1] != b[j - 1]);
+
+			if (prev[j] + 1 < d)
+				d = prev[j] + 1;
+			if (cur[j - 1] + 1 < d)
+				d = cur[j - 1] + 1;
+			cur[j] = d;
+		}
+		memcpy(prev, cur, sizeof(prev));
+	}
+	return prev[lb];
+}
+
+static const char *
+suggest(const char *word, const struct field *fields, size_t nfields)
+{
+	const char	*best = NULL;
+	size_t		 bd = KEY_CLOSE + 1, d;
+
+	for (size_t i = 0; i < nfields; i++) {
+		d = edit_distance(word, fields[i].key);
+		if (d < bd) {
+			bd = d;
+			best = fields[i].key;
+		}
+	}
+	return best;
+}
+
+/* The string value of a scalar, or NULL with an error recorded. */
+static const char *
+scalar(struct cctx *c, const struct cnode *v, const char *key)
+{
+	if (v->type != CN_SCALAR) {
+		cerr(c, v, key, "must be a string, not %s", node_kind(v));
+		return NULL;
+	}
+	if (is_null(v)) {
+		cerr(c, v, key, "must not be empty");
+		return NULL;
+	}
+	if (strlen(v->value) != v->len) {
+		cerr(c, v, key, "contains a NUL byte");
+		return NULL;
+	}
+	for (size_t i = 0; i < v->len; i++)
+		if ((unsigned char)v->value[i] < 0x20 ||
+		    (unsigned char)v->value[i] == 0x7f) {
+			char	 qb[QMAX * 4];
+
+			cerr(c, v, key, "'%s': contains a control character",
+			    quote(v, qb, sizeof(qb)));
+			return NULL;
+		}
+	return v->value;
+}
+
+/* Whether 'path' is absolute with no empty, '.' or '..' segment. */
+static bool
+abspath_ok(const char *path)
+{
+	const char	*seg;
+
+	if (path[0] != '/' || strlen(path) >= PATH_MAX)
+		return false;
+	if (path[1] == '\0')
+		return true;
+	for (seg = path + 1;; ) {
+		const char	*end = strchr(seg, '/');
+		size_t		 n = end == NULL ? strlen(seg) :
+			    (size_t)(end - seg);
+
+		if ((n == 0 && end != NULL) || (n == 1 && seg[0] == '.') ||
+		    (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return false;
+		if (end == NULL)
+			break;
+		seg = end + 1;
+	}
+	return true;
+}
+
+static bool
+chars_ok(const char *s, const char *extra)
+{
+	for (; *s != '\0'; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		    (*s >= '0' && *s <= '9') || strchr(extra, *s) != NULL))
+			return false;
+	return true;
+}
+
+/* s3://BUCKET[/PREFIX]: a DNS-style bucket name and a key prefix. */
+static int
+check_s3(const char *url, char *why, size_t whysz)
+{
+	const char	*b = url + 5, *slash = strchr(b, '/');
+	size_t		 bl = slash == NULL ? strlen(b) : (size_t)(slash - b);
+	struct errbuf	 e;
+
+	if (bl < 3 || bl > 63) {
+		(void)snprintf(why, whysz, "the bucket name must be 3..63 "
+		    "characters");
+		return -1;
+	}
+	for (size_t i = 0; i < bl; i++)
+		if (!((b[i] >= 'a' && b[i] <= 'z') ||
+		    (b[i] >= '0' && b[i] <= '9') || b[i] == '.' ||
+		    b[i] == '-')) {
+			(void)snprintf(why, whysz, "the bucket name may hold "
+			    "only a-z, 0-9, '.' and '-'");
+			return -1;
+		}
+	if (slash != NULL && slash[1] != '\0') {
+		char	*pfx = xstrdup(slash + 1);
+		size_t	 pl = strlen(pfx);
+		int	 r;
+
+		while (pl > 0 && pfx[pl - 1] == '/')
+			pfx[--pl] = '\0';
+		r = store_prefix_check(pfx, &e);
+		free(pfx);
+		if (r == -1) {
+			(void)snprintf(why, whysz, "the key prefix may hold "
+			    "only segments of letters, digits and ._:@+=- "
+			    "joined by single '/', none starting with '.'");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int
+check_url(const char *v, bool queue, char *why, size_t whysz)
+{
+	if (queue && strcmp(v, "sqs") == 0)
+		return 0;
+	if (strncmp(v, "file://", 7) == 0) {
+		if (!abspath_ok(v + 7) || strcmp(v + 7, "/") == 0) {
+			(void)snprintf(why, whysz, "a file:// URL needs an "
+			    "absolute path without '.', '..' or empty parts "
+			    "(file:///var/lib/hookd/%s)",
+			    queue ? "queue" : "store");
+			return -1;
+		}
+		return 0;
+	}
+	if (!queue && strncmp(v, "s3://", 5) == 0)
+		return check_s3(v, why, whysz);
+	(void)snprintf(why, whysz, "must be %s",
+	    queue ? "'sqs' or file:///PATH" : "file:///PATH or "
+	    "s3://BUCKET/PREFIX");
+	return -1;
+}
+
+/* An unsigned integer with an optional K/M/G/T (1024-based) suffix. */
+static int
+parse_size(const char *s, bool suffix, uint64_t *ret)
+{
+	char		 num[32];
+	size_t		 n = strlen(s);
+	uint64_t	 v, mul = 1;
+
+	if (n == 0 || n >= sizeof(num))
+		return -1;
+	(void)strlcpy(num, s, sizeof(num));
+	if (suffix) {
+		switch (num[n - 1]) {
+		case 'k': case 'K':
+			mul = UINT64_C(1) << 10;
+			break;
+		case 'm': case 'M':
+			mul = UINT64_C(1) << 20;
+			break;
+		case 'g': case 'G':
+			mul = UINT64_C(1) << 30;
+			break;
+		case 't': case 'T':
+			mul = UINT64_C(1) << 40;
+			break;
+		}
+		if (mul != 1)
+			num[n - 1] = '\0';
+	}
+	if (parse_u64(num, 0, UINT64_MAX / mul, &v) == -1)
+		return -1;
+	*ret = v * mul;
+	return 0;
+}
+
+static int
+parse_bool(const struct cnode *v, bool *ret)
+{
+	static const char *const yes[] = { "true", "yes", "on" };
+	static const char *const no[] = { "false", "no", "off" };
+
+	if (v->type != CN_SCALAR || !v->plain)
+		return -1;
+	for (size_t i = 0; i < nitems(yes); i++) {
+		if (strcasecmp(v->value, yes[i]) == 0) {
+			*ret = true;
+			return 0;
+		}
+		if (strcasecmp(v->value, no[i]) == 0) {
+			*ret = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static void
+set_string(void *obj, size_t off, const char *v)
+{
+	char	**p = (char **)((char *)obj + off);
+
+	free(*p);
+	*p = xstrdup(v);
+}
+
+/* Load the key named by message_key_file; errors at its value. */
+static void
+load_key(struct cctx *c, const char *path, unsigned char **ret_key,
+    size_t *ret_len)
+{
+	struct errbuf	 e;
+
+	if (path == NULL)
+		return;
+	if (message_load_key(path, ret_key, ret_len, &e) == -1)
+		cerr(c, c->keynode, NULL, "%s", e.msg);
+}
+
+static void
+check_field(struct cctx *c, const struct field *f, const struct cnode *v,
+    void *obj)
+{
+	char		 qb[QMAX * 4], why[256];
+	const char	*s;
+	struct errbuf	 e;
+	uint64_t	 u;
+	bool		 b;
+	int		 lvl;
+
+	switch (f->type) {
+	case F_BOOL:
+		if (parse_bool(v, &b) == -1) {
+			if (v->type != CN_SCALAR)
+				cerr(c, v, f->key, "must be true or false, not "
+				    "%s", node_kind(v));
+			else
+				cerr(c, v, f->key, "must be true or false%s "
+				    "(got '%s')", v->plain ? "" :
+				    ", without quotes",
+				    quote(v, qb, sizeof(qb)));
+			return;
+		}
+		*(bool *)((char *)obj + f->off) = b;
+		return;
+	case F_UINT:
+	case F_U64:
+	case F_SIZE:
+		if (v->type != CN_SCALAR) {
+			cerr(c, v, f->key, "must be a number, not %s",
+			    node_kind(v));
+			return;
+		}
+		if (!v->plain || parse_size(v->value, f->type == F_SIZE,
+		    &u) == -1) {
+			cerr(c, v, f->key, "must be a %s%s (got '%s')",
+			    f->type == F_SIZE ? "number of bytes, with an "
+			    "optional K, M, G or T" : "whole number",
+			    v->plain ? "" : ", without quotes",
+			    quote(v, qb, sizeof(qb)));
+			return;
+		}
+		if (u < f->min || u > f->max) {
+			cerr(c, v, f->key, "%llu is not in %llu..%llu",
+			    (unsigned long long)u,
+			    (unsigned long long)f->min,
+			    (unsigned long long)f->max);
+			return;
+		}
+		if (f->type == F_UINT)
+			*(unsigned *)((char *)obj + f->off) = (unsigned)u;
+		else
+			*(uint64_t *)((char *)obj + f->off) = u;
+		return;
+	case F_GROUPS:
+		return;		/* deployer.yml handles it */
+	default:
+		break;
+	}
+	if ((s = scalar(c, v, f->key)) == NULL)
+		return;
+	switch (f->type) {
+	case F_NAME:
+		if (msg_check_name("", s, &e) == -1) {
+			cerr(c, v, f->key, "%s", e.msg + 1);
+			return;
+		}
+		break;
+	case F_STORE:
+	case F_QUEUE:
+		if (check_url(s, f->type == F_QUEUE, why, sizeof(why)) == -1) {
+			cerr(c, v, f->key, "'%s': %s", quote(v, qb, sizeof(qb)),
+			    why);
+			return;
+		}
+		break;
+	case F_PREFIX:
+		if (strlen(s) > CONFIG_PREFIX_MAX || !chars_ok(s, "_-")) {
+			cerr(c, v, f->key, "'%s': 1..%d letters, digits, '_' "
+			    "or '-'", quote(v, qb, sizeof(qb)),
+			    CONFIG_PREFIX_MAX);
+			return;
+		}
+		break;
+	case F_REGION:
+		if (strlen(s) > 32 || !chars_ok(s, "-")) {
+			cerr(c, v, f->key, "'%s': not an AWS region name",
+			    quote(v, qb, sizeof(qb)));
+			return;
+		}
+		break;
+	case F_ABSPATH:
+		if (!abspath_ok(s) || strcmp(s, "/") == 0) {
+			cerr(c, v, f->key, "'%s': must be an absolute path "
+			    "without '.', '..' or empty parts (not /)",
+			    quote(v, qb, sizeof(qb)));
+			return;
+		}
+		break;
+	case F_HOOKNAME:
+		if (strlen(s) > 255 || !chars_ok(s, "._/-")) {
+			cerr(c, v, f->key, "'%s': 1..255 letters, digits, '.', "
+			    "'_', '/' or '-'", quote(v, qb, sizeof(qb)));
+			return;
+		}
+		break;
+	case F_LOGLEVEL:
+		if ((lvl = config_log_level_from_name(s)) == -1) {
+			cerr(c, v, f->key, "'%s': must be error, warning, "
+			    "notice, info or debug", quote(v, qb, sizeof(qb)));
+			return;
+		}
+		*(int *)((char *)obj + f->off) = lvl;
+		return;
+	case F_KEYFILE: {
+		char	*path;
+
+		/* Loaded by the caller once the whole file is checked. */
+		path = s[0] == '/' || c->basedir == NULL ? xstrdup(s) :
+		    xasprintf("%s/%s", c->basedir, s);
+		set_string(obj, f->off, path);
+		free(path);
+		c->keynode = v;
+		return;
+	}
+	default:
+		break;
+	}
+	set_string(obj, f->off, s);
+}
+
+/*
+ * Check mapping 'map' against 'fields': unknown and duplicate keys,
+ * missing required keys, each value.  'group' (may be NULL) receives the
+ * value node of an F_GROUPS field.  'where' prefixes key names ("groups.
+ * production.").
+ */
+static void
+check_map(struct cctx *c, const struct cnode *map, const struct field *fields,
+    size_t nfields, void *obj, const char *where,
+    const struct cnode **ret_groups)
+{
+	bool		 seen[32] = { false };
+	char		 qb[QMAX * 4], full[256];
+	const struct cnode *k, *v;
+	const char	*sug;
+	size_t		 i, j;
+
+	for (i = 0; i + 1 < map->nkids; i += 2) {
+		k = map->kids[i];
+		v = map->kids[i + 1];
+		if (k->type != CN_SCALAR || strlen(k->value) != k->len) {
+			cerr(c, k, NULL, "%skeys must be plain strings", where);
+			continue;
+		}
+		for (j = 0; j < nfields; j++)
+			if (strcmp(k->value, fields[j].key) == 0)
+				break;
+		(void)snprintf(full, sizeof(full), "%s%s", where,
+		    quote(k, qb, sizeof(qb)));
+		if (j == nfields) {
+			sug = suggest(k->value, fields, nfields);
+			cerr(c, k, full, "unknown key%s%s%s",
+			    sug == NULL ? "" : " (did you mean '",
+			    sug == NULL ? "" : sug, sug == NULL ? "" : "'?)");
+			continue;
+		}
+		if (seen[j]) {
+			cerr(c, k, full, "duplicate key");
+			continue;
+		}
+		seen[j] = true;
+		if (fields[j].type == F_GROUPS) {
+			if (ret_groups != NULL)
+				*ret_groups = v;
+			continue;
+		}
+		/* An explicit null means "the default". */
+		if (is_null(v) && !fields[j].required)
+			continue;
+		(void)snprintf(full, sizeof(full), "%s%s", where,
+		    fields[j].key);
+		{
+			struct field	 f = fields[j];
+
+			f.key = full;
+			check_field(c, &f, v, obj);
+		}
+	}
+	for (j = 0; j < nfields; j++)
+		if (fields[j].required && !seen[j]) {
+			(void)snprintf(full, sizeof(full), "%s%s", where,
+			    fields[j].key);
+			cerr(c, map, full, "missing (required)");
+		}
+}
+
+/* Read a whole file of at most CONFIG_MAX bytes. */
+static int
+read_file(const char *path, char **ret_data, size_t *ret_len,
+    struct errbuf *eb)
+{
+	struct stat	 st;
+	char		*data = NULL;
+	size_t		 len = 0;
+	ssize_t		 n;
+	int		 fd, ret = -1;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1)
+		return errbuf_errno(eb, errno == ENOENT ? EK_NOINPUT :
+		    errno == EACCES ? EK_PERM : EK_IO, "cannot open '%s'",
+		    path);
+	if (fstat(fd, &st) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot stat '%s'", path);
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		errbuf_set(eb, EK_CONFIG, "'%s': not a regular file", path);
+		goto out;
+	}
+	data = xmalloc(CONFIG_MAX + 1);
+	for (;;) {
+		n = read(fd, data + len, CONFIG_MAX + 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			errbuf_errno(eb, EK_IO, "cannot read '%s'", path);
+			goto out;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > CONFIG_MAX) {
+			errbuf_set(eb, EK_CONFIG, "'%s': larger than %d bytes",
+			    path, CONFIG_MAX);
+			goto out;
+		}
+	}
+	data[len] = '\0';
+	*ret_data = data;
+	*ret_len = len;
+	data = NULL;
+	ret = 0;
+ out:
+	free(data);
+	close(fd);
+	return ret;
+}
+
+static char *
+dir_of(const char *path)
+{
+	const char	*slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return NULL;
+	if (slash == path)
+		return xstrdup("/");
+	return xstrndup(path, (size_t)(slash - path));
+}
+
+/*
+ * Parse 'data' into its tree and check that the root is a mapping.
+ * Returns the tree or NULL (errors recorded).
+ */
+static struct cnode *
+load_root(struct cctx *c, const char *data, size_t len)
+{
+	struct cnode	*root;
+	bool		 failed;
+
+	if (len > CONFIG_MAX) {
+		cerr(c, NULL, NULL, "larger than %d bytes", CONFIG_MAX);
+		return NULL;
+	}
+	root = yaml_tree(c, data, len, &failed);
+	if (failed)
+		return NULL;
+	if (root == NULL || is_null(root)) {
+		cerr(c, root, NULL, "empty file; expected a mapping of "
+		    "settings");
+		cnode_free(root);
+		return NULL;
+	}
+	if (root->type != CN_MAP) {
+		cerr(c, root, NULL, "expected a mapping of settings, not %s",
+		    node_kind(root));
+		cnode_free(root);
+		return NULL;
+	}
+	return root;
+}
+
+/* hookd.yml */
+
+#define CF(k, t, m, lo, hi, req) \
+	{ k, t, offsetof(struct config, m), lo, hi, req }
+
+static const struct field hookd_fields[] = {
+	CF("application", F_NAME, application, 0, 0, true),
+	CF("deployment_group", F_NAME, deployment_group, 0, 0, false),
+	CF("store", F_STORE, store, 0, 0, false),
+	CF("queue", F_QUEUE, queue, 0, 0, false),
+	CF("queue_prefix", F_PREFIX, queue_prefix, 0, 0, false),
+	CF("region", F_REGION, region, 0, 0, false),
+	CF("root", F_ABSPATH, root, 0, 0, false),
+	CF("keep_releases", F_UINT, keep_releases, 1, KEEP_RELEASES_MAX,
+	    false),
+	CF("instance_id", F_NAME, instance_id, 0, 0, false),
+	CF("lifecycle_hook", F_HOOKNAME, lifecycle_hook, 0, 0, false),
+	CF("message_key_file", F_KEYFILE, message_key_file, 0, 0, false),
+	CF("log_level", F_LOGLEVEL, log_level, 0, 0, false),
+	CF("delete_queue_on_shutdown", F_BOOL, delete_queue_on_shutdown, 0, 0,
+	    false),
+	CF("max_bundle_bytes", F_SIZE, max_bundle_bytes, 1, UINT64_C(1) << 40,
+	    false),
+	CF("max_bundle_entries", F_U64, max_bundle_entries, 1, 10000000,
+	    false),
+	CF("visibility_timeout", F_UINT, visibility_timeout, 30,
+	    QUEUE_VISIBILITY_MAX, false),
+	CF("poll_wait", F_UINT, poll_wait, 1, QUEUE_WAIT_MAX, false),
+};
+
+void
+config_init(struct config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->keep_releases = KEEP_RELEASES_DEFAULT;
+	cfg->log_level = LOG_INFO;
+	cfg->max_bundle_bytes = BUNDLE_BYTES_MAX;
+	cfg->max_bundle_entries = BUNDLE_ENTRIES_MAX;
+	cfg->visibility_timeout = QUEUE_VISIBILITY_DEFAULT;
+	cfg->poll_wait = CONFIG_POLL_WAIT_DEFAULT;
+}
+
+void
+config_release(struct config *cfg)
+{
+	free(cfg->path);
+	free(cfg->application);
+	free(cfg->deployment_group);
+	free(cfg->store);
+	free(cfg->queue);
+	free(cfg->queue_prefix);
+	free(cfg->region);
+	free(cfg->root);
+	free(cfg->instance_id);
+	free(cfg->lifecycle_hook);
+	free(cfg->message_key_file);
+	if (cfg->message_key != NULL)
+		freezero(cfg->message_key, cfg->message_key_len);
+	errors_free(cfg->errors, cfg->nerrors);
+	config_init(cfg);
+}
+
+static int
+config_parse_in(struct config *cfg, const char *data, size_t len,
+    const char *name, const char *basedir, struct errbuf *eb)
+{
+	struct cctx	 c = { 0 };
+	struct cnode	*root;
+	const struct cnode *pn;
+	struct errbuf	 e;
+	char		*qn;
+
+	free(cfg->path);
+	cfg->path = xstrdup(name);
+	c.name = cfg->path;
+	c.basedir = basedir == NULL ? NULL : xstrdup(basedir);
+	c.errors = &cfg->errors;
+	c.nerrors = &cfg->nerrors;
+	c.eb = eb;
+	if ((root = load_root(&c, data, len)) != NULL) {
+		check_map(&c, root, hookd_fields, nitems(hookd_fields), cfg,
+		    "", NULL);
+		load_key(&c, cfg->message_key_file, &cfg->message_key,
+		    &cfg->message_key_len);
+		if (cfg->root == NULL)
+			cfg->root = xstrdup(CONFIG_DEFAULT_ROOT);
+		if (cfg->queue_prefix == NULL)
+			cfg->queue_prefix = xstrdup(CONFIG_DEFAULT_PREFIX);
+		if (cfg->store == NULL)
+			cfg->store = xasprintf("file://%s/store", cfg->root);
+		if (cfg->queue == NULL)
+			cfg->queue = xasprintf("file://%s/queue", cfg->root);
+		/* The queue name must fit SQS's limit when we know it. */
+		if (cfg->nerrors == 0 && cfg->deployment_group != NULL &&
+		    cfg->instance_id != NULL) {
+			qn = queue_name(cfg->queue_prefix,
+			    cfg->deployment_group, cfg->instance_id, &e);
+			pn = NULL;
+			for (size_t i = 0; i + 1 < root->nkids; i += 2)
+				if (strcmp(root->kids[i]->value,
+				    "queue_prefix") == 0)
+					pn = root->kids[i + 1];
+			if (qn == NULL)
+				cerr(&c, pn, "queue_prefix", "%s", e.msg);
+			free(qn);
+		}
+		cnode_free(root);
+	}
+	free(c.basedir);
+	return cfg->nerrors == 0 ? 0 : -1;
+}
+
+int
+config_parse(struct config *cfg, const char *data, size_t len,
+    const char *name, struct errbuf *eb)
+{
+	return config_parse_in(cfg, data, len, name == NULL ? "hookd.yml" :
+	    name, NULL, eb);
+}
+
+int
+config_load(struct config *cfg, const char *path, const char *name,
+    struct errbuf *eb)
+{
+	char	*data = NULL, *dir;
+	size_t	 len = 0;
+	int	 ret;
+
+	if (read_file(path, &data, &len, eb) == -1)
+		return -1;
+	dir = dir_of(path);
+	ret = config_parse_in(cfg, data, len, name == NULL ? path : name, dir,
+	    eb);
+	free(dir);
+	free(data);
+	return ret;
+}
+
+static const struct {
+	const char	*name;
+	int		 level;
+} log_levels[] = {
+	{ "error", LOG_ERR },
+	{ "warning", LOG_WARNING },
+	{ "notice", LOG_NOTICE },
+	{ "info", LOG_INFO },
+	{ "debug", LOG_DEBUG },
+};
+
+const char *
+config_log_level_name(int level)
+{
+	for (size_t i = 0; i < nitems(log_levels); i++)
+		if (log_levels[i].level == level)
+			return log_levels[i].name;
+	return "unknown";
+}
+
+int
+config_log_level_from_name(const char *name)
+{
+	for (size_t i = 0; i < nitems(log_levels); i++)
+		if (strcmp(log_levels[i].name, name) == 0)
+			return log_levels[i].level;
+	return -1;
+}
+
+int
+config_resolve_group(const struct config *cfg, const char *arg_group,
+    int (*tag_fn)(void *, const char *, char **, struct errbuf *),
+    void *tag_arg, char **ret_group, const char **ret_source,
+    struct errbuf *eb)
+{
+	const char	*src = NULL, *v = NULL;
+	char		*tagv = NULL;
+	struct errbuf	 e;
+	int		 ret = -1;
+
+	if (arg_group != NULL && *arg_group != '\0') {
+		v = arg_group;
+		src = "--group";
+	} else if (cfg->deployment_group != NULL) {
+		v = cfg->deployment_group;
+		src = "hookd.yml deployment_group";
+	} else if ((v = secure_getenv("DEPLOYMENT_GROUP_NAME")) != NULL &&
+	    *v != '\0') {
+		src = "$DEPLOYMENT_GROUP_NAME";
+	} else if (tag_fn != NULL) {
+		if (tag_fn(tag_arg, "hookd:deployment-group", &tagv, eb) == -1)
+			return -1;
+		v = tagv;
+		src = "EC2 tag hookd:deployment-group";
+	}
+	if (v == NULL || *v == '\0') {
+		errbuf_set(eb, EK_CONFIG, "no deployment group: use --group, "
+		    "deployment_group in hookd.yml, $DEPLOYMENT_GROUP_NAME or "
+		    "the EC2 tag hookd:deployment-group");
+		goto out;
+	}
+	if (msg_check_name("deployment group", v, &e) == -1) {
+		errbuf_set(eb, EK_CONFIG, "%s (from %s)", e.msg, src);
+		goto out;
+	}
+	*ret_group = xstrdup(v);
+	*ret_source = src;
+	ret = 0;
+ out:
+	free(tagv);
+	return ret;
+}
+
+/* deployer.yml */
+
+#define DF(k, t, m, lo, hi, req) \
+	{ k, t, offsetof(struct deployer_config, m), lo, hi, req }
+
+static const struct field deployer_fields[] = {
+	DF("application", F_NAME, application, 0, 0, true),
+	DF("store", F_STORE, store, 0, 0, true),
+	DF("queue", F_QUEUE, queue, 0, 0, true),
+	DF("queue_prefix", F_PREFIX, queue_prefix, 0, 0, false),
+	DF("region", F_REGION, region, 0, 0, false),
+	DF("message_key_file", F_KEYFILE, message_key_file, 0, 0, false),
+	{ "groups", F_GROUPS, 0, 0, 0, true },
+};
+
+#define GF(k, t, m, lo, hi) \
+	{ k, t, offsetof(struct deployer_group, m), lo, hi, false }
+
+/* deployment_config is F_GROUPS only so check_map hands its node back. */
+static const struct field group_fields[] = {
+	GF("deployment_config", F_GROUPS, dc, 0, 0),
+	GF("rollback_on_failure", F_BOOL, rollback_on_failure, 0, 0),
+	GF("timeout", F_UINT, timeout, 1, 86400),
+};
+
+static void
+check_deploy_config(struct cctx *c, const struct cnode *v, const char *key,
+    struct deploy_config *dc)
+{
+	static const char *const kinds[] = { "AllAtOnce", "HalfAtATime",
+	    "OneAtATime" };
+	char		 qb[QMAX * 4], mkey[300];
+	const struct cnode *mv;
+	uint64_t	 u;
+	size_t		 n;
+
+	if (v->type == CN_SCALAR) {
+		for (size_t i = 0; i < nitems(kinds); i++)
+			if (strcmp(v->value, kinds[i]) == 0) {
+				dc->kind = (enum deploy_config_kind)i;
+				return;
+			}
+		cerr(c, v, key, "'%s': must be AllAtOnce, HalfAtATime, "
+		    "OneAtATime or {minimum_healthy: N or \"N%%\"}",
+		    quote(v, qb, sizeof(qb)));
+		return;
+	}
+	if (v->type != CN_MAP || v->nkids != 2 ||
+	    v->kids[0]->type != CN_SCALAR ||
+	    strcmp(v->kids[0]->value, "minimum_healthy") != 0) {
+		cerr(c, v, key, "must be AllAtOnce, HalfAtATime, OneAtATime or "
+		    "a mapping with only minimum_healthy");
+		return;
+	}
+	mv = v->kids[1];
+	(void)snprintf(mkey, sizeof(mkey), "%s.minimum_healthy", key);
+	if (mv->type != CN_SCALAR || is_null(mv)) {
+		cerr(c, mv, mkey, "must be a count or a percentage (\"75%%\")");
+		return;
+	}
+	n = mv->len;
+	dc->kind = DC_MIN_HEALTHY;
+	dc->percent = n > 0 && mv->value[n - 1] == '%';
+	{
+		char	 num[32];
+
+		if (n == 0 || n >= sizeof(num) || (!dc->percent && !mv->plain))
+			goto bad;
+		(void)strlcpy(num, mv->value, sizeof(num));
+		if (dc->percent)
+			num[n - 1] = '\0';
+		if (parse_u64(num, 0, dc->percent ? 99 : 100000, &u) == -1)
+			goto bad;
+	}
+	dc->min_healthy = (unsigned)u;
+	return;
+ bad:
+	cerr(c, mv, mkey, "'%s': must be a count 0..100000 or a percentage "
+	    "0%%..99%%", quote(mv, qb, sizeof(qb)));
+}
+
+static void
+check_groups(struct cctx *c, struct deployer_config *dcfg,
+    const struct cnode *groups)
+{
+	char		 qb[QMAX * 4], where[256];
+	struct errbuf	 e;
+
+	if (groups->type != CN_MAP || groups->nkids == 0) {
+		cerr(c, groups, "groups", "must be a mapping of group names to "
+		    "settings, with at least one group");
+		return;
+	}
+	if (groups->nkids / 2 > CONFIG_GROUPS_MAX) {
+		cerr(c, groups, "groups", "more than %d groups",
+		    CONFIG_GROUPS_MAX);
+		return;
+	}
+	dcfg->groups = xcalloc(groups->nkids / 2, sizeof(*dcfg->groups));
+	for (size_t i = 0; i + 1 < groups->nkids; i += 2) {
+		const struct cnode	*k = groups->kids[i];
+		const struct cnode	*v = groups->kids[i + 1];
+		struct deployer_group	*g;
+		const struct cnode	*dcn = NULL;
+
+		if (k->type != CN_SCALAR ||
+		    msg_check_name("", k->value, &e) == -1) {
+			cerr(c, k, "groups", "%s", k->type != CN_SCALAR ?
+			    "group names must be strings" : e.msg + 1);
+			continue;
+		}
+		for (size_t j = 0; j < dcfg->ngroups; j++)
+			if (strcmp(dcfg->groups[j].name, k->value) == 0) {
+				cerr(c, k, "groups", "'%s': duplicate group",
+				    quote(k, qb, sizeof(qb)));
+				goto next;
+			}
+		g = &dcfg->groups[dcfg->ngroups++];
+		g->name = xstrdup(k->value);
+		g->line = k->line;
+		g->dc.kind = DC_ALL_AT_ONCE;
+		g->rollback_on_failure = true;
+		g->timeout = DEPLOYER_TIMEOUT_DEFAULT;
+		if (is_null(v))
+			continue;
+		if (v->type != CN_MAP) {
+			(void)snprintf(where, sizeof(where), "groups.%s",
+			    g->name);
+			cerr(c, v, where, "must be a mapping of settings, "
+			    "not %s", node_kind(v));
+			continue;
+		}
+		(void)snprintf(where, sizeof(where), "groups.%s.", g->name);
+		check_map(c, v, group_fields, nitems(group_fields), g, where,
+		    &dcn);
+		if (dcn != NULL) {
+			(void)snprintf(where, sizeof(where),
+			    "groups.%s.deployment_config", g->name);
+			check_deploy_config(c, dcn, where, &g->dc);
+		}
+ next:
+		;
+	}
+}
+
+void
+deployer_config_init(struct deployer_config *dcfg)
+{
+	memset(dcfg, 0, sizeof(*dcfg));
+}
+
+void
+deployer_config_release(struct deployer_config *dcfg)
+{
+	free(dcfg->path);
+	free(dcfg->application);
+	free(dcfg->store);
+	free(dcfg->queue);
+	free(dcfg->queue_prefix);
+	free(dcfg->region);
+	free(dcfg->message_key_file);
+	if (dcfg->message_key != NULL)
+		freezero(dcfg->message_key, dcfg->message_key_len);
+	for (size_t i = 0; i < dcfg->ngroups; i++)
+		free(dcfg->groups[i].name);
+	free(dcfg->groups);
+	errors_free(dcfg->errors, dcfg->nerrors);
+	deployer_config_init(dcfg);
+}
+
+static int
+deployer_parse_in(struct deployer_config *dcfg, const char *data, size_t len,
+    const char *name, const char *basedir, struct errbuf *eb)
+{
+	struct cctx		 c = { 0 };
+	struct cnode		*root;
+	const struct cnode	*groups = NULL;
+
+	free(dcfg->path);
+	dcfg->path = xstrdup(name);
+	c.name = dcfg->path;
+	c.basedir = basedir == NULL ? NULL : xstrdup(basedir);
+	c.errors = &dcfg->errors;
+	c.nerrors = &dcfg->nerrors;
+	c.eb = eb;
+	if ((root = load_root(&c, data, len)) != NULL) {
+		check_map(&c, root, deployer_fields, nitems(deployer_fields),
+		    dcfg, "", &groups);
+		if (groups != NULL)
+			check_groups(&c, dcfg, groups);
+		load_key(&c, dcfg->message_key_file, &dcfg->message_key,
+		    &dcfg->message_key_len);
+		if (dcfg->queue_prefix == NULL)
+			dcfg->queue_prefix = xstrdup(CONFIG_DEFAULT_PREFIX);
+		cnode_free(root);
+	}
+	free(c.basedir);
+	return dcfg->nerrors == 0 ? 0 : -1;
+}
+
+int
+deployer_config_parse(struct deployer_config *dcfg, const char *data,
+    size_t len, const char *name, struct errbuf *eb)
+{
+	return deployer_parse_in(dcfg, data, len, name == NULL ?
+	    DEPLOYER_YML : name, NULL, eb);
+}
+
+int
+deployer_config_load(struct deployer_config *dcfg, const char *path,
+    const char *name, struct errbuf *eb)
+{
+	char	*data = NULL, *dir;
+	size_t	 len = 0;
+	int	 ret;
+
+	if (read_file(path, &data, &len, eb) == -1)
+		return -1;
+	dir = dir_of(path);
+	ret = deployer_parse_in(dcfg, data, len, name == NULL ? path : name,
+	    dir, eb);
+	free(dir);
+	free(data);
+	return ret;
+}
+
+const struct deployer_group *
+deployer_config_group(const struct deployer_config *dcfg, const char *name)
+{
+	for (size_t i = 0; i < dcfg->ngroups; i++)
+		if (strcmp(dcfg->groups[i].name, name) == 0)
+			return &dcfg->groups[i];
+	return NULL;
+}
+
+int
+config_find_deployer_yml(const char *start, char **ret_path,
+    struct errbuf *eb)
+{
+	struct stat	 st;
+	char		*dir, *cand, *slash;
+
+	if (start != NULL)
+		dir = xstrdup(start);
+	else if ((dir = getcwd(NULL, 0)) == NULL)
+		return errbuf_errno(eb, EK_IO, "cannot get the current "
+		    "directory");
+	for (;;) {
+		cand = xasprintf("%s%s%s", dir,
+		    dir[strlen(dir) - 1] == '/' ? "" : "/", DEPLOYER_YML);
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+			*ret_path = cand;
+			free(dir);
+			return 0;
+		}
+		free(cand);
+		slash = strrchr(dir, '/');
+		if (slash == NULL || (slash == dir && dir[1] == '\0'))
+			break;
+		if (slash == dir)
+			slash[1] = '\0';
+		else
+			*slash = '\0';
+	}
+	errbuf_set(eb, EK_NOINPUT, "no %s in '%s' or any parent directory",
+	    DEPLOYER_YML, start != NULL ? start : ".");
+	free(dir);
+	return -1;
+}
+
+size_t
+deploy_config_batch_size(const struct deploy_config *dc, size_t n)
+{
+	size_t	 healthy;
+
+	if (n == 0)
+		return 0;
+	switch (dc->kind) {
+	case DC_ALL_AT_ONCE:
+		return n;
+	case DC_HALF_AT_A_TIME:
+		return n / 2 > 0 ? n / 2 : 1;
+	case DC_ONE_AT_A_TIME:
+		return 1;
+	case DC_MIN_HEALTHY:
+		healthy = dc->percent ?
+		    (n * dc->min_healthy + 99) / 100 : dc->min_healthy;
+		return healthy >= n ? 0 : n - healthy;
+	}
+	return 0;
+}
+
+const char *
+deploy_config_name(const struct deploy_config *dc)
+{
+	switch (dc->kind) {
+	case DC_ALL_AT_ONCE:
+		return "AllAtOnce";
+	case DC_HALF_AT_A_TIME:
+		return "HalfAtATime";
+	case DC_ONE_AT_A_TIME:
+		return "OneAtATime";
+	case DC_MIN_HEALTHY:
+		return "minimum_healthy";
+	}
+	return "unknown";
+}

@@ -1,0 +1,122 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * deploylog.c: the per-deployment log file.  Unbuffered: every line is
+ * one write(2) to an O_APPEND file, so a kill -9 loses nothing already
+ * reported and concurrent writers (a recovery appending to an interrupted
+ * deployment's log) never interleave within a line.  No fsync: the log is
+ * a record, not state.
+ */
+#include "compat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "caps.h"
+#include "deploylog.h"
+#include "errbuf.h"
+#include "state.h"
+
+#include "banned.h"
+
+void
+deploylog_init(struct deploylog *dl)
+{
+	dl->fd = -1;
+}
+
+int
+deploylog_open(struct deploylog *dl, const char *path, struct errbuf *eb)
+{
+	int	 fd;
+
+	deploylog_close(dl);
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (fd == -1)
+		return errbuf_errno(eb, EK_IO, "cannot open '%s'", path);
+	dl->fd = fd;
+	return 0;
+}
+
+void
+deploylog_close(struct deploylog *dl)
+{
+	if (dl->fd != -1)
+		close(dl->fd);
+	dl->fd = -1;
+}
+
+static void
+deploylog_write(struct deploylog *dl, char *line, size_t len)
+{
+	ssize_t	 n;
+
+	if (len >= DEPLOYLOG_LINE_MAX)
+		len = DEPLOYLOG_LINE_MAX - 1;
+	line[len++] = '\n';
+	do {
+		n = write(dl->fd, line, len);
+	} while (n == -1 && errno == EINTR);
+}
+
+/* "TIME EVENT " into line; returns its length. */
+static size_t
+deploylog_head(char *line, const char *event)
+{
+	char	 ts[STATE_TIME_LEN];
+	int	 n;
+
+	state_timestamp(ts);
+	n = snprintf(line, DEPLOYLOG_LINE_MAX, "%s %s ", ts,
+	    event != NULL ? event : "-");
+	if (n < 0)
+		return 0;
+	return (size_t)n >= DEPLOYLOG_LINE_MAX ? DEPLOYLOG_LINE_MAX - 1 :
+	    (size_t)n;
+}
+
+void
+deploylog_printf(struct deploylog *dl, const char *event, const char *fmt,
+    ...)
+{
+	char	 line[DEPLOYLOG_LINE_MAX + 1];
+	size_t	 len;
+	va_list	 ap;
+	int	 n;
+
+	if (dl->fd == -1)
+		return;
+	len = deploylog_head(line, event);
+	va_start(ap, fmt);
+	n = vsnprintf(line + len, DEPLOYLOG_LINE_MAX - len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		len += (size_t)n;
+	deploylog_write(dl, line, len);
+}
+
+void
+deploylog_output(struct deploylog *dl, const char *event, const char *stream,
+    const char *text, size_t tlen)
+{
+	char	 line[DEPLOYLOG_LINE_MAX + 1];
+	size_t	 len;
+	int	 n;
+
+	if (dl->fd == -1)
+		return;
+	len = deploylog_head(line, event);
+	n = snprintf(line + len, DEPLOYLOG_LINE_MAX - len, "[%s] ", stream);
+	if (n > 0)
+		len += (size_t)n;
+	if (len > DEPLOYLOG_LINE_MAX)
+		len = DEPLOYLOG_LINE_MAX;
+	if (tlen > DEPLOYLOG_LINE_MAX - len)
+		tlen = DEPLOYLOG_LINE_MAX - len;
+	memcpy(line + len, text, tlen);
+	len += tlen;
+	deploylog_write(dl, line, len);
+}

@@ -1,0 +1,526 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * http.c: the libcurl easy-handle wrapper (see http.h).  One CURL handle
+ * per struct http, reset (not recreated) between requests so its
+ * connection cache and DNS cache survive: curl_easy_reset() keeps live
+ * connections.  libcurl error codes are translated to errbuf kinds here
+ * and nowhere else.  Debug logs carry the method, the URL without its
+ * query (a presigned query holds a signature and maybe a token) and the
+ * status; header values are never logged.
+ */
+#include "compat.h"
+
+#include <sys/types.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "caps.h"
+#include "errbuf.h"
+#include "http.h"
+#include "log.h"
+#include "version.h"
+#include "xalloc.h"
+#include "banned.h"
+
+struct http {
+	CURL		*curl;
+	CURLcode	 last;
+	bool		 transient;
+	char		 cerr[CURL_ERROR_SIZE];
+};
+
+/* State shared with the libcurl callbacks during one transfer. */
+struct xfer {
+	struct http			*h;
+	const struct http_request	*req;
+	struct http_response		*resp;
+	size_t				 sent;		/* body bytes read */
+	bool				 toobig;	/* body over cap */
+	bool				 io_err;	/* fd I/O failed */
+	int				 io_errno;
+	bool				 cb_abort;	/* on_chunk said stop */
+	bool				 hdr_overflow;
+};
+
+void
+http_headers_init(struct http_headers *hl)
+{
+	memset(hl, 0, sizeof(*hl));
+}
+
+static void
+header_free(struct http_header *hd)
+{
+	free(hd->name);
+	if (hd->value != NULL)
+		freezero(hd->value, strlen(hd->value));
+	hd->name = hd->value = NULL;
+}
+
+void
+http_headers_release(struct http_headers *hl)
+{
+	for (size_t i = 0; i < hl->n; i++)
+		header_free(&hl->v[i]);
+	free(hl->v);
+	memset(hl, 0, sizeof(*hl));
+}
+
+void
+http_headers_add(struct http_headers *hl, const char *name, const char *value)
+{
+	if (hl->n == hl->cap) {
+		hl->cap = hl->cap == 0 ? 8 : hl->cap * 2;
+		hl->v = xreallocarray(hl->v, hl->cap, sizeof(*hl->v));
+	}
+	hl->v[hl->n].name = xstrdup(name);
+	hl->v[hl->n].value = xstrdup(value);
+	hl->n++;
+}
+
+void
+http_headers_del(struct http_headers *hl, const char *name)
+{
+	size_t	o = 0;
+
+	for (size_t i = 0; i < hl->n; i++) {
+		if (strcasecmp(hl->v[i].name, name) == 0) {
+			header_free(&hl->v[i]);
+			continue;
+		}
+		hl->v[o++] = hl->v[i];
+	}
+	hl->n = o;
+}
+
+void
+http_headers_set(struct http_headers *hl, const char *name, const char *value)
+{
+	char	*nv;
+
+	for (size_t i = 0; i < hl->n; i++) {
+		if (strcasecmp(hl->v[i].name, name) != 0)
+			continue;
+		/* Replace in place, then drop any later duplicates. */
+		nv = xstrdup(value);
+		freezero(hl->v[i].value, strlen(hl->v[i].value));
+		hl->v[i].value = nv;
+		for (size_t j = i + 1; j < hl->n; ) {
+			if (strcasecmp(hl->v[j].name, name) == 0) {
+				header_free(&hl->v[j]);
+				memmove(&hl->v[j], &hl->v[j + 1],
+				    (hl->n - j - 1) * sizeof(*hl->v));
+				hl->n--;
+			} else
+				j++;
+		}
+		return;
+	}
+	http_headers_add(hl, name, value);
+}
+
+const char *
+http_headers_get(const struct http_headers *hl, const char *name)
+{
+	if (hl == NULL)
+		return NULL;
+	for (size_t i = 0; i < hl->n; i++)
+		if (strcasecmp(hl->v[i].name, name) == 0)
+			return hl->v[i].value;
+	return NULL;
+}
+
+void
+http_response_init(struct http_response *r)
+{
+	memset(r, 0, sizeof(*r));
+	buf_init(&r->body, HTTP_BODY_MAX);
+	http_headers_init(&r->headers);
+}
+
+void
+http_response_release(struct http_response *r)
+{
+	buf_release(&r->body);
+	http_headers_release(&r->headers);
+	r->status = 0;
+	r->out_bytes = 0;
+}
+
+const char *
+http_response_header(const struct http_response *r, const char *name)
+{
+	return http_headers_get(&r->headers, name);
+}
+
+struct http *
+http_new(struct errbuf *eb)
+{
+	struct http	*h;
+
+	h = xcalloc(1, sizeof(*h));
+	if ((h->curl = curl_easy_init()) == NULL) {
+		free(h);
+		errbuf_set(eb, EK_OS, "cannot create a libcurl handle");
+		return NULL;
+	}
+	return h;
+}
+
+void
+http_free(struct http *h)
+{
+	if (h == NULL)
+		return;
+	if (h->curl != NULL)
+		curl_easy_cleanup(h->curl);
+	free(h);
+}
+
+bool
+http_last_transient(const struct http *h)
+{
+	return h->transient;
+}
+
+int
+http_last_curlcode(const struct http *h)
+{
+	return (int)h->last;
+}
+
+static bool
+status_2xx(struct xfer *x)
+{
+	long	code = 0;
+
+	curl_easy_getinfo(x->h->curl, CURLINFO_RESPONSE_CODE, &code);
+	return code >= 200 && code < 300;
+}
+
+static size_t
+write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer	*x = arg;
+	size_t		 len = size * nmemb, off = 0;
+
+	if (x->req->out_fd != -1 && status_2xx(x)) {
+		while (off < len) {
+			ssize_t	n = write(x->req->out_fd, ptr + off,
+			    len - off);
+
+			if (n == -1 && errno == EINTR)
+				continue;
+			if (n == -1) {
+				x->io_err = true;
+				x->io_errno = errno;
+				return 0;
+			}
+			off += (size_t)n;
+		}
+		x->resp->out_bytes += len;
+		if (x->req->on_chunk != NULL &&
+		    x->req->on_chunk(x->req->chunk_arg, ptr, len) == -1) {
+			x->cb_abort = true;
+			return 0;
+		}
+		return len;
+	}
+	if (buf_add(&x->resp->body, ptr, len) == -1) {
+		x->toobig = true;
+		return 0;
+	}
+	return len;
+}
+
+static size_t
+header_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer	*x = arg;
+	size_t		 len = size * nmemb, nlen;
+	char		*line, *colon, *v, *e;
+
+	/* A new status line (100 Continue, then the real one): start over. */
+	if (len >= 5 && strncasecmp(ptr, "HTTP/", 5) == 0) {
+		http_headers_release(&x->resp->headers);
+		return len;
+	}
+	if (len > HTTP_HEADER_MAX || x->resp->headers.n >= HTTP_HEADERS_MAX) {
+		x->hdr_overflow = true;
+		return len;	/* ignore, but keep going */
+	}
+	line = xstrndup(ptr, len);
+	if ((colon = strchr(line, ':')) != NULL) {
+		*colon = '\0';
+		nlen = strlen(line);
+		while (nlen > 0 && (line[nlen - 1] == ' ' ||
+		    line[nlen - 1] == '\t'))
+			line[--nlen] = '\0';
+		v = colon + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		e = v + strlen(v);
+		while (e > v && (e[-1] == '\r' || e[-1] == '\n' ||
+		    e[-1] == ' ' || e[-1] == '\t'))
+			*--e = '\0';
+		if (nlen > 0)
+			http_headers_add(&x->resp->headers, line, v);
+	}
+	free(line);
+	return len;
+}
+
+static size_t
+read_cb(char *ptr, size_t size, size_t nmemb, void *arg)
+{
+	struct xfer			*x = arg;
+	const struct http_request	*r = x->req;
+	size_t				 want = size * nmemb, left;
+	ssize_t				 n;
+
+	left = r->body_len - x->sent;
+	if (want > left)
+		want = left;
+	if (want == 0)
+		return 0;
+	if (r->body != NULL) {
+		memcpy(ptr, (const char *)r->body + x->sent, want);
+		x->sent += want;
+		return want;
+	}
+	do {
+		n = pread(r->body_fd, ptr, want,
+		    r->body_off + (off_t)x->sent);
+	} while (n == -1 && errno == EINTR);
+	if (n <= 0) {
+		x->io_err = true;
+		x->io_errno = n == 0 ? EIO : errno;	/* file shrank */
+		return CURL_READFUNC_ABORT;
+	}
+	x->sent += (size_t)n;
+	return (size_t)n;
+}
+
+static int
+seek_cb(void *arg, curl_off_t offset, int origin)
+{
+	struct xfer	*x = arg;
+
+	if (origin != SEEK_SET || offset < 0 ||
+	    (uint64_t)offset > x->req->body_len)
+		return CURL_SEEKFUNC_CANTSEEK;
+	x->sent = (size_t)offset;
+	return CURL_SEEKFUNC_OK;
+}
+
+/* The URL up to '?', for messages (a query may hold a signature). */
+static char *
+url_noquery(const char *url)
+{
+	return xstrndup(url, strcspn(url, "?"));
+}
+
+static int
+curl_fail(struct http *h, struct xfer *x, CURLcode rc, const char *url,
+    struct errbuf *eb)
+{
+	const char	*why = h->cerr[0] != '\0' ? h->cerr :
+			    curl_easy_strerror(rc);
+	char		*u = url_noquery(url);
+	int		 r;
+
+	h->transient = false;
+	switch (rc) {
+	case CURLE_COULDNT_CONNECT:
+		h->transient = true;
+		/* FALLTHROUGH */
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		r = errbuf_set(eb, EK_UNAVAIL, "cannot connect to '%s': %s",
+		    u, why);
+		break;
+	case CURLE_OPERATION_TIMEDOUT:
+	case CURLE_RECV_ERROR:
+	case CURLE_SEND_ERROR:
+	case CURLE_GOT_NOTHING:
+	case CURLE_PARTIAL_FILE:
+		h->transient = true;
+		r = errbuf_set(eb, EK_TEMP, "request to '%s' failed: %s",
+		    u, why);
+		break;
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		r = errbuf_set(eb, EK_USAGE, "bad URL '%s': %s", u, why);
+		break;
+	default:
+		if (x->toobig)
+			r = errbuf_set(eb, EK_PROTO, "reply from '%s' larger "
+			    "than %zu bytes", u, x->resp->body.max);
+		else if (x->cb_abort)
+			r = errbuf_set(eb, EK_IO, "download from '%s' aborted "
+			    "by its consumer", u);
+		else if (x->io_err)
+			r = errbuf_errnum(eb, EK_IO, x->io_errno,
+			    "transfer of '%s' failed: %s", u,
+			    rc == CURLE_WRITE_ERROR ? "cannot write body" :
+			    "cannot read body");
+		else
+			r = errbuf_set(eb, EK_PROTO, "request to '%s' failed: "
+			    "%s", u, why);
+		break;
+	}
+	free(u);
+	return r;
+}
+
+static struct curl_slist *
+build_headers(const struct http_request *req, struct errbuf *eb)
+{
+	struct curl_slist	*sl = NULL, *n;
+	char			*line;
+
+	/*
+	 * Never send "Expect: 100-continue": it costs a round trip and is
+	 * not signed.  An empty "Name:" tells libcurl to drop its own.
+	 */
+	if ((sl = curl_slist_append(sl, "Expect:")) == NULL)
+		goto oom;
+	for (size_t i = 0; req->headers != NULL && i < req->headers->n; i++) {
+		const struct http_header *hd = &req->headers->v[i];
+
+		/* "Name;" sends a header with an empty value. */
+		if (*hd->value == '\0')
+			line = xasprintf("%s;", hd->name);
+		else
+			line = xasprintf("%s: %s", hd->name, hd->value);
+		n = curl_slist_append(sl, line);
+		freezero(line, strlen(line));
+		if (n == NULL)
+			goto oom;
+		sl = n;
+	}
+	return sl;
+ oom:
+	curl_slist_free_all(sl);
+	errbuf_set(eb, EK_OS, "cannot build request headers");
+	return NULL;
+}
+
+int
+http_perform(struct http *h, const struct http_request *req,
+    struct http_response *resp, struct errbuf *eb)
+{
+	struct xfer		 x;
+	struct curl_slist	*sl = NULL;
+	CURL			*c = h->curl;
+	CURLcode		 rc;
+	bool			 upload;
+	int			 ret = -1;
+
+	h->transient = false;
+	h->last = CURLE_OK;
+	h->cerr[0] = '\0';
+	if (req->method == NULL || req->url == NULL)
+		return errbuf_set(eb, EK_USAGE, "http: no method or URL");
+	if (req->body != NULL && req->body_fd != -1)
+		return errbuf_set(eb, EK_USAGE, "http: two request bodies");
+
+	buf_release(&resp->body);
+	buf_init(&resp->body, req->body_max != 0 ? req->body_max :
+	    HTTP_BODY_MAX);
+	http_headers_release(&resp->headers);
+	resp->status = 0;
+	resp->out_bytes = 0;
+
+	memset(&x, 0, sizeof(x));
+	x.h = h;
+	x.req = req;
+	x.resp = resp;
+
+	if ((sl = build_headers(req, eb)) == NULL)
+		return -1;
+
+	curl_easy_reset(c);
+	curl_easy_setopt(c, CURLOPT_URL, req->url);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->cerr);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "hookd/" HOOKD_VERSION);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS,
+	    req->connect_timeout_ms > 0 ? req->connect_timeout_ms :
+	    (long)HTTP_CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, req->timeout_ms > 0 ?
+	    req->timeout_ms : (long)HTTP_TIMEOUT_MS);
+	if (!req->no_low_speed) {
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT,
+		    (long)HTTP_LOW_SPEED_BYTES);
+		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
+		    (long)HTTP_LOW_SPEED_SEC);
+	}
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, sl);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+	/* Accept-Encoding stays off: S3 digests are over the stored bytes. */
+
+	upload = req->body != NULL || req->body_fd != -1 ||
+	    strcmp(req->method, "PUT") == 0 || strcmp(req->method, "POST") == 0;
+	if (strcmp(req->method, "HEAD") == 0) {
+		curl_easy_setopt(c, CURLOPT_NOBODY, 1L);
+	} else if (upload) {
+		/*
+		 * Every body goes through the read callback with a known
+		 * size, so libcurl sends Content-Length and never chunks;
+		 * CUSTOMREQUEST turns the implied PUT into the real verb.
+		 */
+		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
+		curl_easy_setopt(c, CURLOPT_READDATA, &x);
+		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, &x);
+		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
+		    (curl_off_t)req->body_len);
+		if (strcmp(req->method, "PUT") != 0)
+			curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST,
+			    req->method);
+	} else if (strcmp(req->method, "GET") != 0) {
+		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
+	}
+
+	rc = curl_easy_perform(c);
+	h->last = rc;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	if (rc != CURLE_OK) {
+		char	*u = url_noquery(req->url);
+
+		log_debug("http %s %s: curl error %d", req->method, u,
+		    (int)rc);
+		free(u);
+		curl_fail(h, &x, rc, req->url, eb);
+		goto out;
+	}
+	if (log_getverbose() > 0) {
+		char	*u = url_noquery(req->url);
+
+		log_debug("http %s %s -> %ld", req->method, u, resp->status);
+		free(u);
+	}
+	ret = 0;
+ out:
+	/* Do not leave pointers into this stack frame in the handle. */
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
+	curl_slist_free_all(sl);
+	return ret;
+}

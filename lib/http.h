@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * http.h: the one libcurl wrapper.  A struct http owns one CURL easy
+ * handle that is reused for every request (keep-alive, DNS cache), with
+ * connect/total/low-speed timeouts, a cap on bodies kept in memory, TLS
+ * verification always on, libcurl's own proxy variables (HTTPS_PROXY,
+ * NO_PROXY ...), "User-Agent: hookd/VERSION", and only http/https.
+ *
+ * Request bodies come from memory or from a file descriptor (read with
+ * pread(2) from a fixed offset, so the same request can be sent again).
+ * Response bodies go to memory (capped), or, for a 2xx reply, to a file
+ * descriptor with a per-chunk callback (a non-2xx reply always goes to
+ * memory, so an error document can be parsed).
+ *
+ * This layer knows nothing about AWS: an HTTP status of 4xx/5xx is a
+ * successful exchange here; only transport failures are errors.  It does
+ * not retry; lib/aws/client.c does.  It never logs above log_debug, and it
+ * never logs header values (they may carry credentials).
+ */
+#ifndef HOOKD_HTTP_H
+#define HOOKD_HTTP_H
+
+#include <sys/types.h>
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "caps.h"
+
+struct errbuf;
+struct http;
+
+#define HTTP_CONNECT_TIMEOUT_MS	5000	/* default connect timeout */
+#define HTTP_TIMEOUT_MS		60000	/* default total time per request */
+#define HTTP_LOW_SPEED_BYTES	1	/* abort below this many bytes/s ... */
+#define HTTP_LOW_SPEED_SEC	30	/* ... for this many seconds */
+
+/*
+ * An ordered list of header name/value pairs.  Names keep the case they
+ * were added with; lookups are case-insensitive.  Both strings are owned
+ * by the list (copied on add).
+ */
+struct http_header {
+	char	*name;
+	char	*value;
+};
+
+struct http_headers {
+	struct http_header	*v;
+	size_t			 n;
+	size_t			 cap;
+};
+
+/* Zero the list (no allocation). */
+void	 http_headers_init(struct http_headers *);
+/* Free every name and value; safe on a zeroed list.  Values are wiped. */
+void	 http_headers_release(struct http_headers *);
+/* Append a copy of name/value (duplicates allowed). */
+void	 http_headers_add(struct http_headers *, const char *name,
+	    const char *value);
+/* Replace every header called name (any case) by one name/value. */
+void	 http_headers_set(struct http_headers *, const char *name,
+	    const char *value);
+/* Remove every header called name (any case). */
+void	 http_headers_del(struct http_headers *, const char *name);
+/* Value of the first header called name (any case), borrowed, or NULL. */
+const char *http_headers_get(const struct http_headers *, const char *name);
+
+/*
+ * Per-chunk callback for streamed downloads: called with each piece of a
+ * 2xx body after it was written to out_fd.  Return 0 to continue, -1 to
+ * abort the transfer (http_perform then fails with EK_IO "aborted by
+ * callback" unless the callback filled cb_eb, see below).
+ */
+typedef int	http_chunk_fn(void *arg, const void *data, size_t len);
+
+/*
+ * One request.  All pointers are borrowed for the duration of the call.
+ * Zero-initialise, then set what you need: { .method = "GET", .url = u,
+ * .body_fd = -1, .out_fd = -1 }.  NOTE: body_fd and out_fd must be set to
+ * -1 explicitly when unused (0 is a valid descriptor).
+ */
+struct http_request {
+	const char		*method;	/* "GET", "PUT", ... */
+	const char		*url;		/* absolute http(s) URL */
+	const struct http_headers *headers;	/* sent as given; may be NULL */
+
+	/* Request body: memory (body != NULL), fd (body_fd != -1), or none. */
+	const void		*body;
+	size_t			 body_len;	/* bytes to send */
+	int			 body_fd;	/* -1, or pread from ... */
+	off_t			 body_off;	/* ... this offset on */
+
+	/*
+	 * Response body of a 2xx reply: to memory (out_fd == -1) or
+	 * written to out_fd from its current offset, with on_chunk called
+	 * for every piece.  A non-2xx body always goes to memory.
+	 */
+	int			 out_fd;
+	http_chunk_fn		*on_chunk;	/* may be NULL */
+	void			*chunk_arg;
+
+	long			 timeout_ms;	/* total; 0: HTTP_TIMEOUT_MS */
+	/* connect_timeout_ms 0: HTTP_CONNECT_TIMEOUT_MS */
+	long			 connect_timeout_ms;
+	size_t			 body_max;	/* 0: HTTP_BODY_MAX */
+	bool			 no_low_speed;	/* no low-speed abort */
+};
+
+/* The result of one exchange.  Initialise with http_response_init(). */
+struct http_response {
+	long			 status;	/* HTTP status, e.g. 200 */
+	struct buf		 body;		/* memory or non-2xx body */
+	struct http_headers	 headers;	/* last reply's headers */
+	uint64_t		 out_bytes;	/* bytes written to out_fd */
+};
+
+void	 http_response_init(struct http_response *);
+/* Free body and headers; safe on a zeroed or initialised response. */
+void	 http_response_release(struct http_response *);
+/* Value of a response header (case-insensitive), borrowed, or NULL. */
+const char *http_response_header(const struct http_response *,
+	    const char *name);
+
+/*
+ * Create a handle (one CURL easy handle, kept for its lifetime).  Returns
+ * a new handle the caller frees with http_free(), or NULL with eb set
+ * (EK_OS: libcurl could not create a handle).  curl_global_init() must
+ * have been called (main() does it; tests call it themselves).
+ */
+struct http *http_new(struct errbuf *);
+/* Free the handle and close its connections; NULL-safe. */
+void	 http_free(struct http *);
+
+/*
+ * Perform one request and fill *ret_resp (which the caller must have
+ * initialised with http_response_init(); it is reset first, so one
+ * response struct can be reused).  Blocks for up to timeout_ms.
+ *
+ * Returns 0 when an HTTP reply was received, whatever its status;
+ * -1 on a transport failure with eb set:
+ *   EK_UNAVAIL  cannot resolve or connect ("cannot connect to 'URL': ...")
+ *   EK_TEMP     timeout, connection reset, empty or truncated reply
+ *   EK_PROTO    reply body larger than body_max, TLS/protocol failure
+ *   EK_IO       cannot read body_fd / write out_fd, or on_chunk aborted
+ *   EK_USAGE    bad URL or method
+ * After a failure, http_last_transient() says whether the failure is one
+ * the AWS retry policy retries (connect refused, timeouts, reset, recv or
+ * send errors, empty reply, partial file).
+ */
+int	 http_perform(struct http *, const struct http_request *,
+	    struct http_response *ret_resp, struct errbuf *) HOOKD_WUR;
+
+/* Whether the last failed http_perform() on h was transient (see above). */
+bool	 http_last_transient(const struct http *);
+
+/*
+ * The libcurl error code of the last http_perform() on h (CURLE_OK after
+ * a received reply).  For callers that need finer detail than the kind.
+ */
+int	 http_last_curlcode(const struct http *);
+
+#endif /* HOOKD_HTTP_H */

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * lifecycle.h: the deployment engine.  One call runs one in-place
+ * deployment of a bundle on this host, from the lock to the final
+ * state.json, and puts the host back when it fails.  Its callers (hookd
+ * deploy-local, the daemon's 'run', 'bake') differ only in where the
+ * bundle comes from and what they do with the progress, which they learn
+ * through a struct deploy_observer.
+ *
+ * On the host (GDIR = ROOT/APP/GROUP):
+ *   GDIR/.lock                 flock(2) held for the whole deployment
+ *   GDIR/state.json            see state.h
+ *   GDIR/releases/SEQ-ID/      the bundle root of each deployment
+ *   GDIR/current -> releases/SEQ-ID
+ *   ROOT/logs/ID.log           see deploylog.h
+ */
+#ifndef HOOKD_LIFECYCLE_H
+#define HOOKD_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "appspec.h"
+#include "bundle.h"
+#include "compat.h"
+
+struct errbuf;
+
+#define DEPLOY_ID_LEN		11	/* "d-" + 9 base32 characters */
+
+/* What to deploy and where (borrowed strings). */
+struct deploy_spec {
+	const char	*root;		/* ROOT, e.g. /var/lib/hookd */
+	const char	*application;
+	const char	*group;
+	const char	*group_id;	/* DEPLOYMENT_GROUP_ID; NULL: group */
+	const char	*deployment_id;	/* NULL: a new "d-XXXXXXXXX" */
+	uint64_t	 sequence;	/* 0: one above state's last_sequence */
+	const char	*bundle;	/* directory, .tar, .tar.gz, .zip */
+	const char	*sha256;	/* expected bundle hash, or NULL */
+	const char	*commit;	/* BUNDLE_COMMIT, or NULL */
+	unsigned	 keep_releases;	/* 0: KEEP_RELEASES_DEFAULT */
+	enum file_exists_behavior file_exists_behavior;	/* UNSET: appspec's */
+	struct bundle_limits limits;	/* zero: bundle_limits_default() */
+};
+
+void	deploy_spec_init(struct deploy_spec *);
+
+enum deploy_event_status {
+	DEPLOY_EVENT_OK = 0,
+	DEPLOY_EVENT_FAILED,
+	DEPLOY_EVENT_SKIPPED,
+};
+
+const char *deploy_event_status_name(enum deploy_event_status);
+
+/* One event as it ended (borrowed; valid during the callback). */
+struct deploy_event {
+	enum lc_event	 event;
+	enum deploy_event_status status;
+	double		 duration;	/* seconds */
+	const char	*script;	/* failed (else last) script, or NULL */
+	const char	*outcome;	/* "exited 3", "no scripts", ... or NULL */
+	const char	*tail;		/* last output of a failed script, or "" */
+	const char	*revision;	/* deployment id whose scripts ran */
+	bool		 rollback;	/* run to put the previous release back */
+};
+
+/*
+ * Progress callbacks, each optional, each given 'arg'.  They run in the
+ * engine's process between steps (on_tick while a script runs, about
+ * every tick_msec) and must not call back into the engine.
+ */
+struct deploy_observer {
+	void		(*on_event_start)(void *arg, enum lc_event ev,
+			    bool rollback);
+	void		(*on_script)(void *arg, enum lc_event ev,
+			    const char *script);
+	void		(*on_event_end)(void *arg, const struct deploy_event *);
+	void		(*on_tick)(void *arg);
+	/* An interrupted deployment is about to be undone. */
+	void		(*on_recover)(void *arg, const char *deployment_id,
+			    const char *phase);
+	unsigned	 tick_msec;	/* 0: HOOK_TICK_MSEC */
+	void		*arg;
+};
+
+enum deploy_status {
+	DEPLOY_SUCCEEDED = 0,
+	DEPLOY_FAILED,		/* a step failed; the host was put back */
+	DEPLOY_INTERRUPTED,	/* stopped (proc_request_stop); recover next */
+	DEPLOY_RECOVERED,	/* lifecycle_recover() undid a deployment */
+	DEPLOY_NOTHING,		/* lifecycle_recover(): nothing in progress */
+};
+
+const char *deploy_status_name(enum deploy_status);
+
+struct deploy_result {
+	enum deploy_status status;
+	char		*deployment_id;	/* the deployment (or the recovered) */
+	uint64_t	 sequence;
+	char		*release;	/* "releases/SEQ-ID" */
+	int		 failed_event;	/* enum lc_event, or -1 */
+	char		*script;	/* failed script, or NULL */
+	char		*outcome;	/* what went wrong, or NULL */
+	char		*tail;		/* the script's last output, or NULL */
+	char		*rolled_back_to; /* deployment id, or NULL */
+	char		*rollback_error; /* the rollback's own failure, or NULL */
+	char		*recovered_id;	/* an interrupted deployment undone first */
+};
+
+void	deploy_result_init(struct deploy_result *);
+void	deploy_result_release(struct deploy_result *);
+
+/*
+ * Run one deployment.  Takes GDIR/.lock, first recovers a deployment left
+ * in progress (as lifecycle_recover), extracts and validates the bundle
+ * before any script runs, then runs the events and records the outcome.
+ *
+ * Returns 0 when the deployment ran, whatever its outcome: *ret says
+ * DEPLOY_SUCCEEDED, DEPLOY_FAILED (with the event, script, outcome, tail
+ * and what it rolled back to) or DEPLOY_INTERRUPTED.  Returns -1 with eb
+ * set when it did not run and the host is unchanged: EK_TEMP (the lock
+ * is held by another deployment), EK_NOINPUT (no bundle), EK_DATA (bad
+ * bundle or appspec, sha256 mismatch, stale sequence), EK_USAGE (a bad
+ * name), EK_IO.  *ret must be released in both cases.  Blocks for as
+ * long as the scripts run.
+ */
+int	lifecycle_deploy(const struct deploy_spec *,
+	    const struct deploy_observer *, struct deploy_result *ret,
+	    struct errbuf *);
+
+/*
+ * Undo a deployment that was in progress when hookd died (or was
+ * stopped): switch 'current' back, run the previous release's
+ * ApplicationStart when its ApplicationStop had run, and record the
+ * deployment as Interrupted.  Uses spec's root, application and group
+ * only.  Returns 0 with ret->status DEPLOY_RECOVERED or DEPLOY_NOTHING;
+ * -1 with eb set (EK_TEMP: locked; EK_DATA: unreadable state; EK_IO).
+ */
+int	lifecycle_recover(const struct deploy_spec *,
+	    const struct deploy_observer *, struct deploy_result *ret,
+	    struct errbuf *);
+
+/*
+ * A new deployment id, "d-" + 9 random base32 [A-Z2-7] characters, into
+ * buf.
+ */
+void	lifecycle_new_id(char buf[DEPLOY_ID_LEN + 1]);
+
+/*
+ * Whether 's' is usable as an application, group or deployment id: 1 to
+ * NAME_LEN_MAX of [A-Za-z0-9._-], not starting with '.'.
+ */
+bool	lifecycle_name_ok(const char *s);
+
+#endif /* HOOKD_LIFECYCLE_H */

@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * progress.h: the two JSON documents a daemon writes to the store
+ * (DESIGN.md "Store layout"), built in memory with jansson:
+ *
+ *   deployments/APP/GROUP/ID/instances/INSTANCE.json  (hookd.progress/1)
+ *     {"schema", "deployment_id", "application", "group", "instance",
+ *      "sequence", "commit", "sha256",
+ *      "status": "InProgress" | "Succeeded" | "Failed" | "Interrupted",
+ *      "event": the event running (InProgress) or failed, or null,
+ *      "message": outcome text or null, "script", "tail",
+ *      "rolled_back_to", "started_at", "updated_at", "finished_at",
+ *      "events": [{"event", "status": "Running" | "Succeeded" | "Failed" |
+ *                  "Skipped", "rollback", "started_at", "finished_at",
+ *                  "duration", "script", "outcome"}]}
+ *   groups/APP/GROUP/instances/INSTANCE.json  (hookd.instance/1)
+ *     {"schema", "instance", "application", "group", "queue",
+ *      "queue_backend", "started_at", "last_seen", "pid", "version",
+ *      "current": {"deployment_id", "sequence"} or null,
+ *      "in_progress": deployment id or null}
+ *
+ * A status other than InProgress is final for that attempt.  An
+ * Interrupted deployment whose message is still queued runs again and
+ * its final status replaces the Interrupted one (the key is the same).
+ * No I/O here: the daemon stores what progress_dump() returns.
+ */
+#ifndef HOOKD_PROGRESS_H
+#define HOOKD_PROGRESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "compat.h"
+
+struct deploy_event;
+struct deploy_result;
+struct json_t;
+
+#define PROGRESS_SCHEMA		"hookd.progress/1"
+#define REGISTRY_SCHEMA		"hookd.instance/1"
+#define PROGRESS_EVENTS_MAX	64	/* events kept in one document */
+
+struct progress {
+	struct json_t	*doc;		/* owned */
+};
+
+/*
+ * Start a document for deployment 'id' on 'instance' with status
+ * InProgress.  Strings are copied; commit and sha256 may be NULL.
+ */
+void	progress_init(struct progress *, const char *application,
+	    const char *group, const char *instance, const char *id,
+	    uint64_t sequence, const char *commit, const char *sha256);
+/* Free the document; safe on a zeroed struct. */
+void	progress_release(struct progress *);
+
+/* An event started: append it as Running and make it "event". */
+void	progress_event_start(struct progress *, const char *event,
+	    bool rollback);
+/* An event ended: fill the last Running entry of that event. */
+void	progress_event_end(struct progress *, const struct deploy_event *);
+/* The engine's final result (status, failed event, message, tail). */
+void	progress_finish(struct progress *, const struct deploy_result *);
+/* Set status and message directly ("Failed", "bundle: ..."). */
+void	progress_set(struct progress *, const char *status,
+	    const char *message);
+/* The status now ("InProgress" ...), borrowed. */
+const char *progress_status(const struct progress *);
+
+/*
+ * The document as JSON text, with updated_at set to now: a new
+ * NUL-terminated string (caller frees) and its length.
+ */
+char	*progress_dump(struct progress *, size_t *ret_len);
+
+/* What the registry entry holds; strings borrowed, NULL for none. */
+struct registry_info {
+	const char	*instance;
+	const char	*application;
+	const char	*group;
+	const char	*queue;		/* queue name */
+	const char	*queue_backend;	/* "spool", "sqs" */
+	const char	*started_at;	/* RFC 3339 */
+	const char	*current_id;
+	uint64_t	 current_sequence;
+	const char	*in_progress_id;
+};
+
+/*
+ * The registry entry as JSON text (last_seen = now): a new string
+ * (caller frees) and its length.
+ */
+char	*registry_dump(const struct registry_info *, size_t *ret_len);
+
+#endif /* HOOKD_PROGRESS_H */

@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * store_s3.c: the Amazon S3 backend of struct store_ops (store.h), on
+ * lib/aws/s3.h.  A store s3://BUCKET/PREFIX keeps key K at object
+ * PREFIX/K.  ETags are S3's, quotes included; store_put_if maps to
+ * If-None-Match: * and If-Match: ETAG (S3 conditional writes), and a 412
+ * reply is STORE_CONFLICT.  Downloads go to a file with their SHA-256
+ * checked on the way (s3_get_file), after a HEAD has checked the size cap.
+ * This file keeps no state but the client, bucket and prefix, and does
+ * not log above debug.
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "aws/client.h"
+#include "aws/s3.h"
+#include "backends.h"
+#include "buf.h"
+#include "caps.h"
+#include "errbuf.h"
+#include "store.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+struct s3_store {
+	struct aws_client	*c;		/* borrowed */
+	char			*bucket;
+	char			*prefix;	/* "" or "P/" */
+};
+
+static struct s3_store *
+ss(struct store *s)
+{
+	return s->priv;
+}
+
+static char *
+full_key(struct store *s, const char *key)
+{
+	return xasprintf("%s%s", ss(s)->prefix, key);
+}
+
+static void
+copy_etag(char dst[STORE_ETAG_MAX], const char *etag)
+{
+	if (dst == NULL)
+		return;
+	(void)strlcpy(dst, etag != NULL ? etag : "", STORE_ETAG_MAX);
+}
+
+static int
+s3s_get(struct store *s, const char *key, size_t max, char **ret_data,
+    size_t *ret_len, char ret_etag[STORE_ETAG_MAX], struct errbuf *eb)
+{
+	struct buf	 b;
+	char		*k = full_key(s, key), *etag = NULL;
+	int		 ret = -1;
+
+	buf_init(&b, max);
+	if (s3_get_buf(ss(s)->c, ss(s)->bucket, k, max, &b, &etag, eb) == -1)
+		goto out;
+	copy_etag(ret_etag, etag);
+	*ret_len = b.len;
+	if (b.data == NULL)
+		*ret_data = xstrdup("");
+	else
+		*ret_data = buf_take(&b, NULL);
+	ret = 0;
+ out:
+	buf_release(&b);
+	free(etag);
+	free(k);
+	return ret;
+}
+
+static int
+s3s_get_file(struct store *s, const char *key, const char *path,
+    const char *sha256_hex, uint64_t max, uint64_t *ret_size,
+    struct errbuf *eb)
+{
+	struct s3_object_info	 oi;
+	char			*k = full_key(s, key);
+	uint64_t		 size = 0;
+	int			 ret = -1;
+
+	/* Refuse an oversized object before downloading it. */
+	memset(&oi, 0, sizeof(oi));
+	if (s3_head(ss(s)->c, ss(s)->bucket, k, &oi, eb) == -1)
+		goto out;
+	if (oi.size > max) {
+		errbuf_set(eb, EK_DATA, "s3://%s/%s: %llu bytes, larger than "
+		    "%llu", ss(s)->bucket, k, (unsigned long long)oi.size,
+		    (unsigned long long)max);
+		goto out;
+	}
+	if (s3_get_file(ss(s)->c, ss(s)->bucket, k, path, sha256_hex, &size,
+	    eb) == -1)
+		goto out;
+	if (size > max) {
+		(void)unlink(path);
+		errbuf_set(eb, EK_DATA, "s3://%s/%s: larger than %llu bytes",
+		    ss(s)->bucket, k, (unsigned long long)max);
+		goto out;
+	}
+	if (chmod(path, 0600) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot chmod '%s'", path);
+		(void)unlink(path);
+		goto out;
+	}
+	if (ret_size != NULL)
+		*ret_size = size;
+	ret = 0;
+ out:
+	s3_object_info_release(&oi);
+	free(k);
+	return ret;
+}
+
+static int
+s3s_put(struct store *s, const char *key, const void *data, size_t len,
+    const char *if_match, char ret_etag[STORE_ETAG_MAX], struct errbuf *eb)
+{
+	struct s3_put_opts	 o;
+	char			*k = full_key(s, key), *etag = NULL;
+	int			 r, ret = -1;
+
+	memset(&o, 0, sizeof(o));
+	if (if_match == NULL)
+		o.cond = S3_PUT_ALWAYS;
+	else if (strcmp(if_match, STORE_IF_NONE_MATCH) == 0)
+		o.cond = S3_PUT_IF_NONE_MATCH;
+	else {
+		o.cond = S3_PUT_IF_MATCH;
+		o.etag = if_match;
+	}
+	if (len > 5 && strncmp(key + strlen(key) - 5, ".json", 5) == 0)
+		o.content_type = "application/json";
+	r = s3_put_buf(ss(s)->c, ss(s)->bucket, k, data, len, &o, &etag, eb);
+	if (r == -1)
+		goto out;
+	if (r == S3_PRECONDITION_FAILED) {
+		ret = STORE_CONFLICT;
+		goto out;
+	}
+	copy_etag(ret_etag, etag);
+	ret = 0;
+ out:
+	free(etag);
+	free(k);
+	return ret;
+}
+
+static int
+s3s_put_file(struct store *s, const char *key, const char *path,
+    struct errbuf *eb)
+{
+	char	*k = full_key(s, key);
+	int	 r;
+
+	r = s3_put_file(ss(s)->c, ss(s)->bucket, k, path, NULL, NULL, eb);
+	free(k);
+	return r == 0 ? 0 : -1;
+}
+
+static int
+s3s_list(struct store *s, const char *prefix, char ***ret_keys,
+    size_t *ret_n, struct errbuf *eb)
+{
+	struct s3_list	 l = { NULL, 0 };
+	char		*k = full_key(s, prefix), **keys;
+	size_t		 pl = strlen(ss(s)->prefix), n = 0;
+
+	if (s3_list_objects(ss(s)->c, ss(s)->bucket, k, 0, &l, eb) == -1) {
+		free(k);
+		return -1;
+	}
+	free(k);
+	if (l.n > STORE_LIST_MAX) {
+		s3_list_release(&l);
+		return errbuf_set(eb, EK_DATA, "s3://%s/%s%s: more than %d "
+		    "keys", ss(s)->bucket, ss(s)->prefix, prefix,
+		    STORE_LIST_MAX);
+	}
+	keys = xcalloc(l.n + 1, sizeof(*keys));
+	for (size_t i = 0; i < l.n; i++) {
+		if (strncmp(l.v[i].key, ss(s)->prefix, pl) != 0 ||
+		    store_key_check(l.v[i].key + pl, eb) == -1)
+			continue;	/* not one of ours */
+		keys[n++] = xstrdup(l.v[i].key + pl);
+	}
+	s3_list_release(&l);
+	errbuf_clear(eb);
+	*ret_keys = keys;
+	*ret_n = n;
+	return 0;
+}
+
+static int
+s3s_del(struct store *s, const char *key, struct errbuf *eb)
+{
+	char	*k = full_key(s, key);
+	int	 r;
+
+	r = s3_delete(ss(s)->c, ss(s)->bucket, k, eb);
+	free(k);
+	return r == 0 ? 0 : -1;
+}
+
+static int
+s3s_stat(struct store *s, const char *key, struct store_stat *ret_st,
+    struct errbuf *eb)
+{
+	struct s3_object_info	 oi;
+	struct tm		 tm;
+	char			*k = full_key(s, key);
+	int			 ret = -1;
+
+	memset(&oi, 0, sizeof(oi));
+	if (s3_head(ss(s)->c, ss(s)->bucket, k, &oi, eb) == -1) {
+		if (eb->kind == EK_NOINPUT) {
+			errbuf_clear(eb);
+			ret = 0;
+		}
+		goto out;
+	}
+	if (ret_st != NULL) {
+		memset(ret_st, 0, sizeof(*ret_st));
+		ret_st->size = oi.size;
+		copy_etag(ret_st->etag, oi.etag);
+		memset(&tm, 0, sizeof(tm));
+		/* RFC 9110 IMF-fixdate, which S3 sends. */
+		if (oi.last_modified != NULL && strptime(oi.last_modified,
+		    "%a, %d %b %Y %H:%M:%S GMT", &tm) != NULL)
+			ret_st->mtime = (int64_t)timegm(&tm);
+	}
+	ret = 1;
+ out:
+	s3_object_info_release(&oi);
+	free(k);
+	return ret;
+}
+
+static void
+s3s_release(struct store *s)
+{
+	struct s3_store	*p = ss(s);
+
+	if (p == NULL)
+		return;
+	free(p->bucket);
+	free(p->prefix);
+	free(p);
+	s->priv = NULL;
+}
+
+static const struct store_ops s3_ops = {
+	.scheme = "s3",
+	.get = s3s_get,
+	.get_file = s3s_get_file,
+	.put = s3s_put,
+	.put_file = s3s_put_file,
+	.list = s3s_list,
+	.del = s3s_del,
+	.stat = s3s_stat,
+	.release = s3s_release,
+};
+
+int
+store_s3_new(const char *url, struct aws_client *aws,
+    struct store **ret_store, struct errbuf *eb)
+{
+	struct s3_store	*p;
+	struct store	*s;
+	char		*bucket = NULL, *key = NULL;
+	size_t		 n;
+
+	if (aws == NULL)
+		return errbuf_set(eb, EK_CONFIG, "store '%s': no AWS client",
+		    url);
+	if (s3_parse_url(url, &bucket, &key, eb) == -1) {
+		eb->kind = EK_CONFIG;
+		return -1;
+	}
+	while ((n = strlen(key)) > 0 && key[n - 1] == '/')
+		key[n - 1] = '\0';
+	if (*bucket == '\0' || (*key != '\0' &&
+	    store_prefix_check(key, eb) == -1)) {
+		errbuf_set(eb, EK_CONFIG, "store '%s': not "
+		    "s3://BUCKET[/PREFIX] with a valid prefix", url);
+		free(bucket);
+		free(key);
+		return -1;
+	}
+	p = xcalloc(1, sizeof(*p));
+	p->bucket = bucket;
+	p->prefix = *key != '\0' ? xasprintf("%s/", key) : xstrdup("");
+	free(key);
+	p->c = aws;
+	s = xcalloc(1, sizeof(*s));
+	s->ops = &s3_ops;
+	s->url = xstrdup(url);
+	s->priv = p;
+	*ret_store = s;
+	return 0;
+}
+
+int
+backend_store_open(const char *url, bool create, struct aws_client *aws,
+    struct store **ret_store, struct errbuf *eb)
+{
+	if (strncmp(url, "s3://", 5) == 0)
+		return store_s3_new(url, aws, ret_store, eb);
+	return store_open(url, create, aws, ret_store, eb);
+}

@@ -1,0 +1,326 @@
+# SPDX-License-Identifier: ISC
+"""Helpers for the daemon's integration tests (`hookd run`).
+
+The `daemon` fixture is a factory: daemon(ws, config) writes hookd.yml,
+starts `hookd run -d -c FILE` with NOTIFY_SOCKET pointing at a Unix
+datagram socket the test owns, and returns once READY=1 arrived on it
+(the systemd protocol, so readiness is tested too).  Every daemon started
+is stopped at teardown; when the test failed (or HOOKD_KEEP_LOGS=1), its
+stderr, the deployment
+logs, state.json and the config are copied to
+tests/integration/log/<test>/.
+
+Also: writing hookd.yml, building deployment messages, the spool queue
+(send / list), and the file store (put a bundle, read progress).
+"""
+import datetime
+import hashlib
+import hmac
+import json
+import os
+import pathlib
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import TOP, binary
+from lifecycle_util import wait_for
+
+LOGROOT = TOP / "tests" / "integration" / "log"
+INSTANCE = "i-0test"
+APP = "app"
+GROUP = "production"
+
+
+def write_config(path, **kw):
+    """hookd.yml from keyword arguments (None values left out)."""
+    lines = []
+    for k, v in kw.items():
+        if v is None:
+            continue
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        lines.append(f"{k}: {v}")
+    pathlib.Path(path).write_text("\n".join(lines) + "\n")
+    return path
+
+
+def spool_config(ws, **kw):
+    """A config for the spool queue and the file store inside ws."""
+    cfg = dict(application=APP, deployment_group=GROUP,
+               store=f"file://{ws.base}/store",
+               queue=f"file://{ws.base}/queue", root=str(ws.root),
+               instance_id=INSTANCE, keep_releases=3, log_level="debug")
+    cfg.update(kw)
+    return cfg
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(65536), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def new_id():
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    raw = uuid.uuid4().int
+    return "d-" + "".join(alphabet[(raw >> (5 * i)) & 31] for i in range(9))
+
+
+def message(store_url, sha, seq, dep_id=None, app=APP, group=GROUP,
+            location=None, key=None, fmt="tgz"):
+    """A deployment message (a dict); signed when key (bytes) is given."""
+    m = {"schema": "hookd.deployment/1",
+         "deployment_id": dep_id or new_id(),
+         "application": app, "group": group, "sequence": seq,
+         "revision": {"location": location or
+                      f"{store_url}/revisions/{app}/{sha}.tar.gz",
+                      "sha256": sha, "format": fmt},
+         "created_at": datetime.datetime.now(datetime.timezone.utc)
+         .strftime("%Y-%m-%dT%H:%M:%SZ"),
+         "created_by": "test@host"}
+    if key is not None:
+        canon = json.dumps(m, sort_keys=True, separators=(",", ":"))
+        m["signature"] = hmac.new(key, canon.encode(),
+                                  hashlib.sha256).hexdigest()
+    return m
+
+
+class FileStore:
+    """The file:// store at ws/store."""
+
+    def __init__(self, base):
+        self.dir = pathlib.Path(base) / "store"
+        self.url = f"file://{self.dir}"
+
+    def put_bundle(self, bundle, app=APP):
+        sha = sha256_file(bundle)
+        d = self.dir / "revisions" / app
+        d.mkdir(parents=True, exist_ok=True)
+        shutil.copy(bundle, d / f"{sha}.tar.gz")
+        return sha
+
+    def put_json(self, key, obj):
+        p = self.dir / key
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_text(json.dumps(obj))
+
+    def progress(self, dep_id, app=APP, group=GROUP, instance=INSTANCE):
+        p = (self.dir / "deployments" / app / group / dep_id / "instances" /
+             f"{instance}.json")
+        return json.loads(p.read_text()) if p.exists() else None
+
+    def registry(self, app=APP, group=GROUP, instance=INSTANCE):
+        p = self.dir / "groups" / app / group / "instances" / \
+            f"{instance}.json"
+        return json.loads(p.read_text()) if p.exists() else None
+
+
+class Spool:
+    """The spool queue of one daemon: BASE/queue/hookd-GROUP-INSTANCE."""
+
+    def __init__(self, base, group=GROUP, instance=INSTANCE, prefix="hookd"):
+        self.dir = pathlib.Path(base) / "queue" / \
+            f"{prefix}-{group}-{instance}"
+
+    def send(self, body):
+        """Write tmp/ID then rename it into new/, as send() does."""
+        if not isinstance(body, (str, bytes)):
+            body = json.dumps(body)
+        if isinstance(body, str):
+            body = body.encode()
+        mid = uuid.uuid4().hex
+        for sub in ("tmp", "new", "cur", "failed"):
+            (self.dir / sub).mkdir(parents=True, exist_ok=True)
+        tmp = self.dir / "tmp" / mid
+        tmp.write_bytes(body)
+        os.rename(tmp, self.dir / "new" / mid)
+        return mid
+
+    def names(self, sub):
+        d = self.dir / sub
+        return sorted(p.name for p in d.iterdir()) if d.is_dir() else []
+
+    def empty(self):
+        return not self.names("new") and not self.names("cur")
+
+    def failed_reasons(self):
+        d = self.dir / "failed"
+        if not d.is_dir():
+            return []
+        return [p.read_text() for p in sorted(d.iterdir())
+                if p.name.endswith(".reason")]
+
+
+class Notify:
+    """A Unix datagram socket standing in for systemd's notify socket."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.messages = []
+
+    def poll(self, timeout):
+        self.sock.settimeout(timeout)
+        try:
+            data = self.sock.recv(4096)
+        except socket.timeout:
+            return None
+        for line in data.decode().splitlines():
+            self.messages.append(line)
+        return data
+
+    def drain(self):
+        while self.poll(0.001) is not None:
+            pass
+        return self.messages
+
+    def close(self):
+        self.sock.close()
+
+
+class Hookd:
+    """One `hookd run -d` process."""
+
+    def __init__(self, ws, cfg, env=None, args=()):
+        self.ws = ws
+        self.cfg = cfg
+        self.cfgpath = ws.base / "hookd.yml"
+        write_config(self.cfgpath, **cfg)
+        self.env = dict(os.environ)
+        for k in list(self.env):
+            if k.startswith("AWS_") or k in ("NOTIFY_SOCKET",
+                                             "DEPLOYMENT_GROUP_NAME",
+                                             "JOURNAL_STREAM"):
+                del self.env[k]
+        self.env.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+        self.env["ASAN_OPTIONS"] = self.env.get("ASAN_OPTIONS",
+                                                "detect_leaks=1")
+        self.env.update(env or {})
+        self.args = list(args)
+        self.proc = None
+        self.notify = None
+        self.n = 0
+        self.stderr_paths = []
+
+    def start(self, wait_ready=True, timeout=30):
+        self.n += 1
+        tag = f"{id(self):x}.{self.n}"
+        sockpath = self.ws.base / f"notify.{tag}"
+        if self.notify is not None:
+            self.notify.close()
+        self.notify = Notify(sockpath)
+        errpath = self.ws.base / f"hookd.{tag}.stderr"
+        self.stderr_paths.append(errpath)
+        self.errfile = open(errpath, "wb")
+        env = dict(self.env, NOTIFY_SOCKET=str(sockpath))
+        self.proc = subprocess.Popen(
+            [binary("hookd"), "run", "-d", "-c", str(self.cfgpath)] +
+            self.args, stdin=subprocess.DEVNULL, stdout=self.errfile,
+            stderr=subprocess.STDOUT, env=env, cwd=str(self.ws.base))
+        self.errfile.close()
+        if wait_ready:
+            self.wait_notify("READY=1", timeout)
+        return self
+
+    def wait_notify(self, line, timeout=30):
+        deadline = time.monotonic() + timeout
+        while line not in self.notify.messages:
+            if self.proc.poll() is not None:
+                self.notify.drain()
+                if line in self.notify.messages:
+                    break
+                pytest.fail(f"hookd exited with {self.proc.returncode} "
+                            f"before {line}:\n{self.stderr()}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                pytest.fail(f"no {line} from hookd in {timeout} s:\n"
+                            f"{self.stderr()}")
+            self.notify.poll(min(left, 0.5))
+        return self.notify.messages
+
+    def stderr(self, all_runs=False):
+        paths = self.stderr_paths if all_runs else self.stderr_paths[-1:]
+        return "".join(p.read_text(errors="replace") for p in paths
+                       if p.exists())
+
+    def wait_log(self, pattern, timeout=30, all_runs=False):
+        rx = re.compile(pattern)
+        return wait_for(lambda: rx.search(self.stderr(all_runs)), timeout,
+                        what=f"log line /{pattern}/")
+
+    def send_signal(self, sig):
+        self.proc.send_signal(sig)
+
+    def stop(self, sig=signal.SIGTERM, timeout=60):
+        if self.proc is None or self.proc.poll() is not None:
+            return self.proc.returncode if self.proc else None
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            pytest.fail(f"hookd did not stop within {timeout} s after "
+                        f"signal {sig}:\n{self.stderr()}")
+
+    def kill9(self):
+        self.proc.kill()
+        self.proc.wait()
+
+    def pid(self):
+        return self.proc.pid
+
+    def close(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.notify is not None:
+            self.notify.close()
+
+
+def save_logs(name, ws, daemons):
+    d = LOGROOT / name
+    d.mkdir(parents=True, exist_ok=True)
+    for h in daemons:
+        for p in h.stderr_paths:
+            if p.exists():
+                shutil.copy(p, d / p.name)
+        if h.cfgpath.exists():
+            shutil.copy(h.cfgpath, d / "hookd.yml")
+    logs = ws.root / "logs"
+    if logs.is_dir():
+        shutil.copytree(logs, d / "logs", dirs_exist_ok=True)
+    for sp in ws.root.glob("*/*/state.json"):
+        shutil.copy(sp, d / f"state.{sp.parent.parent.name}."
+                    f"{sp.parent.name}.json")
+
+
+@pytest.fixture
+def daemon(request):
+    """daemon(ws, cfg, env=None, args=(), start=True) -> Hookd."""
+    started = []
+    failed_before = request.session.testsfailed
+
+    def make(ws, cfg, env=None, args=(), start=True):
+        h = Hookd(ws, cfg, env, args)
+        started.append((ws, h))
+        if start:
+            h.start()
+        return h
+
+    yield make
+    for _, h in started:
+        h.close()
+    keep = os.environ.get("HOOKD_KEEP_LOGS") == "1"
+    if (keep or request.session.testsfailed > failed_before) and started:
+        save_logs(request.node.name, started[0][0], [h for _, h in started])

@@ -1,0 +1,233 @@
+# SPDX-License-Identifier: ISC
+"""`hookd run` with the embedded backends: the spool queue and the file
+store.  Real processes; readiness through a NOTIFY_SOCKET the test owns;
+every wait is a polled condition with a deadline.
+"""
+import json
+import os
+import signal
+
+from conftest import binary, run
+from daemon_util import (APP, GROUP, INSTANCE, FileStore, Spool, daemon,
+                         message, spool_config, write_config)  # noqa: F401
+from lifecycle_util import (app_bundle, blocked_in, events, mkfifo,
+                            pid_alive, wait_for, ws)  # noqa: F401
+
+
+def prepare(ws, version="v1", **kw):
+    store = FileStore(ws.base)
+    b = app_bundle(ws, version, fmt="tgz", **kw)
+    sha = store.put_bundle(b)
+    return store, Spool(ws.base), sha
+
+
+def wait_status(store, dep_id, want, timeout=60):
+    def done():
+        p = store.progress(dep_id)
+        return p if p is not None and p["status"] == want else None
+    return wait_for(done, timeout, what=f"{dep_id} status {want}")
+
+
+def test_run_n_checks_the_config(ws):
+    good = write_config(ws.base / "good.yml", **spool_config(ws))
+    r = run([binary("hookd"), "run", "-n", "-c", str(good)])
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "configuration OK\n"
+    bad = ws.base / "bad.yml"
+    bad.write_text("application: app\nkeep_releases: lots\n")
+    r = run([binary("hookd"), "run", "-n", "-c", str(bad)])
+    assert r.returncode == 78
+    assert f"{bad}:2:" in r.stderr
+    assert r.stdout == ""
+
+
+def test_ready_registers_and_idles(ws, daemon):
+    h = daemon(ws, spool_config(ws))
+    assert "READY=1" in h.notify.messages
+    assert "STATUS=idle" in h.notify.messages
+    reg = FileStore(ws.base).registry()
+    assert reg["instance"] == INSTANCE and reg["group"] == GROUP
+    assert reg["queue"] == f"hookd-{GROUP}-{INSTANCE}"
+    assert reg["queue_backend"] == "spool"
+    assert reg["last_seen"]
+    err = h.stderr()
+    assert (f"serving deployment group '{GROUP}' of application '{APP}' "
+            "(group from hookd.yml deployment_group)") in err
+    assert h.stop() == 0
+
+
+def test_group_from_flag_and_environment(ws, daemon):
+    cfg = spool_config(ws, deployment_group=None)
+    h = daemon(ws, cfg, env={"DEPLOYMENT_GROUP_NAME": GROUP})
+    assert "(group from $DEPLOYMENT_GROUP_NAME)" in h.stderr()
+    assert h.stop() == 0
+    h = daemon(ws, cfg, args=["--group", GROUP])
+    assert "(group from --group)" in h.stderr()
+    assert h.stop() == 0
+
+
+def test_message_is_run_reported_and_deleted(ws, daemon):
+    store, spool, sha = prepare(ws)
+    h = daemon(ws, spool_config(ws))
+    m = message(store.url, sha, 1)
+    spool.send(m)
+    p = wait_status(store, m["deployment_id"], "Succeeded")
+    wait_for(spool.empty, 10, what="the message to be deleted")
+    assert [e["event"] for e in p["events"] if e["status"] == "Succeeded"
+            ][-1] == "ValidateService"
+    assert p["sequence"] == 1 and p["sha256"] == sha
+    assert [e[0] for e in events(ws)] == ["BeforeInstall", "AfterInstall",
+                                          "ApplicationStart",
+                                          "ValidateService"]
+    st = ws.state(APP, GROUP)
+    assert st["current"]["deployment_id"] == m["deployment_id"]
+    msgs = h.notify.drain()
+    assert any(x.startswith(f"STATUS=deploying {m['deployment_id']} ")
+               for x in msgs)
+    assert h.stop() == 0
+
+
+def test_duplicate_and_older_sequence_are_not_run(ws, daemon):
+    store, spool, sha = prepare(ws)
+    h = daemon(ws, spool_config(ws))
+    m = message(store.url, sha, 5)
+    spool.send(m)
+    wait_status(store, m["deployment_id"], "Succeeded")
+    wait_for(spool.empty, 10, what="the message to be deleted")
+    n = len(events(ws))
+    spool.send(m)
+    old = message(store.url, sha, 4)
+    spool.send(old)
+    h.wait_log(f"deployment {m['deployment_id']} not run: deployment "
+               f"{m['deployment_id']} already finished here")
+    h.wait_log(f"deployment {old['deployment_id']} not run: sequence 4 is "
+               "not above the installed sequence 5")
+    wait_for(spool.empty, 10, what="both messages to be acknowledged")
+    assert len(events(ws)) == n
+    assert store.progress(old["deployment_id"]) is None
+    assert h.stop() == 0
+
+
+def test_bad_messages_are_rejected_and_serving_goes_on(ws, daemon):
+    key = b"k" * 32
+    keyfile = ws.base / "msg.key"
+    keyfile.write_bytes(key)
+    os.chmod(keyfile, 0o600)
+    store, spool, sha = prepare(ws)
+    h = daemon(ws, spool_config(ws, message_key_file=str(keyfile)))
+    spool.send("{not json")
+    spool.send(message(store.url, sha, 1, group="staging", key=key))
+    spool.send(message(store.url, sha, 1, key=key,
+                       location="file:///etc/passwd"))
+    bad = message(store.url, sha, 1, key=b"wrong key")
+    spool.send(bad)
+    wait_for(lambda: len(spool.names("failed")) == 8, 20,
+             what="four messages in failed/ with their reasons")
+    reasons = "\n".join(spool.failed_reasons())
+    assert "staging" in reasons and GROUP in reasons
+    assert "bad message signature" in reasons
+    err = h.stderr()
+    assert err.count("rejected:") == 4
+    assert "message is for 'app/staging'" in err or "staging" in err
+    # Still serving.
+    good = message(store.url, sha, 2, key=key)
+    spool.send(good)
+    wait_status(store, good["deployment_id"], "Succeeded")
+    assert h.proc.poll() is None
+    assert h.stop() == 0
+
+
+def test_catch_up_from_target_before_ready(ws, daemon):
+    store, spool, sha = prepare(ws)
+    m = message(store.url, sha, 3)
+    store.put_json(f"groups/{APP}/{GROUP}/target.json", m)
+    h = daemon(ws, spool_config(ws))
+    # READY=1 comes after the catch-up ran.
+    p = store.progress(m["deployment_id"])
+    assert p is not None and p["status"] == "Succeeded"
+    assert ws.state(APP, GROUP)["last_sequence"] == 3
+    h.stop()
+    # A restart does not run it again.
+    n = len(events(ws))
+    h.start()
+    h.wait_log("target.json for deployment .* not run")
+    assert len(events(ws)) == n
+    assert h.stop() == 0
+
+
+def test_kill9_during_hook_then_restart_resumes_once(ws, daemon):
+    store, spool, sha = prepare(ws)
+    mkfifo(ws)
+    (ws.out / "block.ApplicationStart.v1").write_text("")
+    h = daemon(ws, spool_config(ws))
+    m = message(store.url, sha, 1)
+    spool.send(m)
+    wait_for(lambda: blocked_in(ws), 30, what="the hook to block")
+    hook_pid = int((ws.out / "blocked.pid").read_text())
+    h.kill9()
+    wait_for(lambda: not pid_alive(hook_pid), 15,
+             what="the hook to die with hookd")
+    (ws.out / "block.ApplicationStart.v1").unlink()
+    h.start()
+    p = wait_status(store, m["deployment_id"], "Succeeded")
+    wait_for(spool.empty, 10, what="the message to be deleted")
+    err = h.stderr()
+    assert f"recovering interrupted deployment {m['deployment_id']}" in err
+    st = ws.state(APP, GROUP)
+    assert st["current"]["deployment_id"] == m["deployment_id"]
+    outcomes = [x["status"] for x in st["history"]
+                if x["deployment_id"] == m["deployment_id"]]
+    assert outcomes.count("Succeeded") == 1
+    assert p["status"] == "Succeeded"
+    assert h.stop() == 0
+
+
+def test_sigterm_during_hook_stops_cleanly(ws, daemon):
+    store, spool, sha = prepare(ws)
+    mkfifo(ws)
+    (ws.out / "block.ApplicationStart.v1").write_text("")
+    h = daemon(ws, spool_config(ws), args=["--grace", "1"])
+    m = message(store.url, sha, 1)
+    spool.send(m)
+    wait_for(lambda: blocked_in(ws), 30, what="the hook to block")
+    hook_pid = int((ws.out / "blocked.pid").read_text())
+    assert h.stop(signal.SIGTERM, timeout=30) == 0
+    assert not pid_alive(hook_pid)
+    # The message was not deleted; the deployment is recorded.
+    assert spool.names("cur") or spool.names("new")
+    st = ws.state(APP, GROUP)
+    assert st["history"][0]["deployment_id"] == m["deployment_id"]
+    assert st["history"][0]["status"] == "Interrupted"
+    assert store.progress(m["deployment_id"])["status"] == "Interrupted"
+    # Started again, it runs the deployment to the end.
+    (ws.out / "block.ApplicationStart.v1").unlink()
+    h.start()
+    wait_status(store, m["deployment_id"], "Succeeded")
+    wait_for(spool.empty, 10, what="the message to be deleted")
+    assert h.stop() == 0
+
+
+def test_sighup_reloads_between_deployments(ws, daemon):
+    h = daemon(ws, spool_config(ws))
+    cfg = dict(h.cfg, keep_releases=2)
+    write_config(h.cfgpath, **cfg)
+    h.send_signal(signal.SIGHUP)
+    h.wait_log("configuration reloaded")
+    assert h.proc.poll() is None
+    assert h.stop() == 0
+
+
+def test_registry_json_is_valid(ws, daemon):
+    h = daemon(ws, spool_config(ws))
+    reg = FileStore(ws.base).registry()
+    json.dumps(reg)
+    assert reg["schema"] == "hookd.instance/1"
+    assert reg["pid"] == h.pid()
+    assert h.stop() == 0
+
+
+def test_watchdog_is_pinged_at_half_its_interval(ws, daemon):
+    h = daemon(ws, spool_config(ws), env={"WATCHDOG_USEC": "1000000"})
+    wait_for(lambda: h.notify.drain().count("WATCHDOG=1") >= 3, 10,
+             what="three WATCHDOG=1 in about 1.5 s")
+    assert h.stop() == 0

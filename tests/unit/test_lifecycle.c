@@ -1,0 +1,401 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_lifecycle.c: the engine's API as its callers (deploy-local, the
+ * daemon, bake) see it: the observer's events in order, the result of a
+ * success and of a failure with its rollback, the lock, the sequence
+ * rule, recovery with nothing to do, and deployment ids.  The end-to-end
+ * behaviour on the host is covered by tests/integration.
+ */
+#include "compat.h"
+
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "appspec.h"
+#include "errbuf.h"
+#include "lifecycle.h"
+#include "proc.h"
+#include "release.h"
+#include "xalloc.h"
+
+static char	 tmp[PATH_MAX];
+
+struct seen {
+	char	 ev[64][48];
+	size_t	 n;
+	int	 ticks;
+};
+
+static int
+setup(void **state)
+{
+	(void)strlcpy(tmp, "/tmp/test_lifecycle.XXXXXX", sizeof(tmp));
+	if (mkdtemp(tmp) == NULL)
+		return -1;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct errbuf	 eb;
+
+	return release_rmtree(tmp, &eb);
+}
+
+static void
+write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE	*fp = fopen(path, "w");
+
+	assert_non_null(fp);
+	fputs(text, fp);
+	fclose(fp);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+/* A directory bundle NAME whose ValidateService exits 'rc'. */
+static char *
+make_bundle(const char *name, int rc)
+{
+	char	*dir, *p, *text;
+
+	dir = xasprintf("%s/%s", tmp, name);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	p = xasprintf("%s/scripts", dir);
+	assert_int_equal(mkdir(p, 0755), 0);
+	free(p);
+	p = xasprintf("%s/appspec.yml", dir);
+	write_file(p, "version: 0.0\nos: linux\nhooks:\n"
+	    "  ApplicationStart:\n    - location: scripts/ok.sh\n"
+	    "  ValidateService:\n    - location: scripts/check.sh\n", 0644);
+	free(p);
+	p = xasprintf("%s/scripts/ok.sh", dir);
+	write_file(p, "#!/bin/sh\nexit 0\n", 0755);
+	free(p);
+	p = xasprintf("%s/scripts/check.sh", dir);
+	text = xasprintf("#!/bin/sh\necho checking %s\nexit %d\n", name, rc);
+	write_file(p, text, 0644);	/* no exec bit: hooks.c adds it */
+	free(text);
+	free(p);
+	return dir;
+}
+
+static void
+on_start(void *arg, enum lc_event ev, bool rollback)
+{
+	struct seen	*s = arg;
+
+	if (s->n < nitems(s->ev))
+		(void)snprintf(s->ev[s->n++], sizeof(s->ev[0]), "start %s%s",
+		    lc_event_name(ev), rollback ? " rollback" : "");
+}
+
+static void
+on_end(void *arg, const struct deploy_event *de)
+{
+	struct seen	*s = arg;
+
+	if (s->n < nitems(s->ev))
+		(void)snprintf(s->ev[s->n++], sizeof(s->ev[0]), "%s %s%s",
+		    lc_event_name(de->event),
+		    deploy_event_status_name(de->status),
+		    de->rollback ? " rollback" : "");
+}
+
+static void
+on_tick(void *arg)
+{
+	((struct seen *)arg)->ticks++;
+}
+
+static void
+spec_for(struct deploy_spec *sp, const char *bundle)
+{
+	deploy_spec_init(sp);
+	sp->root = tmp;
+	sp->application = "web";
+	sp->group = "test";
+	sp->bundle = bundle;
+}
+
+static void
+lifecycle_reports_events_in_order_and_succeeds(void **unused)
+{
+	static const char *const want[] = {
+		"start ApplicationStop", "ApplicationStop skipped",
+		"start DownloadBundle", "DownloadBundle ok",
+		"start BeforeInstall", "BeforeInstall skipped",
+		"start Install", "Install ok",
+		"start AfterInstall", "AfterInstall skipped",
+		"start ApplicationStart", "ApplicationStart ok",
+		"start ValidateService", "ValidateService ok",
+	};
+	struct deploy_observer	 obs = { 0 };
+	struct deploy_result	 res;
+	struct deploy_spec	 sp;
+	struct errbuf		 eb = { 0 };
+	struct seen		 seen = { 0 };
+	char			*b, *cur;
+
+	b = make_bundle("v1", 0);
+	spec_for(&sp, b);
+	obs.on_event_start = on_start;
+	obs.on_event_end = on_end;
+	obs.on_tick = on_tick;
+	obs.arg = &seen;
+	assert_int_equal(lifecycle_deploy(&sp, &obs, &res, &eb), 0);
+	assert_int_equal(res.status, DEPLOY_SUCCEEDED);
+	assert_int_equal(res.sequence, 1);
+	assert_true(lifecycle_name_ok(res.deployment_id));
+	assert_int_equal(strlen(res.deployment_id), DEPLOY_ID_LEN);
+	assert_int_equal(res.failed_event, -1);
+	assert_int_equal(seen.n, nitems(want));
+	for (size_t i = 0; i < nitems(want); i++)
+		assert_string_equal(seen.ev[i], want[i]);
+	cur = xasprintf("%s/web/test", tmp);
+	{
+		char	*t;
+
+		assert_int_equal(release_current(cur, &t, &eb), 0);
+		assert_string_equal(t, res.release);
+		free(t);
+	}
+	free(cur);
+	deploy_result_release(&res);
+	free(b);
+}
+
+static void
+lifecycle_failure_rolls_back_and_says_why(void **unused)
+{
+	struct deploy_observer	 obs = { 0 };
+	struct deploy_result	 r1, r2;
+	struct deploy_spec	 sp;
+	struct errbuf		 eb = { 0 };
+	struct seen		 seen = { 0 };
+	char			*b1, *b2, *g, *t;
+	bool			 restarted = false;
+
+	b1 = make_bundle("v1", 0);
+	b2 = make_bundle("v2", 3);
+	spec_for(&sp, b1);
+	assert_int_equal(lifecycle_deploy(&sp, NULL, &r1, &eb), 0);
+	assert_int_equal(r1.status, DEPLOY_SUCCEEDED);
+
+	spec_for(&sp, b2);
+	sp.commit = "cafe";
+	obs.on_event_start = on_start;
+	obs.on_event_end = on_end;
+	obs.arg = &seen;
+	assert_int_equal(lifecycle_deploy(&sp, &obs, &r2, &eb), 0);
+	assert_int_equal(r2.status, DEPLOY_FAILED);
+	assert_int_equal(r2.sequence, 2);
+	assert_int_equal(r2.failed_event, LC_VALIDATE_SERVICE);
+	assert_string_equal(r2.script, "scripts/check.sh");
+	assert_string_equal(r2.outcome, "exited 3");
+	assert_non_null(r2.tail);
+	assert_non_null(strstr(r2.tail, "checking v2"));
+	assert_string_equal(r2.rolled_back_to, r1.deployment_id);
+	assert_null(r2.rollback_error);
+	for (size_t i = 0; i < seen.n; i++)
+		if (strcmp(seen.ev[i], "ApplicationStart ok rollback") == 0)
+			restarted = true;
+	assert_true(restarted);
+	g = xasprintf("%s/web/test", tmp);
+	assert_int_equal(release_current(g, &t, &eb), 0);
+	assert_string_equal(t, r1.release);
+	free(t);
+	free(g);
+	deploy_result_release(&r1);
+	deploy_result_release(&r2);
+	free(b1);
+	free(b2);
+}
+
+static void
+lifecycle_busy_lock_is_a_temporary_error(void **unused)
+{
+	struct deploy_result	 res;
+	struct deploy_spec	 sp;
+	struct errbuf		 eb = { 0 };
+	char			*b, *lock, *g;
+	int			 fd;
+
+	b = make_bundle("v1", 0);
+	g = xasprintf("%s/web", tmp);
+	assert_int_equal(mkdir(g, 0755), 0);
+	free(g);
+	g = xasprintf("%s/web/test", tmp);
+	assert_int_equal(mkdir(g, 0755), 0);
+	lock = xasprintf("%s/.lock", g);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	assert_true(fd != -1);
+	/* flock locks are per open file: a second open conflicts. */
+	assert_int_equal(flock(fd, LOCK_EX | LOCK_NB), 0);
+	spec_for(&sp, b);
+	assert_int_equal(lifecycle_deploy(&sp, NULL, &res, &eb), -1);
+	assert_int_equal(eb.kind, EK_TEMP);
+	assert_non_null(strstr(eb.msg, "web/test"));
+	deploy_result_release(&res);
+	assert_int_equal(lifecycle_recover(&sp, NULL, &res, &eb), -1);
+	assert_int_equal(eb.kind, EK_TEMP);
+	deploy_result_release(&res);
+	close(fd);
+	free(lock);
+	free(g);
+	free(b);
+}
+
+static void
+lifecycle_sequence_must_go_up(void **unused)
+{
+	struct deploy_result	 res;
+	struct deploy_spec	 sp;
+	struct errbuf		 eb = { 0 };
+	char			*b;
+
+	b = make_bundle("v1", 0);
+	spec_for(&sp, b);
+	sp.sequence = 5;
+	assert_int_equal(lifecycle_deploy(&sp, NULL, &res, &eb), 0);
+	assert_int_equal(res.sequence, 5);
+	deploy_result_release(&res);
+	sp.sequence = 5;	/* a repeat delivery */
+	assert_int_equal(lifecycle_deploy(&sp, NULL, &res, &eb), -1);
+	assert_int_equal(eb.kind, EK_DATA);
+	assert_non_null(strstr(eb.msg, "already run"));
+	deploy_result_release(&res);
+	sp.sequence = 4;
+	assert_int_equal(lifecycle_deploy(&sp, NULL, &res, &eb), -1);
+	assert_int_equal(eb.kind, EK_DATA);
+	deploy_result_release(&res);
+	sp.sequence = 0;	/* next: 6 */
+	assert_int_equal(lifecycle_deploy(&sp, NULL, &res, &eb), 0);
+	assert_int_equal(res.sequence, 6);
+	deploy_result_release(&res);
+	free(b);
+}
+
+static void
+lifecycle_recover_with_nothing_in_progress(void **unused)
+{
+	struct deploy_result	 res;
+	struct deploy_spec	 sp;
+	struct errbuf		 eb = { 0 };
+
+	spec_for(&sp, NULL);
+	assert_int_equal(lifecycle_recover(&sp, NULL, &res, &eb), 0);
+	assert_int_equal(res.status, DEPLOY_NOTHING);
+	assert_null(res.deployment_id);
+	deploy_result_release(&res);
+}
+
+static void
+lifecycle_bad_names_are_refused(void **unused)
+{
+	struct deploy_result	 res;
+	struct deploy_spec	 sp;
+	struct errbuf		 eb = { 0 };
+	char			 id[DEPLOY_ID_LEN + 1];
+
+	spec_for(&sp, "/nonexistent");
+	sp.application = "../etc";
+	assert_int_equal(lifecycle_deploy(&sp, NULL, &res, &eb), -1);
+	assert_int_equal(eb.kind, EK_USAGE);
+	deploy_result_release(&res);
+	assert_false(lifecycle_name_ok(".hidden"));
+	assert_false(lifecycle_name_ok("a/b"));
+	assert_false(lifecycle_name_ok(""));
+	assert_true(lifecycle_name_ok("web-1.prod_x"));
+	lifecycle_new_id(id);
+	assert_int_equal(strncmp(id, "d-", 2), 0);
+	assert_int_equal(strspn(id + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
+	    9);
+}
+
+static void
+on_tick_stop(void *arg)
+{
+	proc_request_stop();
+}
+
+static void
+lifecycle_stop_leaves_it_for_recovery(void **unused)
+{
+	struct deploy_observer	 obs = { 0 };
+	struct deploy_result	 r1, r2, r3;
+	struct deploy_spec	 sp;
+	struct errbuf		 eb = { 0 };
+	char			*b1, *b2, *p, *g, *t;
+
+	b1 = make_bundle("v1", 0);
+	b2 = make_bundle("v2", 0);
+	p = xasprintf("%s/scripts/ok.sh", b2);	/* ApplicationStart */
+	write_file(p, "#!/bin/sh\nexec sleep 30\n", 0755);
+	free(p);
+	spec_for(&sp, b1);
+	assert_int_equal(lifecycle_deploy(&sp, NULL, &r1, &eb), 0);
+	spec_for(&sp, b2);
+	obs.on_tick = on_tick_stop;	/* the daemon's SIGTERM, in effect */
+	obs.tick_msec = 20;
+	assert_int_equal(lifecycle_deploy(&sp, &obs, &r2, &eb), 0);
+	assert_int_equal(r2.status, DEPLOY_INTERRUPTED);
+	assert_int_equal(r2.failed_event, LC_APPLICATION_START);
+	proc_stop_clear();
+
+	spec_for(&sp, NULL);
+	assert_int_equal(lifecycle_recover(&sp, NULL, &r3, &eb), 0);
+	assert_int_equal(r3.status, DEPLOY_RECOVERED);
+	assert_string_equal(r3.deployment_id, r2.deployment_id);
+	assert_string_equal(r3.rolled_back_to, r1.deployment_id);
+	g = xasprintf("%s/web/test", tmp);
+	assert_int_equal(release_current(g, &t, &eb), 0);
+	assert_string_equal(t, r1.release);
+	free(t);
+	free(g);
+	deploy_result_release(&r1);
+	deploy_result_release(&r2);
+	deploy_result_release(&r3);
+	free(b1);
+	free(b2);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    lifecycle_reports_events_in_order_and_succeeds, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    lifecycle_failure_rolls_back_and_says_why, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    lifecycle_busy_lock_is_a_temporary_error, setup, teardown),
+		cmocka_unit_test_setup_teardown(lifecycle_sequence_must_go_up,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    lifecycle_stop_leaves_it_for_recovery, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    lifecycle_recover_with_nothing_in_progress, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(lifecycle_bad_names_are_refused,
+		    setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -62,7 +62,8 @@ def measure(p, seconds, proxy=None):
     inv = int(b["nonvoluntary_ctxt_switches"]) - \
         int(a["nonvoluntary_ctxt_switches"])
     per_min = 60.0 / seconds
-    print(f"  VmRSS {b['VmRSS']}  (VmHWM {b['VmHWM']})")
+    print(f"  VmRSS {b['VmRSS']} (RssAnon {b.get('RssAnon', '?')}, "
+          f"RssFile {b.get('RssFile', '?')}; VmHWM {b['VmHWM']})")
     print(f"  wake-ups: {vol * per_min:.1f} voluntary + "
           f"{inv * per_min:.1f} involuntary context switches per minute")
     if proxy:

@@ -85,8 +85,9 @@ find_deployment(struct dctx *c, const char *what, struct deployment *ret,
 static void
 print_human(const struct deployment *d)
 {
-	time_t	 now = time(NULL);
+	time_t	 now;
 
+	now = time(NULL);
 	printf("deployment %s (sequence %llu) of %s to %s: %s\n", d->id,
 	    (unsigned long long)d->sequence, d->application, d->group,
 	    d->status);

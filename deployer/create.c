@@ -54,6 +54,7 @@ who_am_i(void)
 	return xasprintf("%s@%s", user, host);
 }
 
+/* Free the contents of a revision; safe on a zeroed one. */
 void
 revision_release(struct revision *r)
 {
@@ -174,6 +175,17 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 	return 0;
 }
 
+/*
+ * Create a deployment of rev to group g: to the instances found now in
+ * the group's batches, or (from != NULL, a rollback) to the instances
+ * 'from' was sent to, all at once.  rollback_of (may be NULL) is the id
+ * it rolls back.  Writes target.json conditionally, then
+ * deployment.json.  *ret is filled (caller releases) on success.  -1
+ * with eb: EK_TEMP when another deployment of the group is in progress
+ * or won the race, EK_NOINPUT when the group has no instances,
+ * EK_CONFIG for a minimum_healthy that cannot be met, store errors.
+ * Blocks on the store.
+ */
 int
 deployment_create(struct dctx *c, const struct deployer_group *g,
     const struct revision *rev, const char *rollback_of,

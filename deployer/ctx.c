@@ -118,8 +118,9 @@ dctx_default_group(const struct dctx *c)
 char *
 dctx_revision_location(const struct dctx *c, const char *sha256)
 {
-	size_t	 n = strlen(c->cfg.store);
+	size_t	 n;
 
+	n = strlen(c->cfg.store);
 	while (n > 0 && c->cfg.store[n - 1] == '/')
 		n--;
 	return xasprintf("%.*s/revisions/%s/%s.tar.gz", (int)n,

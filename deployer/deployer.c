@@ -68,17 +68,6 @@ bad_option(const char *usage, int argc, char **argv)
 	usage_error(usage, "unknown option or missing argument '%s'", arg);
 }
 
-/* Print eb as the one error line (and 'partly' when set), then exit. */
-void
-die(const struct errbuf *eb, const char *partly)
-{
-	fflush(stdout);
-	fprintf(stderr, "deployer: %s\n", eb->msg);
-	if (partly != NULL)
-		fprintf(stderr, "deployer: %s\n", partly);
-	exit(errbuf_exitcode(eb));
-}
-
 static void
 main_checkfds(void)
 {

@@ -35,7 +35,6 @@ extern int	 arg_verbose;
 void		 usage_error(const char *usage, const char *fmt, ...)
 		    HOOKD_PRINTF(2, 3) __dead;
 void		 bad_option(const char *usage, int argc, char **argv) __dead;
-__dead void	 die(const struct errbuf *, const char *partly);
 
 /* ctx.c: deployer.yml, the store, the AWS client */
 struct dctx {

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "backends.h"
 #include "caps.h"
 #include "deployer.h"
 #include "errbuf.h"
@@ -39,8 +40,9 @@ jstr(json_t *o, const char *key)
 static char *
 jdup(json_t *o, const char *key)
 {
-	const char	*s = jstr(o, key);
+	const char	*s;
 
+	s = jstr(o, key);
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
@@ -65,6 +67,7 @@ time_or_null(time_t t)
 	return json_string(b);
 }
 
+/* The name of a state as deployment.json and the tables show it. */
 const char *
 inst_state_name(enum inst_state s)
 {
@@ -85,6 +88,7 @@ inst_state_name(enum inst_state s)
 	return "Unknown";
 }
 
+/* Whether an instance is done with the deployment (either way). */
 bool
 inst_final(enum inst_state s)
 {
@@ -165,8 +169,9 @@ deployment_to_json(const struct deployment *d)
 	(void)json_object_set_new(o, "deadline", time_or_null(d->deadline));
 	insts = json_array();
 	for (size_t i = 0; i < d->ninst; i++) {
-		json_t	*e = json_object();
+		json_t	*e;
 
+		e = json_object();
 		(void)json_object_set_new(e, "instance",
 		    json_string(d->inst[i].name));
 		(void)json_object_set_new(e, "queue",
@@ -327,6 +332,10 @@ get_json(struct dctx *c, const char *key, json_t **ret,
 	return 0;
 }
 
+/*
+ * Read deployment.json of 'id' in 'group' into *ret (caller releases).
+ * -1 with EK_NOINPUT when there is none, EK_DATA when it is not one.
+ */
 int
 deployment_load(struct dctx *c, const char *group, const char *id,
     struct deployment *ret, struct errbuf *eb)
@@ -349,6 +358,7 @@ deployment_load(struct dctx *c, const char *group, const char *id,
 	return r;
 }
 
+/* Write d as its deployment.json (unconditionally).  0 or -1. */
 int
 deployment_save(struct dctx *c, const struct deployment *d,
     struct errbuf *eb)
@@ -383,6 +393,7 @@ cmp_seq_desc(const void *a, const void *b)
 	    -1 : 0;
 }
 
+/* Release and free what deployment_list returned; NULL-safe. */
 void
 deployments_free(struct deployment *v, size_t n)
 {
@@ -391,6 +402,11 @@ deployments_free(struct deployment *v, size_t n)
 	free(v);
 }
 
+/*
+ * Every readable deployment.json of the group, newest (highest
+ * sequence) first: *ret is a new array (deployments_free).  Unreadable
+ * documents are skipped.  -1 only when the store cannot be listed.
+ */
 int
 deployment_list(struct dctx *c, const char *group, struct deployment **ret,
     size_t *ret_n, struct errbuf *eb)
@@ -427,6 +443,11 @@ deployment_list(struct dctx *c, const char *group, struct deployment **ret,
 	return 0;
 }
 
+/*
+ * Read the group's target.json (the last deployment message): 1 with
+ * *ret_doc a new reference and ret_etag (may be NULL) its ETag, 0 when
+ * there is none, -1 on a store error.
+ */
 int
 target_read(struct dctx *c, const char *group, json_t **ret_doc,
     char ret_etag[STORE_ETAG_MAX], struct errbuf *eb)
@@ -443,16 +464,25 @@ target_read(struct dctx *c, const char *group, json_t **ret_doc,
 	return r == 0 ? 1 : -1;
 }
 
+/*
+ * Whether the target's deployment still runs: its deployment.json says
+ * InProgress, its deadline has not passed, and not every instance has
+ * answered after every batch was sent; or it has no deployment.json yet
+ * and was created less than DEPLOYER_DEADLINE_SLACK seconds ago.
+ * Returns 1 or 0 (unreadable documents count as not running).
+ */
 int
 target_active(struct dctx *c, const char *group, json_t *target,
     struct errbuf *eb)
 {
 	struct deployment	 d;
 	struct errbuf		 e2 = { 0 };
-	const char		*id = jstr(target, "deployment_id");
-	time_t			 created = ts_parse(jstr(target, "created_at"));
+	const char		*id;
+	time_t			 created;
 	int			 active = 1;
 
+	id = jstr(target, "deployment_id");
+	created = ts_parse(jstr(target, "created_at"));
 	if (id == NULL)
 		return 0;
 	if (deployment_load(c, group, id, &d, &e2) == -1)
@@ -527,6 +557,7 @@ progress_read(struct dctx *c, const struct deployment *d, struct dinst *di,
 	return 0;
 }
 
+/* Free what instances_find returned; NULL-safe. */
 void
 reginsts_free(struct reginst *v, size_t n)
 {
@@ -554,18 +585,36 @@ cmp_reginst(const void *a, const void *b)
 static bool
 other_group_queue(const struct dctx *c, const char *group, const char *qname)
 {
-	size_t	 pl = strlen(c->cfg.queue_prefix) + 1;
+	size_t	 pl, gl;
 
+	pl = strlen(c->cfg.queue_prefix) + 1;
 	for (size_t i = 0; i < c->cfg.ngroups; i++) {
 		const char	*g = c->cfg.groups[i].name;
-		size_t		 gl = strlen(g);
 
+		gl = strlen(g);
 		if (gl <= strlen(group) || strncmp(g, group, strlen(group)) !=
 		    0)
 			continue;
 		if (strncmp(qname + pl, g, gl) == 0 && qname[pl + gl] == '-')
 			return true;
 	}
+	return false;
+}
+
+/* Whether qs[i] is NAME-dlq, the dead-letter queue of NAME in qs. */
+static bool
+is_dlq(char **qs, size_t nq, size_t i)
+{
+	size_t	 n, sl;
+
+	n = strlen(qs[i]);
+	sl = strlen(SQS_DLQ_SUFFIX);
+	if (n <= sl || strcmp(qs[i] + n - sl, SQS_DLQ_SUFFIX) != 0)
+		return false;
+	for (size_t j = 0; j < nq; j++)
+		if (strlen(qs[j]) == n - sl && strncmp(qs[j], qs[i], n - sl) ==
+		    0)
+			return true;
 	return false;
 }
 
@@ -584,9 +633,10 @@ instances_find(struct dctx *c, const char *group, bool all,
 	size_t		 nkeys = 0, nq = 0, n = 0, cap;
 	json_t		*o, *cur;
 	const char	*s;
-	time_t		 now = time(NULL);
+	time_t		 now;
 	int		 ret_code = -1;
 
+	now = time(NULL);
 	qprefix = xasprintf("%s-%s-", c->cfg.queue_prefix, group);
 	prefix = xasprintf("groups/%s/%s/instances/", c->cfg.application,
 	    group);
@@ -632,7 +682,7 @@ instances_find(struct dctx *c, const char *group, bool all,
 	for (size_t i = 0; i < nq; i++) {
 		size_t	 j;
 
-		if (other_group_queue(c, group, qs[i]))
+		if (other_group_queue(c, group, qs[i]) || is_dlq(qs, nq, i))
 			continue;
 		for (j = 0; j < n; j++)
 			if (v[j].queue != NULL && strcmp(v[j].queue, qs[i]) ==

@@ -77,8 +77,9 @@ static void
 view_table(struct view *v, const struct deployment *d)
 {
 	size_t	 ok, failed, running, pending;
-	time_t	 now = time(NULL);
+	time_t	 now;
 
+	now = time(NULL);
 	if (v->drawn > 0)
 		printf("\033[%dA\033[J", v->drawn);
 	v->drawn = 0;
@@ -105,8 +106,9 @@ static void
 view_lines(struct view *v, const struct deployment *d)
 {
 	char	 cur[256], ts[32];
-	time_t	 now = time(NULL);
+	time_t	 now;
 
+	now = time(NULL);
 	for (size_t i = 0; i < d->ninst; i++) {
 		const struct dinst	*di = &d->inst[i];
 
@@ -150,8 +152,9 @@ send_batch(struct dctx *c, struct deployment *d, size_t b, struct errbuf *eb)
 {
 	struct queue	*q = NULL;
 	char		*body;
-	time_t		 now = time(NULL);
+	time_t		 now;
 
+	now = time(NULL);
 	if (d->message == NULL)
 		return errbuf_set(eb, EK_DATA, "deployment %s has no message",
 		    d->id);
@@ -252,10 +255,11 @@ print_tail(const char *tail)
 		start--;
 	}
 	while (start < p) {
-		const char	*nl = memchr(start, '\n', (size_t)(p - start));
-		size_t		 n = nl != NULL ? (size_t)(nl - start) :
-				    (size_t)(p - start);
+		const char	*nl;
+		size_t		 n;
 
+		nl = memchr(start, '\n', (size_t)(p - start));
+		n = nl != NULL ? (size_t)(nl - start) : (size_t)(p - start);
 		printf("      | %.*s\n", (int)n, start);
 		start += n + 1;
 	}

@@ -59,6 +59,7 @@
 #include "proc.h"
 #include "progress.h"
 #include "queue.h"
+#include "scaleout.h"
 #include "state.h"
 #include "store.h"
 #include "xalloc.h"
@@ -119,6 +120,9 @@ struct daemon {
 	char		*progkey;
 	const char	*dep_id;
 	bool		 prog_failed;	/* a progress write failed */
+
+	/* The Auto Scaling launch hook (scale-out, boot step 5). */
+	struct scaleout	 so;
 };
 
 /* --- time, signals, systemd --- */
@@ -174,9 +178,12 @@ drain_sigpipe(struct daemon *d)
 		;
 }
 
+static void	so_timer(struct daemon *);	/* scale-out heartbeats */
+
 static void
 watchdog(struct daemon *d, bool force)
 {
+	so_timer(d);
 	/*
 	 * A catch-up deployment before READY=1 may outlast systemd's start
 	 * timeout: extend it while the boot makes progress.
@@ -244,11 +251,11 @@ svc_result(enum svc_state *s, const char *what, int rc,
 		*s = SVC_UP;
 }
 
+/* An outage worth waiting out (5xx, throttling, unreachable). */
 static bool
 transient(const struct errbuf *eb)
 {
-	return eb->kind == EK_TEMP || eb->kind == EK_UNAVAIL ||
-	    eb->kind == EK_PROTO || eb->kind == EK_IO;
+	return eb->kind == EK_TEMP || eb->kind == EK_UNAVAIL;
 }
 
 /* --- store writes --- */
@@ -476,7 +483,19 @@ spec_for(struct daemon *d, struct deploy_spec *sp)
 
 /* --- one message --- */
 
-enum verdict { V_RUN, V_ACK, V_REJECT };
+enum verdict { V_RUN, V_ACK };
+
+/*
+ * What became of one message or target.json; the catch-up at start-up
+ * (and the Auto Scaling completion after it) acts on this.
+ */
+enum outcome {
+	OUT_REJECTED,		/* failed a check; never run */
+	OUT_CURRENT,		/* nothing to run: already installed */
+	OUT_SUCCEEDED,
+	OUT_FAILED,
+	OUT_KEPT,		/* interrupted or postponed; runs later */
+};
 
 /* The sequence rule of DESIGN.md against the local state. */
 static enum verdict
@@ -560,8 +579,7 @@ fetch_bundle(struct daemon *d, const struct message *m, const char *key,
 		rc = store_get_file(d->st, key, tmp, m->sha256,
 		    d->cfg.max_bundle_bytes, NULL, eb);
 		svc_result(&d->store_state, "store", rc, eb);
-		if (rc == 0 || !(eb->kind == EK_TEMP ||
-		    eb->kind == EK_UNAVAIL))
+		if (rc == 0 || !transient(eb))
 			break;
 		backoff_next(&delay);
 		extend_visibility(d, false);
@@ -617,16 +635,18 @@ reject(struct daemon *d, const struct queue_msg *qm, const char *reason)
 		log_warnx("target.json rejected: %s", reason);
 		return;
 	}
-	log_warnx("message %s rejected: %s", qm->id, reason);
+	log_warnx("message %s rejected (delivery %u): %s", qm->id,
+	    qm->receive_count, reason);
 	if (queue_reject(d->q, qm, reason, &eb) == -1)
 		log_warnx("cannot reject message %s: %s", qm->id, eb.msg);
 }
 
 /*
- * Run one checked message.  Returns 1 when the message must stay in the
- * queue (stopped, or the engine was busy), else 0 (outcome written).
+ * Run one checked message.  Returns OUT_KEPT when the message must stay
+ * in the queue (stopped, or the engine was busy), else OUT_SUCCEEDED or
+ * OUT_FAILED with the outcome written to the store.
  */
-static int
+static enum outcome
 deploy(struct daemon *d, const struct message *m, const char *key,
     const struct queue_msg *qm)
 {
@@ -635,7 +655,7 @@ deploy(struct daemon *d, const struct message *m, const char *key,
 	struct deploy_spec	 spec;
 	struct errbuf		 eb = { 0 };
 	char			*bundle = NULL;
-	int			 keep = 0;
+	enum outcome		 rv = OUT_FAILED;
 
 	d->msg = qm;
 	d->dep_id = m->deployment_id;
@@ -658,7 +678,7 @@ deploy(struct daemon *d, const struct message *m, const char *key,
 	deploy_result_init(&res);
 	if (fetch_bundle(d, m, key, &bundle, &eb) == -1) {
 		if (got_term) {
-			keep = 1;
+			rv = OUT_KEPT;
 			goto out;
 		}
 		log_warnx("deployment %s failed: cannot fetch the bundle: %s",
@@ -677,7 +697,7 @@ deploy(struct daemon *d, const struct message *m, const char *key,
 		if (eb.kind == EK_TEMP) {
 			log_warnx("deployment %s postponed: %s",
 			    m->deployment_id, eb.msg);
-			keep = 1;
+			rv = OUT_KEPT;
 			goto out;
 		}
 		log_warnx("deployment %s failed: %s", m->deployment_id,
@@ -689,6 +709,7 @@ deploy(struct daemon *d, const struct message *m, const char *key,
 	switch (res.status) {
 	case DEPLOY_SUCCEEDED:
 		log_notice("deployment %s succeeded", m->deployment_id);
+		rv = OUT_SUCCEEDED;
 		break;
 	case DEPLOY_FAILED:
 		log_warnx("deployment %s failed: %s%s%s%s%s%s",
@@ -712,7 +733,7 @@ deploy(struct daemon *d, const struct message *m, const char *key,
 		progress_set(&d->prog, "Interrupted", "hookd stopped during "
 		    "the deployment; it runs again when its message is "
 		    "delivered again");
-		keep = 1;
+		rv = OUT_KEPT;
 		break;
 	}
  done:
@@ -731,14 +752,14 @@ deploy(struct daemon *d, const struct message *m, const char *key,
 	d->progkey = NULL;
 	log_setctx(NULL, d->cfg.application, d->group);
 	(void)sd_notify(0, "STATUS=idle");
-	return keep;
+	return rv;
 }
 
 /*
  * Check and run one body (a queue message, or target.json when qm is
  * NULL), then acknowledge, reject or keep the message.
  */
-static void
+static enum outcome
 handle(struct daemon *d, const char *body, size_t len,
     const struct queue_msg *qm)
 {
@@ -747,6 +768,7 @@ handle(struct daemon *d, const char *body, size_t len,
 	char		 why[512];
 	char		*key = NULL;
 	const char	*src = qm != NULL ? "message" : "target.json";
+	enum outcome	 rv = OUT_REJECTED;
 
 	message_init(&m);
 	if (message_parse(body, len, &m, &eb) == -1) {
@@ -767,21 +789,20 @@ handle(struct daemon *d, const char *body, size_t len,
 		reject(d, qm, eb.msg);
 		goto out;
 	}
-	switch (sequence_rule(d, &m, why, sizeof(why))) {
-	case V_ACK:
+	if (sequence_rule(d, &m, why, sizeof(why)) == V_ACK) {
 		log_info("%s for deployment %s not run: %s", src,
 		    m.deployment_id, why);
 		ack(d, qm);
+		rv = OUT_CURRENT;
 		goto out;
-	case V_REJECT:
-	case V_RUN:
-		break;
 	}
-	if (deploy(d, &m, key, qm) == 0)
+	rv = deploy(d, &m, key, qm);
+	if (rv != OUT_KEPT)
 		ack(d, qm);
  out:
 	free(key);
 	message_release(&m);
+	return rv;
 }
 
 /* --- start-up --- */
@@ -969,14 +990,21 @@ recover(struct daemon *d, struct errbuf *eb)
 	return 0;
 }
 
-/* Catch up from target.json (DESIGN.md boot step 4). */
-static void
+/*
+ * Catch up from target.json (DESIGN.md boot step 4): run the group's
+ * target when it is ahead of the local state.  Returns what became of it
+ * (OUT_CURRENT also when the group has no target yet); an unreadable
+ * target is OUT_FAILED.  The Auto Scaling launch hook (boot step 5)
+ * completes CONTINUE on OUT_CURRENT/OUT_SUCCEEDED, ABANDON otherwise.
+ */
+static enum outcome
 catch_up(struct daemon *d)
 {
 	struct errbuf	 eb = { 0 };
 	char		*key, *data = NULL;
 	size_t		 len;
 	long long	 delay = 0;
+	enum outcome	 rv;
 	int		 rc;
 
 	if ((key = store_key_target(d->cfg.application, d->group,
@@ -992,20 +1020,209 @@ catch_up(struct daemon *d)
 		if (nap(d, delay) == -1)
 			break;
 	}
+	free(key);
 	if (rc == -1) {
-		if (eb.kind == EK_NOINPUT)
+		if (eb.kind == EK_NOINPUT) {
 			log_info("no target.json for %s/%s yet",
 			    d->cfg.application, d->group);
-		else if (!got_term)
-			log_warnx("cannot read target.json: %s", eb.msg);
-		free(key);
-		return;
+			return OUT_CURRENT;
+		}
+		if (got_term)
+			return OUT_KEPT;
+		log_warnx("cannot read target.json: %s", eb.msg);
+		return OUT_FAILED;
 	}
 	svc_result(&d->store_state, "store", 0, &eb);
-	handle(d, data, len, NULL);
+	rv = handle(d, data, len, NULL);
 	free(data);
-	free(key);
+	return rv;
 }
+
+/* --- scale-out: the Auto Scaling launch hook (issue 7, scaleout.h) --- */
+
+#define SO_TRIES	8	/* begin/complete attempts, with backoff */
+
+/*
+ * The heartbeat timer: watchdog() calls it, so it runs on every observer
+ * tick and every nap of the boot's retry loops.
+ */
+static void
+so_timer(struct daemon *d)
+{
+	struct errbuf	 eb = { 0 };
+	int		 rc;
+
+	if (d->so.state != SO_PENDING)
+		return;
+	rc = scaleout_tick(&d->so, false, &eb);
+	if (rc == SCALEOUT_SENT)
+		log_info("lifecycle hook '%s': heartbeat %u sent",
+		    d->so.hook, d->so.heartbeats);
+	else if (rc == SCALEOUT_GONE)
+		log_warnx("lifecycle hook '%s': %s; the instance no longer "
+		    "waits for it", d->so.hook, eb.msg);
+	else if (rc == -1)
+		log_warnx("lifecycle hook '%s': heartbeat failed: %s; "
+		    "retrying", d->so.hook, eb.msg);
+}
+
+/*
+ * Whether the host is behind although the target was not run: a newer
+ * deployment than the live one was tried here and did not succeed
+ * (hookd restarted after a failed catch-up).
+ */
+static bool
+so_behind(struct daemon *d)
+{
+	struct state	 st;
+	struct errbuf	 eb = { 0 };
+	bool		 behind;
+
+	state_init(&st);
+	if (state_load(d->statepath, &st, &eb) == -1) {
+		log_warnx("%s", eb.msg);
+		return true;
+	}
+	behind = st.last_sequence > st.current.sequence;
+	state_release(&st);
+	return behind;
+}
+
+/*
+ * Boot step 5 around step 4: learn whether the launch hook holds this
+ * instance, catch up (heartbeats from so_timer), then complete the
+ * action: CONTINUE when the host is current, ABANDON when the catch-up
+ * failed.  Nothing is completed when hookd is stopping.
+ */
+static enum outcome
+so_catch_up(struct daemon *d)
+{
+	struct errbuf	 eb = { 0 };
+	const char	*hook = d->cfg.lifecycle_hook;
+	long long	 delay = 0;
+	enum outcome	 out;
+	bool		 ok;
+	int		 rc = -1;
+
+	if (hook == NULL)
+		return catch_up(d);
+	for (int i = 0; i < SO_TRIES && !got_term; i++) {
+		rc = scaleout_begin(&d->so, d->aws, d->imds, d->cfg.region,
+		    d->instance, hook, &eb);
+		if (rc == 0 || !transient(&eb))
+			break;
+		backoff_next(&delay);
+		(void)nap(d, delay);
+	}
+	if (rc == -1) {
+		log_warnx("lifecycle hook '%s': cannot tell whether this "
+		    "instance waits for it: %s; not completing it", hook,
+		    eb.msg);
+		return catch_up(d);
+	}
+	if (d->so.state != SO_PENDING) {
+		if (d->so.group == NULL)
+			log_info("lifecycle hook '%s': this instance is not "
+			    "in an Auto Scaling group", hook);
+		else
+			log_info("lifecycle hook '%s': instance is %s in "
+			    "Auto Scaling group '%s' (from %s); nothing to "
+			    "complete", hook, d->so.lifecycle_state != NULL ?
+			    d->so.lifecycle_state : "not held",
+			    d->so.group, d->so.group_source);
+		return catch_up(d);
+	}
+	log_notice("Auto Scaling group '%s' (from %s) holds this instance "
+	    "in %s for lifecycle hook '%s': catching up, heartbeat every "
+	    "%.1f s (heartbeat timeout %lu s)", d->so.group,
+	    d->so.group_source, d->so.lifecycle_state != NULL ?
+	    d->so.lifecycle_state : "Pending:Wait", hook,
+	    (double)d->so.heartbeat_every_ms / 1000, d->so.heartbeat_timeout);
+	(void)sd_notifyf(0, "STATUS=catching up for lifecycle hook %s",
+	    hook);
+	so_timer(d);	/* the first heartbeat: the full timeout is ours */
+	out = catch_up(d);
+	/* Postponed (another deployment holds the lock): try again. */
+	delay = 0;
+	for (int i = 0; out == OUT_KEPT && !got_term && i < SO_TRIES; i++) {
+		backoff_next(&delay);
+		(void)nap(d, delay);
+		if (!got_term)
+			out = catch_up(d);
+	}
+	if (got_term) {
+		log_notice("lifecycle hook '%s': stopping before the catch-up "
+		    "ended; the action is not completed", hook);
+		return out;
+	}
+	if (d->so.state != SO_PENDING) {
+		/* A heartbeat found the action gone (so_timer logged it). */
+		log_notice("lifecycle hook '%s': no action left to complete",
+		    hook);
+		return out;
+	}
+	/* OUT_KEPT here: still postponed after the retries; not current. */
+	ok = out == OUT_SUCCEEDED || (out == OUT_CURRENT && !so_behind(d));
+	delay = 0;
+	for (int i = 0; i < SO_TRIES; i++) {
+		rc = scaleout_complete(&d->so, ok, &eb);
+		if (rc != -1 || !transient(&eb) || got_term)
+			break;
+		backoff_next(&delay);
+		(void)nap(d, delay);
+	}
+	if (rc == 0)
+		log_notice("lifecycle hook '%s': completed with %s (%s)", hook,
+		    d->so.result, ok ? (out == OUT_CURRENT ? "already "
+		    "current" : "caught up") : "catch-up failed");
+	else if (rc == SCALEOUT_GONE)
+		log_notice("lifecycle hook '%s': %s (completed already, or "
+		    "timed out); not an error", hook, eb.msg);
+	else
+		log_warnx("lifecycle hook '%s': cannot complete with %s: %s",
+		    hook, ok ? "CONTINUE" : "ABANDON", eb.msg);
+	return out;
+}
+
+/*
+ * At a stop: when the instance is leaving (Auto Scaling terminates it,
+ * or the system shuts down), remove its registry entry and, with
+ * delete_queue_on_shutdown, its queue.  A plain restart keeps both.
+ */
+static void
+so_shutdown(struct daemon *d)
+{
+	struct errbuf	 eb = { 0 };
+	bool		 leaving = false;
+
+	if (!got_term || d->st == NULL || d->q == NULL ||
+	    (d->cfg.lifecycle_hook == NULL &&
+	    !d->cfg.delete_queue_on_shutdown))
+		return;
+	if (scaleout_leaving(&d->so, &leaving, &eb) == -1) {
+		log_info("cannot tell whether this instance is leaving: %s; "
+		    "keeping its registration", eb.msg);
+		return;
+	}
+	if (!leaving)
+		return;
+	if (store_delete(d->st, d->regkey, &eb) == -1)
+		log_warnx("cannot deregister '%s': %s", d->regkey, eb.msg);
+	else
+		log_notice("instance is leaving%s%s: deregistered from the "
+		    "store", d->so.lifecycle_state != NULL ? " (" : "",
+		    d->so.lifecycle_state != NULL ? d->so.lifecycle_state :
+		    "");
+	if (!d->cfg.delete_queue_on_shutdown)
+		return;
+	if (queue_destroy(d->q, &eb) == -1)
+		log_warnx("cannot delete queue '%s': %s", d->qname, eb.msg);
+	else
+		log_notice("queue '%s' deleted (delete_queue_on_shutdown)",
+		    d->qname);
+}
+
+/* --- end of scale-out --- */
 
 static void
 reload(struct daemon *d)
@@ -1090,7 +1307,9 @@ loop(struct daemon *d)
 				continue;
 			}
 		} else {
-			in_longpoll = 1;
+			/* Scale-out: a stop may have work (so_shutdown). */
+			in_longpoll = d->so.group == NULL &&
+			    !d->cfg.delete_queue_on_shutdown;
 			if (got_term || got_hup) {
 				in_longpoll = 0;
 				continue;
@@ -1293,7 +1512,7 @@ cmd_run(int argc, char **argv)
 	if (recover(&d, &eb) == -1)
 		start_error(&d, &eb);
 	if (!got_term)
-		catch_up(&d);
+		(void)so_catch_up(&d);	/* catch_up() + the launch hook */
 
 	/* 6. Ready. */
 	d.ready = true;
@@ -1304,7 +1523,9 @@ cmd_run(int argc, char **argv)
 	loop(&d);
  out:
 	(void)sd_notify(0, "STOPPING=1");
+	so_shutdown(&d);	/* deregister when the instance is leaving */
 	log_notice("stopped");
+	scaleout_release(&d.so);
 	queue_free(d.q);
 	store_free(d.st);
 	aws_client_free(d.aws);

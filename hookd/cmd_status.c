@@ -276,7 +276,8 @@ cmd_status(int argc, char **argv)
 			json = true;
 			break;
 		case 'n':
-			if (parse_u64(optarg, 1, STATE_HISTORY_MAX, &last) == -1)
+			if (parse_u64(optarg, 1, STATE_HISTORY_MAX,
+			    &last) == -1)
 				usage_error(status_usage, "invalid --last '%s' "
 				    "(1-%d)", optarg, STATE_HISTORY_MAX);
 			break;

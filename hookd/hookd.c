@@ -34,6 +34,8 @@ static const struct cmd {
 	int		(*fn)(int, char **);
 	const char	*summary;
 } cmds[] = {
+	{ "bake",	cmd_bake,
+	    "install the group's current target into an image" },
 	{ "deploy-local", cmd_deploy_local,
 	    "run one deployment of a local bundle" },
 	{ "run",	cmd_run,

@@ -13,6 +13,9 @@ extern int	 arg_verbose;
 void		 usage_error(const char *usage, const char *fmt, ...)
 		    HOOKD_PRINTF(2, 3) __dead;
 
+/* cmd_bake.c */
+int	cmd_bake(int, char **);
+
 /* cmd_deploy_local.c */
 int	cmd_deploy_local(int, char **);
 

@@ -29,8 +29,9 @@ struct store;
 
 /*
  * The SQS backend: queue 'name' (PREFIX-GROUP-INSTANCE) through 'aws'
- * (borrowed; must outlive the queue).  Does no I/O; ensure() creates NAME-dlq and NAME with a RedrivePolicy
- * (maxReceiveCount SQS_MAX_RECEIVES) and VisibilityTimeout 'visibility'.
+ * (borrowed; must outlive the queue).  Does no I/O; ensure() creates
+ * NAME-dlq and NAME with a RedrivePolicy (maxReceiveCount
+ * SQS_MAX_RECEIVES) and VisibilityTimeout 'visibility'.
  * receive() long-polls with WaitTimeSeconds = wait_sec; reject() makes
  * the message visible again at once so that the redrive policy moves it
  * to the dead-letter queue after SQS_MAX_RECEIVES deliveries.  Returns a

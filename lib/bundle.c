@@ -30,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <archive.h>
@@ -87,7 +88,35 @@ struct bx {
 	bool		 symlinks;	/* the tree holds a symlink */
 	char		*iobuf;		/* directory sources: read buffer */
 	char		 norm[BUNDLE_PATH_MAX + 1];
+	void		(*tick)(void *);	/* bundle_extract_cb() */
+	void		*tick_arg;
+	uint64_t	 tick_ns;	/* period */
+	uint64_t	 tick_last;	/* CLOCK_MONOTONIC ns */
 };
+
+static uint64_t
+bx_now_ns(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* Call the progress callback when a period has passed since the last. */
+static void
+bx_tick(struct bx *bx)
+{
+	uint64_t	 now;
+
+	if (bx->tick == NULL)
+		return;
+	now = bx_now_ns();
+	if (now - bx->tick_last < bx->tick_ns)
+		return;
+	bx->tick_last = now;
+	bx->tick(bx->tick_arg);
+}
 
 void
 bundle_limits_default(struct bundle_limits *lim)
@@ -722,6 +751,12 @@ bx_disk_error(struct bx *bx, const char *name, struct errbuf *eb)
 	}
 	if ((msg = archive_error_string(bx->disk)) == NULL)
 		msg = "cannot write";
+	/* libarchive says "Write failed"; the operator needs the why. */
+	if (archive_errno(bx->disk) > 0 &&
+	    strstr(msg, strerror(archive_errno(bx->disk))) == NULL)
+		return errbuf_set(eb, kind, "entry '%s': %s: %s",
+		    bundle_escape(name, esc, sizeof(esc)), msg,
+		    strerror(archive_errno(bx->disk)));
 	return errbuf_set(eb, kind, "entry '%s': %s",
 	    bundle_escape(name, esc, sizeof(esc)), msg);
 }
@@ -751,6 +786,7 @@ bx_data(struct bx *bx, const void *buf, size_t len, int64_t off,
 	bx->written += len;
 	if (archive_write_data_block(bx->disk, buf, len, off) != ARCHIVE_OK)
 		return bx_disk_error(bx, name, eb);
+	bx_tick(bx);
 	return 0;
 }
 
@@ -759,6 +795,7 @@ bx_finish(struct bx *bx, const char *name, struct errbuf *eb)
 {
 	if (archive_write_finish_entry(bx->disk) < ARCHIVE_WARN)
 		return bx_disk_error(bx, name, eb);
+	bx_tick(bx);
 	return 0;
 }
 
@@ -1095,10 +1132,18 @@ int
 bundle_extract(const char *path, const char *destdir,
     const struct bundle_limits *limits, struct errbuf *eb)
 {
+	return bundle_extract_cb(path, destdir, limits, NULL, NULL, 0, eb);
+}
+
+int
+bundle_extract_cb(const char *path, const char *destdir,
+    const struct bundle_limits *limits, void (*tick)(void *), void *arg,
+    unsigned tick_msec, struct errbuf *eb)
+{
 	struct bundle_limits lim;
 	struct archive	*rd = NULL;
 	struct bx	 bx;
-	enum bundle_format fmt;
+	enum bundle_format fmt = BUNDLE_DIR;	/* set by bundle_detect() */
 	char		 rel[BUNDLE_PATH_MAX + 1];
 	const char	*msg;
 	locale_t	 utf8, saved = (locale_t)0;
@@ -1118,6 +1163,11 @@ bundle_extract(const char *path, const char *destdir,
 	else
 		bundle_limits_default(&lim);
 	bx_init(&bx, &lim);
+	bx.tick = tick;
+	bx.tick_arg = arg;
+	bx.tick_ns = (uint64_t)(tick_msec != 0 ? tick_msec : HOOK_TICK_MSEC) *
+	    1000000ULL;
+	bx.tick_last = bx_now_ns();
 	if (bundle_detect(path, &fmt, eb) == -1)
 		goto out;
 	if ((dfd = open(destdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {

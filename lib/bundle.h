@@ -82,6 +82,20 @@ int	bundle_extract(const char *path, const char *destdir,
 	    const struct bundle_limits *, struct errbuf *);
 
 /*
+ * bundle_extract() that also calls tick(arg) from the extraction loop
+ * whenever tick_msec (0: HOOK_TICK_MSEC) have passed since the start or
+ * the last call, so a caller can show progress or extend a lease (SQS
+ * visibility) during a long extraction.  It is called between writes,
+ * never after the function returned; it must not call into bundle.c.
+ * It runs while the working directory is destdir (see bundle_extract),
+ * so it must not use relative paths.
+ * tick NULL: exactly bundle_extract().  Same returns and errors.
+ */
+int	bundle_extract_cb(const char *path, const char *destdir,
+	    const struct bundle_limits *, void (*tick)(void *), void *arg,
+	    unsigned tick_msec, struct errbuf *);
+
+/*
  * Find the appspec in an extracted tree: DIR/appspec.yml (or .yaml), else
  * the same inside DIR's single top-level directory (when DIR holds exactly
  * one entry and it is a directory).  The appspec must be a regular file,

@@ -42,8 +42,11 @@
 #define BUNDLE_ZIP_CD_MAX	(256ULL << 20)		/* zip central dir, B */
 #define BUNDLE_NAME_SHOW_MAX	256			/* entry name in errors */
 
+#define MANIFEST_LINE_MAX	(24 * 1024)		/* manifest line, bytes */
+#define MANIFEST_ENTRIES_MAX	(BUNDLE_ENTRIES_MAX + 1) /* with the root */
 #define KEEP_RELEASES_DEFAULT	5			/* release dirs kept */
 #define KEEP_RELEASES_MAX	1000			/* --keep-releases */
+#define RELEASE_LIST_MAX	10000			/* releases/ entries */
 #define STATE_HISTORY_MAX	20			/* state.json history entries */
 #define STATE_LINKS_MAX		APPSPEC_FILES_MAX	/* in_progress.links */
 #define DEPLOYLOG_LINE_MAX	4096			/* one log line, bytes */

@@ -7,8 +7,10 @@
  *  1. lock GDIR/.lock; load state.json; undo a deployment left in
  *     progress (recover);
  *  2. "prepare": hash the bundle, extract it into releases/.tmp-SEQ-ID,
- *     rename the bundle root to releases/SEQ-ID, parse and check its
- *     appspec.  This is the work
+ *     rename the bundle root to releases/SEQ-ID and record its manifest
+ *     (or reuse an unprotected, unchanged release of the same sha256 by
+ *     renaming it: see reuse()), parse and check its appspec.  This is
+ *     the work
  *     of DownloadBundle, done before any script runs so that a bad bundle
  *     or appspec changes nothing on the host; the event is reported at
  *     its CodeDeploy position with this duration;
@@ -47,6 +49,7 @@
 #include "errbuf.h"
 #include "hooks.h"
 #include "lifecycle.h"
+#include "manifest.h"
 #include "proc.h"
 #include "release.h"
 #include "state.h"
@@ -73,6 +76,7 @@ struct engine {
 	char		*relpath;	/* "releases/SEQ-ID" */
 	char		*reldir;	/* absolute */
 	char		*sha256;
+	char		*reused;	/* release renamed to relname or NULL */
 	bool		 reldir_made;
 	struct appspec	 as;
 
@@ -170,6 +174,7 @@ deploy_result_release(struct deploy_result *r)
 	free(r->rolled_back_to);
 	free(r->rollback_error);
 	free(r->recovered_id);
+	free(r->reused);
 	deploy_result_init(r);
 }
 
@@ -299,6 +304,7 @@ engine_release(struct engine *e)
 	free(e->relpath);
 	free(e->reldir);
 	free(e->sha256);
+	free(e->reused);
 	appspec_release(&e->as);
 	free(e->livedir);
 	free(e->live_prevdir);
@@ -654,6 +660,7 @@ static int
 extract(struct engine *e, struct errbuf *eb)
 {
 	struct bundle_limits	 lim = e->spec->limits;
+	struct errbuf		 eb2;
 	char			*tmp, *root = NULL, *asp = NULL;
 	int			 ret = -1;
 
@@ -667,7 +674,9 @@ extract(struct engine *e, struct errbuf *eb)
 		errbuf_errno(eb, EK_IO, "cannot create '%s'", tmp);
 		goto out;
 	}
-	if (bundle_extract(e->spec->bundle, tmp, &lim, eb) == -1 ||
+	/* Ticks go on during a long extraction (SQS visibility). */
+	if (bundle_extract_cb(e->spec->bundle, tmp, &lim, e->obs->on_tick,
+	    e->obs->arg, e->obs->tick_msec, eb) == -1 ||
 	    bundle_find_appspec(tmp, &root, &asp, eb) == -1)
 		goto out;
 	/* The release is the bundle root; it gets its name only whole. */
@@ -677,6 +686,11 @@ extract(struct engine *e, struct errbuf *eb)
 		goto out;
 	}
 	e->reldir_made = true;
+	/* Before any hook or Install touches it: what reuse compares. */
+	if (e->sha256 != NULL &&
+	    manifest_write(e->gdir, e->relname, e->sha256, &eb2) == -1)
+		deploylog_printf(&e->log, "DownloadBundle", "no manifest: this "
+		    "release will not be reused: %s", eb2.msg);
 	ret = 0;
  out:
 	if (release_rmtree(tmp, eb) == -1 && ret == 0)
@@ -700,7 +714,8 @@ check_paths(const struct appspec *as, struct errbuf *eb)
 			return errbuf_set(eb, EK_DATA, "%s:%lu: files: "
 			    "destination '%s' is not an absolute path",
 			    as->path != NULL ? as->path : "appspec.yml",
-			    as->files[i].line, as->files[i].destination != NULL ?
+			    as->files[i].line,
+			    as->files[i].destination != NULL ?
 			    as->files[i].destination : "");
 	for (size_t i = 0; i < as->nperms; i++)
 		if (as->perms[i].object == NULL ||
@@ -711,6 +726,84 @@ check_paths(const struct appspec *as, struct errbuf *eb)
 			    as->perms[i].line, as->perms[i].object != NULL ?
 			    as->perms[i].object : "");
 	return 0;
+}
+
+/* Whether r (a state revision) is the release called 'name'. */
+static bool
+rev_is(const struct state_rev *r, const char *name)
+{
+	size_t	 plen = strlen(RELEASE_DIR "/");
+
+	return r->sequence != 0 && r->release != NULL &&
+	    strncmp(r->release, RELEASE_DIR "/", plen) == 0 &&
+	    strcmp(r->release + plen, name) == 0;
+}
+
+/*
+ * Reuse a release of the same bundle instead of extracting it again: one
+ * whose manifest records this sha256, that no state field protects
+ * (current, previous, last_good, in progress: live or rollback targets,
+ * never moved), and whose tree is still exactly as extracted (a hook may
+ * have rendered a config into it, or Install changed permissions).  It
+ * is renamed to this deployment's release, so nothing is copied and the
+ * old name is gone: no two deployments ever share a tree.  Returns true
+ * when e->reldir is that release; false (logged why) to extract.
+ */
+static bool
+reuse(struct engine *e)
+{
+	const struct state	*st = &e->st;
+	struct errbuf		 eb;
+	char			**names = NULL, *why = NULL, *from;
+	size_t			 n = 0;
+	bool			 done = false;
+	int			 r;
+
+	if (manifest_find(e->gdir, e->sha256, &names, &n, &eb) == -1) {
+		deploylog_printf(&e->log, "DownloadBundle", "%s; extracting",
+		    eb.msg);
+		return false;
+	}
+	for (size_t i = 0; i < n && !done; i++) {
+		if (rev_is(&st->current, names[i]) ||
+		    rev_is(&st->previous, names[i]) ||
+		    rev_is(&st->last_good, names[i]) ||
+		    rev_is(&st->in_progress.rev, names[i])) {
+			deploylog_printf(&e->log, "DownloadBundle", "release "
+			    "%s holds this bundle but is live or a rollback "
+			    "target; not reused", names[i]);
+			continue;
+		}
+		if ((r = manifest_check(e->gdir, names[i], &why, &eb)) != 1) {
+			deploylog_printf(&e->log, "DownloadBundle", "release "
+			    "%s holds this bundle but %s; not reused",
+			    names[i], r == 0 ? why : eb.msg);
+			free(why);
+			why = NULL;
+			continue;
+		}
+		from = xasprintf("%s/%s/%s", e->gdir, RELEASE_DIR, names[i]);
+		if (rename(from, e->reldir) == -1) {
+			deploylog_printf(&e->log, "DownloadBundle", "cannot "
+			    "rename '%s' to '%s': %s; not reused", from,
+			    e->reldir, strerror(errno));
+			free(from);
+			continue;
+		}
+		free(from);
+		e->reldir_made = true;
+		e->reused = xstrdup(names[i]);
+		setstr(&e->res->reused, names[i]);
+		if (manifest_rename(e->gdir, names[i], e->relname, &eb) == -1)
+			deploylog_printf(&e->log, "DownloadBundle", "%s; this "
+			    "release will not be reused again", eb.msg);
+		deploylog_printf(&e->log, "DownloadBundle", "reused release %s "
+		    "(same sha256, unchanged since its extraction) as %s; "
+		    "nothing extracted", names[i], e->relpath);
+		done = true;
+	}
+	release_names_free(names, n);
+	return done;
 }
 
 static int
@@ -738,14 +831,10 @@ prepare(struct engine *e, struct errbuf *eb)
 		return errbuf_set(eb, EK_DATA, "bundle '%s' is a directory; "
 		    "it has no sha256 to verify", sp->bundle);
 
-	/*
-	 * A bundle already extracted (same sha256) is extracted again, not
-	 * reused: the old release is what its hooks made of it (a rendered
-	 * config, an appended file), and hard links would also let the new
-	 * deployment's hooks change the rollback target.  Extracting a small
-	 * bundle costs about what copying the tree would.
-	 */
-	if (release_rmtree(e->reldir, eb) == -1 || extract(e, eb) == -1)
+	if (release_rmtree(e->reldir, eb) == -1)
+		return -1;
+	manifest_remove(e->gdir, e->relname);
+	if ((e->sha256 == NULL || !reuse(e)) && extract(e, eb) == -1)
 		return -1;
 	if (load_appspec(&e->as, e->reldir, eb) == -1 ||
 	    appspec_check_bundle(&e->as, e->reldir, eb) == -1 ||
@@ -771,6 +860,17 @@ prepare(struct engine *e, struct errbuf *eb)
 	    (e->live_ok && has_traffic(&e->live_as));
 	e->prep_secs = now_sec() - t0;
 	return 0;
+}
+
+/* Remove the new release (and its manifest) after a failed prepare. */
+static void
+drop_release(struct engine *e)
+{
+	struct errbuf	 eb;
+
+	manifest_remove(e->gdir, e->relname);
+	if (release_rmtree(e->reldir, &eb) == -1)
+		deploylog_printf(&e->log, NULL, "%s", eb.msg);
 }
 
 /* --- the events --- */
@@ -927,6 +1027,7 @@ run_events(struct engine *e)
 	struct hook_report	 rep;
 	struct hook_rev		 live, nrev;
 	struct errbuf		 eb;
+	char			 what[NAME_LEN_MAX + 32];
 	double			 t0;
 	enum lc_event		 ev;
 	int			 r;
@@ -984,8 +1085,12 @@ run_events(struct engine *e)
 		case LC_DOWNLOAD_BUNDLE:
 			obs_start(e, ev, false);
 			t0 = now_sec() - e->prep_secs;
-			obs_end(e, ev, DEPLOY_EVENT_OK, t0, NULL, NULL, NULL,
-			    e->id, false);
+			if (e->reused != NULL)
+				(void)snprintf(what, sizeof(what), "reused "
+				    "release %s", e->reused);
+			obs_end(e, ev, DEPLOY_EVENT_OK, t0, NULL,
+			    e->reused != NULL ? what : NULL, NULL, e->id,
+			    false);
 			break;
 		case LC_INSTALL:
 			t0 = now_sec();
@@ -1027,7 +1132,6 @@ lifecycle_deploy(const struct deploy_spec *spec,
 {
 	struct engine		 e;
 	struct state_progress	*ip;
-	struct errbuf		 eb2;
 	char			*logpath;
 	int			 rv = -1;
 
@@ -1058,8 +1162,8 @@ lifecycle_deploy(const struct deploy_spec *spec,
 	if (prepare(&e, eb) == -1) {
 		deploylog_printf(&e.log, "DownloadBundle", "failed: %s; "
 		    "nothing was changed", eb->msg);
-		if (e.reldir_made && release_rmtree(e.reldir, &eb2) == -1)
-			deploylog_printf(&e.log, NULL, "%s", eb2.msg);
+		if (e.reldir_made)
+			drop_release(&e);
 		goto out;
 	}
 
@@ -1081,8 +1185,7 @@ lifecycle_deploy(const struct deploy_spec *spec,
 	e.st.last_sequence = e.seq > e.st.last_sequence ? e.seq :
 	    e.st.last_sequence;
 	if (save_state(&e, true, eb) == -1) {
-		if (release_rmtree(e.reldir, &eb2) == -1)
-			deploylog_printf(&e.log, NULL, "%s", eb2.msg);
+		drop_release(&e);
 		goto out;
 	}
 	run_events(&e);

@@ -11,6 +11,7 @@
  *   GDIR/.lock                 flock(2) held for the whole deployment
  *   GDIR/state.json            see state.h
  *   GDIR/releases/SEQ-ID/      the bundle root of each deployment
+ *   GDIR/releases/.manifest-SEQ-ID  the tree as extracted (manifest.h)
  *   GDIR/current -> releases/SEQ-ID
  *   ROOT/logs/ID.log           see deploylog.h
  */
@@ -60,10 +61,10 @@ struct deploy_event {
 	enum deploy_event_status status;
 	double		 duration;	/* seconds */
 	const char	*script;	/* failed (else last) script, or NULL */
-	const char	*outcome;	/* "exited 3", "no scripts", ... or NULL */
-	const char	*tail;		/* last output of a failed script, or "" */
+	const char	*outcome;	/* "exited 3", "no scripts"... NULL */
+	const char	*tail;		/* failed script's last output, or "" */
 	const char	*revision;	/* deployment id whose scripts ran */
-	bool		 rollback;	/* run to put the previous release back */
+	bool		 rollback;	/* run to put the previous one back */
 };
 
 /*
@@ -105,8 +106,9 @@ struct deploy_result {
 	char		*outcome;	/* what went wrong, or NULL */
 	char		*tail;		/* the script's last output, or NULL */
 	char		*rolled_back_to; /* deployment id, or NULL */
-	char		*rollback_error; /* the rollback's own failure, or NULL */
-	char		*recovered_id;	/* an interrupted deployment undone first */
+	char		*rollback_error; /* the rollback's own failure, NULL */
+	char		*recovered_id;	/* an interrupted deployment undone */
+	char		*reused;	/* "SEQ-ID": a release reused or NULL */
 };
 
 void	deploy_result_init(struct deploy_result *);
@@ -116,6 +118,12 @@ void	deploy_result_release(struct deploy_result *);
  * Run one deployment.  Takes GDIR/.lock, first recovers a deployment left
  * in progress (as lifecycle_recover), extracts and validates the bundle
  * before any script runs, then runs the events and records the outcome.
+ * A bundle with a sha256 (not a directory) already extracted into a
+ * release that is neither live nor a rollback target and is unchanged
+ * since (its manifest) is reused by renaming that release instead of
+ * extracting: ret->reused names it, and DownloadBundle's outcome says
+ * "reused release SEQ-ID".  The observer's on_tick also runs during the
+ * extraction.
  *
  * Returns 0 when the deployment ran, whatever its outcome: *ret says
  * DEPLOY_SUCCEEDED, DEPLOY_FAILED (with the event, script, outcome, tail

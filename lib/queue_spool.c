@@ -47,6 +47,7 @@
 
 #include "caps.h"
 #include "errbuf.h"
+#include "log.h"
 #include "message.h"
 #include "queue.h"
 #include "queue_int.h"
@@ -57,6 +58,8 @@
 #define SPOOL_MODE	0700
 #define SPOOL_ID_MAX	128	/* bytes of a message id */
 #define CLAIMANT_MAX	64
+/* Longest failed/ name: "." NAME ".reason.tmp" must fit in NAME_MAX. */
+#define SPOOL_FAILED_NAME_MAX	(NAME_MAX - 16)
 
 struct spool {
 	char		*base;		/* DIR */
@@ -380,16 +383,28 @@ names_free(char **names, size_t n)
 
 /*
  * Move 'sub'/'name' to failed/'dest' and write failed/'dest'.reason.
- * Returns 0, or -1 (EK_NOINPUT when the file is gone).
+ * A 'dest' too long to take the ".reason.tmp" suffix within NAME_MAX (a
+ * stray file's name, not one of ours) is replaced by "long-name.RANDOM",
+ * or the file could never be moved and would block the queue for good
+ * (found by tests/fuzz/fuzz_spool.c).  Returns 0, or -1 (EK_NOINPUT when
+ * the file is gone).
  */
 static int
 move_failed(struct spool *s, const char *sub, const char *name,
     const char *dest, const char *reason, struct errbuf *eb)
 {
-	char	 rq[QUEUE_REASON_MAX];
-	char	*rname = NULL, *tmp = NULL;
-	int	 fd = -1, ret = -1;
+	char		 rq[QUEUE_REASON_MAX], nq[128], alt[32];
+	char		*rname = NULL, *tmp = NULL;
+	uint64_t	 r;
+	int		 fd = -1, ret = -1;
 
+	if (strlen(dest) > SPOOL_FAILED_NAME_MAX) {
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			r = (uint64_t)s->now() ^ (uint64_t)getpid();
+		(void)snprintf(alt, sizeof(alt), "long-name.%016llx",
+		    (unsigned long long)r);
+		dest = alt;
+	}
 	(void)msg_quote(reason, strlen(reason), rq, sizeof(rq));
 	rname = xasprintf("failed/%s.reason", dest);
 	tmp = xasprintf("failed/.%s.reason.tmp", dest);
@@ -413,6 +428,12 @@ move_failed(struct spool *s, const char *sub, const char *name,
 		    "cannot move '%s/%s' to failed/", s->dir, tmp);
 		goto out;
 	}
+	/*
+	 * The daemon never sees this message, so this line is the only
+	 * record of it outside failed/ (lib/ logs at debug at most).
+	 */
+	log_debug("spool %s: message '%s' moved to failed/%s: %s", s->dir,
+	    msg_quote(name, strlen(name), nq, sizeof(nq)), dest, rq);
 	ret = sync_sub(s, "failed", eb);
  out:
 	if (fd != -1)

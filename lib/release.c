@@ -3,8 +3,8 @@
  * release.c: release directories, the atomic 'current' switch, files:
  * destinations as symlinks into 'current', permissions and retention.
  * Everything is done with system calls (never by spawning chmod or rm),
- * and without fsync: state.json is the durable record, and a crash between two of these steps is undone by the
- * lifecycle engine's recovery.
+ * and without fsync: state.json is the durable record, and a crash between
+ * two of these steps is undone by the lifecycle engine's recovery.
  *
  * nftw(3) walks trees; its callback has no argument, so each walk keeps
  * its context in a file-static variable (hookd is single-threaded).
@@ -31,8 +31,10 @@
 #include <acl/libacl.h>
 #include <sys/acl.h>
 
+#include "caps.h"
 #include "errbuf.h"
 #include "log.h"
+#include "manifest.h"
 #include "release.h"
 #include "xalloc.h"
 
@@ -158,8 +160,7 @@ release_rmtree(const char *path, struct errbuf *eb)
 	return 0;
 }
 
-/* Sequence number of a release name "SEQ-ID", or 0 when it is not one. */
-static uint64_t
+uint64_t
 release_seq(const char *name)
 {
 	char		 num[24];
@@ -177,7 +178,7 @@ release_seq(const char *name)
 	return seq;
 }
 
-/* --- retention --- */
+/* --- listing and retention --- */
 
 struct rel_ent {
 	char		*name;
@@ -192,6 +193,68 @@ rel_ent_cmp(const void *a, const void *b)
 	if (x->seq != y->seq)
 		return x->seq > y->seq ? -1 : 1;
 	return strcmp(x->name, y->name);
+}
+
+int
+release_list(const char *gdir, char ***ret_names, size_t *ret_n,
+    struct errbuf *eb)
+{
+	DIR		*d;
+	struct dirent	*de;
+	struct rel_ent	*v = NULL;
+	char		*dir, **names;
+	size_t		 n = 0, cap = 0;
+	uint64_t	 seq;
+	int		 ret = -1;
+
+	dir = xasprintf("%s/%s", gdir, RELEASE_DIR);
+	if ((d = opendir(dir)) == NULL) {
+		errbuf_errno(eb, EK_IO, "cannot open '%s'", dir);
+		free(dir);
+		return -1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.' || (seq = release_seq(de->d_name)) ==
+		    0)
+			continue;
+		if (n == RELEASE_LIST_MAX) {
+			errbuf_set(eb, EK_IO, "'%s' holds more than %d "
+			    "releases", dir, RELEASE_LIST_MAX);
+			goto out;
+		}
+		if (n == cap) {
+			cap = cap == 0 ? 16 : cap * 2;
+			v = xreallocarray(v, cap, sizeof(*v));
+		}
+		v[n].name = xstrdup(de->d_name);
+		v[n].seq = seq;
+		n++;
+	}
+	if (n > 0)
+		qsort(v, n, sizeof(*v), rel_ent_cmp);
+	names = xcalloc(n + 1, sizeof(*names));
+	for (size_t i = 0; i < n; i++) {
+		names[i] = v[i].name;
+		v[i].name = NULL;
+	}
+	*ret_names = names;
+	*ret_n = n;
+	ret = 0;
+ out:
+	closedir(d);
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+	free(dir);
+	return ret;
+}
+
+void
+release_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
 }
 
 static bool
@@ -211,6 +274,25 @@ is_protected(const char *name, const char *const *protect, size_t n)
 	return false;
 }
 
+/*
+ * Whether releases/NAME is a leftover: a half-built release, a manifest
+ * being written, or the manifest of a release that is gone.
+ */
+static bool
+is_leftover(int dfd, const char *name)
+{
+	struct stat	 st;
+	size_t		 plen = strlen(MANIFEST_PREFIX);
+
+	if (strncmp(name, RELEASE_TMP_PREFIX, strlen(RELEASE_TMP_PREFIX)) ==
+	    0 || strncmp(name, MANIFEST_TMP_PREFIX,
+	    strlen(MANIFEST_TMP_PREFIX)) == 0)
+		return true;
+	return strncmp(name, MANIFEST_PREFIX, plen) == 0 &&
+	    (fstatat(dfd, name + plen, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    !S_ISDIR(st.st_mode));
+}
+
 void
 release_clean_tmp(const char *gdir)
 {
@@ -225,8 +307,7 @@ release_clean_tmp(const char *gdir)
 		return;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, RELEASE_TMP_PREFIX,
-		    strlen(RELEASE_TMP_PREFIX)) != 0)
+		if (!is_leftover(dirfd(d), de->d_name))
 			continue;
 		path = xasprintf("%s/%s", dir, de->d_name);
 		if (release_rmtree(path, &eb) == -1)
@@ -241,52 +322,28 @@ int
 release_prune(const char *gdir, unsigned keep, const char *const *protect,
     size_t nprotect, struct errbuf *eb)
 {
-	DIR		*d;
-	struct dirent	*de;
-	struct rel_ent	*v = NULL;
 	struct errbuf	 eb2;
-	size_t		 n = 0, cap = 0;
-	char		*dir, *path;
-	uint64_t	 seq;
+	char		**names, *path;
+	size_t		 n;
 	int		 removed = 0, failed = 0;
 
 	release_clean_tmp(gdir);
-	dir = xasprintf("%s/%s", gdir, RELEASE_DIR);
-	if ((d = opendir(dir)) == NULL) {
-		errbuf_errno(eb, EK_IO, "cannot open '%s'", dir);
-		free(dir);
+	if (release_list(gdir, &names, &n, eb) == -1)
 		return -1;
-	}
-	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || (seq = release_seq(de->d_name)) ==
-		    0)
-			continue;
-		if (n == cap) {
-			cap = cap == 0 ? 16 : cap * 2;
-			v = xreallocarray(v, cap, sizeof(*v));
-		}
-		v[n].name = xstrdup(de->d_name);
-		v[n].seq = seq;
-		n++;
-	}
-	closedir(d);
-	if (n > 0)
-		qsort(v, n, sizeof(*v), rel_ent_cmp);
 	for (size_t i = keep; i < n; i++) {
-		if (is_protected(v[i].name, protect, nprotect))
+		if (is_protected(names[i], protect, nprotect))
 			continue;
-		path = xasprintf("%s/%s", dir, v[i].name);
+		path = xasprintf("%s/%s/%s", gdir, RELEASE_DIR, names[i]);
 		if (release_rmtree(path, &eb2) == -1) {
 			if (failed++ == 0)
 				*eb = eb2;
-		} else
+		} else {
+			manifest_remove(gdir, names[i]);
 			removed++;
+		}
 		free(path);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(v[i].name);
-	free(v);
-	free(dir);
+	release_names_free(names, n);
 	return failed ? -1 : removed;
 }
 
@@ -431,7 +488,8 @@ link_one(const struct appspec_file *f, const char *gdir,
 	}
 
 	if (lstat(linkpath, &sb) == 0) {
-		if (S_ISLNK(sb.st_mode) && (cur = xreadlink(linkpath)) != NULL &&
+		if (S_ISLNK(sb.st_mode) &&
+		    (cur = xreadlink(linkpath)) != NULL &&
 		    strncmp(cur, curprefix, strlen(curprefix)) == 0 &&
 		    (cur[strlen(curprefix)] == '\0' ||
 		    cur[strlen(curprefix)] == '/')) {

@@ -52,14 +52,36 @@ int	release_rmtree(const char *path, struct errbuf *) HOOKD_WUR;
 /*
  * Remove release directories beyond the newest 'keep' (by sequence),
  * never one named in protect[] ("SEQ-ID" or "releases/SEQ-ID"), nor
- * anything that is not a release.  Also removes leftover half-built
- * RELEASE_TMP_PREFIX directories.  Returns the number removed, or -1
+ * anything that is not a release, with the manifest of each (manifest.h).
+ * Also does release_clean_tmp().  Returns the number removed, or -1
  * with eb naming the first failure (the others are still tried).
  */
 int	release_prune(const char *gdir, unsigned keep,
 	    const char *const *protect, size_t nprotect, struct errbuf *);
 
-/* Remove leftover half-built release dirs (after a crash). */
+/*
+ * The names of GDIR's release directories ("SEQ-ID"; hidden and other
+ * entries skipped), newest (highest sequence) first: *ret_names is a new
+ * array of new strings (release_names_free()), *ret_n its length.
+ * Returns 0, or -1 with eb set (EK_IO: unreadable, or more than
+ * RELEASE_LIST_MAX releases).
+ */
+int	release_list(const char *gdir, char ***ret_names, size_t *ret_n,
+	    struct errbuf *) HOOKD_WUR;
+
+/* Free n strings and the array; NULL-safe. */
+void	release_names_free(char **names, size_t n);
+
+/*
+ * The sequence number of a release name "SEQ-ID" (SEQ decimal, 1 or
+ * more; ID not empty), or 0 when 'name' is not one.
+ */
+uint64_t release_seq(const char *name);
+
+/*
+ * Remove leftovers of a crash: half-built release dirs, manifests being
+ * written, and manifests whose release is gone (manifest.h).  Best effort.
+ */
 void	release_clean_tmp(const char *gdir);
 
 /* One destination link made by release_link_files, for undoing it. */

@@ -297,7 +297,8 @@ decode_links(json_t *ip, struct state_progress *p, const char *path,
 		l = &p->links[p->nlinks++];
 		if (!json_is_object(o))
 			return errbuf_set(eb, EK_DATA, "'%s': "
-			    "in_progress.links[%zu] must be an object", path, i);
+			    "in_progress.links[%zu] must be an object", path,
+			    i);
 		if (get_str(o, "path", "in_progress.links[].", &l->path, path,
 		    eb) == -1 ||
 		    get_str(o, "old_target", "in_progress.links[].",

@@ -12,6 +12,9 @@ build-essential
 pkg-config
 git
 clang
+clang-tidy
+clang-tools
+cppcheck
 libclang-rt-14-dev
 libcurl4-openssl-dev
 libssl-dev
@@ -32,6 +35,8 @@ unzip
 curl
 rpm
 systemd
+logrotate
+mandoc
 procps
 "
 

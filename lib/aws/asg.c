@@ -58,7 +58,7 @@ asg_action_call(struct aws_client *c, struct aws_query *q,
 {
 	struct aws_result	 res;
 	xmlDoc			*doc = NULL;
-	int			 rv;
+	int			 rv = -1;
 
 	aws_result_init(&res);
 	rv = aws_query_call(c, &aws_svc_autoscaling, NULL, q, 0, &doc, &res,
@@ -172,7 +172,7 @@ asg_describe_instances(struct aws_client *c, const char *const *ids,
 	struct aws_query	 q;
 	xmlDoc			*doc;
 	char			*next = NULL, *token;
-	int			 rv;
+	int			 rv = -1;
 
 	if (n > 50)
 		return errbuf_set(eb, EK_USAGE, "autoscaling "

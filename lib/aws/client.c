@@ -265,31 +265,63 @@ aws_result_header(const struct aws_result *r, const char *name)
 	return http_headers_get(&r->headers, name);
 }
 
-char *
-aws_form_encode(const struct aws_param *p, size_t n)
+/*
+ * Append s URI-encoded (sigv4_uri_encode, slashes too); in a form, a
+ * space becomes '+' (its encoding is the only "%20" in the output).
+ */
+static int
+encode_one(struct buf *b, const char *s, bool form)
+{
+	char	*e, *p;
+	int	 bad = 0;
+
+	e = sigv4_uri_encode(s, true);
+	for (p = e; *p != '\0' && bad == 0; p++) {
+		if (form && strncmp(p, "%20", 3) == 0) {
+			bad |= buf_addch(b, '+');
+			p += 2;
+		} else
+			bad |= buf_addch(b, *p);
+	}
+	free(e);
+	return bad;
+}
+
+/*
+ * name=value pairs joined by '&', each side URI-encoded per RFC 3986
+ * (unreserved A-Za-z0-9-._~ kept).  'form' writes a space as '+', as
+ * application/x-www-form-urlencoded (WHATWG URL, "urlencoded
+ * serializing") and every AWS SDK do; a URL query keeps "%20", because
+ * SigV4 canonicalises a query by percent-decoding it and a '+' there is
+ * a plus sign.  NULL when the result would pass HTTP_BODY_MAX.
+ */
+static char *
+encode_params(const struct aws_param *p, size_t n, bool form)
 {
 	struct buf	 b;
 	int		 bad = 0;
 
 	buf_init(&b, HTTP_BODY_MAX);
-	for (size_t i = 0; i < n; i++) {
-		char	*k = sigv4_uri_encode(p[i].name, true);
-
+	for (size_t i = 0; i < n && bad == 0; i++) {
 		if (i > 0)
 			bad |= buf_addch(&b, '&');
-		bad |= buf_addstr(&b, k);
-		free(k);
+		bad |= encode_one(&b, p[i].name, form);
 		if (p[i].value != NULL) {
-			char	*v = sigv4_uri_encode(p[i].value, true);
-
 			bad |= buf_addch(&b, '=');
-			bad |= buf_addstr(&b, v);
-			free(v);
+			bad |= encode_one(&b, p[i].value, form);
 		}
 	}
-	if (bad)
-		abort();	/* over 8 MiB of parameters: a caller bug */
+	if (bad != 0) {
+		buf_release(&b);
+		return NULL;
+	}
 	return buf_take(&b, NULL);
+}
+
+char *
+aws_form_encode(const struct aws_param *p, size_t n)
+{
+	return encode_params(p, n, true);
 }
 
 /* A request URL, split the way signing needs it. */
@@ -368,8 +400,10 @@ build_target(struct aws_client *c, const struct aws_request *req,
 		t->path = xstrdup(basepath);
 	}
 	free(basepath);
-	if (req->nquery > 0)
-		t->query = aws_form_encode(req->query, req->nquery);
+	if (req->nquery > 0 &&
+	    (t->query = encode_params(req->query, req->nquery, false)) == NULL)
+		return errbuf_set(eb, EK_DATA, "%s %s: query larger than %d "
+		    "bytes", req->svc->name, req->op, HTTP_BODY_MAX);
 	return 0;
 }
 
@@ -580,7 +614,12 @@ aws_request(struct aws_client *c, const struct aws_request *req,
 	}
 	url = target_url(&t, t.query);
 	if (req->nform > 0) {
-		form = aws_form_encode(req->form, req->nform);
+		if ((form = aws_form_encode(req->form, req->nform)) == NULL) {
+			errbuf_set(eb, EK_DATA, "%s %s: request larger than "
+			    "%d bytes", req->svc->name, req->op,
+			    HTTP_BODY_MAX);
+			goto out;
+		}
 		body = form;
 		body_len = strlen(form);
 	} else {

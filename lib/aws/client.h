@@ -150,9 +150,10 @@ typedef void	aws_reset_fn(void *arg);
  * client, in the given order.
  *
  * Body, one of:
- *   form/nform   Query protocol: form-encoded as the body, sent as POST
- *                with Content-Type application/x-www-form-urlencoded;
- *                charset=utf-8 (put Action and Version in it);
+ *   form/nform   Query protocol: aws_form_encode()d as the body, sent as
+ *                POST with Content-Type application/x-www-form-urlencoded;
+ *                charset=utf-8 (put Action and Version in it; over
+ *                HTTP_BODY_MAX: EK_DATA);
  *   body/body_len  memory body;
  *   body_fd/body_len/body_off  streamed from a file (pread; safe to
  *                retry); payload_hash: hex SHA-256 of those bytes, or NULL
@@ -233,8 +234,12 @@ int	 aws_presign(struct aws_client *, const struct aws_request *req,
 	    unsigned int expires, char **ret, struct errbuf *) HOOKD_WUR;
 
 /*
- * Form-encode params as name=value&... with SigV4 URI encoding (the
- * Query protocol body).  Returns a new string; caller frees.
+ * Encode params as an application/x-www-form-urlencoded body (the Query
+ * protocol's): name=value pairs joined by '&', a space as '+', every
+ * other byte outside RFC 3986's unreserved set (A-Za-z0-9-._~) as %XX
+ * (UTF-8 bytes one by one); value NULL gives "name" alone.  aws_request()
+ * uses it for req->form; the URL query keeps %20 for a space.  Returns a
+ * new string (caller frees), or NULL when it would pass HTTP_BODY_MAX.
  */
 char	*aws_form_encode(const struct aws_param *, size_t n);
 

@@ -14,13 +14,9 @@
 #include <libxml/tree.h>
 
 #include "aws/client.h"
-#include "aws/sigv4.h"
 #include "aws/query.h"
 #include "aws/xml.h"
-#include "buf.h"
-#include "caps.h"
 #include "errbuf.h"
-#include "http.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -107,118 +103,27 @@ aws_query_result(xmlDoc *doc, const char *svc, const char *action,
 	return 0;
 }
 
-/*
- * Encode one name or value: SigV4 URI encoding, with a space written as
- * '+' as application/x-www-form-urlencoded (and every AWS SDK) does.
- * moto checks a Query request's signature against its own re-encoding of
- * the parsed form (Python's urlencode, spaces as '+'), so a body with
- * "%20" fails there although AWS accepts both.
- */
-static int
-aws_query_enc(struct buf *b, const char *s)
-{
-	char	*e, *p;
-	int	 bad = 0;
-
-	e = sigv4_uri_encode(s, true);
-	for (p = e; *p != '\0'; p++) {
-		if (strncmp(p, "%20", 3) == 0) {
-			bad |= buf_addch(b, '+');
-			p += 2;
-		} else
-			bad |= buf_addch(b, *p);
-	}
-	free(e);
-	return bad;
-}
-
-char *
-aws_query_encode(const struct aws_query *q)
-{
-	struct buf	 b;
-	int		 bad = 0;
-
-	buf_init(&b, HTTP_BODY_MAX);
-	for (size_t i = 0; i < q->n; i++) {
-		if (i > 0)
-			bad |= buf_addch(&b, '&');
-		bad |= aws_query_enc(&b, q->v[i].name);
-		bad |= buf_addch(&b, '=');
-		bad |= aws_query_enc(&b, q->v[i].value);
-	}
-	if (bad != 0)
-		return NULL;
-	return buf_take(&b, NULL);
-}
-
-/*
- * Fill res->code/message from moto's variant of the Query error document,
- * <ErrorResponse><Errors><Error>..., which awsxml_parse_error() does not
- * know (it answers auth failures that way), and restate the error.
- */
-static void
-aws_query_moto_error(const struct aws_service *svc, const char *action,
-    struct aws_result *res, struct errbuf *eb)
-{
-	xmlDoc		*doc;
-	xmlNode		*err;
-	struct errbuf	 ign = { 0 };
-	char		*code, *msg;
-
-	if (res->message != NULL || res->body.len == 0 ||
-	    (doc = awsxml_parse(res->body.data, res->body.len, &ign)) == NULL)
-		return;
-	err = awsxml_path(awsxml_root(doc), "Errors", "Error", NULL);
-	code = awsxml_child_text(err, "Code");
-	msg = awsxml_child_text(err, "Message");
-	if (code != NULL && awsxml_is(awsxml_root(doc), "ErrorResponse")) {
-		errbuf_set(eb, eb->kind, "%s %s: %s: %s%s%s%s", svc->name,
-		    action, code, msg != NULL ? msg : "(no message)",
-		    res->request_id != NULL ? " (request id " : "",
-		    res->request_id != NULL ? res->request_id : "",
-		    res->request_id != NULL ? ")" : "");
-		free(res->code);
-		res->code = code;
-		res->message = msg;
-		code = msg = NULL;
-	}
-	free(code);
-	free(msg);
-	awsxml_free(doc);
-}
-
 int
 aws_query_call(struct aws_client *c, const struct aws_service *svc,
     const char *url, const struct aws_query *q, long timeout_ms,
     xmlDoc **ret_doc, struct aws_result *res, struct errbuf *eb)
 {
 	struct aws_request	 req = { 0 };
-	struct http_headers	 h;
 	xmlDoc			*doc = NULL;
 	xmlNode			*result;
-	char			*body;
 	int			 rv = -1;
 
-	http_headers_init(&h);
-	if ((body = aws_query_encode(q)) == NULL)
-		return errbuf_set(eb, EK_DATA, "%s %s: request larger than "
-		    "%d bytes", svc->name, q->action, HTTP_BODY_MAX);
-	http_headers_set(&h, "Content-Type",
-	    "application/x-www-form-urlencoded; charset=utf-8");
 	req.svc = svc;
 	req.op = q->action;
 	req.method = "POST";
 	req.url = url;
-	req.headers = &h;
-	req.body = body;
-	req.body_len = strlen(body);
+	req.form = q->v;
+	req.nform = q->n;
 	req.body_fd = -1;
 	req.out_fd = -1;
 	req.timeout_ms = timeout_ms;
-	if (aws_request(c, &req, res, eb) == -1) {
-		aws_query_moto_error(svc, q->action, res, eb);
+	if (aws_request(c, &req, res, eb) == -1)
 		goto out;
-	}
 	if ((doc = awsxml_parse(res->body.data, res->body.len, eb)) == NULL) {
 		errbuf_prefix(eb, "%s %s: unexpected reply: ", svc->name,
 		    q->action);
@@ -231,7 +136,5 @@ aws_query_call(struct aws_client *c, const struct aws_service *svc,
 	rv = 0;
  out:
 	awsxml_free(doc);
-	free(body);
-	http_headers_release(&h);
 	return rv;
 }

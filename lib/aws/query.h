@@ -46,15 +46,9 @@ void	 aws_query_addu(struct aws_query *, const char *name,
 	    unsigned long long value);
 
 /*
- * The form body for q: name=value pairs joined by '&', SigV4 URI-encoded
- * except that a space is '+' (application/x-www-form-urlencoded).
- * Returns a new string (caller frees), or NULL over HTTP_BODY_MAX.
- */
-char	*aws_query_encode(const struct aws_query *);
-
-/*
  * Send q with aws_request() to url (NULL: the service endpoint), as
- * operation q->action of svc, with a per-attempt timeout of timeout_ms (0:
+ * operation q->action of svc, its parameters as the form body
+ * (aws_form_encode()), with a per-attempt timeout of timeout_ms (0:
  * the client's).  On success, parses the reply and returns 0 with a new
  * document in *ret_doc (awsxml_free()).  res (initialised by the caller
  * with aws_result_init()) is filled on success and failure, so the caller

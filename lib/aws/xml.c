@@ -230,9 +230,16 @@ awsxml_parse_error(const void *data, size_t len, struct awsxml_error *ret,
 	awsxml_error_init(&e);
 	root = awsxml_root(doc);
 	if (awsxml_is(root, "ErrorResponse")) {
-		/* Query protocol (SQS, Auto Scaling, STS, IAM). */
-		err = awsxml_child(root, "Error");
+		/*
+		 * Query protocol (SQS, Auto Scaling, STS, IAM):
+		 * ErrorResponse/Error.  moto (and some older endpoints)
+		 * wrap it as ErrorResponse/Errors/Error, with no RequestId.
+		 */
+		if ((err = awsxml_child(root, "Error")) == NULL)
+			err = awsxml_path(root, "Errors", "Error", NULL);
 		e.request_id = awsxml_child_text(root, "RequestId");
+		if (e.request_id == NULL)
+			e.request_id = awsxml_child_text(root, "RequestID");
 	} else if (awsxml_is(root, "Response")) {
 		/* EC2-style: Response/Errors/Error + RequestID. */
 		err = awsxml_path(root, "Errors", "Error", NULL);

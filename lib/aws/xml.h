@@ -75,7 +75,8 @@ char	*awsxml_child_text(const xmlNode *parent, const char *name);
 /*
  * An AWS error document: Query protocol
  * <ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/>
- * </ErrorResponse>, the older <Response><Errors><Error>...</Errors>
+ * </ErrorResponse> (also with the Error wrapped in <Errors>, as moto
+ * writes it), the older <Response><Errors><Error>...</Errors>
  * <RequestID/>, or S3 <Error><Code/><Message/><RequestId/></Error>.
  * Fields are new strings or NULL.
  */

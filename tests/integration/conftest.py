@@ -30,3 +30,8 @@ def run(argv, **kw):
     """Run a command, capture stdout and stderr separately, never raise."""
     kw.setdefault("timeout", 120)
     return subprocess.run(argv, capture_output=True, text=True, **kw)
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "rpm: builds the RPM once per session (make rpm)")

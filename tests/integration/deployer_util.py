@@ -28,10 +28,13 @@ GIT_ENV = {"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "t@example.com",
            "GIT_CONFIG_NOSYSTEM": "1", "HOME": "/nonexistent"}
 
 
-def deployer_yml(store, queue, groups):
+def deployer_yml(store, queue, groups, prefix="hookd", region=None):
     """deployer.yml text; groups: {name: {key: value}}."""
     lines = [f"application: {APP}", f"store: {store}", f"queue: {queue}",
-             "queue_prefix: hookd", "groups:"]
+             f"queue_prefix: {prefix}"]
+    if region:
+        lines.append(f"region: {region}")
+    lines.append("groups:")
     for name, opts in groups.items():
         lines.append(f"  {name}:")
         for k, v in opts.items():
@@ -42,14 +45,20 @@ def deployer_yml(store, queue, groups):
 
 
 class Fleet:
+    # Set by AwsFleet: the backends and the environment of every process.
+    prefix = "hookd"
+    region = None
+    env = {}
+
     def __init__(self, ws, daemon_factory, n=3, config="AllAtOnce",
-                 timeout=60, rollback=True, extra_groups=None):
+                 timeout=60, rollback=True, extra_groups=None, key=None):
         self.ws = ws
         self.base = ws.base
         self.store_dir = self.base / "store"
         self.queue_dir = self.base / "queue"
-        self.store = f"file://{self.store_dir}"
-        self.queue = f"file://{self.queue_dir}"
+        if not hasattr(self, "store"):
+            self.store = f"file://{self.store_dir}"
+            self.queue = f"file://{self.queue_dir}"
         self.repo = self.base / "repo"
         self.daemons = {}
         self._factory = daemon_factory
@@ -57,7 +66,17 @@ class Fleet:
                           "rollback_on_failure": rollback,
                           "timeout": timeout}}
         groups.update(extra_groups or {})
-        self.make_repo(deployer_yml(self.store, self.queue, groups))
+        self.keyfile = None
+        if key is not None:
+            self.keyfile = self.base / "message.key"
+            self.keyfile.write_bytes(key)
+            os.chmod(self.keyfile, 0o600)
+        yml = deployer_yml(self.store, self.queue, groups, self.prefix,
+                           self.region)
+        if self.keyfile is not None:
+            yml = yml.replace("groups:\n", f"message_key_file: "
+                              f"{self.keyfile}\ngroups:\n")
+        self.make_repo(yml)
         for i in range(1, n + 1):
             self.add_daemon(f"i-{i}")
 
@@ -72,8 +91,11 @@ class Fleet:
         cfg = dict(application=APP, deployment_group=GROUP,
                    store=self.store, queue=self.queue, root=str(root),
                    instance_id=name, keep_releases=3, log_level="info",
-                   poll_wait=1)
-        h = self._factory(fake_ws, cfg, start=start)
+                   poll_wait=1, queue_prefix=self.prefix,
+                   region=self.region,
+                   message_key_file=str(self.keyfile) if self.keyfile
+                   else None)
+        h = self._factory(fake_ws, cfg, env=dict(self.env), start=start)
         if start:
             self.quiet(h)
         self.daemons[name] = h
@@ -134,12 +156,14 @@ class Fleet:
         for k in list(env):
             if k.startswith("AWS_"):
                 del env[k]
+        env.update(self.env)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
         return run([binary("deployer")] + list(args),
                    cwd=str(cwd or self.repo), env=env, timeout=timeout)
 
     def popen_deployer(self, *args):
         env = dict(os.environ, **GIT_ENV)
+        env.update(self.env)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
         return subprocess.Popen([binary("deployer")] + list(args),
                                 cwd=str(self.repo), env=env, text=True,
@@ -172,3 +196,40 @@ class Fleet:
             return all(self.read(f"groups/{APP}/{GROUP}/instances/"
                                  f"{n}.json") for n in names)
         wait_for(ok, timeout, what=f"registry entries of {names}")
+
+
+class AwsFleet(Fleet):
+    """The same fleet on SQS and S3 (moto): a bucket and a queue prefix of
+    this test; the store is read back with botocore."""
+
+    def __init__(self, moto, ws, daemon_factory, **kw):
+        import uuid
+        self.moto = moto
+        self.bucket = "b-" + uuid.uuid4().hex[:12]
+        self.prefix = "t" + uuid.uuid4().hex[:8]
+        self.store = f"s3://{self.bucket}/deploys"
+        self.queue = "sqs"
+        self.region = moto.region
+        self.env = moto.env()
+        self.s3 = moto.client("s3")
+        self.sqs = moto.client("sqs")
+        self.s3.create_bucket(Bucket=self.bucket)
+        super().__init__(ws, daemon_factory, **kw)
+
+    def read(self, key):
+        try:
+            o = self.s3.get_object(Bucket=self.bucket, Key="deploys/" + key)
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        return json.loads(o["Body"].read())
+
+    def revisions(self):
+        r = self.s3.list_objects_v2(Bucket=self.bucket,
+                                    Prefix=f"deploys/revisions/{APP}/")
+        return sorted(o["Key"].rsplit("/", 1)[1]
+                      for o in r.get("Contents", []))
+
+    def revision_etag(self, name):
+        return self.s3.head_object(
+            Bucket=self.bucket,
+            Key=f"deploys/revisions/{APP}/{name}")["LastModified"]

@@ -127,7 +127,7 @@ def test_bad_messages_are_rejected_and_serving_goes_on(ws, daemon):
     assert "staging" in reasons and GROUP in reasons
     assert "bad message signature" in reasons
     err = h.stderr()
-    assert err.count("rejected:") == 4
+    assert err.count(" rejected (delivery 1): ") == 4
     assert "message is for 'app/staging'" in err or "staging" in err
     # Still serving.
     good = message(store.url, sha, 2, key=key)
@@ -230,4 +230,18 @@ def test_watchdog_is_pinged_at_half_its_interval(ws, daemon):
     h = daemon(ws, spool_config(ws), env={"WATCHDOG_USEC": "1000000"})
     wait_for(lambda: h.notify.drain().count("WATCHDOG=1") >= 3, 10,
              what="three WATCHDOG=1 in about 1.5 s")
+    assert h.stop() == 0
+
+
+def test_identity_and_group_from_instance_metadata(ws, daemon, imds):
+    imds.configure(instance_id="i-0feedc0ffee",
+                   tags={"hookd:deployment-group": GROUP})
+    cfg = spool_config(ws, deployment_group=None, instance_id=None)
+    h = daemon(ws, cfg, env={"AWS_EC2_METADATA_DISABLED": "false",
+                             "AWS_EC2_METADATA_SERVICE_ENDPOINT": imds.url})
+    err = h.stderr()
+    assert "(group from EC2 tag hookd:deployment-group)" in err
+    assert "instance 'i-0feedc0ffee' (from instance metadata)" in err
+    reg = FileStore(ws.base).registry(instance="i-0feedc0ffee")
+    assert reg["queue"] == f"hookd-{GROUP}-i-0feedc0ffee"
     assert h.stop() == 0

@@ -187,7 +187,7 @@ def test_bad_messages_go_to_the_dead_letter_queue(fleet, daemon, ws):
     err = h.stderr()
     assert "staging" in err
     assert "bad message signature" in err
-    assert "rejected:" in err
+    assert " rejected (delivery 5): " in err
     assert not actions(fleet, "DeleteMessage")
     good = message(fleet.store, sha, 2, key=key)
     fleet.send(good)
@@ -265,3 +265,30 @@ def test_sigterm_while_idle_in_a_long_poll_is_prompt(fleet, daemon, ws):
     assert time.monotonic() - t0 < 5
     polls = [e for e in fleet.proxy.log() if e["action"] == "ReceiveMessage"]
     assert polls[0]["form"]["WaitTimeSeconds"] == "20"
+
+
+def test_kill9_during_hook_then_restart_resumes_once(fleet, daemon, ws):
+    sha = fleet.upload(app_bundle(ws, "v1", fmt="tgz"))
+    mkfifo(ws)
+    (ws.out / "block.ApplicationStart.v1").write_text("")
+    h = daemon(ws, fleet.config(), env=fleet.env())
+    m = message(fleet.store, sha, 1)
+    fleet.send(m)
+    wait_for(lambda: blocked_in(ws), 30, what="the hook to block")
+    hook_pid = int((ws.out / "blocked.pid").read_text())
+    h.kill9()
+    wait_for(lambda: not pid_alive(hook_pid), 15,
+             what="the hook to die with hookd")
+    (ws.out / "block.ApplicationStart.v1").unlink()
+    h.start()
+    # Recovered at start-up, before READY=1, and reported.
+    assert fleet.progress(m["deployment_id"])["status"] == "Interrupted"
+    # The message comes back when its visibility lapses (<= 30 s) and
+    # the deployment runs to the end, once.
+    fleet.wait_status(m["deployment_id"], "Succeeded", timeout=90)
+    wait_for(fleet.empty, 20, interval=0.2, what="the message deleted")
+    hist = [x for x in ws.state(APP, GROUP)["history"]
+            if x["deployment_id"] == m["deployment_id"]]
+    assert [x["status"] for x in hist] == ["Succeeded", "Interrupted"]
+    assert len(actions(fleet, "DeleteMessage")) == 1
+    assert h.stop() == 0

@@ -181,8 +181,8 @@ def test_redeploy_of_same_commit_uploads_nothing(ws, daemon):
     assert f.target()["sequence"] == 2
 
 
-def test_two_concurrent_deployers_one_wins(ws, daemon):
-    f = fleet(ws, daemon, n=1)
+def race(f):
+    """Two deployers at once; (winner id, loser's stderr)."""
     procs = [f.popen_deployer("--no-wait", GROUP, "HEAD") for _ in range(2)]
     res = [(p.wait(120), p.stdout.read(), p.stderr.read()) for p in procs]
     for p in procs:
@@ -192,14 +192,28 @@ def test_two_concurrent_deployers_one_wins(ws, daemon):
     assert codes == [0, 75], res
     win = [r for r in res if r[0] == 0][0]
     lose = [r for r in res if r[0] == 75][0]
-    winner = dep_id(win[1])
-    assert re.search(rf"deployment {winner} is in progress", lose[2]), lose
-    assert len(lose[2].strip().splitlines()) == 1
+    return dep_id(win[1]), lose[2]
+
+
+def test_two_concurrent_deployers_one_wins(ws, daemon):
+    f = fleet(ws, daemon, n=1)
+    # the first deployment of the group: both write "only if absent"
+    winner, err = race(f)
+    assert re.search(rf"deployment {winner} is in progress", err), err
+    assert len(err.strip().splitlines()) == 1
     assert f.target()["deployment_id"] == winner
     # the running one can be followed to its end
     r = f.deployer("status", winner, "--watch")
     assert r.returncode == 0, r.stdout + r.stderr
     assert f.deployment(winner)["status"] == "Succeeded"
+    # later ones: both write "only if target.json is still the one read"
+    second, err = race(f)
+    assert second != winner
+    assert re.search(rf"deployment {second} is in progress", err), err
+    t = f.target()
+    assert t["deployment_id"] == second and t["sequence"] == 2
+    r = f.deployer("status", second, "--watch")
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_instance_that_is_down_times_out_and_is_reported(ws, daemon):
@@ -249,3 +263,200 @@ def test_help_and_version_on_stdout(ws, daemon):
         assert r.stderr == ""
     r = run([binary("deployer"), "--version"])
     assert r.returncode == 0 and r.stdout.startswith("deployer ")
+
+
+def test_no_wait_sends_one_batch_and_status_watch_resumes(ws, daemon):
+    f = fleet(ws, daemon, config="OneAtATime")
+    r = f.deployer("--no-wait", GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    did = dep_id(r.stdout)
+    assert f"sent batch 1 of 3 of deployment {did}" in r.stdout
+    d = f.deployment(did)
+    assert [b["sent_at"] is not None for b in d["batches"]] == \
+        [True, False, False]
+    # another deploy meanwhile is refused: this one is still running
+    r2 = f.deployer(GROUP, "HEAD")
+    assert r2.returncode == 75 and f"{did} is in progress" in r2.stderr
+    r = f.deployer("status", did, "--watch")
+    assert r.returncode == 0, r.stdout + r.stderr
+    d = f.deployment(did)
+    assert d["status"] == "Succeeded"
+    assert all(b["sent_at"] for b in d["batches"])
+    for n in f.daemons:
+        assert f.progress(did, n)["status"] == "Succeeded"
+    r = f.deployer("status", GROUP)
+    assert r.returncode == 0
+    assert f"deployment {did} (sequence 1) of worker to production: " \
+        "Succeeded" in r.stdout
+    for n in f.daemons:
+        assert re.search(rf"^{n}\s+\d\s+Succeeded", r.stdout, re.M)
+
+
+def test_rollback_command_redeploys_previous_successful_revision(ws, daemon):
+    f = fleet(ws, daemon, n=2, config="OneAtATime")
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    v1 = dep_id(r.stdout)
+    f.commit("v2", {"VERSION": "2.0.0\n"})
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    v2 = dep_id(r.stdout)
+    assert all(f.current_version(n) == "2.0.0" for n in f.daemons)
+    r = f.deployer("rollback", GROUP)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rb = dep_id(r.stdout.split("\n", 1)[1])
+    d = f.deployment(rb)
+    assert d["rollback_of"] == v2 and d["status"] == "Succeeded"
+    assert d["revision"]["sha256"] == f.deployment(v1)["revision"]["sha256"]
+    assert d["deployment_config"] == "OneAtATime"
+    assert all(f.current_version(n) == "1.0.0" for n in f.daemons)
+    r = f.deployer("history", GROUP)
+    lines = [ln for ln in r.stdout.splitlines() if "d-" in ln]
+    assert [ln.split()[1] for ln in lines] == [rb, v2, v1]
+    assert f"rollback of {v2}" in lines[0]
+
+
+def test_rollback_with_no_earlier_revision_is_refused(ws, daemon):
+    f = fleet(ws, daemon, n=1)
+    r = f.deployer("rollback", GROUP)
+    assert r.returncode == 66 and "no deployment to roll back" in r.stderr
+    assert f.deployer(GROUP, "HEAD").returncode == 0
+    r = f.deployer("rollback", GROUP)
+    assert r.returncode == 66
+    assert "no earlier successful revision" in r.stderr
+
+
+def test_setup_creates_store_marker_and_is_idempotent(ws, daemon):
+    f = Fleet(ws, daemon, n=0)
+    r = f.deployer("setup", GROUP)
+    assert r.returncode == 0, r.stderr
+    assert "created group marker" in r.stdout
+    g = f.read(f"groups/{APP}/{GROUP}/group.json")
+    assert g["schema"] == "hookd.group/1" and g["group"] == GROUP
+    assert g["queue_pattern"] == "PREFIX-GROUP-INSTANCE"
+    assert f.queue_dir.is_dir()
+    r = f.deployer("setup", GROUP)
+    assert r.returncode == 0 and "already exists" in r.stdout
+    # nobody serves the group yet: a deploy says so and writes nothing
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 66 and "has no instances" in r.stderr
+    assert f.target() is None
+
+
+def test_instances_marks_stale_entries(ws, daemon):
+    f = fleet(ws, daemon, n=1)
+    old = {"schema": "hookd.instance/1", "instance": "i-old",
+           "application": APP, "group": GROUP,
+           "queue": "hookd-production-i-old", "queue_backend": "spool",
+           "last_seen": "2020-01-01T00:00:00.000Z", "current": None,
+           "in_progress": None}
+    p = f.store_dir / "groups" / APP / GROUP / "instances" / "i-old.json"
+    p.write_text(json.dumps(old))
+    r = f.deployer("instances", GROUP)
+    assert r.returncode == 0, r.stderr
+    assert "i-1" in r.stdout and "i-old" not in r.stdout
+    r = f.deployer("instances", "--all", "--json", GROUP)
+    rows = {x["instance"]: x for x in json.loads(r.stdout)}
+    assert rows["i-old"]["stale"] is True
+    assert rows["i-old"]["has_queue"] is False
+    assert rows["i-1"]["stale"] is False and rows["i-1"]["has_queue"]
+    # a stale entry without a queue is not deployed to
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 instance," in r.stdout
+
+
+def test_live_table_on_a_terminal(ws, daemon):
+    import os
+    import pty
+    import select
+    f = fleet(ws, daemon, n=2)
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(f.repo)
+        os.environ.update({"ASAN_OPTIONS": "detect_leaks=1"})
+        os.execv(binary("deployer"), ["deployer", GROUP, "HEAD"])
+    out = b""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], 1)
+        if not r:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    text = out.decode(errors="replace")
+    assert os.waitstatus_to_exitcode(status) == 0, text
+    assert "INSTANCE" in text and "ELAPSED" in text
+    assert "\x1b[" in text                 # redrawn in place
+    assert "succeeded 2, failed 0, in progress 0, pending 0" in text
+
+
+def test_every_help_option_is_in_the_man_page():
+    from conftest import TOP
+    man = (TOP / "docs" / "man" / "deployer.1").read_text()
+    for args in (["--help"], ["status", "--help"], ["history", "--help"],
+                 ["instances", "--help"], ["rollback", "--help"],
+                 ["setup", "--help"]):
+        r = run([binary("deployer")] + args)
+        for opt in set(re.findall(r"--([a-z][a-z-]+)", r.stdout)):
+            assert f"Fl Fl {opt}" in man, (args, opt)
+
+
+def test_fetch_resolves_the_remote_ref_after_fetching(ws, daemon):
+    import subprocess
+    from deployer_util import GIT_ENV
+    import os
+    f = fleet(ws, daemon, n=1)
+    origin = ws.base / "origin.git"
+    env = dict(os.environ, **GIT_ENV)
+    subprocess.run(["git", "clone", "-q", "--bare", str(f.repo),
+                    str(origin)], check=True, env=env)
+    f.git("remote", "add", "origin", str(origin))
+    f.git("fetch", "-q", "origin")
+    v1 = f.git("rev-parse", "origin/master")
+    # someone else pushes v2
+    other = ws.base / "other"
+    subprocess.run(["git", "clone", "-q", str(origin), str(other)],
+                   check=True, env=env)
+    (other / "VERSION").write_text("2.0.0\n")
+    subprocess.run(["git", "-C", str(other), "commit", "-q", "-am", "v2"],
+                   check=True, env=env)
+    subprocess.run(["git", "-C", str(other), "push", "-q", "origin",
+                    "master"], check=True, env=env)
+    v2 = subprocess.run(["git", "-C", str(other), "rev-parse", "HEAD"],
+                        capture_output=True, text=True,
+                        env=env).stdout.strip()
+    r = f.deployer(GROUP, "origin/master")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f.deployment(dep_id(r.stdout))["commit"] == v1
+    r = f.deployer("--fetch", GROUP, "origin/master")
+    assert r.returncode == 0, r.stdout + r.stderr
+    d = f.deployment(dep_id(r.stdout))
+    assert d["commit"] == v2 and d["ref"] == "origin/master"
+    assert f.current_version("i-1") == "2.0.0"
+
+
+def test_minimum_healthy_batches(ws, daemon):
+    f = fleet(ws, daemon, config='{minimum_healthy: 1}')
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "minimum_healthy, 2 batches" in r.stdout
+    d = f.deployment(dep_id(r.stdout))
+    assert [i["batch"] for i in d["instances"]] == [0, 0, 1]
+
+
+def test_signed_messages_are_accepted_by_daemons_with_the_key(ws, daemon):
+    f = fleet(ws, daemon, n=2, key=b"s3cret-key\n")
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    did = dep_id(r.stdout)
+    sig = f.target()["signature"]
+    assert re.fullmatch(r"[0-9a-f]{64}", sig)
+    assert f.deployment(did)["message"]["signature"] == sig

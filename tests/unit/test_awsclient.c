@@ -267,7 +267,7 @@ client_retries_5xx_then_succeeds(void **state)
 	    "x-www-form-urlencoded; charset=utf-8\r\n"));
 	assert_non_null(strstr(log, "User-Agent: hookd/"));
 	assert_non_null(strstr(log, "X-Amz-Security-Token: TOKENTEST\r\n"));
-	assert_non_null(strstr(log, "MessageBody=%7B%22a%22%3A%20%22b%20c"
+	assert_non_null(strstr(log, "MessageBody=%7B%22a%22%3A+%22b+c"
 	    "%22%7D"));
 	assert_null(strstr(log, "SECRETTEST"));
 	assert_null(strstr(log, "Expect:"));
@@ -649,6 +649,102 @@ client_signs_exactly_what_libcurl_sends(void **state)
 	free(script[0]);
 }
 
+static void
+client_form_encodes_urlencoded(void **state)
+{
+	static const struct aws_param	 p[] = {
+		{ "MessageBody", "a b&c=d/\xc3\xa9~+%20" },
+		{ "Flag", NULL },
+		{ "Attribute.1.Name", "x y" },
+	};
+	char				*s;
+
+	s = aws_form_encode(p, nitems(p));
+	assert_string_equal(s, "MessageBody=a+b%26c%3Dd%2F%C3%A9~%2B%2520&"
+	    "Flag&Attribute.1.Name=x+y");
+	free(s);
+	s = aws_form_encode(p, 0);
+	assert_string_equal(s, "");
+	free(s);
+}
+
+/*
+ * Send req (NULL: sqs_req()) once to a server answering 'reply' (taken);
+ * returns aws_request()'s result, with the server's log in *ret_log.
+ */
+static int
+exchange_once(char *reply, const struct aws_request *req,
+    struct aws_result *res, struct errbuf *eb, char **ret_log)
+{
+	struct server		 s;
+	struct aws_client	*c;
+	struct aws_request	 dflt;
+	int			 rc;
+
+	server_start(&s, (const char *const *)&reply, 1);
+	c = client_for(&s, 3);
+	if (req == NULL) {
+		sqs_req(&dflt);
+		req = &dflt;
+	}
+	aws_result_init(res);
+	rc = aws_request(c, req, res, eb);
+	*ret_log = server_stop(&s);
+	aws_client_free(c);
+	free(reply);
+	return rc;
+}
+
+static void
+client_form_uses_plus_and_query_keeps_pct20(void **state)
+{
+	static const struct aws_param	 q[] = { { "prefix", "a b" } };
+	struct aws_request		 req;
+	struct aws_result		 res;
+	struct errbuf			 eb = { 0 };
+	char				*log;
+
+	sqs_req(&req);
+	req.query = q;
+	req.nquery = nitems(q);
+	assert_int_equal(exchange_once(ok_reply("<SendMessageResponse/>"),
+	    &req, &res, &eb, &log), 0);
+	/* The URL query: SigV4 canonical form, a space is %20 ... */
+	assert_non_null(strstr(log, "POST /?prefix=a%20b HTTP/1.1\r\n"));
+	/* ... the form body: a space is '+'. */
+	assert_non_null(strstr(log, "\r\n\r\nAction=SendMessage&"
+	    "Version=2012-11-05&QueueUrl=http%3A%2F%2F127.0.0.1%2F"
+	    "123456789012%2Fq&MessageBody=%7B%22a%22%3A+%22b+c%22%7D"));
+	free(log);
+	aws_result_release(&res);
+}
+
+static void
+client_reads_moto_style_error_document(void **state)
+{
+	struct aws_result	 res;
+	struct errbuf		 eb = { 0 };
+	char			*reply, *log, *body;
+
+	/* moto's shape: ErrorResponse/Errors/Error, no RequestId. */
+	body = xstrdup("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+	    "<ErrorResponse><Errors><Error><Code>SignatureDoesNotMatch"
+	    "</Code><Message>The request signature we calculated does not "
+	    "match</Message><Type>Sender</Type></Error></Errors>"
+	    "</ErrorResponse>");
+	reply = xasprintf("HTTP/1.1 403 Forbidden\r\nContent-Type: "
+	    "text/xml\r\nContent-Length: %zu\r\n\r\n%s", strlen(body), body);
+	assert_int_equal(exchange_once(reply, NULL, &res, &eb, &log), -1);
+	assert_int_equal(eb.kind, EK_PERM);
+	assert_string_equal(res.code, "SignatureDoesNotMatch");
+	assert_string_equal(eb.msg, "sqs SendMessage: SignatureDoesNotMatch: "
+	    "The request signature we calculated does not match");
+	assert_int_equal(res.attempts, 1);
+	free(log);
+	free(body);
+	aws_result_release(&res);
+}
+
 int
 main(void)
 {
@@ -662,6 +758,9 @@ main(void)
 		cmocka_unit_test(
 		    client_streams_upload_from_fd_with_condition),
 		cmocka_unit_test(client_signs_exactly_what_libcurl_sends),
+		cmocka_unit_test(client_form_encodes_urlencoded),
+		cmocka_unit_test(client_form_uses_plus_and_query_keeps_pct20),
+		cmocka_unit_test(client_reads_moto_style_error_document),
 	};
 	int	rc;
 

@@ -72,6 +72,15 @@ awsxml_parses_sqs_query_error(void **state)
 	assert_string_equal(e.request_id,
 	    "42d59b56-7407-4c4a-be0f-4c88daeea257");
 	awsxml_error_release(&e);
+
+	/* moto's shape: ErrorResponse/Errors/Error, no RequestId. */
+	assert_int_equal(parse_error_file(FIX
+	    "query-error-errors-wrapper.xml", &e, &eb), 0);
+	assert_string_equal(e.type, "Sender");
+	assert_string_equal(e.code, "AWS.SimpleQueueService.NonExistentQueue");
+	assert_string_equal(e.message, "The specified queue does not exist.");
+	assert_null(e.request_id);
+	awsxml_error_release(&e);
 }
 
 static void

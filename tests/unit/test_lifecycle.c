@@ -38,6 +38,7 @@ struct seen {
 	char	 ev[64][48];
 	size_t	 n;
 	int	 ticks;
+	int	 early_ticks;	/* before the first event started */
 };
 
 static int
@@ -120,7 +121,22 @@ on_end(void *arg, const struct deploy_event *de)
 static void
 on_tick(void *arg)
 {
-	((struct seen *)arg)->ticks++;
+	struct seen	*s = arg;
+
+	s->ticks++;
+	if (s->n == 0)
+		s->early_ticks++;
+}
+
+/* An observer recording into *s. */
+static void
+observe(struct deploy_observer *obs, struct seen *s)
+{
+	memset(obs, 0, sizeof(*obs));
+	obs->on_event_start = on_start;
+	obs->on_event_end = on_end;
+	obs->on_tick = on_tick;
+	obs->arg = s;
 }
 
 static void
@@ -154,10 +170,7 @@ lifecycle_reports_events_in_order_and_succeeds(void **unused)
 
 	b = make_bundle("v1", 0);
 	spec_for(&sp, b);
-	obs.on_event_start = on_start;
-	obs.on_event_end = on_end;
-	obs.on_tick = on_tick;
-	obs.arg = &seen;
+	observe(&obs, &seen);
 	assert_int_equal(lifecycle_deploy(&sp, &obs, &res, &eb), 0);
 	assert_int_equal(res.status, DEPLOY_SUCCEEDED);
 	assert_int_equal(res.sequence, 1);
@@ -375,6 +388,41 @@ lifecycle_stop_leaves_it_for_recovery(void **unused)
 	free(b2);
 }
 
+static void
+lifecycle_ticks_while_the_bundle_is_extracted(void **unused)
+{
+	struct deploy_observer	 obs = { 0 };
+	struct deploy_result	 res;
+	struct deploy_spec	 sp;
+	struct errbuf		 eb = { 0 };
+	struct seen		 seen = { 0 };
+	char			*b, *p;
+
+	/*
+	 * Extraction (prepare) runs before the first event: ticks counted
+	 * before any on_event_start come from it.  2000 files take far
+	 * longer than the 1 ms period.
+	 */
+	b = make_bundle("big", 0);
+	p = xasprintf("%s/data", b);
+	assert_int_equal(mkdir(p, 0755), 0);
+	free(p);
+	for (int i = 0; i < 2000; i++) {
+		p = xasprintf("%s/data/%04d", b, i);
+		write_file(p, "x\n", 0644);
+		free(p);
+	}
+	spec_for(&sp, b);
+	observe(&obs, &seen);
+	obs.tick_msec = 1;
+	assert_int_equal(lifecycle_deploy(&sp, &obs, &res, &eb), 0);
+	assert_int_equal(res.status, DEPLOY_SUCCEEDED);
+	assert_true(seen.early_ticks > 0);
+	assert_null(res.reused);	/* a directory bundle has no sha256 */
+	deploy_result_release(&res);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -395,6 +443,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(lifecycle_bad_names_are_refused,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    lifecycle_ticks_while_the_bundle_is_extracted, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

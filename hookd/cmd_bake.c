@@ -1,0 +1,329 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * cmd_bake.c: 'hookd bake', for image builders such as Packer: install
+ * the deployment group's current target (target.json in the store) into
+ * the image being built, with the same lifecycle engine as the daemon.
+ * An instance launched from the image then finds itself current at boot
+ * and completes its Auto Scaling launch hook at once, without a
+ * download; one launched from an older image catches up as usual.
+ *
+ * Not here: registration in the store, a queue, a lifecycle action, or
+ * progress documents: the image builder is not a member of the group.
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "aws/client.h"
+#include "backends.h"
+#include "caps.h"
+#include "config.h"
+#include "errbuf.h"
+#include "hookd.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "message.h"
+#include "proc.h"
+#include "state.h"
+#include "store.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+static const char bake_usage[] =
+    "usage: hookd bake [-h] [-c file] [-g group] [-r dir]";
+
+static void
+bake_help(void)
+{
+	printf("%s\n\n"
+	    "Install the deployment group's current target (target.json in "
+	    "the store)\ninto this host, as an image builder's provisioner "
+	    "step: the same lifecycle\nengine as 'hookd run', without "
+	    "registration, queue or lifecycle action.\n\n"
+	    "options:\n"
+	    "  -g, --group GROUP   the deployment group (default: hookd.yml's"
+	    "\n                      deployment_group, then "
+	    "$DEPLOYMENT_GROUP_NAME)\n"
+	    "  -c, --config FILE   hookd.yml (default %s)\n"
+	    "  -r, --root DIR      install under DIR instead of the "
+	    "config's root\n"
+	    "  -h, --help          show this help\n\n"
+	    "exit status: 0 installed (or already current, or no target "
+	    "yet), 1 the\ndeployment failed, 65 bad target.json, 69/75 store "
+	    "unavailable, 77 access\ndenied, 78 bad configuration\n", bake_usage,
+	    CONFIG_DEFAULT_PATH);
+}
+
+static void
+bake_on_event_end(void *arg, const struct deploy_event *de)
+{
+	printf("%-20s %-7s %7.2f s", lc_event_name(de->event),
+	    deploy_event_status_name(de->status), de->duration);
+	if (de->status == DEPLOY_EVENT_FAILED && de->outcome != NULL)
+		printf("  %s%s%s", de->script != NULL ? de->script : "",
+		    de->script != NULL ? ": " : "", de->outcome);
+	printf("%s\n", de->rollback ? " (rollback)" : "");
+	fflush(stdout);
+}
+
+static void
+bake_sighandler(int sig)
+{
+	proc_request_stop();
+}
+
+/* Fetch the bundle into ROOT/cache; *ret_path new. */
+static int
+bake_fetch(struct store *st, const struct config *cfg, const char *root,
+    const struct message *m, const char *key, char **ret_path,
+    struct errbuf *eb)
+{
+	char	*dir, *path;
+
+	dir = xasprintf("%s/cache", root);
+	if (mkdir(root, 0755) == -1 && errno != EEXIST) {
+		errbuf_errno(eb, EK_IO, "cannot create '%s'", root);
+		free(dir);
+		return -1;
+	}
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		errbuf_errno(eb, EK_IO, "cannot create '%s'", dir);
+		free(dir);
+		return -1;
+	}
+	path = xasprintf("%s/.bake-%s.bundle", dir, m->deployment_id);
+	free(dir);
+	if (store_get_file(st, key, path, m->sha256, cfg->max_bundle_bytes,
+	    NULL, eb) == -1) {
+		(void)unlink(path);
+		free(path);
+		return -1;
+	}
+	*ret_path = path;
+	return 0;
+}
+
+/* Whether state.json under root already has m live (1), or not (0). */
+static int
+bake_current(const char *statepath, const struct message *m,
+    struct errbuf *eb)
+{
+	struct state	 st;
+	int		 r;
+
+	state_init(&st);
+	if (state_load(statepath, &st, eb) == -1)
+		return -1;
+	r = st.current.deployment_id != NULL &&
+	    strcmp(st.current.deployment_id, m->deployment_id) == 0;
+	state_release(&st);
+	return r;
+}
+
+int
+cmd_bake(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "group",	required_argument,	NULL, 'g' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ "root",	required_argument,	NULL, 'r' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct config		 cfg;
+	struct aws_client_config cc;
+	struct deploy_observer	 obs = { 0 };
+	struct deploy_result	 res;
+	struct deploy_spec	 spec;
+	struct message		 m;
+	struct sigaction	 sa;
+	struct errbuf		 eb = { 0 };
+	struct aws_client	*aws = NULL;
+	struct store		*st = NULL;
+	const char		*cfgpath = CONFIG_DEFAULT_PATH, *arg_group = NULL;
+	const char		*root = NULL, *gsrc;
+	char			*group = NULL, *tkey = NULL, *data = NULL;
+	char			*key = NULL, *bundle = NULL, *statepath = NULL;
+	size_t			 len;
+	bool			 curl = false;
+	int			 ch, r, rc = 0;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "c:g:hr:", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfgpath = optarg;
+			break;
+		case 'g':
+			arg_group = optarg;
+			break;
+		case 'h':
+			bake_help();
+			return 0;
+		case 'r':
+			if (optarg[0] != '/')
+				usage_error(bake_usage, "--root must be an "
+				    "absolute path: '%s'", optarg);
+			root = optarg;
+			break;
+		default:
+			if (optopt != 0 && optopt != '?')
+				usage_error(bake_usage, "option '-%c' %s",
+				    optopt, strchr("cgr", optopt) != NULL ?
+				    "needs an argument" : "is unknown");
+			usage_error(bake_usage, "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error(bake_usage, "unexpected argument '%s'",
+		    argv[optind]);
+
+	message_init(&m);
+	deploy_result_init(&res);
+	config_init(&cfg);
+	if (config_load(&cfg, cfgpath, NULL, &eb) == -1) {
+		for (size_t i = 0; i < cfg.nerrors; i++)
+			fprintf(stderr, "hookd: %s\n", cfg.errors[i]);
+		if (cfg.nerrors == 0)
+			fprintf(stderr, "hookd: %s\n", eb.msg);
+		rc = errbuf_exitcode(&eb);
+		goto out;
+	}
+	/* No EC2 tag lookup: an image builder is not a group member. */
+	if (config_resolve_group(&cfg, arg_group, NULL, NULL, &group, &gsrc,
+	    &eb) == -1)
+		goto fail;
+	if (root == NULL)
+		root = cfg.root;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		errbuf_set(&eb, EK_OS, "curl_global_init failed");
+		goto fail;
+	}
+	curl = true;
+	if (strncmp(cfg.store, "s3://", 5) == 0) {
+		memset(&cc, 0, sizeof(cc));
+		cc.region = cfg.region;
+		if ((aws = aws_client_new(&cc, &eb)) == NULL)
+			goto fail;
+	}
+	if (backend_store_open(cfg.store, false, aws, &st, &eb) == -1)
+		goto fail;
+
+	if ((tkey = store_key_target(cfg.application, group, &eb)) == NULL)
+		goto fail;
+	if (store_get(st, tkey, STORE_OBJECT_MAX, &data, &len, NULL,
+	    &eb) == -1) {
+		if (eb.kind != EK_NOINPUT)
+			goto fail;
+		printf("group %s/%s has no target yet: nothing to bake\n",
+		    cfg.application, group);
+		goto out;
+	}
+	if (message_parse(data, len, &m, &eb) == -1 ||
+	    message_check_location(&m, cfg.store, &key, &eb) == -1 ||
+	    (cfg.message_key != NULL && message_verify(&m, cfg.message_key,
+	    cfg.message_key_len, &eb) == -1) ||
+	    message_check_target(&m, cfg.application, group, &eb) == -1) {
+		errbuf_prefix(&eb, "target.json of %s/%s: ", cfg.application,
+		    group);
+		goto fail;
+	}
+	statepath = xasprintf("%s/%s/%s/state.json", root, cfg.application,
+	    group);
+	if ((r = bake_current(statepath, &m, &eb)) == -1)
+		goto fail;
+	if (r == 1) {
+		printf("deployment %s (sequence %llu) of %s/%s is already "
+		    "installed under '%s'\n", m.deployment_id,
+		    (unsigned long long)m.sequence, cfg.application, group,
+		    root);
+		goto out;
+	}
+	printf("baking deployment %s (sequence %llu, revision %s) of %s/%s "
+	    "into '%s'\n", m.deployment_id, (unsigned long long)m.sequence,
+	    m.sha256, cfg.application, group, root);
+	fflush(stdout);
+	if (bake_fetch(st, &cfg, root, &m, key, &bundle, &eb) == -1)
+		goto fail;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = bake_sighandler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	(void)sigaction(SIGINT, &sa, NULL);
+	(void)sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = SIG_IGN;
+	(void)sigaction(SIGPIPE, &sa, NULL);
+
+	deploy_spec_init(&spec);
+	spec.root = root;
+	spec.application = cfg.application;
+	spec.group = group;
+	spec.keep_releases = cfg.keep_releases;
+	spec.limits.max_bytes = cfg.max_bundle_bytes;
+	spec.limits.max_entries = cfg.max_bundle_entries;
+	spec.deployment_id = m.deployment_id;
+	spec.sequence = m.sequence;
+	spec.bundle = bundle;
+	spec.sha256 = m.sha256;
+	spec.commit = m.commit[0] != '\0' ? m.commit : NULL;
+	obs.on_event_end = bake_on_event_end;
+	log_setctx(m.deployment_id, cfg.application, group);
+	if (lifecycle_deploy(&spec, &obs, &res, &eb) == -1)
+		goto fail;
+	if (res.status == DEPLOY_SUCCEEDED) {
+		printf("baked deployment %s (sequence %llu) of %s/%s\n",
+		    m.deployment_id, (unsigned long long)m.sequence,
+		    cfg.application, group);
+		goto out;
+	}
+	printf("deployment %s %s: %s%s%s%s%s\n", m.deployment_id,
+	    res.status == DEPLOY_INTERRUPTED ? "interrupted" : "failed",
+	    res.failed_event >= 0 ?
+	    lc_event_name((enum lc_event)res.failed_event) : "",
+	    res.failed_event >= 0 ? ": " : "",
+	    res.script != NULL ? res.script : "",
+	    res.script != NULL ? ": " : "",
+	    res.outcome != NULL ? res.outcome : "unknown error");
+	if (res.tail != NULL && res.tail[0] != '\0')
+		printf("%s%s", res.tail, res.tail[strlen(res.tail) - 1] ==
+		    '\n' ? "" : "\n");
+	rc = 1;
+	goto out;
+ fail:
+	fflush(stdout);
+	fprintf(stderr, "hookd: bake: %s\n", eb.msg);
+	rc = errbuf_exitcode(&eb);
+ out:
+	fflush(stdout);
+	if (bundle != NULL) {
+		(void)unlink(bundle);
+		free(bundle);
+	}
+	deploy_result_release(&res);
+	message_release(&m);
+	store_free(st);
+	aws_client_free(aws);
+	free(statepath);
+	free(key);
+	free(data);
+	free(tkey);
+	free(group);
+	config_release(&cfg);
+	if (curl)
+		curl_global_cleanup();
+	return rc;
+}

@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * manifest.c: release manifests (see manifest.h).  One walker produces
+ * the lines; writing a manifest sends them to a file, checking one
+ * compares them with the file's, line by line, and stops at the first
+ * difference.  The walk never follows a symlink (openat with O_NOFOLLOW,
+ * fstatat with AT_SYMLINK_NOFOLLOW) and is bounded like a bundle: at
+ * most BUNDLE_ENTRIES_MAX entries and BUNDLE_PATH_MAX path bytes.
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "caps.h"
+#include "errbuf.h"
+#include "manifest.h"
+#include "release.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+struct mwalk {
+	FILE		*out;		/* writing: the new manifest */
+	FILE		*in;		/* checking: the recorded one */
+	char		*recorded;	/* checking: line buffer */
+	char		*why;		/* checking: the first difference */
+	struct buf	 line;		/* the line being made */
+	size_t		 entries;
+	char		 rel[BUNDLE_PATH_MAX + 1];
+	struct errbuf	*eb;
+};
+
+/* Append s with bytes <= ' ', '\' and DEL as \xNN. */
+static int
+add_escaped(struct buf *b, const char *s)
+{
+	int	 bad = 0;
+
+	for (; *s != '\0'; s++) {
+		unsigned char	 c = (unsigned char)*s;
+
+		if (c <= ' ' || c == '\\' || c == 0x7f)
+			bad |= buf_printf(b, "\\x%02x", c);
+		else
+			bad |= buf_addch(b, (char)c);
+	}
+	return bad;
+}
+
+static char
+type_char(mode_t m)
+{
+	if (S_ISREG(m))
+		return 'f';
+	if (S_ISDIR(m))
+		return 'd';
+	if (S_ISLNK(m))
+		return 'l';
+	return 'o';
+}
+
+/* The PATH field of a manifest line (escaped), into out. */
+static void
+line_path(const char *line, char *out, size_t size)
+{
+	const char	*p = line;
+
+	for (int i = 0; i < 8 && p != NULL; i++)
+		if ((p = strchr(p, ' ')) != NULL)
+			p++;
+	if (p == NULL)
+		p = "?";
+	(void)strlcpy(out, p, size);
+	out[strcspn(out, "\t")] = '\0';
+}
+
+/*
+ * Read the next recorded line (without its newline) into w->recorded.
+ * Returns 1, 0 at the end, -1 for a line over MANIFEST_LINE_MAX.
+ */
+static int
+next_recorded(struct mwalk *w)
+{
+	size_t	 len;
+
+	if (fgets(w->recorded, MANIFEST_LINE_MAX, w->in) == NULL)
+		return 0;
+	len = strlen(w->recorded);
+	if (len == 0 || w->recorded[len - 1] != '\n')
+		return -1;
+	w->recorded[len - 1] = '\0';
+	return 1;
+}
+
+/*
+ * Hand the finished line to the sink.  Returns 0 to go on, 1 when a
+ * check found a difference (w->why set), -1 with w->eb set.
+ */
+static int
+emit(struct mwalk *w)
+{
+	char	 a[BUNDLE_NAME_SHOW_MAX], b[BUNDLE_NAME_SHOW_MAX];
+	int	 r;
+
+	if (w->out != NULL) {
+		if (fprintf(w->out, "%s\n", buf_str(&w->line)) < 0)
+			return errbuf_errno(w->eb, EK_IO, "cannot write the "
+			    "manifest");
+		return 0;
+	}
+	line_path(buf_str(&w->line), a, sizeof(a));
+	if ((r = next_recorded(w)) != 1) {
+		w->why = r == 0 ? xasprintf("'%s' was added", a) :
+		    xstrdup("the manifest is unreadable");
+		return 1;
+	}
+	if (strcmp(w->recorded, buf_str(&w->line)) == 0)
+		return 0;
+	line_path(w->recorded, b, sizeof(b));
+	if (strcmp(a, b) == 0)
+		w->why = xasprintf("'%s' was modified", a);
+	else
+		w->why = xasprintf("'%s' was removed or '%s' added", b, a);
+	return 1;
+}
+
+/*
+ * The tree holds more than MANIFEST_ENTRIES_MAX entries: an error when
+ * writing, a difference when checking (the manifest cannot hold them).
+ */
+static int
+too_many(struct mwalk *w)
+{
+	if (w->out != NULL)
+		return errbuf_set(w->eb, EK_DATA, "more than %d entries",
+		    MANIFEST_ENTRIES_MAX);
+	w->why = xasprintf("entries were added (more than %d)",
+	    MANIFEST_ENTRIES_MAX);
+	return 1;
+}
+
+/* Make and emit the line of one entry; target for symlinks. */
+static int
+entry(struct mwalk *w, const struct stat *st, const char *target,
+    bool root)
+{
+	int	 bad = 0;
+
+	if (++w->entries > MANIFEST_ENTRIES_MAX)
+		return too_many(w);
+	buf_reset(&w->line);
+	bad |= buf_printf(&w->line, "%c %o %u %u %llu ",
+	    type_char(st->st_mode), (unsigned)(st->st_mode & 07777),
+	    (unsigned)st->st_uid, (unsigned)st->st_gid,
+	    (unsigned long long)st->st_size);
+	if (root)
+		bad |= buf_addstr(&w->line, "0.000000000 0.000000000 ");
+	else
+		bad |= buf_printf(&w->line, "%lld.%09ld %lld.%09ld ",
+		    (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+		    (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+	bad |= buf_printf(&w->line, "%llu ", (unsigned long long)st->st_ino);
+	bad |= add_escaped(&w->line, root ? "." : w->rel);
+	if (target != NULL) {
+		bad |= buf_addch(&w->line, '\t');
+		bad |= add_escaped(&w->line, target);
+	}
+	if (bad != 0)
+		return errbuf_set(w->eb, EK_DATA, "manifest line for '%s' is "
+		    "too long", w->rel);
+	return emit(w);
+}
+
+static int
+name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * The sorted names in directory fd (borrowed), as a new array of new
+ * strings.  Returns 0, 1 when a check should stop (too many), -1.
+ */
+static int
+read_names(struct mwalk *w, int fd, char ***ret, size_t *ret_n)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		**v = NULL;
+	size_t		 n = 0;
+	int		 dfd;
+
+	if ((dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) == -1 ||
+	    (d = fdopendir(dfd)) == NULL) {
+		if (dfd != -1)
+			close(dfd);
+		return errbuf_errno(w->eb, EK_IO, "cannot read '%s'",
+		    w->rel[0] != '\0' ? w->rel : ".");
+	}
+	for (;;) {
+		errno = 0;
+		if ((de = readdir(d)) == NULL)
+			break;
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (w->entries + n >= MANIFEST_ENTRIES_MAX) {
+			closedir(d);
+			release_names_free(v, n);
+			return too_many(w);
+		}
+		v = xreallocarray(v, n + 1, sizeof(*v));
+		v[n++] = xstrdup(de->d_name);
+	}
+	if (errno != 0) {
+		errbuf_errno(w->eb, EK_IO, "cannot read '%s'",
+		    w->rel[0] != '\0' ? w->rel : ".");
+		closedir(d);
+		release_names_free(v, n);
+		return -1;
+	}
+	closedir(d);
+	if (n > 1)
+		qsort(v, n, sizeof(*v), name_cmp);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+static int	walk_dir(struct mwalk *, int, size_t, int);
+
+/* One entry 'name' of directory fd; w->rel holds its path. */
+static int
+walk_one(struct mwalk *w, int fd, const char *name, size_t rlen, int depth)
+{
+	struct stat	 st;
+	char		 target[PATH_MAX];
+	ssize_t		 n;
+	int		 cfd, r;
+
+	if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errbuf_errno(w->eb, EK_IO, "cannot stat '%s'", w->rel);
+	if (S_ISLNK(st.st_mode)) {
+		if ((n = readlinkat(fd, name, target, sizeof(target))) == -1)
+			return errbuf_errno(w->eb, EK_IO, "cannot read link "
+			    "'%s'", w->rel);
+		if ((size_t)n >= sizeof(target))
+			n = sizeof(target) - 1;
+		target[n] = '\0';
+	}
+	if ((r = entry(w, &st, S_ISLNK(st.st_mode) ? target : NULL,
+	    false)) != 0 || !S_ISDIR(st.st_mode))
+		return r;
+	if ((cfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return errbuf_errno(w->eb, EK_IO, "cannot open '%s'", w->rel);
+	r = walk_dir(w, cfd, rlen, depth + 1);
+	close(cfd);
+	return r;
+}
+
+/* Walk directory fd (borrowed) whose path is w->rel[0..rlen). */
+static int
+walk_dir(struct mwalk *w, int fd, size_t rlen, int depth)
+{
+	char	**names = NULL;
+	size_t	 n = 0, nlen, clen;
+	int	 r;
+
+	if (depth > BUNDLE_PATH_MAX / 2) {
+		if (w->out != NULL)
+			return errbuf_set(w->eb, EK_DATA, "'%s': directories "
+			    "nested too deep", w->rel);
+		w->why = xasprintf("'%s' was added", w->rel);
+		return 1;
+	}
+	if ((r = read_names(w, fd, &names, &n)) != 0)
+		return r;
+	for (size_t i = 0; i < n && r == 0; i++) {
+		nlen = strlen(names[i]);
+		clen = rlen + (rlen > 0) + nlen;
+		if (clen > BUNDLE_PATH_MAX) {
+			if (w->out != NULL)
+				r = errbuf_set(w->eb, EK_DATA, "a path in '%s' "
+				    "is longer than %d bytes", w->rel,
+				    BUNDLE_PATH_MAX);
+			else {
+				w->why = xasprintf("a long path was added "
+				    "in '%s'", w->rel);
+				r = 1;
+			}
+			break;
+		}
+		if (rlen > 0)
+			w->rel[rlen] = '/';
+		memcpy(w->rel + rlen + (rlen > 0), names[i], nlen + 1);
+		r = walk_one(w, fd, names[i], clen, depth);
+		w->rel[rlen] = '\0';
+	}
+	release_names_free(names, n);
+	return r;
+}
+
+/* Walk the release at 'dir' into w; same returns as emit(). */
+static int
+walk(struct mwalk *w, const char *dir)
+{
+	struct stat	 st;
+	int		 fd, r;
+
+	w->rel[0] = '\0';
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1)
+		return errbuf_errno(w->eb, EK_IO, "cannot open '%s'", dir);
+	if (fstat(fd, &st) == -1) {
+		r = errbuf_errno(w->eb, EK_IO, "cannot stat '%s'", dir);
+		goto out;
+	}
+	if ((r = entry(w, &st, NULL, true)) != 0)
+		goto out;
+	r = walk_dir(w, fd, 0, 0);
+	if (r == -1)
+		errbuf_prefix(w->eb, "'%s': ", dir);
+ out:
+	close(fd);
+	return r;
+}
+
+static void
+mwalk_init(struct mwalk *w, struct errbuf *eb)
+{
+	memset(w, 0, sizeof(*w));
+	/* Room for the newline and NUL next_recorded() reads. */
+	buf_init(&w->line, MANIFEST_LINE_MAX - 2);
+	w->eb = eb;
+}
+
+static void
+mwalk_release(struct mwalk *w)
+{
+	buf_release(&w->line);
+	free(w->recorded);
+	free(w->why);
+}
+
+int
+manifest_write(const char *gdir, const char *name, const char *sha256,
+    struct errbuf *eb)
+{
+	struct mwalk	 w;
+	char		*dir, *path, *tmp;
+	int		 fd, ret = -1;
+
+	mwalk_init(&w, eb);
+	dir = xasprintf("%s/%s/%s", gdir, RELEASE_DIR, name);
+	path = xasprintf("%s/%s/%s%s", gdir, RELEASE_DIR, MANIFEST_PREFIX,
+	    name);
+	tmp = xasprintf("%s/%s/%s%s", gdir, RELEASE_DIR, MANIFEST_TMP_PREFIX,
+	    name);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) == -1 || (w.out = fdopen(fd, "w")) == NULL) {
+		errbuf_errno(eb, EK_IO, "cannot create '%s'", tmp);
+		if (fd != -1)
+			close(fd);
+		goto out;
+	}
+	if (fprintf(w.out, "%s %s\n", MANIFEST_SCHEMA, sha256) < 0) {
+		errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
+		goto out;
+	}
+	if (walk(&w, dir) != 0)
+		goto out;
+	if (fflush(w.out) == EOF || ferror(w.out)) {
+		errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
+		goto out;
+	}
+	if (rename(tmp, path) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot rename '%s' to '%s'", tmp,
+		    path);
+		goto out;
+	}
+	ret = 0;
+ out:
+	if (w.out != NULL && fclose(w.out) == EOF && ret == 0)
+		ret = errbuf_errno(eb, EK_IO, "cannot write '%s'", path);
+	if (ret == -1)
+		(void)unlink(tmp);
+	mwalk_release(&w);
+	free(dir);
+	free(path);
+	free(tmp);
+	return ret;
+}
+
+/*
+ * Open the manifest at path and check its header names sha256 (NULL:
+ * any).  Returns the stream, or NULL (errno set; EINVAL: not a manifest
+ * or another hash).
+ */
+static FILE *
+open_manifest(const char *path, const char *sha256)
+{
+	char	 hdr[sizeof(MANIFEST_SCHEMA) + 68];
+	FILE	*fp;
+	size_t	 sl = strlen(MANIFEST_SCHEMA);
+
+	if ((fp = fopen(path, "re")) == NULL)
+		return NULL;
+	if (fgets(hdr, sizeof(hdr), fp) == NULL ||
+	    strncmp(hdr, MANIFEST_SCHEMA, sl) != 0 || hdr[sl] != ' ' ||
+	    strlen(hdr + sl + 1) != 65 || hdr[sl + 65] != '\n' ||
+	    (sha256 != NULL && strncasecmp(hdr + sl + 1, sha256, 64) != 0)) {
+		fclose(fp);
+		errno = EINVAL;
+		return NULL;
+	}
+	return fp;
+}
+
+int
+manifest_check(const char *gdir, const char *name, char **ret_why,
+    struct errbuf *eb)
+{
+	struct mwalk	 w;
+	struct stat	 st;
+	char		*dir, *path;
+	int		 r, ret = -1;
+
+	mwalk_init(&w, eb);
+	dir = xasprintf("%s/%s/%s", gdir, RELEASE_DIR, name);
+	path = xasprintf("%s/%s/%s%s", gdir, RELEASE_DIR, MANIFEST_PREFIX,
+	    name);
+	if ((r = lstat(dir, &st)) == -1 && errno != ENOENT) {
+		errbuf_errno(eb, EK_IO, "cannot stat '%s'", dir);
+		goto out;
+	}
+	if (r == -1 || !S_ISDIR(st.st_mode)) {
+		w.why = xstrdup("the release is gone");
+		goto differs;
+	}
+	if ((w.in = open_manifest(path, NULL)) == NULL) {
+		if (errno != ENOENT && errno != EINVAL) {
+			errbuf_errno(eb, EK_IO, "cannot read '%s'", path);
+			goto out;
+		}
+		w.why = xstrdup(errno == ENOENT ? "it has no manifest" :
+		    "the manifest is unreadable");
+		goto differs;
+	}
+	w.recorded = xmalloc(MANIFEST_LINE_MAX);
+	if ((r = walk(&w, dir)) == -1)
+		goto out;
+	if (r == 0 && (r = next_recorded(&w)) != 0) {
+		if (r == 1) {
+			char	 p[BUNDLE_NAME_SHOW_MAX];
+
+			line_path(w.recorded, p, sizeof(p));
+			w.why = xasprintf("'%s' was removed", p);
+		} else
+			w.why = xstrdup("the manifest is unreadable");
+	}
+	if (w.why == NULL) {
+		ret = 1;
+		goto out;
+	}
+ differs:
+	*ret_why = w.why;
+	w.why = NULL;
+	ret = 0;
+ out:
+	if (w.in != NULL)
+		fclose(w.in);
+	mwalk_release(&w);
+	free(dir);
+	free(path);
+	return ret;
+}
+
+int
+manifest_find(const char *gdir, const char *sha256, char ***ret_names,
+    size_t *ret_n, struct errbuf *eb)
+{
+	FILE	*fp;
+	char	**names, *path;
+	size_t	 n, k = 0;
+
+	if (release_list(gdir, &names, &n, eb) == -1)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		path = xasprintf("%s/%s/%s%s", gdir, RELEASE_DIR,
+		    MANIFEST_PREFIX, names[i]);
+		fp = open_manifest(path, sha256);
+		free(path);
+		if (fp == NULL) {
+			free(names[i]);
+			continue;
+		}
+		fclose(fp);
+		names[k++] = names[i];
+	}
+	*ret_names = names;
+	*ret_n = k;
+	return 0;
+}
+
+int
+manifest_rename(const char *gdir, const char *from, const char *to,
+    struct errbuf *eb)
+{
+	char	*a, *b;
+	int	 ret = 0;
+
+	a = xasprintf("%s/%s/%s%s", gdir, RELEASE_DIR, MANIFEST_PREFIX, from);
+	b = xasprintf("%s/%s/%s%s", gdir, RELEASE_DIR, MANIFEST_PREFIX, to);
+	if (rename(a, b) == -1)
+		ret = errbuf_errno(eb, EK_IO, "cannot rename '%s' to '%s'", a,
+		    b);
+	free(a);
+	free(b);
+	return ret;
+}
+
+void
+manifest_remove(const char *gdir, const char *name)
+{
+	char	*p;
+
+	p = xasprintf("%s/%s/%s%s", gdir, RELEASE_DIR, MANIFEST_PREFIX, name);
+	(void)unlink(p);
+	free(p);
+}

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_git.c: the deployer's git wrapper against a real repository made
+ * in a temporary directory: resolving refs, naming what is dirty, the
+ * subdirectory prefix, and archives that are the same bytes for the same
+ * commit.
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+
+#include <ftw.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "bundle.h"
+#include "errbuf.h"
+#include "git.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+struct fx {
+	char	 dir[64];
+};
+
+static void
+write_file(const char *dir, const char *name, const char *text)
+{
+	char	*p;
+	FILE	*f;
+
+	p = xasprintf("%s/%s", dir, name);
+	assert_non_null(f = fopen(p, "we"));
+	fputs(text, f);
+	fclose(f);
+	free(p);
+}
+
+static void
+git_ok(const char *dir, const char *const *args)
+{
+	struct errbuf	 eb = { 0 };
+	char		*err = NULL;
+	int		 st = -1;
+
+	assert_int_equal(git_run(dir, args, &st, NULL, &err, &eb), 0);
+	if (st != 0)
+		fail_msg("git %s: %s", args[0], err);
+	free(err);
+}
+
+static void
+commit_all(const char *dir, const char *msg)
+{
+	const char	*add[] = { "add", "-A", NULL };
+	const char	*ci[] = { "-c", "user.name=T", "-c",
+			    "user.email=t@example.com", "commit", "-q", "-m",
+			    msg, NULL };
+
+	git_ok(dir, add);
+	git_ok(dir, ci);
+}
+
+static int
+setup(void **state)
+{
+	struct fx	*fx = xcalloc(1, sizeof(*fx));
+	const char	*init[] = { "init", "-q", NULL };
+	char		*sub;
+
+	(void)strlcpy(fx->dir, "/tmp/test_git.XXXXXX", sizeof(fx->dir));
+	assert_non_null(mkdtemp(fx->dir));
+	git_ok(fx->dir, init);
+	write_file(fx->dir, "a.txt", "one\n");
+	sub = xasprintf("%s/app", fx->dir);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	write_file(sub, "appspec.yml", "version: 0.0\nos: linux\n");
+	free(sub);
+	commit_all(fx->dir, "first");
+	*state = fx;
+	return 0;
+}
+
+static int
+rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)remove(path);
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fx	*fx = *state;
+
+	(void)nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(fx);
+	return 0;
+}
+
+static void
+git_resolves_head_and_refuses_unknown_refs(void **state)
+{
+	struct fx	*fx = *state;
+	struct errbuf	 eb = { 0 };
+	char		 c1[41], c2[41];
+
+	assert_int_equal(git_resolve(fx->dir, "HEAD", c1, &eb), 0);
+	assert_int_equal(strlen(c1), 40);
+	assert_int_equal(strspn(c1, "0123456789abcdef"), 40);
+	write_file(fx->dir, "a.txt", "two\n");
+	commit_all(fx->dir, "second");
+	assert_int_equal(git_resolve(fx->dir, "HEAD~1", c2, &eb), 0);
+	assert_string_equal(c1, c2);
+	assert_int_equal(git_resolve(fx->dir, "no-such-branch", c2, &eb), -1);
+	assert_int_equal(eb.kind, EK_NOINPUT);
+	assert_non_null(strstr(eb.msg, "'no-such-branch'"));
+	assert_int_equal(git_resolve(fx->dir, "--all", c2, &eb), -1);
+	assert_int_equal(eb.kind, EK_DATA);
+}
+
+static void
+git_dirty_names_what_is_not_committed(void **state)
+{
+	struct fx	*fx = *state;
+	struct errbuf	 eb = { 0 };
+	char		*desc = NULL;
+
+	assert_int_equal(git_dirty(fx->dir, &desc, &eb), 0);
+	assert_null(desc);
+	write_file(fx->dir, "a.txt", "changed\n");
+	write_file(fx->dir, "new.txt", "x\n");
+	assert_int_equal(git_dirty(fx->dir, &desc, &eb), 0);
+	assert_non_null(desc);
+	assert_non_null(strstr(desc, "2 paths: "));
+	assert_non_null(strstr(desc, " M a.txt"));
+	assert_non_null(strstr(desc, "?? new.txt"));
+	free(desc);
+}
+
+static void
+git_dirty_outside_a_repository_fails(void **state)
+{
+	struct errbuf	 eb = { 0 };
+	char		*desc = NULL;
+
+	assert_int_equal(git_dirty("/", &desc, &eb), -1);
+	assert_int_equal(eb.kind, EK_NOINPUT);
+}
+
+static void
+git_archive_is_the_same_for_the_same_commit(void **state)
+{
+	struct fx	*fx = *state;
+	struct errbuf	 eb = { 0 };
+	char		 c[41], h1[65], h2[65], h3[65];
+	char		*p1, *p2, *p3, *sub, *prefix = NULL;
+
+	assert_int_equal(git_resolve(fx->dir, "HEAD", c, &eb), 0);
+	p1 = xasprintf("%s.1.tgz", fx->dir);
+	p2 = xasprintf("%s.2.tgz", fx->dir);
+	p3 = xasprintf("%s.3.tgz", fx->dir);
+	assert_int_equal(git_archive(fx->dir, c, NULL, p1, &eb), 0);
+	sleep(1);	/* a timestamp in the archive would now differ */
+	assert_int_equal(git_archive(fx->dir, c, "", p2, &eb), 0);
+	sub = xasprintf("%s/app", fx->dir);
+	assert_int_equal(git_prefix(sub, &prefix, &eb), 0);
+	assert_string_equal(prefix, "app/");
+	assert_int_equal(git_archive(fx->dir, c, prefix, p3, &eb), 0);
+	assert_int_equal(bundle_sha256(p1, h1, &eb), 0);
+	assert_int_equal(bundle_sha256(p2, h2, &eb), 0);
+	assert_int_equal(bundle_sha256(p3, h3, &eb), 0);
+	assert_string_equal(h1, h2);
+	assert_string_not_equal(h1, h3);
+	(void)unlink(p1);
+	(void)unlink(p2);
+	(void)unlink(p3);
+	free(p1);
+	free(p2);
+	free(p3);
+	free(sub);
+	free(prefix);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    git_resolves_head_and_refuses_unknown_refs, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    git_dirty_names_what_is_not_committed, setup, teardown),
+		cmocka_unit_test(git_dirty_outside_a_repository_fails),
+		cmocka_unit_test_setup_teardown(
+		    git_archive_is_the_same_for_the_same_commit, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -22,8 +22,7 @@ struct errbuf;
 struct json_t;
 struct queue;
 
-#define TARGET_SCHEMA		"hookd.target/1"
-#define DEPLOYMENT_SCHEMA	"hookd.deployment/1"
+#define DEPLOYMENT_SCHEMA	"hookd.deployment-record/1"
 #define DEPLOYER_STALE_SEC	900	/* registry entry older: stale */
 #define DEPLOYER_POLL_FILE_MS	300	/* store polling, file:// */
 #define DEPLOYER_POLL_S3_MS	2000	/* store polling, s3:// */

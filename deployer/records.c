@@ -4,8 +4,8 @@
  *
  * Written by the deployer (schemas in docs/man/deployer.1 and the
  * report):
- *   groups/APP/GROUP/target.json            hookd.target/1
- *   deployments/APP/GROUP/ID/deployment.json hookd.deployment/1
+ *   groups/APP/GROUP/target.json   the deployment message (message.h)
+ *   deployments/APP/GROUP/ID/deployment.json hookd.deployment-record/1
  * Read (written by hookd, lib/progress.h):
  *   deployments/APP/GROUP/ID/instances/INSTANCE.json  hookd.progress/1
  *   groups/APP/GROUP/instances/INSTANCE.json          hookd.instance/1

@@ -50,6 +50,8 @@
 #define STATE_HISTORY_MAX	20			/* state.json history entries */
 #define STATE_LINKS_MAX		APPSPEC_FILES_MAX	/* in_progress.links */
 #define DEPLOYLOG_LINE_MAX	4096			/* one log line, bytes */
+#define DEPLOYLOG_FILE_MAX	(64 << 20)		/* script output, bytes */
+#define DEPLOYLOG_RESERVE	(1 << 20)		/* hookd's lines after */
 #define NAME_LEN_MAX		128			/* application/group/id */
 #define HOOK_TICK_MSEC		1000			/* observer on_tick period */
 

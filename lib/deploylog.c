@@ -8,8 +8,11 @@
  */
 #include "compat.h"
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,18 +29,30 @@ void
 deploylog_init(struct deploylog *dl)
 {
 	dl->fd = -1;
+	dl->size = 0;
+	dl->capped = 0;
+	dl->max = DEPLOYLOG_FILE_MAX;
 }
 
 int
 deploylog_open(struct deploylog *dl, const char *path, struct errbuf *eb)
 {
-	int	 fd;
+	int		 fd;
 
 	deploylog_close(dl);
+	struct stat	 st;
+
 	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	if (fd == -1)
 		return errbuf_errno(eb, EK_IO, "cannot open '%s'", path);
+	if (fstat(fd, &st) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot stat '%s'", path);
+		close(fd);
+		return -1;
+	}
 	dl->fd = fd;
+	dl->size = (unsigned long long)st.st_size;
+	dl->capped = dl->size >= dl->max;
 	return 0;
 }
 
@@ -57,9 +72,14 @@ deploylog_write(struct deploylog *dl, char *line, size_t len)
 	if (len >= DEPLOYLOG_LINE_MAX)
 		len = DEPLOYLOG_LINE_MAX - 1;
 	line[len++] = '\n';
+	/* Past the reserve even hookd's own lines stop: the disk comes first. */
+	if (dl->size + len > dl->max + DEPLOYLOG_RESERVE)
+		return;
 	do {
 		n = write(dl->fd, line, len);
 	} while (n == -1 && errno == EINTR);
+	if (n > 0)
+		dl->size += (unsigned long long)n;
 }
 
 /* "TIME EVENT " into line; returns its length. */
@@ -108,6 +128,14 @@ deploylog_output(struct deploylog *dl, const char *event, const char *stream,
 
 	if (dl->fd == -1)
 		return;
+	if (dl->size + tlen >= dl->max) {
+		if (!dl->capped)
+			deploylog_printf(dl, event, "log reached %llu bytes: "
+			    "further script output is not logged (the failure "
+			    "report keeps its last lines)", dl->max);
+		dl->capped = 1;
+		return;
+	}
 	len = deploylog_head(line, event);
 	n = snprintf(line + len, DEPLOYLOG_LINE_MAX - len, "[%s] ", stream);
 	if (n > 0)
@@ -119,4 +147,25 @@ deploylog_output(struct deploylog *dl, const char *event, const char *stream,
 	memcpy(line + len, text, tlen);
 	len += tlen;
 	deploylog_write(dl, line, len);
+}
+
+size_t
+deploylog_prune(const char *logdir, const char *const *ids, size_t nids)
+{
+	char	 path[PATH_MAX];
+	size_t	 removed = 0;
+	int	 n;
+
+	for (size_t i = 0; i < nids; i++) {
+		/* Ids come from state.json: never let one name a path. */
+		if (ids[i] == NULL || ids[i][0] == '\0' || ids[i][0] == '.' ||
+		    strchr(ids[i], '/') != NULL)
+			continue;
+		n = snprintf(path, sizeof(path), "%s/%s.log", logdir, ids[i]);
+		if (n < 0 || (size_t)n >= sizeof(path))
+			continue;
+		if (unlink(path) == 0)
+			removed++;
+	}
+	return removed;
 }

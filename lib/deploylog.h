@@ -17,6 +17,9 @@ struct errbuf;
 
 struct deploylog {
 	int		 fd;		/* -1: closed (writes are dropped) */
+	unsigned long long size;	/* bytes in the file */
+	int		 capped;	/* script output is being dropped */
+	unsigned long long max;		/* DEPLOYLOG_FILE_MAX unless changed */
 };
 
 void	deploylog_init(struct deploylog *);
@@ -35,8 +38,24 @@ void	deploylog_close(struct deploylog *);
  */
 void	deploylog_printf(struct deploylog *, const char *event,
 	    const char *, ...) HOOKD_PRINTF(3, 4);
-/* One line of script output; 'stream' is "stdout" or "stderr". */
+/*
+ * One line of script output; 'stream' is "stdout" or "stderr".  Once the
+ * file holds DEPLOYLOG_FILE_MAX bytes, script output is dropped (one line
+ * says so); hookd's own lines still go in, up to DEPLOYLOG_RESERVE more,
+ * so the outcome is always recorded.  The failure report keeps the last
+ * HOOK_TAIL_MAX bytes of output either way.
+ */
 void	deploylog_output(struct deploylog *, const char *event,
 	    const char *stream, const char *line, size_t len);
+
+/*
+ * Remove the logs of the given deployment ids from 'logdir' (ROOT/logs):
+ * the engine calls it for the deployments that fell out of the kept
+ * window, so logs never outgrow keep_releases deployments per group.
+ * Ids that are not plain names are skipped; a missing file is fine.
+ * Returns how many files were removed.
+ */
+size_t	deploylog_prune(const char *logdir, const char *const *ids,
+	    size_t nids);
 
 #endif /* HOOKD_DEPLOYLOG_H */

@@ -3,6 +3,7 @@
  * errbuf.c: fill, extend and classify error records.  This file is the
  * only place that maps error kinds to exit codes (STYLE.md B10).
  */
+#define HOOKD_ERRBUF_C	/* see the end of errbuf.h */
 #include "compat.h"
 
 #include <errno.h>

@@ -7,10 +7,10 @@
  *  1. lock GDIR/.lock; load state.json; undo a deployment left in
  *     progress (recover);
  *  2. "prepare": hash the bundle, extract it into releases/.tmp-SEQ-ID,
- *     rename the bundle root to releases/SEQ-ID and record its manifest
- *     (or reuse an unprotected, unchanged release of the same sha256 by
- *     renaming it: see reuse()), parse and check its appspec.  This is
- *     the work
+ *     rename the bundle root to releases/SEQ-ID (or reuse an unprotected,
+ *     unchanged release of the same sha256 by renaming it: see reuse()),
+ *     parse and check its appspec; give a new release's hook scripts
+ *     their exec bit and record its manifest.  This is the work
  *     of DownloadBundle, done before any script runs so that a bad bundle
  *     or appspec changes nothing on the host; the event is reported at
  *     its CodeDeploy position with this duration;
@@ -660,7 +660,6 @@ static int
 extract(struct engine *e, struct errbuf *eb)
 {
 	struct bundle_limits	 lim = e->spec->limits;
-	struct errbuf		 eb2;
 	char			*tmp, *root = NULL, *asp = NULL;
 	int			 ret = -1;
 
@@ -686,11 +685,6 @@ extract(struct engine *e, struct errbuf *eb)
 		goto out;
 	}
 	e->reldir_made = true;
-	/* Before any hook or Install touches it: what reuse compares. */
-	if (e->sha256 != NULL &&
-	    manifest_write(e->gdir, e->relname, e->sha256, &eb2) == -1)
-		deploylog_printf(&e->log, "DownloadBundle", "no manifest: this "
-		    "release will not be reused: %s", eb2.msg);
 	ret = 0;
  out:
 	if (release_rmtree(tmp, eb) == -1 && ret == 0)
@@ -806,6 +800,37 @@ reuse(struct engine *e)
 	return done;
 }
 
+/*
+ * A freshly extracted release, before any hook or Install touches it:
+ * give its hook scripts the exec bit they will need (the rule of
+ * hooks.c, which then finds nothing to do), then record its manifest,
+ * so that reuse compares against the tree as the engine prepared it and
+ * a bundle whose scripts lack the bit can still be reused.  Failures
+ * only cost the reuse (and hooks.c reports a script it cannot run).
+ */
+static void
+record_release(struct engine *e)
+{
+	struct stat	 sb;
+	struct errbuf	 eb;
+	char		*p;
+
+	for (int ev = 0; ev < LC_NEVENTS; ev++)
+		for (size_t i = 0; i < e->as.nhooks[ev]; i++) {
+			p = xasprintf("%s/%s", e->reldir,
+			    e->as.hooks[ev][i].location);
+			if (lstat(p, &sb) == 0 && S_ISREG(sb.st_mode) &&
+			    (sb.st_mode & S_IXUSR) == 0)
+				(void)chmod(p, (sb.st_mode & 07777) | S_IXUSR |
+				    ((sb.st_mode & 0044) >> 2));
+			free(p);
+		}
+	if (e->sha256 != NULL &&
+	    manifest_write(e->gdir, e->relname, e->sha256, &eb) == -1)
+		deploylog_printf(&e->log, "DownloadBundle", "no manifest: this "
+		    "release will not be reused: %s", eb.msg);
+}
+
 static int
 prepare(struct engine *e, struct errbuf *eb)
 {
@@ -840,6 +865,8 @@ prepare(struct engine *e, struct errbuf *eb)
 	    appspec_check_bundle(&e->as, e->reldir, eb) == -1 ||
 	    check_paths(&e->as, eb) == -1)
 		return -1;
+	if (e->reused == NULL)
+		record_release(e);
 
 	if (lg->sequence != 0) {
 		e->livedir = xasprintf("%s/%s", e->gdir, lg->release);

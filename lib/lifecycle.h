@@ -69,8 +69,9 @@ struct deploy_event {
 
 /*
  * Progress callbacks, each optional, each given 'arg'.  They run in the
- * engine's process between steps (on_tick while a script runs, about
- * every tick_msec) and must not call back into the engine.
+ * engine's process between steps (on_tick while a script runs and while
+ * the bundle is extracted, about every tick_msec) and must not call back
+ * into the engine.
  */
 struct deploy_observer {
 	void		(*on_event_start)(void *arg, enum lc_event ev,

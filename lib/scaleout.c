@@ -177,13 +177,13 @@ scaleout_begin(struct scaleout *so, struct aws_client *aws,
 
 	/* The group: the instance tag first, it costs no AWS call. */
 	if (so->group == NULL && imds != NULL && imds_enabled(imds)) {
-		if (imds_tag(imds, SCALEOUT_TAG_GROUP, &tag, &e2) == 0 &&
-		    tag[0] != '\0') {
+		if (imds_tag(imds, SCALEOUT_TAG_GROUP, &tag, &e2) == -1)
+			log_debug("scale-out: %s", e2.msg);
+		else if (tag[0] != '\0') {
 			so->group = tag;
 			so->group_source = "instance tag " SCALEOUT_TAG_GROUP;
 			tag = NULL;
-		} else
-			log_debug("scale-out: %s", e2.msg);
+		}
 		free(tag);
 	}
 
@@ -206,13 +206,14 @@ scaleout_begin(struct scaleout *so, struct aws_client *aws,
 			so->state = SO_PENDING;
 			(void)clock_gettime(CLOCK_MONOTONIC, &so->hb_last);
 		}
-		goto hook;
-	}
-	if (!found || so->group == NULL)
+	} else if (!found || so->group == NULL)
 		return 0;	/* not in an Auto Scaling group */
-	if (state_pending(so->lifecycle_state))
+	else if (state_pending(so->lifecycle_state))
 		so->state = SO_PENDING;
- hook:
+
+	if (so->state != SO_PENDING)
+		return 0;
+	/* The hook's heartbeat timeout; no such hook: nothing to do. */
 	if ((rc = find_hook(so, &e2)) == -1) {
 		/*
 		 * The hook cannot be read (no DescribeLifecycleHooks in the

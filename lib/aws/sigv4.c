@@ -462,10 +462,11 @@ compute_signature(const struct sigv4_params *p, const char *datestamp,
 
 	slen = strlen(p->secret_key) + 4;
 	seed = xmalloc(slen + 1);
+	/* The second copy takes the key's NUL too. */
+	/* NOLINTBEGIN(bugprone-not-null-terminated-result) */
 	memcpy(seed, "AWS4", 4);
-	/* Copies the key's NUL too. */
-	/* NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
 	memcpy(seed + 4, p->secret_key, slen - 4 + 1);
+	/* NOLINTEND(bugprone-not-null-terminated-result) */
 	if (hmac256(seed, slen, datestamp, strlen(datestamp), k1) == -1 ||
 	    hmac256(k1, 32, p->region, strlen(p->region), k2) == -1 ||
 	    hmac256(k2, 32, p->service, strlen(p->service), k1) == -1 ||

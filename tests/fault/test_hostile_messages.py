@@ -204,12 +204,18 @@ def test_a_key_file_others_can_read_is_refused(ws, daemon):
     cfg = ws.base / "k.yml"
     from daemon_util import write_config
     write_config(cfg, **spool_config(ws, message_key_file=str(keyfile)))
-    for mode in (0o644, 0o604, 0o640):
+    # readable or writable by group or others: refused
+    for mode in (0o644, 0o604, 0o640, 0o620, 0o602):
         os.chmod(keyfile, mode)
         r = run([binary("hookd"), "run", "-n", "-c", str(cfg)])
-        if mode & 0o004:
-            assert r.returncode == 78, (oct(mode), r.stdout, r.stderr)
-            assert "msg.key" in r.stderr, r.stderr
+        assert r.returncode == 78, (oct(mode), r.stdout, r.stderr)
+        assert "msg.key" in r.stderr, r.stderr
+    # owned by someone else: refused too
+    os.chmod(keyfile, 0o600)
+    os.chown(keyfile, 65534, -1)
+    r = run([binary("hookd"), "run", "-n", "-c", str(cfg)])
+    assert r.returncode == 78, (r.stdout, r.stderr)
+    os.chown(keyfile, 0, -1)
     os.chmod(keyfile, 0o600)
     r = run([binary("hookd"), "run", "-n", "-c", str(cfg)])
     assert r.returncode == 0, r.stderr

@@ -38,6 +38,8 @@ def rpms():
     """Run 'make rpm' once into BUILD/rpmtest; returns {name: path}."""
     need("rpmbuild")
     bdir = BUILD / "rpmtest"
+    for old in bdir.glob("hookd-*.tar.gz"):
+        old.unlink()
     r = run(["make", "-C", str(TOP), f"BUILD={bdir}", "rpm",
              "RPMBUILD_FLAGS=--nocheck"], env=MAKE_ENV, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
@@ -132,11 +134,10 @@ def test_rpm_installs_into_a_scratch_root_where_hookd_runs(rpms, tmp_path):
     # The build read the tarball's VERSION file; the package's Version is
     # the same, spelt for rpm (Makefile RPM_VERSION).
     v = r.stdout.split()[1]
-    if v[0].isdigit():
-        v = v.replace("-", "^", 1)
-    v = v.replace("-", ".")
-    if not v[0].isdigit():
-        v = "0^" + v
+    if re.match(r"[0-9]+\.", v):
+        v = v.replace("-", "^", 1).replace("-", ".")
+    else:
+        v = "0^" + v.replace("-", ".")
     assert rpm_q(rpms["hookd"], "--qf", "%{VERSION}") == v
     r = run([str(root / "usr/bin/deployer"), "--version"])
     assert r.returncode == 0, r.stderr

@@ -185,3 +185,22 @@ def test_rollback_to_a_reused_release_after_a_failure(ws):
     assert lu.running(ws) == "vC"
     lu.check_state_consistent(ws, APP)
     assert (lu.release_of(ws, APP, d4) / "VERSION").read_text() == "vA\n"
+
+
+def test_bundle_whose_scripts_lack_the_exec_bit_is_still_reused(ws):
+    """The engine gives hook scripts their exec bit before it records the
+    release, so that change does not count against reuse."""
+    script = "#!/bin/sh\necho started\n"
+    hooks = {"ApplicationStart": ["scripts/start.sh"]}
+    x = lu.make_bundle(ws, APP, {"appspec.yml": lu.appspec(hooks),
+                                 "scripts/start.sh": (script, 0o644)},
+                       fmt="tgz", subdir="noexec")
+    assert bundle_tree(x)["scripts/start.sh"][1] == 0o644
+    d1, _, _ = deploy(ws, x)
+    rel1 = lu.release_of(ws, APP, d1)
+    assert lu.mode_of(rel1 / "scripts/start.sh") & 0o100
+    deploy(ws, lu.app_bundle(ws, "vB", fmt="tgz"))
+    deploy(ws, lu.app_bundle(ws, "vC", fmt="tgz"))
+    d4, out, log = deploy(ws, x)
+    assert reused_line(out) == f"1-{d1}", log
+    assert "started" in log

@@ -156,6 +156,17 @@ def current_id(ws):
     return ws.state(APP, GROUP)["current"]["deployment_id"]
 
 
+def release(ws):
+    """Let the hook blocked on the FIFO go on.  The hook's `: < fifo`
+    opens and closes it at once: once our open returned, it is released,
+    and our write may meet a closed pipe."""
+    try:
+        with open(ws.out / "fifo", "w") as f:
+            f.write("go\n")
+    except BrokenPipeError:
+        pass
+
+
 def test_pending_instance_catches_up_and_continues(so, daemon, ws):
     sha = so.upload(app_bundle(ws, "v1", fmt="tgz"))
     t = so.create_deployment(sha, 1)
@@ -201,8 +212,7 @@ def test_heartbeats_arrive_during_a_slow_catch_up(so, daemon, ws):
              what="five heartbeats")
     assert time.monotonic() - t_hold > 5  # held longer than the timeout
     assert so.instance()["LifecycleState"] == "Pending:Wait"
-    with open(ws.out / "fifo", "w") as f:
-        f.write("go\n")
+    release(ws)
     h.wait_notify("READY=1")
     inst = so.instance()
     assert inst["result"] == "CONTINUE"
@@ -375,6 +385,18 @@ def test_describe_denied_probes_with_a_heartbeat(so, daemon, ws, proxy):
     assert h.stop() == 0
 
 
+def test_file_store_and_spool_queue_with_a_launch_hook(so, daemon, ws):
+    # No AWS backend in hookd.yml: the lifecycle calls get a client of
+    # their own (credentials and region from the environment).
+    so.hold()
+    cfg = so.config(store=f"file://{ws.base}/store",
+                    queue=f"file://{ws.base}/queue")
+    h = daemon(ws, cfg, env=so.env())
+    assert so.instance()["result"] == "CONTINUE"
+    assert "no target.json" in h.stderr()
+    assert h.stop() == 0
+
+
 POINTS = ["before_queue", "between_queue_and_target", "during_catch_up",
           "after_ready"]
 
@@ -422,8 +444,7 @@ def test_deployment_at_each_point_of_the_boot(so, daemon, ws, point):
         wait_for(lambda: blocked_in(ws), 30, what="the catch-up to block")
         d2 = so.create_deployment(sha2, 2)
         assert d2["_sent_to_queues"] == 1
-        with open(ws.out / "fifo", "w") as f:
-            f.write("go\n")
+        release(ws)
     h.wait_notify("READY=1", timeout=60)
     if point == "after_ready":
         d2 = so.create_deployment(sha2, 2)

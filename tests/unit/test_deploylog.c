@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: ISC */
+#include "compat.h"
+
+#include <sys/stat.h>
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "deploylog.h"
+#include "errbuf.h"
+
+static char	 dir[] = "/tmp/test_deploylog.XXXXXX";
+
+static int
+setup(void **state)
+{
+	return mkdtemp(dir) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	char	 cmd[128];
+
+	(void)snprintf(cmd, sizeof(cmd), "%s/d-AAAAAAAAA.log", dir);
+	(void)unlink(cmd);
+	(void)snprintf(cmd, sizeof(cmd), "%s/d-BBBBBBBBB.log", dir);
+	(void)unlink(cmd);
+	return rmdir(dir);
+}
+
+static long long
+file_size(const char *path)
+{
+	struct stat	 st;
+
+	return stat(path, &st) == -1 ? -1 : (long long)st.st_size;
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE	*f;
+	char	*s;
+	long	 n;
+
+	assert_non_null(f = fopen(path, "re"));
+	fseek(f, 0, SEEK_END);
+	n = ftell(f);
+	rewind(f);
+	s = calloc(1, (size_t)n + 1);
+	assert_non_null(s);
+	assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return s;
+}
+
+static void
+deploylog_caps_script_output_but_records_hookd_lines(void **state)
+{
+	struct deploylog dl;
+	struct errbuf	 eb = { 0 };
+	char		 path[256], line[1000];
+	char		*text;
+
+	(void)snprintf(path, sizeof(path), "%s/d-AAAAAAAAA.log", dir);
+	deploylog_init(&dl);
+	dl.max = 64 * 1024;
+	assert_int_equal(deploylog_open(&dl, path, &eb), 0);
+	memset(line, 'x', sizeof(line));
+	for (int i = 0; i < 10000; i++)		/* ~10 MB offered */
+		deploylog_output(&dl, "ApplicationStart", "stdout", line,
+		    sizeof(line));
+	deploylog_printf(&dl, NULL, "deployment failed: the outcome");
+	deploylog_close(&dl);
+
+	assert_true(file_size(path) < 64 * 1024 + 8192);
+	text = slurp(path);
+	assert_non_null(strstr(text, "further script output is not logged"));
+	assert_non_null(strstr(text, "deployment failed: the outcome"));
+	free(text);
+}
+
+static void
+deploylog_reopen_counts_what_is_already_there(void **state)
+{
+	struct deploylog dl;
+	struct errbuf	 eb = { 0 };
+	char		 path[256];
+	long long	 before;
+
+	(void)snprintf(path, sizeof(path), "%s/d-AAAAAAAAA.log", dir);
+	before = file_size(path);
+	assert_true(before > 1024);
+	deploylog_init(&dl);
+	dl.max = 1024;
+	assert_int_equal(deploylog_open(&dl, path, &eb), 0);
+	assert_true(dl.capped);
+	deploylog_output(&dl, "-", "stdout", "more", 4);
+	deploylog_close(&dl);
+	assert_int_equal(file_size(path), before);
+}
+
+static void
+deploylog_prune_removes_only_named_plain_ids(void **state)
+{
+	struct deploylog dl;
+	struct errbuf	 eb = { 0 };
+	char		 a[256], b[256];
+	const char	*ids[] = { "d-AAAAAAAAA", "../etc/passwd", "", NULL,
+	    "d-MISSING00" };
+
+	(void)snprintf(a, sizeof(a), "%s/d-AAAAAAAAA.log", dir);
+	(void)snprintf(b, sizeof(b), "%s/d-BBBBBBBBB.log", dir);
+	deploylog_init(&dl);
+	assert_int_equal(deploylog_open(&dl, b, &eb), 0);
+	deploylog_close(&dl);
+	assert_true(file_size(a) >= 0);
+	assert_int_equal(deploylog_prune(dir, ids, nitems(ids)), 1);
+	assert_int_equal(file_size(a), -1);
+	assert_true(file_size(b) >= 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(
+		    deploylog_caps_script_output_but_records_hookd_lines),
+		cmocka_unit_test(deploylog_reopen_counts_what_is_already_there),
+		cmocka_unit_test(deploylog_prune_removes_only_named_plain_ids),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}

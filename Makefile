@@ -114,6 +114,7 @@ LIB_SRCS	+= lib/state.c
 LIB_SRCS	+= lib/store.c
 LIB_SRCS	+= lib/store_file.c
 LIB_SRCS	+= lib/store_s3.c
+LIB_SRCS	+= lib/validate.c
 LIB_SRCS	+= lib/xalloc.c
 
 HOOKD_SRCS	 =
@@ -152,6 +153,7 @@ UNIT_TESTS	+= creds
 UNIT_TESTS	+= deploylog
 UNIT_TESTS	+= errbuf
 UNIT_TESTS	+= git
+UNIT_TESTS	+= http
 UNIT_TESTS	+= lifecycle
 UNIT_TESTS	+= manifest
 UNIT_TESTS	+= message
@@ -164,6 +166,7 @@ UNIT_TESTS	+= scaleout
 UNIT_TESTS	+= sigv4
 UNIT_TESTS	+= state
 UNIT_TESTS	+= store
+UNIT_TESTS	+= validate
 
 LIB_OBJS	 = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_TOBJS	 = $(LIB_SRCS:%.c=$(BUILD)/tobj/%.o)

@@ -100,6 +100,28 @@ def run_deployer(ctx, repo, args, timeout=900):
     return wall, hwm[0], out
 
 
+def inotify_room():
+    """(free inotify instances for this user, the limit): each spool
+    daemon holds one, and fs.inotify.max_user_instances is per user."""
+    with open("/proc/sys/fs/inotify/max_user_instances") as f:
+        limit = int(f.read())
+    used = 0
+    uid = os.getuid()
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{pid}").st_uid != uid:
+                continue
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                if os.readlink(f"/proc/{pid}/fd/{fd}") == \
+                        "anon_inode:inotify":
+                    used += 1
+        except OSError:
+            continue
+    return limit - used, limit
+
+
 def fleet_sizes(ctx):
     cap = int(os.environ.get("BENCH_FLEET_MAX", "200"))
     sizes = [3, 6] if ctx.quick else [10, 50, 200]
@@ -117,6 +139,28 @@ def run(ctx):
     try:
         make_repo(repo, store_url, queue_url)
         for n in fleet_sizes(ctx):
+            # All daemons run as this user: each holds one inotify
+            # instance, so N is capped by fs.inotify.max_user_instances.
+            room, limit = inotify_room()
+            if n - len(daemons) > room - 4:
+                want = n
+                n = len(daemons) + max(0, room - 4)
+                n -= n % 10
+                if n <= len(daemons):
+                    rows.append(bl.Row(f"n{want}_allatonce_s", f"N={want} "
+                                       "AllAtOnce: total", None, "s",
+                                       note=f"not measured: needs more "
+                                       f"inotify instances "
+                                       f"(fs.inotify.max_user_instances="
+                                       f"{limit}, {room} free)"))
+                    break
+                rows.append(bl.Row(f"n{want}_capped", f"N={want} capped "
+                                   f"to N={n}", n, "daemons",
+                                   note=f"all daemons run as one user and "
+                                   f"each holds an inotify instance: "
+                                   f"fs.inotify.max_user_instances={limit}"
+                                   f", {room} were free; raise it (sysctl)"
+                                   f" to run N={want}"))
             # Grow the fleet to n daemons (started together, then each
             # waited for).
             t0 = time.monotonic()

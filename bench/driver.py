@@ -76,7 +76,7 @@ def run_one(ctx, bid, modname, title):
             traceback.print_exc()
         rows = [bl.Row("error", "error", None, None,
                        note=f"not measured: {type(e).__name__}: "
-                       f"{str(e)[:300]}")]
+                       f"{' / '.join(str(e).splitlines())[:300]}")]
         entry["status"] = "error"
     entry["seconds"] = round(time.monotonic() - t0, 1)
     entry["figures"] = {r.key: r.json() for r in rows}

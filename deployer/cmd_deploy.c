@@ -9,9 +9,6 @@
  */
 #include "compat.h"
 
-#include <sys/stat.h>
-
-#include <ftw.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -25,7 +22,9 @@
 #include "errbuf.h"
 #include "git.h"
 #include "log.h"
+#include "release.h"
 #include "store.h"
+#include "validate.h"
 #include "version.h"
 #include "xalloc.h"
 
@@ -62,64 +61,31 @@ deploy_help(void)
 	    "errors (sysexits); see deployer(1)\n", deploy_usage);
 }
 
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)remove(path);
-	return 0;
-}
-
 /*
- * Check the bundle as `hookd validate` does (its validate_tree): find
- * the appspec, load it, check the bundle against it; print every error.
+ * Check the bundle as `hookd validate` does (bundle_validate); print
+ * every error of an invalid appspec, leave the rest in eb.
  */
 static int
-validate_bundle(const char *tgz, const char *scratch, const char *label,
-    struct errbuf *eb)
+validate_bundle(const char *tgz, const char *label, struct errbuf *eb)
 {
-	struct bundle_limits	 lim;
-	struct appspec		 as;
-	struct errbuf		 eb2 = { 0 };
-	char			*dir, *root = NULL, *file = NULL, *name = NULL;
-	int			 r, ret = -1;
+	struct appspec	 as;
+	char		*prefix;
+	int		 ret = 0;
 
 	appspec_init(&as);
-	dir = xasprintf("%s/tree", scratch);
-	if (mkdir(dir, 0700) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot create '%s'", dir);
-		goto out;
+	prefix = xasprintf("bundle of %s: ", label);
+	if (bundle_validate(&as, tgz, label, ":", prefix, eb) == -1) {
+		ret = -1;
+		if (eb->kind == EK_DATA && as.nerrors > 0) {
+			for (size_t i = 0; i < as.nerrors; i++)
+				fprintf(stderr, "%s\n", as.errors[i]);
+			errbuf_set(eb, EK_DATA, "the appspec of %s is not "
+			    "valid (%zu error%s); nothing was uploaded", label,
+			    as.nerrors, as.nerrors == 1 ? "" : "s");
+		}
 	}
-	bundle_limits_default(&lim);
-	if (bundle_extract(tgz, dir, &lim, eb) == -1 ||
-	    bundle_find_appspec(dir, &root, &file, eb) == -1) {
-		errbuf_prefix(eb, "bundle of %s: ", label);
-		goto out;
-	}
-	name = xasprintf("%s:%s", label, file + strlen(dir) +
-	    strspn(file + strlen(dir), "/"));
-	r = appspec_load(&as, file, name, eb);
-	if ((r == 0 || eb->kind == EK_DATA) &&
-	    appspec_check_bundle(&as, root, &eb2) == -1 && r == 0) {
-		*eb = eb2;
-		r = -1;
-	}
-	if (r == 0) {
-		ret = 0;
-		goto out;
-	}
-	if (eb->kind == EK_DATA && as.nerrors > 0) {
-		for (size_t i = 0; i < as.nerrors; i++)
-			fprintf(stderr, "%s\n", as.errors[i]);
-		errbuf_set(eb, EK_DATA, "the appspec of %s is not valid "
-		    "(%zu error%s); nothing was uploaded", label, as.nerrors,
-		    as.nerrors == 1 ? "" : "s");
-	}
- out:
 	appspec_release(&as);
-	free(dir);
-	free(root);
-	free(file);
-	free(name);
+	free(prefix);
 	return ret;
 }
 
@@ -226,7 +192,7 @@ cmd_deploy(int argc, char **argv)
 	    git_archive(c.dir, rev.commit, prefix, tgz, &eb) == -1)
 		goto fail;
 	label = xasprintf("%s (%.12s)", argv[1], rev.commit);
-	if (validate_bundle(tgz, scratch, label, &eb) == -1)
+	if (validate_bundle(tgz, label, &eb) == -1)
 		goto fail;
 	if (bundle_sha256(tgz, rev.sha256, &eb) == -1)
 		goto fail;
@@ -266,8 +232,8 @@ cmd_deploy(int argc, char **argv)
 	fprintf(stderr, "deployer: %s\n", eb.msg);
 	ret = errbuf_exitcode(&eb);
  out:
-	if (scratch != NULL)
-		(void)nftw(scratch, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	if (scratch != NULL && release_rmtree(scratch, &eb) == -1)
+		log_debug("%s", eb.msg);
 	revision_release(&rev);
 	dctx_release(&c);
 	free(dirty);

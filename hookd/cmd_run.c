@@ -53,6 +53,7 @@
 #include "config.h"
 #include "errbuf.h"
 #include "hookd.h"
+#include "http.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "message.h"
@@ -66,8 +67,6 @@
 
 #include "banned.h"
 
-#define RUN_GRACE_DEFAULT	30	/* s a hook may finish after SIGTERM */
-#define RUN_GRACE_MAX		3600
 #define REGISTRY_HEARTBEAT_SEC	300	/* registry entry refresh */
 #define BACKOFF_MIN_MS		1000
 #define BACKOFF_MAX_MS		30000
@@ -81,6 +80,7 @@ static const char run_usage[] =
 static volatile sig_atomic_t	 got_term;
 static volatile sig_atomic_t	 got_hup;
 static volatile sig_atomic_t	 in_longpoll;
+static volatile sig_atomic_t	 abort_http;	/* http_set_abort_flag */
 static int			 sigpipe_w = -1;
 
 enum svc_state { SVC_UNKNOWN = 0, SVC_UP, SVC_DOWN };
@@ -88,7 +88,8 @@ enum svc_state { SVC_UNKNOWN = 0, SVC_UP, SVC_DOWN };
 struct daemon {
 	struct config	 cfg;
 	const char	*cfgpath;
-	unsigned	 grace;
+	unsigned	 grace;		/* s: -t, else shutdown_grace */
+	bool		 grace_flag;	/* -t given: reload keeps grace */
 	char		*group;
 	const char	*group_source;
 	char		*instance;
@@ -156,12 +157,14 @@ sighandler(int sig)
 		/*
 		 * libcurl restarts its poll(2) after EINTR, so a long poll
 		 * would hold a shutdown for up to poll_wait seconds.  While
-		 * idle in one, nothing is held that needs saving: leave at
-		 * once (a message that the poll was about to return
-		 * becomes visible again after its visibility timeout).
+		 * idle in one, abort it (http_set_abort_flag: within about
+		 * a second) and let the loop take the normal way out; a
+		 * message the poll was about to return becomes visible
+		 * again after its visibility timeout.  Other requests (a
+		 * progress write after SIGTERM) are left to finish.
 		 */
 		if (in_longpoll)
-			_exit(0);
+			abort_http = 1;
 	}
 	/* A full pipe already holds a pending wake-up. */
 	if (sigpipe_w != -1 && write(sigpipe_w, &c, 1) == -1)
@@ -1251,6 +1254,9 @@ reload(struct daemon *d)
 	d->cfg.keep_releases = nc.keep_releases;
 	d->cfg.log_level = nc.log_level;
 	d->cfg.poll_wait = nc.poll_wait;
+	d->cfg.shutdown_grace = nc.shutdown_grace;
+	if (!d->grace_flag)
+		d->grace = nc.shutdown_grace;
 	d->cfg.max_bundle_bytes = nc.max_bundle_bytes;
 	d->cfg.max_bundle_entries = nc.max_bundle_entries;
 	d->cfg.delete_queue_on_shutdown = nc.delete_queue_on_shutdown;
@@ -1307,15 +1313,28 @@ loop(struct daemon *d)
 				continue;
 			}
 		} else {
-			/* Scale-out: a stop may have work (so_shutdown). */
-			in_longpoll = d->so.group == NULL &&
-			    !d->cfg.delete_queue_on_shutdown;
+			/*
+			 * SIGTERM from here on aborts the long poll; one
+			 * before is seen by the test below.
+			 */
+			in_longpoll = 1;
 			if (got_term || got_hup) {
 				in_longpoll = 0;
 				continue;
 			}
 			rc = queue_receive(d->q, d->cfg.poll_wait, &qm, &eb);
 			in_longpoll = 0;
+			abort_http = 0;
+			if (got_term) {
+				/*
+				 * Stopping: a message received now comes
+				 * back after its visibility timeout.
+				 */
+				if (rc == -1)
+					log_debug("queue: %s", eb.msg);
+				queue_msg_release(&qm);
+				break;
+			}
 		}
 		if (rc == -1) {
 			if (eb.kind == EK_DATA) {
@@ -1358,12 +1377,13 @@ run_help(void)
 	    "  -g, --group GROUP   the deployment group to serve\n"
 	    "  -n, --check         check the configuration and exit\n"
 	    "  -t, --grace SEC     time a running hook gets after SIGTERM "
-	    "(default %d)\n"
+	    "(default:\n"
+	    "                      shutdown_grace of hookd.yml, else %d)\n"
 	    "  -h, --help          show this help\n\n"
 	    "exit status: 0 stopped by a signal, 69 queue or store "
 	    "unavailable at start,\n75 another hookd serves the group, "
 	    "78 bad configuration\n", run_usage, CONFIG_DEFAULT_PATH,
-	    RUN_GRACE_DEFAULT);
+	    CONFIG_GRACE_DEFAULT);
 }
 
 int
@@ -1381,7 +1401,7 @@ cmd_run(int argc, char **argv)
 	struct daemon	 d;
 	struct errbuf	 eb = { 0 };
 	const char	*arg_group = NULL;
-	uint64_t	 grace = RUN_GRACE_DEFAULT;
+	uint64_t	 grace = CONFIG_GRACE_DEFAULT;
 	bool		 check = false, fg = false;
 	int		 ch;
 
@@ -1408,9 +1428,11 @@ cmd_run(int argc, char **argv)
 			check = true;
 			break;
 		case 't':
-			if (parse_u64(optarg, 0, RUN_GRACE_MAX, &grace) == -1)
+			if (parse_u64(optarg, 0, CONFIG_GRACE_MAX, &grace) ==
+			    -1)
 				usage_error(run_usage, "invalid --grace '%s' "
-				    "(0-%d)", optarg, RUN_GRACE_MAX);
+				    "(0-%d)", optarg, CONFIG_GRACE_MAX);
+			d.grace_flag = true;
 			break;
 		default:
 			if (optopt != 0 && optopt != '?')
@@ -1424,7 +1446,6 @@ cmd_run(int argc, char **argv)
 	if (optind < argc)
 		usage_error(run_usage, "unexpected argument '%s'",
 		    argv[optind]);
-	d.grace = (unsigned)grace;
 
 	/* 1. The configuration; errors go to stderr, exit 78. */
 	config_init(&d.cfg);
@@ -1436,6 +1457,7 @@ cmd_run(int argc, char **argv)
 		config_release(&d.cfg);
 		return errbuf_exitcode(&eb);
 	}
+	d.grace = d.grace_flag ? (unsigned)grace : d.cfg.shutdown_grace;
 	if (check) {
 		printf("configuration OK\n");
 		config_release(&d.cfg);
@@ -1452,6 +1474,7 @@ cmd_run(int argc, char **argv)
 	/* 3. Signals, and the watchdog (pinged during the boot too). */
 	if (setup_signals(&d, &eb) == -1)
 		start_error(&d, &eb);
+	http_set_abort_flag(&abort_http);
 	if (sd_watchdog_enabled(0, &d.wd_usec) <= 0)
 		d.wd_usec = 0;
 	now_mono(&d.wd_last);

@@ -14,7 +14,6 @@
 #include <sys/stat.h>
 
 #include <errno.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -30,6 +29,7 @@
 #include "errbuf.h"
 #include "hookd.h"
 #include "log.h"
+#include "validate.h"
 #include "version.h"
 #include "xalloc.h"
 
@@ -89,91 +89,28 @@ report_valid(const char *path, const struct appspec *as, bool bundle)
 	    as->nperms, as->nperms == 1 ? "" : "s");
 }
 
-/* Remove what bundle_extract left in the scratch directory. */
-static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	if (remove(path) == -1)
-		log_warn("cannot remove '%s'", path);
-	return 0;
-}
-
 /*
- * Check an unpacked bundle rooted at 'dir'; messages call its appspec
- * 'label' followed by the appspec's path inside it.
+ * Check a bundle (a directory in place, an archive in a scratch
+ * directory); messages call its appspec PATH/REL.
  */
 static int
-validate_tree(const char *path, const char *dir, const char *label,
-    int verbose)
+validate_bundle(const char *path, int verbose)
 {
 	struct appspec	 as;
-	struct errbuf	 eb = { 0 }, eb2 = { 0 };
-	char		*root = NULL, *file = NULL, *name = NULL;
-	size_t		 ll;
-	int		 r, ret;
+	struct errbuf	 eb = { 0 };
+	char		*prefix;
+	int		 ret;
 
 	appspec_init(&as);
-	if (bundle_find_appspec(dir, &root, &file, &eb) == -1) {
-		fprintf(stderr, "hookd: validate: '%s': %s\n", path, eb.msg);
-		ret = errbuf_exitcode(&eb);
-		goto out;
-	}
-	ll = strlen(label);
-	while (ll > 1 && label[ll - 1] == '/')
-		ll--;
-	name = xasprintf("%.*s/%s", (int)ll, label, file + strlen(dir) +
-	    strspn(file + strlen(dir), "/"));
-	/*
-	 * Check the bundle even when the appspec has errors, so one run
-	 * shows every problem; eb keeps the first.
-	 */
-	r = appspec_load(&as, file, name, &eb);
-	if ((r == 0 || eb.kind == EK_DATA) &&
-	    appspec_check_bundle(&as, root, &eb2) == -1 && r == 0) {
-		eb = eb2;
-		r = -1;
-	}
-	if (r == 0) {
+	prefix = xasprintf("'%s': ", path);
+	if (bundle_validate(&as, path, path, "/", prefix, &eb) == 0) {
 		if (verbose)
 			report_valid(path, &as, true);
 		ret = 0;
-		goto out;
-	}
-	ret = report_invalid(path, &as, &eb);
- out:
-	appspec_release(&as);
-	free(root);
-	free(file);
-	free(name);
-	return ret;
-}
-
-/* Extract an archive into a scratch directory and check it there. */
-static int
-validate_archive(const char *path, int verbose)
-{
-	struct bundle_limits	 lim;
-	struct errbuf		 eb = { 0 };
-	const char		*tmp = secure_getenv("TMPDIR");
-	char			*dir;
-	int			 ret;
-
-	dir = xasprintf("%s/hookd-validate.XXXXXX", tmp != NULL &&
-	    *tmp != '\0' ? tmp : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		errbuf_errno(&eb, EK_IO, "cannot create '%s'", dir);
-		fprintf(stderr, "hookd: validate: %s\n", eb.msg);
-		free(dir);
-		return errbuf_exitcode(&eb);
-	}
-	bundle_limits_default(&lim);
-	if (bundle_extract(path, dir, &lim, &eb) == -1) {
-		fprintf(stderr, "hookd: validate: '%s': %s\n", path, eb.msg);
-		ret = errbuf_exitcode(&eb);
 	} else
-		ret = validate_tree(path, dir, path, verbose);
-	(void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-	free(dir);
+		ret = report_invalid(path, &as, &eb);
+	appspec_release(&as);
+	free(prefix);
 	return ret;
 }
 
@@ -260,11 +197,9 @@ cmd_validate(int argc, char **argv)
 		fprintf(stderr, "hookd: validate: %s\n", eb.msg);
 		return errbuf_exitcode(&eb);
 	}
-	if (S_ISDIR(st.st_mode))
-		return validate_tree(argv[0], argv[0], argv[0], verbose);
-	if (S_ISREG(st.st_mode) && bundle_detect(argv[0], &fmt, &eb) == 0 &&
-	    fmt != BUNDLE_DIR)
-		return validate_archive(argv[0], verbose);
+	if (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) &&
+	    bundle_detect(argv[0], &fmt, &eb) == 0 && fmt != BUNDLE_DIR))
+		return validate_bundle(argv[0], verbose);
 	if (archive_name(argv[0])) {
 		fprintf(stderr, "hookd: validate: '%s' is not a tar, tar.gz or "
 		    "zip archive\n", argv[0]);

@@ -858,6 +858,8 @@ static const struct field hookd_fields[] = {
 	CF("visibility_timeout", F_UINT, visibility_timeout, 30,
 	    QUEUE_VISIBILITY_MAX, false),
 	CF("poll_wait", F_UINT, poll_wait, 1, QUEUE_WAIT_MAX, false),
+	CF("shutdown_grace", F_UINT, shutdown_grace, 0, CONFIG_GRACE_MAX,
+	    false),
 };
 
 void
@@ -870,6 +872,7 @@ config_init(struct config *cfg)
 	cfg->max_bundle_entries = BUNDLE_ENTRIES_MAX;
 	cfg->visibility_timeout = QUEUE_VISIBILITY_DEFAULT;
 	cfg->poll_wait = CONFIG_POLL_WAIT_DEFAULT;
+	cfg->shutdown_grace = CONFIG_GRACE_DEFAULT;
 }
 
 void

@@ -24,6 +24,8 @@ struct errbuf;
 #define CONFIG_DEFAULT_PREFIX	"hookd"
 #define CONFIG_PREFIX_MAX	40	/* queue_prefix characters */
 #define CONFIG_POLL_WAIT_DEFAULT 20	/* seconds */
+#define CONFIG_GRACE_DEFAULT	30	/* s a hook gets after SIGTERM */
+#define CONFIG_GRACE_MAX	3600	/* shutdown_grace, --grace */
 #define DEPLOYER_TIMEOUT_DEFAULT 3600	/* seconds per batch */
 #define DEPLOYER_YML		"deployer.yml"
 
@@ -51,6 +53,7 @@ struct config {
 	uint64_t	 max_bundle_entries;	/* default BUNDLE_ENTRIES_MAX */
 	unsigned	 visibility_timeout;	/* s, 30..43200, default 300 */
 	unsigned	 poll_wait;	/* s, 1..20, default 20 */
+	unsigned	 shutdown_grace;	/* s, 0..3600, default 30 */
 
 	/* Every error of the last load, "FILE:LINE:COL: key: what". */
 	char		**errors;

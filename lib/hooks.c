@@ -123,7 +123,6 @@ run_one(const struct hook_ctx *hc, const struct hook_rev *rev,
 	struct proc_spec	 sp = { 0 };
 	struct proc_result	*res = NULL;
 	struct hook_run		 hr;
-	struct stat		 sb;
 	const char		*evname = lc_event_name(ev);
 	char			*env[HOOK_ENV_MAX], *path, *uname = NULL;
 	char			*home = NULL, *shell = NULL;
@@ -136,17 +135,8 @@ run_one(const struct hook_ctx *hc, const struct hook_rev *rev,
 	(void)strlcpy(rep->script, h->location, sizeof(rep->script));
 	rep->outcome[0] = rep->tail[0] = '\0';
 	path = xasprintf("%s/%s", rev->release_dir, h->location);
-	if (stat(path, &sb) == -1 || !S_ISREG(sb.st_mode)) {
-		errbuf_set(eb, EK_FAILED, "'%s' is not a file in the release",
-		    h->location);
+	if (hooks_make_executable(path, h->location, eb) == -1)
 		goto fail;
-	}
-	if ((sb.st_mode & S_IXUSR) == 0 && chmod(path, (sb.st_mode & 07777) |
-	    S_IXUSR | ((sb.st_mode & 0044) >> 2)) == -1) {
-		errbuf_errno(eb, EK_FAILED, "cannot make '%s' executable",
-		    h->location);
-		goto fail;
-	}
 	if (hook_user(h, &user, &use_user, eb) == -1)
 		goto fail;
 	if (use_user) {
@@ -230,6 +220,22 @@ run_one(const struct hook_ctx *hc, const struct hook_rev *rev,
 	free(shell);
 	proc_user_release(&user);
 	return ret;
+}
+
+int
+hooks_make_executable(const char *path, const char *name, struct errbuf *eb)
+{
+	struct stat	 sb;
+
+	if (stat(path, &sb) == -1 || !S_ISREG(sb.st_mode))
+		return errbuf_set(eb, EK_FAILED, "'%s' is not a file in the "
+		    "release", name);
+	/* Execute for whoever may read it: u+x, and g/o+x where g/o+r. */
+	if ((sb.st_mode & S_IXUSR) == 0 && chmod(path, (sb.st_mode & 07777) |
+	    S_IXUSR | ((sb.st_mode & 0044) >> 2)) == -1)
+		return errbuf_errno(eb, EK_FAILED, "cannot make '%s' "
+		    "executable", name);
+	return 0;
 }
 
 int

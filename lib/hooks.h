@@ -60,6 +60,14 @@ struct hook_report {
  * started.  Blocks while the scripts run (at most their timeouts plus
  * the kill grace).
  */
+/*
+ * Give the script at 'path' (called 'name' in messages) the exec bit if
+ * it lacks it: bundles made on systems without modes (zip) or by tools
+ * that drop them must still run, as under the reference agent.  It must
+ * be a regular file.  Returns 0, or -1 with eb set (EK_FAILED).
+ */
+int	hooks_make_executable(const char *path, const char *name,
+	    struct errbuf *);
 int	hooks_run_event(const struct hook_ctx *, const struct hook_rev *,
 	    enum lc_event, struct hook_report *rep, struct errbuf *);
 

@@ -33,6 +33,7 @@ struct http {
 	CURL		*curl;
 	CURLcode	 last;
 	bool		 transient;
+	bool		 interrupted;	/* the abort flag stopped it */
 	char		 cerr[CURL_ERROR_SIZE];
 };
 
@@ -182,6 +183,40 @@ http_free(struct http *h)
 	if (h->curl != NULL)
 		curl_easy_cleanup(h->curl);
 	free(h);
+}
+
+/* The caller's abort flag (http_set_abort_flag); NULL: none. */
+static volatile sig_atomic_t	*abort_flag;
+
+void
+http_set_abort_flag(volatile sig_atomic_t *flag)
+{
+	abort_flag = flag;
+}
+
+static bool
+aborting(void)
+{
+	return abort_flag != NULL && *abort_flag != 0;
+}
+
+/*
+ * libcurl's progress function: called at least about once a second
+ * while a transfer waits (a long poll), so a non-zero return stops the
+ * transfer with CURLE_ABORTED_BY_CALLBACK within about a second of the
+ * flag being set.
+ */
+static int
+xferinfo_cb(void *arg, curl_off_t dltotal, curl_off_t dlnow,
+    curl_off_t ultotal, curl_off_t ulnow)
+{
+	return aborting() ? 1 : 0;
+}
+
+bool
+http_last_interrupted(const struct http *h)
+{
+	return h->interrupted;
 }
 
 bool
@@ -359,6 +394,13 @@ curl_fail(struct http *h, struct xfer *x, CURLcode rc, const char *url,
 	case CURLE_UNSUPPORTED_PROTOCOL:
 		r = errbuf_set(eb, EK_USAGE, "bad URL '%s': %s", u, why);
 		break;
+	case CURLE_ABORTED_BY_CALLBACK:
+		if (h->interrupted) {
+			r = errbuf_set(eb, EK_TEMP, "request to '%s' "
+			    "interrupted", u);
+			break;
+		}
+		/* FALLTHROUGH */
 	default:
 		if (x->toobig)
 			r = errbuf_set(eb, EK_PROTO, "reply from '%s' larger "
@@ -425,6 +467,7 @@ http_perform(struct http *h, const struct http_request *req,
 	int			 ret = -1;
 
 	h->transient = false;
+	h->interrupted = false;
 	h->last = CURLE_OK;
 	h->cerr[0] = '\0';
 	if (req->method == NULL || req->url == NULL)
@@ -443,6 +486,12 @@ http_perform(struct http *h, const struct http_request *req,
 	x.h = h;
 	x.req = req;
 	x.resp = resp;
+	if (aborting()) {
+		/* Do not start what the flag would stop. */
+		h->last = CURLE_ABORTED_BY_CALLBACK;
+		h->interrupted = true;
+		return curl_fail(h, &x, h->last, req->url, eb);
+	}
 
 	if ((sl = build_headers(req, eb)) == NULL)
 		return -1;
@@ -472,6 +521,10 @@ http_perform(struct http *h, const struct http_request *req,
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+	if (abort_flag != NULL) {
+		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
+		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	}
 	/* Accept-Encoding stays off: S3 digests are over the stored bytes. */
 
 	upload = req->body != NULL || req->body_fd != -1 ||
@@ -500,6 +553,10 @@ http_perform(struct http *h, const struct http_request *req,
 
 	rc = curl_easy_perform(c);
 	h->last = rc;
+	/* Aborted by the flag, not by a write or read callback. */
+	if (rc == CURLE_ABORTED_BY_CALLBACK && aborting() && !x.cb_abort &&
+	    !x.io_err && !x.toobig)
+		h->interrupted = true;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	if (rc != CURLE_OK) {
 		char	*u = url_noquery(req->url);

@@ -22,6 +22,7 @@
 
 #include <sys/types.h>
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -142,7 +143,8 @@ void	 http_free(struct http *);
  * Returns 0 when an HTTP reply was received, whatever its status;
  * -1 on a transport failure with eb set:
  *   EK_UNAVAIL  cannot resolve or connect ("cannot connect to 'URL': ...")
- *   EK_TEMP     timeout, connection reset, empty or truncated reply
+ *   EK_TEMP     timeout, connection reset, empty or truncated reply;
+ *               or "interrupted" by the abort flag (never transient)
  *   EK_PROTO    reply body larger than body_max, TLS/protocol failure
  *   EK_IO       cannot read body_fd / write out_fd, or on_chunk aborted
  *   EK_USAGE    bad URL or method
@@ -155,6 +157,22 @@ int	 http_perform(struct http *, const struct http_request *,
 
 /* Whether the last failed http_perform() on h was transient (see above). */
 bool	 http_last_transient(const struct http *);
+
+/*
+ * Register a flag (normally set by a signal handler) that aborts every
+ * transfer: once *flag is non-zero, a transfer in progress stops within
+ * about a second (libcurl calls its progress function at least that often
+ * while it waits, and a signal does not interrupt its wait), and
+ * http_perform() started while it is set fails at once.  The failure is
+ * EK_TEMP "request to 'URL' interrupted", not transient (see
+ * http_last_interrupted), so the AWS client does not retry it.  NULL
+ * removes the flag.  The flag is process-wide, read only, never cleared
+ * here: the caller clears it.  Not thread-safe (hookd has one thread).
+ */
+void	 http_set_abort_flag(volatile sig_atomic_t *flag);
+
+/* Whether the last failed http_perform() on h was stopped by the flag. */
+bool	 http_last_interrupted(const struct http *);
 
 /*
  * The libcurl error code of the last http_perform() on h (CURLE_OK after

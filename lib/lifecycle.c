@@ -811,7 +811,6 @@ reuse(struct engine *e)
 static void
 record_release(struct engine *e)
 {
-	struct stat	 sb;
 	struct errbuf	 eb;
 	char		*p;
 
@@ -819,10 +818,8 @@ record_release(struct engine *e)
 		for (size_t i = 0; i < e->as.nhooks[ev]; i++) {
 			p = xasprintf("%s/%s", e->reldir,
 			    e->as.hooks[ev][i].location);
-			if (lstat(p, &sb) == 0 && S_ISREG(sb.st_mode) &&
-			    (sb.st_mode & S_IXUSR) == 0)
-				(void)chmod(p, (sb.st_mode & 07777) | S_IXUSR |
-				    ((sb.st_mode & 0044) >> 2));
+			(void)hooks_make_executable(p,
+			    e->as.hooks[ev][i].location, &eb);
 			free(p);
 		}
 	if (e->sha256 != NULL &&
@@ -971,6 +968,44 @@ finish(struct engine *e, const char *status, int ev, const char *script,
 	state_progress_clear(ip);
 }
 
+/*
+ * Deployment logs follow retention: keep the logs of the newest
+ * keep_releases deployments of this group (bounded by the history, whose
+ * oldest entry is about to fall out) and of whatever is live or a
+ * rollback target; remove the rest, so ROOT/logs never grows without
+ * bound (issue 8).  Logs of other groups sharing ROOT are never named.
+ */
+static void
+prune_logs(struct engine *e)
+{
+	const char	*ids[STATE_HISTORY_MAX];
+	const char	*id;
+	size_t		 keep, n = 0;
+	char		*logdir;
+
+	keep = e->spec->keep_releases != 0 ? e->spec->keep_releases :
+	    KEEP_RELEASES_DEFAULT;
+	if (keep > STATE_HISTORY_MAX - 1)
+		keep = STATE_HISTORY_MAX - 1;
+	for (size_t i = keep; i < e->st.nhistory; i++) {
+		id = e->st.history[i].deployment_id;
+		if (id == NULL ||
+		    state_rev_is(&e->st.current, id) ||
+		    state_rev_is(&e->st.previous, id) ||
+		    state_rev_is(&e->st.last_good, id))
+			continue;
+		ids[n++] = id;
+	}
+	if (n == 0)
+		return;
+	logdir = xasprintf("%s/logs", e->root);
+	n = deploylog_prune(logdir, ids, n);
+	if (n > 0)
+		deploylog_printf(&e->log, NULL, "retention: removed %zu old "
+		    "deployment log(s)", n);
+	free(logdir);
+}
+
 static void
 succeed(struct engine *e)
 {
@@ -1005,6 +1040,7 @@ succeed(struct engine *e)
 	else if (n > 0)
 		deploylog_printf(&e->log, NULL, "retention: removed %d old "
 		    "release(s)", n);
+	prune_logs(e);
 }
 
 static void
@@ -1034,6 +1070,8 @@ fail(struct engine *e, enum lc_event ev, const char *script,
 	finish(e, "Failed", (int)ev, script, outcome);
 	if (save_state(e, true, &eb) == -1)
 		deploylog_printf(&e->log, NULL, "%s", eb.msg);
+	else
+		prune_logs(e);
 }
 
 /* Stopped from outside: leave in_progress for recovery. */

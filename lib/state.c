@@ -49,6 +49,13 @@ xstrdup_null(const char *s)
 	return s == NULL ? NULL : xstrdup(s);
 }
 
+bool
+state_rev_is(const struct state_rev *rev, const char *id)
+{
+	return rev->sequence != 0 && rev->deployment_id != NULL &&
+	    strcmp(rev->deployment_id, id) == 0;
+}
+
 void
 state_rev_copy(struct state_rev *dst, const struct state_rev *src)
 {

@@ -78,6 +78,8 @@ void	state_release(struct state *);
 void	state_rev_release(struct state_rev *);
 /* Deep copy of src into *dst (released first). */
 void	state_rev_copy(struct state_rev *dst, const struct state_rev *src);
+/* Whether rev is set and names deployment 'id'. */
+bool	state_rev_is(const struct state_rev *rev, const char *id);
 void	state_hist_release(struct state_hist *);
 /* Free in_progress's contents and zero it. */
 void	state_progress_clear(struct state_progress *);

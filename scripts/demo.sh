@@ -5,9 +5,13 @@
 # appspec-examples/static-site with `hookd deploy-local` into a temporary
 # root, shows it answering over HTTP, deploys v2 and shows the switch,
 # then deploys a v3 whose ValidateService fails and shows hookd rolling
-# back to v2, still answering.  Stops the server, removes the temporary
-# root, keeps the deployment logs in BUILD_DIR/demo-logs, and exits 0
-# only when every step did what it should.
+# back to v2, still answering.  Then a second act: a temporary git
+# repository made from appspec-examples/worker, three `hookd run`
+# daemons on this host (spool queue and file store in the temporary
+# directory), and one `./deployer production HEAD` rolling the commit out
+# to them one at a time.  Stops everything, removes the temporary
+# directory, keeps the deployment logs in BUILD_DIR/demo-logs, and exits
+# 0 only when every step did what it should.
 set -euo pipefail
 
 if [ $# -ne 1 ]; then
@@ -19,7 +23,10 @@ top=$(cd "$(dirname "$0")/.." && pwd -P)
 hookd="$build/bin/hookd"
 logs_kept="$build/demo-logs"
 [ -x "$hookd" ] || { echo "demo: $hookd is not built" >&2; exit 1; }
+[ -x "$build/bin/deployer" ] || {
+	echo "demo: $build/bin/deployer is not built" >&2; exit 1; }
 command -v curl >/dev/null || { echo "demo: curl is needed" >&2; exit 1; }
+command -v git >/dev/null || { echo "demo: git is needed" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/hookd-demo.XXXXXX")
 chmod 755 "$work"
@@ -27,15 +34,46 @@ root="$work/root"
 app=static-site
 gdir="$root/$app/local"
 
+fleet="$work/fleet"
+hosts="i-1 i-2 i-3"
+daemon_pids=()
+
+# stop_fleet: SIGTERM to each hookd and wait for it, then stop the
+# workers the deployment left running (they outlive hookd, by design).
+stop_fleet() {
+	local pid h cur
+	for pid in "${daemon_pids[@]}"; do
+		kill -TERM "$pid" 2>/dev/null || true
+	done
+	for pid in "${daemon_pids[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	daemon_pids=()
+	for h in $hosts; do
+		cur="$fleet/$h/root/worker/production/current"
+		[ -d "$cur" ] || continue
+		HOOKD_RELEASE_DIR="$(cd "$cur" && pwd -P)" \
+		    bash "$cur/scripts/stop_worker.sh" >/dev/null 2>&1 || true
+	done
+}
+
 cleanup() {
 	local pidf="$gdir/run/server.pid"
 	if [ -f "$pidf" ]; then
 		kill "$(cat "$pidf")" 2>/dev/null || true
 	fi
+	stop_fleet
 	if [ -d "$root/logs" ]; then
 		rm -rf "$logs_kept"
 		mkdir -p "$logs_kept"
 		cp -p "$root"/logs/*.log "$logs_kept"/ 2>/dev/null || true
+		for h in $hosts; do
+			for f in "$fleet/$h"/root/logs/*.log; do
+				[ -f "$f" ] && cp -p "$f" "$logs_kept/$h.${f##*/}"
+			done
+			[ -f "$fleet/$h/hookd.log" ] &&
+			    cp -p "$fleet/$h/hookd.log" "$logs_kept/$h.hookd.log"
+		done
 	fi
 	rm -rf "$work"
 }
@@ -108,10 +146,84 @@ esac
 step "stop the server and clean up"
 HOOKD_RELEASE_DIR="$(cd "$gdir/current" && pwd -P)" \
     bash "$gdir/current/scripts/stop_server.sh"
-echo "server stopped; removing $work"
+echo "server stopped"
+
+# --- act 2: `./deployer` and three daemons --------------------------------
+
+# wait_for SECONDS WHAT COMMAND...: poll COMMAND every 0.1 s until it
+# succeeds; fail after SECONDS.
+wait_for() {
+	local secs=$1 what=$2 deadline
+	shift 2
+	deadline=$((SECONDS + secs))
+	until "$@"; do
+		[ "$SECONDS" -lt "$deadline" ] || fail "no $what in ${secs} s"
+		sleep 0.1
+	done
+}
+
+registered() {
+	[ -f "$fleet/store/groups/worker/production/instances/$1.json" ]
+}
+
+step "act 2: three hookd daemons serving group 'production' of worker"
+export GIT_AUTHOR_NAME=demo GIT_AUTHOR_EMAIL=demo@localhost \
+    GIT_COMMITTER_NAME=demo GIT_COMMITTER_EMAIL=demo@localhost \
+    GIT_CONFIG_NOSYSTEM=1
+mkdir -p "$fleet"
+for h in $hosts; do
+	mkdir -p "$fleet/$h/root"
+	cat >"$fleet/$h/hookd.yml" <<-EOF
+	application: worker
+	deployment_group: production
+	store: file://$fleet/store
+	queue: file://$fleet/queue
+	root: $fleet/$h/root
+	instance_id: $h
+	keep_releases: 3
+	EOF
+	"$hookd" run -d -c "$fleet/$h/hookd.yml" >"$fleet/$h/hookd.log" 2>&1 &
+	daemon_pids+=("$!")
+	echo "hookd $h: pid $!, root $fleet/$h/root"
+done
+for h in $hosts; do
+	wait_for 20 "registration of $h" registered "$h"
+done
+echo "all three registered in $fleet/store"
+
+step "a git repository made from appspec-examples/worker"
+repo="$work/repo"
+cp -a "$top/appspec-examples/worker" "$repo"
+# Point deployer.yml at this demo's store and queue.
+sed -i -e "s|^store: .*|store: file://$fleet/store|" \
+    -e "s|^queue: .*|queue: file://$fleet/queue|" "$repo/deployer.yml"
+git -C "$repo" init -q -b master
+git -C "$repo" add -A
+git -C "$repo" commit -q -m "worker $(cat "$repo/VERSION")"
+git -C "$repo" log --oneline
+cat "$repo/deployer.yml"
+
+step "./deployer production HEAD (OneAtATime, from the repository)"
+set +e
+(cd "$repo" && PATH="$build/bin:$PATH" ./deployer production HEAD)
+rc=$?
+set -e
+[ "$rc" -eq 0 ] || fail "./deployer production HEAD exited $rc"
+
+step "deployer instances production"
+(cd "$repo" && PATH="$build/bin:$PATH" ./deployer instances production) ||
+    fail "deployer instances failed"
+for h in $hosts; do
+	cat "$fleet/$h/root/worker/production/run/heartbeat"
+done
+
+step "stop the daemons (SIGTERM) and the workers, and clean up"
+stop_fleet
+echo "daemons stopped; removing $work"
 trap - EXIT
 cleanup
 echo
-echo "demo OK: deployed v1 and v2, rolled back a failed v3 to v2"
+echo "demo OK: deployed v1 and v2, rolled back a failed v3 to v2;"
+echo "deployed worker to three daemons with ./deployer"
 echo "deployment logs kept in $logs_kept:"
 ls "$logs_kept"

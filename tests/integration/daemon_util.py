@@ -4,7 +4,8 @@
 The `daemon` fixture is a factory: daemon(ws, config) writes hookd.yml,
 starts `hookd run -d -c FILE` with NOTIFY_SOCKET pointing at a Unix
 datagram socket the test owns, and returns once READY=1 arrived on it
-(the systemd protocol, so readiness is tested too).  Every daemon started
+(the systemd protocol, so readiness is tested too).  A thread reads that
+socket for the daemon's whole life, so a long test never fills it.  Every daemon started
 is stopped at teardown; when the test failed (or HOOKD_KEEP_LOGS=1), its
 stderr, the deployment
 logs, state.json and the config are copied to
@@ -24,6 +25,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 
@@ -161,30 +163,77 @@ class Spool:
 
 
 class Notify:
-    """A Unix datagram socket standing in for systemd's notify socket."""
+    """A Unix datagram socket standing in for systemd's notify socket.
+
+    A daemon thread reads it from creation to close(), so the socket's
+    queue never fills (sd_notify() would then block the daemon) however
+    long a test runs without looking.  Every line received is appended to
+    .messages in arrival order; poll() and drain() walk the datagrams
+    already received, wait() waits for a given line with a deadline."""
 
     def __init__(self, path):
         self.path = str(path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.path)
+        self.sock.settimeout(0.1)
         self.messages = []
+        self._datagrams = []
+        self._cursor = 0
+        self._cond = threading.Condition()
+        self._stop = False
+        self._thread = threading.Thread(target=self._reader, daemon=True,
+                                        name=f"notify {self.path}")
+        self._thread.start()
+
+    def _reader(self):
+        while not self._stop:
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                break
+            with self._cond:
+                self._datagrams.append(data)
+                self.messages.extend(data.decode(errors="replace")
+                                     .splitlines())
+                self._cond.notify_all()
 
     def poll(self, timeout):
-        self.sock.settimeout(timeout)
-        try:
-            data = self.sock.recv(4096)
-        except socket.timeout:
-            return None
-        for line in data.decode().splitlines():
-            self.messages.append(line)
-        return data
+        """The next datagram not yet returned by poll(), waiting up to
+        timeout seconds for one; None when none came."""
+        with self._cond:
+            self._cond.wait_for(
+                lambda: len(self._datagrams) > self._cursor, timeout)
+            if len(self._datagrams) <= self._cursor:
+                return None
+            self._cursor += 1
+            return self._datagrams[self._cursor - 1]
 
     def drain(self):
+        """Every line received so far (after a short quiet period)."""
         while self.poll(0.001) is not None:
             pass
         return self.messages
 
+    def wait(self, line, timeout, prefix=False):
+        """Wait until a line equal to line (or, with prefix, starting
+        with it) has been received; returns that line, or None when
+        timeout seconds passed first."""
+        def find():
+            for m in self.messages:
+                if m == line or (prefix and m.startswith(line)):
+                    return m
+            return None
+        with self._cond:
+            self._cond.wait_for(lambda: find() is not None, timeout)
+            return find()
+
     def close(self):
+        self._stop = True
+        if self._thread.is_alive() and \
+                self._thread is not threading.current_thread():
+            self._thread.join()
         self.sock.close()
 
 
@@ -234,10 +283,9 @@ class Hookd:
 
     def wait_notify(self, line, timeout=30):
         deadline = time.monotonic() + timeout
-        while line not in self.notify.messages:
+        while self.notify.wait(line, 0) is None:
             if self.proc.poll() is not None:
-                self.notify.drain()
-                if line in self.notify.messages:
+                if self.notify.wait(line, 0.2) is not None:
                     break
                 pytest.fail(f"hookd exited with {self.proc.returncode} "
                             f"before {line}:\n{self.stderr()}")
@@ -245,7 +293,7 @@ class Hookd:
             if left <= 0:
                 pytest.fail(f"no {line} from hookd in {timeout} s:\n"
                             f"{self.stderr()}")
-            self.notify.poll(min(left, 0.5))
+            self.notify.wait(line, min(left, 0.5))
         return self.notify.messages
 
     def stderr(self, all_runs=False):

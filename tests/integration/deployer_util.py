@@ -96,18 +96,8 @@ class Fleet:
                    message_key_file=str(self.keyfile) if self.keyfile
                    else None)
         h = self._factory(fake_ws, cfg, env=dict(self.env), start=start)
-        if start:
-            self.quiet(h)
         self.daemons[name] = h
         return h
-
-    @staticmethod
-    def quiet(h):
-        """Close the test's notify socket once READY=1 came: nobody would
-        read the daemon's STATUS= datagrams, and once the socket's queue
-        is full sd_notify() would block the daemon."""
-        if h.notify is not None:
-            h.notify.close()
 
     def root(self, name):
         return self.base / "hosts" / name / "root"

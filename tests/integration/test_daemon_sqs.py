@@ -6,6 +6,7 @@ moto's state is read back with botocore.
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -265,6 +266,10 @@ def test_sigterm_while_idle_in_a_long_poll_is_prompt(fleet, daemon, ws):
     assert time.monotonic() - t0 < 5
     polls = [e for e in fleet.proxy.log() if e["action"] == "ReceiveMessage"]
     assert polls[0]["form"]["WaitTimeSeconds"] == "20"
+    # The poll was aborted, not the process: the normal way out ran.
+    assert h.notify.wait("STOPPING=1", 5) is not None
+    assert re.search(r"\bstopped\b", h.stderr()), h.stderr()
+    assert "unavailable" not in h.stderr()
 
 
 def test_kill9_during_hook_then_restart_resumes_once(fleet, daemon, ws):

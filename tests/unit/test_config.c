@@ -188,6 +188,7 @@ config_full_file_sets_every_key(void **state)
 	assert_int_equal(cfg.max_bundle_entries, 50000);
 	assert_int_equal(cfg.visibility_timeout, 600);
 	assert_int_equal(cfg.poll_wait, 10);
+	assert_int_equal(cfg.shutdown_grace, 45);
 	assert_null(cfg.message_key);
 	config_release(&cfg);
 }
@@ -214,6 +215,7 @@ config_defaults_follow_design(void **state)
 	assert_int_equal(cfg.max_bundle_entries, BUNDLE_ENTRIES_MAX);
 	assert_int_equal(cfg.visibility_timeout, 300);
 	assert_int_equal(cfg.poll_wait, 20);
+	assert_int_equal(cfg.shutdown_grace, CONFIG_GRACE_DEFAULT);
 	config_release(&cfg);
 
 	/* root moves the embedded store and queue with it. */

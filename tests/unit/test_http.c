@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_http.c: the abort flag of lib/http.c (http_set_abort_flag).  A
+ * loopback socket that listens but never answers stands in for an SQS
+ * long poll; SIGALRM sets the flag the way hookd's SIGTERM handler does,
+ * and the transfer must stop within about a second, as "interrupted",
+ * not transient (so the AWS client does not retry it).
+ */
+#include "compat.h"
+
+#include <sys/socket.h>
+
+#include <netinet/in.h>
+
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
+
+#include "errbuf.h"
+#include "http.h"
+
+#include "banned.h"
+
+static volatile sig_atomic_t	 flag;
+
+static void
+on_alarm(int sig)
+{
+	flag = 1;
+}
+
+/* A listening socket nobody accepts from: connects, then silence. */
+static int
+silent_server(char *url, size_t len)
+{
+	struct sockaddr_in	 sin;
+	socklen_t		 sl = sizeof(sin);
+	int			 fd;
+
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(fd != -1);
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(fd, 4), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
+	snprintf(url, len, "http://127.0.0.1:%u/queue", ntohs(sin.sin_port));
+	return fd;
+}
+
+static double
+now(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void
+http_abort_flag_stops_a_waiting_transfer(void **state)
+{
+	struct sigaction	 sa;
+	struct http_request	 req = { .method = "GET", .body_fd = -1,
+				    .out_fd = -1, .timeout_ms = 20000,
+				    .no_low_speed = true };
+	struct http_response	 resp;
+	struct errbuf		 eb = { 0 };
+	struct http		*h;
+	char			 url[64];
+	double			 t0;
+	int			 fd;
+
+	fd = silent_server(url, sizeof(url));
+	req.url = url;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;	/* as hookd: the wait is restarted */
+	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+	flag = 0;
+	http_set_abort_flag(&flag);
+	assert_non_null(h = http_new(&eb));
+	http_response_init(&resp);
+	t0 = now();
+	alarm(1);
+	assert_int_equal(http_perform(h, &req, &resp, &eb), -1);
+	print_message("aborted %.2f s after the start (flag set at 1 s)\n",
+	    now() - t0);
+	assert_true(now() - t0 < 4.0);
+	assert_int_equal(flag, 1);
+	assert_int_equal(eb.kind, EK_TEMP);
+	assert_non_null(strstr(eb.msg, "interrupted"));
+	assert_non_null(strstr(eb.msg, url));
+	assert_true(http_last_interrupted(h));
+	assert_false(http_last_transient(h));
+
+	/* Still set: the next request does not even start. */
+	t0 = now();
+	assert_int_equal(http_perform(h, &req, &resp, &eb), -1);
+	assert_true(now() - t0 < 0.5);
+	assert_true(http_last_interrupted(h));
+	assert_int_equal(http_last_curlcode(h), CURLE_ABORTED_BY_CALLBACK);
+
+	http_set_abort_flag(NULL);
+	http_response_release(&resp);
+	http_free(h);
+	close(fd);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(http_abort_flag_stops_a_waiting_transfer),
+	};
+	int	 rc;
+
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	curl_global_cleanup();
+	return rc;
+}

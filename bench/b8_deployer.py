@@ -6,13 +6,15 @@ against S3 and SQS on moto, through the recording proxy.  That is git
 archive, sha256, the upload of the bundle to the store, the deployment
 records and one message.  One daemon per group registers its instance
 and creates its queue; production's is stopped once the first run
-returned, so that its extraction does not compete with the next run.
+returned (and its writes flushed), so that its extraction does not
+compete with the next run.
 Then the same commit is deployed again, to the application's other
 group (staging: a deployment --no-wait left is still InProgress in
 production's records): the bundle is content-addressed, so that
 must upload nothing (counted in the proxy's log).
 Beside it: `git archive --format=tar.gz HEAD | sha256sum` alone.
 """
+import os
 import shutil
 import subprocess
 import sys
@@ -20,7 +22,6 @@ import time
 
 import benchlib as bl
 import b7_fleet as fl
-import daemonbench as db
 
 GROUP = "production"
 
@@ -95,6 +96,7 @@ def run(ctx):
             # Stop production's daemon (it would extract the bundle
             # while the next run is timed).
             hosts[0].stop()
+            os.sync()   # and its writes are not flushed during the next
             ctx.log("B8 same commit again")
             w2, n2, up2 = deploy("staging", "i-big2")
         finally:

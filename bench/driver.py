@@ -111,14 +111,19 @@ def main(argv=None, only_default=None):
     ap.add_argument("--build", default=os.environ.get(
         "HOOKD_BUILD", str(bl.TOP / "build" / "bench")))
     ap.add_argument("--quick", action="store_true",
-                    default=bool(os.environ.get("BENCH_QUICK")))
+                    default=os.environ.get("BENCH_QUICK", "") not in
+                    ("", "0"))
     ap.add_argument("--only", default=only_default or
                     os.environ.get("BENCH_ONLY"),
                     help="comma-separated ids, e.g. B1,B2")
-    ap.add_argument("--out", default=str(bl.BENCH / "results" /
-                                         "latest.json"))
+    ap.add_argument("--out", default=None,
+                    help="default: bench/results/latest.json "
+                    "(quick.json with --quick)")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args(argv)
+    if a.out is None:
+        a.out = str(bl.BENCH / "results" /
+                    ("quick.json" if a.quick else "latest.json"))
     ctx = bl.Ctx(a.build, quick=a.quick, verbose=a.verbose)
     if not os.access(ctx.hookd, os.X_OK):
         print(f"bench/run: no hookd at '{ctx.hookd}' (make BUILD=... "

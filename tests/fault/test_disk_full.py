@@ -102,6 +102,8 @@ def test_disk_full_during_state_writes_fails_cleanly(ws, small_root, event):
         "scripts/fill.sh": FILL_SH.replace("@FILLER@", str(filler))})
     r = lu.deploy(ws, b)
     assert filler.exists()
+    print(f"disk full after {event}: exit {r.returncode}: "
+          f"{(r.stdout + r.stderr).strip().splitlines()[-1:]}")
     assert r.returncode in (1, 74), lu.describe(r)
     # whatever it managed to write, state.json parses and current is whole
     st = ws.state(APP)

@@ -27,6 +27,7 @@
 #define HOOK_TIMEOUT_DEFAULT	3600			/* seconds */
 #define HOOK_TIMEOUT_MAX	3600			/* seconds */
 #define HOOK_KILL_GRACE_SEC	10			/* TERM -> KILL, s */
+#define HOOK_PROCS_MAX		4096			/* RLIMIT_NPROC, runas */
 #define HOOK_TAIL_MAX		(4 * 1024)		/* bytes reported */
 #define HOOK_DRAIN_MSEC		1500			/* read after exit */
 #define HOOK_LINE_MAX		(4 * 1024)		/* longer lines split */
@@ -50,7 +51,8 @@
 #define STATE_HISTORY_MAX	20			/* state.json history entries */
 #define STATE_LINKS_MAX		APPSPEC_FILES_MAX	/* in_progress.links */
 #define DEPLOYLOG_LINE_MAX	4096			/* one log line, bytes */
-#define DEPLOYLOG_FILE_MAX	(64 << 20)		/* script output, bytes */
+#define DEPLOYLOG_FILE_MAX	(16 << 20)		/* script output, bytes */
+#define DEPLOYLOG_TAIL_MAX	(64 * 1024)		/* kept past the cap */
 #define DEPLOYLOG_RESERVE	(1 << 20)		/* hookd's lines after */
 #define NAME_LEN_MAX		128			/* application/group/id */
 #define HOOK_TICK_MSEC		1000			/* observer on_tick period */

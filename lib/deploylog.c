@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -22,6 +23,7 @@
 #include "deploylog.h"
 #include "errbuf.h"
 #include "state.h"
+#include "xalloc.h"
 
 #include "banned.h"
 
@@ -32,6 +34,9 @@ deploylog_init(struct deploylog *dl)
 	dl->size = 0;
 	dl->capped = 0;
 	dl->max = DEPLOYLOG_FILE_MAX;
+	dl->omitted = 0;
+	dl->ring = NULL;
+	dl->rhead = dl->rlen = 0;
 }
 
 int
@@ -56,12 +61,21 @@ deploylog_open(struct deploylog *dl, const char *path, struct errbuf *eb)
 	return 0;
 }
 
+static void	deploylog_flush_tail(struct deploylog *);
+static void	deploylog_keep(struct deploylog *, const char *, size_t);
+
 void
 deploylog_close(struct deploylog *dl)
 {
-	if (dl->fd != -1)
+	if (dl->fd != -1) {
+		deploylog_flush_tail(dl);
 		close(dl->fd);
+	}
 	dl->fd = -1;
+	free(dl->ring);
+	dl->ring = NULL;
+	dl->rhead = dl->rlen = 0;
+	dl->omitted = 0;
 }
 
 static void
@@ -109,6 +123,7 @@ deploylog_printf(struct deploylog *dl, const char *event, const char *fmt,
 
 	if (dl->fd == -1)
 		return;
+	deploylog_flush_tail(dl);
 	len = deploylog_head(line, event);
 	va_start(ap, fmt);
 	n = vsnprintf(line + len, DEPLOYLOG_LINE_MAX - len, fmt, ap);
@@ -128,14 +143,9 @@ deploylog_output(struct deploylog *dl, const char *event, const char *stream,
 
 	if (dl->fd == -1)
 		return;
-	if (dl->size + tlen >= dl->max) {
-		if (!dl->capped)
-			deploylog_printf(dl, event, "log reached %llu bytes: "
-			    "further script output is not logged (the failure "
-			    "report keeps its last lines)", dl->max);
+	/* The kept tail counts against the cap too. */
+	if (dl->size + tlen + DEPLOYLOG_TAIL_MAX + DEPLOYLOG_LINE_MAX >= dl->max)
 		dl->capped = 1;
-		return;
-	}
 	len = deploylog_head(line, event);
 	n = snprintf(line + len, DEPLOYLOG_LINE_MAX - len, "[%s] ", stream);
 	if (n > 0)
@@ -146,7 +156,79 @@ deploylog_output(struct deploylog *dl, const char *event, const char *stream,
 		tlen = DEPLOYLOG_LINE_MAX - len;
 	memcpy(line + len, text, tlen);
 	len += tlen;
+	if (dl->capped) {
+		line[len++] = '\n';
+		deploylog_keep(dl, line, len);
+		return;
+	}
 	deploylog_write(dl, line, len);
+}
+
+/* Past the cap: remember the line in the tail ring, count it as left out. */
+static void
+deploylog_keep(struct deploylog *dl, const char *line, size_t len)
+{
+	size_t	 n;
+
+	if (dl->ring == NULL)
+		dl->ring = xmalloc(DEPLOYLOG_TAIL_MAX);
+	dl->omitted += len;
+	while (len > 0) {
+		n = DEPLOYLOG_TAIL_MAX - dl->rhead;
+		if (n > len)
+			n = len;
+		memcpy(dl->ring + dl->rhead, line, n);
+		dl->rhead = (dl->rhead + n) % DEPLOYLOG_TAIL_MAX;
+		dl->rlen = dl->rlen + n > DEPLOYLOG_TAIL_MAX ?
+		    DEPLOYLOG_TAIL_MAX : dl->rlen + n;
+		line += n;
+		len -= n;
+	}
+}
+
+/*
+ * Write what the ring holds, after a line saying how much output was left
+ * out.  The ring holds whole formatted lines; when it has wrapped, its
+ * first line is partial and is dropped.
+ */
+static void
+deploylog_flush_tail(struct deploylog *dl)
+{
+	char			 line[DEPLOYLOG_LINE_MAX + 1];
+	unsigned long long	 left;
+	size_t			 start, first, len, keep;
+	char			*buf, *p, *nl;
+	ssize_t			 n;
+
+	if (dl->rlen == 0)
+		return;
+	buf = xmalloc(dl->rlen);
+	start = (dl->rhead + DEPLOYLOG_TAIL_MAX - dl->rlen) % DEPLOYLOG_TAIL_MAX;
+	first = DEPLOYLOG_TAIL_MAX - start < dl->rlen ?
+	    DEPLOYLOG_TAIL_MAX - start : dl->rlen;
+	memcpy(buf, dl->ring + start, first);
+	memcpy(buf + first, dl->ring, dl->rlen - first);
+	p = buf;
+	if (dl->omitted > dl->rlen && (nl = memchr(buf, '\n', dl->rlen)) != NULL)
+		p = nl + 1;
+	keep = (size_t)(buf + dl->rlen - p);
+	left = dl->omitted - keep;
+	dl->rlen = 0;
+	dl->omitted = 0;
+
+	len = deploylog_head(line, NULL);
+	(void)snprintf(line + len, DEPLOYLOG_LINE_MAX - len, "log cap of %llu "
+	    "bytes reached: %llu bytes of script output left out, the last "
+	    "%zu follow", dl->max, left, keep);
+	deploylog_write(dl, line, strlen(line));
+	if (keep > 0 && dl->size + keep <= dl->max + DEPLOYLOG_RESERVE) {
+		do {
+			n = write(dl->fd, p, keep);
+		} while (n == -1 && errno == EINTR);
+		if (n > 0)
+			dl->size += (unsigned long long)n;
+	}
+	free(buf);
 }
 
 size_t

@@ -174,6 +174,14 @@ run_one(const struct hook_ctx *hc, const struct hook_rev *rev,
 	sp.envp = env;
 	sp.cwd = rev->release_dir;
 	sp.user = use_user ? &user : NULL;
+	/*
+	 * A hook running as an unprivileged user gets a process limit, so a
+	 * fork bomb cannot take the host down (root ignores RLIMIT_NPROC).
+	 * It counts every process and thread of that user and is inherited
+	 * by what the hook starts, hence a generous HOOK_PROCS_MAX.
+	 */
+	if (use_user && user.uid != 0)
+		sp.max_procs = HOOK_PROCS_MAX;
 	sp.timeout_sec = h->timeout != 0 ? h->timeout : HOOK_TIMEOUT_DEFAULT;
 	sp.on_line = hook_on_line;
 	sp.on_tick = hook_on_tick;

@@ -37,6 +37,32 @@ static char		 base[64];
 static char		 qdir[128];
 static struct queue	*q;
 
+static size_t	empty_sub(const char *);
+
+/* Remove the spool and its base directory when libFuzzer exits. */
+static void
+cleanup(void)
+{
+	char	 path[256];
+
+	if (q == NULL)
+		return;
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const subs[] = { "tmp", "new", "cur",
+		    "failed" };
+
+		(void)empty_sub(subs[i]);
+		(void)snprintf(path, sizeof(path), "%s/%s", qdir, subs[i]);
+		(void)rmdir(path);
+	}
+	queue_free(q);
+	q = NULL;
+	(void)rmdir(qdir);
+	(void)snprintf(path, sizeof(path), "%s/outside", base);
+	(void)unlink(path);
+	(void)rmdir(base);
+}
+
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -58,6 +84,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (queue_spool_new(base, "q", 30, &q, &eb) == -1 ||
 	    queue_ensure(q, &eb) == -1)
 		abort();
+	(void)atexit(cleanup);
 	return 0;
 }
 

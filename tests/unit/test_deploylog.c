@@ -63,7 +63,7 @@ slurp(const char *path)
 }
 
 static void
-deploylog_caps_script_output_but_records_hookd_lines(void **state)
+deploylog_caps_script_output_but_keeps_its_end(void **state)
 {
 	struct deploylog dl;
 	struct errbuf	 eb = { 0 };
@@ -78,13 +78,18 @@ deploylog_caps_script_output_but_records_hookd_lines(void **state)
 	for (int i = 0; i < 10000; i++)		/* ~10 MB offered */
 		deploylog_output(&dl, "ApplicationStart", "stdout", line,
 		    sizeof(line));
+	deploylog_output(&dl, "ApplicationStart", "stderr", "the last words",
+	    14);
 	deploylog_printf(&dl, NULL, "deployment failed: the outcome");
 	deploylog_close(&dl);
 
-	assert_true(file_size(path) < 64 * 1024 + 8192);
+	/* the cap, the kept tail, and hookd's own lines: no more */
+	assert_true(file_size(path) < 64 * 1024 + 64 * 1024 + 8192);
 	text = slurp(path);
-	assert_non_null(strstr(text, "further script output is not logged"));
-	assert_non_null(strstr(text, "deployment failed: the outcome"));
+	assert_non_null(strstr(text, "bytes of script output left out"));
+	assert_non_null(strstr(text, "[stderr] the last words\n"));
+	assert_true(strstr(text, "the last words") <
+	    strstr(text, "deployment failed: the outcome"));
 	free(text);
 }
 
@@ -95,6 +100,7 @@ deploylog_reopen_counts_what_is_already_there(void **state)
 	struct errbuf	 eb = { 0 };
 	char		 path[256];
 	long long	 before;
+	char		*text;
 
 	(void)snprintf(path, sizeof(path), "%s/d-AAAAAAAAA.log", dir);
 	before = file_size(path);
@@ -103,9 +109,14 @@ deploylog_reopen_counts_what_is_already_there(void **state)
 	dl.max = 1024;
 	assert_int_equal(deploylog_open(&dl, path, &eb), 0);
 	assert_true(dl.capped);
-	deploylog_output(&dl, "-", "stdout", "more", 4);
+	for (int i = 0; i < 20000; i++)
+		deploylog_output(&dl, "-", "stdout", "more", 4);
 	deploylog_close(&dl);
-	assert_int_equal(file_size(path), before);
+	/* only the tail ring and its marker line were added */
+	assert_true(file_size(path) <= before + 64 * 1024 + 4096);
+	text = slurp(path);
+	assert_non_null(strstr(text, "] more\n"));
+	free(text);
 }
 
 static void
@@ -132,8 +143,7 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(
-		    deploylog_caps_script_output_but_records_hookd_lines),
+		cmocka_unit_test(deploylog_caps_script_output_but_keeps_its_end),
 		cmocka_unit_test(deploylog_reopen_counts_what_is_already_there),
 		cmocka_unit_test(deploylog_prune_removes_only_named_plain_ids),
 	};

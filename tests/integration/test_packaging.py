@@ -353,7 +353,10 @@ def test_unit_has_the_supervision_settings():
     # The stop timeout outlasts the daemon's grace plus the hook's
     # SIGTERM -> SIGKILL grace (10 s).
     out = run([binary("hookd"), "run", "--help"]).stdout
-    grace = int(re.search(r"--grace.*\(default (\d+)\)", out).group(1))
+    # "--grace SEC ... (default: shutdown_grace of hookd.yml, else 30)"
+    m = re.search(r"--grace.*?else (\d+)\)", out, re.S)
+    assert m, out
+    grace = int(m.group(1))
     assert int(s["TimeoutStopSec"][0]) > grace + 10
     # Sandboxing that would also confine hook scripts stays off.
     for k in ("NoNewPrivileges", "ProtectSystem", "ProtectHome",

@@ -95,6 +95,7 @@ LIB_SRCS	+= lib/compat.c
 LIB_SRCS	+= lib/config.c
 LIB_SRCS	+= lib/deploylog.c
 LIB_SRCS	+= lib/errbuf.c
+LIB_SRCS	+= lib/fsutil.c
 LIB_SRCS	+= lib/git.c
 LIB_SRCS	+= lib/hooks.c
 LIB_SRCS	+= lib/lifecycle.c

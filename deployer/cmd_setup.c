@@ -5,8 +5,8 @@
  * the group's prefix, marked by groups/APP/GROUP/group.json (hookd.group/1,
  * written only if absent), and a spool queue's base directory.  Each
  * hookd creates its own queue PREFIX-GROUP-INSTANCE when it starts, so
- * there is no queue to create here.  The Auto Scaling lifecycle hook is
- * a later issue.
+ * there is no queue to create here.  With --auto-scaling-group, also
+ * the Auto Scaling launch lifecycle hook (setup_asg.c).
  */
 #include "compat.h"
 
@@ -22,13 +22,16 @@
 
 #include "deployer.h"
 #include "errbuf.h"
+#include "setup_asg.h"
 #include "store.h"
 #include "version.h"
 #include "xalloc.h"
 
 #include "banned.h"
 
-static const char setup_usage[] = "usage: deployer setup GROUP";
+static const char setup_usage[] = "usage: deployer setup "
+    "[--auto-scaling-group NAME [--hook-name NAME] "
+    "[--heartbeat-timeout SEC]] GROUP";
 
 static void
 setup_help(void)
@@ -40,8 +43,18 @@ setup_help(void)
 	    "directory.  Each hookd creates its queue PREFIX-GROUP-INSTANCE\n"
 	    "itself.  Running it again changes nothing.\n\n"
 	    "options:\n"
+	    "  --auto-scaling-group NAME  also create or update the launch "
+	    "lifecycle\n"
+	    "                 hook of that Auto Scaling group, and print the "
+	    "instance\n"
+	    "                 policy and launch template settings it needs\n"
+	    "  --hook-name NAME  the hook's name (default %s)\n"
+	    "  --heartbeat-timeout SEC  its HeartbeatTimeout, %d-%d "
+	    "(default %d)\n"
 	    "  -h, --help     show this help\n"
-	    "      --version  show the version\n", setup_usage);
+	    "      --version  show the version\n", setup_usage,
+	    SETUP_ASG_HOOK_DEFAULT, SETUP_ASG_HEARTBEAT_MIN,
+	    SETUP_ASG_HEARTBEAT_MAX, SETUP_ASG_HEARTBEAT_DEFAULT);
 }
 
 /* 'deployer setup'; returns the exit status. */
@@ -49,7 +62,10 @@ int
 cmd_setup(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "auto-scaling-group", required_argument, NULL, 'A' },
+		{ "heartbeat-timeout", required_argument, NULL, 'T' },
 		{ "help",	no_argument,	NULL, 'h' },
+		{ "hook-name",	required_argument, NULL, 'H' },
 		{ "version",	no_argument,	NULL, 'V' },
 		{ NULL,		0,		NULL, 0 }
 	};
@@ -61,6 +77,9 @@ cmd_setup(int argc, char **argv)
 	char				*key = NULL, *text = NULL, *who = NULL;
 	const char			*dir;
 	int				 ch, r, ret = 0;
+	struct setup_asg_opts		 asg = { NULL, SETUP_ASG_HOOK_DEFAULT,
+					    SETUP_ASG_HEARTBEAT_DEFAULT };
+	uint64_t			 hbt;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -71,6 +90,24 @@ cmd_setup(int argc, char **argv)
 		case 'V':
 			printf("deployer %s\n", HOOKD_VERSION);
 			return 0;
+		case 'A':	/* issue 7: the launch lifecycle hook */
+			asg.asg = optarg;
+			break;
+		case 'H':
+			if (optarg[0] == '\0' || strlen(optarg) > 255)
+				usage_error(setup_usage, "invalid --hook-name "
+				    "'%s'", optarg);
+			asg.hook = optarg;
+			break;
+		case 'T':
+			if (parse_u64(optarg, SETUP_ASG_HEARTBEAT_MIN,
+			    SETUP_ASG_HEARTBEAT_MAX, &hbt) == -1)
+				usage_error(setup_usage, "invalid "
+				    "--heartbeat-timeout '%s' (%d-%d)", optarg,
+				    SETUP_ASG_HEARTBEAT_MIN,
+				    SETUP_ASG_HEARTBEAT_MAX);
+			asg.heartbeat_timeout = (unsigned long)hbt;
+			break;
 		default:
 			bad_option(setup_usage, argc, argv);
 		}
@@ -115,6 +152,8 @@ cmd_setup(int argc, char **argv)
 	}
 	printf("each hookd of group '%s' creates its queue '%s-%s-INSTANCE' "
 	    "when it starts\n", g->name, c.cfg.queue_prefix, g->name);
+	if (asg.asg != NULL && setup_asg(&c, g, &asg, &eb) == -1)
+		goto fail;	/* issue 7: setup_asg.c */
 	goto out;
  fail:
 	fflush(stdout);

@@ -124,6 +124,23 @@ in_progress_error(struct dctx *c, const char *group, struct errbuf *eb)
 	return -1;
 }
 
+/* Forget d's instances and batches (a plan about to be made again). */
+static void
+plan_reset(struct deployment *d)
+{
+	for (size_t i = 0; i < d->ninst; i++) {
+		free(d->inst[i].name);
+		free(d->inst[i].queue);
+	}
+	free(d->inst);
+	free(d->batch_sent);
+	free(d->config_name);
+	d->inst = NULL;
+	d->batch_sent = NULL;
+	d->config_name = NULL;
+	d->ninst = d->nbatches = 0;
+}
+
 /* Fill d->inst and the batches: all instances, or those 'from' got. */
 static int
 plan_instances(struct dctx *c, const struct deployer_group *g,
@@ -261,6 +278,20 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 	if (r == STORE_CONFLICT) {
 		in_progress_error(c, g->name, eb);
 		goto out;
+	}
+	/*
+	 * Look for the instances again now that target.json names this
+	 * deployment.  An instance that registered after the first look
+	 * read the old target at boot: only a message reaches it.  DESIGN's
+	 * boot order (queue, then target) closes the scale-out race only if
+	 * the deployer lists instances after writing the target.
+	 */
+	if (from == NULL) {
+		plan_reset(&d);
+		if (plan_instances(c, g, from, &d, eb) == -1)
+			goto out;
+		d.deadline = time(NULL) + (time_t)g->timeout *
+		    (time_t)d.nbatches + DEPLOYER_DEADLINE_SLACK;
 	}
 	if (deployment_save(c, &d, eb) == -1)
 		goto out;

@@ -52,6 +52,7 @@
 #include "caps.h"
 #include "config.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "hookd.h"
 #include "http.h"
 #include "lifecycle.h"
@@ -890,26 +891,6 @@ take_lock(struct daemon *d, struct errbuf *eb)
 }
 
 static int
-mkdirs(const char *path, struct errbuf *eb)
-{
-	char	 p[PATH_MAX];
-
-	if (strlcpy(p, path, sizeof(p)) >= sizeof(p))
-		return errbuf_set(eb, EK_CONFIG, "path too long: '%s'", path);
-	for (char *s = p + 1; *s != '\0'; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) == -1 && errno != EEXIST)
-			return errbuf_errno(eb, EK_IO, "cannot create '%s'", p);
-		*s = '/';
-	}
-	if (mkdir(p, 0755) == -1 && errno != EEXIST)
-		return errbuf_errno(eb, EK_IO, "cannot create '%s'", p);
-	return 0;
-}
-
-static int
 setup_signals(struct daemon *d, struct errbuf *eb)
 {
 	struct sigaction	 sa;
@@ -1495,7 +1476,7 @@ cmd_run(int argc, char **argv)
 	d.gdir = xasprintf("%s/%s/%s", d.cfg.root, d.cfg.application,
 	    d.group);
 	d.statepath = xasprintf("%s/state.json", d.gdir);
-	if (mkdirs(d.cfg.root, &eb) == -1 || take_lock(&d, &eb) == -1)
+	if (fs_mkdirs(d.cfg.root, 0755, &eb) == -1 || take_lock(&d, &eb) == -1)
 		start_error(&d, &eb);
 	if ((d.regkey = store_key_instance(d.cfg.application, d.group,
 	    d.instance, &eb)) == NULL) {

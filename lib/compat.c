@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "banned.h"
 
@@ -58,5 +59,23 @@ parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *ret_val)
 		return -1;
 	}
 	*ret_val = v;
+	return 0;
+}
+
+int
+write_full(int fd, const void *buf, size_t len)
+{
+	const char	*c = buf;
+	ssize_t		 n;
+
+	while (len > 0) {
+		n = write(fd, c, len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			return -1;
+		c += n;
+		len -= (size_t)n;
+	}
 	return 0;
 }

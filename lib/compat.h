@@ -53,4 +53,10 @@ size_t	strlcat(char *, const char *, size_t);
  */
 int	parse_u64(const char *, uint64_t min, uint64_t max, uint64_t *ret_val);
 
+/*
+ * write(2) all of buf, retrying short writes and EINTR.  Returns 0, or -1
+ * with errno set by the failing write.  May block like write(2).
+ */
+int	write_full(int fd, const void *buf, size_t len);
+
 #endif /* HOOKD_COMPAT_H */

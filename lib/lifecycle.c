@@ -47,6 +47,7 @@
 #include "caps.h"
 #include "deploylog.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "hooks.h"
 #include "lifecycle.h"
 #include "manifest.h"
@@ -214,36 +215,6 @@ setstr(char **p, const char *s)
 	*p = s == NULL ? NULL : xstrdup(s);
 }
 
-static int
-mkdirs(const char *path, struct errbuf *eb)
-{
-	char	*p, *s;
-	int	 ret = -1;
-
-	p = xstrdup(path);
-	for (s = p + 1; ; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		if (s[-1] != '/') {
-			char	 c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0755) == -1 && errno != EEXIST) {
-				errbuf_errno(eb, EK_IO,
-				    "cannot create directory '%s'", p);
-				goto out;
-			}
-			*s = c;
-		}
-		if (*s == '\0')
-			break;
-	}
-	ret = 0;
- out:
-	free(p);
-	return ret;
-}
-
 /* The appspec of an extracted release: DIR/appspec.yml or .yaml. */
 static int
 load_appspec(struct appspec *as, const char *dir, struct errbuf *eb)
@@ -331,20 +302,20 @@ engine_open(struct engine *e, struct errbuf *eb)
 		return errbuf_set(eb, EK_USAGE, "invalid group name '%s' "
 		    "(use letters, digits, '.', '_', '-')",
 		    sp->group != NULL ? sp->group : "");
-	if (mkdirs(sp->root, eb) == -1)
+	if (fs_mkdirs(sp->root, 0755, eb) == -1)
 		return -1;
 	if (realpath(sp->root, real) == NULL)
 		return errbuf_errno(eb, EK_IO, "cannot resolve '%s'", sp->root);
 	e->root = xstrdup(real);
 	e->gdir = xasprintf("%s/%s/%s", e->root, sp->application, sp->group);
 	p = xasprintf("%s/%s", e->gdir, RELEASE_DIR);
-	if (mkdirs(p, eb) == -1) {
+	if (fs_mkdirs(p, 0755, eb) == -1) {
 		free(p);
 		return -1;
 	}
 	free(p);
 	p = xasprintf("%s/logs", e->root);
-	if (mkdirs(p, eb) == -1) {
+	if (fs_mkdirs(p, 0755, eb) == -1) {
 		free(p);
 		return -1;
 	}

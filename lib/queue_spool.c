@@ -177,24 +177,6 @@ rename_noreplace(int dfd, const char *from, const char *to)
 	return renameat(dfd, from, dfd, to);
 }
 
-static int
-write_all(int fd, const void *p, size_t len)
-{
-	const char	*c = p;
-	ssize_t		 n;
-
-	while (len > 0) {
-		n = write(fd, c, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		c += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Read a small text file into buf; 0 or -1. */
 static int
 read_small(const char *path, char *buf, size_t bufsz)
@@ -410,8 +392,8 @@ move_failed(struct spool *s, const char *sub, const char *name,
 	tmp = xasprintf("failed/.%s.reason.tmp", dest);
 	fd = openat(s->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0600);
-	if (fd == -1 || write_all(fd, rq, strlen(rq)) == -1 ||
-	    write_all(fd, "\n", 1) == -1 || fsync(fd) == -1) {
+	if (fd == -1 || write_full(fd, rq, strlen(rq)) == -1 ||
+	    write_full(fd, "\n", 1) == -1 || fsync(fd) == -1) {
 		errbuf_errno(eb, EK_IO, "cannot write '%s/%s'", s->dir, tmp);
 		goto out;
 	}
@@ -821,7 +803,7 @@ sp_send(struct queue *q, const char *body, size_t len, struct errbuf *eb)
 		errbuf_errno(eb, EK_IO, "cannot create '%s/%s'", s->dir, tmp);
 		goto out;
 	}
-	if (write_all(fd, body, len) == -1 || fsync(fd) == -1) {
+	if (write_full(fd, body, len) == -1 || fsync(fd) == -1) {
 		errbuf_errno(eb, EK_IO, "cannot write '%s/%s'", s->dir, tmp);
 		goto out;
 	}

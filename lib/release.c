@@ -33,6 +33,7 @@
 
 #include "caps.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "log.h"
 #include "manifest.h"
 #include "release.h"
@@ -368,37 +369,6 @@ release_links_release(struct release_links *l)
 	release_links_init(l);
 }
 
-/* mkdir -p, mode 0755 for what it creates. */
-static int
-mkdirs(const char *path, struct errbuf *eb)
-{
-	char	*p, *s;
-	int	 ret = -1;
-
-	p = xstrdup(path);
-	for (s = p + 1; ; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		if (s[-1] != '/') {
-			char	 c = *s;
-
-			*s = '\0';
-			if (mkdir(p, 0755) == -1 && errno != EEXIST) {
-				errbuf_errno(eb, EK_IO,
-				    "cannot create directory '%s'", p);
-				goto out;
-			}
-			*s = c;
-		}
-		if (*s == '\0')
-			break;
-	}
-	ret = 0;
- out:
-	free(p);
-	return ret;
-}
-
 /* Replace (or create) 'path' as a symlink to 'target', atomically. */
 static int
 relink(const char *path, const char *target, const char *id,
@@ -474,7 +444,7 @@ link_one(const struct appspec_file *f, const char *gdir,
 			linkpath[strlen(linkpath) - 1] = '\0';
 		parent = xstrdup(linkpath);
 		*strrchr(parent, '/') = '\0';
-		ret = parent[0] == '\0' ? 0 : mkdirs(parent, eb);
+		ret = parent[0] == '\0' ? 0 : fs_mkdirs(parent, 0755, eb);
 		free(parent);
 		if (ret == -1)
 			goto out;
@@ -482,7 +452,7 @@ link_one(const struct appspec_file *f, const char *gdir,
 	} else {
 		base = strrchr(src, '/');
 		base = base == NULL ? src : base + 1;
-		if (mkdirs(f->destination, eb) == -1)
+		if (fs_mkdirs(f->destination, 0755, eb) == -1)
 			goto out;
 		linkpath = xasprintf("%s/%s", f->destination, base);
 	}

@@ -533,23 +533,6 @@ encode_state(const struct state *st)
 	return root;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t	 n;
-
-	while (len > 0) {
-		n = write(fd, p, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* fsync the directory holding 'path', so a rename in it is durable. */
 static int
 fsync_parent(const char *path, struct errbuf *eb)
@@ -609,7 +592,7 @@ state_save(const struct state *st, const char *path, bool durable,
 		errbuf_errno(eb, EK_IO, "cannot create '%s'", tmp);
 		goto out;
 	}
-	if (fchmod(fd, 0644) == -1 || write_all(fd, text, len) == -1) {
+	if (fchmod(fd, 0644) == -1 || write_full(fd, text, len) == -1) {
 		errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
 		goto out;
 	}

@@ -32,6 +32,7 @@
 
 #include "caps.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -58,24 +59,6 @@ hex32(const unsigned char md[32], char ret[STORE_ETAG_MAX])
 {
 	for (size_t i = 0; i < 32; i++)
 		(void)snprintf(ret + 2 * i, 3, "%02x", md[i]);
-}
-
-static int
-write_all(int fd, const void *p, size_t len)
-{
-	const char	*c = p;
-	ssize_t		 n;
-
-	while (len > 0) {
-		n = write(fd, c, len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		c += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 /* Create the directories above 'key' (relative to rootfd). */
@@ -227,7 +210,7 @@ copy_stream(int in, int out, char *mem, uint64_t max, size_t *ret_len,
 		}
 		if (mem != NULL)
 			memcpy(mem + total, iob, (size_t)n);
-		if (out != -1 && write_all(out, iob, (size_t)n) == -1) {
+		if (out != -1 && write_full(out, iob, (size_t)n) == -1) {
 			errbuf_errno(eb, EK_IO, "cannot write '%s'", what);
 			goto out;
 		}
@@ -365,7 +348,7 @@ replace(struct store_file *f, const char *key, const void *data, size_t len,
 	/* mkostemp filled in the X's of tmp; rel must name the same file. */
 	memcpy(rel, tmp + strlen(f->root) + 1, strlen(rel));
 	if (data != NULL) {
-		if (write_all(fd, data, len) == -1) {
+		if (write_full(fd, data, len) == -1) {
 			errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
 			goto out;
 		}
@@ -641,31 +624,6 @@ static const struct store_ops store_file_ops = {
 	.release = sf_release,
 };
 
-/* mkdir -p for an absolute path. */
-static int
-mkdir_p(const char *path, struct errbuf *eb)
-{
-	char	*p = xstrdup(path);
-	char	 save;
-	int	 ret = 0;
-
-	for (char *c = p + 1;; c++) {
-		if (*c != '/' && *c != '\0')
-			continue;
-		save = *c;
-		*c = '\0';
-		if (mkdir(p, SF_DIR_MODE) == -1 && errno != EEXIST) {
-			ret = errbuf_errno(eb, EK_IO, "cannot create '%s'", p);
-			break;
-		}
-		*c = save;
-		if (save == '\0')
-			break;
-	}
-	free(p);
-	return ret;
-}
-
 int
 store_file_new(const char *root, bool create, struct store **ret_store,
     struct errbuf *eb)
@@ -682,7 +640,7 @@ store_file_new(const char *root, bool create, struct store **ret_store,
 		    "be an absolute path", root);
 	f = xcalloc(1, sizeof(*f));
 	f->root = xstrndup(root, n);
-	if (create && mkdir_p(f->root, eb) == -1)
+	if (create && fs_mkdirs(f->root, SF_DIR_MODE, eb) == -1)
 		goto out;
 	fd = open(f->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd == -1) {

@@ -70,21 +70,8 @@ cmd_history(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1)
-		usage_error(history_usage, "unexpected argument '%s'",
-		    argv[1]);
-	if (dctx_open(&c, &eb) == -1)
-		goto fail;
-	if ((group = argc == 1 ? argv[0] : dctx_default_group(&c)) == NULL) {
-		dctx_release(&c);
-		usage_error(history_usage, "deployer.yml has several groups: "
-		    "name one");
-	}
-	if (dctx_group(&c, group, &eb) == NULL) {
-		dctx_release(&c);
-		usage_error(history_usage, "%s", eb.msg);
-	}
-	if (dctx_open_store(&c, false, &eb) == -1)
+	if ((group = dctx_open_for_group(&c, argc, argv, history_usage, &eb)) ==
+	    NULL)
 		goto fail;
 	if (deployment_list(&c, group, &v, &n, &eb) == -1)
 		goto fail;

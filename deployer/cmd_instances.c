@@ -94,21 +94,8 @@ cmd_instances(int argc, char **argv)
 	}
 	argc -= optind;
 	argv += optind;
-	if (argc > 1)
-		usage_error(instances_usage, "unexpected argument '%s'",
-		    argv[1]);
-	if (dctx_open(&c, &eb) == -1)
-		goto fail;
-	if ((group = argc == 1 ? argv[0] : dctx_default_group(&c)) == NULL) {
-		dctx_release(&c);
-		usage_error(instances_usage, "deployer.yml has several "
-		    "groups: name one");
-	}
-	if (dctx_group(&c, group, &eb) == NULL) {
-		dctx_release(&c);
-		usage_error(instances_usage, "%s", eb.msg);
-	}
-	if (dctx_open_store(&c, false, &eb) == -1)
+	group = dctx_open_for_group(&c, argc, argv, instances_usage, &eb);
+	if (group == NULL)
 		goto fail;
 	if (instances_find(&c, group, true, &ri, &n, &eb) == -1 ||
 	    deployment_list(&c, group, &v, &nd, &eb) == -1)

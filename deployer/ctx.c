@@ -114,6 +114,37 @@ dctx_default_group(const struct dctx *c)
 	return c->cfg.ngroups == 1 ? c->cfg.groups[0].name : NULL;
 }
 
+/*
+ * The start of every command whose one operand is an optional GROUP
+ * (argc/argv are what follows the options): open deployer.yml, take the
+ * group named, else its only group, check it is there, and open the store
+ * read-only.  A stray operand, an ambiguous or unknown group is a usage
+ * error (exits 64 with 'usage').  Returns the group (borrowed from argv
+ * or the config), or NULL with eb set (deployer.yml or the store).
+ */
+const char *
+dctx_open_for_group(struct dctx *c, int argc, char **argv,
+    const char *usage, struct errbuf *eb)
+{
+	const char	*group;
+
+	if (argc > 1)
+		usage_error(usage, "unexpected argument '%s'", argv[1]);
+	if (dctx_open(c, eb) == -1)
+		return NULL;
+	if ((group = argc == 1 ? argv[0] : dctx_default_group(c)) == NULL) {
+		dctx_release(c);
+		usage_error(usage, "deployer.yml has several groups: name one");
+	}
+	if (dctx_group(c, group, eb) == NULL) {
+		dctx_release(c);
+		usage_error(usage, "%s", eb->msg);
+	}
+	if (dctx_open_store(c, false, eb) == -1)
+		return NULL;
+	return group;
+}
+
 /* Where a bundle lives, as a message names it: STORE/revisions/... */
 char *
 dctx_revision_location(const struct dctx *c, const char *sha256)

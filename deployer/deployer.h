@@ -51,6 +51,8 @@ const struct deployer_group *dctx_group(struct dctx *, const char *name,
 	    struct errbuf *);
 /* The group to use when none is named: the only one, else NULL. */
 const char *dctx_default_group(const struct dctx *);
+const char *dctx_open_for_group(struct dctx *, int argc, char **argv,
+	    const char *usage, struct errbuf *);
 char	*dctx_revision_location(const struct dctx *, const char *sha256);
 unsigned dctx_poll_ms(const struct dctx *);
 int	dctx_queue_open(struct dctx *, const char *name, struct queue **,

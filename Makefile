@@ -43,6 +43,10 @@ PYTHON		?= /usr/bin/python3
 
 PKGS		 = libcurl jansson yaml-0.1 libsystemd libcrypto libarchive \
 		   libxml-2.0 libacl
+# hookd and deployer link only these; the others are dlopen()ed on first
+# use (lib/dl.h).  Unit tests and fuzzers, which may call the libraries
+# directly, link them all.
+LINK_PKGS	 = jansson yaml-0.1 libsystemd libacl
 CFLAGS		?= -O2 -g
 WARN		 = -Wall -Wextra -Wstrict-prototypes -Wmissing-prototypes \
 		   -Wmissing-declarations -Wshadow -Wpointer-arith -Wcast-qual \
@@ -61,12 +65,13 @@ SANFLAGS	 = -fsanitize=address,undefined -fno-omit-frame-pointer \
 endif
 PKG_CFLAGS	:= $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS	:= $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+LINK_LIBS	:= $(shell $(PKG_CONFIG) --libs $(LINK_PKGS) 2>/dev/null) -ldl
 CMOCKA_LIBS	:= $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 ALL_CFLAGS	 = -std=gnu11 $(WARN) $(HARDEN) $(SANFLAGS) -Ilib -I$(BUILD)/gen \
 		   $(PKG_CFLAGS) -MMD -MP $(CFLAGS) $(EXTRA_CFLAGS)
 ALL_LDFLAGS	 = -pie -Wl,-z,relro,-z,now $(SANFLAGS) $(LDFLAGS)
-LIBS		 = $(PKG_LIBS)
+LIBS		 = $(LINK_LIBS)
 
 ifeq ($(V),)
 Q_CC		 = @echo "  CC      $@";
@@ -94,6 +99,7 @@ LIB_SRCS	+= lib/bundle_zip.c
 LIB_SRCS	+= lib/compat.c
 LIB_SRCS	+= lib/config.c
 LIB_SRCS	+= lib/deploylog.c
+LIB_SRCS	+= lib/dl.c
 LIB_SRCS	+= lib/errbuf.c
 LIB_SRCS	+= lib/fsutil.c
 LIB_SRCS	+= lib/git.c
@@ -152,6 +158,7 @@ UNIT_TESTS	+= bundle
 UNIT_TESTS	+= bundle_tick
 UNIT_TESTS	+= creds
 UNIT_TESTS	+= deploylog
+UNIT_TESTS	+= dl
 UNIT_TESTS	+= errbuf
 UNIT_TESTS	+= git
 UNIT_TESTS	+= http
@@ -207,11 +214,15 @@ $(BUILD)/gen/version.h: FORCE
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else \
 	    mv $@.tmp $@; echo "  GEN     $@"; fi
 
-$(BUILD)/obj/%.o: %.c | $(BUILD)/gen/version.h
+$(BUILD)/gen/dlnames.h: scripts/gen-dlnames
+	@mkdir -p $(@D)
+	$(Q_GEN)scripts/gen-dlnames $(CC) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/%.o: %.c | $(BUILD)/gen/version.h $(BUILD)/gen/dlnames.h
 	@mkdir -p $(@D)
 	$(Q_CC)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/tobj/%.o: %.c | $(BUILD)/gen/version.h
+$(BUILD)/tobj/%.o: %.c | $(BUILD)/gen/version.h $(BUILD)/gen/dlnames.h
 	@mkdir -p $(@D)
 	$(Q_CC)$(CC) $(ALL_CFLAGS) -DHOOKD_UNIT_TEST -c -o $@ $<
 
@@ -231,7 +242,7 @@ $(BUILD)/bin/deployer: $(DEPLOYER_OBJS) $(LIBHOOKD)
 
 $(BUILD)/tests/test_%: $(BUILD)/tobj/tests/unit/test_%.o $(LIBHOOKD_T)
 	@mkdir -p $(@D)
-	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(LIBS)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(CMOCKA_LIBS) $(PKG_LIBS) -ldl
 
 # Unit tests find fixtures through FIXTURES and the shared data through
 # HOOKD_SHARED; both are absolute so a test can chdir.
@@ -262,7 +273,7 @@ unit: $(UNIT_BINS)
 # awsc: the test-only CLI over lib/aws the integration tests drive.
 $(BUILD)/tests/awsc: $(BUILD)/obj/tests/tools/awsc.o $(LIBHOOKD)
 	@mkdir -p $(@D)
-	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl
 
 integration: all $(BUILD)/tests/awsc
 	@scripts/find-moto >/dev/null
@@ -344,7 +355,12 @@ $(FUZZ_BUILD)/gen/version.h: FORCE
 	@printf '#define HOOKD_VERSION "%s"\n' '$(VERSION)' > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 
-$(FUZZ_BUILD)/obj/%.o: %.c | $(FUZZ_BUILD)/gen/version.h
+$(FUZZ_BUILD)/gen/dlnames.h: scripts/gen-dlnames
+	@mkdir -p $(@D)
+	$(Q_GEN)scripts/gen-dlnames $(FUZZ_CC) > $@.tmp && mv $@.tmp $@
+
+$(FUZZ_BUILD)/obj/%.o: %.c | $(FUZZ_BUILD)/gen/version.h \
+    $(FUZZ_BUILD)/gen/dlnames.h
 	@mkdir -p $(@D)
 	$(Q_CC)$(FUZZ_CC) $(FUZZ_OBJFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 
@@ -354,7 +370,7 @@ $(FUZZ_LIB): $(FUZZ_OBJS)
 $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 	@mkdir -p $(@D)
 	$(Q_LD)$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB) \
-	    $(PKG_LIBS)
+	    $(PKG_LIBS) -ldl
 
 # A few seconds of each target, new inputs kept in build/fuzz/corpus/.
 fuzz-smoke: fuzz

@@ -16,8 +16,6 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "deployer.h"
 #include "errbuf.h"
 #include "log.h"
@@ -86,10 +84,6 @@ main(int argc, char *argv[])
 
 	main_checkfds();
 	log_init("deployer", LOG_TO_STDERR, 0);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != 0) {
-		fprintf(stderr, "deployer: cannot initialise libcurl\n");
-		return EX_SOFTWARE;
-	}
 
 	/* The first operand decides: a subcommand, or GROUP of a deploy. */
 	for (i = 1; i < argc; i++) {
@@ -126,6 +120,5 @@ main(int argc, char *argv[])
 		optind = 0;
 		ret = cmd_deploy(argc, argv);
 	}
-	curl_global_cleanup();
 	return ret;
 }

@@ -22,8 +22,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
-
 #include "aws/client.h"
 #include "backends.h"
 #include "caps.h"
@@ -156,7 +154,6 @@ cmd_bake(int argc, char **argv)
 	char			*group = NULL, *tkey = NULL, *data = NULL;
 	char			*key = NULL, *bundle = NULL, *statepath = NULL;
 	size_t			 len;
-	bool			 curl = false;
 	int			 ch, r, rc = 0;
 
 	opterr = 0;
@@ -208,11 +205,6 @@ cmd_bake(int argc, char **argv)
 		goto fail;
 	if (root == NULL)
 		root = cfg.root;
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		errbuf_set(&eb, EK_OS, "curl_global_init failed");
-		goto fail;
-	}
-	curl = true;
 	if (strncmp(cfg.store, "s3://", 5) == 0) {
 		memset(&cc, 0, sizeof(cc));
 		cc.region = cfg.region;
@@ -323,7 +315,5 @@ cmd_bake(int argc, char **argv)
 	free(tkey);
 	free(group);
 	config_release(&cfg);
-	if (curl)
-		curl_global_cleanup();
 	return rc;
 }

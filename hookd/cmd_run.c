@@ -42,7 +42,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <systemd/sd-daemon.h>
 
 #include "appspec.h"
@@ -1448,8 +1447,6 @@ cmd_run(int argc, char **argv)
 	/* 2. Logging: the journal under systemd, else stderr. */
 	log_init("hookd", fg ? LOG_TO_STDERR : LOG_TO_AUTO,
 	    d.cfg.log_level >= LOG_DEBUG || arg_verbose > 1);
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		fatalx("curl_global_init failed");
 	state_timestamp(d.started_at);
 
 	/* 3. Signals, and the watchdog (pinged during the boot too). */
@@ -1545,6 +1542,5 @@ cmd_run(int argc, char **argv)
 	free(d.instance);
 	free(d.group);
 	config_release(&d.cfg);
-	curl_global_cleanup();
 	return 0;
 }

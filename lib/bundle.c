@@ -44,6 +44,9 @@
 #include "errbuf.h"
 #include "xalloc.h"
 
+#include "dl_archive.h"
+#include "dl_crypto.h"
+
 #include "banned.h"
 
 /*

@@ -27,6 +27,8 @@
 #include "log.h"
 #include "version.h"
 #include "xalloc.h"
+#include "dl_curl.h"
+
 #include "banned.h"
 
 struct http {
@@ -166,6 +168,8 @@ http_new(struct errbuf *eb)
 {
 	struct http	*h;
 
+	if (dl_load(DL_CURL, eb) == -1)
+		return NULL;
 	h = xcalloc(1, sizeof(*h));
 	if ((h->curl = curl_easy_init()) == NULL) {
 		free(h);

@@ -29,6 +29,7 @@
 #include "errbuf.h"
 #include "message.h"
 #include "xalloc.h"
+#include "dl_crypto.h"
 
 #include "banned.h"
 

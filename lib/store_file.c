@@ -35,6 +35,7 @@
 #include "fsutil.h"
 #include "store.h"
 #include "xalloc.h"
+#include "dl_crypto.h"
 
 #include "banned.h"
 
@@ -352,12 +353,15 @@ replace(struct store_file *f, const char *key, const void *data, size_t len,
 			errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
 			goto out;
 		}
-		if (EVP_Digest(data, len, md, NULL, EVP_sha256(), NULL) != 1) {
-			errbuf_set(eb, EK_BUG, "SHA-256 failed");
-			goto out;
-		}
-		if (ret_etag != NULL)
+		/* Only when asked: an idle daemon never loads libcrypto. */
+		if (ret_etag != NULL) {
+			if (EVP_Digest(data, len, md, NULL, EVP_sha256(),
+			    NULL) != 1) {
+				errbuf_set(eb, EK_BUG, "SHA-256 failed");
+				goto out;
+			}
 			hex32(md, ret_etag);
+		}
 	} else if (copy_stream(src, fd, NULL, UINT64_MAX, NULL, ret_etag,
 	    tmp, eb) == -1)
 		goto out;
@@ -414,7 +418,8 @@ sf_put(struct store *s, const char *key, const void *data, size_t len,
 			goto out;
 		}
 	}
-	if (replace(f, key, data == NULL ? "" : data, len, -1, etag, eb) == -1)
+	if (replace(f, key, data == NULL ? "" : data, len, -1,
+	    ret_etag != NULL ? etag : NULL, eb) == -1)
 		goto out;
 	if (ret_etag != NULL)
 		(void)strlcpy(ret_etag, etag, STORE_ETAG_MAX);

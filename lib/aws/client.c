@@ -36,6 +36,7 @@
 #include "aws/sigv4.h"
 #include "aws/xml.h"
 #include "caps.h"
+#include "dl.h"
 #include "errbuf.h"
 #include "http.h"
 #include "log.h"
@@ -129,6 +130,9 @@ aws_client_new(const struct aws_client_config *cfg, struct errbuf *eb)
 
 	if (cfg == NULL)
 		cfg = &dflt;
+	/* Every AWS call signs (libcrypto) and most answer in XML. */
+	if (dl_load(DL_CRYPTO, eb) == -1 || dl_load(DL_XML, eb) == -1)
+		return NULL;
 	c = xcalloc(1, sizeof(*c));
 	c->profile = cfg->profile != NULL ? xstrdup(cfg->profile) : NULL;
 	c->max_attempts = cfg->max_attempts != 0 ? cfg->max_attempts :

@@ -33,6 +33,8 @@
 #include "http.h"
 #include "log.h"
 #include "xalloc.h"
+#include "dl_crypto.h"
+
 #include "banned.h"
 
 #define S3_HASH_CHUNK	(256 * 1024)	/* bytes hashed per read */

@@ -30,6 +30,8 @@
 #include "errbuf.h"
 #include "http.h"
 #include "xalloc.h"
+#include "dl_crypto.h"
+
 #include "banned.h"
 
 #define SIGV4_ALGO	"AWS4-HMAC-SHA256"

@@ -25,6 +25,8 @@
 #include "aws/xml.h"
 #include "errbuf.h"
 #include "xalloc.h"
+#include "dl_crypto.h"
+
 #include "banned.h"
 
 #define MD5_HEX_LEN	32

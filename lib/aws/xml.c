@@ -23,6 +23,8 @@
 #include "buf.h"
 #include "errbuf.h"
 #include "xalloc.h"
+#include "dl_xml.h"
+
 #include "banned.h"
 
 /* Deepest element nesting below n (n itself counts 1), stopping at cap. */

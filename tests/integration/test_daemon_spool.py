@@ -56,6 +56,32 @@ def test_ready_registers_and_idles(ws, daemon):
     assert h.stop() == 0
 
 
+HEAVY_LIBRARIES = ("libcurl", "libarchive", "libxml2", "libcrypto")
+
+
+def mapped_libraries(pid):
+    with open(f"/proc/{pid}/maps") as f:
+        return {os.path.basename(line.split()[-1]) for line in f
+                if ".so" in line}
+
+
+def test_idle_spool_daemon_loads_no_network_or_archive_library(ws, daemon):
+    """libcurl, libarchive, libxml2 and libcrypto are most of a linked
+    process's memory: a daemon on a spool queue maps none of them until
+    a deployment needs them, and then deploys as usual."""
+    store, spool, sha = prepare(ws)
+    h = daemon(ws, spool_config(ws))
+    idle = mapped_libraries(h.proc.pid)
+    assert any(x.startswith("libc.so") for x in idle), idle
+    assert not [x for x in idle if x.startswith(HEAVY_LIBRARIES)], idle
+    m = message(store.url, sha, 1)
+    spool.send(m)
+    wait_status(store, m["deployment_id"], "Succeeded")
+    after = mapped_libraries(h.proc.pid)
+    assert any(x.startswith("libarchive") for x in after), after
+    assert h.stop() == 0
+
+
 def test_group_from_flag_and_environment(ws, daemon):
     cfg = spool_config(ws, deployment_group=None)
     h = daemon(ws, cfg, env={"DEPLOYMENT_GROUP_NAME": GROUP})

@@ -121,6 +121,15 @@ def test_rpm_config_modes_and_scriptlets(rpms):
 
 
 @pytest.mark.rpm
+def test_rpm_requires_the_libraries_hookd_loads_on_demand(rpms):
+    """hookd dlopen()s libcurl, libarchive, libxml2 and libcrypto (which
+    rpm's generator cannot see): the package must still require them."""
+    reqs = rpm_q(rpms["hookd"], "--requires")
+    for pkg in ("libcurl", "libarchive", "libxml2", "openssl-libs"):
+        assert re.search(rf"^{pkg}\(", reqs, re.M), (pkg, reqs)
+
+
+@pytest.mark.rpm
 def test_rpm_installs_into_a_scratch_root_where_hookd_runs(rpms, tmp_path):
     root = tmp_path / "root"
     root.mkdir()

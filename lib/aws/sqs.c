@@ -564,6 +564,14 @@ sqs_parse_send_batch(xmlDoc *doc, struct sqs_batch_entry *es, size_t n,
 	    x = awsxml_next(x, NULL)) {
 		id = awsxml_child_text(x, "Id");
 		e = sqs_batch_find(es, n, id);
+		if (e != NULL && (e->message_id != NULL ||
+		    e->error_code != NULL)) {
+			/* Found by the fuzzer: a second answer leaked the first. */
+			errbuf_set(eb, EK_PROTO, "sqs SendMessageBatch: reply "
+			    "answers entry '%s' twice", id);
+			free(id);
+			return -1;
+		}
 		free(id);
 		if (e == NULL)
 			continue;

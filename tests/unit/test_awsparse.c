@@ -248,6 +248,32 @@ sqs_send_batch_reports_each_entry(void **state)
 	awsxml_free(doc);
 }
 
+/* Found by fuzz_awsxml: a second answer for one entry leaked the first. */
+static void
+sqs_batch_refuses_entry_answered_twice(void **state)
+{
+	static const char	 reply[] =
+	    "<SendMessageBatchResponse><SendMessageBatchResult>"
+	    "<SendMessageBatchResultEntry><Id>a</Id><MessageId>m-1"
+	    "</MessageId></SendMessageBatchResultEntry>"
+	    "<SendMessageBatchResultEntry><Id>a</Id><MessageId>m-2"
+	    "</MessageId></SendMessageBatchResultEntry>"
+	    "</SendMessageBatchResult></SendMessageBatchResponse>";
+	struct sqs_batch_entry	 es[1] = {
+		{ .id = "a", .body = "x", .body_len = 1 },
+	};
+	struct errbuf		 eb = { 0 };
+	xmlDoc			*doc;
+
+	doc = awsxml_parse(reply, sizeof(reply) - 1, &eb);
+	assert_non_null(doc);
+	assert_int_equal(sqs_parse_send_batch(doc, es, 1, NULL, &eb), -1);
+	assert_int_equal(eb.kind, EK_PROTO);
+	assert_non_null(strstr(eb.msg, "answers entry 'a' twice"));
+	sqs_batch_entry_release(&es[0]);
+	awsxml_free(doc);
+}
+
 static void
 sqs_batch_checked_before_sending(void **state)
 {
@@ -564,6 +590,7 @@ main(void)
 		cmocka_unit_test(sqs_list_queues_pages),
 		cmocka_unit_test(sqs_queue_url_from_create_and_get),
 		cmocka_unit_test(sqs_send_batch_reports_each_entry),
+		cmocka_unit_test(sqs_batch_refuses_entry_answered_twice),
 		cmocka_unit_test(sqs_batch_checked_before_sending),
 		cmocka_unit_test(sqs_target_url_respects_override),
 		cmocka_unit_test(sqs_error_document_nonexistent_queue),

@@ -166,6 +166,14 @@ dctx_poll_ms(const struct dctx *c)
 	    DEPLOYER_POLL_FILE_MS : DEPLOYER_POLL_S3_MS;
 }
 
+/* The first, shortest poll interval of a wait (see deployer.h). */
+unsigned
+dctx_poll_first_ms(const struct dctx *c)
+{
+	return strncmp(c->cfg.store, "file:", 5) == 0 ?
+	    DEPLOYER_POLL_FILE_FIRST_MS : DEPLOYER_POLL_S3_FIRST_MS;
+}
+
 /* Now as RFC 3339 UTC with milliseconds (the daemon's format). */
 void
 ts_now(char buf[32])

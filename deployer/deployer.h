@@ -24,8 +24,16 @@ struct queue;
 
 #define DEPLOYMENT_SCHEMA	"hookd.deployment-record/1"
 #define DEPLOYER_STALE_SEC	900	/* registry entry older: stale */
-#define DEPLOYER_POLL_FILE_MS	300	/* store polling, file:// */
-#define DEPLOYER_POLL_S3_MS	2000	/* store polling, s3:// */
+/*
+ * Store polling while a batch runs: the first poll comes after the
+ * _FIRST interval, which doubles each round up to the cap (a trivial
+ * deployment takes tens of ms; a fixed 300 ms poll was most of
+ * OneAtATime's time per instance).
+ */
+#define DEPLOYER_POLL_FILE_FIRST_MS	10	/* file:// */
+#define DEPLOYER_POLL_FILE_MS	300
+#define DEPLOYER_POLL_S3_FIRST_MS	100	/* s3://: each poll is GETs */
+#define DEPLOYER_POLL_S3_MS	2000
 #define DEPLOYER_TAIL_LINES	10	/* output lines shown per failure */
 #define DEPLOYER_DEADLINE_SLACK	60	/* s added to timeout x batches */
 
@@ -55,6 +63,7 @@ const char *dctx_open_for_group(struct dctx *, int argc, char **argv,
 	    const char *usage, struct errbuf *);
 char	*dctx_revision_location(const struct dctx *, const char *sha256);
 unsigned dctx_poll_ms(const struct dctx *);
+unsigned dctx_poll_first_ms(const struct dctx *);
 int	dctx_queue_open(struct dctx *, const char *name, struct queue **,
 	    struct errbuf *);
 int	dctx_queue_list(struct dctx *, const char *prefix, char ***ret_names,

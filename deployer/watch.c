@@ -203,8 +203,9 @@ static int
 wait_batch(struct dctx *c, struct deployment *d, size_t b, struct view *v,
     struct errbuf *eb)
 {
-	time_t	 deadline = d->batch_sent[b] + (time_t)d->timeout;
-	bool	 done, failed;
+	time_t		 deadline = d->batch_sent[b] + (time_t)d->timeout;
+	unsigned	 ms = dctx_poll_first_ms(c);
+	bool		 done, failed;
 
 	for (;;) {
 		done = true;
@@ -232,7 +233,13 @@ wait_batch(struct dctx *c, struct deployment *d, size_t b, struct view *v,
 		view_update(v, d);
 		if (done)
 			return failed ? 1 : 0;
-		sleep_ms(dctx_poll_ms(c));
+		/*
+		 * Soon after the batch was sent, then backing off to the
+		 * cap: a batch of one trivial deployment is seen done in
+		 * tens of ms, and a big batch is not read every 10 ms.
+		 */
+		sleep_ms(ms);
+		ms = ms * 2 > dctx_poll_ms(c) ? dctx_poll_ms(c) : ms * 2;
 	}
 }
 

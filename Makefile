@@ -299,12 +299,11 @@ LINT_SRCS	 = $(filter-out $(TIDY_SKIP),$(LIB_SRCS) $(HOOKD_SRCS) \
 # result is neither 0 nor -1 (it cannot be; a NOLINT or an explicit
 # 'r == -1' test belongs in that file).
 TIDY_SKIP	 = deployer/records.c
-lint: $(BUILD)/gen/version.h
+lint: $(BUILD)/gen/version.h $(BUILD)/gen/dlnames.h
 	cppcheck --quiet --error-exitcode=1 --std=c11 --inline-suppr \
 	    --enable=warning,portability,performance \
 	    --suppressions-list=scripts/lint-suppressions.txt \
-	    -D__GNUC__ -D'json_array_foreach(a,i,v)=for (i = 0; i < 1; i++)' \
-	    -D'json_object_foreach(o,k,v)=for (k = 0; k != 0;)' \
+	    --library=scripts/cppcheck.cfg -D__GNUC__ -DDL_NO_REDIRECT \
 	    -Ilib -I$(BUILD)/gen -j2 $(LINT_DIRS)
 	printf '%s\n' $(LINT_SRCS) | xargs -P2 -I{} clang-tidy --quiet {} \
 	    -- -std=gnu11 -Ilib -I$(BUILD)/gen $(PKG_CFLAGS)

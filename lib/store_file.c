@@ -400,7 +400,7 @@ sf_put(struct store *s, const char *key, const void *data, size_t len,
     const char *if_match, char ret_etag[STORE_ETAG_MAX], struct errbuf *eb)
 {
 	struct store_file	*f = sf(s);
-	char			 cur[STORE_ETAG_MAX], etag[STORE_ETAG_MAX];
+	char			 cur[STORE_ETAG_MAX], etag[STORE_ETAG_MAX] = "";
 	int			 lfd = -1, ret = -1, r;
 
 	if (mkparents(f, key, eb) == -1)

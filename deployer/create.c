@@ -11,6 +11,13 @@
  * deployment is in progress.  deployment.json follows; until it exists
  * (DEPLOYER_DEADLINE_SLACK seconds) a reader takes the target's
  * deployment as running.
+ *
+ * A group with no instances (an Auto Scaling group scaled to zero, a
+ * group whose hosts are not up yet) still gets its target: the
+ * deployment is recorded with no instances and succeeds at once, and
+ * every instance that starts later catches up to it at boot.  Refusing
+ * would leave target.json on the old revision, and the next scale-out
+ * would put stale code in service.
  */
 #include "compat.h"
 
@@ -172,12 +179,10 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 		d->ninst = nri;
 		reginsts_free(ri, nri);
 	}
-	if (d->ninst == 0)
-		return errbuf_set(eb, EK_NOINPUT, "group '%s' has no "
-		    "instances: no registry entry under 'groups/%s/%s/"
-		    "instances/' and no queue named '%s-%s-*'", g->name,
-		    c->cfg.application, g->name, c->cfg.queue_prefix,
-		    g->name);
+	/* A rollback goes to instances that got the failed revision. */
+	if (d->ninst == 0 && from != NULL)
+		return errbuf_set(eb, EK_NOINPUT, "deployment %s was sent "
+		    "to no instance: nothing to roll back", from->id);
 	/* A rollback restores every instance at once. */
 	if (rollout_plan(from != NULL ? &all : &g->dc, d->ninst, &sizes,
 	    &d->nbatches, eb) == -1)
@@ -197,10 +202,13 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
  * the group's batches, or (from != NULL, a rollback) to the instances
  * 'from' was sent to, all at once.  rollback_of (may be NULL) is the id
  * it rolls back.  Writes target.json conditionally, then
- * deployment.json.  *ret is filled (caller releases) on success.  -1
+ * deployment.json.  *ret is filled (caller releases) on success; with
+ * no instances found, ret->ninst and ret->nbatches are 0 (the target is
+ * recorded all the same; rollout_run() then marks it Succeeded).  -1
  * with eb: EK_TEMP when another deployment of the group is in progress
- * or won the race, EK_NOINPUT when the group has no instances,
- * EK_CONFIG for a minimum_healthy that cannot be met, store errors.
+ * or won the race, EK_NOINPUT for a rollback whose deployment reached
+ * no instance, EK_CONFIG for a minimum_healthy that cannot be met,
+ * store errors.
  * Blocks on the store.
  */
 int
@@ -331,6 +339,12 @@ deploy_and_watch(struct dctx *c, const struct deployer_group *g,
 	    rev->commit[0] != '\0' ? rev->commit : rev->sha256, g->name,
 	    d.ninst, d.ninst == 1 ? "" : "s", d.config_name, d.nbatches,
 	    d.nbatches == 1 ? "" : "es");
+	if (d.ninst == 0)
+		printf("no instances registered in group '%s' (no registry "
+		    "entry under 'groups/%s/%s/instances/', no queue named "
+		    "'%s-%s-*'): target recorded, new instances will deploy "
+		    "it when they start\n", g->name, c->cfg.application,
+		    g->name, c->cfg.queue_prefix, g->name);
 	fflush(stdout);
 	if ((r = rollout_run(c, g, &d, nowait, eb)) != 1) {
 		ret = r;

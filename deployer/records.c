@@ -298,10 +298,12 @@ deployment_from_json(json_t *o, struct deployment *ret, struct errbuf *eb)
 	}
 	for (i = 0; i < d.ninst; i++)
 		if (d.inst[i].batch >= d.nbatches) {
+			/* Before the release, which frees d.inst. */
+			errbuf_set(eb, EK_DATA, "deployment.json: instance "
+			    "'%s' in batch %zu of %zu", d.inst[i].name,
+			    d.inst[i].batch, d.nbatches);
 			deployment_release(&d);
-			return errbuf_set(eb, EK_DATA, "deployment.json: "
-			    "instance in batch %zu of %zu", d.inst[i].batch,
-			    d.nbatches);
+			return -1;
 		}
 	*ret = d;
 	return 0;
@@ -347,13 +349,15 @@ deployment_load(struct dctx *c, const char *group, const char *id,
 	if ((key = store_key_deployment(c->cfg.application, group, id,
 	    eb)) == NULL)
 		return -1;
-	r = get_json(c, key, &o, NULL, eb);
-	if (r == 0) {
-		r = deployment_from_json(o, ret, eb);
+	if (get_json(c, key, &o, NULL, eb) == -1) {
+		if (eb->kind == EK_NOINPUT)
+			errbuf_set(eb, EK_NOINPUT, "no deployment '%s' in "
+			    "group '%s'", id, group);
+		r = -1;
+	} else {
+		r = deployment_from_json(o, ret, eb) == -1 ? -1 : 0;
 		json_decref(o);
-	} else if (eb->kind == EK_NOINPUT)
-		errbuf_set(eb, EK_NOINPUT, "no deployment '%s' in group '%s'",
-		    id, group);
+	}
 	free(key);
 	return r;
 }

@@ -205,6 +205,9 @@ cmd_bake(int argc, char **argv)
 		goto fail;
 	if (root == NULL)
 		root = cfg.root;
+	/* The image's hooks run as root too: bound them where we can. */
+	if (hookd_hook_cgroup(&cfg, &eb) == -1)
+		goto fail;
 	if (strncmp(cfg.store, "s3://", 5) == 0) {
 		memset(&cc, 0, sizeof(cc));
 		cc.region = cfg.region;

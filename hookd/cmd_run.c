@@ -124,6 +124,8 @@ struct daemon {
 
 	/* The Auto Scaling launch hook (scale-out, boot step 5). */
 	struct scaleout	 so;
+	/* When the catch-up under the hook began; "": not catching up. */
+	char		 catching_since[STATE_TIME_LEN];
 };
 
 /* --- time, signals, systemd --- */
@@ -301,6 +303,12 @@ register_instance(struct daemon *d, bool must)
 	ri.current_id = st.current.deployment_id;
 	ri.current_sequence = st.current.sequence;
 	ri.in_progress_id = d->dep_id;
+	if (d->catching_since[0] != '\0') {
+		ri.catching_up_since = d->catching_since;
+		ri.lifecycle_hook = d->so.hook;
+		ri.auto_scaling_group = d->so.group;
+		ri.heartbeat_timeout = d->so.heartbeat_timeout;
+	}
 	text = registry_dump(&ri, &len);
 	for (;;) {
 		rc = store_put_logged(d, d->regkey, text, len, &eb);
@@ -410,6 +418,32 @@ ob_event_start(void *arg, enum lc_event ev, bool rollback)
 		proc_request_stop();
 	}
 	watchdog(d, false);
+}
+
+/*
+ * A deployment that failed before its events ran (the bundle could not
+ * be fetched, or was refused: limits, digest, appspec) failed in the
+ * work of DownloadBundle: progress names that event, as CodeDeploy does.
+ */
+static void
+progress_bundle_failed(struct daemon *d, const struct timespec *t0,
+    const char *msg)
+{
+	struct deploy_event	 de;
+	struct timespec		 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	memset(&de, 0, sizeof(de));
+	de.event = LC_DOWNLOAD_BUNDLE;
+	de.status = DEPLOY_EVENT_FAILED;
+	de.duration = (double)(now.tv_sec - t0->tv_sec) +
+	    (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+	de.outcome = msg;
+	de.tail = "";
+	progress_event_start(&d->prog, lc_event_name(LC_DOWNLOAD_BUNDLE),
+	    false);
+	progress_event_end(&d->prog, &de);
+	progress_set(&d->prog, "Failed", msg);
 }
 
 static void
@@ -629,6 +663,21 @@ ack(struct daemon *d, const struct queue_msg *qm)
 	log_debug("message %s deleted", qm->id);
 }
 
+/*
+ * The queue set a message aside without delivering it (spool: too big,
+ * delivered too often, not a spool file name): the only place the
+ * operator hears of it.  The strings come quoted from lib/queue.
+ */
+static void
+on_aside(void *arg, const char *file, const char *moved_to,
+    const char *reason)
+{
+	struct daemon	*d = arg;
+
+	log_warnx("queue '%s': message file '%s' set aside as failed/%s: %s",
+	    d->qname, file, moved_to, reason);
+}
+
 static void
 reject(struct daemon *d, const struct queue_msg *qm, const char *reason)
 {
@@ -657,6 +706,7 @@ deploy(struct daemon *d, const struct message *m, const char *key,
 	struct deploy_result	 res, rres;
 	struct deploy_spec	 spec;
 	struct errbuf		 eb = { 0 };
+	struct timespec		 t0;
 	char			*bundle = NULL;
 	enum outcome		 rv = OUT_FAILED;
 
@@ -679,6 +729,7 @@ deploy(struct daemon *d, const struct message *m, const char *key,
 	(void)register_instance(d, false);
 
 	deploy_result_init(&res);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (fetch_bundle(d, m, key, &bundle, &eb) == -1) {
 		if (got_term) {
 			rv = OUT_KEPT;
@@ -686,7 +737,7 @@ deploy(struct daemon *d, const struct message *m, const char *key,
 		}
 		log_warnx("deployment %s failed: cannot fetch the bundle: %s",
 		    m->deployment_id, eb.msg);
-		progress_set(&d->prog, "Failed", eb.msg);
+		progress_bundle_failed(d, &t0, eb.msg);
 		goto done;
 	}
 	spec_for(d, &spec);
@@ -705,7 +756,10 @@ deploy(struct daemon *d, const struct message *m, const char *key,
 		}
 		log_warnx("deployment %s failed: %s", m->deployment_id,
 		    eb.msg);
-		progress_set(&d->prog, "Failed", eb.msg);
+		if (res.failed_event == LC_DOWNLOAD_BUNDLE)
+			progress_bundle_failed(d, &t0, eb.msg);
+		else
+			progress_set(&d->prog, "Failed", eb.msg);
 		goto done;
 	}
 	progress_finish(&d->prog, &res);
@@ -1033,10 +1087,21 @@ static void
 so_timer(struct daemon *d)
 {
 	struct errbuf	 eb = { 0 };
+	long long	 every;
 	int		 rc;
 
 	if (d->so.state != SO_PENDING)
 		return;
+	/*
+	 * Keep the entry that says "catching up" fresh (progress.h): with
+	 * each lifecycle heartbeat, so a reader can trust the mark only
+	 * while last_seen is within the hook's heartbeat timeout.
+	 */
+	every = (long long)REGISTRY_HEARTBEAT_SEC * 1000;
+	if (d->so.heartbeat_every_ms > 0 && d->so.heartbeat_every_ms < every)
+		every = d->so.heartbeat_every_ms;
+	if (d->catching_since[0] != '\0' && ms_since(&d->hb_last) >= every)
+		(void)register_instance(d, false);
 	rc = scaleout_tick(&d->so, false, &eb);
 	if (rc == SCALEOUT_SENT)
 		log_info("lifecycle hook '%s': heartbeat %u sent",
@@ -1069,6 +1134,26 @@ so_behind(struct daemon *d)
 	behind = st.last_sequence > st.current.sequence;
 	state_release(&st);
 	return behind;
+}
+
+/*
+ * Mark the registry entry as catching up under the launch hook (on), or
+ * not any more (off), and write it at once, best effort: a failed write
+ * is logged by register_instance(), and the next write (the catch-up's
+ * progress, the periodic refresh) carries the mark.  A daemon that dies
+ * while marked leaves a mark that readers trust only while the entry is
+ * fresh; the next start registers without it.
+ */
+static void
+so_mark(struct daemon *d, bool on)
+{
+	if (on)
+		state_timestamp(d->catching_since);
+	else if (d->catching_since[0] == '\0')
+		return;
+	else
+		d->catching_since[0] = '\0';
+	(void)register_instance(d, false);
 }
 
 /*
@@ -1124,6 +1209,7 @@ so_catch_up(struct daemon *d)
 	(void)sd_notifyf(0, "STATUS=catching up for lifecycle hook %s",
 	    hook);
 	so_timer(d);	/* the first heartbeat: the full timeout is ours */
+	so_mark(d, true);	/* deployer instances: catching-up */
 	out = catch_up(d);
 	/* Postponed (another deployment holds the lock): try again. */
 	delay = 0;
@@ -1136,12 +1222,14 @@ so_catch_up(struct daemon *d)
 	if (got_term) {
 		log_notice("lifecycle hook '%s': stopping before the catch-up "
 		    "ended; the action is not completed", hook);
+		so_mark(d, false);
 		return out;
 	}
 	if (d->so.state != SO_PENDING) {
 		/* A heartbeat found the action gone (so_timer logged it). */
 		log_notice("lifecycle hook '%s': no action left to complete",
 		    hook);
+		so_mark(d, false);
 		return out;
 	}
 	/* OUT_KEPT here: still postponed after the retries; not current. */
@@ -1164,6 +1252,11 @@ so_catch_up(struct daemon *d)
 	else
 		log_warnx("lifecycle hook '%s': cannot complete with %s: %s",
 		    hook, ok ? "CONTINUE" : "ABANDON", eb.msg);
+	/*
+	 * Cleared also when completing failed: the daemon stops waiting
+	 * here, and the hook's DefaultResult decides (logged above).
+	 */
+	so_mark(d, false);
 	return out;
 }
 
@@ -1475,6 +1568,9 @@ cmd_run(int argc, char **argv)
 	d.statepath = xasprintf("%s/state.json", d.gdir);
 	if (fs_mkdirs(d.cfg.root, 0755, &eb) == -1 || take_lock(&d, &eb) == -1)
 		start_error(&d, &eb);
+	/* Each hook in a cgroup with a process limit, when we may. */
+	if (hookd_hook_cgroup(&d.cfg, &eb) == -1)
+		start_error(&d, &eb);
 	if ((d.regkey = store_key_instance(d.cfg.application, d.group,
 	    d.instance, &eb)) == NULL) {
 		eb.kind = EK_CONFIG;
@@ -1503,6 +1599,7 @@ cmd_run(int argc, char **argv)
 		start_error(&d, &eb);
 	log_info("queue '%s' (%s), store '%s'", d.qname, d.q->ops->scheme,
 	    d.cfg.store);
+	queue_on_aside(d.q, on_aside, &d);
 	if (ensure_queue(&d, &eb) == -1) {
 		if (got_term)
 			goto out;

@@ -28,4 +28,9 @@ int	cmd_status(int, char **);
 /* cmd_validate.c */
 int	cmd_validate(int, char **);
 
+/* hook_cgroup.c */
+struct config;
+struct errbuf;
+int	hookd_hook_cgroup(const struct config *, struct errbuf *);
+
 #endif /* HOOKD_HOOKD_H */

@@ -9,6 +9,12 @@
  * destination is emptied again on any failure.  This file does not fetch
  * bundles, compare digests with a message, or apply appspec permissions.
  *
+ * A tar or tar.gz bundle is read once: our read callback maps the file
+ * window by window and feeds each window to SHA-256 and to libarchive,
+ * so the digest is verified (bundle_extract_ex) with no second read and
+ * no copy out of the page cache.  Every path created is recorded
+ * (struct bundle_tree), so a release manifest needs no walk.
+ *
  * Extraction works relative to the current directory (that is how
  * archive_write_disk resolves names, and it lets SECURE_NOABSOLUTEPATHS
  * and SECURE_SYMLINKS check only the bundle's own components), so
@@ -17,6 +23,7 @@
  */
 #include "compat.h"
 
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 
@@ -30,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,7 +51,6 @@
 #include "caps.h"
 #include "errbuf.h"
 #include "xalloc.h"
-
 #include "dl_archive.h"
 #include "dl_crypto.h"
 
@@ -74,9 +81,29 @@ enum bx_type {
 	BX_SYMLINK,
 };
 
+/* A path created, in the hash set; the string is ents[idx].path. */
 struct bx_slot {
-	char		*path;
+	const char	*path;
+	uint32_t	 idx;
 	enum bx_type	 type;
+};
+
+/*
+ * The bundle file as libarchive reads it (tar, tar.gz): our own read
+ * callback, so that every byte is hashed on its way to the decoder and
+ * the bundle is read once.
+ */
+struct bx_src {
+	int		 fd;
+	char		*buf;		/* read(2): BUNDLE_READ_BLOCK */
+	void		*map;		/* the window libarchive has, or NULL */
+	size_t		 maplen;
+	uint64_t	 off;		/* where the next window starts */
+	uint64_t	 size;		/* windows end here: the size at open */
+	bool		 mapping;	/* read by windows, else by read(2) */
+	EVP_MD_CTX	*md;		/* NULL: not hashing */
+	int		 err;		/* errno of a failed read, or 0 */
+	bool		 md_failed;
 };
 
 /* One extraction: the writer, the set of paths created, the counters. */
@@ -85,12 +112,18 @@ struct bx {
 	struct archive	*disk;
 	struct bx_slot	*tab;		/* open addressing, cap a power of 2 */
 	size_t		 cap;
+	struct bundle_entry *ents;	/* every path created, in order (owns
+					   the strings) */
+	size_t		 entcap;
 	size_t		 used;		/* paths created, counted as entries */
 	uint64_t	 declared;	/* sum of the entries' stated sizes */
 	uint64_t	 written;	/* bytes actually read */
 	bool		 symlinks;	/* the tree holds a symlink */
 	char		*iobuf;		/* directory sources: read buffer */
+	struct bx_src	 src;		/* tar and tar.gz sources */
 	char		 norm[BUNDLE_PATH_MAX + 1];
+	char		 last[BUNDLE_PATH_MAX + 1];	/* the last parent */
+	size_t		 lastlen;	/* checked, or 0 */
 	void		(*tick)(void *);	/* bundle_extract_cb() */
 	void		*tick_arg;
 	uint64_t	 tick_ns;	/* period */
@@ -245,13 +278,28 @@ sha_error(struct errbuf *eb, const char *what)
 	return errbuf_set(eb, EK_BUG, "%s: %s", what, buf);
 }
 
+/* Finish a SHA-256 into 64 lowercase hex digits and a NUL. */
+static int
+sha_final(EVP_MD_CTX *ctx, char hex[65], struct errbuf *eb)
+{
+	static const char hexd[] = "0123456789abcdef";
+	unsigned char	 md[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+
+	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
+		return sha_error(eb, "SHA-256 failed");
+	for (unsigned int i = 0; i < mdlen; i++) {
+		hex[2 * i] = hexd[md[i] >> 4];
+		hex[2 * i + 1] = hexd[md[i] & 0xf];
+	}
+	hex[64] = '\0';
+	return 0;
+}
+
 int
 bundle_sha256(const char *path, char ret_hex[65], struct errbuf *eb)
 {
-	static const char hexd[] = "0123456789abcdef";
 	EVP_MD_CTX	*ctx = NULL;
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
 	char		 hex[65];
 	char		*buf = NULL;
 	ssize_t		 r;
@@ -283,15 +331,8 @@ bundle_sha256(const char *path, char ret_hex[65], struct errbuf *eb)
 			goto out;
 		}
 	}
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32) {
-		sha_error(eb, "SHA-256 failed");
+	if (sha_final(ctx, hex, eb) == -1)
 		goto out;
-	}
-	for (unsigned int i = 0; i < mdlen; i++) {
-		hex[2 * i] = hexd[md[i] >> 4];
-		hex[2 * i + 1] = hexd[md[i] & 0xf];
-	}
-	hex[64] = '\0';
 	memcpy(ret_hex, hex, sizeof(hex));
 	ret = 0;
  out:
@@ -525,22 +566,48 @@ bx_lookup(const struct bx *bx, const char *path, size_t len)
 	return bx->tab[bx_slot(bx, path, len)].type;
 }
 
-/* Record a new path; counts as one entry against max_entries. */
+/* The entry of a path already recorded. */
+static struct bundle_entry *
+bx_entry(const struct bx *bx, const char *path, size_t len)
+{
+	return &bx->ents[bx->tab[bx_slot(bx, path, len)].idx];
+}
+
+/*
+ * Record a new path; counts as one entry against max_entries.  Sets
+ * *ret_ent (may be NULL) to its bundle_entry, whose details (size, time,
+ * target) the caller fills in.
+ */
 static int
 bx_insert(struct bx *bx, const char *path, size_t len, enum bx_type type,
-    const char *name, struct errbuf *eb)
+    const char *name, struct bundle_entry **ret_ent, struct errbuf *eb)
 {
+	static const char types[] = { '?', 'd', 'f', 'l' };
+	struct bundle_entry *ent;
 	size_t		 i;
 
-	if (bx->used >= bx->lim->max_entries)
-		return bundle_reject(eb, name, "bundle has more than %llu entries",
-		    (unsigned long long)bx->lim->max_entries);
+	if (bx->used >= bx->lim->max_entries || bx->used >= UINT32_MAX)
+		return bundle_reject(eb, name, "bundle has more than %llu "
+		    "entries", (unsigned long long)bx->lim->max_entries);
 	if ((bx->used + 1) * 2 > bx->cap)
 		bx_grow(bx);
+	if (bx->used == bx->entcap) {
+		bx->entcap = bx->entcap == 0 ? 256 : bx->entcap * 2;
+		bx->ents = xreallocarray(bx->ents, bx->entcap,
+		    sizeof(*bx->ents));
+	}
+	ent = &bx->ents[bx->used];
+	memset(ent, 0, sizeof(*ent));
+	ent->path = xstrndup(path, len);
+	ent->type = types[type];
+	ent->size = -1;
 	i = bx_slot(bx, path, len);
-	bx->tab[i].path = xstrndup(path, len);
+	bx->tab[i].path = ent->path;
+	bx->tab[i].idx = (uint32_t)bx->used;
 	bx->tab[i].type = type;
 	bx->used++;
+	if (ret_ent != NULL)
+		*ret_ent = ent;
 	return 0;
 }
 
@@ -549,18 +616,28 @@ bx_init(struct bx *bx, const struct bundle_limits *lim)
 {
 	memset(bx, 0, sizeof(*bx));
 	bx->lim = lim;
+	bx->src.fd = -1;
 	bx_grow(bx);
 }
 
 static void
 bx_release(struct bx *bx)
 {
-	for (size_t i = 0; i < bx->cap; i++)
-		free(bx->tab[i].path);
+	for (size_t i = 0; i < bx->used && bx->ents != NULL; i++) {
+		free(bx->ents[i].path);
+		free(bx->ents[i].target);
+	}
+	free(bx->ents);
 	free(bx->tab);
 	free(bx->iobuf);
 	if (bx->disk != NULL)
 		archive_write_free(bx->disk);
+	if (bx->src.map != NULL)
+		(void)munmap(bx->src.map, bx->src.maplen);
+	if (bx->src.fd != -1)
+		close(bx->src.fd);
+	free(bx->src.buf);
+	EVP_MD_CTX_free(bx->src.md);
 	memset(bx, 0, sizeof(*bx));
 }
 
@@ -612,11 +689,22 @@ bx_check_parents(struct bx *bx, const char *path, const char *name,
 	const char	*q;
 	size_t		 len;
 
+	/*
+	 * Entries come grouped by directory: when this one's parent is the
+	 * last one's, every directory above it was checked (and a path
+	 * recorded as a directory stays one: nothing is replaced).
+	 */
+	if ((q = strrchr(path, '/')) == NULL)
+		return 0;
+	len = (size_t)(q - path);
+	if (len == bx->lastlen && memcmp(path, bx->last, len) == 0)
+		return 0;
 	for (q = strchr(path, '/'); q != NULL; q = strchr(q + 1, '/')) {
 		len = (size_t)(q - path);
 		switch (bx_lookup(bx, path, len)) {
 		case BX_NONE:
-			if (bx_insert(bx, path, len, BX_DIR, name, eb) == -1)
+			if (bx_insert(bx, path, len, BX_DIR, name, NULL,
+			    eb) == -1)
 				return -1;
 			break;
 		case BX_DIR:
@@ -629,6 +717,9 @@ bx_check_parents(struct bx *bx, const char *path, const char *name,
 			    "directory", (int)len, path);
 		}
 	}
+	len = (size_t)(strrchr(path, '/') - path);
+	memcpy(bx->last, path, len);
+	bx->lastlen = len;
 	return 0;
 }
 
@@ -648,7 +739,36 @@ bx_check_hardlink(struct bx *bx, struct archive_entry *e, const char *name,
 		return bundle_reject(eb, name, "hard link target '%s' is not a "
 		    "file earlier in the bundle", tnorm);
 	archive_entry_copy_hardlink(e, tnorm);
+	/* The link entry may rewrite the file's data and times. */
+	bx_entry(bx, tnorm, strlen(tnorm))->size = -1;
+	bx_entry(bx, tnorm, strlen(tnorm))->mtime_set = false;
 	return 0;
+}
+
+/*
+ * What the writer will make of a new entry, for the manifest: a regular
+ * file's size (libarchive truncates or extends it to the stated size)
+ * and modification time (ARCHIVE_EXTRACT_TIME), a symlink's target.
+ * Whatever may turn out otherwise (hard links, which may rewrite their
+ * file) stays unknown.
+ */
+static void
+bx_describe(struct bundle_entry *ent, struct archive_entry *e,
+    enum bx_type type, bool hardlink, const char *target)
+{
+	const struct stat *st;
+
+	if (type == BX_SYMLINK)
+		ent->target = xstrdup(target);
+	if (type != BX_FILE || hardlink)
+		return;
+	if (archive_entry_size_is_set(e) && archive_entry_size(e) >= 0)
+		ent->size = archive_entry_size(e);
+	if ((st = archive_entry_stat(e)) != NULL) {
+		ent->mtime = (int64_t)st->st_mtim.tv_sec;
+		ent->mtime_nsec = st->st_mtim.tv_nsec;
+		ent->mtime_set = true;
+	}
 }
 
 /*
@@ -661,6 +781,7 @@ static int
 bx_admit(struct bx *bx, struct archive_entry *e, const char *name,
     struct errbuf *eb)
 {
+	struct bundle_entry *ent = NULL;
 	const char	*why, *target, *hardlink;
 	char		 tbuf[BUNDLE_PATH_MAX + 1];
 	enum bx_type	 type = BX_NONE, have;
@@ -701,8 +822,10 @@ bx_admit(struct bx *bx, struct archive_entry *e, const char *name,
 	if (have != BX_NONE && !(have == BX_DIR && type == BX_DIR))
 		return bundle_reject(eb, name, "duplicate entry");
 	if (have == BX_NONE &&
-	    bx_insert(bx, bx->norm, len, type, name, eb) == -1)
+	    bx_insert(bx, bx->norm, len, type, name, &ent, eb) == -1)
 		return -1;
+	if (ent != NULL)
+		bx_describe(ent, e, type, hardlink != NULL, tbuf);
 	if (type == BX_SYMLINK && !bx->symlinks) {
 		bx->symlinks = true;
 		archive_write_disk_set_options(bx->disk, BX_DISK_FLAGS |
@@ -806,13 +929,153 @@ bx_finish(struct bx *bx, const char *name, struct errbuf *eb)
  * Sources
  */
 
-/* Open an archive bundle for reading; call before leaving the cwd. */
-static struct archive *
-bx_open_archive(const char *path, enum bundle_format fmt, struct errbuf *eb)
+/*
+ * The next piece of the bundle file into *ret_buf: a window mapped
+ * from the page cache (no copy: the hash and the decoder read the cache
+ * itself), or, where mmap fails or past the size the file had when it
+ * was opened, a block read(2) into s->buf.  The previous window is
+ * unmapped: libarchive is done with a block when it asks for the next.
+ * Returns its length, 0 at the end, -1 with s->err set.
+ */
+static ssize_t
+bx_src_next(struct bx_src *s, const void **ret_buf)
 {
+	size_t		 len;
+	ssize_t		 r;
+	void		*m;
+
+	if (s->map != NULL) {
+		(void)munmap(s->map, s->maplen);
+		s->map = NULL;
+	}
+	if (s->mapping && s->off < s->size) {
+		len = s->size - s->off < BUNDLE_MAP_WINDOW ?
+		    (size_t)(s->size - s->off) : BUNDLE_MAP_WINDOW;
+		m = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_POPULATE,
+		    s->fd, (off_t)s->off);
+		if (m != MAP_FAILED) {
+			s->map = m;
+			s->maplen = len;
+			s->off += len;
+			*ret_buf = m;
+			return (ssize_t)len;
+		}
+	}
+	if (s->mapping) {
+		/* Read on from where the windows stopped. */
+		s->mapping = false;
+		if (lseek(s->fd, (off_t)s->off, SEEK_SET) == -1) {
+			s->err = errno;
+			return -1;
+		}
+	}
+	do
+		r = read(s->fd, s->buf, BUNDLE_READ_BLOCK);
+	while (r == -1 && errno == EINTR);
+	if (r == -1) {
+		s->err = errno;
+		return -1;
+	}
+	*ret_buf = s->buf;
+	return r;
+}
+
+/*
+ * libarchive's read callback for tar and tar.gz: the next piece of the
+ * file, hashed on the way.  A failure is kept in the source (libarchive
+ * then fails with no message of its own) and reported by bx_src_error().
+ */
+static la_ssize_t
+bx_src_read(struct archive *a, void *arg, const void **ret_buf)
+{
+	struct bx_src	*s = arg;
+	const void	*p = NULL;
+	ssize_t		 r;
+
+	if ((r = bx_src_next(s, &p)) == -1)
+		return -1;
+	if (r > 0 && s->md != NULL &&
+	    EVP_DigestUpdate(s->md, p, (size_t)r) != 1) {
+		s->md_failed = true;
+		return -1;
+	}
+	*ret_buf = p;
+	return r;
+}
+
+/* eb for a failure of our read callback, or 0 when there was none. */
+static int
+bx_src_error(const struct bx_src *s, const char *path, struct errbuf *eb)
+{
+	if (s->err != 0)
+		return errbuf_errnum(eb, EK_IO, s->err, "cannot read bundle "
+		    "'%s'", path);
+	if (s->md_failed)
+		return sha_error(eb, "SHA-256 failed");
+	return 0;
+}
+
+/*
+ * Hash what libarchive did not read of the bundle (the padding after the
+ * end-of-archive blocks, anything after the gzip stream) and finish the
+ * digest into hex.  Returns 0, or -1 with eb set.
+ */
+static int
+bx_src_finish(struct bx_src *s, const char *path, char hex[65],
+    struct errbuf *eb)
+{
+	ssize_t		 r;
+
+	const void	*p = NULL;
+
+	if (bx_src_error(s, path, eb) == -1)
+		return -1;
+	while ((r = bx_src_next(s, &p)) != 0) {
+		if (r == -1)
+			return errbuf_errnum(eb, EK_IO, s->err, "cannot read "
+			    "bundle '%s'", path);
+		if (EVP_DigestUpdate(s->md, p, (size_t)r) != 1)
+			return sha_error(eb, "SHA-256 failed");
+	}
+	return sha_final(s->md, hex, eb);
+}
+
+/*
+ * Open an archive bundle for reading; call before leaving the cwd.  A
+ * tar or tar.gz is read through bx_src_read(), hashing when 'hash'; a
+ * zip through libarchive's own seekable reader (its central directory
+ * comes first, so it is hashed in a pass of its own).
+ */
+static struct archive *
+bx_open_archive(struct bx *bx, const char *path, enum bundle_format fmt,
+    bool hash, struct errbuf *eb)
+{
+	struct bx_src	*s = &bx->src;
 	struct archive	*rd;
 	const char	*msg;
+	int		 r;
 
+	if (fmt != BUNDLE_ZIP) {
+		struct stat	 st;
+
+		if ((s->fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) ==
+		    -1) {
+			errbuf_errno(eb, errno == ENOENT ? EK_NOINPUT : EK_IO,
+			    "cannot open bundle '%s'", path);
+			return NULL;
+		}
+		s->buf = xmalloc(BUNDLE_READ_BLOCK);
+		if (fstat(s->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+		    st.st_size > 0) {
+			s->mapping = true;
+			s->size = (uint64_t)st.st_size;
+		}
+		if (hash && ((s->md = EVP_MD_CTX_new()) == NULL ||
+		    EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)) {
+			sha_error(eb, "cannot start SHA-256");
+			return NULL;
+		}
+	}
 	if ((rd = archive_read_new()) == NULL) {
 		errbuf_set(eb, EK_OS, "cannot allocate an archive reader");
 		return NULL;
@@ -823,16 +1086,43 @@ bx_open_archive(const char *path, enum bundle_format fmt, struct errbuf *eb)
 		archive_read_support_format_tar(rd);
 	if (fmt == BUNDLE_TGZ)
 		archive_read_support_filter_gzip(rd);
-	if (archive_read_open_filename(rd, path, BUNDLE_READ_BLOCK) !=
-	    ARCHIVE_OK) {
-		if ((msg = archive_error_string(rd)) == NULL)
-			msg = "unknown error";
-		errbuf_set(eb, EK_DATA, "cannot read bundle '%s': %s", path,
-		    msg);
+	/*
+	 * No skip callback: libarchive then reads what it skips, so every
+	 * byte of the file passes bx_src_read() once, in order.
+	 */
+	if (fmt == BUNDLE_ZIP)
+		r = archive_read_open_filename(rd, path, BUNDLE_READ_BLOCK);
+	else
+		r = archive_read_open(rd, s, NULL, bx_src_read, NULL);
+	if (r != ARCHIVE_OK) {
+		if (bx_src_error(s, path, eb) == 0) {
+			if ((msg = archive_error_string(rd)) == NULL)
+				msg = "unknown error";
+			errbuf_set(eb, EK_DATA, "cannot read bundle '%s': %s",
+			    path, msg);
+		}
 		archive_read_free(rd);
 		return NULL;
 	}
 	return rd;
+}
+
+/* eb for libarchive's reading error: ours if the file failed, else its. */
+static int
+bx_read_error(struct bx *bx, struct archive *rd, const char *path,
+    const char *name, const char *last, struct errbuf *eb)
+{
+	const char	*msg;
+
+	if (bx_src_error(&bx->src, path, eb) == -1)
+		return -1;
+	if ((msg = archive_error_string(rd)) == NULL)
+		msg = "unknown error";
+	if (name != NULL)
+		return bundle_reject(eb, name, "%s", msg);
+	return errbuf_set(eb, EK_DATA, "corrupt bundle '%s'%s%s%s: %s", path,
+	    last[0] != '\0' ? " after entry '" : "", last,
+	    last[0] != '\0' ? "'" : "", msg);
 }
 
 /* Extract every entry of an opened archive. */
@@ -842,7 +1132,7 @@ bx_run_archive(struct bx *bx, struct archive *rd, const char *path,
 {
 	struct archive_entry *e;
 	const void	*buf;
-	const char	*name, *msg;
+	const char	*name;
 	char		 last[BUNDLE_NAME_SHOW_MAX] = "";
 	size_t		 len;
 	int64_t		 off;
@@ -852,14 +1142,8 @@ bx_run_archive(struct bx *bx, struct archive *rd, const char *path,
 		r = archive_read_next_header(rd, &e);
 		if (r == ARCHIVE_EOF)
 			return 0;
-		if (r < ARCHIVE_WARN) {
-			if ((msg = archive_error_string(rd)) == NULL)
-				msg = "unknown error";
-			return errbuf_set(eb, EK_DATA, "corrupt bundle '%s'"
-			    "%s%s%s: %s", path, last[0] != '\0' ?
-			    " after entry '" : "", last,
-			    last[0] != '\0' ? "'" : "", msg);
-		}
+		if (r < ARCHIVE_WARN)
+			return bx_read_error(bx, rd, path, NULL, last, eb);
 		/*
 		 * A zip entry flagged UTF-8 has no name in the C locale's
 		 * charset; its UTF-8 form is what we check and write.
@@ -873,7 +1157,9 @@ bx_run_archive(struct bx *bx, struct archive *rd, const char *path,
 		if ((r = bx_admit(bx, e, name, eb)) == -1)
 			return -1;
 		if (r == 1) {
-			archive_read_data_skip(rd);
+			if (archive_read_data_skip(rd) < ARCHIVE_WARN)
+				return bx_read_error(bx, rd, path, name, last,
+				    eb);
 			continue;
 		}
 		if (bx_header(bx, e, name, eb) == -1)
@@ -883,11 +1169,9 @@ bx_run_archive(struct bx *bx, struct archive *rd, const char *path,
 			r = archive_read_data_block(rd, &buf, &len, &off);
 			if (r == ARCHIVE_EOF)
 				break;
-			if (r < ARCHIVE_WARN) {
-				if ((msg = archive_error_string(rd)) == NULL)
-					msg = "unknown error";
-				return bundle_reject(eb, name, "%s", msg);
-			}
+			if (r < ARCHIVE_WARN)
+				return bx_read_error(bx, rd, path, name, last,
+				    eb);
 			if (bx_data(bx, buf, len, off, name, eb) == -1)
 				return -1;
 		}
@@ -1125,6 +1409,32 @@ dir_has_entries(int fd)
 	return ret;
 }
 
+void
+bundle_tree_init(struct bundle_tree *t)
+{
+	memset(t, 0, sizeof(*t));
+}
+
+void
+bundle_tree_release(struct bundle_tree *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->v[i].path);
+		free(t->v[i].target);
+	}
+	free(t->v);
+	bundle_tree_init(t);
+}
+
+/* eb for a bundle whose digest is not the expected one; returns -1. */
+static int
+bx_mismatch(const char *path, const char *got, const char *want,
+    struct errbuf *eb)
+{
+	return errbuf_set(eb, EK_DATA, "bundle '%s' has sha256 %s, expected "
+	    "%s", path, got, want);
+}
+
 /*
  * Extract (or copy) the bundle: see bundle.h.  The source is opened
  * before the cwd moves into destdir, so a relative 'path' works; the
@@ -1143,15 +1453,30 @@ bundle_extract_cb(const char *path, const char *destdir,
     const struct bundle_limits *limits, void (*tick)(void *), void *arg,
     unsigned tick_msec, struct errbuf *eb)
 {
+	struct bundle_opts	 o;
+
+	memset(&o, 0, sizeof(o));
+	o.limits = limits;
+	o.tick = tick;
+	o.tick_arg = arg;
+	o.tick_msec = tick_msec;
+	return bundle_extract_ex(path, destdir, &o, NULL, NULL, eb);
+}
+
+int
+bundle_extract_ex(const char *path, const char *destdir,
+    const struct bundle_opts *o, char ret_sha256[65],
+    struct bundle_tree *ret_tree, struct errbuf *eb)
+{
 	struct bundle_limits lim;
 	struct archive	*rd = NULL;
 	struct bx	 bx;
 	enum bundle_format fmt = BUNDLE_DIR;	/* set by bundle_detect() */
-	char		 rel[BUNDLE_PATH_MAX + 1];
+	char		 rel[BUNDLE_PATH_MAX + 1], hex[65] = "";
 	const char	*msg;
 	locale_t	 utf8, saved = (locale_t)0;
 	int		 dfd = -1, sfd = -1, cwd = -1, ret = -1, r;
-	bool		 inside = false;
+	bool		 inside = false, hash, streamed;
 
 	/*
 	 * Names are UTF-8.  In the C locale (a daemon's usual one)
@@ -1161,18 +1486,25 @@ bundle_extract_cb(const char *path, const char *destdir,
 	if ((utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0)) !=
 	    (locale_t)0)
 		saved = uselocale(utf8);
-	if (limits != NULL)
-		lim = *limits;
+	if (o->limits != NULL)
+		lim = *o->limits;
 	else
 		bundle_limits_default(&lim);
 	bx_init(&bx, &lim);
-	bx.tick = tick;
-	bx.tick_arg = arg;
-	bx.tick_ns = (uint64_t)(tick_msec != 0 ? tick_msec : HOOK_TICK_MSEC) *
-	    1000000ULL;
+	bx.tick = o->tick;
+	bx.tick_arg = o->tick_arg;
+	bx.tick_ns = (uint64_t)(o->tick_msec != 0 ? o->tick_msec :
+	    HOOK_TICK_MSEC) * 1000000ULL;
 	bx.tick_last = bx_now_ns();
+	hash = o->sha256 != NULL || ret_sha256 != NULL;
 	if (bundle_detect(path, &fmt, eb) == -1)
 		goto out;
+	streamed = hash && (fmt == BUNDLE_TAR || fmt == BUNDLE_TGZ);
+	if (fmt == BUNDLE_DIR && o->sha256 != NULL) {
+		errbuf_set(eb, EK_DATA, "bundle '%s' is a directory; it has no "
+		    "sha256 to verify", path);
+		goto out;
+	}
 	if ((dfd = open(destdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
 		errbuf_errno(eb, EK_IO, "cannot open '%s'", destdir);
 		goto out;
@@ -1185,6 +1517,15 @@ bundle_extract_cb(const char *path, const char *destdir,
 			    "it is not empty", destdir);
 		goto out;
 	}
+	if (fmt == BUNDLE_ZIP && hash) {
+		/* A zip is read by seeking: hash it first, on its own. */
+		if (bundle_sha256(path, hex, eb) == -1)
+			goto out;
+		if (o->sha256 != NULL && strcasecmp(o->sha256, hex) != 0) {
+			bx_mismatch(path, hex, o->sha256, eb);
+			goto out;
+		}
+	}
 	if (fmt == BUNDLE_ZIP &&
 	    bundle_zip_check(path, lim.max_entries, eb) == -1)
 		goto out;
@@ -1194,7 +1535,8 @@ bundle_extract_cb(const char *path, const char *destdir,
 			errbuf_errno(eb, EK_IO, "cannot open '%s'", path);
 			goto out;
 		}
-	} else if ((rd = bx_open_archive(path, fmt, eb)) == NULL)
+	} else if ((rd = bx_open_archive(&bx, path, fmt, streamed, eb)) ==
+	    NULL)
 		goto out;
 	if ((bx.disk = archive_write_disk_new()) == NULL) {
 		errbuf_set(eb, EK_OS, "cannot allocate an archive writer");
@@ -1215,12 +1557,32 @@ bundle_extract_cb(const char *path, const char *destdir,
 		r = bx_run_dir(&bx, sfd, rel, 0, 0, eb);
 	else
 		r = bx_run_archive(&bx, rd, path, eb);
-	if (r == -1)
-		goto out;
-	if (archive_write_close(bx.disk) != ARCHIVE_OK) {
+	if (r == 0 && archive_write_close(bx.disk) != ARCHIVE_OK) {
 		if ((msg = archive_error_string(bx.disk)) == NULL)
 			msg = "unknown error";
-		errbuf_set(eb, EK_IO, "cannot finish '%s': %s", destdir, msg);
+		r = errbuf_set(eb, EK_IO, "cannot finish '%s': %s", destdir,
+		    msg);
+	}
+	if (r == -1) {
+		/*
+		 * A bundle that is not the one expected is reported as such,
+		 * rather than by what its contents made go wrong.
+		 */
+		if (streamed && o->sha256 != NULL && bx.src.err == 0 &&
+		    !bx.src.md_failed) {
+			struct errbuf	 eb2;
+
+			if (bx_src_finish(&bx.src, path, hex, &eb2) == 0 &&
+			    strcasecmp(o->sha256, hex) != 0)
+				bx_mismatch(path, hex, o->sha256, eb);
+		}
+		goto out;
+	}
+	/* Verified before the caller can use a single file of the tree. */
+	if (streamed && bx_src_finish(&bx.src, path, hex, eb) == -1)
+		goto out;
+	if (o->sha256 != NULL && strcasecmp(o->sha256, hex) != 0) {
+		bx_mismatch(path, hex, o->sha256, eb);
 		goto out;
 	}
 	ret = 0;
@@ -1235,6 +1597,13 @@ bundle_extract_cb(const char *path, const char *destdir,
 	if (ret == -1 && inside && bx_empty(dfd, 0) == -1)
 		errbuf_prefix(eb, "'%s' could not be emptied after: ",
 		    destdir);
+	if (ret == 0 && ret_sha256 != NULL)
+		memcpy(ret_sha256, hex, sizeof(hex));
+	if (ret == 0 && ret_tree != NULL) {
+		ret_tree->v = bx.ents;
+		ret_tree->n = bx.used;
+		bx.ents = NULL;
+	}
 	if (rd != NULL)
 		archive_read_free(rd);
 	if (sfd != -1)

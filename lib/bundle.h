@@ -7,6 +7,8 @@
 #ifndef HOOKD_BUNDLE_H
 #define HOOKD_BUNDLE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "compat.h"
@@ -94,6 +96,74 @@ int	bundle_extract(const char *path, const char *destdir,
 int	bundle_extract_cb(const char *path, const char *destdir,
 	    const struct bundle_limits *, void (*tick)(void *), void *arg,
 	    unsigned tick_msec, struct errbuf *);
+
+/* What bundle_extract_ex() is asked to do beyond bundle_extract(). */
+struct bundle_opts {
+	const struct bundle_limits *limits;	/* NULL: the defaults */
+	void		(*tick)(void *);	/* see bundle_extract_cb() */
+	void		*tick_arg;
+	unsigned	 tick_msec;
+	const char	*sha256;	/* the bundle's expected SHA-256 (hex),
+					   or NULL */
+};
+
+/*
+ * One path an extraction created, relative to destdir and normalised
+ * ("a/b", no "." or empty components): an entry of the bundle or a
+ * parent directory it implied.  What the extraction made of it, as far
+ * as it is certain without a stat(2): a regular file's size and mtime
+ * (not for hard-linked files, which a later entry may rewrite), a
+ * symlink's target.  release manifests are built from these
+ * (manifest_write_tree()).
+ */
+struct bundle_entry {
+	char		*path;
+	char		*target;	/* symlinks, else NULL */
+	int64_t		 size;		/* regular files; -1: not known */
+	int64_t		 mtime;		/* seconds, when mtime_set */
+	long		 mtime_nsec;
+	bool		 mtime_set;
+	char		 type;		/* 'f' file, 'd' dir, 'l' symlink */
+};
+
+/* Every path an extraction created, in the order it made them. */
+struct bundle_tree {
+	struct bundle_entry *v;
+	size_t		 n;
+};
+
+/* An empty tree; cannot fail. */
+void	bundle_tree_init(struct bundle_tree *);
+/* Free the entries; safe on an initialised or released tree. */
+void	bundle_tree_release(struct bundle_tree *);
+
+/*
+ * bundle_extract_cb() with the options in o (limits, tick), that also
+ * hashes the bundle and says what it created.
+ *
+ * Hashing happens when o->sha256 or ret_sha256 is given.  A tar or
+ * .tar.gz is read once, through mmap(2) windows of BUNDLE_MAP_WINDOW
+ * bytes (read(2) where mmap fails): every byte is hashed on its way to
+ * the decoder, and what libarchive leaves unread (padding) after the end
+ * of the archive is hashed too.  The file must not be truncated meanwhile
+ * (the process would get SIGBUS, which the engine recovers from like any
+ * kill).  A zip is hashed first, in a pass of its own
+ * (libarchive reads it by seeking).  With o->sha256, a bundle whose
+ * digest differs fails with EK_DATA "bundle 'PATH' has sha256 X,
+ * expected Y" and destdir emptied, also when its contents failed to
+ * extract first (the mismatch is the error reported): the caller never
+ * sees a tree whose bytes did not match.  A directory bundle has no
+ * digest: EK_DATA with o->sha256, "" in ret_sha256.
+ *
+ * On success, ret_sha256 (NULL or 65 bytes) gets the digest in lowercase
+ * hex, and ret_tree (NULL, or an empty tree) every path created; free it
+ * with bundle_tree_release().  Both are written only on success.  Same
+ * other returns and errors as bundle_extract(); EK_BUG when OpenSSL
+ * fails.
+ */
+int	bundle_extract_ex(const char *path, const char *destdir,
+	    const struct bundle_opts *o, char ret_sha256[65],
+	    struct bundle_tree *ret_tree, struct errbuf *);
 
 /*
  * Find the appspec in an extracted tree: DIR/appspec.yml (or .yaml), else

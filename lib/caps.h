@@ -28,6 +28,9 @@
 #define HOOK_TIMEOUT_MAX	3600			/* seconds */
 #define HOOK_KILL_GRACE_SEC	10			/* TERM -> KILL, s */
 #define HOOK_PROCS_MAX		4096			/* RLIMIT_NPROC, runas */
+#define HOOK_PROCS_LIMIT	4194304			/* hook_max_procs max */
+#define CGROUP_KILL_PASSES	64			/* SIGKILL rounds, v1 */
+#define CGROUP_FILE_MAX		(4 * 1024)		/* bytes of a control file */
 #define HOOK_TAIL_MAX		(4 * 1024)		/* bytes reported */
 #define HOOK_DRAIN_MSEC		1500			/* read after exit */
 #define HOOK_LINE_MAX		(4 * 1024)		/* longer lines split */
@@ -40,6 +43,7 @@
 #define BUNDLE_ENTRIES_MAX	200000			/* archive entries */
 #define BUNDLE_PATH_MAX		1024			/* one entry's path */
 #define BUNDLE_READ_BLOCK	(256 * 1024)		/* archive read size */
+#define BUNDLE_MAP_WINDOW	(4U << 20)		/* mmap'ed bundle, B */
 #define BUNDLE_ZIP_CD_MAX	(256ULL << 20)		/* zip central dir, B */
 #define BUNDLE_NAME_SHOW_MAX	256			/* entry name in errors */
 

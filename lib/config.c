@@ -860,6 +860,9 @@ static const struct field hookd_fields[] = {
 	CF("poll_wait", F_UINT, poll_wait, 1, QUEUE_WAIT_MAX, false),
 	CF("shutdown_grace", F_UINT, shutdown_grace, 0, CONFIG_GRACE_MAX,
 	    false),
+	CF("hook_max_procs", F_UINT, hook_max_procs, 0, HOOK_PROCS_LIMIT,
+	    false),
+	CF("hook_cgroup", F_ABSPATH, hook_cgroup, 0, 0, false),
 };
 
 void
@@ -873,6 +876,7 @@ config_init(struct config *cfg)
 	cfg->visibility_timeout = QUEUE_VISIBILITY_DEFAULT;
 	cfg->poll_wait = CONFIG_POLL_WAIT_DEFAULT;
 	cfg->shutdown_grace = CONFIG_GRACE_DEFAULT;
+	cfg->hook_max_procs = HOOK_PROCS_MAX;
 }
 
 void
@@ -889,6 +893,7 @@ config_release(struct config *cfg)
 	free(cfg->instance_id);
 	free(cfg->lifecycle_hook);
 	free(cfg->message_key_file);
+	free(cfg->hook_cgroup);
 	if (cfg->message_key != NULL)
 		freezero(cfg->message_key, cfg->message_key_len);
 	errors_free(cfg->errors, cfg->nerrors);

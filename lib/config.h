@@ -54,6 +54,11 @@ struct config {
 	unsigned	 visibility_timeout;	/* s, 30..43200, default 300 */
 	unsigned	 poll_wait;	/* s, 1..20, default 20 */
 	unsigned	 shutdown_grace;	/* s, 0..3600, default 30 */
+	unsigned	 hook_max_procs;	/* pids.max of a hook's cgroup,
+					   0..HOOK_PROCS_LIMIT (0: no
+					   cgroup), default HOOK_PROCS_MAX */
+	char		*hook_cgroup;	/* absolute; NULL: hookd's own
+					   delegated cgroup */
 
 	/* Every error of the last load, "FILE:LINE:COL: key: what". */
 	char		**errors;

@@ -178,7 +178,9 @@ run_one(const struct hook_ctx *hc, const struct hook_rev *rev,
 	 * A hook running as an unprivileged user gets a process limit, so a
 	 * fork bomb cannot take the host down (root ignores RLIMIT_NPROC).
 	 * It counts every process and thread of that user and is inherited
-	 * by what the hook starts, hence a generous HOOK_PROCS_MAX.
+	 * by what the hook starts, hence a generous HOOK_PROCS_MAX.  Root
+	 * hooks are bounded by the cgroup proc_run() puts every hook in
+	 * when the daemon set one up (cgroup.h, hook_max_procs).
 	 */
 	if (use_user && user.uid != 0)
 		sp.max_procs = HOOK_PROCS_MAX;

@@ -6,11 +6,15 @@
  * Order of work, and why:
  *  1. lock GDIR/.lock; load state.json; undo a deployment left in
  *     progress (recover);
- *  2. "prepare": hash the bundle, extract it into releases/.tmp-SEQ-ID,
- *     rename the bundle root to releases/SEQ-ID (or reuse an unprotected,
- *     unchanged release of the same sha256 by renaming it: see reuse()),
- *     parse and check its appspec; give a new release's hook scripts
- *     their exec bit and record its manifest.  This is the work
+ *  2. "prepare": record in_progress (phase DownloadBundle) durably before
+ *     anything can appear under releases/ (begin()), extract the bundle
+ *     into releases/.tmp-SEQ-ID, hashing it in the same read and checking
+ *     the digest, rename the bundle root to releases/SEQ-ID (or reuse an
+ *     unprotected, unchanged release of the same sha256 by renaming it:
+ *     see reuse(); only then is the bundle hashed first), parse and check
+ *     its appspec; give a new release's hook scripts their exec bit and
+ *     record its manifest from what the extraction made (no walk).  A
+ *     failure removes the release and puts the state back.  This is the work
  *     of DownloadBundle, done before any script runs so that a bad bundle
  *     or appspec changes nothing on the host; the event is reported at
  *     its CodeDeploy position with this duration;
@@ -79,6 +83,10 @@ struct engine {
 	char		*sha256;
 	char		*reused;	/* release renamed to relname or NULL */
 	bool		 reldir_made;
+	bool		 begun;		/* in_progress saved (begin()) */
+	uint64_t	 last_before;	/* last_sequence before begin() */
+	struct bundle_tree tree;	/* what the extraction made */
+	char		*tree_prefix;	/* the release root in it ("": all) */
 	struct appspec	 as;
 
 	/* The live revision (last_good) and the one before it. */
@@ -259,6 +267,7 @@ engine_init(struct engine *e, const struct deploy_spec *spec,
 	appspec_init(&e->as);
 	appspec_init(&e->live_as);
 	release_links_init(&e->links);
+	bundle_tree_init(&e->tree);
 }
 
 static void
@@ -276,6 +285,8 @@ engine_release(struct engine *e)
 	free(e->reldir);
 	free(e->sha256);
 	free(e->reused);
+	bundle_tree_release(&e->tree);
+	free(e->tree_prefix);
 	appspec_release(&e->as);
 	free(e->livedir);
 	free(e->live_prevdir);
@@ -492,6 +503,38 @@ put_back(struct engine *e, bool stopped, bool switched, char **ret_err)
 	return ret;
 }
 
+static bool	rev_is(const struct state_rev *, const char *);
+
+/*
+ * A deployment interrupted in DownloadBundle never ran a script, and
+ * nothing refers to the release it was preparing (reuse may have renamed
+ * an old one to it): remove it and its manifest, so that no release is
+ * left without a recorded outcome.
+ */
+static void
+drop_orphan(struct engine *e, const struct state_progress *ip)
+{
+	const char	*rel = ip->rev.release, *name;
+	struct errbuf	 eb;
+	char		*dir;
+	size_t		 plen = strlen(RELEASE_DIR "/");
+
+	if (rel == NULL || strncmp(rel, RELEASE_DIR "/", plen) != 0 ||
+	    !lifecycle_name_ok(rel + plen) || rev_is(&e->st.current,
+	    rel + plen) || rev_is(&e->st.previous, rel + plen) ||
+	    rev_is(&e->st.last_good, rel + plen))
+		return;
+	name = rel + plen;
+	dir = xasprintf("%s/%s", e->gdir, rel);
+	manifest_remove(e->gdir, name);
+	if (release_rmtree(dir, &eb) == -1)
+		deploylog_printf(&e->log, NULL, "%s", eb.msg);
+	else
+		deploylog_printf(&e->log, NULL, "removed the release it was "
+		    "preparing, %s", rel);
+	free(dir);
+}
+
 /* Recover an in-progress deployment found in state.json (locked). */
 static int
 recover(struct engine *e, struct errbuf *eb)
@@ -528,6 +571,9 @@ recover(struct engine *e, struct errbuf *eb)
 	if (e->obs->on_recover != NULL)
 		e->obs->on_recover(e->obs->arg, e->id, ip->phase);
 	(void)put_back(e, ip->stopped, ip->switched, &err);
+	if (ip->phase != NULL && !undo &&
+	    strcmp(ip->phase, lc_event_name(LC_DOWNLOAD_BUNDLE)) == 0)
+		drop_orphan(e, ip);
 	release_clean_tmp(e->gdir);
 
 	state_timestamp(ts);
@@ -627,15 +673,55 @@ assign(struct engine *e, struct errbuf *eb)
 	return 0;
 }
 
+static bool	protected_release(const struct state *, const char *);
+
+/*
+ * After a one-pass extraction (no release could be reused, so it was not
+ * hashed first): say which releases hold this bundle but were not
+ * candidates, as reuse() does.
+ */
+static void
+log_protected_holders(struct engine *e)
+{
+	struct errbuf	 eb;
+	char		**names = NULL;
+	size_t		 n = 0;
+
+	if (manifest_find(e->gdir, e->sha256, &names, &n, &eb) == -1)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (protected_release(&e->st, names[i]))
+			deploylog_printf(&e->log, "DownloadBundle", "release "
+			    "%s holds this bundle but is live or a rollback "
+			    "target; not reused", names[i]);
+	release_names_free(names, n);
+}
+
+/*
+ * Extract the bundle into releases/.tmp-SEQ-ID and rename its root to
+ * the release.  An archive is hashed as it is read and verified against
+ * the expected digest (the message's, else the one reuse() computed)
+ * before anything can use the tree; without one, its digest becomes
+ * e->sha256.  e->tree gets what was extracted, for the manifest.
+ */
 static int
-extract(struct engine *e, struct errbuf *eb)
+extract(struct engine *e, enum bundle_format fmt, struct errbuf *eb)
 {
 	struct bundle_limits	 lim = e->spec->limits;
-	char			*tmp, *root = NULL, *asp = NULL;
+	struct bundle_opts	 o;
+	char			*tmp, *root = NULL, *asp = NULL, hex[65];
+	size_t			 tlen;
 	int			 ret = -1;
 
 	if (lim.max_bytes == 0 && lim.max_entries == 0)
 		bundle_limits_default(&lim);
+	memset(&o, 0, sizeof(o));
+	o.limits = &lim;
+	/* Ticks go on during a long extraction (SQS visibility). */
+	o.tick = e->obs->on_tick;
+	o.tick_arg = e->obs->arg;
+	o.tick_msec = e->obs->tick_msec;
+	o.sha256 = e->spec->sha256 != NULL ? e->spec->sha256 : e->sha256;
 	tmp = xasprintf("%s/%s/%s%s", e->gdir, RELEASE_DIR, RELEASE_TMP_PREFIX,
 	    e->relname);
 	if (release_rmtree(tmp, eb) == -1)
@@ -644,11 +730,20 @@ extract(struct engine *e, struct errbuf *eb)
 		errbuf_errno(eb, EK_IO, "cannot create '%s'", tmp);
 		goto out;
 	}
-	/* Ticks go on during a long extraction (SQS visibility). */
-	if (bundle_extract_cb(e->spec->bundle, tmp, &lim, e->obs->on_tick,
-	    e->obs->arg, e->obs->tick_msec, eb) == -1 ||
+	bundle_tree_release(&e->tree);
+	if (bundle_extract_ex(e->spec->bundle, tmp, &o, fmt != BUNDLE_DIR ?
+	    hex : NULL, &e->tree, eb) == -1 ||
 	    bundle_find_appspec(tmp, &root, &asp, eb) == -1)
 		goto out;
+	if (fmt != BUNDLE_DIR && e->sha256 == NULL) {
+		e->sha256 = xstrdup(hex);
+		deploylog_printf(&e->log, "DownloadBundle", "bundle '%s' "
+		    "sha256 %s", e->spec->bundle, hex);
+		log_protected_holders(e);
+	}
+	tlen = strlen(tmp);
+	free(e->tree_prefix);
+	e->tree_prefix = xstrdup(root[tlen] == '/' ? root + tlen + 1 : "");
 	/* The release is the bundle root; it gets its name only whole. */
 	if (rename(root, e->reldir) == -1) {
 		errbuf_errno(eb, EK_IO, "cannot rename '%s' to '%s'", root,
@@ -704,6 +799,36 @@ rev_is(const struct state_rev *r, const char *name)
 	    strcmp(r->release + plen, name) == 0;
 }
 
+/* A release no deployment may take: live, a rollback target, running. */
+static bool
+protected_release(const struct state *st, const char *name)
+{
+	return rev_is(&st->current, name) || rev_is(&st->previous, name) ||
+	    rev_is(&st->last_good, name) || rev_is(&st->in_progress.rev, name);
+}
+
+/*
+ * Whether some release could be reused for this bundle: an unprotected
+ * one with a manifest of the expected digest (of any digest when none is
+ * expected).  Only then is the bundle hashed before it is extracted;
+ * otherwise the extraction hashes it in the same read.
+ */
+static bool
+reuse_possible(struct engine *e)
+{
+	struct errbuf	 eb;
+	char		**names = NULL;
+	size_t		 n = 0;
+	bool		 any = false;
+
+	if (manifest_find(e->gdir, e->spec->sha256, &names, &n, &eb) == -1)
+		return true;	/* reuse() says why */
+	for (size_t i = 0; i < n && !any; i++)
+		any = !protected_release(&e->st, names[i]);
+	release_names_free(names, n);
+	return any;
+}
+
 /*
  * Reuse a release of the same bundle instead of extracting it again: one
  * whose manifest records this sha256, that no state field protects
@@ -730,10 +855,7 @@ reuse(struct engine *e)
 		return false;
 	}
 	for (size_t i = 0; i < n && !done; i++) {
-		if (rev_is(&st->current, names[i]) ||
-		    rev_is(&st->previous, names[i]) ||
-		    rev_is(&st->last_good, names[i]) ||
-		    rev_is(&st->in_progress.rev, names[i])) {
+		if (protected_release(st, names[i])) {
 			deploylog_printf(&e->log, "DownloadBundle", "release "
 			    "%s holds this bundle but is live or a rollback "
 			    "target; not reused", names[i]);
@@ -793,10 +915,46 @@ record_release(struct engine *e)
 			    e->as.hooks[ev][i].location, &eb);
 			free(p);
 		}
-	if (e->sha256 != NULL &&
-	    manifest_write(e->gdir, e->relname, e->sha256, &eb) == -1)
+	if (e->sha256 != NULL && manifest_write_tree(e->gdir, e->relname,
+	    e->sha256, &e->tree, e->tree_prefix != NULL ? e->tree_prefix : "",
+	    &eb) == -1)
 		deploylog_printf(&e->log, "DownloadBundle", "no manifest: this "
 		    "release will not be reused: %s", eb.msg);
+	bundle_tree_release(&e->tree);
+}
+
+/*
+ * In progress, durably, before its release can appear under releases/:
+ * a kill -9 during DownloadBundle then leaves a deployment that recovery
+ * records and whose release it removes, never a release without an
+ * outcome (issue 10).  lifecycle_deploy() puts the state back if
+ * prepare() fails after this.
+ */
+static int
+begin(struct engine *e, struct errbuf *eb)
+{
+	const struct deploy_spec	*sp = e->spec;
+	struct state_progress		*ip = &e->st.in_progress;
+
+	state_progress_clear(ip);
+	ip->rev.sequence = e->seq;
+	ip->rev.deployment_id = xstrdup(e->id);
+	ip->rev.release = xstrdup(e->relpath);
+	ip->rev.sha256 = e->sha256 != NULL ? xstrdup(e->sha256) :
+	    sp->sha256 != NULL ? xstrdup(sp->sha256) : NULL;
+	ip->rev.commit = sp->commit != NULL ? xstrdup(sp->commit) : NULL;
+	ip->started_at = xstrdup(e->started_at);
+	ip->phase = xstrdup(lc_event_name(LC_DOWNLOAD_BUNDLE));
+	e->last_before = e->st.last_sequence;
+	if (e->seq > e->st.last_sequence)
+		e->st.last_sequence = e->seq;
+	if (save_state(e, true, eb) == -1) {
+		state_progress_clear(ip);
+		e->st.last_sequence = e->last_before;
+		return -1;
+	}
+	e->begun = true;
+	return 0;
 }
 
 static int
@@ -811,7 +969,16 @@ prepare(struct engine *e, struct errbuf *eb)
 
 	if (bundle_detect(sp->bundle, &fmt, eb) == -1)
 		return -1;
-	if (fmt != BUNDLE_DIR) {
+	if (fmt == BUNDLE_DIR && sp->sha256 != NULL)
+		return errbuf_set(eb, EK_DATA, "bundle '%s' is a directory; "
+		    "it has no sha256 to verify", sp->bundle);
+	/*
+	 * Reuse needs the digest before anything is extracted: a pass of
+	 * its own, only when a release could be reused.  Otherwise the
+	 * extraction hashes the bundle in the same read, and checks it
+	 * before the tree is used (issue 9: one read of the bundle).
+	 */
+	if (fmt != BUNDLE_DIR && reuse_possible(e)) {
 		if (bundle_sha256(sp->bundle, hex, eb) == -1)
 			return -1;
 		if (sp->sha256 != NULL && strcasecmp(sp->sha256, hex) != 0)
@@ -820,14 +987,14 @@ prepare(struct engine *e, struct errbuf *eb)
 		e->sha256 = xstrdup(hex);
 		deploylog_printf(&e->log, "DownloadBundle", "bundle '%s' "
 		    "sha256 %s", sp->bundle, hex);
-	} else if (sp->sha256 != NULL)
-		return errbuf_set(eb, EK_DATA, "bundle '%s' is a directory; "
-		    "it has no sha256 to verify", sp->bundle);
+	}
 
+	if (begin(e, eb) == -1)
+		return -1;
 	if (release_rmtree(e->reldir, eb) == -1)
 		return -1;
 	manifest_remove(e->gdir, e->relname);
-	if ((e->sha256 == NULL || !reuse(e)) && extract(e, eb) == -1)
+	if ((e->sha256 == NULL || !reuse(e)) && extract(e, fmt, eb) == -1)
 		return -1;
 	if (load_appspec(&e->as, e->reldir, eb) == -1 ||
 	    appspec_check_bundle(&e->as, e->reldir, eb) == -1 ||
@@ -1168,6 +1335,7 @@ lifecycle_deploy(const struct deploy_spec *spec,
 {
 	struct engine		 e;
 	struct state_progress	*ip;
+	struct errbuf		 eb2;
 	char			*logpath;
 	int			 rv = -1;
 
@@ -1195,22 +1363,27 @@ lifecycle_deploy(const struct deploy_spec *spec,
 	deploylog_printf(&e.log, NULL, "deployment %s (sequence %llu) of "
 	    "%s/%s from '%s'", e.id, (unsigned long long)e.seq,
 	    spec->application, spec->group, spec->bundle);
+	ip = &e.st.in_progress;
 	if (prepare(&e, eb) == -1) {
 		deploylog_printf(&e.log, "DownloadBundle", "failed: %s; "
 		    "nothing was changed", eb->msg);
+		ret->failed_event = LC_DOWNLOAD_BUNDLE;
 		if (e.reldir_made)
 			drop_release(&e);
+		if (e.begun) {
+			/* Back to the state before: it never ran. */
+			state_progress_clear(ip);
+			e.st.last_sequence = e.last_before;
+			if (save_state(&e, true, &eb2) == -1)
+				deploylog_printf(&e.log, NULL, "%s; the next "
+				    "run records this deployment as "
+				    "interrupted", eb2.msg);
+		}
 		goto out;
 	}
 
-	ip = &e.st.in_progress;
-	ip->rev.sequence = e.seq;
-	ip->rev.deployment_id = xstrdup(e.id);
-	ip->rev.release = xstrdup(e.relpath);
-	ip->rev.sha256 = e.sha256 != NULL ? xstrdup(e.sha256) : NULL;
-	ip->rev.commit = spec->commit != NULL ? xstrdup(spec->commit) : NULL;
-	ip->started_at = xstrdup(e.started_at);
-	ip->phase = xstrdup(lc_event_name(e.traffic ?
+	setstr(&ip->rev.sha256, e.sha256);
+	setstr(&ip->phase, lc_event_name(e.traffic ?
 	    LC_BEFORE_BLOCK_TRAFFIC : LC_APPLICATION_STOP));
 	/*
 	 * Without traffic events ApplicationStop is the very next step:
@@ -1218,8 +1391,6 @@ lifecycle_deploy(const struct deploy_spec *spec,
 	 */
 	if (!e.traffic && e.livedir != NULL)
 		e.stopped = ip->stopped = true;
-	e.st.last_sequence = e.seq > e.st.last_sequence ? e.seq :
-	    e.st.last_sequence;
 	if (save_state(&e, true, eb) == -1) {
 		drop_release(&e);
 		goto out;

@@ -132,8 +132,18 @@ void	deploy_result_release(struct deploy_result *);
  * set when it did not run and the host is unchanged: EK_TEMP (the lock
  * is held by another deployment), EK_NOINPUT (no bundle), EK_DATA (bad
  * bundle or appspec, sha256 mismatch, stale sequence), EK_USAGE (a bad
- * name), EK_IO.  *ret must be released in both cases.  Blocks for as
- * long as the scripts run.
+ * name), EK_IO; ret->failed_event is LC_DOWNLOAD_BUNDLE when the bundle
+ * or its appspec was the trouble (the work of DownloadBundle), else -1.
+ * *ret must be released in both cases.  Blocks for as long as the
+ * scripts run.
+ *
+ * The bundle is read once: it is hashed as it is extracted and its
+ * digest checked against spec->sha256 before the release is used; only
+ * when a release could be reused is it hashed first, on its own.
+ * state.json records the deployment in progress (phase DownloadBundle)
+ * before its release can appear under releases/, so a kill at any point
+ * leaves either nothing or a deployment that recovery records as
+ * Interrupted; one interrupted in DownloadBundle has its release removed.
  */
 int	lifecycle_deploy(const struct deploy_spec *,
 	    const struct deploy_observer *, struct deploy_result *ret,

@@ -22,9 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "bundle.h"
 #include "caps.h"
 #include "errbuf.h"
 #include "manifest.h"
@@ -37,6 +39,8 @@ struct mwalk {
 	FILE		*out;		/* writing: the new manifest */
 	FILE		*in;		/* checking: the recorded one */
 	char		*recorded;	/* checking: line buffer */
+	bool		 bounded;	/* checking: ctimes must be <= bound */
+	struct timespec	 bound;		/* (a hookd.manifest/2 manifest) */
 	char		*why;		/* checking: the first difference */
 	struct buf	 line;		/* the line being made */
 	size_t		 entries;
@@ -59,6 +63,13 @@ add_escaped(struct buf *b, const char *s)
 			bad |= buf_addch(b, (char)c);
 	}
 	return bad;
+}
+
+static bool
+ts_after(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec > b->tv_sec ||
+	    (a->tv_sec == b->tv_sec && a->tv_nsec > b->tv_nsec);
 }
 
 static char
@@ -107,11 +118,36 @@ next_recorded(struct mwalk *w)
 }
 
 /*
- * Hand the finished line to the sink.  Returns 0 to go on, 1 when a
- * check found a difference (w->why set), -1 with w->eb set.
+ * Whether the line made from the tree matches the recorded one: each of
+ * the eight fields before PATH is equal or recorded as "-" (not known
+ * when the manifest was written), and PATH and TARGET are equal.
+ */
+static bool
+fields_match(const char *rec, const char *got)
+{
+	size_t	 rl, gl;
+
+	for (int i = 0; i < 8; i++) {
+		rl = strcspn(rec, " ");
+		gl = strcspn(got, " ");
+		if (rec[rl] != ' ' || got[gl] != ' ')
+			return false;
+		if (!(rl == 1 && rec[0] == '-') &&
+		    (rl != gl || memcmp(rec, got, rl) != 0))
+			return false;
+		rec += rl + 1;
+		got += gl + 1;
+	}
+	return strcmp(rec, got) == 0;
+}
+
+/*
+ * Hand the finished line to the sink; late: the entry changed after the
+ * recorded bound (checking only).  Returns 0 to go on, 1 when a check
+ * found a difference (w->why set), -1 with w->eb set.
  */
 static int
-emit(struct mwalk *w)
+emit(struct mwalk *w, bool late)
 {
 	char	 a[BUNDLE_NAME_SHOW_MAX], b[BUNDLE_NAME_SHOW_MAX];
 	int	 r;
@@ -128,7 +164,7 @@ emit(struct mwalk *w)
 		    xstrdup("the manifest is unreadable");
 		return 1;
 	}
-	if (strcmp(w->recorded, buf_str(&w->line)) == 0)
+	if (!late && fields_match(w->recorded, buf_str(&w->line)))
 		return 0;
 	line_path(w->recorded, b, sizeof(b));
 	if (strcmp(a, b) == 0)
@@ -182,7 +218,8 @@ entry(struct mwalk *w, const struct stat *st, const char *target,
 	if (bad != 0)
 		return errbuf_set(w->eb, EK_DATA, "manifest line for '%s' is "
 		    "too long", w->rel);
-	return emit(w);
+	return emit(w, w->bounded && !root && ts_after(&st->st_ctim,
+	    &w->bound));
 }
 
 static int
@@ -249,6 +286,7 @@ walk_one(struct mwalk *w, int fd, const char *name, size_t rlen, int depth)
 {
 	struct stat	 st;
 	char		 target[PATH_MAX];
+	const char	*link = NULL;
 	ssize_t		 n;
 	int		 cfd, r;
 
@@ -261,9 +299,9 @@ walk_one(struct mwalk *w, int fd, const char *name, size_t rlen, int depth)
 		if ((size_t)n >= sizeof(target))
 			n = sizeof(target) - 1;
 		target[n] = '\0';
+		link = target;
 	}
-	if ((r = entry(w, &st, S_ISLNK(st.st_mode) ? target : NULL,
-	    false)) != 0 || !S_ISDIR(st.st_mode))
+	if ((r = entry(w, &st, link, false)) != 0 || !S_ISDIR(st.st_mode))
 		return r;
 	if ((cfd = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
@@ -305,7 +343,9 @@ walk_dir(struct mwalk *w, int fd, size_t rlen, int depth)
 			}
 			break;
 		}
+		/* clen <= BUNDLE_PATH_MAX above: rlen < sizeof(w->rel) - 1 */
 		if (rlen > 0)
+			/* cppcheck-suppress arrayIndexOutOfBoundsCond */
 			w->rel[rlen] = '/';
 		memcpy(w->rel + rlen + (rlen > 0), names[i], nlen + 1);
 		r = walk_one(w, fd, names[i], clen, depth);
@@ -357,13 +397,60 @@ mwalk_release(struct mwalk *w)
 	free(w->why);
 }
 
+/* Create tmp for writing: the stream, or NULL with eb set. */
+static FILE *
+manifest_create(const char *tmp, struct errbuf *eb)
+{
+	FILE	*out;
+	int	 fd;
+
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0644)) == -1 || (out = fdopen(fd, "w")) == NULL) {
+		errbuf_errno(eb, EK_IO, "cannot create '%s'", tmp);
+		if (fd != -1)
+			close(fd);
+		return NULL;
+	}
+	return out;
+}
+
+/*
+ * Close out (may be NULL) and, when ok and every write reached the file,
+ * rename tmp to path.  Otherwise tmp is removed.  Returns 0, or -1 (eb set
+ * here unless !ok on entry, when the caller has set it).
+ */
+static int
+manifest_finish(FILE *out, bool ok, const char *tmp, const char *path,
+    struct errbuf *eb)
+{
+	if (out != NULL) {
+		if (ok && (fflush(out) == EOF || ferror(out))) {
+			errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
+			ok = false;
+		}
+		if (fclose(out) == EOF && ok) {
+			errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
+			ok = false;
+		}
+	}
+	if (ok && rename(tmp, path) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot rename '%s' to '%s'", tmp,
+		    path);
+		ok = false;
+	}
+	if (!ok)
+		(void)unlink(tmp);
+	return ok ? 0 : -1;
+}
+
 int
 manifest_write(const char *gdir, const char *name, const char *sha256,
     struct errbuf *eb)
 {
 	struct mwalk	 w;
 	char		*dir, *path, *tmp;
-	int		 fd, ret = -1;
+	bool		 ok = false;
+	int		 ret;
 
 	mwalk_init(&w, eb);
 	dir = xasprintf("%s/%s/%s", gdir, RELEASE_DIR, name);
@@ -371,35 +458,174 @@ manifest_write(const char *gdir, const char *name, const char *sha256,
 	    name);
 	tmp = xasprintf("%s/%s/%s%s", gdir, RELEASE_DIR, MANIFEST_TMP_PREFIX,
 	    name);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0644)) == -1 || (w.out = fdopen(fd, "w")) == NULL) {
-		errbuf_errno(eb, EK_IO, "cannot create '%s'", tmp);
-		if (fd != -1)
-			close(fd);
+	if ((w.out = manifest_create(tmp, eb)) == NULL)
 		goto out;
-	}
 	if (fprintf(w.out, "%s %s\n", MANIFEST_SCHEMA, sha256) < 0) {
 		errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
 		goto out;
 	}
 	if (walk(&w, dir) != 0)
 		goto out;
-	if (fflush(w.out) == EOF || ferror(w.out)) {
+	ok = true;
+ out:
+	ret = manifest_finish(w.out, ok, tmp, path, eb);
+	w.out = NULL;
+	mwalk_release(&w);
+	free(dir);
+	free(path);
+	free(tmp);
+	return ret;
+}
+
+/*
+ * Walk order: bytewise within a directory, a directory's entries right
+ * after it.  That is strcmp() with '/' below every byte of a name.
+ */
+static int
+walk_order(const char *a, const char *b)
+{
+	const unsigned char *p = (const unsigned char *)a;
+	const unsigned char *q = (const unsigned char *)b;
+	unsigned	 c, d;
+
+	for (;; p++, q++) {
+		c = *p == '\0' ? 0 : *p == '/' ? 1 : *p + 2U;
+		d = *q == '\0' ? 0 : *q == '/' ? 1 : *q + 2U;
+		if (c != d)
+			return c < d ? -1 : 1;
+		if (c == 0)
+			return 0;
+	}
+}
+
+static int
+entry_cmp(const void *a, const void *b)
+{
+	const struct bundle_entry *const *x = a, *const *y = b;
+
+	return walk_order((*x)->path, (*y)->path);
+}
+
+/* Sleep until the kernel's file time stamps pass t (a few ms at most). */
+static void
+wait_past(const struct timespec *t)
+{
+	struct timespec	 now, nap = { 0, 500000 };
+
+	for (int i = 0; i < 2000; i++) {
+		clock_gettime(CLOCK_REALTIME_COARSE, &now);
+		if (ts_after(&now, t))
+			return;
+		(void)nanosleep(&nap, NULL);
+	}
+}
+
+/*
+ * The line of one extracted entry (rel: its path below the release
+ * root): what the extraction knew, "-" for the rest.
+ */
+static int
+tree_line(struct buf *b, const struct bundle_entry *ent, const char *rel)
+{
+	int	 bad = 0;
+
+	buf_reset(b);
+	bad |= buf_printf(b, "%c - - - ", ent->type);
+	if (ent->type == 'f' && ent->size >= 0)
+		bad |= buf_printf(b, "%lld ", (long long)ent->size);
+	else
+		bad |= buf_addstr(b, "- ");
+	if (ent->type == 'f' && ent->mtime_set)
+		bad |= buf_printf(b, "%lld.%09ld ", (long long)ent->mtime,
+		    ent->mtime_nsec);
+	else
+		bad |= buf_addstr(b, "- ");
+	bad |= buf_addstr(b, "- - ");
+	bad |= add_escaped(b, rel);
+	if (ent->type == 'l' && ent->target != NULL) {
+		bad |= buf_addch(b, '\t');
+		bad |= add_escaped(b, ent->target);
+	}
+	return bad;
+}
+
+int
+manifest_write_tree(const char *gdir, const char *name, const char *sha256,
+    const struct bundle_tree *tree, const char *prefix, struct errbuf *eb)
+{
+	const struct bundle_entry **v = NULL;
+	struct timespec	 bound;
+	struct stat	 st;
+	struct buf	 line;
+	FILE		*out = NULL;
+	const char	*rel;
+	char		*dir, *path, *tmp;
+	size_t		 n = 0, plen = strlen(prefix);
+	bool		 ok = false;
+	int		 fd = -1, ret;
+
+	/* Everything done to the tree so far happened before this. */
+	clock_gettime(CLOCK_REALTIME, &bound);
+	buf_init(&line, MANIFEST_LINE_MAX - 2);
+	dir = xasprintf("%s/%s/%s", gdir, RELEASE_DIR, name);
+	path = xasprintf("%s/%s/%s%s", gdir, RELEASE_DIR, MANIFEST_PREFIX,
+	    name);
+	tmp = xasprintf("%s/%s/%s%s", gdir, RELEASE_DIR, MANIFEST_TMP_PREFIX,
+	    name);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot open '%s'", dir);
+		goto out;
+	}
+	v = xreallocarray(NULL, tree->n + 1, sizeof(*v));
+	for (size_t i = 0; i < tree->n; i++) {
+		if (plen > 0 && (strncmp(tree->v[i].path, prefix, plen) != 0 ||
+		    tree->v[i].path[plen] != '/'))
+			continue;
+		v[n++] = &tree->v[i];
+	}
+	if (n + 1 > MANIFEST_ENTRIES_MAX) {
+		errbuf_set(eb, EK_DATA, "more than %d entries",
+		    MANIFEST_ENTRIES_MAX);
+		goto out;
+	}
+	/* The paths below prefix sort as the whole paths do. */
+	if (n > 1)
+		qsort(v, n, sizeof(*v), entry_cmp);
+
+	close(fd);
+	fd = -1;
+	if ((out = manifest_create(tmp, eb)) == NULL)
+		goto out;
+	if (fprintf(out, "%s %s %lld.%09ld\n", MANIFEST_SCHEMA2, sha256,
+	    (long long)bound.tv_sec, bound.tv_nsec) < 0 ||
+	    fprintf(out, "d %o %u %u - - - %llu .\n",
+	    (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+	    (unsigned)st.st_gid, (unsigned long long)st.st_ino) < 0) {
 		errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
 		goto out;
 	}
-	if (rename(tmp, path) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot rename '%s' to '%s'", tmp,
-		    path);
-		goto out;
+	for (size_t i = 0; i < n; i++) {
+		rel = v[i]->path + (plen > 0 ? plen + 1 : 0);
+		if (tree_line(&line, v[i], rel) != 0) {
+			errbuf_set(eb, EK_DATA, "manifest line for '%s' is too "
+			    "long", rel);
+			goto out;
+		}
+		if (fprintf(out, "%s\n", buf_str(&line)) < 0) {
+			errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
+			goto out;
+		}
 	}
-	ret = 0;
+	ok = true;
  out:
-	if (w.out != NULL && fclose(w.out) == EOF && ret == 0)
-		ret = errbuf_errno(eb, EK_IO, "cannot write '%s'", path);
-	if (ret == -1)
-		(void)unlink(tmp);
-	mwalk_release(&w);
+	if (fd != -1)
+		close(fd);
+	ret = manifest_finish(out, ok, tmp, path, eb);
+	if (ret == 0)
+		wait_past(&bound);	/* any change from now on is later */
+	buf_release(&line);
+	free(v);
 	free(dir);
 	free(path);
 	free(tmp);
@@ -409,26 +635,58 @@ manifest_write(const char *gdir, const char *name, const char *sha256,
 /*
  * Open the manifest at path and check its header names sha256 (NULL:
  * any).  Returns the stream, or NULL (errno set; EINVAL: not a manifest
- * or another hash).
+ * or another hash).  For a hookd.manifest/2 one, *ret_bound (may be
+ * NULL) gets the bound of its entries' ctimes and *ret_bounded true.
  */
 static FILE *
-open_manifest(const char *path, const char *sha256)
+open_manifest(const char *path, const char *sha256, bool *ret_bounded,
+    struct timespec *ret_bound)
 {
-	char	 hdr[sizeof(MANIFEST_SCHEMA) + 68];
-	FILE	*fp;
-	size_t	 sl = strlen(MANIFEST_SCHEMA);
+	char		 hdr[sizeof(MANIFEST_SCHEMA2) + 100], *end;
+	struct timespec	 t = { 0, 0 };
+	FILE		*fp;
+	size_t		 sl = strlen(MANIFEST_SCHEMA), len;
+	bool		 v2;
+	unsigned long long sec, nsec;
 
 	if ((fp = fopen(path, "re")) == NULL)
 		return NULL;
-	if (fgets(hdr, sizeof(hdr), fp) == NULL ||
-	    strncmp(hdr, MANIFEST_SCHEMA, sl) != 0 || hdr[sl] != ' ' ||
-	    strlen(hdr + sl + 1) != 65 || hdr[sl + 65] != '\n' ||
-	    (sha256 != NULL && strncasecmp(hdr + sl + 1, sha256, 64) != 0)) {
-		fclose(fp);
-		errno = EINVAL;
-		return NULL;
+	if (fgets(hdr, sizeof(hdr), fp) == NULL)
+		goto bad;
+	len = strlen(hdr);
+	v2 = strncmp(hdr, MANIFEST_SCHEMA2, sl) == 0;
+	if ((!v2 && strncmp(hdr, MANIFEST_SCHEMA, sl) != 0) ||
+	    hdr[sl] != ' ' || len < sl + 66 || hdr[len - 1] != '\n' ||
+	    strspn(hdr + sl + 1, "0123456789abcdefABCDEF") != 64 ||
+	    (sha256 != NULL && strncasecmp(hdr + sl + 1, sha256, 64) != 0))
+		goto bad;
+	if (!v2 && len != sl + 66)
+		goto bad;
+	if (v2) {
+		/* " SEC.NSEC" after the digest */
+		if (hdr[sl + 65] != ' ' ||
+		    strspn(hdr + sl + 66, "0123456789") == 0)
+			goto bad;
+		errno = 0;
+		sec = strtoull(hdr + sl + 66, &end, 10);
+		if (errno != 0 || *end != '.' || sec > INT64_MAX ||
+		    strspn(end + 1, "0123456789") != 9)
+			goto bad;
+		nsec = strtoull(end + 1, &end, 10);
+		if (*end != '\n')
+			goto bad;
+		t.tv_sec = (time_t)sec;
+		t.tv_nsec = (long)nsec;
 	}
+	if (ret_bounded != NULL)
+		*ret_bounded = v2;
+	if (ret_bound != NULL)
+		*ret_bound = t;
 	return fp;
+ bad:
+	fclose(fp);
+	errno = EINVAL;
+	return NULL;
 }
 
 int
@@ -452,7 +710,8 @@ manifest_check(const char *gdir, const char *name, char **ret_why,
 		w.why = xstrdup("the release is gone");
 		goto differs;
 	}
-	if ((w.in = open_manifest(path, NULL)) == NULL) {
+	if ((w.in = open_manifest(path, NULL, &w.bounded, &w.bound)) ==
+	    NULL) {
 		if (errno != ENOENT && errno != EINVAL) {
 			errbuf_errno(eb, EK_IO, "cannot read '%s'", path);
 			goto out;
@@ -460,6 +719,16 @@ manifest_check(const char *gdir, const char *name, char **ret_why,
 		w.why = xstrdup(errno == ENOENT ? "it has no manifest" :
 		    "the manifest is unreadable");
 		goto differs;
+	}
+	if (w.bounded) {
+		struct timespec	 now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (ts_after(&w.bound, &now)) {
+			w.why = xstrdup("the clock is behind the time its "
+			    "manifest was written");
+			goto differs;
+		}
 	}
 	w.recorded = xmalloc(MANIFEST_LINE_MAX);
 	if ((r = walk(&w, dir)) == -1)
@@ -503,7 +772,7 @@ manifest_find(const char *gdir, const char *sha256, char ***ret_names,
 	for (size_t i = 0; i < n; i++) {
 		path = xasprintf("%s/%s/%s%s", gdir, RELEASE_DIR,
 		    MANIFEST_PREFIX, names[i]);
-		fp = open_manifest(path, sha256);
+		fp = open_manifest(path, sha256, NULL, NULL);
 		free(path);
 		if (fp == NULL) {
 			free(names[i]);

@@ -26,6 +26,21 @@
  * times, inode, link target) makes it not.  Nothing here decides which
  * release may be reused; the lifecycle engine does (never a protected
  * one).  No fsync: a manifest lost or torn in a crash only costs a reuse.
+ *
+ * A manifest written from what an extraction made (manifest_write_tree,
+ * no walk and no stat(2) per file) has the header
+ * "hookd.manifest/2 SHA256 SEC.NSEC": a bound B on the entries' inode
+ * change times, taken after the last change the engine made to the tree
+ * and passed by the kernel's clock before the call returns.  Its lines
+ * have the same fields, with "-" for what the extraction could not know
+ * without a stat (MODE UID GID of entries, SIZE and MTIME of directories,
+ * symlinks and hard-linked files, every CTIME and INO but the root's
+ * INO); "-" matches anything.  Such a release is pristine when the walk
+ * finds exactly the recorded paths, types, targets and known fields, and
+ * no entry but the root changed after B (ctime <= B): a write, chmod,
+ * chown, utimes, link or rename of an entry moves its ctime past B.  A
+ * clock found behind B (it was stepped back) makes the release not
+ * pristine.
  */
 #ifndef HOOKD_MANIFEST_H
 #define HOOKD_MANIFEST_H
@@ -34,11 +49,13 @@
 
 #include "compat.h"
 
+struct bundle_tree;
 struct errbuf;
 
 #define MANIFEST_PREFIX		".manifest-"	/* in GDIR/releases/ */
 #define MANIFEST_TMP_PREFIX	".manifest.tmp-" /* being written */
 #define MANIFEST_SCHEMA		"hookd.manifest/1"
+#define MANIFEST_SCHEMA2	"hookd.manifest/2" /* see above */
 
 /*
  * Walk GDIR/releases/NAME and write its manifest for a bundle whose hash
@@ -49,6 +66,23 @@ struct errbuf;
  */
 int	manifest_write(const char *gdir, const char *name, const char *sha256,
 	    struct errbuf *) HOOKD_WUR;
+
+/*
+ * Write the hookd.manifest/2 manifest of GDIR/releases/NAME from the
+ * tree an extraction made (bundle_extract_ex()): the entries below
+ * 'prefix' ("" for all; the release root is the extraction directory's
+ * PREFIX then), which must be what releases/NAME holds now, with no
+ * change since but the engine's own (the exec bits of hook scripts).
+ * Atomic (temporary file + rename).  Returns 0, or -1 with eb set: EK_IO
+ * (the file cannot be written), EK_DATA (more than MANIFEST_ENTRIES_MAX
+ * entries, a line over MANIFEST_LINE_MAX).  One fstat(2) and no walk;
+ * before returning it sleeps until the kernel's coarse clock has passed
+ * the manifest's bound (at most one clock tick, a few ms), so that any
+ * later change to the tree is seen.
+ */
+int	manifest_write_tree(const char *gdir, const char *name,
+	    const char *sha256, const struct bundle_tree *tree,
+	    const char *prefix, struct errbuf *) HOOKD_WUR;
 
 /*
  * Compare GDIR/releases/NAME with its manifest.  Returns 1 when the tree

@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "errbuf.h"
 #include "log.h"
 #include "proc.h"
@@ -76,6 +77,7 @@ enum proc_kill {
 struct proc_child {
 	const struct proc_spec *spec;
 	pid_t		 pid;		/* also the pgid, after setsid */
+	struct cg_hook	 cgh;		/* its cgroup, when there is one */
 	int		 statusfd;	/* exec status pipe, read end */
 	int		 sigfd;		/* signalfd for SIGCHLD */
 	int		 wakefd;	/* stop self-pipe, read end */
@@ -146,7 +148,8 @@ proc_fd_high(int *fd)
  */
 static __dead void
 proc_child_exec(const struct proc_spec *sp, char *const *argv,
-    char *const *envp, const int fds[4], pid_t parent)
+    char *const *envp, const int fds[4], const struct cg_hook *cgh,
+    pid_t parent)
 {
 	struct sigaction	 sa;
 	struct rlimit		 rl;
@@ -154,6 +157,10 @@ proc_child_exec(const struct proc_spec *sp, char *const *argv,
 	unsigned long		 kzero[8];	/* a kernel struct sigaction */
 	int			 msg[2];
 
+	/* First of all, so that nothing the hook runs is ever outside. */
+	msg[0] = PROC_STEP_CGROUP;
+	if (cg_hook_enter(cgh) == -1)
+		goto out;
 	msg[0] = PROC_STEP_SETSID;
 	if (setsid() == -1)
 		goto out;
@@ -353,22 +360,24 @@ proc_drain(int fd)
 
 /*
  * Signal the hook's group.  Before the child's setsid() the group does
- * not exist yet: signal the child itself then.
+ * not exist yet: signal the child itself then.  With a cgroup, also
+ * every member of it: what left the group (setsid) is still in there.
  */
 static void
 proc_signal(struct proc_child *c, int sig)
 {
 	if (kill(-c->pid, sig) == -1 && errno == ESRCH && !c->reaped)
 		(void)kill(c->pid, sig);
+	(void)cg_hook_signal(&c->cgh, sig);
 }
 
 /*
- * Whether /proc/<pid>/stat describes a live (not zombie) member of group
- * pgid.  The fields after the command name, which may hold anything, are
- * "state ppid pgrp ..." (proc(5)).
+ * Whether pid is alive (not a zombie) and, when pgid is not 0, in process
+ * group pgid: read from /proc/<pid>/stat, whose fields after the command
+ * name, which may hold anything, are "state ppid pgrp ..." (proc(5)).
  */
-static bool
-proc_stat_in_group(int dfd, const char *pid, pid_t pgid)
+bool
+proc_pid_alive(pid_t pid, pid_t pgid)
 {
 	char	 path[64], buf[512], state;
 	char	*p;
@@ -376,10 +385,8 @@ proc_stat_in_group(int dfd, const char *pid, pid_t pgid)
 	long	 ppid, pgrp;
 	int	 fd;
 
-	if ((size_t)snprintf(path, sizeof(path), "%s/stat", pid) >=
-	    sizeof(path))
-		return false;
-	if ((fd = openat(dfd, path, O_RDONLY | O_CLOEXEC)) == -1)
+	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return false;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
@@ -389,7 +396,8 @@ proc_stat_in_group(int dfd, const char *pid, pid_t pgid)
 	if ((p = strrchr(buf, ')')) == NULL ||
 	    sscanf(p + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3)
 		return false;
-	return pgrp == (long)pgid && state != 'Z' && state != 'X';
+	return (pgid == 0 || pgrp == (long)pgid) && state != 'Z' &&
+	    state != 'X';
 }
 
 /*
@@ -406,14 +414,16 @@ proc_group_alive(struct proc_child *c)
 	DIR		*d;
 	bool		 alive = false;
 
+	if (cg_hook_alive(&c->cgh))
+		return true;
 	if (kill(-c->pid, 0) == -1 && errno == ESRCH)
 		return false;
 	if ((d = opendir("/proc")) == NULL)
 		return true;
 	while (!alive && (de = readdir(d)) != NULL)
 		if (de->d_name[0] >= '1' && de->d_name[0] <= '9')
-			alive = proc_stat_in_group(dirfd(d), de->d_name,
-			    c->pid);
+			alive = proc_pid_alive((pid_t)strtol(de->d_name,
+			    NULL, 10), c->pid);
 	closedir(d);
 	return alive;
 }
@@ -734,6 +744,7 @@ proc_child_new(const struct proc_spec *sp)
 
 	c = xcalloc(1, sizeof(*c));
 	c->spec = sp;
+	cg_hook_init(&c->cgh);
 	c->statusfd = c->sigfd = c->wakefd = -1;
 	c->out[0].fd = c->out[1].fd = -1;
 	c->out[0].stream = PROC_STDOUT;
@@ -757,6 +768,7 @@ proc_child_free(struct proc_child *c)
 	/* Consume our SIGCHLDs so the caller's handler sees none. */
 	proc_drain(c->sigfd);
 	closefd(&c->sigfd);
+	cg_hook_release(&c->cgh);
 	free(c->rbuf);
 	free(c);
 }
@@ -800,6 +812,8 @@ proc_run(const struct proc_spec *sp, struct proc_result *ret,
 		goto out;
 	if ((c->sigfd = proc_sigchld_hold(&ss, eb)) == -1)
 		goto out;
+	if (cg_hook_create(&c->cgh, eb) == -1)
+		goto out;
 
 	fds[0] = f.null;
 	fds[1] = f.out[0][1];
@@ -812,7 +826,7 @@ proc_run(const struct proc_spec *sp, struct proc_result *ret,
 		goto out;
 	}
 	if (pid == 0)
-		proc_child_exec(sp, argv, envp, fds, self);
+		proc_child_exec(sp, argv, envp, fds, &c->cgh, self);
 	/* NOTREACHED in the child */
 
 	c->pid = pid;
@@ -895,6 +909,8 @@ proc_step_name(int step)
 		return "setresuid";
 	case PROC_STEP_RLIMIT:
 		return "setrlimit(RLIMIT_NPROC)";
+	case PROC_STEP_CGROUP:
+		return "cannot join the hook's cgroup";
 	default:
 		return "unknown step";
 	}

@@ -17,9 +17,10 @@
  *    does not fail).
  *  - timeout, or proc_request_stop(): the WHOLE group gets SIGTERM, and
  *    SIGKILL kill_grace_sec later if any member is still there, even
- *    after the hook itself has gone.  A process that left the group
- *    (setsid, its own setpgid) is out of reach; that is the documented
- *    way for a hook to start something that must outlive it.
+ *    after the hook itself has gone.  Without a hook cgroup, a process
+ *    that left the group (setsid, its own setpgid) is out of reach;
+ *    with one, it is killed too (what a hook starts outlives it only
+ *    when the hook exits by itself).
  *  - hookd dies while the hook runs: the hook (not its group) gets
  *    SIGKILL (PR_SET_PDEATHSIG), so it cannot run on behind the back of
  *    the next hookd, which finishes or rolls back the deployment.
@@ -32,7 +33,13 @@
  * after proc_run()).  hookd is single-threaded (PR_SET_PDEATHSIG follows
  * the forking thread); proc_run() is not reentrant.
  *
- * The child, in order: setsid, every signal to SIG_DFL and none blocked,
+ * With a hook cgroup (cgroup.h: cgroup_hooks_setup() was called), each
+ * hook runs in a cgroup of its own with pids.max, joined before setsid,
+ * and the timeout/stop kill reaches every member of that cgroup too:
+ * what left the group is then killed as well (a hook that exits by
+ * itself still leaves its cgroup alone).
+ *
+ * The child, in order: join the cgroup (when there is one), setsid, every signal to SIG_DFL and none blocked,
  * /dev/null on 0 and the pipes on 1 and 2, RLIMIT_NPROC, setgroups +
  * setresgid + setresuid, PR_SET_PDEATHSIG, chdir (as the hook's user, so
  * a cwd it cannot enter fails clearly), execve.  A failing step comes
@@ -128,6 +135,7 @@ enum proc_step {
 	PROC_STEP_SETGID,
 	PROC_STEP_SETUID,
 	PROC_STEP_RLIMIT,
+	PROC_STEP_CGROUP,	/* joining the hook's cgroup (cgroup.h) */
 };
 
 struct proc_result {
@@ -183,5 +191,12 @@ bool	proc_stop_requested(void);
  */
 void	proc_result_describe(const struct proc_result *, const char *script,
 	    char *buf, size_t len);
+
+/*
+ * Whether process pid exists and is not a zombie (/proc/PID/stat), and,
+ * when pgid is not 0, is in process group pgid.  Where PID 1 does not
+ * reap, kill(pid, 0) alone counts zombies as alive.
+ */
+bool	proc_pid_alive(pid_t pid, pid_t pgid);
 
 #endif /* HOOKD_PROC_H */

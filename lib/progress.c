@@ -232,7 +232,7 @@ progress_dump(struct progress *p, size_t *ret_len)
 char *
 registry_dump(const struct registry_info *ri, size_t *ret_len)
 {
-	json_t	*d, *cur;
+	json_t	*d, *cur, *cu;
 	char	*text;
 
 	if ((d = json_object()) == NULL)
@@ -258,6 +258,17 @@ registry_dump(const struct registry_info *ri, size_t *ret_len)
 	} else
 		(void)json_object_set_new(d, "current", json_null());
 	setstr(d, "in_progress", ri->in_progress_id);
+	if (ri->catching_up_since != NULL) {
+		if ((cu = json_object()) == NULL)
+			abort();
+		setstr(cu, "since", ri->catching_up_since);
+		setstr(cu, "lifecycle_hook", ri->lifecycle_hook);
+		setstr(cu, "auto_scaling_group", ri->auto_scaling_group);
+		(void)json_object_set_new(cu, "heartbeat_timeout",
+		    json_integer((json_int_t)ri->heartbeat_timeout));
+		(void)json_object_set_new(d, "catching_up", cu);
+	} else
+		(void)json_object_set_new(d, "catching_up", json_null());
 	text = dump(d, ret_len);
 	json_decref(d);
 	return text;

@@ -17,7 +17,19 @@
  *     {"schema", "instance", "application", "group", "queue",
  *      "queue_backend", "started_at", "last_seen", "pid", "version",
  *      "current": {"deployment_id", "sequence"} or null,
- *      "in_progress": deployment id or null}
+ *      "in_progress": deployment id or null,
+ *      "catching_up": {"since", "lifecycle_hook", "auto_scaling_group",
+ *                      "heartbeat_timeout"} or null}
+ *
+ * "catching_up" is set while an Auto Scaling launch lifecycle hook holds
+ * the instance and the daemon catches up to target.json (boot steps 4
+ * and 5), until the action is completed (or found gone, or hookd
+ * stops).  While it is set the daemon rewrites the entry with every
+ * lifecycle heartbeat (a third of heartbeat_timeout, and at least every
+ * 300 s).  A daemon that dies meanwhile leaves it set: readers trust it
+ * only while last_seen is within heartbeat_timeout (by then Auto Scaling
+ * has applied the hook's default result), and the next start writes the
+ * entry without it.
  *
  * A status other than InProgress is final for that attempt.  An
  * Interrupted deployment whose message is still queued runs again and
@@ -85,6 +97,11 @@ struct registry_info {
 	const char	*current_id;
 	uint64_t	 current_sequence;
 	const char	*in_progress_id;
+	/* Catching up under a launch hook; NULL since: not catching up. */
+	const char	*catching_up_since;	/* RFC 3339 */
+	const char	*lifecycle_hook;
+	const char	*auto_scaling_group;
+	unsigned long	 heartbeat_timeout;	/* s, 0: unknown */
 };
 
 /*

@@ -32,6 +32,32 @@ queue_msg_release(struct queue_msg *m)
 	queue_msg_init(m);
 }
 
+/* See queue.h. */
+void
+queue_on_aside(struct queue *q, void (*fn)(void *, const char *,
+    const char *, const char *), void *arg)
+{
+	q->on_aside = fn;
+	q->aside_arg = arg;
+}
+
+/* See queue.h. */
+unsigned long
+queue_aside_count(const struct queue *q)
+{
+	return q->naside;
+}
+
+/* See queue.h. */
+void
+queue_note_aside(struct queue *q, const char *file, const char *moved_to,
+    const char *reason)
+{
+	q->naside++;
+	if (q->on_aside != NULL)
+		q->on_aside(q->aside_arg, file, moved_to, reason);
+}
+
 char *
 queue_name(const char *prefix, const char *group, const char *instance,
     struct errbuf *eb)

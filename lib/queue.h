@@ -81,7 +81,31 @@ struct queue {
 	char			*name;		/* PREFIX-GROUP-INSTANCE */
 	unsigned		 visibility;	/* seconds a receive hides */
 	void			*priv;		/* the backend's */
+	/* Set-asides (queue_on_aside); zero from queue_open. */
+	void			(*on_aside)(void *arg, const char *file,
+				    const char *moved_to, const char *reason);
+	void			*aside_arg;
+	unsigned long		 naside;	/* set aside since open */
 };
+
+/*
+ * Set-asides: a message the backend itself moves out of the way without
+ * ever delivering it (spool: larger than QUEUE_BODY_MAX, delivered more
+ * than QUEUE_MAX_RECEIVES times, a file name that is not a spool name, a
+ * duplicate id; it goes to failed/ with a .reason file).  lib/ logs
+ * those at debug only, so the caller registers fn to hear of each, with
+ * the file as it was found ("new/ID,0"), where it went ("ID,1" in
+ * failed/) and why, all three quoted printable (msg_quote).  fn runs
+ * inside queue_receive(); it must not call the queue.  NULL: none.  A
+ * reject() the caller asked for is not a set-aside.
+ */
+void	queue_on_aside(struct queue *, void (*fn)(void *arg, const char *file,
+	    const char *moved_to, const char *reason), void *arg);
+/* How many messages were set aside since the queue was opened. */
+unsigned long queue_aside_count(const struct queue *);
+/* For backends: count one set-aside and tell the callback, if any. */
+void	queue_note_aside(struct queue *, const char *file,
+	    const char *moved_to, const char *reason);
 
 /*
  * The queue name of one daemon: PREFIX-GROUP-INSTANCE, with '.' mapped to

@@ -62,6 +62,7 @@
 #define SPOOL_FAILED_NAME_MAX	(NAME_MAX - 16)
 
 struct spool {
+	struct queue	*q;		/* ours, for queue_note_aside() */
 	char		*base;		/* DIR */
 	char		*dir;		/* DIR/NAME */
 	int		 dfd;		/* DIR/NAME, or -1 */
@@ -365,6 +366,9 @@ names_free(char **names, size_t n)
 
 /*
  * Move 'sub'/'name' to failed/'dest' and write failed/'dest'.reason.
+ * 'shown' is how the message was first found ("new/ID,0") when the spool
+ * sets it aside by itself: the daemon is told through queue_note_aside();
+ * NULL for a reject() the daemon asked for.
  * A 'dest' too long to take the ".reason.tmp" suffix within NAME_MAX (a
  * stray file's name, not one of ours) is replaced by "long-name.RANDOM",
  * or the file could never be moved and would block the queue for good
@@ -373,9 +377,10 @@ names_free(char **names, size_t n)
  */
 static int
 move_failed(struct spool *s, const char *sub, const char *name,
-    const char *dest, const char *reason, struct errbuf *eb)
+    const char *dest, const char *reason, const char *shown,
+    struct errbuf *eb)
 {
-	char		 rq[QUEUE_REASON_MAX], nq[128], alt[32];
+	char		 rq[QUEUE_REASON_MAX], nq[128], dq[128], alt[32];
 	char		*rname = NULL, *tmp = NULL;
 	uint64_t	 r;
 	int		 fd = -1, ret = -1;
@@ -410,13 +415,14 @@ move_failed(struct spool *s, const char *sub, const char *name,
 		    "cannot move '%s/%s' to failed/", s->dir, tmp);
 		goto out;
 	}
-	/*
-	 * The daemon never sees this message, so this line is the only
-	 * record of it outside failed/ (lib/ logs at debug at most).
-	 */
 	log_debug("spool %s: message '%s' moved to failed/%s: %s", s->dir,
 	    msg_quote(name, strlen(name), nq, sizeof(nq)), dest, rq);
 	ret = sync_sub(s, "failed", eb);
+	/* The daemon never received it: tell it (lib/ logs at debug only). */
+	if (shown != NULL)
+		queue_note_aside(s->q, msg_quote(shown, strlen(shown), nq,
+		    sizeof(nq)), msg_quote(dest, strlen(dest), dq, sizeof(dq)),
+		    rq);
  out:
 	if (fd != -1)
 		close(fd);
@@ -443,8 +449,10 @@ reclaim(struct spool *s, time_t *ret_next, struct errbuf *eb)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		if (sname_parse(names[i], 4, &sn) == -1) {
+			free(from);
+			from = xasprintf("cur/%s", names[i]);
 			if (move_failed(s, "cur", names[i], names[i],
-			    "not a spool file name", eb) == -1 &&
+			    "not a spool file name", from, eb) == -1 &&
 			    eb->kind != EK_NOINPUT)
 				goto out;
 			continue;
@@ -466,7 +474,8 @@ reclaim(struct spool *s, time_t *ret_next, struct errbuf *eb)
 			goto out;
 		}
 		if (move_failed(s, "cur", names[i], names[i],
-		    "duplicate message id", eb) == -1 && eb->kind != EK_NOINPUT)
+		    "duplicate message id", from, eb) == -1 &&
+		    eb->kind != EK_NOINPUT)
 			goto out;
 	}
 	*ret_next = next;
@@ -559,8 +568,9 @@ claim_one(struct queue *q, struct queue_msg *ret_msg, struct errbuf *eb)
 		free(cname);
 		from = to = cname = NULL;
 		if (sname_parse(names[i], 2, &sn) == -1) {
+			from = xasprintf("new/%s", names[i]);
 			if (move_failed(s, "new", names[i], names[i],
-			    "not a spool file name", eb) == -1 &&
+			    "not a spool file name", from, eb) == -1 &&
 			    eb->kind != EK_NOINPUT)
 				goto out;
 			continue;
@@ -575,7 +585,7 @@ claim_one(struct queue *q, struct queue_msg *ret_msg, struct errbuf *eb)
 				continue;	/* another receiver won */
 			if (errno == EEXIST) {
 				if (move_failed(s, "new", names[i], names[i],
-				    "duplicate message id", eb) == -1 &&
+				    "duplicate message id", from, eb) == -1 &&
 				    eb->kind != EK_NOINPUT)
 					goto out;
 				continue;
@@ -600,7 +610,7 @@ claim_one(struct queue *q, struct queue_msg *ret_msg, struct errbuf *eb)
 			char	*dest = xasprintf("%s,%u", sn.id, sn.n);
 
 			if (move_failed(s, "cur", cname, dest, reason,
-			    eb) == -1 && eb->kind != EK_NOINPUT) {
+			    from, eb) == -1 && eb->kind != EK_NOINPUT) {
 				free(dest);
 				goto out;
 			}
@@ -774,7 +784,7 @@ sp_reject(struct queue *q, const struct queue_msg *m, const char *reason,
 		return -1;
 	if ((name = find_claim(s, m->receipt, eb)) == NULL)
 		return -1;
-	ret = move_failed(s, "cur", name, m->receipt, reason, eb);
+	ret = move_failed(s, "cur", name, m->receipt, reason, NULL, eb);
 	free(name);
 	return ret;
 }
@@ -964,6 +974,7 @@ queue_spool_new(const char *dir, const char *name, unsigned visibility,
 	    proc_start(getpid()), s->boot);
 	q = xcalloc(1, sizeof(*q));
 	q->ops = &queue_spool_ops;
+	s->q = q;
 	q->name = xstrdup(name);
 	q->visibility = visibility == 0 ? QUEUE_VISIBILITY_DEFAULT : visibility;
 	q->priv = s;

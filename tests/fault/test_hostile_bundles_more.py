@@ -171,7 +171,10 @@ def test_daemon_limits_stop_huge_bundles(ws, daemon, case, limits, reason):
     took = time.monotonic() - t0
     print(f"{case}: {p['status']} in {took:.1f} s: {p.get('message')}")
     assert p["status"] == "Failed", p
-    # (the refusal comes before any event: "event" is null in progress)
+    # refused in DownloadBundle, before any script: progress says so
+    assert p["event"] == "DownloadBundle", p
+    assert [(e["event"], e["status"]) for e in p["events"]] == \
+        [("DownloadBundle", "Failed")], p["events"]
     assert reason in str(p.get("message")), p
     assert took < 60, f"took {took:.1f} s"
     rd = ws.group_dir(APP, "production") / "releases"

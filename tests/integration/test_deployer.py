@@ -12,7 +12,7 @@ import pytest
 from conftest import binary, run
 from daemon_util import daemon  # noqa: F401
 from deployer_util import APP, GROUP, Fleet
-from lifecycle_util import ws  # noqa: F401
+from lifecycle_util import wait_for, ws  # noqa: F401
 
 DEP_ID = re.compile(r"deployment (d-[A-Z0-9]{9}) \(sequence (\d+)\)")
 
@@ -337,10 +337,61 @@ def test_setup_creates_store_marker_and_is_idempotent(ws, daemon):
     assert f.queue_dir.is_dir()
     r = f.deployer("setup", GROUP)
     assert r.returncode == 0 and "already exists" in r.stdout
-    # nobody serves the group yet: a deploy says so and writes nothing
+
+
+def test_deploy_to_empty_group_records_target_for_new_instances(ws, daemon):
+    """A group scaled to zero still gets its target: the deployment is
+    recorded with no instances and succeeds, and an instance that starts
+    afterwards catches up to it at boot (and takes the next one by its
+    queue)."""
+    f = Fleet(ws, daemon, n=0)
+    head = f.git("rev-parse", "HEAD")
     r = f.deployer(GROUP, "HEAD")
-    assert r.returncode == 66 and "has no instances" in r.stderr
-    assert f.target() is None
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stderr == ""
+    did = dep_id(r.stdout)
+    assert f"{did} (sequence 1) of {head} to {GROUP}: 0 instances" \
+        in r.stdout
+    assert f"no instances registered in group '{GROUP}'" in r.stdout
+    assert "target recorded, new instances will deploy it" in r.stdout
+    assert "succeeded: 0 succeeded, 0 failed" in r.stdout
+    t = f.target()
+    assert t["deployment_id"] == did and t["sequence"] == 1
+    assert t["revision"]["commit"] == head
+    d = f.deployment(did)
+    assert d["status"] == "Succeeded" and d["instances"] == []
+    assert d["finished_at"]
+    r = f.deployer("status", "--json", GROUP)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["status"] == "Succeeded"
+    # A deployment to nobody does not hold the group: the next one runs
+    # (it gets sequence 2) and is recorded the same way.
+    v2 = f.commit("worker v2", {"VERSION": "2.0.0\n"})
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    did2 = dep_id(r.stdout)
+    assert f"{did2} (sequence 2)" in r.stdout
+    assert f.target()["revision"]["commit"] == v2
+    # A new instance reads target.json at boot and ends on v2; v1 never
+    # runs there.
+    f.add_daemon("i-1")
+    wait_for(lambda: (f.state("i-1") or {}).get("current", {}).get(
+        "deployment_id") == did2, 60, interval=0.1,
+        what="the new instance on the group's target")
+    assert f.current_version("i-1") == "2.0.0"
+    assert f.progress(did2, "i-1")["status"] == "Succeeded"
+    assert f.progress(did, "i-1") is None
+    r = f.deployer("instances", GROUP)
+    assert re.search(rf"^i-1\s+{did2}\s+2\s+{v2[:12]}", r.stdout, re.M), \
+        r.stdout
+    # ... and the next deployment reaches it by its queue.
+    v3 = f.commit("worker v3", {"VERSION": "3.0.0\n"})
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "1 instance," in r.stdout
+    assert "succeeded: 1 succeeded, 0 failed" in r.stdout
+    assert f.current_version("i-1") == "3.0.0"
+    assert f.target()["revision"]["commit"] == v3
 
 
 def test_instances_marks_stale_entries(ws, daemon):

@@ -12,6 +12,7 @@ downloaded, and state.json's history (each deployment at most once).
 """
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -158,13 +159,39 @@ def current_id(ws):
 
 def release(ws):
     """Let the hook blocked on the FIFO go on.  The hook's `: < fifo`
-    opens and closes it at once: once our open returned, it is released,
-    and our write may meet a closed pipe."""
-    try:
-        with open(ws.out / "fifo", "w") as f:
-            f.write("go\n")
-    except BrokenPipeError:
-        pass
+    returns as soon as a writer opened it, so open and close it without
+    writing (a write could meet the pipe already closed)."""
+    os.close(os.open(ws.out / "fifo", os.O_WRONLY))
+
+
+def deployer_instances(so, ws, *args):
+    """`deployer instances [args] GROUP` from a repository whose
+    deployer.yml points at this test's store and queues."""
+    repo = ws.base / "repo"
+    if not (repo / "deployer.yml").exists():
+        repo.mkdir(exist_ok=True)
+        (repo / "deployer.yml").write_text(
+            f"application: {APP}\nstore: {so.store}\nqueue: sqs\n"
+            f"queue_prefix: {so.prefix}\nregion: {so.moto.region}\n"
+            f"groups:\n  {GROUP}:\n    deployment_config: AllAtOnce\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(so.moto.env())
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+    r = run([binary("deployer"), "instances"] + list(args) + [GROUP],
+            env=env, cwd=str(repo))
+    assert r.returncode == 0, r.stdout + r.stderr
+    return r.stdout
+
+
+def instance_row(so, ws, *args):
+    """This instance's row of `deployer instances --json`, or None."""
+    rows = json.loads(deployer_instances(so, ws, "--json", *args))
+    return next((x for x in rows if x["instance"] == INSTANCE), None)
+
+
+def in_state(so, ws, state, *args):
+    row = instance_row(so, ws, *args)
+    return row if row is not None and row["state"] == state else None
 
 
 def test_pending_instance_catches_up_and_continues(so, daemon, ws):
@@ -223,6 +250,134 @@ def test_heartbeats_arrive_during_a_slow_catch_up(so, daemon, ws):
     assert "heartbeat every 1.7 s (heartbeat timeout 5 s)" in err
     hb = so.asg_calls("RecordLifecycleActionHeartbeat")
     assert all(e["status"] == 200 for e in hb)
+    assert h.stop() == 0
+
+
+def test_deployer_instances_shows_an_instance_catching_up(so, daemon, ws):
+    sha = so.upload(app_bundle(ws, "v1", fmt="tgz"))
+    t = so.create_deployment(sha, 1)
+    so.hold(heartbeat_timeout=5)
+    mkfifo(ws)
+    (ws.out / "block.ApplicationStart.v1").write_text("")
+    h = daemon(ws, so.config(), env=so.env(), start=False)
+    h.start(wait_ready=False)
+    wait_for(lambda: blocked_in(ws), 30, what="the catch-up to block")
+    row = wait_for(lambda: in_state(so, ws, "catching-up"), 30,
+                   interval=0.2, what="deployer instances: catching-up")
+    cu = row["catching_up"]
+    assert cu["lifecycle_hook"] == HOOK
+    assert cu["auto_scaling_group"] == ASG
+    assert cu["heartbeat_timeout"] == 5
+    # The entry is rewritten with the lifecycle heartbeats (every 1.7 s).
+    seen = so.registry()["last_seen"]
+    wait_for(lambda: so.registry()["last_seen"] > seen, 30, interval=0.2,
+             what="the registry entry refreshed during the catch-up")
+    assert cu["since"] and row["stale"] is False
+    assert row["in_progress"] == t["deployment_id"]
+    assert row["current_deployment"] is None
+    out = deployer_instances(so, ws)
+    assert re.search(rf"^{INSTANCE}\s+-\s+0\s+-\s+\S+\s+catching-up\s+"
+                     rf"{so.qname}$", out, re.M), out
+    assert (f"{INSTANCE}: catching up since {cu['since']} for lifecycle "
+            f"hook '{HOOK}' of Auto Scaling group '{ASG}', running "
+            f"{t['deployment_id']}\n") in out
+    assert so.instance()["LifecycleState"] == "Pending:Wait"
+    release(ws)
+    h.wait_notify("READY=1")
+    assert so.instance()["result"] == "CONTINUE"
+    row = wait_for(lambda: in_state(so, ws, "idle"), 30, interval=0.2,
+                   what="deployer instances: idle after CONTINUE")
+    assert row["catching_up"] is None and row["in_progress"] is None
+    assert row["current_deployment"] == t["deployment_id"]
+    assert so.registry()["catching_up"] is None
+    out = deployer_instances(so, ws)
+    assert "catching" not in out, out
+    assert re.search(rf"^{INSTANCE}\s+{t['deployment_id']}\s+1\s+.*\s"
+                     rf"idle\s+{so.qname}$", out, re.M), out
+    assert h.stop() == 0
+
+
+def test_catching_up_mark_left_by_a_crash_is_not_trusted(so, daemon, ws):
+    """hookd killed during the catch-up leaves "catching_up" in its
+    registry entry: the deployer believes it only while the entry is
+    fresh, and the next start of hookd clears it."""
+    sha = so.upload(app_bundle(ws, "v1", fmt="tgz"))
+    t = so.create_deployment(sha, 1)
+    so.hold()
+    mkfifo(ws)
+    block = ws.out / "block.ApplicationStart.v1"
+    block.write_text("")
+    h = daemon(ws, so.config(), env=so.env(), start=False)
+    h.start(wait_ready=False)
+    wait_for(lambda: blocked_in(ws), 30, what="the catch-up to block")
+    wait_for(lambda: (so.registry() or {}).get("catching_up"), 30,
+             interval=0.2, what="the registry entry marked")
+    h.kill9()       # the hook dies with it (PR_SET_PDEATHSIG)
+    reg = so.registry()
+    assert reg["catching_up"]["lifecycle_hook"] == HOOK
+    assert reg["catching_up"]["heartbeat_timeout"] == 60
+    assert in_state(so, ws, "catching-up") is not None    # still fresh
+
+    def age(seconds):
+        reg["last_seen"] = time.strftime(
+            "%Y-%m-%dT%H:%M:%S.000Z", time.gmtime(time.time() - seconds))
+        so.s3.put_object(Bucket=so.bucket, Body=json.dumps(reg).encode(),
+                         Key=f"deploys/groups/{APP}/{GROUP}/instances/"
+                         f"{INSTANCE}.json")
+    # Not rewritten for longer than the heartbeat timeout: Auto Scaling
+    # has applied the default result, so the mark is not believed.  The
+    # entry still counts as an instance of the group ("stale": false).
+    age(90)
+    row = in_state(so, ws, "stale")
+    assert row is not None and row["catching_up"] is None
+    assert row["stale"] is False
+    out = deployer_instances(so, ws)
+    assert "catching" not in out and re.search(
+        rf"^{INSTANCE}\s.*\sstale\s+{so.qname}$", out, re.M), out
+    # Not seen for 20 minutes: stale like any entry.
+    age(1200)
+    row = in_state(so, ws, "stale", "--all")
+    assert row is not None and row["catching_up"] is None
+    assert row["stale"] is True
+    # The next start registers without the mark, catches up again (the
+    # action is still pending) and completes it.
+    block.unlink()
+    h.start()
+    assert so.instance()["result"] == "CONTINUE"
+    assert current_id(ws) == t["deployment_id"]
+    assert so.registry()["catching_up"] is None
+    row = in_state(so, ws, "idle")
+    assert row is not None and row["catching_up"] is None
+    assert h.stop() == 0
+
+
+def test_scale_out_from_zero_catches_up_to_the_deployers_target(
+        so, daemon, ws, moto):
+    """A group scaled to zero: the real deployer records the target with
+    no instances (exit 0), and the first instance launched afterwards
+    catches up to it under the launch hook and is completed CONTINUE."""
+    from deployer_util import APP as WAPP, AwsFleet
+    f = AwsFleet(moto, ws, daemon, n=0)
+    head = f.git("rev-parse", "HEAD")
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "0 instances" in r.stdout
+    assert "target recorded, new instances will deploy it" in r.stdout
+    did = f.target()["deployment_id"]
+    assert f.deployment(did)["status"] == "Succeeded"
+    so.hold()
+    h = daemon(ws, so.config(application=WAPP, store=f.store,
+                             queue_prefix=f.prefix), env=so.env())
+    inst = so.instance()
+    assert inst["result"] == "CONTINUE"
+    assert inst["LifecycleState"] == "InService"
+    st = ws.state(WAPP, GROUP)
+    assert st["current"]["deployment_id"] == did
+    assert (ws.root / WAPP / GROUP / "current" / "VERSION").read_text() == \
+        "1.0.0\n"
+    p = f.progress(did, INSTANCE)
+    assert p["status"] == "Succeeded" and p["commit"] == head
+    assert "completed with CONTINUE (caught up)" in h.stderr()
     assert h.stop() == 0
 
 

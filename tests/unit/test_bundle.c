@@ -22,6 +22,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -267,9 +268,10 @@ assert_contained(struct fx *f)
 static void
 rename_dest_fresh(struct fx *f)
 {
+	static int	 k;
 	char		 p[256];
 
-	snprintf(p, sizeof(p), "%s/bundle-old", f->root);
+	snprintf(p, sizeof(p), "%s/bundle-old%d", f->root, k++);
 	assert_int_equal(rename(f->dest, p), 0);
 	assert_int_equal(mkdir(f->dest, 0755), 0);
 }
@@ -464,6 +466,160 @@ bundle_extracts_a_zip(void **state)
 {
 	/* zip has no hard links: leave the last entry out */
 	extract_good(state, A_ZIP, nitems(good) - 1, 6);
+}
+
+static const struct bundle_entry *
+tree_find(const struct bundle_tree *t, const char *path)
+{
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->v[i].path, path) == 0)
+			return &t->v[i];
+	fail_msg("'%s' is not in the tree", path);
+	return NULL;
+}
+
+/*
+ * One read: a tar, tar.gz or zip gives its SHA-256 with the extraction
+ * (the file's digest, also with padding after the archive), verified
+ * when expected; the tree says what was created.
+ */
+static void
+bundle_hashes_while_extracting(void **state)
+{
+	static const enum afmt fmts[] = { A_TAR, A_TGZ, A_ZIP };
+	struct fx	*f = *state;
+	struct errbuf	 eb = { 0 };
+	struct bundle_opts o;
+	struct bundle_tree t;
+	const struct bundle_entry *be;
+	char		 want[65], got[65], upper[65], *data;
+	size_t		 n, len;
+
+	for (size_t k = 0; k < nitems(fmts); k++) {
+		n = fmts[k] == A_ZIP ? nitems(good) - 1 : nitems(good);
+		make_archive(f->arch, fmts[k], good, n);
+		if (fmts[k] == A_TAR) {
+			/* Bytes after the end of the archive are hashed too. */
+			data = slurp(f->arch, &len);
+			data = xreallocarray(data, len + 20000, 1);
+			memset(data + len, 'P', 20000);
+			spew(f->arch, data, len + 20000);
+			free(data);
+		}
+		assert_int_equal(bundle_sha256(f->arch, want, &eb), 0);
+		memset(&o, 0, sizeof(o));
+		bundle_tree_init(&t);
+		if (bundle_extract_ex(f->arch, f->dest, &o, got, &t, &eb) != 0)
+			fail_msg("%s", eb.msg);
+		assert_string_equal(got, want);
+		check_good_tree(f, fmts[k] == A_ZIP ? 6 : 7);
+		/* the entries and "app/dot", which they imply */
+		assert_int_equal(t.n, n + 1);
+		be = tree_find(&t, "app");
+		assert_int_equal(be->type, 'd');
+		be = tree_find(&t, "app/dot");
+		assert_int_equal(be->type, 'd');
+		be = tree_find(&t, "app/scripts/start.sh");
+		assert_int_equal(be->type, 'f');
+		assert_int_equal(be->size, 17);
+		assert_true(be->mtime_set);
+		assert_int_equal(be->mtime, 1700000000);
+		be = tree_find(&t, "app/current");
+		assert_int_equal(be->type, 'l');
+		assert_string_equal(be->target, "scripts");
+		be = tree_find(&t, "app/appspec.yml");
+		if (fmts[k] != A_ZIP) {
+			/* hard-linked: its data may come from the link */
+			assert_int_equal(be->size, -1);
+			assert_false(be->mtime_set);
+		} else
+			assert_int_equal(be->size, 23);
+		bundle_tree_release(&t);
+		bundle_tree_release(&t);	/* safe twice */
+
+		/* The expected digest, in any case, passes. */
+		for (size_t i = 0; i < 65; i++)
+			upper[i] = (char)toupper((unsigned char)want[i]);
+		rename_dest_fresh(f);
+		o.sha256 = upper;
+		if (bundle_extract_ex(f->arch, f->dest, &o, NULL, NULL,
+		    &eb) != 0)
+			fail_msg("%s", eb.msg);
+		check_good_tree(f, fmts[k] == A_ZIP ? 6 : 7);
+		rename_dest_fresh(f);
+	}
+}
+
+/*
+ * A bundle that is not the expected one is refused as such, with the
+ * destination emptied; also when its contents are broken (the digest is
+ * the error that matters) and whatever the format.
+ */
+static void
+bundle_refuses_a_digest_mismatch(void **state)
+{
+	static const enum afmt fmts[] = { A_TAR, A_TGZ, A_ZIP };
+	static const char wrong[] = "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef";
+	struct fx	*f = *state;
+	struct errbuf	 eb = { 0 };
+	struct bundle_opts o;
+	struct bundle_tree t;
+	char		 want[65], got[65] = "untouched", msg[256], src[160];
+	size_t		 n;
+
+	memset(&o, 0, sizeof(o));
+	o.sha256 = wrong;
+	for (size_t k = 0; k < nitems(fmts); k++) {
+		n = fmts[k] == A_ZIP ? nitems(good) - 1 : nitems(good);
+		make_archive(f->arch, fmts[k], good, n);
+		assert_int_equal(bundle_sha256(f->arch, want, &eb), 0);
+		bundle_tree_init(&t);
+		assert_int_equal(bundle_extract_ex(f->arch, f->dest, &o, got,
+		    &t, &eb), -1);
+		assert_int_equal(eb.kind, EK_DATA);
+		snprintf(msg, sizeof(msg), "has sha256 %s, expected %s", want,
+		    wrong);
+		if (strstr(eb.msg, msg) == NULL)
+			fail_msg("%s", eb.msg);
+		assert_string_equal(got, "untouched");
+		assert_null(t.v);
+		assert_int_equal(count_entries(f->dest), 0);
+		assert_contained(f);
+	}
+
+	/* A truncated tar that is not the expected one: the digest says. */
+	make_archive(f->arch, A_TAR, good, nitems(good));
+	free(slurp(f->arch, &n));
+	assert_int_equal(truncate(f->arch, (off_t)n / 2), 0);
+	assert_int_equal(bundle_sha256(f->arch, want, &eb), 0);
+	assert_int_equal(bundle_extract_ex(f->arch, f->dest, &o, NULL, NULL,
+	    &eb), -1);
+	snprintf(msg, sizeof(msg), "has sha256 %s, expected %s", want, wrong);
+	if (strstr(eb.msg, msg) == NULL)
+		fail_msg("%s", eb.msg);
+	assert_int_equal(count_entries(f->dest), 0);
+	/* ... and the expected one is refused for what it holds. */
+	o.sha256 = want;
+	assert_int_equal(bundle_extract_ex(f->arch, f->dest, &o, NULL, NULL,
+	    &eb), -1);
+	assert_int_equal(eb.kind, EK_DATA);
+	assert_null(strstr(eb.msg, "has sha256"));
+	assert_int_equal(count_entries(f->dest), 0);
+
+	/* A directory has no digest to verify. */
+	snprintf(src, sizeof(src), "%s/bundle-dir", f->root);
+	assert_int_equal(mkdir(src, 0755), 0);
+	o.sha256 = wrong;
+	assert_int_equal(bundle_extract_ex(src, f->dest, &o, NULL, NULL, &eb),
+	    -1);
+	assert_int_equal(eb.kind, EK_DATA);
+	assert_non_null(strstr(eb.msg, "is a directory"));
+	o.sha256 = NULL;
+	assert_int_equal(bundle_extract_ex(src, f->dest, &o, got, NULL, &eb),
+	    0);
+	assert_string_equal(got, "");
+	assert_contained(f);
 }
 
 static void
@@ -1011,6 +1167,8 @@ main(void)
 		T(bundle_extracts_a_tar),
 		T(bundle_extracts_a_tgz),
 		T(bundle_extracts_a_zip),
+		T(bundle_hashes_while_extracting),
+		T(bundle_refuses_a_digest_mismatch),
 		T(bundle_copies_a_directory),
 		T(bundle_accepts_a_root_entry_and_late_directories),
 		T(bundle_extract_refuses_a_destination_that_is_not_empty),

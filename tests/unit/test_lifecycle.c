@@ -10,7 +10,9 @@
 
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -20,6 +22,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <spawn.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -27,9 +30,12 @@
 
 #include "appspec.h"
 #include "errbuf.h"
+#include "bundle.h"
 #include "lifecycle.h"
+#include "manifest.h"
 #include "proc.h"
 #include "release.h"
+#include "state.h"
 #include "xalloc.h"
 
 static char	 tmp[PATH_MAX];
@@ -423,6 +429,207 @@ lifecycle_ticks_while_the_bundle_is_extracted(void **unused)
 	free(b);
 }
 
+extern char	**environ;
+
+/* tar(1) the directory bundle at dir into dir.tar (new string). */
+static char *
+make_tar(const char *dir)
+{
+	char	 tar[] = "tar", c[] = "-C", cf[] = "-cf", dot[] = ".";
+	char	*out, *d, *argv[7];
+	pid_t	 pid;
+	int	 st;
+
+	out = xasprintf("%s.tar", dir);
+	d = xstrdup(dir);
+	argv[0] = tar;
+	argv[1] = c;
+	argv[2] = d;
+	argv[3] = cf;
+	argv[4] = out;
+	argv[5] = dot;
+	argv[6] = NULL;
+	assert_int_equal(posix_spawnp(&pid, "tar", NULL, NULL, argv, environ),
+	    0);
+	free(d);
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	return out;
+}
+
+/* The names in GDIR/releases (hidden ones too), as one string. */
+static char *
+releases_listing(void)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		*dir, *out = xstrdup(""), *t;
+
+	dir = xasprintf("%s/web/test/releases", tmp);
+	assert_non_null(d = opendir(dir));
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		t = xasprintf("%s%s ", out, de->d_name);
+		free(out);
+		out = t;
+	}
+	closedir(d);
+	free(dir);
+	return out;
+}
+
+static void
+load_state(struct state *st)
+{
+	struct errbuf	 eb = { 0 };
+	char		*p = xasprintf("%s/web/test/state.json", tmp);
+
+	state_init(st);
+	if (state_load(p, st, &eb) == -1)
+		fail_msg("%s", eb.msg);
+	free(p);
+}
+
+/*
+ * The bundle is hashed as it is extracted: the wrong one is refused in
+ * DownloadBundle with nothing left behind and nothing recorded (the
+ * state is as before, its sequence too); the right one deploys and
+ * leaves a manifest for reuse.
+ */
+static void
+lifecycle_verifies_the_digest_in_the_extraction(void **unused)
+{
+	static const char wrong[] = "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef";
+	struct deploy_result	 res;
+	struct deploy_spec	 sp;
+	struct errbuf		 eb = { 0 };
+	struct state		 st;
+	char			*b, *tar, hex[65], *l;
+
+	b = make_bundle("v1", 0);
+	tar = make_tar(b);
+	assert_int_equal(bundle_sha256(tar, hex, &eb), 0);
+	spec_for(&sp, tar);
+	sp.sha256 = wrong;
+	assert_int_equal(lifecycle_deploy(&sp, NULL, &res, &eb), -1);
+	assert_int_equal(eb.kind, EK_DATA);
+	assert_non_null(strstr(eb.msg, "has sha256"));
+	assert_int_equal(res.failed_event, LC_DOWNLOAD_BUNDLE);
+	deploy_result_release(&res);
+	l = releases_listing();
+	assert_string_equal(l, "");
+	free(l);
+	load_state(&st);
+	assert_int_equal(st.in_progress.rev.sequence, 0);
+	assert_int_equal(st.last_sequence, 0);
+	assert_int_equal(st.nhistory, 0);
+	state_release(&st);
+
+	sp.sha256 = hex;
+	assert_int_equal(lifecycle_deploy(&sp, NULL, &res, &eb), 0);
+	assert_int_equal(res.status, DEPLOY_SUCCEEDED);
+	assert_int_equal(res.sequence, 1);
+	l = releases_listing();
+	assert_non_null(strstr(l, MANIFEST_PREFIX));
+	free(l);
+	load_state(&st);
+	assert_string_equal(st.current.sha256, hex);
+	state_release(&st);
+	deploy_result_release(&res);
+	free(tar);
+	free(b);
+}
+
+static void
+on_tick_die(void *arg)
+{
+	_exit(9);
+}
+
+/*
+ * A deployment killed in DownloadBundle has its in_progress recorded
+ * before its release could appear: the next run records it Interrupted
+ * and removes what it left (its release, had the kill come after the
+ * rename, and the manifest).
+ */
+static void
+lifecycle_recovers_a_kill_in_download_bundle(void **unused)
+{
+	struct deploy_observer	 obs = { 0 };
+	struct deploy_result	 r1, r3;
+	struct deploy_spec	 sp;
+	struct errbuf		 eb = { 0 };
+	struct state		 st;
+	char			*b1, *b2, *p, *rel, *l, *orphan;
+	pid_t			 pid;
+	int			 status;
+
+	b1 = make_bundle("v1", 0);
+	b2 = make_bundle("v2", 0);
+	p = xasprintf("%s/data", b2);
+	assert_int_equal(mkdir(p, 0755), 0);
+	free(p);
+	for (int i = 0; i < 500; i++) {
+		p = xasprintf("%s/data/%04d", b2, i);
+		write_file(p, "x\n", 0644);
+		free(p);
+	}
+	spec_for(&sp, b1);
+	assert_int_equal(lifecycle_deploy(&sp, NULL, &r1, &eb), 0);
+
+	/* The kill -9, in effect: the process ends during the extraction. */
+	if ((pid = fork()) == 0) {
+		struct deploy_result	 r2;
+
+		spec_for(&sp, b2);
+		obs.on_tick = on_tick_die;
+		obs.tick_msec = 1;
+		(void)lifecycle_deploy(&sp, &obs, &r2, &eb);
+		_exit(0);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 9);
+	load_state(&st);
+	assert_string_equal(st.in_progress.phase, "DownloadBundle");
+	assert_int_equal(st.in_progress.rev.sequence, 2);
+	assert_int_equal(st.last_sequence, 2);
+	/* As if the kill had come just after the rename into place. */
+	rel = xasprintf("%s/web/test/%s", tmp, st.in_progress.rev.release);
+	assert_int_equal(mkdir(rel, 0755), 0);
+	orphan = xstrdup(strrchr(rel, '/') + 1);
+	p = xasprintf("%s/web/test/releases/%s%s", tmp, MANIFEST_PREFIX,
+	    orphan);
+	write_file(p, "", 0644);
+	free(p);
+	state_release(&st);
+
+	spec_for(&sp, NULL);
+	assert_int_equal(lifecycle_recover(&sp, NULL, &r3, &eb), 0);
+	assert_int_equal(r3.status, DEPLOY_RECOVERED);
+	assert_int_equal(access(rel, F_OK), -1);
+	l = releases_listing();
+	assert_null(strstr(l, orphan));
+	assert_null(strstr(l, ".tmp-"));
+	free(l);
+	load_state(&st);
+	assert_int_equal(st.in_progress.rev.sequence, 0);
+	assert_int_equal(st.nhistory, 2);
+	assert_string_equal(st.history[0].deployment_id, r3.deployment_id);
+	assert_string_equal(st.history[0].status, "Interrupted");
+	assert_string_equal(st.history[0].event, "DownloadBundle");
+	assert_string_equal(st.current.deployment_id, r1.deployment_id);
+	state_release(&st);
+	deploy_result_release(&r1);
+	deploy_result_release(&r3);
+	free(rel);
+	free(orphan);
+	free(b1);
+	free(b2);
+}
+
 int
 main(void)
 {
@@ -445,6 +652,12 @@ main(void)
 		    setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    lifecycle_ticks_while_the_bundle_is_extracted, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    lifecycle_verifies_the_digest_in_the_extraction, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    lifecycle_recovers_a_kill_in_download_bundle, setup,
 		    teardown),
 	};
 

@@ -24,6 +24,7 @@
 
 #include <cmocka.h>
 
+#include "bundle.h"
 #include "errbuf.h"
 #include "manifest.h"
 #include "release.h"
@@ -130,6 +131,50 @@ assert_pristine(const char *name)
 		fail_msg("not pristine: %s", r == 0 ? why : eb.msg);
 }
 
+/* The first line of a file, without its newline (new string). */
+static char *
+slurp_first_line(const char *path)
+{
+	char	 line[256];
+	FILE	*fp = fopen(path, "r");
+
+	assert_non_null(fp);
+	assert_non_null(fgets(line, sizeof(line), fp));
+	fclose(fp);
+	line[strcspn(line, "\n")] = '\0';
+	return xstrdup(line);
+}
+
+/* Replace the bound in a hookd.manifest/2 header. */
+static void
+rewrite_bound(const char *path, const char *bound)
+{
+	char	*first, *rest, *sp, *text;
+	FILE	*fp;
+	long	 len;
+
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	len = ftell(fp);
+	rewind(fp);
+	text = xcalloc(1, (size_t)len + 1);
+	assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
+	fclose(fp);
+	rest = strchr(text, '\n');
+	assert_non_null(rest);
+	*rest++ = '\0';
+	first = text;
+	sp = strrchr(first, ' ');
+	assert_non_null(sp);
+	*sp = '\0';
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "%s %s\n%s", first, bound, rest);
+	fclose(fp);
+	free(text);
+}
+
 /* (Re)write the manifest of REL. */
 static void
 record(void)
@@ -165,15 +210,19 @@ manifest_fresh_tree_is_pristine_also_renamed(void **unused)
 	free(b);
 }
 
+
+/*
+ * After a recorded manifest: appending to a file, and then putting its
+ * size and mtime back, are each seen (the ctime tells).
+ */
 static void
-manifest_sees_appended_and_restored_mtime(void **unused)
+assert_rewrite_is_seen(void)
 {
 	struct stat	 st;
 	struct timespec	 ts[2];
 	char		*p;
 	FILE		*fp;
 
-	record();
 	p = rpath(REL, "config/app.conf");
 	assert_int_equal(lstat(p, &st), 0);
 	fp = fopen(p, "a");
@@ -181,14 +230,19 @@ manifest_sees_appended_and_restored_mtime(void **unused)
 	fputs("rendered\n", fp);
 	fclose(fp);
 	assert_changed(REL, "'config/app.conf' was modified");
-
-	/* Same size and mtime put back: the ctime still tells. */
 	write_file(p, "BASE\n");
 	ts[0] = st.st_atim;
 	ts[1] = st.st_mtim;
 	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
 	assert_changed(REL, "'config/app.conf' was modified");
 	free(p);
+}
+
+static void
+manifest_sees_appended_and_restored_mtime(void **unused)
+{
+	record();
+	assert_rewrite_is_seen();
 }
 
 static void
@@ -306,6 +360,164 @@ manifest_prune_removes_the_manifest_with_its_release(void **unused)
 	assert_pristine("2-d-CCCCCCCCC");
 }
 
+/*
+ * hookd.manifest/2: written from what the extraction made (here, the
+ * tree make_release() makes, as bundle_extract_ex() would describe it),
+ * under 'prefix'.
+ */
+static void
+record_tree(const char *prefix)
+{
+	static const struct {
+		const char	*path, *target;
+		int64_t		 size, mtime;
+		long		 nsec;
+		bool		 mtime_set;
+		char		 type;
+	} v[] = {
+		{ "config", NULL, -1, 0, 0, false, 'd' },
+		{ "config/app.conf", NULL, 5, 0, 0, false, 'f' },
+		{ "appspec.yml", NULL, 23, 1700000000, 5, true, 'f' },
+		{ "name with space", NULL, -1, 0, 0, false, 'f' },
+		{ "link", "config/app.conf", -1, 0, 0, false, 'l' },
+		{ "elsewhere/x", NULL, 1, 0, 0, false, 'f' },
+	};
+	struct bundle_tree t;
+	struct errbuf	 eb = { 0 };
+	struct timespec	 ts[2] = { { 0, UTIME_OMIT }, { 1700000000, 5 } };
+	char		*p;
+	size_t		 n = nitems(v) - (prefix[0] == '\0');
+
+	p = rpath(REL, "appspec.yml");
+	assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+	free(p);
+	bundle_tree_init(&t);
+	t.v = xcalloc(n, sizeof(*t.v));
+	for (size_t i = 0; i < n; i++) {
+		t.v[t.n].size = v[i].size;
+		t.v[t.n].mtime = v[i].mtime;
+		t.v[t.n].mtime_nsec = v[i].nsec;
+		t.v[t.n].mtime_set = v[i].mtime_set;
+		t.v[t.n].type = v[i].type;
+		t.v[t.n].path = i < 5 && prefix[0] != '\0' ?
+		    xasprintf("%s/%s", prefix, v[i].path) : xstrdup(v[i].path);
+		t.v[t.n].target = v[i].target != NULL ? xstrdup(v[i].target) :
+		    NULL;
+		t.n++;
+	}
+	if (manifest_write_tree(gdir, REL, SHA_A, &t, prefix, &eb) == -1)
+		fail_msg("%s", eb.msg);
+	bundle_tree_release(&t);
+}
+
+static void
+manifest_tree_is_pristine_also_renamed(void **unused)
+{
+	struct errbuf	 eb = { 0 };
+	char		**names, *a, *b;
+	size_t		 n;
+
+	record_tree("");
+	assert_pristine(REL);
+	a = xasprintf("%s/releases/%s%s", gdir, MANIFEST_PREFIX, REL);
+	b = slurp_first_line(a);
+	assert_non_null(strstr(b, MANIFEST_SCHEMA2 " " SHA_A " "));
+	free(a);
+	free(b);
+	a = rpath(REL, "config/app.conf");
+	assert_int_equal(access(a, R_OK), 0);
+	free(a);
+	assert_pristine(REL);
+	a = rpath(REL, "");
+	b = rpath("5-d-BBBBBBBBB", "");
+	assert_int_equal(rename(a, b), 0);
+	assert_int_equal(manifest_rename(gdir, REL, "5-d-BBBBBBBBB", &eb), 0);
+	assert_pristine("5-d-BBBBBBBBB");
+	assert_int_equal(manifest_find(gdir, SHA_A, &names, &n, &eb), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(names[0], "5-d-BBBBBBBBB");
+	release_names_free(names, n);
+	assert_int_equal(rename(b, a), 0);
+	assert_int_equal(manifest_rename(gdir, "5-d-BBBBBBBBB", REL, &eb), 0);
+	free(a);
+	free(b);
+
+	/* The tree below a prefix (the bundle's single top directory). */
+	record_tree("top");
+	assert_pristine(REL);
+}
+
+static void
+manifest_tree_sees_every_change(void **unused)
+{
+	char		*p;
+
+	record_tree("");
+	assert_rewrite_is_seen();
+
+	record_tree("");
+	p = rpath(REL, "appspec.yml");
+	assert_int_equal(chmod(p, 0600), 0);
+	assert_int_equal(chmod(p, 0644), 0);
+	assert_changed(REL, "'appspec.yml' was modified");
+	free(p);
+
+	record_tree("");
+	p = rpath(REL, "zz-new");
+	write_file(p, "");
+	assert_changed(REL, "added");
+	assert_int_equal(unlink(p), 0);
+	free(p);
+
+	record_tree("");
+	p = rpath(REL, "name with space");
+	assert_int_equal(unlink(p), 0);
+	assert_changed(REL, "name\\x20with\\x20space");
+	write_file(p, "x");
+	free(p);
+
+	record_tree("");
+	p = rpath(REL, "link");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(symlink("appspec.yml", p), 0);
+	assert_changed(REL, "'link' was modified");
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(symlink("config/app.conf", p), 0);
+	free(p);
+
+	record_tree("");
+	p = rpath(REL, "config/extra");
+	write_file(p, "");
+	assert_changed(REL, "'config' was modified");
+	assert_int_equal(unlink(p), 0);
+	free(p);
+
+	/* What the extraction knew must hold: here, a size. */
+	p = rpath(REL, "config/app.conf");
+	write_file(p, "longer than five\n");
+	record_tree("");
+	assert_changed(REL, "'config/app.conf' was modified");
+	free(p);
+}
+
+static void
+manifest_tree_refuses_a_clock_gone_back(void **unused)
+{
+	char	*p, *text;
+
+	record_tree("");
+	assert_pristine(REL);
+	/* A bound in the future: the clock was stepped back since. */
+	p = xasprintf("%s/releases/%s%s", gdir, MANIFEST_PREFIX, REL);
+	text = slurp_first_line(p);
+	free(text);
+	rewrite_bound(p, "99999999999.000000000");
+	assert_changed(REL, "clock");
+	rewrite_bound(p, "12x.5");
+	assert_changed(REL, "unreadable");
+	free(p);
+}
+
 int
 main(void)
 {
@@ -327,6 +539,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    manifest_prune_removes_the_manifest_with_its_release,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    manifest_tree_is_pristine_also_renamed, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    manifest_tree_sees_every_change, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    manifest_tree_refuses_a_clock_gone_back, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

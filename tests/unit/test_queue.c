@@ -608,6 +608,59 @@ queue_caps_send_failed_oversized_and_overdelivered(void **state)
 	free(path);
 }
 
+/* What queue_on_aside() heard: "file|moved_to|reason" lines. */
+static char	 asides[1024];
+
+static void
+record_aside(void *arg, const char *file, const char *moved_to,
+    const char *reason)
+{
+	char	 line[512];
+
+	(*(int *)arg)++;
+	(void)snprintf(line, sizeof(line), "%s|%s|%s\n", file, moved_to,
+	    reason);
+	(void)strlcat(asides, line, sizeof(asides));
+}
+
+static void
+queue_reports_each_set_aside_but_not_a_reject(void **state)
+{
+	struct fx		*fx = *state;
+	struct errbuf		 eb = { 0 };
+	struct queue_msg	 m;
+	char			*big, *path;
+	int			 calls = 0;
+
+	asides[0] = '\0';
+	queue_on_aside(fx->q, record_aside, &calls);
+	big = xmalloc(QUEUE_BODY_MAX + 1);
+	memset(big, 'x', QUEUE_BODY_MAX + 1);
+	drop(fx, "123.big", big, QUEUE_BODY_MAX + 1);
+	free(big);
+	path = xasprintf("123.tired,%d", QUEUE_MAX_RECEIVES);
+	drop(fx, path, "x", 1);
+	free(path);
+	drop(fx, "bad\x1bname", "x", 1);
+	drop(fx, "zzz-foreign", "ok", 2);
+	queue_msg_init(&m);
+	assert_int_equal(queue_receive(fx->q, 0, &m, &eb), 1);
+	assert_string_equal(m.id, "zzz-foreign");
+	/* A reject the caller asks for is not a set-aside. */
+	assert_int_equal(queue_reject(fx->q, &m, "bad", &eb), 0);
+	queue_msg_release(&m);
+	assert_int_equal(calls, 3);
+	assert_int_equal(queue_aside_count(fx->q), 3);
+	/* In directory order; each quoted printable. */
+	assert_non_null(strstr(asides, "new/123.big|123.big,1|message is "
+	    "262145 bytes; the limit is 262144\n"));
+	assert_non_null(strstr(asides, "new/123.tired,10|123.tired,11|"
+	    "delivered 10 times without being deleted\n"));
+	assert_non_null(strstr(asides, "new/bad\\x1bname|bad\\x1bname|"
+	    "not a spool file name\n"));
+	queue_on_aside(fx->q, NULL, NULL);
+}
+
 static void
 queue_duplicate_ids_do_not_swallow_each_other(void **state)
 {
@@ -697,6 +750,7 @@ main(void)
 		T(queue_wait_times_out_without_a_message),
 		T(queue_reject_moves_to_failed_with_a_reason),
 		T(queue_caps_send_failed_oversized_and_overdelivered),
+		T(queue_reports_each_set_aside_but_not_a_reject),
 		T(queue_duplicate_ids_do_not_swallow_each_other),
 		T(queue_refuses_a_symlink_in_the_spool),
 		T(queue_list_and_destroy),

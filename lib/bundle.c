@@ -32,6 +32,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <locale.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -104,7 +106,30 @@ struct bx_src {
 	EVP_MD_CTX	*md;		/* NULL: not hashing */
 	int		 err;		/* errno of a failed read, or 0 */
 	bool		 md_failed;
+	struct bx_hasher *hasher;	/* NULL: hashing inline */
 };
+
+/*
+ * SHA-256 on a second thread, a window behind libarchive: on tmpfs the
+ * hash was an eighth of the CPU of a big extraction, and the machine has
+ * another core.  The thread hashes exactly the window the decoder reads
+ * (handed over under the mutex, and not unmapped or overwritten before
+ * the thread is done with it), so the digest is still of the bytes
+ * extracted.  It blocks every signal: they stay the main thread's.
+ */
+struct bx_hasher {
+	pthread_t	 thread;
+	pthread_mutex_t	 mu;
+	pthread_cond_t	 cv;
+	EVP_MD_CTX	*md;
+	const void	*buf;		/* the window to hash, while busy */
+	size_t		 len;
+	bool		 busy;
+	bool		 quit;
+	bool		 failed;
+};
+
+static bool	bx_hasher_stop(struct bx_hasher *);
 
 /* One extraction: the writer, the set of paths created, the counters. */
 struct bx {
@@ -632,6 +657,7 @@ bx_release(struct bx *bx)
 	free(bx->iobuf);
 	if (bx->disk != NULL)
 		archive_write_free(bx->disk);
+	(void)bx_hasher_stop(bx->src.hasher);	/* before the window goes */
 	if (bx->src.map != NULL)
 		(void)munmap(bx->src.map, bx->src.maplen);
 	if (bx->src.fd != -1)
@@ -929,6 +955,100 @@ bx_finish(struct bx *bx, const char *name, struct errbuf *eb)
  * Sources
  */
 
+static void *
+bx_hasher_main(void *arg)
+{
+	struct bx_hasher	*h = arg;
+
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		while (!h->busy && !h->quit)
+			pthread_cond_wait(&h->cv, &h->mu);
+		if (!h->busy)
+			break;
+		pthread_mutex_unlock(&h->mu);
+		if (!h->failed && EVP_DigestUpdate(h->md, h->buf, h->len) != 1)
+			h->failed = true;
+		pthread_mutex_lock(&h->mu);
+		h->busy = false;
+		pthread_cond_broadcast(&h->cv);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+/* Start hashing into md on a thread; NULL (hash inline) if none starts. */
+static struct bx_hasher *
+bx_hasher_start(EVP_MD_CTX *md)
+{
+	struct bx_hasher	*h;
+	sigset_t		 all, old;
+	int			 r;
+
+	h = xcalloc(1, sizeof(*h));
+	h->md = md;
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->cv, NULL);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&h->thread, NULL, bx_hasher_main, h);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (r != 0) {
+		pthread_cond_destroy(&h->cv);
+		pthread_mutex_destroy(&h->mu);
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+/* Wait until the thread is done with the window it was given. */
+static void
+bx_hasher_wait(struct bx_hasher *h)
+{
+	pthread_mutex_lock(&h->mu);
+	while (h->busy)
+		pthread_cond_wait(&h->cv, &h->mu);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/* Hand buf (kept unchanged until the next bx_hasher_wait) to the thread. */
+static void
+bx_hasher_post(struct bx_hasher *h, const void *buf, size_t len)
+{
+	pthread_mutex_lock(&h->mu);
+	while (h->busy)
+		pthread_cond_wait(&h->cv, &h->mu);
+	h->buf = buf;
+	h->len = len;
+	h->busy = true;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+/*
+ * Let the thread finish and join it (NULL: nothing).  Returns whether
+ * every update succeeded; the digest in md is then complete so far.
+ */
+static bool
+bx_hasher_stop(struct bx_hasher *h)
+{
+	bool	 ok;
+
+	if (h == NULL)
+		return true;
+	pthread_mutex_lock(&h->mu);
+	h->quit = true;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->thread, NULL);
+	ok = !h->failed;
+	pthread_cond_destroy(&h->cv);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+	return ok;
+}
+
 /*
  * The next piece of the bundle file into *ret_buf: a window mapped
  * from the page cache (no copy: the hash and the decoder read the cache
@@ -992,9 +1112,14 @@ bx_src_read(struct archive *a, void *arg, const void **ret_buf)
 	const void	*p = NULL;
 	ssize_t		 r;
 
+	/* The thread may still be hashing the window about to go. */
+	if (s->hasher != NULL)
+		bx_hasher_wait(s->hasher);
 	if ((r = bx_src_next(s, &p)) == -1)
 		return -1;
-	if (r > 0 && s->md != NULL &&
+	if (r > 0 && s->hasher != NULL)
+		bx_hasher_post(s->hasher, p, (size_t)r);
+	else if (r > 0 && s->md != NULL &&
 	    EVP_DigestUpdate(s->md, p, (size_t)r) != 1) {
 		s->md_failed = true;
 		return -1;
@@ -1028,6 +1153,9 @@ bx_src_finish(struct bx_src *s, const char *path, char hex[65],
 
 	const void	*p = NULL;
 
+	if (!bx_hasher_stop(s->hasher))
+		s->md_failed = true;
+	s->hasher = NULL;
 	if (bx_src_error(s, path, eb) == -1)
 		return -1;
 	while ((r = bx_src_next(s, &p)) != 0) {
@@ -1075,6 +1203,9 @@ bx_open_archive(struct bx *bx, const char *path, enum bundle_format fmt,
 			sha_error(eb, "cannot start SHA-256");
 			return NULL;
 		}
+		/* A bundle of more than one window: hash on the side. */
+		if (hash && s->mapping && s->size > BUNDLE_MAP_WINDOW)
+			s->hasher = bx_hasher_start(s->md);
 	}
 	if ((rd = archive_read_new()) == NULL) {
 		errbuf_set(eb, EK_OS, "cannot allocate an archive reader");

@@ -555,6 +555,63 @@ bundle_hashes_while_extracting(void **state)
  * destination emptied; also when its contents are broken (the digest is
  * the error that matters) and whatever the format.
  */
+/*
+ * A bundle of several BUNDLE_MAP_WINDOWs is hashed on a second thread:
+ * the digest is the file's, the data arrives intact, and a wrong digest
+ * still empties the release.
+ */
+static void
+bundle_hashes_a_big_bundle_on_the_side(void **state)
+{
+	static const struct ent big[] = {
+		{ "app/", AE_IFDIR, 0755, NULL, 0, 0 },
+		{ "app/appspec.yml", AE_IFREG, 0644,
+		    "version: 0.0\nos: linux\n", 0, 0 },
+		{ "app/a.bin", AE_IFREG, 0644, NULL, 3 * BUNDLE_MAP_WINDOW, 'a' },
+		{ "app/b.bin", AE_IFREG, 0644, NULL, 2 * BUNDLE_MAP_WINDOW + 7,
+		    'b' },
+	};
+	static const char wrong[] = "0123456789abcdef0123456789abcdef"
+	    "0123456789abcdef0123456789abcdef";
+	struct fx	*f = *state;
+	struct errbuf	 eb = { 0 };
+	struct bundle_opts o;
+	struct bundle_tree t;
+	struct stat	 st;
+	char		 want[65], got[65], path[256], *data;
+	size_t		 len;
+
+	make_archive(f->arch, A_TAR, big, nitems(big));
+	assert_true(stat(f->arch, &st) == 0 &&
+	    st.st_size > 4 * (off_t)BUNDLE_MAP_WINDOW);
+	assert_int_equal(bundle_sha256(f->arch, want, &eb), 0);
+	memset(&o, 0, sizeof(o));
+	o.sha256 = want;
+	bundle_tree_init(&t);
+	if (bundle_extract_ex(f->arch, f->dest, &o, got, &t, &eb) != 0)
+		fail_msg("%s", eb.msg);
+	assert_string_equal(got, want);
+	snprintf(path, sizeof(path), "%s/app/b.bin", f->dest);
+	data = slurp(path, &len);
+	assert_int_equal(len, 2 * BUNDLE_MAP_WINDOW + 7);
+	assert_int_equal(data[0], 'b');
+	assert_int_equal(data[len - 1], 'b');
+	free(data);
+	bundle_tree_release(&t);
+	assert_contained(f);
+
+	nftw(f->dest, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+	assert_int_equal(mkdir(f->dest, 0755), 0);
+	o.sha256 = wrong;
+	bundle_tree_init(&t);
+	assert_int_equal(bundle_extract_ex(f->arch, f->dest, &o, got, &t,
+	    &eb), -1);
+	assert_int_equal(eb.kind, EK_DATA);
+	assert_non_null(strstr(eb.msg, want));
+	assert_int_equal(count_entries(f->dest), 0);
+	assert_contained(f);
+}
+
 static void
 bundle_refuses_a_digest_mismatch(void **state)
 {
@@ -1168,6 +1225,7 @@ main(void)
 		T(bundle_extracts_a_tgz),
 		T(bundle_extracts_a_zip),
 		T(bundle_hashes_while_extracting),
+		T(bundle_hashes_a_big_bundle_on_the_side),
 		T(bundle_refuses_a_digest_mismatch),
 		T(bundle_copies_a_directory),
 		T(bundle_accepts_a_root_entry_and_late_directories),

@@ -44,6 +44,10 @@ enum afmt { A_TAR, A_V7, A_TGZ, A_ZIP };
 
 #define HARDLINK	1	/* struct ent.type: a hard link to .data */
 
+/* A well-formed digest no test bundle has. */
+static const char WRONG_SHA256[] = "0123456789abcdef0123456789abcdef"
+    "0123456789abcdef0123456789abcdef";
+
 struct ent {
 	const char	*name;
 	int		 type;		/* AE_IF* or HARDLINK */
@@ -571,8 +575,6 @@ bundle_hashes_a_big_bundle_on_the_side(void **state)
 		{ "app/b.bin", AE_IFREG, 0644, NULL, 2 * BUNDLE_MAP_WINDOW + 7,
 		    'b' },
 	};
-	static const char wrong[] = "0123456789abcdef0123456789abcdef"
-	    "0123456789abcdef0123456789abcdef";
 	struct fx	*f = *state;
 	struct errbuf	 eb = { 0 };
 	struct bundle_opts o;
@@ -602,7 +604,7 @@ bundle_hashes_a_big_bundle_on_the_side(void **state)
 
 	nftw(f->dest, rm_one, 32, FTW_DEPTH | FTW_PHYS);
 	assert_int_equal(mkdir(f->dest, 0755), 0);
-	o.sha256 = wrong;
+	o.sha256 = WRONG_SHA256;
 	bundle_tree_init(&t);
 	assert_int_equal(bundle_extract_ex(f->arch, f->dest, &o, got, &t,
 	    &eb), -1);
@@ -616,8 +618,6 @@ static void
 bundle_refuses_a_digest_mismatch(void **state)
 {
 	static const enum afmt fmts[] = { A_TAR, A_TGZ, A_ZIP };
-	static const char wrong[] = "0123456789abcdef0123456789abcdef"
-	    "0123456789abcdef0123456789abcdef";
 	struct fx	*f = *state;
 	struct errbuf	 eb = { 0 };
 	struct bundle_opts o;
@@ -626,7 +626,7 @@ bundle_refuses_a_digest_mismatch(void **state)
 	size_t		 n;
 
 	memset(&o, 0, sizeof(o));
-	o.sha256 = wrong;
+	o.sha256 = WRONG_SHA256;
 	for (size_t k = 0; k < nitems(fmts); k++) {
 		n = fmts[k] == A_ZIP ? nitems(good) - 1 : nitems(good);
 		make_archive(f->arch, fmts[k], good, n);
@@ -636,7 +636,7 @@ bundle_refuses_a_digest_mismatch(void **state)
 		    &t, &eb), -1);
 		assert_int_equal(eb.kind, EK_DATA);
 		snprintf(msg, sizeof(msg), "has sha256 %s, expected %s", want,
-		    wrong);
+		    WRONG_SHA256);
 		if (strstr(eb.msg, msg) == NULL)
 			fail_msg("%s", eb.msg);
 		assert_string_equal(got, "untouched");
@@ -652,7 +652,8 @@ bundle_refuses_a_digest_mismatch(void **state)
 	assert_int_equal(bundle_sha256(f->arch, want, &eb), 0);
 	assert_int_equal(bundle_extract_ex(f->arch, f->dest, &o, NULL, NULL,
 	    &eb), -1);
-	snprintf(msg, sizeof(msg), "has sha256 %s, expected %s", want, wrong);
+	snprintf(msg, sizeof(msg), "has sha256 %s, expected %s", want,
+	    WRONG_SHA256);
 	if (strstr(eb.msg, msg) == NULL)
 		fail_msg("%s", eb.msg);
 	assert_int_equal(count_entries(f->dest), 0);
@@ -667,7 +668,7 @@ bundle_refuses_a_digest_mismatch(void **state)
 	/* A directory has no digest to verify. */
 	snprintf(src, sizeof(src), "%s/bundle-dir", f->root);
 	assert_int_equal(mkdir(src, 0755), 0);
-	o.sha256 = wrong;
+	o.sha256 = WRONG_SHA256;
 	assert_int_equal(bundle_extract_ex(src, f->dest, &o, NULL, NULL, &eb),
 	    -1);
 	assert_int_equal(eb.kind, EK_DATA);

@@ -185,29 +185,36 @@ record(void)
 		fail_msg("%s", eb.msg);
 }
 
+/*
+ * A recorded release stays pristine when read, and once reuse renamed it
+ * and its manifest to "5-d-BBBBBBBBB" (it is left there).
+ */
 static void
-manifest_fresh_tree_is_pristine_also_renamed(void **unused)
+assert_read_then_renamed_pristine(void)
 {
 	struct errbuf	 eb = { 0 };
 	char		*a, *b;
 
-	record();
-	assert_pristine(REL);
-	/* Reading changes nothing. */
 	a = rpath(REL, "config/app.conf");
 	assert_int_equal(access(a, R_OK), 0);
 	free(a);
 	assert_pristine(REL);
-	/* Reuse renames the release and its manifest. */
 	a = rpath(REL, "");
 	b = rpath("5-d-BBBBBBBBB", "");
 	assert_int_equal(rename(a, b), 0);
-	assert_int_equal(manifest_rename(gdir, REL,
-	    "5-d-BBBBBBBBB", &eb), 0);
+	assert_int_equal(manifest_rename(gdir, REL, "5-d-BBBBBBBBB", &eb), 0);
 	assert_pristine("5-d-BBBBBBBBB");
-	assert_changed(REL, "the release is gone");
 	free(a);
 	free(b);
+}
+
+static void
+manifest_fresh_tree_is_pristine_also_renamed(void **unused)
+{
+	record();
+	assert_pristine(REL);
+	assert_read_then_renamed_pristine();
+	assert_changed(REL, "the release is gone");
 }
 
 
@@ -424,19 +431,13 @@ manifest_tree_is_pristine_also_renamed(void **unused)
 	assert_non_null(strstr(b, MANIFEST_SCHEMA2 " " SHA_A " "));
 	free(a);
 	free(b);
-	a = rpath(REL, "config/app.conf");
-	assert_int_equal(access(a, R_OK), 0);
-	free(a);
-	assert_pristine(REL);
-	a = rpath(REL, "");
-	b = rpath("5-d-BBBBBBBBB", "");
-	assert_int_equal(rename(a, b), 0);
-	assert_int_equal(manifest_rename(gdir, REL, "5-d-BBBBBBBBB", &eb), 0);
-	assert_pristine("5-d-BBBBBBBBB");
+	assert_read_then_renamed_pristine();
 	assert_int_equal(manifest_find(gdir, SHA_A, &names, &n, &eb), 0);
 	assert_int_equal(n, 1);
 	assert_string_equal(names[0], "5-d-BBBBBBBBB");
 	release_names_free(names, n);
+	a = rpath(REL, "");
+	b = rpath("5-d-BBBBBBBBB", "");
 	assert_int_equal(rename(b, a), 0);
 	assert_int_equal(manifest_rename(gdir, "5-d-BBBBBBBBB", REL, &eb), 0);
 	free(a);

@@ -24,24 +24,21 @@ def run(ctx):
     secs = 5 if ctx.quick else 60
     ndep = 20 if ctx.quick else 200
     rows = []
-    base = ctx.tmpdir("disk", "b3-")
-    spool = sqs = peers = None
-    try:
-        spool = db.SpoolHost(ctx, base / "spool")
+    with db.Scene(ctx, ctx.tmpdir("disk", "b3-")) as sc:
+        spool, sqs = sc.spool(), None
         try:
-            peers = bl.Peers(base / "peers")
-            sqs = db.SqsHost(ctx, base / "sqs", peers)
+            sqs = sc.sqs()
         except Exception as e:
             sqs = None
             sqs_err = f"{type(e).__name__}: {str(e)[:200]}"
         time.sleep(2)           # settle: the first long poll, registration
         hosts = [h for h in (spool, sqs) if h is not None]
         a = {h.kind: bl.daemon_memory(h.daemon.pid) for h in hosts}
-        n0 = len(peers.proxy.log()) if sqs else 0
+        n0 = len(sc.peers.proxy.log()) if sqs else 0
         ctx.log(f"B3 idle {secs} s")
         time.sleep(secs)
         b = {h.kind: bl.daemon_memory(h.daemon.pid) for h in hosts}
-        log = peers.proxy.log()[n0:] if sqs else []
+        log = sc.peers.proxy.log()[n0:] if sqs else []
         per_min = 60.0 / secs
         for h in hosts:
             k, m = h.kind, b[h.kind]
@@ -74,7 +71,6 @@ def run(ctx):
                                               sorted(acts.items())) +
                                f" in {secs} s"))
             sqs.stop()
-            sqs = None
         else:
             rows.append(bl.Row("sqs_requests_per_min", "requests/min, idle "
                                "(SQS)", None, "/min", f"<= {GOAL_RPM}/min",
@@ -113,13 +109,6 @@ def run(ctx):
                    "back to back", round(ndep / dt, 1), "/s",
                    note=f"spool pickup p50 {bl.ms(bl.median(lat))} ms"),
         ]
-    finally:
-        for h in (sqs, spool):
-            if h is not None:
-                h.stop()
-        if peers is not None:
-            peers.stop()
-        bl.drop_dir(base)
     return rows
 
 

@@ -46,23 +46,14 @@ def run(ctx):
     rows = []
     places = ["disk"] + (["tmpfs"] if ctx.shm else [])
     for where in places:
-        base = ctx.tmpdir(where, "b4-")
-        h = None
-        try:
-            h = db.SpoolHost(ctx, base)
+        with db.Scene(ctx, ctx.tmpdir(where, "b4-")) as sc:
+            h = sc.spool(".")
             ctx.log(f"B4 spool on {where}")
             lat = measure(h, n)
-        finally:
-            if h is not None:
-                h.stop()
-            bl.drop_dir(base)
         rows += rows_for(f"spool_{where}", f"spool, {where}", lat,
                          GOAL_SPOOL_MS)
-    base = ctx.tmpdir("disk", "b4-")
-    h = peers = None
-    try:
-        peers = bl.Peers(base / "peers")
-        h = db.SqsHost(ctx, base / "sqs", peers, through_proxy=False)
+    with db.Scene(ctx, ctx.tmpdir("disk", "b4-")) as sc:
+        h = sc.sqs(through_proxy=False)
         ctx.log("B4 SQS (moto)")
         lat = measure(h, n)
         rows += rows_for("sqs", "SQS+S3 on moto, disk", lat, GOAL_SQS_MS)
@@ -75,12 +66,6 @@ def run(ctx):
                            "moto (botocore), median", bl.ms(bl.median(rt)),
                            "ms", note="hookd makes 2 PUTs, a HEAD and a GET "
                            "between ReceiveMessage and the first hook"))
-    finally:
-        if h is not None:
-            h.stop()
-        if peers is not None:
-            peers.stop()
-        bl.drop_dir(base)
     return rows
 
 

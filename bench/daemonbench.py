@@ -93,6 +93,38 @@ class SqsHost:
         self.daemon.stop()
 
 
+class Scene:
+    """The daemons and peers of one measurement, all under base: `with
+    Scene(ctx, base) as sc:` stops every daemon, then the peers, and
+    removes base on the way out, whatever happened."""
+
+    def __init__(self, ctx, base):
+        self.ctx, self.base = ctx, pathlib.Path(base)
+        self.hosts, self.peers = [], None
+
+    def spool(self, sub="spool", **kw):
+        self.hosts.append(SpoolHost(self.ctx, self.base / sub, **kw))
+        return self.hosts[-1]
+
+    def sqs(self, sub="sqs", **kw):
+        if self.peers is None:
+            self.peers = bl.Peers(self.base / "peers")
+        self.hosts.append(SqsHost(self.ctx, self.base / sub, self.peers,
+                                  **kw))
+        return self.hosts[-1]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for h in reversed(self.hosts):
+            h.stop()
+        if self.peers is not None:
+            self.peers.stop()
+        bl.drop_dir(self.base)
+        return False
+
+
 def series(host, n, first_seq=1, on_each=None, timeout=120):
     """Send n deployments one after the other; returns the pickup
     latencies (s): message sent (just before the send call) -> first

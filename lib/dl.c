@@ -42,14 +42,23 @@ static const struct dl_sym crypto_syms[] = { DL_CRYPTO_SYMS(DL_ENTRY) };
 
 static int	curl_init(struct errbuf *);
 
+/*
+ * env, when set, is put in the environment as "1" for the dlopen() only,
+ * unless the operator set it already.  Debian's libcurl links librtmp and
+ * libldap and, through them, GnuTLS, whose constructor initialises the
+ * whole library (0.7 MiB resident) although hookd speaks only http and
+ * https (CURLOPT_PROTOCOLS_STR), through OpenSSL: GNUTLS_NO_IMPLICIT_INIT
+ * skips that.
+ */
 static const struct dl_library {
 	const char		*soname;
 	const struct dl_sym	*syms;
 	size_t			 nsyms;
 	int			(*init)(struct errbuf *);
+	const char		*env;
 } libraries[DL__COUNT] = {
 	[DL_CURL] = { DL_SONAME_CURL, curl_syms, nitems(curl_syms),
-	    curl_init },
+	    curl_init, "GNUTLS_NO_IMPLICIT_INIT" },
 	[DL_ARCHIVE] = { DL_SONAME_ARCHIVE, archive_syms,
 	    nitems(archive_syms), NULL },
 	[DL_XML] = { DL_SONAME_XML, xml_syms, nitems(xml_syms), NULL },
@@ -78,12 +87,18 @@ dl_load(enum dl_lib lib, struct errbuf *eb)
 	void			*h, *p;
 	const char		*err;
 	size_t			 i;
+	bool			 env_set = false;
 
 	if (dl_loaded[lib])
 		return 0;
 	l = &libraries[lib];
+	if (l->env != NULL && secure_getenv(l->env) == NULL)
+		env_set = setenv(l->env, "1", 0) == 0;
 	(void)dlerror();
-	if ((h = dlopen(l->soname, RTLD_NOW | RTLD_LOCAL)) == NULL) {
+	h = dlopen(l->soname, RTLD_NOW | RTLD_LOCAL);
+	if (env_set)
+		(void)unsetenv(l->env);
+	if (h == NULL) {
 		err = dlerror();
 		return errbuf_set(eb, EK_OS, "cannot load %s: %s", l->soname,
 		    err != NULL ? err : "dlopen failed");

@@ -135,6 +135,8 @@ HOOKD_SRCS	+= hookd/hookd.c
 HOOKD_SRCS	+= hookd/hook_cgroup.c
 
 DEPLOYER_SRCS	 =
+DEPLOYER_SRCS	+= deployer/bundle_cache.c
+DEPLOYER_SRCS	+= deployer/bundle_check.c
 DEPLOYER_SRCS	+= deployer/cmd_deploy.c
 DEPLOYER_SRCS	+= deployer/cmd_history.c
 DEPLOYER_SRCS	+= deployer/cmd_instances.c

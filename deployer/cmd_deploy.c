@@ -2,12 +2,16 @@
 /*
  * cmd_deploy.c: "deployer GROUP REF", the command a team runs from its
  * application repository.  Resolves REF with git, refuses a dirty work
- * tree unless told, builds the bundle with git archive, validates its
- * appspec with the same library calls as `hookd validate`, uploads it
- * (content-addressed: once per content), creates the deployment and
- * rolls it out (create.c, watch.c).
+ * tree unless told, and unless a bundle record (bundle_cache.c) says the
+ * store already has this commit's bundle, builds the bundle with git
+ * archive, validates its appspec with the same library calls as `hookd
+ * validate` (on a skeleton, bundle_check.c), uploads it (content-
+ * addressed: once per content) and records it; then creates the
+ * deployment and rolls it out (create.c, watch.c).
  */
 #include "compat.h"
+
+#include <sys/stat.h>
 
 #include <getopt.h>
 #include <stdbool.h>
@@ -24,7 +28,6 @@
 #include "log.h"
 #include "release.h"
 #include "store.h"
-#include "validate.h"
 #include "version.h"
 #include "xalloc.h"
 
@@ -74,7 +77,7 @@ validate_bundle(const char *tgz, const char *label, struct errbuf *eb)
 
 	appspec_init(&as);
 	prefix = xasprintf("bundle of %s: ", label);
-	if (bundle_validate(&as, tgz, label, ":", prefix, eb) == -1) {
+	if (deployer_check_bundle(&as, tgz, label, prefix, eb) == -1) {
 		ret = -1;
 		if (eb->kind == EK_DATA && as.nerrors > 0) {
 			for (size_t i = 0; i < as.nerrors; i++)
@@ -107,14 +110,18 @@ cmd_deploy(int argc, char **argv)
 	struct errbuf			 eb = { 0 };
 	struct revision			 rev = { 0 };
 	struct store_stat		 st;
+	struct brec			 br;
+	struct git_proc			 gp;
+	struct stat			 sb;
 	const char			*tmp;
 	char				*dirty = NULL, *prefix = NULL;
 	char				*scratch = NULL, *tgz = NULL;
 	char				*key = NULL, *label = NULL;
 	bool				 allow_dirty = false, fetch = false;
-	bool				 nowait = false;
-	int				 ch, r, ret;
+	bool				 nowait = false, archiving = false;
+	int				 ch, r, ret, hit = 0;
 
+	brec_init(&br);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -163,6 +170,38 @@ cmd_deploy(int argc, char **argv)
 		goto fail;
 	if (git_resolve(c.dir, argv[1], rev.commit, &eb) == -1)
 		goto fail;
+	rev.ref = xstrdup(argv[1]);
+
+	/* 2. a bundle of this commit already in the store? */
+	if (git_prefix(c.dir, &prefix, &eb) == -1)
+		goto fail;
+	if (dctx_open_store(&c, true, &eb) == -1)
+		goto fail;
+	if (brec_prepare(&br, &c, rev.commit, prefix, &eb) == -1 ||
+	    (hit = brec_lookup(&br, &c, &eb)) == -1)
+		goto fail;
+
+	/*
+	 * 3. unless it is, git archives the commit while git status looks
+	 * for what is not committed (each keeps one core busy)
+	 */
+	if (hit == 0) {
+		tmp = secure_getenv("TMPDIR");
+		scratch = xasprintf("%s/deployer.XXXXXX", tmp != NULL &&
+		    *tmp != '\0' ? tmp : "/tmp");
+		if (mkdtemp(scratch) == NULL) {
+			errbuf_errno(&eb, EK_IO, "cannot create '%s'",
+			    scratch);
+			free(scratch);
+			scratch = NULL;
+			goto fail;
+		}
+		tgz = xasprintf("%s/bundle.tar.gz", scratch);
+		if (git_archive_start(c.dir, rev.commit, prefix, tgz, &gp,
+		    &eb) == -1)
+			goto fail;
+		archiving = true;
+	}
 	if (git_dirty(c.dir, &dirty, &eb) == -1)
 		goto fail;
 	if (dirty != NULL && !allow_dirty) {
@@ -175,31 +214,29 @@ cmd_deploy(int argc, char **argv)
 	if (dirty != NULL)
 		fprintf(stderr, "deployer: deploying %s as committed; not "
 		    "deployed: %s\n", argv[1], dirty);
-	rev.ref = xstrdup(argv[1]);
-
-	/* 2. the bundle, checked before anything leaves this host */
-	tmp = secure_getenv("TMPDIR");
-	scratch = xasprintf("%s/deployer.XXXXXX", tmp != NULL && *tmp != '\0' ?
-	    tmp : "/tmp");
-	if (mkdtemp(scratch) == NULL) {
-		errbuf_errno(&eb, EK_IO, "cannot create '%s'", scratch);
-		free(scratch);
-		scratch = NULL;
-		goto fail;
+	if (hit != 0) {
+		memcpy(rev.sha256, br.sha256, sizeof(rev.sha256));
+		printf("revision %.12s of %s (%.12s) is already in the store "
+		    "(recorded in %s); bundle not rebuilt, nothing uploaded\n",
+		    rev.sha256, argv[1], rev.commit, br.from);
+		goto deploy;
 	}
-	tgz = xasprintf("%s/bundle.tar.gz", scratch);
-	if (git_prefix(c.dir, &prefix, &eb) == -1 ||
-	    git_archive(c.dir, rev.commit, prefix, tgz, &eb) == -1)
+
+	/* 4. the bundle, checked before anything leaves this host */
+	archiving = false;
+	if (git_archive_finish(&gp, &eb) == -1)
 		goto fail;
 	label = xasprintf("%s (%.12s)", argv[1], rev.commit);
 	if (validate_bundle(tgz, label, &eb) == -1)
 		goto fail;
 	if (bundle_sha256(tgz, rev.sha256, &eb) == -1)
 		goto fail;
-
-	/* 3. upload unless the same content is there */
-	if (dctx_open_store(&c, true, &eb) == -1)
+	if (stat(tgz, &sb) == -1) {
+		errbuf_errno(&eb, EK_IO, "cannot stat '%s'", tgz);
 		goto fail;
+	}
+
+	/* 5. upload unless the same content is there */
 	if ((key = store_key_revision(c.cfg.application, rev.sha256,
 	    &eb)) == NULL)
 		goto fail;
@@ -214,10 +251,14 @@ cmd_deploy(int argc, char **argv)
 		printf("uploaded %s (%.12s) to '%s'\n", argv[1], rev.commit,
 		    key);
 	}
+	memcpy(br.sha256, rev.sha256, sizeof(br.sha256));
+	br.size = (uint64_t)sb.st_size;
+	brec_save(&br, &c, true);
+ deploy:
 	rev.location = dctx_revision_location(&c, rev.sha256);
 	fflush(stdout);
 
-	/* 4.-7. create, roll out, roll back */
+	/* 6.-9. create, roll out, roll back */
 	r = deploy_and_watch(&c, g, &rev, NULL, nowait, &eb);
 	if (r == -1)
 		goto fail;
@@ -232,9 +273,12 @@ cmd_deploy(int argc, char **argv)
 	fprintf(stderr, "deployer: %s\n", eb.msg);
 	ret = errbuf_exitcode(&eb);
  out:
+	if (archiving)
+		git_abort(&gp);
 	if (scratch != NULL && release_rmtree(scratch, &eb) == -1)
 		log_debug("%s", eb.msg);
 	revision_release(&rev);
+	brec_release(&br);
 	dctx_release(&c);
 	free(dirty);
 	free(prefix);

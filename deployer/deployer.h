@@ -17,6 +17,7 @@
 #include "message.h"
 #include "store.h"
 
+struct appspec;
 struct aws_client;
 struct errbuf;
 struct json_t;
@@ -186,6 +187,44 @@ int	previous_success(struct dctx *, const char *group, uint64_t before,
 	    const char *avoid_sha, struct revision *ret,
 	    char ret_id[MESSAGE_ID_LEN + 1], struct errbuf *);
 void	revision_release(struct revision *);
+
+/*
+ * bundle_cache.c: commit -> bundle records (see the file's comment).
+ * brec_prepare() fills what decides a bundle's bytes (commit, subdir,
+ * git version) and where its records live; -1 with EK_UNAVAIL when git
+ * cannot say its version.  brec_lookup() returns 1 when a matching
+ * record names a revision the store has at the recorded size (sha256,
+ * size and 'from', where it was recorded, filled), 0 to build the bundle
+ * (a line on stdout says why when a record was stale), -1 when the store
+ * cannot be asked (eb).  brec_save() writes the local record and, with
+ * to_store, the store's; failures are warnings on stderr.  All block on
+ * git, the disk or the store.
+ */
+struct brec {
+	char		 commit[41];
+	char		*subdir;	/* "" or "dir/" in the work tree */
+	char		*git;		/* "git version 2.39.5" */
+	char		*local;		/* the local record, NULL: none */
+	char		*store_key;	/* the store's record */
+	char		 sha256[65];
+	uint64_t	 size;
+	char		*from;		/* where a lookup found it */
+};
+
+void	brec_init(struct brec *);
+void	brec_release(struct brec *);
+int	brec_prepare(struct brec *, const struct dctx *, const char *commit,
+	    const char *subdir, struct errbuf *);
+int	brec_lookup(struct brec *, struct dctx *, struct errbuf *);
+void	brec_save(const struct brec *, struct dctx *, bool to_store);
+
+/*
+ * bundle_check.c: bundle_validate() of the .tar.gz 'tgz' without
+ * extracting it (a skeleton of the paths the check resolves); same
+ * arguments (sep ":"), returns and messages.  Blocks on the disk.
+ */
+int	deployer_check_bundle(struct appspec *, const char *tgz,
+	    const char *label, const char *errprefix, struct errbuf *);
 
 /* cmd_*.c */
 int	cmd_deploy(int, char **);

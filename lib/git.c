@@ -3,7 +3,8 @@
  * git.c: run git for the deployer.  Each call starts one git process
  * with posix_spawnp (argv array, no shell), reads its stdout and stderr
  * through two CLOEXEC pipes with poll(2) so neither can fill up and
- * stall git, and reaps it.  What git prints on failure becomes the
+ * stall git, and reaps it; git_start/git_finish split that in two so
+ * the caller can work (or run another git) meanwhile.  What git prints on failure becomes the
  * error text.  This file does not log.
  */
 #include "compat.h"
@@ -14,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -52,27 +54,23 @@ drain(int fd, struct buf *b, bool *overflow)
 }
 
 int
-git_run(const char *dir, const char *const *args, int *ret_status,
-    char **ret_out, char **ret_err, struct errbuf *eb)
+git_start(const char *dir, const char *const *args, struct git_proc *ret,
+    struct errbuf *eb)
 {
 	posix_spawn_file_actions_t	 fa;
 	const char			*argv[GIT_ARGS_MAX + 4];
-	struct pollfd			 pfd[2];
-	struct buf			 out, err;
-	bool				 oflow = false, eflow = false;
 	int				 op[2] = { -1, -1 }, ep[2] = { -1, -1 };
-	int				 st, r, ret = -1, nopen;
+	int				 r, ret_ = -1;
 	size_t				 argc = 0;
 	pid_t				 pid = -1;
 
-	buf_init(&out, GIT_OUT_MAX);
-	buf_init(&err, GIT_ERR_MAX);
 	argv[argc++] = "git";
 	argv[argc++] = "-C";
 	argv[argc++] = dir;
 	for (size_t i = 0; args[i] != NULL; i++) {
 		if (i >= GIT_ARGS_MAX)
-			return errbuf_set(eb, EK_BUG, "git: too many arguments");
+			return errbuf_set(eb, EK_BUG,
+			    "git: too many arguments");
 		argv[argc++] = args[i];
 	}
 	argv[argc] = NULL;
@@ -94,20 +92,42 @@ git_run(const char *dir, const char *const *args, int *ret_status,
 	    environ);
 	posix_spawn_file_actions_destroy(&fa);
 	if (r != 0) {
-		pid = -1;
 		errbuf_errnum(eb, r == ENOENT ? EK_UNAVAIL : EK_OS, r,
 		    "cannot run 'git'");
 		goto out;
 	}
-	close(op[1]);
-	close(ep[1]);
-	op[1] = ep[1] = -1;
+	ret->pid = pid;
+	ret->outfd = op[0];
+	ret->errfd = ep[0];
+	(void)strlcpy(ret->what, args[0], sizeof(ret->what));
+	op[0] = ep[0] = -1;
+	ret_ = 0;
+ out:
+	for (int i = 0; i < 2; i++) {
+		if (op[i] != -1)
+			close(op[i]);
+		if (ep[i] != -1)
+			close(ep[i]);
+	}
+	return ret_;
+}
 
+int
+git_finish(struct git_proc *p, int *ret_status, char **ret_out,
+    char **ret_err, struct errbuf *eb)
+{
+	struct pollfd			 pfd[2];
+	struct buf			 out, err;
+	bool				 oflow = false, eflow = false;
+	int				 st, r, ret = -1, nopen;
+
+	buf_init(&out, GIT_OUT_MAX);
+	buf_init(&err, GIT_ERR_MAX);
 	nopen = 2;
 	while (nopen > 0) {
-		pfd[0].fd = op[0];
+		pfd[0].fd = p->outfd;
 		pfd[0].events = POLLIN;
-		pfd[1].fd = ep[0];
+		pfd[1].fd = p->errfd;
 		pfd[1].events = POLLIN;
 		if (poll(pfd, 2, -1) == -1) {
 			if (errno == EINTR)
@@ -116,7 +136,7 @@ git_run(const char *dir, const char *const *args, int *ret_status,
 			goto out;
 		}
 		for (int i = 0; i < 2; i++) {
-			int	*fdp = i == 0 ? &op[0] : &ep[0];
+			int	*fdp = i == 0 ? &p->outfd : &p->errfd;
 
 			if (*fdp == -1 || pfd[i].revents == 0)
 				continue;
@@ -129,17 +149,17 @@ git_run(const char *dir, const char *const *args, int *ret_status,
 			}
 		}
 	}
-	while (waitpid(pid, &st, 0) == -1) {
+	while (waitpid(p->pid, &st, 0) == -1) {
 		if (errno != EINTR) {
 			errbuf_errno(eb, EK_OS, "git: waitpid");
-			pid = -1;
+			p->pid = -1;
 			goto out;
 		}
 	}
-	pid = -1;
+	p->pid = -1;
 	if (oflow) {
 		errbuf_set(eb, EK_DATA, "git %s: output larger than %d bytes",
-		    args[0], GIT_OUT_MAX);
+		    p->what, GIT_OUT_MAX);
 		goto out;
 	}
 	if (ret_status != NULL)
@@ -151,17 +171,39 @@ git_run(const char *dir, const char *const *args, int *ret_status,
 		*ret_err = xstrdup(buf_str(&err));
 	ret = 0;
  out:
-	for (int i = 0; i < 2; i++) {
-		if (op[i] != -1)
-			close(op[i]);
-		if (ep[i] != -1)
-			close(ep[i]);
-	}
-	if (pid != -1)
-		(void)waitpid(pid, &st, 0);
+	git_abort(p);
 	buf_release(&out);
 	buf_release(&err);
 	return ret;
+}
+
+void
+git_abort(struct git_proc *p)
+{
+	int	 st;
+
+	if (p->outfd != -1)
+		close(p->outfd);
+	if (p->errfd != -1)
+		close(p->errfd);
+	p->outfd = p->errfd = -1;
+	if (p->pid > 0) {
+		(void)kill(p->pid, SIGTERM);
+		while (waitpid(p->pid, &st, 0) == -1 && errno == EINTR)
+			;
+	}
+	p->pid = -1;
+}
+
+int
+git_run(const char *dir, const char *const *args, int *ret_status,
+    char **ret_out, char **ret_err, struct errbuf *eb)
+{
+	struct git_proc	 p;
+
+	if (git_start(dir, args, &p, eb) == -1)
+		return -1;
+	return git_finish(&p, ret_status, ret_out, ret_err, eb);
 }
 
 /* The first line of git's stderr, without "fatal: ", for messages. */
@@ -181,18 +223,18 @@ first_line(char *s)
 	return s;
 }
 
-/* Run git and require exit 0; kind is the errkind for a failure. */
+/* Reap git and require exit 0; kind is the errkind for a failure. */
 static int
-git_ok(const char *dir, const char *const *args, enum errkind kind,
+git_ok_finish(struct git_proc *p, const char *what, enum errkind kind,
     char **ret_out, struct errbuf *eb)
 {
 	char	*out = NULL, *err = NULL;
 	int	 st, ret = -1;
 
-	if (git_run(dir, args, &st, &out, &err, eb) == -1)
+	if (git_finish(p, &st, &out, &err, eb) == -1)
 		return -1;
 	if (st != 0) {
-		errbuf_set(eb, kind, "git %s: %s", args[0], first_line(err));
+		errbuf_set(eb, kind, "git %s: %s", what, first_line(err));
 		goto out;
 	}
 	if (ret_out != NULL) {
@@ -204,6 +246,18 @@ git_ok(const char *dir, const char *const *args, enum errkind kind,
 	free(out);
 	free(err);
 	return ret;
+}
+
+/* Run git and require exit 0; kind is the errkind for a failure. */
+static int
+git_ok(const char *dir, const char *const *args, enum errkind kind,
+    char **ret_out, struct errbuf *eb)
+{
+	struct git_proc	 p;
+
+	if (git_start(dir, args, &p, eb) == -1)
+		return -1;
+	return git_ok_finish(&p, args[0], kind, ret_out, eb);
 }
 
 int
@@ -296,24 +350,83 @@ git_prefix(const char *dir, char **ret_prefix, struct errbuf *eb)
 }
 
 int
-git_archive(const char *dir, const char *commit, const char *subdir,
-    const char *out, struct errbuf *eb)
+git_archive_start(const char *dir, const char *commit, const char *subdir,
+    const char *out, struct git_proc *ret, struct errbuf *eb)
 {
-	const char	*args[] = { "archive", "--format=tar.gz", "-o", out,
-			    NULL, NULL };
-	char		*tree = NULL;
+	const char	*args[] = { "archive", "--format=tar.gz",
+			    GIT_ARCHIVE_LEVEL, "-o", out, commit, NULL };
+	const char	*top_args[] = { "rev-parse", "--show-toplevel", NULL };
+	char		*top = NULL, *where = NULL;
 	size_t		 n;
-	int		 ret;
+	int		 r = -1;
 
+	/*
+	 * "git archive COMMIT:subdir" would archive a tree, stamped with
+	 * the current time; run in the subdirectory instead, git archives
+	 * the same tree with the commit's time and id (so the same bytes
+	 * every time).
+	 */
 	if (subdir != NULL && *subdir != '\0') {
+		if (git_ok(dir, top_args, EK_NOINPUT, &top, eb) == -1)
+			goto out;
+		top[strcspn(top, "\n")] = '\0';
 		n = strlen(subdir);
 		while (n > 0 && subdir[n - 1] == '/')
 			n--;
-		tree = xasprintf("%s:%.*s", commit, (int)n, subdir);
-		args[4] = tree;
-	} else
-		args[4] = commit;
-	ret = git_ok(dir, args, EK_IO, NULL, eb);
-	free(tree);
-	return ret;
+		where = xasprintf("%s/%.*s", top, (int)n, subdir);
+	}
+	r = git_start(where != NULL ? where : dir, args, ret, eb);
+ out:
+	free(top);
+	free(where);
+	return r;
+}
+
+int
+git_archive_finish(struct git_proc *p, struct errbuf *eb)
+{
+	return git_ok_finish(p, "archive", EK_IO, NULL, eb);
+}
+
+int
+git_archive(const char *dir, const char *commit, const char *subdir,
+    const char *out, struct errbuf *eb)
+{
+	struct git_proc	 p;
+
+	if (git_archive_start(dir, commit, subdir, out, &p, eb) == -1)
+		return -1;
+	return git_archive_finish(&p, eb);
+}
+
+int
+git_common_dir(const char *dir, char **ret_path, struct errbuf *eb)
+{
+	const char	*args[] = { "rev-parse", "--path-format=absolute",
+			    "--git-common-dir", NULL };
+	char		*out = NULL;
+
+	if (git_ok(dir, args, EK_NOINPUT, &out, eb) == -1)
+		return -1;
+	out[strcspn(out, "\n")] = '\0';
+	if (out[0] != '/') {
+		free(out);
+		return errbuf_set(eb, EK_NOINPUT, "git rev-parse: no git "
+		    "directory for '%s'", dir);
+	}
+	*ret_path = out;
+	return 0;
+}
+
+int
+git_version(const char *dir, char **ret_version, struct errbuf *eb)
+{
+	const char	*args[] = { "--version", NULL };
+	char		*out = NULL;
+
+	if (git_ok(dir, args, EK_UNAVAIL, &out, eb) == -1)
+		return -1;
+	out[strcspn(out, "\n")] = '\0';
+	*ret_version = out;
+	return 0;
 }

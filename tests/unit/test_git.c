@@ -2,8 +2,8 @@
 /*
  * test_git.c: the deployer's git wrapper against a real repository made
  * in a temporary directory: resolving refs, naming what is dirty, the
- * subdirectory prefix, and archives that are the same bytes for the same
- * commit.
+ * subdirectory prefix, archives that are the same bytes for the same
+ * commit (of a subdirectory too), the git directory and git's version.
  */
 #include "compat.h"
 
@@ -179,6 +179,11 @@ git_archive_is_the_same_for_the_same_commit(void **state)
 	assert_int_equal(bundle_sha256(p3, h3, &eb), 0);
 	assert_string_equal(h1, h2);
 	assert_string_not_equal(h1, h3);
+	/* A subdirectory's archive too, from the top or from inside it. */
+	sleep(1);
+	assert_int_equal(git_archive(sub, c, prefix, p2, &eb), 0);
+	assert_int_equal(bundle_sha256(p2, h2, &eb), 0);
+	assert_string_equal(h2, h3);
 	(void)unlink(p1);
 	(void)unlink(p2);
 	(void)unlink(p3);
@@ -187,6 +192,30 @@ git_archive_is_the_same_for_the_same_commit(void **state)
 	free(p3);
 	free(sub);
 	free(prefix);
+}
+
+static void
+git_common_dir_and_version(void **state)
+{
+	struct fx	*fx = *state;
+	struct errbuf	 eb = { 0 };
+	char		*gd = NULL, *v = NULL, *sub, *want;
+
+	sub = xasprintf("%s/app", fx->dir);
+	want = xasprintf("%s/.git", fx->dir);
+	assert_int_equal(git_common_dir(sub, &gd, &eb), 0);
+	assert_string_equal(gd, want);
+	assert_int_equal(git_version(fx->dir, &v, &eb), 0);
+	assert_true(strncmp(v, "git version ", 12) == 0);
+	assert_null(strchr(v, '\n'));
+	free(gd);
+	gd = NULL;
+	assert_int_equal(git_common_dir("/", &gd, &eb), -1);
+	assert_int_equal(eb.kind, EK_NOINPUT);
+	assert_null(gd);
+	free(v);
+	free(sub);
+	free(want);
 }
 
 int
@@ -202,6 +231,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    git_archive_is_the_same_for_the_same_commit, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(git_common_dir_and_version,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -47,6 +47,7 @@ dctx_open(struct dctx *c, struct errbuf *eb)
 	if (strncmp(c->cfg.store, "s3://", 5) == 0 ||
 	    strcmp(c->cfg.queue, "sqs") == 0) {
 		ac.region = c->cfg.region;
+		ac.sqs_protocol = c->cfg.sqs_protocol;
 		if ((c->aws = aws_client_new(&ac, eb)) == NULL)
 			return -1;
 	}

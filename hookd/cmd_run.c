@@ -1589,6 +1589,7 @@ cmd_run(int argc, char **argv)
 		cc.region = d.cfg.region;
 		cc.imds = d.imds;
 		cc.timeout_ms = AWS_CALL_TIMEOUT_MS;
+		cc.sqs_protocol = d.cfg.sqs_protocol;
 		if ((d.aws = aws_client_new(&cc, &eb)) == NULL)
 			start_error(&d, &eb);
 	}

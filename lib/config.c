@@ -26,6 +26,7 @@
 
 #include <yaml.h>
 
+#include "aws/client.h"
 #include "caps.h"
 #include "config.h"
 #include "errbuf.h"
@@ -80,6 +81,7 @@ enum ftype {
 	F_U64,
 	F_BOOL,
 	F_LOGLEVEL,
+	F_SQSPROTO,	/* json | query (enum aws_sqs_protocol) */
 	F_GROUPS,	/* deployer.yml groups: */
 };
 
@@ -643,6 +645,14 @@ check_field(struct cctx *c, const struct field *f, const struct cnode *v,
 			return;
 		}
 		break;
+	case F_SQSPROTO:
+		if ((lvl = aws_sqs_protocol_from_name(s)) == -1) {
+			cerr(c, v, f->key, "'%s': must be json or query",
+			    quote(v, qb, sizeof(qb)));
+			return;
+		}
+		*(int *)((char *)obj + f->off) = lvl;
+		return;
 	case F_LOGLEVEL:
 		if ((lvl = config_log_level_from_name(s)) == -1) {
 			cerr(c, v, f->key, "'%s': must be error, warning, "
@@ -863,6 +873,7 @@ static const struct field hookd_fields[] = {
 	CF("hook_max_procs", F_UINT, hook_max_procs, 0, HOOK_PROCS_LIMIT,
 	    false),
 	CF("hook_cgroup", F_ABSPATH, hook_cgroup, 0, 0, false),
+	CF("sqs_protocol", F_SQSPROTO, sqs_protocol, 0, 0, false),
 };
 
 void
@@ -1061,6 +1072,7 @@ static const struct field deployer_fields[] = {
 	DF("queue_prefix", F_PREFIX, queue_prefix, 0, 0, false),
 	DF("region", F_REGION, region, 0, 0, false),
 	DF("message_key_file", F_KEYFILE, message_key_file, 0, 0, false),
+	DF("sqs_protocol", F_SQSPROTO, sqs_protocol, 0, 0, false),
 	{ "groups", F_GROUPS, 0, 0, 0, true },
 };
 

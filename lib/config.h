@@ -59,6 +59,10 @@ struct config {
 					   cgroup), default HOOK_PROCS_MAX */
 	char		*hook_cgroup;	/* absolute; NULL: hookd's own
 					   delegated cgroup */
+	int		 sqs_protocol;	/* enum aws_sqs_protocol: json or
+					   query; 0 (not set): the AWS
+					   client's default (JSON, or
+					   $HOOKD_SQS_PROTOCOL) */
 
 	/* Every error of the last load, "FILE:LINE:COL: key: what". */
 	char		**errors;
@@ -142,6 +146,7 @@ struct deployer_config {
 	char			*message_key_file;	/* optional, resolved */
 	unsigned char		*message_key;
 	size_t			 message_key_len;
+	int			 sqs_protocol;	/* as in struct config */
 	struct deployer_group	*groups;	/* in file order */
 	size_t			 ngroups;	/* at least one */
 	char			**errors;

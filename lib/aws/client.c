@@ -7,6 +7,11 @@
  * correction from the Date header, one credential refresh on an expired
  * token, and AWS error documents turned into errbuf messages and kinds.
  *
+ * Error replies come as JSON (AWS JSON protocols: "__type", and SQS's
+ * legacy code in x-amzn-query-error, json.c) or XML (Query, S3: xml.c,
+ * which loads libxml2 on its first use; a 2xx reply is never parsed
+ * here, so a client that only sees JSON and bodies never loads it).
+ *
  * State machine of one aws_request():
  *   SIGN -> SEND -> 2xx: done
  *                -> transport failure: transient and attempts left ->
@@ -33,6 +38,7 @@
 #include "aws/client.h"
 #include "aws/creds.h"
 #include "aws/imds.h"
+#include "aws/json.h"
 #include "aws/sigv4.h"
 #include "aws/xml.h"
 #include "caps.h"
@@ -71,6 +77,7 @@ struct aws_client {
 	unsigned int		 cap_ms;
 	long			 timeout_ms;
 	bool			 s3_path_style;
+	enum aws_sqs_protocol	 sqs_protocol;
 	struct {
 		const struct aws_service *svc;
 		char			 *url;
@@ -122,18 +129,74 @@ aws_is_throttle_code(const char *code)
 	return in_list(code, throttle_codes, nitems(throttle_codes));
 }
 
+int
+aws_sqs_protocol_from_name(const char *name)
+{
+	if (name == NULL)
+		return -1;
+	if (strcmp(name, "json") == 0)
+		return AWS_SQS_JSON;
+	if (strcmp(name, "query") == 0)
+		return AWS_SQS_QUERY;
+	return -1;
+}
+
+const char *
+aws_sqs_protocol_name(enum aws_sqs_protocol p)
+{
+	switch (p) {
+	case AWS_SQS_JSON:
+		return "json";
+	case AWS_SQS_QUERY:
+		return "query";
+	default:
+		return "default";
+	}
+}
+
+/* cfg's protocol, else $HOOKD_SQS_PROTOCOL's, else JSON; -1 on a bad one. */
+static int
+sqs_protocol_pick(const struct aws_client_config *cfg, struct errbuf *eb)
+{
+	const char	*env;
+	int		 p;
+
+	if (cfg->sqs_protocol == AWS_SQS_JSON ||
+	    cfg->sqs_protocol == AWS_SQS_QUERY)
+		return cfg->sqs_protocol;
+	if (cfg->sqs_protocol != AWS_SQS_DEFAULT)
+		return errbuf_set(eb, EK_USAGE, "aws: bad SQS protocol %d",
+		    (int)cfg->sqs_protocol);
+	if ((env = secure_getenv(AWS_SQS_PROTOCOL_ENV)) == NULL ||
+	    *env == '\0')
+		return AWS_SQS_JSON;
+	if ((p = aws_sqs_protocol_from_name(env)) == -1)
+		return errbuf_set(eb, EK_CONFIG, "%s is '%.40s': must be json "
+		    "or query", AWS_SQS_PROTOCOL_ENV, env);
+	return p;
+}
+
 struct aws_client *
 aws_client_new(const struct aws_client_config *cfg, struct errbuf *eb)
 {
 	struct aws_client_config	 dflt = { 0 };
 	struct aws_client		*c;
+	int				 proto;
 
 	if (cfg == NULL)
 		cfg = &dflt;
-	/* Every AWS call signs (libcrypto) and most answer in XML. */
-	if (dl_load(DL_CRYPTO, eb) == -1 || dl_load(DL_XML, eb) == -1)
+	if ((proto = sqs_protocol_pick(cfg, eb)) == -1)
+		return NULL;
+	/*
+	 * Every AWS call signs (libcrypto).  libxml2 is loaded by the first
+	 * XML reply; a Query-protocol client loads it now, so that a
+	 * missing library is an error here rather than an abort later.
+	 */
+	if (dl_load(DL_CRYPTO, eb) == -1 ||
+	    (proto == AWS_SQS_QUERY && dl_load(DL_XML, eb) == -1))
 		return NULL;
 	c = xcalloc(1, sizeof(*c));
+	c->sqs_protocol = (enum aws_sqs_protocol)proto;
 	c->profile = cfg->profile != NULL ? xstrdup(cfg->profile) : NULL;
 	c->max_attempts = cfg->max_attempts != 0 ? cfg->max_attempts :
 	    AWS_MAX_ATTEMPTS;
@@ -192,6 +255,12 @@ const char *
 aws_client_region(const struct aws_client *c)
 {
 	return c->region;
+}
+
+enum aws_sqs_protocol
+aws_client_sqs_protocol(const struct aws_client *c)
+{
+	return c->sqs_protocol;
 }
 
 struct imds *
@@ -453,17 +522,66 @@ backoff(struct aws_client *c, const struct aws_request *req,
 		;
 }
 
-/* Fill code/message/request_id of res from the reply. */
+/* Whether the first non-blank byte of the body is '{' (a JSON error). */
+static bool
+body_is_json(const struct aws_result *res)
+{
+	const char	*p = res->body.data;
+	size_t		 i;
+
+	for (i = 0; i < res->body.len && (p[i] == ' ' || p[i] == '\t' ||
+	    p[i] == '\r' || p[i] == '\n'); i++)
+		;
+	return i < res->body.len && p[i] == '{';
+}
+
+/*
+ * Whether res is S3's missing-key reply (404 whose error document's Code
+ * is NoSuchKey).  That is the answer to the daemon's boot-time read of a
+ * group's target.json before its first deployment, so it is recognised
+ * without loading libxml2 when the request id is in x-amz-request-id (S3
+ * always sends it); any other error document, NoSuchBucket included, is
+ * parsed.
+ */
+static bool
+s3_no_such_key(const struct aws_request *req, const struct aws_result *res)
+{
+	static const char	 code[] = "<Code>NoSuchKey</Code>";
+
+	return req->svc->s3 && req->key != NULL && res->status == 404 &&
+	    aws_result_header(res, "x-amz-request-id") != NULL &&
+	    res->body.len > 0 && memmem(res->body.data, res->body.len, code,
+	    sizeof(code) - 1) != NULL;
+}
+
+/*
+ * Fill code/message/request_id of res from the reply: a JSON error
+ * (AWS JSON protocols; SQS's legacy Query code from x-amzn-query-error
+ * wins, so errors map as on the Query protocol), else an XML error
+ * document (loading libxml2 if it is not yet).
+ */
 static void
 parse_error_reply(const struct aws_request *req, struct aws_result *res)
 {
 	struct awsxml_error	 xe;
+	struct awsjson_error	 je;
 	struct errbuf		 ign = { 0 };
-	const char		*rid;
+	const char		*rid, *qe;
 
 	awsxml_error_init(&xe);
-	if (res->body.len > 0 && awsxml_parse_error(res->body.data,
-	    res->body.len, &xe, &ign) == 0) {
+	qe = aws_result_header(res, AWSJSON_QUERY_ERROR_HEADER);
+	if (s3_no_such_key(req, res)) {
+		res->code = xstrdup("NoSuchKey");
+		res->message = xstrdup("The specified key does not exist.");
+	} else if (qe != NULL || body_is_json(res)) {
+		if (awsjson_parse_error(res->body.data, res->body.len, qe, &je,
+		    &ign) == 0) {
+			res->code = je.code;
+			res->message = je.message;
+		}
+	} else if (res->body.len > 0 && dl_load(DL_XML, &ign) == 0 &&
+	    awsxml_parse_error(res->body.data, res->body.len, &xe,
+	    &ign) == 0) {
 		res->code = xe.code;
 		res->message = xe.message;
 		res->request_id = xe.request_id;

@@ -83,6 +83,28 @@ extern const struct aws_service aws_svc_s3;		/* "s3" */
 extern const struct aws_service aws_svc_autoscaling;	/* "autoscaling" */
 
 /*
+ * The wire protocol of SQS calls (sqs.h): AWS JSON 1.0 (JSON requests and
+ * replies, parsed with jansson) or the Query protocol (form requests, XML
+ * replies, parsed with libxml2, which is then loaded).  Servers that only
+ * speak Query (older ElasticMQ, LocalStack) need AWS_SQS_QUERY.
+ */
+enum aws_sqs_protocol {
+	AWS_SQS_DEFAULT = 0,	/* $HOOKD_SQS_PROTOCOL, else JSON */
+	AWS_SQS_JSON,
+	AWS_SQS_QUERY,
+};
+
+#define AWS_SQS_PROTOCOL_ENV	"HOOKD_SQS_PROTOCOL"
+
+/*
+ * "json" -> AWS_SQS_JSON, "query" -> AWS_SQS_QUERY; -1 for anything else
+ * (NULL included).
+ */
+int	 aws_sqs_protocol_from_name(const char *);
+/* The name of p ("json", "query"), static. */
+const char *aws_sqs_protocol_name(enum aws_sqs_protocol p);
+
+/*
  * Client settings.  Zero-initialise and set what you need; every field
  * has a default.  Strings are copied; pointers to objects are borrowed
  * and must outlive the client.
@@ -98,6 +120,8 @@ struct aws_client_config {
 	unsigned int		 backoff_cap_ms;  /* 0: AWS_BACKOFF_CAP_MS */
 	long			 timeout_ms;	/* per try; 0: default */
 	bool			 s3_path_style;	/* force path-style S3 URLs */
+	enum aws_sqs_protocol	 sqs_protocol;	/* 0: $HOOKD_SQS_PROTOCOL,
+						   else AWS_SQS_JSON */
 };
 
 struct aws_client;
@@ -106,7 +130,10 @@ struct aws_client;
  * Create a client.  Resolves the region now (may block on IMDS for a few
  * seconds if nothing else names one); credentials are resolved lazily on
  * the first request.  Returns a new client (aws_client_free()), or NULL
- * with eb set: EK_CONFIG (no region), EK_OS (libcurl), or the IMDS error.
+ * with eb set: EK_CONFIG (no region, a bad $HOOKD_SQS_PROTOCOL), EK_OS
+ * (libcurl, libcrypto), or the IMDS error.  libxml2 is not loaded here:
+ * only an XML reply (Query protocol, S3 listings, XML error documents)
+ * loads it.
  */
 struct aws_client *aws_client_new(const struct aws_client_config *,
 	    struct errbuf *);
@@ -123,6 +150,8 @@ struct imds *aws_client_imds(struct aws_client *);
  */
 const char *aws_client_endpoint(struct aws_client *,
 	    const struct aws_service *, struct errbuf *);
+/* The SQS protocol in use (never AWS_SQS_DEFAULT). */
+enum aws_sqs_protocol aws_client_sqs_protocol(const struct aws_client *);
 /* Current clock-skew correction, seconds (server time - our time). */
 long	 aws_client_skew(const struct aws_client *);
 /* Our idea of the current time: time(NULL) + skew. */
@@ -154,7 +183,8 @@ typedef void	aws_reset_fn(void *arg);
  *                POST with Content-Type application/x-www-form-urlencoded;
  *                charset=utf-8 (put Action and Version in it; over
  *                HTTP_BODY_MAX: EK_DATA);
- *   body/body_len  memory body;
+ *   body/body_len  memory body (the JSON protocols': put Content-Type
+ *                and X-Amz-Target in headers; they are signed);
  *   body_fd/body_len/body_off  streamed from a file (pread; safe to
  *                retry); payload_hash: hex SHA-256 of those bytes, or NULL
  *                to send UNSIGNED-PAYLOAD (S3 only).

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * sqs.c: the SQS Query API operations hookd and the deployer use (see
- * sqs.h).  Requests are built as form parameters (query.c), sent by
- * aws_request() and the XML replies parsed with the awsxml helpers.
+ * sqs.c: the SQS API operations hookd and the deployer use (see sqs.h),
+ * over either protocol the client names (aws_client_sqs_protocol()):
+ * Query (form parameters built with query.c, XML replies parsed with the
+ * awsxml helpers) or AWS JSON 1.0 (json.c, jansson), at the end of this
+ * file.  Both share the checks before sending, the MD5 checks and the
+ * error mapping.
  * Not here: retries, signing, credentials (client.c), queue naming and
  * message schemas (queue.c).
  */
@@ -20,6 +23,7 @@
 
 #include "aws/client.h"
 #include "aws/creds.h"
+#include "aws/json.h"
 #include "aws/query.h"
 #include "aws/sqs.h"
 #include "aws/xml.h"
@@ -30,6 +34,31 @@
 #include "banned.h"
 
 #define MD5_HEX_LEN	32
+
+static int	sqs_json_create_queue(struct aws_client *, const char *,
+		    const struct sqs_kv *, size_t, char **, struct errbuf *);
+static int	sqs_json_get_queue_url(struct aws_client *, const char *,
+		    char **, struct errbuf *);
+static int	sqs_json_list_queues(struct aws_client *, const char *,
+		    unsigned int, struct sqs_urls *, struct errbuf *);
+static int	sqs_json_simple(struct aws_client *, const char *,
+		    const char *, json_t *, struct errbuf *);
+static int	sqs_json_send(struct aws_client *, const char *,
+		    const char *, size_t, unsigned int, const char *, char **,
+		    struct errbuf *);
+static int	sqs_json_send_batch(struct aws_client *, const char *,
+		    struct sqs_batch_entry *, size_t, size_t *,
+		    struct errbuf *);
+static int	sqs_json_receive(struct aws_client *, const char *,
+		    const struct sqs_receive_opts *, long,
+		    struct sqs_messages *, struct errbuf *);
+
+/* Whether c speaks the JSON protocol to SQS. */
+static bool
+sqs_json(const struct aws_client *c)
+{
+	return aws_client_sqs_protocol(c) == AWS_SQS_JSON;
+}
 
 /* Lower-case hex MD5 of data (SQS's MD5OfBody).  0, or -1 with eb set. */
 static int
@@ -344,6 +373,9 @@ sqs_create_queue(struct aws_client *c, const char *name,
 	xmlDoc			*doc = NULL;
 	int			 ret = -1;
 
+	if (sqs_json(c))
+		return sqs_json_create_queue(c, name, attrs, nattrs, ret_url,
+		    eb);
 	aws_query_init(&q, "CreateQueue", SQS_VERSION);
 	aws_query_add(&q, "QueueName", name);
 	for (size_t i = 0; i < nattrs; i++) {
@@ -368,6 +400,8 @@ sqs_get_queue_url(struct aws_client *c, const char *name, char **ret_url,
 	xmlDoc			*doc = NULL;
 	int			 ret = -1;
 
+	if (sqs_json(c))
+		return sqs_json_get_queue_url(c, name, ret_url, eb);
 	aws_query_init(&q, "GetQueueUrl", SQS_VERSION);
 	aws_query_add(&q, "QueueName", name);
 	if (sqs_call(c, &q, &doc, eb) == -1)
@@ -389,6 +423,8 @@ sqs_list_queues(struct aws_client *c, const char *prefix,
 	char			*next = NULL, *token;
 	int			 rv = -1;
 
+	if (sqs_json(c))
+		return sqs_json_list_queues(c, prefix, page_size, ret, eb);
 	if (page_size == 0 || page_size > SQS_LIST_PAGE_MAX)
 		page_size = SQS_LIST_PAGE_MAX;
 	do {
@@ -424,6 +460,9 @@ sqs_delete_queue(struct aws_client *c, const char *queue_url,
 	xmlDoc			*doc = NULL;
 	int			 ret;
 
+	if (sqs_json(c))
+		return sqs_json_simple(c, queue_url, "DeleteQueue",
+		    json_object(), eb);
 	aws_query_init(&q, "DeleteQueue", SQS_VERSION);
 	ret = sqs_queue_call(c, queue_url, &q, 0, &doc, eb);
 	awsxml_free(doc);
@@ -455,6 +494,11 @@ sqs_send(struct aws_client *c, const char *queue_url, const char *body,
 	}
 	if (sqs_md5_hex(body, len, want, eb) == -1)
 		goto out;
+	if (sqs_json(c)) {
+		ret = sqs_json_send(c, queue_url, body, len, delay, want,
+		    ret_id, eb);
+		goto out;
+	}
 	aws_query_add(&q, "MessageBody", body);
 	if (delay > 0)
 		aws_query_addu(&q, "DelaySeconds", delay);
@@ -617,6 +661,10 @@ sqs_send_batch(struct aws_client *c, const char *queue_url,
 	aws_query_init(&q, "SendMessageBatch", SQS_VERSION);
 	if (sqs_check_batch(es, n, eb) == -1)
 		goto out;
+	if (sqs_json(c)) {
+		ret = sqs_json_send_batch(c, queue_url, es, n, ret_failed, eb);
+		goto out;
+	}
 	for (size_t i = 0; i < n; i++) {
 		aws_query_addf(&q, es[i].id,
 		    "SendMessageBatchRequestEntry.%zu.Id", i + 1);
@@ -658,20 +706,24 @@ sqs_receive(struct aws_client *c, const char *queue_url,
 		    SQS_WAIT_MAX_SEC, SQS_VISIBILITY_MAX_SEC);
 		goto out;
 	}
-	aws_query_add(&q, "AttributeName.1", "All");
-	aws_query_add(&q, "MessageAttributeName.1", "All");
-	aws_query_addu(&q, "MaxNumberOfMessages",
-	    o->max_messages == 0 ? 1 : o->max_messages);
 	/*
 	 * The long poll holds the reply for up to WaitTimeSeconds, so the
 	 * HTTP timeout must outlast it or every empty poll would time out.
 	 * With -1 the queue's own ReceiveMessageWaitTimeSeconds (at most
 	 * 20 s) applies.
 	 */
-	if (o->wait_sec >= 0)
-		aws_query_addu(&q, "WaitTimeSeconds", (unsigned)o->wait_sec);
 	timeout_ms = (o->wait_sec >= 0 ? o->wait_sec : SQS_WAIT_MAX_SEC) *
 	    1000L + SQS_TIMEOUT_MARGIN_MS;
+	if (sqs_json(c)) {
+		rv = sqs_json_receive(c, queue_url, o, timeout_ms, ret, eb);
+		goto out;
+	}
+	aws_query_add(&q, "AttributeName.1", "All");
+	aws_query_add(&q, "MessageAttributeName.1", "All");
+	aws_query_addu(&q, "MaxNumberOfMessages",
+	    o->max_messages == 0 ? 1 : o->max_messages);
+	if (o->wait_sec >= 0)
+		aws_query_addu(&q, "WaitTimeSeconds", (unsigned)o->wait_sec);
 	if (o->visibility >= 0)
 		aws_query_addu(&q, "VisibilityTimeout",
 		    (unsigned)o->visibility);
@@ -692,6 +744,9 @@ sqs_delete_message(struct aws_client *c, const char *queue_url,
 	xmlDoc			*doc = NULL;
 	int			 ret;
 
+	if (sqs_json(c))
+		return sqs_json_simple(c, queue_url, "DeleteMessage",
+		    json_pack("{s:s}", "ReceiptHandle", receipt), eb);
 	aws_query_init(&q, "DeleteMessage", SQS_VERSION);
 	aws_query_add(&q, "ReceiptHandle", receipt);
 	ret = sqs_queue_call(c, queue_url, &q, 0, &doc, eb);
@@ -711,6 +766,10 @@ sqs_change_visibility(struct aws_client *c, const char *queue_url,
 	if (seconds > SQS_VISIBILITY_MAX_SEC)
 		return errbuf_set(eb, EK_USAGE, "sqs ChangeMessageVisibility: "
 		    "%u s is more than %d s", seconds, SQS_VISIBILITY_MAX_SEC);
+	if (sqs_json(c))
+		return sqs_json_simple(c, queue_url, "ChangeMessageVisibility",
+		    json_pack("{s:s, s:I}", "ReceiptHandle", receipt,
+		    "VisibilityTimeout", (json_int_t)seconds), eb);
 	aws_query_init(&q, "ChangeMessageVisibility", SQS_VERSION);
 	aws_query_add(&q, "ReceiptHandle", receipt);
 	aws_query_addu(&q, "VisibilityTimeout", seconds);
@@ -718,4 +777,479 @@ sqs_change_visibility(struct aws_client *c, const char *queue_url,
 	awsxml_free(doc);
 	aws_query_release(&q);
 	return ret;
+}
+
+/*
+ * The AWS JSON 1.0 protocol (json.h): the same operations with the same
+ * checks, member names as in the API reference, replies parsed with
+ * jansson.  Chosen per client (aws_client_sqs_protocol()).
+ */
+
+#define SQS_JSON_TARGET	"AmazonSQS"
+
+/*
+ * One JSON call.  queue_url non-NULL: a call on that queue, sent to its
+ * endpoint (the origin sqs_target_url() picks, path "/"), with QueueUrl
+ * added to body.  A missing queue is EK_NOINPUT.
+ */
+static int
+sqs_json_call(struct aws_client *c, const char *queue_url, const char *op,
+    json_t *body, long timeout_ms, json_t **ret_reply, struct errbuf *eb)
+{
+	struct aws_result	 res;
+	char			*endpoint = NULL, *target = NULL;
+	bool			 custom = false;
+	int			 ret = -1;
+
+	aws_result_init(&res);
+	if (queue_url != NULL) {
+		if (aws_endpoint("SQS", "sqs", aws_client_region(c),
+		    &endpoint, &custom, eb) == -1)
+			goto out;
+		if ((target = sqs_target_url(queue_url, endpoint, custom,
+		    eb)) == NULL)
+			goto out;
+		target[sqs_origin_len(target)] = '\0';
+		json_object_set_new(body, "QueueUrl", json_string(queue_url));
+	}
+	if (awsjson_call(c, &aws_svc_sqs, SQS_JSON_TARGET, target, op, body,
+	    timeout_ms, ret_reply, &res, eb) == -1) {
+		if (sqs_missing_queue(res.code))
+			eb->kind = EK_NOINPUT;
+		goto out;
+	}
+	ret = 0;
+ out:
+	aws_result_release(&res);
+	free(target);
+	free(endpoint);
+	return ret;
+}
+
+/* A JSON string for a request member; NULL if s is not valid UTF-8. */
+static json_t *
+sqs_json_string(const char *s, size_t len)
+{
+	return json_stringn(s, len);
+}
+
+/* A required string member of a reply object, copied. */
+static int
+sqs_json_need(const json_t *obj, const char *name, const char *what,
+    char **ret, struct errbuf *eb)
+{
+	const char	*s;
+
+	if ((s = awsjson_str(obj, name)) == NULL)
+		return errbuf_set(eb, EK_PROTO, "sqs %s: reply has no %s",
+		    what, name);
+	*ret = xstrdup(s);
+	return 0;
+}
+
+/*
+ * The members of object 'attrs' into a kv array: string values
+ * (Attributes), or for message attributes the StringValue, else the
+ * BinaryValue (base64, as in the Query replies) of each value object.
+ */
+static void
+sqs_json_kvs(const json_t *attrs, bool message_attr, struct sqs_kv **ret,
+    size_t *ret_n)
+{
+	struct sqs_kv	*kv = NULL;
+	size_t		 n = 0;
+	const char	*name, *value;
+	json_t		*v;
+
+	if (json_is_object(attrs)) {
+		json_object_foreach((json_t *)(uintptr_t)attrs, name, v) {
+			if (n >= SQS_ATTRS_MAX)
+				break;
+			if (message_attr) {
+				if ((value = awsjson_str(v, "StringValue")) ==
+				    NULL)
+					value = awsjson_str(v, "BinaryValue");
+			} else
+				value = json_is_string(v) ?
+				    json_string_value(v) : NULL;
+			kv = xreallocarray(kv, n + 1, sizeof(*kv));
+			kv[n].name = xstrdup(name);
+			kv[n].value = xstrdup(value != NULL ? value : "");
+			n++;
+		}
+	}
+	*ret = kv;
+	*ret_n = n;
+}
+
+int
+sqs_json_parse_receive(const json_t *reply, struct sqs_messages *ret,
+    struct errbuf *eb)
+{
+	struct sqs_messages	 ms;
+	struct sqs_message	*m;
+	const json_t		*list, *x;
+	const char		*body, *rc;
+	char			 md5[MD5_HEX_LEN + 1];
+	uint64_t		 count;
+
+	sqs_messages_init(&ms);
+	if ((list = json_object_get(reply, "Messages")) != NULL &&
+	    !json_is_array(list) && !json_is_null(list))
+		return errbuf_set(eb, EK_PROTO, "sqs ReceiveMessage: "
+		    "Messages is not a list");
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		x = json_array_get(list, i);
+		ms.v = xreallocarray(ms.v, ms.n + 1, sizeof(*ms.v));
+		m = &ms.v[ms.n++];
+		memset(m, 0, sizeof(*m));
+		if (!json_is_object(x)) {
+			errbuf_set(eb, EK_PROTO, "sqs ReceiveMessage: message "
+			    "%zu is not an object", i + 1);
+			goto fail;
+		}
+		if (sqs_json_need(x, "MessageId", "ReceiveMessage",
+		    &m->message_id, eb) == -1 ||
+		    sqs_json_need(x, "ReceiptHandle", "ReceiveMessage",
+		    &m->receipt_handle, eb) == -1 ||
+		    sqs_json_need(x, "MD5OfBody", "ReceiveMessage",
+		    &m->md5_of_body, eb) == -1)
+			goto fail;
+		body = awsjson_str(x, "Body");
+		m->body = xstrdup(body != NULL ? body : "");
+		m->body_len = strlen(m->body);
+		if (sqs_md5_hex(m->body, m->body_len, md5, eb) == -1)
+			goto fail;
+		if (strcasecmp(md5, m->md5_of_body) != 0) {
+			errbuf_set(eb, EK_PROTO, "sqs ReceiveMessage: message "
+			    "'%s': MD5 mismatch: MD5OfBody is %s, the body's "
+			    "MD5 is %s", m->message_id, m->md5_of_body, md5);
+			goto fail;
+		}
+		sqs_json_kvs(json_object_get(x, "Attributes"), false,
+		    &m->attrs, &m->nattrs);
+		sqs_json_kvs(json_object_get(x, "MessageAttributes"), true,
+		    &m->mattrs, &m->nmattrs);
+		rc = sqs_message_attr(m, "ApproximateReceiveCount");
+		if (rc != NULL && parse_u64(rc, 0, UINT32_MAX, &count) == 0)
+			m->receive_count = (unsigned long)count;
+	}
+	*ret = ms;
+	return 0;
+ fail:
+	sqs_messages_release(&ms);
+	return -1;
+}
+
+int
+sqs_json_parse_list_queues(const json_t *reply, struct sqs_urls *urls,
+    char **ret_next, struct errbuf *eb)
+{
+	const json_t	*list, *x;
+	const char	*next;
+
+	if ((list = json_object_get(reply, "QueueUrls")) != NULL &&
+	    !json_is_array(list) && !json_is_null(list))
+		return errbuf_set(eb, EK_PROTO, "sqs ListQueues: QueueUrls "
+		    "is not a list");
+	for (size_t i = 0; i < json_array_size(list); i++) {
+		x = json_array_get(list, i);
+		if (urls->n >= SQS_LIST_URLS_MAX)
+			return errbuf_set(eb, EK_PROTO, "sqs ListQueues: more "
+			    "than %d queues", SQS_LIST_URLS_MAX);
+		if (json_is_string(x))
+			sqs_urls_add(urls, xstrdup(json_string_value(x)));
+	}
+	next = awsjson_str(reply, "NextToken");
+	*ret_next = next != NULL && *next != '\0' ? xstrdup(next) : NULL;
+	return 0;
+}
+
+int
+sqs_json_parse_queue_url(const json_t *reply, const char *action,
+    char **ret_url, struct errbuf *eb)
+{
+	return sqs_json_need(reply, "QueueUrl", action, ret_url, eb);
+}
+
+/* Whether id answers an entry already answered (see the XML parser). */
+static int
+sqs_json_batch_one(struct sqs_batch_entry *es, size_t n, const json_t *x,
+    bool ok, size_t *seen, struct errbuf *eb)
+{
+	struct sqs_batch_entry	*e;
+	const char		*id, *s;
+	const json_t		*sf;
+
+	if ((e = sqs_batch_find(es, n, (id = awsjson_str(x, "Id")))) == NULL)
+		return 0;
+	if (e->message_id != NULL || e->error_code != NULL)
+		return errbuf_set(eb, EK_PROTO, "sqs SendMessageBatch: reply "
+		    "answers entry '%s' twice", id);
+	e->ok = ok;
+	if (ok) {
+		s = awsjson_str(x, "MessageId");
+		e->message_id = s != NULL ? xstrdup(s) : NULL;
+	} else {
+		s = awsjson_str(x, "Code");
+		e->error_code = s != NULL ? xstrdup(s) : NULL;
+		s = awsjson_str(x, "Message");
+		e->error_message = s != NULL ? xstrdup(s) : NULL;
+		sf = json_object_get(x, "SenderFault");
+		e->sender_fault = json_is_true(sf);
+	}
+	(*seen)++;
+	return 0;
+}
+
+int
+sqs_json_parse_send_batch(const json_t *reply, struct sqs_batch_entry *es,
+    size_t n, size_t *ret_failed, struct errbuf *eb)
+{
+	static const char *const lists[] = { "Successful", "Failed" };
+	const json_t	*list;
+	size_t		 failed = 0, seen = 0;
+
+	for (size_t i = 0; i < n; i++)
+		sqs_batch_entry_release(&es[i]);
+	for (size_t l = 0; l < nitems(lists); l++) {
+		if ((list = json_object_get(reply, lists[l])) != NULL &&
+		    !json_is_array(list) && !json_is_null(list))
+			return errbuf_set(eb, EK_PROTO, "sqs SendMessageBatch: "
+			    "%s is not a list", lists[l]);
+		for (size_t i = 0; i < json_array_size(list); i++)
+			if (sqs_json_batch_one(es, n, json_array_get(list, i),
+			    l == 0, &seen, eb) == -1)
+				return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (es[i].ok)
+			continue;
+		failed++;
+		if (es[i].error_code == NULL)
+			es[i].error_code = xstrdup("MissingResult");
+	}
+	if (seen != n && failed == 0)
+		return errbuf_set(eb, EK_PROTO, "sqs SendMessageBatch: reply "
+		    "has %zu results for %zu entries", seen, n);
+	if (ret_failed != NULL)
+		*ret_failed = failed;
+	return 0;
+}
+
+static int
+sqs_json_create_queue(struct aws_client *c, const char *name,
+    const struct sqs_kv *attrs, size_t nattrs, char **ret_url,
+    struct errbuf *eb)
+{
+	json_t	*body, *a, *reply = NULL;
+	int	 ret = -1;
+
+	body = json_object();
+	json_object_set_new(body, "QueueName", json_string(name));
+	if (nattrs > 0) {
+		a = json_object();
+		for (size_t i = 0; i < nattrs; i++)
+			json_object_set_new(a, attrs[i].name,
+			    json_string(attrs[i].value));
+		json_object_set_new(body, "Attributes", a);
+	}
+	if (sqs_json_call(c, NULL, "CreateQueue", body, 0, &reply, eb) == 0)
+		ret = sqs_json_parse_queue_url(reply, "CreateQueue", ret_url,
+		    eb);
+	json_decref(reply);
+	json_decref(body);
+	return ret;
+}
+
+static int
+sqs_json_get_queue_url(struct aws_client *c, const char *name,
+    char **ret_url, struct errbuf *eb)
+{
+	json_t	*body, *reply = NULL;
+	int	 ret = -1;
+
+	body = json_object();
+	json_object_set_new(body, "QueueName", json_string(name));
+	if (sqs_json_call(c, NULL, "GetQueueUrl", body, 0, &reply, eb) == 0)
+		ret = sqs_json_parse_queue_url(reply, "GetQueueUrl", ret_url,
+		    eb);
+	json_decref(reply);
+	json_decref(body);
+	return ret;
+}
+
+static int
+sqs_json_list_queues(struct aws_client *c, const char *prefix,
+    unsigned int page_size, struct sqs_urls *ret, struct errbuf *eb)
+{
+	struct sqs_urls	 urls = { 0 };
+	json_t		*body, *reply;
+	char		*next = NULL, *token;
+	int		 rv;
+
+	if (page_size == 0 || page_size > SQS_LIST_PAGE_MAX)
+		page_size = SQS_LIST_PAGE_MAX;
+	do {
+		body = json_object();
+		if (prefix != NULL)
+			json_object_set_new(body, "QueueNamePrefix",
+			    json_string(prefix));
+		json_object_set_new(body, "MaxResults",
+		    json_integer(page_size));
+		if (next != NULL)
+			json_object_set_new(body, "NextToken",
+			    json_string(next));
+		reply = NULL;
+		rv = sqs_json_call(c, NULL, "ListQueues", body, 0, &reply, eb);
+		json_decref(body);
+		if (rv == 0) {
+			token = NULL;
+			rv = sqs_json_parse_list_queues(reply, &urls, &token,
+			    eb);
+			free(next);
+			next = token;
+		}
+		json_decref(reply);
+	} while (rv == 0 && next != NULL);
+	free(next);
+	if (rv == -1) {
+		sqs_urls_release(&urls);
+		return -1;
+	}
+	*ret = urls;
+	return 0;
+}
+
+/* A call on a queue whose reply carries nothing we need. */
+static int
+sqs_json_simple(struct aws_client *c, const char *queue_url, const char *op,
+    json_t *body, struct errbuf *eb)
+{
+	int	 ret;
+
+	if (body == NULL)
+		return errbuf_set(eb, EK_DATA, "sqs %s: a parameter is not "
+		    "valid UTF-8", op);
+	ret = sqs_json_call(c, queue_url, op, body, 0, NULL, eb);
+	json_decref(body);
+	return ret;
+}
+
+static int
+sqs_json_send(struct aws_client *c, const char *queue_url, const char *body,
+    size_t len, unsigned int delay, const char *want, char **ret_id,
+    struct errbuf *eb)
+{
+	json_t		*req, *s, *reply = NULL;
+	const char	*md5;
+	char		*id = NULL;
+	int		 ret = -1;
+
+	if ((s = sqs_json_string(body, len)) == NULL)
+		return errbuf_set(eb, EK_DATA, "sqs SendMessage: message body "
+		    "is not valid UTF-8");
+	req = json_object();
+	json_object_set_new(req, "MessageBody", s);
+	if (delay > 0)
+		json_object_set_new(req, "DelaySeconds", json_integer(delay));
+	if (sqs_json_call(c, queue_url, "SendMessage", req, 0, &reply,
+	    eb) == -1)
+		goto out;
+	if (sqs_json_need(reply, "MessageId", "SendMessage", &id, eb) == -1)
+		goto out;
+	if ((md5 = awsjson_str(reply, "MD5OfMessageBody")) == NULL) {
+		errbuf_set(eb, EK_PROTO, "sqs SendMessage: reply has no "
+		    "MD5OfMessageBody");
+		goto out;
+	}
+	if (strcasecmp(md5, want) != 0) {
+		errbuf_set(eb, EK_PROTO, "sqs SendMessage: MD5 mismatch: "
+		    "MD5OfMessageBody is %.40s, the body's MD5 is %s", md5,
+		    want);
+		goto out;
+	}
+	if (ret_id != NULL) {
+		*ret_id = id;
+		id = NULL;
+	}
+	ret = 0;
+ out:
+	free(id);
+	json_decref(reply);
+	json_decref(req);
+	return ret;
+}
+
+static int
+sqs_json_send_batch(struct aws_client *c, const char *queue_url,
+    struct sqs_batch_entry *es, size_t n, size_t *ret_failed,
+    struct errbuf *eb)
+{
+	json_t	*req, *list, *e, *s, *reply = NULL;
+	int	 ret = -1;
+
+	req = json_object();
+	list = json_array();
+	json_object_set_new(req, "Entries", list);
+	for (size_t i = 0; i < n; i++) {
+		if ((s = sqs_json_string(es[i].body, es[i].body_len)) ==
+		    NULL) {
+			errbuf_set(eb, EK_DATA, "sqs SendMessageBatch: entry "
+			    "'%s': message body is not valid UTF-8",
+			    es[i].id);
+			goto out;
+		}
+		e = json_object();
+		json_object_set_new(e, "Id", json_string(es[i].id));
+		json_object_set_new(e, "MessageBody", s);
+		if (es[i].delay > 0)
+			json_object_set_new(e, "DelaySeconds",
+			    json_integer(es[i].delay));
+		json_array_append_new(list, e);
+	}
+	if (sqs_json_call(c, queue_url, "SendMessageBatch", req, 0, &reply,
+	    eb) == -1)
+		goto out;
+	ret = sqs_json_parse_send_batch(reply, es, n, ret_failed, eb);
+ out:
+	json_decref(reply);
+	json_decref(req);
+	return ret;
+}
+
+static int
+sqs_json_receive(struct aws_client *c, const char *queue_url,
+    const struct sqs_receive_opts *o, long timeout_ms,
+    struct sqs_messages *ret, struct errbuf *eb)
+{
+	json_t	*req, *all, *reply = NULL;
+	int	 rv = -1;
+
+	req = json_object();
+	all = json_pack("[s]", "All");
+	/*
+	 * AttributeNames is the older name of MessageSystemAttributeNames;
+	 * servers know one or both, and SQS merges them.
+	 */
+	json_object_set(req, "AttributeNames", all);
+	json_object_set(req, "MessageSystemAttributeNames", all);
+	json_object_set(req, "MessageAttributeNames", all);
+	json_decref(all);
+	json_object_set_new(req, "MaxNumberOfMessages",
+	    json_integer(o->max_messages == 0 ? 1 : o->max_messages));
+	if (o->wait_sec >= 0)
+		json_object_set_new(req, "WaitTimeSeconds",
+		    json_integer(o->wait_sec));
+	if (o->visibility >= 0)
+		json_object_set_new(req, "VisibilityTimeout",
+		    json_integer(o->visibility));
+	if (sqs_json_call(c, queue_url, "ReceiveMessage", req, timeout_ms,
+	    &reply, eb) == -1)
+		goto out;
+	rv = sqs_json_parse_receive(reply, ret, eb);
+ out:
+	json_decref(reply);
+	json_decref(req);
+	return rv;
 }

@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * sqs.h: Amazon SQS over the Query protocol (Version 2012-11-05, form
- * POST, XML replies).  Every call goes through aws_request(), so it is
- * signed, retried and its errors carry the AWS code and request id.
+ * sqs.h: Amazon SQS over the AWS JSON 1.0 protocol (POST of a JSON
+ * object with X-Amz-Target AmazonSQS.OPERATION, JSON replies; json.h) or
+ * the Query protocol (Version 2012-11-05, form POST, XML replies), as
+ * the client says (aws_client_sqs_protocol(): sqs_protocol in the
+ * client config, $HOOKD_SQS_PROTOCOL, default JSON).  The functions,
+ * their checks, MD5 verification and error kinds are the same for both;
+ * only the JSON one leaves libxml2 unloaded.  Every call goes through
+ * aws_request(), so it is signed, retried and its errors carry the AWS
+ * code (under JSON, SQS's legacy Query code from x-amzn-query-error) and
+ * request id.
  *
  * Queue URLs: a call on a queue is sent to the queue URL itself (and the
  * URL is also passed as the QueueUrl parameter), except when an endpoint
@@ -21,6 +28,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
 #include <libxml/tree.h>
 
 #include "compat.h"
@@ -205,6 +213,20 @@ int	 sqs_parse_queue_url(xmlDoc *, const char *action, char **ret_url,
 /* Fills the results of entries (matched by Id). */
 int	 sqs_parse_send_batch(xmlDoc *, struct sqs_batch_entry *entries,
 	    size_t n, size_t *ret_failed, struct errbuf *) HOOKD_WUR;
+/*
+ * The same for JSON replies (objects as awsjson_parse() returns them):
+ * "Messages" with "Attributes" and "MessageAttributes" objects,
+ * "QueueUrls"/"NextToken", "QueueUrl", "Successful"/"Failed".
+ */
+int	 sqs_json_parse_receive(const json_t *, struct sqs_messages *ret,
+	    struct errbuf *) HOOKD_WUR;
+int	 sqs_json_parse_list_queues(const json_t *, struct sqs_urls *urls,
+	    char **ret_next, struct errbuf *) HOOKD_WUR;
+int	 sqs_json_parse_queue_url(const json_t *, const char *action,
+	    char **ret_url, struct errbuf *) HOOKD_WUR;
+int	 sqs_json_parse_send_batch(const json_t *,
+	    struct sqs_batch_entry *entries, size_t n, size_t *ret_failed,
+	    struct errbuf *) HOOKD_WUR;
 /* Checks a batch before sending (EK_DATA), as sqs_send_batch() does. */
 int	 sqs_check_batch(const struct sqs_batch_entry *entries, size_t n,
 	    struct errbuf *) HOOKD_WUR;

@@ -1,13 +1,44 @@
 # SPDX-License-Identifier: ISC
-"""SQS over the Query protocol: lib/aws/sqs.c through tests/tools/awsc,
-against moto_server with signature checking on, sometimes behind the
-fault proxy.  moto's own state is checked with botocore (independent).
+"""SQS over both protocols, AWS JSON 1.0 (the default) and Query (every
+test runs under each, chosen with $HOOKD_SQS_PROTOCOL): lib/aws/sqs.c
+through tests/tools/awsc, against moto_server with signature checking on,
+sometimes behind the fault proxy.  moto's own state is checked with
+botocore (independent).
 """
 import json
 import time
 import uuid
 
+import pytest
+
 WIRE_BATCH = "sqs-query-SendMessageBatch.response.xml"
+# The same answers in the JSON protocol's shape, for canned replies.
+JSON_BATCH = json.dumps({
+    "Successful": [{"Id": "a",
+                    "MessageId": "0a5231c7-8bff-4955-be2e-8dc7c50a25fa",
+                    "MD5OfMessageBody": "5eb63bbbe01eeed093cb22bb8f5acdc3"}],
+    "Failed": [{"Id": "b", "SenderFault": True,
+                "Code": "InvalidParameterValue",
+                "Message": "Value 901 for parameter DelaySeconds is "
+                "invalid."}]})
+JSON_LIST_PAGE1 = json.dumps({
+    "QueueUrls": ["https://sqs.us-east-1.amazonaws.com/123456789012/hookd-a",
+                  "https://sqs.us-east-1.amazonaws.com/123456789012/hookd-b"],
+    "NextToken": "eyJ0b2tlbiI6ICJob29rZC1iIn0="})
+JSON_RECEIVE_BADMD5 = json.dumps({"Messages": [{
+    "MessageId": "5fea7756-0ea4-451a-a703-a558b933e274",
+    "ReceiptHandle": "MbZj6wDWli",
+    "MD5OfBody": "fafb00f5732ab283681e124bf8747ed1",
+    "Body": "This is a tampered message"}]})
+JSON_SEND_BADMD5 = json.dumps({
+    "MessageId": "m-1", "MD5OfMessageBody": "0" * 32})
+
+
+@pytest.fixture(autouse=True, params=["json", "query"])
+def protocol(request, monkeypatch):
+    """Every test under both protocols (awsc reads HOOKD_SQS_PROTOCOL)."""
+    monkeypatch.setenv("HOOKD_SQS_PROTOCOL", request.param)
+    return request.param
 
 
 def qname(prefix="t"):
@@ -57,7 +88,7 @@ def test_create_get_list_delete_queue(awsc, moto):
     assert "NonExistentQueue" in r.stderr or "does not exist" in r.stderr
 
 
-def test_list_queues_follows_next_token(awsc, moto, proxy):
+def test_list_queues_follows_next_token(protocol, awsc, moto, proxy):
     from conftest import TOP
     # moto 5.2.1 ignores MaxResults on the Query ListQueues (it returns
     # every queue at once), so the first page comes from the proxy: two
@@ -67,6 +98,8 @@ def test_list_queues_follows_next_token(awsc, moto, proxy):
     for i in range(3):
         moto.client("sqs").create_queue(QueueName=f"{prefix}-{i}")
     page1 = (TOP / "tests/fixtures/aws/sqs-ListQueues-page1.xml").read_text()
+    if protocol == "json":
+        page1 = JSON_LIST_PAGE1
     p.rules([{"match": {"action": "ListQueues"}, "fault": "status",
               "status": 200, "body": page1, "times": 1}])
     r = awsc("sqs", "list", "--prefix", prefix, "--page-size", "2",
@@ -158,14 +191,15 @@ def test_send_batch_and_per_entry_results(awsc, moto):
     assert sorted(m["body"] for m in got) == ["one", "three=3", "two"]
 
 
-def test_send_batch_partial_failure_is_reported(awsc, moto, proxy):
+def test_send_batch_partial_failure_is_reported(protocol, awsc, moto,
+                                                proxy):
     from conftest import SHARED
     p = proxy(moto.url)
     url = create(awsc, moto)
+    body = (SHARED / "aws-wire-examples" / WIRE_BATCH).read_text() \
+        if protocol == "query" else JSON_BATCH
     p.rules([{"match": {"action": "SendMessageBatch"}, "fault": "status",
-              "status": 200, "times": 1,
-              "body": (SHARED / "aws-wire-examples" / WIRE_BATCH)
-              .read_text()}])
+              "status": 200, "times": 1, "body": body}])
     r = awsc("sqs", "send-batch", url, "a=hello world", "b=x",
              env=moto.env(p.url))
     assert r.returncode == 0, r.stderr
@@ -199,12 +233,12 @@ def test_send_batch_limits_checked_before_sending(awsc, moto, proxy,
     assert p.log("SendMessageBatch") == [] and p.log("SendMessage") == []
 
 
-def test_md5_mismatch_on_receive_is_an_error(awsc, moto, proxy):
+def test_md5_mismatch_on_receive_is_an_error(protocol, awsc, moto, proxy):
     from conftest import TOP
     p = proxy(moto.url)
     url = create(awsc, moto)
     body = (TOP / "tests/fixtures/aws/sqs-ReceiveMessage-badmd5.xml") \
-        .read_text()
+        .read_text() if protocol == "query" else JSON_RECEIVE_BADMD5
     p.rules([{"match": {"action": "ReceiveMessage"}, "fault": "status",
               "status": 200, "body": body, "times": 1}])
     r = awsc("sqs", "receive", url, "--wait", "0", env=moto.env(p.url))
@@ -212,7 +246,8 @@ def test_md5_mismatch_on_receive_is_an_error(awsc, moto, proxy):
     assert "MD5 mismatch" in r.stderr
 
 
-def test_queue_url_of_another_host_goes_to_the_endpoint(awsc, moto, proxy):
+def test_queue_url_of_another_host_goes_to_the_endpoint(protocol, awsc, moto,
+                                                        proxy):
     # moto builds queue URLs from the Host it was called with; a queue
     # made directly has moto's own address, yet with an endpoint
     # override the calls must go through the override (here the proxy).
@@ -224,7 +259,12 @@ def test_queue_url_of_another_host_goes_to_the_endpoint(awsc, moto, proxy):
     assert r.returncode == 0, r.stderr
     sent = p.log("SendMessage")
     assert len(sent) == 1 and sent[0]["status"] == 200
-    assert sent[0]["path"] == "/" + url.split("/", 3)[3]
+    # Query posts to the queue URL's path; JSON to "/" with QueueUrl.
+    if protocol == "query":
+        assert sent[0]["path"] == "/" + url.split("/", 3)[3]
+    else:
+        assert sent[0]["path"] == "/"
+        assert sent[0]["form"]["QueueUrl"] == url
 
 
 def test_wrong_secret_is_a_clear_permission_error(awsc, moto):
@@ -320,7 +360,7 @@ def test_message_attributes_are_received(awsc, moto):
     assert msgs[0]["message_attributes"] == {"kind": "deploy", "seq": "42"}
 
 
-def test_md5_mismatch_on_send_is_an_error(awsc, moto, proxy):
+def test_md5_mismatch_on_send_is_an_error(protocol, awsc, moto, proxy):
     p = proxy(moto.url)
     url = create(awsc, moto)
     reply = ('<?xml version="1.0"?><SendMessageResponse xmlns="http://'
@@ -328,6 +368,8 @@ def test_md5_mismatch_on_send_is_an_error(awsc, moto, proxy):
              '<MessageId>m-1</MessageId><MD5OfMessageBody>'
              '00000000000000000000000000000000</MD5OfMessageBody>'
              '</SendMessageResult></SendMessageResponse>')
+    if protocol == "json":
+        reply = JSON_SEND_BADMD5
     p.rules([{"match": {"action": "SendMessage"}, "fault": "status",
               "status": 200, "body": reply, "times": 1}])
     r = awsc("sqs", "send", url, "hello", env=moto.env(p.url))

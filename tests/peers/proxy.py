@@ -17,7 +17,11 @@ match fits and which still has uses left applies:
    "seconds": 1.5}                      for "delay" (then forwards)
 
 "throttle" answers as the service would: S3 gets 503 SlowDown, Query
-services 400 Throttling.  "reset" closes the connection with an RST before
+services 400 Throttling, AWS JSON requests (X-Amz-Target) a JSON 400
+ThrottlingException with x-amzn-query-error Throttling;Sender.  The
+log's "action" is the Query Action or the X-Amz-Target operation, and
+"form" the Query form or a JSON body's top-level members (scalars as
+strings, so both read alike).  "reset" closes the connection with an RST before
 any reply; "cut" forwards, sends the upstream's headers and half of its
 body, then resets (a transfer that breaks in the middle).  GET /__proxy/log returns the requests seen (with the fault
 applied, the upstream status, times); POST /__proxy/reset clears rules and
@@ -39,6 +43,24 @@ import peerlib
 
 S3_ERR = ('<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>{code}</Code>'
           "<Message>{msg}</Message><RequestId>{rid}</RequestId></Error>\n")
+
+
+def json_params(body):
+    """A JSON request's top-level members, scalars as Query-like strings."""
+    try:
+        doc = json.loads(body or b"{}")
+    except ValueError:
+        return None
+    if not isinstance(doc, dict):
+        return None
+    out = {}
+    for k, v in doc.items():
+        if isinstance(v, bool):
+            v = "true" if v else "false"
+        elif isinstance(v, (int, float)):
+            v = str(v)
+        out[k] = v
+    return out
 
 
 class ProxyHandler(peerlib.Handler):
@@ -101,6 +123,10 @@ class ProxyHandler(peerlib.Handler):
             action = form.get("Action")
         elif "Action=" in q:
             action = dict(urllib.parse.parse_qsl(q)).get("Action")
+        target = self.headers.get("X-Amz-Target")
+        if action is None and target:
+            action = target.rsplit(".", 1)[-1]
+            form = json_params(body)
         entry = {"t": time.time(), "method": self.command, "path": self.path,
                  "action": action, "service": service, "fault": None,
                  "status": None, "bytes": len(body), "form": form}
@@ -124,6 +150,9 @@ class ProxyHandler(peerlib.Handler):
                     service, "InternalError", "injected failure")),
                     "application/xml")
             elif rule["fault"] == "throttle":
+                if target:
+                    entry["status"] = 400
+                    return self.reply_throttle_json(service)
                 if service == "s3":
                     entry["status"] = 503
                     return self.reply(503, self.error_body(
@@ -134,6 +163,14 @@ class ProxyHandler(peerlib.Handler):
                     service, "Throttling", "Rate exceeded"), "text/xml")
         self.forward(entry, body, cut=rule is not None and
                      rule["fault"] == "cut")
+
+    def reply_throttle_json(self, service):
+        data = json.dumps({"__type": f"com.amazonaws.{service}#"
+                           "ThrottlingException",
+                           "message": "Rate exceeded"}).encode()
+        self.reply(400, data, "application/x-amz-json-1.0", headers={
+            "x-amzn-query-error": "Throttling;Sender",
+            "x-amzn-RequestId": peerlib.request_id()})
 
     def error_body(self, service, code, msg):
         if service == "s3":

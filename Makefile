@@ -167,6 +167,7 @@ UNIT_TESTS	+= dl
 UNIT_TESTS	+= errbuf
 UNIT_TESTS	+= git
 UNIT_TESTS	+= http
+UNIT_TESTS	+= http_fork
 UNIT_TESTS	+= lifecycle
 UNIT_TESTS	+= manifest
 UNIT_TESTS	+= message

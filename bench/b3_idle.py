@@ -10,6 +10,7 @@ wake-ups (voluntary context switches per minute).  Then the spool daemon
 runs 200 deployments of a trivial app (five hooks) back to back and its
 RSS is read every 50: it must stay flat.
 """
+import re
 import sys
 import time
 
@@ -86,12 +87,15 @@ def run(ctx):
         t0 = time.monotonic()
         lat = db.series(spool, ndep, on_each=each)
         dt = time.monotonic() - t0
-        # rss: idle, after the 1st, then every step-th deployment.  The
-        # first deployment maps what deploying needs (libarchive's
-        # pages, the engine's buffers); growth is counted after it.
+        # rss: idle, after the 1st, then every step-th deployment.  Each
+        # deployment runs in a process of its own, which loads libarchive
+        # and libcrypto and takes them with it: growth is counted from
+        # the first.  The daemon logs each one's peak RSS (wait4).
         r0, r1 = rss[1]["rss"], rss[-1]["rss"]
         d0, d1 = rss[1]["private_dirty"], rss[-1]["private_dirty"]
         grow = r1 - r0
+        peaks = [int(x) for x in re.findall(r"peak RSS (\d+) KiB",
+                                             spool.daemon.stderr())]
         rows += [
             bl.Row("rss_after_deploys_kib", f"RSS after {ndep} deployments "
                    "(spool)", r1, "KiB", "flat (growth ~0)",
@@ -105,6 +109,12 @@ def run(ctx):
                    note=f"after the 1st: {d0} KiB; idle: "
                    f"{rss[0]['private_dirty']} KiB; VmHWM {rss[-1]['hwm']}"
                    " KiB"),
+            bl.Row("deploy_process_peak_rss_kib", "peak RSS of a "
+                   "deployment process (spool), median", bl.median(peaks)
+                   if peaks else None, "KiB",
+                   note=f"max {max(peaks)} KiB over {len(peaks)} "
+                   "deployments; it exits when the deployment ends"
+                   if peaks else "not in the daemon's log"),
             bl.Row("deploys_per_s", f"{ndep} trivial deployments, "
                    "back to back", round(ndep / dt, 1), "/s",
                    note=f"spool pickup p50 {bl.ms(bl.median(lat))} ms"),

@@ -8,7 +8,9 @@
  * queue's inotify fd and the signal pipe; SQS: one long poll of
  * poll_wait seconds), check it, run it with the lifecycle engine while
  * writing progress to the store and extending the message's visibility,
- * write the outcome, and only then delete the message.
+ * write the outcome, and only then delete the message.  The run (fetch,
+ * engine, outcome) happens in a child process per deployment, so what
+ * it loads leaves with it ("the deployment process" below).
  *
  * Message handling in order: parse (schema), location inside the store,
  * HMAC (message_key_file), application/group, the sequence rule.  A
@@ -26,7 +28,11 @@
 #include "compat.h"
 
 #include <sys/file.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -520,6 +526,9 @@ spec_for(struct daemon *d, struct deploy_spec *sp)
 
 /* --- one message --- */
 
+static int	recover(struct daemon *, const char *, const struct message *,
+		    struct errbuf *);
+
 enum verdict { V_RUN, V_ACK };
 
 /*
@@ -694,12 +703,13 @@ reject(struct daemon *d, const struct queue_msg *qm, const char *reason)
 }
 
 /*
- * Run one checked message.  Returns OUT_KEPT when the message must stay
- * in the queue (stopped, or the engine was busy), else OUT_SUCCEEDED or
- * OUT_FAILED with the outcome written to the store.
+ * Run one checked message: the deployment process's work (see
+ * deploy()).  Returns OUT_KEPT when the message must stay in the queue
+ * (stopped, or the engine was busy), else OUT_SUCCEEDED or OUT_FAILED
+ * with the outcome written to the store.
  */
 static enum outcome
-deploy(struct daemon *d, const struct message *m, const char *key,
+deploy_run(struct daemon *d, const struct message *m, const char *key,
     const struct queue_msg *qm)
 {
 	struct deploy_observer	 obs;
@@ -803,11 +813,217 @@ deploy(struct daemon *d, const struct message *m, const char *key,
 	deploy_result_release(&res);
 	d->msg = NULL;
 	d->dep_id = NULL;
-	(void)register_instance(d, false);
 	progress_release(&d->prog);
 	free(d->progkey);
 	d->progkey = NULL;
 	log_setctx(NULL, d->cfg.application, d->group);
+	return rv;
+}
+
+/* --- the deployment process --- */
+
+/*
+ * Each deployment runs in a child process (issue 9).  What a deployment
+ * loads (libarchive with libxml2, ICU and libstdc++; OpenSSL's EVP
+ * tables) cannot be unloaded, so it dies with the child and the daemon
+ * stays at its idle size; a crash in extraction kills the child, not
+ * the daemon.  The daemon keeps the queue, the registry, signals and
+ * systemd.  The child runs deploy_run() and ends with _exit(CHILD_EXIT +
+ * the outcome); any other end (a signal, fatal(), a failed set-up) is a
+ * crash, which the daemon handles as at boot: recover(), and the
+ * message is kept and made visible again at once.
+ *
+ * While a child runs, the daemon neither pings the watchdog nor writes
+ * the registry: the child does both from its observer as the daemon
+ * did before (NotifyAccess=all in the unit), so a hung deployment is
+ * still caught by the watchdog.  SIGTERM is passed to the child, which
+ * gives its hook the grace and records the deployment Interrupted;
+ * SIGHUP waits until the child is done.
+ */
+#define CHILD_EXIT	100	/* + enum outcome: a deployment's end */
+#define CHILD_WAIT_MS	200	/* waitpid polling without a pidfd */
+
+static pid_t	 parent_pid;	/* the daemon, in a deployment process */
+
+/* Right after fork(), in the child; exits when it cannot go on. */
+static void
+child_setup(struct daemon *d)
+{
+	int	 p[2], w;
+
+	/*
+	 * The daemon's run lock is a flock on an open file description
+	 * we share: hold it no longer, or a daemon restarted after a
+	 * kill -9 of ours would find it taken.
+	 */
+	if (d->lockfd != -1) {
+		(void)close(d->lockfd);
+		d->lockfd = -1;
+	}
+	/* Die with the daemon (its crash is recovered at its restart). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+	    getppid() != parent_pid)
+		_exit(EX_OSERR);
+	/*
+	 * A self-pipe of our own: the inherited one is the daemon's, and
+	 * a wake-up drained here would be lost there.
+	 */
+	w = sigpipe_w;
+	sigpipe_w = -1;
+	(void)close(w);
+	(void)close(d->sigpipe_r);
+	d->sigpipe_r = -1;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_warn("deployment process: pipe2");
+		(void)fflush(NULL);
+		_exit(EX_OSERR);
+	}
+	d->sigpipe_r = p[0];
+	sigpipe_w = p[1];
+	got_hup = 0;		/* reloading is the daemon's */
+	/* Never touch the daemon's HTTP connections (TLS state). */
+	http_fresh_connections();
+}
+
+/*
+ * End the deployment process.  _exit(): no atexit handlers, no libcurl
+ * or store clean-up of what the daemon still uses; the log and stdio
+ * are flushed first.
+ */
+static __dead void
+child_exit(enum outcome rv)
+{
+	(void)fflush(NULL);
+	_exit(CHILD_EXIT + (int)rv);
+}
+
+/*
+ * Wait for the deployment process, passing SIGTERM on (once).  Returns
+ * its wait status and fills ru, or -1 when it cannot be waited for (not
+ * expected).
+ */
+static int
+child_wait(struct daemon *d, pid_t pid, struct rusage *ru)
+{
+	struct pollfd	 pfd[2];
+	bool		 told = false;
+	int		 pidfd, status;
+	pid_t		 r;
+
+	/* Without pidfds (Linux < 5.3), waitpid() every CHILD_WAIT_MS. */
+	if ((pidfd = pidfd_open(pid, 0)) == -1)
+		log_debug("pidfd_open: %s; polling", strerror(errno));
+	for (;;) {
+		if (got_term && !told) {
+			log_notice("stopping: passing SIGTERM to deployment "
+			    "process %ld", (long)pid);
+			(void)kill(pid, SIGTERM);
+			told = true;
+		}
+		r = wait4(pid, &status, WNOHANG, ru);
+		if (r == pid)
+			break;
+		if (r == -1 && errno != EINTR) {
+			log_warn("waitpid %ld", (long)pid);
+			status = -1;
+			break;
+		}
+		pfd[0].fd = d->sigpipe_r;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = pidfd;
+		pfd[1].events = POLLIN;
+		(void)poll(pfd, pidfd != -1 ? 2 : 1, pidfd != -1 ? -1 :
+		    CHILD_WAIT_MS);
+		drain_sigpipe(d);
+	}
+	if (pidfd != -1)
+		(void)close(pidfd);
+	return status;
+}
+
+/*
+ * The deployment process died without an outcome: do what a restarted
+ * daemon would (recover, record Interrupted), and make the message
+ * visible again at once, so it is redelivered (the queue sets it aside
+ * after QUEUE_MAX_RECEIVES deliveries).
+ */
+static void
+child_crashed(struct daemon *d, const struct message *m,
+    const struct queue_msg *qm, pid_t pid, int status)
+{
+	struct errbuf	 eb = { 0 };
+	char		 how[128], note[256];
+
+	if (status != -1 && WIFSIGNALED(status))
+		(void)snprintf(how, sizeof(how), "was killed by signal %s "
+		    "(SIG%s)%s", strsignal(WTERMSIG(status)),
+		    sigabbrev_np(WTERMSIG(status)) != NULL ?
+		    sigabbrev_np(WTERMSIG(status)) : "?",
+		    WCOREDUMP(status) ? ", core dumped" : "");
+	else if (status != -1 && WIFEXITED(status))
+		(void)snprintf(how, sizeof(how), "exited with status %d "
+		    "without an outcome", WEXITSTATUS(status));
+	else
+		(void)snprintf(how, sizeof(how), "was lost");
+	log_warnx("deployment %s: its process %ld %s; recovering as after "
+	    "a crash", m->deployment_id, (long)pid, how);
+	(void)snprintf(note, sizeof(note), "the deployment process %s; "
+	    "recovered by hookd", how);
+	if (recover(d, note, m, &eb) == -1)
+		log_warnx("cannot recover deployment %s: %s",
+		    m->deployment_id, eb.msg);
+	if (qm != NULL && queue_extend(d->q, qm->receipt, 0, &eb) == -1)
+		log_info("message %s stays hidden until its visibility "
+		    "timeout: %s", qm->id, eb.msg);
+}
+
+/*
+ * Run one checked message in a deployment process and wait for it.
+ * Returns what deploy_run() returned there; OUT_KEPT when it crashed.
+ */
+static enum outcome
+deploy(struct daemon *d, const struct message *m, const char *key,
+    const struct queue_msg *qm)
+{
+	struct rusage	 ru;
+	enum outcome	 rv;
+	pid_t		 pid;
+	int		 status;
+
+	(void)fflush(NULL);	/* nothing buffered is written twice */
+	parent_pid = getpid();
+	if ((pid = fork()) == -1) {
+		log_warn("cannot start a deployment process; running "
+		    "deployment %s in the daemon", m->deployment_id);
+		rv = deploy_run(d, m, key, qm);
+		goto done;
+	}
+	if (pid == 0) {
+		child_setup(d);
+		child_exit(deploy_run(d, m, key, qm));
+	}
+	log_debug("deployment %s runs in process %ld", m->deployment_id,
+	    (long)pid);
+	memset(&ru, 0, sizeof(ru));
+	status = child_wait(d, pid, &ru);
+	if (status != -1)
+		log_info("deployment %s: process %ld ended; peak RSS %ld KiB, "
+		    "CPU %ld.%03ld s user %ld.%03ld s system", m->deployment_id,
+		    (long)pid, ru.ru_maxrss, (long)ru.ru_utime.tv_sec,
+		    (long)ru.ru_utime.tv_usec / 1000, (long)ru.ru_stime.tv_sec,
+		    (long)ru.ru_stime.tv_usec / 1000);
+	if (status != -1 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) >= CHILD_EXIT + OUT_SUCCEEDED &&
+	    WEXITSTATUS(status) <= CHILD_EXIT + OUT_KEPT)
+		rv = (enum outcome)(WEXITSTATUS(status) - CHILD_EXIT);
+	else {
+		child_crashed(d, m, qm, pid, status);
+		rv = OUT_KEPT;
+	}
+ done:
+	/* The child's writes are not ours: refresh what it changed. */
+	watchdog(d, true);
+	(void)register_instance(d, false);
 	(void)sd_notify(0, "STATUS=idle");
 	return rv;
 }
@@ -988,14 +1204,38 @@ ensure_queue(struct daemon *d, struct errbuf *eb)
 	return rc;
 }
 
-/* Recover a deployment left in progress and write its outcome. */
+/* Write the progress document of an interrupted deployment. */
+static void
+progress_interrupted(struct daemon *d, const char *id, uint64_t seq,
+    const char *commit, const char *sha256, const char *note)
+{
+	struct errbuf	 eb = { 0 };
+
+	d->progkey = store_key_deployment_instance(d->cfg.application,
+	    d->group, id, d->instance, &eb);
+	if (d->progkey == NULL)
+		return;
+	progress_init(&d->prog, d->cfg.application, d->group, d->instance,
+	    id, seq, commit, sha256);
+	progress_set(&d->prog, "Interrupted", note);
+	(void)write_progress(d, true);
+	progress_release(&d->prog);
+	free(d->progkey);
+	d->progkey = NULL;
+}
+
+/*
+ * Recover a deployment left in progress and write its outcome (note).
+ * When nothing was in progress and m is given (its deployment process
+ * died before it began), m's outcome is written Interrupted instead.
+ */
 static int
-recover(struct daemon *d, struct errbuf *eb)
+recover(struct daemon *d, const char *note, const struct message *m,
+    struct errbuf *eb)
 {
 	struct deploy_observer	 obs;
 	struct deploy_result	 res;
 	struct deploy_spec	 spec;
-	struct errbuf		 e2 = { 0 };
 
 	spec_for(d, &spec);
 	observer(d, &obs);
@@ -1009,20 +1249,11 @@ recover(struct daemon *d, struct errbuf *eb)
 		    (unsigned long long)res.sequence,
 		    res.rolled_back_to != NULL ? "rolled back" :
 		    "nothing to undo");
-		d->progkey = store_key_deployment_instance(d->cfg.application,
-		    d->group, res.deployment_id, d->instance, &e2);
-		if (d->progkey != NULL) {
-			progress_init(&d->prog, d->cfg.application, d->group,
-			    d->instance, res.deployment_id, res.sequence, NULL,
-			    NULL);
-			progress_set(&d->prog, "Interrupted", "interrupted; "
-			    "recovered when hookd started again");
-			(void)write_progress(d, true);
-			progress_release(&d->prog);
-			free(d->progkey);
-			d->progkey = NULL;
-		}
-	}
+		progress_interrupted(d, res.deployment_id, res.sequence,
+		    NULL, NULL, note);
+	} else if (m != NULL)
+		progress_interrupted(d, m->deployment_id, m->sequence,
+		    m->commit[0] != '\0' ? m->commit : NULL, m->sha256, note);
 	deploy_result_release(&res);
 	return 0;
 }
@@ -1608,7 +1839,8 @@ cmd_run(int argc, char **argv)
 	}
 	if (register_instance(&d, true) == -1 && got_term)
 		goto out;
-	if (recover(&d, &eb) == -1)
+	if (recover(&d, "interrupted; recovered when hookd started again",
+	    NULL, &eb) == -1)
 		start_error(&d, &eb);
 	if (!got_term)
 		(void)so_catch_up(&d);	/* catch_up() + the launch hook */

@@ -60,6 +60,8 @@
 #define DEPLOYLOG_RESERVE	(1 << 20)		/* hookd's lines after */
 #define NAME_LEN_MAX		128			/* application/group/id */
 #define HOOK_TICK_MSEC		1000			/* observer on_tick period */
+#define LC_RECOVER_LOCK_WAIT_MS	5000			/* ms, recovery */
+#define LC_LOCK_NAP_MS		50			/* ms, between tries */
 
 /* Config files, messages, store and queue (config.c, store.c, queue.c). */
 #define CONFIG_DEPTH_MAX	16			/* YAML nesting */

@@ -3,7 +3,10 @@
  * http.c: the libcurl easy-handle wrapper (see http.h).  One CURL handle
  * per struct http, reset (not recreated) between requests so its
  * connection cache and DNS cache survive: curl_easy_reset() keeps live
- * connections.  libcurl error codes are translated to errbuf kinds here
+ * connections.  After http_fresh_connections() (in a forked deployment
+ * process) a handle made before it is abandoned at its next request for
+ * a new one, so the parent's connections are never used or closed.
+ * libcurl error codes are translated to errbuf kinds here
  * and nowhere else.  Debug logs carry the method, the URL without its
  * query (a presigned query holds a signature and maybe a token) and the
  * status; header values are never logged.
@@ -33,6 +36,7 @@
 
 struct http {
 	CURL		*curl;
+	unsigned	 gen;		/* http_gen when curl was made */
 	CURLcode	 last;
 	bool		 transient;
 	bool		 interrupted;	/* the abort flag stopped it */
@@ -163,6 +167,18 @@ http_response_header(const struct http_response *r, const char *name)
 	return http_headers_get(&r->headers, name);
 }
 
+/*
+ * Bumped by http_fresh_connections(): a handle made under an older
+ * generation belongs to the parent process and is never touched again.
+ */
+static unsigned	 http_gen;
+
+void
+http_fresh_connections(void)
+{
+	http_gen++;
+}
+
 struct http *
 http_new(struct errbuf *eb)
 {
@@ -176,6 +192,7 @@ http_new(struct errbuf *eb)
 		errbuf_set(eb, EK_OS, "cannot create a libcurl handle");
 		return NULL;
 	}
+	h->gen = http_gen;
 	return h;
 }
 
@@ -184,7 +201,8 @@ http_free(struct http *h)
 {
 	if (h == NULL)
 		return;
-	if (h->curl != NULL)
+	/* An inherited handle is abandoned, never cleaned up (see .h). */
+	if (h->curl != NULL && h->gen == http_gen)
 		curl_easy_cleanup(h->curl);
 	free(h);
 }
@@ -497,6 +515,19 @@ http_perform(struct http *h, const struct http_request *req,
 		return curl_fail(h, &x, h->last, req->url, eb);
 	}
 
+	if (h->gen != http_gen) {
+		/*
+		 * Inherited across fork(): its connection cache holds the
+		 * parent's sockets (TLS state included), and even a reset
+		 * handle may prune and close them.  Leave it untouched and
+		 * take a new one, whose connections are ours.
+		 */
+		if ((c = curl_easy_init()) == NULL)
+			return errbuf_set(eb, EK_OS, "cannot create a libcurl "
+			    "handle");
+		h->curl = c;
+		h->gen = http_gen;
+	}
 	if ((sl = build_headers(req, eb)) == NULL)
 		return -1;
 

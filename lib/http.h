@@ -171,6 +171,19 @@ bool	 http_last_transient(const struct http *);
  */
 void	 http_set_abort_flag(volatile sig_atomic_t *flag);
 
+/*
+ * For a process made by fork(2) (hookd's deployment process): from now
+ * on, never use or close a connection this process inherited.  Every
+ * struct http that existed before the call leaves its libcurl handle
+ * alone for good (not reused, not cleaned up: closing one would send a
+ * TLS close_notify, or a FIN once the parent is gone, on a socket the
+ * parent still uses) and makes a new handle at its next request, whose
+ * connections are this process's own.  The old handles are abandoned;
+ * the process is expected to end with _exit(2).  Process-wide, cheap,
+ * idempotent; call it right after fork(), before any request.
+ */
+void	 http_fresh_connections(void);
+
 /* Whether the last failed http_perform() on h was stopped by the flag. */
 bool	 http_last_interrupted(const struct http *);
 

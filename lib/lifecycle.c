@@ -296,8 +296,28 @@ engine_release(struct engine *e)
 }
 
 /* Paths, directories, the lock and state.json. */
+/*
+ * flock(2) the group lock, waiting up to wait_ms for a holder to let go
+ * (0: do not wait).  Returns 0, or -1 with errno (EWOULDBLOCK: held).
+ */
 static int
-engine_open(struct engine *e, struct errbuf *eb)
+lock_wait(int fd, long wait_ms)
+{
+	const struct timespec	 nap = { 0, LC_LOCK_NAP_MS * 1000000L };
+	long			 waited = 0;
+
+	for (;;) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 0;
+		if (errno != EWOULDBLOCK || waited >= wait_ms)
+			return -1;
+		(void)nanosleep(&nap, NULL);
+		waited += LC_LOCK_NAP_MS;
+	}
+}
+
+static int
+engine_open(struct engine *e, long lock_wait_ms, struct errbuf *eb)
 {
 	const struct deploy_spec	*sp = e->spec;
 	char				 real[PATH_MAX];
@@ -339,7 +359,7 @@ engine_open(struct engine *e, struct errbuf *eb)
 		free(p);
 		return -1;
 	}
-	if (flock(e->lockfd, LOCK_EX | LOCK_NB) == -1) {
+	if (lock_wait(e->lockfd, lock_wait_ms) == -1) {
 		if (errno == EWOULDBLOCK)
 			errbuf_set(eb, EK_TEMP, "another deployment of '%s/%s' "
 			    "is running (lock '%s' is held)", sp->application,
@@ -614,7 +634,15 @@ lifecycle_recover(const struct deploy_spec *spec,
 
 	deploy_result_init(ret);
 	engine_init(&e, spec, obs, ret);
-	if (engine_open(&e, eb) == -1)
+	/*
+	 * Recovery waits a moment for the lock: it runs when the previous
+	 * holder is known to be gone or going (hookd starting after a
+	 * crash, or the daemon after its deployment process died), and
+	 * a holder killed by PR_SET_PDEATHSIG with its parent may still be
+	 * exiting when a restarted daemon gets here.  A deployment never
+	 * waits: a busy lock means another one runs (EK_TEMP, postponed).
+	 */
+	if (engine_open(&e, LC_RECOVER_LOCK_WAIT_MS, eb) == -1)
 		goto out;
 	if (e.st.in_progress.rev.sequence == 0) {
 		ret->status = DEPLOY_NOTHING;
@@ -1345,7 +1373,7 @@ lifecycle_deploy(const struct deploy_spec *spec,
 		errbuf_set(eb, EK_USAGE, "no bundle given");
 		goto out;
 	}
-	if (engine_open(&e, eb) == -1)
+	if (engine_open(&e, 0, eb) == -1)
 		goto out;
 	if (e.st.in_progress.rev.sequence != 0 && recover(&e, eb) == -1)
 		goto out;

@@ -155,7 +155,8 @@ int	lifecycle_deploy(const struct deploy_spec *,
  * ApplicationStart when its ApplicationStop had run, and record the
  * deployment as Interrupted.  Uses spec's root, application and group
  * only.  Returns 0 with ret->status DEPLOY_RECOVERED or DEPLOY_NOTHING;
- * -1 with eb set (EK_TEMP: locked; EK_DATA: unreadable state; EK_IO).
+ * -1 with eb set (EK_TEMP: still locked after waiting up to
+ * LC_RECOVER_LOCK_WAIT_MS; EK_DATA: unreadable state; EK_IO).
  */
 int	lifecycle_recover(const struct deploy_spec *,
 	    const struct deploy_observer *, struct deploy_result *ret,

@@ -539,9 +539,9 @@ body_is_json(const struct aws_result *res)
  * Whether res is S3's missing-key reply (404 whose error document's Code
  * is NoSuchKey).  That is the answer to the daemon's boot-time read of a
  * group's target.json before its first deployment, so it is recognised
- * without loading libxml2 when the request id is in x-amz-request-id (S3
- * always sends it); any other error document, NoSuchBucket included, is
- * parsed.
+ * without loading libxml2 when the request id is in a header (S3 sends
+ * x-amz-request-id, moto x-amzn-RequestId); any other error document,
+ * NoSuchBucket included, is parsed.
  */
 static bool
 s3_no_such_key(const struct aws_request *req, const struct aws_result *res)
@@ -549,7 +549,8 @@ s3_no_such_key(const struct aws_request *req, const struct aws_result *res)
 	static const char	 code[] = "<Code>NoSuchKey</Code>";
 
 	return req->svc->s3 && req->key != NULL && res->status == 404 &&
-	    aws_result_header(res, "x-amz-request-id") != NULL &&
+	    (aws_result_header(res, "x-amz-request-id") != NULL ||
+	    aws_result_header(res, "x-amzn-RequestId") != NULL) &&
 	    res->body.len > 0 && memmem(res->body.data, res->body.len, code,
 	    sizeof(code) - 1) != NULL;
 }

@@ -278,15 +278,61 @@ sqs_parse_kvs(const xmlNode *parent, const char *elem, bool message_attr,
 	*ret_n = n;
 }
 
+/*
+ * What both protocols check of a received message once its fields are
+ * in: the body's MD5 against MD5OfBody, and the delivery count.
+ */
+static int
+sqs_message_finish(struct sqs_message *m, struct errbuf *eb)
+{
+	char		 md5[MD5_HEX_LEN + 1];
+	const char	*rc;
+	uint64_t	 count;
+
+	m->body_len = strlen(m->body);
+	if (sqs_md5_hex(m->body, m->body_len, md5, eb) == -1)
+		return -1;
+	if (strcasecmp(md5, m->md5_of_body) != 0)
+		return errbuf_set(eb, EK_PROTO, "sqs ReceiveMessage: message "
+		    "'%s': MD5 mismatch: MD5OfBody is %.40s, the body's MD5 "
+		    "is %s", m->message_id, m->md5_of_body, md5);
+	rc = sqs_message_attr(m, "ApproximateReceiveCount");
+	if (rc != NULL && parse_u64(rc, 0, UINT32_MAX, &count) == 0)
+		m->receive_count = (unsigned long)count;
+	return 0;
+}
+
+/*
+ * Whether every entry of a batch got an answer: failed entries without
+ * one get "MissingResult".  seen is how many answers the reply had.
+ */
+static int
+sqs_batch_tally(struct sqs_batch_entry *es, size_t n, size_t seen,
+    size_t *ret_failed, struct errbuf *eb)
+{
+	size_t	 failed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (es[i].ok)
+			continue;
+		failed++;
+		if (es[i].error_code == NULL)
+			es[i].error_code = xstrdup("MissingResult");
+	}
+	if (seen != n && failed == 0)
+		return errbuf_set(eb, EK_PROTO, "sqs SendMessageBatch: reply "
+		    "has %zu results for %zu entries", seen, n);
+	if (ret_failed != NULL)
+		*ret_failed = failed;
+	return 0;
+}
+
 int
 sqs_parse_receive(xmlDoc *doc, struct sqs_messages *ret, struct errbuf *eb)
 {
 	struct sqs_messages	 ms;
 	struct sqs_message	*m;
 	xmlNode			*result, *x;
-	char			 md5[MD5_HEX_LEN + 1];
-	const char		*rc;
-	uint64_t		 count;
 
 	sqs_messages_init(&ms);
 	if (aws_query_result(doc, "sqs", "ReceiveMessage", &result, eb) == -1)
@@ -305,21 +351,11 @@ sqs_parse_receive(xmlDoc *doc, struct sqs_messages *ret, struct errbuf *eb)
 			goto fail;
 		if ((m->body = awsxml_child_text(x, "Body")) == NULL)
 			m->body = xstrdup("");
-		m->body_len = strlen(m->body);
-		if (sqs_md5_hex(m->body, m->body_len, md5, eb) == -1)
-			goto fail;
-		if (strcasecmp(md5, m->md5_of_body) != 0) {
-			errbuf_set(eb, EK_PROTO, "sqs ReceiveMessage: message "
-			    "'%s': MD5 mismatch: MD5OfBody is %s, the body's "
-			    "MD5 is %s", m->message_id, m->md5_of_body, md5);
-			goto fail;
-		}
 		sqs_parse_kvs(x, "Attribute", false, &m->attrs, &m->nattrs);
 		sqs_parse_kvs(x, "MessageAttribute", true, &m->mattrs,
 		    &m->nmattrs);
-		rc = sqs_message_attr(m, "ApproximateReceiveCount");
-		if (rc != NULL && parse_u64(rc, 0, UINT32_MAX, &count) == 0)
-			m->receive_count = (unsigned long)count;
+		if (sqs_message_finish(m, eb) == -1)
+			goto fail;
 	}
 	*ret = ms;
 	return 0;
@@ -597,7 +633,7 @@ sqs_parse_send_batch(xmlDoc *doc, struct sqs_batch_entry *es, size_t n,
 	struct sqs_batch_entry	*e;
 	xmlNode			*result, *x;
 	char			*id, *sf;
-	size_t			 failed = 0, seen = 0;
+	size_t			 seen = 0;
 
 	if (aws_query_result(doc, "sqs", "SendMessageBatch", &result,
 	    eb) == -1)
@@ -634,19 +670,7 @@ sqs_parse_send_batch(xmlDoc *doc, struct sqs_batch_entry *es, size_t n,
 			seen++;
 		}
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (es[i].ok)
-			continue;
-		failed++;
-		if (es[i].error_code == NULL)
-			es[i].error_code = xstrdup("MissingResult");
-	}
-	if (seen != n && failed == 0)
-		return errbuf_set(eb, EK_PROTO, "sqs SendMessageBatch: reply "
-		    "has %zu results for %zu entries", seen, n);
-	if (ret_failed != NULL)
-		*ret_failed = failed;
-	return 0;
+	return sqs_batch_tally(es, n, seen, ret_failed, eb);
 }
 
 int
@@ -889,9 +913,7 @@ sqs_json_parse_receive(const json_t *reply, struct sqs_messages *ret,
 	struct sqs_messages	 ms;
 	struct sqs_message	*m;
 	const json_t		*list, *x;
-	const char		*body, *rc;
-	char			 md5[MD5_HEX_LEN + 1];
-	uint64_t		 count;
+	const char		*body;
 
 	sqs_messages_init(&ms);
 	if ((list = json_object_get(reply, "Messages")) != NULL &&
@@ -917,22 +939,12 @@ sqs_json_parse_receive(const json_t *reply, struct sqs_messages *ret,
 			goto fail;
 		body = awsjson_str(x, "Body");
 		m->body = xstrdup(body != NULL ? body : "");
-		m->body_len = strlen(m->body);
-		if (sqs_md5_hex(m->body, m->body_len, md5, eb) == -1)
-			goto fail;
-		if (strcasecmp(md5, m->md5_of_body) != 0) {
-			errbuf_set(eb, EK_PROTO, "sqs ReceiveMessage: message "
-			    "'%s': MD5 mismatch: MD5OfBody is %s, the body's "
-			    "MD5 is %s", m->message_id, m->md5_of_body, md5);
-			goto fail;
-		}
 		sqs_json_kvs(json_object_get(x, "Attributes"), false,
 		    &m->attrs, &m->nattrs);
 		sqs_json_kvs(json_object_get(x, "MessageAttributes"), true,
 		    &m->mattrs, &m->nmattrs);
-		rc = sqs_message_attr(m, "ApproximateReceiveCount");
-		if (rc != NULL && parse_u64(rc, 0, UINT32_MAX, &count) == 0)
-			m->receive_count = (unsigned long)count;
+		if (sqs_message_finish(m, eb) == -1)
+			goto fail;
 	}
 	*ret = ms;
 	return 0;
@@ -1008,7 +1020,7 @@ sqs_json_parse_send_batch(const json_t *reply, struct sqs_batch_entry *es,
 {
 	static const char *const lists[] = { "Successful", "Failed" };
 	const json_t	*list;
-	size_t		 failed = 0, seen = 0;
+	size_t		 seen = 0;
 
 	for (size_t i = 0; i < n; i++)
 		sqs_batch_entry_release(&es[i]);
@@ -1022,19 +1034,7 @@ sqs_json_parse_send_batch(const json_t *reply, struct sqs_batch_entry *es,
 			    l == 0, &seen, eb) == -1)
 				return -1;
 	}
-	for (size_t i = 0; i < n; i++) {
-		if (es[i].ok)
-			continue;
-		failed++;
-		if (es[i].error_code == NULL)
-			es[i].error_code = xstrdup("MissingResult");
-	}
-	if (seen != n && failed == 0)
-		return errbuf_set(eb, EK_PROTO, "sqs SendMessageBatch: reply "
-		    "has %zu results for %zu entries", seen, n);
-	if (ret_failed != NULL)
-		*ret_failed = failed;
-	return 0;
+	return sqs_batch_tally(es, n, seen, ret_failed, eb);
 }
 
 static int

@@ -21,6 +21,7 @@
 #include "aws/sqs.h"
 #include "aws/xml.h"
 #include "errbuf.h"
+#include "fuzz_sqs.h"
 
 #include "banned.h"
 
@@ -69,7 +70,7 @@ fuzz_sqs(enum which w, xmlDoc *doc)
 {
 	struct sqs_messages	 msgs;
 	struct sqs_urls		 urls = { 0 };
-	struct sqs_batch_entry	 ent[3];
+	struct sqs_batch_entry	 ent[FUZZ_BATCH_N];
 	struct errbuf		 eb = { 0 };
 	char			*s = NULL;
 	size_t			 failed = 0;
@@ -78,17 +79,9 @@ fuzz_sqs(enum which w, xmlDoc *doc)
 	switch (w) {
 	case W_SQS_RECEIVE:
 		sqs_messages_init(&msgs);
-		if ((rc = sqs_parse_receive(doc, &msgs, &eb)) == 0) {
-			for (size_t i = 0; i < msgs.n; i++) {
-				if (msgs.v[i].body == NULL ||
-				    msgs.v[i].receipt_handle == NULL ||
-				    strlen(msgs.v[i].body) >
-				    msgs.v[i].body_len)
-					abort();
-				(void)sqs_message_attr(&msgs.v[i],
-				    "SentTimestamp");
-			}
-		}
+		rc = sqs_parse_receive(doc, &msgs, &eb);
+		if (rc == 0)
+			fuzz_check_received(&msgs);
 		sqs_messages_release(&msgs);
 		break;
 	case W_SQS_LIST:
@@ -102,20 +95,10 @@ fuzz_sqs(enum which w, xmlDoc *doc)
 			free(s);
 		break;
 	case W_SQS_BATCH:
-		memset(ent, 0, sizeof(ent));
-		ent[0].id = "a";
-		ent[1].id = "b";
-		ent[2].id = "c";
-		for (size_t i = 0; i < nitems(ent); i++) {
-			ent[i].body = "x";
-			ent[i].body_len = 1;
-		}
+		fuzz_batch_prepare(ent);
 		rc = sqs_parse_send_batch(doc, ent, nitems(ent), &failed,
 		    &eb);
-		if (rc == 0 && failed > nitems(ent))
-			abort();
-		for (size_t i = 0; i < nitems(ent); i++)
-			sqs_batch_entry_release(&ent[i]);
+		fuzz_batch_finish(ent, rc, failed);
 		break;
 	default:
 		abort();

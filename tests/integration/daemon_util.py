@@ -126,6 +126,15 @@ class FileStore:
         return json.loads(p.read_text()) if p.exists() else None
 
 
+def wait_status(store, dep_id, want, timeout=60):
+    """Poll store (FileStore) until the progress of dep_id says want;
+    returns that progress document."""
+    def done():
+        p = store.progress(dep_id)
+        return p if p is not None and p["status"] == want else None
+    return wait_for(done, timeout, what=f"{dep_id} status {want}")
+
+
 class Spool:
     """The spool queue of one daemon: BASE/queue/hookd-GROUP-INSTANCE."""
 

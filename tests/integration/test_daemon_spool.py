@@ -9,7 +9,8 @@ import signal
 
 from conftest import binary, run
 from daemon_util import (APP, GROUP, INSTANCE, FileStore, Spool, daemon,
-                         message, spool_config, write_config)  # noqa: F401
+                         message, spool_config, wait_status,
+                         write_config)  # noqa: F401
 from lifecycle_util import (app_bundle, blocked_in, events, mkfifo,
                             pid_alive, wait_for, ws)  # noqa: F401
 
@@ -19,13 +20,6 @@ def prepare(ws, version="v1", **kw):
     b = app_bundle(ws, version, fmt="tgz", **kw)
     sha = store.put_bundle(b)
     return store, Spool(ws.base), sha
-
-
-def wait_status(store, dep_id, want, timeout=60):
-    def done():
-        p = store.progress(dep_id)
-        return p if p is not None and p["status"] == want else None
-    return wait_for(done, timeout, what=f"{dep_id} status {want}")
 
 
 def test_run_n_checks_the_config(ws):

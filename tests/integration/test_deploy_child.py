@@ -14,7 +14,7 @@ import os
 import signal
 
 from daemon_util import (APP, GROUP, FileStore, Spool, daemon,  # noqa: F401
-                         message, spool_config)
+                         message, spool_config, wait_status)
 from lifecycle_util import (app_bundle, appspec, blocked_in,  # noqa: F401
                             make_bundle, mkfifo, pid_alive, release_of,
                             wait_for, ws)
@@ -56,13 +56,6 @@ def vmrss_kib(pid):
 
 def put(ws, store, version, **kw):
     return store.put_bundle(app_bundle(ws, version, fmt="tgz", **kw))
-
-
-def wait_status(store, dep_id, want, timeout=60):
-    def done():
-        p = store.progress(dep_id)
-        return p if p is not None and p["status"] == want else None
-    return wait_for(done, timeout, what=f"{dep_id} status {want}")
 
 
 def unblock(ws):

@@ -39,11 +39,10 @@
 #include "config.h"
 #include "dl.h"
 #include "errbuf.h"
+#include "scripted_server.h"
 #include "xalloc.h"
 
 #define WIRE		SHARED_DIR "/aws-wire-examples/"
-#define REQ_MAX		(256 * 1024)
-#define SERVER_LIFE_SEC	60
 #define QURL		"http://queue.example/123456789012/hookd-web-i-1"
 
 static char *
@@ -82,99 +81,6 @@ load(const char *path)
 	if (j == NULL)
 		fail_msg("%s: %s", path, eb.msg);
 	return j;
-}
-
-/* The scripted server: one canned reply per request, requests logged. */
-struct server {
-	pid_t	 pid;
-	int	 port;
-	char	 log[64];
-};
-
-static size_t
-read_request(int fd, char *buf, size_t max)
-{
-	size_t	 len = 0, need = 0;
-	ssize_t	 n;
-	char	*e, *cl;
-
-	for (;;) {
-		if (need == 0 && (e = memmem(buf, len, "\r\n\r\n", 4)) !=
-		    NULL) {
-			buf[len] = '\0';
-			cl = strcasestr(buf, "\r\nContent-Length:");
-			need = (size_t)(e - buf) + 4 + (cl != NULL && cl < e ?
-			    strtoul(cl + 17, NULL, 10) : 0);
-		}
-		if ((need != 0 && len >= need) || len >= max - 1)
-			return len;
-		if ((n = read(fd, buf + len, max - 1 - len)) <= 0)
-			return 0;
-		len += (size_t)n;
-	}
-}
-
-static void __dead
-serve(int lfd, char *const *script, size_t n, const char *logpath)
-{
-	char	*buf = xmalloc(REQ_MAX);
-	size_t	 i = 0, len;
-	int	 logfd, cfd;
-
-	alarm(SERVER_LIFE_SEC);
-	logfd = open(logpath, O_WRONLY | O_APPEND | O_CLOEXEC);
-	while (i < n) {
-		if ((cfd = accept(lfd, NULL, NULL)) == -1)
-			_exit(1);
-		while (i < n && (len = read_request(cfd, buf, REQ_MAX)) > 0) {
-			if (write(logfd, buf, len) == -1 ||
-			    write(logfd, "\n=====\n", 7) == -1 ||
-			    write(cfd, script[i], strlen(script[i])) == -1)
-				_exit(1);
-			i++;
-		}
-		close(cfd);
-	}
-	_exit(0);
-}
-
-static void
-server_start(struct server *s, char *const *script, size_t n)
-{
-	struct sockaddr_in	 sin;
-	socklen_t		 sl = sizeof(sin);
-	int			 lfd, fd;
-
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_int_not_equal(lfd, -1);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(lfd, 8), 0);
-	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &sl), 0);
-	s->port = ntohs(sin.sin_port);
-	strlcpy(s->log, "/tmp/test_sqsjson.XXXXXX", sizeof(s->log));
-	assert_int_not_equal(fd = mkstemp(s->log), -1);
-	close(fd);
-	assert_int_not_equal(s->pid = fork(), -1);
-	if (s->pid == 0)
-		serve(lfd, script, n, s->log);
-	close(lfd);
-}
-
-/* The recorded requests (new string); stops the server. */
-static char *
-server_stop(struct server *s)
-{
-	size_t	 len;
-	char	*d;
-
-	kill(s->pid, SIGTERM);
-	waitpid(s->pid, NULL, 0);
-	d = slurp(s->log, &len);
-	unlink(s->log);
-	return d;
 }
 
 /* An HTTP reply with a JSON body (taken) and extra header lines. */
@@ -271,7 +177,7 @@ json_path_never_loads_libxml2(void **state)
 	    "Content-Length: 116\r\n\r\n"
 	    "<Error><Code>NoSuchKey</Code><Message>The specified key does "
 	    "not exist.</Message><RequestId>R404</RequestId></Error>");
-	server_start(&s, script, nitems(script));
+	server_start(&s, (const char *const *)script, nitems(script));
 	c = client_for(&s, AWS_SQS_JSON);
 	sqs_messages_init(&ms);
 	assert_int_equal(sqs_receive(c, QURL, &o, &ms, &eb), 0);
@@ -510,7 +416,7 @@ receive_sends_aws_json(void **state)
 	    "ThrottlingException\",\"message\":\"Rate exceeded\"}"));
 	script[1] = reply(200, "", slurp(WIRE
 	    "sqs-json-ReceiveMessage.response.json", NULL));
-	server_start(&s, script, nitems(script));
+	server_start(&s, (const char *const *)script, nitems(script));
 	c = client_for(&s, AWS_SQS_JSON);
 	qurl = xasprintf("http://127.0.0.1:%d/123456789012/q", s.port);
 	assert_int_equal(sqs_receive(c, qurl, &o, &ms, &eb), 0);
@@ -571,7 +477,7 @@ errors_map_as_on_query(void **state)
 	    "\"com.amazonaws.sqs#QueueNameExists\",\"message\":\"A queue "
 	    "already exists with the same name\"}"));
 	script[5] = reply(200, "", xstrdup("{\"QueueUrls\":[\"u1\"]}"));
-	server_start(&s, script, nitems(script));
+	server_start(&s, (const char *const *)script, nitems(script));
 	c = client_for(&s, AWS_SQS_JSON);
 	assert_int_equal(sqs_get_queue_url(c, "nope", &url, &eb), -1);
 	assert_int_equal(eb.kind, EK_NOINPUT);
@@ -623,7 +529,7 @@ send_checks_md5_and_builds_entries(void **state)
 	    "\"MessageId\":\"m1\"},{\"Id\":\"b\",\"MessageId\":\"m2\"}]}"));
 	script[2] = reply(200, "", xstrdup("{\"QueueUrl\":\"http://h/1/q\"}"));
 	script[3] = reply(200, "", xstrdup("{}"));
-	server_start(&s, script, nitems(script));
+	server_start(&s, (const char *const *)script, nitems(script));
 	c = client_for(&s, AWS_SQS_JSON);
 	assert_int_equal(sqs_send(c, QURL, "body", 4, 3, NULL, &eb), -1);
 	assert_int_equal(eb.kind, EK_PROTO);
@@ -678,7 +584,7 @@ query_protocol_still_sends_forms(void **state)
 	script[0] = xasprintf("HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n"
 	    "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
 	free(body);
-	server_start(&s, script, 1);
+	server_start(&s, (const char *const *)script, 1);
 	c = client_for(&s, AWS_SQS_QUERY);
 	assert_int_equal(aws_client_sqs_protocol(c), AWS_SQS_QUERY);
 	assert_int_equal(sqs_delete_message(c, QURL, "rh", &eb), 0);

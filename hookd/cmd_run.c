@@ -165,11 +165,12 @@ sighandler(int sig)
 		/*
 		 * libcurl restarts its poll(2) after EINTR, so a long poll
 		 * would hold a shutdown for up to poll_wait seconds.  While
-		 * idle in one, abort it (http_set_abort_flag: within about
-		 * a second) and let the loop take the normal way out; a
-		 * message the poll was about to return becomes visible
-		 * again after its visibility timeout.  Other requests (a
-		 * progress write after SIGTERM) are left to finish.
+		 * idle in one, abort it (http_set_abort_flag; the byte
+		 * written below wakes it, http_set_wake_fd) and let the
+		 * loop take the normal way out; a message the poll was
+		 * about to return becomes visible again after its
+		 * visibility timeout.  Other requests (a progress write
+		 * after SIGTERM) are left to finish.
 		 */
 		if (in_longpoll)
 			abort_http = 1;
@@ -880,6 +881,7 @@ child_setup(struct daemon *d)
 	}
 	d->sigpipe_r = p[0];
 	sigpipe_w = p[1];
+	http_set_wake_fd(d->sigpipe_r);
 	got_hup = 0;		/* reloading is the daemon's */
 	/* Never touch the daemon's HTTP connections (TLS state). */
 	http_fresh_connections();
@@ -1777,6 +1779,8 @@ cmd_run(int argc, char **argv)
 	if (setup_signals(&d, &eb) == -1)
 		start_error(&d, &eb);
 	http_set_abort_flag(&abort_http);
+	/* An idle long poll sleeps until the network or a signal. */
+	http_set_wake_fd(d.sigpipe_r);
 	if (sd_watchdog_enabled(0, &d.wd_usec) <= 0)
 		d.wd_usec = 0;
 	now_mono(&d.wd_last);

@@ -19,6 +19,13 @@
 	X(curl_easy_setopt)						\
 	X(curl_easy_strerror)						\
 	X(curl_global_init)						\
+	X(curl_multi_add_handle)					\
+	X(curl_multi_cleanup)						\
+	X(curl_multi_info_read)						\
+	X(curl_multi_init)						\
+	X(curl_multi_perform)						\
+	X(curl_multi_poll)						\
+	X(curl_multi_remove_handle)					\
 	X(curl_slist_append)						\
 	X(curl_slist_free_all)
 
@@ -35,6 +42,13 @@ DL_CURL_SYMS(DL_DECLARE)
 #define curl_easy_reset	DL_C(curl_easy_reset)
 #define curl_easy_setopt	DL_C(curl_easy_setopt)
 #define curl_easy_strerror	DL_C(curl_easy_strerror)
+#define curl_multi_add_handle	DL_C(curl_multi_add_handle)
+#define curl_multi_cleanup	DL_C(curl_multi_cleanup)
+#define curl_multi_info_read	DL_C(curl_multi_info_read)
+#define curl_multi_init	DL_C(curl_multi_init)
+#define curl_multi_perform	DL_C(curl_multi_perform)
+#define curl_multi_poll	DL_C(curl_multi_poll)
+#define curl_multi_remove_handle	DL_C(curl_multi_remove_handle)
 #define curl_slist_append	DL_C(curl_slist_append)
 #define curl_slist_free_all	DL_C(curl_slist_free_all)
 #endif

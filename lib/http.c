@@ -36,6 +36,7 @@
 
 struct http {
 	CURL		*curl;
+	CURLM		*multi;		/* with a wake fd: keeps the connections */
 	unsigned	 gen;		/* http_gen when curl was made */
 	CURLcode	 last;
 	bool		 transient;
@@ -202,8 +203,12 @@ http_free(struct http *h)
 	if (h == NULL)
 		return;
 	/* An inherited handle is abandoned, never cleaned up (see .h). */
-	if (h->curl != NULL && h->gen == http_gen)
-		curl_easy_cleanup(h->curl);
+	if (h->gen == http_gen) {
+		if (h->multi != NULL)
+			(void)curl_multi_cleanup(h->multi);
+		if (h->curl != NULL)
+			curl_easy_cleanup(h->curl);
+	}
 	free(h);
 }
 
@@ -220,6 +225,15 @@ static bool
 aborting(void)
 {
 	return abort_flag != NULL && *abort_flag != 0;
+}
+
+/* The caller's wake-up fd (http_set_wake_fd); -1: none. */
+static int	 wake_fd = -1;
+
+void
+http_set_wake_fd(int fd)
+{
+	wake_fd = fd;
 }
 
 /*
@@ -377,6 +391,64 @@ seek_cb(void *arg, curl_off_t offset, int origin)
 	return CURL_SEEKFUNC_OK;
 }
 
+
+/*
+ * Run the transfer on c through h's multi handle (which keeps the
+ * connections from one transfer to the next), sleeping in
+ * curl_multi_poll() until libcurl has work (its own timers: the request
+ * timeout, the low-speed check) or wake_fd is readable.
+ * curl_easy_perform() wakes every second instead, to call the progress
+ * function: all an idle long poll would do.  wake_fd is never read:
+ * once it has woken us, the rest of the transfer polls for at most
+ * HTTP_WOKEN_POLL_MS at a time without it (each curl_multi_perform()
+ * calls the progress function, which sees the abort flag), so a byte
+ * left there for its owner cannot make us spin.
+ */
+static CURLcode
+perform_waking(struct http *h, CURL *c)
+{
+	struct curl_waitfd	 wfd;
+	CURLMsg			*msg;
+	CURLcode		 rc = CURLE_OK;
+	CURLMcode		 mc;
+	bool			 woken = false;
+	int			 running = 1, left;
+
+	if (h->multi == NULL && (h->multi = curl_multi_init()) == NULL)
+		return CURLE_OUT_OF_MEMORY;
+	if (curl_multi_add_handle(h->multi, c) != CURLM_OK)
+		return CURLE_FAILED_INIT;
+	for (;;) {
+		if ((mc = curl_multi_perform(h->multi, &running)) !=
+		    CURLM_OK) {
+			rc = mc == CURLM_OUT_OF_MEMORY ? CURLE_OUT_OF_MEMORY :
+			    CURLE_FAILED_INIT;
+			break;
+		}
+		if (running == 0)
+			break;
+		memset(&wfd, 0, sizeof(wfd));
+		wfd.fd = wake_fd;
+		wfd.events = CURL_WAIT_POLLIN;
+		if (woken)
+			mc = curl_multi_poll(h->multi, NULL, 0,
+			    HTTP_WOKEN_POLL_MS, NULL);
+		else
+			mc = curl_multi_poll(h->multi, &wfd, 1,
+			    HTTP_IDLE_POLL_MS, NULL);
+		if (mc != CURLM_OK) {
+			rc = CURLE_FAILED_INIT;
+			break;
+		}
+		if (wfd.revents != 0)
+			woken = true;
+	}
+	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL)
+		if (msg->msg == CURLMSG_DONE && msg->easy_handle == c)
+			rc = msg->data.result;
+	(void)curl_multi_remove_handle(h->multi, c);
+	return rc;
+}
 /* The URL up to '?', for messages (a query may hold a signature). */
 static char *
 url_noquery(const char *url)
@@ -526,6 +598,7 @@ http_perform(struct http *h, const struct http_request *req,
 			return errbuf_set(eb, EK_OS, "cannot create a libcurl "
 			    "handle");
 		h->curl = c;
+		h->multi = NULL;	/* the parent's connections: left alone */
 		h->gen = http_gen;
 	}
 	if ((sl = build_headers(req, eb)) == NULL)
@@ -586,7 +659,7 @@ http_perform(struct http *h, const struct http_request *req,
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	}
 
-	rc = curl_easy_perform(c);
+	rc = wake_fd != -1 ? perform_waking(h, c) : curl_easy_perform(c);
 	h->last = rc;
 	/* Aborted by the flag, not by a write or read callback. */
 	if (rc == CURLE_ABORTED_BY_CALLBACK && aborting() && !x.cb_abort &&

@@ -37,6 +37,8 @@ struct http;
 #define HTTP_TIMEOUT_MS		60000	/* default total time per request */
 #define HTTP_LOW_SPEED_BYTES	1	/* abort below this many bytes/s ... */
 #define HTTP_LOW_SPEED_SEC	30	/* ... for this many seconds */
+#define HTTP_IDLE_POLL_MS	60000	/* longest sleep with a wake fd */
+#define HTTP_WOKEN_POLL_MS	1000	/* ... once it has woken us */
 
 /*
  * An ordered list of header name/value pairs.  Names keep the case they
@@ -170,6 +172,16 @@ bool	 http_last_transient(const struct http *);
  * here: the caller clears it.  Not thread-safe (hookd has one thread).
  */
 void	 http_set_abort_flag(volatile sig_atomic_t *flag);
+
+/*
+ * Register an fd that becomes readable when the abort flag may have
+ * been set (normally the read end of the caller's signal self-pipe); -1
+ * removes it.  With one, transfers sleep in curl_multi_poll() until
+ * there is network work, a libcurl timer, or the fd (the flag then
+ * stops them at once); without, libcurl's easy loop wakes every second.
+ * The fd is polled, never read: its owner drains it.  Process-wide.
+ */
+void	 http_set_wake_fd(int fd);
 
 /*
  * For a process made by fork(2) (hookd's deployment process): from now

@@ -771,6 +771,7 @@ aws_request(struct aws_client *c, const struct aws_request *req,
 	hr.chunk_arg = req->chunk_arg;
 	hr.timeout_ms = req->timeout_ms != 0 ? req->timeout_ms : c->timeout_ms;
 	hr.body_max = req->body_max;
+	hr.no_low_speed = req->long_poll;
 
 	for (;;) {
 		struct errbuf	he = { 0 };

@@ -221,6 +221,8 @@ struct aws_request {
 	aws_reset_fn		*on_reset;
 
 	long			 timeout_ms;	/* per attempt; 0: client's */
+	bool			 long_poll;	/* the server holds the reply:
+						   no low-speed abort */
 	size_t			 body_max;	/* 0: HTTP_BODY_MAX */
 	unsigned int		 max_attempts;	/* 0: client's; 1: no retry */
 };

@@ -37,7 +37,9 @@ struct errbuf;
 /*
  * Send body (borrowed JSON object; NULL: {}) as operation op of svc
  * with X-Amz-Target "target_prefix.op", to url (NULL: the service
- * endpoint), with a per-attempt timeout (0: the client's).  On success
+ * endpoint), with a per-attempt timeout (0: the client's; non-zero is
+ * for a long poll: the server may hold the reply that long, so no
+ * low-speed abort).  On success
  * returns 0 and the reply object in *ret_reply (new reference; may be
  * NULL when the caller does not want it).  On failure -1 with eb set:
  * aws_request()'s kinds, or EK_PROTO "unexpected reply: ..." when a 2xx

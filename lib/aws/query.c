@@ -122,6 +122,7 @@ aws_query_call(struct aws_client *c, const struct aws_service *svc,
 	req.body_fd = -1;
 	req.out_fd = -1;
 	req.timeout_ms = timeout_ms;
+	req.long_poll = timeout_ms != 0;
 	if (aws_request(c, &req, res, eb) == -1)
 		goto out;
 	if ((doc = awsxml_parse(res->body.data, res->body.len, eb)) == NULL) {

@@ -49,7 +49,8 @@ void	 aws_query_addu(struct aws_query *, const char *name,
  * Send q with aws_request() to url (NULL: the service endpoint), as
  * operation q->action of svc, its parameters as the form body
  * (aws_form_encode()), with a per-attempt timeout of timeout_ms (0:
- * the client's).  On success, parses the reply and returns 0 with a new
+ * the client's; non-zero is for a long poll: the server may hold the
+ * reply that long, so no low-speed abort).  On success, parses the reply and returns 0 with a new
  * document in *ret_doc (awsxml_free()).  res (initialised by the caller
  * with aws_result_init()) is filled on success and failure, so the caller
  * can look at res->code after -1.  Returns -1 with eb set: the kinds of

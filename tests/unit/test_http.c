@@ -73,10 +73,24 @@ now(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* SIGALRM sets the flag; SA_RESTART as hookd: the wait is restarted. */
+static void
+arm_flag(void)
+{
+	struct sigaction	 sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_alarm;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
+	flag = 0;
+	http_set_abort_flag(&flag);
+}
+
 static void
 http_abort_flag_stops_a_waiting_transfer(void **state)
 {
-	struct sigaction	 sa;
 	struct http_request	 req = { .method = "GET", .body_fd = -1,
 				    .out_fd = -1, .timeout_ms = 20000,
 				    .no_low_speed = true };
@@ -89,13 +103,7 @@ http_abort_flag_stops_a_waiting_transfer(void **state)
 
 	fd = silent_server(url, sizeof(url));
 	req.url = url;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_alarm;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;	/* as hookd: the wait is restarted */
-	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
-	flag = 0;
-	http_set_abort_flag(&flag);
+	arm_flag();
 	assert_non_null(h = http_new(&eb));
 	http_response_init(&resp);
 	t0 = now();
@@ -127,7 +135,6 @@ http_abort_flag_stops_a_waiting_transfer(void **state)
 static void
 http_wake_fd_stops_a_waiting_transfer(void **state)
 {
-	struct sigaction	 sa;
 	struct http_request	 req = { .method = "GET", .body_fd = -1,
 				    .out_fd = -1, .timeout_ms = 20000,
 				    .no_low_speed = true };
@@ -140,14 +147,8 @@ http_wake_fd_stops_a_waiting_transfer(void **state)
 	fd = silent_server(url, sizeof(url));
 	req.url = url;
 	assert_int_equal(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_alarm;
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	assert_int_equal(sigaction(SIGALRM, &sa, NULL), 0);
-	flag = 0;
 	wake_w = p[1];
-	http_set_abort_flag(&flag);
+	arm_flag();
 	http_set_wake_fd(p[0]);
 	assert_non_null(h = http_new(&eb));
 	http_response_init(&resp);

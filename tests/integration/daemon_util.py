@@ -126,6 +126,24 @@ class FileStore:
         return json.loads(p.read_text()) if p.exists() else None
 
 
+class AwsWorld:
+    """One test's own S3 bucket (created), queue prefix and queue name
+    on moto, seen through a recording proxy: the common ground of the
+    SQS daemon tests and the scale-out tests."""
+
+    def __init__(self, moto, proxy, ws, tag, instance=INSTANCE):
+        self.moto = moto
+        self.ws = ws
+        self.proxy = proxy(moto.url)
+        self.bucket = f"{tag}-" + uuid.uuid4().hex[:12]
+        self.prefix = tag[0] + uuid.uuid4().hex[:8]
+        self.store = f"s3://{self.bucket}/deploys"
+        self.qname = f"{self.prefix}-{GROUP}-{instance}"
+        self.s3 = moto.client("s3")
+        self.sqs = moto.client("sqs")
+        self.s3.create_bucket(Bucket=self.bucket)
+
+
 def wait_status(store, dep_id, want, timeout=60):
     """Poll store (FileStore) until the progress of dep_id says want;
     returns that progress document."""

@@ -10,32 +10,22 @@ import re
 import signal
 import subprocess
 import time
-import uuid
 
 import pytest
 
-from daemon_util import (APP, GROUP, INSTANCE, daemon, message,  # noqa: F401
-                         sha256_file)
+from daemon_util import (APP, GROUP, INSTANCE, AwsWorld,  # noqa: F401
+                         daemon, message, sha256_file)
 from lifecycle_util import (app_bundle, blocked_in, events, mkfifo,
                             pid_alive, wait_for, ws)  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("moto")
 
 
-class Fleet:
+class Fleet(AwsWorld):
     """A bucket and a queue prefix of this test, and the aws CLI."""
 
     def __init__(self, moto, proxy, ws):
-        self.moto = moto
-        self.ws = ws
-        self.proxy = proxy(moto.url)
-        self.bucket = "b-" + uuid.uuid4().hex[:12]
-        self.prefix = "t" + uuid.uuid4().hex[:8]
-        self.store = f"s3://{self.bucket}/deploys"
-        self.qname = f"{self.prefix}-{GROUP}-{INSTANCE}"
-        self.s3 = moto.client("s3")
-        self.sqs = moto.client("sqs")
-        self.s3.create_bucket(Bucket=self.bucket)
+        super().__init__(moto, proxy, ws, "tb")
         cfg = ws.base / "aws-cli-config"
         cfg.write_text("[default]\ns3 =\n    addressing_style = path\n")
         self.cli_env = dict(os.environ, **moto.env())

@@ -21,8 +21,8 @@ import uuid
 import pytest
 
 from conftest import binary, run
-from daemon_util import (APP, GROUP, daemon, message,  # noqa: F401
-                         sha256_file, write_config)
+from daemon_util import (APP, GROUP, AwsWorld, daemon,  # noqa: F401
+                         message, sha256_file, write_config)
 from lifecycle_util import (app_bundle, blocked_in, events, mkfifo,
                             wait_for, ws)  # noqa: F401
 
@@ -33,21 +33,12 @@ ASG = "web-asg"
 HOOK = "hookd-launch"
 
 
-class ScaleOut:
+class ScaleOut(AwsWorld):
     """One test's bucket, queue prefix, Auto Scaling group and instance."""
 
     def __init__(self, moto, imds, proxy, ws):
-        self.moto = moto
+        super().__init__(moto, proxy, ws, "so", instance=INSTANCE)
         self.imds = imds
-        self.ws = ws
-        self.proxy = proxy(moto.url)
-        self.bucket = "so-" + uuid.uuid4().hex[:12]
-        self.prefix = "s" + uuid.uuid4().hex[:8]
-        self.store = f"s3://{self.bucket}/deploys"
-        self.qname = f"{self.prefix}-{GROUP}-{INSTANCE}"
-        self.s3 = moto.client("s3")
-        self.sqs = moto.client("sqs")
-        self.s3.create_bucket(Bucket=self.bucket)
         self.asg_url = imds.url
 
     def hold(self, heartbeat_timeout=60, tag=True, state="Pending:Wait",

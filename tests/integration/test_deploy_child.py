@@ -63,16 +63,23 @@ def unblock(ws):
         pass
 
 
-def test_deployment_runs_in_a_child_of_the_daemon(ws, daemon):
+def held_in(ws, daemon, event, **kw):
+    """A daemon deploying v1, held in its `event` hook (which blocks on
+    the FIFO): (daemon, store, spool, message, the hook's pid).  kw go
+    to the daemon fixture (args, env)."""
     store, spool = FileStore(ws.base), Spool(ws.base)
     sha = put(ws, store, "v1")
     mkfifo(ws)
-    (ws.out / "block.ApplicationStart.v1").write_text("")
-    h = daemon(ws, spool_config(ws))
+    (ws.out / f"block.{event}.v1").write_text("")
+    h = daemon(ws, spool_config(ws), **kw)
     m = message(store.url, sha, 1)
     spool.send(m)
     wait_for(lambda: blocked_in(ws), 30, what="the hook to block")
-    hook = int((ws.out / "blocked.pid").read_text())
+    return h, store, spool, m, int((ws.out / "blocked.pid").read_text())
+
+
+def test_deployment_runs_in_a_child_of_the_daemon(ws, daemon):
+    h, store, spool, m, hook = held_in(ws, daemon, "ApplicationStart")
     dep = ppid(hook)
     assert dep != h.pid()
     assert ppid(dep) == h.pid()
@@ -130,7 +137,8 @@ def test_killed_deployment_process_is_recovered_and_redelivered(ws, daemon):
     hook = int((ws.out / "blocked.pid").read_text())
     dep = ppid(hook)
     assert ppid(dep) == h.pid()
-    assert ws.current(APP, GROUP) == release_of(ws, APP, m2["deployment_id"], GROUP)
+    assert ws.current(APP, GROUP) == release_of(ws, APP, m2["deployment_id"],
+                                                GROUP)
     # The redelivery stops before Install, so 'current' can be looked at.
     (ws.out / "block.ApplicationStart.v2").unlink()
     (ws.out / "block.BeforeInstall.v2").write_text("")
@@ -210,15 +218,8 @@ def test_deployment_that_always_crashes_is_set_aside(ws, daemon):
 
 
 def test_sigterm_reaches_the_deployment_process(ws, daemon):
-    store, spool = FileStore(ws.base), Spool(ws.base)
-    sha = put(ws, store, "v1")
-    mkfifo(ws)
-    (ws.out / "block.ApplicationStart.v1").write_text("")
-    h = daemon(ws, spool_config(ws), args=["--grace", "1"])
-    m = message(store.url, sha, 1)
-    spool.send(m)
-    wait_for(lambda: blocked_in(ws), 30, what="the hook to block")
-    hook = int((ws.out / "blocked.pid").read_text())
+    h, store, spool, m, hook = held_in(ws, daemon, "ApplicationStart",
+                                       args=["--grace", "1"])
     dep = ppid(hook)
     assert h.stop(signal.SIGTERM, timeout=30) == 0
     assert not pid_alive(hook) and not pid_alive(dep)
@@ -230,15 +231,7 @@ def test_sigterm_reaches_the_deployment_process(ws, daemon):
 def test_kill9_of_the_daemon_takes_the_deployment_process_along(ws, daemon):
     """The deployment process dies with the daemon (PR_SET_PDEATHSIG),
     and a daemon started again at once recovers and resumes."""
-    store, spool = FileStore(ws.base), Spool(ws.base)
-    sha = put(ws, store, "v1")
-    mkfifo(ws)
-    (ws.out / "block.AfterInstall.v1").write_text("")
-    h = daemon(ws, spool_config(ws))
-    m = message(store.url, sha, 1)
-    spool.send(m)
-    wait_for(lambda: blocked_in(ws), 30, what="the hook to block")
-    hook = int((ws.out / "blocked.pid").read_text())
+    h, store, spool, m, hook = held_in(ws, daemon, "AfterInstall")
     dep = ppid(hook)
     (ws.out / "block.AfterInstall.v1").unlink()
     h.kill9()
@@ -255,14 +248,8 @@ def test_kill9_of_the_daemon_takes_the_deployment_process_along(ws, daemon):
 def test_watchdog_is_pinged_while_a_hook_runs(ws, daemon):
     """While a deployment runs, its process pings the watchdog (the
     daemon waits without pinging, so a hung deployment is caught)."""
-    store, spool = FileStore(ws.base), Spool(ws.base)
-    sha = put(ws, store, "v1")
-    mkfifo(ws)
-    (ws.out / "block.ApplicationStart.v1").write_text("")
-    h = daemon(ws, spool_config(ws), env={"WATCHDOG_USEC": "1000000"})
-    m = message(store.url, sha, 1)
-    spool.send(m)
-    wait_for(lambda: blocked_in(ws), 30, what="the hook to block")
+    h, store, spool, m, _ = held_in(ws, daemon, "ApplicationStart",
+                                    env={"WATCHDOG_USEC": "1000000"})
     n = h.notify.drain().count("WATCHDOG=1")
     wait_for(lambda: h.notify.drain().count("WATCHDOG=1") >= n + 3, 10,
              what="three WATCHDOG=1 while the hook blocks")

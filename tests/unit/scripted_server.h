@@ -24,6 +24,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "aws/client.h"
+#include "aws/creds.h"
 #include "xalloc.h"
 
 #define CLOSE_CONN	"CLOSE"	/* script entry: drop the connection */
@@ -145,6 +147,38 @@ server_stop(struct server *s)
 	close(fd);
 	unlink(s->log);
 	return d;
+}
+
+/*
+ * An AWS client for s (through AWS_ENDPOINT_URL): test credentials, with
+ * session token 'token' unless NULL, us-east-1, a 5 ms backoff base and
+ * a 5 s timeout; what else cfg holds (attempts, protocol) is the
+ * caller's.
+ */
+static struct aws_client *
+server_client(struct server *s, struct aws_client_config *cfg,
+    const char *token)
+{
+	struct aws_creds	 cr = { 0 };
+	struct aws_client	*c;
+	struct errbuf		 eb = { 0 };
+	char			*u;
+
+	u = xasprintf("http://127.0.0.1:%d", s->port);
+	setenv("AWS_ENDPOINT_URL", u, 1);
+	free(u);
+	cr.access_key = (char *)(uintptr_t)"AKIDTEST";
+	cr.secret_key = (char *)(uintptr_t)"SECRETTEST";
+	cr.session_token = (char *)(uintptr_t)token;
+	cfg->region = "us-east-1";
+	cfg->creds = &cr;
+	cfg->backoff_base_ms = 5;
+	cfg->timeout_ms = 5000;
+	c = aws_client_new(cfg, &eb);
+	cfg->creds = NULL;
+	if (c == NULL)
+		fail_msg("aws_client_new: %s", eb.msg);
+	return c;
 }
 
 #endif /* HOOKD_SCRIPTED_SERVER_H */

@@ -58,25 +58,9 @@ static struct aws_client *
 client_for(struct server *s, unsigned int attempts)
 {
 	struct aws_client_config cfg = { 0 };
-	struct aws_creds	 cr = { 0 };
-	struct aws_client	*c;
-	struct errbuf		 eb = { 0 };
-	char			*u;
 
-	u = xasprintf("http://127.0.0.1:%d", s->port);
-	setenv("AWS_ENDPOINT_URL", u, 1);
-	free(u);
-	cr.access_key = (char *)(uintptr_t)"AKIDTEST";
-	cr.secret_key = (char *)(uintptr_t)"SECRETTEST";
-	cr.session_token = (char *)(uintptr_t)"TOKENTEST";
-	cfg.region = "us-east-1";
-	cfg.creds = &cr;
 	cfg.max_attempts = attempts;
-	cfg.backoff_base_ms = 5;
-	cfg.timeout_ms = 5000;
-	c = aws_client_new(&cfg, &eb);
-	assert_non_null(c);
-	return c;
+	return server_client(s, &cfg, "TOKENTEST");
 }
 
 static const struct aws_param send_form[] = {

@@ -101,25 +101,9 @@ static struct aws_client *
 client_for(struct server *s, enum aws_sqs_protocol p)
 {
 	struct aws_client_config cfg = { 0 };
-	struct aws_creds	 cr = { 0 };
-	struct aws_client	*c;
-	struct errbuf		 eb = { 0 };
-	char			*u;
 
-	u = xasprintf("http://127.0.0.1:%d", s->port);
-	setenv("AWS_ENDPOINT_URL", u, 1);
-	free(u);
-	cr.access_key = (char *)(uintptr_t)"AKIDTEST";
-	cr.secret_key = (char *)(uintptr_t)"SECRETTEST";
-	cfg.region = "us-east-1";
-	cfg.creds = &cr;
-	cfg.backoff_base_ms = 5;
-	cfg.timeout_ms = 5000;
 	cfg.sqs_protocol = p;
-	c = aws_client_new(&cfg, &eb);
-	if (c == NULL)
-		fail_msg("aws_client_new: %s", eb.msg);
-	return c;
+	return server_client(s, &cfg, NULL);
 }
 
 /* The JSON body of the nth (0-based) logged request. */

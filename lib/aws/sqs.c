@@ -39,8 +39,9 @@ static int	sqs_json_create_queue(struct aws_client *, const char *,
 		    const struct sqs_kv *, size_t, char **, struct errbuf *);
 static int	sqs_json_get_queue_url(struct aws_client *, const char *,
 		    char **, struct errbuf *);
-static int	sqs_json_list_queues(struct aws_client *, const char *,
-		    unsigned int, struct sqs_urls *, struct errbuf *);
+static int	sqs_json_list_page(struct aws_client *, const char *,
+		    unsigned int, const char *, struct sqs_urls *, char **,
+		    struct errbuf *);
 static int	sqs_json_simple(struct aws_client *, const char *,
 		    const char *, json_t *, struct errbuf *);
 static int	sqs_json_send(struct aws_client *, const char *,
@@ -449,35 +450,45 @@ sqs_get_queue_url(struct aws_client *c, const char *name, char **ret_url,
 	return ret;
 }
 
+/* One ListQueues page over the Query protocol: next is NULL at first. */
+static int
+sqs_query_list_page(struct aws_client *c, const char *prefix,
+    unsigned int page_size, const char *next, struct sqs_urls *urls,
+    char **ret_next, struct errbuf *eb)
+{
+	struct aws_query	 q;
+	xmlDoc			*doc = NULL;
+	int			 rv;
+
+	aws_query_init(&q, "ListQueues", SQS_VERSION);
+	aws_query_add(&q, "QueueNamePrefix", prefix);
+	aws_query_addu(&q, "MaxResults", page_size);
+	aws_query_add(&q, "NextToken", next);
+	rv = sqs_call(c, &q, &doc, eb);
+	aws_query_release(&q);
+	if (rv == 0)
+		rv = sqs_parse_list_queues(doc, urls, ret_next, eb);
+	awsxml_free(doc);
+	return rv;
+}
+
 int
 sqs_list_queues(struct aws_client *c, const char *prefix,
     unsigned int page_size, struct sqs_urls *ret, struct errbuf *eb)
 {
 	struct sqs_urls		 urls = { 0 };
-	struct aws_query	 q;
-	xmlDoc			*doc;
 	char			*next = NULL, *token;
-	int			 rv = -1;
+	int			 rv;
 
-	if (sqs_json(c))
-		return sqs_json_list_queues(c, prefix, page_size, ret, eb);
 	if (page_size == 0 || page_size > SQS_LIST_PAGE_MAX)
 		page_size = SQS_LIST_PAGE_MAX;
 	do {
-		aws_query_init(&q, "ListQueues", SQS_VERSION);
-		aws_query_add(&q, "QueueNamePrefix", prefix);
-		aws_query_addu(&q, "MaxResults", page_size);
-		aws_query_add(&q, "NextToken", next);
-		doc = NULL;
-		rv = sqs_call(c, &q, &doc, eb);
-		aws_query_release(&q);
-		if (rv == 0) {
-			token = NULL;
-			rv = sqs_parse_list_queues(doc, &urls, &token, eb);
-			free(next);
-			next = token;
-		}
-		awsxml_free(doc);
+		token = NULL;
+		rv = sqs_json(c) ? sqs_json_list_page(c, prefix, page_size,
+		    next, &urls, &token, eb) : sqs_query_list_page(c, prefix,
+		    page_size, next, &urls, &token, eb);
+		free(next);
+		next = token;
 	} while (rv == 0 && next != NULL);
 	free(next);
 	if (rv == -1) {
@@ -1079,46 +1090,28 @@ sqs_json_get_queue_url(struct aws_client *c, const char *name,
 	return ret;
 }
 
+/* One ListQueues page over the JSON protocol: next is NULL at first. */
 static int
-sqs_json_list_queues(struct aws_client *c, const char *prefix,
-    unsigned int page_size, struct sqs_urls *ret, struct errbuf *eb)
+sqs_json_list_page(struct aws_client *c, const char *prefix,
+    unsigned int page_size, const char *next, struct sqs_urls *urls,
+    char **ret_next, struct errbuf *eb)
 {
-	struct sqs_urls	 urls = { 0 };
-	json_t		*body, *reply;
-	char		*next = NULL, *token;
-	int		 rv;
+	json_t	*body, *reply = NULL;
+	int	 rv;
 
-	if (page_size == 0 || page_size > SQS_LIST_PAGE_MAX)
-		page_size = SQS_LIST_PAGE_MAX;
-	do {
-		body = json_object();
-		if (prefix != NULL)
-			json_object_set_new(body, "QueueNamePrefix",
-			    json_string(prefix));
-		json_object_set_new(body, "MaxResults",
-		    json_integer(page_size));
-		if (next != NULL)
-			json_object_set_new(body, "NextToken",
-			    json_string(next));
-		reply = NULL;
-		rv = sqs_json_call(c, NULL, "ListQueues", body, 0, &reply, eb);
-		json_decref(body);
-		if (rv == 0) {
-			token = NULL;
-			rv = sqs_json_parse_list_queues(reply, &urls, &token,
-			    eb);
-			free(next);
-			next = token;
-		}
-		json_decref(reply);
-	} while (rv == 0 && next != NULL);
-	free(next);
-	if (rv == -1) {
-		sqs_urls_release(&urls);
-		return -1;
-	}
-	*ret = urls;
-	return 0;
+	body = json_object();
+	if (prefix != NULL)
+		json_object_set_new(body, "QueueNamePrefix",
+		    json_string(prefix));
+	json_object_set_new(body, "MaxResults", json_integer(page_size));
+	if (next != NULL)
+		json_object_set_new(body, "NextToken", json_string(next));
+	rv = sqs_json_call(c, NULL, "ListQueues", body, 0, &reply, eb);
+	json_decref(body);
+	if (rv == 0)
+		rv = sqs_json_parse_list_queues(reply, urls, ret_next, eb);
+	json_decref(reply);
+	return rv;
 }
 
 /* A call on a queue whose reply carries nothing we need. */

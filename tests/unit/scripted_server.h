@@ -26,6 +26,7 @@
 
 #include "aws/client.h"
 #include "aws/creds.h"
+#include "loopback.h"
 #include "xalloc.h"
 
 #define CLOSE_CONN	"CLOSE"	/* script entry: drop the connection */
@@ -105,19 +106,9 @@ serve(int lfd, const char *const *script, size_t n, const char *logpath)
 static void
 server_start(struct server *s, const char *const *script, size_t n)
 {
-	struct sockaddr_in	 sin;
-	socklen_t		 sl = sizeof(sin);
-	int			 lfd;
+	int	 lfd;
 
-	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_int_not_equal(lfd, -1);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(lfd, 8), 0);
-	assert_int_equal(getsockname(lfd, (struct sockaddr *)&sin, &sl), 0);
-	s->port = ntohs(sin.sin_port);
+	lfd = loopback_listen(&s->port);
 	strlcpy(s->log, "/tmp/hookd-unit-server.XXXXXX", sizeof(s->log));
 	close(mkstemp(s->log));
 	s->pid = fork();

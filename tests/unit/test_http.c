@@ -30,6 +30,7 @@
 
 #include "errbuf.h"
 #include "http.h"
+#include "loopback.h"
 
 #include "banned.h"
 
@@ -48,19 +49,10 @@ on_alarm(int sig)
 static int
 silent_server(char *url, size_t len)
 {
-	struct sockaddr_in	 sin;
-	socklen_t		 sl = sizeof(sin);
-	int			 fd;
+	int	 fd, port;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd != -1);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(fd, 4), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
-	snprintf(url, len, "http://127.0.0.1:%u/queue", ntohs(sin.sin_port));
+	fd = loopback_listen(&port);
+	snprintf(url, len, "http://127.0.0.1:%d/queue", port);
 	return fd;
 }
 

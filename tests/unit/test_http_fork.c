@@ -32,6 +32,7 @@
 
 #include "errbuf.h"
 #include "http.h"
+#include "loopback.h"
 
 #include "banned.h"
 
@@ -90,20 +91,11 @@ serve(int lfd)
 static pid_t
 server(char *url, size_t len)
 {
-	struct sockaddr_in	 sin;
-	socklen_t		 sl = sizeof(sin);
-	pid_t			 pid;
-	int			 fd;
+	pid_t	 pid;
+	int	 fd, port;
 
-	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	assert_true(fd != -1);
-	memset(&sin, 0, sizeof(sin));
-	sin.sin_family = AF_INET;
-	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	assert_int_equal(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
-	assert_int_equal(listen(fd, 4), 0);
-	assert_int_equal(getsockname(fd, (struct sockaddr *)&sin, &sl), 0);
-	snprintf(url, len, "http://127.0.0.1:%u/x", ntohs(sin.sin_port));
+	fd = loopback_listen(&port);
+	snprintf(url, len, "http://127.0.0.1:%d/x", port);
 	assert_true((pid = fork()) != -1);
 	if (pid == 0)
 		serve(fd);

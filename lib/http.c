@@ -51,6 +51,7 @@ struct xfer {
 	struct http_response		*resp;
 	size_t				 sent;		/* body bytes read */
 	bool				 toobig;	/* body over cap */
+	bool				 out_toobig;	/* over out_max */
 	bool				 io_err;	/* fd I/O failed */
 	int				 io_errno;
 	bool				 cb_abort;	/* on_chunk said stop */
@@ -283,6 +284,11 @@ write_cb(char *ptr, size_t size, size_t nmemb, void *arg)
 	size_t		 len = size * nmemb, off = 0;
 
 	if (x->req->out_fd != -1 && status_2xx(x)) {
+		if (x->req->out_max > 0 &&
+		    len > x->req->out_max - x->resp->out_bytes) {
+			x->out_toobig = true;
+			return 0;
+		}
 		while (off < len) {
 			ssize_t	n = write(x->req->out_fd, ptr + off,
 			    len - off);
@@ -499,6 +505,9 @@ curl_fail(struct http *h, struct xfer *x, CURLcode rc, const char *url,
 		if (x->toobig)
 			r = errbuf_set(eb, EK_PROTO, "reply from '%s' larger "
 			    "than %zu bytes", u, x->resp->body.max);
+		else if (x->out_toobig || rc == CURLE_FILESIZE_EXCEEDED)
+			r = errbuf_set(eb, EK_DATA, "'%s': larger than %llu "
+			    "bytes", u, (unsigned long long)x->req->out_max);
 		else if (x->cb_abort)
 			r = errbuf_set(eb, EK_IO, "download from '%s' aborted "
 			    "by its consumer", u);
@@ -629,6 +638,9 @@ http_perform(struct http *h, const struct http_request *req,
 	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+	if (req->out_fd != -1 && req->out_max > 0)
+		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+		    (curl_off_t)req->out_max);
 	if (abort_flag != NULL) {
 		curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, xferinfo_cb);
 		curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
@@ -663,7 +675,7 @@ http_perform(struct http *h, const struct http_request *req,
 	h->last = rc;
 	/* Aborted by the flag, not by a write or read callback. */
 	if (rc == CURLE_ABORTED_BY_CALLBACK && aborting() && !x.cb_abort &&
-	    !x.io_err && !x.toobig)
+	    !x.io_err && !x.toobig && !x.out_toobig)
 		h->interrupted = true;
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
 	if (rc != CURLE_OK) {

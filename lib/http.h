@@ -104,6 +104,11 @@ struct http_request {
 	int			 out_fd;
 	http_chunk_fn		*on_chunk;	/* may be NULL */
 	void			*chunk_arg;
+	/*
+	 * out_fd only: refuse a body over out_max bytes (0: no cap), by
+	 * its Content-Length before reading it, else once it grows past.
+	 */
+	uint64_t		 out_max;
 
 	long			 timeout_ms;	/* total; 0: HTTP_TIMEOUT_MS */
 	/* connect_timeout_ms 0: HTTP_CONNECT_TIMEOUT_MS */
@@ -148,6 +153,7 @@ void	 http_free(struct http *);
  *   EK_TEMP     timeout, connection reset, empty or truncated reply;
  *               or "interrupted" by the abort flag (never transient)
  *   EK_PROTO    reply body larger than body_max, TLS/protocol failure
+ *   EK_DATA     2xx body for out_fd larger than out_max ("larger than")
  *   EK_IO       cannot read body_fd / write out_fd, or on_chunk aborted
  *   EK_USAGE    bad URL or method
  * After a failure, http_last_transient() says whether the failure is one

@@ -147,6 +147,17 @@ store_put(struct store *s, const char *key, const void *data, size_t len,
 }
 
 int
+store_put_volatile(struct store *s, const char *key, const void *data,
+    size_t len, struct errbuf *eb)
+{
+	if (bad_key(key, eb) == -1)
+		return -1;
+	if (s->ops->put_volatile == NULL)
+		return s->ops->put(s, key, data, len, NULL, NULL, eb);
+	return s->ops->put_volatile(s, key, data, len, eb);
+}
+
+int
 store_put_if(struct store *s, const char *key, const void *data, size_t len,
     const char *if_match, char ret_etag[STORE_ETAG_MAX], struct errbuf *eb)
 {

@@ -61,7 +61,9 @@ struct store_ops {
 	 * (created or truncated, mode 0600), computing its SHA-256: when
 	 * sha256_hex is not NULL it must match (EK_DATA "SHA-256
 	 * mismatch: expected X, got Y").  On any failure the file is
-	 * removed.  *ret_size (may be NULL) gets the bytes written.
+	 * removed.  *ret_size (may be NULL) gets the bytes written.  The
+	 * file is not fsync'ed: it is a download the caller uses at once
+	 * and fetches again after a crash (hookd's ROOT/cache).
 	 */
 	int	(*get_file)(struct store *, const char *key, const char *path,
 		    const char *sha256_hex, uint64_t max, uint64_t *ret_size,
@@ -75,6 +77,13 @@ struct store_ops {
 	int	(*put)(struct store *, const char *key, const void *data,
 		    size_t len, const char *if_match,
 		    char ret_etag[STORE_ETAG_MAX], struct errbuf *);
+	/*
+	 * Optional (NULL: put is used): an unconditional put that need
+	 * not survive a crash of the host (file://: no fsync).  Readers
+	 * still see the old or the new bytes while the host runs.
+	 */
+	int	(*put_volatile)(struct store *, const char *key,
+		    const void *data, size_t len, struct errbuf *);
 	/* Upload a local file (bundles); unconditional. */
 	int	(*put_file)(struct store *, const char *key, const char *path,
 		    struct errbuf *);
@@ -116,7 +125,12 @@ void	store_free(struct store *);
 /*
  * The operations, with the key checked first (EK_BUG for a bad key: the
  * caller built it).  See struct store_ops.  store_get reads at most
- * 'max' bytes; store_put is unconditional; store_put_if returns 0,
+ * 'max' bytes; store_put is unconditional; store_put_volatile is
+ * store_put for a document a later durable write replaces (a
+ * deployment's intermediate progress, the registry entry): on a file://
+ * store it is not fsync'ed, so after a power loss it may be missing or,
+ * for a new file, empty -- readers take such a document as absent;
+ * store_put_if returns 0,
  * STORE_CONFLICT or -1; store_exists returns 1, 0 or -1.  All may block
  * on the network (S3) or the disk.
  */
@@ -128,6 +142,8 @@ int	store_get_file(struct store *, const char *key, const char *path,
 	    struct errbuf *);
 int	store_put(struct store *, const char *key, const void *data,
 	    size_t len, char ret_etag[STORE_ETAG_MAX], struct errbuf *);
+int	store_put_volatile(struct store *, const char *key, const void *data,
+	    size_t len, struct errbuf *);
 int	store_put_if(struct store *, const char *key, const void *data,
 	    size_t len, const char *if_match, char ret_etag[STORE_ETAG_MAX],
 	    struct errbuf *);

@@ -3,7 +3,8 @@
  * store_file.c: the file:// store backend, a directory tree whose paths
  * are the keys.  Writes go to a temporary file beside the target, are
  * fsync'ed and renamed into place (then the directory is fsync'ed), so a
- * reader sees the old or the new object, never a torn one.  A write or
+ * reader sees the old or the new object, never a torn one; a volatile
+ * put skips both fsyncs (store.h), a download (get_file) its one.  A write or
  * delete of a key holds an flock(2) on ".NAME.lock" in the key's
  * directory; that makes the conditional write (store_put_if) an atomic
  * compare-and-swap between processes on this host.  The ETag is the
@@ -296,10 +297,6 @@ sf_get_file(struct store *s, const char *key, const char *path,
 		    "got %s", s->url, key, sha256_hex, got);
 		goto out;
 	}
-	if (fsync(out) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot sync '%s'", path);
-		goto out;
-	}
 	if (ret_size != NULL)
 		*ret_size = len;
 	ret = 0;
@@ -329,12 +326,12 @@ current_etag(struct store_file *f, const char *key, char etag[STORE_ETAG_MAX],
 
 /*
  * Write to a temporary file beside 'key' (from data, or from fd 'src'
- * when data is NULL), fsync, rename over key, fsync the directory.
- * The caller holds the key's lock.
+ * when data is NULL), fsync, rename over key, fsync the directory; no
+ * fsync unless 'durable'.  The caller holds the key's lock.
  */
 static int
 replace(struct store_file *f, const char *key, const void *data, size_t len,
-    int src, char *ret_etag, struct errbuf *eb)
+    int src, bool durable, char *ret_etag, struct errbuf *eb)
 {
 	unsigned char	 md[32];
 	char		*rel = NULL, *tmp = NULL;
@@ -365,7 +362,7 @@ replace(struct store_file *f, const char *key, const void *data, size_t len,
 	} else if (copy_stream(src, fd, NULL, UINT64_MAX, NULL, ret_etag,
 	    tmp, eb) == -1)
 		goto out;
-	if (fchmod(fd, SF_FILE_MODE) == -1 || fsync(fd) == -1) {
+	if (fchmod(fd, SF_FILE_MODE) == -1 || (durable && fsync(fd) == -1)) {
 		errbuf_errno(eb, EK_IO, "cannot sync '%s'", tmp);
 		goto out;
 	}
@@ -382,7 +379,7 @@ replace(struct store_file *f, const char *key, const void *data, size_t len,
 	}
 	free(tmp);
 	tmp = NULL;
-	if (fsync_parent(f, key, eb) == -1)
+	if (durable && fsync_parent(f, key, eb) == -1)
 		goto out;
 	ret = 0;
  out:
@@ -396,8 +393,9 @@ replace(struct store_file *f, const char *key, const void *data, size_t len,
 }
 
 static int
-sf_put(struct store *s, const char *key, const void *data, size_t len,
-    const char *if_match, char ret_etag[STORE_ETAG_MAX], struct errbuf *eb)
+sf_write(struct store *s, const char *key, const void *data, size_t len,
+    const char *if_match, bool durable, char ret_etag[STORE_ETAG_MAX],
+    struct errbuf *eb)
 {
 	struct store_file	*f = sf(s);
 	char			 cur[STORE_ETAG_MAX], etag[STORE_ETAG_MAX] = "";
@@ -418,7 +416,7 @@ sf_put(struct store *s, const char *key, const void *data, size_t len,
 			goto out;
 		}
 	}
-	if (replace(f, key, data == NULL ? "" : data, len, -1,
+	if (replace(f, key, data == NULL ? "" : data, len, -1, durable,
 	    ret_etag != NULL ? etag : NULL, eb) == -1)
 		goto out;
 	if (ret_etag != NULL)
@@ -427,6 +425,20 @@ sf_put(struct store *s, const char *key, const void *data, size_t len,
  out:
 	close(lfd);
 	return ret;
+}
+
+static int
+sf_put(struct store *s, const char *key, const void *data, size_t len,
+    const char *if_match, char ret_etag[STORE_ETAG_MAX], struct errbuf *eb)
+{
+	return sf_write(s, key, data, len, if_match, true, ret_etag, eb);
+}
+
+static int
+sf_put_volatile(struct store *s, const char *key, const void *data,
+    size_t len, struct errbuf *eb)
+{
+	return sf_write(s, key, data, len, NULL, false, NULL, eb);
 }
 
 static int
@@ -448,7 +460,7 @@ sf_put_file(struct store *s, const char *key, const char *path,
 		goto out;
 	if ((lfd = lock_key(f, key, eb)) == -1)
 		goto out;
-	ret = replace(f, key, NULL, 0, src, NULL, eb);
+	ret = replace(f, key, NULL, 0, src, true, NULL, eb);
  out:
 	if (lfd != -1)
 		close(lfd);
@@ -622,6 +634,7 @@ static const struct store_ops store_file_ops = {
 	.get = sf_get,
 	.get_file = sf_get_file,
 	.put = sf_put,
+	.put_volatile = sf_put_volatile,
 	.put_file = sf_put_file,
 	.list = sf_list,
 	.del = sf_del,

@@ -5,7 +5,8 @@
  * PREFIX/K.  ETags are S3's, quotes included; store_put_if maps to
  * If-None-Match: * and If-Match: ETAG (S3 conditional writes), and a 412
  * reply is STORE_CONFLICT.  Downloads go to a file with their SHA-256
- * checked on the way (s3_get_file), after a HEAD has checked the size cap.
+ * checked on the way and the size cap by the reply's Content-Length
+ * (s3_get_file: one request).
  * This file keeps no state but the client, bucket and prefix, and does
  * not log above debug.
  */
@@ -86,30 +87,13 @@ s3s_get_file(struct store *s, const char *key, const char *path,
     const char *sha256_hex, uint64_t max, uint64_t *ret_size,
     struct errbuf *eb)
 {
-	struct s3_object_info	 oi;
-	char			*k = full_key(s, key);
-	uint64_t		 size = 0;
-	int			 ret = -1;
+	char		*k = full_key(s, key);
+	uint64_t	 size = 0;
+	int		 ret = -1;
 
-	/* Refuse an oversized object before downloading it. */
-	memset(&oi, 0, sizeof(oi));
-	if (s3_head(ss(s)->c, ss(s)->bucket, k, &oi, eb) == -1)
+	if (s3_get_file(ss(s)->c, ss(s)->bucket, k, path, sha256_hex, max,
+	    &size, eb) == -1)
 		goto out;
-	if (oi.size > max) {
-		errbuf_set(eb, EK_DATA, "s3://%s/%s: %llu bytes, larger than "
-		    "%llu", ss(s)->bucket, k, (unsigned long long)oi.size,
-		    (unsigned long long)max);
-		goto out;
-	}
-	if (s3_get_file(ss(s)->c, ss(s)->bucket, k, path, sha256_hex, &size,
-	    eb) == -1)
-		goto out;
-	if (size > max) {
-		(void)unlink(path);
-		errbuf_set(eb, EK_DATA, "s3://%s/%s: larger than %llu bytes",
-		    ss(s)->bucket, k, (unsigned long long)max);
-		goto out;
-	}
 	if (chmod(path, 0600) == -1) {
 		errbuf_errno(eb, EK_IO, "cannot chmod '%s'", path);
 		(void)unlink(path);
@@ -119,7 +103,6 @@ s3s_get_file(struct store *s, const char *key, const char *path,
 		*ret_size = size;
 	ret = 0;
  out:
-	s3_object_info_release(&oi);
 	free(k);
 	return ret;
 }

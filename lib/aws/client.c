@@ -767,6 +767,7 @@ aws_request(struct aws_client *c, const struct aws_request *req,
 		hr.body_len = req->body_len;
 	}
 	hr.out_fd = req->out_fd;
+	hr.out_max = req->out_max;
 	hr.on_chunk = req->on_chunk;
 	hr.chunk_arg = req->chunk_arg;
 	hr.timeout_ms = req->timeout_ms != 0 ? req->timeout_ms : c->timeout_ms;

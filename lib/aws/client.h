@@ -216,6 +216,7 @@ struct aws_request {
 	const char		*payload_hash;
 
 	int			 out_fd;
+	uint64_t		 out_max;	/* see http_request */
 	http_chunk_fn		*on_chunk;
 	void			*chunk_arg;
 	aws_reset_fn		*on_reset;

@@ -274,8 +274,8 @@ s3_sink_reset(void *arg)
 
 int
 s3_get_file(struct aws_client *c, const char *bucket, const char *key,
-    const char *path, const char *sha256_hex, uint64_t *ret_size,
-    struct errbuf *eb)
+    const char *path, const char *sha256_hex, uint64_t max,
+    uint64_t *ret_size, struct errbuf *eb)
 {
 	struct aws_request	 req;
 	struct aws_result	 res;
@@ -300,6 +300,7 @@ s3_get_file(struct aws_client *c, const char *bucket, const char *key,
 	created = true;
 	s3_req_init(&req, "GetObject", "GET", bucket, key);
 	req.out_fd = fd;
+	req.out_max = max;
 	req.on_chunk = s3_sink_chunk;
 	req.chunk_arg = &sink;
 	req.on_reset = s3_sink_reset;
@@ -310,6 +311,9 @@ s3_get_file(struct aws_client *c, const char *bucket, const char *key,
 			    "'s3://%s/%s' does not exist%s%s", bucket, key,
 			    res.code != NULL ? ": " : "",
 			    res.code != NULL ? res.code : "");
+		else if (eb->kind == EK_DATA && max > 0)
+			errbuf_set(eb, EK_DATA, "s3://%s/%s: larger than %llu "
+			    "bytes", bucket, key, (unsigned long long)max);
 		goto out;
 	}
 	if (sink.failed || EVP_DigestFinal_ex(sink.ctx, md, &mdlen) != 1) {
@@ -320,10 +324,6 @@ s3_get_file(struct aws_client *c, const char *bucket, const char *key,
 	if (sha256_hex != NULL && strcasecmp(sha256_hex, got) != 0) {
 		errbuf_set(eb, EK_DATA, "s3://%s/%s: SHA-256 mismatch: "
 		    "expected %s, got %s", bucket, key, sha256_hex, got);
-		goto out;
-	}
-	if (fsync(fd) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot write '%s'", path);
 		goto out;
 	}
 	if (close(fd) == -1) {

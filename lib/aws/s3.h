@@ -83,12 +83,15 @@ int	 s3_head(struct aws_client *, const char *bucket, const char *key,
  * computing SHA-256 on the way.  When sha256_hex is not NULL it must
  * match: on a mismatch the file is removed and the result is EK_DATA
  * "s3://B/K: SHA-256 mismatch: expected X, got Y".  On any failure the
- * partial file is removed.  *ret_size (may be NULL) gets the bytes
- * written.  Blocks for the transfer.
+ * partial file is removed.  An object over 'max' bytes (0: no cap) is
+ * refused with EK_DATA "s3://B/K: larger than MAX bytes", from its
+ * Content-Length before any byte is written (no HEAD first).  *ret_size
+ * (may be NULL) gets the bytes written.  The file is not fsync'ed.
+ * Blocks for the transfer.
  */
 int	 s3_get_file(struct aws_client *, const char *bucket, const char *key,
-	    const char *path, const char *sha256_hex, uint64_t *ret_size,
-	    struct errbuf *) HOOKD_WUR;
+	    const char *path, const char *sha256_hex, uint64_t max,
+	    uint64_t *ret_size, struct errbuf *) HOOKD_WUR;
 
 /*
  * GetObject into memory, at most max bytes (EK_PROTO beyond).  On

@@ -77,6 +77,27 @@ def test_missing_object_is_noinput_and_leaves_no_file(awsc, moto, bucket,
     assert not dst.exists()
 
 
+def test_object_over_the_cap_is_refused_in_one_request(awsc, moto, bucket,
+                                                       tmp_path, proxy):
+    p = proxy(moto.url)
+    src, digest = blob(tmp_path, "src", 100 * 1024)
+    assert awsc("s3", "put", f"s3://{bucket}/k", src,
+                env=moto.env()).returncode == 0
+    dst = tmp_path / "dst"
+    r = awsc("s3", "get", f"s3://{bucket}/k", dst, "--max",
+             str(100 * 1024 - 1), env=moto.env(p.url))
+    assert r.returncode == 65, r.stderr
+    assert f"s3://{bucket}/k: larger than {100 * 1024 - 1} bytes" in r.stderr
+    assert not dst.exists()
+    # Refused by the GET's Content-Length: no HEAD first, no retry.
+    assert [e["method"] for e in p.log()] == ["GET"]
+
+    r = awsc("s3", "get", f"s3://{bucket}/k", dst, "--sha256", digest,
+             "--max", str(100 * 1024), env=moto.env(p.url))
+    assert r.returncode == 0, r.stderr
+    assert dst.read_bytes() == src.read_bytes()
+
+
 def test_multipart_upload_above_threshold(awsc, moto, bucket, tmp_path,
                                           proxy):
     p = proxy(moto.url)

@@ -142,6 +142,30 @@ def test_message_from_aws_cli_runs_and_is_deleted(fleet, daemon, ws):
     assert h.stop() == 0
 
 
+def test_bundle_over_max_bundle_bytes_fails_without_a_change(fleet, daemon,
+                                                             ws):
+    v1 = app_bundle(ws, "v1", fmt="tgz")
+    v2 = app_bundle(ws, "v2", fmt="tgz", extra_files={
+        "big.bin": os.urandom(256 * 1024)})
+    sha1, sha2 = fleet.upload(v1), fleet.upload(v2)
+    cap = v2.stat().st_size - 1
+    assert v1.stat().st_size <= cap
+    h = daemon(ws, fleet.config(max_bundle_bytes=cap), env=fleet.env())
+    m1 = message(fleet.store, sha1, 1)
+    fleet.send(m1)
+    fleet.wait_status(m1["deployment_id"], "Succeeded")
+    m2 = message(fleet.store, sha2, 2)
+    fleet.send(m2)
+    p = fleet.wait_status(m2["deployment_id"], "Failed")
+    assert p["event"] == "DownloadBundle"
+    assert f"larger than {cap} bytes" in p["message"]
+    assert (ws.current(APP, GROUP) / "VERSION").read_text() == "v1\n"
+    # One GET of the bundle, refused by its Content-Length; no HEAD.
+    bundle = [e["method"] for e in fleet.proxy.log() if sha2 in e["path"]]
+    assert bundle == ["GET"]
+    assert h.stop() == 0
+
+
 def test_duplicate_and_older_sequence_are_acknowledged(fleet, daemon, ws):
     sha = fleet.upload(app_bundle(ws, "v1", fmt="tgz"))
     h = daemon(ws, fleet.config(), env=fleet.env())

@@ -51,7 +51,8 @@ static const char usage_text[] =
 "  sqs delete URL RECEIPT                  sqs visibility URL RECEIPT SEC\n"
 "  s3 put s3://B/K FILE [--multipart-threshold N] [--part-size N]\n"
 "  s3 put-if s3://B/K FILE (--if-none-match | --if-match ETAG)\n"
-"  s3 get s3://B/K FILE [--sha256 HEX]     s3 head s3://B/K\n"
+"  s3 get s3://B/K FILE [--sha256 HEX] [--max BYTES]\n"
+"  s3 head s3://B/K\n"
 "  s3 ls s3://B/PREFIX [--page-size N]     s3 rm s3://B/K\n"
 "  asg complete|heartbeat --group G --hook H (--instance I | --token T)\n"
 "      [--result CONTINUE|ABANDON]\n"
@@ -351,7 +352,7 @@ cmd_s3(struct aws_client *c, const struct args *a, struct errbuf *eb)
 	} else if (strcmp(cmd, "get") == 0) {
 		need(a, 3);
 		rv = s3_get_file(c, bucket, key, a->pos[2],
-		    opt(a, "--sha256"), &size, eb);
+		    opt(a, "--sha256"), opt_num(a, "--max", 0), &size, eb);
 		if (rv == 0)
 			printf("%llu\n", (unsigned long long)size);
 	} else if (strcmp(cmd, "head") == 0) {

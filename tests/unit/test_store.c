@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * test_store.c: the store interface over the file:// backend: the key
- * rule, the layout key builders, atomic put/get, conditional writes as a
- * compare-and-swap between real processes, list, delete, exists.
+ * rule, the layout key builders, atomic put/get (durable and volatile),
+ * conditional writes as a compare-and-swap between real processes, list,
+ * delete, exists.
  */
 #include "compat.h"
 
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -208,6 +210,55 @@ store_put_get_round_trips_with_sha256_etag(void **state)
 	    &eb), 0);
 	assert_int_equal(len, 0);
 	free(data);
+}
+
+/*
+ * A volatile put (intermediate progress, the registry entry) is a write
+ * like any other to readers and to conditional writers; it only skips
+ * the fsyncs, which a test cannot see without a power cut.
+ */
+static void
+store_put_volatile_replaces_atomically(void **state)
+{
+	struct fx	*fx = *state;
+	struct errbuf	 eb = { 0 };
+	struct dirent	*de;
+	struct stat	 st;
+	DIR		*dir;
+	char		 etag1[STORE_ETAG_MAX], etag[STORE_ETAG_MAX];
+	char		*data = NULL, *path;
+	size_t		 len = 0;
+	const char	*key = "deployments/web/prod/d-1/instances/i-1.json";
+
+	/* A new key: the directories are made as for store_put. */
+	assert_int_equal(store_put_volatile(fx->s, key, "one", 3, &eb), 0);
+	assert_int_equal(store_get(fx->s, key, 100, &data, &len, etag1, &eb),
+	    0);
+	assert_string_equal(data, "one");
+	free(data);
+	assert_int_equal(store_put_volatile(fx->s, key, "hello", 5, &eb), 0);
+	assert_int_equal(store_get(fx->s, key, 100, &data, &len, etag, &eb),
+	    0);
+	assert_int_equal(len, 5);
+	assert_string_equal(data, "hello");
+	assert_string_equal(etag, HELLO_SHA);
+	free(data);
+	/* A writer holding the old ETag lost the race. */
+	assert_int_equal(store_put_if(fx->s, key, "two", 3, etag1, NULL, &eb),
+	    STORE_CONFLICT);
+
+	path = xasprintf("%s/store/%s", fx->dir, key);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0640);
+	free(path);
+	/* No temporary file is left beside it. */
+	path = xasprintf("%s/store/deployments/web/prod/d-1/instances",
+	    fx->dir);
+	assert_non_null(dir = opendir(path));
+	while ((de = readdir(dir)) != NULL)
+		assert_null(strstr(de->d_name, ".tmp"));
+	(void)closedir(dir);
+	free(path);
 }
 
 static void
@@ -460,6 +511,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    store_put_get_round_trips_with_sha256_etag, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    store_put_volatile_replaces_atomically, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    store_does_not_follow_a_symlinked_object, setup, teardown),
 		cmocka_unit_test_setup_teardown(

@@ -13,7 +13,6 @@
 #define HOOKD_SCRIPTED_SERVER_H
 
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <netinet/in.h>
@@ -27,6 +26,7 @@
 #include "aws/client.h"
 #include "aws/creds.h"
 #include "loopback.h"
+#include "slurp.h"
 #include "xalloc.h"
 
 #define CLOSE_CONN	"CLOSE"	/* script entry: drop the connection */
@@ -122,20 +122,11 @@ server_start(struct server *s, const char *const *script, size_t n)
 static char *
 server_stop(struct server *s)
 {
-	struct stat	 st;
-	char		*d;
-	int		 fd;
-	ssize_t		 n;
+	char	*d;
 
 	kill(s->pid, SIGTERM);
 	waitpid(s->pid, NULL, 0);
-	fd = open(s->log, O_RDONLY | O_CLOEXEC);
-	assert_int_not_equal(fd, -1);
-	assert_int_equal(fstat(fd, &st), 0);
-	d = xcalloc(1, (size_t)st.st_size + 1);
-	n = read(fd, d, (size_t)st.st_size);
-	assert_int_equal(n, st.st_size);
-	close(fd);
+	d = slurp(s->log, NULL);
 	unlink(s->log);
 	return d;
 }

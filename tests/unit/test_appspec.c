@@ -27,25 +27,23 @@
 #include "appspec_int.h"
 #include "caps.h"
 #include "errbuf.h"
+#include "slurp.h"
 #include "xalloc.h"
 
 #define GOOD	FIXTURES "/appspec/good"
 #define BAD	FIXTURES "/appspec/bad"
 #define CONFORMANCE	SHARED_DIR "/appspec-conformance"
 
+/* The first line of a file without its line end (new string), or NULL. */
 static char *
 slurp_line(const char *path)
 {
-	char	 line[2048];
-	FILE	*f;
+	char	*text;
 
-	if ((f = fopen(path, "re")) == NULL)
+	if ((text = slurp_if_exists(path, NULL)) == NULL)
 		return NULL;
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	line[strcspn(line, "\r\n")] = '\0';
-	return xstrdup(line);
+	text[strcspn(text, "\r\n")] = '\0';
+	return text;
 }
 
 static int

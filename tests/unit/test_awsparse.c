@@ -24,33 +24,12 @@
 #include "aws/sqs.h"
 #include "aws/xml.h"
 #include "errbuf.h"
+#include "slurp.h"
 #include "xalloc.h"
 #include "banned.h"
 
 #define WIRE	SHARED_DIR "/aws-wire-examples/"
 #define FIX	FIXTURES "/aws/"
-
-static char *
-slurp(const char *path, size_t *ret_len)
-{
-	FILE	*f;
-	char	*data;
-	long	 len;
-
-	f = fopen(path, "re");
-	if (f == NULL)
-		fail_msg("cannot open fixture '%s'", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	len = ftell(f);
-	assert_true(len >= 0);
-	rewind(f);
-	data = xmalloc((size_t)len + 1);
-	assert_int_equal(fread(data, 1, (size_t)len, f), (size_t)len);
-	data[len] = '\0';
-	fclose(f);
-	*ret_len = (size_t)len;
-	return data;
-}
 
 static xmlDoc *
 load(const char *path)

@@ -19,29 +19,11 @@
 
 #include "aws/xml.h"
 #include "errbuf.h"
+#include "slurp.h"
 #include "xalloc.h"
 
 #define WIRE	SHARED_DIR "/aws-wire-examples/"
 #define FIX	FIXTURES "/aws/"
-
-static char *
-slurp(const char *path, size_t *ret_len)
-{
-	char	*data;
-	ssize_t	 n;
-	size_t	 len = 0;
-	int	 fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_int_not_equal(fd, -1);
-	data = xmalloc(1024 * 1024);
-	while ((n = read(fd, data + len, 1024 * 1024 - 1 - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	data[len] = '\0';
-	*ret_len = len;
-	return data;
-}
 
 static int
 parse_error_file(const char *path, struct awsxml_error *e, struct errbuf *eb)

@@ -36,6 +36,7 @@
 #include "bundle.h"
 #include "caps.h"
 #include "errbuf.h"
+#include "slurp.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -187,23 +188,6 @@ make_archive(const char *path, enum afmt fmt, const struct ent *ents,
 	archive_write_free(a);
 	uselocale(saved);
 	freelocale(utf8);
-}
-
-static char *
-slurp(const char *path, size_t *ret_len)
-{
-	struct stat	 st;
-	char		*buf;
-	int		 fd;
-
-	assert_int_not_equal(fd = open(path, O_RDONLY | O_CLOEXEC), -1);
-	assert_int_equal(fstat(fd, &st), 0);
-	buf = xmalloc((size_t)st.st_size + 1);
-	assert_int_equal(read(fd, buf, (size_t)st.st_size), st.st_size);
-	buf[st.st_size] = '\0';
-	close(fd);
-	*ret_len = (size_t)st.st_size;
-	return buf;
 }
 
 static void

@@ -28,26 +28,10 @@
 #include "caps.h"
 #include "config.h"
 #include "errbuf.h"
+#include "slurp.h"
 #include "xalloc.h"
 
 #define CDIR	FIXTURES "/config"
-
-static char *
-slurp(const char *path)
-{
-	char	 buf[4096];
-	ssize_t	 n;
-	int	 fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return NULL;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	assert_true(n >= 0);
-	buf[n] = '\0';
-	return xstrdup(buf);
-}
 
 static size_t
 list_yml(const char *dir, char ***ret)
@@ -125,7 +109,7 @@ run_fixtures(const char *kind, size_t min_good, size_t min_bad)
 	for (size_t i = 0; i < n; i++) {
 		path = xasprintf("%s/%.*s.err", dir,
 		    (int)(strlen(names[i]) - 4), names[i]);
-		want = slurp(path);
+		want = slurp_if_exists(path, NULL);
 		free(path);
 		if (want != NULL && (nl = strchr(want, '\n')) != NULL)
 			*nl = '\0';

@@ -15,6 +15,7 @@
 
 #include "deploylog.h"
 #include "errbuf.h"
+#include "slurp.h"
 
 static char	 dir[] = "/tmp/test_deploylog.XXXXXX";
 
@@ -44,24 +45,6 @@ file_size(const char *path)
 	return stat(path, &st) == -1 ? -1 : (long long)st.st_size;
 }
 
-static char *
-slurp(const char *path)
-{
-	FILE	*f;
-	char	*s;
-	long	 n;
-
-	assert_non_null(f = fopen(path, "re"));
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	s = calloc(1, (size_t)n + 1);
-	assert_non_null(s);
-	assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return s;
-}
-
 static void
 deploylog_caps_script_output_but_keeps_its_end(void **state)
 {
@@ -85,7 +68,7 @@ deploylog_caps_script_output_but_keeps_its_end(void **state)
 
 	/* the cap, the kept tail, and hookd's own lines: no more */
 	assert_true(file_size(path) < 64 * 1024 + 64 * 1024 + 8192);
-	text = slurp(path);
+	text = slurp(path, NULL);
 	assert_non_null(strstr(text, "bytes of script output left out"));
 	assert_non_null(strstr(text, "[stderr] the last words\n"));
 	assert_true(strstr(text, "the last words") <
@@ -114,7 +97,7 @@ deploylog_reopen_counts_what_is_already_there(void **state)
 	deploylog_close(&dl);
 	/* only the tail ring and its marker line were added */
 	assert_true(file_size(path) <= before + 64 * 1024 + 4096);
-	text = slurp(path);
+	text = slurp(path, NULL);
 	assert_non_null(strstr(text, "] more\n"));
 	free(text);
 }

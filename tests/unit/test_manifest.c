@@ -28,6 +28,7 @@
 #include "errbuf.h"
 #include "manifest.h"
 #include "release.h"
+#include "slurp.h"
 #include "xalloc.h"
 
 #define SHA_A	"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" \
@@ -135,14 +136,13 @@ assert_pristine(const char *name)
 static char *
 slurp_first_line(const char *path)
 {
-	char	 line[256];
-	FILE	*fp = fopen(path, "r");
+	char	*text;
+	size_t	 len;
 
-	assert_non_null(fp);
-	assert_non_null(fgets(line, sizeof(line), fp));
-	fclose(fp);
-	line[strcspn(line, "\n")] = '\0';
-	return xstrdup(line);
+	text = slurp(path, &len);
+	assert_true(len > 0);
+	text[strcspn(text, "\n")] = '\0';
+	return text;
 }
 
 /* Replace the bound in a hookd.manifest/2 header. */
@@ -151,16 +151,8 @@ rewrite_bound(const char *path, const char *bound)
 {
 	char	*first, *rest, *sp, *text;
 	FILE	*fp;
-	long	 len;
 
-	fp = fopen(path, "r");
-	assert_non_null(fp);
-	fseek(fp, 0, SEEK_END);
-	len = ftell(fp);
-	rewind(fp);
-	text = xcalloc(1, (size_t)len + 1);
-	assert_int_equal(fread(text, 1, (size_t)len, fp), (size_t)len);
-	fclose(fp);
+	text = slurp(path, NULL);
 	rest = strchr(text, '\n');
 	assert_non_null(rest);
 	*rest++ = '\0';

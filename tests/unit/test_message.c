@@ -26,32 +26,12 @@
 #include "caps.h"
 #include "errbuf.h"
 #include "message.h"
+#include "slurp.h"
 #include "xalloc.h"
 
 #define MDIR	FIXTURES "/messages"
 #define SHA \
 	"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
-
-static char *
-slurp(const char *path, size_t *ret_len)
-{
-	struct stat	 st;
-	char		*data;
-	ssize_t		 n;
-	int		 fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	assert_true(fd != -1);
-	assert_int_equal(fstat(fd, &st), 0);
-	data = xmalloc((size_t)st.st_size + 1);
-	n = read(fd, data, (size_t)st.st_size);
-	assert_int_equal(n, st.st_size);
-	data[n] = '\0';
-	close(fd);
-	if (ret_len != NULL)
-		*ret_len = (size_t)n;
-	return data;
-}
 
 /* The names of dir's entries ending in 'suffix', sorted. */
 static size_t

@@ -31,6 +31,7 @@
 #include "errbuf.h"
 #include "queue.h"
 #include "queue_int.h"
+#include "slurp.h"
 #include "xalloc.h"
 
 #define QNAME	"hookd-production-i-0abc"
@@ -105,23 +106,6 @@ count(struct fx *fx, const char *sub)
 	closedir(d);
 	free(path);
 	return n;
-}
-
-static char *
-slurp(const char *path)
-{
-	char	 buf[8192];
-	ssize_t	 n;
-	int	 fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return NULL;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	assert_true(n >= 0);
-	buf[n] = '\0';
-	return xstrdup(buf);
 }
 
 /* Put a file into new/ under 'name' the maildir way. */
@@ -531,12 +515,12 @@ queue_reject_moves_to_failed_with_a_reason(void **state)
 	assert_int_equal(count(fx, "cur"), 0);
 	assert_int_equal(count(fx, "failed"), 2);
 	path = xasprintf("%s/failed/%s", fx->qdir, m.receipt);
-	reason = slurp(path);
+	reason = slurp(path, NULL);
 	assert_string_equal(reason, "not json");
 	free(reason);
 	free(path);
 	path = xasprintf("%s/failed/%s.reason", fx->qdir, m.receipt);
-	reason = slurp(path);
+	reason = slurp(path, NULL);
 	assert_string_equal(reason, "not valid JSON\\x0a\\x1b[31m\n");
 	free(reason);
 	free(path);
@@ -587,7 +571,7 @@ queue_caps_send_failed_oversized_and_overdelivered(void **state)
 	queue_msg_release(&m);
 	assert_int_equal(count(fx, "failed"), 6);
 	path = xasprintf("%s/failed/123.big,1.reason", fx->qdir);
-	reason = slurp(path);
+	reason = slurp(path, NULL);
 	assert_non_null(reason);
 	assert_string_equal(reason, "message is 262145 bytes; the limit is "
 	    "262144\n");
@@ -595,14 +579,14 @@ queue_caps_send_failed_oversized_and_overdelivered(void **state)
 	free(path);
 	path = xasprintf("%s/failed/123.tired,%d.reason", fx->qdir,
 	    QUEUE_MAX_RECEIVES + 1);
-	reason = slurp(path);
+	reason = slurp(path, NULL);
 	assert_non_null(reason);
 	assert_non_null(strstr(reason, "delivered 10 times without being "
 	    "deleted"));
 	free(reason);
 	free(path);
 	path = xasprintf("%s/failed/bad name.reason", fx->qdir);
-	reason = slurp(path);
+	reason = slurp(path, NULL);
 	assert_string_equal(reason, "not a spool file name\n");
 	free(reason);
 	free(path);

@@ -31,6 +31,7 @@
 #include "aws/sigv4.h"
 #include "errbuf.h"
 #include "http.h"
+#include "slurp.h"
 #include "xalloc.h"
 
 #define CLASSIC_AKID	"AKIDEXAMPLE"
@@ -53,27 +54,6 @@ suite_dir(void)
 	return d != NULL && *d != '\0' ? d : SHARED_DIR "/sigv4-testsuite";
 }
 
-/* Whole file as a string, or NULL if it does not exist. */
-static char *
-slurp(const char *path, size_t *ret_len)
-{
-	char	*data;
-	ssize_t	 n;
-	size_t	 len = 0;
-	int	 fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return NULL;
-	data = xmalloc(FILE_MAX + 1);
-	while ((n = read(fd, data + len, FILE_MAX - len)) > 0)
-		len += (size_t)n;
-	close(fd);
-	data[len] = '\0';
-	if (ret_len != NULL)
-		*ret_len = len;
-	return data;
-}
-
 /* Expected-value file with trailing whitespace removed, or NULL. */
 static char *
 expected(const char *dir, const char *name)
@@ -82,7 +62,7 @@ expected(const char *dir, const char *name)
 	size_t	 len;
 
 	p = xasprintf("%s/%s", dir, name);
-	s = slurp(p, &len);
+	s = slurp_if_exists(p, &len);
 	free(p);
 	if (s == NULL)
 		return NULL;
@@ -232,7 +212,7 @@ run_case(const char *name, const char *reqpath, struct sigv4_params *p,
 	size_t			 len;
 	int			 bad = 0, rc;
 
-	if ((text = slurp(reqpath, &len)) == NULL) {
+	if ((text = slurp_if_exists(reqpath, &len)) == NULL) {
 		fprintf(stderr, "FAIL %s: cannot read '%s'\n", name, reqpath);
 		return 1;
 	}

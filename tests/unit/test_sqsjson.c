@@ -40,32 +40,11 @@
 #include "dl.h"
 #include "errbuf.h"
 #include "scripted_server.h"
+#include "slurp.h"
 #include "xalloc.h"
 
 #define WIRE		SHARED_DIR "/aws-wire-examples/"
 #define QURL		"http://queue.example/123456789012/hookd-web-i-1"
-
-static char *
-slurp(const char *path, size_t *ret_len)
-{
-	FILE	*f;
-	char	*data;
-	long	 len;
-
-	if ((f = fopen(path, "re")) == NULL)
-		fail_msg("cannot open '%s'", path);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	len = ftell(f);
-	assert_true(len >= 0);
-	rewind(f);
-	data = xmalloc((size_t)len + 1);
-	assert_int_equal(fread(data, 1, (size_t)len, f), (size_t)len);
-	data[len] = '\0';
-	fclose(f);
-	if (ret_len != NULL)
-		*ret_len = (size_t)len;
-	return data;
-}
 
 static json_t *
 load(const char *path)

@@ -1039,6 +1039,69 @@ deploy(struct daemon *d, const struct message *m, const char *key,
 }
 
 /*
+ * message_verify() in a process of its own.  The HMAC needs libcrypto,
+ * which cannot be unloaded (+2 MiB for the daemon's life, issue 9); a
+ * child checks the signature and dies with it, and its verdict comes
+ * back as its exit status, the reason through a pipe.  ~1 ms a message.
+ * Without a process (fork fails) the check runs here.  Returns 0, or -1
+ * with eb set (EK_DATA: the reason to reject the message with).
+ */
+static int
+verify_apart(struct daemon *d, const struct message *m, struct errbuf *eb)
+{
+	struct errbuf	 e2 = { 0 };
+	char		 why[sizeof(eb->msg)];
+	size_t		 len = 0;
+	ssize_t		 n;
+	pid_t		 pid;
+	int		 p[2], status;
+
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		log_debug("pipe2: %s; checking the signature here",
+		    strerror(errno));
+		return message_verify(m, d->cfg.message_key,
+		    d->cfg.message_key_len, eb);
+	}
+	(void)fflush(NULL);	/* nothing buffered is written twice */
+	if ((pid = fork()) == -1) {
+		log_debug("fork: %s; checking the signature here",
+		    strerror(errno));
+		(void)close(p[0]);
+		(void)close(p[1]);
+		return message_verify(m, d->cfg.message_key,
+		    d->cfg.message_key_len, eb);
+	}
+	if (pid == 0) {
+		(void)close(p[0]);
+		if (message_verify(m, d->cfg.message_key,
+		    d->cfg.message_key_len, &e2) == 0)
+			_exit(0);
+		(void)write_full(p[1], e2.msg, strlen(e2.msg));
+		_exit(1);
+	}
+	(void)close(p[1]);
+	while (len < sizeof(why) - 1) {
+		n = read(p[0], why + len, sizeof(why) - 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	why[len] = '\0';
+	(void)close(p[0]);
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return errbuf_errno(eb, EK_OS, "waitpid");
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 1 && len > 0)
+		return errbuf_set(eb, EK_DATA, "%s", why);
+	return errbuf_set(eb, EK_DATA, "the signature check failed (its "
+	    "process ended with status %d)", status);
+}
+
+/*
  * Check and run one body (a queue message, or target.json when qm is
  * NULL), then acknowledge, reject or keep the message.
  */
@@ -1062,8 +1125,7 @@ handle(struct daemon *d, const char *body, size_t len,
 		reject(d, qm, eb.msg);
 		goto out;
 	}
-	if (d->cfg.message_key != NULL && message_verify(&m,
-	    d->cfg.message_key, d->cfg.message_key_len, &eb) == -1) {
+	if (d->cfg.message_key != NULL && verify_apart(d, &m, &eb) == -1) {
 		reject(d, qm, eb.msg);
 		goto out;
 	}

@@ -120,6 +120,29 @@ def test_daemon_never_maps_what_deployments_load(ws, daemon):
     assert h.stop() == 0
 
 
+def test_signature_check_leaves_libcrypto_out_of_the_daemon(ws, daemon):
+    """With message_key_file, the HMAC is checked in a process of its
+    own: the verdict is the same (bad signature rejected with its reason,
+    a good one deployed), and the daemon still maps no libcrypto."""
+    key = b"k" * 32
+    keyfile = ws.base / "message.key"
+    keyfile.write_bytes(key)
+    os.chmod(keyfile, 0o600)
+    store, spool = FileStore(ws.base), Spool(ws.base)
+    sha = put(ws, store, "v1")
+    h = daemon(ws, spool_config(ws, message_key_file=str(keyfile)))
+    spool.send(message(store.url, sha, 1, key=b"wrong key"))
+    wait_for(lambda: spool.failed_reasons(), 20,
+             what="the badly signed message set aside")
+    assert "bad message signature" in "\n".join(spool.failed_reasons())
+    assert "rejected (delivery 1): bad message signature" in h.stderr()
+    good = message(store.url, sha, 2, key=key)
+    spool.send(good)
+    wait_status(store, good["deployment_id"], "Succeeded")
+    assert heavy(h.pid()) == []
+    assert h.stop() == 0
+
+
 def test_killed_deployment_process_is_recovered_and_redelivered(ws, daemon):
     store, spool = FileStore(ws.base), Spool(ws.base)
     sha1, sha2 = put(ws, store, "v1"), put(ws, store, "v2")

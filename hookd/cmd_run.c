@@ -837,8 +837,11 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
  * tables) cannot be unloaded, so it dies with the child and the daemon
  * stays at its idle size; a crash in extraction kills the child, not
  * the daemon.  The daemon keeps the queue, the registry, signals and
- * systemd.  The child runs deploy_run() and ends with _exit(CHILD_EXIT +
- * the outcome); any other end (a signal, fatal(), a failed set-up) is a
+ * systemd.  The child checks the message (admit(): its signature, so
+ * that the daemon never loads libcrypto, then its target and the
+ * sequence rule), runs deploy_run() and ends with _exit(CHILD_EXIT + the
+ * outcome), passing the reason of a refusal back through a pipe; any
+ * other end (a signal, fatal(), a failed set-up) is a
  * crash, which the daemon handles as at boot: recover(), and the
  * message is kept and made visible again at once.
  *
@@ -988,34 +991,91 @@ child_crashed(struct daemon *d, const struct message *m,
 }
 
 /*
- * Run one checked message in a deployment process and wait for it.
- * Returns what deploy_run() returned there; OUT_KEPT when it crashed.
+ * The checks a message passes in its deployment process, after the
+ * daemon parsed it and mapped its location: its signature (the HMAC
+ * needs libcrypto, which the daemon never loads: it cannot be unloaded,
+ * +2 MiB for the daemon's life), its application and group, the
+ * sequence rule.  Returns OUT_SUCCEEDED to go on, OUT_REJECTED with the
+ * reason in why, or OUT_CURRENT with why saying why nothing runs.
+ */
+static enum outcome
+admit(struct daemon *d, const struct message *m, char *why, size_t whylen)
+{
+	struct errbuf	 eb = { 0 };
+
+	if ((d->cfg.message_key != NULL && message_verify(m,
+	    d->cfg.message_key, d->cfg.message_key_len, &eb) == -1) ||
+	    message_check_target(m, d->cfg.application, d->group,
+	    &eb) == -1) {
+		(void)strlcpy(why, eb.msg, whylen);
+		return OUT_REJECTED;
+	}
+	if (sequence_rule(d, m, why, whylen) == V_ACK)
+		return OUT_CURRENT;
+	return OUT_SUCCEEDED;
+}
+
+/*
+ * Check (admit()) and run one message in a deployment process and wait
+ * for it.  Returns OUT_REJECTED or OUT_CURRENT with why set as admit()
+ * does (the process passes why back through a pipe), what deploy_run()
+ * returned, or OUT_KEPT when the process crashed.
  */
 static enum outcome
 deploy(struct daemon *d, const struct message *m, const char *key,
-    const struct queue_msg *qm)
+    const struct queue_msg *qm, char *why, size_t whylen)
 {
 	struct rusage	 ru;
 	enum outcome	 rv;
-	pid_t		 pid;
-	int		 status;
+	size_t		 len = 0;
+	ssize_t		 n;
+	pid_t		 pid = -1;
+	int		 p[2] = { -1, -1 }, status;
 
+	why[0] = '\0';
 	(void)fflush(NULL);	/* nothing buffered is written twice */
 	parent_pid = getpid();
-	if ((pid = fork()) == -1) {
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
 		log_warn("cannot start a deployment process; running "
 		    "deployment %s in the daemon", m->deployment_id);
+		if (p[0] != -1) {
+			(void)close(p[0]);
+			(void)close(p[1]);
+		}
+		if ((rv = admit(d, m, why, whylen)) != OUT_SUCCEEDED)
+			return rv;
 		rv = deploy_run(d, m, key, qm);
 		goto done;
 	}
 	if (pid == 0) {
+		(void)close(p[0]);
 		child_setup(d);
+		if ((rv = admit(d, m, why, whylen)) != OUT_SUCCEEDED) {
+			(void)write_full(p[1], why, strlen(why));
+			child_exit(rv);
+		}
+		(void)close(p[1]);
 		child_exit(deploy_run(d, m, key, qm));
 	}
+	(void)close(p[1]);
 	log_debug("deployment %s runs in process %ld", m->deployment_id,
 	    (long)pid);
 	memset(&ru, 0, sizeof(ru));
 	status = child_wait(d, pid, &ru);
+	while (len < whylen - 1) {
+		n = read(p[0], why + len, whylen - 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	why[len] = '\0';
+	(void)close(p[0]);
+	if (status != -1 && WIFEXITED(status) &&
+	    (WEXITSTATUS(status) == CHILD_EXIT + OUT_REJECTED ||
+	    WEXITSTATUS(status) == CHILD_EXIT + OUT_CURRENT))
+		return (enum outcome)(WEXITSTATUS(status) - CHILD_EXIT);
 	if (status != -1)
 		log_info("deployment %s: process %ld ended; peak RSS %ld KiB, "
 		    "CPU %ld.%03ld s user %ld.%03ld s system", m->deployment_id,
@@ -1036,69 +1096,6 @@ deploy(struct daemon *d, const struct message *m, const char *key,
 	(void)register_instance(d, false);
 	(void)sd_notify(0, "STATUS=idle");
 	return rv;
-}
-
-/*
- * message_verify() in a process of its own.  The HMAC needs libcrypto,
- * which cannot be unloaded (+2 MiB for the daemon's life, issue 9); a
- * child checks the signature and dies with it, and its verdict comes
- * back as its exit status, the reason through a pipe.  ~1 ms a message.
- * Without a process (fork fails) the check runs here.  Returns 0, or -1
- * with eb set (EK_DATA: the reason to reject the message with).
- */
-static int
-verify_apart(struct daemon *d, const struct message *m, struct errbuf *eb)
-{
-	struct errbuf	 e2 = { 0 };
-	char		 why[sizeof(eb->msg)];
-	size_t		 len = 0;
-	ssize_t		 n;
-	pid_t		 pid;
-	int		 p[2], status;
-
-	if (pipe2(p, O_CLOEXEC) == -1) {
-		log_debug("pipe2: %s; checking the signature here",
-		    strerror(errno));
-		return message_verify(m, d->cfg.message_key,
-		    d->cfg.message_key_len, eb);
-	}
-	(void)fflush(NULL);	/* nothing buffered is written twice */
-	if ((pid = fork()) == -1) {
-		log_debug("fork: %s; checking the signature here",
-		    strerror(errno));
-		(void)close(p[0]);
-		(void)close(p[1]);
-		return message_verify(m, d->cfg.message_key,
-		    d->cfg.message_key_len, eb);
-	}
-	if (pid == 0) {
-		(void)close(p[0]);
-		if (message_verify(m, d->cfg.message_key,
-		    d->cfg.message_key_len, &e2) == 0)
-			_exit(0);
-		(void)write_full(p[1], e2.msg, strlen(e2.msg));
-		_exit(1);
-	}
-	(void)close(p[1]);
-	while (len < sizeof(why) - 1) {
-		n = read(p[0], why + len, sizeof(why) - 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	why[len] = '\0';
-	(void)close(p[0]);
-	while (waitpid(pid, &status, 0) == -1)
-		if (errno != EINTR)
-			return errbuf_errno(eb, EK_OS, "waitpid");
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 1 && len > 0)
-		return errbuf_set(eb, EK_DATA, "%s", why);
-	return errbuf_set(eb, EK_DATA, "the signature check failed (its "
-	    "process ended with status %d)", status);
 }
 
 /*
@@ -1125,25 +1122,22 @@ handle(struct daemon *d, const char *body, size_t len,
 		reject(d, qm, eb.msg);
 		goto out;
 	}
-	if (d->cfg.message_key != NULL && verify_apart(d, &m, &eb) == -1) {
-		reject(d, qm, eb.msg);
-		goto out;
-	}
-	if (message_check_target(&m, d->cfg.application, d->group,
-	    &eb) == -1) {
-		reject(d, qm, eb.msg);
-		goto out;
-	}
-	if (sequence_rule(d, &m, why, sizeof(why)) == V_ACK) {
+	rv = deploy(d, &m, key, qm, why, sizeof(why));
+	switch (rv) {
+	case OUT_REJECTED:
+		reject(d, qm, why);
+		break;
+	case OUT_CURRENT:
 		log_info("%s for deployment %s not run: %s", src,
 		    m.deployment_id, why);
 		ack(d, qm);
-		rv = OUT_CURRENT;
-		goto out;
-	}
-	rv = deploy(d, &m, key, qm);
-	if (rv != OUT_KEPT)
+		break;
+	case OUT_KEPT:
+		break;
+	default:
 		ack(d, qm);
+		break;
+	}
  out:
 	free(key);
 	message_release(&m);

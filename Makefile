@@ -98,6 +98,7 @@ LIB_SRCS	+= lib/buf.c
 LIB_SRCS	+= lib/cgroup.c
 LIB_SRCS	+= lib/bundle.c
 LIB_SRCS	+= lib/bundle_zip.c
+LIB_SRCS	+= lib/bundle_listing.c
 LIB_SRCS	+= lib/compat.c
 LIB_SRCS	+= lib/config.c
 LIB_SRCS	+= lib/deploylog.c
@@ -137,7 +138,6 @@ HOOKD_SRCS	+= hookd/hook_cgroup.c
 
 DEPLOYER_SRCS	 =
 DEPLOYER_SRCS	+= deployer/bundle_cache.c
-DEPLOYER_SRCS	+= deployer/bundle_check.c
 DEPLOYER_SRCS	+= deployer/cmd_deploy.c
 DEPLOYER_SRCS	+= deployer/cmd_history.c
 DEPLOYER_SRCS	+= deployer/cmd_instances.c
@@ -161,6 +161,7 @@ UNIT_TESTS	+= buf
 UNIT_TESTS	+= config
 UNIT_TESTS	+= bundle
 UNIT_TESTS	+= bundle_tick
+UNIT_TESTS	+= bundle_scan
 UNIT_TESTS	+= creds
 UNIT_TESTS	+= deploylog
 UNIT_TESTS	+= dl
@@ -341,6 +342,7 @@ FUZZ_FLAGS	 = -std=gnu11 -g -O1 -fsanitize=fuzzer,$(FUZZ_SAN) \
 		   -Ilib -I$(FUZZ_BUILD)/gen
 FUZZ_TARGETS	 =
 FUZZ_TARGETS	+= appspec
+FUZZ_TARGETS	+= bundle_scan
 FUZZ_TARGETS	+= awsxml
 FUZZ_TARGETS	+= awsjson
 FUZZ_TARGETS	+= config

@@ -4,10 +4,11 @@
  * application repository.  Resolves REF with git, refuses a dirty work
  * tree unless told, and unless a bundle record (bundle_cache.c) says the
  * store already has this commit's bundle, builds the bundle with git
- * archive, validates its appspec with the same library calls as `hookd
- * validate` (on a skeleton, bundle_check.c), uploads it (content-
- * addressed: once per content) and records it; then creates the
- * deployment and rolls it out (create.c, watch.c).
+ * archive, validates its appspec with the same library call as `hookd
+ * validate` (bundle_validate: the archive is scanned, nothing is
+ * extracted), uploads it (content-addressed: once per content) and
+ * records it; then creates the deployment and rolls it out (create.c,
+ * watch.c).
  */
 #include "compat.h"
 
@@ -28,6 +29,7 @@
 #include "log.h"
 #include "release.h"
 #include "store.h"
+#include "validate.h"
 #include "version.h"
 #include "xalloc.h"
 
@@ -77,7 +79,7 @@ validate_bundle(const char *tgz, const char *label, struct errbuf *eb)
 
 	appspec_init(&as);
 	prefix = xasprintf("bundle of %s: ", label);
-	if (deployer_check_bundle(&as, tgz, label, prefix, eb) == -1) {
+	if (bundle_validate(&as, tgz, label, ":", prefix, eb) == -1) {
 		ret = -1;
 		if (eb->kind == EK_DATA && as.nerrors > 0) {
 			for (size_t i = 0; i < as.nerrors; i++)

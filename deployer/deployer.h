@@ -17,7 +17,6 @@
 #include "message.h"
 #include "store.h"
 
-struct appspec;
 struct aws_client;
 struct errbuf;
 struct json_t;
@@ -217,14 +216,6 @@ int	brec_prepare(struct brec *, const struct dctx *, const char *commit,
 	    const char *subdir, struct errbuf *);
 int	brec_lookup(struct brec *, struct dctx *, struct errbuf *);
 void	brec_save(const struct brec *, struct dctx *, bool to_store);
-
-/*
- * bundle_check.c: bundle_validate() of the .tar.gz 'tgz' without
- * extracting it (a skeleton of the paths the check resolves); same
- * arguments (sep ":"), returns and messages.  Blocks on the disk.
- */
-int	deployer_check_bundle(struct appspec *, const char *tgz,
-	    const char *label, const char *errprefix, struct errbuf *);
 
 /* cmd_*.c */
 int	cmd_deploy(int, char **);

@@ -90,8 +90,8 @@ report_valid(const char *path, const struct appspec *as, bool bundle)
 }
 
 /*
- * Check a bundle (a directory in place, an archive in a scratch
- * directory); messages call its appspec PATH/REL.
+ * Check a bundle (a directory in place, an archive from its listing:
+ * nothing is extracted); messages call its appspec PATH/REL.
  */
 static int
 validate_bundle(const char *path, int verbose)

@@ -29,6 +29,7 @@
 
 #include "appspec.h"
 #include "appspec_int.h"
+#include "bundle.h"
 #include "caps.h"
 #include "errbuf.h"
 #include "xalloc.h"
@@ -1237,52 +1238,149 @@ appspec_load(struct appspec *as, const char *path, const char *name,
 }
 
 /*
- * Check that 'rel' names something inside the bundle at 'rroot' (a
- * resolved path), following symlinks only while they stay inside, and
- * (with 'regular') that it is a regular file.  Records an error at
- * line:col under 'path'.
+ * Where a bundle path leads, as a resolver finds it: err 0 and the type
+ * ('f', 'd', ...) of what it names; ENOENT or ENOTDIR when it does not
+ * exist; EXDEV when it leads outside the bundle; another errno when it
+ * cannot be resolved (stat_failed: it resolved, then could not be
+ * stat()ed).
  */
-static int
-ap_check_in_bundle(struct apctx *c, const char *rroot, const char *rel,
-    bool regular, unsigned long line, unsigned long col, const char *path)
+struct ap_where {
+	int		 err;
+	bool		 stat_failed;
+	char		 type;
+};
+
+/*
+ * The resolvers: how appspec_check_bundle() and appspec_check_listing()
+ * look a path up.  Each resolves 'rel' (no leading '/') from the
+ * bundle's root, following symlinks while they stay inside; the type is
+ * needed only with 'regular'.
+ */
+
+/* A bundle extracted in a directory: realpath(3) and stat(2). */
+static void
+ap_resolve_dir(const void *arg, const char *rel, bool regular,
+    struct ap_where *w)
 {
+	const char	*rroot = arg;
 	struct stat	 st;
 	size_t		 rl = strlen(rroot);
 	char		*full, *res = NULL;
-	int		 ret = -1;
 
-	rel += strspn(rel, "/");
+	memset(w, 0, sizeof(*w));
 	full = xasprintf("%s/%s", rroot, rel);
-	if ((res = realpath(full, NULL)) == NULL) {
-		if (errno == ENOENT || errno == ENOTDIR)
-			ap_err_at(c, line, col, path, "'%s' does not exist in "
-			    "the bundle", rel);
-		else
-			ap_err_at(c, line, col, path, "cannot resolve '%s': "
-			    "%s", rel, strerror(errno));
-		goto out;
-	}
-	if (strncmp(res, rroot, rl) != 0 ||
-	    (res[rl] != '/' && res[rl] != '\0' && strcmp(rroot, "/") != 0)) {
-		ap_err_at(c, line, col, path, "'%s' leads outside the bundle "
-		    "(through a symlink)", rel);
-		goto out;
-	}
-	if (regular && stat(res, &st) == -1) {
-		ap_err_at(c, line, col, path, "cannot stat '%s': %s", rel,
-		    strerror(errno));
-		goto out;
-	}
-	if (regular && !S_ISREG(st.st_mode)) {
-		ap_err_at(c, line, col, path, "'%s' is not a regular file",
-		    rel);
-		goto out;
-	}
-	ret = 0;
- out:
+	if ((res = realpath(full, NULL)) == NULL)
+		w->err = errno;
+	else if (strncmp(res, rroot, rl) != 0 ||
+	    (res[rl] != '/' && res[rl] != '\0' && strcmp(rroot, "/") != 0))
+		w->err = EXDEV;
+	else if (regular && stat(res, &st) == -1) {
+		w->err = errno;
+		w->stat_failed = true;
+	} else if (regular)
+		w->type = S_ISREG(st.st_mode) ? 'f' : S_ISDIR(st.st_mode) ?
+		    'd' : '?';
 	free(res);
 	free(full);
-	return ret;
+}
+
+/* A scanned bundle whose root is 'root' in the listing. */
+struct ap_listing {
+	const struct bundle_listing *ls;
+	const char	*root;		/* "" or the top-level directory */
+};
+
+static void
+ap_resolve_listing(const void *arg, const char *rel, bool regular,
+    struct ap_where *w)
+{
+	const struct ap_listing *l = arg;
+	char		 res[BUNDLE_PATH_MAX * 2 + 2], *full;
+	size_t		 rl = strlen(l->root);
+
+	memset(w, 0, sizeof(*w));
+	full = xasprintf("%s/%s", l->root, rel);
+	if (bundle_listing_resolve(l->ls, full, res, sizeof(res),
+	    &w->type) == -1)
+		w->err = errno;
+	else if (rl > 0 && (strncmp(res, l->root, rl) != 0 ||
+	    (res[rl] != '/' && res[rl] != '\0')))
+		w->err = EXDEV;
+	free(full);
+}
+
+/*
+ * Check that 'rel' names something inside the bundle (following
+ * symlinks only while they stay inside) and (with 'regular') that it is
+ * a regular file.  Records an error at line:col under 'path'.
+ */
+static int
+ap_check_in_bundle(struct apctx *c,
+    void (*resolve)(const void *, const char *, bool, struct ap_where *),
+    const void *arg, const char *rel, bool regular, unsigned long line,
+    unsigned long col, const char *path)
+{
+	struct ap_where	 w;
+
+	rel += strspn(rel, "/");
+	resolve(arg, rel, regular, &w);
+	if (w.err == ENOENT || w.err == ENOTDIR)
+		ap_err_at(c, line, col, path, "'%s' does not exist in the "
+		    "bundle", rel);
+	else if (w.err == EXDEV)
+		ap_err_at(c, line, col, path, "'%s' leads outside the bundle "
+		    "(through a symlink)", rel);
+	else if (w.err != 0 && w.stat_failed)
+		ap_err_at(c, line, col, path, "cannot stat '%s': %s", rel,
+		    strerror(w.err));
+	else if (w.err != 0)
+		ap_err_at(c, line, col, path, "cannot resolve '%s': %s", rel,
+		    strerror(w.err));
+	else if (regular && w.type != 'f')
+		ap_err_at(c, line, col, path, "'%s' is not a regular file",
+		    rel);
+	else
+		return 0;
+	return -1;
+}
+
+/*
+ * Check every hook location and files: source of a loaded appspec with
+ * 'resolve'; see appspec_check_bundle().
+ */
+static int
+ap_check_paths(struct appspec *as,
+    void (*resolve)(const void *, const char *, bool, struct ap_where *),
+    const void *arg, struct errbuf *eb)
+{
+	struct apctx	 c = { .as = as, .name = as->path != NULL ?
+			    as->path : "appspec.yml" };
+	size_t		 before = as->nerrors, bad = 0;
+	char		 path[256];
+
+	for (int e = 0; e < LC_NEVENTS; e++) {
+		for (size_t i = 0; i < as->nhooks[e]; i++) {
+			const struct appspec_hook *h = &as->hooks[e][i];
+
+			(void)snprintf(path, sizeof(path),
+			    "hooks.%s[%zu].location", lc_names[e], i);
+			if (ap_check_in_bundle(&c, resolve, arg, h->location,
+			    true, h->line, h->col, path) == -1)
+				bad++;
+		}
+	}
+	for (size_t i = 0; i < as->nfiles; i++) {
+		(void)snprintf(path, sizeof(path), "files[%zu].source", i);
+		if (ap_check_in_bundle(&c, resolve, arg, as->files[i].source,
+		    false, as->files[i].line, as->files[i].col, path) == -1)
+			bad++;
+	}
+	if (bad == 0)
+		return 0;
+	if (as->nerrors > before)
+		return errbuf_set(eb, EK_DATA, "%s", as->errors[before]);
+	return errbuf_set(eb, EK_DATA, "%s: %zu paths missing from the bundle",
+	    c.name, bad);
 }
 
 /*
@@ -1296,35 +1394,25 @@ int
 appspec_check_bundle(struct appspec *as, const char *root,
     struct errbuf *eb)
 {
-	struct apctx	 c = { .as = as, .name = as->path != NULL ?
-			    as->path : "appspec.yml" };
-	size_t		 before = as->nerrors, bad = 0;
-	char		*rroot, path[256];
+	char		*rroot;
+	int		 ret;
 
 	if ((rroot = realpath(root, NULL)) == NULL)
 		return errbuf_errno(eb, EK_IO, "cannot resolve '%s'", root);
-	for (int e = 0; e < LC_NEVENTS; e++) {
-		for (size_t i = 0; i < as->nhooks[e]; i++) {
-			const struct appspec_hook *h = &as->hooks[e][i];
-
-			(void)snprintf(path, sizeof(path),
-			    "hooks.%s[%zu].location", lc_names[e], i);
-			if (ap_check_in_bundle(&c, rroot, h->location, true,
-			    h->line, h->col, path) == -1)
-				bad++;
-		}
-	}
-	for (size_t i = 0; i < as->nfiles; i++) {
-		(void)snprintf(path, sizeof(path), "files[%zu].source", i);
-		if (ap_check_in_bundle(&c, rroot, as->files[i].source, false,
-		    as->files[i].line, as->files[i].col, path) == -1)
-			bad++;
-	}
+	ret = ap_check_paths(as, ap_resolve_dir, rroot, eb);
 	free(rroot);
-	if (bad == 0)
-		return 0;
-	if (as->nerrors > before)
-		return errbuf_set(eb, EK_DATA, "%s", as->errors[before]);
-	return errbuf_set(eb, EK_DATA, "%s: %zu paths missing from the bundle",
-	    c.name, bad);
+	return ret;
+}
+
+/*
+ * appspec_check_bundle() against a scanned bundle whose root is 'root'
+ * in the listing.  Returns 0, or -1 with eb (EK_DATA).  Does not block.
+ */
+int
+appspec_check_listing(struct appspec *as, const struct bundle_listing *ls,
+    const char *root, struct errbuf *eb)
+{
+	struct ap_listing l = { ls, root };
+
+	return ap_check_paths(as, ap_resolve_listing, &l, eb);
 }

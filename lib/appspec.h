@@ -11,6 +11,7 @@
 
 #include "compat.h"
 
+struct bundle_listing;
 struct errbuf;
 
 /*
@@ -150,5 +151,17 @@ int	appspec_parse(struct appspec *, const char *data, size_t len,
  */
 int	appspec_check_bundle(struct appspec *, const char *root,
 	    struct errbuf *);
+
+/*
+ * The same check against a bundle read by bundle_scan() (nothing
+ * extracted): 'root' is the bundle root inside the listing ("" or its
+ * single top-level directory, as bundle_listing_appspec() gives it).
+ * Symlinks in the listing are followed as realpath(3) would follow them
+ * in the extracted tree; the messages are appspec_check_bundle()'s.
+ * Returns 0, or -1 with eb holding the first problem (EK_DATA).  Does
+ * not block.
+ */
+int	appspec_check_listing(struct appspec *,
+	    const struct bundle_listing *, const char *root, struct errbuf *);
 
 #endif /* HOOKD_APPSPEC_H */

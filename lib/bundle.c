@@ -15,6 +15,12 @@
  * no copy out of the page cache.  Every path created is recorded
  * (struct bundle_tree), so a release manifest needs no walk.
  *
+ * bundle_scan() runs the same reader and the same entry checks (bx_admit
+ * and what it calls) with no writer: where the extraction writes an
+ * entry, the scan records it and keeps only the data of the files that
+ * could be the appspec, so `hookd validate` and the deployer check an
+ * archive without unpacking it, under exactly the extraction's rules.
+ *
  * Extraction works relative to the current directory (that is how
  * archive_write_disk resolves names, and it lets SECURE_NOABSOLUTEPATHS
  * and SECURE_SYMLINKS check only the bundle's own components), so
@@ -131,10 +137,40 @@ struct bx_hasher {
 
 static bool	bx_hasher_stop(struct bx_hasher *);
 
-/* One extraction: the writer, the set of paths created, the counters. */
+/* The most of a candidate's data a scan keeps: appspec_parse()'s limit. */
+#define BX_BLOB_MAX	((size_t)APPSPEC_MAX + 1)
+
+/* What a scan (bundle_scan) keeps beside the paths: appspec candidates. */
+struct bx_scan {
+	struct bundle_blob *v;		/* candidates, in the order seen */
+	char		**inode;	/* v[i]'s file: the first path of its
+					   hard link group (borrowed) */
+	bool		*known;		/* v[i] holds that file's data */
+	size_t		 n;
+	char		**extra;	/* more paths to keep (second pass) */
+	size_t		 nextra;
+	char		**missing;	/* files whose data a hard-linked
+					   candidate needed but were not kept */
+	size_t		 nmissing;
+	char		 top[NAME_MAX + 1];	/* the first top-level name */
+	bool		 manytops;	/* another one was seen */
+	const char	*cur;		/* inode the current entry writes to,
+					   when a candidate shares it */
+	int64_t		 cursize;	/* its stated size, or -1 */
+	int64_t		 filesize;	/* the size the writer would allow
+					   the current entry's data (-1: any) */
+};
+
+/*
+ * One extraction (disk set) or scan (scan set): the writer, the set of
+ * paths created, the counters.
+ */
 struct bx {
 	const struct bundle_limits *lim;
 	struct archive	*disk;
+	struct bx_scan	*scan;
+	struct bundle_entry *cur;	/* the entry admitted last, or NULL */
+	bool		 secure;	/* SECURE_SYMLINKS is on */
 	struct bx_slot	*tab;		/* open addressing, cap a power of 2 */
 	size_t		 cap;
 	struct bundle_entry *ents;	/* every path created, in order (owns
@@ -651,6 +687,7 @@ bx_release(struct bx *bx)
 	for (size_t i = 0; i < bx->used && bx->ents != NULL; i++) {
 		free(bx->ents[i].path);
 		free(bx->ents[i].target);
+		free(bx->ents[i].hardlink);
 	}
 	free(bx->ents);
 	free(bx->tab);
@@ -749,12 +786,14 @@ bx_check_parents(struct bx *bx, const char *path, const char *name,
 	return 0;
 }
 
-/* A hard link must name a regular file this extraction already wrote. */
+/*
+ * A hard link must name a regular file this extraction already wrote;
+ * tnorm (BUNDLE_PATH_MAX + 1 bytes) gets its normalised path.
+ */
 static int
 bx_check_hardlink(struct bx *bx, struct archive_entry *e, const char *name,
-    const char *target, struct errbuf *eb)
+    const char *target, char *tnorm, struct errbuf *eb)
 {
-	char		 tnorm[BUNDLE_PATH_MAX + 1];
 	const char	*why;
 
 	if ((why = bx_name_problem(target)) != NULL ||
@@ -809,7 +848,7 @@ bx_admit(struct bx *bx, struct archive_entry *e, const char *name,
 {
 	struct bundle_entry *ent = NULL;
 	const char	*why, *target, *hardlink;
-	char		 tbuf[BUNDLE_PATH_MAX + 1];
+	char		 tbuf[BUNDLE_PATH_MAX + 1], hbuf[BUNDLE_PATH_MAX + 1];
 	enum bx_type	 type = BX_NONE, have;
 	mode_t		 perm;
 	size_t		 len;
@@ -841,7 +880,7 @@ bx_admit(struct bx *bx, struct archive_entry *e, const char *name,
 	if (bx_check_parents(bx, bx->norm, name, eb) == -1)
 		return -1;
 	if (hardlink != NULL &&
-	    bx_check_hardlink(bx, e, name, hardlink, eb) == -1)
+	    bx_check_hardlink(bx, e, name, hardlink, hbuf, eb) == -1)
 		return -1;
 	len = strlen(bx->norm);
 	have = bx_lookup(bx, bx->norm, len);
@@ -852,11 +891,11 @@ bx_admit(struct bx *bx, struct archive_entry *e, const char *name,
 		return -1;
 	if (ent != NULL)
 		bx_describe(ent, e, type, hardlink != NULL, tbuf);
-	if (type == BX_SYMLINK && !bx->symlinks) {
+	if (ent != NULL && hardlink != NULL)
+		ent->hardlink = xstrdup(hbuf);
+	bx->cur = ent;
+	if (type == BX_SYMLINK)
 		bx->symlinks = true;
-		archive_write_disk_set_options(bx->disk, BX_DISK_FLAGS |
-		    ARCHIVE_EXTRACT_SECURE_SYMLINKS);
-	}
 	if (type == BX_FILE && archive_entry_size_is_set(e)) {
 		size = archive_entry_size(e);
 		if (size < 0 || (uint64_t)size > bx->lim->max_bytes ||
@@ -913,10 +952,25 @@ bx_disk_error(struct bx *bx, const char *name, struct errbuf *eb)
 	    bundle_escape(name, esc, sizeof(esc)), msg);
 }
 
+static void	bx_scan_begin(struct bx *, struct archive_entry *);
+static int	bx_scan_data(struct bx_scan *, const void *, size_t,
+		    int64_t, const char *, struct errbuf *);
+static void	bx_scan_end(struct bx_scan *);
+
+/* Write an admitted entry's header (a scan only takes note of it). */
 static int
 bx_header(struct bx *bx, struct archive_entry *e, const char *name,
     struct errbuf *eb)
 {
+	if (bx->scan != NULL) {
+		bx_scan_begin(bx, e);
+		return 0;
+	}
+	if (bx->symlinks && !bx->secure) {
+		bx->secure = true;
+		archive_write_disk_set_options(bx->disk, BX_DISK_FLAGS |
+		    ARCHIVE_EXTRACT_SECURE_SYMLINKS);
+	}
 	if (archive_write_header(bx->disk, e) < ARCHIVE_WARN)
 		return bx_disk_error(bx, name, eb);
 	return 0;
@@ -936,7 +990,11 @@ bx_data(struct bx *bx, const void *buf, size_t len, int64_t off,
 		    "limit of %llu bytes once decompressed",
 		    (unsigned long long)bx->lim->max_bytes);
 	bx->written += len;
-	if (archive_write_data_block(bx->disk, buf, len, off) != ARCHIVE_OK)
+	if (bx->scan != NULL) {
+		if (bx_scan_data(bx->scan, buf, len, off, name, eb) == -1)
+			return -1;
+	} else if (archive_write_data_block(bx->disk, buf, len, off) !=
+	    ARCHIVE_OK)
 		return bx_disk_error(bx, name, eb);
 	bx_tick(bx);
 	return 0;
@@ -945,10 +1003,216 @@ bx_data(struct bx *bx, const void *buf, size_t len, int64_t off,
 static int
 bx_finish(struct bx *bx, const char *name, struct errbuf *eb)
 {
-	if (archive_write_finish_entry(bx->disk) < ARCHIVE_WARN)
+	if (bx->scan != NULL)
+		bx_scan_end(bx->scan);
+	else if (archive_write_finish_entry(bx->disk) < ARCHIVE_WARN)
 		return bx_disk_error(bx, name, eb);
 	bx_tick(bx);
 	return 0;
+}
+
+/*
+ * Scanning: what stands in for the writer.  The data of a file the
+ * appspec could be is kept as the writer would leave it: blocks at their
+ * offsets (holes are zeros), then cut or zero-extended to the stated
+ * size.  A hard link shares its file's data, and one that carries data
+ * rewrites it (archive_write_disk opens the file O_TRUNC), so candidates
+ * are tied to their hard link group by its first path (the inode).
+ */
+
+/* Whether a file name is one bundle_find_appspec() looks for. */
+static bool
+bx_appspec_name(const char *base)
+{
+	for (size_t i = 0; i < nitems(bundle_appspec_names); i++)
+		if (strcmp(base, bundle_appspec_names[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Whether the data of the file at normalised 'path' is kept: an appspec
+ * name at the top level, or one level down while the bundle has a single
+ * top-level entry (bundle_find_appspec looks nowhere else), or a path of
+ * the second pass.
+ */
+static bool
+bx_scan_wanted(const struct bx_scan *sc, const char *path)
+{
+	const char	*slash;
+
+	for (size_t i = 0; i < sc->nextra; i++)
+		if (strcmp(sc->extra[i], path) == 0)
+			return true;
+	if ((slash = strchr(path, '/')) == NULL)
+		return bx_appspec_name(path);
+	return !sc->manytops && strchr(slash + 1, '/') == NULL &&
+	    bx_appspec_name(slash + 1);
+}
+
+/* The first path of a file's hard link group (links point earlier). */
+static const char *
+bx_inode(const struct bx *bx, const struct bundle_entry *ent)
+{
+	while (ent->hardlink != NULL)
+		ent = bx_entry(bx, ent->hardlink, strlen(ent->hardlink));
+	return ent->path;
+}
+
+/* Note the top-level name of path, to know whether there is only one. */
+static void
+bx_scan_top(struct bx_scan *sc, const char *path)
+{
+	size_t	 len = strcspn(path, "/");
+
+	if (sc->manytops || len == 0 || len > NAME_MAX)
+		return;
+	if (sc->top[0] == '\0') {
+		memcpy(sc->top, path, len);
+		sc->top[len] = '\0';
+	} else if (strncmp(sc->top, path, len) != 0 || sc->top[len] != '\0')
+		sc->manytops = true;
+}
+
+/* A new candidate of the given inode; its data copied from a sibling. */
+static void
+bx_scan_add(struct bx_scan *sc, const char *path, const char *inode,
+    bool writes)
+{
+	struct bundle_blob *b;
+	size_t		 k;
+
+	sc->v = xreallocarray(sc->v, sc->n + 1, sizeof(*sc->v));
+	sc->inode = xreallocarray(sc->inode, sc->n + 1, sizeof(*sc->inode));
+	sc->known = xreallocarray(sc->known, sc->n + 1, sizeof(*sc->known));
+	b = &sc->v[sc->n];
+	b->path = xstrdup(path);
+	b->data = xmalloc(1);
+	b->data[0] = '\0';
+	b->len = 0;
+	sc->inode[sc->n] = (char *)(uintptr_t)inode;
+	sc->known[sc->n] = writes;
+	for (k = 0; k < sc->n && !writes; k++) {
+		if (!sc->known[k] || strcmp(sc->inode[k], inode) != 0)
+			continue;
+		free(b->data);
+		b->data = xmalloc(sc->v[k].len + 1);
+		memcpy(b->data, sc->v[k].data, sc->v[k].len + 1);
+		b->len = sc->v[k].len;
+		sc->known[sc->n] = true;
+		break;
+	}
+	if (!sc->known[sc->n]) {
+		sc->missing = xreallocarray(sc->missing, sc->nmissing + 1,
+		    sizeof(*sc->missing));
+		sc->missing[sc->nmissing++] = xstrdup(inode);
+	}
+	sc->n++;
+}
+
+/* The writer would create the entry bx->cur now. */
+static void
+bx_scan_begin(struct bx *bx, struct archive_entry *e)
+{
+	struct bx_scan	*sc = bx->scan;
+	const struct bundle_entry *ent = bx->cur;
+	const char	*inode;
+	bool		 writes;
+
+	sc->cur = NULL;
+	sc->filesize = 0;
+	if (ent == NULL)
+		return;
+	bx_scan_top(sc, ent->path);
+	if (ent->type != 'f')
+		return;
+	sc->cursize = archive_entry_size_is_set(e) ?
+	    archive_entry_size(e) : -1;
+	/* A hard link without data leaves its file's alone. */
+	writes = ent->hardlink == NULL || sc->cursize > 0;
+	sc->filesize = writes ? sc->cursize : 0;
+	inode = bx_inode(bx, ent);
+	if (bx_scan_wanted(sc, ent->path))
+		bx_scan_add(sc, ent->path, inode, writes);
+	if (!writes)
+		return;
+	for (size_t k = 0; k < sc->n; k++) {
+		if (strcmp(sc->inode[k], inode) != 0)
+			continue;
+		sc->v[k].len = 0;
+		sc->v[k].data[0] = '\0';
+		sc->known[k] = true;
+		sc->cur = inode;
+	}
+}
+
+/*
+ * Put len bytes at off into every candidate sharing the current file.
+ * What archive_write_disk refuses is refused with its words (see
+ * write_data_block() in libarchive's archive_write_disk_posix.c): data
+ * for an entry it made no file for or one of size 0, and data past the
+ * stated size.  Returns 0, or -1 with eb set as bx_disk_error() would.
+ */
+static int
+bx_scan_data(struct bx_scan *sc, const void *buf, size_t len, int64_t off,
+    const char *name, struct errbuf *eb)
+{
+	struct bundle_blob *b;
+	size_t		 o, n;
+
+	/* An empty block (buf may be NULL) writes nothing. */
+	if (len == 0)
+		return 0;
+	if (sc->filesize == 0)
+		return bundle_reject(eb, name, "Attempt to write to an empty "
+		    "file");
+	if (sc->filesize > 0 && (off < 0 || off > sc->filesize ||
+	    len > (uint64_t)(sc->filesize - off)))
+		return bundle_reject(eb, name, "Too much data: Truncating "
+		    "file at %ju bytes", (uintmax_t)sc->filesize);
+	if (sc->cur == NULL || off < 0 || (uint64_t)off >= BX_BLOB_MAX)
+		return 0;
+	o = (size_t)off;
+	n = len < BX_BLOB_MAX - o ? len : BX_BLOB_MAX - o;
+	for (size_t k = 0; k < sc->n; k++) {
+		if (strcmp(sc->inode[k], sc->cur) != 0)
+			continue;
+		b = &sc->v[k];
+		if (o + n > b->len) {
+			b->data = xreallocarray(b->data, o + n + 1, 1);
+			memset(b->data + b->len, 0, o + n + 1 - b->len);
+			b->len = o + n;
+		}
+		memcpy(b->data + o, buf, n);
+	}
+	return 0;
+}
+
+/* The file ends at its stated size (cut or zero-extended). */
+static void
+bx_scan_end(struct bx_scan *sc)
+{
+	struct bundle_blob *b;
+	size_t		 size;
+
+	if (sc->cur == NULL || sc->cursize < 0) {
+		sc->cur = NULL;
+		return;
+	}
+	size = (uint64_t)sc->cursize < BX_BLOB_MAX ? (size_t)sc->cursize :
+	    BX_BLOB_MAX;
+	for (size_t k = 0; k < sc->n; k++) {
+		if (strcmp(sc->inode[k], sc->cur) != 0)
+			continue;
+		b = &sc->v[k];
+		if (size > b->len) {
+			b->data = xreallocarray(b->data, size + 1, 1);
+			memset(b->data + b->len, 0, size - b->len);
+		}
+		b->len = size;
+		b->data[size] = '\0';
+	}
+	sc->cur = NULL;
 }
 
 /*
@@ -1552,6 +1816,7 @@ bundle_tree_release(struct bundle_tree *t)
 	for (size_t i = 0; i < t->n; i++) {
 		free(t->v[i].path);
 		free(t->v[i].target);
+		free(t->v[i].hardlink);
 	}
 	free(t->v);
 	bundle_tree_init(t);
@@ -1564,6 +1829,70 @@ bx_mismatch(const char *path, const char *got, const char *want,
 {
 	return errbuf_set(eb, EK_DATA, "bundle '%s' has sha256 %s, expected "
 	    "%s", path, got, want);
+}
+
+/*
+ * Read names in UTF-8 (see bundle_extract_ex); returns the locale to
+ * free with bx_utf8_end(), or 0 when there is none.
+ */
+static locale_t
+bx_utf8_begin(locale_t *ret_saved)
+{
+	locale_t	 utf8;
+
+	if ((utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0)) !=
+	    (locale_t)0)
+		*ret_saved = uselocale(utf8);
+	return utf8;
+}
+
+static void
+bx_utf8_end(locale_t utf8, locale_t saved)
+{
+	if (utf8 != (locale_t)0) {
+		uselocale(saved);
+		freelocale(utf8);
+	}
+}
+
+/*
+ * Open the bundle 'path' of format fmt for bx_run(): a zip's layout is
+ * checked first, a directory is opened into *ret_sfd, an archive into
+ * *ret_rd (hashed on the way with 'hash', see bx_open_archive).
+ */
+static int
+bx_open_source(struct bx *bx, const char *path, enum bundle_format fmt,
+    bool hash, struct archive **ret_rd, int *ret_sfd, struct errbuf *eb)
+{
+	int	 sfd;
+
+	if (fmt == BUNDLE_ZIP &&
+	    bundle_zip_check(path, bx->lim->max_entries, eb) == -1)
+		return -1;
+	if (fmt == BUNDLE_DIR) {
+		sfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (sfd == -1)
+			return errbuf_errno(eb, EK_IO, "cannot open '%s'",
+			    path);
+		*ret_sfd = sfd;
+		return 0;
+	}
+	if ((*ret_rd = bx_open_archive(bx, path, fmt, hash, eb)) == NULL)
+		return -1;
+	return 0;
+}
+
+/* Admit (and write, or scan) every entry of an opened source. */
+static int
+bx_run(struct bx *bx, enum bundle_format fmt, struct archive *rd, int sfd,
+    const char *path, struct errbuf *eb)
+{
+	char	 rel[BUNDLE_PATH_MAX + 1];
+
+	rel[0] = '\0';
+	if (fmt == BUNDLE_DIR)
+		return bx_run_dir(bx, sfd, rel, 0, 0, eb);
+	return bx_run_archive(bx, rd, path, eb);
 }
 
 /*
@@ -1603,7 +1932,7 @@ bundle_extract_ex(const char *path, const char *destdir,
 	struct archive	*rd = NULL;
 	struct bx	 bx;
 	enum bundle_format fmt = BUNDLE_DIR;	/* set by bundle_detect() */
-	char		 rel[BUNDLE_PATH_MAX + 1], hex[65] = "";
+	char		 hex[65] = "";
 	const char	*msg;
 	locale_t	 utf8, saved = (locale_t)0;
 	int		 dfd = -1, sfd = -1, cwd = -1, ret = -1, r;
@@ -1614,9 +1943,7 @@ bundle_extract_ex(const char *path, const char *destdir,
 	 * libarchive cannot convert a zip's UTF-8 names and returns none,
 	 * so read with a UTF-8 LC_CTYPE for this thread only.
 	 */
-	if ((utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8", (locale_t)0)) !=
-	    (locale_t)0)
-		saved = uselocale(utf8);
+	utf8 = bx_utf8_begin(&saved);
 	if (o->limits != NULL)
 		lim = *o->limits;
 	else
@@ -1657,17 +1984,7 @@ bundle_extract_ex(const char *path, const char *destdir,
 			goto out;
 		}
 	}
-	if (fmt == BUNDLE_ZIP &&
-	    bundle_zip_check(path, lim.max_entries, eb) == -1)
-		goto out;
-	if (fmt == BUNDLE_DIR) {
-		sfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (sfd == -1) {
-			errbuf_errno(eb, EK_IO, "cannot open '%s'", path);
-			goto out;
-		}
-	} else if ((rd = bx_open_archive(&bx, path, fmt, streamed, eb)) ==
-	    NULL)
+	if (bx_open_source(&bx, path, fmt, streamed, &rd, &sfd, eb) == -1)
 		goto out;
 	if ((bx.disk = archive_write_disk_new()) == NULL) {
 		errbuf_set(eb, EK_OS, "cannot allocate an archive writer");
@@ -1683,11 +2000,7 @@ bundle_extract_ex(const char *path, const char *destdir,
 		goto out;
 	}
 	inside = true;
-	rel[0] = '\0';
-	if (fmt == BUNDLE_DIR)
-		r = bx_run_dir(&bx, sfd, rel, 0, 0, eb);
-	else
-		r = bx_run_archive(&bx, rd, path, eb);
+	r = bx_run(&bx, fmt, rd, sfd, path, eb);
 	if (r == 0 && archive_write_close(bx.disk) != ARCHIVE_OK) {
 		if ((msg = archive_error_string(bx.disk)) == NULL)
 			msg = "unknown error";
@@ -1744,95 +2057,115 @@ bundle_extract_ex(const char *path, const char *destdir,
 	if (dfd != -1)
 		close(dfd);
 	bx_release(&bx);
-	if (utf8 != (locale_t)0) {
-		uselocale(saved);
-		freelocale(utf8);
-	}
+	bx_utf8_end(utf8, saved);
 	return ret;
 }
 
 /*
- * 1 and a new *ret_path when dir holds appspec.yml (or .yaml) as a regular
- * file, 0 when it holds neither, -1 with eb set otherwise.
+ * Scanning
+ */
+
+static void
+bx_scan_release(struct bx_scan *sc)
+{
+	for (size_t i = 0; i < sc->n; i++) {
+		free(sc->v[i].path);
+		free(sc->v[i].data);
+	}
+	free(sc->v);
+	free(sc->inode);
+	free(sc->known);
+	for (size_t i = 0; i < sc->nmissing; i++)
+		free(sc->missing[i]);
+	free(sc->missing);
+	memset(sc, 0, sizeof(*sc));
+}
+
+/*
+ * One pass over the bundle with bx (initialised): every entry admitted
+ * as the extraction admits it, the candidates' data kept (and the data
+ * of the paths in extra).
  */
 static int
-appspec_in(const char *dir, char **ret_path, struct errbuf *eb)
+bx_scan_pass(const char *path, enum bundle_format fmt, char **extra,
+    size_t nextra, struct bx *bx, struct bx_scan *sc, struct errbuf *eb)
 {
-	static const char *const names[] = { "appspec.yml", "appspec.yaml" };
-	struct stat	 st;
-	char		*p;
+	struct archive	*rd = NULL;
+	int		 sfd = -1, ret;
 
-	for (size_t i = 0; i < nitems(names); i++) {
-		p = xasprintf("%s/%s", dir, names[i]);
-		if (lstat(p, &st) == 0) {
-			if (S_ISREG(st.st_mode)) {
-				*ret_path = p;
-				return 1;
-			}
-			errbuf_set(eb, EK_DATA, "'%s' is not a regular file",
-			    p);
-			free(p);
-			return -1;
-		}
-		if (errno != ENOENT && errno != ENOTDIR) {
-			errbuf_errno(eb, EK_IO, "cannot stat '%s'", p);
-			free(p);
-			return -1;
-		}
-		free(p);
-	}
-	return 0;
+	memset(sc, 0, sizeof(*sc));
+	sc->extra = extra;
+	sc->nextra = nextra;
+	bx->scan = sc;
+	ret = bx_open_source(bx, path, fmt, false, &rd, &sfd, eb);
+	if (ret == 0)
+		ret = bx_run(bx, fmt, rd, sfd, path, eb);
+	if (rd != NULL)
+		archive_read_free(rd);
+	if (sfd != -1)
+		close(sfd);
+	return ret;
 }
 
 int
-bundle_find_appspec(const char *dir, char **ret_root, char **ret_appspec,
-    struct errbuf *eb)
+bundle_scan(const char *path, const struct bundle_limits *limits,
+    struct bundle_listing *ret, struct errbuf *eb)
 {
-	struct dirent	*de;
-	struct stat	 st;
-	DIR		*d = NULL;
-	char		*only = NULL, *sub = NULL, *as = NULL;
-	int		 r, ret = -1, n = 0;
+	struct bundle_limits lim;
+	struct bx	 bx;
+	struct bx_scan	 sc, sc2;
+	enum bundle_format fmt;
+	locale_t	 utf8, saved = (locale_t)0;
+	int		 r;
 
-	if ((r = appspec_in(dir, &as, eb)) == -1)
+	/* The same locale as the extraction: the names must read alike. */
+	utf8 = bx_utf8_begin(&saved);
+	if (limits != NULL)
+		lim = *limits;
+	else
+		bundle_limits_default(&lim);
+	memset(&sc, 0, sizeof(sc));
+	memset(&sc2, 0, sizeof(sc2));
+	bx_init(&bx, &lim);
+	if ((r = bundle_detect(path, &fmt, eb)) == -1)
 		goto out;
-	if (r == 1) {
-		*ret_root = xstrdup(dir);
-		*ret_appspec = as;
-		return 0;
-	}
-	if ((d = opendir(dir)) == NULL) {
-		errbuf_errno(eb, errno == ENOENT ? EK_NOINPUT : EK_IO,
-		    "cannot open '%s'", dir);
-		goto out;
-	}
-	while (n < 2 && (de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (n++ == 0)
-			only = xstrdup(de->d_name);
-	}
-	if (n == 1) {
-		sub = xasprintf("%s/%s", dir, only);
-		if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode)) {
-			if ((r = appspec_in(sub, &as, eb)) == -1)
-				goto out;
-			if (r == 1) {
-				*ret_root = sub;
-				*ret_appspec = as;
-				sub = NULL;
-				ret = 0;
-				goto out;
-			}
+	r = bx_scan_pass(path, fmt, NULL, 0, &bx, &sc, eb);
+	if (r == 0 && sc.nmissing > 0) {
+		/*
+		 * A candidate is a hard link to a file whose data was not
+		 * kept: read the bundle again, keeping those files too.
+		 */
+		bx_release(&bx);
+		bx_init(&bx, &lim);
+		r = bx_scan_pass(path, fmt, sc.missing, sc.nmissing, &bx,
+		    &sc2, eb);
+		if (r == 0 && sc2.nmissing > 0)
+			r = errbuf_set(eb, EK_BUG, "bundle '%s': the data of "
+			    "'%s' was not found", path, sc2.missing[0]);
+		if (r == 0) {
+			sc2.extra = NULL;
+			sc2.nextra = 0;
+			bx_scan_release(&sc);
+			sc = sc2;
+			memset(&sc2, 0, sizeof(sc2));
 		}
 	}
-	errbuf_set(eb, EK_DATA, "no appspec.yml at the bundle root or in its "
-	    "single top-level folder");
+	if (r == 0) {
+		ret->tree.v = bx.ents;
+		ret->tree.n = bx.used;
+		bx.ents = NULL;
+		bx.used = 0;
+		ret->blobs = sc.v;
+		ret->nblobs = sc.n;
+		sc.v = NULL;
+		sc.n = 0;
+		bundle_listing_index(ret);
+	}
  out:
-	if (d != NULL)
-		closedir(d);
-	free(only);
-	free(sub);
-	return ret;
+	/* sc's inode pointers are bx's strings: release sc first. */
+	bx_scan_release(&sc2);
+	bx_scan_release(&sc);
+	bx_release(&bx);
+	bx_utf8_end(utf8, saved);
+	return r;
 }

@@ -119,6 +119,8 @@ struct bundle_opts {
 struct bundle_entry {
 	char		*path;
 	char		*target;	/* symlinks, else NULL */
+	char		*hardlink;	/* hard links: the normalised path of
+					   the file linked to, else NULL */
 	int64_t		 size;		/* regular files; -1: not known */
 	int64_t		 mtime;		/* seconds, when mtime_set */
 	long		 mtime_nsec;
@@ -164,6 +166,89 @@ void	bundle_tree_release(struct bundle_tree *);
 int	bundle_extract_ex(const char *path, const char *destdir,
 	    const struct bundle_opts *o, char ret_sha256[65],
 	    struct bundle_tree *ret_tree, struct errbuf *);
+
+/*
+ * An appspec candidate's contents as bundle_scan() read them: what the
+ * file at 'path' would hold once extracted, cut after APPSPEC_MAX + 1
+ * bytes (appspec_parse() refuses anything longer).
+ */
+struct bundle_blob {
+	char		*path;		/* normalised, as in the listing */
+	char		*data;		/* NUL-terminated */
+	size_t		 len;
+};
+
+/*
+ * What an archive holds, found by bundle_scan() without writing anything:
+ * every path its extraction would create (tree: the same entries, in
+ * the same order, with the same fields as bundle_extract_ex() gives),
+ * and the contents of the regular files named appspec.yml or
+ * appspec.yaml at the top level or one directory down (the only ones
+ * bundle_find_appspec() can choose; the blobs may hold a few more).
+ * Owns everything it points to.
+ */
+struct bundle_listing {
+	struct bundle_tree tree;
+	struct bundle_blob *blobs;
+	size_t		 nblobs;
+	struct bundle_entry **byname;	/* tree.v sorted by path */
+};
+
+/* An empty listing; cannot fail. */
+void	bundle_listing_init(struct bundle_listing *);
+/* Free everything; safe on an initialised or released listing. */
+void	bundle_listing_release(struct bundle_listing *);
+
+/*
+ * Read the bundle at 'path' (a .tar, .tar.gz or .zip; a directory is
+ * read too) and apply every rule bundle_extract() applies, through the
+ * same code, without creating anything: an archive bundle_extract()
+ * refuses is refused with the same kind and message ("entry 'NAME':
+ * why", a corrupt archive, a limit: see bundle_extract), one it accepts
+ * is accepted.  The disk writer's own refusal of data past an entry's
+ * stated size is applied too, in its words; only what a disk causes (no
+ * space, permissions) has no counterpart.  Data is decompressed (and
+ * counted against lim->max_bytes) but only the appspec candidates' is
+ * kept; an archive whose appspec is a hard link to a file read before
+ * is read twice.  NULL lim: the defaults.
+ *
+ * On success fills *ret (an initialised listing, released by the caller
+ * with bundle_listing_release()); on failure it is left empty.  Returns
+ * 0, or -1 with eb: EK_DATA for a bad bundle, EK_NOINPUT when 'path' does
+ * not exist, EK_IO when it cannot be read.  Blocks for as long as reading
+ * the archive takes; neither changes the working directory nor writes.
+ */
+int	bundle_scan(const char *path, const struct bundle_limits *,
+	    struct bundle_listing *ret, struct errbuf *);
+
+/* The entry of the normalised path 'path' ("" is never one), or NULL. */
+const struct bundle_entry *bundle_listing_find(const struct bundle_listing *,
+	    const char *path);
+
+/*
+ * Resolve 'path' (relative to the listing's root; empty and "."
+ * components ignored) the way realpath(3) resolves it inside the
+ * extracted tree: symlinks followed wherever they appear, ".." taken
+ * after the link is followed.  Returns 0 with the resolved path (""
+ * for the root) in ret (size bytes) and its type in *ret_type ('d', 'f',
+ * 'l' never), or -1 with errno: ENOENT when a component does not exist,
+ * ENOTDIR when a non-directory has components after it, ELOOP after 40
+ * links, ENAMETOOLONG when the resolved path does not fit, EXDEV when
+ * a ".." climbs above the root.  Does not block.
+ */
+int	bundle_listing_resolve(const struct bundle_listing *,
+	    const char *path, char *ret, size_t size, char *ret_type);
+
+/*
+ * bundle_find_appspec() on a listing: the same rules, with paths
+ * relative to the listing's root.  Sets *ret_root to "" or the single
+ * top-level directory, and *ret_blob to the appspec's contents (both
+ * borrowed from the listing).  EK_DATA with the same messages (the
+ * path in "'P' is not a regular file" is relative).
+ */
+int	bundle_listing_appspec(const struct bundle_listing *,
+	    const char **ret_root, const struct bundle_blob **ret_blob,
+	    struct errbuf *);
 
 /*
  * Find the appspec in an extracted tree: DIR/appspec.yml (or .yaml), else

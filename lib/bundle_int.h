@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * bundle_int.h: what bundle.c and bundle_zip.c share.  Not part of the
- * bundle API: only those two files and the unit test include it.
+ * bundle_int.h: what bundle.c, bundle_zip.c and bundle_listing.c share.
+ * Not part of the bundle API: only those files and the unit test
+ * include it.
  */
 #ifndef HOOKD_BUNDLE_INT_H
 #define HOOKD_BUNDLE_INT_H
@@ -11,6 +12,7 @@
 
 #include "compat.h"
 
+struct bundle_listing;
 struct errbuf;
 
 /*
@@ -34,5 +36,18 @@ int	bundle_reject(struct errbuf *, const char *name, const char *, ...)
  */
 int	bundle_zip_check(const char *path, uint64_t max_entries,
 	    struct errbuf *);
+
+/*
+ * The names an appspec may have, in the order bundle_find_appspec() and
+ * bundle_listing_appspec() look for them (bundle_listing.c); a scan keeps
+ * the data of the files so named at the top and one level down.
+ */
+extern const char *const bundle_appspec_names[2];
+
+/*
+ * (Re)build ls->byname from ls->tree (bundle_listing.c), so that
+ * bundle_listing_find() works.  Cannot fail.
+ */
+void	bundle_listing_index(struct bundle_listing *);
 
 #endif /* HOOKD_BUNDLE_INT_H */

@@ -14,9 +14,10 @@ struct errbuf;
 
 /*
  * Validate the bundle at 'path': a directory is checked in place; an
- * archive (.tar, .tar.gz, .zip: bundle_extract decides from the
- * contents) is extracted into a new scratch directory under $TMPDIR (or
- * /tmp), which is always removed before returning.
+ * archive (.tar, .tar.gz, .zip: bundle_detect decides from the
+ * contents) is read once with bundle_scan(), which applies every rule of
+ * bundle_extract() without writing anything: no scratch directory, no
+ * $TMPDIR, nothing created anywhere.
  *
  * 'as' must have been appspec_init()ed; it is filled whatever happens
  * and the caller releases it.  Messages call the appspec LABEL SEP REL,
@@ -28,13 +29,12 @@ struct errbuf;
  * Returns 0 when valid.  Returns -1 with eb set otherwise:
  * - EK_DATA with as->nerrors > 0: the appspec is not valid; every error
  *   is a line of as->errors, eb holds the first;
- * - errors about the bundle itself (cannot be extracted, no appspec)
- *   are prefixed with 'errprefix' (NULL: none): EK_DATA, EK_NOINPUT,
- *   EK_IO as bundle_extract() and bundle_find_appspec() give them;
- * - EK_IO without the prefix when the scratch directory cannot be
- *   created or removed, or the appspec cannot be read.
- * Blocks for as long as the extraction takes.  Not thread-safe (see
- * bundle_extract).
+ * - errors about the bundle itself (an entry bundle_extract() would
+ *   refuse, a corrupt archive, no appspec) are prefixed with
+ *   'errprefix' (NULL: none): EK_DATA, EK_NOINPUT, EK_IO as
+ *   bundle_scan() and bundle_find_appspec() give them;
+ * - EK_IO without the prefix when a directory's appspec cannot be read.
+ * Blocks for as long as reading the bundle takes.
  */
 int	bundle_validate(struct appspec *as, const char *path,
 	    const char *label, const char *sep, const char *errprefix,

@@ -11,14 +11,11 @@
 #include "compat.h"
 
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/types.h>
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <ftw.h>
-#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,6 +30,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "archive_fixture.h"
 #include "bundle.h"
 #include "caps.h"
 #include "errbuf.h"
@@ -41,22 +39,9 @@
 
 #include "banned.h"
 
-enum afmt { A_TAR, A_V7, A_TGZ, A_ZIP };
-
-#define HARDLINK	1	/* struct ent.type: a hard link to .data */
-
 /* A well-formed digest no test bundle has. */
 static const char WRONG_SHA256[] = "0123456789abcdef0123456789abcdef"
     "0123456789abcdef0123456789abcdef";
-
-struct ent {
-	const char	*name;
-	int		 type;		/* AE_IF* or HARDLINK */
-	int		 mode;		/* permission bits */
-	const char	*data;		/* contents, or link target */
-	size_t		 size;		/* with fill: this many bytes */
-	char		 fill;
-};
 
 struct fx {
 	char		 root[64];	/* mkdtemp */
@@ -65,8 +50,6 @@ struct fx {
 	char		 arch[128];	/* the bundle under test */
 	int		 nfds;		/* open at setup: none may leak */
 };
-
-static int	count_entries(const char *);
 
 static int
 setup(void **state)
@@ -113,94 +96,6 @@ teardown(void **state)
 	return 0;
 }
 
-/* Write an archive of the given entries to path. */
-static void
-make_archive(const char *path, enum afmt fmt, const struct ent *ents,
-    size_t n)
-{
-	struct archive	*a;
-	struct archive_entry *e;
-	locale_t	 utf8, saved;
-	char		 chunk[4096];
-	size_t		 left, k;
-
-	/* Write names as UTF-8 whatever the process's locale is. */
-	assert_true((utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8",
-	    (locale_t)0)) != (locale_t)0);
-	saved = uselocale(utf8);
-	assert_non_null(a = archive_write_new());
-	switch (fmt) {
-	case A_TAR:
-		archive_write_set_format_pax_restricted(a);
-		break;
-	case A_V7:
-		archive_write_set_format_v7tar(a);
-		break;
-	case A_TGZ:
-		archive_write_set_format_pax_restricted(a);
-		archive_write_add_filter_gzip(a);
-		break;
-	case A_ZIP:
-		archive_write_set_format_zip(a);
-		archive_write_set_format_option(a, "zip", "hdrcharset",
-		    "UTF-8");
-		break;
-	}
-	assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
-	for (size_t i = 0; i < n; i++) {
-		const struct ent *t = &ents[i];
-		size_t		 size;
-
-		size = t->fill != 0 ? t->size :
-		    (t->data != NULL ? strlen(t->data) : 0);
-		e = archive_entry_new();
-		archive_entry_set_pathname(e, t->name);
-		archive_entry_set_mtime(e, 1700000000, 0);
-		archive_entry_set_perm(e, (mode_t)(t->mode != 0 ?
-		    t->mode : 0644));
-		if (t->type == HARDLINK) {
-			archive_entry_set_filetype(e, AE_IFREG);
-			archive_entry_set_hardlink(e, t->data);
-			archive_entry_set_size(e, 0);
-		} else {
-			archive_entry_set_filetype(e, (unsigned int)t->type);
-			if (t->type == AE_IFLNK)
-				archive_entry_set_symlink(e, t->data);
-			if (t->type == AE_IFCHR)
-				archive_entry_set_rdev(e, makedev(1, 3));
-			archive_entry_set_size(e, t->type == AE_IFREG ?
-			    (la_int64_t)size : 0);
-		}
-		assert_true(archive_write_header(a, e) >= ARCHIVE_WARN);
-		if (t->type == AE_IFREG && t->fill != 0) {
-			memset(chunk, t->fill, sizeof(chunk));
-			for (left = size; left > 0; left -= k) {
-				k = left < sizeof(chunk) ? left : sizeof(chunk);
-				assert_int_equal(archive_write_data(a, chunk,
-				    k), (la_ssize_t)k);
-			}
-		} else if (t->type == AE_IFREG && size > 0)
-			assert_int_equal(archive_write_data(a, t->data, size),
-			    (la_ssize_t)size);
-		archive_entry_free(e);
-	}
-	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
-	archive_write_free(a);
-	uselocale(saved);
-	freelocale(utf8);
-}
-
-static void
-spew(const char *path, const void *buf, size_t len)
-{
-	int		 fd;
-
-	assert_int_not_equal(fd = open(path, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_CLOEXEC, 0644), -1);
-	assert_int_equal(write(fd, buf, len), (ssize_t)len);
-	close(fd);
-}
-
 static void
 assert_file(const char *dir, const char *name, const char *want)
 {
@@ -212,22 +107,6 @@ assert_file(const char *dir, const char *name, const char *want)
 	assert_int_equal(len, strlen(want));
 	assert_string_equal(got, want);
 	free(got);
-}
-
-static int
-count_entries(const char *dir)
-{
-	struct dirent	*de;
-	DIR		*d;
-	int		 n = 0;
-
-	assert_non_null(d = opendir(dir));
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
 }
 
 /* Nothing outside dest changed: root holds dest, canary, bundle only. */
@@ -995,26 +874,6 @@ bundle_stops_a_decompression_bomb(void **state)
 	expect_reject(f, &lim, "entry 'b': bundle is larger than");
 }
 
-/* Find the n-th occurrence of a 4-byte signature in buf. */
-static unsigned char *
-find_sig(unsigned char *buf, size_t len, const char *sig, int nth)
-{
-	for (size_t i = 0; i + 4 <= len; i++)
-		if (memcmp(buf + i, sig, 4) == 0 && nth-- == 0)
-			return buf + i;
-	fail_msg("signature not found");
-	return NULL;
-}
-
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = v & 0xff;
-	p[1] = (v >> 8) & 0xff;
-	p[2] = (v >> 16) & 0xff;
-	p[3] = (v >> 24) & 0xff;
-}
-
 static void
 bundle_stops_a_zip_whose_sizes_lie(void **state)
 {
@@ -1023,18 +882,9 @@ bundle_stops_a_zip_whose_sizes_lie(void **state)
 	const struct ent e[] = {
 		{ "liar", AE_IFREG, 0, NULL, 4 << 20, 'q' },
 	};
-	unsigned char	*z, *p;
-	size_t		 len;
 
 	make_archive(f->arch, A_ZIP, e, nitems(e));
-	z = (unsigned char *)slurp(f->arch, &len);
-	/* Claim 100 bytes uncompressed, in the local and central headers. */
-	p = find_sig(z, len, "PK\003\004", 0);
-	put32(p + 22, 100);
-	p = find_sig(z, len, "PK\001\002", 0);
-	put32(p + 24, 100);
-	spew(f->arch, z, len);
-	free(z);
+	zip_claim_size(f->arch, 100);
 	bundle_limits_default(&lim);
 	lim.max_bytes = 1 << 20;
 	expect_reject(f, &lim, "entry 'liar': ");

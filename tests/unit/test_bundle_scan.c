@@ -13,9 +13,7 @@
 
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <errno.h>
-#include <locale.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -30,23 +28,13 @@
 #include <archive_entry.h>
 
 #include "appspec.h"
+#include "archive_fixture.h"
 #include "bundle.h"
 #include "errbuf.h"
 #include "release.h"
 #include "xalloc.h"
 
 #include "banned.h"
-
-enum afmt { A_TAR, A_TGZ, A_ZIP };
-
-#define HARDLINK	1	/* struct ent.type: a hard link to .data */
-
-struct ent {
-	const char	*name;
-	int		 type;		/* AE_IF* or HARDLINK */
-	const char	*data;		/* contents, or link target */
-	long		 size;		/* hard links: the size stated */
-};
 
 struct fx {
 	char		 root[64];	/* mkdtemp */
@@ -80,61 +68,6 @@ teardown(void **state)
 	return 0;
 }
 
-static void
-make_archive(const char *path, enum afmt fmt, const struct ent *ents,
-    size_t n)
-{
-	struct archive	*a;
-	struct archive_entry *e;
-	locale_t	 utf8, saved;
-	size_t		 len;
-
-	assert_true((utf8 = newlocale(LC_CTYPE_MASK, "C.UTF-8",
-	    (locale_t)0)) != (locale_t)0);
-	saved = uselocale(utf8);
-	assert_non_null(a = archive_write_new());
-	if (fmt == A_ZIP) {
-		archive_write_set_format_zip(a);
-		archive_write_set_format_option(a, "zip", "hdrcharset",
-		    "UTF-8");
-	} else
-		archive_write_set_format_pax_restricted(a);
-	if (fmt == A_TGZ)
-		archive_write_add_filter_gzip(a);
-	assert_int_equal(archive_write_open_filename(a, path), ARCHIVE_OK);
-	for (size_t i = 0; i < n; i++) {
-		const struct ent *t = &ents[i];
-
-		len = t->data != NULL ? strlen(t->data) : 0;
-		e = archive_entry_new();
-		archive_entry_set_pathname(e, t->name);
-		archive_entry_set_mtime(e, 1700000000, 0);
-		if (t->type == HARDLINK) {
-			archive_entry_set_filetype(e, AE_IFREG);
-			archive_entry_set_perm(e, 0644);
-			archive_entry_set_hardlink(e, t->data);
-			archive_entry_set_size(e, t->size);
-		} else {
-			archive_entry_set_filetype(e, (unsigned int)t->type);
-			archive_entry_set_perm(e, t->type == AE_IFDIR ? 0755 :
-			    0644);
-			if (t->type == AE_IFLNK)
-				archive_entry_set_symlink(e, t->data);
-			archive_entry_set_size(e, t->type == AE_IFREG ?
-			    (la_int64_t)len : 0);
-		}
-		assert_true(archive_write_header(a, e) >= ARCHIVE_WARN);
-		if (t->type == AE_IFREG && len > 0)
-			assert_int_equal(archive_write_data(a, t->data, len),
-			    (la_ssize_t)len);
-		archive_entry_free(e);
-	}
-	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
-	archive_write_free(a);
-	uselocale(saved);
-	freelocale(utf8);
-}
-
 /* A fresh, empty extraction directory. */
 static const char *
 new_dest(struct fx *f)
@@ -142,22 +75,6 @@ new_dest(struct fx *f)
 	snprintf(f->dest, sizeof(f->dest), "%s/dest%d", f->root, f->n++);
 	assert_int_equal(mkdir(f->dest, 0755), 0);
 	return f->dest;
-}
-
-static int
-count_entries(const char *dir)
-{
-	struct dirent	*de;
-	DIR		*d;
-	int		 n = 0;
-
-	assert_non_null(d = opendir(dir));
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	return n;
 }
 
 /*
@@ -229,26 +146,26 @@ scan_accepts_what_extraction_accepts(void **state)
 {
 	struct fx	*f = *state;
 	const struct ent plain[] = {
-		{ "appspec.yml", AE_IFREG, "version: 0.0\n", 0 },
-		{ "scripts/", AE_IFDIR, NULL, 0 },
-		{ "scripts/start.sh", AE_IFREG, "#!/bin/sh\n", 0 },
-		{ "deep/er/file", AE_IFREG, "x\n", 0 },
-		{ "./dot/./file", AE_IFREG, "y\n", 0 },
-		{ "scripts/", AE_IFDIR, NULL, 0 },
-		{ "caf\xc3\xa9", AE_IFREG, "z\n", 0 },
+		{ "appspec.yml", AE_IFREG, 0, "version: 0.0\n", 0, 0 },
+		{ "scripts/", AE_IFDIR, 0, NULL, 0, 0 },
+		{ "scripts/start.sh", AE_IFREG, 0, "#!/bin/sh\n", 0, 0 },
+		{ "deep/er/file", AE_IFREG, 0, "x\n", 0, 0 },
+		{ "./dot/./file", AE_IFREG, 0, "y\n", 0, 0 },
+		{ "scripts/", AE_IFDIR, 0, NULL, 0, 0 },
+		{ "caf\xc3\xa9", AE_IFREG, 0, "z\n", 0, 0 },
 	};
 	const struct ent links[] = {
-		{ "a/b/", AE_IFDIR, NULL, 0 },
-		{ "a/b/up", AE_IFLNK, "../../scripts", 0 },
-		{ "a/l", AE_IFLNK, "b", 0 },
-		{ "scripts/s.sh", AE_IFREG, "#!/bin/sh\n", 0 },
-		{ "loop1", AE_IFLNK, "loop2", 0 },
-		{ "loop2", AE_IFLNK, "loop1", 0 },
+		{ "a/b/", AE_IFDIR, 0, NULL, 0, 0 },
+		{ "a/b/up", AE_IFLNK, 0, "../../scripts", 0, 0 },
+		{ "a/l", AE_IFLNK, 0, "b", 0, 0 },
+		{ "scripts/s.sh", AE_IFREG, 0, "#!/bin/sh\n", 0, 0 },
+		{ "loop1", AE_IFLNK, 0, "loop2", 0, 0 },
+		{ "loop2", AE_IFLNK, 0, "loop1", 0, 0 },
 	};
 	const struct ent hard[] = {
-		{ "f", AE_IFREG, "data\n", 0 },
-		{ "d/h", HARDLINK, "f", 0 },
-		{ "h2", HARDLINK, "d/h", 0 },
+		{ "f", AE_IFREG, 0, "data\n", 0, 0 },
+		{ "d/h", HARDLINK, 0, "f", 0, 0 },
+		{ "h2", HARDLINK, 0, "d/h", 0, 0 },
 	};
 
 	compare_each(f, plain, nitems(plain), true, NULL, true);
@@ -262,61 +179,65 @@ scan_refuses_what_extraction_refuses(void **state)
 	struct fx	*f = *state;
 	struct bundle_limits lim;
 	const struct ent dotdot[] = {
-		{ "ok", AE_IFREG, "x\n", 0 },
-		{ "a/../../evil", AE_IFREG, "x\n", 0 },
+		{ "ok", AE_IFREG, 0, "x\n", 0, 0 },
+		{ "a/../../evil", AE_IFREG, 0, "x\n", 0, 0 },
 	};
-	const struct ent abs[] = { { "/etc/evil", AE_IFREG, "x\n", 0 } };
+	const struct ent abs[] = { { "/etc/evil", AE_IFREG, 0, "x\n", 0, 0 } };
 	const struct ent escape[] = {
-		{ "evil", AE_IFLNK, "../outside", 0 },
+		{ "evil", AE_IFLNK, 0, "../outside", 0, 0 },
 	};
 	const struct ent chain[] = {
-		{ "sub/deep", AE_IFLNK, "..", 0 },
-		{ "up", AE_IFLNK, "sub/deep/..", 0 },
+		{ "sub/deep", AE_IFLNK, 0, "..", 0, 0 },
+		{ "up", AE_IFLNK, 0, "sub/deep/..", 0, 0 },
 	};
 	const struct ent through[] = {
-		{ "real/", AE_IFDIR, NULL, 0 },
-		{ "link", AE_IFLNK, "real", 0 },
-		{ "link/file", AE_IFREG, "x\n", 0 },
+		{ "real/", AE_IFDIR, 0, NULL, 0, 0 },
+		{ "link", AE_IFLNK, 0, "real", 0, 0 },
+		{ "link/file", AE_IFREG, 0, "x\n", 0, 0 },
 	};
 	const struct ent dup[] = {
-		{ "f", AE_IFREG, "x\n", 0 },
-		{ "f", AE_IFREG, "y\n", 0 },
+		{ "f", AE_IFREG, 0, "x\n", 0, 0 },
+		{ "f", AE_IFREG, 0, "y\n", 0, 0 },
 	};
 	const struct ent parent[] = {
-		{ "f", AE_IFREG, "x\n", 0 },
-		{ "f/g", AE_IFREG, "y\n", 0 },
+		{ "f", AE_IFREG, 0, "x\n", 0, 0 },
+		{ "f/g", AE_IFREG, 0, "y\n", 0, 0 },
 	};
-	const struct ent ctl[] = { { "evil\nname", AE_IFREG, "x\n", 0 } };
-	const struct ent utf[] = { { "caf\xe9", AE_IFREG, "x\n", 0 } };
-	const struct ent fifo[] = { { "pipe", AE_IFIFO, NULL, 0 } };
+	const struct ent ctl[] = { { "evil\nname", AE_IFREG, 0, "x\n", 0, 0 } };
+	const struct ent utf[] = { { "caf\xe9", AE_IFREG, 0, "x\n", 0, 0 } };
+	const struct ent fifo[] = { { "pipe", AE_IFIFO, 0, NULL, 0, 0 } };
 	const struct ent hard[] = {
-		{ "h", HARDLINK, "later", 0 },
-		{ "later", AE_IFREG, "x\n", 0 },
+		{ "h", HARDLINK, 0, "later", 0, 0 },
+		{ "later", AE_IFREG, 0, "x\n", 0, 0 },
 	};
 	const struct ent hdir[] = {
-		{ "d/", AE_IFDIR, NULL, 0 },
-		{ "h", HARDLINK, "d", 0 },
+		{ "d/", AE_IFDIR, 0, NULL, 0, 0 },
+		{ "h", HARDLINK, 0, "d", 0, 0 },
+	};
+	const struct {
+		const struct ent *ents;
+		size_t		 n;
+		bool		 zip;	/* also as a zip */
+	} refused[] = {
+#define R(e, zip)	{ e, nitems(e), zip }
+		R(dotdot, true), R(abs, false), R(escape, true),
+		R(chain, true), R(through, true), R(dup, true),
+		R(parent, true), R(ctl, true), R(utf, false),
+		R(fifo, false), R(hard, false), R(hdir, false),
+#undef R
 	};
 	struct ent	 many[8];
 	char		 names[8][16];
 
-	compare_each(f, dotdot, nitems(dotdot), true, NULL, false);
-	compare_each(f, abs, nitems(abs), false, NULL, false);
-	compare_each(f, escape, nitems(escape), true, NULL, false);
-	compare_each(f, chain, nitems(chain), true, NULL, false);
-	compare_each(f, through, nitems(through), true, NULL, false);
-	compare_each(f, dup, nitems(dup), true, NULL, false);
-	compare_each(f, parent, nitems(parent), true, NULL, false);
-	compare_each(f, ctl, nitems(ctl), true, NULL, false);
-	compare_each(f, utf, nitems(utf), false, NULL, false);
-	compare_each(f, fifo, nitems(fifo), false, NULL, false);
-	compare_each(f, hard, nitems(hard), false, NULL, false);
-	compare_each(f, hdir, nitems(hdir), false, NULL, false);
+	for (size_t i = 0; i < nitems(refused); i++)
+		compare_each(f, refused[i].ents, refused[i].n,
+		    refused[i].zip, NULL, false);
 
 	/* The limits: entries (implied directories count), bytes. */
 	for (size_t i = 0; i < nitems(many); i++) {
 		snprintf(names[i], sizeof(names[i]), "d/f%zu", i);
-		many[i] = (struct ent){ names[i], AE_IFREG, "0123456789", 0 };
+		many[i] = (struct ent){ names[i], AE_IFREG, 0, "0123456789",
+		    0, 0 };
 	}
 	bundle_limits_default(&lim);
 	lim.max_entries = 5;
@@ -333,8 +254,10 @@ scan_refuses_corrupt_archives_like_extraction(void **state)
 	struct fx	*f = *state;
 	struct bundle_listing ls;
 	const struct ent e[] = {
-		{ "appspec.yml", AE_IFREG, "version: 0.0\nos: linux\n", 0 },
-		{ "scripts/start.sh", AE_IFREG, "#!/bin/sh\nexit 0\n", 0 },
+		{ "appspec.yml", AE_IFREG, 0, "version: 0.0\nos: linux\n", 0,
+		    0 },
+		{ "scripts/start.sh", AE_IFREG, 0, "#!/bin/sh\nexit 0\n", 0,
+		    0 },
 	};
 	struct stat	 st;
 
@@ -354,16 +277,6 @@ scan_refuses_corrupt_archives_like_extraction(void **state)
 	bundle_listing_release(&ls);
 }
 
-/* Set the 32-bit little-endian field at p. */
-static void
-put32(unsigned char *p, uint32_t v)
-{
-	p[0] = v & 0xff;
-	p[1] = (v >> 8) & 0xff;
-	p[2] = (v >> 16) & 0xff;
-	p[3] = (v >> 24) & 0xff;
-}
-
 /*
  * A zip whose headers understate an entry's size: the extraction's
  * writer refuses the data past it ("Too much data"), and so must the
@@ -374,39 +287,15 @@ scan_refuses_a_zip_whose_sizes_lie_like_extraction(void **state)
 {
 	struct fx	*f = *state;
 	struct bundle_listing ls;
-	struct ent	 e[] = { { "liar", AE_IFREG, NULL, 0 } };
-	unsigned char	*z = NULL;
-	char		*big;
-	size_t		 len = 0, cap = 0;
-	FILE		*fp;
-	int		 c;
+	const struct ent e[] = {
+		{ "liar", AE_IFREG, 0, NULL, 65536, 'q' },
+	};
 
-	big = xmalloc(65536 + 1);
-	memset(big, 'q', 65536);
-	big[65536] = '\0';
-	e[0].data = big;
 	make_archive(f->arch, A_ZIP, e, nitems(e));
-	assert_non_null(fp = fopen(f->arch, "re"));
-	while ((c = getc(fp)) != EOF) {
-		if (len == cap)
-			z = xreallocarray(z, cap = cap * 2 + 4096, 1);
-		z[len++] = (unsigned char)c;
-	}
-	fclose(fp);
 	/* 100 bytes uncompressed, in the local and the central header. */
-	for (size_t i = 0; i + 4 <= len; i++) {
-		if (memcmp(z + i, "PK\003\004", 4) == 0)
-			put32(z + i + 22, 100);
-		else if (memcmp(z + i, "PK\001\002", 4) == 0)
-			put32(z + i + 24, 100);
-	}
-	assert_non_null(fp = fopen(f->arch, "we"));
-	assert_int_equal(fwrite(z, 1, len, fp), len);
-	assert_int_equal(fclose(fp), 0);
+	zip_claim_size(f->arch, 100);
 	assert_false(scan_like_extract(f, NULL, &ls));
 	bundle_listing_release(&ls);
-	free(z);
-	free(big);
 }
 
 /* The listing's appspec: the same choice as bundle_find_appspec(). */
@@ -469,35 +358,35 @@ scan_finds_the_appspec_where_extraction_would(void **state)
 {
 	struct fx	*f = *state;
 	const struct ent root[] = {
-		{ "top/appspec.yml", AE_IFREG, "nested\n", 0 },
-		{ "appspec.yaml", AE_IFREG, "yaml\n", 0 },
-		{ "appspec.yml", AE_IFREG, "yml\n", 0 },
+		{ "top/appspec.yml", AE_IFREG, 0, "nested\n", 0, 0 },
+		{ "appspec.yaml", AE_IFREG, 0, "yaml\n", 0, 0 },
+		{ "appspec.yml", AE_IFREG, 0, "yml\n", 0, 0 },
 	};
 	const struct ent single[] = {
-		{ "web-1.2/appspec.yaml", AE_IFREG, "v: 1\n", 0 },
-		{ "web-1.2/x/appspec.yml", AE_IFREG, "deeper\n", 0 },
+		{ "web-1.2/appspec.yaml", AE_IFREG, 0, "v: 1\n", 0, 0 },
+		{ "web-1.2/x/appspec.yml", AE_IFREG, 0, "deeper\n", 0, 0 },
 	};
 	const struct ent two[] = {
-		{ "a/appspec.yml", AE_IFREG, "a\n", 0 },
-		{ "b/appspec.yml", AE_IFREG, "b\n", 0 },
+		{ "a/appspec.yml", AE_IFREG, 0, "a\n", 0, 0 },
+		{ "b/appspec.yml", AE_IFREG, 0, "b\n", 0, 0 },
 	};
 	const struct ent notreg[] = {
-		{ "appspec.yml/", AE_IFDIR, NULL, 0 },
+		{ "appspec.yml/", AE_IFDIR, 0, NULL, 0, 0 },
 	};
 	const struct ent link[] = {
-		{ "real.yml", AE_IFREG, "r\n", 0 },
-		{ "appspec.yml", AE_IFLNK, "real.yml", 0 },
+		{ "real.yml", AE_IFREG, 0, "r\n", 0, 0 },
+		{ "appspec.yml", AE_IFLNK, 0, "real.yml", 0, 0 },
 	};
 	/* A hard-linked appspec: its data is the file's (second pass). */
 	const struct ent hard[] = {
-		{ "conf/base.yml", AE_IFREG, "from the file\n", 0 },
-		{ "appspec.yml", HARDLINK, "conf/base.yml", 0 },
+		{ "conf/base.yml", AE_IFREG, 0, "from the file\n", 0, 0 },
+		{ "appspec.yml", HARDLINK, 0, "conf/base.yml", 0, 0 },
 	};
 	/* A later hard link (without data) leaves the file as it was. */
 	const struct ent later[] = {
-		{ "appspec.yml", AE_IFREG, "original\n", 0 },
-		{ "other", HARDLINK, "appspec.yml", 0 },
-		{ "again", HARDLINK, "other", 0 },
+		{ "appspec.yml", AE_IFREG, 0, "original\n", 0, 0 },
+		{ "other", HARDLINK, 0, "appspec.yml", 0, 0 },
+		{ "again", HARDLINK, 0, "other", 0, 0 },
 	};
 
 	expect_appspec(f, root, nitems(root), "", "yml\n", NULL);
@@ -558,19 +447,45 @@ check_both(struct fx *f, const struct ent *ents, size_t n, const char *y)
 	return nerr;
 }
 
+/*
+ * check_both() on the tar of ents and appspec text y, which must find
+ * nerr errors; then the listing alone, from a scan, with as's errors
+ * left for the caller to read (the first in *eb).  The caller releases
+ * as and ls; returns the bundle root, which lives in ls.
+ */
+static const char *
+listing_errors(struct fx *f, const struct ent *ents, size_t n,
+    const char *y, size_t nerr, struct appspec *as,
+    struct bundle_listing *ls, struct errbuf *eb)
+{
+	const struct bundle_blob *blob;
+	const char	*root;
+
+	assert_int_equal(check_both(f, ents, n, y), nerr);
+	make_archive(f->arch, A_TAR, ents, n);
+	bundle_listing_init(ls);
+	assert_int_equal(bundle_scan(f->arch, NULL, ls, eb), 0);
+	assert_int_equal(bundle_listing_appspec(ls, &root, &blob, eb), 0);
+	appspec_init(as);
+	assert_int_equal(appspec_parse(as, y, strlen(y), "a.yml", eb), 0);
+	assert_int_equal(appspec_check_listing(as, ls, root, eb), -1);
+	assert_int_equal(as->nerrors, nerr);
+	return root;
+}
+
 static const struct ent linked[] = {
-	{ "appspec.yml", AE_IFREG, "version: 0.0\n", 0 },
-	{ "scripts/real.sh", AE_IFREG, "#!/bin/sh\n", 0 },
-	{ "scripts/in.sh", AE_IFLNK, "real.sh", 0 },
-	{ "bin/", AE_IFDIR, NULL, 0 },
-	{ "bin/chain.sh", AE_IFLNK, "../scripts/in.sh", 0 },
-	{ "s", AE_IFLNK, "scripts", 0 },
-	{ "d", AE_IFLNK, "bin", 0 },
-	{ "loop1", AE_IFLNK, "loop2", 0 },
-	{ "loop2", AE_IFLNK, "loop1", 0 },
-	{ "dangling", AE_IFLNK, "nowhere", 0 },
-	{ "f/", AE_IFDIR, NULL, 0 },
-	{ "f/x", AE_IFLNK, "../scripts/real.sh/", 0 },
+	{ "appspec.yml", AE_IFREG, 0, "version: 0.0\n", 0, 0 },
+	{ "scripts/real.sh", AE_IFREG, 0, "#!/bin/sh\n", 0, 0 },
+	{ "scripts/in.sh", AE_IFLNK, 0, "real.sh", 0, 0 },
+	{ "bin/", AE_IFDIR, 0, NULL, 0, 0 },
+	{ "bin/chain.sh", AE_IFLNK, 0, "../scripts/in.sh", 0, 0 },
+	{ "s", AE_IFLNK, 0, "scripts", 0, 0 },
+	{ "d", AE_IFLNK, 0, "bin", 0, 0 },
+	{ "loop1", AE_IFLNK, 0, "loop2", 0, 0 },
+	{ "loop2", AE_IFLNK, 0, "loop1", 0, 0 },
+	{ "dangling", AE_IFLNK, 0, "nowhere", 0, 0 },
+	{ "f/", AE_IFDIR, 0, NULL, 0, 0 },
+	{ "f/x", AE_IFLNK, 0, "../scripts/real.sh/", 0, 0 },
 };
 
 static void
@@ -603,24 +518,13 @@ listing_reports_bad_paths_like_the_tree(void **state)
 	    "    - location: missing.sh\n"
 	    "    - location: scripts/real.sh/x\n"
 	    "    - location: d\n";
-	struct fx	*f = *state;
 	struct bundle_listing ls;
 	struct appspec	 as;
 	struct errbuf	 eb = { 0 };
-	const struct bundle_blob *blob;
-	const char	*root;
 
-	assert_int_equal(check_both(f, linked, nitems(linked), y), 8);
-
-	/* The exact messages, from the listing alone. */
-	make_archive(f->arch, A_TAR, linked, nitems(linked));
-	bundle_listing_init(&ls);
-	assert_int_equal(bundle_scan(f->arch, NULL, &ls, &eb), 0);
-	assert_int_equal(bundle_listing_appspec(&ls, &root, &blob, &eb), 0);
-	appspec_init(&as);
-	assert_int_equal(appspec_parse(&as, y, strlen(y), "a.yml", &eb), 0);
-	assert_int_equal(appspec_check_listing(&as, &ls, root, &eb), -1);
-	assert_int_equal(as.nerrors, 8);
+	/* Both ways, then the exact messages from the listing alone. */
+	(void)listing_errors(*state, linked, nitems(linked), y, 8, &as, &ls,
+	    &eb);
 	assert_string_equal(eb.msg, "a.yml:10:17: hooks.AfterInstall[0]."
 	    "location: 'scripts' is not a regular file");
 	assert_string_equal(as.errors[1], "a.yml:11:17: hooks.AfterInstall"
@@ -648,12 +552,13 @@ listing_refuses_a_symlink_out_of_the_bundle_root(void **state)
 	 * outside it, though a path through it may come back in.
 	 */
 	static const struct ent ents[] = {
-		{ "web/appspec.yml", AE_IFREG, "version: 0.0\n", 0 },
-		{ "web/scripts/", AE_IFDIR, NULL, 0 },
-		{ "web/scripts/out.sh", AE_IFLNK, "../../web/start.sh", 0 },
-		{ "web/scripts/up", AE_IFLNK, "..", 0 },
-		{ "web/start.sh", AE_IFREG, "#!/bin/sh\n", 0 },
-		{ "web/scripts/top", AE_IFLNK, "../..", 0 },
+		{ "web/appspec.yml", AE_IFREG, 0, "version: 0.0\n", 0, 0 },
+		{ "web/scripts/", AE_IFDIR, 0, NULL, 0, 0 },
+		{ "web/scripts/out.sh", AE_IFLNK, 0, "../../web/start.sh", 0,
+		    0 },
+		{ "web/scripts/up", AE_IFLNK, 0, "..", 0, 0 },
+		{ "web/start.sh", AE_IFREG, 0, "#!/bin/sh\n", 0, 0 },
+		{ "web/scripts/top", AE_IFLNK, 0, "../..", 0, 0 },
 	};
 	static const char y[] = "version: 0.0\nos: linux\n"
 	    "files:\n  - source: scripts/top\n    destination: /opt/x\n"
@@ -661,23 +566,12 @@ listing_refuses_a_symlink_out_of_the_bundle_root(void **state)
 	    "    - location: scripts/out.sh\n"
 	    "    - location: scripts/up/start.sh\n"
 	    "    - location: scripts/top/web/start.sh\n";
-	struct fx	*f = *state;
 	struct bundle_listing ls;
 	struct appspec	 as;
 	struct errbuf	 eb = { 0 };
-	const struct bundle_blob *blob;
-	const char	*root;
 
-	assert_int_equal(check_both(f, ents, nitems(ents), y), 1);
-	make_archive(f->arch, A_TAR, ents, nitems(ents));
-	bundle_listing_init(&ls);
-	assert_int_equal(bundle_scan(f->arch, NULL, &ls, &eb), 0);
-	assert_int_equal(bundle_listing_appspec(&ls, &root, &blob, &eb), 0);
-	assert_string_equal(root, "web");
-	appspec_init(&as);
-	assert_int_equal(appspec_parse(&as, y, strlen(y), "a.yml", &eb), 0);
-	assert_int_equal(appspec_check_listing(&as, &ls, root, &eb), -1);
-	assert_int_equal(as.nerrors, 1);
+	assert_string_equal(listing_errors(*state, ents, nitems(ents), y, 1,
+	    &as, &ls, &eb), "web");
 	assert_string_equal(eb.msg, "a.yml:4:13: files[0].source: "
 	    "'scripts/top' leads outside the bundle (through a symlink)");
 	appspec_release(&as);
@@ -687,41 +581,44 @@ listing_refuses_a_symlink_out_of_the_bundle_root(void **state)
 static void
 listing_resolve_reports_errno(void **state)
 {
+	static const struct {
+		const char	*path;
+		size_t		 size;	/* of the result; 0: all of res */
+		const char	*want;	/* NULL: fails with errno err */
+		char		 type;
+		int		 err;
+	} cases[] = {
+		{ "d/chain.sh", 0, "scripts/real.sh", 'f', 0 },
+		{ "", 0, "", 'd', 0 },
+		{ "s", 0, "scripts", 'd', 0 },
+		{ "loop2", 0, NULL, 0, ELOOP },
+		{ "nope/x", 0, NULL, 0, ENOENT },
+		{ "s/real.sh/", 0, NULL, 0, ENOTDIR },
+		{ "bin/../..", 0, NULL, 0, EXDEV },
+		{ "d/chain.sh", 8, NULL, 0, ENAMETOOLONG },
+	};
 	struct fx	*f = *state;
 	struct bundle_listing ls;
 	struct errbuf	 eb = { 0 };
 	char		 res[64], type;
+	int		 r, err;
 
 	make_archive(f->arch, A_ZIP, linked, nitems(linked));
 	bundle_listing_init(&ls);
 	assert_int_equal(bundle_scan(f->arch, NULL, &ls, &eb), 0);
-	assert_int_equal(bundle_listing_resolve(&ls, "d/chain.sh", res,
-	    sizeof(res), &type), 0);
-	assert_string_equal(res, "scripts/real.sh");
-	assert_int_equal(type, 'f');
-	assert_int_equal(bundle_listing_resolve(&ls, "", res, sizeof(res),
-	    &type), 0);
-	assert_string_equal(res, "");
-	assert_int_equal(type, 'd');
-	assert_int_equal(bundle_listing_resolve(&ls, "s", res, sizeof(res),
-	    &type), 0);
-	assert_string_equal(res, "scripts");
-	assert_int_equal(type, 'd');
-	assert_int_equal(bundle_listing_resolve(&ls, "loop2", res,
-	    sizeof(res), &type), -1);
-	assert_int_equal(errno, ELOOP);
-	assert_int_equal(bundle_listing_resolve(&ls, "nope/x", res,
-	    sizeof(res), &type), -1);
-	assert_int_equal(errno, ENOENT);
-	assert_int_equal(bundle_listing_resolve(&ls, "s/real.sh/", res,
-	    sizeof(res), &type), -1);
-	assert_int_equal(errno, ENOTDIR);
-	assert_int_equal(bundle_listing_resolve(&ls, "bin/../..", res,
-	    sizeof(res), &type), -1);
-	assert_int_equal(errno, EXDEV);
-	assert_int_equal(bundle_listing_resolve(&ls, "d/chain.sh", res, 8,
-	    &type), -1);
-	assert_int_equal(errno, ENAMETOOLONG);
+	for (size_t i = 0; i < nitems(cases); i++) {
+		r = bundle_listing_resolve(&ls, cases[i].path, res,
+		    cases[i].size != 0 ? cases[i].size : sizeof(res), &type);
+		err = errno;
+		if (cases[i].want != NULL) {
+			assert_int_equal(r, 0);
+			assert_string_equal(res, cases[i].want);
+			assert_int_equal(type, cases[i].type);
+		} else {
+			assert_int_equal(r, -1);
+			assert_int_equal(err, cases[i].err);
+		}
+	}
 	bundle_listing_release(&ls);
 }
 

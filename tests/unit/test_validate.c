@@ -11,7 +11,6 @@
 
 #include <sys/stat.h>
 
-#include <dirent.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +25,7 @@
 #include <archive_entry.h>
 
 #include "appspec.h"
+#include "archive_fixture.h"
 #include "errbuf.h"
 #include "release.h"
 #include "validate.h"
@@ -78,46 +78,19 @@ make_tree(struct fx *fx, const char *appspec)
 static void
 make_tgz(struct fx *fx, const char *appspec)
 {
-	const char		*names[] = { "appspec.yml", "scripts/start.sh" };
-	const char		*data[] = { appspec, "#!/bin/sh\nexit 0\n" };
-	struct archive		*a;
-	struct archive_entry	*e;
+	const struct ent ents[] = {
+		{ "appspec.yml", AE_IFREG, 0755, appspec, 0, 0 },
+		{ "scripts/start.sh", AE_IFREG, 0755, "#!/bin/sh\nexit 0\n", 0,
+		    0 },
+	};
 
-	assert_non_null(a = archive_write_new());
-	assert_int_equal(archive_write_add_filter_gzip(a), ARCHIVE_OK);
-	assert_int_equal(archive_write_set_format_pax_restricted(a),
-	    ARCHIVE_OK);
-	assert_int_equal(archive_write_open_filename(a, fx->arch),
-	    ARCHIVE_OK);
-	for (size_t i = 0; i < nitems(names); i++) {
-		assert_non_null(e = archive_entry_new());
-		archive_entry_set_pathname(e, names[i]);
-		archive_entry_set_filetype(e, AE_IFREG);
-		archive_entry_set_perm(e, 0755);
-		archive_entry_set_size(e, (la_int64_t)strlen(data[i]));
-		assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
-		assert_int_equal(archive_write_data(a, data[i],
-		    strlen(data[i])), (la_ssize_t)strlen(data[i]));
-		archive_entry_free(e);
-	}
-	assert_int_equal(archive_write_close(a), ARCHIVE_OK);
-	archive_write_free(a);
+	make_archive(fx->arch, A_TGZ, ents, nitems(ents));
 }
 
 static void
 assert_tmp_empty(const struct fx *fx)
 {
-	struct dirent	*de;
-	DIR		*d;
-	int		 n = 0;
-
-	assert_non_null(d = opendir(fx->tmp));
-	while ((de = readdir(d)) != NULL)
-		if (strcmp(de->d_name, ".") != 0 &&
-		    strcmp(de->d_name, "..") != 0)
-			n++;
-	closedir(d);
-	assert_int_equal(n, 0);
+	assert_int_equal(count_entries(fx->tmp), 0);
 }
 
 static int

@@ -64,7 +64,7 @@ def run(ctx):
             rt.append(time.monotonic() - t0)
         rows.append(bl.Row("moto_put_ms", "context: one S3 PutObject to "
                            "moto (botocore), median", bl.ms(bl.median(rt)),
-                           "ms", note="hookd makes 2 PUTs, a HEAD and a GET "
+                           "ms", note="hookd makes 2 PUTs and a GET "
                            "between ReceiveMessage and the first hook"))
     return rows
 

@@ -276,8 +276,8 @@ transient(const struct errbuf *eb)
  * Only what must outlive a crash of this host is written 'durable': the
  * outcome of a deployment and the registry entry at start.  What comes
  * between is replaced by a later write, or rewritten at the restart
- * (store_put_volatile: no fsync on a file:// store, two to three fewer
- * per write before the first hook runs).
+ * (store_put_volatile: on a file:// store, two fsyncs fewer per write,
+ * the file's and its directory's).
  */
 static int
 store_put_logged(struct daemon *d, const char *key, const char *text,

@@ -43,8 +43,8 @@
 
 #define MAXLINES	64
 #define LINECOPY	256
-#define LINE100		"0123456789012345678901234567890123456789" \
-			"012345678901234567890123456789012345678901234567890123456789"
+#define LINE100		"01234567890123456789012345678901234567890123456789" \
+			"01234567890123456789012345678901234567890123456789"
 
 struct seen {
 	int		 n;		/* lines seen, all kept or not */
@@ -82,13 +82,15 @@ static void
 on_line(void *arg, int stream, const char *line, size_t len)
 {
 	struct seen	*s = arg;
+	size_t		 copy;
 
 	assert_int_equal(line[len], '\0');
 	if (s->n < MAXLINES) {
 		s->stream[s->n] = stream;
 		s->len[s->n] = len;
-		memcpy(s->line[s->n], line, len < LINECOPY ? len : LINECOPY - 1);
-		s->line[s->n][len < LINECOPY ? len : LINECOPY - 1] = '\0';
+		copy = len < LINECOPY ? len : LINECOPY - 1;
+		memcpy(s->line[s->n], line, copy);
+		s->line[s->n][copy] = '\0';
 	}
 	s->n++;
 	s->bytes += len;
@@ -372,7 +374,8 @@ proc_splits_overlong_lines(void **state)
 	run_ok(&sp, &res);
 	assert_int_equal(res.outcome, PROC_EXITED);
 	assert_int_equal(s.n, 5);
-	assert_int_equal(s.len[0], HOOK_LINE_MAX);	/* no empty line after */
+	/* No empty line after. */
+	assert_int_equal(s.len[0], HOOK_LINE_MAX);
 	assert_int_equal(s.line[0][0], 'a');
 	assert_int_equal(s.len[1], HOOK_LINE_MAX);
 	assert_int_equal(s.line[1][0], 'b');

@@ -730,7 +730,8 @@ proc_stop_works_from_a_signal_handler(void **state)
 	proc_stop_clear();
 	assert_int_equal(res.outcome, PROC_STOPPED);
 	assert_true(res.elapsed < 1.9);
-	assert_true(kill(-res.pgid, 0) == -1 && errno == ESRCH);
+	/* Killed; a member orphaned to us (the subreaper) may await reaping. */
+	assert_true(pid_gone(-res.pgid, 2000));
 }
 
 static void
@@ -765,7 +766,8 @@ proc_timeout_also_ends_a_stopped_hook(void **state)
 	run_ok(&sp, &res);
 	assert_int_equal(res.outcome, PROC_TIMEDOUT);
 	assert_true(res.elapsed < 1.9);
-	assert_true(kill(-res.pgid, 0) == -1 && errno == ESRCH);
+	/* Killed; a member orphaned to us (the subreaper) may await reaping. */
+	assert_true(pid_gone(-res.pgid, 2000));
 }
 
 static void
@@ -832,6 +834,14 @@ proc_runs_as_another_user(void **state)
 		print_message("not root: runas not tested\n");
 		skip();
 	}
+#ifdef HOOKD_COVERAGE
+	/*
+	 * libgcov writes its counters before execve(), here as nobody, who
+	 * cannot: its complaints would be lines of the hook's output.
+	 */
+	print_message("gcov build: runas not tested\n");
+	skip();
+#endif
 	assert_int_equal(proc_user_lookup("nobody", &u, &eb), 0);
 	assert_string_equal(u.name, "nobody");
 	assert_true(u.ngroups >= 1);

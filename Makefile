@@ -312,8 +312,11 @@ unit: $(UNIT_BINS)
 TEST_JOBS	?= 4
 unit-parallel: $(UNIT_BINS)
 	@printf '%s\n' $(UNIT_BINS) | xargs -P $(TEST_JOBS) -I{} sh -c \
-	    'if {} > {}.log 2>&1; then echo "== {}: ok"; else \
-	     echo "== {}: FAILED"; cat {}.log; exit 1; fi' || \
+	    's=$$(date +%s%N); if {} > {}.log 2>&1; then r=ok; else r=FAILED; \
+	     fi; e=$$(( ($$(date +%s%N) - s) / 10000000 )); \
+	     printf "== %s: %s (%d.%02d s)\n" {} $$r $$((e / 100)) \
+	         $$((e % 100)); \
+	     [ $$r = ok ] || { cat {}.log; exit 1; }' || \
 	    { echo "unit tests FAILED"; exit 1; }
 
 # awsc: the test-only CLI over lib/aws the integration tests drive.
@@ -483,8 +486,12 @@ deps:
 	@scripts/deps.sh
 
 # The fast tier a developer runs every few minutes: the normal build, the
-# unit tests and the static checks, under a minute on 2 cores.
-test: all
+# unit tests and the static checks, under a minute on 2 cores.  The build
+# runs one job per core unless make was given -j.
+test:
+	@case "$$MAKEFLAGS" in *-j*|*jobserver*) j= ;; \
+	    *) j=-j$$(nproc) ;; esac; \
+	$(MAKE) --no-print-directory $$j all unit-bins
 	@fail=0; \
 	$(MAKE) --no-print-directory unit-parallel || fail=1; \
 	$(MAKE) --no-print-directory -k static-checks || fail=1; \

@@ -130,11 +130,15 @@ LIB_SRCS	+= lib/xalloc.c
 HOOKD_SRCS	 =
 HOOKD_SRCS	+= hookd/cmd_bake.c
 HOOKD_SRCS	+= hookd/cmd_deploy_local.c
-HOOKD_SRCS	+= hookd/cmd_run.c
 HOOKD_SRCS	+= hookd/cmd_status.c
 HOOKD_SRCS	+= hookd/cmd_validate.c
 HOOKD_SRCS	+= hookd/hookd.c
 HOOKD_SRCS	+= hookd/hook_cgroup.c
+HOOKD_SRCS	+= hookd/run_daemon.c
+HOOKD_SRCS	+= hookd/run_deploy.c
+HOOKD_SRCS	+= hookd/run_engine.c
+HOOKD_SRCS	+= hookd/run_registry.c
+HOOKD_SRCS	+= hookd/run_scaleout.c
 
 DEPLOYER_SRCS	 =
 DEPLOYER_SRCS	+= deployer/bundle_cache.c

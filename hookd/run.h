@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * run.h: the private parts of 'hookd run' (the daemon), shared by its
+ * role files, grouped by the file that defines them:
+ *
+ *	run_daemon.c	start-up, signals, timers, reload, the loop
+ *	run_deploy.c	one message: the deployment process and its verdict
+ *	run_engine.c	a deployment's work: checks, fetch, engine, observer
+ *	run_registry.c	registry, progress, visibility, ack/reject, queue
+ *	run_scaleout.c	the Auto Scaling launch hook
+ */
+#ifndef HOOKD_RUN_H
+#define HOOKD_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "compat.h"
+#include "config.h"
+#include "progress.h"
+#include "scaleout.h"
+#include "state.h"
+
+struct errbuf;
+struct message;
+struct queue;
+struct queue_msg;
+struct store;
+struct imds;
+struct aws_client;
+
+#define REGISTRY_HEARTBEAT_SEC	300	/* registry entry refresh */
+#define BACKOFF_MIN_MS		1000
+#define BACKOFF_MAX_MS		30000
+
+enum svc_state { SVC_UNKNOWN = 0, SVC_UP, SVC_DOWN };
+
+struct daemon {
+	struct config	 cfg;
+	const char	*cfgpath;
+	unsigned	 grace;		/* s: -t, else shutdown_grace */
+	bool		 grace_flag;	/* -t given: reload keeps grace */
+	char		*group;
+	const char	*group_source;
+	char		*instance;
+	char		*qname;
+	struct queue	*q;
+	struct store	*st;
+	struct imds	*imds;
+	struct aws_client *aws;		/* NULL unless sqs or s3:// */
+	char		*gdir;		/* ROOT/APP/GROUP */
+	char		*statepath;
+	char		*regkey;
+	char		 started_at[STATE_TIME_LEN];
+	int		 sigpipe_r;
+	int		 lockfd;
+	uint64_t	 wd_usec;	/* 0: no watchdog */
+	struct timespec	 wd_last;
+	struct timespec	 hb_last;	/* registry heartbeat */
+	struct timespec	 term_at;	/* when SIGTERM was seen */
+	bool		 term_seen;
+	bool		 ready;		/* READY=1 sent */
+	struct timespec	 extend_last;	/* EXTEND_TIMEOUT_USEC before it */
+	enum svc_state	 store_state;
+	enum svc_state	 queue_state;
+
+	/* The deployment running now. */
+	const struct queue_msg *msg;	/* NULL: from target.json */
+	struct timespec	 ext_last;
+	struct progress	 prog;
+	char		*progkey;
+	const char	*dep_id;
+	bool		 prog_failed;	/* a progress write failed */
+
+	/* The Auto Scaling launch hook (scale-out, boot step 5). */
+	struct scaleout	 so;
+	/* When the catch-up under the hook began; "": not catching up. */
+	char		 catching_since[STATE_TIME_LEN];
+};
+
+enum verdict { V_RUN, V_ACK };
+
+/*
+ * What became of one message or target.json; the catch-up at start-up
+ * (and the Auto Scaling completion after it) acts on this.
+ */
+enum outcome {
+	OUT_REJECTED,		/* failed a check; never run */
+	OUT_CURRENT,		/* nothing to run: already installed */
+	OUT_SUCCEEDED,
+	OUT_FAILED,
+	OUT_KEPT,		/* interrupted or postponed; runs later */
+};
+
+/* run_daemon.c */
+/* Set by the signal handler; read by the loop and the observer. */
+extern volatile sig_atomic_t	 got_term;
+extern volatile sig_atomic_t	 got_hup;
+extern volatile sig_atomic_t	 in_longpoll;
+extern volatile sig_atomic_t	 abort_http;
+extern int			 sigpipe_w;
+long long	 ms_since(const struct timespec *);
+void		 now_mono(struct timespec *);
+void		 drain_sigpipe(struct daemon *);
+void		 watchdog(struct daemon *, bool force);
+int		 nap(struct daemon *, long long ms);
+
+/* run_deploy.c */
+enum outcome	 handle(struct daemon *, const char *body, size_t len,
+		    const struct queue_msg *);
+enum outcome	 catch_up(struct daemon *);
+
+/* run_engine.c */
+enum verdict	 sequence_rule(struct daemon *, const struct message *,
+		    char *why, size_t whylen);
+enum outcome	 deploy_run(struct daemon *, const struct message *,
+		    const char *key, const struct queue_msg *);
+int		 recover(struct daemon *, const char *note,
+		    const struct message *, struct errbuf *);
+
+/* run_registry.c */
+void		 backoff_next(long long *ms);
+void		 svc_result(enum svc_state *, const char *what, int rc,
+		    const struct errbuf *);
+bool		 transient(const struct errbuf *);
+int		 register_instance(struct daemon *, bool must);
+int		 write_progress(struct daemon *, bool must);
+void		 extend_visibility(struct daemon *, bool force);
+void		 ack(struct daemon *, const struct queue_msg *);
+void		 on_aside(void *arg, const char *file, const char *moved_to,
+		    const char *reason);
+void		 reject(struct daemon *, const struct queue_msg *,
+		    const char *reason);
+int		 ensure_queue(struct daemon *, struct errbuf *);
+void		 progress_interrupted(struct daemon *, const char *id,
+		    uint64_t seq, const char *commit, const char *sha256,
+		    const char *note);
+
+/* run_scaleout.c */
+void		 so_timer(struct daemon *);
+enum outcome	 so_catch_up(struct daemon *);
+void		 so_shutdown(struct daemon *);
+
+#endif /* HOOKD_RUN_H */

@@ -1,0 +1,400 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * run_deploy.c: how 'hookd run' takes one message or target.json: it
+ * parses it, maps its location, then checks and runs it in a deployment
+ * process of its own (fork, the child's set-up, waiting, a crash), and
+ * acknowledges, rejects or keeps the message by the outcome.
+ */
+#include "compat.h"
+
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "errbuf.h"
+#include "fsutil.h"
+#include "http.h"
+#include "log.h"
+#include "message.h"
+#include "queue.h"
+#include "run.h"
+#include "store.h"
+
+#include "banned.h"
+
+/* --- the deployment process --- */
+
+/*
+ * Each deployment runs in a child process (issue 9).  What a deployment
+ * loads (libarchive with libxml2, ICU and libstdc++; OpenSSL's EVP
+ * tables) cannot be unloaded, so it dies with the child and the daemon
+ * stays at its idle size; a crash in extraction kills the child, not
+ * the daemon.  The daemon keeps the queue, the registry, signals and
+ * systemd.  The child checks the message (admit(): its signature, so
+ * that the daemon never loads libcrypto, then its target and the
+ * sequence rule), runs deploy_run() and ends with _exit(CHILD_EXIT + the
+ * outcome), passing the reason of a refusal back through a pipe; any
+ * other end (a signal, fatal(), a failed set-up) is a
+ * crash, which the daemon handles as at boot: recover(), and the
+ * message is kept and made visible again at once.
+ *
+ * While a child runs, the daemon neither pings the watchdog nor writes
+ * the registry: the child does both from its observer as the daemon
+ * did before (NotifyAccess=all in the unit), so a hung deployment is
+ * still caught by the watchdog.  SIGTERM is passed to the child, which
+ * gives its hook the grace and records the deployment Interrupted;
+ * SIGHUP waits until the child is done.
+ */
+#define CHILD_EXIT	100	/* + enum outcome: a deployment's end */
+#define CHILD_WAIT_MS	200	/* waitpid polling without a pidfd */
+
+static pid_t	 parent_pid;	/* the daemon, in a deployment process */
+
+/* Right after fork(), in the child; exits when it cannot go on. */
+static void
+child_setup(struct daemon *d)
+{
+	int	 p[2], w;
+
+	/*
+	 * The daemon's run lock is a flock on an open file description
+	 * we share: hold it no longer, or a daemon restarted after a
+	 * kill -9 of ours would find it taken.
+	 */
+	if (d->lockfd != -1) {
+		(void)close(d->lockfd);
+		d->lockfd = -1;
+	}
+	/* Die with the daemon (its crash is recovered at its restart). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
+	    getppid() != parent_pid)
+		_exit(EX_OSERR);
+	/*
+	 * A self-pipe of our own: the inherited one is the daemon's, and
+	 * a wake-up drained here would be lost there.
+	 */
+	w = sigpipe_w;
+	sigpipe_w = -1;
+	(void)close(w);
+	(void)close(d->sigpipe_r);
+	d->sigpipe_r = -1;
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1) {
+		log_warn("deployment process: pipe2");
+		(void)fflush(NULL);
+		_exit(EX_OSERR);
+	}
+	d->sigpipe_r = p[0];
+	sigpipe_w = p[1];
+	http_set_wake_fd(d->sigpipe_r);
+	got_hup = 0;		/* reloading is the daemon's */
+	/* Never touch the daemon's HTTP connections (TLS state). */
+	http_fresh_connections();
+}
+
+/*
+ * End the deployment process.  _exit(): no atexit handlers, no libcurl
+ * or store clean-up of what the daemon still uses; the log and stdio
+ * are flushed first.
+ */
+static __dead void
+child_exit(enum outcome rv)
+{
+	(void)fflush(NULL);
+	_exit(CHILD_EXIT + (int)rv);
+}
+
+/*
+ * Wait for the deployment process, passing SIGTERM on (once).  Returns
+ * its wait status and fills ru, or -1 when it cannot be waited for (not
+ * expected).
+ */
+static int
+child_wait(struct daemon *d, pid_t pid, struct rusage *ru)
+{
+	struct pollfd	 pfd[2];
+	bool		 told = false;
+	int		 pidfd, status;
+	pid_t		 r;
+
+	/* Without pidfds (Linux < 5.3), waitpid() every CHILD_WAIT_MS. */
+	if ((pidfd = pidfd_open(pid, 0)) == -1)
+		log_debug("pidfd_open: %s; polling", strerror(errno));
+	for (;;) {
+		if (got_term && !told) {
+			log_notice("stopping: passing SIGTERM to deployment "
+			    "process %ld", (long)pid);
+			(void)kill(pid, SIGTERM);
+			told = true;
+		}
+		r = wait4(pid, &status, WNOHANG, ru);
+		if (r == pid)
+			break;
+		if (r == -1 && errno != EINTR) {
+			log_warn("waitpid %ld", (long)pid);
+			status = -1;
+			break;
+		}
+		pfd[0].fd = d->sigpipe_r;
+		pfd[0].events = POLLIN;
+		pfd[1].fd = pidfd;
+		pfd[1].events = POLLIN;
+		(void)poll(pfd, pidfd != -1 ? 2 : 1, pidfd != -1 ? -1 :
+		    CHILD_WAIT_MS);
+		drain_sigpipe(d);
+	}
+	if (pidfd != -1)
+		(void)close(pidfd);
+	return status;
+}
+
+/*
+ * The deployment process died without an outcome: do what a restarted
+ * daemon would (recover, record Interrupted), and make the message
+ * visible again at once, so it is redelivered (the queue sets it aside
+ * after QUEUE_MAX_RECEIVES deliveries).
+ */
+static void
+child_crashed(struct daemon *d, const struct message *m,
+    const struct queue_msg *qm, pid_t pid, int status)
+{
+	struct errbuf	 eb = { 0 };
+	char		 how[128], note[256];
+
+	if (status != -1 && WIFSIGNALED(status))
+		(void)snprintf(how, sizeof(how), "was killed by signal %s "
+		    "(SIG%s)%s", strsignal(WTERMSIG(status)),
+		    sigabbrev_np(WTERMSIG(status)) != NULL ?
+		    sigabbrev_np(WTERMSIG(status)) : "?",
+		    WCOREDUMP(status) ? ", core dumped" : "");
+	else if (status != -1 && WIFEXITED(status))
+		(void)snprintf(how, sizeof(how), "exited with status %d "
+		    "without an outcome", WEXITSTATUS(status));
+	else
+		(void)snprintf(how, sizeof(how), "was lost");
+	log_warnx("deployment %s: its process %ld %s; recovering as after "
+	    "a crash", m->deployment_id, (long)pid, how);
+	(void)snprintf(note, sizeof(note), "the deployment process %s; "
+	    "recovered by hookd", how);
+	if (recover(d, note, m, &eb) == -1)
+		log_warnx("cannot recover deployment %s: %s",
+		    m->deployment_id, eb.msg);
+	if (qm != NULL && queue_extend(d->q, qm->receipt, 0, &eb) == -1)
+		log_info("message %s stays hidden until its visibility "
+		    "timeout: %s", qm->id, eb.msg);
+}
+
+/*
+ * The checks a message passes in its deployment process, after the
+ * daemon parsed it and mapped its location: its signature (the HMAC
+ * needs libcrypto, which the daemon never loads: it cannot be unloaded,
+ * +2 MiB for the daemon's life), its application and group, the
+ * sequence rule.  Returns OUT_SUCCEEDED to go on, OUT_REJECTED with the
+ * reason in why, or OUT_CURRENT with why saying why nothing runs.
+ */
+static enum outcome
+admit(struct daemon *d, const struct message *m, char *why, size_t whylen)
+{
+	struct errbuf	 eb = { 0 };
+
+	if ((d->cfg.message_key != NULL && message_verify(m,
+	    d->cfg.message_key, d->cfg.message_key_len, &eb) == -1) ||
+	    message_check_target(m, d->cfg.application, d->group,
+	    &eb) == -1) {
+		(void)strlcpy(why, eb.msg, whylen);
+		return OUT_REJECTED;
+	}
+	if (sequence_rule(d, m, why, whylen) == V_ACK)
+		return OUT_CURRENT;
+	return OUT_SUCCEEDED;
+}
+
+/*
+ * Check (admit()) and run one message in a deployment process and wait
+ * for it.  Returns OUT_REJECTED or OUT_CURRENT with why set as admit()
+ * does (the process passes why back through a pipe), what deploy_run()
+ * returned, or OUT_KEPT when the process crashed.
+ */
+static enum outcome
+deploy(struct daemon *d, const struct message *m, const char *key,
+    const struct queue_msg *qm, char *why, size_t whylen)
+{
+	struct rusage	 ru;
+	enum outcome	 rv;
+	size_t		 len = 0;
+	ssize_t		 n;
+	pid_t		 pid = -1;
+	int		 p[2] = { -1, -1 }, status;
+
+	why[0] = '\0';
+	(void)fflush(NULL);	/* nothing buffered is written twice */
+	parent_pid = getpid();
+	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+		log_warn("cannot start a deployment process; running "
+		    "deployment %s in the daemon", m->deployment_id);
+		if (p[0] != -1) {
+			(void)close(p[0]);
+			(void)close(p[1]);
+		}
+		if ((rv = admit(d, m, why, whylen)) != OUT_SUCCEEDED)
+			return rv;
+		rv = deploy_run(d, m, key, qm);
+		goto done;
+	}
+	if (pid == 0) {
+		(void)close(p[0]);
+		child_setup(d);
+		if ((rv = admit(d, m, why, whylen)) != OUT_SUCCEEDED) {
+			(void)write_full(p[1], why, strlen(why));
+			child_exit(rv);
+		}
+		(void)close(p[1]);
+		child_exit(deploy_run(d, m, key, qm));
+	}
+	(void)close(p[1]);
+	log_debug("deployment %s runs in process %ld", m->deployment_id,
+	    (long)pid);
+	memset(&ru, 0, sizeof(ru));
+	status = child_wait(d, pid, &ru);
+	while (len < whylen - 1) {
+		n = read(p[0], why + len, whylen - 1 - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	why[len] = '\0';
+	(void)close(p[0]);
+	if (status != -1 && WIFEXITED(status) &&
+	    (WEXITSTATUS(status) == CHILD_EXIT + OUT_REJECTED ||
+	    WEXITSTATUS(status) == CHILD_EXIT + OUT_CURRENT))
+		return (enum outcome)(WEXITSTATUS(status) - CHILD_EXIT);
+	if (status != -1)
+		log_info("deployment %s: process %ld ended; peak RSS %ld KiB, "
+		    "CPU %ld.%03ld s user %ld.%03ld s system", m->deployment_id,
+		    (long)pid, ru.ru_maxrss, (long)ru.ru_utime.tv_sec,
+		    (long)ru.ru_utime.tv_usec / 1000, (long)ru.ru_stime.tv_sec,
+		    (long)ru.ru_stime.tv_usec / 1000);
+	if (status != -1 && WIFEXITED(status) &&
+	    WEXITSTATUS(status) >= CHILD_EXIT + OUT_SUCCEEDED &&
+	    WEXITSTATUS(status) <= CHILD_EXIT + OUT_KEPT)
+		rv = (enum outcome)(WEXITSTATUS(status) - CHILD_EXIT);
+	else {
+		child_crashed(d, m, qm, pid, status);
+		rv = OUT_KEPT;
+	}
+ done:
+	/* The child's writes are not ours: refresh what it changed. */
+	watchdog(d, true);
+	(void)register_instance(d, false);
+	(void)sd_notify(0, "STATUS=idle");
+	return rv;
+}
+
+/*
+ * Check and run one body (a queue message, or target.json when qm is
+ * NULL), then acknowledge, reject or keep the message.
+ */
+enum outcome
+handle(struct daemon *d, const char *body, size_t len,
+    const struct queue_msg *qm)
+{
+	struct message	 m;
+	struct errbuf	 eb = { 0 };
+	char		 why[512];
+	char		*key = NULL;
+	const char	*src = qm != NULL ? "message" : "target.json";
+	enum outcome	 rv = OUT_REJECTED;
+
+	message_init(&m);
+	if (message_parse(body, len, &m, &eb) == -1) {
+		reject(d, qm, eb.msg);
+		goto out;
+	}
+	if (message_check_location(&m, d->cfg.store, &key, &eb) == -1) {
+		reject(d, qm, eb.msg);
+		goto out;
+	}
+	rv = deploy(d, &m, key, qm, why, sizeof(why));
+	switch (rv) {
+	case OUT_REJECTED:
+		reject(d, qm, why);
+		break;
+	case OUT_CURRENT:
+		log_info("%s for deployment %s not run: %s", src,
+		    m.deployment_id, why);
+		ack(d, qm);
+		break;
+	case OUT_KEPT:
+		break;
+	default:
+		ack(d, qm);
+		break;
+	}
+ out:
+	free(key);
+	message_release(&m);
+	return rv;
+}
+
+/*
+ * Catch up from target.json (DESIGN.md boot step 4): run the group's
+ * target when it is ahead of the local state.  Returns what became of it
+ * (OUT_CURRENT also when the group has no target yet); an unreadable
+ * target is OUT_FAILED.  The Auto Scaling launch hook (boot step 5)
+ * completes CONTINUE on OUT_CURRENT/OUT_SUCCEEDED, ABANDON otherwise.
+ */
+enum outcome
+catch_up(struct daemon *d)
+{
+	struct errbuf	 eb = { 0 };
+	char		*key, *data = NULL;
+	size_t		 len;
+	long long	 delay = 0;
+	enum outcome	 rv;
+	int		 rc;
+
+	if ((key = store_key_target(d->cfg.application, d->group,
+	    &eb)) == NULL)
+		fatalx("%s: %s", __func__, eb.msg);
+	for (;;) {
+		rc = store_get(d->st, key, STORE_OBJECT_MAX, &data, &len, NULL,
+		    &eb);
+		if (rc == 0 || eb.kind == EK_NOINPUT || !transient(&eb))
+			break;
+		svc_result(&d->store_state, "store", rc, &eb);
+		backoff_next(&delay);
+		if (nap(d, delay) == -1)
+			break;
+	}
+	free(key);
+	if (rc == -1) {
+		if (eb.kind == EK_NOINPUT) {
+			log_info("no target.json for %s/%s yet",
+			    d->cfg.application, d->group);
+			return OUT_CURRENT;
+		}
+		if (got_term)
+			return OUT_KEPT;
+		log_warnx("cannot read target.json: %s", eb.msg);
+		return OUT_FAILED;
+	}
+	svc_result(&d->store_state, "store", 0, &eb);
+	rv = handle(d, data, len, NULL);
+	free(data);
+	return rv;
+}

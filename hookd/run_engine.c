@@ -1,0 +1,421 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * run_engine.c: one deployment's work in 'hookd run' (in its deployment
+ * process, run_deploy.c): the checks, the bundle fetch, the lifecycle
+ * engine with the daemon's observer (progress, watchdog, visibility,
+ * the stop grace), the outcome, and recovery of an interrupted one.
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "errbuf.h"
+#include "lifecycle.h"
+#include "log.h"
+#include "message.h"
+#include "proc.h"
+#include "progress.h"
+#include "queue.h"
+#include "run.h"
+#include "state.h"
+#include "store.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+static void
+check_stop(struct daemon *d)
+{
+	if (!got_term)
+		return;
+	if (!d->term_seen) {
+		d->term_seen = true;
+		now_mono(&d->term_at);
+		log_notice("stopping: deployment %s gets up to %u s to finish "
+		    "its running hook", d->dep_id, d->grace);
+		(void)sd_notify(0, "STOPPING=1");
+	}
+	if (!proc_stop_requested() &&
+	    ms_since(&d->term_at) >= (long long)d->grace * 1000) {
+		log_warnx("stopping: grace of %u s is over, stopping the "
+		    "hook of deployment %s", d->grace, d->dep_id);
+		proc_request_stop();
+	}
+}
+
+static void
+ob_event_start(void *arg, enum lc_event ev, bool rollback)
+{
+	struct daemon	*d = arg;
+
+	log_setevent(lc_event_name(ev), NULL);
+	(void)sd_notifyf(0, "STATUS=deploying %s %s%s", d->dep_id,
+	    lc_event_name(ev), rollback ? " (rollback)" : "");
+	progress_event_start(&d->prog, lc_event_name(ev), rollback);
+	(void)write_progress(d, false);
+	/* After SIGTERM, the next event does not start: stop here. */
+	if (got_term && !rollback) {
+		check_stop(d);
+		proc_request_stop();
+	}
+	watchdog(d, false);
+}
+
+/*
+ * A deployment that failed before its events ran (the bundle could not
+ * be fetched, or was refused: limits, digest, appspec) failed in the
+ * work of DownloadBundle: progress names that event, as CodeDeploy does.
+ */
+static void
+progress_bundle_failed(struct daemon *d, const struct timespec *t0,
+    const char *msg)
+{
+	struct deploy_event	 de;
+	struct timespec		 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	memset(&de, 0, sizeof(de));
+	de.event = LC_DOWNLOAD_BUNDLE;
+	de.status = DEPLOY_EVENT_FAILED;
+	de.duration = (double)(now.tv_sec - t0->tv_sec) +
+	    (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+	de.outcome = msg;
+	de.tail = "";
+	progress_event_start(&d->prog, lc_event_name(LC_DOWNLOAD_BUNDLE),
+	    false);
+	progress_event_end(&d->prog, &de);
+	progress_set(&d->prog, "Failed", msg);
+}
+
+static void
+ob_script(void *arg, enum lc_event ev, const char *script)
+{
+	log_setevent(lc_event_name(ev), script);
+	log_info("%s: running '%s'", lc_event_name(ev), script);
+}
+
+static void
+ob_event_end(void *arg, const struct deploy_event *de)
+{
+	struct daemon	*d = arg;
+	const char	*name = lc_event_name(de->event);
+
+	if (de->status == DEPLOY_EVENT_FAILED)
+		log_warnx("%s%s failed: %s%s%s", name, de->rollback ?
+		    " (rollback)" : "", de->script != NULL ? de->script : "",
+		    de->script != NULL ? ": " : "",
+		    de->outcome != NULL ? de->outcome : "");
+	else
+		log_info("%s%s %s (%.2f s)", name, de->rollback ?
+		    " (rollback)" : "", deploy_event_status_name(de->status),
+		    de->duration);
+	progress_event_end(&d->prog, de);
+	(void)write_progress(d, false);
+	log_setevent(NULL, NULL);
+	watchdog(d, false);
+}
+
+static void
+ob_tick(void *arg)
+{
+	struct daemon	*d = arg;
+
+	watchdog(d, false);
+	extend_visibility(d, false);
+	check_stop(d);
+	drain_sigpipe(d);
+	if (ms_since(&d->hb_last) >= (long long)REGISTRY_HEARTBEAT_SEC * 1000)
+		(void)register_instance(d, false);
+}
+
+static void
+ob_recover(void *arg, const char *id, const char *phase)
+{
+	log_notice("recovering interrupted deployment %s (it was in %s)", id,
+	    phase != NULL ? phase : "an unknown phase");
+}
+
+static void
+observer(struct daemon *d, struct deploy_observer *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->on_event_start = ob_event_start;
+	o->on_script = ob_script;
+	o->on_event_end = ob_event_end;
+	o->on_tick = ob_tick;
+	o->on_recover = ob_recover;
+	o->arg = d;
+}
+
+static void
+spec_for(struct daemon *d, struct deploy_spec *sp)
+{
+	deploy_spec_init(sp);
+	sp->root = d->cfg.root;
+	sp->application = d->cfg.application;
+	sp->group = d->group;
+	sp->keep_releases = d->cfg.keep_releases;
+	sp->limits.max_bytes = d->cfg.max_bundle_bytes;
+	sp->limits.max_entries = d->cfg.max_bundle_entries;
+}
+
+/* The sequence rule of DESIGN.md against the local state. */
+enum verdict
+sequence_rule(struct daemon *d, const struct message *m, char *why,
+    size_t whylen)
+{
+	struct state	 st;
+	struct errbuf	 eb = { 0 };
+	enum verdict	 v = V_RUN;
+
+	state_init(&st);
+	if (state_load(d->statepath, &st, &eb) == -1) {
+		/* The engine will refuse it too; let it say why. */
+		log_warnx("%s", eb.msg);
+		return V_RUN;
+	}
+	for (size_t i = 0; i < st.nhistory; i++) {
+		const struct state_hist	*h = &st.history[i];
+
+		if (h->deployment_id == NULL ||
+		    strcmp(h->deployment_id, m->deployment_id) != 0)
+			continue;
+		if (i == 0 && h->status != NULL &&
+		    strcmp(h->status, "Interrupted") == 0 &&
+		    m->sequence == st.last_sequence)
+			goto out;	/* resume it */
+		(void)snprintf(why, whylen, "deployment %s already finished "
+		    "here (%s)", m->deployment_id, h->status != NULL ?
+		    h->status : "?");
+		v = V_ACK;
+		goto out;
+	}
+	if (st.current.deployment_id != NULL &&
+	    strcmp(st.current.deployment_id, m->deployment_id) == 0) {
+		(void)snprintf(why, whylen, "deployment %s is the live one",
+		    m->deployment_id);
+		v = V_ACK;
+	} else if (m->sequence <= st.last_sequence) {
+		(void)snprintf(why, whylen, "sequence %llu is not above the "
+		    "installed sequence %llu",
+		    (unsigned long long)m->sequence,
+		    (unsigned long long)st.last_sequence);
+		v = V_ACK;
+	}
+ out:
+	state_release(&st);
+	return v;
+}
+
+/* Fetch the bundle into ROOT/cache; *ret_path new.  Retries outages. */
+static int
+fetch_bundle(struct daemon *d, const struct message *m, const char *key,
+    char **ret_path, struct errbuf *eb)
+{
+	const char	*ext;
+	char		*dir, *path, *tmp;
+	long long	 delay = 0;
+	int		 rc;
+
+	switch (m->format) {
+	case BUNDLE_TAR:
+		ext = ".tar";
+		break;
+	case BUNDLE_ZIP:
+		ext = ".zip";
+		break;
+	default:
+		ext = ".tar.gz";
+		break;
+	}
+	dir = xasprintf("%s/cache", d->cfg.root);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
+		errbuf_errno(eb, EK_IO, "cannot create '%s'", dir);
+		free(dir);
+		return -1;
+	}
+	path = xasprintf("%s/%s%s", dir, m->deployment_id, ext);
+	tmp = xasprintf("%s/.%s%s.tmp", dir, m->deployment_id, ext);
+	free(dir);
+	for (;;) {
+		rc = store_get_file(d->st, key, tmp, m->sha256,
+		    d->cfg.max_bundle_bytes, NULL, eb);
+		svc_result(&d->store_state, "store", rc, eb);
+		if (rc == 0 || !transient(eb))
+			break;
+		backoff_next(&delay);
+		extend_visibility(d, false);
+		if (nap(d, delay) == -1)
+			break;
+	}
+	if (rc == 0 && rename(tmp, path) == -1)
+		rc = errbuf_errno(eb, EK_IO, "cannot rename '%s'", tmp);
+	if (rc == -1) {
+		(void)unlink(tmp);
+		free(path);
+	} else
+		*ret_path = path;
+	free(tmp);
+	return rc;
+}
+
+/*
+ * Run one checked message: the deployment process's work (see
+ * deploy()).  Returns OUT_KEPT when the message must stay in the queue
+ * (stopped, or the engine was busy), else OUT_SUCCEEDED or OUT_FAILED
+ * with the outcome written to the store.
+ */
+enum outcome
+deploy_run(struct daemon *d, const struct message *m, const char *key,
+    const struct queue_msg *qm)
+{
+	struct deploy_observer	 obs;
+	struct deploy_result	 res, rres;
+	struct deploy_spec	 spec;
+	struct errbuf		 eb = { 0 };
+	struct timespec		 t0;
+	char			*bundle = NULL;
+	enum outcome		 rv = OUT_FAILED;
+
+	d->msg = qm;
+	d->dep_id = m->deployment_id;
+	now_mono(&d->ext_last);
+	log_setctx(m->deployment_id, d->cfg.application, d->group);
+	log_notice("deployment %s (sequence %llu, revision %s%s%s) started",
+	    m->deployment_id, (unsigned long long)m->sequence, m->sha256,
+	    m->commit[0] != '\0' ? ", commit " : "", m->commit);
+	(void)sd_notifyf(0, "STATUS=deploying %s DownloadBundle",
+	    m->deployment_id);
+	d->progkey = store_key_deployment_instance(d->cfg.application,
+	    d->group, m->deployment_id, d->instance, &eb);
+	if (d->progkey == NULL)
+		fatalx("%s: %s", __func__, eb.msg);	/* names were checked */
+	progress_init(&d->prog, d->cfg.application, d->group, d->instance,
+	    m->deployment_id, m->sequence, m->commit, m->sha256);
+	(void)write_progress(d, false);
+	(void)register_instance(d, false);
+
+	deploy_result_init(&res);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (fetch_bundle(d, m, key, &bundle, &eb) == -1) {
+		if (got_term) {
+			rv = OUT_KEPT;
+			goto out;
+		}
+		log_warnx("deployment %s failed: cannot fetch the bundle: %s",
+		    m->deployment_id, eb.msg);
+		progress_bundle_failed(d, &t0, eb.msg);
+		goto done;
+	}
+	spec_for(d, &spec);
+	spec.deployment_id = m->deployment_id;
+	spec.sequence = m->sequence;
+	spec.bundle = bundle;
+	spec.sha256 = m->sha256;
+	spec.commit = m->commit[0] != '\0' ? m->commit : NULL;
+	observer(d, &obs);
+	if (lifecycle_deploy(&spec, &obs, &res, &eb) == -1) {
+		if (eb.kind == EK_TEMP) {
+			log_warnx("deployment %s postponed: %s",
+			    m->deployment_id, eb.msg);
+			rv = OUT_KEPT;
+			goto out;
+		}
+		log_warnx("deployment %s failed: %s", m->deployment_id,
+		    eb.msg);
+		if (res.failed_event == LC_DOWNLOAD_BUNDLE)
+			progress_bundle_failed(d, &t0, eb.msg);
+		else
+			progress_set(&d->prog, "Failed", eb.msg);
+		goto done;
+	}
+	progress_finish(&d->prog, &res);
+	switch (res.status) {
+	case DEPLOY_SUCCEEDED:
+		log_notice("deployment %s succeeded", m->deployment_id);
+		rv = OUT_SUCCEEDED;
+		break;
+	case DEPLOY_FAILED:
+		log_warnx("deployment %s failed: %s%s%s%s%s%s",
+		    m->deployment_id, res.failed_event >= 0 ?
+		    lc_event_name((enum lc_event)res.failed_event) : "",
+		    res.failed_event >= 0 ? ": " : "",
+		    res.script != NULL ? res.script : "",
+		    res.script != NULL ? ": " : "",
+		    res.outcome != NULL ? res.outcome : "unknown error",
+		    res.rolled_back_to != NULL ? "; rolled back" : "");
+		break;
+	default:
+		/* Stopped by SIGTERM: put the host back now, keep the msg. */
+		log_warnx("deployment %s interrupted; putting the previous "
+		    "release back", m->deployment_id);
+		proc_stop_clear();
+		if (lifecycle_recover(&spec, &obs, &rres, &eb) == -1)
+			log_warnx("cannot recover deployment %s: %s",
+			    m->deployment_id, eb.msg);
+		deploy_result_release(&rres);
+		progress_set(&d->prog, "Interrupted", "hookd stopped during "
+		    "the deployment; it runs again when its message is "
+		    "delivered again");
+		rv = OUT_KEPT;
+		break;
+	}
+ done:
+	(void)write_progress(d, true);
+ out:
+	if (bundle != NULL) {
+		(void)unlink(bundle);
+		free(bundle);
+	}
+	deploy_result_release(&res);
+	d->msg = NULL;
+	d->dep_id = NULL;
+	progress_release(&d->prog);
+	free(d->progkey);
+	d->progkey = NULL;
+	log_setctx(NULL, d->cfg.application, d->group);
+	return rv;
+}
+
+/*
+ * Recover a deployment left in progress and write its outcome (note).
+ * When nothing was in progress and m is given (its deployment process
+ * died before it began), m's outcome is written Interrupted instead.
+ */
+int
+recover(struct daemon *d, const char *note, const struct message *m,
+    struct errbuf *eb)
+{
+	struct deploy_observer	 obs;
+	struct deploy_result	 res;
+	struct deploy_spec	 spec;
+
+	spec_for(d, &spec);
+	observer(d, &obs);
+	if (lifecycle_recover(&spec, &obs, &res, eb) == -1) {
+		deploy_result_release(&res);
+		return -1;
+	}
+	if (res.status == DEPLOY_RECOVERED) {
+		log_notice("deployment %s (sequence %llu) was interrupted; "
+		    "%s", res.deployment_id,
+		    (unsigned long long)res.sequence,
+		    res.rolled_back_to != NULL ? "rolled back" :
+		    "nothing to undo");
+		progress_interrupted(d, res.deployment_id, res.sequence,
+		    NULL, NULL, note);
+	} else if (m != NULL)
+		progress_interrupted(d, m->deployment_id, m->sequence,
+		    m->commit[0] != '\0' ? m->commit : NULL, m->sha256, note);
+	deploy_result_release(&res);
+	return 0;
+}

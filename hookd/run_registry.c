@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * run_registry.c: what 'hookd run' keeps in the store and the queue while
+ * it runs: the registry entry, progress documents, the message's
+ * visibility, acknowledging and rejecting messages, and the queue's
+ * creation; each service's availability is logged once per change.
+ */
+#include "compat.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "errbuf.h"
+#include "log.h"
+#include "progress.h"
+#include "queue.h"
+#include "run.h"
+#include "state.h"
+#include "store.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+void
+backoff_next(long long *ms)
+{
+	*ms = *ms == 0 ? BACKOFF_MIN_MS : *ms * 2;
+	if (*ms > BACKOFF_MAX_MS)
+		*ms = BACKOFF_MAX_MS;
+}
+
+/* Log a service's availability once per change. */
+void
+svc_result(enum svc_state *s, const char *what, int rc,
+    const struct errbuf *eb)
+{
+	if (rc == -1 && *s != SVC_DOWN) {
+		log_warnx("%s unavailable: %s; retrying", what, eb->msg);
+		*s = SVC_DOWN;
+	} else if (rc != -1 && *s == SVC_DOWN) {
+		log_notice("%s available again", what);
+		*s = SVC_UP;
+	} else if (rc != -1)
+		*s = SVC_UP;
+}
+
+/* An outage worth waiting out (5xx, throttling, unreachable). */
+bool
+transient(const struct errbuf *eb)
+{
+	return eb->kind == EK_TEMP || eb->kind == EK_UNAVAIL;
+}
+
+/* --- store writes --- */
+
+/*
+ * Only what must outlive a crash of this host is written 'durable': the
+ * outcome of a deployment and the registry entry at start.  What comes
+ * between is replaced by a later write, or rewritten at the restart
+ * (store_put_volatile: on a file:// store, two fsyncs fewer per write,
+ * the file's and its directory's).
+ */
+static int
+store_put_logged(struct daemon *d, const char *key, const char *text,
+    size_t len, bool durable, struct errbuf *eb)
+{
+	int	 rc;
+
+	rc = durable ? store_put(d->st, key, text, len, NULL, eb) :
+	    store_put_volatile(d->st, key, text, len, eb);
+	svc_result(&d->store_state, "store", rc, eb);
+	return rc;
+}
+
+/* Write the registry entry; best effort unless 'must' (then retried). */
+int
+register_instance(struct daemon *d, bool must)
+{
+	struct registry_info	 ri;
+	struct state		 st;
+	struct errbuf		 eb = { 0 };
+	long long		 delay = 0;
+	char			*text;
+	size_t			 len;
+	int			 rc;
+
+	memset(&ri, 0, sizeof(ri));
+	state_init(&st);
+	if (state_load(d->statepath, &st, &eb) == -1) {
+		log_warnx("%s, ignoring", eb.msg);
+		state_init(&st);
+	}
+	ri.instance = d->instance;
+	ri.application = d->cfg.application;
+	ri.group = d->group;
+	ri.queue = d->qname;
+	ri.queue_backend = d->q->ops->scheme;
+	ri.started_at = d->started_at;
+	ri.current_id = st.current.deployment_id;
+	ri.current_sequence = st.current.sequence;
+	ri.in_progress_id = d->dep_id;
+	if (d->catching_since[0] != '\0') {
+		ri.catching_up_since = d->catching_since;
+		ri.lifecycle_hook = d->so.hook;
+		ri.auto_scaling_group = d->so.group;
+		ri.heartbeat_timeout = d->so.heartbeat_timeout;
+	}
+	text = registry_dump(&ri, &len);
+	for (;;) {
+		rc = store_put_logged(d, d->regkey, text, len, must, &eb);
+		if (rc == 0 || !must || !transient(&eb))
+			break;
+		backoff_next(&delay);
+		if (nap(d, delay) == -1)
+			break;
+	}
+	if (rc == -1 && !transient(&eb))
+		log_warnx("cannot register in the store: %s", eb.msg);
+	free(text);
+	state_release(&st);
+	now_mono(&d->hb_last);
+	return rc;
+}
+
+/* Write the progress document; with 'must', retry until it is stored. */
+int
+write_progress(struct daemon *d, bool must)
+{
+	struct errbuf	 eb = { 0 };
+	long long	 delay = 0;
+	char		*text;
+	size_t		 len;
+	int		 rc;
+
+	if (d->progkey == NULL)
+		return 0;
+	text = progress_dump(&d->prog, &len);
+	for (;;) {
+		rc = store_put_logged(d, d->progkey, text, len, must, &eb);
+		if (rc == 0 || !must || !transient(&eb))
+			break;
+		backoff_next(&delay);
+		/* The outcome must be written: ride out a stop too. */
+		if (got_term && delay >= BACKOFF_MAX_MS)
+			break;
+		(void)nap(d, got_term ? 200 : delay);
+	}
+	if (rc == -1 && !transient(&eb))
+		log_warnx("cannot write '%s': %s", d->progkey, eb.msg);
+	d->prog_failed = rc == -1;
+	free(text);
+	return rc;
+}
+void
+extend_visibility(struct daemon *d, bool force)
+{
+	struct errbuf	 eb = { 0 };
+	unsigned	 every = d->q->visibility / 3;
+	int		 rc;
+
+	if (d->msg == NULL)
+		return;
+	if (every == 0)
+		every = 1;
+	if (!force && ms_since(&d->ext_last) < (long long)every * 1000)
+		return;
+	rc = queue_extend(d->q, d->msg->receipt, d->q->visibility, &eb);
+	if (rc == -1 && eb.kind == EK_NOINPUT)
+		log_warnx("message of deployment %s: %s", d->dep_id, eb.msg);
+	else
+		svc_result(&d->queue_state, "queue", rc, &eb);
+	if (rc == 0)
+		log_debug("visibility of %s extended by %u s", d->dep_id,
+		    d->q->visibility);
+	now_mono(&d->ext_last);
+}
+
+/* Acknowledge the message, retrying outages. */
+void
+ack(struct daemon *d, const struct queue_msg *qm)
+{
+	struct errbuf	 eb = { 0 };
+	long long	 delay = 0;
+	int		 rc;
+
+	if (qm == NULL)
+		return;
+	for (;;) {
+		rc = queue_delete(d->q, qm->receipt, &eb);
+		if (rc == 0)
+			break;
+		if (eb.kind == EK_NOINPUT) {
+			/* Redelivered already: the sequence rule acks it. */
+			log_warnx("cannot delete message %s: %s", qm->id,
+			    eb.msg);
+			return;
+		}
+		svc_result(&d->queue_state, "queue", rc, &eb);
+		backoff_next(&delay);
+		if (nap(d, delay) == -1)
+			return;
+	}
+	svc_result(&d->queue_state, "queue", 0, &eb);
+	log_debug("message %s deleted", qm->id);
+}
+
+/*
+ * The queue set a message aside without delivering it (spool: too big,
+ * delivered too often, not a spool file name): the only place the
+ * operator hears of it.  The strings come quoted from lib/queue.
+ */
+void
+on_aside(void *arg, const char *file, const char *moved_to,
+    const char *reason)
+{
+	struct daemon	*d = arg;
+
+	log_warnx("queue '%s': message file '%s' set aside as failed/%s: %s",
+	    d->qname, file, moved_to, reason);
+}
+
+void
+reject(struct daemon *d, const struct queue_msg *qm, const char *reason)
+{
+	struct errbuf	 eb = { 0 };
+
+	if (qm == NULL) {
+		log_warnx("target.json rejected: %s", reason);
+		return;
+	}
+	log_warnx("message %s rejected (delivery %u): %s", qm->id,
+	    qm->receive_count, reason);
+	if (queue_reject(d->q, qm, reason, &eb) == -1)
+		log_warnx("cannot reject message %s: %s", qm->id, eb.msg);
+}
+
+/* Create the queue, retrying outages until it exists or we stop. */
+int
+ensure_queue(struct daemon *d, struct errbuf *eb)
+{
+	long long	 delay = 0;
+	int		 rc;
+
+	for (;;) {
+		rc = queue_ensure(d->q, eb);
+		if (rc == 0 || !transient(eb))
+			break;
+		svc_result(&d->queue_state, "queue", rc, eb);
+		backoff_next(&delay);
+		if (nap(d, delay) == -1)
+			return -1;
+	}
+	if (rc == 0)
+		svc_result(&d->queue_state, "queue", rc, eb);
+	return rc;
+}
+
+/* Write the progress document of an interrupted deployment. */
+void
+progress_interrupted(struct daemon *d, const char *id, uint64_t seq,
+    const char *commit, const char *sha256, const char *note)
+{
+	struct errbuf	 eb = { 0 };
+
+	d->progkey = store_key_deployment_instance(d->cfg.application,
+	    d->group, id, d->instance, &eb);
+	if (d->progkey == NULL)
+		return;
+	progress_init(&d->prog, d->cfg.application, d->group, d->instance,
+	    id, seq, commit, sha256);
+	progress_set(&d->prog, "Interrupted", note);
+	(void)write_progress(d, true);
+	progress_release(&d->prog);
+	free(d->progkey);
+	d->progkey = NULL;
+}

@@ -82,6 +82,7 @@ endif
 
 # One line per source file, so parallel work on modules merges cleanly.
 LIB_SRCS	 =
+LIB_SRCS	+= lib/admission.c
 LIB_SRCS	+= lib/appspec.c
 LIB_SRCS	+= lib/appspec_perm.c
 LIB_SRCS	+= lib/aws/asg.c
@@ -157,6 +158,7 @@ DEPLOYER_SRCS	+= deployer/watch.c
 
 # cmocka binaries: tests/unit/test_NAME.c -> $(BUILD)/tests/test_NAME
 UNIT_TESTS	 =
+UNIT_TESTS	+= admission
 UNIT_TESTS	+= appspec
 UNIT_TESTS	+= awsclient
 UNIT_TESTS	+= awsxml

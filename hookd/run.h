@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "admission.h"
 #include "compat.h"
 #include "config.h"
 #include "progress.h"
@@ -40,6 +41,7 @@ enum svc_state { SVC_UNKNOWN = 0, SVC_UP, SVC_DOWN };
 
 struct daemon {
 	struct config	 cfg;
+	struct admission adm;		/* cfg, group */
 	const char	*cfgpath;
 	unsigned	 grace;		/* s: -t, else shutdown_grace */
 	bool		 grace_flag;	/* -t given: reload keeps grace */
@@ -81,8 +83,6 @@ struct daemon {
 	char		 catching_since[STATE_TIME_LEN];
 };
 
-enum verdict { V_RUN, V_ACK };
-
 /*
  * What became of one message or target.json; the catch-up at start-up
  * (and the Auto Scaling completion after it) acts on this.
@@ -114,8 +114,6 @@ enum outcome	 handle(struct daemon *, const char *body, size_t len,
 enum outcome	 catch_up(struct daemon *);
 
 /* run_engine.c */
-enum verdict	 sequence_rule(struct daemon *, const struct message *,
-		    char *why, size_t whylen);
 enum outcome	 deploy_run(struct daemon *, const struct message *,
 		    const char *key, const struct queue_msg *);
 int		 recover(struct daemon *, const char *note,

@@ -549,6 +549,8 @@ cmd_run(int argc, char **argv)
 	log_notice("serving deployment group '%s' of application '%s' "
 	    "(group from %s)", d.group, d.cfg.application, d.group_source);
 	log_setctx(NULL, d.cfg.application, d.group);
+	d.adm.cfg = &d.cfg;
+	d.adm.group = d.group;
 	if (identity(&d, &eb) == -1)
 		start_error(&d, &eb);
 

@@ -24,6 +24,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "admission.h"
 #include "config.h"
 #include "errbuf.h"
 #include "fsutil.h"
@@ -208,17 +209,22 @@ child_crashed(struct daemon *d, const struct message *m,
 static enum outcome
 admit(struct daemon *d, const struct message *m, char *why, size_t whylen)
 {
+	struct admission_verdict v;
 	struct errbuf	 eb = { 0 };
 
-	if ((d->cfg.message_key != NULL && message_verify(m,
-	    d->cfg.message_key, d->cfg.message_key_len, &eb) == -1) ||
-	    message_check_target(m, d->cfg.application, d->group,
-	    &eb) == -1) {
+	if (admission_check(&d->adm, m, &eb) == -1) {
 		(void)strlcpy(why, eb.msg, whylen);
 		return OUT_REJECTED;
 	}
-	if (sequence_rule(d, m, why, whylen) == V_ACK)
+	if (admission_sequence(&d->adm, m, &v, &eb) == -1) {
+		/* The engine will refuse it too; let it say why. */
+		log_warnx("%s", eb.msg);
+		return OUT_SUCCEEDED;
+	}
+	if (v.seq != SEQ_RUN) {
+		(void)strlcpy(why, v.why, whylen);
 		return OUT_CURRENT;
+	}
 	return OUT_SUCCEEDED;
 }
 
@@ -321,11 +327,7 @@ handle(struct daemon *d, const char *body, size_t len,
 	enum outcome	 rv = OUT_REJECTED;
 
 	message_init(&m);
-	if (message_parse(body, len, &m, &eb) == -1) {
-		reject(d, qm, eb.msg);
-		goto out;
-	}
-	if (message_check_location(&m, d->cfg.store, &key, &eb) == -1) {
+	if (admission_parse(&d->adm, body, len, &m, &key, &eb) == -1) {
 		reject(d, qm, eb.msg);
 		goto out;
 	}

@@ -17,6 +17,7 @@
 
 #include <systemd/sd-daemon.h>
 
+#include "admission.h"
 #include "config.h"
 #include "errbuf.h"
 #include "lifecycle.h"
@@ -156,99 +157,18 @@ observer(struct daemon *d, struct deploy_observer *o)
 	o->arg = d;
 }
 
-static void
-spec_for(struct daemon *d, struct deploy_spec *sp)
-{
-	deploy_spec_init(sp);
-	sp->root = d->cfg.root;
-	sp->application = d->cfg.application;
-	sp->group = d->group;
-	sp->keep_releases = d->cfg.keep_releases;
-	sp->limits.max_bytes = d->cfg.max_bundle_bytes;
-	sp->limits.max_entries = d->cfg.max_bundle_entries;
-}
-
-/* The sequence rule of DESIGN.md against the local state. */
-enum verdict
-sequence_rule(struct daemon *d, const struct message *m, char *why,
-    size_t whylen)
-{
-	struct state	 st;
-	struct errbuf	 eb = { 0 };
-	enum verdict	 v = V_RUN;
-
-	state_init(&st);
-	if (state_load(d->statepath, &st, &eb) == -1) {
-		/* The engine will refuse it too; let it say why. */
-		log_warnx("%s", eb.msg);
-		return V_RUN;
-	}
-	for (size_t i = 0; i < st.nhistory; i++) {
-		const struct state_hist	*h = &st.history[i];
-
-		if (h->deployment_id == NULL ||
-		    strcmp(h->deployment_id, m->deployment_id) != 0)
-			continue;
-		if (i == 0 && h->status != NULL &&
-		    strcmp(h->status, "Interrupted") == 0 &&
-		    m->sequence == st.last_sequence)
-			goto out;	/* resume it */
-		(void)snprintf(why, whylen, "deployment %s already finished "
-		    "here (%s)", m->deployment_id, h->status != NULL ?
-		    h->status : "?");
-		v = V_ACK;
-		goto out;
-	}
-	if (st.current.deployment_id != NULL &&
-	    strcmp(st.current.deployment_id, m->deployment_id) == 0) {
-		(void)snprintf(why, whylen, "deployment %s is the live one",
-		    m->deployment_id);
-		v = V_ACK;
-	} else if (m->sequence <= st.last_sequence) {
-		(void)snprintf(why, whylen, "sequence %llu is not above the "
-		    "installed sequence %llu",
-		    (unsigned long long)m->sequence,
-		    (unsigned long long)st.last_sequence);
-		v = V_ACK;
-	}
- out:
-	state_release(&st);
-	return v;
-}
-
 /* Fetch the bundle into ROOT/cache; *ret_path new.  Retries outages. */
 static int
 fetch_bundle(struct daemon *d, const struct message *m, const char *key,
     char **ret_path, struct errbuf *eb)
 {
-	const char	*ext;
-	char		*dir, *path, *tmp;
 	long long	 delay = 0;
 	int		 rc;
 
-	switch (m->format) {
-	case BUNDLE_TAR:
-		ext = ".tar";
-		break;
-	case BUNDLE_ZIP:
-		ext = ".zip";
-		break;
-	default:
-		ext = ".tar.gz";
-		break;
-	}
-	dir = xasprintf("%s/cache", d->cfg.root);
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		errbuf_errno(eb, EK_IO, "cannot create '%s'", dir);
-		free(dir);
-		return -1;
-	}
-	path = xasprintf("%s/%s%s", dir, m->deployment_id, ext);
-	tmp = xasprintf("%s/.%s%s.tmp", dir, m->deployment_id, ext);
-	free(dir);
 	for (;;) {
-		rc = store_get_file(d->st, key, tmp, m->sha256,
-		    d->cfg.max_bundle_bytes, NULL, eb);
+		rc = admission_fetch(&d->adm, d->st, m, key, ret_path, eb);
+		if (rc == -1 && eb->kind == EK_IO)
+			break;		/* ROOT/cache, not the store */
 		svc_result(&d->store_state, "store", rc, eb);
 		if (rc == 0 || !transient(eb))
 			break;
@@ -257,14 +177,6 @@ fetch_bundle(struct daemon *d, const struct message *m, const char *key,
 		if (nap(d, delay) == -1)
 			break;
 	}
-	if (rc == 0 && rename(tmp, path) == -1)
-		rc = errbuf_errno(eb, EK_IO, "cannot rename '%s'", tmp);
-	if (rc == -1) {
-		(void)unlink(tmp);
-		free(path);
-	} else
-		*ret_path = path;
-	free(tmp);
 	return rc;
 }
 
@@ -316,12 +228,7 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
 		progress_bundle_failed(d, &t0, eb.msg);
 		goto done;
 	}
-	spec_for(d, &spec);
-	spec.deployment_id = m->deployment_id;
-	spec.sequence = m->sequence;
-	spec.bundle = bundle;
-	spec.sha256 = m->sha256;
-	spec.commit = m->commit[0] != '\0' ? m->commit : NULL;
+	admission_spec(&d->adm, m, bundle, &spec);
 	observer(d, &obs);
 	if (lifecycle_deploy(&spec, &obs, &res, &eb) == -1) {
 		if (eb.kind == EK_TEMP) {
@@ -399,7 +306,7 @@ recover(struct daemon *d, const char *note, const struct message *m,
 	struct deploy_result	 res;
 	struct deploy_spec	 spec;
 
-	spec_for(d, &spec);
+	admission_spec(&d->adm, NULL, NULL, &spec);
 	observer(d, &obs);
 	if (lifecycle_recover(&spec, &obs, &res, eb) == -1) {
 		deploy_result_release(&res);

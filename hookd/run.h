@@ -69,18 +69,27 @@ struct daemon {
 	enum svc_state	 store_state;
 	enum svc_state	 queue_state;
 
-	/* The deployment running now. */
-	const struct queue_msg *msg;	/* NULL: from target.json */
-	struct timespec	 ext_last;
-	struct progress	 prog;
-	char		*progkey;
-	const char	*dep_id;
-	bool		 prog_failed;	/* a progress write failed */
+	/* The deployment running in this process, or NULL. */
+	struct run_deployment *dep;
 
 	/* The Auto Scaling launch hook (scale-out, boot step 5). */
 	struct scaleout	 so;
 	/* When the catch-up under the hook began; "": not catching up. */
 	char		 catching_since[STATE_TIME_LEN];
+};
+
+/*
+ * One deployment while it runs (in its deployment process): what the
+ * observer, its progress writes and the visibility timer work on.
+ */
+struct run_deployment {
+	struct daemon	*d;
+	const struct queue_msg *msg;	/* NULL: from target.json */
+	const char	*id;		/* NULL: a recovery at start-up */
+	struct timespec	 ext_last;	/* visibility last extended */
+	struct progress	 prog;
+	char		*progkey;	/* NULL: no progress document */
+	bool		 prog_failed;	/* a progress write failed */
 };
 
 /*
@@ -125,8 +134,8 @@ void		 svc_result(enum svc_state *, const char *what, int rc,
 		    const struct errbuf *);
 bool		 transient(const struct errbuf *);
 int		 register_instance(struct daemon *, bool must);
-int		 write_progress(struct daemon *, bool must);
-void		 extend_visibility(struct daemon *, bool force);
+int		 write_progress(struct run_deployment *, bool must);
+void		 extend_visibility(struct run_deployment *, bool force);
 void		 ack(struct daemon *, const struct queue_msg *);
 void		 on_aside(void *arg, const char *file, const char *moved_to,
 		    const char *reason);

@@ -34,21 +34,23 @@
 #include "banned.h"
 
 static void
-check_stop(struct daemon *d)
+check_stop(struct run_deployment *r)
 {
+	struct daemon	*d = r->d;
+
 	if (!got_term)
 		return;
 	if (!d->term_seen) {
 		d->term_seen = true;
 		now_mono(&d->term_at);
 		log_notice("stopping: deployment %s gets up to %u s to finish "
-		    "its running hook", d->dep_id, d->grace);
+		    "its running hook", r->id, d->grace);
 		(void)sd_notify(0, "STOPPING=1");
 	}
 	if (!proc_stop_requested() &&
 	    ms_since(&d->term_at) >= (long long)d->grace * 1000) {
 		log_warnx("stopping: grace of %u s is over, stopping the "
-		    "hook of deployment %s", d->grace, d->dep_id);
+		    "hook of deployment %s", d->grace, r->id);
 		proc_request_stop();
 	}
 }
@@ -56,19 +58,19 @@ check_stop(struct daemon *d)
 static void
 ob_event_start(void *arg, enum lc_event ev, bool rollback)
 {
-	struct daemon	*d = arg;
+	struct run_deployment	*r = arg;
 
 	log_setevent(lc_event_name(ev), NULL);
-	(void)sd_notifyf(0, "STATUS=deploying %s %s%s", d->dep_id,
+	(void)sd_notifyf(0, "STATUS=deploying %s %s%s", r->id,
 	    lc_event_name(ev), rollback ? " (rollback)" : "");
-	progress_event_start(&d->prog, lc_event_name(ev), rollback);
-	(void)write_progress(d, false);
+	progress_event_start(&r->prog, lc_event_name(ev), rollback);
+	(void)write_progress(r, false);
 	/* After SIGTERM, the next event does not start: stop here. */
 	if (got_term && !rollback) {
-		check_stop(d);
+		check_stop(r);
 		proc_request_stop();
 	}
-	watchdog(d, false);
+	watchdog(r->d, false);
 }
 
 /*
@@ -77,7 +79,7 @@ ob_event_start(void *arg, enum lc_event ev, bool rollback)
  * work of DownloadBundle: progress names that event, as CodeDeploy does.
  */
 static void
-progress_bundle_failed(struct daemon *d, const struct timespec *t0,
+progress_bundle_failed(struct run_deployment *r, const struct timespec *t0,
     const char *msg)
 {
 	struct deploy_event	 de;
@@ -91,10 +93,10 @@ progress_bundle_failed(struct daemon *d, const struct timespec *t0,
 	    (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
 	de.outcome = msg;
 	de.tail = "";
-	progress_event_start(&d->prog, lc_event_name(LC_DOWNLOAD_BUNDLE),
+	progress_event_start(&r->prog, lc_event_name(LC_DOWNLOAD_BUNDLE),
 	    false);
-	progress_event_end(&d->prog, &de);
-	progress_set(&d->prog, "Failed", msg);
+	progress_event_end(&r->prog, &de);
+	progress_set(&r->prog, "Failed", msg);
 }
 
 static void
@@ -107,8 +109,8 @@ ob_script(void *arg, enum lc_event ev, const char *script)
 static void
 ob_event_end(void *arg, const struct deploy_event *de)
 {
-	struct daemon	*d = arg;
-	const char	*name = lc_event_name(de->event);
+	struct run_deployment	*r = arg;
+	const char		*name = lc_event_name(de->event);
 
 	if (de->status == DEPLOY_EVENT_FAILED)
 		log_warnx("%s%s failed: %s%s%s", name, de->rollback ?
@@ -119,20 +121,21 @@ ob_event_end(void *arg, const struct deploy_event *de)
 		log_info("%s%s %s (%.2f s)", name, de->rollback ?
 		    " (rollback)" : "", deploy_event_status_name(de->status),
 		    de->duration);
-	progress_event_end(&d->prog, de);
-	(void)write_progress(d, false);
+	progress_event_end(&r->prog, de);
+	(void)write_progress(r, false);
 	log_setevent(NULL, NULL);
-	watchdog(d, false);
+	watchdog(r->d, false);
 }
 
 static void
 ob_tick(void *arg)
 {
-	struct daemon	*d = arg;
+	struct run_deployment	*r = arg;
+	struct daemon		*d = r->d;
 
 	watchdog(d, false);
-	extend_visibility(d, false);
-	check_stop(d);
+	extend_visibility(r, false);
+	check_stop(r);
 	drain_sigpipe(d);
 	if (ms_since(&d->hb_last) >= (long long)REGISTRY_HEARTBEAT_SEC * 1000)
 		(void)register_instance(d, false);
@@ -146,7 +149,7 @@ ob_recover(void *arg, const char *id, const char *phase)
 }
 
 static void
-observer(struct daemon *d, struct deploy_observer *o)
+observer(struct run_deployment *r, struct deploy_observer *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->on_event_start = ob_event_start;
@@ -154,14 +157,15 @@ observer(struct daemon *d, struct deploy_observer *o)
 	o->on_event_end = ob_event_end;
 	o->on_tick = ob_tick;
 	o->on_recover = ob_recover;
-	o->arg = d;
+	o->arg = r;
 }
 
 /* Fetch the bundle into ROOT/cache; *ret_path new.  Retries outages. */
 static int
-fetch_bundle(struct daemon *d, const struct message *m, const char *key,
-    char **ret_path, struct errbuf *eb)
+fetch_bundle(struct run_deployment *r, const struct message *m,
+    const char *key, char **ret_path, struct errbuf *eb)
 {
+	struct daemon	*d = r->d;
 	long long	 delay = 0;
 	int		 rc;
 
@@ -173,7 +177,7 @@ fetch_bundle(struct daemon *d, const struct message *m, const char *key,
 		if (rc == 0 || !transient(eb))
 			break;
 		backoff_next(&delay);
-		extend_visibility(d, false);
+		extend_visibility(r, false);
 		if (nap(d, delay) == -1)
 			break;
 	}
@@ -190,6 +194,7 @@ enum outcome
 deploy_run(struct daemon *d, const struct message *m, const char *key,
     const struct queue_msg *qm)
 {
+	struct run_deployment	 r;
 	struct deploy_observer	 obs;
 	struct deploy_result	 res, rres;
 	struct deploy_spec	 spec;
@@ -198,38 +203,41 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
 	char			*bundle = NULL;
 	enum outcome		 rv = OUT_FAILED;
 
-	d->msg = qm;
-	d->dep_id = m->deployment_id;
-	now_mono(&d->ext_last);
+	memset(&r, 0, sizeof(r));
+	r.d = d;
+	r.msg = qm;
+	r.id = m->deployment_id;
+	now_mono(&r.ext_last);
+	d->dep = &r;
 	log_setctx(m->deployment_id, d->cfg.application, d->group);
 	log_notice("deployment %s (sequence %llu, revision %s%s%s) started",
 	    m->deployment_id, (unsigned long long)m->sequence, m->sha256,
 	    m->commit[0] != '\0' ? ", commit " : "", m->commit);
 	(void)sd_notifyf(0, "STATUS=deploying %s DownloadBundle",
 	    m->deployment_id);
-	d->progkey = store_key_deployment_instance(d->cfg.application,
+	r.progkey = store_key_deployment_instance(d->cfg.application,
 	    d->group, m->deployment_id, d->instance, &eb);
-	if (d->progkey == NULL)
+	if (r.progkey == NULL)
 		fatalx("%s: %s", __func__, eb.msg);	/* names were checked */
-	progress_init(&d->prog, d->cfg.application, d->group, d->instance,
+	progress_init(&r.prog, d->cfg.application, d->group, d->instance,
 	    m->deployment_id, m->sequence, m->commit, m->sha256);
-	(void)write_progress(d, false);
+	(void)write_progress(&r, false);
 	(void)register_instance(d, false);
 
 	deploy_result_init(&res);
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (fetch_bundle(d, m, key, &bundle, &eb) == -1) {
+	if (fetch_bundle(&r, m, key, &bundle, &eb) == -1) {
 		if (got_term) {
 			rv = OUT_KEPT;
 			goto out;
 		}
 		log_warnx("deployment %s failed: cannot fetch the bundle: %s",
 		    m->deployment_id, eb.msg);
-		progress_bundle_failed(d, &t0, eb.msg);
+		progress_bundle_failed(&r, &t0, eb.msg);
 		goto done;
 	}
 	admission_spec(&d->adm, m, bundle, &spec);
-	observer(d, &obs);
+	observer(&r, &obs);
 	if (lifecycle_deploy(&spec, &obs, &res, &eb) == -1) {
 		if (eb.kind == EK_TEMP) {
 			log_warnx("deployment %s postponed: %s",
@@ -240,12 +248,12 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
 		log_warnx("deployment %s failed: %s", m->deployment_id,
 		    eb.msg);
 		if (res.failed_event == LC_DOWNLOAD_BUNDLE)
-			progress_bundle_failed(d, &t0, eb.msg);
+			progress_bundle_failed(&r, &t0, eb.msg);
 		else
-			progress_set(&d->prog, "Failed", eb.msg);
+			progress_set(&r.prog, "Failed", eb.msg);
 		goto done;
 	}
-	progress_finish(&d->prog, &res);
+	progress_finish(&r.prog, &res);
 	switch (res.status) {
 	case DEPLOY_SUCCEEDED:
 		log_notice("deployment %s succeeded", m->deployment_id);
@@ -270,25 +278,23 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
 			log_warnx("cannot recover deployment %s: %s",
 			    m->deployment_id, eb.msg);
 		deploy_result_release(&rres);
-		progress_set(&d->prog, "Interrupted", "hookd stopped during "
+		progress_set(&r.prog, "Interrupted", "hookd stopped during "
 		    "the deployment; it runs again when its message is "
 		    "delivered again");
 		rv = OUT_KEPT;
 		break;
 	}
  done:
-	(void)write_progress(d, true);
+	(void)write_progress(&r, true);
  out:
 	if (bundle != NULL) {
 		(void)unlink(bundle);
 		free(bundle);
 	}
 	deploy_result_release(&res);
-	d->msg = NULL;
-	d->dep_id = NULL;
-	progress_release(&d->prog);
-	free(d->progkey);
-	d->progkey = NULL;
+	d->dep = NULL;
+	progress_release(&r.prog);
+	free(r.progkey);
 	log_setctx(NULL, d->cfg.application, d->group);
 	return rv;
 }
@@ -302,12 +308,16 @@ int
 recover(struct daemon *d, const char *note, const struct message *m,
     struct errbuf *eb)
 {
+	struct run_deployment	 r;
 	struct deploy_observer	 obs;
 	struct deploy_result	 res;
 	struct deploy_spec	 spec;
 
 	admission_spec(&d->adm, NULL, NULL, &spec);
-	observer(d, &obs);
+	/* No deployment of ours: no progress document, no message. */
+	memset(&r, 0, sizeof(r));
+	r.d = d;
+	observer(&r, &obs);
 	if (lifecycle_recover(&spec, &obs, &res, eb) == -1) {
 		deploy_result_release(&res);
 		return -1;

@@ -99,7 +99,7 @@ register_instance(struct daemon *d, bool must)
 	ri.started_at = d->started_at;
 	ri.current_id = st.current.deployment_id;
 	ri.current_sequence = st.current.sequence;
-	ri.in_progress_id = d->dep_id;
+	ri.in_progress_id = d->dep != NULL ? d->dep->id : NULL;
 	if (d->catching_since[0] != '\0') {
 		ri.catching_up_since = d->catching_since;
 		ri.lifecycle_hook = d->so.hook;
@@ -125,19 +125,20 @@ register_instance(struct daemon *d, bool must)
 
 /* Write the progress document; with 'must', retry until it is stored. */
 int
-write_progress(struct daemon *d, bool must)
+write_progress(struct run_deployment *r, bool must)
 {
+	struct daemon	*d = r->d;
 	struct errbuf	 eb = { 0 };
 	long long	 delay = 0;
 	char		*text;
 	size_t		 len;
 	int		 rc;
 
-	if (d->progkey == NULL)
+	if (r->progkey == NULL)
 		return 0;
-	text = progress_dump(&d->prog, &len);
+	text = progress_dump(&r->prog, &len);
 	for (;;) {
-		rc = store_put_logged(d, d->progkey, text, len, must, &eb);
+		rc = store_put_logged(d, r->progkey, text, len, must, &eb);
 		if (rc == 0 || !must || !transient(&eb))
 			break;
 		backoff_next(&delay);
@@ -147,33 +148,34 @@ write_progress(struct daemon *d, bool must)
 		(void)nap(d, got_term ? 200 : delay);
 	}
 	if (rc == -1 && !transient(&eb))
-		log_warnx("cannot write '%s': %s", d->progkey, eb.msg);
-	d->prog_failed = rc == -1;
+		log_warnx("cannot write '%s': %s", r->progkey, eb.msg);
+	r->prog_failed = rc == -1;
 	free(text);
 	return rc;
 }
 void
-extend_visibility(struct daemon *d, bool force)
+extend_visibility(struct run_deployment *r, bool force)
 {
+	struct daemon	*d = r->d;
 	struct errbuf	 eb = { 0 };
 	unsigned	 every = d->q->visibility / 3;
 	int		 rc;
 
-	if (d->msg == NULL)
+	if (r->msg == NULL)
 		return;
 	if (every == 0)
 		every = 1;
-	if (!force && ms_since(&d->ext_last) < (long long)every * 1000)
+	if (!force && ms_since(&r->ext_last) < (long long)every * 1000)
 		return;
-	rc = queue_extend(d->q, d->msg->receipt, d->q->visibility, &eb);
+	rc = queue_extend(d->q, r->msg->receipt, d->q->visibility, &eb);
 	if (rc == -1 && eb.kind == EK_NOINPUT)
-		log_warnx("message of deployment %s: %s", d->dep_id, eb.msg);
+		log_warnx("message of deployment %s: %s", r->id, eb.msg);
 	else
 		svc_result(&d->queue_state, "queue", rc, &eb);
 	if (rc == 0)
-		log_debug("visibility of %s extended by %u s", d->dep_id,
+		log_debug("visibility of %s extended by %u s", r->id,
 		    d->q->visibility);
-	now_mono(&d->ext_last);
+	now_mono(&r->ext_last);
 }
 
 /* Acknowledge the message, retrying outages. */
@@ -261,17 +263,19 @@ void
 progress_interrupted(struct daemon *d, const char *id, uint64_t seq,
     const char *commit, const char *sha256, const char *note)
 {
-	struct errbuf	 eb = { 0 };
+	struct run_deployment	 r;
+	struct errbuf		 eb = { 0 };
 
-	d->progkey = store_key_deployment_instance(d->cfg.application,
+	memset(&r, 0, sizeof(r));
+	r.d = d;
+	r.progkey = store_key_deployment_instance(d->cfg.application,
 	    d->group, id, d->instance, &eb);
-	if (d->progkey == NULL)
+	if (r.progkey == NULL)
 		return;
-	progress_init(&d->prog, d->cfg.application, d->group, d->instance,
+	progress_init(&r.prog, d->cfg.application, d->group, d->instance,
 	    id, seq, commit, sha256);
-	progress_set(&d->prog, "Interrupted", note);
-	(void)write_progress(d, true);
-	progress_release(&d->prog);
-	free(d->progkey);
-	d->progkey = NULL;
+	progress_set(&r.prog, "Interrupted", note);
+	(void)write_progress(&r, true);
+	progress_release(&r.prog);
+	free(r.progkey);
 }

@@ -21,6 +21,7 @@
 #include "admission.h"
 #include "compat.h"
 #include "config.h"
+#include "errbuf.h"
 #include "progress.h"
 #include "scaleout.h"
 #include "state.h"
@@ -102,6 +103,16 @@ enum outcome {
 	OUT_SUCCEEDED,
 	OUT_FAILED,
 	OUT_KEPT,		/* interrupted or postponed; runs later */
+};
+
+/*
+ * The deployment process's verdict, sent to the daemon as one record
+ * over a pipe (run_deploy.c); its exit status only tells a crash.
+ */
+struct run_verdict {
+	enum outcome	 outcome;
+	enum errkind	 kind;		/* of the reason; EK_NONE: none */
+	char		 reason[512];	/* OUT_REJECTED, OUT_CURRENT: why */
 };
 
 /* run_daemon.c */

@@ -47,11 +47,12 @@
  * the daemon.  The daemon keeps the queue, the registry, signals and
  * systemd.  The child checks the message (admit(): its signature, so
  * that the daemon never loads libcrypto, then its target and the
- * sequence rule), runs deploy_run() and ends with _exit(CHILD_EXIT + the
- * outcome), passing the reason of a refusal back through a pipe; any
- * other end (a signal, fatal(), a failed set-up) is a
- * crash, which the daemon handles as at boot: recover(), and the
- * message is kept and made visible again at once.
+ * sequence rule), runs deploy_run() and sends its verdict to the daemon
+ * as one record (struct run_verdict: outcome, kind, reason) over a pipe,
+ * then ends with _exit(0).  The exit status only tells a crash: any
+ * other end (no complete record, a signal, fatal(), a failed set-up) is
+ * one, which the daemon handles as at boot: recover(), and the message
+ * is kept and made visible again at once.
  *
  * While a child runs, the daemon neither pings the watchdog nor writes
  * the registry: the child does both from its observer as the daemon
@@ -60,7 +61,6 @@
  * gives its hook the grace and records the deployment Interrupted;
  * SIGHUP waits until the child is done.
  */
-#define CHILD_EXIT	100	/* + enum outcome: a deployment's end */
 #define CHILD_WAIT_MS	200	/* waitpid polling without a pidfd */
 
 static pid_t	 parent_pid;	/* the daemon, in a deployment process */
@@ -107,15 +107,53 @@ child_setup(struct daemon *d)
 }
 
 /*
- * End the deployment process.  _exit(): no atexit handlers, no libcurl
- * or store clean-up of what the daemon still uses; the log and stdio
- * are flushed first.
+ * End the deployment process: send the verdict (one write, below
+ * PIPE_BUF, so the daemon reads all of it or nothing), then _exit(): no
+ * atexit handlers, no libcurl or store clean-up of what the daemon still
+ * uses; the log and stdio are flushed first.
  */
 static __dead void
-child_exit(enum outcome rv)
+child_exit(int fd, const struct run_verdict *v)
 {
 	(void)fflush(NULL);
-	_exit(CHILD_EXIT + (int)rv);
+	if (write_full(fd, v, sizeof(*v)) == -1)
+		_exit(EX_IOERR);
+	_exit(0);
+}
+
+/*
+ * Read the verdict of a deployment process that has ended (the pipe is
+ * non-blocking: a hook it left behind cannot hold us); -1: none.
+ */
+static int
+verdict_read(int fd, struct run_verdict *v)
+{
+	size_t	 len = 0;
+	ssize_t	 n;
+
+	while (len < sizeof(*v)) {
+		n = read(fd, (char *)v + len, sizeof(*v) - len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len != sizeof(*v) || v->outcome < OUT_REJECTED ||
+	    v->outcome > OUT_KEPT)
+		return -1;
+	v->reason[sizeof(v->reason) - 1] = '\0';
+	return 0;
+}
+
+/* The verdict of a deployment that ran (deploy_run() returned rv). */
+static void
+verdict_ran(struct run_verdict *v, enum outcome rv)
+{
+	memset(v, 0, sizeof(*v));
+	v->outcome = rv;
+	v->kind = rv == OUT_FAILED ? EK_FAILED : rv == OUT_KEPT ? EK_TEMP :
+	    EK_NONE;
 }
 
 /*
@@ -203,112 +241,96 @@ child_crashed(struct daemon *d, const struct message *m,
  * daemon parsed it and mapped its location: its signature (the HMAC
  * needs libcrypto, which the daemon never loads: it cannot be unloaded,
  * +2 MiB for the daemon's life), its application and group, the
- * sequence rule.  Returns OUT_SUCCEEDED to go on, OUT_REJECTED with the
- * reason in why, or OUT_CURRENT with why saying why nothing runs.
+ * sequence rule.  Fills *rv: OUT_SUCCEEDED to go on, OUT_REJECTED with
+ * the reason, or OUT_CURRENT with the reason nothing runs; returns its
+ * outcome.
  */
 static enum outcome
-admit(struct daemon *d, const struct message *m, char *why, size_t whylen)
+admit(struct daemon *d, const struct message *m, struct run_verdict *rv)
 {
 	struct admission_verdict v;
-	struct errbuf	 eb = { 0 };
+	struct errbuf		 eb = { 0 };
 
+	memset(rv, 0, sizeof(*rv));
+	rv->outcome = OUT_SUCCEEDED;
 	if (admission_check(&d->adm, m, &eb) == -1) {
-		(void)strlcpy(why, eb.msg, whylen);
-		return OUT_REJECTED;
-	}
-	if (admission_sequence(&d->adm, m, &v, &eb) == -1) {
+		rv->outcome = OUT_REJECTED;
+		rv->kind = eb.kind;
+		(void)strlcpy(rv->reason, eb.msg, sizeof(rv->reason));
+	} else if (admission_sequence(&d->adm, m, &v, &eb) == -1) {
 		/* The engine will refuse it too; let it say why. */
 		log_warnx("%s", eb.msg);
-		return OUT_SUCCEEDED;
+	} else if (v.seq != SEQ_RUN) {
+		rv->outcome = OUT_CURRENT;
+		(void)strlcpy(rv->reason, v.why, sizeof(rv->reason));
 	}
-	if (v.seq != SEQ_RUN) {
-		(void)strlcpy(why, v.why, whylen);
-		return OUT_CURRENT;
-	}
-	return OUT_SUCCEEDED;
+	return rv->outcome;
 }
 
 /*
  * Check (admit()) and run one message in a deployment process and wait
- * for it.  Returns OUT_REJECTED or OUT_CURRENT with why set as admit()
- * does (the process passes why back through a pipe), what deploy_run()
- * returned, or OUT_KEPT when the process crashed.
+ * for it.  Fills *v: OUT_REJECTED or OUT_CURRENT with the reason as
+ * admit() does, what deploy_run() returned, or OUT_KEPT when the
+ * process crashed; returns its outcome.
  */
 static enum outcome
 deploy(struct daemon *d, const struct message *m, const char *key,
-    const struct queue_msg *qm, char *why, size_t whylen)
+    const struct queue_msg *qm, struct run_verdict *v)
 {
 	struct rusage	 ru;
-	enum outcome	 rv;
-	size_t		 len = 0;
-	ssize_t		 n;
 	pid_t		 pid = -1;
+	bool		 got;
 	int		 p[2] = { -1, -1 }, status;
 
-	why[0] = '\0';
 	(void)fflush(NULL);	/* nothing buffered is written twice */
 	parent_pid = getpid();
-	if (pipe2(p, O_CLOEXEC) == -1 || (pid = fork()) == -1) {
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1 ||
+	    (pid = fork()) == -1) {
 		log_warn("cannot start a deployment process; running "
 		    "deployment %s in the daemon", m->deployment_id);
 		if (p[0] != -1) {
 			(void)close(p[0]);
 			(void)close(p[1]);
 		}
-		if ((rv = admit(d, m, why, whylen)) != OUT_SUCCEEDED)
-			return rv;
-		rv = deploy_run(d, m, key, qm);
+		if (admit(d, m, v) != OUT_SUCCEEDED)
+			return v->outcome;
+		verdict_ran(v, deploy_run(d, m, key, qm));
 		goto done;
 	}
 	if (pid == 0) {
 		(void)close(p[0]);
 		child_setup(d);
-		if ((rv = admit(d, m, why, whylen)) != OUT_SUCCEEDED) {
-			(void)write_full(p[1], why, strlen(why));
-			child_exit(rv);
-		}
-		(void)close(p[1]);
-		child_exit(deploy_run(d, m, key, qm));
+		if (admit(d, m, v) == OUT_SUCCEEDED)
+			verdict_ran(v, deploy_run(d, m, key, qm));
+		child_exit(p[1], v);
 	}
 	(void)close(p[1]);
 	log_debug("deployment %s runs in process %ld", m->deployment_id,
 	    (long)pid);
 	memset(&ru, 0, sizeof(ru));
 	status = child_wait(d, pid, &ru);
-	while (len < whylen - 1) {
-		n = read(p[0], why + len, whylen - 1 - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	why[len] = '\0';
+	/* A verdict counts only from a process that ended by itself. */
+	got = verdict_read(p[0], v) == 0 && status != -1 &&
+	    WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	(void)close(p[0]);
-	if (status != -1 && WIFEXITED(status) &&
-	    (WEXITSTATUS(status) == CHILD_EXIT + OUT_REJECTED ||
-	    WEXITSTATUS(status) == CHILD_EXIT + OUT_CURRENT))
-		return (enum outcome)(WEXITSTATUS(status) - CHILD_EXIT);
+	if (got && (v->outcome == OUT_REJECTED || v->outcome == OUT_CURRENT))
+		return v->outcome;
 	if (status != -1)
 		log_info("deployment %s: process %ld ended; peak RSS %ld KiB, "
 		    "CPU %ld.%03ld s user %ld.%03ld s system", m->deployment_id,
 		    (long)pid, ru.ru_maxrss, (long)ru.ru_utime.tv_sec,
 		    (long)ru.ru_utime.tv_usec / 1000, (long)ru.ru_stime.tv_sec,
 		    (long)ru.ru_stime.tv_usec / 1000);
-	if (status != -1 && WIFEXITED(status) &&
-	    WEXITSTATUS(status) >= CHILD_EXIT + OUT_SUCCEEDED &&
-	    WEXITSTATUS(status) <= CHILD_EXIT + OUT_KEPT)
-		rv = (enum outcome)(WEXITSTATUS(status) - CHILD_EXIT);
-	else {
+	if (!got) {
 		child_crashed(d, m, qm, pid, status);
-		rv = OUT_KEPT;
+		verdict_ran(v, OUT_KEPT);
 	}
  done:
 	/* The child's writes are not ours: refresh what it changed. */
 	watchdog(d, true);
 	(void)register_instance(d, false);
 	(void)sd_notify(0, "STATUS=idle");
-	return rv;
+	return v->outcome;
 }
 
 /*
@@ -319,9 +341,9 @@ enum outcome
 handle(struct daemon *d, const char *body, size_t len,
     const struct queue_msg *qm)
 {
+	struct run_verdict v;
 	struct message	 m;
 	struct errbuf	 eb = { 0 };
-	char		 why[512];
 	char		*key = NULL;
 	const char	*src = qm != NULL ? "message" : "target.json";
 	enum outcome	 rv = OUT_REJECTED;
@@ -331,14 +353,14 @@ handle(struct daemon *d, const char *body, size_t len,
 		reject(d, qm, eb.msg);
 		goto out;
 	}
-	rv = deploy(d, &m, key, qm, why, sizeof(why));
+	rv = deploy(d, &m, key, qm, &v);
 	switch (rv) {
 	case OUT_REJECTED:
-		reject(d, qm, why);
+		reject(d, qm, v.reason);
 		break;
 	case OUT_CURRENT:
 		log_info("%s for deployment %s not run: %s", src,
-		    m.deployment_id, why);
+		    m.deployment_id, v.reason);
 		ack(d, qm);
 		break;
 	case OUT_KEPT:

@@ -37,6 +37,7 @@ struct aws_client;
 #define REGISTRY_HEARTBEAT_SEC	300	/* registry entry refresh */
 #define BACKOFF_MIN_MS		1000
 #define BACKOFF_MAX_MS		30000
+#define RETRY_STOPPING_MS	200	/* retry_wait() after a stop */
 
 enum svc_state { SVC_UNKNOWN = 0, SVC_UP, SVC_DOWN };
 
@@ -140,7 +141,25 @@ int		 recover(struct daemon *, const char *note,
 		    const struct message *, struct errbuf *);
 
 /* run_registry.c */
-void		 backoff_next(long long *ms);
+/*
+ * One retry loop's state: retry_wait() after a failed try waits the
+ * backoff (1 s doubling to 30 s) in nap(), so the timers keep running.
+ * It returns false, without waiting, when 'tries' (0: no limit) are
+ * used up, and false when a stop is requested; with ride_stop a stop
+ * ends the retries only at the deadline, once the backoff reaches its
+ * maximum, and the waits after it are RETRY_STOPPING_MS.
+ */
+struct retry {
+	struct daemon	*d;
+	int		 tries;		/* 0: no limit */
+	int		 made;		/* failed tries so far */
+	long long	 delay;		/* the last wait, ms */
+	bool		 ride_stop;	/* go on after a stop, to a deadline */
+};
+
+void		 retry_init(struct retry *, struct daemon *, int tries);
+void		 retry_reset(struct retry *);
+bool		 retry_wait(struct retry *);
 void		 svc_result(enum svc_state *, const char *what, int rc,
 		    const struct errbuf *);
 bool		 transient(const struct errbuf *);

@@ -341,9 +341,11 @@ loop(struct daemon *d)
 	struct queue_msg	 qm;
 	struct pollfd		 pfd[2];
 	struct errbuf		 eb = { 0 };
-	long long		 delay = 0, ms, hb;
+	struct retry		 rt;
+	long long		 ms, hb;
 	int			 qfd, rc;
 
+	retry_init(&rt, d, 0);
 	while (!got_term) {
 		if (got_hup)
 			reload(d);
@@ -403,11 +405,10 @@ loop(struct daemon *d)
 				continue;
 			}
 			svc_result(&d->queue_state, "queue", rc, &eb);
-			backoff_next(&delay);
-			(void)nap(d, delay);
+			(void)retry_wait(&rt);
 			continue;
 		}
-		delay = 0;
+		retry_reset(&rt);
 		svc_result(&d->queue_state, "queue", rc, &eb);
 		if (rc == 1) {
 			log_debug("message %s received (delivery %u)", qm.id,

@@ -388,21 +388,21 @@ catch_up(struct daemon *d)
 	struct errbuf	 eb = { 0 };
 	char		*key, *data = NULL;
 	size_t		 len;
-	long long	 delay = 0;
+	struct retry	 rt;
 	enum outcome	 rv;
 	int		 rc;
 
 	if ((key = store_key_target(d->cfg.application, d->group,
 	    &eb)) == NULL)
 		fatalx("%s: %s", __func__, eb.msg);
+	retry_init(&rt, d, 0);
 	for (;;) {
 		rc = store_get(d->st, key, STORE_OBJECT_MAX, &data, &len, NULL,
 		    &eb);
 		if (rc == 0 || eb.kind == EK_NOINPUT || !transient(&eb))
 			break;
 		svc_result(&d->store_state, "store", rc, &eb);
-		backoff_next(&delay);
-		if (nap(d, delay) == -1)
+		if (!retry_wait(&rt))
 			break;
 	}
 	free(key);

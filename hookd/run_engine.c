@@ -166,9 +166,10 @@ fetch_bundle(struct run_deployment *r, const struct message *m,
     const char *key, char **ret_path, struct errbuf *eb)
 {
 	struct daemon	*d = r->d;
-	long long	 delay = 0;
+	struct retry	 rt;
 	int		 rc;
 
+	retry_init(&rt, d, 0);
 	for (;;) {
 		rc = admission_fetch(&d->adm, d->st, m, key, ret_path, eb);
 		if (rc == -1 && eb->kind == EK_IO)
@@ -176,9 +177,8 @@ fetch_bundle(struct run_deployment *r, const struct message *m,
 		svc_result(&d->store_state, "store", rc, eb);
 		if (rc == 0 || !transient(eb))
 			break;
-		backoff_next(&delay);
 		extend_visibility(r, false);
-		if (nap(d, delay) == -1)
+		if (!retry_wait(&rt))
 			break;
 	}
 	return rc;

@@ -22,12 +22,39 @@
 
 #include "banned.h"
 
+/* --- retries --- */
+
 void
-backoff_next(long long *ms)
+retry_init(struct retry *rt, struct daemon *d, int tries)
 {
-	*ms = *ms == 0 ? BACKOFF_MIN_MS : *ms * 2;
-	if (*ms > BACKOFF_MAX_MS)
-		*ms = BACKOFF_MAX_MS;
+	memset(rt, 0, sizeof(*rt));
+	rt->d = d;
+	rt->tries = tries;
+}
+
+void
+retry_reset(struct retry *rt)
+{
+	rt->delay = 0;
+	rt->made = 0;
+}
+
+bool
+retry_wait(struct retry *rt)
+{
+	if (rt->tries > 0 && ++rt->made >= rt->tries)
+		return false;
+	rt->delay = rt->delay == 0 ? BACKOFF_MIN_MS : rt->delay * 2;
+	if (rt->delay > BACKOFF_MAX_MS)
+		rt->delay = BACKOFF_MAX_MS;
+	if (rt->ride_stop) {
+		/* The deadline: the backoff at its maximum after a stop. */
+		if (got_term && rt->delay >= BACKOFF_MAX_MS)
+			return false;
+		(void)nap(rt->d, got_term ? RETRY_STOPPING_MS : rt->delay);
+		return true;
+	}
+	return nap(rt->d, rt->delay) == 0;
 }
 
 /* Log a service's availability once per change. */
@@ -80,7 +107,7 @@ register_instance(struct daemon *d, bool must)
 	struct registry_info	 ri;
 	struct state		 st;
 	struct errbuf		 eb = { 0 };
-	long long		 delay = 0;
+	struct retry		 rt;
 	char			*text;
 	size_t			 len;
 	int			 rc;
@@ -107,14 +134,12 @@ register_instance(struct daemon *d, bool must)
 		ri.heartbeat_timeout = d->so.heartbeat_timeout;
 	}
 	text = registry_dump(&ri, &len);
-	for (;;) {
+	retry_init(&rt, d, 0);
+	do {
 		rc = store_put_logged(d, d->regkey, text, len, must, &eb);
 		if (rc == 0 || !must || !transient(&eb))
 			break;
-		backoff_next(&delay);
-		if (nap(d, delay) == -1)
-			break;
-	}
+	} while (retry_wait(&rt));
 	if (rc == -1 && !transient(&eb))
 		log_warnx("cannot register in the store: %s", eb.msg);
 	free(text);
@@ -129,7 +154,7 @@ write_progress(struct run_deployment *r, bool must)
 {
 	struct daemon	*d = r->d;
 	struct errbuf	 eb = { 0 };
-	long long	 delay = 0;
+	struct retry	 rt;
 	char		*text;
 	size_t		 len;
 	int		 rc;
@@ -137,16 +162,13 @@ write_progress(struct run_deployment *r, bool must)
 	if (r->progkey == NULL)
 		return 0;
 	text = progress_dump(&r->prog, &len);
-	for (;;) {
+	retry_init(&rt, d, 0);
+	rt.ride_stop = true;	/* the outcome must be written */
+	do {
 		rc = store_put_logged(d, r->progkey, text, len, must, &eb);
 		if (rc == 0 || !must || !transient(&eb))
 			break;
-		backoff_next(&delay);
-		/* The outcome must be written: ride out a stop too. */
-		if (got_term && delay >= BACKOFF_MAX_MS)
-			break;
-		(void)nap(d, got_term ? 200 : delay);
-	}
+	} while (retry_wait(&rt));
 	if (rc == -1 && !transient(&eb))
 		log_warnx("cannot write '%s': %s", r->progkey, eb.msg);
 	r->prog_failed = rc == -1;
@@ -183,11 +205,12 @@ void
 ack(struct daemon *d, const struct queue_msg *qm)
 {
 	struct errbuf	 eb = { 0 };
-	long long	 delay = 0;
+	struct retry	 rt;
 	int		 rc;
 
 	if (qm == NULL)
 		return;
+	retry_init(&rt, d, 0);
 	for (;;) {
 		rc = queue_delete(d->q, qm->receipt, &eb);
 		if (rc == 0)
@@ -199,8 +222,7 @@ ack(struct daemon *d, const struct queue_msg *qm)
 			return;
 		}
 		svc_result(&d->queue_state, "queue", rc, &eb);
-		backoff_next(&delay);
-		if (nap(d, delay) == -1)
+		if (!retry_wait(&rt))
 			return;
 	}
 	svc_result(&d->queue_state, "queue", 0, &eb);
@@ -241,16 +263,16 @@ reject(struct daemon *d, const struct queue_msg *qm, const char *reason)
 int
 ensure_queue(struct daemon *d, struct errbuf *eb)
 {
-	long long	 delay = 0;
+	struct retry	 rt;
 	int		 rc;
 
+	retry_init(&rt, d, 0);
 	for (;;) {
 		rc = queue_ensure(d->q, eb);
 		if (rc == 0 || !transient(eb))
 			break;
 		svc_result(&d->queue_state, "queue", rc, eb);
-		backoff_next(&delay);
-		if (nap(d, delay) == -1)
+		if (!retry_wait(&rt))
 			return -1;
 	}
 	if (rc == 0)

@@ -113,20 +113,19 @@ so_catch_up(struct daemon *d)
 {
 	struct errbuf	 eb = { 0 };
 	const char	*hook = d->cfg.lifecycle_hook;
-	long long	 delay = 0;
+	struct retry	 rt;
 	enum outcome	 out;
 	bool		 ok;
 	int		 rc = -1;
 
 	if (hook == NULL)
 		return catch_up(d);
-	for (int i = 0; i < SO_TRIES && !got_term; i++) {
+	retry_init(&rt, d, SO_TRIES);
+	while (!got_term) {
 		rc = scaleout_begin(&d->so, d->aws, d->imds, d->cfg.region,
 		    d->instance, hook, &eb);
-		if (rc == 0 || !transient(&eb))
+		if (rc == 0 || !transient(&eb) || !retry_wait(&rt))
 			break;
-		backoff_next(&delay);
-		(void)nap(d, delay);
 	}
 	if (rc == -1) {
 		log_warnx("lifecycle hook '%s': cannot tell whether this "
@@ -158,13 +157,9 @@ so_catch_up(struct daemon *d)
 	so_mark(d, true);	/* deployer instances: catching-up */
 	out = catch_up(d);
 	/* Postponed (another deployment holds the lock): try again. */
-	delay = 0;
-	for (int i = 0; out == OUT_KEPT && !got_term && i < SO_TRIES; i++) {
-		backoff_next(&delay);
-		(void)nap(d, delay);
-		if (!got_term)
-			out = catch_up(d);
-	}
+	retry_init(&rt, d, SO_TRIES + 1);
+	while (out == OUT_KEPT && retry_wait(&rt))
+		out = catch_up(d);
 	if (got_term) {
 		log_notice("lifecycle hook '%s': stopping before the catch-up "
 		    "ended; the action is not completed", hook);
@@ -180,13 +175,14 @@ so_catch_up(struct daemon *d)
 	}
 	/* OUT_KEPT here: still postponed after the retries; not current. */
 	ok = out == OUT_SUCCEEDED || (out == OUT_CURRENT && !so_behind(d));
-	delay = 0;
-	for (int i = 0; i < SO_TRIES; i++) {
+	retry_init(&rt, d, SO_TRIES);
+	for (;;) {
 		rc = scaleout_complete(&d->so, ok, &eb);
 		if (rc != -1 || !transient(&eb) || got_term)
 			break;
-		backoff_next(&delay);
-		(void)nap(d, delay);
+		/* A stop during the wait still gets one last try. */
+		if (!retry_wait(&rt) && !got_term)
+			break;
 	}
 	if (rc == 0)
 		log_notice("lifecycle hook '%s': completed with %s (%s)", hook,

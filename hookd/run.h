@@ -12,6 +12,7 @@
 #ifndef HOOKD_RUN_H
 #define HOOKD_RUN_H
 
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -126,7 +127,16 @@ extern int			 sigpipe_w;
 long long	 ms_since(const struct timespec *);
 void		 now_mono(struct timespec *);
 void		 drain_sigpipe(struct daemon *);
-void		 watchdog(struct daemon *, bool force);
+/*
+ * The timer list: timers_run() does what is due (registry heartbeat,
+ * lifecycle heartbeat, message visibility, the boot's start timeout,
+ * the watchdog ping); timers_next() says in how many ms the next is
+ * due.  A timer's due function returns TIMER_OFF when it is off.
+ */
+#define TIMER_OFF	LLONG_MAX
+void		 timers_run(struct daemon *);
+long long	 timers_next(struct daemon *);
+void		 watchdog_ping(struct daemon *);
 int		 nap(struct daemon *, long long ms);
 
 /* run_deploy.c */
@@ -166,6 +176,10 @@ bool		 transient(const struct errbuf *);
 int		 register_instance(struct daemon *, bool must);
 int		 write_progress(struct run_deployment *, bool must);
 void		 extend_visibility(struct run_deployment *, bool force);
+long long	 registry_due(struct daemon *);
+void		 registry_heartbeat(struct daemon *);
+long long	 visibility_due(struct daemon *);
+void		 visibility_extend(struct daemon *);
 void		 ack(struct daemon *, const struct queue_msg *);
 void		 on_aside(void *arg, const char *file, const char *moved_to,
 		    const char *reason);
@@ -177,6 +191,7 @@ void		 progress_interrupted(struct daemon *, const char *id,
 		    const char *note);
 
 /* run_scaleout.c */
+long long	 so_due(struct daemon *);
 void		 so_timer(struct daemon *);
 enum outcome	 so_catch_up(struct daemon *);
 void		 so_shutdown(struct daemon *);

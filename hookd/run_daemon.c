@@ -133,31 +133,82 @@ drain_sigpipe(struct daemon *d)
 		;
 }
 
+/* --- the timers --- */
+
 void
-watchdog(struct daemon *d, bool force)
+watchdog_ping(struct daemon *d)
 {
-	so_timer(d);
-	/*
-	 * A catch-up deployment before READY=1 may outlast systemd's start
-	 * timeout: extend it while the boot makes progress.
-	 */
-	if (!d->ready && ms_since(&d->extend_last) >=
-	    BOOT_EXTEND_SEC * 1000LL / 3) {
-		(void)sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu",
-		    (unsigned long long)BOOT_EXTEND_SEC * 1000000ULL);
-		now_mono(&d->extend_last);
-	}
 	if (d->wd_usec == 0)
-		return;
-	if (!force && ms_since(&d->wd_last) * 1000LL <
-	    (long long)(d->wd_usec / 2))
 		return;
 	(void)sd_notify(0, "WATCHDOG=1");
 	now_mono(&d->wd_last);
 }
 
+static long long
+watchdog_due(struct daemon *d)
+{
+	if (d->wd_usec == 0)
+		return TIMER_OFF;
+	return (long long)(d->wd_usec / 2000) - ms_since(&d->wd_last);
+}
+
 /*
- * Sleep up to ms, waking for signals and the watchdog.  Returns -1 when
+ * A catch-up deployment before READY=1 may outlast systemd's start
+ * timeout: extend it while the boot makes progress.
+ */
+static long long
+boot_extend_due(struct daemon *d)
+{
+	if (d->ready)
+		return TIMER_OFF;
+	return BOOT_EXTEND_SEC * 1000LL / 3 - ms_since(&d->extend_last);
+}
+
+static void
+boot_extend(struct daemon *d)
+{
+	(void)sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu",
+	    (unsigned long long)BOOT_EXTEND_SEC * 1000000ULL);
+	now_mono(&d->extend_last);
+}
+
+/*
+ * Every periodic duty of the daemon and of its deployment process: each
+ * says in how many ms it is due (TIMER_OFF: not now) and does it.  Only
+ * timers_run() calls them: from nap(), the loop and the observer.
+ */
+static const struct run_timer {
+	long long	(*due)(struct daemon *);
+	void		(*fire)(struct daemon *);
+} timers[] = {
+	{ registry_due,		registry_heartbeat },	/* run_registry.c */
+	{ so_due,		so_timer },		/* run_scaleout.c */
+	{ visibility_due,	visibility_extend },	/* run_registry.c */
+	{ boot_extend_due,	boot_extend },
+	{ watchdog_due,		watchdog_ping },
+};
+
+void
+timers_run(struct daemon *d)
+{
+	for (size_t i = 0; i < nitems(timers); i++)
+		if (timers[i].due(d) <= 0)
+			timers[i].fire(d);
+}
+
+long long
+timers_next(struct daemon *d)
+{
+	long long	 next = TIMER_OFF, due;
+
+	for (size_t i = 0; i < nitems(timers); i++)
+		if ((due = timers[i].due(d)) < next)
+			next = due;
+	return next < 0 ? 0 : next;
+}
+
+/*
+ * Sleep up to ms, waking for signals and the timers.  Returns -1 when
  * a stop was requested.
  */
 int
@@ -169,14 +220,14 @@ nap(struct daemon *d, long long ms)
 
 	now_mono(&t0);
 	while (!got_term && (left = ms - ms_since(&t0)) > 0) {
-		step = left;
-		if (d->wd_usec != 0 && step > (long long)(d->wd_usec / 2000))
-			step = (long long)(d->wd_usec / 2000);
+		step = timers_next(d);
+		if (step > left)
+			step = left;
 		pfd.fd = d->sigpipe_r;
 		pfd.events = POLLIN;
 		(void)poll(&pfd, 1, (int)step);
 		drain_sigpipe(d);
-		watchdog(d, false);
+		timers_run(d);
 	}
 	return got_term ? -1 : 0;
 }
@@ -342,28 +393,19 @@ loop(struct daemon *d)
 	struct pollfd		 pfd[2];
 	struct errbuf		 eb = { 0 };
 	struct retry		 rt;
-	long long		 ms, hb;
+	long long		 ms;
 	int			 qfd, rc;
 
 	retry_init(&rt, d, 0);
 	while (!got_term) {
 		if (got_hup)
 			reload(d);
-		watchdog(d, false);
-		hb = (long long)REGISTRY_HEARTBEAT_SEC * 1000 -
-		    ms_since(&d->hb_last);
-		if (hb <= 0) {
-			(void)register_instance(d, false);
-			continue;
-		}
+		timers_run(d);
 		qfd = queue_get_fd(d->q);
 		queue_msg_init(&qm);
 		if (qfd != -1) {
 			/* Spool: sleep on inotify until a message or timer. */
-			ms = hb;
-			if (d->wd_usec != 0 &&
-			    ms > (long long)(d->wd_usec / 2000))
-				ms = (long long)(d->wd_usec / 2000);
+			ms = timers_next(d);
 			pfd[0].fd = qfd;
 			pfd[0].events = POLLIN;
 			pfd[1].fd = d->sigpipe_r;

@@ -327,7 +327,8 @@ deploy(struct daemon *d, const struct message *m, const char *key,
 	}
  done:
 	/* The child's writes are not ours: refresh what it changed. */
-	watchdog(d, true);
+	watchdog_ping(d);
+	timers_run(d);
 	(void)register_instance(d, false);
 	(void)sd_notify(0, "STATUS=idle");
 	return v->outcome;

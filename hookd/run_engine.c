@@ -70,7 +70,7 @@ ob_event_start(void *arg, enum lc_event ev, bool rollback)
 		check_stop(r);
 		proc_request_stop();
 	}
-	watchdog(r->d, false);
+	timers_run(r->d);
 }
 
 /*
@@ -124,7 +124,7 @@ ob_event_end(void *arg, const struct deploy_event *de)
 	progress_event_end(&r->prog, de);
 	(void)write_progress(r, false);
 	log_setevent(NULL, NULL);
-	watchdog(r->d, false);
+	timers_run(r->d);
 }
 
 static void
@@ -133,12 +133,9 @@ ob_tick(void *arg)
 	struct run_deployment	*r = arg;
 	struct daemon		*d = r->d;
 
-	watchdog(d, false);
-	extend_visibility(r, false);
+	timers_run(d);
 	check_stop(r);
 	drain_sigpipe(d);
-	if (ms_since(&d->hb_last) >= (long long)REGISTRY_HEARTBEAT_SEC * 1000)
-		(void)register_instance(d, false);
 }
 
 static void
@@ -177,8 +174,7 @@ fetch_bundle(struct run_deployment *r, const struct message *m,
 		svc_result(&d->store_state, "store", rc, eb);
 		if (rc == 0 || !transient(eb))
 			break;
-		extend_visibility(r, false);
-		if (!retry_wait(&rt))
+		if (!retry_wait(&rt))	/* the visibility timer runs */
 			break;
 	}
 	return rc;

@@ -175,6 +175,49 @@ write_progress(struct run_deployment *r, bool must)
 	free(text);
 	return rc;
 }
+/* The registry heartbeat: sooner while catching up under the hook. */
+long long
+registry_due(struct daemon *d)
+{
+	long long	 every = (long long)REGISTRY_HEARTBEAT_SEC * 1000;
+
+	/*
+	 * Keep the entry that says "catching up" fresh (progress.h): with
+	 * each lifecycle heartbeat, so a reader can trust the mark only
+	 * while last_seen is within the hook's heartbeat timeout.
+	 */
+	if (d->so.state == SO_PENDING && d->catching_since[0] != '\0' &&
+	    d->so.heartbeat_every_ms > 0 && d->so.heartbeat_every_ms < every)
+		every = d->so.heartbeat_every_ms;
+	return every - ms_since(&d->hb_last);
+}
+
+void
+registry_heartbeat(struct daemon *d)
+{
+	(void)register_instance(d, false);
+}
+
+/* The visibility of the running deployment's message: every third. */
+long long
+visibility_due(struct daemon *d)
+{
+	unsigned	 every;
+
+	if (d->dep == NULL || d->dep->msg == NULL)
+		return TIMER_OFF;
+	every = d->q->visibility / 3;
+	if (every == 0)
+		every = 1;
+	return (long long)every * 1000 - ms_since(&d->dep->ext_last);
+}
+
+void
+visibility_extend(struct daemon *d)
+{
+	extend_visibility(d->dep, false);
+}
+
 void
 extend_visibility(struct run_deployment *r, bool force)
 {

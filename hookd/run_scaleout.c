@@ -25,29 +25,25 @@
 
 #define SO_TRIES	8	/* begin/complete attempts, with backoff */
 
-/*
- * The heartbeat timer: watchdog() calls it, so it runs on every observer
- * tick and every nap of the boot's retry loops.
- */
+/* The lifecycle heartbeat timer (run_daemon.c's timers). */
+long long
+so_due(struct daemon *d)
+{
+	long long	 ms;
+
+	if (d->so.state != SO_PENDING || (ms = scaleout_next_ms(&d->so)) < 0)
+		return TIMER_OFF;
+	return ms;
+}
+
 void
 so_timer(struct daemon *d)
 {
 	struct errbuf	 eb = { 0 };
-	long long	 every;
 	int		 rc;
 
 	if (d->so.state != SO_PENDING)
 		return;
-	/*
-	 * Keep the entry that says "catching up" fresh (progress.h): with
-	 * each lifecycle heartbeat, so a reader can trust the mark only
-	 * while last_seen is within the hook's heartbeat timeout.
-	 */
-	every = (long long)REGISTRY_HEARTBEAT_SEC * 1000;
-	if (d->so.heartbeat_every_ms > 0 && d->so.heartbeat_every_ms < every)
-		every = d->so.heartbeat_every_ms;
-	if (d->catching_since[0] != '\0' && ms_since(&d->hb_last) >= every)
-		(void)register_instance(d, false);
 	rc = scaleout_tick(&d->so, false, &eb);
 	if (rc == SCALEOUT_SENT)
 		log_info("lifecycle hook '%s': heartbeat %u sent",

@@ -140,6 +140,7 @@ HOOKD_SRCS	+= hookd/run_deploy.c
 HOOKD_SRCS	+= hookd/run_engine.c
 HOOKD_SRCS	+= hookd/run_registry.c
 HOOKD_SRCS	+= hookd/run_scaleout.c
+HOOKD_SRCS	+= hookd/run_start.c
 
 DEPLOYER_SRCS	 =
 DEPLOYER_SRCS	+= deployer/bundle_cache.c

@@ -3,7 +3,8 @@
  * run.h: the private parts of 'hookd run' (the daemon), shared by its
  * role files, grouped by the file that defines them:
  *
- *	run_daemon.c	start-up, signals, timers, reload, the loop
+ *	run_start.c	options, start-up (boot steps 1-6), the stop
+ *	run_daemon.c	signals, timers, reload, the loop
  *	run_deploy.c	one message: the deployment process and its verdict
  *	run_engine.c	a deployment's work: checks, fetch, engine, observer
  *	run_registry.c	registry, progress, visibility, ack/reject, queue
@@ -138,6 +139,8 @@ void		 timers_run(struct daemon *);
 long long	 timers_next(struct daemon *);
 void		 watchdog_ping(struct daemon *);
 int		 nap(struct daemon *, long long ms);
+int		 setup_signals(struct daemon *, struct errbuf *);
+void		 loop(struct daemon *);
 
 /* run_deploy.c */
 enum outcome	 handle(struct daemon *, const char *body, size_t len,

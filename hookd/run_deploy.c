@@ -328,8 +328,8 @@ deploy(struct daemon *d, const struct message *m, const char *key,
  done:
 	/* The child's writes are not ours: refresh what it changed. */
 	watchdog_ping(d);
-	timers_run(d);
 	(void)register_instance(d, false);
+	timers_run(d);
 	(void)sd_notify(0, "STATUS=idle");
 	return v->outcome;
 }

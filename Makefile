@@ -107,6 +107,7 @@ endif
 
 # One line per source file, so parallel work on modules merges cleanly.
 LIB_SRCS	 =
+LIB_SRCS	+= lib/admission.c
 LIB_SRCS	+= lib/appspec.c
 LIB_SRCS	+= lib/appspec_perm.c
 LIB_SRCS	+= lib/aws/asg.c
@@ -155,11 +156,16 @@ LIB_SRCS	+= lib/xalloc.c
 HOOKD_SRCS	 =
 HOOKD_SRCS	+= hookd/cmd_bake.c
 HOOKD_SRCS	+= hookd/cmd_deploy_local.c
-HOOKD_SRCS	+= hookd/cmd_run.c
 HOOKD_SRCS	+= hookd/cmd_status.c
 HOOKD_SRCS	+= hookd/cmd_validate.c
 HOOKD_SRCS	+= hookd/hookd.c
 HOOKD_SRCS	+= hookd/hook_cgroup.c
+HOOKD_SRCS	+= hookd/run_daemon.c
+HOOKD_SRCS	+= hookd/run_deploy.c
+HOOKD_SRCS	+= hookd/run_engine.c
+HOOKD_SRCS	+= hookd/run_registry.c
+HOOKD_SRCS	+= hookd/run_scaleout.c
+HOOKD_SRCS	+= hookd/run_start.c
 
 DEPLOYER_SRCS	 =
 DEPLOYER_SRCS	+= deployer/bundle_cache.c
@@ -178,6 +184,7 @@ DEPLOYER_SRCS	+= deployer/watch.c
 
 # cmocka binaries: tests/unit/test_NAME.c -> $(BUILD)/tests/test_NAME
 UNIT_TESTS	 =
+UNIT_TESTS	+= admission
 UNIT_TESTS	+= appspec
 UNIT_TESTS	+= awsclient
 UNIT_TESTS	+= awsxml

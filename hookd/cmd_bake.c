@@ -58,8 +58,8 @@ bake_help(void)
 	    "  -h, --help          show this help\n\n"
 	    "exit status: 0 installed (or already current, or no target "
 	    "yet), 1 the\ndeployment failed, 65 bad target.json, 69/75 store "
-	    "unavailable, 77 access\ndenied, 78 bad configuration\n", bake_usage,
-	    CONFIG_DEFAULT_PATH);
+	    "unavailable, 77 access\ndenied, 78 bad configuration\n",
+	    bake_usage, CONFIG_DEFAULT_PATH);
 }
 
 static void
@@ -102,7 +102,8 @@ cmd_bake(int argc, char **argv)
 	struct errbuf		 eb = { 0 };
 	struct aws_client	*aws = NULL;
 	struct store		*st = NULL;
-	const char		*cfgpath = CONFIG_DEFAULT_PATH, *arg_group = NULL;
+	const char		*cfgpath = CONFIG_DEFAULT_PATH;
+	const char		*arg_group = NULL;
 	const char		*root = NULL, *gsrc;
 	char			*group = NULL, *tkey = NULL, *data = NULL;
 	char			*key = NULL, *bundle = NULL;

@@ -13,8 +13,8 @@
  * it loads leaves with it (run_deploy.c).  This file: the signals, the
  * timers and nap(), reload, the loop; the rest by role (run.h).
  *
- * Message handling in order (lib/admission.c): parse (schema), location inside the store,
- * HMAC (message_key_file), application/group, the sequence rule.  A
+ * Message handling in order (lib/admission.c): parse (schema),
+ * location inside the store, HMAC (message_key_file), application/group, the sequence rule.  A
  * message that fails one of the checks is rejected with the reason in
  * the log (spool: failed/; SQS: left to the redrive policy).  A message
  * whose sequence is not above the installed one, or whose deployment

@@ -13,14 +13,14 @@
  * it loads leaves with it (run_deploy.c).  This file: the signals, the
  * timers and nap(), reload, the loop; the rest by role (run.h).
  *
- * Message handling in order (lib/admission.c): parse (schema),
- * location inside the store, HMAC (message_key_file), application/group, the sequence rule.  A
- * message that fails one of the checks is rejected with the reason in
- * the log (spool: failed/; SQS: left to the redrive policy).  A message
- * whose sequence is not above the installed one, or whose deployment
- * already finished here, is acknowledged without running.  An
- * Interrupted deployment (SIGTERM, kill -9) is recovered at start-up
- * and runs again when its message comes back.
+ * Message handling in order (lib/admission.c): parse (schema), location
+ * inside the store, HMAC (message_key_file), application/group, the
+ * sequence rule.  A message that fails one of the checks is rejected with
+ * the reason in the log (spool: failed/; SQS: left to the redrive policy).
+ * A message whose sequence is not above the installed one, or whose
+ * deployment already finished here, is acknowledged without running.  An
+ * Interrupted deployment (SIGTERM, kill -9) is recovered at start-up and
+ * runs again when its message comes back.
  *
  * The store and queue may be unavailable: every call that must succeed
  * is retried with a backoff (1 s doubling to 30 s, struct retry), and

@@ -24,6 +24,7 @@
 #include "appspec.h"
 #include "bundle.h"
 #include "compat.h"
+#include "dests.h"
 
 struct errbuf;
 
@@ -43,6 +44,13 @@ struct deploy_spec {
 	unsigned	 keep_releases;	/* 0: KEEP_RELEASES_DEFAULT */
 	enum file_exists_behavior file_exists_behavior;	/* UNSET: appspec's */
 	struct bundle_limits limits;	/* zero: bundle_limits_default() */
+	/*
+	 * The other groups this host serves: a deployment whose files:
+	 * destinations overlap one of theirs is refused before anything
+	 * changes (dests_check_peers(), EK_DATA).
+	 */
+	const struct deploy_peer *peers;
+	size_t		 npeers;
 };
 
 void	deploy_spec_init(struct deploy_spec *);

@@ -387,3 +387,35 @@ def test_sqs_two_applications_deploy_at_once(moto, proxy, ws, daemon,
              "ApproximateNumberOfMessagesNotVisible": "0"}, 30,
             interval=0.3, what=f"{app}'s message deleted")
     assert h.stop() == 0
+
+
+def test_deployer_reaches_a_daemon_of_the_groups_form(ws, daemon):
+    """The deployer finds both queue namings: a single-form daemon
+    (PREFIX-GROUP-INSTANCE) and one serving two applications
+    (PREFIX-APP-GROUP-INSTANCE) get the same deployment."""
+    import types
+    from deployer_util import APP as DAPP, Fleet
+
+    f = Fleet(ws, daemon, n=1)
+    d = ws.base / "hosts" / "i-multi"
+    root = d / "root"
+    root.mkdir(parents=True)
+    os.chmod(d, 0o755)
+    os.chmod(root, 0o755)
+    cfg = dict(groups=f"[{{application: {DAPP}, deployment_group: "
+               f"{GROUP}}}, {{application: other, deployment_group: "
+               f"{GROUP}}}]", store=f.store, queue=f.queue,
+               root=str(root), instance_id="i-multi", keep_releases=3,
+               log_level="info", poll_wait=1)
+    daemon(types.SimpleNamespace(base=d, root=root), cfg)
+    f.wait_registered(["i-1", "i-multi"])
+    r = f.deployer("instances", "--json", GROUP)
+    assert r.returncode == 0, r.stderr
+    rows = {x["instance"]: x for x in json.loads(r.stdout)}
+    assert rows["i-multi"]["has_queue"] is True, rows
+    assert rows["i-1"]["has_queue"] is True, rows
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "succeeded: 2 succeeded, 0 failed" in r.stdout
+    st = json.loads((root / DAPP / GROUP / "state.json").read_text())
+    assert st["current"]["sequence"] == 1

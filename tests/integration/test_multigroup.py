@@ -25,7 +25,8 @@ APPS = ("web", "api")
 GROUPS = ("[{application: web, deployment_group: production}, "
           "{application: api, deployment_group: production}]")
 
-# Each hook appends "APP EVENT START END" (seconds) to OUT/times.
+# Each hook appends "APP EVENT START END" (seconds) to OUT/times, and
+# fails in the events the bundle's FAIL file lists.
 # ApplicationStart: with MEET (parallel test) waits until the other
 # application's ApplicationStart has begun; with OUT/hold.APP present
 # writes its pid to OUT/held.APP and waits until the file is gone.
@@ -33,6 +34,10 @@ HOOK = r"""#!/bin/bash
 set -eu
 app=$(cat APPNAME)
 t0=$(date +%s.%N)
+if grep -qxF "$LIFECYCLE_EVENT" FAIL 2>/dev/null; then
+	echo "boom: $app cannot do $LIFECYCLE_EVENT" >&2
+	exit 3
+fi
 if [ "$LIFECYCLE_EVENT" = ApplicationStart ]; then
 	touch "@OUT@/started.$app"
 	if [ -e MEET ]; then
@@ -61,7 +66,7 @@ EVENTS = ("BeforeInstall", "AfterInstall", "ApplicationStart",
           "ValidateService")
 
 
-def bundle(ws, app, version="v1", dest=None, meet=None):
+def bundle(ws, app, version="v1", dest=None, meet=None, fail=None):
     """app's bundle (a .tgz): the timing hook for each event; with dest,
     its srv/ directory linked there."""
     hooks = "".join(f"  {ev}:\n    - location: hook.sh\n      timeout: 60\n"
@@ -75,6 +80,8 @@ def bundle(ws, app, version="v1", dest=None, meet=None):
             "srv/index.html": f"{app} {version}\n"}
     if meet is not None:
         tree["MEET"] = meet + "\n"
+    if fail is not None:
+        tree["FAIL"] = fail + "\n"
     return make_bundle(ws, app, tree, fmt="tgz", subdir=f"{app}-{version}")
 
 
@@ -419,3 +426,74 @@ def test_deployer_reaches_a_daemon_of_the_groups_form(ws, daemon):
     assert "succeeded: 2 succeeded, 0 failed" in r.stdout
     st = json.loads((root / DAPP / GROUP / "state.json").read_text())
     assert st["current"]["sequence"] == 1
+
+
+# --- the Auto Scaling launch hook covers every group ---
+
+@pytest.fixture
+def so(moto, imds, proxy, ws):
+    from test_scaleout import ScaleOut
+    return ScaleOut(moto, imds, proxy, ws)
+
+
+def so_targets(so, ws, fail_app=None):
+    """A target.json for each application (fail_app's fails in
+    ApplicationStart); returns {app: message}."""
+    out = {}
+    for app in APPS:
+        b = bundle(ws, app, dest=str(ws.base / "opt" / app),
+                   fail="ApplicationStart" if app == fail_app else None)
+        sha = sha256_file(b)
+        with open(b, "rb") as f:
+            so.s3.put_object(Bucket=so.bucket, Body=f.read(),
+                             Key=f"deploys/revisions/{app}/{sha}.tar.gz")
+        m = message(so.store, sha, 1, app=app, group=GROUP)
+        so.s3.put_object(Bucket=so.bucket,
+                         Key=f"deploys/groups/{app}/{GROUP}/target.json",
+                         Body=json.dumps(m).encode())
+        out[app] = m
+    return out
+
+
+def so_config(so, **kw):
+    cfg = so.config(application=None, deployment_group=None, groups=GROUPS)
+    cfg.update(kw)
+    return cfg
+
+
+def test_launch_hook_continues_once_every_group_caught_up(so, daemon, ws):
+    t = so_targets(so, ws)
+    so.hold()
+    h = daemon(ws, so_config(so), env=so.env())
+    inst = so.instance()
+    assert inst["result"] == "CONTINUE" and \
+        inst["LifecycleState"] == "InService"
+    done = so.asg_calls("CompleteLifecycleAction")
+    assert len(done) == 1
+    for app in APPS:
+        assert ws.state(app, GROUP)["current"]["deployment_id"] == \
+            t[app]["deployment_id"]
+        puts = [e["t"] for e in so.proxy.log() if e["method"] == "PUT" and
+                t[app]["deployment_id"] in e["path"]]
+        assert puts and max(puts) < done[0]["t"], app
+    err = h.stderr()
+    assert f"catch-up of web/{GROUP}: caught up" in err
+    assert f"catch-up of api/{GROUP}: caught up" in err
+    assert "completed with CONTINUE (caught up)" in err
+    assert h.stop() == 0
+
+
+def test_launch_hook_abandons_when_one_group_fails(so, daemon, ws):
+    t = so_targets(so, ws, fail_app="web")
+    so.hold()
+    h = daemon(ws, so_config(so), env=so.env())
+    inst = so.instance()
+    assert inst["result"] == "ABANDON"
+    err = h.stderr()
+    assert f"catch-up of web/{GROUP}: failed" in err
+    # The other group was still caught up before the answer.
+    assert f"catch-up of api/{GROUP}: caught up" in err
+    assert ws.state("api", GROUP)["current"]["deployment_id"] == \
+        t["api"]["deployment_id"]
+    assert "completed with ABANDON (catch-up failed)" in err
+    assert h.stop() == 0

@@ -9,6 +9,12 @@
  *	run_engine.c	a deployment's work: checks, fetch, engine, observer
  *	run_registry.c	registry, progress, visibility, ack/reject, queue
  *	run_scaleout.c	the Auto Scaling launch hook
+ *
+ * struct daemon is what the host has once; struct run_group, one per
+ * (application, group) served (hookd.yml groups:, or the one group of
+ * the single form), what each group has: names, admission, queue,
+ * directory, run lock, registry entry, and with parallel_groups its
+ * running deployment process (struct run_job, run_deploy.c).
  */
 #ifndef HOOKD_RUN_H
 #define HOOKD_RUN_H

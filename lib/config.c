@@ -848,7 +848,7 @@ load_root(struct cctx *c, const char *data, size_t len)
 static const struct field hookd_fields[] = {
 	CF("application", F_NAME, application, 0, 0, false),
 	CF("deployment_group", F_NAME, deployment_group, 0, 0, false),
-	{ "groups", F_GROUPS, 0, 0, 0, false },	/* check_host_groups() */
+	CF("groups", F_GROUPS, groups, 0, 0, false),	/* check_host_groups() */
 	CF("parallel_groups", F_BOOL, parallel_groups, 0, 0, false),
 	CF("store", F_STORE, store, 0, 0, false),
 	CF("queue", F_QUEUE, queue, 0, 0, false),
@@ -938,6 +938,8 @@ check_host_groups(struct cctx *c, struct config *cfg,
 	char			 where[64], *qn;
 	struct errbuf		 e;
 
+	if (gn != NULL && is_null(gn))
+		gn = NULL;	/* an explicit null: the single form */
 	if (gn == NULL) {
 		v = map_get(root, "application");
 		if (v == NULL)

@@ -848,7 +848,8 @@ load_root(struct cctx *c, const char *data, size_t len)
 static const struct field hookd_fields[] = {
 	CF("application", F_NAME, application, 0, 0, false),
 	CF("deployment_group", F_NAME, deployment_group, 0, 0, false),
-	CF("groups", F_GROUPS, groups, 0, 0, false),	/* check_host_groups() */
+	/* groups: is check_host_groups()'s. */
+	CF("groups", F_GROUPS, groups, 0, 0, false),
 	CF("parallel_groups", F_BOOL, parallel_groups, 0, 0, false),
 	CF("store", F_STORE, store, 0, 0, false),
 	CF("queue", F_QUEUE, queue, 0, 0, false),

@@ -253,7 +253,7 @@ so_shutdown(struct daemon *d)
 	bool		 leaving = false;
 
 	if (!got_term || d->st == NULL || d->ngroups == 0 ||
-	    d->groups[d->ngroups - 1].q == NULL ||
+	    d->groups[0].q == NULL ||
 	    (d->cfg.lifecycle_hook == NULL &&
 	    !d->cfg.delete_queue_on_shutdown))
 		return;
@@ -267,6 +267,8 @@ so_shutdown(struct daemon *d)
 	for (size_t i = 0; i < d->ngroups; i++) {
 		struct run_group	*g = &d->groups[i];
 
+		if (g->q == NULL)	/* stopped before it was opened */
+			continue;
 		if (store_delete(d->st, g->regkey, &eb) == -1)
 			log_warnx("cannot deregister '%s': %s", g->regkey,
 			    eb.msg);

@@ -5,8 +5,10 @@
  */
 #include "compat.h"
 
+#include <sys/file.h>
 #include <sys/stat.h>
 
+#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,12 +170,28 @@ dests_check_peers(const char *root, const char *app, const char *group,
     const struct deploy_peer *peers, size_t npeers, struct errbuf *eb)
 {
 	struct owned	*o = NULL;
-	char		**mine, *gdir;
+	char		**mine, *gdir, *lock;
 	size_t		 nmine, no;
-	int		 ret = 0;
+	int		 ret = 0, lfd;
 
 	if (npeers == 0 || as->nfiles == 0)
 		return 0;
+	/*
+	 * One check at a time on this host (parallel_groups): each runs
+	 * after its own release is extracted and recorded in progress,
+	 * so of two overlapping deployments the later check sees the
+	 * earlier's appspec.  Held for the few reads below only.
+	 */
+	lock = xasprintf("%s/.hookd-dests.lock", root);
+	if ((lfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1 || flock(lfd, LOCK_EX) == -1) {
+		ret = errbuf_errno(eb, EK_IO, "cannot lock '%s'", lock);
+		if (lfd != -1)
+			(void)close(lfd);
+		free(lock);
+		return ret;
+	}
+	free(lock);
 	dests_of(as, release_dir, &mine, &nmine);
 	for (size_t p = 0; p < npeers && ret == 0; p++) {
 		const struct deploy_peer *pe = &peers[p];
@@ -206,5 +224,6 @@ dests_check_peers(const char *root, const char *app, const char *group,
 	}
 	free(o);
 	dests_free(mine, nmine);
+	(void)close(lfd);	/* and its lock */
 	return ret;
 }

@@ -44,7 +44,8 @@ int	dests_overlap(const char *a, const char *b);
  * extracted, and the links state.json recorded).  Returns 0, or -1
  * with EK_DATA naming both groups, both paths and the appspec line.  A
  * peer whose state cannot be read is skipped (it owns nothing yet, or
- * its own deployment will say why).
+ * its own deployment will say why).  The check holds the flock of
+ * ROOT/.hookd-dests.lock, so two groups' checks never interleave.
  */
 int	dests_check_peers(const char *root, const char *app,
 	    const char *group, const struct appspec *as,

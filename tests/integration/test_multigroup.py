@@ -52,7 +52,8 @@ if [ "$LIFECYCLE_EVENT" = ApplicationStart ]; then
 		fi
 	fi
 	if [ -e "@OUT@/hold.$app" ]; then
-		echo $$ > "@OUT@/held.$app"
+		echo $$ > "@OUT@/held.$app.tmp"
+		mv -f "@OUT@/held.$app.tmp" "@OUT@/held.$app"
 		while [ -e "@OUT@/hold.$app" ]; do sleep 0.05; done
 	fi
 	sleep 0.3

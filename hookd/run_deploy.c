@@ -547,6 +547,13 @@ jobs_pollfds(struct daemon *d, struct pollfd *pfd, size_t max)
 void
 jobs_stop(struct daemon *d)
 {
+	/*
+	 * Every process gets the stop (and its grace) at once; child_wait()
+	 * logs it, and sends it again, harmlessly.
+	 */
+	for (size_t i = 0; i < d->ngroups; i++)
+		if (d->groups[i].job != NULL && got_term)
+			(void)kill(d->groups[i].job->pid, SIGTERM);
 	for (size_t i = 0; i < d->ngroups; i++)
 		if (d->groups[i].job != NULL)
 			job_reap(&d->groups[i], true);

@@ -276,6 +276,77 @@ def test_kill9_during_one_group_recovers_that_group_only(ws, daemon):
     assert h.stop() == 0
 
 
+def ppid(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def hold_both(ws, daemon, args=()):
+    """parallel_groups, web and api both held in ApplicationStart:
+    returns (daemon, store, messages, {app: hook pid})."""
+    store = FileStore(ws.base)
+    for app in APPS:
+        (ws.out / f"hold.{app}").write_text("")
+    msgs = send_both(ws, store)
+    h = daemon(ws, config(ws, parallel_groups=True), args=args)
+    hooks = {}
+    for app in APPS:
+        held = ws.out / f"held.{app}"
+        wait_for(held.exists, 30, what=f"{app}'s ApplicationStart to hold")
+        hooks[app] = int(held.read_text())
+    return h, store, msgs, hooks
+
+
+def test_parallel_crash_of_one_deployment_process(ws, daemon):
+    """parallel_groups: web's deployment process is killed while api's
+    runs: web is recovered and run again, api goes on untouched."""
+    h, store, msgs, hooks = hold_both(ws, daemon)
+    dep = ppid(hooks["web"])
+    assert dep != h.pid() and ppid(dep) == h.pid()
+    (ws.out / "held.web").unlink()
+    os.kill(dep, signal.SIGKILL)
+    h.wait_log(rf"process {dep} was killed by signal")
+    os.kill(hooks["web"], signal.SIGKILL)
+    # Delivered again at once, and held again in a new process.
+    wait_for((ws.out / "held.web").exists, 30, what="web's second run")
+    assert pid_alive(hooks["api"])
+    (ws.out / "hold.api").unlink()
+    wait_progress(store, "api", msgs["api"]["deployment_id"], "Succeeded")
+    (ws.out / "hold.web").unlink()
+    wait_progress(store, "web", msgs["web"]["deployment_id"], "Succeeded")
+    web, api = ws.state("web", GROUP), ws.state("api", GROUP)
+    assert [x["status"] for x in web["history"]] == \
+        ["Succeeded", "Interrupted"]
+    assert [x["status"] for x in api["history"]] == ["Succeeded"]
+    assert f"recovering interrupted deployment " \
+        f"{msgs['api']['deployment_id']}" not in h.stderr()
+    assert h.stop() == 0
+
+
+def test_parallel_sigterm_stops_both_deployments(ws, daemon):
+    """SIGTERM reaches every deployment process at once: both hooks get
+    the grace together, both deployments are Interrupted and run again
+    after the restart."""
+    h, store, msgs, hooks = hold_both(ws, daemon, args=["--grace", "2"])
+    deps = {app: ppid(pid) for app, pid in hooks.items()}
+    h.proc.send_signal(signal.SIGTERM)
+    # Together: well within twice the grace.
+    wait_for(lambda: h.proc.poll() is not None, 3.5,
+             what="hookd to stop")
+    assert h.proc.returncode == 0, h.stderr()
+    for app in APPS:
+        assert not pid_alive(deps[app])
+        assert store.progress(msgs[app]["deployment_id"], app=app,
+                              group=GROUP)["status"] == "Interrupted"
+        assert not spool(ws, app).empty()   # delivered again later
+    for app in APPS:
+        (ws.out / f"hold.{app}").unlink()
+    h.start()
+    for app in APPS:
+        wait_progress(store, app, msgs[app]["deployment_id"], "Succeeded")
+    assert h.stop() == 0
+
+
 def test_single_form_keeps_its_queue_name(ws, daemon):
     """The single form is unchanged: PREFIX-GROUP-INSTANCE."""
     cfg = config(ws, groups=None, application="web",

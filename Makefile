@@ -126,6 +126,7 @@ LIB_SRCS	+= lib/state.c
 LIB_SRCS	+= lib/store.c
 LIB_SRCS	+= lib/store_file.c
 LIB_SRCS	+= lib/store_s3.c
+LIB_SRCS	+= lib/traffic.c
 LIB_SRCS	+= lib/validate.c
 LIB_SRCS	+= lib/xalloc.c
 

@@ -131,4 +131,21 @@ int	 asg_parse_hooks(xmlDoc *, struct asg_hooks *ret, struct errbuf *)
 /* Whether an error code/message pair says "no active lifecycle action". */
 int	 asg_is_no_active_action(const char *code, const char *message);
 
+/* Names gathered by asg_parse_traffic_sources(); owned strings. */
+struct asg_names {
+	char	**v;
+	size_t	  n;
+};
+
+void	 asg_names_release(struct asg_names *);
+/*
+ * Parse a DescribeTrafficSources, DescribeLoadBalancerTargetGroups or
+ * DescribeLoadBalancers reply (action names which), appending target
+ * group ARNs to *tg and Classic names to *classic (no duplicates;
+ * sources being removed are skipped); *ret_next as above.
+ */
+int	 asg_parse_traffic_sources(xmlDoc *, const char *action,
+	    struct asg_names *tg, struct asg_names *classic, char **ret_next,
+	    struct errbuf *) HOOKD_WUR;
+
 #endif /* HOOKD_AWS_ASG_H */

@@ -434,13 +434,15 @@ asg_parse_traffic_sources(xmlDoc *doc, const char *action,
 
 /*
  * Whether a failed DescribeTrafficSources says the server does not have
- * the operation (older endpoints, moto): then the two older calls alone
- * answer.
+ * the operation: then the two older calls answer.  Besides the codes,
+ * a 5xx without an AWS error document is how moto says "not
+ * implemented" (AWS's own 5xx carry one, and stay errors).
  */
 static bool
 asg_no_such_action(const struct aws_result *res)
 {
 	return res->status == 404 || res->status == 501 ||
+	    (res->status >= 500 && res->code == NULL) ||
 	    (res->code != NULL && (strcmp(res->code, "InvalidAction") == 0 ||
 	    strcmp(res->code, "UnknownOperationException") == 0 ||
 	    strcmp(res->code, "NotImplemented") == 0));
@@ -495,28 +497,33 @@ asg_traffic_sources(struct aws_client *c, const char *asg_name,
     char ***ret_target_groups, size_t *ret_ntg, char ***ret_classic,
     size_t *ret_nclassic, struct errbuf *eb)
 {
-	static const char *const actions[] = {
+	static const char *const calls[] = {
 		"DescribeTrafficSources", "DescribeLoadBalancerTargetGroups",
 		"DescribeLoadBalancers",
 	};
 	struct asg_names	 tg = { 0 }, classic = { 0 };
+	int			 rv;
 
 	if (asg_name == NULL || *asg_name == '\0')
 		return errbuf_set(eb, EK_USAGE, "autoscaling "
 		    "DescribeTrafficSources: a group name is required");
 	/*
-	 * DescribeTrafficSources lists every kind; the two older calls
-	 * list what the older Attach* calls attached.  Ask all three and
-	 * keep each name once.
+	 * DescribeTrafficSources without a type lists every traffic source,
+	 * however attached.  A server without it (moto) is asked the two
+	 * older calls, which list what the older Attach* calls attached.
 	 */
-	for (size_t i = 0; i < nitems(actions); i++)
-		if (asg_list_sources(c, actions[i], asg_name, &tg, &classic,
-		    eb) == -1) {
+	for (size_t i = 0; i < nitems(calls); i++) {
+		rv = asg_list_sources(c, calls[i], asg_name, &tg, &classic,
+		    eb);
+		if (rv == -1) {
 			errbuf_prefix(eb, "auto scaling group %s: ", asg_name);
 			asg_names_release(&tg);
 			asg_names_release(&classic);
 			return -1;
 		}
+		if (rv == 0 && i == 0)
+			break;
+	}
 	*ret_target_groups = tg.v;
 	*ret_ntg = tg.n;
 	*ret_classic = classic.v;

@@ -109,8 +109,9 @@ int	 asg_describe_lifecycle_hooks(struct aws_client *, const char *group,
  * The load balancers attached to Auto Scaling group asg_name: ELBv2
  * target group ARNs into *ret_target_groups (*ret_ntg of them) and
  * Classic Load Balancer names into *ret_classic (*ret_nclassic), from
- * DescribeLoadBalancerTargetGroups and DescribeLoadBalancers (following
- * NextToken).  Both lists are new arrays of new strings (free each, then
+ * DescribeTrafficSources, or where the server lacks that operation
+ * (moto), DescribeLoadBalancerTargetGroups and DescribeLoadBalancers;
+ * following NextToken.  Both lists are new arrays of new strings (free each, then
  * the array; NULL when empty), at most ASG_TRAFFIC_MAX entries each.
  * Returns 0, or -1 with eb set and nothing returned.
  */

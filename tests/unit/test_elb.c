@@ -500,14 +500,64 @@ asg_traffic_sources_falls_back_to_older_calls(void **state)
 	    "DescribeTrafficSources: ValidationError: Group not found"));
 	log = server_stop(&s);
 	aws_client_free(c);
-	assert_non_null(strstr(log, "Action=DescribeTrafficSources&Version="
-	    "2011-01-01&AutoScalingGroupName=web-asg"));
+	assert_int_equal(count(log, "Action=DescribeTrafficSources&Version="
+	    "2011-01-01&AutoScalingGroupName=web-asg\n"), 1);
 	assert_non_null(strstr(log, "Action=DescribeLoadBalancerTargetGroups&"
 	    "Version=2011-01-01&AutoScalingGroupName=web-asg"));
 	assert_non_null(strstr(log, "Action=DescribeLoadBalancers&"
 	    "Version=2011-01-01&AutoScalingGroupName=web-asg"));
 	free(log);
 	free_script(script, 4);
+}
+
+static char *
+asg_empty(const char *action)
+{
+	char	*body, *r;
+
+	body = xasprintf("<%sResponse xmlns=\"http://autoscaling.amazonaws.com/"
+	    "doc/2011-01-01/\"><%sResult/></%sResponse>", action, action,
+	    action);
+	r = ok_reply(body);
+	free(body);
+	return r;
+}
+
+static void
+asg_traffic_sources_pages(void **state)
+{
+	struct server		 s;
+	struct aws_client	*c;
+	struct errbuf		 eb = { 0 };
+	char			*script[3], *log, **tg, **cl;
+	size_t			 ntg, ncl;
+
+	script[0] = ok_file(FIX "asg-DescribeTrafficSources.xml");
+	script[1] = asg_empty("DescribeTrafficSources");
+	/* Never asked: DescribeTrafficSources answered. */
+	script[2] = ok_file(FIX "asg-DescribeLoadBalancerTargetGroups.xml");
+	server_start(&s, (const char *const *)script, 3);
+	c = client_for(&s);
+	assert_int_equal(asg_traffic_sources(c, "web-asg", &tg, &ntg, &cl,
+	    &ncl, &eb), 0);
+	assert_int_equal(ntg, 1);
+	assert_string_equal(tg[0], TG_ARN);
+	assert_int_equal(ncl, 1);
+	assert_string_equal(cl[0], "my-classic");
+	for (size_t i = 0; i < ntg; i++)
+		free(tg[i]);
+	free(tg);
+	for (size_t i = 0; i < ncl; i++)
+		free(cl[i]);
+	free(cl);
+	log = server_stop(&s);
+	aws_client_free(c);
+	assert_non_null(strstr(log, "Action=DescribeTrafficSources&Version="
+	    "2011-01-01&AutoScalingGroupName=web-asg&NextToken=page-2\n"));
+	assert_int_equal(count(log, "Action=DescribeLoadBalancerTargetGroups"),
+	    0);
+	free(log);
+	free_script(script, 3);
 }
 
 int
@@ -524,6 +574,7 @@ main(void)
 		cmocka_unit_test(classic_unknown_checks_membership),
 		cmocka_unit_test(endpoint_overrides_per_api),
 		cmocka_unit_test(asg_traffic_sources_falls_back_to_older_calls),
+		cmocka_unit_test(asg_traffic_sources_pages),
 	};
 	int	 rc;
 

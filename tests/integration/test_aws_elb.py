@@ -8,6 +8,7 @@ overrides are followed; the target groups and Classic LBs attached to an
 Auto Scaling group are found.  What each call did is checked with
 botocore against moto's own state, not only with awsc's word."""
 import itertools
+import time
 
 import pytest
 
@@ -238,3 +239,112 @@ def test_asg_traffic_sources(awsc, moto, proxy, world):
     r = awsc("asg", "traffic-sources", "--group", world.bare_asg,
              env=moto.env())
     assert r.returncode == 0 and r.stdout == "", r.stderr
+
+
+# --- our scripted load balancer (tests/peers/elb.py) -------------------
+
+def poll(fn, want, timeout):
+    """Call fn() until it returns want; return the seconds it took."""
+    t0 = time.monotonic()
+    while True:
+        got = fn()
+        if got == want:
+            return time.monotonic() - t0
+        assert time.monotonic() - t0 < timeout, f"still {got!r}"
+        time.sleep(0.1)   # poll interval
+
+
+@pytest.fixture
+def lb(elb_peer):
+    elb_peer.configure(
+        target_groups={"web": {"deregistration_delay": 5,
+                               "health_check_interval": 2,
+                               "registered": ["i-1", "i-2"]}},
+        load_balancers={"classic": {"registered": ["i-1"]}})
+    return elb_peer
+
+
+def test_scripted_drain_lasts_its_seconds(awsc, lb):
+    env, arn = lb.env(), lb.arn("web")
+    tg = ["--target-group", arn, "--instance", "i-1"]
+    assert elb(awsc, env, "timing", "--target-group", arn) == "5 2"
+    assert elb(awsc, env, "health", *tg) == "healthy"
+    lb.script(arn, "i-1", drain=1.5)
+    assert elb(awsc, env, "deregister", *tg) == "ok"
+    assert elb(awsc, env, "health", *tg) == \
+        "draining Target.DeregistrationInProgress: Target deregistration " \
+        "is in progress"
+    took = poll(lambda: elb(awsc, env, "health", *tg).split()[0], "unused",
+                10)
+    dereg = lb.log("DeregisterTargets", "i-1")
+    assert len(dereg) == 1 and dereg[0]["status"] == 200
+    last = lb.log("DescribeTargetHealth", "i-1")[-1]
+    assert last["t"] - dereg[0]["t"] >= 1.5
+    assert took < 5
+    # Deregistered and drained: InvalidTarget, which means "out".
+    assert elb(awsc, env, "deregister", *tg) == "ok"
+    assert lb.log("DeregisterTargets", "i-1")[-1]["error"] == \
+        "InvalidTarget"
+
+
+def test_scripted_initial_then_healthy_and_held_unhealthy(awsc, lb):
+    env, arn = lb.env(), lb.arn("web")
+    lb.script(arn, "i-3", initial=1)
+    lb.script("web", "i-4", unhealthy={
+        "reason": "Target.ResponseCodeMismatch",
+        "description": "Health checks failed with these codes: [502]"})
+    for iid in ("i-3", "i-4"):
+        assert elb(awsc, env, "register", "--target-group", "web",
+                   "--instance", iid) == "ok"
+    h3 = ["--target-group", arn, "--instance", "i-3"]
+    assert elb(awsc, env, "health", *h3).startswith(
+        "initial Elb.RegistrationInProgress")
+    poll(lambda: elb(awsc, env, "health", *h3), "healthy", 10)
+    assert elb(awsc, env, "health", "--target-group", arn, "--instance",
+               "i-4") == "unhealthy Target.ResponseCodeMismatch: Health " \
+        "checks failed with these codes: [502]"
+    assert lb.state()[arn]["i-4"][0] == "unhealthy"
+
+
+def test_scripted_never_drains(awsc, lb):
+    env, arn = lb.env(), lb.arn("web")
+    lb.script(arn, "i-2", never_drains=True)
+    tg = ["--target-group", arn, "--instance", "i-2"]
+    assert elb(awsc, env, "deregister", *tg) == "ok"
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 1:
+        assert elb(awsc, env, "health", *tg).split()[0] == "draining"
+    # A second deregister while draining is accepted, still draining.
+    assert elb(awsc, env, "deregister", *tg) == "ok"
+    assert lb.state()[arn]["i-2"][0] == "draining"
+
+
+def test_scripted_classic_drain_and_back(awsc, lb):
+    env = lb.env()
+    c = ["--load-balancer", "classic", "--instance", "i-1"]
+    assert elb(awsc, env, "health", *c) == "InService"
+    lb.script("classic", "i-1", drain=1, initial=1)
+    assert elb(awsc, env, "deregister", *c) == "ok"
+    assert elb(awsc, env, "health", *c) == \
+        "InService ELB: Instance deregistration currently in progress."
+    poll(lambda: elb(awsc, env, "health", *c), "OutOfService Instance is "
+         "not registered with the load balancer", 10)
+    # AWS's answer for an instance the LB does not hold: InvalidInstance.
+    assert lb.log("DescribeInstanceHealth")[-1]["error"] == "InvalidInstance"
+    assert elb(awsc, env, "register", *c) == "ok"
+    assert elb(awsc, env, "health", *c) == \
+        "OutOfService ELB: Instance registration is still in progress."
+    poll(lambda: elb(awsc, env, "health", *c), "InService", 10)
+
+
+def test_scripted_peer_checks_signatures_and_throttles(awsc, lb):
+    arn = lb.arn("web")
+    tg = ["--target-group", arn, "--instance", "i-1"]
+    r = awsc("elb", "health", *tg,
+             env=lb.env(AWS_SECRET_ACCESS_KEY="wrong-secret"))
+    assert r.returncode == 77 and "SignatureDoesNotMatch" in r.stderr
+    assert lb.log()[-1]["status"] == 403
+    lb.throttle("DescribeTargetHealth", 2)
+    assert elb(awsc, lb.env(), "health", *tg) == "healthy"
+    assert [e["status"] for e in lb.log("DescribeTargetHealth")] == \
+        [403, 400, 400, 200]

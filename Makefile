@@ -138,6 +138,7 @@ HOOKD_SRCS	+= hookd/cmd_status.c
 HOOKD_SRCS	+= hookd/cmd_validate.c
 HOOKD_SRCS	+= hookd/hookd.c
 HOOKD_SRCS	+= hookd/hook_cgroup.c
+HOOKD_SRCS	+= hookd/run_traffic.c
 
 DEPLOYER_SRCS	 =
 DEPLOYER_SRCS	+= deployer/bundle_cache.c

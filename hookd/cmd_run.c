@@ -103,7 +103,8 @@ struct daemon {
 	struct queue	*q;
 	struct store	*st;
 	struct imds	*imds;
-	struct aws_client *aws;		/* NULL unless sqs or s3:// */
+	struct aws_client *aws;		/* NULL unless sqs, s3:// or ELB */
+	struct hookd_traffic *traffic;	/* NULL: no traffic: block */
 	char		*gdir;		/* ROOT/APP/GROUP */
 	char		*statepath;
 	char		*regkey;
@@ -509,6 +510,22 @@ ob_recover(void *arg, const char *id, const char *phase)
 	    phase != NULL ? phase : "an unknown phase");
 }
 
+/* A poll of Block/AllowTraffic: journal (on change) and progress. */
+static void
+ob_traffic(void *arg, enum lc_event ev, const char *line)
+{
+	static char	 last[256];
+	struct daemon	*d = arg;
+	const char	*step = ev == LC_BLOCK_TRAFFIC ? "draining" :
+			    "waiting for healthy";
+
+	if (strncmp(last, line, sizeof(last) - 1) != 0)
+		log_info("%s: %s", lc_event_name(ev), line);
+	(void)strlcpy(last, line, sizeof(last));
+	progress_traffic(&d->prog, step, line);
+	(void)write_progress(d, false);
+}
+
 static void
 observer(struct daemon *d, struct deploy_observer *o)
 {
@@ -518,6 +535,7 @@ observer(struct daemon *d, struct deploy_observer *o)
 	o->on_event_end = ob_event_end;
 	o->on_tick = ob_tick;
 	o->on_recover = ob_recover;
+	o->on_traffic = ob_traffic;
 	o->arg = d;
 }
 
@@ -531,6 +549,7 @@ spec_for(struct daemon *d, struct deploy_spec *sp)
 	sp->keep_releases = d->cfg.keep_releases;
 	sp->limits.max_bytes = d->cfg.max_bundle_bytes;
 	sp->limits.max_entries = d->cfg.max_bundle_entries;
+	sp->traffic = hookd_traffic_ops(d->traffic);
 }
 
 /* --- one message --- */
@@ -765,6 +784,12 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
 	spec.bundle = bundle;
 	spec.sha256 = m->sha256;
 	spec.commit = m->commit[0] != '\0' ? m->commit : NULL;
+	/*
+	 * No Block/AllowTraffic when the deployment says so, or while the
+	 * launch hook holds a new instance (Auto Scaling registers it).
+	 */
+	if (m->no_traffic_control || d->catching_since[0] != '\0')
+		spec.traffic = NULL;
 	observer(d, &obs);
 	if (lifecycle_deploy(&spec, &obs, &res, &eb) == -1) {
 		if (eb.kind == EK_TEMP) {
@@ -1881,7 +1906,10 @@ cmd_run(int argc, char **argv)
 
 	/* 5. Boot: queue, registration, recovery, catch-up. */
 	if (strcmp(d.cfg.queue, "sqs") == 0 ||
-	    strncmp(d.cfg.store, "s3://", 5) == 0) {
+	    strncmp(d.cfg.store, "s3://", 5) == 0 ||
+	    d.cfg.traffic.ntarget_groups > 0 ||
+	    d.cfg.traffic.nload_balancers > 0 ||
+	    d.cfg.traffic.from_auto_scaling_group) {
 		struct aws_client_config	 cc;
 
 		memset(&cc, 0, sizeof(cc));
@@ -1892,6 +1920,9 @@ cmd_run(int argc, char **argv)
 		if ((d.aws = aws_client_new(&cc, &eb)) == NULL)
 			start_error(&d, &eb);
 	}
+	if (d.cfg.traffic.enabled && (d.traffic = hookd_traffic_new(&d.cfg,
+	    d.aws, d.instance, &eb)) == NULL)
+		start_error(&d, &eb);
 	if (backend_store_open(d.cfg.store, true, d.aws, &d.st, &eb) == -1)
 		start_error(&d, &eb);
 	if (backend_queue_open(d.cfg.queue, d.qname, d.cfg.visibility_timeout,
@@ -1927,6 +1958,7 @@ cmd_run(int argc, char **argv)
 	scaleout_release(&d.so);
 	queue_free(d.q);
 	store_free(d.st);
+	hookd_traffic_free(d.traffic);
 	aws_client_free(d.aws);
 	imds_free(d.imds);
 	if (d.lockfd != -1)

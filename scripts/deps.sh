@@ -38,6 +38,7 @@ systemd
 logrotate
 mandoc
 procps
+haproxy
 "
 
 missing=""

@@ -41,7 +41,9 @@ enum elb_kind { ELB_V2_TARGET_GROUP, ELB_CLASSIC };
  * An instance's state in one target group or load balancer.
  * ELB_V2_TARGET_GROUP: "initial" "healthy" "unhealthy" "unused"
  * "draining" "unavailable" (TargetHealth.State); "unused" also when the
- * instance is not registered at all (reason "Target.NotRegistered").
+ * instance is not registered at all (reason "Target.NotRegistered"), and
+ * when the group refuses the target as InvalidTarget (reason
+ * "InvalidTarget: MESSAGE").
  * ELB_CLASSIC: "InService" "OutOfService" "Unknown"; an instance the
  * load balancer does not know (InvalidInstance) is "OutOfService" with
  * reason "Instance is not registered with the load balancer".

@@ -189,6 +189,7 @@ UNIT_TESTS	+= sigv4
 UNIT_TESTS	+= sqsjson
 UNIT_TESTS	+= state
 UNIT_TESTS	+= store
+UNIT_TESTS	+= traffic
 UNIT_TESTS	+= validate
 
 LIB_OBJS	 = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)

@@ -133,6 +133,7 @@ progress_event_end(struct progress *p, const struct deploy_event *de)
 
 	if (p->doc == NULL)
 		return;
+	(void)json_object_del(p->doc, "traffic");
 	evs = json_object_get(p->doc, "events");
 	for (i = json_array_size(evs); i > 0; i--) {
 		v = json_array_get(evs, i - 1);

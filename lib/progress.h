@@ -81,7 +81,7 @@ void	progress_set(struct progress *, const char *status,
 /*
  * BlockTraffic / AllowTraffic is waiting: "traffic": {"step":
  * "draining" | "waiting for healthy", "detail": the last poll}, until
- * the next event starts.
+ * that event ends.
  */
 void	progress_traffic(struct progress *, const char *step,
 	    const char *detail);

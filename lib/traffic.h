@@ -38,7 +38,7 @@ struct errbuf;
 #define TRAFFIC_DRAIN_SLACK		30	/* s past the dereg delay */
 #define TRAFFIC_DEREG_DELAY_DEFAULT	300	/* s, ELB's own default */
 #define TRAFFIC_POLL_FIRST_MS		50	/* first re-poll */
-#define TRAFFIC_POLL_HAPROXY_MAX_MS	500	/* a local socket */
+#define TRAFFIC_POLL_HAPROXY_MAX_MS	100	/* a local socket */
 #define TRAFFIC_POLL_ELB_MAX_MS		5000	/* an API call */
 
 enum traffic_kind {

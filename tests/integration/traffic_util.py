@@ -71,8 +71,10 @@ def haproxy_cmd(sock, cmd):
 
 class SiteFleet:
     def __init__(self, ws, daemon_factory, n=3, config="OneAtATime",
-                 traffic=True, drain_timeout=None, healthy_timeout=None):
+                 traffic=True, drain_timeout=None, healthy_timeout=None,
+                 check_inter_ms=CHECK_INTER_MS):
         self.ws = ws
+        self.check_inter_ms = check_inter_ms
         self.base = pathlib.Path(ws.base)
         self.store_dir = self.base / "store"
         self.store = f"file://{self.store_dir}"
@@ -98,7 +100,7 @@ class SiteFleet:
                             for nm, p in self.ports.items())
         cfg = self.base / "haproxy.cfg"
         cfg.write_text(HAPROXY_CFG.format(sock=self.sock, port=self.port,
-                                          inter=CHECK_INTER_MS,
+                                          inter=self.check_inter_ms,
                                           servers=servers))
         self.haproxy_log = open(self.base / "haproxy.log", "wb")
         self.haproxy = subprocess.Popen(

@@ -510,20 +510,32 @@ ob_recover(void *arg, const char *id, const char *phase)
 	    phase != NULL ? phase : "an unknown phase");
 }
 
-/* A poll of Block/AllowTraffic: journal (on change) and progress. */
+/*
+ * A poll of Block/AllowTraffic (every 100 ms on HAProxy): the journal
+ * and the progress document when it says something new, the document
+ * also every TRAFFIC_PROGRESS_MS (S3 is not written ten times a second).
+ */
+#define TRAFFIC_PROGRESS_MS	5000
+
 static void
 ob_traffic(void *arg, enum lc_event ev, const char *line)
 {
-	static char	 last[256];
-	struct daemon	*d = arg;
-	const char	*step = ev == LC_BLOCK_TRAFFIC ? "draining" :
-			    "waiting for healthy";
+	static char		 last[256];
+	static struct timespec	 written;
+	struct daemon		*d = arg;
+	const char		*step = ev == LC_BLOCK_TRAFFIC ? "draining" :
+				    "waiting for healthy";
+	bool			 changed;
 
-	if (strncmp(last, line, sizeof(last) - 1) != 0)
+	changed = strncmp(last, line, sizeof(last) - 1) != 0;
+	if (changed)
 		log_info("%s: %s", lc_event_name(ev), line);
 	(void)strlcpy(last, line, sizeof(last));
+	if (!changed && ms_since(&written) < TRAFFIC_PROGRESS_MS)
+		return;
 	progress_traffic(&d->prog, step, line);
 	(void)write_progress(d, false);
+	now_mono(&written);
 }
 
 static void

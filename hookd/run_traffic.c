@@ -37,9 +37,13 @@ on_poll(void *arg, const struct traffic_poll *tp)
 	struct hookd_traffic	*ht = arg;
 	char			 line[768];
 
-	(void)snprintf(line, sizeof(line), "%s: %s: %s%s%s%s (%.1f s)",
-	    tp->step, tp->lb, tp->state, tp->reason[0] != '\0' ? " (" : "",
-	    tp->reason, tp->reason[0] != '\0' ? ")" : "", tp->elapsed);
+	/*
+	 * No elapsed time: the log lines have theirs, and an unchanged line
+	 * is not repeated in the journal or the progress document.
+	 */
+	(void)snprintf(line, sizeof(line), "%s: %s: %s%s%s%s", tp->step,
+	    tp->lb, tp->state, tp->reason[0] != '\0' ? " (" : "",
+	    tp->reason, tp->reason[0] != '\0' ? ")" : "");
 	if (ht->say != NULL)
 		ht->say(ht->sarg, line);
 }

@@ -7,6 +7,7 @@ Classic Load Balancer in its traffic: block.  The peer's request log
 the progress documents show the waits; kill -9 in each traffic step
 shows recovery putting the instance back.
 """
+import os
 import signal
 
 import pytest
@@ -172,9 +173,18 @@ def test_a_target_that_never_drains_fails_and_is_put_back(ws, daemon, lb):
     wait_for(lambda: lb.state()[w.arn][INSTANCE][0] == "healthy", 10)
 
 
+def children(pid):
+    out = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{tid}/children") as f:
+            out += [int(x) for x in f.read().split()]
+    return out
+
+
+@pytest.mark.parametrize("who", ["daemon", "deployment process"])
 @pytest.mark.parametrize("step", ["BlockTraffic", "AllowTraffic"])
 def test_kill_9_in_a_traffic_step_is_finished_or_undone(ws, daemon, lb,
-                                                        step):
+                                                        step, who):
     w = World(ws, daemon, lb)
     w.deploy("v1")
     if step == "BlockTraffic":
@@ -192,11 +202,18 @@ def test_kill_9_in_a_traffic_step_is_finished_or_undone(ws, daemon, lb,
     assert p["traffic"]["step"] == ("draining" if step == "BlockTraffic"
                                     else "waiting for healthy")
     assert w.arn in p["traffic"]["detail"]
-    w.h.proc.send_signal(signal.SIGKILL)
-    w.h.proc.wait()
-    # The dead daemon's deployment process goes with it (PDEATHSIG).
-    lb.script(w.arn, INSTANCE, drain=None, initial=None)
-    w.h.start()
+    if who == "daemon":
+        w.h.proc.send_signal(signal.SIGKILL)
+        w.h.proc.wait()
+        # The dead daemon's deployment process goes with it (PDEATHSIG).
+        lb.script(w.arn, INSTANCE, drain=None, initial=None)
+        w.h.start()
+    else:
+        dep = children(w.h.pid())
+        assert len(dep) == 1
+        os.kill(dep[0], signal.SIGKILL)
+        lb.script(w.arn, INSTANCE, drain=None, initial=None)
+        w.h.wait_log(f"deployment {did}: its process {dep[0]} was killed")
     # Recovery puts the old release back and the instance in traffic.
     def recovered():
         st = ws.state("app", "production")

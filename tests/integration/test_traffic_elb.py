@@ -9,6 +9,7 @@ shows recovery putting the instance back.
 """
 import os
 import signal
+import types
 
 import pytest
 
@@ -227,3 +228,72 @@ def test_kill_9_in_a_traffic_step_is_finished_or_undone(ws, daemon, lb,
     # The message is delivered again and runs to the end.
     wait_status(w.store, did, "Succeeded", 60)
     assert lb.state()[w.arn][INSTANCE][0] == "healthy"
+
+
+def test_moto_sequence_from_the_auto_scaling_group(ws, daemon, moto, proxy):
+    """Against moto (signatures checked) through the recording proxy:
+    the target group comes from the instance's Auto Scaling group
+    (from_auto_scaling_group), the Classic LB from hookd.yml; Deregister
+    comes before the first ApplicationStop script and Register after
+    ValidateService.  (moto keeps an Auto Scaling group's instances in
+    the group's Classic LBs whatever is deregistered, so this group has
+    only the target group.)"""
+    from test_aws_elb import World as ElbWorld
+    aw = ElbWorld(moto)
+    iid = aw.instances[0]
+    asg = moto.client("autoscaling")
+    ami = moto.client("ec2").describe_images()["Images"][0]["ImageId"]
+    name = "tc-" + ws.base.name[-6:]
+    asg.create_launch_configuration(LaunchConfigurationName=name,
+                                    ImageId=ami, InstanceType="t3.micro")
+    subnet = moto.client("ec2").describe_instances(InstanceIds=[iid])[
+        "Reservations"][0]["Instances"][0]["SubnetId"]
+    asg.create_auto_scaling_group(
+        AutoScalingGroupName=name, LaunchConfigurationName=name, MinSize=0,
+        MaxSize=2, DesiredCapacity=0, VPCZoneIdentifier=subnet,
+        TargetGroupARNs=[aw.tg])
+    asg.attach_instances(InstanceIds=[iid], AutoScalingGroupName=name)
+    for c, kw in ((moto.client("elbv2").register_targets,
+                   {"TargetGroupArn": aw.tg, "Targets": [{"Id": iid}]}),
+                  (moto.client("elb").register_instances_with_load_balancer,
+                   {"LoadBalancerName": aw.clb,
+                    "Instances": [{"InstanceId": iid}]})):
+        c(**kw)
+    p = proxy(moto.url)
+    store, spool = FileStore(ws.base), Spool(ws.base, instance=iid)
+    h = daemon(ws, spool_config(ws, instance_id=iid),
+               env=moto.env(p.url), start=False)
+    with open(h.cfgpath, "a") as f:
+        f.write("traffic:\n  from_auto_scaling_group: true\n"
+                f"  load_balancers: [{aw.clb}]\n")
+    h.start()
+    assert f"traffic control: and the load balancers of Auto Scaling " \
+        f"group {name}" in h.stderr()
+    w = types.SimpleNamespace(ws=ws, store=store, spool=spool,
+                              stamps=ws.base / "stamps", seq=0)
+    for v in ("v1", "v2"):
+        w.seq += 1
+        m = message(store.url, World.bundle(w, v), w.seq)
+        spool.send(m)
+        wait_for(lambda: (store.progress(m["deployment_id"], instance=iid)
+                          or {}).get("status") == "Succeeded", 60,
+                 what=f"{v} to succeed")
+    stop = World.stamp(w, "ApplicationStop", "v1")
+    validate = World.stamp(w, "ValidateService", "v2")
+
+    def calls(action):
+        return [e for e in p.log(action) if e["status"] == 200 and
+                iid in str(e["form"])]
+    for dereg, reg in (("DeregisterTargets", "RegisterTargets"),
+                       ("DeregisterInstancesFromLoadBalancer",
+                        "RegisterInstancesWithLoadBalancer")):
+        out, back = calls(dereg), calls(reg)
+        assert len(out) == 1, (dereg, out)
+        assert out[0]["t"] < stop
+        assert back and back[-1]["t"] > validate
+    # Until out and until in: the health was asked, and moto says so.
+    assert calls("DescribeTargetHealth")
+    d = moto.client("elbv2").describe_target_health(
+        TargetGroupArn=aw.tg, Targets=[{"Id": iid}])
+    assert d["TargetHealthDescriptions"][0]["TargetHealth"]["State"] == \
+        "healthy"

@@ -36,8 +36,8 @@
 #include "banned.h"
 
 static const char deploy_usage[] =
-    "usage: deployer [-v] [--allow-dirty] [--fetch] [--no-wait]\n"
-    "                [--no-traffic-control] GROUP REF";
+    "usage: deployer [-v] [--allow-dirty] [--fetch] [--no-wait] "
+    "[--no-traffic-control] GROUP REF";
 
 static void
 deploy_help(void)

@@ -13,6 +13,7 @@ import types
 
 import pytest
 
+from conftest import binary, run
 from daemon_util import (INSTANCE, FileStore, Spool, daemon,  # noqa: F401
                          message, spool_config, wait_status)
 from lifecycle_util import make_bundle, wait_for, ws  # noqa: F401
@@ -203,6 +204,9 @@ def test_kill_9_in_a_traffic_step_is_finished_or_undone(ws, daemon, lb,
     assert p["traffic"]["step"] == ("draining" if step == "BlockTraffic"
                                     else "waiting for healthy")
     assert w.arn in p["traffic"]["detail"]
+    # hookd status says the host is (or may be) out of traffic.
+    r = run([binary("hookd"), "status", "--root", ws.root])
+    assert "traffic:     out of its load balancers" in r.stdout, r.stdout
     if who == "daemon":
         w.h.proc.send_signal(signal.SIGKILL)
         w.h.proc.wait()

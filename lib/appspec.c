@@ -2,11 +2,10 @@
 /*
  * appspec.c: appspec.yml -> struct appspec.
  *
- * libyaml's event parser is driven by one function (yt_build), which turns
- * the events into a small tree of our own (struct ynode) while enforcing
- * the nesting, node and alias limits, so a hostile file cannot make us
- * recurse, loop or expand without bound.  The schema walk then checks the
- * tree against the EC2/on-premises AppSpec as the reference agent reads
+ * yamltree.c turns the text into a small tree of our own (struct ynode)
+ * under the appspec's nesting, node and alias limits, so a hostile file
+ * cannot make us recurse, loop or expand without bound.  The schema walk
+ * here checks the tree against the EC2/on-premises AppSpec as the reference agent reads
  * it, fills the model, and records every error it finds, each as one
  * "file:line:col: path: what" line.  The permissions: section lives in
  * appspec_perm.c.  This module never logs and never exits.
@@ -25,14 +24,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <yaml.h>
-
 #include "appspec.h"
 #include "appspec_int.h"
 #include "bundle.h"
 #include "caps.h"
 #include "errbuf.h"
 #include "xalloc.h"
+#include "yamltree.h"
 
 #include "banned.h"
 
@@ -79,26 +77,6 @@ static const char *const top_keys[] = {
 static const char *const file_keys[] = { "source", "destination", NULL };
 static const char *const script_keys[] = {
 	"location", "timeout", "runas", "sudo", NULL
-};
-
-/*
- * The events of one parse, turned into nodes.  'all' owns every node;
- * an alias is a second pointer to its anchor's node, never a copy.
- */
-struct ytree {
-	struct ynode	**all;
-	size_t		 nall;
-	size_t		 capall;
-	struct ynode	*stack[APPSPEC_DEPTH_MAX];
-	size_t		 depth;
-	struct {
-		char		*name;
-		struct ynode	*node;
-	}		 anchors[APPSPEC_ANCHORS_MAX];
-	size_t		 nanchors;
-	struct ynode	*root;
-	size_t		 weight;	/* nodes so far, aliases expanded */
-	int		 ndocs;
 };
 
 /*
@@ -215,7 +193,7 @@ ap_verr_at(struct apctx *c, unsigned long line, unsigned long col,
     const char *path, const char *fmt, va_list ap)
 {
 	struct appspec	*as = c->as;
-	char		 what[512], *msg;
+	char		 what[512];
 
 	if (as->nerrors >= APPSPEC_ERRORS_MAX)
 		return;
@@ -224,13 +202,7 @@ ap_verr_at(struct apctx *c, unsigned long line, unsigned long col,
 	    sizeof(*as->errors));
 	c->pos[as->nerrors][0] = line;
 	c->pos[as->nerrors][1] = col;
-	msg = xasprintf("%s:%lu:%lu: %s%s%s", c->name, line, col, path,
-	    *path != '\0' ? ": " : "", what);
-	/* Keys and values come from the file: no control bytes to a tty. */
-	for (char *p = msg; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	as->errors[as->nerrors++] = msg;
+	as->errors[as->nerrors++] = ymsg(c->name, line, col, path, what);
 }
 
 /* Put the errors in file order (a stable insertion sort; n <= 100). */
@@ -281,29 +253,6 @@ ap_err(struct apctx *c, const struct ynode *n, const char *path,
 	va_end(ap);
 }
 
-/* Returns whether a node is YAML null: ~, null, or nothing at all. */
-bool
-ap_is_null(const struct ynode *n)
-{
-	if (n == NULL)
-		return true;
-	if (n->type != YN_SCALAR || !n->plain || n->tagged)
-		return false;
-	return n->len == 0 || strcmp(n->value, "~") == 0 ||
-	    strcmp(n->value, "null") == 0 || strcmp(n->value, "Null") == 0 ||
-	    strcmp(n->value, "NULL") == 0;
-}
-
-static const char *
-ap_typename(const struct ynode *n)
-{
-	if (n->type == YN_SEQ)
-		return "a list";
-	if (n->type == YN_MAP)
-		return "a mapping";
-	return ap_is_null(n) ? "empty" : "a string";
-}
-
 /*
  * Returns buf holding the scalar in double quotes, shortened to 40 bytes,
  * with anything unprintable shown as '?'; a list or mapping is named.
@@ -314,7 +263,7 @@ ap_quote(const struct ynode *n, char *buf, size_t bufsz)
 	size_t	 o = 0, i;
 
 	if (n->type != YN_SCALAR) {
-		(void)snprintf(buf, bufsz, "%s", ap_typename(n));
+		(void)snprintf(buf, bufsz, "%s", ynode_typename(n));
 		return buf;
 	}
 	if (bufsz < 8)
@@ -345,10 +294,10 @@ ap_string(struct apctx *c, const struct ynode *n, const char *path,
 {
 	if (n->type != YN_SCALAR) {
 		ap_err(c, n, path, "must be a string, not %s",
-		    ap_typename(n));
+		    ynode_typename(n));
 		return NULL;
 	}
-	if (ap_is_null(n) || n->len == 0) {
+	if (ynode_is_null(n) || n->len == 0) {
 		if (!allow_empty) {
 			ap_err(c, n, path, "must not be empty");
 			return NULL;
@@ -360,93 +309,6 @@ ap_string(struct apctx *c, const struct ynode *n, const char *path,
 		return NULL;
 	}
 	return xstrdup(n->value);
-}
-
-/* Returns the value of the first key k of mapping n, or NULL. */
-const struct ynode *
-ap_get(const struct ynode *n, const char *k)
-{
-	if (n == NULL || n->type != YN_MAP)
-		return NULL;
-	for (size_t i = 0; i + 1 < n->nkids; i += 2) {
-		const struct ynode	*key = n->kids[i];
-
-		if (key->type == YN_SCALAR && strcmp(key->value, k) == 0)
-			return n->kids[i + 1];
-	}
-	return NULL;
-}
-
-/* Case-insensitive edit distance of two short words. */
-static size_t
-ap_distance(const char *a, const char *b)
-{
-	size_t	 la = strlen(a), lb = strlen(b), row[65], i, j;
-
-	if (la > 64 || lb > 64)
-		return SIZE_MAX;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		size_t	 diag = row[0];
-
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			size_t	 up = row[j], best;
-			int	 same = tolower((unsigned char)a[i - 1]) ==
-			    tolower((unsigned char)b[j - 1]);
-
-			best = diag + (same ? 0 : 1);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[lb];
-}
-
-/* Returns the candidate closest to word, or NULL when none is close. */
-const char *
-ap_suggest(const char *word, const char *const *cands)
-{
-	const char	*best = NULL;
-	size_t		 bestd = SIZE_MAX;
-
-	for (size_t i = 0; cands[i] != NULL; i++) {
-		size_t	 d = ap_distance(word, cands[i]);
-
-		if (d < bestd) {
-			bestd = d;
-			best = cands[i];
-		}
-	}
-	if (best == NULL || bestd > 3 || bestd * 2 >= strlen(best))
-		return NULL;
-	return best;
-}
-
-/* buf = "path.key" (or "key" at the top), truncated to bufsz. */
-void
-ap_path(char *buf, size_t bufsz, const char *path, const char *key)
-{
-	(void)strlcpy(buf, path, bufsz);
-	if (*path != '\0')
-		(void)strlcat(buf, ".", bufsz);
-	(void)strlcat(buf, key, bufsz);
-}
-
-/* buf = "path[i]", truncated to bufsz. */
-void
-ap_index(char *buf, size_t bufsz, const char *path, size_t i)
-{
-	char	 num[32];
-
-	(void)snprintf(num, sizeof(num), "[%zu]", i);
-	(void)strlcpy(buf, path, bufsz);
-	(void)strlcat(buf, num, bufsz);
 }
 
 /*
@@ -469,7 +331,7 @@ ap_check_keys(struct apctx *c, const struct ynode *map, const char *path,
 		const char		*hint;
 		size_t			 j;
 
-		if (k->type != YN_SCALAR || ap_is_null(k) ||
+		if (k->type != YN_SCALAR || ynode_is_null(k) ||
 		    strlen(k->value) != k->len) {
 			ap_err(c, k, path, "keys must be plain strings, "
 			    "not %s", ap_quote(k, q, sizeof(q)));
@@ -479,7 +341,7 @@ ap_check_keys(struct apctx *c, const struct ynode *map, const char *path,
 			if (map->kids[j]->type == YN_SCALAR &&
 			    strcmp(map->kids[j]->value, k->value) == 0)
 				break;
-		ap_path(kp, sizeof(kp), path, k->value);
+		ypath_key(kp, sizeof(kp), path, k->value);
 		if (j < i) {
 			ap_err(c, k, kp, "duplicate key (first given at "
 			    "line %lu)", map->kids[j]->line);
@@ -492,260 +354,13 @@ ap_check_keys(struct apctx *c, const struct ynode *map, const char *path,
 				break;
 		if (known[j] != NULL)
 			continue;
-		if ((hint = ap_suggest(k->value, known)) != NULL)
+		if ((hint = ysuggest(k->value, known)) != NULL)
 			ap_err(c, k, kp, "unknown key (did you mean '%s'?)",
 			    hint);
 		else
 			ap_err(c, k, kp, "unknown key");
 	}
 	return 0;
-}
-
-/* Tree building: libyaml events -> struct ynode. */
-
-static struct ynode *
-yt_new(struct ytree *t, enum ynode_type type, const yaml_mark_t *m)
-{
-	struct ynode	*n = xcalloc(1, sizeof(*n));
-
-	n->type = type;
-	n->line = m->line + 1;
-	n->col = m->column + 1;
-	if (t->nall == t->capall) {
-		t->capall = t->capall == 0 ? 64 : t->capall * 2;
-		t->all = xreallocarray(t->all, t->capall, sizeof(*t->all));
-	}
-	t->all[t->nall++] = n;
-	t->weight++;
-	return n;
-}
-
-static void
-yt_free(struct ytree *t)
-{
-	for (size_t i = 0; i < t->nall; i++) {
-		free(t->all[i]->value);
-		free(t->all[i]->kids);
-		free(t->all[i]);
-	}
-	free(t->all);
-	for (size_t i = 0; i < t->nanchors; i++)
-		free(t->anchors[i].name);
-}
-
-static void
-yt_attach(struct ytree *t, struct ynode *n)
-{
-	struct ynode	*top;
-
-	if (t->depth == 0) {
-		t->root = n;
-		return;
-	}
-	top = t->stack[t->depth - 1];
-	/* Room doubles whenever the count reaches a power of two. */
-	if ((top->nkids & (top->nkids - 1)) == 0)
-		top->kids = xreallocarray(top->kids, top->nkids == 0 ? 2 :
-		    top->nkids * 2, sizeof(*top->kids));
-	top->kids[top->nkids++] = n;
-}
-
-static int
-yt_anchor(struct ytree *t, struct apctx *c, const unsigned char *anchor,
-    struct ynode *n)
-{
-	if (anchor == NULL)
-		return 0;
-	if (t->nanchors == APPSPEC_ANCHORS_MAX) {
-		ap_err(c, n, "", "more than %d anchors", APPSPEC_ANCHORS_MAX);
-		return -1;
-	}
-	t->anchors[t->nanchors].name = xstrdup((const char *)anchor);
-	t->anchors[t->nanchors++].node = n;
-	return 0;
-}
-
-static int
-yt_alias(struct ytree *t, struct apctx *c, const yaml_event_t *ev)
-{
-	const char	*name = (const char *)ev->data.alias.anchor;
-	struct ynode	*n = NULL;
-
-	for (size_t i = t->nanchors; i > 0; i--) {
-		if (strcmp(t->anchors[i - 1].name, name) == 0) {
-			n = t->anchors[i - 1].node;
-			break;
-		}
-	}
-	if (n == NULL || n->weight == 0) {
-		ap_err_at(c, ev->start_mark.line + 1,
-		    ev->start_mark.column + 1, "", n == NULL ?
-		    "alias '*%.40s' names no anchor before it" :
-		    "alias '*%.40s' refers to a node that contains it", name);
-		return -1;
-	}
-	t->weight += n->weight;
-	yt_attach(t, n);
-	return 0;
-}
-
-static int
-yt_scalar(struct ytree *t, struct apctx *c, const yaml_event_t *ev)
-{
-	struct ynode	*n = yt_new(t, YN_SCALAR, &ev->start_mark);
-
-	n->len = ev->data.scalar.length;
-	n->value = xmalloc(n->len + 1);
-	memcpy(n->value, ev->data.scalar.value, n->len);
-	n->value[n->len] = '\0';
-	n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-	n->tagged = ev->data.scalar.tag != NULL;
-	n->weight = 1;
-	yt_attach(t, n);
-	return yt_anchor(t, c, ev->data.scalar.anchor, n);
-}
-
-static int
-yt_open(struct ytree *t, struct apctx *c, const yaml_event_t *ev)
-{
-	bool		 seq = ev->type == YAML_SEQUENCE_START_EVENT;
-	struct ynode	*n;
-
-	if (t->depth == APPSPEC_DEPTH_MAX) {
-		ap_err_at(c, ev->start_mark.line + 1,
-		    ev->start_mark.column + 1, "", "nested deeper than %d "
-		    "levels", APPSPEC_DEPTH_MAX);
-		return -1;
-	}
-	n = yt_new(t, seq ? YN_SEQ : YN_MAP, &ev->start_mark);
-	n->tagged = (seq ? ev->data.sequence_start.tag :
-	    ev->data.mapping_start.tag) != NULL;
-	yt_attach(t, n);
-	t->stack[t->depth++] = n;
-	return yt_anchor(t, c, seq ? ev->data.sequence_start.anchor :
-	    ev->data.mapping_start.anchor, n);
-}
-
-static void
-yt_close(struct ytree *t)
-{
-	struct ynode	*n = t->stack[--t->depth];
-
-	n->weight = 1;
-	for (size_t i = 0; i < n->nkids; i++)
-		n->weight += n->kids[i]->weight;
-}
-
-static int
-yt_event(struct ytree *t, struct apctx *c, const yaml_event_t *ev)
-{
-	int	 r = 0;
-
-	switch (ev->type) {
-	case YAML_DOCUMENT_START_EVENT:
-		if (++t->ndocs > 1) {
-			ap_err_at(c, ev->start_mark.line + 1,
-			    ev->start_mark.column + 1, "", "a second YAML "
-			    "document; an appspec is one document");
-			return -1;
-		}
-		break;
-	case YAML_ALIAS_EVENT:
-		r = yt_alias(t, c, ev);
-		break;
-	case YAML_SCALAR_EVENT:
-		r = yt_scalar(t, c, ev);
-		break;
-	case YAML_SEQUENCE_START_EVENT:
-	case YAML_MAPPING_START_EVENT:
-		r = yt_open(t, c, ev);
-		break;
-	case YAML_SEQUENCE_END_EVENT:
-	case YAML_MAPPING_END_EVENT:
-		yt_close(t);
-		break;
-	default:
-		break;
-	}
-	if (r == 0 && t->weight > APPSPEC_NODES_MAX) {
-		ap_err_at(c, ev->start_mark.line + 1,
-		    ev->start_mark.column + 1, "", "more than %d YAML nodes "
-		    "(an alias counts every node it repeats)",
-		    APPSPEC_NODES_MAX);
-		r = -1;
-	}
-	return r;
-}
-
-/* Report libyaml's syntax error in our "file:line:col: what" form. */
-static void
-yt_syntax_error(struct apctx *c, const yaml_parser_t *p, const char *data,
-    size_t len)
-{
-	unsigned long	 line = p->problem_mark.line + 1;
-	unsigned long	 col = p->problem_mark.column + 1;
-	size_t		 at = p->problem_mark.index;
-
-	if (p->error == YAML_READER_ERROR) {
-		/* Reader errors carry an offset, not a mark. */
-		line = 1;
-		col = 1;
-		for (at = 0; at < p->problem_offset && at < len; at++) {
-			if (data[at] == '\n') {
-				line++;
-				col = 1;
-			} else
-				col++;
-		}
-	}
-	if (at < len && data[at] == '\t') {
-		ap_err_at(c, line, col, "", "a tab character; YAML is "
-		    "indented with spaces only");
-	} else if (p->error == YAML_MEMORY_ERROR || p->problem == NULL) {
-		ap_err_at(c, line, col, "", "cannot parse YAML");
-	} else if (p->error == YAML_READER_ERROR) {
-		ap_err_at(c, line, col, "", "%s (an appspec is UTF-8 text)",
-		    p->problem);
-	} else if (p->context != NULL) {
-		ap_err_at(c, line, col, "", "%s %s (started at line %lu)",
-		    p->problem, p->context,
-		    (unsigned long)p->context_mark.line + 1);
-	} else
-		ap_err_at(c, line, col, "", "%s", p->problem);
-}
-
-/*
- * Parse the text into t; returns 0, or -1 after recording one error.
- * The parser is created and deleted here (STYLE.md B6.9).
- */
-static int
-yt_build(struct ytree *t, struct apctx *c, const char *data, size_t len)
-{
-	yaml_parser_t	 p;
-	yaml_event_t	 ev;
-	int		 ret = -1, done = 0;
-
-	if (!yaml_parser_initialize(&p)) {
-		ap_err_at(c, 1, 1, "", "cannot set up the YAML parser");
-		return -1;
-	}
-	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
-	while (!done) {
-		if (!yaml_parser_parse(&p, &ev)) {
-			yt_syntax_error(c, &p, data, len);
-			goto out;
-		}
-		done = ev.type == YAML_STREAM_END_EVENT;
-		if (yt_event(t, c, &ev) == -1) {
-			yaml_event_delete(&ev);
-			goto out;
-		}
-		yaml_event_delete(&ev);
-	}
-	ret = 0;
- out:
-	yaml_parser_delete(&p);
-	return ret;
 }
 
 /* The schema walk. */
@@ -770,7 +385,7 @@ ap_has_dotdot(const char *s)
 static void
 ap_version(struct apctx *c, const struct ynode *root)
 {
-	const struct ynode	*v = ap_get(root, "version");
+	const struct ynode	*v = ynode_get(root, "version");
 	char			 q[64];
 
 	if (v == NULL) {
@@ -789,7 +404,7 @@ ap_version(struct apctx *c, const struct ynode *root)
 static void
 ap_os(struct apctx *c, const struct ynode *root)
 {
-	const struct ynode	*v = ap_get(root, "os");
+	const struct ynode	*v = ynode_get(root, "os");
 	char			 q[64];
 
 	if (v == NULL) {
@@ -812,11 +427,11 @@ ap_os(struct apctx *c, const struct ynode *root)
 static void
 ap_feb(struct apctx *c, const struct ynode *root)
 {
-	const struct ynode	*v = ap_get(root, "file_exists_behavior");
+	const struct ynode	*v = ynode_get(root, "file_exists_behavior");
 	char			 q[64];
 	int			 feb;
 
-	if (v == NULL || ap_is_null(v))
+	if (v == NULL || ynode_is_null(v))
 		return;
 	if (v->type != YN_SCALAR ||
 	    (feb = feb_from_name(v->value)) == -1) {
@@ -853,22 +468,22 @@ ap_file(struct apctx *c, const struct ynode *n, const char *path)
 
 	if (n->type != YN_MAP) {
 		ap_err(c, n, path, "must be a mapping with source and "
-		    "destination, not %s", ap_typename(n));
+		    "destination, not %s", ynode_typename(n));
 		return;
 	}
 	if (ap_check_keys(c, n, path, file_keys) == -1)
 		return;
-	if ((src = ap_get(n, "source")) == NULL)
+	if ((src = ynode_get(n, "source")) == NULL)
 		ap_err(c, n, path, "missing source (the bundle path to "
 		    "install; '/' for all of it)");
-	if ((dst = ap_get(n, "destination")) == NULL)
+	if ((dst = ynode_get(n, "destination")) == NULL)
 		ap_err(c, n, path, "missing destination (where on the host "
 		    "it goes)");
 	if (src == NULL || dst == NULL)
 		return;
-	ap_path(kp, sizeof(kp), path, "source");
+	ypath_key(kp, sizeof(kp), path, "source");
 	f.source = ap_relpath(c, src, kp);
-	ap_path(kp, sizeof(kp), path, "destination");
+	ypath_key(kp, sizeof(kp), path, "destination");
 	f.destination = ap_string(c, dst, kp, false);
 	if (f.source == NULL || f.destination == NULL) {
 		free(f.source);
@@ -885,14 +500,14 @@ ap_file(struct apctx *c, const struct ynode *n, const char *path)
 static void
 ap_files(struct apctx *c, const struct ynode *root)
 {
-	const struct ynode	*v = ap_get(root, "files");
+	const struct ynode	*v = ynode_get(root, "files");
 	char			 path[64];
 
-	if (v == NULL || ap_is_null(v))
+	if (v == NULL || ynode_is_null(v))
 		return;
 	if (v->type != YN_SEQ) {
 		ap_err(c, v, "files", "must be a list of source and "
-		    "destination pairs, not %s", ap_typename(v));
+		    "destination pairs, not %s", ynode_typename(v));
 		return;
 	}
 	if (v->nkids > APPSPEC_FILES_MAX) {
@@ -960,27 +575,27 @@ ap_script_fields(struct apctx *c, const struct ynode *n, const char *path,
 	char			 kp[256];
 	int			 bad = 0;
 
-	if ((v = ap_get(n, "location")) == NULL) {
+	if ((v = ynode_get(n, "location")) == NULL) {
 		ap_err(c, n, path, "missing location (the script's path in "
 		    "the bundle)");
 		bad = 1;
 	} else {
-		ap_path(kp, sizeof(kp), path, "location");
+		ypath_key(kp, sizeof(kp), path, "location");
 		if ((h->location = ap_relpath(c, v, kp)) == NULL)
 			bad = 1;
 		h->line = v->line;
 		h->col = v->col;
 	}
-	ap_path(kp, sizeof(kp), path, "timeout");
-	if ((v = ap_get(n, "timeout")) != NULL && !ap_is_null(v) &&
+	ypath_key(kp, sizeof(kp), path, "timeout");
+	if ((v = ynode_get(n, "timeout")) != NULL && !ynode_is_null(v) &&
 	    ap_timeout(c, v, kp, &h->timeout) == -1)
 		bad = 1;
-	ap_path(kp, sizeof(kp), path, "runas");
-	if ((v = ap_get(n, "runas")) != NULL && !ap_is_null(v) &&
+	ypath_key(kp, sizeof(kp), path, "runas");
+	if ((v = ynode_get(n, "runas")) != NULL && !ynode_is_null(v) &&
 	    (h->runas = ap_string(c, v, kp, false)) == NULL)
 		bad = 1;
-	ap_path(kp, sizeof(kp), path, "sudo");
-	if ((v = ap_get(n, "sudo")) != NULL && !ap_is_null(v) &&
+	ypath_key(kp, sizeof(kp), path, "sudo");
+	if ((v = ynode_get(n, "sudo")) != NULL && !ynode_is_null(v) &&
 	    ap_bool(c, v, kp, &h->sudo) == -1)
 		bad = 1;
 	return bad ? -1 : 0;
@@ -995,7 +610,7 @@ ap_script(struct apctx *c, enum lc_event ev, const struct ynode *n,
 
 	if (n->type != YN_MAP) {
 		ap_err(c, n, path, "must be a mapping with a location, not "
-		    "%s", ap_typename(n));
+		    "%s", ynode_typename(n));
 		return;
 	}
 	if (ap_check_keys(c, n, path, script_keys) == -1)
@@ -1050,7 +665,7 @@ ap_event(struct apctx *c, const struct ynode *k, const char *path,
 			return -1;
 		}
 	}
-	if ((hint = ap_suggest(k->value, lc_scriptable_names)) != NULL)
+	if ((hint = ysuggest(k->value, lc_scriptable_names)) != NULL)
 		ap_err(c, k, path, "unknown lifecycle event (did you mean "
 		    "'%s'?)", hint);
 	else
@@ -1063,14 +678,14 @@ ap_event(struct apctx *c, const struct ynode *k, const char *path,
 static void
 ap_hooks(struct apctx *c, const struct ynode *root)
 {
-	const struct ynode	*v = ap_get(root, "hooks");
+	const struct ynode	*v = ynode_get(root, "hooks");
 	char			 path[256], ip[300];
 
-	if (v == NULL || ap_is_null(v))
+	if (v == NULL || ynode_is_null(v))
 		return;
 	if (v->type != YN_MAP) {
 		ap_err(c, v, "hooks", "must be a mapping of lifecycle events "
-		    "to lists of scripts, not %s", ap_typename(v));
+		    "to lists of scripts, not %s", ynode_typename(v));
 		return;
 	}
 	if (ap_check_keys(c, v, "hooks", NULL) == -1)
@@ -1080,21 +695,21 @@ ap_hooks(struct apctx *c, const struct ynode *root)
 		bool			 empty;
 		int			 ev;
 
-		if (k->type != YN_SCALAR || ap_is_null(k) ||
-		    ap_get(v, k->value) != list)
+		if (k->type != YN_SCALAR || ynode_is_null(k) ||
+		    ynode_get(v, k->value) != list)
 			continue;	/* reported by ap_check_keys */
-		ap_path(path, sizeof(path), "hooks", k->value);
-		empty = ap_is_null(list) ||
+		ypath_key(path, sizeof(path), "hooks", k->value);
+		empty = ynode_is_null(list) ||
 		    (list->type == YN_SEQ && list->nkids == 0);
 		if ((ev = ap_event(c, k, path, empty)) == -1 || empty)
 			continue;
 		if (list->type != YN_SEQ) {
 			ap_err(c, list, path, "must be a list of scripts, "
-			    "not %s", ap_typename(list));
+			    "not %s", ynode_typename(list));
 			continue;
 		}
 		for (size_t j = 0; j < list->nkids; j++) {
-			ap_index(ip, sizeof(ip), path, j);
+			ypath_index(ip, sizeof(ip), path, j);
 			ap_script(c, ev, list->kids[j], ip);
 		}
 	}
@@ -1103,14 +718,14 @@ ap_hooks(struct apctx *c, const struct ynode *root)
 static void
 ap_root(struct apctx *c, const struct ynode *root)
 {
-	if (root == NULL || ap_is_null(root)) {
+	if (root == NULL || ynode_is_null(root)) {
 		ap_err_at(c, 1, 1, "", "the file is empty; an appspec needs "
 		    "at least 'version: 0.0' and 'os: linux'");
 		return;
 	}
 	if (root->type != YN_MAP) {
 		ap_err(c, root, "", "must be a mapping with version, os and "
-		    "hooks, not %s", ap_typename(root));
+		    "hooks, not %s", ynode_typename(root));
 		return;
 	}
 	if (ap_check_keys(c, root, "", top_keys) == -1)
@@ -1119,8 +734,26 @@ ap_root(struct apctx *c, const struct ynode *root)
 	ap_os(c, root);
 	ap_feb(c, root);
 	ap_files(c, root);
-	ap_permissions(c, ap_get(root, "permissions"));
+	ap_permissions(c, ynode_get(root, "permissions"));
 	ap_hooks(c, root);
+}
+
+/* The YAML rules of an appspec (aliases allowed, but bounded). */
+static const struct ytree_opts ap_yopts = {
+	.what = "an appspec",
+	.second_doc = "a second YAML document; an appspec is one document",
+	.depth_max = APPSPEC_DEPTH_MAX,
+	.nodes_max = APPSPEC_NODES_MAX,
+	.anchors_max = APPSPEC_ANCHORS_MAX,
+	.aliases = true,
+	.syntax_hints = true,
+};
+
+/* ytree_parse()'s error: recorded like any other. */
+static void
+ap_yerr(void *arg, unsigned long line, unsigned long col, const char *what)
+{
+	ap_err_at(arg, line, col, "", "%s", what);
 }
 
 /*
@@ -1141,12 +774,9 @@ appspec_parse(struct appspec *as, const char *data, size_t len,
 	c.name = as->path;
 	if (len > APPSPEC_MAX) {
 		ap_err_at(&c, 1, 1, "", "larger than %d bytes", APPSPEC_MAX);
-	} else {
-		t = xcalloc(1, sizeof(*t));
-		if (yt_build(t, &c, data, len) == 0)
-			ap_root(&c, t->root);
-		yt_free(t);
-		free(t);
+	} else if (ytree_parse(&t, data, len, &ap_yopts, ap_yerr, &c) == 0) {
+		ap_root(&c, ytree_root(t));
+		ytree_free(t);
 	}
 	ap_sort_errors(&c);
 	if (as->nerrors > 0)

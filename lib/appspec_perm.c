@@ -334,7 +334,7 @@ ap_strings(struct apctx *c, const struct ynode *n, const char *path,
 	*ret = xcalloc(n->nkids + 1, sizeof(**ret));
 	*ret_n = 0;
 	for (size_t i = 0; i < n->nkids; i++) {
-		ap_index(ip, sizeof(ip), path, i);
+		ypath_index(ip, sizeof(ip), path, i);
 		if ((s = ap_string(c, n->kids[i], ip, false)) == NULL)
 			bad = 1;
 		else
@@ -373,7 +373,7 @@ perm_acls(struct apctx *c, const struct ynode *n, const char *path,
 {
 	char	 ip[300], why[160], *s;
 
-	if (ap_is_null(n))
+	if (ynode_is_null(n))
 		return;
 	if (n->type != YN_SEQ) {
 		ap_err(c, n, path, "must be a list of ACL entries, not %s",
@@ -382,7 +382,7 @@ perm_acls(struct apctx *c, const struct ynode *n, const char *path,
 	}
 	p->acls = xcalloc(n->nkids + 1, sizeof(*p->acls));
 	for (size_t i = 0; i < n->nkids; i++) {
-		ap_index(ip, sizeof(ip), path, i);
+		ypath_index(ip, sizeof(ip), path, i);
 		if ((s = ap_string(c, n->kids[i], ip, false)) == NULL)
 			continue;
 		if (ap_parse_ace(s, &p->acls[p->nacls], why,
@@ -410,17 +410,17 @@ perm_context(struct apctx *c, const struct ynode *n, const char *path,
 	if (ap_check_keys(c, n, path, context_keys) == -1)
 		return;
 	ctx = p->context = xcalloc(1, sizeof(*p->context));
-	ap_path(kp, sizeof(kp), path, "name");
-	if ((v = ap_get(n, "name")) != NULL && !ap_is_null(v))
+	ypath_key(kp, sizeof(kp), path, "name");
+	if ((v = ynode_get(n, "name")) != NULL && !ynode_is_null(v))
 		ctx->user = ap_string(c, v, kp, false);
-	ap_path(kp, sizeof(kp), path, "type");
-	if ((v = ap_get(n, "type")) == NULL || ap_is_null(v))
+	ypath_key(kp, sizeof(kp), path, "type");
+	if ((v = ynode_get(n, "type")) == NULL || ynode_is_null(v))
 		ap_err(c, v != NULL ? v : n, path, "missing type (the SELinux "
 		    "type, such as httpd_sys_content_t)");
 	else
 		ctx->type = ap_string(c, v, kp, false);
-	ap_path(kp, sizeof(kp), path, "range");
-	if ((v = ap_get(n, "range")) != NULL && !ap_is_null(v) &&
+	ypath_key(kp, sizeof(kp), path, "range");
+	if ((v = ynode_get(n, "range")) != NULL && !ynode_is_null(v) &&
 	    (ctx->range = ap_string(c, v, kp, false)) != NULL &&
 	    ap_check_range(ctx->range, why, sizeof(why)) == -1)
 		ap_err(c, v, kp, "'%.60s': %s", ctx->range, why);
@@ -443,11 +443,11 @@ static const struct ynode *
 perm_field(const struct ynode *n, const char *path, const char *k, char *kp,
     size_t kpsz)
 {
-	const struct ynode	*v = ap_get(n, k);
+	const struct ynode	*v = ynode_get(n, k);
 
-	if (v == NULL || ap_is_null(v))
+	if (v == NULL || ynode_is_null(v))
 		return NULL;
-	ap_path(kp, kpsz, path, k);
+	ypath_key(kp, kpsz, path, k);
 	return v;
 }
 
@@ -499,8 +499,8 @@ ap_perm(struct apctx *c, const struct ynode *n, const char *path)
 	memset(p, 0, sizeof(*p));
 	p->mode = -1;
 	p->line = n->line;
-	ap_path(kp, sizeof(kp), path, "object");
-	if ((v = ap_get(n, "object")) == NULL || ap_is_null(v))
+	ypath_key(kp, sizeof(kp), path, "object");
+	if ((v = ynode_get(n, "object")) == NULL || ynode_is_null(v))
 		ap_err(c, v != NULL ? v : n, path, "missing object (the path "
 		    "on the host the permissions apply to)");
 	else
@@ -516,7 +516,7 @@ ap_permissions(struct apctx *c, const struct ynode *n)
 {
 	char	 path[64];
 
-	if (ap_is_null(n))
+	if (ynode_is_null(n))
 		return;
 	if (n->type != YN_SEQ) {
 		ap_err(c, n, "permissions", "must be a list, not %s",

@@ -430,20 +430,6 @@ appspec_names_events_both_ways(void **state)
 }
 
 static void
-appspec_suggests_close_names_only(void **state)
-{
-	static const char *const c[] = { "AfterInstall", "BeforeInstall",
-	    "ApplicationStart", NULL };
-
-	assert_string_equal(ap_suggest("AfterInstal", c), "AfterInstall");
-	assert_string_equal(ap_suggest("beforeinstall", c), "BeforeInstall");
-	assert_string_equal(ap_suggest("ApplicationStrat", c),
-	    "ApplicationStart");
-	assert_null(ap_suggest("Deploy", c));
-	assert_null(ap_suggest("", c));
-}
-
-static void
 appspec_parses_acl_entries_like_the_reference_agent(void **state)
 {
 	struct appspec_acl	 a;
@@ -648,7 +634,6 @@ main(void)
 		cmocka_unit_test(appspec_load_refuses_a_directory),
 		cmocka_unit_test(appspec_release_is_safe_on_a_zeroed_model),
 		cmocka_unit_test(appspec_names_events_both_ways),
-		cmocka_unit_test(appspec_suggests_close_names_only),
 		cmocka_unit_test(
 		    appspec_parses_acl_entries_like_the_reference_agent),
 		cmocka_unit_test(appspec_checks_selinux_ranges),

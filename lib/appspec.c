@@ -79,6 +79,27 @@ static const char *const script_keys[] = {
 	"location", "timeout", "runas", "sudo", NULL
 };
 
+/* Keys real files put in a files: entry, and why nothing comes of them. */
+static const struct ap_hint file_hints[] = {
+	{ "overwrite", "a files: entry has no overwrite; "
+	    "'file_exists_behavior: OVERWRITE' at the top level replaces "
+	    "existing files" },
+	{ "owner", "files: sets no owner; a permissions: entry for the "
+	    "destination does" },
+	{ "group", "files: sets no group; a permissions: entry for the "
+	    "destination does" },
+	{ "mode", "files: sets no mode; a permissions: entry for the "
+	    "destination does" },
+	{ NULL, NULL }
+};
+
+/* The same for a script of a hook. */
+static const struct ap_hint script_hints[] = {
+	{ "commands", "a hook runs the script at location only, never "
+	    "commands" },
+	{ NULL, NULL }
+};
+
 /*
  * Returns the name of an event, or "?" for a value outside the enum.
  * Never NULL; the string is static.
@@ -184,48 +205,51 @@ appspec_release(struct appspec *as)
 	for (size_t i = 0; i < as->nerrors; i++)
 		free(as->errors[i]);
 	free(as->errors);
+	for (size_t i = 0; i < as->nwarnings; i++)
+		free(as->warnings[i]);
+	free(as->warnings);
 	memset(as, 0, sizeof(*as));
 }
 
-/* Add one formatted error line to the model (bounded). */
+/* Add one formatted error or warning line to the model (bounded). */
 static void
-ap_verr_at(struct apctx *c, unsigned long line, unsigned long col,
+ap_vrecord(struct apctx *c, bool warn, unsigned long line, unsigned long col,
     const char *path, const char *fmt, va_list ap)
 {
 	struct appspec	*as = c->as;
+	char		***lines = warn ? &as->warnings : &as->errors;
+	size_t		*n = warn ? &as->nwarnings : &as->nerrors;
+	unsigned long	(*pos)[2] = warn ? c->wpos : c->pos;
 	char		 what[512];
 
-	if (as->nerrors >= APPSPEC_ERRORS_MAX)
+	if (*n >= APPSPEC_ERRORS_MAX)
 		return;
 	(void)vsnprintf(what, sizeof(what), fmt, ap);
-	as->errors = xreallocarray(as->errors, as->nerrors + 1,
-	    sizeof(*as->errors));
-	c->pos[as->nerrors][0] = line;
-	c->pos[as->nerrors][1] = col;
-	as->errors[as->nerrors++] = ymsg(c->name, line, col, path, what);
+	*lines = xreallocarray(*lines, *n + 1, sizeof(**lines));
+	pos[*n][0] = line;
+	pos[*n][1] = col;
+	(*lines)[(*n)++] = ymsg(c->name, line, col, path, what);
 }
 
-/* Put the errors in file order (a stable insertion sort; n <= 100). */
+/* Put lines in file order (a stable insertion sort; n <= 100). */
 static void
-ap_sort_errors(struct apctx *c)
+ap_sort(char **lines, unsigned long (*pos)[2], size_t n)
 {
-	struct appspec	*as = c->as;
-
-	for (size_t i = 1; i < as->nerrors; i++) {
-		unsigned long	 l = c->pos[i][0], k = c->pos[i][1];
-		char		*e = as->errors[i];
+	for (size_t i = 1; i < n; i++) {
+		unsigned long	 l = pos[i][0], k = pos[i][1];
+		char		*e = lines[i];
 		size_t		 j = i;
 
-		while (j > 0 && (c->pos[j - 1][0] > l ||
-		    (c->pos[j - 1][0] == l && c->pos[j - 1][1] > k))) {
-			c->pos[j][0] = c->pos[j - 1][0];
-			c->pos[j][1] = c->pos[j - 1][1];
-			as->errors[j] = as->errors[j - 1];
+		while (j > 0 && (pos[j - 1][0] > l ||
+		    (pos[j - 1][0] == l && pos[j - 1][1] > k))) {
+			pos[j][0] = pos[j - 1][0];
+			pos[j][1] = pos[j - 1][1];
+			lines[j] = lines[j - 1];
 			j--;
 		}
-		c->pos[j][0] = l;
-		c->pos[j][1] = k;
-		as->errors[j] = e;
+		pos[j][0] = l;
+		pos[j][1] = k;
+		lines[j] = e;
 	}
 }
 
@@ -236,7 +260,7 @@ ap_err_at(struct apctx *c, unsigned long line, unsigned long col,
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	ap_verr_at(c, line, col, path, fmt, ap);
+	ap_vrecord(c, false, line, col, path, fmt, ap);
 	va_end(ap);
 }
 
@@ -248,9 +272,39 @@ ap_err(struct apctx *c, const struct ynode *n, const char *path,
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	ap_verr_at(c, n != NULL ? n->line : 1, n != NULL ? n->col : 1, path,
-	    fmt, ap);
+	ap_vrecord(c, false, n != NULL ? n->line : 1, n != NULL ? n->col : 1,
+	    path, fmt, ap);
 	va_end(ap);
+}
+
+/* Record a warning at node n (1:1 when NULL); see appspec_int.h. */
+void
+ap_warn(struct apctx *c, const struct ynode *n, const char *path,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	ap_vrecord(c, true, n != NULL ? n->line : 1, n != NULL ? n->col : 1,
+	    path, fmt, ap);
+	va_end(ap);
+}
+
+/* Returns the value of the last key k of mapping n, or NULL. */
+const struct ynode *
+ap_get(const struct ynode *n, const char *k)
+{
+	const struct ynode	*v = NULL;
+
+	if (n == NULL || n->type != YN_MAP)
+		return NULL;
+	for (size_t i = 0; i + 1 < n->nkids; i += 2) {
+		const struct ynode	*key = n->kids[i];
+
+		if (key->type == YN_SCALAR && strcmp(key->value, k) == 0)
+			v = n->kids[i + 1];
+	}
+	return v;
 }
 
 /*
@@ -312,12 +366,24 @@ ap_string(struct apctx *c, const struct ynode *n, const char *path,
 }
 
 /*
- * Check keys: strings, no duplicates, and (with 'known') no unknowns.
- * Returns -1 when the mapping has too many keys to look at.
+ * The event a top-level key names or nearly names (an event pushed out
+ * of hooks: by its indentation), or NULL.
+ */
+static const char *
+ap_event_like(const char *key)
+{
+	if (lc_event_from_name(key) != -1)
+		return key;
+	return ysuggest(key, lc_scriptable_names);
+}
+
+/*
+ * Check keys: strings (an error), duplicates and (with 'known') unknowns
+ * (warnings).  Returns -1 when the mapping has too many keys to look at.
  */
 int
 ap_check_keys(struct apctx *c, const struct ynode *map, const char *path,
-    const char *const *known)
+    const char *const *known, const struct ap_hint *hints)
 {
 	char	 kp[256], q[64];
 
@@ -337,14 +403,15 @@ ap_check_keys(struct apctx *c, const struct ynode *map, const char *path,
 			    "not %s", ap_quote(k, q, sizeof(q)));
 			continue;
 		}
-		for (j = 0; j < i; j += 2)
+		ypath_key(kp, sizeof(kp), path, k->value);
+		for (j = i + 2; j + 1 < map->nkids; j += 2)
 			if (map->kids[j]->type == YN_SCALAR &&
 			    strcmp(map->kids[j]->value, k->value) == 0)
 				break;
-		ypath_key(kp, sizeof(kp), path, k->value);
-		if (j < i) {
-			ap_err(c, k, kp, "duplicate key (first given at "
-			    "line %lu)", map->kids[j]->line);
+		if (j + 1 < map->nkids) {
+			ap_warn(c, k, kp, "duplicate key, ignored: the one "
+			    "at line %lu counts (CodeDeploy, too, keeps the "
+			    "last)", map->kids[j]->line);
 			continue;
 		}
 		if (known == NULL)
@@ -354,11 +421,23 @@ ap_check_keys(struct apctx *c, const struct ynode *map, const char *path,
 				break;
 		if (known[j] != NULL)
 			continue;
-		if ((hint = ysuggest(k->value, known)) != NULL)
-			ap_err(c, k, kp, "unknown key (did you mean '%s'?)",
-			    hint);
+		for (j = 0; hints != NULL && hints[j].key != NULL; j++)
+			if (strcmp(hints[j].key, k->value) == 0)
+				break;
+		if (hints != NULL && hints[j].key != NULL)
+			ap_warn(c, k, kp, "ignored, as by CodeDeploy: %s",
+			    hints[j].why);
+		else if ((hint = ysuggest(k->value, known)) != NULL)
+			ap_warn(c, k, kp, "unknown key, ignored as by "
+			    "CodeDeploy (did you mean '%s'?)", hint);
+		else if (known == top_keys && (hint = ap_event_like(
+		    k->value)) != NULL)
+			ap_warn(c, k, kp, "a lifecycle event (%s) outside "
+			    "hooks:, ignored as by CodeDeploy: its scripts "
+			    "never run; indent it under hooks:", hint);
 		else
-			ap_err(c, k, kp, "unknown key");
+			ap_warn(c, k, kp, "unknown key, ignored as by "
+			    "CodeDeploy");
 	}
 	return 0;
 }
@@ -382,10 +461,33 @@ ap_has_dotdot(const char *s)
 	return false;
 }
 
+/*
+ * Whether a plain scalar is a YAML 1.1 number equal to zero as
+ * CodeDeploy's reader sees one: an integer 0, 00, +0, or a float such as
+ * 0.0, 0.00, .0 or 0.
+ */
+static bool
+ap_is_zero_number(const struct ynode *v)
+{
+	const char	*p = v->value;
+	size_t		 digits = 0;
+
+	if (v->type != YN_SCALAR || !v->plain || v->tagged)
+		return false;
+	if (*p == '-' || *p == '+')
+		p++;
+	for (; *p == '0'; p++)
+		digits++;
+	if (*p == '.')
+		for (p++; *p == '0'; p++)
+			digits++;
+	return *p == '\0' && digits > 0 && (size_t)(p - v->value) == v->len;
+}
+
 static void
 ap_version(struct apctx *c, const struct ynode *root)
 {
-	const struct ynode	*v = ynode_get(root, "version");
+	const struct ynode	*v = ap_get(root, "version");
 	char			 q[64];
 
 	if (v == NULL) {
@@ -393,18 +495,29 @@ ap_version(struct apctx *c, const struct ynode *root)
 		    "version 0.0 (write 'version: 0.0')");
 		return;
 	}
-	if (v->type != YN_SCALAR || strcmp(v->value, "0.0") != 0) {
+	if (v->type == YN_SCALAR && !v->plain &&
+	    strcmp(v->value, "0.0") == 0) {
+		ap_err(c, v, "version", "must be the number 0.0, not the "
+		    "string %s (CodeDeploy refuses a quoted version)",
+		    ap_quote(v, q, sizeof(q)));
+		return;
+	}
+	if (!ap_is_zero_number(v)) {
 		ap_err(c, v, "version", "must be 0.0, not %s",
 		    ap_quote(v, q, sizeof(q)));
 		return;
 	}
+	if (strcmp(v->value, "0.0") != 0)
+		ap_warn(c, v, "version", "%s is read as 0.0, as CodeDeploy "
+		    "compares the number; write 'version: 0.0'",
+		    ap_quote(v, q, sizeof(q)));
 	c->as->version = xstrdup("0.0");
 }
 
 static void
 ap_os(struct apctx *c, const struct ynode *root)
 {
-	const struct ynode	*v = ynode_get(root, "os");
+	const struct ynode	*v = ap_get(root, "os");
 	char			 q[64];
 
 	if (v == NULL) {
@@ -427,7 +540,7 @@ ap_os(struct apctx *c, const struct ynode *root)
 static void
 ap_feb(struct apctx *c, const struct ynode *root)
 {
-	const struct ynode	*v = ynode_get(root, "file_exists_behavior");
+	const struct ynode	*v = ap_get(root, "file_exists_behavior");
 	char			 q[64];
 	int			 feb;
 
@@ -471,12 +584,12 @@ ap_file(struct apctx *c, const struct ynode *n, const char *path)
 		    "destination, not %s", ynode_typename(n));
 		return;
 	}
-	if (ap_check_keys(c, n, path, file_keys) == -1)
+	if (ap_check_keys(c, n, path, file_keys, file_hints) == -1)
 		return;
-	if ((src = ynode_get(n, "source")) == NULL)
+	if ((src = ap_get(n, "source")) == NULL)
 		ap_err(c, n, path, "missing source (the bundle path to "
 		    "install; '/' for all of it)");
-	if ((dst = ynode_get(n, "destination")) == NULL)
+	if ((dst = ap_get(n, "destination")) == NULL)
 		ap_err(c, n, path, "missing destination (where on the host "
 		    "it goes)");
 	if (src == NULL || dst == NULL)
@@ -500,7 +613,7 @@ ap_file(struct apctx *c, const struct ynode *n, const char *path)
 static void
 ap_files(struct apctx *c, const struct ynode *root)
 {
-	const struct ynode	*v = ynode_get(root, "files");
+	const struct ynode	*v = ap_get(root, "files");
 	char			 path[64];
 
 	if (v == NULL || ynode_is_null(v))
@@ -533,12 +646,17 @@ ap_timeout(struct apctx *c, const struct ynode *n, const char *path,
 		if (!isdigit((unsigned char)n->value[i]))
 			break;
 	if (n->type != YN_SCALAR || n->len == 0 || i != n->len ||
-	    parse_u64(n->value, 1, HOOK_TIMEOUT_MAX, &v) == -1) {
+	    parse_u64(n->value, 1, HOOK_TIMEOUT_LIMIT, &v) == -1) {
 		ap_err(c, n, path, "must be a whole number of seconds from 1 "
-		    "to %d, not %s", HOOK_TIMEOUT_MAX,
+		    "to %d, not %s", HOOK_TIMEOUT_LIMIT,
 		    ap_quote(n, q, sizeof(q)));
 		return -1;
 	}
+	if (v > HOOK_TIMEOUT_MAX)
+		ap_warn(c, n, path, "%llu s is over the %d s the AppSpec "
+		    "documents for one event; hookd, like the CodeDeploy "
+		    "agent, waits the whole %llu s", (unsigned long long)v,
+		    HOOK_TIMEOUT_MAX, (unsigned long long)v);
 	*ret = (unsigned)v;
 	return 0;
 }
@@ -575,7 +693,7 @@ ap_script_fields(struct apctx *c, const struct ynode *n, const char *path,
 	char			 kp[256];
 	int			 bad = 0;
 
-	if ((v = ynode_get(n, "location")) == NULL) {
+	if ((v = ap_get(n, "location")) == NULL) {
 		ap_err(c, n, path, "missing location (the script's path in "
 		    "the bundle)");
 		bad = 1;
@@ -587,23 +705,26 @@ ap_script_fields(struct apctx *c, const struct ynode *n, const char *path,
 		h->col = v->col;
 	}
 	ypath_key(kp, sizeof(kp), path, "timeout");
-	if ((v = ynode_get(n, "timeout")) != NULL && !ynode_is_null(v) &&
+	if ((v = ap_get(n, "timeout")) != NULL && !ynode_is_null(v) &&
 	    ap_timeout(c, v, kp, &h->timeout) == -1)
 		bad = 1;
 	ypath_key(kp, sizeof(kp), path, "runas");
-	if ((v = ynode_get(n, "runas")) != NULL && !ynode_is_null(v) &&
+	if ((v = ap_get(n, "runas")) != NULL && !ynode_is_null(v) &&
 	    (h->runas = ap_string(c, v, kp, false)) == NULL)
 		bad = 1;
 	ypath_key(kp, sizeof(kp), path, "sudo");
-	if ((v = ynode_get(n, "sudo")) != NULL && !ynode_is_null(v) &&
+	if ((v = ap_get(n, "sudo")) != NULL && !ynode_is_null(v) &&
 	    ap_bool(c, v, kp, &h->sudo) == -1)
 		bad = 1;
 	return bad ? -1 : 0;
 }
 
+/*
+ * One script of an event.  With ev -1 (an event CodeDeploy runs no
+ * scripts for) it is checked as CodeDeploy checks it, then dropped.
+ */
 static void
-ap_script(struct apctx *c, enum lc_event ev, const struct ynode *n,
-    const char *path)
+ap_script(struct apctx *c, int ev, const struct ynode *n, const char *path)
 {
 	struct appspec		*as = c->as;
 	struct appspec_hook	 h = { 0 };
@@ -613,10 +734,10 @@ ap_script(struct apctx *c, enum lc_event ev, const struct ynode *n,
 		    "%s", ynode_typename(n));
 		return;
 	}
-	if (ap_check_keys(c, n, path, script_keys) == -1)
+	if (ap_check_keys(c, n, path, script_keys, script_hints) == -1)
 		return;
 	h.timeout = HOOK_TIMEOUT_DEFAULT;
-	if (ap_script_fields(c, n, path, &h) == -1) {
+	if (ap_script_fields(c, n, path, &h) == -1 || ev == -1) {
 		free(h.location);
 		free(h.runas);
 		return;
@@ -635,9 +756,10 @@ ap_script(struct apctx *c, enum lc_event ev, const struct ynode *n,
 }
 
 /*
- * Returns the event for a hooks: key, or -1 after recording why not.  A
- * step hookd runs itself may be named with no scripts ('empty'): -1, but
- * no error.
+ * Returns the event for a hooks: key, or -1 when no script of it runs:
+ * a step hookd runs itself, a reserved name or an unknown event, each a
+ * warning when it has scripts ('empty': it has none), since CodeDeploy
+ * accepts the file and never runs them.
  */
 static int
 ap_event(struct apctx *c, const struct ynode *k, const char *path,
@@ -650,8 +772,10 @@ ap_event(struct apctx *c, const struct ynode *k, const char *path,
 	if ((ev = lc_event_from_name(k->value)) != -1) {
 		if (!lc_event_scriptable(ev)) {
 			if (!empty)
-				ap_err(c, k, path, "hookd runs %s itself; it "
-				    "takes no scripts", k->value);
+				ap_warn(c, k, path, "scripts ignored: %s is "
+				    "the agent's own step (hookd's and "
+				    "CodeDeploy's) and runs no scripts",
+				    k->value);
 			return -1;
 		}
 		return ev;
@@ -659,17 +783,19 @@ ap_event(struct apctx *c, const struct ynode *k, const char *path,
 	for (i = 0; lc_reserved_names[i] != NULL; i++) {
 		if (strcmp(lc_reserved_names[i], k->value) == 0) {
 			if (!empty)
-				ap_err(c, k, path, "%s is reserved for "
-				    "CodeDeploy's own step; it takes no scripts",
-				    k->value);
+				ap_warn(c, k, path, "scripts ignored: %s is "
+				    "reserved for CodeDeploy's own step and "
+				    "runs no scripts", k->value);
 			return -1;
 		}
 	}
 	if ((hint = ysuggest(k->value, lc_scriptable_names)) != NULL)
-		ap_err(c, k, path, "unknown lifecycle event (did you mean "
+		ap_warn(c, k, path, "unknown lifecycle event, ignored as by "
+		    "CodeDeploy: its scripts never run (did you mean "
 		    "'%s'?)", hint);
 	else
-		ap_err(c, k, path, "unknown lifecycle event; the events are "
+		ap_warn(c, k, path, "unknown lifecycle event, ignored as by "
+		    "CodeDeploy: its scripts never run; the events are "
 		    "ApplicationStop, BeforeInstall, AfterInstall, "
 		    "ApplicationStart, ValidateService and the traffic events");
 	return -1;
@@ -678,7 +804,7 @@ ap_event(struct apctx *c, const struct ynode *k, const char *path,
 static void
 ap_hooks(struct apctx *c, const struct ynode *root)
 {
-	const struct ynode	*v = ynode_get(root, "hooks");
+	const struct ynode	*v = ap_get(root, "hooks");
 	char			 path[256], ip[300];
 
 	if (v == NULL || ynode_is_null(v))
@@ -688,7 +814,7 @@ ap_hooks(struct apctx *c, const struct ynode *root)
 		    "to lists of scripts, not %s", ynode_typename(v));
 		return;
 	}
-	if (ap_check_keys(c, v, "hooks", NULL) == -1)
+	if (ap_check_keys(c, v, "hooks", NULL, NULL) == -1)
 		return;
 	for (size_t i = 0; i + 1 < v->nkids; i += 2) {
 		const struct ynode	*k = v->kids[i], *list = v->kids[i + 1];
@@ -696,13 +822,15 @@ ap_hooks(struct apctx *c, const struct ynode *root)
 		int			 ev;
 
 		if (k->type != YN_SCALAR || ynode_is_null(k) ||
-		    ynode_get(v, k->value) != list)
+		    ap_get(v, k->value) != list)
 			continue;	/* reported by ap_check_keys */
 		ypath_key(path, sizeof(path), "hooks", k->value);
 		empty = ynode_is_null(list) ||
 		    (list->type == YN_SEQ && list->nkids == 0);
-		if ((ev = ap_event(c, k, path, empty)) == -1 || empty)
+		ev = ap_event(c, k, path, empty);
+		if (empty)
 			continue;
+		/* CodeDeploy reads the scripts of every key: so do we. */
 		if (list->type != YN_SEQ) {
 			ap_err(c, list, path, "must be a list of scripts, "
 			    "not %s", ynode_typename(list));
@@ -728,13 +856,13 @@ ap_root(struct apctx *c, const struct ynode *root)
 		    "hooks, not %s", ynode_typename(root));
 		return;
 	}
-	if (ap_check_keys(c, root, "", top_keys) == -1)
+	if (ap_check_keys(c, root, "", top_keys, NULL) == -1)
 		return;
 	ap_version(c, root);
 	ap_os(c, root);
 	ap_feb(c, root);
 	ap_files(c, root);
-	ap_permissions(c, ynode_get(root, "permissions"));
+	ap_permissions(c, ap_get(root, "permissions"));
 	ap_hooks(c, root);
 }
 
@@ -778,10 +906,30 @@ appspec_parse(struct appspec *as, const char *data, size_t len,
 		ap_root(&c, ytree_root(t));
 		ytree_free(t);
 	}
-	ap_sort_errors(&c);
+	ap_sort(as->errors, c.pos, as->nerrors);
+	ap_sort(as->warnings, c.wpos, as->nwarnings);
 	if (as->nerrors > 0)
 		return errbuf_set(eb, EK_DATA, "%s", as->errors[0]);
 	return 0;
+}
+
+/*
+ * --strict: every warning becomes an error too.  Returns 0 when there is
+ * none, else -1 with eb (EK_DATA) holding the first error.  Never fails
+ * otherwise.
+ */
+int
+appspec_strict(struct appspec *as, struct errbuf *eb)
+{
+	if (as->nwarnings == 0)
+		return 0;
+	for (size_t i = 0; i < as->nwarnings &&
+	    as->nerrors < APPSPEC_ERRORS_MAX; i++) {
+		as->errors = xreallocarray(as->errors, as->nerrors + 1,
+		    sizeof(*as->errors));
+		as->errors[as->nerrors++] = xstrdup(as->warnings[i]);
+	}
+	return errbuf_set(eb, EK_DATA, "%s", as->errors[0]);
 }
 
 /* Read at most APPSPEC_MAX + 1 bytes of fd into a new buffer. */

@@ -24,6 +24,14 @@ struct apctx {
 	size_t		 nhooks;	/* scripts over all events */
 	/* line and column of each of as->errors, to sort them */
 	unsigned long	 pos[APPSPEC_ERRORS_MAX][2];
+	/* the same for as->warnings */
+	unsigned long	 wpos[APPSPEC_ERRORS_MAX][2];
+};
+
+/* Why CodeDeploy ignores a key that some files carry: the warning. */
+struct ap_hint {
+	const char	*key;
+	const char	*why;
 };
 
 /*
@@ -32,6 +40,17 @@ struct apctx {
  */
 void	ap_err(struct apctx *, const struct ynode *, const char *path,
 	    const char *fmt, ...) HOOKD_PRINTF(4, 5);
+/*
+ * Record a warning the same way: what CodeDeploy accepts but ignores or
+ * reads differently.  At most APPSPEC_ERRORS_MAX.
+ */
+void	ap_warn(struct apctx *, const struct ynode *, const char *path,
+	    const char *fmt, ...) HOOKD_PRINTF(4, 5);
+/*
+ * The value of key k of mapping n, or NULL.  When k is given twice the
+ * last one counts, as in CodeDeploy's YAML reader.
+ */
+const struct ynode *ap_get(const struct ynode *n, const char *k);
 /*
  * Check that n is a usable string scalar; records an error and returns
  * NULL when it is not.  Returns a new copy (caller frees).
@@ -42,11 +61,14 @@ char	*ap_string(struct apctx *, const struct ynode *, const char *path,
 const char *ap_quote(const struct ynode *, char *buf, size_t bufsz);
 /*
  * Check a mapping's keys against 'known' (NULL-terminated; NULL: any):
- * records duplicate, non-string and unknown keys (with a suggestion).
+ * a key that is not a string is an error; a duplicate (the last one
+ * counts) and an unknown key (CodeDeploy ignores it) are warnings, the
+ * latter with the reason from 'hints' (may be NULL) or a suggestion.
  * Returns -1 (recorded) when it has more than APPSPEC_MAP_KEYS_MAX.
  */
 int	ap_check_keys(struct apctx *, const struct ynode *map,
-	    const char *path, const char *const *known);
+	    const char *path, const char *const *known,
+	    const struct ap_hint *hints);
 
 /* appspec_perm.c: the permissions: section. */
 void	ap_permissions(struct apctx *, const struct ynode *);

@@ -72,11 +72,38 @@ def test_validate_reports_every_error_with_line_and_column(hookd_bin):
     r = run([hookd_bin, "validate", "many-errors.yml"], cwd=FIXTURES / "bad")
     assert r.returncode == 65
     lines = r.stderr.splitlines()
+    # The unknown event is a warning: CodeDeploy accepts and ignores it.
     assert lines[-1] == "hookd: validate: 'many-errors.yml' is not valid " \
-        "(6 errors)"
-    assert "many-errors.yml:5:3: hooks.AfterInstal: unknown lifecycle " \
-        "event (did you mean 'AfterInstall'?)" in lines
-    assert all(line.startswith("many-errors.yml:") for line in lines[:-1])
+        "(5 errors, 1 warning)"
+    assert "warning: many-errors.yml:5:3: hooks.AfterInstal: unknown " \
+        "lifecycle event, ignored as by CodeDeploy: its scripts never run " \
+        "(did you mean 'AfterInstall'?)" in lines
+    assert all(line.startswith("many-errors.yml:") for line in lines[:-2])
+
+
+@pytest.mark.parametrize("name", fixtures("warn"))
+def test_validate_accepts_warn_fixture_with_its_warning(hookd_bin, name):
+    want = (FIXTURES / "warn" / name).with_suffix(".warn").read_text()
+    r = run([hookd_bin, "validate", name], cwd=FIXTURES / "warn")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert lines[0] == "warning: " + want.strip()
+    assert all(line.startswith(f"warning: {name}:") for line in lines[:-1])
+    assert lines[-1].startswith(f"hookd: validate: '{name}' is valid, "
+                                f"with {len(lines) - 1} warning")
+
+
+@pytest.mark.parametrize("name", fixtures("warn"))
+def test_validate_strict_refuses_warn_fixture(hookd_bin, name):
+    want = (FIXTURES / "warn" / name).with_suffix(".warn").read_text()
+    r = run([hookd_bin, "validate", "--strict", name], cwd=FIXTURES / "warn")
+    assert r.returncode == 65
+    lines = r.stderr.splitlines()
+    assert lines[0] == want.strip()
+    assert "--strict made" in lines[-1]
+    r2 = run([hookd_bin, "validate", "-s", name], cwd=FIXTURES / "warn")
+    assert (r2.returncode, r2.stderr) == (65, r.stderr)
 
 
 def test_validate_verbose_prints_one_summary_line(hookd_bin):
@@ -112,7 +139,7 @@ def test_validate_usage_errors_exit_64(hookd_bin, argv, what):
 def test_validate_help_and_version_go_to_stdout(hookd_bin):
     r = run([hookd_bin, "validate", "--help"])
     assert r.returncode == 0
-    assert r.stdout.startswith("usage: hookd validate [-v]")
+    assert r.stdout.startswith("usage: hookd validate [-sv]")
     assert r.stderr == ""
     r = run([hookd_bin, "validate", "--version"])
     assert r.returncode == 0

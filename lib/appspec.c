@@ -367,14 +367,28 @@ ap_string(struct apctx *c, const struct ynode *n, const char *path,
 
 /*
  * The event a top-level key names or nearly names (an event pushed out
- * of hooks: by its indentation), or NULL.
+ * of hooks: by its indentation or a stray character before it), or
+ * NULL.  Whatever surrounds the letters is left out.
  */
 static const char *
 ap_event_like(const char *key)
 {
-	if (lc_event_from_name(key) != -1)
-		return key;
-	return ysuggest(key, lc_scriptable_names);
+	char		 word[65];
+	size_t		 n;
+	int		 ev;
+
+	while (*key != '\0' && !isalpha((unsigned char)*key))
+		key++;
+	for (n = strlen(key); n > 0 &&
+	    !isalnum((unsigned char)key[n - 1]); n--)
+		;
+	if (n == 0 || n >= sizeof(word))
+		return NULL;
+	memcpy(word, key, n);
+	word[n] = '\0';
+	if ((ev = lc_event_from_name(word)) != -1)
+		return lc_event_name(ev);
+	return ysuggest(word, lc_scriptable_names);
 }
 
 /*

@@ -287,3 +287,43 @@ def test_validate_takes_the_global_verbose_flag_too(hookd_bin):
             cwd=FIXTURES / "good")
     assert r.returncode == 0
     assert r.stdout.startswith("minimal.yml: valid appspec: 0 scripts")
+
+
+REALWORLD = TOP / "tests" / "fixtures" / "appspec-realworld"
+
+
+def realworld_cases():
+    """(file, exit, [warning parts]) from the fixture set's INDEX.md."""
+    cases = []
+    for line in (REALWORLD / "INDEX.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or not cells[0].endswith(".yml"):
+            continue
+        parts = [p for p in cells[4].split(";") if p]
+        cases.append((cells[0], int(cells[3]), parts))
+    return cases
+
+
+def test_realworld_index_names_every_fixture():
+    listed = {c[0] for c in realworld_cases()}
+    assert listed == {p.name for p in REALWORLD.glob("*.yml")}
+    assert len(listed) >= 40
+
+
+@pytest.mark.parametrize("name,code,parts", realworld_cases(),
+                         ids=[c[0] for c in realworld_cases()])
+def test_validate_realworld_shape(hookd_bin, name, code, parts):
+    r = run([hookd_bin, "validate", name], cwd=REALWORLD)
+    assert r.returncode == code, r.stderr
+    assert r.stdout == ""
+    warnings = [line for line in r.stderr.splitlines()
+                if line.startswith("warning: ")]
+    assert len(warnings) == len(parts), r.stderr
+    for line, part in zip(warnings, parts):
+        assert line.startswith(f"warning: {name}:")
+        assert part in line
+    if code == 0 and not parts:
+        assert r.stderr == ""
+    # --strict refuses exactly the files with warnings.
+    s = run([hookd_bin, "validate", "--strict", name], cwd=REALWORLD)
+    assert s.returncode == (65 if parts or code else 0)

@@ -268,6 +268,7 @@ cmd_bake(int argc, char **argv)
 	spec.application = cfg.application;
 	spec.group = group;
 	spec.keep_releases = cfg.keep_releases;
+	spec.strict = cfg.strict;
 	spec.limits.max_bytes = cfg.max_bundle_bytes;
 	spec.limits.max_entries = cfg.max_bundle_entries;
 	spec.deployment_id = m.deployment_id;

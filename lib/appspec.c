@@ -929,8 +929,8 @@ appspec_parse(struct appspec *as, const char *data, size_t len,
 
 /*
  * --strict: every warning becomes an error too.  Returns 0 when there is
- * none, else -1 with eb (EK_DATA) holding the first error.  Never fails
- * otherwise.
+ * none, else -1 with eb (EK_DATA) naming the count and the first one.
+ * Never fails otherwise.
  */
 int
 appspec_strict(struct appspec *as, struct errbuf *eb)
@@ -943,7 +943,9 @@ appspec_strict(struct appspec *as, struct errbuf *eb)
 		    sizeof(*as->errors));
 		as->errors[as->nerrors++] = xstrdup(as->warnings[i]);
 	}
-	return errbuf_set(eb, EK_DATA, "%s", as->errors[0]);
+	return errbuf_set(eb, EK_DATA, "%zu appspec warning%s, refused in "
+	    "strict mode; the first: %s", as->nwarnings,
+	    as->nwarnings == 1 ? "" : "s", as->warnings[0]);
 }
 
 /* Read at most APPSPEC_MAX + 1 bytes of fd into a new buffer. */

@@ -701,6 +701,7 @@ static const struct field hookd_fields[] = {
 	    false),
 	CF("hook_cgroup", F_ABSPATH, hook_cgroup, 0, 0, false),
 	CF("sqs_protocol", F_SQSPROTO, sqs_protocol, 0, 0, false),
+	CF("strict", F_BOOL, strict, 0, 0, false),
 };
 
 void
@@ -900,6 +901,7 @@ static const struct field deployer_fields[] = {
 	DF("region", F_REGION, region, 0, 0, false),
 	DF("message_key_file", F_KEYFILE, message_key_file, 0, 0, false),
 	DF("sqs_protocol", F_SQSPROTO, sqs_protocol, 0, 0, false),
+	DF("strict", F_BOOL, strict, 0, 0, false),
 	{ "groups", F_GROUPS, 0, 0, 0, true },
 };
 

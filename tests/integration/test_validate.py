@@ -2,6 +2,7 @@
 """'hookd validate PATH': appspec files, bundles (directory, .tar, .tar.gz,
 .tgz, .zip), the shared conformance cases, and the exit codes."""
 import io
+import re
 import os
 import pathlib
 import tarfile
@@ -327,3 +328,30 @@ def test_validate_realworld_shape(hookd_bin, name, code, parts):
     # --strict refuses exactly the files with warnings.
     s = run([hookd_bin, "validate", "--strict", name], cwd=REALWORLD)
     assert s.returncode == (65 if parts or code else 0)
+
+
+def test_every_row_of_the_differences_table_names_existing_tests():
+    doc = (TOP / "docs" / "appspec.md").read_text()
+    table = doc.split("## What hookd does, what CodeDeploy does", 1)[1]
+    table = table.split("\n## ", 1)[0]
+    rows = [r for r in table.splitlines() if r.startswith("| ")
+            and not r.startswith("| the file has")]
+    assert len(rows) >= 20
+    base = {"F": FIXTURES, "RW": REALWORLD}
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[3] and cells[4], row
+        last = None
+        found = 0
+        for ref in re.findall(r"`([^`]+)`", cells[4]):
+            m = re.match(r"(F|RW)/(.*)", ref)
+            if m:
+                last = base[m.group(1)] / pathlib.Path(m.group(2)).parent
+                pat = pathlib.Path(m.group(2)).name
+            else:
+                pat = ref
+            assert last is not None, row
+            hits = list(last.glob(pat))
+            assert hits, f"{ref}: nothing in {last} ({row})"
+            found += len(hits)
+        assert found, row

@@ -689,6 +689,13 @@ ap_bool(struct apctx *c, const struct ynode *n, const char *path,
 			return 0;
 		}
 		if (strcasecmp(n->value, no[i]) == 0) {
+			/* Ruby takes any string for true. */
+			if (!n->plain)
+				ap_warn(c, n, path, "hookd reads %s as false; "
+				    "CodeDeploy takes any quoted string for "
+				    "true and runs the script with sudo; write "
+				    "it without quotes", ap_quote(n, q,
+				    sizeof(q)));
 			*ret = false;
 			return 0;
 		}

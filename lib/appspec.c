@@ -5,10 +5,11 @@
  * yamltree.c turns the text into a small tree of our own (struct ynode)
  * under the appspec's nesting, node and alias limits, so a hostile file
  * cannot make us recurse, loop or expand without bound.  The schema walk
- * here checks the tree against the EC2/on-premises AppSpec as the reference agent reads
- * it, fills the model, and records every error it finds, each as one
- * "file:line:col: path: what" line.  The permissions: section lives in
- * appspec_perm.c.  This module never logs and never exits.
+ * here checks the tree against the EC2/on-premises AppSpec as the
+ * reference agent reads it, fills the model, and records every error
+ * it finds, each as one "file:line:col: path: what" line.  The
+ * permissions: section lives in appspec_perm.c.  This module never
+ * logs and never exits.
  */
 #include "compat.h"
 

@@ -122,7 +122,7 @@ appspec_rejects_bad_fixtures_with_the_expected_first_error(void **state)
  * the expected first warning (the sibling .warn); --strict refuses it.
  */
 static void
-appspec_accepts_warn_fixtures_with_the_expected_first_warning(void **state)
+appspec_accepts_warn_fixtures_first_warning(void **state)
 {
 	struct dirent	**ents;
 	int		 n;
@@ -732,8 +732,7 @@ main(void)
 		cmocka_unit_test(appspec_load_refuses_a_directory),
 		cmocka_unit_test(appspec_release_is_safe_on_a_zeroed_model),
 		cmocka_unit_test(appspec_names_events_both_ways),
-		cmocka_unit_test(
-		    appspec_accepts_warn_fixtures_with_the_expected_first_warning),
+		cmocka_unit_test(appspec_accepts_warn_fixtures_first_warning),
 		cmocka_unit_test(appspec_warnings_keep_codedeploys_meaning),
 		cmocka_unit_test(
 		    appspec_parses_acl_entries_like_the_reference_agent),

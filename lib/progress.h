@@ -13,7 +13,9 @@
  *      "traffic": {"step", "detail"} only while Block/AllowTraffic waits,
  *      "events": [{"event", "status": "Running" | "Succeeded" | "Failed" |
  *                  "Skipped", "rollback", "started_at", "finished_at",
- *                  "duration", "script", "outcome"}]}
+ *                  "duration", "script", "outcome"}],
+ *      "warnings": ["FILE:LINE:COL: path: what", ...] (optional: the
+ *                  appspec's warnings, set when DownloadBundle ends)}
  *   groups/APP/GROUP/instances/INSTANCE.json  (hookd.instance/1)
  *     {"schema", "instance", "application", "group", "queue",
  *      "queue_backend", "started_at", "last_seen", "pid", "version",

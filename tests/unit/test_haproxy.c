@@ -301,7 +301,7 @@ parse_stat_finds_the_server_or_says_it_is_not_there(void **state)
 }
 
 static void
-parse_stat_reads_sessions_and_refuses_what_it_does_not_know(void **state)
+parse_stat_reads_sessions_and_refuses_the_unknown(void **state)
 {
 	static const char hdr[] = "# pxname,svname,qcur,qmax,scur,status,"
 	    "check_status,check_desc,\n";
@@ -355,7 +355,7 @@ main(void)
 		cmocka_unit_test(
 		    parse_stat_finds_the_server_or_says_it_is_not_there),
 		cmocka_unit_test(
-		    parse_stat_reads_sessions_and_refuses_what_it_does_not_know),
+		    parse_stat_reads_sessions_and_refuses_the_unknown),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -435,6 +435,7 @@ FUZZ_TARGETS	+= awsxml
 FUZZ_TARGETS	+= awsjson
 FUZZ_TARGETS	+= config
 FUZZ_TARGETS	+= creds
+FUZZ_TARGETS	+= haproxy
 FUZZ_TARGETS	+= message
 FUZZ_TARGETS	+= spool
 FUZZ_LIB_SRCS	 = $(LIB_SRCS)

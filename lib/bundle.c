@@ -57,6 +57,7 @@
 #include "bundle.h"
 #include "bundle_int.h"
 #include "caps.h"
+#include "clock.h"
 #include "errbuf.h"
 #include "xalloc.h"
 #include "dl_archive.h"
@@ -191,15 +192,6 @@ struct bx {
 	uint64_t	 tick_last;	/* CLOCK_MONOTONIC ns */
 };
 
-static uint64_t
-bx_now_ns(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Call the progress callback when a period has passed since the last. */
 static void
 bx_tick(struct bx *bx)
@@ -208,7 +200,7 @@ bx_tick(struct bx *bx)
 
 	if (bx->tick == NULL)
 		return;
-	now = bx_now_ns();
+	now = mono_ns();
 	if (now - bx->tick_last < bx->tick_ns)
 		return;
 	bx->tick_last = now;
@@ -1953,7 +1945,7 @@ bundle_extract_ex(const char *path, const char *destdir,
 	bx.tick_arg = o->tick_arg;
 	bx.tick_ns = (uint64_t)(o->tick_msec != 0 ? o->tick_msec :
 	    HOOK_TICK_MSEC) * 1000000ULL;
-	bx.tick_last = bx_now_ns();
+	bx.tick_last = mono_ns();
 	hash = o->sha256 != NULL || ret_sha256 != NULL;
 	if (bundle_detect(path, &fmt, eb) == -1)
 		goto out;

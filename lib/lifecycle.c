@@ -49,6 +49,7 @@
 #include "appspec.h"
 #include "bundle.h"
 #include "caps.h"
+#include "clock.h"
 #include "deploylog.h"
 #include "errbuf.h"
 #include "fsutil.h"
@@ -107,15 +108,6 @@ struct engine {
 static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 
 /* --- small helpers --- */
-
-static double
-now_sec(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 void
 lifecycle_new_id(char buf[DEPLOY_ID_LEN + 1])
@@ -407,7 +399,7 @@ obs_end(struct engine *e, enum lc_event ev, enum deploy_event_status st,
 
 	de.event = ev;
 	de.status = st;
-	de.duration = now_sec() - t0;
+	de.duration = mono_sec() - t0;
 	de.script = script;
 	de.outcome = outcome;
 	de.tail = tail != NULL ? tail : "";
@@ -430,7 +422,7 @@ run_event(struct engine *e, enum lc_event ev, const struct hook_rev *rev,
     struct errbuf *eb)
 {
 	struct hook_ctx	 hc;
-	double		 t0 = now_sec();
+	double		 t0 = mono_sec();
 	int		 r;
 
 	obs_start(e, ev, rollback);
@@ -993,7 +985,7 @@ prepare(struct engine *e, struct errbuf *eb)
 	enum bundle_format		 fmt;
 	char				 hex[65];
 	struct errbuf			 eb2;
-	double				 t0 = now_sec();
+	double				 t0 = mono_sec();
 
 	if (bundle_detect(sp->bundle, &fmt, eb) == -1)
 		return -1;
@@ -1048,7 +1040,7 @@ prepare(struct engine *e, struct errbuf *eb)
 	}
 	e->traffic = has_traffic(&e->as) ||
 	    (e->live_ok && has_traffic(&e->live_as));
-	e->prep_secs = now_sec() - t0;
+	e->prep_secs = mono_sec() - t0;
 	return 0;
 }
 
@@ -1292,7 +1284,7 @@ run_events(struct engine *e)
 		case LC_AFTER_BLOCK_TRAFFIC:
 		case LC_APPLICATION_STOP:
 			if (e->livedir == NULL || !e->live_ok) {
-				t0 = now_sec();
+				t0 = mono_sec();
 				obs_start(e, ev, false);
 				obs_end(e, ev, DEPLOY_EVENT_SKIPPED, t0, NULL,
 				    e->livedir == NULL ? "first deployment" :
@@ -1315,7 +1307,7 @@ run_events(struct engine *e)
 			break;
 		case LC_DOWNLOAD_BUNDLE:
 			obs_start(e, ev, false);
-			t0 = now_sec() - e->prep_secs;
+			t0 = mono_sec() - e->prep_secs;
 			if (e->reused != NULL)
 				(void)snprintf(what, sizeof(what), "reused "
 				    "release %s", e->reused);
@@ -1324,7 +1316,7 @@ run_events(struct engine *e)
 			    false);
 			break;
 		case LC_INSTALL:
-			t0 = now_sec();
+			t0 = mono_sec();
 			obs_start(e, ev, false);
 			r = install(e, &eb);
 			if (r == -1) {

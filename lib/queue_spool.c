@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "clock.h"
 #include "errbuf.h"
 #include "log.h"
 #include "message.h"
@@ -641,7 +642,7 @@ sp_receive(struct queue *q, unsigned wait_sec, struct queue_msg *ret_msg,
     struct errbuf *eb)
 {
 	struct spool	*s = sp(q);
-	struct timespec	 t0, t1;
+	struct timespec	 t0;
 	struct pollfd	 pfd;
 	time_t		 next;
 	long long	 left_ms, ms;
@@ -651,17 +652,14 @@ sp_receive(struct queue *q, unsigned wait_sec, struct queue_msg *ret_msg,
 		return -1;
 	if (wait_sec > 0 && open_inotify(q, eb) == -1)
 		return -1;
-	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	mono_now(&t0);
 	for (;;) {
 		drain_inotify(s);
 		if (reclaim(s, &next, eb) == -1)
 			return -1;
 		if ((r = claim_one(q, ret_msg, eb)) != 0)
 			return r;
-		(void)clock_gettime(CLOCK_MONOTONIC, &t1);
-		left_ms = (long long)wait_sec * 1000 -
-		    ((t1.tv_sec - t0.tv_sec) * 1000LL +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		left_ms = (long long)wait_sec * 1000 - mono_ms_since(&t0);
 		if (left_ms <= 0)
 			return 0;
 		ms = left_ms;

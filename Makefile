@@ -168,6 +168,7 @@ UNIT_TESTS	+= creds
 UNIT_TESTS	+= deploylog
 UNIT_TESTS	+= dl
 UNIT_TESTS	+= errbuf
+UNIT_TESTS	+= fsutil
 UNIT_TESTS	+= git
 UNIT_TESTS	+= http
 UNIT_TESTS	+= http_fork

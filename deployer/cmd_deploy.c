@@ -25,9 +25,9 @@
 #include "bundle.h"
 #include "deployer.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "git.h"
 #include "log.h"
-#include "release.h"
 #include "store.h"
 #include "validate.h"
 #include "version.h"
@@ -277,7 +277,7 @@ cmd_deploy(int argc, char **argv)
  out:
 	if (archiving)
 		git_abort(&gp);
-	if (scratch != NULL && release_rmtree(scratch, &eb) == -1)
+	if (scratch != NULL && fs_rmtree(scratch, &eb) == -1)
 		log_debug("%s", eb.msg);
 	revision_release(&rev);
 	brec_release(&br);

@@ -539,7 +539,7 @@ drop_orphan(struct engine *e, const struct state_progress *ip)
 	name = rel + plen;
 	dir = xasprintf("%s/%s", e->gdir, rel);
 	manifest_remove(e->gdir, name);
-	if (release_rmtree(dir, &eb) == -1)
+	if (fs_rmtree(dir, &eb) == -1)
 		deploylog_printf(&e->log, NULL, "%s", eb.msg);
 	else
 		deploylog_printf(&e->log, NULL, "removed the release it was "
@@ -744,7 +744,7 @@ extract(struct engine *e, enum bundle_format fmt, struct errbuf *eb)
 	o.sha256 = e->spec->sha256 != NULL ? e->spec->sha256 : e->sha256;
 	tmp = xasprintf("%s/%s/%s%s", e->gdir, RELEASE_DIR, RELEASE_TMP_PREFIX,
 	    e->relname);
-	if (release_rmtree(tmp, eb) == -1)
+	if (fs_rmtree(tmp, eb) == -1)
 		goto out;
 	if (mkdir(tmp, 0755) == -1) {
 		errbuf_errno(eb, EK_IO, "cannot create '%s'", tmp);
@@ -773,7 +773,7 @@ extract(struct engine *e, enum bundle_format fmt, struct errbuf *eb)
 	e->reldir_made = true;
 	ret = 0;
  out:
-	if (release_rmtree(tmp, eb) == -1 && ret == 0)
+	if (fs_rmtree(tmp, eb) == -1 && ret == 0)
 		ret = -1;
 	free(tmp);
 	free(root);
@@ -1011,7 +1011,7 @@ prepare(struct engine *e, struct errbuf *eb)
 
 	if (begin(e, eb) == -1)
 		return -1;
-	if (release_rmtree(e->reldir, eb) == -1)
+	if (fs_rmtree(e->reldir, eb) == -1)
 		return -1;
 	manifest_remove(e->gdir, e->relname);
 	if ((e->sha256 == NULL || !reuse(e)) && extract(e, fmt, eb) == -1)
@@ -1051,7 +1051,7 @@ drop_release(struct engine *e)
 	struct errbuf	 eb;
 
 	manifest_remove(e->gdir, e->relname);
-	if (release_rmtree(e->reldir, &eb) == -1)
+	if (fs_rmtree(e->reldir, &eb) == -1)
 		deploylog_printf(&e->log, NULL, "%s", eb.msg);
 }
 

@@ -116,51 +116,6 @@ release_current(const char *gdir, char **ret, struct errbuf *eb)
 
 /* --- removal and copying --- */
 
-static struct {
-	int		 err;
-	char		 path[PATH_MAX];
-} rm_ctx;
-
-static int
-rmtree_cb(const char *fpath, const struct stat *sb, int flag,
-    struct FTW *ftw)
-{
-	if (remove(fpath) == -1 && errno != ENOENT && rm_ctx.err == 0) {
-		rm_ctx.err = errno;
-		(void)strlcpy(rm_ctx.path, fpath, sizeof(rm_ctx.path));
-	}
-	return 0;
-}
-
-int
-release_rmtree(const char *path, struct errbuf *eb)
-{
-	struct stat	 sb;
-
-	if (lstat(path, &sb) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		return errbuf_errno(eb, EK_IO, "cannot stat '%s'", path);
-	}
-	if (!S_ISDIR(sb.st_mode)) {
-		if (unlink(path) == -1 && errno != ENOENT)
-			return errbuf_errno(eb, EK_IO, "cannot remove '%s'",
-			    path);
-		return 0;
-	}
-	rm_ctx.err = 0;
-	rm_ctx.path[0] = '\0';
-	if (nftw(path, rmtree_cb, WALK_FDS, FTW_DEPTH | FTW_PHYS |
-	    FTW_MOUNT) == -1 && rm_ctx.err == 0) {
-		rm_ctx.err = errno;
-		(void)strlcpy(rm_ctx.path, path, sizeof(rm_ctx.path));
-	}
-	if (rm_ctx.err != 0)
-		return errbuf_errnum(eb, EK_IO, rm_ctx.err,
-		    "cannot remove '%s'", rm_ctx.path);
-	return 0;
-}
-
 uint64_t
 release_seq(const char *name)
 {
@@ -311,7 +266,7 @@ release_clean_tmp(const char *gdir)
 		if (!is_leftover(dirfd(d), de->d_name))
 			continue;
 		path = xasprintf("%s/%s", dir, de->d_name);
-		if (release_rmtree(path, &eb) == -1)
+		if (fs_rmtree(path, &eb) == -1)
 			log_debug("%s", eb.msg);
 		free(path);
 	}
@@ -335,7 +290,7 @@ release_prune(const char *gdir, unsigned keep, const char *const *protect,
 		if (is_protected(names[i], protect, nprotect))
 			continue;
 		path = xasprintf("%s/%s/%s", gdir, RELEASE_DIR, names[i]);
-		if (release_rmtree(path, &eb2) == -1) {
+		if (fs_rmtree(path, &eb2) == -1) {
 			if (failed++ == 0)
 				*eb = eb2;
 		} else {
@@ -477,7 +432,7 @@ link_one(const struct appspec_file *f, const char *gdir,
 		} else if (feb == FEB_OVERWRITE) {
 			backup = xasprintf("%s%s%s", linkpath,
 			    RELEASE_BAK_INFIX, id);
-			if (release_rmtree(backup, eb) == -1)
+			if (fs_rmtree(backup, eb) == -1)
 				goto out;
 			if (rename(linkpath, backup) == -1) {
 				errbuf_errno(eb, EK_IO, "cannot move '%s' "

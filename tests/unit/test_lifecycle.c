@@ -31,6 +31,7 @@
 #include "appspec.h"
 #include "errbuf.h"
 #include "bundle.h"
+#include "fsutil.h"
 #include "lifecycle.h"
 #include "manifest.h"
 #include "proc.h"
@@ -61,7 +62,7 @@ teardown(void **state)
 {
 	struct errbuf	 eb;
 
-	return release_rmtree(tmp, &eb);
+	return fs_rmtree(tmp, &eb);
 }
 
 static void

@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * test_fsutil.c: lib/fsutil.c on real files in a temporary directory:
+ * mkdir -p, removing a tree without following a symlink out of it.
+ */
+#include "compat.h"
+
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "errbuf.h"
+#include "fsutil.h"
+#include "xalloc.h"
+
+static char	 tmp[PATH_MAX];
+
+static int
+setup(void **state)
+{
+	(void)strlcpy(tmp, "/tmp/test_fsutil.XXXXXX", sizeof(tmp));
+	return mkdtemp(tmp) == NULL ? -1 : 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct errbuf	 eb = { 0 };
+
+	return fs_rmtree(tmp, &eb);
+}
+
+static void
+put(const char *path, const char *text)
+{
+	int	 fd;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	assert_int_not_equal(fd, -1);
+	assert_int_equal(write_full(fd, text, strlen(text)), 0);
+	assert_int_equal(close(fd), 0);
+}
+
+static bool
+exists(const char *path)
+{
+	struct stat	 st;
+
+	return lstat(path, &st) == 0;
+}
+
+static void
+mkdirs_makes_parents_and_accepts_existing(void **state)
+{
+	struct errbuf	 eb = { 0 };
+	struct stat	 st;
+	char		*p;
+
+	p = xasprintf("%s/a//b/c/", tmp);
+	assert_int_equal(fs_mkdirs(p, 0755, &eb), 0);
+	assert_int_equal(fs_mkdirs(p, 0755, &eb), 0);
+	assert_int_equal(stat(p, &st), 0);
+	assert_true(S_ISDIR(st.st_mode));
+	free(p);
+
+	/* A file in the way is named. */
+	p = xasprintf("%s/f", tmp);
+	put(p, "x");
+	free(p);
+	p = xasprintf("%s/f/g", tmp);
+	assert_int_equal(fs_mkdirs(p, 0755, &eb), -1);
+	assert_int_equal(eb.kind, EK_IO);
+	assert_non_null(strstr(eb.msg, "cannot create directory"));
+	assert_non_null(strstr(eb.msg, "/f/g'"));
+	free(p);
+}
+
+static void
+rmtree_removes_a_tree_not_what_its_symlinks_point_to(void **state)
+{
+	struct errbuf	 eb = { 0 };
+	char		*top, *p, *outside;
+
+	outside = xasprintf("%s/outside", tmp);
+	assert_int_equal(mkdir(outside, 0755), 0);
+	p = xasprintf("%s/keep", outside);
+	put(p, "kept");
+	free(p);
+
+	top = xasprintf("%s/tree", tmp);
+	p = xasprintf("%s/a/b/c", top);
+	assert_int_equal(fs_mkdirs(p, 0755, &eb), 0);
+	free(p);
+	p = xasprintf("%s/a/b/c/file", top);
+	put(p, "data");
+	free(p);
+	p = xasprintf("%s/a/link", top);
+	assert_int_equal(symlink(outside, p), 0);
+	free(p);
+
+	assert_int_equal(fs_rmtree(top, &eb), 0);
+	assert_false(exists(top));
+	p = xasprintf("%s/keep", outside);
+	assert_true(exists(p));
+	free(p);
+
+	/* Missing: fine.  A file or a symlink: removed itself. */
+	assert_int_equal(fs_rmtree(top, &eb), 0);
+	p = xasprintf("%s/file", tmp);
+	put(p, "x");
+	assert_int_equal(fs_rmtree(p, &eb), 0);
+	assert_false(exists(p));
+	assert_int_equal(symlink(outside, p), 0);
+	assert_int_equal(fs_rmtree(p, &eb), 0);
+	assert_false(exists(p));
+	assert_true(exists(outside));
+	free(p);
+	free(top);
+	free(outside);
+}
+
+static void
+rmtree_names_the_entry_it_could_not_remove(void **state)
+{
+	struct errbuf	 eb = { 0 };
+	char		*top, *p;
+
+	/* A path that cannot be looked up is named. */
+	p = xasprintf("%s/file", tmp);
+	put(p, "x");
+	free(p);
+	p = xasprintf("%s/file/sub", tmp);
+	assert_int_equal(fs_rmtree(p, &eb), -1);
+	assert_int_equal(eb.kind, EK_IO);
+	assert_non_null(strstr(eb.msg, "cannot stat"));
+	assert_non_null(strstr(eb.msg, "/file/sub'"));
+	free(p);
+
+	/* As root a read-only directory is no obstacle: nothing more. */
+	if (geteuid() == 0)
+		return;
+	top = xasprintf("%s/ro", tmp);
+	assert_int_equal(mkdir(top, 0755), 0);
+	p = xasprintf("%s/stuck", top);
+	put(p, "x");
+	assert_int_equal(chmod(top, 0555), 0);
+	assert_int_equal(fs_rmtree(top, &eb), -1);
+	assert_int_equal(eb.kind, EK_IO);
+	assert_non_null(strstr(eb.msg, "cannot remove"));
+	assert_non_null(strstr(eb.msg, "/ro/stuck'"));
+	assert_int_equal(chmod(top, 0755), 0);
+	free(p);
+	free(top);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(
+		    mkdirs_makes_parents_and_accepts_existing, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    rmtree_removes_a_tree_not_what_its_symlinks_point_to,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    rmtree_names_the_entry_it_could_not_remove, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

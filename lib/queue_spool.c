@@ -48,6 +48,7 @@
 #include "caps.h"
 #include "clock.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "log.h"
 #include "message.h"
 #include "queue.h"
@@ -59,7 +60,7 @@
 #define SPOOL_MODE	0700
 #define SPOOL_ID_MAX	128	/* bytes of a message id */
 #define CLAIMANT_MAX	64
-/* Longest failed/ name: "." NAME ".reason.tmp" must fit in NAME_MAX. */
+/* Longest failed/ name: "." NAME ".reason.XXXXXX" must fit in NAME_MAX. */
 #define SPOOL_FAILED_NAME_MAX	(NAME_MAX - 16)
 
 struct spool {
@@ -370,7 +371,7 @@ names_free(char **names, size_t n)
  * 'shown' is how the message was first found ("new/ID,0") when the spool
  * sets it aside by itself: the daemon is told through queue_note_aside();
  * NULL for a reject() the daemon asked for.
- * A 'dest' too long to take the ".reason.tmp" suffix within NAME_MAX (a
+ * A 'dest' too long to take the ".reason.XXXXXX" suffix within NAME_MAX (a
  * stray file's name, not one of ours) is replaced by "long-name.RANDOM",
  * or the file could never be moved and would block the queue for good
  * (found by tests/fuzz/fuzz_spool.c).  Returns 0, or -1 (EK_NOINPUT when
@@ -381,10 +382,11 @@ move_failed(struct spool *s, const char *sub, const char *name,
     const char *dest, const char *reason, const char *shown,
     struct errbuf *eb)
 {
+	struct fs_atomic a = { .fd = -1 };
 	char		 rq[QUEUE_REASON_MAX], nq[128], dq[128], alt[32];
 	char		*rname = NULL, *tmp = NULL;
 	uint64_t	 r;
-	int		 fd = -1, ret = -1;
+	int		 ret = -1;
 
 	if (strlen(dest) > SPOOL_FAILED_NAME_MAX) {
 		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
@@ -394,19 +396,17 @@ move_failed(struct spool *s, const char *sub, const char *name,
 		dest = alt;
 	}
 	(void)msg_quote(reason, strlen(reason), rq, sizeof(rq));
-	rname = xasprintf("failed/%s.reason", dest);
-	tmp = xasprintf("failed/.%s.reason.tmp", dest);
-	fd = openat(s->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	if (fd == -1 || write_full(fd, rq, strlen(rq)) == -1 ||
-	    write_full(fd, "\n", 1) == -1 || fsync(fd) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot write '%s/%s'", s->dir, tmp);
+	rname = xasprintf("%s/failed/%s.reason", s->dir, dest);
+	tmp = xasprintf("%s/failed/.%s.reason.XXXXXX", s->dir, dest);
+	if (fs_atomic_begin(&a, rname, tmp, 0600, eb) == -1)
+		goto out;
+	if (write_full(a.fd, rq, strlen(rq)) == -1 ||
+	    write_full(a.fd, "\n", 1) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot write '%s'", a.tmp);
 		goto out;
 	}
-	if (renameat(s->dfd, tmp, s->dfd, rname) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot rename '%s/%s'", s->dir, tmp);
+	if (fs_atomic_commit(&a, true, eb) == -1)
 		goto out;
-	}
 	free(tmp);
 	tmp = xasprintf("%s/%s", sub, name);
 	free(rname);
@@ -425,8 +425,7 @@ move_failed(struct spool *s, const char *sub, const char *name,
 		    sizeof(nq)), msg_quote(dest, strlen(dest), dq, sizeof(dq)),
 		    rq);
  out:
-	if (fd != -1)
-		close(fd);
+	fs_atomic_abort(&a);
 	free(rname);
 	free(tmp);
 	return ret;

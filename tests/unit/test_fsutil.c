@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * test_fsutil.c: lib/fsutil.c on real files in a temporary directory:
- * mkdir -p, removing a tree without following a symlink out of it.
+ * mkdir -p, atomic replacement (the old file or the new one, never a
+ * temporary file left behind), removing a tree without following a
+ * symlink out of it.
  */
 #include "compat.h"
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -23,6 +26,7 @@
 
 #include "errbuf.h"
 #include "fsutil.h"
+#include "slurp.h"
 #include "xalloc.h"
 
 static char	 tmp[PATH_MAX];
@@ -84,6 +88,126 @@ mkdirs_makes_parents_and_accepts_existing(void **state)
 	assert_int_equal(eb.kind, EK_IO);
 	assert_non_null(strstr(eb.msg, "cannot create directory"));
 	assert_non_null(strstr(eb.msg, "/f/g'"));
+	free(p);
+}
+
+/* The number of entries in the test directory. */
+static int
+entries(void)
+{
+	struct dirent	*de;
+	DIR		*d;
+	int		 n = 0;
+
+	assert_non_null(d = opendir(tmp));
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void
+replace_writes_then_replaces_leaving_no_temporary(void **state)
+{
+	struct errbuf	 eb = { 0 };
+	struct stat	 st;
+	char		*p, *text;
+
+	p = xasprintf("%s/state.json", tmp);
+	assert_int_equal(fs_replace(p, "one\n", 4, 0644, true, &eb), 0);
+	assert_non_null(text = slurp(p, NULL));
+	assert_string_equal(text, "one\n");
+	free(text);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0644);
+	assert_int_equal(fs_replace(p, "two", 3, 0600, false, &eb), 0);
+	assert_non_null(text = slurp(p, NULL));
+	assert_string_equal(text, "two");
+	free(text);
+	assert_int_equal(stat(p, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	assert_int_equal(entries(), 1);
+	free(p);
+
+	/* A missing directory: the temporary file is named. */
+	p = xasprintf("%s/none/state.json", tmp);
+	assert_int_equal(fs_replace(p, "x", 1, 0644, true, &eb), -1);
+	assert_int_equal(eb.kind, EK_IO);
+	assert_non_null(strstr(eb.msg, "cannot create"));
+	assert_non_null(strstr(eb.msg, "/none/state.json.tmp-"));
+	free(p);
+}
+
+static void
+atomic_keeps_the_old_file_until_commit(void **state)
+{
+	struct errbuf	 eb = { 0 };
+	struct fs_atomic a = { .fd = -1 };
+	FILE		*fp;
+	char		*p, *tmpl, *text;
+
+	p = xasprintf("%s/rec", tmp);
+	put(p, "old");
+	tmpl = xasprintf("%s/.rec.XXXXXX", tmp);
+
+	/* Aborted: the old file stays, the temporary goes. */
+	assert_int_equal(fs_atomic_begin(&a, p, tmpl, 0644, &eb), 0);
+	assert_non_null(strstr(a.tmp, "/.rec."));
+	assert_int_equal(write_full(a.fd, "new", 3), 0);
+	assert_int_equal(entries(), 2);
+	fs_atomic_abort(&a);
+	assert_int_equal(a.fd, -1);
+	assert_int_equal(entries(), 1);
+	assert_non_null(text = slurp(p, NULL));
+	assert_string_equal(text, "old");
+	free(text);
+
+	/* Through a stream the caller closes: commit only renames. */
+	assert_int_equal(fs_atomic_begin(&a, p, tmpl, 0644, &eb), 0);
+	assert_non_null(fp = fdopen(a.fd, "w"));
+	assert_true(fprintf(fp, "new") == 3);
+	a.fd = -1;
+	assert_int_equal(fclose(fp), 0);
+	assert_non_null(text = slurp(p, NULL));
+	assert_string_equal(text, "old");
+	free(text);
+	assert_int_equal(fs_atomic_commit(&a, false, &eb), 0);
+	assert_null(a.tmp);
+	fs_atomic_abort(&a);
+	assert_non_null(text = slurp(p, NULL));
+	assert_string_equal(text, "new");
+	free(text);
+	assert_int_equal(entries(), 1);
+
+	/* Cannot rename over a directory: named, and no temporary left. */
+	assert_int_equal(unlink(p), 0);
+	assert_int_equal(mkdir(p, 0755), 0);
+	assert_int_equal(fs_atomic_begin(&a, p, tmpl, 0644, &eb), 0);
+	assert_int_equal(fs_atomic_commit(&a, true, &eb), -1);
+	assert_non_null(strstr(eb.msg, "cannot rename"));
+	assert_non_null(strstr(eb.msg, "/rec'"));
+	fs_atomic_abort(&a);
+	assert_int_equal(entries(), 1);
+	free(tmpl);
+	free(p);
+}
+
+static void
+sync_parent_accepts_a_file_in_the_working_directory(void **state)
+{
+	struct errbuf	 eb = { 0 };
+	char		*p;
+
+	p = xasprintf("%s/f", tmp);
+	assert_int_equal(fs_sync_parent(p, &eb), 0);
+	assert_int_equal(fs_sync_parent("f", &eb), 0);
+	assert_int_equal(fs_sync_parent("/f", &eb), 0);
+	free(p);
+	p = xasprintf("%s/none/f", tmp);
+	assert_int_equal(fs_sync_parent(p, &eb), -1);
+	assert_non_null(strstr(eb.msg, "/none'"));
 	free(p);
 }
 
@@ -171,6 +295,14 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(
 		    mkdirs_makes_parents_and_accepts_existing, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    replace_writes_then_replaces_leaving_no_temporary, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    atomic_keeps_the_old_file_until_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    sync_parent_accepts_a_file_in_the_working_directory, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    rmtree_removes_a_tree_not_what_its_symlinks_point_to,
 		    setup, teardown),

@@ -24,6 +24,7 @@
 #include "appspec.h"
 #include "bundle.h"
 #include "deployer.h"
+#include "digest.h"
 #include "errbuf.h"
 #include "fsutil.h"
 #include "git.h"
@@ -231,7 +232,7 @@ cmd_deploy(int argc, char **argv)
 	label = xasprintf("%s (%.12s)", argv[1], rev.commit);
 	if (validate_bundle(tgz, label, &eb) == -1)
 		goto fail;
-	if (bundle_sha256(tgz, rev.sha256, &eb) == -1)
+	if (digest_sha256_file(tgz, rev.sha256, &eb) == -1)
 		goto fail;
 	if (stat(tgz, &sb) == -1) {
 		errbuf_errno(&eb, EK_IO, "cannot stat '%s'", tgz);

@@ -51,6 +51,7 @@
 #include "caps.h"
 #include "clock.h"
 #include "deploylog.h"
+#include "digest.h"
 #include "errbuf.h"
 #include "fsutil.h"
 #include "hooks.h"
@@ -999,7 +1000,7 @@ prepare(struct engine *e, struct errbuf *eb)
 	 * before the tree is used (issue 9: one read of the bundle).
 	 */
 	if (fmt != BUNDLE_DIR && reuse_possible(e)) {
-		if (bundle_sha256(sp->bundle, hex, eb) == -1)
+		if (digest_sha256_file(sp->bundle, hex, eb) == -1)
 			return -1;
 		if (sp->sha256 != NULL && strcasecmp(sp->sha256, hex) != 0)
 			return errbuf_set(eb, EK_DATA, "bundle '%s' has sha256 "

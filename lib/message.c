@@ -21,15 +21,12 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "caps.h"
+#include "digest.h"
 #include "errbuf.h"
 #include "message.h"
 #include "xalloc.h"
-#include "dl_crypto.h"
 
 #include "banned.h"
 
@@ -642,18 +639,17 @@ message_serialize(const struct message *m, char **ret_json, size_t *ret_len,
 	return 0;
 }
 
+/* The HMAC-SHA256 of the message's canonical form under key. */
 static int
-hmac_hex(const unsigned char *key, size_t keylen, const char *data,
-    size_t len, unsigned char ret_mac[32], struct errbuf *eb)
+message_mac(const struct message *m, const unsigned char *key, size_t keylen,
+    unsigned char ret_mac[DIGEST_SHA256_LEN], struct errbuf *eb)
 {
-	unsigned int	 maclen = 0;
-
 	if (key == NULL || keylen == 0 || keylen > MESSAGE_KEY_MAX)
-		return errbuf_set(eb, EK_BUG, "bad HMAC key length %zu",
-		    keylen);
-	if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)data,
-	    len, ret_mac, &maclen) == NULL || maclen != 32)
-		return errbuf_set(eb, EK_BUG, "HMAC-SHA256 failed");
+		return errbuf_set(eb, EK_BUG, "cannot sign the message: a key "
+		    "of %zu bytes (1 to %d)", keylen, MESSAGE_KEY_MAX);
+	if (digest_hmac_sha256(key, keylen, m->canonical, m->canonical_len,
+	    ret_mac, eb) == -1)
+		return errbuf_prefix(eb, "cannot sign the message: ");
 	return 0;
 }
 
@@ -691,12 +687,10 @@ message_sign(struct message *m, const unsigned char *key, size_t keylen,
 	free(canon);
 	if (key == NULL)
 		return 0;
-	if (hmac_hex(key, keylen, m->canonical, m->canonical_len, mac,
-	    eb) == -1)
+	if (message_mac(m, key, keylen, mac, eb) == -1)
 		return -1;
-	sig = xmalloc(65);
-	for (size_t i = 0; i < 32; i++)
-		(void)snprintf(sig + 2 * i, 3, "%02x", mac[i]);
+	sig = xmalloc(DIGEST_SHA256_HEX + 1);
+	digest_hex(mac, sizeof(mac), sig);
 	m->signature = sig;
 	return 0;
 }
@@ -722,10 +716,9 @@ message_verify(const struct message *m, const unsigned char *key,
 			return errbuf_set(eb, EK_DATA, "bad message signature");
 		got[i] = (unsigned char)(hi << 4 | lo);
 	}
-	if (hmac_hex(key, keylen, m->canonical, m->canonical_len, mac,
-	    eb) == -1)
+	if (message_mac(m, key, keylen, mac, eb) == -1)
 		return -1;
-	if (CRYPTO_memcmp(mac, got, sizeof(mac)) != 0)
+	if (!digest_equal(mac, got, sizeof(mac)))
 		return errbuf_set(eb, EK_DATA, "bad message signature "
 		    "(HMAC-SHA256 does not match)");
 	return 0;

@@ -29,14 +29,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "caps.h"
+#include "digest.h"
 #include "errbuf.h"
 #include "fsutil.h"
 #include "store.h"
 #include "xalloc.h"
-#include "dl_crypto.h"
 
 #include "banned.h"
 
@@ -54,13 +52,6 @@ static struct store_file *
 sf(struct store *s)
 {
 	return s->priv;
-}
-
-static void
-hex32(const unsigned char md[32], char ret[STORE_ETAG_MAX])
-{
-	for (size_t i = 0; i < 32; i++)
-		(void)snprintf(ret + 2 * i, 3, "%02x", md[i]);
 }
 
 /* Create the directories above 'key' (relative to rootfd). */
@@ -163,16 +154,15 @@ static int
 copy_stream(int in, int out, char *mem, uint64_t max, size_t *ret_len,
     char *ret_etag, const char *what, struct errbuf *eb)
 {
-	EVP_MD_CTX	*ctx = NULL;
-	unsigned char	 md[32];
+	struct digest	 d;
 	char		*iob = NULL;
 	uint64_t	 total = 0;
 	ssize_t		 n;
 	int		 ret = -1;
 
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		errbuf_set(eb, EK_BUG, "cannot start SHA-256");
+	digest_init(&d);
+	if (digest_start(&d, eb) == -1) {
+		errbuf_prefix(eb, "cannot hash '%s': ", what);
 		goto out;
 	}
 	iob = xmalloc(SF_IOBUF);
@@ -197,24 +187,22 @@ copy_stream(int in, int out, char *mem, uint64_t max, size_t *ret_len,
 			errbuf_errno(eb, EK_IO, "cannot write '%s'", what);
 			goto out;
 		}
-		if (EVP_DigestUpdate(ctx, iob, (size_t)n) != 1) {
-			errbuf_set(eb, EK_BUG, "SHA-256 failed");
+		if (digest_update(&d, iob, (size_t)n, eb) == -1) {
+			errbuf_prefix(eb, "cannot hash '%s': ", what);
 			goto out;
 		}
 		total += (uint64_t)n;
 	}
-	if (EVP_DigestFinal_ex(ctx, md, NULL) != 1) {
-		errbuf_set(eb, EK_BUG, "SHA-256 failed");
+	if (ret_etag != NULL && digest_final_hex(&d, ret_etag, eb) == -1) {
+		errbuf_prefix(eb, "cannot hash '%s': ", what);
 		goto out;
 	}
-	if (ret_etag != NULL)
-		hex32(md, ret_etag);
 	if (ret_len != NULL)
 		*ret_len = (size_t)total;
 	ret = 0;
  out:
 	free(iob);
-	EVP_MD_CTX_free(ctx);
+	digest_release(&d);
 	return ret;
 }
 
@@ -315,7 +303,6 @@ replace(struct store_file *f, const char *key, const void *data, size_t len,
     int src, bool durable, char *ret_etag, struct errbuf *eb)
 {
 	struct fs_atomic	 a;
-	unsigned char		 md[32];
 	char			*rel, *path, *tmpl;
 	int			 ret = -1;
 
@@ -330,13 +317,11 @@ replace(struct store_file *f, const char *key, const void *data, size_t len,
 			goto out;
 		}
 		/* Only when asked: an idle daemon never loads libcrypto. */
-		if (ret_etag != NULL) {
-			if (EVP_Digest(data, len, md, NULL, EVP_sha256(),
-			    NULL) != 1) {
-				errbuf_set(eb, EK_BUG, "SHA-256 failed");
-				goto out;
-			}
-			hex32(md, ret_etag);
+		if (ret_etag != NULL &&
+		    digest_sha256_hex(data, len, ret_etag, eb) == -1) {
+			errbuf_prefix(eb, "cannot hash '%s/%s': ", f->root,
+			    key);
+			goto out;
 		}
 	} else if (copy_stream(src, a.fd, NULL, UINT64_MAX, NULL, ret_etag,
 	    a.tmp, eb) == -1)

@@ -33,6 +33,7 @@
 #include "archive_fixture.h"
 #include "bundle.h"
 #include "caps.h"
+#include "digest.h"
 #include "errbuf.h"
 #include "slurp.h"
 #include "xalloc.h"
@@ -212,26 +213,6 @@ bundle_detect_knows_each_format_by_content(void **state)
 	assert_non_null(strstr(eb.msg, "bundle-missing"));
 }
 
-static void
-bundle_sha256_of_a_known_file(void **state)
-{
-	struct fx	*f = *state;
-	struct errbuf	 eb = { 0 };
-	char		 hex[65];
-
-	spew(f->arch, "abc", 3);
-	assert_int_equal(bundle_sha256(f->arch, hex, &eb), 0);
-	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223"
-	    "b00361a396177a9cb410ff61f20015ad");
-	spew(f->arch, "", 0);
-	assert_int_equal(bundle_sha256(f->arch, hex, &eb), 0);
-	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb924"
-	    "27ae41e4649b934ca495991b7852b855");
-	snprintf(f->arch, sizeof(f->arch), "%s/bundle-none", f->root);
-	assert_int_equal(bundle_sha256(f->arch, hex, &eb), -1);
-	assert_int_equal(eb.kind, EK_NOINPUT);
-}
-
 /*
  * Good bundles
  */
@@ -373,7 +354,7 @@ bundle_hashes_while_extracting(void **state)
 			spew(f->arch, data, len + 20000);
 			free(data);
 		}
-		assert_int_equal(bundle_sha256(f->arch, want, &eb), 0);
+		assert_int_equal(digest_sha256_file(f->arch, want, &eb), 0);
 		memset(&o, 0, sizeof(o));
 		bundle_tree_init(&t);
 		if (bundle_extract_ex(f->arch, f->dest, &o, got, &t, &eb) != 0)
@@ -449,7 +430,7 @@ bundle_hashes_a_big_bundle_on_the_side(void **state)
 	make_archive(f->arch, A_TAR, big, nitems(big));
 	assert_true(stat(f->arch, &st) == 0 &&
 	    st.st_size > 4 * (off_t)BUNDLE_MAP_WINDOW);
-	assert_int_equal(bundle_sha256(f->arch, want, &eb), 0);
+	assert_int_equal(digest_sha256_file(f->arch, want, &eb), 0);
 	memset(&o, 0, sizeof(o));
 	o.sha256 = want;
 	bundle_tree_init(&t);
@@ -493,7 +474,7 @@ bundle_refuses_a_digest_mismatch(void **state)
 	for (size_t k = 0; k < nitems(fmts); k++) {
 		n = fmts[k] == A_ZIP ? nitems(good) - 1 : nitems(good);
 		make_archive(f->arch, fmts[k], good, n);
-		assert_int_equal(bundle_sha256(f->arch, want, &eb), 0);
+		assert_int_equal(digest_sha256_file(f->arch, want, &eb), 0);
 		bundle_tree_init(&t);
 		assert_int_equal(bundle_extract_ex(f->arch, f->dest, &o, got,
 		    &t, &eb), -1);
@@ -512,7 +493,7 @@ bundle_refuses_a_digest_mismatch(void **state)
 	make_archive(f->arch, A_TAR, good, nitems(good));
 	free(slurp(f->arch, &n));
 	assert_int_equal(truncate(f->arch, (off_t)n / 2), 0);
-	assert_int_equal(bundle_sha256(f->arch, want, &eb), 0);
+	assert_int_equal(digest_sha256_file(f->arch, want, &eb), 0);
 	assert_int_equal(bundle_extract_ex(f->arch, f->dest, &o, NULL, NULL,
 	    &eb), -1);
 	snprintf(msg, sizeof(msg), "has sha256 %s, expected %s", want,
@@ -1055,7 +1036,6 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(name)	cmocka_unit_test_setup_teardown(name, setup, teardown)
 		T(bundle_detect_knows_each_format_by_content),
-		T(bundle_sha256_of_a_known_file),
 		T(bundle_extracts_a_tar),
 		T(bundle_extracts_a_tgz),
 		T(bundle_extracts_a_zip),

@@ -29,6 +29,7 @@
 #include <cmocka.h>
 
 #include "appspec.h"
+#include "digest.h"
 #include "errbuf.h"
 #include "bundle.h"
 #include "fsutil.h"
@@ -512,7 +513,7 @@ lifecycle_verifies_the_digest_in_the_extraction(void **unused)
 
 	b = make_bundle("v1", 0);
 	tar = make_tar(b);
-	assert_int_equal(bundle_sha256(tar, hex, &eb), 0);
+	assert_int_equal(digest_sha256_file(tar, hex, &eb), 0);
 	spec_for(&sp, tar);
 	sp.sha256 = wrong;
 	assert_int_equal(lifecycle_deploy(&sp, NULL, &res, &eb), -1);

@@ -58,6 +58,7 @@
 #include "clock.h"
 #include "digest.h"
 #include "errbuf.h"
+#include "quote.h"
 #include "xalloc.h"
 #include "dl_archive.h"
 
@@ -316,34 +317,6 @@ bundle_detect(const char *path, enum bundle_format *ret_format,
  */
 
 /* See bundle_int.h. */
-const char *
-bundle_escape(const char *name, char *out, size_t size)
-{
-	const unsigned char *p;
-	size_t		 o = 0;
-
-	for (p = (const unsigned char *)name; *p != '\0'; p++) {
-		if (o + 8 >= size) {
-			strlcpy(out + o, "...", size - o);
-			return out;
-		}
-		if (*p == '\n')
-			o += (size_t)snprintf(out + o, size - o, "\\n");
-		else if (*p == '\t')
-			o += (size_t)snprintf(out + o, size - o, "\\t");
-		else if (*p == '\\' || *p == '\'')
-			o += (size_t)snprintf(out + o, size - o, "\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			o += (size_t)snprintf(out + o, size - o, "\\x%02x",
-			    *p);
-		else
-			out[o++] = (char)*p;
-	}
-	out[o] = '\0';
-	return out;
-}
-
-/* See bundle_int.h. */
 int
 bundle_reject(struct errbuf *eb, const char *name, const char *fmt, ...)
 {
@@ -354,7 +327,7 @@ bundle_reject(struct errbuf *eb, const char *name, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	return errbuf_set(eb, EK_DATA, "entry '%s': %s",
-	    bundle_escape(name, esc, sizeof(esc)), why);
+	    quote_str(name, esc, sizeof(esc)), why);
 }
 
 /*
@@ -856,10 +829,10 @@ bx_disk_error(struct bx *bx, const char *name, struct errbuf *eb)
 	if (archive_errno(bx->disk) > 0 &&
 	    strstr(msg, strerror(archive_errno(bx->disk))) == NULL)
 		return errbuf_set(eb, kind, "entry '%s': %s: %s",
-		    bundle_escape(name, esc, sizeof(esc)), msg,
+		    quote_str(name, esc, sizeof(esc)), msg,
 		    strerror(archive_errno(bx->disk)));
 	return errbuf_set(eb, kind, "entry '%s': %s",
-	    bundle_escape(name, esc, sizeof(esc)), msg);
+	    quote_str(name, esc, sizeof(esc)), msg);
 }
 
 static void	bx_scan_begin(struct bx *, struct archive_entry *);
@@ -1471,7 +1444,7 @@ bx_run_archive(struct bx *bx, struct archive *rd, const char *path,
 			return errbuf_set(eb, EK_DATA, "corrupt bundle '%s': "
 			    "an entry after '%s' has no usable name", path,
 			    last[0] != '\0' ? last : "(none)");
-		bundle_escape(name, last, sizeof(last));
+		quote_str(name, last, sizeof(last));
 		if ((r = bx_admit(bx, e, name, eb)) == -1)
 			return -1;
 		if (r == 1) {

@@ -53,8 +53,8 @@ int	bundle_detect(const char *path, enum bundle_format *ret_format,
  * which must exist and be empty.  Returns 0, or -1 with eb set and destdir
  * emptied again; nothing is ever written outside destdir.
  *
- * Refuses, with EK_DATA and a message "entry 'NAME': why" (NAME escaped:
- * \n, \xNN ...): absolute paths and '..' components; names that are not
+ * Refuses, with EK_DATA and a message "entry 'NAME': why" (NAME quoted,
+ * quote.h: \xNN ...): absolute paths and '..' components; names that are not
  * UTF-8, hold control characters, or pass BUNDLE_PATH_MAX bytes (or 255
  * per component); device nodes, FIFOs and sockets; entries under a
  * symlink; duplicate entries (a repeated directory is fine); symlinks with

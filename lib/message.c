@@ -26,6 +26,7 @@
 #include "digest.h"
 #include "errbuf.h"
 #include "message.h"
+#include "quote.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -55,40 +56,10 @@ message_release(struct message *m)
 	message_init(m);
 }
 
-const char *
-msg_quote(const char *s, size_t len, char *buf, size_t bufsz)
-{
-	size_t		 o = 0, i;
-	unsigned char	 c;
-
-	if (bufsz == 0)
-		return buf;
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		/* Room for "\xNN", "..." and the NUL. */
-		if (o + 4 + 3 + 1 > bufsz)
-			break;
-		if (c == '\\' || c == '"') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c < 0x20 || c >= 0x7f) {
-			(void)snprintf(buf + o, bufsz - o, "\\x%02x", c);
-			o += 4;
-		} else
-			buf[o++] = (char)c;
-	}
-	if (i < len) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
 static const char *
 q(const char *s, char *buf, size_t bufsz)
 {
-	return msg_quote(s, strlen(s), buf, bufsz);
+	return quote_str(s, buf, bufsz);
 }
 
 int
@@ -780,7 +751,7 @@ message_check_location(const struct message *m, const char *store_url,
 
 		errbuf_set(eb, EK_DATA, "revision.location '%s' is outside "
 		    "the store's '%s'", q(loc, qb, sizeof(qb)),
-		    msg_quote(prefix, strlen(prefix), qs, sizeof(qs)));
+		    quote_str(prefix, qs, sizeof(qs)));
 		goto out;
 	}
 	rest = loc + strlen(prefix);

@@ -24,6 +24,7 @@
 #include <time.h>
 
 #include "bundle.h"
+#include "quote.h"
 #include "compat.h"
 
 struct errbuf;
@@ -146,12 +147,8 @@ int	msg_check_deployment_id(const char *what, const char *,
 int	msg_check_hex(const char *what, const char *, size_t len,
 	    struct errbuf *);
 
-/*
- * Copy 'len' bytes of untrusted text into buf as a printable, shortened
- * string for messages: control and non-ASCII bytes as \xNN, a trailing
- * "..." when cut.  Returns buf.
- */
-const char *msg_quote(const char *s, size_t len, char *buf, size_t bufsz);
+/* The old name of quote_text() (quote.h), until lib/config.c uses it. */
+#define msg_quote	quote_text
 
 /*
  * Load an HMAC key file: a regular file, owned by root or the effective

@@ -13,6 +13,7 @@
 #include "errbuf.h"
 #include "message.h"
 #include "queue.h"
+#include "quote.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -93,7 +94,7 @@ queue_name(const char *prefix, const char *group, const char *instance,
  badprefix:
 	errbuf_set(eb, EK_CONFIG, "queue_prefix '%s': only letters, digits, "
 	    "'_' and '-' are allowed, at least one",
-	    msg_quote(prefix, strlen(prefix), qb, sizeof(qb)));
+	    quote_str(prefix, qb, sizeof(qb)));
 	return NULL;
 }
 
@@ -116,7 +117,7 @@ queue_open(const char *url, const char *name, unsigned visibility,
 		return errbuf_set(eb, EK_CONFIG, "queue 'sqs': the SQS backend "
 		    "is not built into this hookd");
 	return errbuf_set(eb, EK_CONFIG, "queue '%s': must be file:///PATH "
-	    "or sqs", msg_quote(url, strlen(url), qb, sizeof(qb)));
+	    "or sqs", quote_str(url, qb, sizeof(qb)));
 }
 
 void
@@ -197,5 +198,5 @@ queue_list(const char *url, struct aws_client *aws, const char *prefix,
 	if (strncmp(url, "file://", 7) == 0 && url[7] == '/')
 		return queue_spool_list(url + 7, prefix, ret_names, ret_n, eb);
 	return errbuf_set(eb, EK_CONFIG, "queue '%s': cannot list queues "
-	    "here", msg_quote(url, strlen(url), qb, sizeof(qb)));
+	    "here", quote_str(url, qb, sizeof(qb)));
 }

@@ -53,6 +53,7 @@
 #include "message.h"
 #include "queue.h"
 #include "queue_int.h"
+#include "quote.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -395,7 +396,7 @@ move_failed(struct spool *s, const char *sub, const char *name,
 		    (unsigned long long)r);
 		dest = alt;
 	}
-	(void)msg_quote(reason, strlen(reason), rq, sizeof(rq));
+	(void)quote_str(reason, rq, sizeof(rq));
 	rname = xasprintf("%s/failed/%s.reason", s->dir, dest);
 	tmp = xasprintf("%s/failed/.%s.reason.XXXXXX", s->dir, dest);
 	if (fs_atomic_begin(&a, rname, tmp, 0600, eb) == -1)
@@ -417,12 +418,12 @@ move_failed(struct spool *s, const char *sub, const char *name,
 		goto out;
 	}
 	log_debug("spool %s: message '%s' moved to failed/%s: %s", s->dir,
-	    msg_quote(name, strlen(name), nq, sizeof(nq)), dest, rq);
+	    quote_str(name, nq, sizeof(nq)), dest, rq);
 	ret = sync_sub(s, "failed", eb);
 	/* The daemon never received it: tell it (lib/ logs at debug only). */
 	if (shown != NULL)
-		queue_note_aside(s->q, msg_quote(shown, strlen(shown), nq,
-		    sizeof(nq)), msg_quote(dest, strlen(dest), dq, sizeof(dq)),
+		queue_note_aside(s->q, quote_str(shown, nq,
+		    sizeof(nq)), quote_str(dest, dq, sizeof(dq)),
 		    rq);
  out:
 	fs_atomic_abort(&a);
@@ -708,7 +709,7 @@ check_receipt(const char *receipt, struct errbuf *eb)
 
 	if (sname_parse(receipt, 2, &sn) == -1 || strchr(receipt, ',') == NULL)
 		return errbuf_set(eb, EK_BUG, "bad spool receipt '%s'",
-		    msg_quote(receipt, strlen(receipt), qb, sizeof(qb)));
+		    quote_str(receipt, qb, sizeof(qb)));
 	return 0;
 }
 
@@ -955,11 +956,11 @@ queue_spool_new(const char *dir, const char *name, unsigned visibility,
 		n--;
 	if (dir[0] != '/' || n >= PATH_MAX - 256)
 		return errbuf_set(eb, EK_CONFIG, "queue directory '%s': must "
-		    "be an absolute path", msg_quote(dir, strlen(dir), qb,
+		    "be an absolute path", quote_str(dir, qb,
 		    sizeof(qb)));
 	if (!id_ok(name, strlen(name)) || strchr(name, ':') != NULL)
 		return errbuf_set(eb, EK_CONFIG, "queue name '%s': not a "
-		    "valid name", msg_quote(name, strlen(name), qb,
+		    "valid name", quote_str(name, qb,
 		    sizeof(qb)));
 	s = xcalloc(1, sizeof(*s));
 	s->base = xstrndup(dir, n);

@@ -13,6 +13,7 @@
 #include "caps.h"
 #include "errbuf.h"
 #include "message.h"
+#include "quote.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -38,11 +39,11 @@ key_check(const char *key, bool prefix, struct errbuf *eb)
 		return prefix ? 0 : errbuf_set(eb, EK_DATA, "empty store key");
 	if (n > STORE_KEY_MAX)
 		return errbuf_set(eb, EK_DATA, "store key '%s': longer than %d "
-		    "bytes", msg_quote(key, n, qb, sizeof(qb)), STORE_KEY_MAX);
+		    "bytes", quote_text(key, n, qb, sizeof(qb)), STORE_KEY_MAX);
 	for (const char *p = key; why == NULL; p++) {
 		if (*p != '/' && *p != '\0') {
 			if (!key_char_ok(*p))
-				why = msg_quote(p, 1, cb, sizeof(cb));
+				why = quote_text(p, 1, cb, sizeof(cb));
 			continue;
 		}
 		if (p == seg && !(prefix && *p == '\0'))
@@ -57,9 +58,9 @@ key_check(const char *key, bool prefix, struct errbuf *eb)
 		return 0;
 	if (why == cb)
 		return errbuf_set(eb, EK_DATA, "store key '%s': character '%s' "
-		    "is not allowed", msg_quote(key, n, qb, sizeof(qb)), cb);
+		    "is not allowed", quote_text(key, n, qb, sizeof(qb)), cb);
 	return errbuf_set(eb, EK_DATA, "store key '%s': %s",
-	    msg_quote(key, n, qb, sizeof(qb)), why);
+	    quote_text(key, n, qb, sizeof(qb)), why);
 }
 
 int
@@ -84,16 +85,16 @@ store_open(const char *url, bool create, struct aws_client *aws,
 		if (url[7] != '/')
 			return errbuf_set(eb, EK_CONFIG, "store '%s': a file "
 			    "store must be file:///ABSOLUTE/PATH",
-			    msg_quote(url, strlen(url), qb, sizeof(qb)));
+			    quote_str(url, qb, sizeof(qb)));
 		return store_file_new(url + 7, create, ret_store, eb);
 	}
 	/* store_s3.c (on lib/aws/s3.h) plugs in here, with 'aws'. */
 	if (strncmp(url, "s3://", 5) == 0)
 		return errbuf_set(eb, EK_CONFIG, "store '%s': the S3 backend "
 		    "is not built into this hookd",
-		    msg_quote(url, strlen(url), qb, sizeof(qb)));
+		    quote_str(url, qb, sizeof(qb)));
 	return errbuf_set(eb, EK_CONFIG, "store '%s': must be file:///PATH "
-	    "or s3://BUCKET/PREFIX", msg_quote(url, strlen(url), qb,
+	    "or s3://BUCKET/PREFIX", quote_str(url, qb,
 	    sizeof(qb)));
 }
 

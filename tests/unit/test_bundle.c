@@ -765,7 +765,7 @@ bundle_refuses_control_characters_and_bad_utf8(void **state)
 	struct errbuf	 eb = { 0 };
 
 	reject_entries(state, A_TAR, nl, nitems(nl),
-	    "entry 'evil\\nname': name contains a control character");
+	    "entry 'evil\\x0aname': name contains a control character");
 	reject_entries(state, A_TAR, esc, nitems(esc),
 	    "entry 'red\\x1b[31m': name contains a control character");
 	reject_entries(state, A_TAR, utf, nitems(utf),

@@ -480,18 +480,6 @@ message_name_rules(void **state)
 }
 
 static void
-message_quote_escapes_and_shortens(void **state)
-{
-	char	 buf[16];
-
-	assert_string_equal(msg_quote("a\nb\"c", 5, buf, sizeof(buf)),
-	    "a\\x0ab\\\"c");
-	assert_string_equal(msg_quote("0123456789abcdef", 16, buf,
-	    sizeof(buf)), "012345678...");
-	assert_string_equal(msg_quote("\xff", 1, buf, sizeof(buf)), "\\xff");
-}
-
-static void
 message_load_key_refuses_readable_files(void **state)
 {
 	char		 dir[] = "/tmp/hookd-test-key.XXXXXX", *path;
@@ -549,7 +537,6 @@ main(void)
 		cmocka_unit_test(message_location_must_be_inside_the_store),
 		cmocka_unit_test(message_check_target_names_both),
 		cmocka_unit_test(message_name_rules),
-		cmocka_unit_test(message_quote_escapes_and_shortens),
 		cmocka_unit_test(message_load_key_refuses_readable_files),
 	};
 

@@ -23,6 +23,7 @@
 #include "hookd.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "names.h"
 #include "proc.h"
 #include "xalloc.h"
 
@@ -216,13 +217,14 @@ cmd_deploy_local(int argc, char **argv)
 	struct deploy_spec	 spec;
 	struct sigaction	 sa;
 	struct errbuf		 eb = { 0 };
-	char			 id[DEPLOY_ID_LEN + 1];
+	char			 id[DEPLOYMENT_ID_LEN + 1];
 	char			*app = NULL;
 	const char		*root;
 	uint64_t		 keep = KEEP_RELEASES_DEFAULT;
 	int			 ch, feb, rc;
 
 	deploy_spec_init(&spec);
+	deploy_result_init(&res);
 	opterr = 0;	/* one message of our own, not getopt's */
 	while ((ch = getopt_long(argc, argv, "a:b:c:f:g:hk:r:", longopts,
 	    NULL)) != -1) {
@@ -281,13 +283,17 @@ cmd_deploy_local(int argc, char **argv)
 	if (spec.group == NULL)
 		spec.group = "local";
 	spec.keep_releases = (unsigned)keep;
-	if (!lifecycle_name_ok(spec.application))
+	if (!name_ok(spec.application))
 		usage_error(deploy_local_usage, "invalid application name "
 		    "'%s'; give --application", spec.application);
-	if (!lifecycle_name_ok(spec.group))
+	if (!name_ok(spec.group))
 		usage_error(deploy_local_usage, "invalid group name '%s'",
 		    spec.group);
-	lifecycle_new_id(id);
+	if (deployment_id_new(id, &eb) == -1) {
+		fprintf(stderr, "hookd: %s\n", eb.msg);
+		rc = errbuf_exitcode(&eb);
+		goto out;
+	}
 	spec.deployment_id = id;
 
 	dl_journal = secure_getenv("JOURNAL_STREAM") != NULL;

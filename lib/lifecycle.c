@@ -33,7 +33,6 @@
 #include "compat.h"
 
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -57,6 +56,7 @@
 #include "hooks.h"
 #include "lifecycle.h"
 #include "manifest.h"
+#include "names.h"
 #include "proc.h"
 #include "release.h"
 #include "state.h"
@@ -106,51 +106,7 @@ struct engine {
 	char		 started_at[STATE_TIME_LEN];
 };
 
-static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
 /* --- small helpers --- */
-
-void
-lifecycle_new_id(char buf[DEPLOY_ID_LEN + 1])
-{
-	unsigned char	 r[DEPLOY_ID_LEN - 2];
-	size_t		 got = 0;
-	ssize_t		 n;
-
-	while (got < sizeof(r)) {
-		n = getrandom(r + got, sizeof(r) - got, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			/* No getrandom(2) (ENOSYS): unique is enough here. */
-			struct timespec	 ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			for (; got < sizeof(r); got++)
-				r[got] = (unsigned char)((ts.tv_nsec >> got) ^
-				    (getpid() >> (got % 8)) ^ got * 37);
-			break;
-		}
-		got += (size_t)n;
-	}
-	buf[0] = 'd';
-	buf[1] = '-';
-	for (size_t i = 0; i < sizeof(r); i++)
-		buf[2 + i] = b32[r[i] % 32];	/* 256 % 32 == 0: unbiased */
-	buf[DEPLOY_ID_LEN] = '\0';
-}
-
-bool
-lifecycle_name_ok(const char *s)
-{
-	size_t	 n;
-
-	if (s == NULL || s[0] == '\0' || s[0] == '.')
-		return false;
-	n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._-");
-	return s[n] == '\0' && n <= NAME_LEN_MAX;
-}
 
 void
 deploy_spec_init(struct deploy_spec *sp)
@@ -318,11 +274,11 @@ engine_open(struct engine *e, long lock_wait_ms, struct errbuf *eb)
 
 	if (sp->root == NULL || sp->root[0] == '\0')
 		return errbuf_set(eb, EK_USAGE, "no root directory given");
-	if (!lifecycle_name_ok(sp->application))
+	if (!name_ok(sp->application))
 		return errbuf_set(eb, EK_USAGE, "invalid application name "
 		    "'%s' (use letters, digits, '.', '_', '-')",
 		    sp->application != NULL ? sp->application : "");
-	if (!lifecycle_name_ok(sp->group))
+	if (!name_ok(sp->group))
 		return errbuf_set(eb, EK_USAGE, "invalid group name '%s' "
 		    "(use letters, digits, '.', '_', '-')",
 		    sp->group != NULL ? sp->group : "");
@@ -533,7 +489,7 @@ drop_orphan(struct engine *e, const struct state_progress *ip)
 	size_t		 plen = strlen(RELEASE_DIR "/");
 
 	if (rel == NULL || strncmp(rel, RELEASE_DIR "/", plen) != 0 ||
-	    !lifecycle_name_ok(rel + plen) || rev_is(&e->st.current,
+	    !name_ok(rel + plen) || rev_is(&e->st.current,
 	    rel + plen) || rev_is(&e->st.previous, rel + plen) ||
 	    rev_is(&e->st.last_good, rel + plen))
 		return;
@@ -665,12 +621,13 @@ assign(struct engine *e, struct errbuf *eb)
 	uint64_t			 last = e->st.last_sequence;
 
 	if (sp->deployment_id != NULL) {
-		if (!lifecycle_name_ok(sp->deployment_id))
+		if (!deployment_id_ok(sp->deployment_id))
 			return errbuf_set(eb, EK_DATA, "invalid deployment id "
 			    "'%s'", sp->deployment_id);
 		(void)strlcpy(e->id, sp->deployment_id, sizeof(e->id));
 	} else
-		lifecycle_new_id(e->id);
+		if (deployment_id_new(e->id, eb) == -1)
+			return -1;
 	e->seq = sp->sequence != 0 ? sp->sequence : last + 1;
 	if (e->seq < last)
 		return errbuf_set(eb, EK_DATA, "sequence %llu is below the "

@@ -26,6 +26,7 @@
 #include "digest.h"
 #include "errbuf.h"
 #include "message.h"
+#include "names.h"
 #include "quote.h"
 #include "xalloc.h"
 
@@ -60,55 +61,6 @@ static const char *
 q(const char *s, char *buf, size_t bufsz)
 {
 	return quote_str(s, buf, bufsz);
-}
-
-int
-msg_check_name(const char *what, const char *s, struct errbuf *eb)
-{
-	char	 qb[QUOTE_MAX + 8];
-	size_t	 n = strlen(s);
-
-	if (n == 0)
-		return errbuf_set(eb, EK_DATA, "%s: must not be empty", what);
-	if (n > MESSAGE_NAME_MAX)
-		return errbuf_set(eb, EK_DATA, "%s '%s': longer than %d "
-		    "characters", what, q(s, qb, sizeof(qb)),
-		    MESSAGE_NAME_MAX);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char	c = (unsigned char)s[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9'))
-			continue;
-		if (i > 0 && (c == '.' || c == '_' || c == '-'))
-			continue;
-		if (i == 0 && (c == '.' || c == '_' || c == '-'))
-			return errbuf_set(eb, EK_DATA, "%s '%s': must start "
-			    "with a letter or digit", what,
-			    q(s, qb, sizeof(qb)));
-		return errbuf_set(eb, EK_DATA, "%s '%s': only letters, "
-		    "digits, '.', '_' and '-' are allowed", what,
-		    q(s, qb, sizeof(qb)));
-	}
-	return 0;
-}
-
-int
-msg_check_deployment_id(const char *what, const char *s, struct errbuf *eb)
-{
-	char	 qb[QUOTE_MAX + 8];
-	size_t	 n = strlen(s);
-	bool	 ok = n == MESSAGE_ID_LEN && s[0] == 'd' && s[1] == '-';
-
-	for (size_t i = 2; ok && i < n; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9')))
-			ok = false;
-	if (!ok)
-		return errbuf_set(eb, EK_DATA, "%s '%s': must be 'd-' and 9 "
-		    "upper-case letters or digits", what,
-		    q(s, qb, sizeof(qb)));
-	return 0;
 }
 
 int
@@ -326,10 +278,10 @@ message_validate(const struct message *m, struct errbuf *eb)
 	    m->group == NULL || m->location == NULL ||
 	    m->created_at == NULL || m->created_by == NULL)
 		return errbuf_set(eb, EK_DATA, "a required field is not set");
-	if (msg_check_deployment_id("deployment_id", m->deployment_id,
+	if (deployment_id_check("deployment_id", m->deployment_id,
 	    eb) == -1 ||
-	    msg_check_name("application", m->application, eb) == -1 ||
-	    msg_check_name("group", m->group, eb) == -1)
+	    name_check("application", m->application, eb) == -1 ||
+	    name_check("group", m->group, eb) == -1)
 		return -1;
 	if (m->sequence < 1 || m->sequence > MESSAGE_SEQUENCE_MAX)
 		return errbuf_set(eb, EK_DATA, "sequence: %llu is not in "
@@ -445,15 +397,15 @@ parse_fields(struct message *m, json_t *root, struct errbuf *eb)
 	}
 	if (get_string(root, "deployment_id", "deployment_id", false,
 	    &m->deployment_id, eb) == -1 ||
-	    msg_check_deployment_id("deployment_id", m->deployment_id,
+	    deployment_id_check("deployment_id", m->deployment_id,
 	    eb) == -1)
 		goto out;
 	if (get_string(root, "application", "application", false,
 	    &m->application, eb) == -1 ||
-	    msg_check_name("application", m->application, eb) == -1)
+	    name_check("application", m->application, eb) == -1)
 		goto out;
 	if (get_string(root, "group", "group", false, &m->group, eb) == -1 ||
-	    msg_check_name("group", m->group, eb) == -1)
+	    name_check("group", m->group, eb) == -1)
 		goto out;
 	if ((v = json_object_get(root, "sequence")) == NULL) {
 		errbuf_set(eb, EK_DATA, "sequence: missing");
@@ -777,26 +729,6 @@ message_check_target(const struct message *m, const char *application,
 		return errbuf_set(eb, EK_DATA, "message is for '%s/%s'; this "
 		    "host serves '%s/%s'", m->application, m->group,
 		    application, group);
-	return 0;
-}
-
-int
-message_new_id(char ret_id[MESSAGE_ID_LEN + 1], struct errbuf *eb)
-{
-	static const char	 b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-	unsigned char		 r[9];
-	ssize_t			 n;
-
-	do
-		n = getrandom(r, sizeof(r), 0);
-	while (n == -1 && errno == EINTR);
-	if (n != (ssize_t)sizeof(r))
-		return errbuf_errno(eb, EK_OS, "getrandom");
-	ret_id[0] = 'd';
-	ret_id[1] = '-';
-	for (size_t i = 0; i < sizeof(r); i++)
-		ret_id[2 + i] = b32[r[i] & 31];
-	ret_id[MESSAGE_ID_LEN] = '\0';
 	return 0;
 }
 

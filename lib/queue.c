@@ -12,6 +12,7 @@
 #include "caps.h"
 #include "errbuf.h"
 #include "message.h"
+#include "names.h"
 #include "queue.h"
 #include "quote.h"
 #include "xalloc.h"
@@ -73,8 +74,8 @@ queue_name(const char *prefix, const char *group, const char *instance,
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
 			goto badprefix;
-	if (msg_check_name("group", group, eb) == -1 ||
-	    msg_check_name("instance", instance, eb) == -1) {
+	if (name_check("group", group, eb) == -1 ||
+	    name_check("instance", instance, eb) == -1) {
 		eb->kind = EK_CONFIG;
 		return NULL;
 	}

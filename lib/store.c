@@ -13,6 +13,7 @@
 #include "caps.h"
 #include "errbuf.h"
 #include "message.h"
+#include "names.h"
 #include "quote.h"
 #include "store.h"
 #include "xalloc.h"
@@ -227,7 +228,7 @@ store_keys_free(char **keys, size_t n)
 char *
 store_key_revision(const char *app, const char *sha256, struct errbuf *eb)
 {
-	if (msg_check_name("application", app, eb) == -1 ||
+	if (name_check("application", app, eb) == -1 ||
 	    msg_check_hex("sha256", sha256, 64, eb) == -1)
 		return NULL;
 	return xasprintf("revisions/%s/%s.tar.gz", app, sha256);
@@ -236,8 +237,8 @@ store_key_revision(const char *app, const char *sha256, struct errbuf *eb)
 char *
 store_key_target(const char *app, const char *group, struct errbuf *eb)
 {
-	if (msg_check_name("application", app, eb) == -1 ||
-	    msg_check_name("group", group, eb) == -1)
+	if (name_check("application", app, eb) == -1 ||
+	    name_check("group", group, eb) == -1)
 		return NULL;
 	return xasprintf("groups/%s/%s/target.json", app, group);
 }
@@ -246,9 +247,9 @@ char *
 store_key_instance(const char *app, const char *group, const char *instance,
     struct errbuf *eb)
 {
-	if (msg_check_name("application", app, eb) == -1 ||
-	    msg_check_name("group", group, eb) == -1 ||
-	    msg_check_name("instance", instance, eb) == -1)
+	if (name_check("application", app, eb) == -1 ||
+	    name_check("group", group, eb) == -1 ||
+	    name_check("instance", instance, eb) == -1)
 		return NULL;
 	return xasprintf("groups/%s/%s/instances/%s.json", app, group,
 	    instance);
@@ -258,9 +259,9 @@ char *
 store_key_deployment(const char *app, const char *group, const char *id,
     struct errbuf *eb)
 {
-	if (msg_check_name("application", app, eb) == -1 ||
-	    msg_check_name("group", group, eb) == -1 ||
-	    msg_check_deployment_id("deployment id", id, eb) == -1)
+	if (name_check("application", app, eb) == -1 ||
+	    name_check("group", group, eb) == -1 ||
+	    deployment_id_check("deployment id", id, eb) == -1)
 		return NULL;
 	return xasprintf("deployments/%s/%s/%s/deployment.json", app, group,
 	    id);
@@ -270,10 +271,10 @@ char *
 store_key_deployment_instance(const char *app, const char *group,
     const char *id, const char *instance, struct errbuf *eb)
 {
-	if (msg_check_name("application", app, eb) == -1 ||
-	    msg_check_name("group", group, eb) == -1 ||
-	    msg_check_deployment_id("deployment id", id, eb) == -1 ||
-	    msg_check_name("instance", instance, eb) == -1)
+	if (name_check("application", app, eb) == -1 ||
+	    name_check("group", group, eb) == -1 ||
+	    deployment_id_check("deployment id", id, eb) == -1 ||
+	    name_check("instance", instance, eb) == -1)
 		return NULL;
 	return xasprintf("deployments/%s/%s/%s/instances/%s.json", app, group,
 	    id, instance);

@@ -164,7 +164,7 @@ int	store_prefix_check(const char *prefix, struct errbuf *);
 
 /*
  * Keys of DESIGN.md's layout.  Each checks its parts (names with
- * msg_check_name, ids with msg_check_deployment_id, sha256 as 64 hex) and
+ * name_check, ids with deployment_id_check, sha256 as 64 hex) and
  * returns a new string, or NULL with EK_DATA.
  *   revisions/APP/SHA256.tar.gz
  *   groups/APP/GROUP/target.json

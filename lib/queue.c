@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends.h"
 #include "caps.h"
 #include "errbuf.h"
 #include "message.h"
@@ -113,10 +114,8 @@ queue_open(const char *url, const char *name, unsigned visibility,
 	if (strncmp(url, "file://", 7) == 0 && url[7] == '/')
 		return queue_spool_new(url + 7, name, visibility, ret_queue,
 		    eb);
-	/* queue_sqs.c (on lib/aws/sqs.h) plugs in here, with 'aws'. */
 	if (strcmp(url, "sqs") == 0)
-		return errbuf_set(eb, EK_CONFIG, "queue 'sqs': the SQS backend "
-		    "is not built into this hookd");
+		return queue_sqs_new(aws, name, visibility, ret_queue, eb);
 	return errbuf_set(eb, EK_CONFIG, "queue '%s': must be file:///PATH "
 	    "or sqs", quote_str(url, qb, sizeof(qb)));
 }

@@ -4,7 +4,7 @@
  * and fan-out"), one interface over several backends:
  *
  *   file:///ABS   queue_spool.c, a maildir-like spool directory
- *   sqs           queue_sqs.c (not written yet), on lib/aws/sqs.h
+ *   sqs           queue_sqs.c, on lib/aws/sqs.h (backends.h)
  *
  * Semantics are SQS's, so the daemon has one code path: receive() hides a
  * message for the visibility timeout and hands out a receipt; delete()

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends.h"
 #include "caps.h"
 #include "errbuf.h"
 #include "message.h"
@@ -89,11 +90,8 @@ store_open(const char *url, bool create, struct aws_client *aws,
 			    quote_str(url, qb, sizeof(qb)));
 		return store_file_new(url + 7, create, ret_store, eb);
 	}
-	/* store_s3.c (on lib/aws/s3.h) plugs in here, with 'aws'. */
 	if (strncmp(url, "s3://", 5) == 0)
-		return errbuf_set(eb, EK_CONFIG, "store '%s': the S3 backend "
-		    "is not built into this hookd",
-		    quote_str(url, qb, sizeof(qb)));
+		return store_s3_new(url, aws, ret_store, eb);
 	return errbuf_set(eb, EK_CONFIG, "store '%s': must be file:///PATH "
 	    "or s3://BUCKET/PREFIX", quote_str(url, qb,
 	    sizeof(qb)));

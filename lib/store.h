@@ -5,7 +5,7 @@
  * interface, several backends behind a table of operations:
  *
  *   file:///ABS   store_file.c, a directory tree (the embedded default)
- *   s3://B/P      store_s3.c (not written yet), on lib/aws/s3.h
+ *   s3://B/P      store_s3.c, on lib/aws/s3.h (backends.h)
  *
  * Keys are relative paths of segments [A-Za-z0-9._:@+=-], each not
  * starting with '.', joined by single '/'; store_key_check() is the rule

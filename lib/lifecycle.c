@@ -905,7 +905,7 @@ record_release(struct engine *e)
  * In progress, durably, before its release can appear under releases/:
  * a kill -9 during DownloadBundle then leaves a deployment that recovery
  * records and whose release it removes, never a release without an
- * outcome (issue 10).  lifecycle_deploy() puts the state back if
+ * outcome.  lifecycle_deploy() puts the state back if
  * prepare() fails after this.
  */
 static int
@@ -954,7 +954,7 @@ prepare(struct engine *e, struct errbuf *eb)
 	 * Reuse needs the digest before anything is extracted: a pass of
 	 * its own, only when a release could be reused.  Otherwise the
 	 * extraction hashes the bundle in the same read, and checks it
-	 * before the tree is used (issue 9: one read of the bundle).
+	 * before the tree is used: one read of the bundle.
 	 */
 	if (fmt != BUNDLE_DIR && reuse_possible(e)) {
 		if (digest_sha256_file(sp->bundle, hex, eb) == -1)
@@ -1089,7 +1089,7 @@ finish(struct engine *e, const char *status, int ev, const char *script,
  * keep_releases deployments of this group (bounded by the history, whose
  * oldest entry is about to fall out) and of whatever is live or a
  * rollback target; remove the rest, so ROOT/logs never grows without
- * bound (issue 8).  Logs of other groups sharing ROOT are never named.
+ * bound.  Logs of other groups sharing ROOT are never named.
  */
 static void
 prune_logs(struct engine *e)

@@ -888,7 +888,7 @@ proc_step_name(int step)
 {
 	switch (step) {
 	case PROC_STEP_SETSID:
-		return "setsid";
+		return "cannot start a session (setsid)";
 	case PROC_STEP_STDIO:
 		return "cannot set up stdin/stdout/stderr";
 	case PROC_STEP_CHDIR:

@@ -278,7 +278,8 @@ open_inotify(struct queue *q, struct errbuf *eb)
 	if (s->ifd != -1)
 		return 0;
 	if ((fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
-		return errbuf_errno(eb, EK_OS, "inotify_init1");
+		return errbuf_errno(eb, EK_OS, "cannot watch spool '%s' "
+		    "(inotify_init1)", s->dir);
 	path = xasprintf("%s/new", s->dir);
 	if (inotify_add_watch(fd, path, IN_MOVED_TO | IN_CLOSE_WRITE |
 	    IN_ONLYDIR) == -1) {
@@ -674,7 +675,8 @@ sp_receive(struct queue *q, unsigned wait_sec, struct queue_msg *ret_msg,
 		if (r == -1 && errno == EINTR)
 			return 0;
 		if (r == -1)
-			return errbuf_errno(eb, EK_OS, "poll");
+			return errbuf_errno(eb, EK_OS, "cannot wait on spool "
+			    "'%s' (poll)", s->dir);
 	}
 }
 

@@ -627,9 +627,10 @@ acl_qualifier(char kind, const char *name, id_t *ret, struct errbuf *eb)
 	return 0;
 }
 
-/* Set (or add) one entry of 'acl'. */
+/* Set (or add) one entry of 'acl', the ACL of path. */
 static int
-acl_put(acl_t *acl, const struct appspec_acl *a, struct errbuf *eb)
+acl_put(acl_t *acl, const struct appspec_acl *a, const char *path,
+    struct errbuf *eb)
 {
 	acl_entry_t	 ent;
 	acl_tag_t	 tag, t;
@@ -671,14 +672,18 @@ acl_put(acl_t *acl, const struct appspec_acl *a, struct errbuf *eb)
 		if (acl_create_entry(acl, &ent) == -1 ||
 		    acl_set_tag_type(ent, tag) == -1 ||
 		    (named && acl_set_qualifier(ent, &q) == -1))
-			return errbuf_errno(eb, EK_IO, "acl entry");
+			return errbuf_errno(eb, EK_IO, "'%s': cannot add the "
+			    "ACL entry %s%c:%s", path, a->is_default ? "d:" :
+			    "", a->kind, named ? a->name : "");
 	}
 	if (acl_get_permset(ent, &ps) == -1 || acl_clear_perms(ps) == -1 ||
 	    ((a->perms & 4) && acl_add_perm(ps, ACL_READ) == -1) ||
 	    ((a->perms & 2) && acl_add_perm(ps, ACL_WRITE) == -1) ||
 	    ((a->perms & 1) && acl_add_perm(ps, ACL_EXECUTE) == -1) ||
 	    acl_set_permset(ent, ps) == -1)
-		return errbuf_errno(eb, EK_IO, "acl permissions");
+		return errbuf_errno(eb, EK_IO, "'%s': cannot set the "
+		    "permissions of the ACL entry %s%c:%s", path,
+		    a->is_default ? "d:" : "", a->kind, named ? a->name : "");
 	return 0;
 }
 
@@ -716,11 +721,12 @@ apply_acls(const char *path, bool isdir, const struct appspec_perm *p,
 		}
 		for (size_t i = 0; i < p->nacls; i++) {
 			if (p->acls[i].is_default == dflt &&
-			    acl_put(&acl, &p->acls[i], eb) == -1)
+			    acl_put(&acl, &p->acls[i], path, eb) == -1)
 				goto out;
 		}
 		if (!mask && acl_calc_mask(&acl) == -1) {
-			errbuf_errno(eb, EK_IO, "acl mask of '%s'", path);
+			errbuf_errno(eb, EK_IO, "cannot compute the ACL mask "
+			    "of '%s'", path);
 			goto out;
 		}
 		if (acl_set_file(path, type, acl) == -1) {

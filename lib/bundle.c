@@ -58,6 +58,7 @@
 #include "clock.h"
 #include "digest.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "quote.h"
 #include "xalloc.h"
 #include "dl_archive.h"
@@ -1627,53 +1628,6 @@ bx_run_dir(struct bx *bx, int sfd, char *rel, size_t rlen, int depth,
  * Cleanup
  */
 
-/* Remove everything inside directory fd, never following a symlink. */
-static int
-bx_empty(int fd, int depth)
-{
-	struct dirent	*de;
-	DIR		*d;
-	int		 dfd, cfd, ret = 0;
-
-	if (depth > BUNDLE_PATH_MAX)
-		return -1;
-	if ((dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) == -1)
-		return -1;
-	if ((d = fdopendir(dfd)) == NULL) {
-		close(dfd);
-		return -1;
-	}
-	rewinddir(d);	/* the dup shares the caller's offset */
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (unlinkat(fd, de->d_name, 0) == 0)
-			continue;
-		if (errno != EISDIR && errno != EPERM) {
-			ret = -1;
-			continue;
-		}
-		cfd = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY |
-		    O_NOFOLLOW | O_CLOEXEC);
-		if (cfd == -1 && errno == EACCES &&
-		    fchmodat(fd, de->d_name, 0700, 0) == 0)
-			cfd = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
-		if (cfd == -1) {
-			ret = -1;
-			continue;
-		}
-		if (bx_empty(cfd, depth + 1) == -1)
-			ret = -1;
-		close(cfd);
-		if (unlinkat(fd, de->d_name, AT_REMOVEDIR) == -1)
-			ret = -1;
-	}
-	closedir(d);
-	return ret;
-}
-
 /* 1 when directory fd has entries, 0 when it is empty, -1 on error. */
 static int
 dir_has_entries(int fd)
@@ -1934,9 +1888,13 @@ bundle_extract_ex(const char *path, const char *destdir,
 	if (inside && fchdir(cwd) == -1 && ret == 0)
 		ret = errbuf_errno(eb, EK_OS, "cannot return to the working "
 		    "directory");
-	if (ret == -1 && inside && bx_empty(dfd, 0) == -1)
-		errbuf_prefix(eb, "'%s' could not be emptied after: ",
-		    destdir);
+	if (ret == -1 && inside) {
+		struct errbuf	 ceb;
+
+		if (fs_empty_dirfd(dfd, destdir, &ceb) == -1)
+			errbuf_prefix(eb, "'%s' could not be emptied after: ",
+			    destdir);
+	}
 	if (ret == 0 && ret_sha256 != NULL)
 		memcpy(ret_sha256, hex, sizeof(hex));
 	if (ret == 0 && ret_tree != NULL) {

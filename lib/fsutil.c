@@ -1,17 +1,14 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * fsutil.c: file-system helpers (see fsutil.h).
- *
- * nftw(3) walks trees; its callback has no argument, so fs_rmtree() keeps
- * its context in a file-static variable (hookd is single-threaded).
  */
 #include "compat.h"
 
 #include <sys/stat.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +21,7 @@
 
 #include "banned.h"
 
-#define WALK_FDS	32	/* nftw open directory budget */
+#define FS_RMTREE_DEPTH_MAX	1024	/* directory levels removed */
 
 int
 fs_mkdirs(const char *path, mode_t mode, struct errbuf *eb)
@@ -169,28 +166,143 @@ fs_sync_parent(const char *path, struct errbuf *eb)
 
 /*
  * Removal
+ *
+ * One walk for a whole tree (fs_rmtree) and for the contents of an open
+ * directory (fs_empty_dirfd): by file descriptor, so a symlink is removed
+ * and never followed, and a directory swapped for a symlink mid-walk is
+ * not entered.  Each directory's names are read before any is removed,
+ * and its descriptor is the only one held per level.
  */
 
-static struct {
-	int		 err;
-	char		 path[PATH_MAX];
-} rm_ctx;
+struct rm_walk {
+	char	 path[PATH_MAX];	/* the directory being emptied */
+	dev_t	 dev;			/* its file system: not left */
+	int	 err;			/* errno of the first failure, or 0 */
+	char	 failed[PATH_MAX];	/* what failed */
+};
 
-static int
-rmtree_cb(const char *fpath, const struct stat *sb, int flag,
-    struct FTW *ftw)
+static void
+rm_fail(struct rm_walk *w, const char *name, int err)
 {
-	if (remove(fpath) == -1 && errno != ENOENT && rm_ctx.err == 0) {
-		rm_ctx.err = errno;
-		(void)strlcpy(rm_ctx.path, fpath, sizeof(rm_ctx.path));
+	if (w->err != 0)
+		return;
+	w->err = err;
+	if (name == NULL)
+		(void)strlcpy(w->failed, w->path, sizeof(w->failed));
+	else
+		(void)snprintf(w->failed, sizeof(w->failed), "%s/%s",
+		    w->path, name);
+}
+
+/* The names in directory fd (new, NULL-terminated), or NULL (errno). */
+static char **
+read_names(int fd)
+{
+	struct dirent	*de;
+	DIR		*d;
+	char		**v = NULL;
+	size_t		 n = 0;
+	int		 dfd;
+
+	if ((dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) == -1)
+		return NULL;
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		return NULL;
 	}
-	return 0;
+	rewinddir(d);	/* the dup shares the caller's offset */
+	v = xreallocarray(NULL, 1, sizeof(*v));
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		v = xreallocarray(v, n + 2, sizeof(*v));
+		v[n++] = xstrdup(de->d_name);
+	}
+	v[n] = NULL;
+	closedir(d);
+	return v;
+}
+
+/* Remove what directory fd (w->path) holds; failures go to w. */
+static void
+empty_at(struct rm_walk *w, int fd, int depth)
+{
+	struct stat	 st;
+	char		**names;
+	size_t		 plen = strlen(w->path);
+	int		 cfd;
+
+	if ((names = read_names(fd)) == NULL) {
+		rm_fail(w, NULL, errno);
+		return;
+	}
+	for (char **np = names; *np != NULL; np++) {
+		if (unlinkat(fd, *np, 0) == 0 || errno == ENOENT)
+			continue;
+		if (errno != EISDIR && errno != EPERM) {
+			rm_fail(w, *np, errno);
+			continue;
+		}
+		if (fstatat(fd, *np, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+			rm_fail(w, *np, errno);
+			continue;
+		}
+		if (!S_ISDIR(st.st_mode) || st.st_dev != w->dev ||
+		    depth >= FS_RMTREE_DEPTH_MAX) {
+			rm_fail(w, *np, !S_ISDIR(st.st_mode) ? EPERM :
+			    st.st_dev != w->dev ? EXDEV : ELOOP);
+			continue;
+		}
+		/* An archive may hold a directory nobody may enter. */
+		cfd = openat(fd, *np, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (cfd == -1 && errno == EACCES &&
+		    fchmodat(fd, *np, 0700, 0) == 0)
+			cfd = openat(fd, *np, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+		if (cfd == -1) {
+			rm_fail(w, *np, errno);
+			continue;
+		}
+		(void)snprintf(w->path + plen, sizeof(w->path) - plen, "/%s",
+		    *np);
+		empty_at(w, cfd, depth + 1);
+		w->path[plen] = '\0';
+		close(cfd);
+		if (unlinkat(fd, *np, AT_REMOVEDIR) == -1 && errno != ENOENT)
+			rm_fail(w, *np, errno);
+	}
+	for (char **np = names; *np != NULL; np++)
+		free(*np);
+	free(names);
+}
+
+int
+fs_empty_dirfd(int fd, const char *path, struct errbuf *eb)
+{
+	struct rm_walk	*w;
+	struct stat	 st;
+	int		 ret = 0;
+
+	if (fstat(fd, &st) == -1)
+		return errbuf_errno(eb, EK_IO, "cannot stat '%s'", path);
+	w = xcalloc(1, sizeof(*w));
+	(void)strlcpy(w->path, path, sizeof(w->path));
+	w->dev = st.st_dev;
+	empty_at(w, fd, 0);
+	if (w->err != 0)
+		ret = errbuf_errnum(eb, EK_IO, w->err, "cannot remove '%s'",
+		    w->failed);
+	free(w);
+	return ret;
 }
 
 int
 fs_rmtree(const char *path, struct errbuf *eb)
 {
 	struct stat	 sb;
+	int		 fd, ret;
 
 	if (lstat(path, &sb) == -1) {
 		if (errno == ENOENT)
@@ -203,15 +315,15 @@ fs_rmtree(const char *path, struct errbuf *eb)
 			    path);
 		return 0;
 	}
-	rm_ctx.err = 0;
-	rm_ctx.path[0] = '\0';
-	if (nftw(path, rmtree_cb, WALK_FDS, FTW_DEPTH | FTW_PHYS |
-	    FTW_MOUNT) == -1 && rm_ctx.err == 0) {
-		rm_ctx.err = errno;
-		(void)strlcpy(rm_ctx.path, path, sizeof(rm_ctx.path));
-	}
-	if (rm_ctx.err != 0)
-		return errbuf_errnum(eb, EK_IO, rm_ctx.err,
-		    "cannot remove '%s'", rm_ctx.path);
-	return 0;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd == -1 && errno == EACCES && chmod(path, 0700) == 0)
+		fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+	if (fd == -1)
+		return errbuf_errno(eb, EK_IO, "cannot remove '%s'", path);
+	ret = fs_empty_dirfd(fd, path, eb);
+	close(fd);
+	if (ret == 0 && rmdir(path) == -1 && errno != ENOENT)
+		ret = errbuf_errno(eb, EK_IO, "cannot remove '%s'", path);
+	return ret;
 }

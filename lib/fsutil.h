@@ -75,10 +75,16 @@ int	fs_sync_parent(const char *path, struct errbuf *) HOOKD_WUR;
 
 /*
  * Remove a directory tree (or a file) without following symlinks or
- * crossing mount points.  A missing path is not an error.  EK_IO names
- * the first entry that could not be removed.  Blocks for as long as the
- * tree takes.
+ * crossing mount points; a directory nobody may enter is made 0700 first.
+ * A missing path is not an error.  EK_IO names the first entry that could
+ * not be removed.  Blocks for as long as the tree takes.
  */
 int	fs_rmtree(const char *path, struct errbuf *) HOOKD_WUR;
+
+/*
+ * Remove everything inside the directory open at fd (named 'path' in
+ * messages) as fs_rmtree() does, leaving the directory itself.
+ */
+int	fs_empty_dirfd(int fd, const char *path, struct errbuf *) HOOKD_WUR;
 
 #endif /* HOOKD_FSUTIL_H */

@@ -876,33 +876,17 @@ sp_destroy(struct queue *q, struct errbuf *eb)
 {
 	struct spool	*s = sp(q);
 	char		*p;
+	int		 r;
 
 	if (open_dir(q, eb) == -1)
 		return eb->kind == EK_NOINPUT ? 0 : -1;
+	/* Our subdirectories only: anything else keeps the spool. */
 	for (size_t i = 0; i < nitems(subdirs); i++) {
-		struct dirent	*de;
-		DIR		*d;
-		int		 fd;
-
-		fd = openat(s->dfd, subdirs[i], O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
-		if (fd == -1)
-			continue;
-		if ((d = fdopendir(fd)) == NULL) {
-			close(fd);
-			continue;
-		}
-		while ((de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0)
-				(void)unlinkat(fd, de->d_name, 0);
-		closedir(d);
-		if (unlinkat(s->dfd, subdirs[i], AT_REMOVEDIR) == -1) {
-			p = xasprintf("%s/%s", s->dir, subdirs[i]);
-			errbuf_errno(eb, EK_IO, "cannot remove '%s'", p);
-			free(p);
+		p = xasprintf("%s/%s", s->dir, subdirs[i]);
+		r = fs_rmtree(p, eb);
+		free(p);
+		if (r == -1)
 			return -1;
-		}
 	}
 	if (rmdir(s->dir) == -1)
 		return errbuf_errno(eb, EK_IO, "cannot remove '%s'", s->dir);

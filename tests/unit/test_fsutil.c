@@ -2,8 +2,9 @@
 /*
  * test_fsutil.c: lib/fsutil.c on real files in a temporary directory:
  * mkdir -p, atomic replacement (the old file or the new one, never a
- * temporary file left behind), removing a tree without following a
- * symlink out of it.
+ * temporary file left behind), removing a tree (deep, with a directory
+ * nobody may enter) without following a symlink out of it, emptying a
+ * directory.
  */
 #include "compat.h"
 
@@ -256,6 +257,67 @@ rmtree_removes_a_tree_not_what_its_symlinks_point_to(void **state)
 }
 
 static void
+rmtree_removes_deep_and_closed_directories(void **state)
+{
+	struct errbuf	 eb = { 0 };
+	char		*top, *p;
+	size_t		 len;
+
+	/* 600 levels: deeper than any bundle (BUNDLE_PATH_MAX). */
+	top = xasprintf("%s/deep", tmp);
+	p = xmalloc(strlen(top) + 600 * 2 + 1);
+	len = strlen(top);
+	memcpy(p, top, len + 1);
+	assert_int_equal(mkdir(p, 0755), 0);
+	for (int i = 0; i < 600; i++) {
+		memcpy(p + len, "/d", 3);
+		len += 2;
+		assert_int_equal(mkdir(p, 0755), 0);
+	}
+	memcpy(p + len, "/f", 3);
+	put(p, "x");
+	free(p);
+
+	/* A directory nobody may enter (an archive can make one). */
+	p = xasprintf("%s/deep/d/shut", tmp);
+	assert_int_equal(mkdir(p, 0755), 0);
+	free(p);
+	p = xasprintf("%s/deep/d/shut/f", tmp);
+	put(p, "x");
+	free(p);
+	p = xasprintf("%s/deep/d/shut", tmp);
+	assert_int_equal(chmod(p, 0), 0);
+	free(p);
+
+	assert_int_equal(fs_rmtree(top, &eb), 0);
+	assert_false(exists(top));
+	free(top);
+}
+
+static void
+empty_dirfd_keeps_the_directory(void **state)
+{
+	struct errbuf	 eb = { 0 };
+	char		*p;
+	int		 fd;
+
+	p = xasprintf("%s/a/b", tmp);
+	assert_int_equal(fs_mkdirs(p, 0755, &eb), 0);
+	free(p);
+	p = xasprintf("%s/a/b/f", tmp);
+	put(p, "x");
+	free(p);
+	p = xasprintf("%s/top", tmp);
+	put(p, "x");
+	free(p);
+	assert_int_not_equal(fd = open(tmp, O_RDONLY | O_DIRECTORY), -1);
+	assert_int_equal(fs_empty_dirfd(fd, tmp, &eb), 0);
+	assert_int_equal(close(fd), 0);
+	assert_true(exists(tmp));
+	assert_int_equal(entries(), 0);
+}
+
+static void
 rmtree_names_the_entry_it_could_not_remove(void **state)
 {
 	struct errbuf	 eb = { 0 };
@@ -306,6 +368,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    rmtree_removes_a_tree_not_what_its_symlinks_point_to,
 		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    rmtree_removes_deep_and_closed_directories, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    empty_dirfd_keeps_the_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    rmtree_names_the_entry_it_could_not_remove, setup,
 		    teardown),

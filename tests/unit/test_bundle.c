@@ -15,7 +15,6 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -35,6 +34,7 @@
 #include "caps.h"
 #include "digest.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "slurp.h"
 #include "xalloc.h"
 
@@ -77,21 +77,14 @@ setup(void **state)
 }
 
 static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	if (flag == FTW_DP)
-		chmod(p, 0700);
-	return remove(p);
-}
-
-static int
 teardown(void **state)
 {
 	struct fx	*f = *state;
+	struct errbuf	 eb = { 0 };
 	int		 nfds;
 
 	nfds = count_entries("/proc/self/fd") - f->nfds;
-	nftw(f->root, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+	assert_int_equal(fs_rmtree(f->root, &eb), 0);
 	free(f);
 	assert_int_equal(nfds, 0);	/* no descriptor leaked */
 	return 0;
@@ -446,7 +439,7 @@ bundle_hashes_a_big_bundle_on_the_side(void **state)
 	bundle_tree_release(&t);
 	assert_contained(f);
 
-	nftw(f->dest, rm_one, 32, FTW_DEPTH | FTW_PHYS);
+	assert_int_equal(fs_rmtree(f->dest, &eb), 0);
 	assert_int_equal(mkdir(f->dest, 0755), 0);
 	o.sha256 = WRONG_SHA256;
 	bundle_tree_init(&t);

@@ -9,7 +9,6 @@
 
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -22,6 +21,7 @@
 #include "bundle.h"
 #include "digest.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "git.h"
 #include "xalloc.h"
 
@@ -90,18 +90,12 @@ setup(void **state)
 }
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)remove(path);
-	return 0;
-}
-
-static int
 teardown(void **state)
 {
 	struct fx	*fx = *state;
+	struct errbuf	 eb = { 0 };
 
-	(void)nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	assert_int_equal(fs_rmtree(fx->dir, &eb), 0);
 	free(fx);
 	return 0;
 }

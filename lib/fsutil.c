@@ -135,6 +135,23 @@ fs_replace(const char *path, const void *data, size_t len, mode_t mode,
 }
 
 int
+fs_symlink_replace(const char *path, const char *target, const char *tmp,
+    struct errbuf *eb)
+{
+	(void)unlink(tmp);
+	if (symlink(target, tmp) == -1)
+		return errbuf_errno(eb, EK_IO, "cannot create symlink '%s'",
+		    tmp);
+	if (rename(tmp, path) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot rename '%s' to '%s'", tmp,
+		    path);
+		(void)unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
+int
 fs_sync_parent(const char *path, struct errbuf *eb)
 {
 	char	*dir, *slash;

@@ -2,7 +2,7 @@
 /*
  * fsutil.h: small file-system helpers shared by the engine, the stores and
  * the daemon, so each rule lives in one place: making directories,
- * replacing a file atomically, removing a tree.
+ * replacing a file or a symlink atomically, removing a tree.
  */
 #ifndef HOOKD_FSUTIL_H
 #define HOOKD_FSUTIL_H
@@ -66,6 +66,14 @@ void	fs_atomic_abort(struct fs_atomic *a);
 /* Replace 'path' with the 'len' bytes of 'data' (fs_atomic_*). */
 int	fs_replace(const char *path, const void *data, size_t len, mode_t mode,
 	    bool durable, struct errbuf *) HOOKD_WUR;
+
+/*
+ * Replace (or create) 'path' as a symlink to 'target' atomically: make it
+ * as 'tmp' (removed first if left over) and rename it over path.  No
+ * fsync.  Returns 0, or -1 with eb set (EK_IO) naming the link.
+ */
+int	fs_symlink_replace(const char *path, const char *target,
+	    const char *tmp, struct errbuf *) HOOKD_WUR;
 
 /*
  * fsync the directory holding 'path', so a rename or an unlink in it is

@@ -62,17 +62,7 @@ release_switch(const char *gdir, const char *release, struct errbuf *eb)
 		ret = 0;
 		goto out;
 	}
-	(void)unlink(tmp);
-	if (symlink(release, tmp) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot create symlink '%s'", tmp);
-		goto out;
-	}
-	if (rename(tmp, cur) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot rename '%s' to '%s'", tmp, cur);
-		(void)unlink(tmp);
-		goto out;
-	}
-	ret = 0;
+	ret = fs_symlink_replace(cur, release, tmp, eb);
  out:
 	free(cur);
 	free(tmp);
@@ -333,19 +323,7 @@ relink(const char *path, const char *target, const char *id,
 	int	 ret = -1;
 
 	tmp = xasprintf("%s.hookd-tmp-%s", path, id);
-	(void)unlink(tmp);
-	if (symlink(target, tmp) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot create symlink '%s'", tmp);
-		goto out;
-	}
-	if (rename(tmp, path) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot rename '%s' to '%s'", tmp,
-		    path);
-		(void)unlink(tmp);
-		goto out;
-	}
-	ret = 0;
- out:
+	ret = fs_symlink_replace(path, target, tmp, eb);
 	free(tmp);
 	return ret;
 }

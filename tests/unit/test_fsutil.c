@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * test_fsutil.c: lib/fsutil.c on real files in a temporary directory:
- * mkdir -p, atomic replacement (the old file or the new one, never a
- * temporary file left behind), removing a tree (deep, with a directory
+ * mkdir -p, atomic replacement of a file (the old file or the new one,
+ * never a temporary file left behind) and of a symlink, removing a tree (deep, with a directory
  * nobody may enter) without following a symlink out of it, emptying a
  * directory.
  */
@@ -196,6 +196,35 @@ atomic_keeps_the_old_file_until_commit(void **state)
 }
 
 static void
+symlink_replace_swaps_the_target(void **state)
+{
+	struct errbuf	 eb = { 0 };
+	char		*link, *tmpl, buf[64];
+	ssize_t		 n;
+
+	link = xasprintf("%s/current", tmp);
+	tmpl = xasprintf("%s/.current.tmp", tmp);
+	assert_int_equal(fs_symlink_replace(link, "releases/1", tmpl, &eb), 0);
+	put(tmpl, "left over");	/* a crash's leftover is replaced */
+	assert_int_equal(fs_symlink_replace(link, "releases/2", tmpl, &eb), 0);
+	assert_int_not_equal(n = readlink(link, buf, sizeof(buf) - 1), -1);
+	buf[n] = '\0';
+	assert_string_equal(buf, "releases/2");
+	assert_false(exists(tmpl));
+	assert_int_equal(entries(), 1);
+
+	/* A directory in the way: named, and no temporary link left. */
+	assert_int_equal(unlink(link), 0);
+	assert_int_equal(mkdir(link, 0755), 0);
+	assert_int_equal(fs_symlink_replace(link, "releases/3", tmpl, &eb), -1);
+	assert_int_equal(eb.kind, EK_IO);
+	assert_non_null(strstr(eb.msg, "cannot rename"));
+	assert_false(exists(tmpl));
+	free(tmpl);
+	free(link);
+}
+
+static void
 sync_parent_accepts_a_file_in_the_working_directory(void **state)
 {
 	struct errbuf	 eb = { 0 };
@@ -362,6 +391,8 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    atomic_keeps_the_old_file_until_commit, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    symlink_replace_swaps_the_target, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 		    sync_parent_accepts_a_file_in_the_working_directory, setup,
 		    teardown),

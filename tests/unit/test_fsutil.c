@@ -294,7 +294,7 @@ rmtree_removes_deep_and_closed_directories(void **state)
 
 	/* 600 levels: deeper than any bundle (BUNDLE_PATH_MAX). */
 	top = xasprintf("%s/deep", tmp);
-	p = xmalloc(strlen(top) + 600 * 2 + 1);
+	p = xmalloc(strlen(top) + 601 * 2 + 1);	/* 600 "/d" and "/f" */
 	len = strlen(top);
 	memcpy(p, top, len + 1);
 	assert_int_equal(mkdir(p, 0755), 0);

@@ -238,7 +238,7 @@ deployment_from_json(json_t *o, struct deployment *ret, struct errbuf *eb)
 	size_t			 i;
 
 	s = jstr(o, "deployment_id");
-	if (s == NULL || strlen(s) != DEPLOYMENT_ID_LEN)
+	if (!deployment_id_ok(s))
 		return errbuf_set(eb, EK_DATA, "deployment.json: no valid "
 		    "deployment_id");
 	memcpy(d.id, s, DEPLOYMENT_ID_LEN + 1);

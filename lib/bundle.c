@@ -575,7 +575,8 @@ bx_release(struct bx *bx)
 	free(bx->iobuf);
 	if (bx->disk != NULL)
 		archive_write_free(bx->disk);
-	(void)bx_hasher_stop(bx->src.hasher, &bx->src.md_eb);	/* before the window goes */
+	/* Before the window goes. */
+	(void)bx_hasher_stop(bx->src.hasher, &bx->src.md_eb);
 	if (bx->src.map != NULL)
 		(void)munmap(bx->src.map, bx->src.maplen);
 	if (bx->src.fd != -1)
@@ -754,10 +755,11 @@ bx_admit(struct bx *bx, struct archive_entry *e, const char *name,
 		    (target = archive_entry_symlink_utf8(e)) == NULL)
 			target = "";
 		if ((why = bx_name_problem(target)) != NULL)
-			return bundle_reject(eb, name, "symlink target: %s", why);
+			return bundle_reject(eb, name, "symlink target: %s",
+			    why);
 		if ((why = bx_symlink_problem(bx->norm, target)) != NULL)
 			return bundle_reject(eb, name, "%s", why);
-		/* The writer reads the locale form: set it to what we checked. */
+		/* The writer reads the locale form: make it what we checked. */
 		strlcpy(tbuf, target, sizeof(tbuf));
 		archive_entry_copy_symlink(e, tbuf);
 	}

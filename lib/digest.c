@@ -227,8 +227,8 @@ digest_md5_hex(const void *data, size_t len, char hex[DIGEST_MD5_HEX + 1],
 	if (EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL) != 1)
 		return crypto_error(eb, "cannot compute an MD5");
 	if (mdlen != DIGEST_MD5_LEN)
-		return errbuf_set(eb, EK_BUG, "cannot compute an MD5: %u bytes, "
-		    "not %d", mdlen, DIGEST_MD5_LEN);
+		return errbuf_set(eb, EK_BUG, "cannot compute an MD5: %u "
+		    "bytes, not %d", mdlen, DIGEST_MD5_LEN);
 	digest_hex(md, DIGEST_MD5_LEN, hex);
 	return 0;
 }

@@ -2,9 +2,9 @@
 /*
  * test_fsutil.c: lib/fsutil.c on real files in a temporary directory:
  * mkdir -p, atomic replacement of a file (the old file or the new one,
- * never a temporary file left behind) and of a symlink, removing a tree (deep, with a directory
- * nobody may enter) without following a symlink out of it, emptying a
- * directory.
+ * never a temporary file left behind) and of a symlink, removing a tree
+ * (deep, with a directory nobody may enter) without following a symlink
+ * out of it, emptying a directory.
  */
 #include "compat.h"
 

@@ -59,7 +59,8 @@ static void
 deployment_id_rules_and_generator(void **state)
 {
 	struct errbuf	 eb = { 0 };
-	char		 id[DEPLOYMENT_ID_LEN + 1], other[DEPLOYMENT_ID_LEN + 1];
+	char		 id[DEPLOYMENT_ID_LEN + 1];
+	char		 other[DEPLOYMENT_ID_LEN + 1];
 
 	assert_int_equal(deployment_id_check("id", "d-ABC234XYZ", &eb), 0);
 	assert_int_equal(deployment_id_check("id", "d-ABC234XY", &eb), -1);

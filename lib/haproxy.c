@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "errbuf.h"
 #include "haproxy.h"
 #include "log.h"
@@ -33,15 +34,6 @@
 
 #define STAT_FIELDS_MAX		128	/* columns of "show stat" read */
 #define REPLY_SHOW_MAX		120	/* bytes of a reply quoted in errors */
-
-static long
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 bool
 haproxy_name_ok(const char *s)

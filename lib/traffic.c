@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "aws/elb.h"
+#include "clock.h"
 #include "config.h"
 #include "errbuf.h"
 #include "haproxy.h"
@@ -43,15 +44,6 @@ struct pending {
 	char		 state[64];
 	char		 reason[256];
 };
-
-static long
-mono_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 const char *
 traffic_kind_name(enum traffic_kind k)

@@ -28,6 +28,7 @@
 #include "errbuf.h"
 #include "haproxy.h"
 #include "log.h"
+#include "quote.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -239,20 +240,11 @@ haproxy_command(const char *addr, const char *cmd, unsigned timeout_ms,
 	return ret;
 }
 
-/* The first line of a reply, shortened, for an error message. */
+/* The first line of a reply, quoted and shortened, for an error. */
 static void
 first_line(const char *reply, char *out, size_t outlen)
 {
-	size_t	 n;
-
-	n = strcspn(reply, "\n");
-	if (n >= outlen)
-		n = outlen - 1;
-	memcpy(out, reply, n);
-	out[n] = '\0';
-	for (size_t i = 0; i < n; i++)
-		if ((unsigned char)out[i] < ' ')
-			out[i] = '?';
+	(void)quote_text(reply, strcspn(reply, "\n"), out, outlen);
 }
 
 static bool
@@ -419,7 +411,7 @@ haproxy_parse_stat(const char *csv, const char *backend, const char *server,
 		if (parse_u64(f[cscur], 0, ULONG_MAX, &v) == -1) {
 			errbuf_set(eb, EK_PROTO, "HAProxy 'show stat': '%s/%s' "
 			    "scur '%s' is not a number", backend, server,
-			    f[cscur]);
+			    quote_str(f[cscur], shown, sizeof(shown)));
 			goto out;
 		}
 		hs.scur = (unsigned long)v;
@@ -428,7 +420,7 @@ haproxy_parse_stat(const char *csv, const char *backend, const char *server,
 		    &v) == -1) {
 			errbuf_set(eb, EK_PROTO, "HAProxy 'show stat': '%s/%s' "
 			    "qcur '%s' is not a number", backend, server,
-			    f[cqcur]);
+			    quote_str(f[cqcur], shown, sizeof(shown)));
 			goto out;
 		}
 		hs.qcur = f[cqcur][0] != '\0' ? (unsigned long)v : 0;

@@ -338,6 +338,10 @@ parse_stat_reads_sessions_and_refuses_the_unknown(void **state)
 	    "web1", &hs, &eb), -1);
 	assert_int_equal(eb.kind, EK_PROTO);
 	assert_non_null(strstr(eb.msg, "'Unknown command'"));
+	/* A reply's control bytes are quoted, never copied. */
+	assert_int_equal(haproxy_parse_stat("Unk\x1b[2Jnown\n", "web",
+	    "web1", &hs, &eb), -1);
+	assert_non_null(strstr(eb.msg, "'Unk\\x1b[2Jnown'"));
 }
 
 int

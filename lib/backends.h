@@ -49,15 +49,4 @@ int	queue_sqs_list(struct aws_client *aws, const char *prefix,
 int	store_s3_new(const char *url, struct aws_client *aws,
 	    struct store **ret_store, struct errbuf *);
 
-/*
- * The old names of queue_open() and store_open(), until hookd/cmd_run.c
- * and hookd/cmd_bake.c call those.
- */
-int	backend_queue_open(const char *url, const char *name,
-	    unsigned visibility, struct aws_client *aws,
-	    struct queue **ret_queue, struct errbuf *);
-int	backend_store_open(const char *url, bool create,
-	    struct aws_client *aws, struct store **ret_store,
-	    struct errbuf *);
-
 #endif /* HOOKD_BACKENDS_H */

@@ -138,11 +138,6 @@ const char *message_format_name(enum bundle_format);
 int	msg_check_hex(const char *what, const char *, size_t len,
 	    struct errbuf *);
 
-/* The old names of quote_text() and name_check(), until lib/config.c
- * and hookd/cmd_run.c use them. */
-#define msg_quote	quote_text
-#define msg_check_name	name_check
-
 /*
  * Load an HMAC key file: a regular file, owned by root or the effective
  * user, not accessible by group or others; its bytes minus trailing

@@ -111,8 +111,9 @@ int	 asg_describe_lifecycle_hooks(struct aws_client *, const char *group,
  * Classic Load Balancer names into *ret_classic (*ret_nclassic), from
  * DescribeTrafficSources, or where the server lacks that operation
  * (moto), DescribeLoadBalancerTargetGroups and DescribeLoadBalancers;
- * following NextToken.  Both lists are new arrays of new strings (free each, then
- * the array; NULL when empty), at most ASG_TRAFFIC_MAX entries each.
+ * following NextToken.  Both lists are new arrays of new strings (free
+ * each, then the array; NULL when empty), at most ASG_TRAFFIC_MAX
+ * entries each.
  * Returns 0, or -1 with eb set and nothing returned.
  */
 #define ASG_TRAFFIC_MAX		100

@@ -380,8 +380,9 @@ classic_unknown_checks_membership(void **state)
 	    "<InstanceId>i-2</InstanceId></member></Instances></member>"
 	    "</LoadBalancerDescriptions></DescribeLoadBalancersResult>"
 	    "</DescribeLoadBalancersResponse>";
-	static const char	 lbs_member[] = "<DescribeLoadBalancersResponse>"
-	    "<DescribeLoadBalancersResult><LoadBalancerDescriptions><member>"
+	static const char	 lbs_member[] =
+	    "<DescribeLoadBalancersResponse><DescribeLoadBalancersResult>"
+	    "<LoadBalancerDescriptions><member>"
 	    "<LoadBalancerName>web</LoadBalancerName><Instances><member>"
 	    "<InstanceId>i-1</InstanceId></member></Instances></member>"
 	    "</LoadBalancerDescriptions></DescribeLoadBalancersResult>"

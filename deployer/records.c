@@ -238,10 +238,10 @@ deployment_from_json(json_t *o, struct deployment *ret, struct errbuf *eb)
 	size_t			 i;
 
 	s = jstr(o, "deployment_id");
-	if (s == NULL || strlen(s) != MESSAGE_ID_LEN)
+	if (!deployment_id_ok(s))
 		return errbuf_set(eb, EK_DATA, "deployment.json: no valid "
 		    "deployment_id");
-	memcpy(d.id, s, MESSAGE_ID_LEN + 1);
+	memcpy(d.id, s, DEPLOYMENT_ID_LEN + 1);
 	d.application = jdup(o, "application");
 	d.group = jdup(o, "group");
 	d.sequence = (uint64_t)json_integer_value(json_object_get(o,
@@ -430,7 +430,7 @@ deployment_list(struct dctx *c, const char *group, struct deployment **ret,
 	for (size_t i = 0; i < nkeys; i++) {
 		ll = strlen(keys[i]);
 		/* Only PREFIX/ID/deployment.json, not the instances. */
-		if (ll != strlen(prefix) + MESSAGE_ID_LEN + 16 ||
+		if (ll != strlen(prefix) + DEPLOYMENT_ID_LEN + 16 ||
 		    strcmp(keys[i] + ll - 16, "/deployment.json") != 0)
 			continue;
 		if (get_json(c, keys[i], &o, NULL, &e2) == -1)
@@ -550,6 +550,19 @@ progress_read(struct dctx *c, const struct deployment *d, struct dinst *di,
 	else if (di->state != IS_TIMEDOUT)
 		di->state = IS_RUNNING;	/* InProgress, Interrupted */
 	setdup(&di->event, jstr(o, "event"));
+	/*
+	 * Out of traffic while BlockTraffic / AllowTraffic waits: running,
+	 * never healthy, and shown as "BlockTraffic: draining".
+	 */
+	if (di->state == IS_RUNNING && di->event != NULL &&
+	    jstr(json_object_get(o, "traffic"), "step") != NULL) {
+		char	*e;
+
+		e = xasprintf("%s: %s", di->event,
+		    jstr(json_object_get(o, "traffic"), "step"));
+		free(di->event);
+		di->event = e;
+	}
 	setdup(&di->script, jstr(o, "script"));
 	setdup(&di->message, jstr(o, "message"));
 	setdup(&di->tail, jstr(o, "tail"));

@@ -28,6 +28,7 @@
 #include "errbuf.h"
 #include "hookd.h"
 #include "lifecycle.h"
+#include "names.h"
 #include "state.h"
 #include "xalloc.h"
 
@@ -102,7 +103,7 @@ only_child(const char *dir, const char *what, const char *sub,
 		return NULL;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || !lifecycle_name_ok(de->d_name))
+		if (de->d_name[0] == '.' || !name_ok(de->d_name))
 			continue;
 		p = xasprintf("%s/%s%s", dir, de->d_name, sub != NULL ?
 		    sub : "");
@@ -151,6 +152,9 @@ to_json(const struct state *st, const char *root, const char *app,
 		(void)json_object_set_new(e, "started_at",
 		    ip->started_at != NULL ? json_string(ip->started_at) :
 		    json_null());
+		/* "out": BlockTraffic began; "in": AllowTraffic ended. */
+		(void)json_object_set_new(e, "traffic", ip->traffic != NULL ?
+		    json_string(ip->traffic) : json_null());
 		(void)json_object_set_new(o, "in_progress", e);
 	} else
 		(void)json_object_set_new(o, "in_progress", json_null());
@@ -206,6 +210,10 @@ print_text(const struct state *st, const char *root, const char *app,
 		    ip->started_at != NULL ? ip->started_at : "?");
 	else
 		printf("%-13snone\n", "in progress:");
+	if (ip->rev.sequence != 0 && ip->traffic != NULL &&
+	    strcmp(ip->traffic, "out") == 0)
+		printf("%-13sout of its load balancers (BlockTraffic began)\n",
+		    "traffic:");
 	if (st->nhistory == 0) {
 		printf("no deployments yet\n");
 		return;
@@ -371,7 +379,7 @@ cmd_status(int argc, char **argv)
 	if (app == NULL && (app = only_child(root, "application",
 	    NULL, &eb)) == NULL)
 		goto fail;
-	if (!lifecycle_name_ok(app))
+	if (!name_ok(app))
 		usage_error(status_usage, "invalid application '%s'", app);
 	if (group == NULL && have_cfg && config_resolve_group(&cfg, NULL,
 	    NULL, NULL, &group, &src, &eb) == -1)
@@ -382,7 +390,7 @@ cmd_status(int argc, char **argv)
 		    &eb)) == NULL)
 			goto fail;
 	}
-	if (!lifecycle_name_ok(group))
+	if (!name_ok(group))
 		usage_error(status_usage, "invalid group '%s'", group);
 	path = xasprintf("%s/%s/%s/state.json", root, app, group);
 	if (state_load(path, &st, &eb) == -1)

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "admission.h"
+#include "clock.h"
 #include "compat.h"
 #include "config.h"
 #include "dests.h"
@@ -83,7 +84,9 @@ struct daemon {
 	char		*instance;
 	struct store	*st;
 	struct imds	*imds;
-	struct aws_client *aws;		/* NULL unless sqs or s3:// */
+	struct aws_client *aws;		/* NULL unless sqs, s3:// or ELB */
+	/* NULL: no traffic: block; the host's, shared by its groups */
+	struct hookd_traffic *traffic;
 	char		 started_at[STATE_TIME_LEN];
 	int		 sigpipe_r;
 	uint64_t	 wd_usec;	/* 0: no watchdog */
@@ -156,8 +159,6 @@ extern volatile sig_atomic_t	 got_hup;
 extern volatile sig_atomic_t	 in_longpoll;
 extern volatile sig_atomic_t	 abort_http;
 extern int			 sigpipe_w;
-long long	 ms_since(const struct timespec *);
-void		 now_mono(struct timespec *);
 void		 drain_sigpipe(struct daemon *);
 /*
  * The timer list: timers_run() does what is due (registry heartbeat,

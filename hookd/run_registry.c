@@ -150,7 +150,7 @@ register_instance(struct run_group *g, bool must)
 		    g->group, eb.msg);
 	free(text);
 	state_release(&st);
-	now_mono(&g->hb_last);
+	mono_now(&g->hb_last);
 	return rc;
 }
 
@@ -221,7 +221,7 @@ registry_due(struct daemon *d)
 	for (size_t i = 0; i < d->ngroups; i++) {
 		if (!keeps_entry(d, &d->groups[i]))
 			continue;
-		if ((t = every - ms_since(&d->groups[i].hb_last)) < due)
+		if ((t = every - mono_ms_since(&d->groups[i].hb_last)) < due)
 			due = t;
 	}
 	return due;
@@ -244,7 +244,7 @@ registry_heartbeat(struct daemon *d)
 		    d->so.heartbeat_every_ms > 0 &&
 		    d->so.heartbeat_every_ms < due)
 			due = d->so.heartbeat_every_ms;
-		if (due - ms_since(&g->hb_last) <= 0)
+		if (due - mono_ms_since(&g->hb_last) <= 0)
 			(void)register_instance(g, false);
 	}
 }
@@ -260,7 +260,7 @@ visibility_due(struct daemon *d)
 	every = d->dep->g->q->visibility / 3;
 	if (every == 0)
 		every = 1;
-	return (long long)every * 1000 - ms_since(&d->dep->ext_last);
+	return (long long)every * 1000 - mono_ms_since(&d->dep->ext_last);
 }
 
 void
@@ -281,7 +281,7 @@ extend_visibility(struct run_deployment *r, bool force)
 		return;
 	if (every == 0)
 		every = 1;
-	if (!force && ms_since(&r->ext_last) < (long long)every * 1000)
+	if (!force && mono_ms_since(&r->ext_last) < (long long)every * 1000)
 		return;
 	rc = queue_extend(g->q, r->msg->receipt, g->q->visibility, &eb);
 	if (rc == -1 && eb.kind == EK_NOINPUT)
@@ -291,7 +291,7 @@ extend_visibility(struct run_deployment *r, bool force)
 	if (rc == 0)
 		log_debug("visibility of %s extended by %u s", r->id,
 		    g->q->visibility);
-	now_mono(&r->ext_last);
+	mono_now(&r->ext_last);
 }
 
 /* Acknowledge the message, retrying outages. */

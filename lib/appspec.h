@@ -15,12 +15,15 @@ struct bundle_listing;
 struct errbuf;
 
 /*
- * Lifecycle events in CodeDeploy's in-place order.  DownloadBundle and
- * Install are run by hookd itself and take no scripts; the traffic events
- * run only when the appspec has scripts for them.
+ * Lifecycle events in CodeDeploy's in-place order.  BlockTraffic,
+ * DownloadBundle, Install and AllowTraffic are run by hookd itself and
+ * take no scripts; BlockTraffic and AllowTraffic run only with traffic
+ * control (a traffic: block in hookd.yml), the four traffic script
+ * events only then or when the appspec has scripts for them.
  */
 enum lc_event {
 	LC_BEFORE_BLOCK_TRAFFIC = 0,
+	LC_BLOCK_TRAFFIC,
 	LC_AFTER_BLOCK_TRAFFIC,
 	LC_APPLICATION_STOP,
 	LC_DOWNLOAD_BUNDLE,
@@ -30,6 +33,7 @@ enum lc_event {
 	LC_APPLICATION_START,
 	LC_VALIDATE_SERVICE,
 	LC_BEFORE_ALLOW_TRAFFIC,
+	LC_ALLOW_TRAFFIC,
 	LC_AFTER_ALLOW_TRAFFIC,
 	LC_NEVENTS
 };
@@ -119,6 +123,16 @@ struct appspec {
 	 */
 	char		**errors;
 	size_t		 nerrors;
+
+	/*
+	 * Every warning, in the same form and order, at most
+	 * APPSPEC_ERRORS_MAX: what CodeDeploy accepts but ignores (an
+	 * unknown key or event, scripts under a step that runs none) or
+	 * reads differently from hookd (an unquoted mode: 0644).  A file
+	 * with warnings loads; appspec_strict() makes them errors.
+	 */
+	char		**warnings;
+	size_t		 nwarnings;
 };
 
 /* An empty model.  Load into it, then release it, whatever happened. */
@@ -140,6 +154,13 @@ int	appspec_load(struct appspec *, const char *path, const char *name,
  */
 int	appspec_parse(struct appspec *, const char *data, size_t len,
 	    const char *name, struct errbuf *);
+
+/*
+ * --strict: when the model has warnings, add each to as->errors (after
+ * the errors already there) and return -1 with eb (EK_DATA) holding the
+ * first error; 0 when there is no warning.  The warnings stay.
+ */
+int	appspec_strict(struct appspec *, struct errbuf *);
 
 /*
  * Check an appspec against the extracted bundle rooted at 'root': every

@@ -36,6 +36,26 @@ struct config_group {
 	unsigned long	 line;		/* where it was declared */
 };
 
+/*
+ * hookd.yml's traffic: block (see traffic.h): the load balancers this
+ * host is taken out of while it deploys.  enabled is false without the
+ * block; with it, at least one load balancer source is named.
+ */
+struct config_traffic {
+	bool		 enabled;
+	char		**target_groups;	/* ARNs or names, at most 10 */
+	size_t		 ntarget_groups;
+	char		**load_balancers;	/* Classic names, at most 10 */
+	size_t		 nload_balancers;
+	bool		 from_auto_scaling_group;
+	char		*haproxy_socket;	/* absolute path or
+						   tcp:HOST:PORT; NULL: none */
+	char		*haproxy_backend;	/* with the socket */
+	char		*haproxy_server;	/* NULL: the instance id */
+	unsigned	 drain_timeout;		/* s, 1..3600; 0: default */
+	unsigned	 healthy_timeout;	/* s, 1..3600; 0: default */
+};
+
 /* hookd.yml.  Strings are NULL when not given and without a default. */
 struct config {
 	char		*path;		/* the name used in messages */
@@ -77,6 +97,9 @@ struct config {
 					   query; 0 (not set): the AWS
 					   client's default (JSON, or
 					   $HOOKD_SQS_PROTOCOL) */
+	bool		 strict;	/* appspec warnings fail a
+					   deployment; default false */
+	struct config_traffic traffic;	/* traffic: */
 
 	/* Every error of the last load, "FILE:LINE:COL: key: what". */
 	char		**errors;
@@ -161,6 +184,8 @@ struct deployer_config {
 	unsigned char		*message_key;
 	size_t			 message_key_len;
 	int			 sqs_protocol;	/* as in struct config */
+	bool			 strict;	/* appspec warnings refuse
+						   the bundle; default false */
 	struct deployer_group	*groups;	/* in file order */
 	size_t			 ngroups;	/* at least one */
 	char			**errors;

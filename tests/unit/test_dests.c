@@ -21,7 +21,7 @@
 #include "appspec.h"
 #include "dests.h"
 #include "errbuf.h"
-#include "release.h"
+#include "fsutil.h"
 #include "state.h"
 #include "xalloc.h"
 
@@ -97,7 +97,7 @@ teardown(void **state)
 {
 	struct errbuf	 eb;
 
-	return release_rmtree(tmp, &eb);
+	return fs_rmtree(tmp, &eb);
 }
 
 static void

@@ -761,6 +761,15 @@ check_host_groups(struct cctx *c, struct config *cfg,
 	char			 where[64], *qn;
 	struct errbuf		 e;
 
+	/*
+	 * One group's AllowTraffic would put the host back in its load
+	 * balancers while another group still deploys.
+	 */
+	if (cfg->parallel_groups && (v = ynode_get(root, "traffic")) != NULL &&
+	    !ynode_is_null(v))
+		cerr(c, map_key(root, "parallel_groups"), "parallel_groups",
+		    "not with traffic: (one group's AllowTraffic would put the "
+		    "host back in service while another group deploys)");
 	if (gn != NULL && ynode_is_null(gn))
 		gn = NULL;	/* an explicit null: the single form */
 	if (gn == NULL) {

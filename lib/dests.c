@@ -19,6 +19,7 @@
 #include "dests.h"
 #include "errbuf.h"
 #include "log.h"
+#include "quote.h"
 #include "state.h"
 #include "xalloc.h"
 
@@ -170,7 +171,7 @@ dests_check_peers(const char *root, const char *app, const char *group,
     const struct deploy_peer *peers, size_t npeers, struct errbuf *eb)
 {
 	struct owned	*o = NULL;
-	char		**mine, *gdir, *lock;
+	char		**mine, *gdir, *lock, q1[256], q2[256];
 	size_t		 nmine, no;
 	int		 ret = 0, lfd;
 
@@ -214,8 +215,9 @@ dests_check_peers(const char *root, const char *app, const char *group,
 				    "path belongs to one group",
 				    as->path != NULL ? as->path :
 				    "appspec.yml", as->files[i].line,
-				    mine[i], app, group, o[j].path,
-				    pe->application, pe->group,
+				    quote_str(mine[i], q1, sizeof(q1)), app,
+				    group, quote_str(o[j].path, q2,
+				    sizeof(q2)), pe->application, pe->group,
 				    o[j].line == 0 ? " (its deployment in "
 				    "progress links it)" : "");
 			}

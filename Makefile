@@ -117,6 +117,7 @@ LIB_SRCS	+= lib/progress.c
 LIB_SRCS	+= lib/queue.c
 LIB_SRCS	+= lib/queue_spool.c
 LIB_SRCS	+= lib/queue_sqs.c
+LIB_SRCS	+= lib/registry.c
 LIB_SRCS	+= lib/release.c
 LIB_SRCS	+= lib/rollout.c
 LIB_SRCS	+= lib/scaleout.c

@@ -65,6 +65,7 @@
 #include "message.h"
 #include "proc.h"
 #include "progress.h"
+#include "registry.h"
 #include "queue.h"
 #include "scaleout.h"
 #include "state.h"
@@ -291,10 +292,35 @@ store_put_logged(struct daemon *d, const char *key, const char *text,
 	return rc;
 }
 
+/*
+ * Another daemon writing our registry entry (the same instance id
+ * twice): say so in the log and in the entry (ri's dup_* from *peer).
+ */
+static void
+registry_peer(struct daemon *d, struct registry_info *ri,
+    struct registry_peer *peer)
+{
+	static bool	 started;
+	struct errbuf	 eb = { 0 };
+
+	if (registry_peer_check(d->st, d->regkey, !started, peer, &eb) == 1) {
+		log_warnx("another hookd (boot id %s, host %s, pid %ld) "
+		    "writes the registry entry of instance '%s': two hosts "
+		    "have the same instance id", peer->boot_id,
+		    peer->hostname, peer->pid, d->instance);
+		ri->dup_boot_id = peer->boot_id;
+		ri->dup_hostname = peer->hostname;
+		ri->dup_pid = peer->pid;
+		ri->dup_last_seen = peer->last_seen;
+	}
+	started = true;
+}
+
 /* Write the registry entry; best effort unless 'must' (then retried). */
 static int
 register_instance(struct daemon *d, bool must)
 {
+	struct registry_peer	 peer;
 	struct registry_info	 ri;
 	struct state		 st;
 	struct errbuf		 eb = { 0 };
@@ -324,6 +350,8 @@ register_instance(struct daemon *d, bool must)
 		ri.auto_scaling_group = d->so.group;
 		ri.heartbeat_timeout = d->so.heartbeat_timeout;
 	}
+	ri.last_sequence = st.last_sequence;
+	registry_peer(d, &ri, &peer);
 	text = registry_dump(&ri, &len);
 	for (;;) {
 		rc = store_put_logged(d, d->regkey, text, len, must, &eb);
@@ -1098,6 +1126,22 @@ deploy(struct daemon *d, const struct message *m, const char *key,
 	return rv;
 }
 
+/* Tell the deployer at once why m is not run here (registry.h). */
+static void
+refusal(struct daemon *d, const struct message *m, const char *status,
+    const char *why)
+{
+	struct errbuf	 eb = { 0 };
+	char		*reason;
+
+	reason = xasprintf("%s: %s", status, why);
+	if (progress_write_refusal(d->st, m, d->instance, status, reason,
+	    &eb) == -1)
+		log_warnx("deployment %s: cannot say why it is not run: %s",
+		    m->deployment_id, eb.msg);
+	free(reason);
+}
+
 /*
  * Check and run one body (a queue message, or target.json when qm is
  * NULL), then acknowledge, reject or keep the message.
@@ -1120,16 +1164,19 @@ handle(struct daemon *d, const char *body, size_t len,
 	}
 	if (message_check_location(&m, d->cfg.store, &key, &eb) == -1) {
 		reject(d, qm, eb.msg);
+		refusal(d, &m, PROGRESS_REJECTED, eb.msg);
 		goto out;
 	}
 	rv = deploy(d, &m, key, qm, why, sizeof(why));
 	switch (rv) {
 	case OUT_REJECTED:
 		reject(d, qm, why);
+		refusal(d, &m, PROGRESS_REJECTED, why);
 		break;
 	case OUT_CURRENT:
 		log_info("%s for deployment %s not run: %s", src,
 		    m.deployment_id, why);
+		refusal(d, &m, PROGRESS_SKIPPED, why);
 		ack(d, qm);
 		break;
 	case OUT_KEPT:

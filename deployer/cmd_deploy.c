@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "appspec.h"
 #include "bundle.h"
@@ -36,7 +37,7 @@
 #include "banned.h"
 
 static const char deploy_usage[] =
-    "usage: deployer [-v] [--allow-dirty] [--fetch] [--no-wait] GROUP REF";
+    "usage: deployer [-v] [options] GROUP REF";
 
 static void
 deploy_help(void)
@@ -45,7 +46,9 @@ deploy_help(void)
 	    "       deployer status [--json] [--watch] [GROUP | ID]\n"
 	    "       deployer history [--json] [GROUP]\n"
 	    "       deployer instances [--all] [--json] [GROUP]\n"
-	    "       deployer rollback [--no-wait] GROUP\n"
+	    "       deployer rollback [--no-wait] GROUP [ID]\n"
+	    "       deployer stop [--rollback] GROUP | ID\n"
+	    "       deployer resume ID\n"
 	    "       deployer setup GROUP\n\n"
 	    "Deploy the commit REF names to the deployment group GROUP of\n"
 	    "deployer.yml (found in the current directory or a parent):\n"
@@ -56,14 +59,21 @@ deploy_help(void)
 	    "options:\n"
 	    "      --allow-dirty  deploy REF although the work tree has\n"
 	    "                     changes that are not committed\n"
+	    "      --allow-empty  record the target of a group with no live\n"
+	    "                     instance (an Auto Scaling group at zero)\n"
+	    "      --description TEXT  recorded with the deployment\n"
 	    "      --fetch        run 'git fetch' before resolving REF\n"
-	    "      --no-wait      return once the first batch is sent\n"
+	    "      --ignore-application-stop-failures  go on when the live\n"
+	    "                     revision's ApplicationStop fails\n"
+	    "      --json         print the id and outcome as JSON\n"
+	    "      --no-wait      hand the rollout to a detached driver\n"
 	    "  -v, --verbose      more output\n"
 	    "  -h, --help         show this help\n"
 	    "      --version      show the version\n\n"
 	    "run 'deployer COMMAND --help' for a command's options.\n"
-	    "exit status: 0 succeeded, 1 the deployment failed, 64-78 other\n"
-	    "errors (sysexits); see deployer(1)\n", deploy_usage);
+	    "exit status: 0 succeeded, 1 the deployment failed or was\n"
+	    "stopped, 130 interrupted (left for 'deployer resume'), 64-78\n"
+	    "other errors (sysexits); see deployer(1)\n", deploy_usage);
 }
 
 /*
@@ -100,8 +110,12 @@ cmd_deploy(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "allow-dirty", no_argument,	NULL, 'D' },
+		{ "allow-empty", no_argument,	NULL, 'E' },
+		{ "description", required_argument, NULL, 'd' },
 		{ "fetch",	no_argument,	NULL, 'F' },
 		{ "help",	no_argument,	NULL, 'h' },
+		{ "ignore-application-stop-failures", no_argument, NULL, 'I' },
+		{ "json",	no_argument,	NULL, 'j' },
 		{ "no-wait",	no_argument,	NULL, 'N' },
 		{ "verbose",	no_argument,	NULL, 'v' },
 		{ "version",	no_argument,	NULL, 'V' },
@@ -109,6 +123,7 @@ cmd_deploy(int argc, char **argv)
 	};
 	const struct deployer_group	*g;
 	struct dctx			 c = { 0 };
+	struct deploy_opts		 o;
 	struct errbuf			 eb = { 0 };
 	struct revision			 rev = { 0 };
 	struct store_stat		 st;
@@ -120,15 +135,28 @@ cmd_deploy(int argc, char **argv)
 	char				*scratch = NULL, *tgz = NULL;
 	char				*key = NULL, *label = NULL;
 	bool				 allow_dirty = false, fetch = false;
-	bool				 nowait = false, archiving = false;
-	int				 ch, r, ret, hit = 0;
+	bool				 archiving = false;
+	int				 ch, r, ret, hit = 0, jsonfd = -1;
 
+	memset(&o, 0, sizeof(o));
 	brec_init(&br);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'D':
 			allow_dirty = true;
+			break;
+		case 'd':
+			o.description = optarg;
+			break;
+		case 'E':
+			o.allow_empty = true;
+			break;
+		case 'I':
+			o.ignore_stop_failures = true;
+			break;
+		case 'j':
+			o.json = true;
 			break;
 		case 'F':
 			fetch = true;
@@ -137,7 +165,7 @@ cmd_deploy(int argc, char **argv)
 			deploy_help();
 			return 0;
 		case 'N':
-			nowait = true;
+			o.nowait = true;
 			break;
 		case 'v':
 			arg_verbose++;
@@ -159,6 +187,20 @@ cmd_deploy(int argc, char **argv)
 	if (argc > 2)
 		usage_error(deploy_usage, "unexpected argument '%s'", argv[2]);
 	log_setverbose(arg_verbose > 1);
+	if (o.description != NULL && (strlen(o.description) >
+	    DEPLOYER_DESCRIPTION_MAX || strpbrk(o.description, "\n\r") !=
+	    NULL))
+		usage_error(deploy_usage, "--description: one line of at most "
+		    "%d bytes", DEPLOYER_DESCRIPTION_MAX);
+	if (o.json) {
+		/* The JSON alone on stdout; what is said goes to stderr. */
+		fflush(stdout);
+		if ((jsonfd = dup(STDOUT_FILENO)) == -1 ||
+		    dup2(STDERR_FILENO, STDOUT_FILENO) == -1) {
+			perror("deployer: dup");
+			return EX_OSERR;
+		}
+	}
 
 	if (dctx_open(&c, &eb) == -1)
 		goto fail;
@@ -261,10 +303,15 @@ cmd_deploy(int argc, char **argv)
 	fflush(stdout);
 
 	/* 6.-9. create, roll out, roll back */
-	r = deploy_and_watch(&c, g, &rev, NULL, nowait, &eb);
+	r = deploy_and_watch(&c, g, &rev, NULL, &o, &eb);
 	if (r == -1)
 		goto fail;
+	if (r == DRIVE_LEAVE) {
+		ret = DEPLOYER_EXIT_LEFT;
+		goto out;
+	}
 	if (r == 1) {
+		fflush(stdout);
 		fprintf(stderr, "deployer: %s\n", eb.msg);
 		ret = 1;
 	} else
@@ -275,6 +322,16 @@ cmd_deploy(int argc, char **argv)
 	fprintf(stderr, "deployer: %s\n", eb.msg);
 	ret = errbuf_exitcode(&eb);
  out:
+	if (jsonfd != -1) {
+		char	*text;
+
+		fflush(stdout);
+		text = deploy_json(&o, ret, &eb);
+		(void)write_full(jsonfd, text, strlen(text));
+		(void)write_full(jsonfd, "\n", 1);
+		free(text);
+		(void)close(jsonfd);
+	}
 	if (archiving)
 		git_abort(&gp);
 	if (scratch != NULL && release_rmtree(scratch, &eb) == -1)

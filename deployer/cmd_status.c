@@ -34,52 +34,11 @@ status_help(void)
 	    "of deployer.yml when neither is given), one row per instance.\n\n"
 	    "options:\n"
 	    "      --json     print the deployment as JSON\n"
-	    "      --watch    resume and follow a deployment in progress;\n"
-	    "                 exit 1 if it fails\n"
+	    "      --watch    follow a deployment until it ends (its driver\n"
+	    "                 sends the batches); exit 1 if it failed, was\n"
+	    "                 stopped or superseded, 75 if nobody drives it\n"
 	    "  -h, --help     show this help\n"
 	    "      --version  show the version\n", status_usage);
-}
-
-/*
- * Find the deployment 'what' names (an ID in any group, or a group's
- * latest) and the group it belongs to.
- */
-static int
-find_deployment(struct dctx *c, const char *what, struct deployment *ret,
-    const struct deployer_group **ret_g, struct errbuf *eb)
-{
-	struct deployment	*v = NULL;
-	struct errbuf		 e2 = { 0 };
-	size_t			 n = 0;
-
-	if (msg_check_deployment_id("ID", what, &e2) == 0) {
-		for (size_t i = 0; i < c->cfg.ngroups; i++) {
-			if (deployment_load(c, c->cfg.groups[i].name, what,
-			    ret, &e2) == 0) {
-				*ret_g = &c->cfg.groups[i];
-				return 0;
-			}
-			if (e2.kind != EK_NOINPUT) {
-				*eb = e2;
-				return -1;
-			}
-		}
-		return errbuf_set(eb, EK_NOINPUT, "no deployment '%s' in any "
-		    "group of '%s'", what, c->cfgpath);
-	}
-	if ((*ret_g = dctx_group(c, what, eb)) == NULL)
-		return -1;
-	if (deployment_list(c, what, &v, &n, eb) == -1)
-		return -1;
-	if (n == 0) {
-		deployments_free(v, n);
-		return errbuf_set(eb, EK_NOINPUT, "group '%s' has no "
-		    "deployments yet", what);
-	}
-	*ret = v[0];
-	memset(&v[0], 0, sizeof(v[0]));
-	deployments_free(v, n);
-	return 0;
 }
 
 static void
@@ -174,17 +133,34 @@ cmd_status(int argc, char **argv)
 	}
 	if (dctx_open_store(&c, false, &eb) == -1)
 		goto fail;
-	if (find_deployment(&c, what, &d, &g, &eb) == -1) {
+	if (deployment_find(&c, what, &d, &g, &eb) == -1) {
 		if (eb.kind == EK_USAGE) {
 			dctx_release(&c);
 			usage_error(status_usage, "%s", eb.msg);
 		}
 		goto fail;
 	}
-	if (watch && strcmp(d.status, "InProgress") == 0) {
-		if ((r = rollout_run(&c, g, &d, false, &eb)) == -1)
-			goto fail;
+	if (watch) {
+		/* Watch only: the deployment's driver sends the batches. */
+		if (strcmp(d.status, "InProgress") == 0) {
+			if ((r = watch_only(&c, &d, &eb)) == -1)
+				goto fail;
+		} else {
+			r = strcmp(d.status, "Succeeded") == 0 ? 0 : 1;
+			if (!json)
+				print_human(&d);
+			if (r == 1) {
+				char	 line[1024];
+
+				outcome_line(&c, &d, line, sizeof(line));
+				errbuf_set(&eb, EK_FAILED, "%s", line);
+			}
+		}
 		ret = r;
+		if (r == 1) {
+			fflush(stdout);
+			fprintf(stderr, "deployer: %s\n", eb.msg);
+		}
 		if (!json)
 			goto out;
 	} else {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "appspec_int.h"
 #include "aws/client.h"
 #include "backends.h"
 #include "config.h"
@@ -101,11 +102,20 @@ const struct deployer_group *
 dctx_group(struct dctx *c, const char *name, struct errbuf *eb)
 {
 	const struct deployer_group	*g;
+	const char			**names, *sug;
 
-	if ((g = deployer_config_group(&c->cfg, name)) == NULL)
-		errbuf_set(eb, EK_USAGE, "group '%s' is not in '%s'", name,
-		    c->cfgpath);
-	return g;
+	if ((g = deployer_config_group(&c->cfg, name)) != NULL)
+		return g;
+	/* The nearest group name (appspec's suggestion rule). */
+	names = xcalloc(c->cfg.ngroups + 1, sizeof(*names));
+	for (size_t i = 0; i < c->cfg.ngroups; i++)
+		names[i] = c->cfg.groups[i].name;
+	sug = ap_suggest(name, names);
+	errbuf_set(eb, EK_USAGE, "group '%s' is not in '%s'%s%s%s", name,
+	    c->cfgpath, sug != NULL ? " (did you mean '" : "",
+	    sug != NULL ? sug : "", sug != NULL ? "'?)" : "");
+	free(names);
+	return NULL;
 }
 
 /* The only group of deployer.yml (borrowed), or NULL when several. */

@@ -793,6 +793,7 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
 	spec.bundle = bundle;
 	spec.sha256 = m->sha256;
 	spec.commit = m->commit[0] != '\0' ? m->commit : NULL;
+	spec.ignore_stop_failures = m->ignore_stop_failures;
 	observer(d, &obs);
 	if (lifecycle_deploy(&spec, &obs, &res, &eb) == -1) {
 		if (eb.kind == EK_TEMP) {

@@ -43,6 +43,12 @@ struct deploy_spec {
 	unsigned	 keep_releases;	/* 0: KEEP_RELEASES_DEFAULT */
 	enum file_exists_behavior file_exists_behavior;	/* UNSET: appspec's */
 	struct bundle_limits limits;	/* zero: bundle_limits_default() */
+	/*
+	 * Go on past a failed ApplicationStop, BeforeBlockTraffic or
+	 * AfterBlockTraffic of the live revision, with a warning in the
+	 * log (CodeDeploy's --ignore-application-stop-failures).
+	 */
+	bool		 ignore_stop_failures;
 };
 
 void	deploy_spec_init(struct deploy_spec *);

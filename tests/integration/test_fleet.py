@@ -368,3 +368,34 @@ def test_interrupt_at_random_moments_then_resume(ws, daemon, how):
         for n in f.daemons:
             assert runs(f, n, did) == 1, (seed, n)
             assert f.current_version(n) == str(seed), (seed, n)
+
+
+# --- --ignore-application-stop-failures ----------------------------------
+
+def test_a_broken_application_stop_with_and_without_the_flag(ws, daemon):
+    f = fleet(ws, daemon, n=1, rollback=False)
+    broken = ("#!/bin/sh\n[ \"$LIFECYCLE_EVENT\" = ApplicationStop ] || "
+              "exit 0\necho stop broke\nexit 1\n", 0o755)
+    f.commit("stop is broken", {"scripts/stop_worker.sh": broken})
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    f.commit("v2 fixes stop", {"VERSION": "2\n",
+                               "scripts/stop_worker.sh": ("#!/bin/sh\n",
+                                                          0o755)})
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "failed in ApplicationStop" in r.stdout
+    assert f.current_version("i-1") == "1.0.0"
+    r = f.deployer("--ignore-application-stop-failures", GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    did = dep_id(r.stdout)
+    assert f.current_version("i-1") == "2"
+    d = f.deployment(did)
+    assert d["ignore_application_stop_failures"] is True
+    assert d["message"]["ignore_application_stop_failures"] is True
+    ev = {e["event"]: e["status"] for e in f.progress(did, "i-1")["events"]}
+    assert ev["ApplicationStop"] == "Failed"
+    assert ev["ValidateService"] == "Succeeded"
+    log = (f.root("i-1") / "logs" / f"{did}.log").read_text()
+    assert re.search("ApplicationStop.*warning: failed .*ignored: "
+                     "--ignore-application-stop-failures", log), log

@@ -125,7 +125,11 @@ def test_duplicate_and_older_sequence_are_not_run(ws, daemon):
                "not above the installed sequence 5")
     wait_for(spool.empty, 10, what="both messages to be acknowledged")
     assert len(events(ws)) == n
-    assert store.progress(old["deployment_id"]) is None
+    # the deployer hears why at once (issue 17): Skipped, with the reason
+    p = store.progress(old["deployment_id"])
+    assert p["status"] == "Skipped", p
+    assert p["message"] == ("Skipped: sequence 4 is not above the "
+                            "installed sequence 5")
     assert h.stop() == 0
 
 

@@ -139,6 +139,7 @@ HOOKD_SRCS	+= hookd/hook_cgroup.c
 
 DEPLOYER_SRCS	 =
 DEPLOYER_SRCS	+= deployer/bundle_cache.c
+DEPLOYER_SRCS	+= deployer/bundle_pack.c
 DEPLOYER_SRCS	+= deployer/cmd_deploy.c
 DEPLOYER_SRCS	+= deployer/cmd_history.c
 DEPLOYER_SRCS	+= deployer/cmd_instances.c
@@ -352,6 +353,7 @@ FUZZ_TARGETS	+= awsjson
 FUZZ_TARGETS	+= config
 FUZZ_TARGETS	+= creds
 FUZZ_TARGETS	+= message
+FUZZ_TARGETS	+= progress
 FUZZ_TARGETS	+= spool
 FUZZ_LIB_SRCS	 = $(LIB_SRCS)
 FUZZ_OBJS	 = $(FUZZ_LIB_SRCS:%.c=$(FUZZ_BUILD)/obj/%.o)

@@ -37,7 +37,7 @@
 #include "banned.h"
 
 static const char deploy_usage[] =
-    "usage: deployer [-v] [options] GROUP REF";
+    "usage: deployer [-v] [options] GROUP REF | --bundle FILE|DIR GROUP";
 
 static void
 deploy_help(void)
@@ -61,6 +61,8 @@ deploy_help(void)
 	    "                     changes that are not committed\n"
 	    "      --allow-empty  record the target of a group with no live\n"
 	    "                     instance (an Auto Scaling group at zero)\n"
+	    "      --bundle FILE|DIR  deploy a build's artifact (.tar,\n"
+	    "                     .tar.gz, .zip or a directory), not REF\n"
 	    "      --description TEXT  recorded with the deployment\n"
 	    "      --fetch        run 'git fetch' before resolving REF\n"
 	    "      --ignore-application-stop-failures  go on when the live\n"
@@ -104,6 +106,46 @@ validate_bundle(const char *tgz, const char *label, struct errbuf *eb)
 	return ret;
 }
 
+/* A new scratch directory under TMPDIR; NULL with eb. */
+static char *
+make_scratch(struct errbuf *eb)
+{
+	const char	*tmp;
+	char		*scratch;
+
+	tmp = secure_getenv("TMPDIR");
+	scratch = xasprintf("%s/deployer.XXXXXX", tmp != NULL &&
+	    *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(scratch) == NULL) {
+		errbuf_errno(eb, EK_IO, "cannot create '%s'", scratch);
+		free(scratch);
+		return NULL;
+	}
+	return scratch;
+}
+
+/* Upload the bundle tgz unless the store has that content. */
+static int
+upload(struct dctx *c, const char *tgz, const char *sha256,
+    const char *label, struct errbuf *eb)
+{
+	struct store_stat	 st;
+	char			*key;
+	int			 r;
+
+	if ((key = store_key_revision(c->cfg.application, sha256, eb)) ==
+	    NULL)
+		return -1;
+	if ((r = store_exists(c->store, key, &st, eb)) == 1)
+		printf("revision %.12s is already in the store as '%s'; "
+		    "nothing uploaded\n", sha256, key);
+	else if (r == 0 && (r = store_put_file(c->store, key, tgz,
+	    eb)) == 0)
+		printf("uploaded %s to '%s'\n", label, key);
+	free(key);
+	return r == -1 ? -1 : 0;
+}
+
 /* 'deployer [options] GROUP REF'; returns the exit status. */
 int
 cmd_deploy(int argc, char **argv)
@@ -111,6 +153,7 @@ cmd_deploy(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "allow-dirty", no_argument,	NULL, 'D' },
 		{ "allow-empty", no_argument,	NULL, 'E' },
+		{ "bundle",	required_argument, NULL, 'B' },
 		{ "description", required_argument, NULL, 'd' },
 		{ "fetch",	no_argument,	NULL, 'F' },
 		{ "help",	no_argument,	NULL, 'h' },
@@ -126,14 +169,13 @@ cmd_deploy(int argc, char **argv)
 	struct deploy_opts		 o;
 	struct errbuf			 eb = { 0 };
 	struct revision			 rev = { 0 };
-	struct store_stat		 st;
 	struct brec			 br;
 	struct git_proc			 gp;
 	struct stat			 sb;
-	const char			*tmp;
+	const char			*bundle = NULL, *packed;
 	char				*dirty = NULL, *prefix = NULL;
 	char				*scratch = NULL, *tgz = NULL;
-	char				*key = NULL, *label = NULL;
+	char				*label = NULL;
 	bool				 allow_dirty = false, fetch = false;
 	bool				 archiving = false;
 	int				 ch, r, ret, hit = 0, jsonfd = -1;
@@ -143,6 +185,9 @@ cmd_deploy(int argc, char **argv)
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'B':
+			bundle = optarg;
+			break;
 		case 'D':
 			allow_dirty = true;
 			break;
@@ -181,7 +226,10 @@ cmd_deploy(int argc, char **argv)
 	argv += optind;
 	if (argc == 0)
 		usage_error(deploy_usage, "no GROUP and REF given");
-	if (argc == 1)
+	if (bundle != NULL && argc > 1)
+		usage_error(deploy_usage, "--bundle deploys '%s', not REF "
+		    "'%s'", bundle, argv[1]);
+	if (bundle == NULL && argc == 1)
 		usage_error(deploy_usage, "no REF given after GROUP '%s'",
 		    argv[0]);
 	if (argc > 2)
@@ -209,6 +257,28 @@ cmd_deploy(int argc, char **argv)
 		usage_error(deploy_usage, "%s", eb.msg);
 	}
 
+	if (bundle != NULL) {
+		/* A build's artifact: no git, no bundle record. */
+		if (dctx_open_store(&c, true, &eb) == -1 ||
+		    (scratch = make_scratch(&eb)) == NULL)
+			goto fail;
+		tgz = xasprintf("%s/bundle.tar.gz", scratch);
+		if (bundle_pack(bundle, tgz, &packed, &eb) == -1)
+			goto fail;
+		rev.source = xstrdup(bundle);
+		label = xasprintf("'%s'", bundle);
+		if (validate_bundle(packed, label, &eb) == -1 ||
+		    bundle_sha256(packed, rev.sha256, &eb) == -1)
+			goto fail;
+		if (stat(packed, &sb) == -1) {
+			errbuf_errno(&eb, EK_IO, "cannot stat '%s'", packed);
+			goto fail;
+		}
+		if (upload(&c, packed, rev.sha256, label, &eb) == -1)
+			goto fail;
+		goto deploy;
+	}
+
 	/* 1. the commit */
 	if (fetch && git_fetch(c.dir, &eb) == -1)
 		goto fail;
@@ -230,16 +300,8 @@ cmd_deploy(int argc, char **argv)
 	 * for what is not committed (each keeps one core busy)
 	 */
 	if (hit == 0) {
-		tmp = secure_getenv("TMPDIR");
-		scratch = xasprintf("%s/deployer.XXXXXX", tmp != NULL &&
-		    *tmp != '\0' ? tmp : "/tmp");
-		if (mkdtemp(scratch) == NULL) {
-			errbuf_errno(&eb, EK_IO, "cannot create '%s'",
-			    scratch);
-			free(scratch);
-			scratch = NULL;
+		if ((scratch = make_scratch(&eb)) == NULL)
 			goto fail;
-		}
 		tgz = xasprintf("%s/bundle.tar.gz", scratch);
 		if (git_archive_start(c.dir, rev.commit, prefix, tgz, &gp,
 		    &eb) == -1)
@@ -281,20 +343,8 @@ cmd_deploy(int argc, char **argv)
 	}
 
 	/* 5. upload unless the same content is there */
-	if ((key = store_key_revision(c.cfg.application, rev.sha256,
-	    &eb)) == NULL)
+	if (upload(&c, tgz, rev.sha256, label, &eb) == -1)
 		goto fail;
-	if ((r = store_exists(c.store, key, &st, &eb)) == -1)
-		goto fail;
-	if (r == 1)
-		printf("revision %.12s is already in the store as '%s'; "
-		    "nothing uploaded\n", rev.sha256, key);
-	else {
-		if (store_put_file(c.store, key, tgz, &eb) == -1)
-			goto fail;
-		printf("uploaded %s (%.12s) to '%s'\n", argv[1], rev.commit,
-		    key);
-	}
 	memcpy(br.sha256, rev.sha256, sizeof(br.sha256));
 	br.size = (uint64_t)sb.st_size;
 	brec_save(&br, &c, true);
@@ -343,7 +393,6 @@ cmd_deploy(int argc, char **argv)
 	free(prefix);
 	free(scratch);
 	free(tgz);
-	free(key);
 	free(label);
 	return ret;
 }

@@ -67,6 +67,7 @@ revision_release(struct revision *r)
 {
 	free(r->ref);
 	free(r->location);
+	free(r->source);
 	memset(r, 0, sizeof(*r));
 }
 

@@ -288,6 +288,10 @@ int	brec_prepare(struct brec *, const struct dctx *, const char *commit,
 int	brec_lookup(struct brec *, struct dctx *, struct errbuf *);
 void	brec_save(const struct brec *, struct dctx *, bool to_store);
 
+/* bundle_pack.c: --bundle FILE|DIR as a .tar.gz (see the file). */
+int	bundle_pack(const char *src, const char *out, const char **ret_tgz,
+	    struct errbuf *);
+
 /* cmd_*.c */
 int	cmd_deploy(int, char **);
 int	cmd_history(int, char **);

@@ -399,3 +399,57 @@ def test_a_broken_application_stop_with_and_without_the_flag(ws, daemon):
     log = (f.root("i-1") / "logs" / f"{did}.log").read_text()
     assert re.search("ApplicationStop.*warning: failed .*ignored: "
                      "--ignore-application-stop-failures", log), log
+
+
+# --- CI-built artifacts, --json, --description, history -n, rollback ID ---
+
+def test_bundle_of_a_directory_and_of_a_tarball(ws, daemon):
+    import subprocess
+    import tarfile
+    f = fleet(ws, daemon, n=1)
+    build = f.base / "build"
+    shutil.copytree(f.repo, build, symlinks=True,
+                    ignore=shutil.ignore_patterns(".git", "deployer.yml"))
+    (build / "VERSION").write_text("ci-7\n")
+    r = f.deployer("--json", "--description", "build 7", "--bundle",
+                   str(build), GROUP)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out = json.loads(r.stdout)
+    assert out["status"] == "Succeeded" and out["exit_status"] == 0
+    did = out["deployment_id"]
+    d = f.deployment(did)
+    assert d["source"] == str(build) and d["description"] == "build 7"
+    assert d["commit"] is None and len(d["revision"]["sha256"]) == 64
+    assert f.current_version("i-1") == "ci-7"
+    # the same tree twice: the same bundle, nothing uploaded
+    r = f.deployer("--bundle", str(build), GROUP)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "nothing uploaded" in r.stdout
+    assert f.deployment(dep_id(r.stdout))["revision"]["sha256"] == \
+        d["revision"]["sha256"]
+    # a tarball (not gzipped) of another version
+    (build / "VERSION").write_text("ci-8\n")
+    tar = f.base / "app.tar"
+    with tarfile.open(tar, "w") as t:
+        for p in sorted(build.iterdir()):
+            t.add(p, arcname=p.name)
+    r = f.deployer("--bundle", str(tar), GROUP)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f.current_version("i-1") == "ci-8"
+    r = f.deployer("history", "-n", "1", GROUP)
+    assert r.returncode == 0
+    assert len(r.stdout.strip().splitlines()) == 2, r.stdout
+    r = f.deployer("history", "-n", "3", GROUP)
+    assert "build 7" in r.stdout
+    # an invalid bundle is refused before anything is uploaded
+    bad = f.base / "bad"
+    bad.mkdir()
+    (bad / "README").write_text("no appspec\n")
+    r = f.deployer("--bundle", str(bad), GROUP)
+    assert r.returncode == 65, r.stdout + r.stderr
+    assert "appspec.yml" in r.stderr
+    # rollback GROUP ID chooses the target
+    r = f.deployer("rollback", GROUP, did)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f.current_version("i-1") == "ci-7"
+    del subprocess

@@ -31,6 +31,7 @@
 #include "lifecycle.h"
 #include "log.h"
 #include "message.h"
+#include "registry.h"
 #include "proc.h"
 #include "state.h"
 #include "store.h"
@@ -110,6 +111,32 @@ bake_fetch(struct store *st, const struct config *cfg, const char *root,
 	}
 	*ret_path = path;
 	return 0;
+}
+
+/*
+ * Only a target whose deployment succeeded is baked: not one still in
+ * progress (its batches may fail yet) nor one that failed.  A target
+ * with no deployment record (an older deployer) is baked.
+ */
+static int
+bake_succeeded(struct store *st, const struct config *cfg,
+    const char *group, const struct message *m, struct errbuf *eb)
+{
+	char	 status[32];
+	int	 r;
+
+	if ((r = deployment_status_read(st, cfg->application, group,
+	    m->deployment_id, status, sizeof(status), eb)) != 1)
+		return r;
+	if (strcmp(status, "Succeeded") == 0)
+		return 0;
+	if (strcmp(status, "InProgress") == 0)
+		return errbuf_set(eb, EK_TEMP, "the target of %s/%s, "
+		    "deployment %s, is still in progress: bake it once it "
+		    "succeeded", cfg->application, group, m->deployment_id);
+	return errbuf_set(eb, EK_DATA, "the target of %s/%s, deployment %s, "
+	    "ended %s: only a deployment that succeeded is baked",
+	    cfg->application, group, m->deployment_id, status);
 }
 
 /* Whether state.json under root already has m live (1), or not (0). */
@@ -236,6 +263,8 @@ cmd_bake(int argc, char **argv)
 		    group);
 		goto fail;
 	}
+	if ((r = bake_succeeded(st, &cfg, group, &m, &eb)) == -1)
+		goto fail;
 	statepath = xasprintf("%s/%s/%s/state.json", root, cfg.application,
 	    group);
 	if ((r = bake_current(statepath, &m, &eb)) == -1)

@@ -141,3 +141,28 @@ progress_write_refusal(struct store *st, const struct message *m,
 	free(key);
 	return r;
 }
+
+int
+deployment_status_read(struct store *st, const char *app, const char *group,
+    const char *id, char *buf, size_t bufsz, struct errbuf *eb)
+{
+	json_t		*o;
+	const char	*s;
+	char		*key, *data = NULL;
+	size_t		 len;
+	int		 r;
+
+	if ((key = store_key_deployment(app, group, id, eb)) == NULL)
+		return -1;
+	r = store_get(st, key, STORE_OBJECT_MAX, &data, &len, NULL, eb);
+	free(key);
+	if (r == -1)
+		return eb->kind == EK_NOINPUT ? 0 : -1;
+	o = json_loadb(data, len, 0, NULL);
+	free(data);
+	s = json_string_value(json_object_get(o, "status"));
+	(void)strlcpy(buf, s != NULL ? s : "InProgress", bufsz);
+	if (o != NULL)
+		json_decref(o);
+	return 1;
+}

@@ -50,4 +50,15 @@ int	progress_write_refusal(struct store *, const struct message *m,
 	    const char *instance, const char *status, const char *reason,
 	    struct errbuf *);
 
+/*
+ * The status the deployer recorded for deployment id
+ * (deployments/APP/GROUP/ID/deployment.json, "InProgress", "Succeeded",
+ * "Failed", "Stopped", "Superseded") into buf: 1, or 0 when there is no
+ * record (a store written by an older deployer), -1 with eb.  For `hookd
+ * bake`, which bakes only a deployment that succeeded.
+ */
+int	deployment_status_read(struct store *, const char *app,
+	    const char *group, const char *id, char *buf, size_t bufsz,
+	    struct errbuf *);
+
 #endif /* HOOKD_REGISTRY_H */

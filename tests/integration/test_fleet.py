@@ -453,3 +453,27 @@ def test_bundle_of_a_directory_and_of_a_tarball(ws, daemon):
     assert r.returncode == 0, r.stdout + r.stderr
     assert f.current_version("i-1") == "ci-7"
     del subprocess
+
+
+def test_bake_only_bakes_a_target_that_succeeded(ws, daemon):
+    from conftest import binary, run
+    from daemon_util import write_config
+    f = fleet(ws, daemon, n=2, config="OneAtATime")
+    slow(f, 1)
+    p, did, _ = start_deploy(f, GROUP, "HEAD")
+    wait_for(lambda: f.progress(did, "i-1"), 20, what="batch 1 running")
+    p.kill()
+    p.wait()
+    root = f.base / "image"
+    root.mkdir()
+    cfg = dict(f.daemons["i-1"].cfg, root=str(root))
+    write_config(f.base / "bake.yml", **cfg)
+    bake = [binary("hookd"), "bake", "-c", str(f.base / "bake.yml")]
+    r = run(bake)
+    assert r.returncode == 75, r.stdout + r.stderr
+    assert f"deployment {did}, is still in progress" in r.stderr
+    r = f.deployer("resume", did)
+    assert r.returncode == 0, r.stdout + r.stderr
+    r = run(bake)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"baked deployment {did}" in r.stdout

@@ -1692,6 +1692,28 @@ reload(struct daemon *d)
 
 /* --- the loop --- */
 
+/*
+ * The queue is gone (deleted, or its server lost it): create it again as
+ * at start, say so, and catch up from target.json, since what was sent
+ * while it was gone is lost.
+ */
+static void
+queue_recreate(struct daemon *d, const struct errbuf *why)
+{
+	struct errbuf	 eb = { 0 };
+
+	log_warnx("queue '%s' does not exist (%s); creating it again",
+	    d->qname, why->msg);
+	if (queue_ensure(d->q, &eb) == -1) {
+		log_warnx("queue '%s': cannot create it again: %s", d->qname,
+		    eb.msg);
+		return;
+	}
+	log_notice("queue '%s' created again", d->qname);
+	(void)register_instance(d, false);
+	(void)catch_up(d);
+}
+
 static void
 loop(struct daemon *d)
 {
@@ -1759,6 +1781,8 @@ loop(struct daemon *d)
 				log_warnx("queue: %s, skipping", eb.msg);
 				continue;
 			}
+			if (eb.kind == EK_NOINPUT)
+				queue_recreate(d, &eb);
 			svc_result(&d->queue_state, "queue", rc, &eb);
 			backoff_next(&delay);
 			(void)nap(d, delay);

@@ -26,7 +26,18 @@ def test_run_n_checks_the_config(ws):
     good = write_config(ws.base / "good.yml", **spool_config(ws))
     r = run([binary("hookd"), "run", "-n", "-c", str(good)])
     assert r.returncode == 0, r.stderr
-    assert r.stdout == "configuration OK\n"
+    assert r.stdout.splitlines()[-1].startswith("configuration OK (the "
+                                                "queue")
+    assert "deployment group 'production' of application 'app'" in r.stdout
+    # -n resolves the group as the start does (issue 17): none is 78
+    nogroup = write_config(ws.base / "nogroup.yml",
+                           **dict(spool_config(ws), deployment_group=None))
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DEPLOYMENT_GROUP_NAME",)}
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    r = run([binary("hookd"), "run", "-n", "-c", str(nogroup)], env=env)
+    assert r.returncode == 78, r.stdout + r.stderr
+    assert "hookd: group: no deployment group" in r.stderr
     bad = ws.base / "bad.yml"
     bad.write_text("application: app\nkeep_releases: lots\n")
     r = run([binary("hookd"), "run", "-n", "-c", str(bad)])

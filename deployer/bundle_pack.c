@@ -198,11 +198,13 @@ copy_archive(struct archive *w, const char *src, struct errbuf *eb)
 			goto out;
 		}
 		while ((rc = archive_read_data_block(r, &buf, &len, &off)) ==
-		    ARCHIVE_OK)
-			if (archive_write_data(w, buf, len) != (la_ssize_t)len) {
+		    ARCHIVE_OK) {
+			if (archive_write_data(w, buf, len) !=
+			    (la_ssize_t)len) {
 				aerr(w, eb, "cannot archive an entry of", src);
 				goto out;
 			}
+		}
 		if (rc != ARCHIVE_EOF) {
 			aerr(r, eb, "cannot read", src);
 			goto out;

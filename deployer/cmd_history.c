@@ -120,7 +120,8 @@ cmd_history(int argc, char **argv)
 		if (strcmp(st, "InProgress") == 0 &&
 		    driver_describe(&c, d, what, sizeof(what)) == 0)
 			st = "InProgress (no driver)";
-		printf("%5llu  %-11s  %-10s  %-24.24s  %-12.12s  %s %s%s%s%s%s\n",
+		printf("%5llu  %-11s  %-10s  %-24.24s  %-12.12s  "
+		    "%s %s%s%s%s%s\n",
 		    (unsigned long long)d->sequence, d->id, st,
 		    d->created_at != NULL ? d->created_at : "-",
 		    d->commit[0] != '\0' ? d->commit : "-",

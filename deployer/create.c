@@ -387,8 +387,11 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 		d.deadline = time(NULL) + (time_t)g->timeout *
 		    (time_t)d.nbatches + DEPLOYER_DEADLINE_SLACK;
 	}
-	if (deployment_save(c, &d, eb) == -1)
+	/* This process drives it until it hands it over (drive.c). */
+	if (lease_take(c, &d, eb) == -1 || deployment_save(c, &d, eb) == -1) {
+		lease_drop();
 		goto out;
+	}
 	/* The deployment this one replaced, if nobody ended it. */
 	if (oldid != NULL && deployment_load(c, g->name, oldid, &old,
 	    &e2) == 0 && strcmp(old.status, "InProgress") == 0) {
@@ -537,6 +540,7 @@ rollback_after(struct dctx *c, const struct deployer_group *g,
 	    rb.id, (unsigned long long)rb.sequence, rb.ninst,
 	    rb.ninst == 1 ? "" : "s");
 	fflush(stdout);
+	/* deployment_create() took the rollback's lease: we drive it. */
 	r = rollout_run(c, g, &rb, eb);
 	for (size_t i = 0; i < rb.ninst; i++)
 		if (rb.inst[i].state != IS_SUCCEEDED)
@@ -547,6 +551,9 @@ rollback_after(struct dctx *c, const struct deployer_group *g,
 		how = xasprintf("; rollback %s FAILED on %zu of %zu "
 		    "instance%s", rb.id, bad, rb.ninst, rb.ninst == 1 ? "" :
 		    "s");
+	else if (r == DRIVE_LEAVE)
+		how = xasprintf("; rollback %s interrupted: continue it with "
+		    "'deployer resume %s'", rb.id, rb.id);
 	else
 		how = xasprintf("; rollback %s: %s", rb.id, eb->msg);
  out:

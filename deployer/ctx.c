@@ -12,9 +12,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "appspec_int.h"
 #include "aws/client.h"
 #include "backends.h"
+#include "caps.h"
 #include "config.h"
 #include "deployer.h"
 #include "errbuf.h"
@@ -22,6 +22,7 @@
 #include "state.h"
 #include "store.h"
 #include "xalloc.h"
+#include "yamltree.h"
 
 #include "banned.h"
 
@@ -43,8 +44,19 @@ dctx_open(struct dctx *c, struct errbuf *eb)
 	c->dir = xstrdup(c->cfgpath);
 	if ((slash = strrchr(c->dir, '/')) != NULL)
 		*(slash == c->dir ? slash + 1 : slash) = '\0';
-	if (deployer_config_load(&c->cfg, c->cfgpath, NULL, eb) == -1)
+	if (deployer_config_load(&c->cfg, c->cfgpath, NULL, eb) == -1) {
+		/* Every error at once, like hookd.yml's. */
+		if (eb->kind == EK_CONFIG && c->cfg.nerrors > 1) {
+			for (size_t i = 0; i < c->cfg.nerrors; i++)
+				fprintf(stderr, "deployer: %s\n",
+				    c->cfg.errors[i]);
+			errbuf_set(eb, EK_CONFIG, "'%s' is not valid (%s%zu "
+			    "errors)", c->cfgpath, c->cfg.nerrors >=
+			    CONFIG_ERRORS_MAX ? "at least " : "",
+			    c->cfg.nerrors);
+		}
 		return -1;
+	}
 	if (strncmp(c->cfg.store, "s3://", 5) == 0 ||
 	    strcmp(c->cfg.queue, "sqs") == 0) {
 		ac.region = c->cfg.region;
@@ -106,11 +118,11 @@ dctx_group(struct dctx *c, const char *name, struct errbuf *eb)
 
 	if ((g = deployer_config_group(&c->cfg, name)) != NULL)
 		return g;
-	/* The nearest group name (appspec's suggestion rule). */
+	/* The nearest group name (the config files' suggestion rule). */
 	names = xcalloc(c->cfg.ngroups + 1, sizeof(*names));
 	for (size_t i = 0; i < c->cfg.ngroups; i++)
 		names[i] = c->cfg.groups[i].name;
-	sug = ap_suggest(name, names);
+	sug = ysuggest(name, names);
 	errbuf_set(eb, EK_USAGE, "group '%s' is not in '%s'%s%s%s", name,
 	    c->cfgpath, sug != NULL ? " (did you mean '" : "",
 	    sug != NULL ? sug : "", sug != NULL ? "'?)" : "");

@@ -169,7 +169,7 @@ struct reginst {
 	uint64_t	 current_seq;
 	uint64_t	 last_seq;	/* highest sequence it ran or refused */
 	char		*in_progress;
-	char		*dup;		/* another daemon with this id, or NULL */
+	char		*dup;	/* another daemon with this id, or NULL */
 };
 /*
  * Live: a registry entry seen within DEPLOYER_STALE_SEC, with a queue

@@ -46,6 +46,7 @@
 #include "caps.h"
 #include "deployer.h"
 #include "errbuf.h"
+#include "http.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -195,9 +196,15 @@ int
 lease_take(struct dctx *c, const struct deployment *d, struct errbuf *eb)
 {
 	json_t	*o = NULL;
-	char	 etag[STORE_ETAG_MAX] = "", what[512], *text;
+	char	 etag[STORE_ETAG_MAX] = "", what[512], *text, *key;
 	int	 r;
 
+	key = dep_key(d, "lease.json");
+	r = L.held && strcmp(L.key, key) == 0;
+	free(key);
+	if (r)
+		return 0;	/* ours already (deployment_create took it) */
+	lease_drop();		/* the deployment this one rolls back */
 	free(L.key);
 	free(L.stopkey);
 	memset(&L, 0, sizeof(L));
@@ -485,6 +492,10 @@ drive_detached(struct dctx *c, const struct deployer_group *g,
 		(void)setsid();
 		if ((pid = fork()) != 0)
 			_exit(pid == -1 ? 71 : 0);
+		/* The parent's connections are its own (TLS state). */
+		http_fresh_connections();
+		/* The lease the parent took becomes this process's. */
+		L.renewed = 0;
 		if ((fd = open("/dev/null", O_RDONLY)) != -1) {
 			(void)dup2(fd, STDIN_FILENO);
 			(void)close(fd);
@@ -497,7 +508,11 @@ drive_detached(struct dctx *c, const struct deployer_group *g,
 		(void)dup2(fd, STDOUT_FILENO);
 		(void)dup2(fd, STDERR_FILENO);
 		(void)close(fd);
-		if (lease_take(c, d, eb) == -1) {
+		if (lease_take(c, d, eb) == -1 || lease_renew(d, eb) == -1 ||
+		    L.renewed == 0) {
+			if (L.renewed == 0 && eb->kind == EK_NONE)
+				errbuf_set(eb, EK_UNAVAIL, "cannot renew the "
+				    "lease of %s", d->id);
 			(void)write_full(p[1], eb->msg, strlen(eb->msg));
 			_exit(75);
 		}

@@ -146,11 +146,18 @@ view_release(struct view *v, size_t n)
 	free(v->last);
 }
 
-/* Send the deployment's message to every instance of batch b. */
+/*
+ * Send the deployment's message to the instances of batch b; with
+ * 'again', only to those that have not answered yet (a batch a driver
+ * that died had marked as sent: it may have died before sending; a host
+ * that got the message twice runs it once).
+ */
 static int
-send_batch(struct dctx *c, struct deployment *d, size_t b, struct errbuf *eb)
+send_batch(struct dctx *c, struct deployment *d, size_t b, bool again,
+    struct errbuf *eb)
 {
 	struct queue	*q = NULL;
+	struct errbuf	 e2 = { 0 };
 	char		*body;
 	time_t		 now;
 
@@ -166,6 +173,13 @@ send_batch(struct dctx *c, struct deployment *d, size_t b, struct errbuf *eb)
 
 		if (di->batch != b)
 			continue;
+		if (again) {
+			if (inst_final(di->state))
+				continue;
+			if (progress_read(c, d, di, &e2) == -1 ||
+			    (di->state != IS_SENT && di->state != IS_PENDING))
+				continue;	/* it answered: no resend */
+		}
 		if (di->queue == NULL ||
 		    dctx_queue_open(c, di->queue, &q, eb) == -1 ||
 		    queue_send(q, body, strlen(body), eb) == -1) {
@@ -179,14 +193,35 @@ send_batch(struct dctx *c, struct deployment *d, size_t b, struct errbuf *eb)
 			di->started = now;
 		} else {
 			di->state = IS_SENT;
-			di->started = now;
+			if (di->started == 0)
+				di->started = now;
 		}
 		queue_free(q);
 		q = NULL;
 	}
 	free(body);
-	d->batch_sent[b] = now;
 	return 0;
+}
+
+/*
+ * Record batch b as sent before sending it: a driver killed in between
+ * leaves a batch that `resume` sends again to whoever has not answered,
+ * never one that was sent and not recorded.
+ */
+static int
+mark_batch(struct dctx *c, struct deployment *d, size_t b,
+    struct errbuf *eb)
+{
+	time_t	 now;
+
+	now = time(NULL);
+	d->batch_sent[b] = now;
+	for (size_t i = 0; i < d->ninst; i++)
+		if (d->inst[i].batch == b && d->inst[i].state == IS_PENDING) {
+			d->inst[i].state = IS_SENT;
+			d->inst[i].started = now;
+		}
+	return deployment_save(c, d, eb);
 }
 
 static void
@@ -340,8 +375,9 @@ finish(struct dctx *c, struct deployment *d, const char *st,
 }
 
 /*
- * Roll d out from its first unsent batch (batches already sent are
- * waited for again, never sent twice: `deployer resume`).  The caller
+ * Roll d out from its first unsent batch.  Batches already sent are
+ * waited for again (`deployer resume`), sent again only to instances
+ * with no progress document yet (a host runs a deployment once).  The caller
  * holds the lease (drive.c).  Returns 0 succeeded, 1 failed or stopped
  * (d->status says which), -1 with eb set, DRIVE_LEAVE (interrupted, d
  * left in progress) or DRIVE_LOST (another driver took over).
@@ -367,7 +403,13 @@ rollout_run(struct dctx *c, const struct deployer_group *g,
 				stop = t;
 				break;
 			}
-			if (send_batch(c, d, b, eb) == -1 ||
+			if (mark_batch(c, d, b, eb) == -1 ||
+			    send_batch(c, d, b, false, eb) == -1 ||
+			    deployment_save(c, d, eb) == -1)
+				goto out;
+		} else {
+			/* Sent by a driver before this one (resume). */
+			if (send_batch(c, d, b, true, eb) == -1 ||
 			    deployment_save(c, d, eb) == -1)
 				goto out;
 		}

@@ -38,8 +38,8 @@ static void
 deploy_local_help(void)
 {
 	printf("%s\n\n"
-	    "Run one in-place deployment of a local bundle (a directory, .tar,\n"
-	    ".tar.gz/.tgz or .zip holding appspec.yml) on this host.\n\n"
+	    "Run one in-place deployment of a local bundle (a directory,\n"
+	    ".tar, .tar.gz/.tgz or .zip holding appspec.yml) on this host.\n\n"
 	    "options:\n"
 	    "  -b, --bundle PATH             the bundle to deploy\n"
 	    "  -a, --application APP         default: the bundle's name\n"
@@ -102,6 +102,12 @@ dl_on_event_end(void *arg, const struct deploy_event *de)
 		printf("  (%s)", de->outcome);
 	printf("\n");
 	fflush(stdout);
+	/* The appspec's warnings: what CodeDeploy would ignore. */
+	for (size_t i = 0; i < de->nwarnings; i++) {
+		fprintf(stderr, "warning: %s\n", de->warnings[i]);
+		if (dl_journal)
+			log_warnx("%s", de->warnings[i]);
+	}
 	if (dl_journal) {
 		if (de->status == DEPLOY_EVENT_FAILED)
 			log_warnx("%s failed: %s%s%s", what,
@@ -249,7 +255,8 @@ cmd_deploy_local(int argc, char **argv)
 			deploy_local_help();
 			return 0;
 		case 'k':
-			if (parse_u64(optarg, 1, KEEP_RELEASES_MAX, &keep) == -1)
+			if (parse_u64(optarg, 1, KEEP_RELEASES_MAX,
+			    &keep) == -1)
 				usage_error(deploy_local_usage, "invalid "
 				    "--keep-releases '%s' (1-%d)", optarg,
 				    KEEP_RELEASES_MAX);

@@ -413,6 +413,12 @@ obs_end(struct engine *e, enum lc_event ev, enum deploy_event_status st,
 	de.tail = tail != NULL ? tail : "";
 	de.revision = rev;
 	de.rollback = rollback;
+	de.warnings = NULL;
+	de.nwarnings = 0;
+	if (ev == LC_DOWNLOAD_BUNDLE && !rollback) {
+		de.warnings = e->as.warnings;
+		de.nwarnings = e->as.nwarnings;
+	}
 	deploylog_printf(&e->log, lc_event_name(ev), "%s%s%s (%.3f s)",
 	    deploy_event_status_name(st), outcome != NULL ? ": " : "",
 	    outcome != NULL ? outcome : "", de.duration);
@@ -668,7 +674,6 @@ static int
 assign(struct engine *e, struct errbuf *eb)
 {
 	const struct deploy_spec	*sp = e->spec;
-	const struct state_hist		*h;
 	uint64_t			 last = e->st.last_sequence;
 
 	if (sp->deployment_id != NULL) {
@@ -679,18 +684,15 @@ assign(struct engine *e, struct errbuf *eb)
 	} else
 		lifecycle_new_id(e->id);
 	e->seq = sp->sequence != 0 ? sp->sequence : last + 1;
-	if (e->seq < last)
-		return errbuf_set(eb, EK_DATA, "sequence %llu is below the "
-		    "group's last sequence %llu", (unsigned long long)e->seq,
-		    (unsigned long long)last);
-	if (e->seq == last) {
-		/* Only an interrupted deployment may run again. */
-		h = e->st.nhistory > 0 ? &e->st.history[0] : NULL;
-		if (h == NULL || h->sequence != last || h->status == NULL ||
-		    strcmp(h->status, "Interrupted") != 0)
-			return errbuf_set(eb, EK_DATA, "sequence %llu has "
-			    "already run on this host",
+	/* The sequence rule, by sequence alone (the admission's too). */
+	if (state_seq_verdict(&e->st, NULL, e->seq, NULL) != SEQ_RUN) {
+		if (e->seq < last)
+			return errbuf_set(eb, EK_DATA, "sequence %llu is "
+			    "below the group's last sequence %llu",
+			    (unsigned long long)e->seq,
 			    (unsigned long long)last);
+		return errbuf_set(eb, EK_DATA, "sequence %llu has already "
+		    "run on this host", (unsigned long long)last);
 	}
 	e->relname = xasprintf("%llu-%s", (unsigned long long)e->seq, e->id);
 	e->relpath = xasprintf("%s/%s", RELEASE_DIR, e->relname);
@@ -1027,6 +1029,12 @@ prepare(struct engine *e, struct errbuf *eb)
 	if (load_appspec(&e->as, e->reldir, eb) == -1 ||
 	    appspec_check_bundle(&e->as, e->reldir, eb) == -1 ||
 	    check_paths(&e->as, eb) == -1)
+		return -1;
+	/* What CodeDeploy would ignore runs, said loudly (or refused). */
+	for (size_t i = 0; i < e->as.nwarnings; i++)
+		deploylog_printf(&e->log, "DownloadBundle", "warning: %s",
+		    e->as.warnings[i]);
+	if (sp->strict && appspec_strict(&e->as, eb) == -1)
 		return -1;
 	if (e->reused == NULL)
 		record_release(e);

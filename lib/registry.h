@@ -10,6 +10,7 @@
 #define HOOKD_REGISTRY_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "compat.h"
 #include "progress.h"

@@ -303,7 +303,7 @@ def test_stop_rollback_of_a_deployment_nobody_drives(ws, daemon):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "has no driver: stopping it here" in r.stdout
     d = f.deployment(did)
-    assert d["status"] == "Stopped" and d["rolled_back_by"]
+    assert d["status"] == "Stopped" and d["rolled_back_by"], r.stdout
     rb = f.deployment(d["rolled_back_by"])
     assert rb["status"] == "Succeeded"
     assert [i["instance"] for i in rb["instances"]] == ["i-1"]

@@ -127,7 +127,7 @@ cmd_status(int argc, char **argv)
 		    "name a GROUP or an ID");
 	}
 	if (msg_check_deployment_id("ID", what, &eb) == -1 &&
-	    dctx_group(&c, what, &eb) == NULL) {
+	    dctx_group_or_id(&c, what, &eb) == NULL) {
 		dctx_release(&c);
 		usage_error(status_usage, "%s", eb.msg);
 	}

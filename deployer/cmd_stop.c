@@ -115,7 +115,7 @@ cmd_stop(int argc, char **argv)
 	if (dctx_open(&c, &eb) == -1)
 		goto fail;
 	if (msg_check_deployment_id("ID", argv[0], &eb) == -1 &&
-	    (g = dctx_group(&c, argv[0], &eb)) == NULL) {
+	    (g = dctx_group_or_id(&c, argv[0], &eb)) == NULL) {
 		dctx_release(&c);
 		usage_error(stop_usage, "%s", eb.msg);
 	}

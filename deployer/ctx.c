@@ -130,6 +130,23 @@ dctx_group(struct dctx *c, const char *name, struct errbuf *eb)
 	return NULL;
 }
 
+/*
+ * The group 'what' names, or NULL with EK_USAGE; a 'd-...' that is not
+ * a valid id says it is neither (deployer status, stop).
+ */
+const struct deployer_group *
+dctx_group_or_id(struct dctx *c, const char *what, struct errbuf *eb)
+{
+	const struct deployer_group	*g;
+
+	if ((g = dctx_group(c, what, eb)) == NULL &&
+	    strncmp(what, "d-", 2) == 0)
+		errbuf_set(eb, EK_USAGE, "'%s' is neither a group of '%s' nor "
+		    "a deployment id ('d-' and 9 of A-Z and 2-7)", what,
+		    c->cfgpath);
+	return g;
+}
+
 /* The only group of deployer.yml (borrowed), or NULL when several. */
 const char *
 dctx_default_group(const struct dctx *c)

@@ -60,6 +60,8 @@ int	dctx_open_store(struct dctx *, bool create, struct errbuf *);
 void	dctx_release(struct dctx *);
 const struct deployer_group *dctx_group(struct dctx *, const char *name,
 	    struct errbuf *);
+const struct deployer_group *dctx_group_or_id(struct dctx *,
+	    const char *what, struct errbuf *);
 /* The group to use when none is named: the only one, else NULL. */
 const char *dctx_default_group(const struct dctx *);
 const char *dctx_open_for_group(struct dctx *, int argc, char **argv,

@@ -474,3 +474,11 @@ def test_bake_only_bakes_a_target_that_succeeded(ws, daemon):
     r = run(bake)
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"baked deployment {did}" in r.stdout
+
+
+def test_status_of_a_malformed_id_says_it_is_neither(ws, daemon):
+    f = Fleet(ws, daemon, n=0)
+    r = f.deployer("status", "d-NOTREAL1")
+    assert r.returncode == 64
+    assert "'d-NOTREAL1' is neither a group of" in r.stderr
+    assert "nor a deployment id" in r.stderr

@@ -19,7 +19,9 @@
 #include "deployer.h"
 #include "errbuf.h"
 #include "message.h"
+#include "store.h"
 #include "version.h"
+#include "xalloc.h"
 
 #include "banned.h"
 
@@ -74,6 +76,76 @@ print_human(const struct deployment *d)
 		    di->event != NULL ? di->event : "-", el);
 	}
 	deployment_print(d, true);
+}
+
+/*
+ * The instances that ran d without being sent it: new instances that
+ * caught up to it from target.json at boot (and hosts of a store that
+ * lost its records).  Their progress documents, as a JSON array.
+ */
+static json_t *
+catch_ups(struct dctx *c, const struct deployment *d)
+{
+	struct errbuf	 eb = { 0 };
+	struct dinst	 di;
+	json_t		*a;
+	char		**keys = NULL, *prefix, *name;
+	size_t		 n = 0, pl, kl, j;
+
+	a = json_array();
+	prefix = xasprintf("deployments/%s/%s/%s/instances/", d->application,
+	    d->group, d->id);
+	if (store_list(c->store, prefix, &keys, &n, &eb) == -1) {
+		free(prefix);
+		return a;
+	}
+	pl = strlen(prefix);
+	for (size_t i = 0; i < n; i++) {
+		kl = strlen(keys[i]);
+		if (kl <= pl + 5 || strcmp(keys[i] + kl - 5, ".json") != 0)
+			continue;
+		name = xstrndup(keys[i] + pl, kl - pl - 5);
+		for (j = 0; j < d->ninst; j++)
+			if (strcmp(d->inst[j].name, name) == 0)
+				break;
+		if (j < d->ninst) {
+			free(name);
+			continue;
+		}
+		memset(&di, 0, sizeof(di));
+		di.name = name;
+		di.state = IS_SENT;
+		if (progress_read(c, d, &di, &eb) == 0)
+			(void)json_array_append_new(a, json_pack("{s:s, s:s, "
+			    "s:s?, s:s?}", "instance", di.name, "status",
+			    inst_state_name(di.state), "event", di.event,
+			    "message", di.message));
+		free(di.name);
+		free(di.event);
+		free(di.script);
+		free(di.message);
+		free(di.tail);
+	}
+	store_keys_free(keys, n);
+	free(prefix);
+	return a;
+}
+
+static void
+print_catch_ups(json_t *a)
+{
+	size_t	 i;
+	json_t	*o;
+
+	json_array_foreach(a, i, o) {
+		const char	*m;
+
+		m = json_string_value(json_object_get(o, "message"));
+		printf("  caught up at boot: %s %s%s%s\n",
+		    json_string_value(json_object_get(o, "instance")),
+		    json_string_value(json_object_get(o, "status")),
+		    m != NULL ? ": " : "", m != NULL ? m : "");
+	}
 }
 
 /* 'deployer status'; returns the exit status. */
@@ -172,11 +244,18 @@ cmd_status(int argc, char **argv)
 	}
 	if (json) {
 		o = deployment_to_json(&d);
+		(void)json_object_set_new(o, "caught_up", catch_ups(&c, &d));
 		(void)json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("\n");
 		json_decref(o);
-	} else
+	} else {
+		json_t	*cu;
+
 		print_human(&d);
+		cu = catch_ups(&c, &d);
+		print_catch_ups(cu);
+		json_decref(cu);
+	}
 	goto out;
  fail:
 	fflush(stdout);

@@ -199,6 +199,11 @@ def test_after_a_failed_deployment_new_hosts_get_the_last_good(ws, daemon):
         "deployment_id") == good, 60, interval=0.1,
         what="the new host on the last good revision")
     assert f.current_version("i-new") == "1.0.0"
+    # the catch-up is visible in the deployment it ran
+    r = f.deployer("status", good)
+    assert "caught up at boot: i-new Succeeded" in r.stdout, r.stdout
+    r = f.deployer("status", "--json", good)
+    assert json.loads(r.stdout)["caught_up"][0]["instance"] == "i-new"
     # the group's counter goes on
     f.commit("fixed", {"VERSION": "3\n",
                        "scripts/check_heartbeat.sh": ("#!/bin/sh\n",

@@ -487,3 +487,47 @@ def test_status_of_a_malformed_id_says_it_is_neither(ws, daemon):
     assert r.returncode == 64
     assert "'d-NOTREAL1' is neither a group of" in r.stderr
     assert "nor a deployment id" in r.stderr
+
+
+def test_ctrl_c_on_a_terminal_asks_and_y_stops(ws, daemon):
+    import pty
+    import select
+    from conftest import binary
+    f = fleet(ws, daemon, n=3, config="OneAtATime")
+    slow(f, 1)
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(f.repo)
+        os.environ.update({"ASAN_OPTIONS": "detect_leaks=1"})
+        os.execv(binary("deployer"), ["deployer", GROUP, "HEAD"])
+    out = b""
+    asked = answered = False
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        text = out.decode(errors="replace")
+        if not asked and "InProgress" in text:
+            os.kill(pid, signal.SIGINT)
+            asked = True
+        if asked and not answered and "stop the rollout?" in text:
+            os.write(fd, b"y\n")
+            answered = True
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if not r:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    text = out.decode(errors="replace")
+    assert answered, text
+    assert os.waitstatus_to_exitcode(status) == 1, text
+    did = dep_id(text)
+    d = f.deployment(did)
+    assert d["status"] == "Stopped", text
+    st = [i["status"] for i in d["instances"]]
+    assert st.count("Pending") >= 1 and "InProgress" not in st, st

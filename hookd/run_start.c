@@ -180,6 +180,10 @@ check_resolve(struct daemon *d, const char *arg_group)
 	ret = errbuf_exitcode(&eb);
  out:
 	aws_credprov_free(cp);
+	aws_client_free(d->aws);
+	imds_free(d->imds);
+	free(d->instance);
+	free(d->group);
 	config_release(&d->cfg);
 	return ret;
 }

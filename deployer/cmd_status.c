@@ -237,8 +237,13 @@ cmd_status(int argc, char **argv)
 			goto out;
 	} else {
 		for (size_t i = 0; i < d.ninst; i++)
+			/*
+			 * A host that timed out may have answered since
+			 * (it was down, and ran it when it came back).
+			 */
 			if (d.batch_sent[d.inst[i].batch] != 0 &&
-			    !inst_final(d.inst[i].state) &&
+			    (!inst_final(d.inst[i].state) ||
+			    d.inst[i].state == IS_TIMEDOUT) &&
 			    progress_read(&c, &d, &d.inst[i], &eb) == -1)
 				goto fail;
 	}

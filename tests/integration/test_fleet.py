@@ -249,6 +249,14 @@ def test_the_last_line_says_when_the_rollback_failed_too(ws, daemon):
     last = r.stderr.strip().splitlines()[-1]
     assert re.search(r"failed; rollback d-\w+ FAILED on 1 of 2 instances",
                      last), last
+    # i-2 comes back and runs what it was sent: status says so
+    did = dep_id(r.stdout)
+    f.daemons["i-2"].start()
+    wait_for(lambda: (f.progress(did, "i-2") or {}).get("status"), 30,
+             what="i-2's answer")
+    r = f.deployer("status", did)
+    assert re.search(r"^i-2\s+1\s+(Succeeded|Failed)", r.stdout, re.M), \
+        r.stdout
 
 
 def test_group_name_typo_suggests_the_group(ws, daemon):

@@ -362,8 +362,9 @@ drive_tick(struct dctx *c, struct deployment *d, struct errbuf *eb)
 	if (time(NULL) - L.stop_checked < 1)
 		return 0;
 	L.stop_checked = time(NULL);
+	/* A store that fails now is asked again at the next poll. */
 	if ((r = stop_read(c, d, &rb, eb)) == -1)
-		return -1;
+		return 0;
 	if (r == 1)
 		return rb ? DRIVE_STOP_ROLLBACK : DRIVE_STOP;
 	return 0;
@@ -433,6 +434,11 @@ drive_here(struct dctx *c, const struct deployer_group *g,
 	(void)sigaction(SIGINT, &sa, &oint);
 	(void)sigaction(SIGTERM, &sa, &oterm);
 	r = rollout_run(c, g, d, eb);
+	if (r == DRIVE_LOST) {
+		/* eb: another deployer took over; it drives on. */
+		r = -1;
+		goto out;
+	}
 	stopped = d->status != NULL && strcmp(d->status, "Stopped") == 0;
 	if (r == DRIVE_LEAVE) {
 		lease_drop();

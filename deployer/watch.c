@@ -416,8 +416,6 @@ rollout_run(struct dctx *c, const struct deployer_group *g,
 		r = wait_batch(c, d, b, &v, &stop, eb);
 		if (r == -1 || r == DRIVE_LEAVE || r == DRIVE_LOST) {
 			ret = r;
-			if (r == DRIVE_LOST)
-				printf("%s\n", eb->msg);
 			goto out;
 		}
 		if (r == 1)

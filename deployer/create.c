@@ -32,6 +32,7 @@
 
 #include <jansson.h>
 
+#include "aws/asg.h"
 #include "config.h"
 #include "deployer.h"
 #include "errbuf.h"
@@ -159,6 +160,76 @@ plan_reset(struct deployment *d)
 	d->ninst = d->nbatches = 0;
 }
 
+/* Whether name is an EC2 instance id (i- and 8 or 17 hex digits). */
+static bool
+ec2_id(const char *name)
+{
+	size_t	 n;
+
+	if (strncmp(name, "i-", 2) != 0)
+		return false;
+	n = strspn(name + 2, "0123456789abcdef");
+	return name[2 + n] == '\0' && (n == 8 || n == 17);
+}
+
+/*
+ * Drop from d->inst the instances Auto Scaling says are leaving
+ * (Terminating*, Terminated, Detaching, Detached), with a line each when
+ * 'say': a terminated host whose entry is still fresh is not waited
+ * on.  Only EC2 ids are asked about, with the fleet's AWS client; an
+ * instance in no group stays.  When Auto Scaling cannot be asked (no
+ * permission, no endpoint), everyone stays and one line says why.
+ */
+static void
+drop_leaving(struct dctx *c, struct deployment *d, bool say)
+{
+	struct asg_instances	 res = { 0 };
+	struct errbuf		 eb = { 0 };
+	const char		**ids;
+	size_t			 n = 0, k = 0;
+
+	if (c->aws == NULL || d->ninst == 0)
+		return;
+	ids = xcalloc(d->ninst + 1, sizeof(*ids));
+	for (size_t i = 0; i < d->ninst; i++)
+		if (ec2_id(d->inst[i].name))
+			ids[n++] = d->inst[i].name;
+	if (n == 0 || asg_describe_instances(c->aws, ids, n, &res,
+	    &eb) == -1) {
+		if (n > 0 && say)
+			printf("note: cannot ask Auto Scaling which instances "
+			    "are leaving (%s); deploying to every live "
+			    "instance\n", eb.msg);
+		free(ids);
+		return;
+	}
+	for (size_t i = 0; i < d->ninst; i++) {
+		const struct asg_instance	*ai = NULL;
+		const char			*ls;
+
+		for (size_t j = 0; j < res.n; j++)
+			if (strcmp(res.v[j].instance_id, d->inst[i].name) ==
+			    0)
+				ai = &res.v[j];
+		ls = ai != NULL && ai->lifecycle_state != NULL ?
+		    ai->lifecycle_state : "";
+		if (strncmp(ls, "Terminat", 8) == 0 ||
+		    strncmp(ls, "Detach", 6) == 0) {
+			if (say)
+				printf("skipping %s: Auto Scaling group '%s' "
+				    "reports it %s\n", d->inst[i].name,
+				    ai->group != NULL ? ai->group : "?", ls);
+			free(d->inst[i].name);
+			free(d->inst[i].queue);
+			continue;
+		}
+		d->inst[k++] = d->inst[i];
+	}
+	d->ninst = k;
+	asg_instances_release(&res);
+	free(ids);
+}
+
 /*
  * Fill d->inst and the batches: the group's live instances, or those
  * 'from' got.  With 'say', print a line for each instance skipped (a
@@ -227,6 +298,7 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 			ri[i].name = ri[i].queue = NULL;
 			d->ninst++;
 		}
+		drop_leaving(c, d, say);
 	}
 	reginsts_free(ri, nri);
 	fflush(stdout);

@@ -117,3 +117,29 @@ def test_aws_a_queue_that_disappears_is_created_again(fleet):
     r = f.deployer(GROUP, "HEAD")
     assert r.returncode == 0, r.stdout + r.stderr
     assert f.current_version("i-1") == "1.0.0"
+
+
+def test_aws_an_instance_auto_scaling_is_terminating_is_skipped(
+        moto, imds, ws, daemon):
+    """A terminated host whose registry entry is still fresh (it died
+    before it could deregister) is not waited on: Auto Scaling says it
+    is leaving."""
+    ids = ["i-0aaaaaaaaaaaaaaa1", "i-0aaaaaaaaaaaaaaa2"]
+    f = AwsFleet(moto, ws, daemon, n=0)
+    for i in ids:
+        f.add_daemon(i)
+    f.wait_registered(ids)
+    imds.configure(static_keys={moto.access_key: moto.secret},
+                   instances={ids[0]: {"AutoScalingGroupName": "web",
+                                       "LifecycleState": "InService"},
+                              ids[1]: {"AutoScalingGroupName": "web",
+                                       "LifecycleState":
+                                       "Terminating:Wait"}})
+    f.env = dict(f.env, AWS_ENDPOINT_URL_AUTO_SCALING=imds.url)
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"skipping {ids[1]}: Auto Scaling group 'web' reports it " \
+        "Terminating:Wait" in r.stdout
+    assert "1 instance," in r.stdout
+    assert imds.log(kind="autoscaling",
+                    action="DescribeAutoScalingInstances")

@@ -46,7 +46,8 @@ instances_help(void)
 	    "queues named PREFIX-GROUP-*, with each one's current\n"
 	    "deployment and revision, when it was last seen, and its\n"
 	    "state: catching-up (held by an Auto Scaling launch hook while\n"
-	    "hookd catches up), deploying, idle, duplicate (two daemons\n"
+	    "hookd catches up), deploying, idle, empty (nothing installed\n"
+	    "yet, or its first install failed), duplicate (two daemons\n"
 	    "write this instance's entry), stale (not seen for 15\n"
 	    "minutes, or for the hook's heartbeat timeout while catching\n"
 	    "up) or unregistered (a queue only).  Stale and unregistered\n"
@@ -128,6 +129,8 @@ inst_state(const struct reginst *ri, const json_t *cu, time_t now)
 		return "catching-up";
 	if (ri->in_progress != NULL)
 		return "deploying";
+	if (ri->current_id == NULL)
+		return "empty";	/* nothing installed: not "idle" */
 	return "idle";
 }
 

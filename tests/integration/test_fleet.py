@@ -112,6 +112,11 @@ def test_two_daemons_with_one_instance_id_are_reported(ws, daemon):
     r = f.deployer("instances", "--json", GROUP)
     row = [x for x in json.loads(r.stdout) if x["instance"] == "i-1"][0]
     assert row["state"] == "duplicate", row
+    # a host with nothing installed is not "idle"
+    f.add_daemon("i-2")
+    f.wait_registered(["i-2"])
+    r = f.deployer("instances", GROUP)
+    assert re.search(r"^i-2\s.*\sempty\s", r.stdout, re.M), r.stdout
     assert row["duplicate"]
     r = f.deployer(GROUP, "HEAD")
     assert "warning: instance id 'i-1' is used by two daemons" in r.stdout

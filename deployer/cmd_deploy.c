@@ -185,7 +185,7 @@ cmd_deploy(int argc, char **argv)
 	const char			*bundle = NULL, *packed;
 	char				*dirty = NULL, *prefix = NULL;
 	char				*scratch = NULL, *tgz = NULL;
-	char				*label = NULL;
+	char				*label = NULL, head[41];
 	bool				 allow_dirty = false, fetch = false;
 	bool				 archiving = false;
 	int				 ch, r, ret, hit = 0, jsonfd = -1;
@@ -320,6 +320,14 @@ cmd_deploy(int argc, char **argv)
 	}
 	if (git_dirty(c.dir, &dirty, &eb) == -1)
 		goto fail;
+	/*
+	 * Changes in the work tree matter only when REF is what is checked
+	 * out: deploying another commit (a tag, a branch) they cannot be
+	 * meant to go with, so they are only named.
+	 */
+	if (dirty != NULL && !allow_dirty && git_resolve(c.dir, "HEAD",
+	    head, &eb) == 0 && strcmp(head, rev.commit) != 0)
+		allow_dirty = true;
 	if (dirty != NULL && !allow_dirty) {
 		errbuf_set(&eb, EK_DATA, "the work tree of '%s' has changes "
 		    "that are not committed (%s); commit them, or deploy %s "

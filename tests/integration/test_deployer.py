@@ -148,6 +148,14 @@ def test_dirty_tree_is_refused(ws, daemon):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "not deployed: 2 paths" in r.stderr
     assert f.current_version("i-1") == "1.0.0"
+    # another commit than the one checked out: the changes are only named
+    first = f.git("rev-parse", "HEAD")
+    f.git("stash", "-u")
+    f.commit("v2", {"VERSION": "2.0.0\n"})
+    (f.repo / "notes.txt").write_text("x\n")
+    r = f.deployer(GROUP, first)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "not deployed: 1 path" in r.stderr
 
 
 def test_invalid_appspec_is_refused_before_upload(ws, daemon):

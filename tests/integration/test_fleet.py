@@ -544,3 +544,33 @@ def test_ctrl_c_on_a_terminal_asks_and_y_stops(ws, daemon):
     assert d["status"] == "Stopped", text
     st = [i["status"] for i in d["instances"]]
     assert st.count("Pending") >= 1 and "InProgress" not in st, st
+
+
+def test_a_deployment_left_past_its_deadline_is_superseded(ws, daemon):
+    f = fleet(ws, daemon, n=2, config="OneAtATime")
+    slow(f, 1)
+    p, did, _ = start_deploy(f, GROUP, "HEAD")
+    wait_for(lambda: f.progress(did, "i-1"), 20, what="batch 1 running")
+    p.kill()
+    p.wait()
+    # within its deadline, nobody drives it: the group stays taken
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 75, r.stdout + r.stderr
+    assert "no driver" in r.stderr and f"deployer resume {did}" in r.stderr
+    r = f.deployer("history", GROUP)
+    assert "InProgress (no driver)" in r.stdout
+    # past it, the next deployment ends it
+    key = f.store_dir / "deployments" / APP / GROUP / did / "deployment.json"
+    d = json.loads(key.read_text())
+    d["deadline"] = "2020-01-01T00:00:00Z"
+    key.write_text(json.dumps(d))
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    new = dep_id(r.stdout)
+    assert f"deployment {did}, left in progress, is superseded by {new}" \
+        in r.stdout
+    d = f.deployment(did)
+    assert d["status"] == "Superseded" and d["superseded_by"] == new
+    r = f.deployer("status", did, "--watch")
+    assert r.returncode == 1
+    assert f"deployment {did} was superseded by {new}" in r.stderr

@@ -667,6 +667,17 @@ deploy_and_watch(struct dctx *c, const struct deployer_group *g,
 		printf("no live instance in group '%s': target recorded "
 		    "(--allow-empty), new instances will deploy it when they "
 		    "start\n", g->name);
+	if (arg_verbose > 0) {
+		/* -v: the plan and where everything is. */
+		printf("  store %s: groups/%s/%s/target.json, "
+		    "deployments/%s/%s/%s/\n", c->cfg.store, d.application,
+		    d.group, d.application, d.group, d.id);
+		printf("  revision %s\n", d.location);
+		for (size_t i = 0; i < d.ninst; i++)
+			printf("  batch %zu: %s (queue %s)\n",
+			    d.inst[i].batch + 1, d.inst[i].name,
+			    d.inst[i].queue != NULL ? d.inst[i].queue : "-");
+	}
 	fflush(stdout);
 	memcpy(o->out_id, d.id, sizeof(o->out_id));
 	o->out_sequence = d.sequence;

@@ -574,3 +574,12 @@ def test_a_deployment_left_past_its_deadline_is_superseded(ws, daemon):
     r = f.deployer("status", did, "--watch")
     assert r.returncode == 1
     assert f"deployment {did} was superseded by {new}" in r.stderr
+
+
+def test_verbose_shows_the_plan(ws, daemon):
+    f = fleet(ws, daemon, n=2, config="OneAtATime")
+    r = f.deployer("-v", GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "  batch 1: i-1 (queue hookd-production-i-1)" in r.stdout
+    assert "  batch 2: i-2 (queue hookd-production-i-2)" in r.stdout
+    assert f"groups/{APP}/{GROUP}/target.json" in r.stdout

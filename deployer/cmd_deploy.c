@@ -25,10 +25,11 @@
 #include "appspec.h"
 #include "bundle.h"
 #include "deployer.h"
+#include "digest.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "git.h"
 #include "log.h"
-#include "release.h"
 #include "store.h"
 #include "validate.h"
 #include "version.h"
@@ -69,6 +70,9 @@ deploy_help(void)
 	    "                     revision's ApplicationStop fails\n"
 	    "      --json         print the id and outcome as JSON\n"
 	    "      --no-wait      hand the rollout to a detached driver\n"
+	    "      --no-traffic-control\n"
+	    "                     hosts do not leave their load balancers\n"
+	    "                     while they deploy (no Block/AllowTraffic)\n"
 	    "  -v, --verbose      more output\n"
 	    "  -h, --help         show this help\n"
 	    "      --version      show the version\n\n"
@@ -170,6 +174,7 @@ cmd_deploy(int argc, char **argv)
 		{ "ignore-application-stop-failures", no_argument, NULL, 'I' },
 		{ "json",	no_argument,	NULL, 'j' },
 		{ "no-wait",	no_argument,	NULL, 'N' },
+		{ "no-traffic-control", no_argument, NULL, 'T' },
 		{ "verbose",	no_argument,	NULL, 'v' },
 		{ "version",	no_argument,	NULL, 'V' },
 		{ NULL,		0,		NULL, 0 }
@@ -221,6 +226,9 @@ cmd_deploy(int argc, char **argv)
 			return 0;
 		case 'N':
 			o.nowait = true;
+			break;
+		case 'T':
+			rev.no_traffic_control = true;
 			break;
 		case 'v':
 			arg_verbose++;
@@ -278,7 +286,7 @@ cmd_deploy(int argc, char **argv)
 		rev.source = xstrdup(bundle);
 		label = xasprintf("'%s'", bundle);
 		if (validate_bundle(packed, label, c.cfg.strict, &eb) == -1 ||
-		    bundle_sha256(packed, rev.sha256, &eb) == -1)
+		    digest_sha256_file(packed, rev.sha256, &eb) == -1)
 			goto fail;
 		if (stat(packed, &sb) == -1) {
 			errbuf_errno(&eb, EK_IO, "cannot stat '%s'", packed);
@@ -353,7 +361,7 @@ cmd_deploy(int argc, char **argv)
 	label = xasprintf("%s (%.12s)", argv[1], rev.commit);
 	if (validate_bundle(tgz, label, c.cfg.strict, &eb) == -1)
 		goto fail;
-	if (bundle_sha256(tgz, rev.sha256, &eb) == -1)
+	if (digest_sha256_file(tgz, rev.sha256, &eb) == -1)
 		goto fail;
 	if (stat(tgz, &sb) == -1) {
 		errbuf_errno(&eb, EK_IO, "cannot stat '%s'", tgz);
@@ -402,7 +410,7 @@ cmd_deploy(int argc, char **argv)
 	}
 	if (archiving)
 		git_abort(&gp);
-	if (scratch != NULL && release_rmtree(scratch, &eb) == -1)
+	if (scratch != NULL && fs_rmtree(scratch, &eb) == -1)
 		log_debug("%s", eb.msg);
 	revision_release(&rev);
 	brec_release(&br);

@@ -75,7 +75,7 @@ cmd_resume(int argc, char **argv)
 		usage_error(resume_usage, "no ID given");
 	if (argc > 1)
 		usage_error(resume_usage, "unexpected argument '%s'", argv[1]);
-	if (msg_check_deployment_id("ID", argv[0], &eb) == -1)
+	if (deployment_id_check("ID", argv[0], &eb) == -1)
 		usage_error(resume_usage, "%s", eb.msg);
 	if (dctx_open(&c, &eb) == -1 || dctx_open_store(&c, false, &eb) == -1)
 		goto fail;

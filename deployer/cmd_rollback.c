@@ -56,7 +56,7 @@ cmd_rollback(int argc, char **argv)
 	struct deployment		 want = { 0 };
 	struct errbuf			 eb = { 0 };
 	json_t				*target = NULL;
-	char				 previd[MESSAGE_ID_LEN + 1];
+	char				 previd[DEPLOYMENT_ID_LEN + 1];
 	const char			*id, *sha;
 	char				*cur = NULL;
 	int				 ch, r, ret = 0;
@@ -85,7 +85,7 @@ cmd_rollback(int argc, char **argv)
 	if (argc > 2)
 		usage_error(rollback_usage, "unexpected argument '%s'",
 		    argv[2]);
-	if (argc == 2 && msg_check_deployment_id("ID", argv[1], &eb) == -1)
+	if (argc == 2 && deployment_id_check("ID", argv[1], &eb) == -1)
 		usage_error(rollback_usage, "%s", eb.msg);
 	if (dctx_open(&c, &eb) == -1)
 		goto fail;

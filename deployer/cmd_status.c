@@ -19,6 +19,7 @@
 #include "deployer.h"
 #include "errbuf.h"
 #include "message.h"
+#include "names.h"
 #include "store.h"
 #include "version.h"
 #include "xalloc.h"
@@ -198,7 +199,7 @@ cmd_status(int argc, char **argv)
 		usage_error(status_usage, "deployer.yml has several groups: "
 		    "name a GROUP or an ID");
 	}
-	if (msg_check_deployment_id("ID", what, &eb) == -1 &&
+	if (deployment_id_check("ID", what, &eb) == -1 &&
 	    dctx_group_or_id(&c, what, &eb) == NULL) {
 		dctx_release(&c);
 		usage_error(status_usage, "%s", eb.msg);

@@ -114,7 +114,7 @@ cmd_stop(int argc, char **argv)
 		usage_error(stop_usage, "unexpected argument '%s'", argv[1]);
 	if (dctx_open(&c, &eb) == -1)
 		goto fail;
-	if (msg_check_deployment_id("ID", argv[0], &eb) == -1 &&
+	if (deployment_id_check("ID", argv[0], &eb) == -1 &&
 	    (g = dctx_group_or_id(&c, argv[0], &eb)) == NULL) {
 		dctx_release(&c);
 		usage_error(stop_usage, "%s", eb.msg);

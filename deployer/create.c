@@ -37,6 +37,7 @@
 #include "deployer.h"
 #include "errbuf.h"
 #include "message.h"
+#include "names.h"
 #include "rollout.h"
 #include "store.h"
 #include "xalloc.h"
@@ -80,7 +81,7 @@ revision_release(struct revision *r)
 int
 previous_success(struct dctx *c, const char *group, uint64_t before,
     const char *avoid_sha, struct revision *ret,
-    char ret_id[MESSAGE_ID_LEN + 1], struct errbuf *eb)
+    char ret_id[DEPLOYMENT_ID_LEN + 1], struct errbuf *eb)
 {
 	struct deployment	*v = NULL;
 	struct revision		 r = { 0 };
@@ -101,7 +102,7 @@ previous_success(struct dctx *c, const char *group, uint64_t before,
 		memcpy(r.commit, d->commit, sizeof(r.commit));
 		r.ref = d->ref != NULL ? xstrdup(d->ref) : NULL;
 		r.location = xstrdup(d->location);
-		memcpy(ret_id, d->id, MESSAGE_ID_LEN + 1);
+		memcpy(ret_id, d->id, DEPLOYMENT_ID_LEN + 1);
 		*ret = r;
 		ret_code = 0;
 		break;
@@ -397,7 +398,7 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 		    (unsigned long long)(maxseq + 1));
 		seq = maxseq + 1;
 	}
-	if (message_new_id(d.id, eb) == -1)
+	if (deployment_id_new(d.id, eb) == -1)
 		goto out;
 	d.sequence = seq;
 	ts_now(now);
@@ -427,6 +428,7 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 	m.created_at = xstrdup(now);
 	m.created_by = xstrdup(d.created_by);
 	m.ignore_stop_failures = o->ignore_stop_failures;
+	m.no_traffic_control = rev->no_traffic_control;
 	if (message_sign(&m, c->cfg.message_key, c->cfg.message_key_len,
 	    eb) == -1 || (d.message = message_to_json(&m, eb)) == NULL)
 		goto out;
@@ -578,7 +580,7 @@ rollback_after(struct dctx *c, const struct deployer_group *g,
 {
 	struct deployment	 rb = { 0 };
 	struct revision		 prev = { 0 };
-	char			 previd[MESSAGE_ID_LEN + 1];
+	char			 previd[DEPLOYMENT_ID_LEN + 1];
 	char			*how = NULL;
 	size_t			 bad = 0;
 	int			 r;

@@ -15,6 +15,7 @@
 #include "compat.h"
 #include "config.h"
 #include "message.h"
+#include "names.h"
 #include "store.h"
 
 struct aws_client;
@@ -103,7 +104,7 @@ struct dinst {
 };
 
 struct deployment {
-	char		 id[MESSAGE_ID_LEN + 1];
+	char		 id[DEPLOYMENT_ID_LEN + 1];
 	char		*application;
 	char		*group;
 	uint64_t	 sequence;
@@ -190,6 +191,7 @@ struct revision {
 	char		*ref;
 	char		*location;
 	char		*source;	/* --bundle FILE|DIR, or NULL */
+	bool		 no_traffic_control;	/* --no-traffic-control */
 };
 
 /* What the command line asks of a deployment (all default off). */
@@ -200,7 +202,7 @@ struct deploy_opts {
 	bool		 json;		/* the outcome as JSON on stdout */
 	const char	*description;
 	/* Filled by deploy_and_watch(). */
-	char		 out_id[MESSAGE_ID_LEN + 1];
+	char		 out_id[DEPLOYMENT_ID_LEN + 1];
 	uint64_t	 out_sequence;
 	char		 out_status[16];
 };
@@ -257,7 +259,7 @@ int	target_restore_good(struct dctx *, const struct deployer_group *,
 	    const struct deployment *, struct errbuf *);
 int	previous_success(struct dctx *, const char *group, uint64_t before,
 	    const char *avoid_sha, struct revision *ret,
-	    char ret_id[MESSAGE_ID_LEN + 1], struct errbuf *);
+	    char ret_id[DEPLOYMENT_ID_LEN + 1], struct errbuf *);
 void	revision_release(struct revision *);
 
 /*

@@ -58,7 +58,7 @@ static struct lease {
 	struct dctx	*c;
 	char		*key;
 	char		 etag[STORE_ETAG_MAX];
-	char		 token[MESSAGE_ID_LEN + 1];
+	char		 token[DEPLOYMENT_ID_LEN + 1];
 	time_t		 renewed;
 	bool		 held;
 	char		*stopkey;
@@ -211,7 +211,7 @@ lease_take(struct dctx *c, const struct deployment *d, struct errbuf *eb)
 	L.c = c;
 	L.key = dep_key(d, "lease.json");
 	L.stopkey = dep_key(d, "stop.json");
-	if (message_new_id(L.token, eb) == -1)
+	if (deployment_id_new(L.token, eb) == -1)
 		return -1;
 	if ((r = lease_get(c, L.key, &o, etag, eb)) == -1)
 		return -1;

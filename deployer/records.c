@@ -252,10 +252,10 @@ deployment_from_json(json_t *o, struct deployment *ret, struct errbuf *eb)
 	size_t			 i;
 
 	s = jstr(o, "deployment_id");
-	if (s == NULL || strlen(s) != MESSAGE_ID_LEN)
+	if (!deployment_id_ok(s))
 		return errbuf_set(eb, EK_DATA, "deployment.json: no valid "
 		    "deployment_id");
-	memcpy(d.id, s, MESSAGE_ID_LEN + 1);
+	memcpy(d.id, s, DEPLOYMENT_ID_LEN + 1);
 	d.application = jdup(o, "application");
 	d.group = jdup(o, "group");
 	d.sequence = (uint64_t)json_integer_value(json_object_get(o,
@@ -450,7 +450,7 @@ deployment_list(struct dctx *c, const char *group, struct deployment **ret,
 	for (size_t i = 0; i < nkeys; i++) {
 		ll = strlen(keys[i]);
 		/* Only PREFIX/ID/deployment.json, not the instances. */
-		if (ll != strlen(prefix) + MESSAGE_ID_LEN + 16 ||
+		if (ll != strlen(prefix) + DEPLOYMENT_ID_LEN + 16 ||
 		    strcmp(keys[i] + ll - 16, "/deployment.json") != 0)
 			continue;
 		if (get_json(c, keys[i], &o, NULL, &e2) == -1)
@@ -591,6 +591,19 @@ progress_read(struct dctx *c, const struct deployment *d, struct dinst *di,
 	else if (di->state != IS_TIMEDOUT)
 		di->state = IS_RUNNING;	/* InProgress, Interrupted */
 	setdup(&di->event, pv.event);
+	/*
+	 * Out of traffic while BlockTraffic / AllowTraffic waits: running,
+	 * never healthy, and shown as "BlockTraffic: draining".
+	 */
+	if (di->state == IS_RUNNING && di->event != NULL &&
+	    jstr(json_object_get(pv.doc, "traffic"), "step") != NULL) {
+		char	*e;
+
+		e = xasprintf("%s: %s", di->event,
+		    jstr(json_object_get(pv.doc, "traffic"), "step"));
+		free(di->event);
+		di->event = e;
+	}
 	setdup(&di->script, pv.script);
 	setdup(&di->message, pv.message);
 	setdup(&di->tail, pv.tail);
@@ -676,12 +689,16 @@ instances_find(struct dctx *c, const char *group, bool all,
 	struct reginst	*v = NULL;
 	struct errbuf	 e2 = { 0 };
 	char		**keys = NULL, **qs = NULL, *prefix = NULL, *qprefix;
-	size_t		 nkeys = 0, nq = 0, n = 0, cap;
+	char		**qs2 = NULL, *qprefix2;
+	size_t		 nkeys = 0, nq = 0, n = 0, cap, nq1, nq2 = 0;
 	time_t		 now;
 	int		 ret_code = -1;
 
 	now = time(NULL);
 	qprefix = xasprintf("%s-%s-", c->cfg.queue_prefix, group);
+	/* hookd.yml groups: (issue 21): PREFIX-APP-GROUP-INSTANCE. */
+	qprefix2 = xasprintf("%s-%s-%s-", c->cfg.queue_prefix,
+	    c->cfg.application, group);
 	prefix = xasprintf("groups/%s/%s/instances/", c->cfg.application,
 	    group);
 	if (store_list(c->store, prefix, &keys, &nkeys, eb) == -1)
@@ -695,6 +712,13 @@ instances_find(struct dctx *c, const char *group, bool all,
 		nq = 0;
 		qs = NULL;
 	}
+	nq1 = nq;
+	if (dctx_queue_list(c, qprefix2, &qs2, &nq2, &e2) == 0 && nq2 > 0) {
+		qs = xreallocarray(qs, nq + nq2, sizeof(*qs));
+		memcpy(qs + nq, qs2, nq2 * sizeof(*qs));
+		nq += nq2;
+	}
+	free(qs2);
 	cap = nkeys + nq + 1;
 	v = xcalloc(cap, sizeof(*v));
 	for (size_t i = 0; i < nkeys; i++) {
@@ -738,7 +762,8 @@ instances_find(struct dctx *c, const char *group, bool all,
 	for (size_t i = 0; i < nq; i++) {
 		size_t	 j;
 
-		if (other_group_queue(c, group, qs[i]) || is_dlq(qs, nq, i))
+		if (other_group_queue(c, group, qs[i] + (i < nq1 ? 0 :
+		    strlen(c->cfg.application) + 1)) || is_dlq(qs, nq, i))
 			continue;
 		for (j = 0; j < n; j++)
 			if (v[j].queue != NULL && strcmp(v[j].queue, qs[i]) ==
@@ -748,7 +773,8 @@ instances_find(struct dctx *c, const char *group, bool all,
 			v[j].has_queue = true;
 			continue;
 		}
-		v[n].name = xstrdup(qs[i] + strlen(qprefix));
+		v[n].name = xstrdup(qs[i] + strlen(i < nq1 ? qprefix :
+		    qprefix2));
 		v[n].queue = xstrdup(qs[i]);
 		v[n].has_queue = true;
 		v[n].stale = true;	/* no registry entry: not live */
@@ -787,6 +813,7 @@ instances_find(struct dctx *c, const char *group, bool all,
 	}
 	free(prefix);
 	free(qprefix);
+	free(qprefix2);
 	return ret_code;
 }
 
@@ -803,7 +830,7 @@ deployment_find(struct dctx *c, const char *what, struct deployment *ret,
 	struct errbuf		 e2 = { 0 };
 	size_t			 n = 0;
 
-	if (msg_check_deployment_id("ID", what, &e2) == 0) {
+	if (deployment_id_check("ID", what, &e2) == 0) {
 		for (size_t i = 0; i < c->cfg.ngroups; i++) {
 			if (deployment_load(c, c->cfg.groups[i].name, what,
 			    ret, &e2) == 0) {

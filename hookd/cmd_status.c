@@ -4,7 +4,9 @@
  * group, from the local state only (ROOT/APP/GROUP/state.json; no
  * network): the live and previous releases, a deployment in progress,
  * and the last deployments with their outcomes.  --json prints the same
- * as one JSON object for scripts.
+ * as one JSON object for scripts.  With hookd.yml's groups: (and no -a
+ * or -g), every group listed, one after the other; --json then prints
+ * {"groups": [...]}, one object per group.
  */
 #include "compat.h"
 
@@ -26,6 +28,7 @@
 #include "errbuf.h"
 #include "hookd.h"
 #include "lifecycle.h"
+#include "names.h"
 #include "state.h"
 #include "xalloc.h"
 
@@ -41,8 +44,9 @@ static void
 status_help(void)
 {
 	printf("%s\n\n"
-	    "Show this host's releases and recent deployments of one group, "
-	    "from the\nlocal state (no network).\n\n"
+	    "Show this host's releases and recent deployments of one group "
+	    "(with\nhookd.yml's groups:, of every group), from the local "
+	    "state (no network).\n\n"
 	    "options:\n"
 	    "  -a, --application APP  default: hookd.yml's, else the only one "
 	    "under the root\n"
@@ -99,7 +103,7 @@ only_child(const char *dir, const char *what, const char *sub,
 		return NULL;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || !lifecycle_name_ok(de->d_name))
+		if (de->d_name[0] == '.' || !name_ok(de->d_name))
 			continue;
 		p = xasprintf("%s/%s%s", dir, de->d_name, sub != NULL ?
 		    sub : "");
@@ -148,6 +152,9 @@ to_json(const struct state *st, const char *root, const char *app,
 		(void)json_object_set_new(e, "started_at",
 		    ip->started_at != NULL ? json_string(ip->started_at) :
 		    json_null());
+		/* "out": BlockTraffic began; "in": AllowTraffic ended. */
+		(void)json_object_set_new(e, "traffic", ip->traffic != NULL ?
+		    json_string(ip->traffic) : json_null());
 		(void)json_object_set_new(o, "in_progress", e);
 	} else
 		(void)json_object_set_new(o, "in_progress", json_null());
@@ -203,6 +210,10 @@ print_text(const struct state *st, const char *root, const char *app,
 		    ip->started_at != NULL ? ip->started_at : "?");
 	else
 		printf("%-13snone\n", "in progress:");
+	if (ip->rev.sequence != 0 && ip->traffic != NULL &&
+	    strcmp(ip->traffic, "out") == 0)
+		printf("%-13sout of its load balancers (BlockTraffic began)\n",
+		    "traffic:");
 	if (st->nhistory == 0) {
 		printf("no deployments yet\n");
 		return;
@@ -228,6 +239,54 @@ print_text(const struct state *st, const char *root, const char *app,
 		}
 		printf("\n");
 	}
+}
+
+/*
+ * Every group of hookd.yml's groups:.  Returns the exit status: the
+ * first failure's, after showing the others.
+ */
+static int
+status_all(const struct config *cfg, const char *root, bool json,
+    size_t last)
+{
+	struct state	 st;
+	struct errbuf	 eb = { 0 };
+	json_t		*o, *a = NULL;
+	char		*path;
+	int		 rc = 0;
+
+	if (json)
+		a = json_array();
+	for (size_t i = 0; i < cfg->ngroups; i++) {
+		const char	*app = cfg->groups[i].application;
+		const char	*group = cfg->groups[i].deployment_group;
+
+		path = xasprintf("%s/%s/%s/state.json", root, app, group);
+		state_init(&st);
+		if (state_load(path, &st, &eb) == -1) {
+			fprintf(stderr, "hookd: %s\n", eb.msg);
+			if (rc == 0)
+				rc = errbuf_exitcode(&eb);
+		} else if (json)
+			(void)json_array_append_new(a, to_json(&st, root, app,
+			    group, last));
+		else {
+			if (i > 0)
+				printf("\n");
+			print_text(&st, root, app, group, last);
+		}
+		state_release(&st);
+		free(path);
+	}
+	if (json) {
+		o = json_pack("{s:o}", "groups", a);
+		if (json_dumpf(o, stdout, JSON_INDENT(2) |
+		    JSON_PRESERVE_ORDER) == -1 && rc == 0)
+			rc = EX_IOERR;
+		printf("\n");
+		json_decref(o);
+	}
+	return rc;
 }
 
 int
@@ -311,12 +370,16 @@ cmd_status(int argc, char **argv)
 	}
 	if (root == NULL)
 		root = have_cfg ? cfg.root : CONFIG_DEFAULT_ROOT;
-	if (app == NULL && have_cfg)
+	if (have_cfg && cfg.ngroups > 0 && app == NULL && group == NULL) {
+		rc = status_all(&cfg, root, json, (size_t)last);
+		goto out;
+	}
+	if (app == NULL && have_cfg && cfg.application != NULL)
 		app = xstrdup(cfg.application);
 	if (app == NULL && (app = only_child(root, "application",
 	    NULL, &eb)) == NULL)
 		goto fail;
-	if (!lifecycle_name_ok(app))
+	if (!name_ok(app))
 		usage_error(status_usage, "invalid application '%s'", app);
 	if (group == NULL && have_cfg && config_resolve_group(&cfg, NULL,
 	    NULL, NULL, &group, &src, &eb) == -1)
@@ -327,7 +390,7 @@ cmd_status(int argc, char **argv)
 		    &eb)) == NULL)
 			goto fail;
 	}
-	if (!lifecycle_name_ok(group))
+	if (!name_ok(group))
 		usage_error(status_usage, "invalid group '%s'", group);
 	path = xasprintf("%s/%s/%s/state.json", root, app, group);
 	if (state_load(path, &st, &eb) == -1)

@@ -20,6 +20,7 @@
 #include "admission.h"
 #include "config.h"
 #include "errbuf.h"
+#include "hookd.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "message.h"
@@ -42,13 +43,13 @@ check_stop(struct run_deployment *r)
 		return;
 	if (!d->term_seen) {
 		d->term_seen = true;
-		now_mono(&d->term_at);
+		mono_now(&d->term_at);
 		log_notice("stopping: deployment %s gets up to %u s to finish "
 		    "its running hook", r->id, d->grace);
 		(void)sd_notify(0, "STOPPING=1");
 	}
 	if (!proc_stop_requested() &&
-	    ms_since(&d->term_at) >= (long long)d->grace * 1000) {
+	    mono_ms_since(&d->term_at) >= (long long)d->grace * 1000) {
 		log_warnx("stopping: grace of %u s is over, stopping the "
 		    "hook of deployment %s", d->grace, r->id);
 		proc_request_stop();
@@ -83,14 +84,11 @@ progress_bundle_failed(struct run_deployment *r, const struct timespec *t0,
     const char *msg)
 {
 	struct deploy_event	 de;
-	struct timespec		 now;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	memset(&de, 0, sizeof(de));
 	de.event = LC_DOWNLOAD_BUNDLE;
 	de.status = DEPLOY_EVENT_FAILED;
-	de.duration = (double)(now.tv_sec - t0->tv_sec) +
-	    (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+	de.duration = (double)mono_ms_since(t0) / 1e3;
 	de.outcome = msg;
 	de.tail = "";
 	progress_event_start(&r->prog, lc_event_name(LC_DOWNLOAD_BUNDLE),
@@ -145,6 +143,34 @@ ob_recover(void *arg, const char *id, const char *phase)
 	    phase != NULL ? phase : "an unknown phase");
 }
 
+/*
+ * A poll of Block/AllowTraffic (every 100 ms on HAProxy): the journal
+ * and the progress document when it says something new, the document
+ * also every TRAFFIC_PROGRESS_MS (S3 is not written ten times a second).
+ */
+#define TRAFFIC_PROGRESS_MS	5000
+
+static void
+ob_traffic(void *arg, enum lc_event ev, const char *line)
+{
+	static char		 last[256];
+	static struct timespec	 written;
+	struct run_deployment	*r = arg;
+	const char		*step = ev == LC_BLOCK_TRAFFIC ? "draining" :
+				    "waiting for healthy";
+	bool			 changed;
+
+	changed = strncmp(last, line, sizeof(last) - 1) != 0;
+	if (changed)
+		log_info("%s: %s", lc_event_name(ev), line);
+	(void)strlcpy(last, line, sizeof(last));
+	if (!changed && mono_ms_since(&written) < TRAFFIC_PROGRESS_MS)
+		return;
+	progress_traffic(&r->prog, step, line);
+	(void)write_progress(r, false);
+	mono_now(&written);
+}
+
 static void
 observer(struct run_deployment *r, struct deploy_observer *o)
 {
@@ -154,6 +180,7 @@ observer(struct run_deployment *r, struct deploy_observer *o)
 	o->on_event_end = ob_event_end;
 	o->on_tick = ob_tick;
 	o->on_recover = ob_recover;
+	o->on_traffic = ob_traffic;
 	o->arg = r;
 }
 
@@ -168,7 +195,7 @@ fetch_bundle(struct run_deployment *r, const struct message *m,
 
 	retry_init(&rt, d, 0);
 	for (;;) {
-		rc = admission_fetch(&d->adm, d->st, m, key, ret_path, eb);
+		rc = admission_fetch(&r->g->adm, d->st, m, key, ret_path, eb);
 		if (rc == -1 && eb->kind == EK_IO)
 			break;		/* ROOT/cache, not the store */
 		svc_result(&d->store_state, "store", rc, eb);
@@ -187,9 +214,10 @@ fetch_bundle(struct run_deployment *r, const struct message *m,
  * with the outcome written to the store.
  */
 enum outcome
-deploy_run(struct daemon *d, const struct message *m, const char *key,
+deploy_run(struct run_group *g, const struct message *m, const char *key,
     const struct queue_msg *qm)
 {
+	struct daemon		*d = g->d;
 	struct run_deployment	 r;
 	struct deploy_observer	 obs;
 	struct deploy_result	 res, rres;
@@ -201,27 +229,29 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
 
 	memset(&r, 0, sizeof(r));
 	r.d = d;
+	r.g = g;
 	r.msg = qm;
 	r.id = m->deployment_id;
-	now_mono(&r.ext_last);
+	mono_now(&r.ext_last);
 	d->dep = &r;
-	log_setctx(m->deployment_id, d->cfg.application, d->group);
-	log_notice("deployment %s (sequence %llu, revision %s%s%s) started",
-	    m->deployment_id, (unsigned long long)m->sequence, m->sha256,
+	log_setctx(m->deployment_id, g->app, g->group);
+	log_notice("deployment %s of %s/%s (sequence %llu, revision %s%s%s) "
+	    "started", m->deployment_id, g->app, g->group,
+	    (unsigned long long)m->sequence, m->sha256,
 	    m->commit[0] != '\0' ? ", commit " : "", m->commit);
 	(void)sd_notifyf(0, "STATUS=deploying %s DownloadBundle",
 	    m->deployment_id);
-	r.progkey = store_key_deployment_instance(d->cfg.application,
-	    d->group, m->deployment_id, d->instance, &eb);
+	r.progkey = store_key_deployment_instance(g->app, g->group,
+	    m->deployment_id, d->instance, &eb);
 	if (r.progkey == NULL)
 		fatalx("%s: %s", __func__, eb.msg);	/* names were checked */
-	progress_init(&r.prog, d->cfg.application, d->group, d->instance,
+	progress_init(&r.prog, g->app, g->group, d->instance,
 	    m->deployment_id, m->sequence, m->commit, m->sha256);
 	(void)write_progress(&r, false);
-	(void)register_instance(d, false);
+	(void)register_instance(g, false);
 
 	deploy_result_init(&res);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	mono_now(&t0);
 	if (fetch_bundle(&r, m, key, &bundle, &eb) == -1) {
 		if (got_term) {
 			rv = OUT_KEPT;
@@ -232,7 +262,13 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
 		progress_bundle_failed(&r, &t0, eb.msg);
 		goto done;
 	}
-	admission_spec(&d->adm, m, bundle, &spec);
+	admission_spec(&g->adm, m, bundle, &spec);
+	/*
+	 * Block/AllowTraffic unless the deployment says no, or the launch
+	 * hook holds a new instance (Auto Scaling registers it).
+	 */
+	if (!m->no_traffic_control && d->catching_since[0] == '\0')
+		spec.traffic = hookd_traffic_ops(d->traffic);
 	observer(&r, &obs);
 	if (lifecycle_deploy(&spec, &obs, &res, &eb) == -1) {
 		if (eb.kind == EK_TEMP) {
@@ -291,7 +327,7 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
 	d->dep = NULL;
 	progress_release(&r.prog);
 	free(r.progkey);
-	log_setctx(NULL, d->cfg.application, d->group);
+	log_setctx(NULL, g->app, g->group);
 	return rv;
 }
 
@@ -301,18 +337,22 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
  * died before it began), m's outcome is written Interrupted instead.
  */
 int
-recover(struct daemon *d, const char *note, const struct message *m,
+recover(struct run_group *g, const char *note, const struct message *m,
     struct errbuf *eb)
 {
+	struct daemon		*d = g->d;
 	struct run_deployment	 r;
 	struct deploy_observer	 obs;
 	struct deploy_result	 res;
 	struct deploy_spec	 spec;
 
-	admission_spec(&d->adm, NULL, NULL, &spec);
+	admission_spec(&g->adm, NULL, NULL, &spec);
+	/* Recovery puts a host it finds out of traffic back. */
+	spec.traffic = hookd_traffic_ops(d->traffic);
 	/* No deployment of ours: no progress document, no message. */
 	memset(&r, 0, sizeof(r));
 	r.d = d;
+	r.g = g;
 	observer(&r, &obs);
 	if (lifecycle_recover(&spec, &obs, &res, eb) == -1) {
 		deploy_result_release(&res);
@@ -324,10 +364,10 @@ recover(struct daemon *d, const char *note, const struct message *m,
 		    (unsigned long long)res.sequence,
 		    res.rolled_back_to != NULL ? "rolled back" :
 		    "nothing to undo");
-		progress_interrupted(d, res.deployment_id, res.sequence,
+		progress_interrupted(g, res.deployment_id, res.sequence,
 		    NULL, NULL, note);
 	} else if (m != NULL)
-		progress_interrupted(d, m->deployment_id, m->sequence,
+		progress_interrupted(g, m->deployment_id, m->sequence,
 		    m->commit[0] != '\0' ? m->commit : NULL, m->sha256, note);
 	deploy_result_release(&res);
 	return 0;

@@ -59,7 +59,7 @@
 #define DEPLOYLOG_FILE_MAX	(16 << 20)		/* script output, B */
 #define DEPLOYLOG_TAIL_MAX	(64 * 1024)		/* kept past the cap */
 #define DEPLOYLOG_RESERVE	(1 << 20)		/* for hookd's lines */
-#define NAME_LEN_MAX		128			/* app, group, id */
+#define NAME_LEN_MAX		100			/* app/group/instance */
 #define HOOK_TICK_MSEC		1000			/* on_tick period */
 #define LC_RECOVER_LOCK_WAIT_MS	5000			/* ms, recovery */
 #define LC_LOCK_NAP_MS		50			/* ms, between tries */
@@ -69,6 +69,7 @@
 #define CONFIG_NODES_MAX	10000			/* YAML nodes */
 #define CONFIG_ERRORS_MAX	100			/* reported per file */
 #define CONFIG_GROUPS_MAX	1000			/* in deployer.yml */
+#define CONFIG_HOST_GROUPS_MAX	32			/* hookd.yml groups: */
 #define STORE_LIST_MAX		100000			/* keys per list */
 #define STORE_OBJECT_MAX	(4 * 1024 * 1024)	/* JSON object, B */
 #define QUEUE_BODY_MAX		(256 * 1024)		/* bytes; SQS's limit */

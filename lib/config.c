@@ -29,7 +29,9 @@
 #include "config.h"
 #include "errbuf.h"
 #include "message.h"
+#include "names.h"
 #include "queue.h"
+#include "quote.h"
 #include "store.h"
 #include "xalloc.h"
 #include "yamltree.h"
@@ -64,6 +66,7 @@ enum ftype {
 	F_LOGLEVEL,
 	F_SQSPROTO,	/* json | query (enum aws_sqs_protocol) */
 	F_GROUPS,	/* deployer.yml groups: */
+	F_TRAFFIC,	/* hookd.yml traffic: (config_parse_traffic) */
 };
 
 struct field {
@@ -104,7 +107,7 @@ cerr(struct cctx *c, const struct ynode *n, const char *key,
 static const char *
 quote(const struct ynode *n, char *buf, size_t bufsz)
 {
-	return msg_quote(n->value, n->len, buf, bufsz);
+	return quote_text(n->value, n->len, buf, bufsz);
 }
 
 static void
@@ -419,7 +422,8 @@ check_field(struct cctx *c, const struct field *f, const struct ynode *v,
 			*(uint64_t *)((char *)obj + f->off) = u;
 		return;
 	case F_GROUPS:
-		return;		/* deployer.yml handles it */
+	case F_TRAFFIC:
+		return;		/* deployer.yml, config_parse_traffic() */
 	default:
 		break;
 	}
@@ -427,7 +431,7 @@ check_field(struct cctx *c, const struct field *f, const struct ynode *v,
 		return;
 	switch (f->type) {
 	case F_NAME:
-		if (msg_check_name("", s, &e) == -1) {
+		if (name_check("", s, &e) == -1) {
 			cerr(c, v, f->key, "%s", e.msg + 1);
 			return;
 		}
@@ -673,8 +677,11 @@ load_root(struct cctx *c, const char *data, size_t len,
 	{ k, t, offsetof(struct config, m), lo, hi, req }
 
 static const struct field hookd_fields[] = {
-	CF("application", F_NAME, application, 0, 0, true),
+	CF("application", F_NAME, application, 0, 0, false),
 	CF("deployment_group", F_NAME, deployment_group, 0, 0, false),
+	/* groups: is check_host_groups()'s. */
+	CF("groups", F_GROUPS, groups, 0, 0, false),
+	CF("parallel_groups", F_BOOL, parallel_groups, 0, 0, false),
 	CF("store", F_STORE, store, 0, 0, false),
 	CF("queue", F_QUEUE, queue, 0, 0, false),
 	CF("queue_prefix", F_PREFIX, queue_prefix, 0, 0, false),
@@ -702,7 +709,306 @@ static const struct field hookd_fields[] = {
 	CF("hook_cgroup", F_ABSPATH, hook_cgroup, 0, 0, false),
 	CF("sqs_protocol", F_SQSPROTO, sqs_protocol, 0, 0, false),
 	CF("strict", F_BOOL, strict, 0, 0, false),
+	CF("traffic", F_TRAFFIC, traffic, 0, 0, false),
 };
+
+/*
+ * hookd.yml's groups: (several applications or groups on one host), kept
+ * apart from the table above: a list of {application, deployment_group},
+ * each pair once, in place of the top-level application and
+ * deployment_group; without it, application is required.
+ */
+
+#define HG(k, m) \
+	{ k, F_NAME, offsetof(struct config_group, m), 0, 0, true }
+
+static const struct field host_group_fields[] = {
+	HG("application", application),
+	HG("deployment_group", deployment_group),
+};
+
+static void
+host_groups_free(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->ngroups; i++) {
+		free(cfg->groups[i].application);
+		free(cfg->groups[i].deployment_group);
+	}
+	free(cfg->groups);
+	cfg->groups = NULL;
+	cfg->ngroups = 0;
+}
+
+/* The key node of top-level key 'key', or NULL. */
+static const struct ynode *
+map_key(const struct ynode *map, const char *key)
+{
+	for (size_t i = 0; i + 1 < map->nkids; i += 2)
+		if (map->kids[i]->type == YN_SCALAR &&
+		    strcmp(map->kids[i]->value, key) == 0)
+			return map->kids[i];
+	return NULL;
+}
+
+static void
+check_host_groups(struct cctx *c, struct config *cfg,
+    const struct ynode *root, const struct ynode *gn)
+{
+	static const char *const single[] = { "application",
+	    "deployment_group" };
+	struct config_group	 g, *o;
+	const struct ynode	*v, *k;
+	char			 where[64], *qn;
+	struct errbuf		 e;
+
+	/*
+	 * One group's AllowTraffic would put the host back in its load
+	 * balancers while another group still deploys.
+	 */
+	if (cfg->parallel_groups && (v = ynode_get(root, "traffic")) != NULL &&
+	    !ynode_is_null(v))
+		cerr(c, map_key(root, "parallel_groups"), "parallel_groups",
+		    "not with traffic: (one group's AllowTraffic would put the "
+		    "host back in service while another group deploys)");
+	if (gn != NULL && ynode_is_null(gn))
+		gn = NULL;	/* an explicit null: the single form */
+	if (gn == NULL) {
+		v = ynode_get(root, "application");
+		if (v == NULL)
+			cerr(c, root, "application", "missing (required)");
+		else if (ynode_is_null(v))
+			(void)scalar(c, v, "application");
+		return;
+	}
+	for (size_t i = 0; i < nitems(single); i++)
+		if ((k = map_key(root, single[i])) != NULL)
+			cerr(c, k, single[i], "not with groups: (each entry "
+			    "of groups: names its application and "
+			    "deployment_group)");
+	if (gn->type != YN_SEQ || gn->nkids == 0) {
+		cerr(c, gn, "groups", "must be a list of {application, "
+		    "deployment_group}, with at least one entry");
+		return;
+	}
+	if (gn->nkids > CONFIG_HOST_GROUPS_MAX) {
+		cerr(c, gn, "groups", "more than %d groups",
+		    CONFIG_HOST_GROUPS_MAX);
+		return;
+	}
+	cfg->groups = xcalloc(gn->nkids, sizeof(*cfg->groups));
+	for (size_t i = 0; i < gn->nkids; i++) {
+		v = gn->kids[i];
+		(void)snprintf(where, sizeof(where), "groups[%zu]", i);
+		if (v->type != YN_MAP) {
+			cerr(c, v, where, "must be a mapping with application "
+			    "and deployment_group, not %s", node_kind(v));
+			continue;
+		}
+		(void)snprintf(where, sizeof(where), "groups[%zu].", i);
+		memset(&g, 0, sizeof(g));
+		check_map(c, v, host_group_fields, nitems(host_group_fields),
+		    &g, where, NULL);
+		if (g.application == NULL || g.deployment_group == NULL)
+			goto drop;
+		for (size_t j = 0; j < cfg->ngroups; j++) {
+			o = &cfg->groups[j];
+			if (strcmp(o->application, g.application) != 0 ||
+			    strcmp(o->deployment_group, g.deployment_group) !=
+			    0)
+				continue;
+			(void)snprintf(where, sizeof(where), "groups[%zu]", i);
+			cerr(c, v, where, "%s/%s is listed twice (line %lu)",
+			    g.application, g.deployment_group, o->line);
+			goto drop;
+		}
+		/* The queue name must fit SQS's limit when we know it. */
+		if (cfg->instance_id != NULL) {
+			qn = queue_name_app(cfg->queue_prefix != NULL ?
+			    cfg->queue_prefix : CONFIG_DEFAULT_PREFIX,
+			    g.application,
+			    g.deployment_group, cfg->instance_id, &e);
+			if (qn == NULL) {
+				(void)snprintf(where, sizeof(where),
+				    "groups[%zu]", i);
+				cerr(c, v, where, "%s", e.msg);
+				goto drop;
+			}
+			free(qn);
+		}
+		g.line = v->line;
+		cfg->groups[cfg->ngroups++] = g;
+		continue;
+ drop:
+		free(g.application);
+		free(g.deployment_group);
+	}
+}
+
+/* --- hookd.yml traffic: (the load balancers of traffic.h) --- */
+
+#define TRAFFIC_CFG_LB_MAX	10	/* per list, as CodeDeploy */
+#define TRAFFIC_CFG_TIMEOUT_MAX	3600	/* s */
+#define TRAFFIC_CFG_NAME_MAX	32	/* ELB names */
+#define TRAFFIC_CFG_ARN_MAX	256
+
+#define TF(k, t, m, lo, hi, req) \
+	{ k, t, offsetof(struct config_traffic, m), lo, hi, req }
+
+static const struct field traffic_fields[] = {
+	TF("target_groups", F_TRAFFIC, target_groups, 0, 0, false),
+	TF("load_balancers", F_TRAFFIC, load_balancers, 0, 0, false),
+	TF("from_auto_scaling_group", F_BOOL, from_auto_scaling_group, 0, 0,
+	    false),
+	TF("haproxy", F_TRAFFIC, haproxy_socket, 0, 0, false),
+	TF("drain_timeout", F_UINT, drain_timeout, 1,
+	    TRAFFIC_CFG_TIMEOUT_MAX, false),
+	TF("healthy_timeout", F_UINT, healthy_timeout, 1,
+	    TRAFFIC_CFG_TIMEOUT_MAX, false),
+};
+
+static const struct field haproxy_fields[] = {
+	TF("socket", F_TRAFFIC, haproxy_socket, 0, 0, true),
+	TF("backend", F_TRAFFIC, haproxy_backend, 0, 0, true),
+	TF("server", F_TRAFFIC, haproxy_server, 0, 0, false),
+};
+
+static void
+config_traffic_release(struct config_traffic *t)
+{
+	for (size_t i = 0; i < t->ntarget_groups; i++)
+		free(t->target_groups[i]);
+	free(t->target_groups);
+	for (size_t i = 0; i < t->nload_balancers; i++)
+		free(t->load_balancers[i]);
+	free(t->load_balancers);
+	free(t->haproxy_socket);
+	free(t->haproxy_backend);
+	free(t->haproxy_server);
+	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * An ELB name (1..32 letters, digits, '-') or, for a target group,
+ * its ARN (arn:PARTITION:elasticloadbalancing:...:targetgroup/...).
+ */
+static bool
+elb_name_ok(const char *s, bool tg)
+{
+	if (tg && strncmp(s, "arn:", 4) == 0)
+		return strlen(s) <= TRAFFIC_CFG_ARN_MAX &&
+		    strstr(s, ":elasticloadbalancing:") != NULL &&
+		    strstr(s, ":targetgroup/") != NULL &&
+		    strpbrk(s, " \t") == NULL;
+	return strlen(s) <= TRAFFIC_CFG_NAME_MAX && chars_ok(s, "-");
+}
+
+static void
+traffic_list(struct cctx *c, const struct ynode *v, const char *key,
+    bool tg, char ***ret_v, size_t *ret_n)
+{
+	char		 qb[QMAX * 4];
+	const char	*s;
+
+	if (ynode_is_null(v))
+		return;
+	if (v->type != YN_SEQ) {
+		cerr(c, v, key, "must be a list, not %s", node_kind(v));
+		return;
+	}
+	if (v->nkids > TRAFFIC_CFG_LB_MAX) {
+		cerr(c, v, key, "%zu entries; at most %d", v->nkids,
+		    TRAFFIC_CFG_LB_MAX);
+		return;
+	}
+	for (size_t i = 0; i < v->nkids; i++) {
+		if ((s = scalar(c, v->kids[i], key)) == NULL)
+			continue;
+		if (!elb_name_ok(s, tg)) {
+			cerr(c, v->kids[i], key, "'%s': not a %s", quote(
+			    v->kids[i], qb, sizeof(qb)), tg ? "target group "
+			    "ARN or name" : "load balancer name (1..32 "
+			    "letters, digits or '-')");
+			continue;
+		}
+		*ret_v = xreallocarray(*ret_v, *ret_n + 1, sizeof(**ret_v));
+		(*ret_v)[(*ret_n)++] = xstrdup(s);
+	}
+}
+
+static void
+traffic_haproxy(struct cctx *c, const struct ynode *v,
+    struct config_traffic *t)
+{
+	static const char *const keys[] = { "socket", "backend", "server" };
+	char		**dst[] = { &t->haproxy_socket,
+			    &t->haproxy_backend, &t->haproxy_server };
+	char		 qb[QMAX * 4], full[64];
+	const struct ynode *n;
+	const char	*s;
+
+	if (v->type != YN_MAP) {
+		cerr(c, v, "traffic.haproxy", "must be a mapping (socket, "
+		    "backend, server), not %s", node_kind(v));
+		return;
+	}
+	check_map(c, v, haproxy_fields, nitems(haproxy_fields), t,
+	    "traffic.haproxy.", NULL);
+	for (size_t i = 0; i < nitems(keys); i++) {
+		(void)snprintf(full, sizeof(full), "traffic.haproxy.%s",
+		    keys[i]);
+		if ((n = ynode_get(v, keys[i])) == NULL || ynode_is_null(n) ||
+		    (s = scalar(c, n, full)) == NULL)
+			continue;
+		if (i == 0 && !abspath_ok(s) && (strncmp(s, "tcp:", 4) != 0 ||
+		    strrchr(s + 4, ':') == NULL)) {
+			cerr(c, n, full, "'%s': an absolute unix socket path "
+			    "or tcp:HOST:PORT", quote(n, qb, sizeof(qb)));
+			continue;
+		}
+		if (i > 0 && (strlen(s) > 127 || strpbrk(s, " ;/\\") !=
+		    NULL)) {
+			cerr(c, n, full, "'%s': 1..127 characters, no space, "
+			    "';', '/' or '\\'", quote(n, qb, sizeof(qb)));
+			continue;
+		}
+		free(*dst[i]);
+		*dst[i] = xstrdup(s);
+	}
+}
+
+/*
+ * traffic: of hookd.yml, into cfg->traffic.  Errors are recorded in c
+ * like every other key's.
+ */
+static void
+config_parse_traffic(struct cctx *c, const struct ynode *v,
+    struct config_traffic *t)
+{
+	const struct ynode *n;
+
+	if (ynode_is_null(v))
+		return;
+	if (v->type != YN_MAP) {
+		cerr(c, v, "traffic", "must be a mapping, not %s",
+		    node_kind(v));
+		return;
+	}
+	t->enabled = true;
+	check_map(c, v, traffic_fields, nitems(traffic_fields), t,
+	    "traffic.", NULL);
+	if ((n = ynode_get(v, "target_groups")) != NULL)
+		traffic_list(c, n, "traffic.target_groups", true,
+		    &t->target_groups, &t->ntarget_groups);
+	if ((n = ynode_get(v, "load_balancers")) != NULL)
+		traffic_list(c, n, "traffic.load_balancers", false,
+		    &t->load_balancers, &t->nload_balancers);
+	if ((n = ynode_get(v, "haproxy")) != NULL && !ynode_is_null(n))
+		traffic_haproxy(c, n, t);
+	if (t->ntarget_groups == 0 && t->nload_balancers == 0 &&
+	    !t->from_auto_scaling_group && ynode_get(v, "haproxy") == NULL)
+		cerr(c, v, "traffic", "names no load balancer (target_groups, "
+		    "load_balancers, from_auto_scaling_group or haproxy)");
+}
 
 void
 config_init(struct config *cfg)
@@ -733,6 +1039,8 @@ config_release(struct config *cfg)
 	free(cfg->lifecycle_hook);
 	free(cfg->message_key_file);
 	free(cfg->hook_cgroup);
+	host_groups_free(cfg);
+	config_traffic_release(&cfg->traffic);
 	if (cfg->message_key != NULL)
 		freezero(cfg->message_key, cfg->message_key_len);
 	errors_free(cfg->errors, cfg->nerrors);
@@ -745,7 +1053,7 @@ config_parse_in(struct config *cfg, const char *data, size_t len,
 {
 	struct cctx	 c = { 0 };
 	struct ytree	*t;
-	const struct ynode *root = NULL, *pn;
+	const struct ynode *root = NULL, *pn, *gn = NULL;
 	struct errbuf	 e;
 	char		*qn;
 
@@ -758,7 +1066,10 @@ config_parse_in(struct config *cfg, const char *data, size_t len,
 	c.eb = eb;
 	if ((t = load_root(&c, data, len, &root)) != NULL) {
 		check_map(&c, root, hookd_fields, nitems(hookd_fields), cfg,
-		    "", NULL);
+		    "", &gn);
+		check_host_groups(&c, cfg, root, gn);
+		if ((pn = ynode_get(root, "traffic")) != NULL)
+			config_parse_traffic(&c, pn, &cfg->traffic);
 		load_key(&c, cfg->message_key_file, &cfg->message_key,
 		    &cfg->message_key_len);
 		if (cfg->root == NULL)
@@ -876,7 +1187,7 @@ config_resolve_group(const struct config *cfg, const char *arg_group,
 		    "the EC2 tag hookd:deployment-group");
 		goto out;
 	}
-	if (msg_check_name("deployment group", v, &e) == -1) {
+	if (name_check("deployment group", v, &e) == -1) {
 		errbuf_set(eb, EK_CONFIG, "%s (from %s)", e.msg, src);
 		goto out;
 	}
@@ -996,7 +1307,7 @@ check_groups(struct cctx *c, struct deployer_config *dcfg,
 		const struct ynode	*dcn = NULL;
 
 		if (k->type != YN_SCALAR ||
-		    msg_check_name("", k->value, &e) == -1) {
+		    name_check("", k->value, &e) == -1) {
 			cerr(c, k, "groups", "%s", k->type != YN_SCALAR ?
 			    "group names must be strings" : e.msg + 1);
 			continue;

@@ -29,11 +29,45 @@ struct errbuf;
 #define DEPLOYER_TIMEOUT_DEFAULT 3600	/* seconds per batch */
 #define DEPLOYER_YML		"deployer.yml"
 
+/* One (application, deployment group) of a groups: list in hookd.yml. */
+struct config_group {
+	char		*application;
+	char		*deployment_group;
+	unsigned long	 line;		/* where it was declared */
+};
+
+/*
+ * hookd.yml's traffic: block (see traffic.h): the load balancers this
+ * host is taken out of while it deploys.  enabled is false without the
+ * block; with it, at least one load balancer source is named.
+ */
+struct config_traffic {
+	bool		 enabled;
+	char		**target_groups;	/* ARNs or names, at most 10 */
+	size_t		 ntarget_groups;
+	char		**load_balancers;	/* Classic names, at most 10 */
+	size_t		 nload_balancers;
+	bool		 from_auto_scaling_group;
+	char		*haproxy_socket;	/* absolute path or
+						   tcp:HOST:PORT; NULL: none */
+	char		*haproxy_backend;	/* with the socket */
+	char		*haproxy_server;	/* NULL: the instance id */
+	unsigned	 drain_timeout;		/* s, 1..3600; 0: default */
+	unsigned	 healthy_timeout;	/* s, 1..3600; 0: default */
+};
+
 /* hookd.yml.  Strings are NULL when not given and without a default. */
 struct config {
 	char		*path;		/* the name used in messages */
-	char		*application;	/* required */
+	char		*application;	/* required without groups: */
 	char		*deployment_group;
+	/*
+	 * groups: (the several-groups form): replaces application and
+	 * deployment_group; ngroups 0 in the single form.
+	 */
+	struct config_group *groups;
+	size_t		 ngroups;
+	bool		 parallel_groups;	/* default false: serialized */
 	char		*store;		/* default file://ROOT/store */
 	char		*queue;		/* "sqs" or file:///...; default
 					   file://ROOT/queue */
@@ -65,6 +99,7 @@ struct config {
 					   $HOOKD_SQS_PROTOCOL) */
 	bool		 strict;	/* appspec warnings fail a
 					   deployment; default false */
+	struct config_traffic traffic;	/* traffic: */
 
 	/* Every error of the last load, "FILE:LINE:COL: key: what". */
 	char		**errors;

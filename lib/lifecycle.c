@@ -27,13 +27,21 @@
  *     Failure: undo the destination links, switch 'current' back, run the
  *     live revision's ApplicationStart if its ApplicationStop ran.
  *
+ * Traffic control (spec->traffic): BlockTraffic and AllowTraffic are
+ * the caller's (lib/traffic.c through struct deploy_traffic).
+ * in_progress.traffic is saved durably before the host leaves its load
+ * balancers ("out") and once it is back ("in"), so that a failure or a
+ * recovery after kill -9 takes it out before the previous release is
+ * restarted ("in") and puts it back only once that release runs
+ * ("out"): the host never stays out for good, and a release that did
+ * not come back stays out.
+ *
  * lib/ rule: nothing is logged above debug; the deployment log
  * (deploylog.c) is the record, the observer the caller's view.
  */
 #include "compat.h"
 
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -49,12 +57,15 @@
 #include "appspec.h"
 #include "bundle.h"
 #include "caps.h"
+#include "clock.h"
 #include "deploylog.h"
+#include "digest.h"
 #include "errbuf.h"
 #include "fsutil.h"
 #include "hooks.h"
 #include "lifecycle.h"
 #include "manifest.h"
+#include "names.h"
 #include "proc.h"
 #include "release.h"
 #include "state.h"
@@ -97,67 +108,16 @@ struct engine {
 	char		*live_err;
 
 	double		 prep_secs;
-	bool		 traffic;
+	bool		 traffic;	/* the traffic script events run */
+	bool		 tctl;		/* Block/AllowTraffic (spec) */
+	enum lc_event	 tev;		/* the traffic step running */
 	bool		 stopped;
 	bool		 switched;
 	struct release_links links;
 	char		 started_at[STATE_TIME_LEN];
 };
 
-static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
 /* --- small helpers --- */
-
-static double
-now_sec(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void
-lifecycle_new_id(char buf[DEPLOY_ID_LEN + 1])
-{
-	unsigned char	 r[DEPLOY_ID_LEN - 2];
-	size_t		 got = 0;
-	ssize_t		 n;
-
-	while (got < sizeof(r)) {
-		n = getrandom(r + got, sizeof(r) - got, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			/* No getrandom(2) (ENOSYS): unique is enough here. */
-			struct timespec	 ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			for (; got < sizeof(r); got++)
-				r[got] = (unsigned char)((ts.tv_nsec >> got) ^
-				    (getpid() >> (got % 8)) ^ got * 37);
-			break;
-		}
-		got += (size_t)n;
-	}
-	buf[0] = 'd';
-	buf[1] = '-';
-	for (size_t i = 0; i < sizeof(r); i++)
-		buf[2 + i] = b32[r[i] % 32];	/* 256 % 32 == 0: unbiased */
-	buf[DEPLOY_ID_LEN] = '\0';
-}
-
-bool
-lifecycle_name_ok(const char *s)
-{
-	size_t	 n;
-
-	if (s == NULL || s[0] == '\0' || s[0] == '.')
-		return false;
-	n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._-");
-	return s[n] == '\0' && n <= NAME_LEN_MAX;
-}
 
 void
 deploy_spec_init(struct deploy_spec *sp)
@@ -262,6 +222,8 @@ engine_init(struct engine *e, const struct deploy_spec *spec,
 	e->obs = obs != NULL ? obs : &none;
 	e->res = res;
 	e->lockfd = -1;
+	e->tctl = spec->traffic != NULL && spec->traffic->block != NULL &&
+	    spec->traffic->allow != NULL;
 	state_init(&e->st);
 	deploylog_init(&e->log);
 	appspec_init(&e->as);
@@ -325,11 +287,11 @@ engine_open(struct engine *e, long lock_wait_ms, struct errbuf *eb)
 
 	if (sp->root == NULL || sp->root[0] == '\0')
 		return errbuf_set(eb, EK_USAGE, "no root directory given");
-	if (!lifecycle_name_ok(sp->application))
+	if (!name_ok(sp->application))
 		return errbuf_set(eb, EK_USAGE, "invalid application name "
 		    "'%s' (use letters, digits, '.', '_', '-')",
 		    sp->application != NULL ? sp->application : "");
-	if (!lifecycle_name_ok(sp->group))
+	if (!name_ok(sp->group))
 		return errbuf_set(eb, EK_USAGE, "invalid group name '%s' "
 		    "(use letters, digits, '.', '_', '-')",
 		    sp->group != NULL ? sp->group : "");
@@ -407,7 +369,7 @@ obs_end(struct engine *e, enum lc_event ev, enum deploy_event_status st,
 
 	de.event = ev;
 	de.status = st;
-	de.duration = now_sec() - t0;
+	de.duration = mono_sec() - t0;
 	de.script = script;
 	de.outcome = outcome;
 	de.tail = tail != NULL ? tail : "";
@@ -436,7 +398,7 @@ run_event(struct engine *e, enum lc_event ev, const struct hook_rev *rev,
     struct errbuf *eb)
 {
 	struct hook_ctx	 hc;
-	double		 t0 = now_sec();
+	double		 t0 = mono_sec();
 	int		 r;
 
 	obs_start(e, ev, rollback);
@@ -462,6 +424,117 @@ run_event(struct engine *e, enum lc_event ev, const struct hook_rev *rev,
 	obs_end(e, ev, r == 0 ? DEPLOY_EVENT_OK : DEPLOY_EVENT_FAILED, t0,
 	    rep->nrun > 0 ? rep->script : NULL, r == 0 ? NULL : rep->outcome,
 	    r == 0 ? NULL : rep->tail, revid, rollback);
+	return r;
+}
+
+/* --- traffic control --- */
+
+/* One poll of a traffic step: the log, the observer, a tick. */
+static void
+traffic_say(void *arg, const char *line)
+{
+	struct engine	*e = arg;
+
+	deploylog_printf(&e->log, lc_event_name(e->tev), "%s", line);
+	if (e->obs->on_traffic != NULL)
+		e->obs->on_traffic(e->obs->arg, e->tev, line);
+	if (e->obs->on_tick != NULL)
+		e->obs->on_tick(e->obs->arg);
+}
+
+static bool
+traffic_is(const struct engine *e, const char *v)
+{
+	const char	*t = e->st.in_progress.traffic;
+
+	return t != NULL && strcmp(t, v) == 0;
+}
+
+/* Record where the host stands with its load balancers. */
+static int
+set_traffic(struct engine *e, const char *v, struct errbuf *eb)
+{
+	setstr(&e->st.in_progress.traffic, v);
+	return save_state(e, true, eb);
+}
+
+/*
+ * Run BlockTraffic or AllowTraffic (ev) through spec->traffic, reported
+ * as an event of revision revid.  Returns 0, or -1 with eb set.
+ */
+static int
+run_traffic(struct engine *e, enum lc_event ev, const char *revid,
+    bool rollback, struct errbuf *eb)
+{
+	const struct deploy_traffic	*t = e->spec->traffic;
+	double				 t0 = mono_sec();
+	int				 r;
+
+	e->tev = ev;
+	obs_start(e, ev, rollback);
+	if (ev == LC_BLOCK_TRAFFIC)
+		r = t->block(t->arg, traffic_say, e, eb);
+	else
+		r = t->allow(t->arg, traffic_say, e, eb);
+	obs_end(e, ev, r == 0 ? DEPLOY_EVENT_OK : DEPLOY_EVENT_FAILED, t0,
+	    NULL, r == 0 ? NULL : eb->msg, NULL, revid, rollback);
+	return r;
+}
+
+/*
+ * Before the host is put back: a host in traffic ("in", or a first
+ * release that started) leaves it first, so that no request meets a
+ * stopping app.  After: a host out of traffic goes back once the live
+ * release runs again (put_ok), never when it does not.  Returns NULL, or
+ * what could not be done (new string).
+ */
+static char *
+traffic_undo_before(struct engine *e, bool first_started)
+{
+	struct errbuf	 eb;
+
+	if (!e->tctl || !(traffic_is(e, "in") || first_started))
+		return NULL;
+	deploylog_printf(&e->log, NULL, "out of traffic before the release "
+	    "is put back");
+	(void)set_traffic(e, "out", &eb);
+	if (run_traffic(e, LC_BLOCK_TRAFFIC, e->id, true, &eb) == -1)
+		return xstrdup(eb.msg);
+	return NULL;
+}
+
+static char *
+traffic_undo_after(struct engine *e, bool put_ok)
+{
+	struct state_rev	*cur = &e->st.current;
+	struct errbuf		 eb;
+
+	if (!traffic_is(e, "out"))
+		return NULL;
+	if (!e->tctl)
+		return xstrdup("the host may be out of its load balancers "
+		    "(no traffic control to put it back)");
+	if (!put_ok || cur->sequence == 0)
+		return xstrdup("left out of traffic: no release runs");
+	if (run_traffic(e, LC_ALLOW_TRAFFIC, cur->deployment_id, true,
+	    &eb) == -1)
+		return xasprintf("left out of traffic: %s", eb.msg);
+	return NULL;
+}
+
+/* "a; b" of two optional messages (new string or NULL; frees both). */
+static char *
+join_err(char *a, char *b)
+{
+	char	*r;
+
+	if (a == NULL)
+		return b;
+	if (b == NULL)
+		return a;
+	r = xasprintf("%s; %s", a, b);
+	free(a);
+	free(b);
 	return r;
 }
 
@@ -546,14 +619,14 @@ drop_orphan(struct engine *e, const struct state_progress *ip)
 	size_t		 plen = strlen(RELEASE_DIR "/");
 
 	if (rel == NULL || strncmp(rel, RELEASE_DIR "/", plen) != 0 ||
-	    !lifecycle_name_ok(rel + plen) || rev_is(&e->st.current,
+	    !name_ok(rel + plen) || rev_is(&e->st.current,
 	    rel + plen) || rev_is(&e->st.previous, rel + plen) ||
 	    rev_is(&e->st.last_good, rel + plen))
 		return;
 	name = rel + plen;
 	dir = xasprintf("%s/%s", e->gdir, rel);
 	manifest_remove(e->gdir, name);
-	if (release_rmtree(dir, &eb) == -1)
+	if (fs_rmtree(dir, &eb) == -1)
 		deploylog_printf(&e->log, NULL, "%s", eb.msg);
 	else
 		deploylog_printf(&e->log, NULL, "removed the release it was "
@@ -596,7 +669,15 @@ recover(struct engine *e, struct errbuf *eb)
 	}
 	if (e->obs->on_recover != NULL)
 		e->obs->on_recover(e->obs->arg, e->id, ip->phase);
-	(void)put_back(e, ip->stopped, ip->switched, &err);
+	err = traffic_undo_before(e, false);
+	{
+		char	*perr = NULL;
+		int	 pr;
+
+		pr = put_back(e, ip->stopped, ip->switched, &perr);
+		err = join_err(err, perr);
+		err = join_err(err, traffic_undo_after(e, pr == 0));
+	}
 	if (ip->phase != NULL && !undo &&
 	    strcmp(ip->phase, lc_event_name(LC_DOWNLOAD_BUNDLE)) == 0)
 		drop_orphan(e, ip);
@@ -677,12 +758,13 @@ assign(struct engine *e, struct errbuf *eb)
 	uint64_t			 last = e->st.last_sequence;
 
 	if (sp->deployment_id != NULL) {
-		if (!lifecycle_name_ok(sp->deployment_id))
+		if (!deployment_id_ok(sp->deployment_id))
 			return errbuf_set(eb, EK_DATA, "invalid deployment id "
 			    "'%s'", sp->deployment_id);
 		(void)strlcpy(e->id, sp->deployment_id, sizeof(e->id));
 	} else
-		lifecycle_new_id(e->id);
+		if (deployment_id_new(e->id, eb) == -1)
+			return -1;
 	e->seq = sp->sequence != 0 ? sp->sequence : last + 1;
 	/* The sequence rule, by sequence alone (the admission's too). */
 	if (state_seq_verdict(&e->st, NULL, e->seq, NULL) != SEQ_RUN) {
@@ -754,7 +836,7 @@ extract(struct engine *e, enum bundle_format fmt, struct errbuf *eb)
 	o.sha256 = e->spec->sha256 != NULL ? e->spec->sha256 : e->sha256;
 	tmp = xasprintf("%s/%s/%s%s", e->gdir, RELEASE_DIR, RELEASE_TMP_PREFIX,
 	    e->relname);
-	if (release_rmtree(tmp, eb) == -1)
+	if (fs_rmtree(tmp, eb) == -1)
 		goto out;
 	if (mkdir(tmp, 0755) == -1) {
 		errbuf_errno(eb, EK_IO, "cannot create '%s'", tmp);
@@ -783,7 +865,7 @@ extract(struct engine *e, enum bundle_format fmt, struct errbuf *eb)
 	e->reldir_made = true;
 	ret = 0;
  out:
-	if (release_rmtree(tmp, eb) == -1 && ret == 0)
+	if (fs_rmtree(tmp, eb) == -1 && ret == 0)
 		ret = -1;
 	free(tmp);
 	free(root);
@@ -957,7 +1039,7 @@ record_release(struct engine *e)
  * In progress, durably, before its release can appear under releases/:
  * a kill -9 during DownloadBundle then leaves a deployment that recovery
  * records and whose release it removes, never a release without an
- * outcome (issue 10).  lifecycle_deploy() puts the state back if
+ * outcome.  lifecycle_deploy() puts the state back if
  * prepare() fails after this.
  */
 static int
@@ -995,7 +1077,7 @@ prepare(struct engine *e, struct errbuf *eb)
 	enum bundle_format		 fmt;
 	char				 hex[65];
 	struct errbuf			 eb2;
-	double				 t0 = now_sec();
+	double				 t0 = mono_sec();
 
 	if (bundle_detect(sp->bundle, &fmt, eb) == -1)
 		return -1;
@@ -1006,10 +1088,10 @@ prepare(struct engine *e, struct errbuf *eb)
 	 * Reuse needs the digest before anything is extracted: a pass of
 	 * its own, only when a release could be reused.  Otherwise the
 	 * extraction hashes the bundle in the same read, and checks it
-	 * before the tree is used (issue 9: one read of the bundle).
+	 * before the tree is used: one read of the bundle.
 	 */
 	if (fmt != BUNDLE_DIR && reuse_possible(e)) {
-		if (bundle_sha256(sp->bundle, hex, eb) == -1)
+		if (digest_sha256_file(sp->bundle, hex, eb) == -1)
 			return -1;
 		if (sp->sha256 != NULL && strcasecmp(sp->sha256, hex) != 0)
 			return errbuf_set(eb, EK_DATA, "bundle '%s' has sha256 "
@@ -1021,14 +1103,16 @@ prepare(struct engine *e, struct errbuf *eb)
 
 	if (begin(e, eb) == -1)
 		return -1;
-	if (release_rmtree(e->reldir, eb) == -1)
+	if (fs_rmtree(e->reldir, eb) == -1)
 		return -1;
 	manifest_remove(e->gdir, e->relname);
 	if ((e->sha256 == NULL || !reuse(e)) && extract(e, fmt, eb) == -1)
 		return -1;
 	if (load_appspec(&e->as, e->reldir, eb) == -1 ||
 	    appspec_check_bundle(&e->as, e->reldir, eb) == -1 ||
-	    check_paths(&e->as, eb) == -1)
+	    check_paths(&e->as, eb) == -1 ||
+	    dests_check_peers(e->root, sp->application, sp->group, &e->as,
+	    e->reldir, sp->peers, sp->npeers, eb) == -1)
 		return -1;
 	/* What CodeDeploy would ignore runs, said loudly (or refused). */
 	for (size_t i = 0; i < e->as.nwarnings; i++)
@@ -1054,9 +1138,9 @@ prepare(struct engine *e, struct errbuf *eb)
 			    "run: %s", eb2.msg);
 		}
 	}
-	e->traffic = has_traffic(&e->as) ||
+	e->traffic = e->tctl || has_traffic(&e->as) ||
 	    (e->live_ok && has_traffic(&e->live_as));
-	e->prep_secs = now_sec() - t0;
+	e->prep_secs = mono_sec() - t0;
 	return 0;
 }
 
@@ -1067,7 +1151,7 @@ drop_release(struct engine *e)
 	struct errbuf	 eb;
 
 	manifest_remove(e->gdir, e->relname);
-	if (release_rmtree(e->reldir, &eb) == -1)
+	if (fs_rmtree(e->reldir, &eb) == -1)
 		deploylog_printf(&e->log, NULL, "%s", eb.msg);
 }
 
@@ -1147,7 +1231,7 @@ finish(struct engine *e, const char *status, int ev, const char *script,
  * keep_releases deployments of this group (bounded by the history, whose
  * oldest entry is about to fall out) and of whatever is live or a
  * rollback target; remove the rest, so ROOT/logs never grows without
- * bound (issue 8).  Logs of other groups sharing ROOT are never named.
+ * bound.  Logs of other groups sharing ROOT are never named.
  */
 static void
 prune_logs(struct engine *e)
@@ -1222,7 +1306,8 @@ fail(struct engine *e, enum lc_event ev, const char *script,
     const char *outcome, const char *tail)
 {
 	struct errbuf	 eb;
-	char		*err = NULL;
+	char		*err = NULL, *terr;
+	int		 pr = 0;
 
 	e->res->status = DEPLOY_FAILED;
 	e->res->failed_event = (int)ev;
@@ -1232,15 +1317,21 @@ fail(struct engine *e, enum lc_event ev, const char *script,
 	deploylog_printf(&e->log, lc_event_name(ev), "failed: %s%s%s",
 	    script != NULL ? script : "", script != NULL ? ": " : "",
 	    outcome);
+	/* A first release that started and failed leaves traffic too. */
+	terr = traffic_undo_before(e, e->livedir == NULL &&
+	    ev >= LC_APPLICATION_START);
 	if (e->stopped || e->switched || e->links.n > 0) {
 		deploylog_printf(&e->log, NULL, "rolling back");
-		if (put_back(e, e->stopped, e->switched, &err) == -1)
-			setstr(&e->res->rollback_error, err);
+		pr = put_back(e, e->stopped, e->switched, &err);
 		if ((e->stopped || e->switched) && e->st.current.sequence != 0)
 			setstr(&e->res->rolled_back_to,
 			    e->st.current.deployment_id);
-		free(err);
 	}
+	terr = join_err(terr, traffic_undo_after(e, pr == 0));
+	err = join_err(err, terr);
+	if (err != NULL)
+		setstr(&e->res->rollback_error, err);
+	free(err);
 	finish(e, "Failed", (int)ev, script, outcome);
 	if (save_state(e, true, &eb) == -1)
 		deploylog_printf(&e->log, NULL, "%s", eb.msg);
@@ -1288,6 +1379,9 @@ run_events(struct engine *e)
 		    ev == LC_BEFORE_ALLOW_TRAFFIC ||
 		    ev == LC_AFTER_ALLOW_TRAFFIC))
 			continue;
+		if (!e->tctl && (ev == LC_BLOCK_TRAFFIC ||
+		    ev == LC_ALLOW_TRAFFIC))
+			continue;
 		if (proc_stop_requested()) {
 			interrupted(e, ev);
 			return;
@@ -1300,7 +1394,7 @@ run_events(struct engine *e)
 		case LC_AFTER_BLOCK_TRAFFIC:
 		case LC_APPLICATION_STOP:
 			if (e->livedir == NULL || !e->live_ok) {
-				t0 = now_sec();
+				t0 = mono_sec();
 				obs_start(e, ev, false);
 				obs_end(e, ev, DEPLOY_EVENT_SKIPPED, t0, NULL,
 				    e->livedir == NULL ? "first deployment" :
@@ -1330,9 +1424,32 @@ run_events(struct engine *e)
 				r = 0;
 			}
 			break;
+		case LC_BLOCK_TRAFFIC:
+			if (e->livedir == NULL) {
+				t0 = mono_sec();
+				obs_start(e, ev, false);
+				obs_end(e, ev, DEPLOY_EVENT_SKIPPED, t0, NULL,
+				    "first deployment: nothing to block",
+				    NULL, NULL, false);
+				break;
+			}
+			/* Durable first: recovery must know it may be out. */
+			if (set_traffic(e, "out", &eb) == -1) {
+				fail(e, ev, NULL, eb.msg, NULL);
+				return;
+			}
+			r = run_traffic(e, ev, lg->deployment_id, false, &eb);
+			break;
+		case LC_ALLOW_TRAFFIC:
+			r = run_traffic(e, ev, e->id, false, &eb);
+			if (r == 0 && set_traffic(e, "in", &eb) == -1) {
+				fail(e, ev, NULL, eb.msg, NULL);
+				return;
+			}
+			break;
 		case LC_DOWNLOAD_BUNDLE:
 			obs_start(e, ev, false);
-			t0 = now_sec() - e->prep_secs;
+			t0 = mono_sec() - e->prep_secs;
 			if (e->reused != NULL)
 				(void)snprintf(what, sizeof(what), "reused "
 				    "release %s", e->reused);
@@ -1341,7 +1458,7 @@ run_events(struct engine *e)
 			    false);
 			break;
 		case LC_INSTALL:
-			t0 = now_sec();
+			t0 = mono_sec();
 			obs_start(e, ev, false);
 			r = install(e, &eb);
 			if (r == -1) {

@@ -24,10 +24,28 @@
 #include "appspec.h"
 #include "bundle.h"
 #include "compat.h"
+#include "dests.h"
 
 struct errbuf;
 
-#define DEPLOY_ID_LEN		11	/* "d-" + 9 base32 characters */
+/*
+ * BlockTraffic and AllowTraffic, done for the engine by its caller (the
+ * daemon fills this from lib/traffic.c: the engine knows no load
+ * balancer).  block takes this host out of its load balancers and waits
+ * until it is drained; allow puts it back and waits until it is healthy,
+ * leaving it out when it never is.  Both return 0, or -1 with eb naming
+ * the load balancer, its state and its reason.  They call say(sarg,
+ * line) with each poll's state (the engine logs it, ticks, and hands it
+ * to the observer's on_traffic), may block up to their deadlines, and
+ * fail early once proc_request_stop() was called.
+ */
+struct deploy_traffic {
+	int		(*block)(void *arg, void (*say)(void *, const char *),
+			    void *sarg, struct errbuf *);
+	int		(*allow)(void *arg, void (*say)(void *, const char *),
+			    void *sarg, struct errbuf *);
+	void		*arg;
+};
 
 /* What to deploy and where (borrowed strings). */
 struct deploy_spec {
@@ -50,6 +68,15 @@ struct deploy_spec {
 	 * log (CodeDeploy's --ignore-application-stop-failures).
 	 */
 	bool		 ignore_stop_failures;
+	const struct deploy_traffic *traffic;	/* NULL: no traffic control
+						   (no Block/AllowTraffic) */
+	/*
+	 * The other groups this host serves: a deployment whose files:
+	 * destinations overlap one of theirs is refused before anything
+	 * changes (dests_check_peers(), EK_DATA).
+	 */
+	const struct deploy_peer *peers;
+	size_t		 npeers;
 };
 
 void	deploy_spec_init(struct deploy_spec *);
@@ -93,6 +120,9 @@ struct deploy_observer {
 	/* An interrupted deployment is about to be undone. */
 	void		(*on_recover)(void *arg, const char *deployment_id,
 			    const char *phase);
+	/* One poll of BlockTraffic or AllowTraffic ("draining: ..."). */
+	void		(*on_traffic)(void *arg, enum lc_event ev,
+			    const char *line);
 	unsigned	 tick_msec;	/* 0: HOOK_TICK_MSEC */
 	void		*arg;
 };
@@ -171,17 +201,5 @@ int	lifecycle_deploy(const struct deploy_spec *,
 int	lifecycle_recover(const struct deploy_spec *,
 	    const struct deploy_observer *, struct deploy_result *ret,
 	    struct errbuf *);
-
-/*
- * A new deployment id, "d-" + 9 random base32 [A-Z2-7] characters, into
- * buf.
- */
-void	lifecycle_new_id(char buf[DEPLOY_ID_LEN + 1]);
-
-/*
- * Whether 's' is usable as an application, group or deployment id: 1 to
- * NAME_LEN_MAX of [A-Za-z0-9._-], not starting with '.'.
- */
-bool	lifecycle_name_ok(const char *s);
 
 #endif /* HOOKD_LIFECYCLE_H */

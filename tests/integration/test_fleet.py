@@ -60,7 +60,8 @@ def slow(f, seconds):
 
 def runs(f, name, did):
     """How many times host name started deployment did."""
-    return len(re.findall(rf"deployment {did} \(sequence \d+.*started",
+    return len(re.findall(rf"deployment {did} (?:of \S+ )?\(sequence "
+                          r"\d+.*started",
                           f.daemons[name].stderr(all_runs=True)))
 
 

@@ -90,8 +90,8 @@ def test_aws_interrupt_then_resume(fleet):
         for n in f.daemons:
             assert f.current_version(n) == str(seed), (seed, n)
             log = f.daemons[n].stderr(all_runs=True)
-            assert len(re.findall(rf"deployment {did} \(sequence \d+.*"
-                                  "started", log)) == 1, (seed, n)
+            assert len(re.findall(rf"deployment {did} (?:of \S+ )?\(sequence "
+                                  r"\d+.*started", log)) == 1, (seed, n)
 
 
 def test_aws_no_wait_alone_finishes_and_stop_works(fleet):

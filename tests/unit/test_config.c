@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +27,8 @@
 #include "caps.h"
 #include "config.h"
 #include "errbuf.h"
+#include "fsutil.h"
+#include "queue.h"
 #include "slurp.h"
 #include "xalloc.h"
 
@@ -180,6 +181,60 @@ config_full_file_sets_every_key(void **state)
 	config_release(&cfg);
 }
 
+/* hookd.yml(5) groups: several applications and groups on one host. */
+static void
+config_groups_list(void **state)
+{
+	struct config	 cfg;
+	struct errbuf	 eb = { 0 };
+	char		*qn;
+
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, CDIR "/hookd/good/groups.yml",
+	    NULL, &eb), 0);
+	assert_null(cfg.application);
+	assert_null(cfg.deployment_group);
+	assert_int_equal(cfg.ngroups, 3);
+	assert_string_equal(cfg.groups[0].application, "web");
+	assert_string_equal(cfg.groups[0].deployment_group, "production");
+	assert_string_equal(cfg.groups[1].application, "api");
+	assert_string_equal(cfg.groups[1].deployment_group, "production");
+	assert_string_equal(cfg.groups[2].application, "web");
+	assert_string_equal(cfg.groups[2].deployment_group, "canary");
+	assert_int_equal(cfg.groups[1].line, 5);
+	assert_true(cfg.parallel_groups);
+	config_release(&cfg);
+	assert_int_equal(cfg.ngroups, 0);
+	assert_null(cfg.groups);
+
+	/* Serialized unless asked; the single form has no list. */
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, CDIR "/hookd/good/groups-one.yml",
+	    NULL, &eb), 0);
+	assert_int_equal(cfg.ngroups, 1);
+	assert_false(cfg.parallel_groups);
+	config_release(&cfg);
+	config_init(&cfg);
+	assert_int_equal(config_parse(&cfg, "application: web\n", 17, NULL,
+	    &eb), 0);
+	assert_int_equal(cfg.ngroups, 0);
+	assert_false(cfg.parallel_groups);
+	config_release(&cfg);
+
+	/* Queue names: PREFIX-APP-GROUP-INSTANCE, or the single form's. */
+	qn = queue_name_app("hookd", "web", "production", "i-1", &eb);
+	assert_string_equal(qn, "hookd-web-production-i-1");
+	free(qn);
+	qn = queue_name_app("hookd", NULL, "production", "i-1", &eb);
+	assert_string_equal(qn, "hookd-production-i-1");
+	free(qn);
+	qn = queue_name("hookd", "production", "i-1", &eb);
+	assert_string_equal(qn, "hookd-production-i-1");
+	free(qn);
+	assert_null(queue_name_app("hookd", "a/b", "production", "i-1", &eb));
+	assert_int_equal(eb.kind, EK_CONFIG);
+}
+
 static void
 config_defaults_follow_design(void **state)
 {
@@ -311,12 +366,6 @@ config_load_io_errors(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static void
 config_message_key_file_must_be_private(void **state)
 {
@@ -376,7 +425,7 @@ config_message_key_file_must_be_private(void **state)
 
 	free(yml);
 	free(key);
-	(void)nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	assert_int_equal(fs_rmtree(dir, &eb), 0);
 }
 
 static int
@@ -578,7 +627,7 @@ config_finds_deployer_yml_upwards(void **state)
 	free(cwd);
 	free(sub);
 	free(yml);
-	(void)nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	assert_int_equal(fs_rmtree(dir, &eb), 0);
 }
 
 static void
@@ -590,6 +639,38 @@ config_log_level_names(void **state)
 	assert_string_equal(config_log_level_name(LOG_WARNING), "warning");
 }
 
+static void
+config_traffic_block(void **state)
+{
+	struct config	 cfg;
+	struct errbuf	 eb = { 0 };
+
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, CDIR "/hookd/good/traffic.yml",
+	    NULL, &eb), 0);
+	assert_true(cfg.traffic.enabled);
+	assert_int_equal(cfg.traffic.ntarget_groups, 1);
+	assert_non_null(strstr(cfg.traffic.target_groups[0],
+	    ":targetgroup/web/"));
+	assert_int_equal(cfg.traffic.nload_balancers, 1);
+	assert_string_equal(cfg.traffic.load_balancers[0], "web-classic");
+	assert_true(cfg.traffic.from_auto_scaling_group);
+	assert_string_equal(cfg.traffic.haproxy_socket,
+	    "/run/haproxy/admin.sock");
+	assert_string_equal(cfg.traffic.haproxy_backend, "web");
+	assert_string_equal(cfg.traffic.haproxy_server, "web1");
+	assert_int_equal(cfg.traffic.drain_timeout, 300);
+	assert_int_equal(cfg.traffic.healthy_timeout, 600);
+	config_release(&cfg);
+	/* No block: traffic control is off, as before. */
+	config_init(&cfg);
+	assert_int_equal(config_parse(&cfg, "application: web\n", 17, NULL,
+	    &eb), 0);
+	assert_false(cfg.traffic.enabled);
+	assert_null(cfg.traffic.haproxy_socket);
+	config_release(&cfg);
+}
+
 int
 main(void)
 {
@@ -598,6 +679,7 @@ main(void)
 		cmocka_unit_test(config_deployer_fixtures),
 		cmocka_unit_test(config_deployer_strict_and_every_error),
 		cmocka_unit_test(config_full_file_sets_every_key),
+		cmocka_unit_test(config_groups_list),
 		cmocka_unit_test(config_defaults_follow_design),
 		cmocka_unit_test(config_reports_every_error),
 		cmocka_unit_test(config_load_io_errors),
@@ -607,6 +689,7 @@ main(void)
 		cmocka_unit_test(config_batch_sizes),
 		cmocka_unit_test(config_finds_deployer_yml_upwards),
 		cmocka_unit_test(config_log_level_names),
+		cmocka_unit_test(config_traffic_block),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -136,7 +136,7 @@ cmd_stop(int argc, char **argv)
 		goto fail;
 	printf("stop of deployment %s requested\n", d.id);
 	fflush(stdout);
-	if ((r = driver_describe(&c, &d, what, sizeof(what))) == 1) {
+	if (driver_describe(&c, &d, what, sizeof(what)) == 1) {
 		/* Its driver ends it: wait and show how. */
 		printf("deployment %s is %s; waiting for it to stop\n", d.id,
 		    what);

@@ -477,7 +477,7 @@ loop(struct daemon *d)
 			if (rc == -1 || (got_hup && d->njobs == 0))
 				break;
 		}
-		next = (next + 1) % d->ngroups;
+		next = d->ngroups > 0 ? (next + 1) % d->ngroups : 0;
 		if (!took && (!sqs || !any_may_start(d)))
 			idle_wait(d);
 	}

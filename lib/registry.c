@@ -32,13 +32,12 @@ static long long
 age_of(const char *ts)
 {
 	struct tm	 tm;
-	const char	*p;
 	time_t		 t;
 
 	if (ts == NULL)
 		return -1;
 	memset(&tm, 0, sizeof(tm));
-	if ((p = strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+	if (strptime(ts, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
 		return -1;
 	if ((t = timegm(&tm)) == (time_t)-1)
 		return -1;

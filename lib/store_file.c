@@ -214,7 +214,7 @@ sf_get(struct store *s, const char *key, size_t max, char **ret_data,
 {
 	struct store_file	*f = sf(s);
 	struct stat		 st;
-	char			*data = NULL, etag[STORE_ETAG_MAX];
+	char			*data = NULL, etag[STORE_ETAG_MAX] = "";
 	size_t			 len;
 	int			 fd, ret = -1;
 

@@ -85,6 +85,7 @@ LIB_SRCS	 =
 LIB_SRCS	+= lib/appspec.c
 LIB_SRCS	+= lib/appspec_perm.c
 LIB_SRCS	+= lib/aws/asg.c
+LIB_SRCS	+= lib/aws/asg_bg.c
 LIB_SRCS	+= lib/aws/query.c
 LIB_SRCS	+= lib/aws/json.c
 LIB_SRCS	+= lib/aws/s3.c
@@ -154,6 +155,7 @@ DEPLOYER_SRCS	+= deployer/watch.c
 # cmocka binaries: tests/unit/test_NAME.c -> $(BUILD)/tests/test_NAME
 UNIT_TESTS	 =
 UNIT_TESTS	+= appspec
+UNIT_TESTS	+= asg_bg
 UNIT_TESTS	+= awsclient
 UNIT_TESTS	+= awsxml
 UNIT_TESTS	+= awsparse

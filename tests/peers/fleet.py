@@ -544,19 +544,42 @@ class FleetHandler(imds_asg.IMDSASGHandler):
             conn.close()
 
     def rewrite(self, action, p, data):
-        """moto's reply with the lifecycle states held here."""
+        """moto's reply with the lifecycle states held here.  An instance
+        of a watched group the watcher has not seen yet is "Pending" (as
+        in AWS before the launch hook holds it), never moto's InService."""
         root = ET.fromstring(data)
-        recs = self.server.fleet.instances
+        fleet = self.server.fleet
+        recs = fleet.instances
         seen = set()
-        for m in root.iter(f"{{{NS}}}member"):
-            iid = m.find(f"{{{NS}}}InstanceId")
-            st = m.find(f"{{{NS}}}LifecycleState")
-            if iid is None or st is None or iid.text not in recs:
-                continue
+
+        def q(tag):
+            return f"{{{NS}}}{tag}"
+
+        def fix(m, group):
+            iid, st = m.find(q("InstanceId")), m.find(q("LifecycleState"))
+            if iid is None or st is None:
+                return
             seen.add(iid.text)
-            st.text = recs[iid.text]["LifecycleState"]
-            if st.text == "Abandoning":
-                st.text = "Terminating"
+            rec = recs.get(iid.text)
+            if rec is not None:
+                st.text = rec["LifecycleState"]
+                if st.text == "Abandoning":
+                    st.text = "Terminating"
+            elif group is not None and any(
+                    group.startswith(x) for x in fleet.cfg["group_prefixes"]):
+                st.text = "Pending"
+        if action == "DescribeAutoScalingGroups":
+            for g in root.iter(q("member")):
+                name, insts = g.find(q("AutoScalingGroupName")), \
+                    g.find(q("Instances"))
+                if name is None or insts is None:
+                    continue
+                for m in insts.findall(q("member")):
+                    fix(m, name.text)
+        else:
+            for m in root.iter(q("member")):
+                g = m.find(q("AutoScalingGroupName"))
+                fix(m, None if g is None else g.text)
         if action == "DescribeAutoScalingInstances":
             # An instance moto dropped whose daemon still stops.
             ids = [v for k, v in p.items()

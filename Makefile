@@ -86,6 +86,7 @@ LIB_SRCS	+= lib/appspec.c
 LIB_SRCS	+= lib/appspec_perm.c
 LIB_SRCS	+= lib/aws/asg.c
 LIB_SRCS	+= lib/aws/asg_bg.c
+LIB_SRCS	+= lib/aws/elb.c
 LIB_SRCS	+= lib/aws/query.c
 LIB_SRCS	+= lib/aws/json.c
 LIB_SRCS	+= lib/aws/s3.c
@@ -138,6 +139,7 @@ HOOKD_SRCS	+= hookd/hookd.c
 HOOKD_SRCS	+= hookd/hook_cgroup.c
 
 DEPLOYER_SRCS	 =
+DEPLOYER_SRCS	+= deployer/bluegreen.c
 DEPLOYER_SRCS	+= deployer/bundle_cache.c
 DEPLOYER_SRCS	+= deployer/cmd_deploy.c
 DEPLOYER_SRCS	+= deployer/cmd_history.c

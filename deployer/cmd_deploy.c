@@ -36,7 +36,8 @@
 #include "banned.h"
 
 static const char deploy_usage[] =
-    "usage: deployer [-v] [--allow-dirty] [--fetch] [--no-wait] GROUP REF";
+    "usage: deployer [-v] [--allow-dirty] [--fetch] [--keep-failed] "
+    "[--no-wait] GROUP REF";
 
 static void
 deploy_help(void)
@@ -46,6 +47,7 @@ deploy_help(void)
 	    "       deployer history [--json] [GROUP]\n"
 	    "       deployer instances [--all] [--json] [GROUP]\n"
 	    "       deployer rollback [--no-wait] GROUP\n"
+	    "       deployer continue ID\n"
 	    "       deployer setup GROUP\n\n"
 	    "Deploy the commit REF names to the deployment group GROUP of\n"
 	    "deployer.yml (found in the current directory or a parent):\n"
@@ -57,6 +59,8 @@ deploy_help(void)
 	    "      --allow-dirty  deploy REF although the work tree has\n"
 	    "                     changes that are not committed\n"
 	    "      --fetch        run 'git fetch' before resolving REF\n"
+	    "      --keep-failed  blue_green: keep a green group that failed\n"
+	    "                     (without traffic) instead of deleting it\n"
 	    "      --no-wait      return once the first batch is sent\n"
 	    "  -v, --verbose      more output\n"
 	    "  -h, --help         show this help\n"
@@ -102,6 +106,7 @@ cmd_deploy(int argc, char **argv)
 		{ "allow-dirty", no_argument,	NULL, 'D' },
 		{ "fetch",	no_argument,	NULL, 'F' },
 		{ "help",	no_argument,	NULL, 'h' },
+		{ "keep-failed", no_argument,	NULL, 'K' },
 		{ "no-wait",	no_argument,	NULL, 'N' },
 		{ "verbose",	no_argument,	NULL, 'v' },
 		{ "version",	no_argument,	NULL, 'V' },
@@ -121,6 +126,7 @@ cmd_deploy(int argc, char **argv)
 	char				*key = NULL, *label = NULL;
 	bool				 allow_dirty = false, fetch = false;
 	bool				 nowait = false, archiving = false;
+	bool				 keep_failed = false;
 	int				 ch, r, ret, hit = 0;
 
 	brec_init(&br);
@@ -136,6 +142,9 @@ cmd_deploy(int argc, char **argv)
 		case 'h':
 			deploy_help();
 			return 0;
+		case 'K':
+			keep_failed = true;
+			break;
 		case 'N':
 			nowait = true;
 			break;
@@ -261,7 +270,10 @@ cmd_deploy(int argc, char **argv)
 	fflush(stdout);
 
 	/* 6.-9. create, roll out, roll back */
-	r = deploy_and_watch(&c, g, &rev, NULL, nowait, &eb);
+	if (g->strategy == STRATEGY_BLUE_GREEN)
+		r = bluegreen_deploy(&c, g, &rev, keep_failed, &eb);
+	else
+		r = deploy_and_watch(&c, g, &rev, NULL, nowait, &eb);
 	if (r == -1)
 		goto fail;
 	if (r == 1) {

@@ -181,7 +181,8 @@ cmd_status(int argc, char **argv)
 		}
 		goto fail;
 	}
-	if (watch && strcmp(d.status, "InProgress") == 0) {
+	if (watch && strcmp(d.status, "InProgress") == 0 &&
+	    g->strategy != STRATEGY_BLUE_GREEN) {
 		if ((r = rollout_run(&c, g, &d, false, &eb)) == -1)
 			goto fail;
 		ret = r;
@@ -199,8 +200,12 @@ cmd_status(int argc, char **argv)
 		(void)json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("\n");
 		json_decref(o);
-	} else
+	} else {
 		print_human(&d);
+		if (g->strategy == STRATEGY_BLUE_GREEN &&
+		    bluegreen_status(&c, g, &eb) == -1)
+			goto fail;
+	}
 	goto out;
  fail:
 	fflush(stdout);

@@ -167,6 +167,9 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 			    xstrdup(from->inst[i].queue) : NULL;
 			d->ninst++;
 		}
+	} else if (g->strategy == STRATEGY_BLUE_GREEN) {
+		/* Nothing is sent: green's instances catch up at boot. */
+		d->inst = xcalloc(1, sizeof(*d->inst));
 	} else {
 		if (instances_find(c, g->name, false, &ri, &nri, eb) == -1)
 			return -1;

@@ -217,7 +217,20 @@ int	brec_prepare(struct brec *, const struct dctx *, const char *commit,
 int	brec_lookup(struct brec *, struct dctx *, struct errbuf *);
 void	brec_save(const struct brec *, struct dctx *, bool to_store);
 
+/* bluegreen.c: strategy blue_green (see the file's comment) */
+int	bluegreen_deploy(struct dctx *, const struct deployer_group *,
+	    const struct revision *, bool keep_failed, struct errbuf *);
+int	bluegreen_resume(struct dctx *, const struct deployer_group *,
+	    struct deployment *, struct errbuf *);
+int	bluegreen_continue(struct dctx *, const struct deployment *,
+	    struct errbuf *);
+int	bluegreen_rollback(struct dctx *, const struct deployer_group *,
+	    struct errbuf *);
+int	bluegreen_status(struct dctx *, const struct deployer_group *,
+	    struct errbuf *);
+
 /* cmd_*.c */
+int	cmd_continue(int, char **);	/* bluegreen.c */
 int	cmd_deploy(int, char **);
 int	cmd_history(int, char **);
 int	cmd_instances(int, char **);

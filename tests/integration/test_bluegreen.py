@@ -1,0 +1,251 @@
+# SPDX-License-Identifier: ISC
+"""Blue/green rollouts (strategy: blue_green, deployer/bluegreen.c) on a
+fleet on one machine: Auto Scaling groups and a target group in moto
+(signature checking on), the fleet peer (tests/peers/fleet.py) running a
+real `hookd run` for every instance Auto Scaling launches, held in
+Pending:Wait by the launch hook until it caught up, a real git
+repository of appspec-examples/worker and the real `deployer`."""
+import json
+import re
+import time
+import uuid
+
+import pytest
+
+from conftest import binary
+from deployer_util import APP, GROUP, AwsFleet
+from lifecycle_util import wait_for, ws  # noqa: F401
+
+pytestmark = pytest.mark.usefixtures("moto")
+
+HOOK = "hookd-launch"
+DEP_ID = re.compile(r"deployment (d-[A-Z0-9]{9}) \(sequence (\d+)\)")
+BAD_CHECK = "#!/bin/bash\necho 'worker never healthy' >&2\nexit 1\n"
+
+
+class BlueGreen(AwsFleet):
+    """A blue group of `size` instances in a target group, its launch
+    hook, and deployer.yml's group with strategy blue_green."""
+
+    def __init__(self, moto, ws, fleet, size=3, ready_timeout=120,
+                 keep_blue=3600, wait=None):
+        self.fleet = fleet
+        self.blue = "web-" + uuid.uuid4().hex[:8]
+        bg = (f"\n      auto_scaling_group: {self.blue}"
+              f"\n      ready_timeout: {ready_timeout}"
+              f"\n      keep_blue: {keep_blue}")
+        if wait is not None:
+            bg += f"\n      wait_before_cutover: {wait}"
+        super().__init__(moto, ws, None, n=0, extra_groups={GROUP: {
+            "strategy": "blue_green", "timeout": 120, "blue_green": bg}})
+        self.env = dict(fleet.env(), HOOKD_BG_POLL_MS="200")
+        self.asg = moto.client("autoscaling")
+        self.elbv2 = moto.client("elbv2")
+        ec2 = moto.client("ec2")
+        vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+        ami = ec2.describe_images()["Images"][0]["ImageId"]
+        lt = ec2.create_launch_template(
+            LaunchTemplateName=self.blue,
+            LaunchTemplateData={"ImageId": ami, "InstanceType": "t3.micro"})
+        self.tg = self.elbv2.create_target_group(
+            Name=self.blue, Protocol="HTTP", Port=80, VpcId=vpc,
+            TargetType="instance")["TargetGroups"][0]["TargetGroupArn"]
+        fleet.configure(
+            hookd=str(binary("hookd")), workdir=str(ws.base / "fleet"),
+            group_prefixes=[self.blue], env=moto.env(),
+            hookd_config=dict(application=APP, deployment_group=GROUP,
+                              store=self.store, queue="sqs",
+                              queue_prefix=self.prefix, region=moto.region,
+                              log_level="info", poll_wait=1,
+                              delete_queue_on_shutdown=True,
+                              lifecycle_hook=HOOK))
+        self.asg.create_auto_scaling_group(
+            AutoScalingGroupName=self.blue,
+            LaunchTemplate={"LaunchTemplateId":
+                            lt["LaunchTemplate"]["LaunchTemplateId"]},
+            MinSize=0, MaxSize=6, DesiredCapacity=0,
+            AvailabilityZones=["us-east-1a"], HealthCheckType="ELB",
+            HealthCheckGracePeriod=60, TargetGroupARNs=[self.tg],
+            Tags=[{"Key": "team", "Value": "shop",
+                   "PropagateAtLaunch": True}])
+        self.asg.put_lifecycle_hook(
+            AutoScalingGroupName=self.blue, LifecycleHookName=HOOK,
+            LifecycleTransition="autoscaling:EC2_INSTANCE_LAUNCHING",
+            HeartbeatTimeout=120, DefaultResult="ABANDON")
+        self.asg.update_auto_scaling_group(
+            AutoScalingGroupName=self.blue, MinSize=size,
+            DesiredCapacity=size)
+        wait_for(lambda: len(self.in_service(self.blue)) == size, 60,
+                 interval=0.2, what="blue InService")
+
+    def in_service(self, group):
+        return sorted(self.fleet.instances(group, "InService"))
+
+    def group(self, name):
+        r = self.asg.describe_auto_scaling_groups(
+            AutoScalingGroupNames=[name])["AutoScalingGroups"]
+        return r[0] if r else None
+
+    def targets(self):
+        h = self.elbv2.describe_target_health(TargetGroupArn=self.tg)
+        return sorted(t["Target"]["Id"] for t in
+                      h["TargetHealthDescriptions"]
+                      if t["TargetHealth"]["State"] == "healthy")
+
+    def pointer(self):
+        return self.read(f"groups/{APP}/{GROUP}/blue_green.json")
+
+    def version(self, iid):
+        rec = self.fleet.state()["instances"][iid]
+        p = f"{rec['root']}/{APP}/{GROUP}/current/VERSION"
+        try:
+            with open(p) as f:
+                return f.read().strip()
+        except OSError:
+            return None
+
+
+@pytest.fixture
+def bgf(moto, ws, fleet):
+    made = []
+
+    def make(**kw):
+        b = BlueGreen(moto, ws, fleet, **kw)
+        made.append(b)
+        return b
+    yield make
+    for b in made:      # leave moto with no running instance of ours
+        for g in b.asg.describe_auto_scaling_groups()["AutoScalingGroups"]:
+            if g["AutoScalingGroupName"].startswith(b.blue):
+                b.asg.delete_auto_scaling_group(
+                    AutoScalingGroupName=g["AutoScalingGroupName"],
+                    ForceDelete=True)
+
+
+def dep_id(out):
+    m = DEP_ID.search(out)
+    assert m, out
+    return m.group(1)
+
+
+def test_rollout_moves_traffic_to_green_then_rollback_swaps_back(bgf):
+    b = bgf()
+    blue_ids = b.in_service(b.blue)
+    assert b.targets() == blue_ids
+    r = b.deployer(GROUP, "HEAD", timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    did = dep_id(r.stdout)
+    green = f"{b.blue}-{did}"
+    green_ids = b.in_service(green)
+    assert green_ids, r.stdout
+    assert len(green_ids) == 3 and not set(green_ids) & set(blue_ids)
+    # Traffic: exactly green's instances, each caught up with the
+    # deployment under the launch hook.
+    assert b.targets() == green_ids
+    for iid in green_ids:
+        assert b.version(iid) == "1.0.0"
+        assert b.progress(did, iid)["status"] == "Succeeded"
+        rec = b.fleet.state()["instances"][iid]
+        assert rec["completed_by"] == "CompleteLifecycleAction"
+        assert rec["result"] == "CONTINUE"
+    # Nothing was deployed on blue, which is kept without traffic and
+    # with no process left suspended.
+    for iid in blue_ids:
+        assert b.version(iid) is None
+    g = b.group(green)
+    assert g["TargetGroupARNs"] == [b.tg]
+    tags = {t["Key"]: t["Value"] for t in g["Tags"]}
+    assert tags["hookd:deployment"] == did
+    assert tags["hookd:group"] == f"{APP}/{GROUP}"
+    assert tags["team"] == "shop"
+    hooks = b.asg.describe_lifecycle_hooks(
+        AutoScalingGroupName=green)["LifecycleHooks"]
+    assert [h["LifecycleHookName"] for h in hooks] == [HOOK]
+    blue = b.group(b.blue)
+    assert blue["TargetGroupARNs"] == [] and blue["SuspendedProcesses"] == []
+    assert len(blue["Instances"]) == 3
+    d = b.deployment(did)
+    assert d["status"] == "Succeeded"
+    p = b.pointer()
+    assert (p["serving"], p["standby"]) == (green, b.blue)
+    assert "kept without traffic until" in r.stdout
+    # deployer status: both groups, where the traffic is.
+    r = b.deployer("status", GROUP)
+    assert r.returncode == 0, r.stderr
+    assert f"serving group '{green}': 3 instances, in traffic" in r.stdout
+    assert f"standby group '{b.blue}': 3 instances, no traffic" in r.stdout
+    # A second release: blue is now the first green; the original group,
+    # on standby, is retired first (scaled to 0, emptied, deleted).
+    b.commit("worker v2", {"VERSION": "2.0.0\n"})
+    t0 = time.monotonic()
+    r = b.deployer(GROUP, "HEAD", timeout=300)
+    took = time.monotonic() - t0
+    assert r.returncode == 0, r.stdout + r.stderr
+    did2 = dep_id(r.stdout)
+    green2 = f"{b.blue}-{did2}"
+    assert b.group(b.blue) is None
+    assert f"group '{b.blue}' deleted" in r.stdout
+    green2_ids = b.in_service(green2)
+    assert b.targets() == green2_ids
+    assert all(b.version(i) == "2.0.0" for i in green2_ids)
+    assert all(b.version(i) == "1.0.0" for i in green_ids)
+    print(f"B10: deployer start to traffic on green: {took:.1f} s")
+    # Rollback within keep_blue: a swap, nothing deployed.
+    t0 = time.monotonic()
+    r = b.deployer("rollback", GROUP, timeout=120)
+    swap = time.monotonic() - t0
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "nothing deployed" in r.stdout
+    assert b.targets() == green_ids
+    assert b.group(green2)["TargetGroupARNs"] == []
+    assert b.group(green)["SuspendedProcesses"] == []
+    assert all(b.version(i) == "1.0.0" for i in green_ids)
+    p = b.pointer()
+    assert (p["serving"], p["standby"]) == (green, green2)
+    # New instances of the group now catch up with v1 again.
+    assert b.target()["revision"]["sha256"] == \
+        b.deployment(did)["revision"]["sha256"]
+    r = b.deployer("history", GROUP)
+    assert r.returncode == 0, r.stderr
+    print(f"B10: rollback swap: {swap:.2f} s")
+
+
+def test_green_that_fails_validation_never_gets_traffic(bgf):
+    b = bgf(ready_timeout=25)
+    blue_ids = b.in_service(b.blue)
+    b.commit("worker never healthy",
+             {"scripts/check_heartbeat.sh": (BAD_CHECK, 0o755)})
+    r = b.deployer(GROUP, "HEAD", timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    did = dep_id(r.stdout)
+    green = f"{b.blue}-{did}"
+    assert "catch-up failed in ValidateService" in r.stdout
+    assert f"blue '{b.blue}' still serves" in r.stderr
+    assert b.group(green) is None          # deleted
+    assert b.targets() == blue_ids
+    assert b.group(b.blue)["SuspendedProcesses"] == []
+    assert b.deployment(did)["status"] == "Failed"
+    # Every green instance was abandoned, none ever InService.
+    recs = b.fleet.instances(green)
+    assert recs and all(r["result"] in ("ABANDON", None)
+                        for r in recs.values())
+    assert not any(r.get("in_service_at") for r in recs.values())
+    assert b.pointer() is None
+
+
+def test_keep_failed_keeps_green_without_traffic(bgf):
+    b = bgf(ready_timeout=15)
+    blue_ids = b.in_service(b.blue)
+    b.commit("worker never healthy",
+             {"scripts/check_heartbeat.sh": (BAD_CHECK, 0o755)})
+    r = b.deployer("--keep-failed", GROUP, "HEAD", timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    green = f"{b.blue}-{dep_id(r.stdout)}"
+    assert "kept (--keep-failed)" in r.stdout
+    g = b.group(green)
+    assert g is not None and g["TargetGroupARNs"] == []
+    assert b.targets() == blue_ids
+    journal = b.read(f"deployments/{APP}/{GROUP}/{dep_id(r.stdout)}/"
+                     "blue_green.json")
+    assert journal["phase"] == "failed" and journal["keep_failed"]
+    assert json.dumps(journal)

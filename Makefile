@@ -3,11 +3,24 @@
 # hookd: one non-recursive GNU Makefile (STYLE.md B12).
 #
 #   make                 build build/bin/hookd and build/bin/deployer
-#   make check           install deps, then every test (unit under ASan+UBSan,
-#                        integration, fuzz smoke)
+#   make test            the fast tier, for every few minutes: build, unit
+#                        tests (in parallel), checkstyle, headers, include
+#                        direction, the module map (under a minute)
+#   make check           what CI runs: install deps, the static checks, every
+#                        test (unit under ASan+UBSan, then TSan for the
+#                        bundle hasher; integration, fault, fuzz smoke), lint
 #   make unit            build and run the cmocka unit tests in $(BUILD)
 #   make integration     run the pytest integration tests against $(BUILD)
 #   make asan            build everything with ASan+UBSan in build/asan
+#   make tsan            the bundle hasher's unit tests under ThreadSanitizer,
+#                        in build/tsan
+#   make coverage        unit tests built with gcov in build/coverage; prints
+#                        line coverage per file (gcovr), reported, not gated
+#   make checkstyle      scripts/checkstyle: 80 columns, tabs, SPDX (STYLE.md)
+#   make check-headers   every lib/, hookd/, deployer/ header compiles alone
+#   make check-includes  lib/ includes no program header; the engine no
+#                        message, queue, store or AWS header
+#   make check-architecture  ARCHITECTURE.md's module map names every lib/*.c
 #   make fuzz            build the libFuzzer targets (clang) in build/fuzz
 #   make fuzz-smoke      run each fuzz target for FUZZ_SECS (5) seconds
 #   make fuzz-long       run each fuzz target for 10 minutes, report coverage
@@ -20,7 +33,9 @@
 #   make rpm             RPMs from it in $(BUILD)/rpm (packaging/rpm)
 #
 # BUILD selects the output directory (default build/); sanitizer builds use
-# their own, so objects of different flavours never mix.  V=1 shows commands.
+# their own, so objects of different flavours never mix.  SAN picks the
+# flavour: empty (plain), 1 (ASan+UBSan), thread (TSan) or coverage (gcov).
+# V=1 shows commands.
 
 PREFIX		?= /usr/local
 BINDIR		?= $(PREFIX)/bin
@@ -36,6 +51,12 @@ BUILD		?= build
 SHARED		?= $(abspath $(CURDIR)/../shared)
 ifeq ($(BUILD),build/asan)
 SAN		?= 1
+endif
+ifeq ($(BUILD),build/tsan)
+SAN		?= thread
+endif
+ifeq ($(BUILD),build/coverage)
+SAN		?= coverage
 endif
 CC		?= cc
 PKG_CONFIG	?= pkg-config
@@ -59,6 +80,10 @@ HARDEN		 = -fstack-protector-strong -fPIE
 ifeq ($(SAN),)
 HARDEN		+= -D_FORTIFY_SOURCE=2
 SANFLAGS	 =
+else ifeq ($(SAN),thread)
+SANFLAGS	 = -fsanitize=thread -fno-omit-frame-pointer
+else ifeq ($(SAN),coverage)
+SANFLAGS	 = --coverage -DHOOKD_COVERAGE
 else
 SANFLAGS	 = -fsanitize=address,undefined -fno-omit-frame-pointer \
 		   -fno-sanitize-recover=undefined
@@ -82,6 +107,7 @@ endif
 
 # One line per source file, so parallel work on modules merges cleanly.
 LIB_SRCS	 =
+LIB_SRCS	+= lib/admission.c
 LIB_SRCS	+= lib/appspec.c
 LIB_SRCS	+= lib/appspec_perm.c
 LIB_SRCS	+= lib/aws/asg.c
@@ -132,11 +158,16 @@ LIB_SRCS	+= lib/xalloc.c
 HOOKD_SRCS	 =
 HOOKD_SRCS	+= hookd/cmd_bake.c
 HOOKD_SRCS	+= hookd/cmd_deploy_local.c
-HOOKD_SRCS	+= hookd/cmd_run.c
 HOOKD_SRCS	+= hookd/cmd_status.c
 HOOKD_SRCS	+= hookd/cmd_validate.c
 HOOKD_SRCS	+= hookd/hookd.c
 HOOKD_SRCS	+= hookd/hook_cgroup.c
+HOOKD_SRCS	+= hookd/run_daemon.c
+HOOKD_SRCS	+= hookd/run_deploy.c
+HOOKD_SRCS	+= hookd/run_engine.c
+HOOKD_SRCS	+= hookd/run_registry.c
+HOOKD_SRCS	+= hookd/run_scaleout.c
+HOOKD_SRCS	+= hookd/run_start.c
 
 DEPLOYER_SRCS	 =
 DEPLOYER_SRCS	+= deployer/bluegreen.c
@@ -156,6 +187,7 @@ DEPLOYER_SRCS	+= deployer/watch.c
 
 # cmocka binaries: tests/unit/test_NAME.c -> $(BUILD)/tests/test_NAME
 UNIT_TESTS	 =
+UNIT_TESTS	+= admission
 UNIT_TESTS	+= appspec
 UNIT_TESTS	+= asg_bg
 UNIT_TESTS	+= awsclient
@@ -217,6 +249,8 @@ endif
 .PHONY: fuzz fuzz-smoke bench fuzz-long lint fault
 .PHONY: all check unit unit-bins integration asan asan-check demo deps \
 	install dist rpm clean checkstyle FORCE
+.PHONY: test unit-parallel static-checks check-headers check-includes \
+	check-architecture tsan tsan-unit coverage coverage-unit
 .DEFAULT_GOAL := all
 
 all: $(PROGS)
@@ -283,6 +317,19 @@ unit: $(UNIT_BINS)
 	done; \
 	if [ $$fail -ne 0 ]; then echo "unit tests FAILED"; exit 1; fi
 
+# The same tests, TEST_JOBS at a time (most of their time is spent waiting
+# on children, sleeps and the disk); each one's output goes to its .log
+# beside it and is shown only when it fails.
+TEST_JOBS	?= 4
+unit-parallel: $(UNIT_BINS)
+	@printf '%s\n' $(UNIT_BINS) | xargs -P $(TEST_JOBS) -I{} sh -c \
+	    's=$$(date +%s%N); if {} > {}.log 2>&1; then r=ok; else r=FAILED; \
+	     fi; e=$$(( ($$(date +%s%N) - s) / 10000000 )); \
+	     printf "== %s: %s (%d.%02d s)\n" {} $$r $$((e / 100)) \
+	         $$((e % 100)); \
+	     [ $$r = ok ] || { cat {}.log; exit 1; }' || \
+	    { echo "unit tests FAILED"; exit 1; }
+
 # awsc: the test-only CLI over lib/aws the integration tests drive.
 $(BUILD)/tests/awsc: $(BUILD)/obj/tests/tools/awsc.o $(LIBHOOKD)
 	@mkdir -p $(@D)
@@ -320,6 +367,38 @@ lint: $(BUILD)/gen/version.h $(BUILD)/gen/dlnames.h
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all unit-bins
+
+# ThreadSanitizer over the tests of the bundle code, whose hasher is the
+# only second thread hookd ever starts (lib/bundle.c).
+TSAN_TESTS	 = bundle bundle_tick bundle_scan
+TSAN_OPTIONS	?= halt_on_error=1 second_deadlock_stack=1
+tsan:
+	@$(MAKE) --no-print-directory BUILD=build/tsan SAN=thread tsan-unit
+
+tsan-unit: $(TSAN_TESTS:%=$(BUILD)/tests/test_%)
+	@for t in $^; do \
+	    echo "== $$t (TSan)"; \
+	    TSAN_OPTIONS="$(TSAN_OPTIONS)" $$t || exit 1; \
+	done
+
+# Line coverage of lib/ by the unit tests (gcov, summed by gcovr): a
+# report, not a gate.  -O0 so that lines map to code.  Prints lines per
+# file, least covered first; the missing lines are in coverage.txt and
+# the annotated sources in html/ under build/coverage.
+COVERAGE_BUILD	 = build/coverage
+coverage:
+	@find $(COVERAGE_BUILD) -name '*.gcda' -delete 2>/dev/null || true
+	@$(MAKE) --no-print-directory BUILD=$(COVERAGE_BUILD) SAN=coverage \
+	    CFLAGS='-O0 -g' coverage-unit
+
+coverage-unit: unit-parallel
+	@rm -rf $(BUILD)/html && mkdir -p $(BUILD)/html
+	@gcovr --root . --filter 'lib/' --sort-percentage \
+	    --txt $(BUILD)/coverage.txt \
+	    --html-details $(BUILD)/html/index.html $(BUILD)/tobj
+	@cut -c1-64 $(BUILD)/coverage.txt | sed 's/ *$$//'
+	@echo "missing lines: $(BUILD)/coverage.txt;" \
+	    "annotated: $(BUILD)/html/index.html"
 
 # Benchmarks (BENCHMARKS.md): a release build (-O2, no sanitizers) in
 # build/bench, then bench/run; BENCH_QUICK=1 for a smoke run.
@@ -417,9 +496,37 @@ fuzz-long: fuzz
 deps:
 	@scripts/deps.sh
 
+# The fast tier a developer runs every few minutes: the normal build, the
+# unit tests and the static checks, under a minute on 2 cores.  The build
+# runs one job per core unless make was given -j.
+test:
+	@case "$$MAKEFLAGS" in *-j*|*jobserver*) j= ;; \
+	    *) j=-j$$(nproc) ;; esac; \
+	$(MAKE) --no-print-directory $$j all unit-bins
+	@fail=0; \
+	$(MAKE) --no-print-directory unit-parallel || fail=1; \
+	$(MAKE) --no-print-directory -k static-checks || fail=1; \
+	if [ $$fail -ne 0 ]; then echo "make test: FAILED"; exit 1; fi
+
+# The checks that read the source: style, self-contained headers, the
+# direction of includes and the module map of docs/ARCHITECTURE.md.
+static-checks: checkstyle check-headers check-includes check-architecture
+
+check-headers: $(BUILD)/gen/version.h $(BUILD)/gen/dlnames.h
+	@scripts/check-headers $(CC) -std=gnu11 $(WARN) -Ilib -I$(BUILD)/gen \
+	    $(PKG_CFLAGS)
+
+check-includes:
+	@scripts/check-includes
+
+check-architecture:
+	@scripts/check-architecture
+
 # What CI runs (README): every test, from a clean clone.
 check: deps
+	@$(MAKE) --no-print-directory -k static-checks
 	@$(MAKE) --no-print-directory asan-check
+	@$(MAKE) --no-print-directory tsan
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 fault
 	@$(MAKE) --no-print-directory fuzz-smoke
 	@$(MAKE) --no-print-directory lint
@@ -429,7 +536,7 @@ demo: deps
 	@scripts/demo.sh $(abspath $(BUILD))
 
 checkstyle:
-	@scripts/checkstyle lib hookd deployer tests/unit
+	@scripts/checkstyle lib hookd deployer tests
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)

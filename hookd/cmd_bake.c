@@ -22,6 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "admission.h"
 #include "aws/client.h"
 #include "backends.h"
 #include "caps.h"
@@ -32,9 +33,7 @@
 #include "log.h"
 #include "message.h"
 #include "proc.h"
-#include "state.h"
 #include "store.h"
-#include "xalloc.h"
 
 #include "banned.h"
 
@@ -59,8 +58,8 @@ bake_help(void)
 	    "  -h, --help          show this help\n\n"
 	    "exit status: 0 installed (or already current, or no target "
 	    "yet), 1 the\ndeployment failed, 65 bad target.json, 69/75 store "
-	    "unavailable, 77 access\ndenied, 78 bad configuration\n", bake_usage,
-	    CONFIG_DEFAULT_PATH);
+	    "unavailable, 77 access\ndenied, 78 bad configuration\n",
+	    bake_usage, CONFIG_DEFAULT_PATH);
 }
 
 static void
@@ -81,54 +80,6 @@ bake_sighandler(int sig)
 	proc_request_stop();
 }
 
-/* Fetch the bundle into ROOT/cache; *ret_path new. */
-static int
-bake_fetch(struct store *st, const struct config *cfg, const char *root,
-    const struct message *m, const char *key, char **ret_path,
-    struct errbuf *eb)
-{
-	char	*dir, *path;
-
-	dir = xasprintf("%s/cache", root);
-	if (mkdir(root, 0755) == -1 && errno != EEXIST) {
-		errbuf_errno(eb, EK_IO, "cannot create '%s'", root);
-		free(dir);
-		return -1;
-	}
-	if (mkdir(dir, 0700) == -1 && errno != EEXIST) {
-		errbuf_errno(eb, EK_IO, "cannot create '%s'", dir);
-		free(dir);
-		return -1;
-	}
-	path = xasprintf("%s/.bake-%s.bundle", dir, m->deployment_id);
-	free(dir);
-	if (store_get_file(st, key, path, m->sha256, cfg->max_bundle_bytes,
-	    NULL, eb) == -1) {
-		(void)unlink(path);
-		free(path);
-		return -1;
-	}
-	*ret_path = path;
-	return 0;
-}
-
-/* Whether state.json under root already has m live (1), or not (0). */
-static int
-bake_current(const char *statepath, const struct message *m,
-    struct errbuf *eb)
-{
-	struct state	 st;
-	int		 r;
-
-	state_init(&st);
-	if (state_load(statepath, &st, eb) == -1)
-		return -1;
-	r = st.current.deployment_id != NULL &&
-	    strcmp(st.current.deployment_id, m->deployment_id) == 0;
-	state_release(&st);
-	return r;
-}
-
 int
 cmd_bake(int argc, char **argv)
 {
@@ -139,6 +90,8 @@ cmd_bake(int argc, char **argv)
 		{ "root",	required_argument,	NULL, 'r' },
 		{ NULL,		0,			NULL, 0 }
 	};
+	struct admission	 adm;
+	struct admission_verdict v;
 	struct config		 cfg;
 	struct aws_client_config cc;
 	struct deploy_observer	 obs = { 0 };
@@ -149,12 +102,13 @@ cmd_bake(int argc, char **argv)
 	struct errbuf		 eb = { 0 };
 	struct aws_client	*aws = NULL;
 	struct store		*st = NULL;
-	const char		*cfgpath = CONFIG_DEFAULT_PATH, *arg_group = NULL;
+	const char		*cfgpath = CONFIG_DEFAULT_PATH;
+	const char		*arg_group = NULL;
 	const char		*root = NULL, *gsrc;
 	char			*group = NULL, *tkey = NULL, *data = NULL;
-	char			*key = NULL, *bundle = NULL, *statepath = NULL;
+	char			*key = NULL, *bundle = NULL;
 	size_t			 len;
-	int			 ch, r, rc = 0;
+	int			 ch, rc = 0;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "c:g:hr:", longopts,
@@ -227,20 +181,22 @@ cmd_bake(int argc, char **argv)
 		    cfg.application, group);
 		goto out;
 	}
-	if (message_parse(data, len, &m, &eb) == -1 ||
-	    message_check_location(&m, cfg.store, &key, &eb) == -1 ||
-	    (cfg.message_key != NULL && message_verify(&m, cfg.message_key,
-	    cfg.message_key_len, &eb) == -1) ||
-	    message_check_target(&m, cfg.application, group, &eb) == -1) {
+	adm.cfg = &cfg;
+	adm.group = group;
+	adm.root = root;
+	if (admission_parse(&adm, data, len, &m, &key, &eb) == -1 ||
+	    admission_check(&adm, &m, &eb) == -1) {
 		errbuf_prefix(&eb, "target.json of %s/%s: ", cfg.application,
 		    group);
 		goto fail;
 	}
-	statepath = xasprintf("%s/%s/%s/state.json", root, cfg.application,
-	    group);
-	if ((r = bake_current(statepath, &m, &eb)) == -1)
+	/*
+	 * Only the live deployment is skipped; any other verdict but
+	 * SEQ_RUN is the engine's to refuse, in its words (exit 65).
+	 */
+	if (admission_sequence(&adm, &m, &v, &eb) == -1)
 		goto fail;
-	if (r == 1) {
+	if (v.live) {
 		printf("deployment %s (sequence %llu) of %s/%s is already "
 		    "installed under '%s'\n", m.deployment_id,
 		    (unsigned long long)m.sequence, cfg.application, group,
@@ -251,7 +207,11 @@ cmd_bake(int argc, char **argv)
 	    "into '%s'\n", m.deployment_id, (unsigned long long)m.sequence,
 	    m.sha256, cfg.application, group, root);
 	fflush(stdout);
-	if (bake_fetch(st, &cfg, root, &m, key, &bundle, &eb) == -1)
+	if (mkdir(root, 0755) == -1 && errno != EEXIST) {
+		errbuf_errno(&eb, EK_IO, "cannot create '%s'", root);
+		goto fail;
+	}
+	if (admission_fetch(&adm, st, &m, key, &bundle, &eb) == -1)
 		goto fail;
 
 	memset(&sa, 0, sizeof(sa));
@@ -263,18 +223,7 @@ cmd_bake(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &sa, NULL);
 
-	deploy_spec_init(&spec);
-	spec.root = root;
-	spec.application = cfg.application;
-	spec.group = group;
-	spec.keep_releases = cfg.keep_releases;
-	spec.limits.max_bytes = cfg.max_bundle_bytes;
-	spec.limits.max_entries = cfg.max_bundle_entries;
-	spec.deployment_id = m.deployment_id;
-	spec.sequence = m.sequence;
-	spec.bundle = bundle;
-	spec.sha256 = m.sha256;
-	spec.commit = m.commit[0] != '\0' ? m.commit : NULL;
+	admission_spec(&adm, &m, bundle, &spec);
 	obs.on_event_end = bake_on_event_end;
 	log_setctx(m.deployment_id, cfg.application, group);
 	if (lifecycle_deploy(&spec, &obs, &res, &eb) == -1)
@@ -312,7 +261,6 @@ cmd_bake(int argc, char **argv)
 	message_release(&m);
 	store_free(st);
 	aws_client_free(aws);
-	free(statepath);
 	free(key);
 	free(data);
 	free(tkey);

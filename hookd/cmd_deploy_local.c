@@ -38,8 +38,8 @@ static void
 deploy_local_help(void)
 {
 	printf("%s\n\n"
-	    "Run one in-place deployment of a local bundle (a directory, .tar,\n"
-	    ".tar.gz/.tgz or .zip holding appspec.yml) on this host.\n\n"
+	    "Run one in-place deployment of a local bundle (a directory,\n"
+	    ".tar, .tar.gz/.tgz or .zip holding appspec.yml) on this host.\n\n"
 	    "options:\n"
 	    "  -b, --bundle PATH             the bundle to deploy\n"
 	    "  -a, --application APP         default: the bundle's name\n"
@@ -249,7 +249,8 @@ cmd_deploy_local(int argc, char **argv)
 			deploy_local_help();
 			return 0;
 		case 'k':
-			if (parse_u64(optarg, 1, KEEP_RELEASES_MAX, &keep) == -1)
+			if (parse_u64(optarg, 1, KEEP_RELEASES_MAX,
+			    &keep) == -1)
 				usage_error(deploy_local_usage, "invalid "
 				    "--keep-releases '%s' (1-%d)", optarg,
 				    KEEP_RELEASES_MAX);

@@ -19,7 +19,7 @@ int	cmd_bake(int, char **);
 /* cmd_deploy_local.c */
 int	cmd_deploy_local(int, char **);
 
-/* cmd_run.c */
+/* run_daemon.c */
 int	cmd_run(int, char **);
 
 /* cmd_status.c */

@@ -870,10 +870,11 @@ bx_admit(struct bx *bx, struct archive_entry *e, const char *name,
 		    (target = archive_entry_symlink_utf8(e)) == NULL)
 			target = "";
 		if ((why = bx_name_problem(target)) != NULL)
-			return bundle_reject(eb, name, "symlink target: %s", why);
+			return bundle_reject(eb, name, "symlink target: %s",
+			    why);
 		if ((why = bx_symlink_problem(bx->norm, target)) != NULL)
 			return bundle_reject(eb, name, "%s", why);
-		/* The writer reads the locale form: set it to what we checked. */
+		/* The writer reads the locale form: make it what we checked. */
 		strlcpy(tbuf, target, sizeof(tbuf));
 		archive_entry_copy_symlink(e, tbuf);
 	}

@@ -19,18 +19,18 @@
 #define APPSPEC_FILES_MAX	1024			/* files: entries */
 #define APPSPEC_PERMS_MAX	1024			/* permissions: */
 #define APPSPEC_ERRORS_MAX	100			/* reported per file */
-#define APPSPEC_NODES_MAX	65536			/* YAML nodes, aliases counted */
+#define APPSPEC_NODES_MAX	65536			/* nodes, aliases too */
 #define APPSPEC_ANCHORS_MAX	256			/* YAML anchors */
-#define APPSPEC_MAP_KEYS_MAX	64			/* keys in one mapping */
+#define APPSPEC_MAP_KEYS_MAX	64			/* keys in a mapping */
 
 /* Hooks. */
 #define HOOK_TIMEOUT_DEFAULT	3600			/* seconds */
 #define HOOK_TIMEOUT_MAX	3600			/* seconds */
 #define HOOK_KILL_GRACE_SEC	10			/* TERM -> KILL, s */
-#define HOOK_PROCS_MAX		4096			/* RLIMIT_NPROC, runas */
+#define HOOK_PROCS_MAX		4096			/* runas RLIMIT_NPROC */
 #define HOOK_PROCS_LIMIT	4194304			/* hook_max_procs max */
 #define CGROUP_KILL_PASSES	64			/* SIGKILL rounds, v1 */
-#define CGROUP_FILE_MAX		(4 * 1024)		/* bytes of a control file */
+#define CGROUP_FILE_MAX		(4 * 1024)		/* control file bytes */
 #define HOOK_TAIL_MAX		(4 * 1024)		/* bytes reported */
 #define HOOK_DRAIN_MSEC		1500			/* read after exit */
 #define HOOK_LINE_MAX		(4 * 1024)		/* longer lines split */
@@ -45,21 +45,21 @@
 #define BUNDLE_READ_BLOCK	(256 * 1024)		/* archive read size */
 #define BUNDLE_MAP_WINDOW	(4U << 20)		/* mmap'ed bundle, B */
 #define BUNDLE_ZIP_CD_MAX	(256ULL << 20)		/* zip central dir, B */
-#define BUNDLE_NAME_SHOW_MAX	256			/* entry name in errors */
+#define BUNDLE_NAME_SHOW_MAX	256			/* names in errors */
 
-#define MANIFEST_LINE_MAX	(24 * 1024)		/* manifest line, bytes */
+#define MANIFEST_LINE_MAX	(24 * 1024)		/* one line, bytes */
 #define MANIFEST_ENTRIES_MAX	(BUNDLE_ENTRIES_MAX + 1) /* with the root */
 #define KEEP_RELEASES_DEFAULT	5			/* release dirs kept */
 #define KEEP_RELEASES_MAX	1000			/* --keep-releases */
 #define RELEASE_LIST_MAX	10000			/* releases/ entries */
-#define STATE_HISTORY_MAX	20			/* state.json history entries */
+#define STATE_HISTORY_MAX	20			/* history entries */
 #define STATE_LINKS_MAX		APPSPEC_FILES_MAX	/* in_progress.links */
-#define DEPLOYLOG_LINE_MAX	4096			/* one log line, bytes */
-#define DEPLOYLOG_FILE_MAX	(16 << 20)		/* script output, bytes */
+#define DEPLOYLOG_LINE_MAX	4096			/* log line, bytes */
+#define DEPLOYLOG_FILE_MAX	(16 << 20)		/* script output, B */
 #define DEPLOYLOG_TAIL_MAX	(64 * 1024)		/* kept past the cap */
-#define DEPLOYLOG_RESERVE	(1 << 20)		/* hookd's lines after */
-#define NAME_LEN_MAX		128			/* application/group/id */
-#define HOOK_TICK_MSEC		1000			/* observer on_tick period */
+#define DEPLOYLOG_RESERVE	(1 << 20)		/* for hookd's lines */
+#define NAME_LEN_MAX		128			/* app, group, id */
+#define HOOK_TICK_MSEC		1000			/* on_tick period */
 #define LC_RECOVER_LOCK_WAIT_MS	5000			/* ms, recovery */
 #define LC_LOCK_NAP_MS		50			/* ms, between tries */
 
@@ -67,14 +67,14 @@
 #define CONFIG_DEPTH_MAX	16			/* YAML nesting */
 #define CONFIG_NODES_MAX	10000			/* YAML nodes */
 #define CONFIG_ERRORS_MAX	100			/* reported per file */
-#define CONFIG_GROUPS_MAX	1000			/* deployer.yml groups */
-#define STORE_LIST_MAX		100000			/* keys one list returns */
-#define STORE_OBJECT_MAX	(4 * 1024 * 1024)	/* JSON objects, bytes */
+#define CONFIG_GROUPS_MAX	1000			/* in deployer.yml */
+#define STORE_LIST_MAX		100000			/* keys per list */
+#define STORE_OBJECT_MAX	(4 * 1024 * 1024)	/* JSON object, B */
 #define QUEUE_BODY_MAX		(256 * 1024)		/* bytes; SQS's limit */
-#define QUEUE_MAX_RECEIVES	10			/* then failed/ or DLQ */
-#define QUEUE_NAME_MAX		80			/* SQS queue name chars */
-#define QUEUE_SCAN_MAX		10000			/* spool entries a scan reads */
-#define QUEUE_REASON_MAX	4096			/* failed/X.reason bytes */
+#define QUEUE_MAX_RECEIVES	10			/* then failed/, DLQ */
+#define QUEUE_NAME_MAX		80			/* SQS name, chars */
+#define QUEUE_SCAN_MAX		10000			/* entries per scan */
+#define QUEUE_REASON_MAX	4096			/* .reason file, B */
 
 /* HTTP and AWS (lib/http.c, lib/aws/ core), in bytes unless noted. */
 #define HTTP_HEADERS_MAX	100			/* per reply */

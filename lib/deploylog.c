@@ -86,7 +86,7 @@ deploylog_write(struct deploylog *dl, char *line, size_t len)
 	if (len >= DEPLOYLOG_LINE_MAX)
 		len = DEPLOYLOG_LINE_MAX - 1;
 	line[len++] = '\n';
-	/* Past the reserve even hookd's own lines stop: the disk comes first. */
+	/* Past the reserve even hookd's lines stop: the disk comes first. */
 	if (dl->size + len > dl->max + DEPLOYLOG_RESERVE)
 		return;
 	do {
@@ -144,7 +144,8 @@ deploylog_output(struct deploylog *dl, const char *event, const char *stream,
 	if (dl->fd == -1)
 		return;
 	/* The kept tail counts against the cap too. */
-	if (dl->size + tlen + DEPLOYLOG_TAIL_MAX + DEPLOYLOG_LINE_MAX >= dl->max)
+	if (dl->size + tlen + DEPLOYLOG_TAIL_MAX + DEPLOYLOG_LINE_MAX >=
+	    dl->max)
 		dl->capped = 1;
 	len = deploylog_head(line, event);
 	n = snprintf(line + len, DEPLOYLOG_LINE_MAX - len, "[%s] ", stream);
@@ -203,13 +204,15 @@ deploylog_flush_tail(struct deploylog *dl)
 	if (dl->rlen == 0)
 		return;
 	buf = xmalloc(dl->rlen);
-	start = (dl->rhead + DEPLOYLOG_TAIL_MAX - dl->rlen) % DEPLOYLOG_TAIL_MAX;
+	start = (dl->rhead + DEPLOYLOG_TAIL_MAX - dl->rlen) %
+	    DEPLOYLOG_TAIL_MAX;
 	first = DEPLOYLOG_TAIL_MAX - start < dl->rlen ?
 	    DEPLOYLOG_TAIL_MAX - start : dl->rlen;
 	memcpy(buf, dl->ring + start, first);
 	memcpy(buf + first, dl->ring, dl->rlen - first);
 	p = buf;
-	if (dl->omitted > dl->rlen && (nl = memchr(buf, '\n', dl->rlen)) != NULL)
+	if (dl->omitted > dl->rlen &&
+	    (nl = memchr(buf, '\n', dl->rlen)) != NULL)
 		p = nl + 1;
 	keep = (size_t)(buf + dl->rlen - p);
 	left = dl->omitted - keep;

@@ -21,7 +21,7 @@ struct deploylog {
 	int		 capped;	/* script output is being dropped */
 	unsigned long long max;		/* DEPLOYLOG_FILE_MAX unless changed */
 	unsigned long long omitted;	/* bytes of output not written */
-	char		*ring;		/* last DEPLOYLOG_TAIL_MAX bytes dropped */
+	char		*ring;		/* last DEPLOYLOG_TAIL_MAX B dropped */
 	size_t		 rhead;		/* next write position in ring */
 	size_t		 rlen;		/* bytes held in ring */
 };

@@ -102,7 +102,8 @@ DL_ARCHIVE_SYMS(DL_DECLARE)
 #define archive_read_set_read_callback	DL_A(archive_read_set_read_callback)
 #define archive_read_set_seek_callback	DL_A(archive_read_set_seek_callback)
 #define archive_read_set_skip_callback	DL_A(archive_read_set_skip_callback)
-#define archive_read_support_filter_gzip	DL_A(archive_read_support_filter_gzip)
+#define archive_read_support_filter_gzip \
+	DL_A(archive_read_support_filter_gzip)
 #define archive_read_support_format_tar	DL_A(archive_read_support_format_tar)
 #define archive_read_support_format_zip_seekable \
 	DL_A(archive_read_support_format_zip_seekable)

@@ -13,7 +13,7 @@ enum errkind {
 	EK_USAGE,	/* bad invocation		-> EX_USAGE (64) */
 	EK_DATA,	/* bad appspec/message/bundle	-> EX_DATAERR (65) */
 	EK_NOINPUT,	/* named input missing		-> EX_NOINPUT (66) */
-	EK_UNAVAIL,	/* service refused/unreachable	-> EX_UNAVAILABLE (69) */
+	EK_UNAVAIL,	/* service refused/unreachable	-> EX_UNAVAILABLE 69 */
 	EK_BUG,		/* internal inconsistency	-> EX_SOFTWARE (70) */
 	EK_OS,		/* fork, pipe, setuid ...	-> EX_OSERR (71) */
 	EK_IO,		/* read/write/rename failed	-> EX_IOERR (74) */

@@ -4,8 +4,8 @@
  * with posix_spawnp (argv array, no shell), reads its stdout and stderr
  * through two CLOEXEC pipes with poll(2) so neither can fill up and
  * stall git, and reaps it; git_start/git_finish split that in two so
- * the caller can work (or run another git) meanwhile.  What git prints on failure becomes the
- * error text.  This file does not log.
+ * the caller can work (or run another git) meanwhile.  What git prints
+ * on failure becomes the error text.  This file does not log.
  */
 #include "compat.h"
 

@@ -36,7 +36,7 @@
 
 struct http {
 	CURL		*curl;
-	CURLM		*multi;		/* with a wake fd: keeps the connections */
+	CURLM		*multi;		/* with a wake fd: keeps connections */
 	unsigned	 gen;		/* http_gen when curl was made */
 	CURLcode	 last;
 	bool		 transient;
@@ -607,7 +607,7 @@ http_perform(struct http *h, const struct http_request *req,
 			return errbuf_set(eb, EK_OS, "cannot create a libcurl "
 			    "handle");
 		h->curl = c;
-		h->multi = NULL;	/* the parent's connections: left alone */
+		h->multi = NULL;	/* the parent's: left alone */
 		h->gen = http_gen;
 	}
 	if ((sl = build_headers(req, eb)) == NULL)

@@ -668,7 +668,6 @@ static int
 assign(struct engine *e, struct errbuf *eb)
 {
 	const struct deploy_spec	*sp = e->spec;
-	const struct state_hist		*h;
 	uint64_t			 last = e->st.last_sequence;
 
 	if (sp->deployment_id != NULL) {
@@ -679,18 +678,15 @@ assign(struct engine *e, struct errbuf *eb)
 	} else
 		lifecycle_new_id(e->id);
 	e->seq = sp->sequence != 0 ? sp->sequence : last + 1;
-	if (e->seq < last)
-		return errbuf_set(eb, EK_DATA, "sequence %llu is below the "
-		    "group's last sequence %llu", (unsigned long long)e->seq,
-		    (unsigned long long)last);
-	if (e->seq == last) {
-		/* Only an interrupted deployment may run again. */
-		h = e->st.nhistory > 0 ? &e->st.history[0] : NULL;
-		if (h == NULL || h->sequence != last || h->status == NULL ||
-		    strcmp(h->status, "Interrupted") != 0)
-			return errbuf_set(eb, EK_DATA, "sequence %llu has "
-			    "already run on this host",
+	/* The sequence rule, by sequence alone (the admission's too). */
+	if (state_seq_verdict(&e->st, NULL, e->seq, NULL) != SEQ_RUN) {
+		if (e->seq < last)
+			return errbuf_set(eb, EK_DATA, "sequence %llu is "
+			    "below the group's last sequence %llu",
+			    (unsigned long long)e->seq,
 			    (unsigned long long)last);
+		return errbuf_set(eb, EK_DATA, "sequence %llu has already "
+		    "run on this host", (unsigned long long)last);
 	}
 	e->relname = xasprintf("%llu-%s", (unsigned long long)e->seq, e->id);
 	e->relpath = xasprintf("%s/%s", RELEASE_DIR, e->relname);

@@ -39,10 +39,11 @@
  * what left the group is then killed as well (a hook that exits by
  * itself still leaves its cgroup alone).
  *
- * The child, in order: join the cgroup (when there is one), setsid, every signal to SIG_DFL and none blocked,
- * /dev/null on 0 and the pipes on 1 and 2, RLIMIT_NPROC, setgroups +
- * setresgid + setresuid, PR_SET_PDEATHSIG, chdir (as the hook's user, so
- * a cwd it cannot enter fails clearly), execve.  A failing step comes
+ * The child, in order: join the cgroup (when there is one), setsid,
+ * every signal to SIG_DFL and none blocked, /dev/null on 0 and the pipes
+ * on 1 and 2, RLIMIT_NPROC, setgroups + setresgid + setresuid,
+ * PR_SET_PDEATHSIG, chdir (as the hook's user, so a cwd it cannot enter
+ * fails clearly), execve.  A failing step comes
  * back as PROC_EXECFAILED with exec_step and errno; the exit status 127
  * of such a child is never reported.
  */
@@ -92,7 +93,7 @@ struct proc_spec {
 	const struct proc_user *user;	/* NULL: stay who we are */
 	unsigned	 timeout_sec;	/* 0: none */
 	unsigned	 kill_grace_sec; /* SIGTERM -> SIGKILL; 0: default */
-	unsigned	 drain_msec;	/* read after exit; 0: HOOK_DRAIN_MSEC */
+	unsigned	 drain_msec;	/* after exit; 0: HOOK_DRAIN_MSEC */
 
 	/*
 	 * Called for every output line, without its newline but NUL-ended

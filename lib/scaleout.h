@@ -60,16 +60,17 @@ struct scaleout {
 	struct aws_client	*aws;		/* borrowed, or owned */
 	bool			 own_aws;
 	char			*instance_id;
-	char			*hook;		/* lifecycle_hook of hookd.yml */
+	char			*hook;		/* hookd.yml lifecycle_hook */
 	char			*group;		/* Auto Scaling group or NULL */
 	const char		*group_source;	/* static: where it came from */
-	char			*lifecycle_state; /* "Pending:Wait" ... or NULL */
+	/* "Pending:Wait" ... or NULL */
+	char			*lifecycle_state;
 	enum scaleout_state	 state;
 	unsigned long		 heartbeat_timeout;	/* s */
 	long long		 heartbeat_every_ms;
 	struct timespec		 hb_last;	/* last heartbeat attempt */
 	unsigned		 heartbeats;	/* heartbeats accepted */
-	char			*result;	/* "CONTINUE"/"ABANDON" once sent */
+	char			*result;	/* CONTINUE/ABANDON once sent */
 };
 
 /* Zero the struct; allocates nothing. */

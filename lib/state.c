@@ -626,3 +626,64 @@ state_save(const struct state *st, const char *path, bool durable,
 	free(text);
 	return ret;
 }
+
+/* --- the sequence rule --- */
+
+static bool
+interrupted_head(const struct state *st, const char **ret_id,
+    uint64_t *ret_seq)
+{
+	const struct state_hist	*h = st->nhistory > 0 ? &st->history[0] :
+	    NULL;
+
+	/* A deployment in progress is the Interrupted head once recovered. */
+	if (st->in_progress.rev.sequence != 0) {
+		*ret_id = st->in_progress.rev.deployment_id;
+		*ret_seq = st->in_progress.rev.sequence;
+		return true;
+	}
+	if (h == NULL || h->status == NULL ||
+	    strcmp(h->status, "Interrupted") != 0)
+		return false;
+	*ret_id = h->deployment_id;
+	*ret_seq = h->sequence;
+	return true;
+}
+
+static bool
+same_id(const char *a, const char *b)
+{
+	return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+enum seq_verdict
+state_seq_verdict(const struct state *st, const char *id, uint64_t seq,
+    const struct state_hist **ret_hist)
+{
+	const char	*hid = NULL;
+	uint64_t	 hseq = 0;
+	bool		 resume;
+
+	if (ret_hist != NULL)
+		*ret_hist = NULL;
+	resume = interrupted_head(st, &hid, &hseq) &&
+	    hseq == st->last_sequence && seq == st->last_sequence &&
+	    (id == NULL || same_id(hid, id));
+	if (id != NULL && !resume) {
+		if (st->in_progress.rev.sequence != 0 &&
+		    same_id(st->in_progress.rev.deployment_id, id))
+			return SEQ_ALREADY;
+		for (size_t i = 0; i < st->nhistory; i++) {
+			if (!same_id(st->history[i].deployment_id, id))
+				continue;
+			if (ret_hist != NULL)
+				*ret_hist = &st->history[i];
+			return SEQ_ALREADY;
+		}
+		if (same_id(st->current.deployment_id, id))
+			return SEQ_ALREADY;
+	}
+	if (seq > st->last_sequence || resume)
+		return SEQ_RUN;
+	return SEQ_STALE;
+}

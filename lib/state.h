@@ -110,6 +110,27 @@ int	state_save(const struct state *, const char *path, bool durable,
  */
 void	state_push_history(struct state *, struct state_hist *h);
 
+/*
+ * The sequence rule (DESIGN.md), the one home of it: whether deployment
+ * 'id' with sequence 'seq' runs on a host whose state is st.  SEQ_RUN
+ * when seq is above last_sequence, or when it is the Interrupted
+ * deployment at the head of the history (a deployment still in progress
+ * counts as one: recovery makes it so) and seq is last_sequence.  With
+ * an id, SEQ_ALREADY when that deployment finished here (*ret_hist is
+ * its history entry, when not NULL), is in progress at another sequence,
+ * or is the live one (*ret_hist NULL).  Else SEQ_STALE: seq is at or
+ * below last_sequence.  With id NULL only the sequence counts (the
+ * engine's check): a SEQ_RUN with an id is always SEQ_RUN without.
+ */
+enum seq_verdict {
+	SEQ_RUN,
+	SEQ_ALREADY,
+	SEQ_STALE,
+};
+
+enum seq_verdict state_seq_verdict(const struct state *, const char *id,
+	    uint64_t seq, const struct state_hist **ret_hist);
+
 /* The time now as RFC 3339 UTC with milliseconds. */
 void	state_timestamp(char buf[STATE_TIME_LEN]);
 

@@ -15,6 +15,7 @@ clang
 clang-tidy
 clang-tools
 cppcheck
+gcovr
 libclang-rt-14-dev
 libcurl4-openssl-dev
 libssl-dev

@@ -50,13 +50,13 @@ void	 aws_query_addu(struct aws_query *, const char *name,
  * operation q->action of svc, its parameters as the form body
  * (aws_form_encode()), with a per-attempt timeout of timeout_ms (0:
  * the client's; non-zero is for a long poll: the server may hold the
- * reply that long, so no low-speed abort).  On success, parses the reply and returns 0 with a new
- * document in *ret_doc (awsxml_free()).  res (initialised by the caller
- * with aws_result_init()) is filled on success and failure, so the caller
- * can look at res->code after -1.  Returns -1 with eb set: the kinds of
- * aws_request(), or EK_PROTO when a 2xx reply is not XML or has the wrong
- * root element ("sqs CreateQueue: unexpected reply: ...").  Blocks like
- * aws_request().
+ * reply that long, so no low-speed abort).  On success, parses the
+ * reply and returns 0 with a new document in *ret_doc (awsxml_free()).
+ * res (initialised by the caller with aws_result_init()) is filled on
+ * success and failure, so the caller can look at res->code after -1.
+ * Returns -1 with eb set: the kinds of aws_request(), or EK_PROTO when a
+ * 2xx reply is not XML or has the wrong root element ("sqs CreateQueue:
+ * unexpected reply: ...").  Blocks like aws_request().
  */
 int	 aws_query_call(struct aws_client *, const struct aws_service *,
 	    const char *url, const struct aws_query *, long timeout_ms,

@@ -657,7 +657,7 @@ sqs_parse_send_batch(xmlDoc *doc, struct sqs_batch_entry *es, size_t n,
 		e = sqs_batch_find(es, n, id);
 		if (e != NULL && (e->message_id != NULL ||
 		    e->error_code != NULL)) {
-			/* Found by the fuzzer: a second answer leaked the first. */
+			/* Fuzzing found it: a 2nd answer leaked the 1st. */
 			errbuf_set(eb, EK_PROTO, "sqs SendMessageBatch: reply "
 			    "answers entry '%s' twice", id);
 			free(id);

@@ -40,9 +40,9 @@
 #include "scripted_server.h"
 #include "xalloc.h"
 
-static const char *const hdr_ok =
-    "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n"
-    "x-amzn-RequestId: ok-1\r\nContent-Length: %zu\r\n\r\n%s";
+/* A literal, so the format is checked at every -O. */
+#define HDR_OK	"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n" \
+		"x-amzn-RequestId: ok-1\r\nContent-Length: %zu\r\n\r\n%s"
 
 static int
 count(const char *hay, const char *needle)
@@ -84,7 +84,7 @@ sqs_req(struct aws_request *r)
 static char *
 ok_reply(const char *body)
 {
-	return xasprintf(hdr_ok, strlen(body), body);
+	return xasprintf(HDR_OK, strlen(body), body);
 }
 
 static char *

@@ -434,7 +434,8 @@ bundle_hashes_a_big_bundle_on_the_side(void **state)
 		{ "app/", AE_IFDIR, 0755, NULL, 0, 0 },
 		{ "app/appspec.yml", AE_IFREG, 0644,
 		    "version: 0.0\nos: linux\n", 0, 0 },
-		{ "app/a.bin", AE_IFREG, 0644, NULL, 3 * BUNDLE_MAP_WINDOW, 'a' },
+		{ "app/a.bin", AE_IFREG, 0644, NULL, 3 * BUNDLE_MAP_WINDOW,
+		    'a' },
 		{ "app/b.bin", AE_IFREG, 0644, NULL, 2 * BUNDLE_MAP_WINDOW + 7,
 		    'b' },
 	};

@@ -63,6 +63,13 @@ now_msec(void)
 static int
 setup(void **state)
 {
+	/*
+	 * The ticks, not the disk, are under test: a tmpfs if there is one
+	 * (9,000 files on a shared disk took 12-35 s, on tmpfs under 1 s).
+	 */
+	(void)strlcpy(tmp, "/dev/shm/test_bundle_tick.XXXXXX", sizeof(tmp));
+	if (mkdtemp(tmp) != NULL)
+		return 0;
 	(void)strlcpy(tmp, "/tmp/test_bundle_tick.XXXXXX", sizeof(tmp));
 	return mkdtemp(tmp) == NULL ? -1 : 0;
 }

@@ -126,7 +126,8 @@ int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(deploylog_caps_script_output_but_keeps_its_end),
+		cmocka_unit_test(
+		    deploylog_caps_script_output_but_keeps_its_end),
 		cmocka_unit_test(deploylog_reopen_counts_what_is_already_there),
 		cmocka_unit_test(deploylog_prune_removes_only_named_plain_ids),
 	};

@@ -43,8 +43,8 @@
 
 #define MAXLINES	64
 #define LINECOPY	256
-#define LINE100		"0123456789012345678901234567890123456789" \
-			"012345678901234567890123456789012345678901234567890123456789"
+#define LINE100		"01234567890123456789012345678901234567890123456789" \
+			"01234567890123456789012345678901234567890123456789"
 
 struct seen {
 	int		 n;		/* lines seen, all kept or not */
@@ -82,13 +82,15 @@ static void
 on_line(void *arg, int stream, const char *line, size_t len)
 {
 	struct seen	*s = arg;
+	size_t		 copy;
 
 	assert_int_equal(line[len], '\0');
 	if (s->n < MAXLINES) {
 		s->stream[s->n] = stream;
 		s->len[s->n] = len;
-		memcpy(s->line[s->n], line, len < LINECOPY ? len : LINECOPY - 1);
-		s->line[s->n][len < LINECOPY ? len : LINECOPY - 1] = '\0';
+		copy = len < LINECOPY ? len : LINECOPY - 1;
+		memcpy(s->line[s->n], line, copy);
+		s->line[s->n][copy] = '\0';
 	}
 	s->n++;
 	s->bytes += len;
@@ -372,7 +374,8 @@ proc_splits_overlong_lines(void **state)
 	run_ok(&sp, &res);
 	assert_int_equal(res.outcome, PROC_EXITED);
 	assert_int_equal(s.n, 5);
-	assert_int_equal(s.len[0], HOOK_LINE_MAX);	/* no empty line after */
+	/* No empty line after. */
+	assert_int_equal(s.len[0], HOOK_LINE_MAX);
 	assert_int_equal(s.line[0][0], 'a');
 	assert_int_equal(s.len[1], HOOK_LINE_MAX);
 	assert_int_equal(s.line[1][0], 'b');
@@ -727,7 +730,8 @@ proc_stop_works_from_a_signal_handler(void **state)
 	proc_stop_clear();
 	assert_int_equal(res.outcome, PROC_STOPPED);
 	assert_true(res.elapsed < 1.9);
-	assert_true(kill(-res.pgid, 0) == -1 && errno == ESRCH);
+	/* Killed; a member orphaned to us (the subreaper) may await reaping. */
+	assert_true(pid_gone(-res.pgid, 2000));
 }
 
 static void
@@ -762,7 +766,8 @@ proc_timeout_also_ends_a_stopped_hook(void **state)
 	run_ok(&sp, &res);
 	assert_int_equal(res.outcome, PROC_TIMEDOUT);
 	assert_true(res.elapsed < 1.9);
-	assert_true(kill(-res.pgid, 0) == -1 && errno == ESRCH);
+	/* Killed; a member orphaned to us (the subreaper) may await reaping. */
+	assert_true(pid_gone(-res.pgid, 2000));
 }
 
 static void
@@ -829,6 +834,14 @@ proc_runs_as_another_user(void **state)
 		print_message("not root: runas not tested\n");
 		skip();
 	}
+#ifdef HOOKD_COVERAGE
+	/*
+	 * libgcov writes its counters before execve(), here as nobody, who
+	 * cannot: its complaints would be lines of the hook's output.
+	 */
+	print_message("gcov build: runas not tested\n");
+	skip();
+#endif
 	assert_int_equal(proc_user_lookup("nobody", &u, &eb), 0);
 	assert_string_equal(u.name, "nobody");
 	assert_true(u.ngroups >= 1);

@@ -1,0 +1,367 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * run_daemon.c: 'hookd run', the daemon (STYLE.md B9, DESIGN.md "Group
+ * membership and catch-up").  Start-up: config, group, identity, signals,
+ * the run lock, store and queue (created if missing), registration,
+ * recovery of a deployment left in progress, catch-up from target.json,
+ * READY=1.  Then one loop: wait for a message (spool: poll(2) on the
+ * queue's inotify fd and the signal pipe; SQS: one long poll of
+ * poll_wait seconds), check it, run it with the lifecycle engine while
+ * writing progress to the store and extending the message's visibility,
+ * write the outcome, and only then delete the message.  The run (fetch,
+ * engine, outcome) happens in a child process per deployment, so what
+ * it loads leaves with it (run_deploy.c).  This file: the signals, the
+ * timers and nap(), reload, the loop; the rest by role (run.h).
+ *
+ * Message handling in order (lib/admission.c): parse (schema), location
+ * inside the store, HMAC (message_key_file), application/group, the
+ * sequence rule.  A message that fails one of the checks is rejected with
+ * the reason in the log (spool: failed/; SQS: left to the redrive policy).
+ * A message whose sequence is not above the installed one, or whose
+ * deployment already finished here, is acknowledged without running.  An
+ * Interrupted deployment (SIGTERM, kill -9) is recovered at start-up and
+ * runs again when its message comes back.
+ *
+ * The store and queue may be unavailable: every call that must succeed
+ * is retried with a backoff (1 s doubling to 30 s, struct retry), and
+ * each service's availability is logged once per change, not once per
+ * attempt.
+ */
+#include "compat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "config.h"
+#include "errbuf.h"
+#include "hookd.h"
+#include "http.h"
+#include "log.h"
+#include "queue.h"
+#include "run.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+#define BOOT_EXTEND_SEC		60	/* EXTEND_TIMEOUT_USEC while booting */
+
+/* Set by the signal handler; read by the loop and the observer. */
+volatile sig_atomic_t	 got_term;
+volatile sig_atomic_t	 got_hup;
+volatile sig_atomic_t	 in_longpoll;
+volatile sig_atomic_t	 abort_http;	/* http_set_abort_flag */
+int			 sigpipe_w = -1;
+
+/* --- time, signals, systemd --- */
+
+long long
+ms_since(const struct timespec *t)
+{
+	struct timespec	 now;
+
+	(void)clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - t->tv_sec) * 1000LL +
+	    (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+void
+now_mono(struct timespec *t)
+{
+	(void)clock_gettime(CLOCK_MONOTONIC, t);
+}
+
+static void
+sighandler(int sig)
+{
+	int	 save = errno;
+	char	 c = (char)sig;
+
+	if (sig == SIGHUP)
+		got_hup = 1;
+	else {
+		got_term = 1;
+		/*
+		 * libcurl restarts its poll(2) after EINTR, so a long poll
+		 * would hold a shutdown for up to poll_wait seconds.  While
+		 * idle in one, abort it (http_set_abort_flag; the byte
+		 * written below wakes it, http_set_wake_fd) and let the
+		 * loop take the normal way out; a message the poll was
+		 * about to return becomes visible again after its
+		 * visibility timeout.  Other requests (a progress write
+		 * after SIGTERM) are left to finish.
+		 */
+		if (in_longpoll)
+			abort_http = 1;
+	}
+	/* A full pipe already holds a pending wake-up. */
+	if (sigpipe_w != -1 && write(sigpipe_w, &c, 1) == -1)
+		errno = save;
+	errno = save;
+}
+
+void
+drain_sigpipe(struct daemon *d)
+{
+	char	 b[64];
+
+	while (read(d->sigpipe_r, b, sizeof(b)) > 0)
+		;
+}
+
+/* --- the timers --- */
+
+void
+watchdog_ping(struct daemon *d)
+{
+	if (d->wd_usec == 0)
+		return;
+	(void)sd_notify(0, "WATCHDOG=1");
+	now_mono(&d->wd_last);
+}
+
+static long long
+watchdog_due(struct daemon *d)
+{
+	if (d->wd_usec == 0)
+		return TIMER_OFF;
+	return (long long)(d->wd_usec / 2000) - ms_since(&d->wd_last);
+}
+
+/*
+ * A catch-up deployment before READY=1 may outlast systemd's start
+ * timeout: extend it while the boot makes progress.
+ */
+static long long
+boot_extend_due(struct daemon *d)
+{
+	if (d->ready)
+		return TIMER_OFF;
+	return BOOT_EXTEND_SEC * 1000LL / 3 - ms_since(&d->extend_last);
+}
+
+static void
+boot_extend(struct daemon *d)
+{
+	(void)sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu",
+	    (unsigned long long)BOOT_EXTEND_SEC * 1000000ULL);
+	now_mono(&d->extend_last);
+}
+
+/*
+ * Every periodic duty of the daemon and of its deployment process: each
+ * says in how many ms it is due (TIMER_OFF: not now) and does it.  Only
+ * timers_run() calls them: from nap(), the loop and the observer.
+ */
+static const struct run_timer {
+	long long	(*due)(struct daemon *);
+	void		(*fire)(struct daemon *);
+} timers[] = {
+	{ registry_due,		registry_heartbeat },	/* run_registry.c */
+	{ so_due,		so_timer },		/* run_scaleout.c */
+	{ visibility_due,	visibility_extend },	/* run_registry.c */
+	{ boot_extend_due,	boot_extend },
+	{ watchdog_due,		watchdog_ping },
+};
+
+void
+timers_run(struct daemon *d)
+{
+	for (size_t i = 0; i < nitems(timers); i++)
+		if (timers[i].due(d) <= 0)
+			timers[i].fire(d);
+}
+
+long long
+timers_next(struct daemon *d)
+{
+	long long	 next = TIMER_OFF, due;
+
+	for (size_t i = 0; i < nitems(timers); i++)
+		if ((due = timers[i].due(d)) < next)
+			next = due;
+	return next < 0 ? 0 : next;
+}
+
+/*
+ * Sleep up to ms, waking for signals and the timers.  Returns -1 when
+ * a stop was requested.
+ */
+int
+nap(struct daemon *d, long long ms)
+{
+	struct pollfd	 pfd;
+	struct timespec	 t0;
+	long long	 left, step;
+
+	now_mono(&t0);
+	while (!got_term && (left = ms - ms_since(&t0)) > 0) {
+		step = timers_next(d);
+		if (step > left)
+			step = left;
+		pfd.fd = d->sigpipe_r;
+		pfd.events = POLLIN;
+		(void)poll(&pfd, 1, (int)step);
+		drain_sigpipe(d);
+		timers_run(d);
+	}
+	return got_term ? -1 : 0;
+}
+
+int
+setup_signals(struct daemon *d, struct errbuf *eb)
+{
+	struct sigaction	 sa;
+	int			 p[2];
+
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == -1)
+		return errbuf_errno(eb, EK_OS, "pipe2");
+	d->sigpipe_r = p[0];
+	sigpipe_w = p[1];
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = sighandler;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
+	    sigaction(SIGINT, &sa, NULL) == -1 ||
+	    sigaction(SIGHUP, &sa, NULL) == -1)
+		return errbuf_errno(eb, EK_OS, "sigaction");
+	sa.sa_handler = SIG_IGN;
+	if (sigaction(SIGPIPE, &sa, NULL) == -1)
+		return errbuf_errno(eb, EK_OS, "sigaction");
+	return 0;
+}
+
+/* --- reload --- */
+
+static void
+reload(struct daemon *d)
+{
+	struct config	 nc;
+	struct errbuf	 eb = { 0 };
+
+	got_hup = 0;
+	config_init(&nc);
+	if (config_load(&nc, d->cfgpath, NULL, &eb) == -1) {
+		log_warnx("reload: %s; keeping the running configuration",
+		    eb.msg);
+		config_release(&nc);
+		return;
+	}
+#define SAME(f) ((d->cfg.f == NULL && nc.f == NULL) || (d->cfg.f != NULL && \
+	nc.f != NULL && strcmp(d->cfg.f, nc.f) == 0))
+	if (!SAME(application) || !SAME(store) || !SAME(queue) ||
+	    !SAME(queue_prefix) || !SAME(root) || !SAME(region) ||
+	    !SAME(instance_id) || !SAME(deployment_group)) {
+		log_warnx("reload: application, deployment_group, store, "
+		    "queue, queue_prefix, region, root and instance_id take "
+		    "effect after a restart; the rest is reloaded");
+	}
+#undef SAME
+	d->cfg.keep_releases = nc.keep_releases;
+	d->cfg.log_level = nc.log_level;
+	d->cfg.poll_wait = nc.poll_wait;
+	d->cfg.shutdown_grace = nc.shutdown_grace;
+	if (!d->grace_flag)
+		d->grace = nc.shutdown_grace;
+	d->cfg.max_bundle_bytes = nc.max_bundle_bytes;
+	d->cfg.max_bundle_entries = nc.max_bundle_entries;
+	d->cfg.delete_queue_on_shutdown = nc.delete_queue_on_shutdown;
+	d->cfg.visibility_timeout = nc.visibility_timeout;
+	d->q->visibility = nc.visibility_timeout;
+	freezero(d->cfg.message_key, d->cfg.message_key_len);
+	d->cfg.message_key = nc.message_key;
+	d->cfg.message_key_len = nc.message_key_len;
+	nc.message_key = NULL;
+	nc.message_key_len = 0;
+	log_setverbose(d->cfg.log_level >= LOG_DEBUG || arg_verbose > 1);
+	config_release(&nc);
+	log_notice("configuration reloaded from '%s'", d->cfgpath);
+}
+
+/* --- the loop --- */
+
+void
+loop(struct daemon *d)
+{
+	struct queue_msg	 qm;
+	struct pollfd		 pfd[2];
+	struct errbuf		 eb = { 0 };
+	struct retry		 rt;
+	long long		 ms;
+	int			 qfd, rc;
+
+	retry_init(&rt, d, 0);
+	while (!got_term) {
+		if (got_hup)
+			reload(d);
+		timers_run(d);
+		qfd = queue_get_fd(d->q);
+		queue_msg_init(&qm);
+		if (qfd != -1) {
+			/* Spool: sleep on inotify until a message or timer. */
+			ms = timers_next(d);
+			pfd[0].fd = qfd;
+			pfd[0].events = POLLIN;
+			pfd[1].fd = d->sigpipe_r;
+			pfd[1].events = POLLIN;
+			rc = queue_receive(d->q, 0, &qm, &eb);
+			if (rc == 0) {
+				(void)poll(pfd, 2, ms > INT_MAX ? INT_MAX :
+				    (int)ms);
+				drain_sigpipe(d);
+				continue;
+			}
+		} else {
+			/*
+			 * SIGTERM from here on aborts the long poll; one
+			 * before is seen by the test below.
+			 */
+			in_longpoll = 1;
+			if (got_term || got_hup) {
+				in_longpoll = 0;
+				continue;
+			}
+			rc = queue_receive(d->q, d->cfg.poll_wait, &qm, &eb);
+			in_longpoll = 0;
+			abort_http = 0;
+			if (got_term) {
+				/*
+				 * Stopping: a message received now comes
+				 * back after its visibility timeout.
+				 */
+				if (rc == -1)
+					log_debug("queue: %s", eb.msg);
+				queue_msg_release(&qm);
+				break;
+			}
+		}
+		if (rc == -1) {
+			if (eb.kind == EK_DATA) {
+				log_warnx("queue: %s, skipping", eb.msg);
+				continue;
+			}
+			svc_result(&d->queue_state, "queue", rc, &eb);
+			(void)retry_wait(&rt);
+			continue;
+		}
+		retry_reset(&rt);
+		svc_result(&d->queue_state, "queue", rc, &eb);
+		if (rc == 1) {
+			log_debug("message %s received (delivery %u)", qm.id,
+			    qm.receive_count);
+			handle(d, qm.body, qm.len, &qm);
+		}
+		queue_msg_release(&qm);
+	}
+}

@@ -1,0 +1,346 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * run_registry.c: what 'hookd run' keeps in the store and the queue while
+ * it runs: the registry entry, progress documents, the message's
+ * visibility, acknowledging and rejecting messages, and the queue's
+ * creation; each service's availability is logged once per change.
+ */
+#include "compat.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "errbuf.h"
+#include "log.h"
+#include "progress.h"
+#include "queue.h"
+#include "run.h"
+#include "state.h"
+#include "store.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+/* --- retries --- */
+
+void
+retry_init(struct retry *rt, struct daemon *d, int tries)
+{
+	memset(rt, 0, sizeof(*rt));
+	rt->d = d;
+	rt->tries = tries;
+}
+
+void
+retry_reset(struct retry *rt)
+{
+	rt->delay = 0;
+	rt->made = 0;
+}
+
+bool
+retry_wait(struct retry *rt)
+{
+	if (rt->tries > 0 && ++rt->made >= rt->tries)
+		return false;
+	rt->delay = rt->delay == 0 ? BACKOFF_MIN_MS : rt->delay * 2;
+	if (rt->delay > BACKOFF_MAX_MS)
+		rt->delay = BACKOFF_MAX_MS;
+	if (rt->ride_stop) {
+		/* The deadline: the backoff at its maximum after a stop. */
+		if (got_term && rt->delay >= BACKOFF_MAX_MS)
+			return false;
+		(void)nap(rt->d, got_term ? RETRY_STOPPING_MS : rt->delay);
+		return true;
+	}
+	return nap(rt->d, rt->delay) == 0;
+}
+
+/* Log a service's availability once per change. */
+void
+svc_result(enum svc_state *s, const char *what, int rc,
+    const struct errbuf *eb)
+{
+	if (rc == -1 && *s != SVC_DOWN) {
+		log_warnx("%s unavailable: %s; retrying", what, eb->msg);
+		*s = SVC_DOWN;
+	} else if (rc != -1 && *s == SVC_DOWN) {
+		log_notice("%s available again", what);
+		*s = SVC_UP;
+	} else if (rc != -1)
+		*s = SVC_UP;
+}
+
+/* An outage worth waiting out (5xx, throttling, unreachable). */
+bool
+transient(const struct errbuf *eb)
+{
+	return eb->kind == EK_TEMP || eb->kind == EK_UNAVAIL;
+}
+
+/* --- store writes --- */
+
+/*
+ * Only what must outlive a crash of this host is written 'durable': the
+ * outcome of a deployment and the registry entry at start.  What comes
+ * between is replaced by a later write, or rewritten at the restart
+ * (store_put_volatile: on a file:// store, two fsyncs fewer per write,
+ * the file's and its directory's).
+ */
+static int
+store_put_logged(struct daemon *d, const char *key, const char *text,
+    size_t len, bool durable, struct errbuf *eb)
+{
+	int	 rc;
+
+	rc = durable ? store_put(d->st, key, text, len, NULL, eb) :
+	    store_put_volatile(d->st, key, text, len, eb);
+	svc_result(&d->store_state, "store", rc, eb);
+	return rc;
+}
+
+/* Write the registry entry; best effort unless 'must' (then retried). */
+int
+register_instance(struct daemon *d, bool must)
+{
+	struct registry_info	 ri;
+	struct state		 st;
+	struct errbuf		 eb = { 0 };
+	struct retry		 rt;
+	char			*text;
+	size_t			 len;
+	int			 rc;
+
+	memset(&ri, 0, sizeof(ri));
+	state_init(&st);
+	if (state_load(d->statepath, &st, &eb) == -1) {
+		log_warnx("%s, ignoring", eb.msg);
+		state_init(&st);
+	}
+	ri.instance = d->instance;
+	ri.application = d->cfg.application;
+	ri.group = d->group;
+	ri.queue = d->qname;
+	ri.queue_backend = d->q->ops->scheme;
+	ri.started_at = d->started_at;
+	ri.current_id = st.current.deployment_id;
+	ri.current_sequence = st.current.sequence;
+	ri.in_progress_id = d->dep != NULL ? d->dep->id : NULL;
+	if (d->catching_since[0] != '\0') {
+		ri.catching_up_since = d->catching_since;
+		ri.lifecycle_hook = d->so.hook;
+		ri.auto_scaling_group = d->so.group;
+		ri.heartbeat_timeout = d->so.heartbeat_timeout;
+	}
+	text = registry_dump(&ri, &len);
+	retry_init(&rt, d, 0);
+	do {
+		rc = store_put_logged(d, d->regkey, text, len, must, &eb);
+		if (rc == 0 || !must || !transient(&eb))
+			break;
+	} while (retry_wait(&rt));
+	if (rc == -1 && !transient(&eb))
+		log_warnx("cannot register in the store: %s", eb.msg);
+	free(text);
+	state_release(&st);
+	now_mono(&d->hb_last);
+	return rc;
+}
+
+/* Write the progress document; with 'must', retry until it is stored. */
+int
+write_progress(struct run_deployment *r, bool must)
+{
+	struct daemon	*d = r->d;
+	struct errbuf	 eb = { 0 };
+	struct retry	 rt;
+	char		*text;
+	size_t		 len;
+	int		 rc;
+
+	if (r->progkey == NULL)
+		return 0;
+	text = progress_dump(&r->prog, &len);
+	retry_init(&rt, d, 0);
+	rt.ride_stop = true;	/* the outcome must be written */
+	do {
+		rc = store_put_logged(d, r->progkey, text, len, must, &eb);
+		if (rc == 0 || !must || !transient(&eb))
+			break;
+	} while (retry_wait(&rt));
+	if (rc == -1 && !transient(&eb))
+		log_warnx("cannot write '%s': %s", r->progkey, eb.msg);
+	r->prog_failed = rc == -1;
+	free(text);
+	return rc;
+}
+/* The registry heartbeat: sooner while catching up under the hook. */
+long long
+registry_due(struct daemon *d)
+{
+	long long	 every = (long long)REGISTRY_HEARTBEAT_SEC * 1000;
+
+	/*
+	 * Keep the entry that says "catching up" fresh (progress.h): with
+	 * each lifecycle heartbeat, so a reader can trust the mark only
+	 * while last_seen is within the hook's heartbeat timeout.
+	 */
+	if (d->so.state == SO_PENDING && d->catching_since[0] != '\0' &&
+	    d->so.heartbeat_every_ms > 0 && d->so.heartbeat_every_ms < every)
+		every = d->so.heartbeat_every_ms;
+	return every - ms_since(&d->hb_last);
+}
+
+void
+registry_heartbeat(struct daemon *d)
+{
+	(void)register_instance(d, false);
+}
+
+/* The visibility of the running deployment's message: every third. */
+long long
+visibility_due(struct daemon *d)
+{
+	unsigned	 every;
+
+	if (d->dep == NULL || d->dep->msg == NULL)
+		return TIMER_OFF;
+	every = d->q->visibility / 3;
+	if (every == 0)
+		every = 1;
+	return (long long)every * 1000 - ms_since(&d->dep->ext_last);
+}
+
+void
+visibility_extend(struct daemon *d)
+{
+	extend_visibility(d->dep, false);
+}
+
+void
+extend_visibility(struct run_deployment *r, bool force)
+{
+	struct daemon	*d = r->d;
+	struct errbuf	 eb = { 0 };
+	unsigned	 every = d->q->visibility / 3;
+	int		 rc;
+
+	if (r->msg == NULL)
+		return;
+	if (every == 0)
+		every = 1;
+	if (!force && ms_since(&r->ext_last) < (long long)every * 1000)
+		return;
+	rc = queue_extend(d->q, r->msg->receipt, d->q->visibility, &eb);
+	if (rc == -1 && eb.kind == EK_NOINPUT)
+		log_warnx("message of deployment %s: %s", r->id, eb.msg);
+	else
+		svc_result(&d->queue_state, "queue", rc, &eb);
+	if (rc == 0)
+		log_debug("visibility of %s extended by %u s", r->id,
+		    d->q->visibility);
+	now_mono(&r->ext_last);
+}
+
+/* Acknowledge the message, retrying outages. */
+void
+ack(struct daemon *d, const struct queue_msg *qm)
+{
+	struct errbuf	 eb = { 0 };
+	struct retry	 rt;
+	int		 rc;
+
+	if (qm == NULL)
+		return;
+	retry_init(&rt, d, 0);
+	for (;;) {
+		rc = queue_delete(d->q, qm->receipt, &eb);
+		if (rc == 0)
+			break;
+		if (eb.kind == EK_NOINPUT) {
+			/* Redelivered already: the sequence rule acks it. */
+			log_warnx("cannot delete message %s: %s", qm->id,
+			    eb.msg);
+			return;
+		}
+		svc_result(&d->queue_state, "queue", rc, &eb);
+		if (!retry_wait(&rt))
+			return;
+	}
+	svc_result(&d->queue_state, "queue", 0, &eb);
+	log_debug("message %s deleted", qm->id);
+}
+
+/*
+ * The queue set a message aside without delivering it (spool: too big,
+ * delivered too often, not a spool file name): the only place the
+ * operator hears of it.  The strings come quoted from lib/queue.
+ */
+void
+on_aside(void *arg, const char *file, const char *moved_to,
+    const char *reason)
+{
+	struct daemon	*d = arg;
+
+	log_warnx("queue '%s': message file '%s' set aside as failed/%s: %s",
+	    d->qname, file, moved_to, reason);
+}
+
+void
+reject(struct daemon *d, const struct queue_msg *qm, const char *reason)
+{
+	struct errbuf	 eb = { 0 };
+
+	if (qm == NULL) {
+		log_warnx("target.json rejected: %s", reason);
+		return;
+	}
+	log_warnx("message %s rejected (delivery %u): %s", qm->id,
+	    qm->receive_count, reason);
+	if (queue_reject(d->q, qm, reason, &eb) == -1)
+		log_warnx("cannot reject message %s: %s", qm->id, eb.msg);
+}
+
+/* Create the queue, retrying outages until it exists or we stop. */
+int
+ensure_queue(struct daemon *d, struct errbuf *eb)
+{
+	struct retry	 rt;
+	int		 rc;
+
+	retry_init(&rt, d, 0);
+	for (;;) {
+		rc = queue_ensure(d->q, eb);
+		if (rc == 0 || !transient(eb))
+			break;
+		svc_result(&d->queue_state, "queue", rc, eb);
+		if (!retry_wait(&rt))
+			return -1;
+	}
+	if (rc == 0)
+		svc_result(&d->queue_state, "queue", rc, eb);
+	return rc;
+}
+
+/* Write the progress document of an interrupted deployment. */
+void
+progress_interrupted(struct daemon *d, const char *id, uint64_t seq,
+    const char *commit, const char *sha256, const char *note)
+{
+	struct run_deployment	 r;
+	struct errbuf		 eb = { 0 };
+
+	memset(&r, 0, sizeof(r));
+	r.d = d;
+	r.progkey = store_key_deployment_instance(d->cfg.application,
+	    d->group, id, d->instance, &eb);
+	if (r.progkey == NULL)
+		return;
+	progress_init(&r.prog, d->cfg.application, d->group, d->instance,
+	    id, seq, commit, sha256);
+	progress_set(&r.prog, "Interrupted", note);
+	(void)write_progress(&r, true);
+	progress_release(&r.prog);
+	free(r.progkey);
+}

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * run_start.c: 'hookd run' from its options to the loop: the command
+ * line, the configuration, logging, the group and the instance's
+ * identity, the run lock, the store and queue, registration, recovery,
+ * the catch-up (DESIGN.md boot steps 1-6), READY=1; and the stop.
+ */
+#include "compat.h"
+
+#include <sys/file.h>
+
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "aws/client.h"
+#include "aws/imds.h"
+#include "backends.h"
+#include "caps.h"
+#include "config.h"
+#include "errbuf.h"
+#include "fsutil.h"
+#include "hookd.h"
+#include "http.h"
+#include "log.h"
+#include "message.h"
+#include "queue.h"
+#include "run.h"
+#include "scaleout.h"
+#include "state.h"
+#include "store.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+#define AWS_CALL_TIMEOUT_MS	20000	/* per try, except long polls */
+
+static const char run_usage[] =
+    "usage: hookd run [-dhn] [-c file] [-g group] [-t grace]";
+
+/* --- start-up --- */
+
+static int
+tag_fn(void *arg, const char *tag, char **ret_value, struct errbuf *eb)
+{
+	struct daemon	*d = arg;
+	struct errbuf	 e2 = { 0 };
+
+	*ret_value = NULL;
+	if (!imds_enabled(d->imds))
+		return 0;
+	if (imds_tag(d->imds, tag, ret_value, &e2) == -1) {
+		*ret_value = NULL;
+		log_debug("EC2 tag '%s': %s", tag, e2.msg);
+	}
+	return 0;
+}
+
+static int
+identity(struct daemon *d, struct errbuf *eb)
+{
+	char		 host[HOST_NAME_MAX + 1];
+	char		*id = NULL;
+	const char	*src;
+	struct errbuf	 e2 = { 0 };
+
+	if (d->cfg.instance_id != NULL) {
+		id = xstrdup(d->cfg.instance_id);
+		src = "hookd.yml instance_id";
+	} else if (imds_enabled(d->imds) &&
+	    imds_instance_id(d->imds, &id, &e2) == 0) {
+		src = "instance metadata";
+	} else {
+		if (imds_enabled(d->imds))
+			log_info("no instance id from instance metadata (%s); "
+			    "using the host name", e2.msg);
+		if (gethostname(host, sizeof(host)) == -1)
+			return errbuf_errno(eb, EK_OS, "gethostname");
+		host[sizeof(host) - 1] = '\0';
+		id = xstrdup(host);
+		src = "host name";
+	}
+	if (msg_check_name("instance id", id, eb) == -1) {
+		free(id);
+		eb->kind = EK_CONFIG;
+		return -1;
+	}
+	d->instance = id;
+	log_info("instance '%s' (from %s)", id, src);
+	return 0;
+}
+
+static int
+take_lock(struct daemon *d, struct errbuf *eb)
+{
+	char	*path, pid[32];
+	int	 fd;
+
+	path = xasprintf("%s/.hookd-run.%s.%s.lock", d->cfg.root,
+	    d->cfg.application, d->group);
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot open '%s'", path);
+		free(path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		errbuf_set(eb, EK_TEMP, "another 'hookd run' serves %s/%s "
+		    "('%s' is locked)", d->cfg.application, d->group, path);
+		close(fd);
+		free(path);
+		return -1;
+	}
+	(void)snprintf(pid, sizeof(pid), "%ld\n", (long)getpid());
+	if (ftruncate(fd, 0) == -1 || write(fd, pid, strlen(pid)) == -1)
+		log_warn("cannot write '%s', ignoring", path);
+	free(path);
+	d->lockfd = fd;
+	return 0;
+}
+
+static __dead void
+start_error(struct daemon *d, const struct errbuf *eb)
+{
+	fprintf(stderr, "hookd: %s\n", eb->msg);
+	log_warnx("%s", eb->msg);
+	exit(errbuf_exitcode(eb));
+}
+
+static void
+run_help(void)
+{
+	printf("%s\n\n"
+	    "Run the deployment agent: take deployments from this host's "
+	    "queue and run them.\n\n"
+	    "options:\n"
+	    "  -c, --config FILE   hookd.yml (default %s)\n"
+	    "  -d, --foreground    stay in the foreground, log to stderr\n"
+	    "  -g, --group GROUP   the deployment group to serve\n"
+	    "  -n, --check         check the configuration and exit\n"
+	    "  -t, --grace SEC     time a running hook gets after SIGTERM "
+	    "(default:\n"
+	    "                      shutdown_grace of hookd.yml, else %d)\n"
+	    "  -h, --help          show this help\n\n"
+	    "exit status: 0 stopped by a signal, 69 queue or store "
+	    "unavailable at start,\n75 another hookd serves the group, "
+	    "78 bad configuration\n", run_usage, CONFIG_DEFAULT_PATH,
+	    CONFIG_GRACE_DEFAULT);
+}
+
+int
+cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "check",	no_argument,		NULL, 'n' },
+		{ "config",	required_argument,	NULL, 'c' },
+		{ "foreground",	no_argument,		NULL, 'd' },
+		{ "grace",	required_argument,	NULL, 't' },
+		{ "group",	required_argument,	NULL, 'g' },
+		{ "help",	no_argument,		NULL, 'h' },
+		{ NULL,		0,			NULL, 0 }
+	};
+	struct daemon	 d;
+	struct errbuf	 eb = { 0 };
+	const char	*arg_group = NULL;
+	uint64_t	 grace = CONFIG_GRACE_DEFAULT;
+	bool		 check = false, fg = false;
+	int		 ch;
+
+	memset(&d, 0, sizeof(d));
+	d.cfgpath = CONFIG_DEFAULT_PATH;
+	d.sigpipe_r = d.lockfd = -1;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "c:dg:hnt:", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			d.cfgpath = optarg;
+			break;
+		case 'd':
+			fg = true;
+			break;
+		case 'g':
+			arg_group = optarg;
+			break;
+		case 'h':
+			run_help();
+			return 0;
+		case 'n':
+			check = true;
+			break;
+		case 't':
+			if (parse_u64(optarg, 0, CONFIG_GRACE_MAX, &grace) ==
+			    -1)
+				usage_error(run_usage, "invalid --grace '%s' "
+				    "(0-%d)", optarg, CONFIG_GRACE_MAX);
+			d.grace_flag = true;
+			break;
+		default:
+			if (optopt != 0 && optopt != '?')
+				usage_error(run_usage, "option '-%c' %s",
+				    optopt, strchr("cgt", optopt) != NULL ?
+				    "needs an argument" : "is unknown");
+			usage_error(run_usage, "unknown option '%s'",
+			    argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		usage_error(run_usage, "unexpected argument '%s'",
+		    argv[optind]);
+
+	/* 1. The configuration; errors go to stderr, exit 78. */
+	config_init(&d.cfg);
+	if (config_load(&d.cfg, d.cfgpath, NULL, &eb) == -1) {
+		for (size_t i = 0; i < d.cfg.nerrors; i++)
+			fprintf(stderr, "hookd: %s\n", d.cfg.errors[i]);
+		if (d.cfg.nerrors == 0)
+			fprintf(stderr, "hookd: %s\n", eb.msg);
+		config_release(&d.cfg);
+		return errbuf_exitcode(&eb);
+	}
+	d.grace = d.grace_flag ? (unsigned)grace : d.cfg.shutdown_grace;
+	if (check) {
+		printf("configuration OK\n");
+		config_release(&d.cfg);
+		return 0;
+	}
+
+	/* 2. Logging: the journal under systemd, else stderr. */
+	log_init("hookd", fg ? LOG_TO_STDERR : LOG_TO_AUTO,
+	    d.cfg.log_level >= LOG_DEBUG || arg_verbose > 1);
+	state_timestamp(d.started_at);
+
+	/* 3. Signals, and the watchdog (pinged during the boot too). */
+	if (setup_signals(&d, &eb) == -1)
+		start_error(&d, &eb);
+	http_set_abort_flag(&abort_http);
+	/* An idle long poll sleeps until the network or a signal. */
+	http_set_wake_fd(d.sigpipe_r);
+	if (sd_watchdog_enabled(0, &d.wd_usec) <= 0)
+		d.wd_usec = 0;
+	now_mono(&d.wd_last);
+	now_mono(&d.extend_last);
+
+	/* The group and the identity. */
+	d.imds = imds_new(NULL);
+	if (config_resolve_group(&d.cfg, arg_group, tag_fn, &d, &d.group,
+	    &d.group_source, &eb) == -1)
+		start_error(&d, &eb);
+	log_notice("serving deployment group '%s' of application '%s' "
+	    "(group from %s)", d.group, d.cfg.application, d.group_source);
+	log_setctx(NULL, d.cfg.application, d.group);
+	d.adm.cfg = &d.cfg;
+	d.adm.group = d.group;
+	if (identity(&d, &eb) == -1)
+		start_error(&d, &eb);
+
+	/* 4. Directories and the run lock. */
+	d.gdir = xasprintf("%s/%s/%s", d.cfg.root, d.cfg.application,
+	    d.group);
+	d.statepath = xasprintf("%s/state.json", d.gdir);
+	if (fs_mkdirs(d.cfg.root, 0755, &eb) == -1 || take_lock(&d, &eb) == -1)
+		start_error(&d, &eb);
+	/* Each hook in a cgroup with a process limit, when we may. */
+	if (hookd_hook_cgroup(&d.cfg, &eb) == -1)
+		start_error(&d, &eb);
+	if ((d.regkey = store_key_instance(d.cfg.application, d.group,
+	    d.instance, &eb)) == NULL) {
+		eb.kind = EK_CONFIG;
+		start_error(&d, &eb);
+	}
+	if ((d.qname = queue_name(d.cfg.queue_prefix, d.group, d.instance,
+	    &eb)) == NULL)
+		start_error(&d, &eb);
+
+	/* 5. Boot: queue, registration, recovery, catch-up. */
+	if (strcmp(d.cfg.queue, "sqs") == 0 ||
+	    strncmp(d.cfg.store, "s3://", 5) == 0) {
+		struct aws_client_config	 cc;
+
+		memset(&cc, 0, sizeof(cc));
+		cc.region = d.cfg.region;
+		cc.imds = d.imds;
+		cc.timeout_ms = AWS_CALL_TIMEOUT_MS;
+		cc.sqs_protocol = d.cfg.sqs_protocol;
+		if ((d.aws = aws_client_new(&cc, &eb)) == NULL)
+			start_error(&d, &eb);
+	}
+	if (backend_store_open(d.cfg.store, true, d.aws, &d.st, &eb) == -1)
+		start_error(&d, &eb);
+	if (backend_queue_open(d.cfg.queue, d.qname, d.cfg.visibility_timeout,
+	    d.aws, &d.q, &eb) == -1)
+		start_error(&d, &eb);
+	log_info("queue '%s' (%s), store '%s'", d.qname, d.q->ops->scheme,
+	    d.cfg.store);
+	queue_on_aside(d.q, on_aside, &d);
+	if (ensure_queue(&d, &eb) == -1) {
+		if (got_term)
+			goto out;
+		start_error(&d, &eb);
+	}
+	if (register_instance(&d, true) == -1 && got_term)
+		goto out;
+	if (recover(&d, "interrupted; recovered when hookd started again",
+	    NULL, &eb) == -1)
+		start_error(&d, &eb);
+	if (!got_term)
+		(void)so_catch_up(&d);	/* catch_up() + the launch hook */
+
+	/* 6. Ready. */
+	d.ready = true;
+	(void)sd_notify(0, "READY=1\nSTATUS=idle");
+	log_notice("ready: waiting for deployments on queue '%s'", d.qname);
+
+	/* 7. The loop. */
+	loop(&d);
+ out:
+	(void)sd_notify(0, "STOPPING=1");
+	so_shutdown(&d);	/* deregister when the instance is leaving */
+	log_notice("stopped");
+	scaleout_release(&d.so);
+	queue_free(d.q);
+	store_free(d.st);
+	aws_client_free(d.aws);
+	imds_free(d.imds);
+	if (d.lockfd != -1)
+		close(d.lockfd);
+	if (d.sigpipe_r != -1)
+		close(d.sigpipe_r);
+	free(d.gdir);
+	free(d.statepath);
+	free(d.regkey);
+	free(d.qname);
+	free(d.instance);
+	free(d.group);
+	config_release(&d.cfg);
+	return 0;
+}

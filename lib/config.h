@@ -138,7 +138,7 @@ struct blue_green_config {
 						   the store's pointer */
 	unsigned	 ready_timeout;		/* s */
 	unsigned	 wait_before_cutover;	/* s */
-	bool		 manual_cutover;	/* "manual": deployer continue */
+	bool		 manual_cutover;	/* "manual" */
 	unsigned	 keep_blue;		/* s; 0: retire blue at once */
 };
 

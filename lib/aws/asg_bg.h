@@ -62,14 +62,14 @@ struct asg_group {
 	char			*name;
 	char			*arn;		/* described only */
 	char			*launch_configuration;
-	char			*lt_id;		/* LaunchTemplate.LaunchTemplateId */
-	char			*lt_name;	/* .LaunchTemplateName */
+	char			*lt_id;		/* LaunchTemplateId */
+	char			*lt_name;	/* LaunchTemplateName */
 	char			*lt_version;	/* .Version ("$Latest" ...) */
 	int			 mixed_instances; /* has MixedInstancesPolicy */
 	long			 min_size;
 	long			 max_size;
 	long			 desired;
-	char			*vpc_zone_identifier;	/* "subnet-a,subnet-b" */
+	char			*vpc_zone_identifier;	/* "subnet-a,..." */
 	struct asg_strs		 availability_zones;
 	char			*health_check_type;	/* "EC2" / "ELB" */
 	long			 health_check_grace;	/* seconds; -1 unset */
@@ -82,7 +82,7 @@ struct asg_group {
 	struct asg_strs		 suspended;	/* described: process names */
 	struct asg_group_instance *instances;	/* described only */
 	size_t			 ninstances;
-	char			*status;	/* "Delete in progress" or NULL */
+	char			*status;	/* "Delete in progress" */
 };
 
 struct asg_groups {

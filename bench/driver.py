@@ -32,6 +32,8 @@ BENCHMARKS = [
     ("B6", "b6_atomic", "atomic switch: mixed-version reads"),
     ("B7", "b7_fleet", "fleet: deployer to N local daemons"),
     ("B8", "b8_deployer", "deployer client side, 100 MB repository"),
+    ("B10", "b10_bluegreen", "blue/green of 3 instances on the fleet "
+     "peer: to traffic on green, rollback swap"),
 ]
 
 

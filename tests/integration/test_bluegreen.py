@@ -249,3 +249,56 @@ def test_keep_failed_keeps_green_without_traffic(bgf):
                      "blue_green.json")
     assert journal["phase"] == "failed" and journal["keep_failed"]
     assert json.dumps(journal)
+
+
+def test_manual_cutover_and_a_scale_out_of_blue_meanwhile(bgf):
+    """wait_before_cutover: manual holds green ready until `deployer
+    continue ID`; a blue instance launched meanwhile catches up with the
+    group's target (this deployment's revision) before it is InService,
+    like any scale-out."""
+    b = bgf(wait="manual")
+    blue_ids = b.in_service(b.blue)
+    p = b.popen_deployer(GROUP, "HEAD")
+    try:
+        journal = None
+
+        def ready():
+            nonlocal journal
+            keys = b.s3.list_objects_v2(
+                Bucket=b.bucket, Prefix=f"deploys/deployments/{APP}/{GROUP}/"
+            ).get("Contents", [])
+            js = [k["Key"] for k in keys
+                  if k["Key"].endswith("/blue_green.json")]
+            if not js:
+                return None
+            journal = b.read(js[0][len("deploys/"):])
+            return journal["phase"] == "ready"
+        wait_for(ready, 120, interval=0.2, what="green ready")
+        did = journal["deployment"]
+        green_ids = b.in_service(journal["green"])
+        assert len(green_ids) == 3
+        assert b.targets() == blue_ids     # held: no cut-over yet
+        b.asg.set_desired_capacity(AutoScalingGroupName=b.blue,
+                                   DesiredCapacity=4)
+        new = wait_for(lambda: [i for i in b.in_service(b.blue)
+                                if i not in blue_ids], 60, interval=0.2,
+                       what="blue's new instance InService")[0]
+        assert b.version(new) == "1.0.0"
+        assert b.progress(did, new)["status"] == "Succeeded"
+        wait_for(lambda: new in b.targets(), 30, interval=0.2,
+                 what="blue's new instance in the target group")
+        r = b.deployer("continue", did)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "cut-over allowed" in r.stdout
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 0, out + err
+    assert f"waiting for 'deployer continue {did}'" in out
+    assert b.targets() == green_ids
+    assert len(b.group(b.blue)["Instances"]) == 4
+    assert b.group(b.blue)["SuspendedProcesses"] == []
+    r = b.deployer("continue", did)
+    assert r.returncode == 64 and "not in progress" in r.stderr, r.stderr

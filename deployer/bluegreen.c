@@ -1125,6 +1125,10 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
 		return -1;
 	if ((r = pointer_read(c, g->name, &p, eb)) == -1)
 		return -1;
+	if (standby_expire(c, g, &p, false, eb) == -1) {
+		bgp_release(&p);
+		return -1;
+	}
 	if (p.standby == NULL || p.serving == NULL ||
 	    p.standby_deployment == NULL) {
 		bgp_release(&p);
@@ -1212,6 +1216,9 @@ bluegreen_status(struct dctx *c, const struct deployer_group *g,
 	if (aws_ready(c, eb) == -1 || (r = pointer_read(c, g->name, &p,
 	    eb)) == -1)
 		return -1;
+	/* Nobody else comes back when keep_blue is over: retire it here. */
+	if (standby_expire(c, g, &p, false, eb) == -1)
+		printf("warning: %s\n", eb->msg);
 	names[0] = p.serving != NULL ? p.serving : g->bg.auto_scaling_group;
 	roles[0] = "serving";
 	names[1] = p.standby;

@@ -302,3 +302,23 @@ def test_manual_cutover_and_a_scale_out_of_blue_meanwhile(bgf):
     assert b.group(b.blue)["SuspendedProcesses"] == []
     r = b.deployer("continue", did)
     assert r.returncode == 64 and "not in progress" in r.stderr, r.stderr
+
+
+def test_blue_is_retired_when_keep_blue_is_over(bgf):
+    b = bgf(keep_blue=1)
+    r = b.deployer(GROUP, "HEAD", timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    green = f"{b.blue}-{dep_id(r.stdout)}"
+    assert len(b.group(b.blue)["Instances"]) == 3     # kept
+    time.sleep(1.5)
+    r = b.deployer("status", GROUP)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"retiring group '{b.blue}' (keep_blue is over)" in r.stdout
+    assert b.group(b.blue) is None
+    assert f"serving group '{green}': 3 instances, in traffic" in r.stdout
+    p = b.pointer()
+    assert p["serving"] == green and p.get("standby") is None
+    # Every blue daemon was stopped by the scale-in before the delete.
+    assert all(r["LifecycleState"] == "Terminated" or
+               r["LifecycleState"] == "Terminating"
+               for r in b.fleet.instances(b.blue).values())

@@ -322,3 +322,49 @@ def test_blue_is_retired_when_keep_blue_is_over(bgf):
     assert all(r["LifecycleState"] == "Terminated" or
                r["LifecycleState"] == "Terminating"
                for r in b.fleet.instances(b.blue).values())
+
+
+def test_kill_9_during_the_cutover_then_resume(bgf, proxy):
+    """The deployer killed with SIGKILL in the middle of the cut-over
+    (green's target health answered slowly, through the fault proxy),
+    with blue's processes suspended: `deployer resume ID` ends with
+    exactly one group in traffic and no process left suspended."""
+    b = bgf()
+    blue_ids = b.in_service(b.blue)
+    px = proxy(b.moto.url)
+    px.rules([{"match": {"action": "DescribeTargetHealth"},
+               "fault": "delay", "seconds": 1.0}])
+    b.env["AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2"] = px.url
+    p = b.popen_deployer(GROUP, "HEAD")
+    journal = {}
+
+    def in_cutover():
+        keys = b.s3.list_objects_v2(
+            Bucket=b.bucket, Prefix=f"deploys/deployments/{APP}/{GROUP}/"
+        ).get("Contents", [])
+        js = [k["Key"] for k in keys if k["Key"].endswith("/blue_green.json")]
+        if js:
+            journal.update(b.read(js[0][len("deploys/"):]))
+        return journal.get("phase") == "cutover" and \
+            b.group(b.blue)["SuspendedProcesses"]
+    try:
+        wait_for(in_cutover, 120, interval=0.05, what="the cut-over")
+        wait_for(lambda: px.log("DescribeTargetHealth"), 30, interval=0.05,
+                 what="a target health poll")
+    finally:
+        p.kill()
+        p.communicate()
+    did, green = journal["deployment"], journal["green"]
+    assert len(b.group(b.blue)["SuspendedProcesses"]) == 4
+    assert b.deployment(did)["status"] == "InProgress"
+    px.rules([])
+    r = b.deployer("resume", did, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "resuming the cut-over" in r.stdout
+    green_ids = b.in_service(green)
+    assert b.targets() == green_ids and not set(green_ids) & set(blue_ids)
+    assert b.group(b.blue)["TargetGroupARNs"] == []
+    assert b.group(green)["TargetGroupARNs"] == [b.tg]
+    assert b.group(b.blue)["SuspendedProcesses"] == []
+    assert b.group(green)["SuspendedProcesses"] == []
+    assert b.deployment(did)["status"] == "Succeeded"

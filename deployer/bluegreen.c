@@ -1007,9 +1007,6 @@ bluegreen_deploy(struct dctx *c, const struct deployer_group *g,
 	    g->bg.auto_scaling_group);
 	j.blue_deployment = blue_deployment(c, g, &p);
 	j.keep_failed = keep_failed;
-	/* One standby at most: the previous release's goes first. */
-	if (p.standby != NULL && standby_expire(c, g, &p, true, eb) == -1)
-		goto out;
 	if (asg_describe_group(c->aws, j.blue, &blue, eb) != 0) {
 		errbuf_prefix(eb, "the blue group of '%s': ", g->name);
 		goto out;
@@ -1030,6 +1027,15 @@ bluegreen_deploy(struct dctx *c, const struct deployer_group *g,
 	d.nbatches = 1;
 	j.green = green_name(g, j.blue, d.id);
 	j.phase = xstrdup("launching");
+	/*
+	 * One standby at most: the previous release's goes first, once
+	 * this deployment holds the group (deployment_create refuses a
+	 * second rollout).
+	 */
+	if (p.standby != NULL && standby_expire(c, g, &p, true, eb) == -1) {
+		(void)finish(c, &d, "Failed", eb);
+		goto out;
+	}
 	if (journal_save(c, &d, &j, eb) == -1 ||
 	    deployment_save(c, &d, eb) == -1)
 		goto out;

@@ -56,7 +56,6 @@
 #define BG_SCHEMA		"hookd.blue-green/1"
 #define BG_DOC_MAX		(256 * 1024)
 #define BG_POLL_MS		1000	/* AWS polls; HOOKD_BG_POLL_MS */
-#define BG_TRAFFIC_TIMEOUT	900	/* s for healthy / drained */
 #define BG_EMPTY_TIMEOUT	900	/* s for a group to empty */
 
 static const char *const bg_procs[] = { "Launch", "Terminate",
@@ -73,6 +72,7 @@ struct bgj {
 	struct asg_strs	 suspended;	/* processes we suspended on blue */
 	bool		 cont;		/* deployer continue */
 	bool		 keep_failed;
+	unsigned	 wait_s;	/* healthy / drained: ready_timeout */
 };
 
 /*
@@ -643,7 +643,7 @@ traffic_wait(struct dctx *c, const struct bgj *j, const char *name,
 	const char		*lb = NULL, *iid = NULL;
 	bool			 done;
 
-	deadline = time(NULL) + BG_TRAFFIC_TIMEOUT;
+	deadline = time(NULL) + (time_t)j->wait_s;
 	for (;;) {
 		if (group_ids(c, name, &ids, eb) == -1)
 			return -1;
@@ -676,9 +676,9 @@ traffic_wait(struct dctx *c, const struct bgj *j, const char *name,
 		}
 		if (time(NULL) >= deadline) {
 			errbuf_set(eb, EK_FAILED, "group '%s': instance %s in "
-			    "'%s' is %s%s%s after %d s", name, iid, lb,
+			    "'%s' is %s%s%s after %u s", name, iid, lb,
 			    h.state, h.reason[0] != '\0' ? ": " : "",
-			    h.reason, BG_TRAFFIC_TIMEOUT);
+			    h.reason, j->wait_s);
 			strs_free(&ids);
 			return -1;
 		}
@@ -690,27 +690,46 @@ traffic_wait(struct dctx *c, const struct bgj *j, const char *name,
 	return -1;
 }
 
-/* Attach (or detach) j's target groups and CLBs to group name. */
+/*
+ * Attach (or detach) j's target groups and CLBs to group name: only
+ * those it does not have (has), so a resumed or undone step is a no-op.
+ */
 static int
 traffic_move(struct dctx *c, const struct bgj *j, const char *name,
     bool attach, struct errbuf *eb)
 {
-	const char *const	*tgs = (const char *const *)j->tgs.v;
-	const char *const	*lbs = (const char *const *)j->lbs.v;
+	struct asg_group	 grp;
+	struct asg_strs		 tgs = { 0 }, lbs = { 0 };
+	int			 r, ret = -1;
 
-	for (size_t i = 0; i < j->tgs.n; i += ASG_ATTACH_MAX)
+	if ((r = asg_describe_group(c->aws, name, &grp, eb)) == ASG_NOT_FOUND)
+		return 0;
+	if (r == -1)
+		return -1;
+	for (size_t i = 0; i < j->tgs.n; i++)
+		if (strs_has(&grp.target_groups, j->tgs.v[i]) != attach)
+			strs_add(&tgs, j->tgs.v[i]);
+	for (size_t i = 0; i < j->lbs.n; i++)
+		if (strs_has(&grp.load_balancers, j->lbs.v[i]) != attach)
+			strs_add(&lbs, j->lbs.v[i]);
+	asg_group_release(&grp);
+	for (size_t i = 0; i < tgs.n; i += ASG_ATTACH_MAX)
 		if ((attach ? asg_attach_target_groups :
-		    asg_detach_target_groups)(c->aws, name, tgs + i,
-		    j->tgs.n - i > ASG_ATTACH_MAX ? ASG_ATTACH_MAX :
-		    j->tgs.n - i, eb) == -1)
-			return -1;
-	for (size_t i = 0; i < j->lbs.n; i += ASG_ATTACH_MAX)
+		    asg_detach_target_groups)(c->aws, name,
+		    (const char *const *)tgs.v + i, tgs.n - i > ASG_ATTACH_MAX ?
+		    ASG_ATTACH_MAX : tgs.n - i, eb) == -1)
+			goto out;
+	for (size_t i = 0; i < lbs.n; i += ASG_ATTACH_MAX)
 		if ((attach ? asg_attach_load_balancers :
-		    asg_detach_load_balancers)(c->aws, name, lbs + i,
-		    j->lbs.n - i > ASG_ATTACH_MAX ? ASG_ATTACH_MAX :
-		    j->lbs.n - i, eb) == -1)
-			return -1;
-	return 0;
+		    asg_detach_load_balancers)(c->aws, name,
+		    (const char *const *)lbs.v + i, lbs.n - i > ASG_ATTACH_MAX ?
+		    ASG_ATTACH_MAX : lbs.n - i, eb) == -1)
+			goto out;
+	ret = 0;
+ out:
+	strs_free(&tgs);
+	strs_free(&lbs);
+	return ret;
 }
 
 /* Resume what this rollout suspended on blue; journal it. */
@@ -1007,6 +1026,7 @@ bluegreen_deploy(struct dctx *c, const struct deployer_group *g,
 	    g->bg.auto_scaling_group);
 	j.blue_deployment = blue_deployment(c, g, &p);
 	j.keep_failed = keep_failed;
+	j.wait_s = g->bg.ready_timeout;
 	if (asg_describe_group(c->aws, j.blue, &blue, eb) != 0) {
 		errbuf_prefix(eb, "the blue group of '%s': ", g->name);
 		goto out;
@@ -1068,6 +1088,7 @@ bluegreen_resume(struct dctx *c, const struct deployer_group *g,
 
 	if (aws_ready(c, eb) == -1 || journal_load(c, d, &j, eb) == -1)
 		return -1;
+	j.wait_s = g->bg.ready_timeout;
 	if (strcmp(j.phase, "serving") == 0 || strcmp(j.phase, "failed") ==
 	    0 || strcmp(j.phase, "rolledback") == 0) {
 		ret = resume_blue(c, d, &j, eb);
@@ -1171,6 +1192,7 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
 	j.blue_deployment = xstrdup(p.serving_deployment);
 	j.phase = xstrdup("ready");
 	j.cont = true;
+	j.wait_s = g->bg.ready_timeout;
 	if (journal_save(c, &rb, &j, eb) == -1)
 		goto out;
 	printf("rollback %s: swapping traffic back from '%s' to '%s' "

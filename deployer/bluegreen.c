@@ -1338,3 +1338,34 @@ cmd_continue(int argc, char **argv)
 	dctx_release(&c);
 	return ret;
 }
+
+/*
+ * For `deployer status --json`: {"serving": ..., "standby": ...,
+ * "standby_until": ..., "journal": {...}} from the group's pointer and
+ * d's journal (each null when absent).  A new reference.
+ */
+json_t *
+bluegreen_json(struct dctx *c, const struct deployer_group *g,
+    const struct deployment *d)
+{
+	struct errbuf	 e2 = { 0 };
+	json_t		*o, *doc;
+	char		*key;
+
+	key = pointer_key(c, g->name);
+	if (doc_read(c, key, &doc, &e2) == -1)
+		doc = json_object();
+	free(key);
+	o = json_pack("{s:O?, s:O?, s:O?, s:O?}", "serving",
+	    json_object_get(doc, "serving"), "serving_deployment",
+	    json_object_get(doc, "serving_deployment"), "standby",
+	    json_object_get(doc, "standby"), "standby_until",
+	    json_object_get(doc, "standby_until"));
+	json_decref(doc);
+	key = journal_key(c, d);
+	if (doc_read(c, key, &doc, &e2) == -1)
+		doc = json_null();
+	free(key);
+	json_object_set_new(o, "journal", doc);
+	return o;
+}

@@ -197,6 +197,9 @@ cmd_status(int argc, char **argv)
 	}
 	if (json) {
 		o = deployment_to_json(&d);
+		if (g->strategy == STRATEGY_BLUE_GREEN)
+			(void)json_object_set_new(o, "blue_green",
+			    bluegreen_json(&c, g, &d));
 		(void)json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("\n");
 		json_decref(o);

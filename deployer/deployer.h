@@ -228,6 +228,8 @@ int	bluegreen_rollback(struct dctx *, const struct deployer_group *,
 	    struct errbuf *);
 int	bluegreen_status(struct dctx *, const struct deployer_group *,
 	    struct errbuf *);
+struct json_t *bluegreen_json(struct dctx *, const struct deployer_group *,
+	    const struct deployment *);
 
 /* cmd_*.c */
 int	cmd_continue(int, char **);	/* bluegreen.c */

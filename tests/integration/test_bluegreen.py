@@ -174,6 +174,13 @@ def test_rollout_moves_traffic_to_green_then_rollback_swaps_back(bgf):
     assert r.returncode == 0, r.stderr
     assert f"serving group '{green}': 3 instances, in traffic" in r.stdout
     assert f"standby group '{b.blue}': 3 instances, no traffic" in r.stdout
+    r = b.deployer("status", "--json", did)
+    assert r.returncode == 0, r.stderr
+    js = json.loads(r.stdout)["blue_green"]
+    assert (js["serving"], js["standby"]) == (green, b.blue)
+    assert js["journal"]["phase"] == "serving"
+    assert js["journal"]["suspended"] == []
+    assert js["journal"]["target_groups"] == [b.tg]
     # A second release: blue is now the first green; the original group,
     # on standby, is retired first (scaled to 0, emptied, deleted).
     b.commit("worker v2", {"VERSION": "2.0.0\n"})

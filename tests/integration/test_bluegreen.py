@@ -325,10 +325,10 @@ def test_blue_is_retired_when_keep_blue_is_over(bgf):
     assert f"serving group '{green}': 3 instances, in traffic" in r.stdout
     p = b.pointer()
     assert p["serving"] == green and p.get("standby") is None
-    # Every blue daemon was stopped by the scale-in before the delete.
-    assert all(r["LifecycleState"] == "Terminated" or
-               r["LifecycleState"] == "Terminating"
-               for r in b.fleet.instances(b.blue).values())
+    # Every blue daemon is stopped (the fleet peer sees the scale-in).
+    wait_for(lambda: all(r["LifecycleState"] == "Terminated"
+                         for r in b.fleet.instances(b.blue).values()),
+             60, interval=0.2, what="blue's daemons stopped")
 
 
 def test_kill_9_during_the_cutover_then_resume(bgf, proxy):

@@ -7,6 +7,7 @@ Pending:Wait by the launch hook until it caught up, a real git
 repository of appspec-examples/worker and the real `deployer`."""
 import json
 import re
+import subprocess
 import time
 import uuid
 
@@ -120,6 +121,12 @@ def bgf(moto, ws, fleet):
                 b.asg.delete_auto_scaling_group(
                     AutoScalingGroupName=g["AutoScalingGroupName"],
                     ForceDelete=True)
+
+
+def b_has_no_resume():
+    r = subprocess.run([binary("deployer"), "resume", "--help"],
+                       capture_output=True, text=True)
+    return r.returncode != 0
 
 
 def dep_id(out):
@@ -336,6 +343,8 @@ def test_kill_9_during_the_cutover_then_resume(bgf, proxy):
     (green's target health answered slowly, through the fault proxy),
     with blue's processes suspended: `deployer resume ID` ends with
     exactly one group in traffic and no process left suspended."""
+    if b_has_no_resume():
+        pytest.skip("needs 'deployer resume' (issue 17)")
     b = bgf()
     blue_ids = b.in_service(b.blue)
     px = proxy(b.moto.url)

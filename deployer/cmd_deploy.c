@@ -38,7 +38,7 @@
 
 static const char deploy_usage[] =
     "usage: deployer [-v] [--allow-dirty] [--fetch] [--keep-failed] "
-    "[--no-wait] GROUP REF";
+    "[--no-wait] [--no-traffic-control] GROUP REF";
 
 static void
 deploy_help(void)
@@ -63,6 +63,9 @@ deploy_help(void)
 	    "      --keep-failed  blue_green: keep a green group that failed\n"
 	    "                     (without traffic) instead of deleting it\n"
 	    "      --no-wait      return once the first batch is sent\n"
+	    "      --no-traffic-control\n"
+	    "                     hosts do not leave their load balancers\n"
+	    "                     while they deploy (no Block/AllowTraffic)\n"
 	    "  -v, --verbose      more output\n"
 	    "  -h, --help         show this help\n"
 	    "      --version      show the version\n\n"
@@ -119,6 +122,7 @@ cmd_deploy(int argc, char **argv)
 		{ "help",	no_argument,	NULL, 'h' },
 		{ "keep-failed", no_argument,	NULL, 'K' },
 		{ "no-wait",	no_argument,	NULL, 'N' },
+		{ "no-traffic-control", no_argument, NULL, 'T' },
 		{ "verbose",	no_argument,	NULL, 'v' },
 		{ "version",	no_argument,	NULL, 'V' },
 		{ NULL,		0,		NULL, 0 }
@@ -158,6 +162,9 @@ cmd_deploy(int argc, char **argv)
 			break;
 		case 'N':
 			nowait = true;
+			break;
+		case 'T':
+			rev.no_traffic_control = true;
 			break;
 		case 'v':
 			arg_verbose++;

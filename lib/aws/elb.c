@@ -442,7 +442,8 @@ elb_health_v2(struct aws_client *c, const char *name_or_arn,
 	if (elb_call(c, ELB_V2_TARGET_GROUP, name_or_arn, &q, &doc, &res,
 	    eb) == -1) {
 		/* A target the group cannot hold is not in it. */
-		if (res.code != NULL && strcmp(res.code, "InvalidTarget") == 0) {
+		if (res.code != NULL &&
+		    strcmp(res.code, "InvalidTarget") == 0) {
 			errbuf_clear(eb);
 			elb_set_health(ret, "unused", "InvalidTarget",
 			    res.message);

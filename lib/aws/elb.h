@@ -32,7 +32,8 @@ struct errbuf;
 #define ELB_V2_VERSION		"2015-12-01"
 #define ELB_CLASSIC_VERSION	"2012-06-01"
 
-extern const struct aws_service aws_svc_elbv2;	/* "Elastic Load Balancing v2" */
+/* "Elastic Load Balancing v2" */
+extern const struct aws_service aws_svc_elbv2;
 extern const struct aws_service aws_svc_elb;	/* "Elastic Load Balancing" */
 
 enum elb_kind { ELB_V2_TARGET_GROUP, ELB_CLASSIC };

@@ -103,10 +103,42 @@ poll_ms(void)
 	return BG_POLL_MS;
 }
 
+/*
+ * The deployment being driven, for drive_tick() (issue 17's one driver:
+ * the lease renewed, stop and Ctrl-C seen) at every poll.  A stop or a
+ * leave asked during the cut-over waits until the swap is done.
+ */
+static struct {
+	struct dctx		*c;
+	struct deployment	*d;
+	bool			 critical;	/* in the cut-over */
+	int			 asked;		/* DRIVE_* seen, or 0 */
+} T;
+
 static void
 nap(void)
 {
+	struct errbuf	 e2 = { 0 };
+	int		 r;
+
 	(void)poll(NULL, 0, (int)poll_ms());
+	if (T.d == NULL)
+		return;
+	r = drive_tick(T.c, T.d, &e2);
+	if (r == DRIVE_LOST || r == -1 || (r != 0 && T.asked == 0))
+		T.asked = r == -1 ? DRIVE_LOST : r;
+}
+
+/* Whether a poll loop must give up now (0: go on). */
+static int
+asked(struct errbuf *eb)
+{
+	if (T.asked == 0 || (T.critical && T.asked != DRIVE_LOST))
+		return 0;
+	return errbuf_set(eb, EK_FAILED, "%s", T.asked == DRIVE_LOST ?
+	    "another deployer drives this deployment now (lease lost)" :
+	    T.asked == DRIVE_LEAVE ? "interrupted" : "stopped by 'deployer "
+	    "stop'");
 }
 
 static void
@@ -571,6 +603,8 @@ wait_ready(struct dctx *c, const struct deployer_group *g,
 		}
 		asg_group_release(&grp);
 		nap();
+		if (asked(eb) != 0)
+			return -1;
 	}
 }
 
@@ -597,14 +631,19 @@ gate(struct dctx *c, const struct deployer_group *g,
 			}
 			bgj_release(&now);
 			nap();
+			if (asked(eb) != 0)
+				return -1;
 		}
 	} else if (g->bg.wait_before_cutover > 0) {
 		printf("waiting %u s before the cut-over "
 		    "(wait_before_cutover)\n", g->bg.wait_before_cutover);
 		fflush(stdout);
 		until = time(NULL) + (time_t)g->bg.wait_before_cutover;
-		while (time(NULL) < until)
+		while (time(NULL) < until) {
 			nap();
+			if (asked(eb) != 0)
+				return -1;
+		}
 	}
 	return 0;
 }
@@ -684,6 +723,8 @@ traffic_wait(struct dctx *c, const struct bgj *j, const char *name,
 		}
 		strs_free(&ids);
 		nap();
+		if (asked(eb) != 0)
+			return -1;
 	}
  fail:
 	strs_free(&ids);
@@ -772,6 +813,7 @@ cutover(struct dctx *c, const struct deployment *d, struct bgj *j,
 	setstr(&j->phase, "cutover");
 	if (journal_save(c, d, j, eb) == -1)
 		return -1;
+	T.critical = true;
 	if (j->suspended.n > 0 && asg_suspend_processes(c->aws, j->blue,
 	    (const char *const *)j->suspended.v, j->suspended.n, eb) == -1)
 		goto undo;
@@ -790,8 +832,10 @@ cutover(struct dctx *c, const struct deployment *d, struct bgj *j,
 		goto undo;
 	printf("traffic on green '%s' (%lld s for the cut-over)\n", j->green,
 	    (long long)(time(NULL) - t0));
+	T.critical = false;
 	return resume_blue(c, d, j, eb);
  undo:
+	T.critical = false;
 	printf("cut-over failed: %s; putting blue '%s' back in traffic\n",
 	    eb->msg, j->blue);
 	fflush(stdout);
@@ -989,23 +1033,35 @@ bg_drive(struct dctx *c, const struct deployer_group *g,
 	return 0;
  failed:
 	(void)strlcpy(msg, eb->msg, sizeof(msg));
-	printf("blue/green %s failed: %s\n", d->id, msg);
+	if (T.asked == DRIVE_LEAVE || T.asked == DRIVE_LOST) {
+		/* Left as it is: 'deployer resume' goes on from the journal. */
+		printf("blue/green %s: %s; phase %s kept for 'deployer resume "
+		    "%s'\n", d->id, msg, j->phase, d->id);
+		fflush(stdout);
+		return T.asked == DRIVE_LEAVE ? DRIVE_LEAVE : -1;
+	}
+	printf("blue/green %s %s: %s\n", d->id, T.asked != 0 ? "stopped" :
+	    "failed", msg);
 	if (strcmp(j->phase, "serving") != 0)
 		green_fail(c, d, j);
-	(void)finish(c, d, "Failed", eb);
-	errbuf_set(eb, EK_FAILED, "deployment %s failed: %s; blue '%s' "
-	    "still serves", d->id, msg, j->blue);
+	(void)finish(c, d, T.asked != 0 ? "Stopped" : "Failed", eb);
+	errbuf_set(eb, EK_FAILED, "deployment %s %s: %s; blue '%s' still "
+	    "serves", d->id, T.asked != 0 ? "was stopped" : "failed", msg,
+	    j->blue);
 	return 1;
 }
 
 /*
- * `deployer GROUP REF` for a blue_green group: 0 succeeded, 1 failed,
- * -1 (eb).
+ * `deployer GROUP REF` (or a rollback to a revision) for a blue_green
+ * group: create the deployment and its journal, then drive() it (which
+ * runs bluegreen_run()).  Returns like deploy_and_watch().
  */
 int
 bluegreen_deploy(struct dctx *c, const struct deployer_group *g,
-    const struct revision *rev, bool keep_failed, struct errbuf *eb)
+    const struct revision *rev, const char *rollback_of,
+    struct deploy_opts *o, struct errbuf *eb)
 {
+	struct deploy_opts	 bo = *o;
 	struct deployment	 d = { 0 };
 	struct asg_group	 blue;
 	struct bgp		 p;
@@ -1025,8 +1081,7 @@ bluegreen_deploy(struct dctx *c, const struct deployer_group *g,
 	j.blue = xstrdup(p.serving != NULL ? p.serving :
 	    g->bg.auto_scaling_group);
 	j.blue_deployment = blue_deployment(c, g, &p);
-	j.keep_failed = keep_failed;
-	j.wait_s = g->bg.ready_timeout;
+	j.keep_failed = o->keep_failed;
 	if (asg_describe_group(c->aws, j.blue, &blue, eb) != 0) {
 		errbuf_prefix(eb, "the blue group of '%s': ", g->name);
 		goto out;
@@ -1034,28 +1089,22 @@ bluegreen_deploy(struct dctx *c, const struct deployer_group *g,
 	strs_copy(&j.tgs, &blue.target_groups);
 	strs_copy(&j.lbs, &blue.load_balancers);
 	asg_group_release(&blue);
-	if (deployment_create(c, g, rev, NULL, NULL, &d, eb) == -1)
+	/* No instance is sent anything: an empty plan is the point. */
+	bo.allow_empty = true;
+	if (deployment_create(c, g, rev, rollback_of, NULL, &bo, &d,
+	    eb) == -1)
 		goto out;
-	d.deadline = time(NULL) + (time_t)g->bg.ready_timeout +
-	    (time_t)g->timeout + DEPLOYER_DEADLINE_SLACK;
 	free(d.config_name);
 	d.config_name = xstrdup("BlueGreen");
 	/* One batch: green's instances, "sent" when green is created. */
 	free(d.batch_sent);
-	d.batch_sent = xcalloc(1, sizeof(*d.batch_sent));
+	d.batch_sent = xcalloc(2, sizeof(*d.batch_sent));
 	d.batch_sent[0] = time(NULL);
 	d.nbatches = 1;
+	d.deadline = time(NULL) + (time_t)g->bg.ready_timeout +
+	    (time_t)g->timeout + DEPLOYER_DEADLINE_SLACK;
 	j.green = green_name(g, j.blue, d.id);
 	j.phase = xstrdup("launching");
-	/*
-	 * One standby at most: the previous release's goes first, once
-	 * this deployment holds the group (deployment_create refuses a
-	 * second rollout).
-	 */
-	if (p.standby != NULL && standby_expire(c, g, &p, true, eb) == -1) {
-		(void)finish(c, &d, "Failed", eb);
-		goto out;
-	}
 	if (journal_save(c, &d, &j, eb) == -1 ||
 	    deployment_save(c, &d, eb) == -1)
 		goto out;
@@ -1066,7 +1115,11 @@ bluegreen_deploy(struct dctx *c, const struct deployer_group *g,
 	    j.tgs.n == 1 ? "" : "s", j.lbs.n, j.lbs.n == 1 ? "" : "s",
 	    j.green);
 	fflush(stdout);
-	ret = bg_drive(c, g, &d, &j, eb);
+	memcpy(o->out_id, d.id, sizeof(o->out_id));
+	o->out_sequence = d.sequence;
+	ret = drive(c, g, &d, o, eb);
+	(void)strlcpy(o->out_status, o->nowait && ret == 0 ? "InProgress" :
+	    d.status, sizeof(o->out_status));
  out:
 	bgp_release(&p);
 	bgj_release(&j);
@@ -1075,14 +1128,17 @@ bluegreen_deploy(struct dctx *c, const struct deployer_group *g,
 }
 
 /*
- * `deployer resume ID` of a blue/green deployment whose driver died:
- * on from its journal (a cut-over in progress is finished; processes
- * suspended are resumed on every exit).  0, 1, -1 as above.
+ * What drive() runs for a blue_green deployment, new or resumed (kill
+ * -9, Ctrl-C, a closed laptop): on from its journal's phase; a cut-over
+ * in progress is finished (or undone), processes suspended are resumed
+ * on every exit.  0 succeeded, 1 failed or stopped (eb), DRIVE_LEAVE,
+ * -1 (eb).
  */
 int
-bluegreen_resume(struct dctx *c, const struct deployer_group *g,
+bluegreen_run(struct dctx *c, const struct deployer_group *g,
     struct deployment *d, struct errbuf *eb)
 {
+	struct bgp	 p;
 	struct bgj	 j;
 	int		 ret;
 
@@ -1091,15 +1147,36 @@ bluegreen_resume(struct dctx *c, const struct deployer_group *g,
 	j.wait_s = g->bg.ready_timeout;
 	if (strcmp(j.phase, "serving") == 0 || strcmp(j.phase, "failed") ==
 	    0 || strcmp(j.phase, "rolledback") == 0) {
+		/* The driver died after the last step but before the end. */
 		ret = resume_blue(c, d, &j, eb);
+		if (ret == 0)
+			ret = finish(c, d, strcmp(j.phase, "failed") == 0 ?
+			    "Failed" : "Succeeded", eb);
 		bgj_release(&j);
 		return ret == -1 ? -1 : strcmp(d->status, "Succeeded") == 0 ?
 		    0 : 1;
 	}
-	printf("resuming blue/green %s in phase %s (blue '%s', green "
-	    "'%s')\n", d->id, j.phase, j.blue, j.green);
-	fflush(stdout);
+	if (strcmp(j.phase, "launching") == 0 &&
+	    pointer_read(c, g->name, &p, eb) == 1) {
+		/*
+		 * One standby at most: the previous release's goes first,
+		 * now that this deployment holds the group.
+		 */
+		if (p.standby != NULL && strcmp(p.standby, j.green) != 0 &&
+		    standby_expire(c, g, &p, true, eb) == -1) {
+			bgp_release(&p);
+			bgj_release(&j);
+			(void)finish(c, d, "Failed", eb);
+			return 1;
+		}
+		bgp_release(&p);
+	}
+	T.c = c;
+	T.d = d;
+	T.critical = false;
+	T.asked = 0;
 	ret = bg_drive(c, g, d, &j, eb);
+	memset(&T, 0, sizeof(T));
 	bgj_release(&j);
 	return ret;
 }
@@ -1138,8 +1215,9 @@ bluegreen_continue(struct dctx *c, const struct deployment *d,
  */
 int
 bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
-    struct errbuf *eb)
+    struct deploy_opts *o, struct errbuf *eb)
 {
+	struct deploy_opts	 bo = *o;
 	struct deployment	 prev = { 0 }, rb = { 0 };
 	struct revision		 rev = { 0 };
 	struct asg_group	 grp;
@@ -1181,9 +1259,16 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
 	memcpy(rev.sha256, prev.sha256, sizeof(rev.sha256));
 	rev.ref = prev.ref != NULL ? xstrdup(prev.ref) : NULL;
 	rev.location = xstrdup(prev.location);
-	if (deployment_create(c, g, &rev, p.serving_deployment, NULL, &rb,
-	    eb) == -1)
+	bo.allow_empty = true;
+	if (deployment_create(c, g, &rev, p.serving_deployment, NULL, &bo,
+	    &rb, eb) == -1)
 		goto out;
+	memcpy(o->out_id, rb.id, sizeof(o->out_id));
+	o->out_sequence = rb.sequence;
+	if (lease_take(c, &rb, eb) == -1) {
+		(void)finish(c, &rb, "Failed", eb);
+		goto out;
+	}
 	free(rb.config_name);
 	rb.config_name = xstrdup("BlueGreen (swap back)");
 	/* The swap is a cut-over from serving ("blue") to standby. */
@@ -1222,6 +1307,10 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
 	fflush(stdout);
 	ret = 0;
  out:
+	lease_drop();
+	if (rb.status != NULL)
+		(void)strlcpy(o->out_status, rb.status,
+		    sizeof(o->out_status));
 	bgp_release(&p);
 	bgj_release(&j);
 	revision_release(&rev);

@@ -412,3 +412,35 @@ def test_a_failure_in_the_cutover_puts_blue_back(bgf, proxy):
     assert b.group(green) is None
     assert b.deployment(did)["status"] == "Failed"
     assert len(px.log("DescribeTargetHealth")) > 3
+
+
+def test_stop_before_the_cutover_deletes_green(bgf):
+    """`deployer stop ID` while green waits for its manual cut-over: the
+    driver ends it Stopped, deletes green, blue keeps the traffic and no
+    process stays suspended."""
+    b = bgf(wait="manual")
+    blue_ids = b.in_service(b.blue)
+    p = b.popen_deployer(GROUP, "HEAD")
+    try:
+        def journal():
+            keys = b.s3.list_objects_v2(
+                Bucket=b.bucket, Prefix=f"deploys/deployments/{APP}/{GROUP}/"
+            ).get("Contents", [])
+            js = [k["Key"] for k in keys
+                  if k["Key"].endswith("/blue_green.json")]
+            j = b.read(js[0][len("deploys/"):]) if js else None
+            return j if j and j["phase"] == "ready" else None
+        j = wait_for(journal, 120, interval=0.2, what="green ready")
+        r = b.deployer("stop", j["deployment"], timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 1, out + err
+    assert f"blue/green {j['deployment']} stopped" in out
+    assert b.deployment(j["deployment"])["status"] == "Stopped"
+    assert b.group(j["green"]) is None
+    assert b.targets() == blue_ids
+    assert b.group(b.blue)["SuspendedProcesses"] == []

@@ -1458,3 +1458,50 @@ bluegreen_json(struct dctx *c, const struct deployer_group *g,
 	json_object_set_new(o, "journal", doc);
 	return o;
 }
+
+/*
+ * `deployer status ID --watch` of a blue/green deployment: only watch
+ * (its driver moves it): each phase of the journal as it changes, until
+ * the deployment ends.  d is reloaded.  0 Succeeded, 1 another end (eb
+ * EK_FAILED), -1 (eb).
+ */
+int
+bluegreen_watch(struct dctx *c, struct deployment *d, struct errbuf *eb)
+{
+	struct deployment	 now;
+	struct bgj		 j;
+	char			*phase = NULL;
+
+	printf("watching blue/green deployment %s (sequence %llu) of %s to "
+	    "%s\n", d->id, (unsigned long long)d->sequence, d->application,
+	    d->group);
+	fflush(stdout);
+	for (;;) {
+		if (journal_load(c, d, &j, eb) == 0) {
+			if (phase == NULL || strcmp(phase, j.phase) != 0) {
+				printf("phase %s (blue '%s', green '%s')\n",
+				    j.phase, j.blue, j.green != NULL ?
+				    j.green : "-");
+				fflush(stdout);
+				setstr(&phase, j.phase);
+			}
+			bgj_release(&j);
+		}
+		memset(&now, 0, sizeof(now));
+		if (deployment_load(c, d->group, d->id, &now, eb) == -1) {
+			free(phase);
+			return -1;
+		}
+		deployment_release(d);
+		*d = now;
+		if (strcmp(d->status, "InProgress") != 0)
+			break;
+		nap();
+	}
+	free(phase);
+	printf("deployment %s: %s\n", d->id, d->status);
+	if (strcmp(d->status, "Succeeded") == 0)
+		return 0;
+	errbuf_set(eb, EK_FAILED, "deployment %s %s", d->id, d->status);
+	return 1;
+}

@@ -216,7 +216,9 @@ cmd_status(int argc, char **argv)
 	if (watch) {
 		/* Watch only: the deployment's driver sends the batches. */
 		if (strcmp(d.status, "InProgress") == 0) {
-			if ((r = watch_only(&c, &d, &eb)) == -1)
+			if ((r = g->strategy == STRATEGY_BLUE_GREEN ?
+			    bluegreen_watch(&c, &d, &eb) :
+			    watch_only(&c, &d, &eb)) == -1)
 				goto fail;
 		} else {
 			r = strcmp(d.status, "Succeeded") == 0 ? 0 : 1;

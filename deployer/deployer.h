@@ -312,6 +312,8 @@ int	bluegreen_status(struct dctx *, const struct deployer_group *,
 	    struct errbuf *);
 struct json_t *bluegreen_json(struct dctx *, const struct deployer_group *,
 	    const struct deployment *);
+/* status --watch of a blue/green deployment: 0 Succeeded, 1 not, -1. */
+int	bluegreen_watch(struct dctx *, struct deployment *, struct errbuf *);
 
 /* bundle_pack.c: --bundle FILE|DIR as a .tar.gz (see the file). */
 int	bundle_pack(const char *src, const char *out, const char **ret_tgz,

@@ -444,3 +444,18 @@ def test_stop_before_the_cutover_deletes_green(bgf):
     assert b.group(j["green"]) is None
     assert b.targets() == blue_ids
     assert b.group(b.blue)["SuspendedProcesses"] == []
+
+
+def test_no_wait_hands_the_rollout_to_a_detached_driver(bgf):
+    b = bgf()
+    r = b.deployer("--no-wait", GROUP, "HEAD", timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    did = dep_id(r.stdout)
+    assert "detached driver" in r.stdout
+    r = b.deployer("status", did, "--watch", timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    wait_for(lambda: b.deployment(did)["status"] == "Succeeded", 60,
+             interval=0.2, what="the detached driver's end")
+    green = f"{b.blue}-{did}"
+    assert b.targets() == b.in_service(green)
+    assert b.group(b.blue)["SuspendedProcesses"] == []

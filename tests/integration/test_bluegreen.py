@@ -226,13 +226,18 @@ def test_rollout_moves_traffic_to_green_then_rollback_swaps_back(bgf):
 
 def test_green_that_fails_validation_never_gets_traffic(bgf):
     b = bgf(ready_timeout=25)
+    # v1 first, blue/green: it serves from then on (the "blue" below).
+    r = b.deployer(GROUP, "HEAD", timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    good = dep_id(r.stdout)
+    base, b.blue = b.blue, f"{b.blue}-{good}"
     blue_ids = b.in_service(b.blue)
     b.commit("worker never healthy",
              {"scripts/check_heartbeat.sh": (BAD_CHECK, 0o755)})
     r = b.deployer(GROUP, "HEAD", timeout=300)
     assert r.returncode == 1, r.stdout + r.stderr
     did = dep_id(r.stdout)
-    green = f"{b.blue}-{did}"
+    green = f"{base}-{did}"
     assert "catch-up failed in ValidateService" in r.stdout
     assert f"blue '{b.blue}' still serves" in r.stderr
     assert b.group(green) is None          # deleted
@@ -244,7 +249,10 @@ def test_green_that_fails_validation_never_gets_traffic(bgf):
     assert recs and all(r["result"] in ("ABANDON", None)
                         for r in recs.values())
     assert not any(r.get("in_service_at") for r in recs.values())
-    assert b.pointer() is None
+    assert b.pointer()["serving"] == b.blue
+    # New instances get what blue runs, not the revision that failed.
+    assert b.target()["revision"]["sha256"] == \
+        b.deployment(good)["revision"]["sha256"]
 
 
 def test_keep_failed_keeps_green_without_traffic(bgf):

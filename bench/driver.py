@@ -34,6 +34,8 @@ BENCHMARKS = [
     ("B8", "b8_deployer", "deployer client side, 100 MB repository"),
     ("B9", "b9_traffic", "HAProxy rollout of three instances under load: "
      "failed requests, p99, Block/AllowTraffic time"),
+    ("B10", "b10_bluegreen", "blue/green of 3 instances on the fleet "
+     "peer: to traffic on green, rollback swap"),
 ]
 
 

@@ -50,6 +50,7 @@ deploy_help(void)
 	    "       deployer rollback [--no-wait] GROUP [ID]\n"
 	    "       deployer stop [--rollback] GROUP | ID\n"
 	    "       deployer resume ID\n"
+	    "       deployer continue ID\n"
 	    "       deployer setup GROUP\n\n"
 	    "Deploy the commit REF names to the deployment group GROUP of\n"
 	    "deployer.yml (found in the current directory or a parent):\n"
@@ -69,6 +70,8 @@ deploy_help(void)
 	    "      --ignore-application-stop-failures  go on when the live\n"
 	    "                     revision's ApplicationStop fails\n"
 	    "      --json         print the id and outcome as JSON\n"
+	    "      --keep-failed  blue_green: keep a green group that failed\n"
+	    "                     (without traffic) instead of deleting it\n"
 	    "      --no-wait      hand the rollout to a detached driver\n"
 	    "      --no-traffic-control\n"
 	    "                     hosts do not leave their load balancers\n"
@@ -173,6 +176,7 @@ cmd_deploy(int argc, char **argv)
 		{ "help",	no_argument,	NULL, 'h' },
 		{ "ignore-application-stop-failures", no_argument, NULL, 'I' },
 		{ "json",	no_argument,	NULL, 'j' },
+		{ "keep-failed", no_argument,	NULL, 'K' },
 		{ "no-wait",	no_argument,	NULL, 'N' },
 		{ "no-traffic-control", no_argument, NULL, 'T' },
 		{ "verbose",	no_argument,	NULL, 'v' },
@@ -224,6 +228,9 @@ cmd_deploy(int argc, char **argv)
 		case 'h':
 			deploy_help();
 			return 0;
+		case 'K':
+			o.keep_failed = true;
+			break;
 		case 'N':
 			o.nowait = true;
 			break;
@@ -379,7 +386,10 @@ cmd_deploy(int argc, char **argv)
 	fflush(stdout);
 
 	/* 6.-9. create, roll out, roll back */
-	r = deploy_and_watch(&c, g, &rev, NULL, &o, &eb);
+	if (g->strategy == STRATEGY_BLUE_GREEN)
+		r = bluegreen_deploy(&c, g, &rev, NULL, &o, &eb);
+	else
+		r = deploy_and_watch(&c, g, &rev, NULL, &o, &eb);
 	if (r == -1)
 		goto fail;
 	if (r == DRIVE_LEAVE) {

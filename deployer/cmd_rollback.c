@@ -95,6 +95,13 @@ cmd_rollback(int argc, char **argv)
 	}
 	if (dctx_open_store(&c, false, &eb) == -1)
 		goto fail;
+	/* blue/green: swap back to the kept group while it exists. */
+	if (g->strategy == STRATEGY_BLUE_GREEN &&
+	    (r = bluegreen_rollback(&c, g, &o, &eb)) != 1) {
+		if (r == -1)
+			goto fail;
+		goto out;
+	}
 	if ((r = target_read(&c, g->name, &target, NULL, &eb)) == -1)
 		goto fail;
 	if (r == 0) {
@@ -129,7 +136,10 @@ cmd_rollback(int argc, char **argv)
 	printf("rolling back group '%s' from %s to %s (deployment %s)\n",
 	    g->name, cur != NULL ? cur : "-", prev.commit[0] != '\0' ?
 	    prev.commit : prev.sha256, previd);
-	r = deploy_and_watch(&c, g, &prev, cur, &o, &eb);
+	if (g->strategy == STRATEGY_BLUE_GREEN)
+		r = bluegreen_deploy(&c, g, &prev, cur, &o, &eb);
+	else
+		r = deploy_and_watch(&c, g, &prev, cur, &o, &eb);
 	if (r == -1)
 		goto fail;
 	if (r == DRIVE_LEAVE) {

@@ -216,7 +216,9 @@ cmd_status(int argc, char **argv)
 	if (watch) {
 		/* Watch only: the deployment's driver sends the batches. */
 		if (strcmp(d.status, "InProgress") == 0) {
-			if ((r = watch_only(&c, &d, &eb)) == -1)
+			if ((r = g->strategy == STRATEGY_BLUE_GREEN ?
+			    bluegreen_watch(&c, &d, &eb) :
+			    watch_only(&c, &d, &eb)) == -1)
 				goto fail;
 		} else {
 			r = strcmp(d.status, "Succeeded") == 0 ? 0 : 1;
@@ -251,6 +253,9 @@ cmd_status(int argc, char **argv)
 	if (json) {
 		o = deployment_to_json(&d);
 		(void)json_object_set_new(o, "caught_up", catch_ups(&c, &d));
+		if (g->strategy == STRATEGY_BLUE_GREEN)
+			(void)json_object_set_new(o, "blue_green",
+			    bluegreen_json(&c, g, &d));
 		(void)json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("\n");
 		json_decref(o);
@@ -261,6 +266,9 @@ cmd_status(int argc, char **argv)
 		cu = catch_ups(&c, &d);
 		print_catch_ups(cu);
 		json_decref(cu);
+		if (g->strategy == STRATEGY_BLUE_GREEN &&
+		    bluegreen_status(&c, g, &eb) == -1)
+			goto fail;
 	}
 	goto out;
  fail:

@@ -267,6 +267,9 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 			    xstrdup(from->inst[i].queue) : NULL;
 			d->ninst++;
 		}
+	} else if (g->strategy == STRATEGY_BLUE_GREEN) {
+		/* Nothing is sent: green's instances catch up at boot. */
+		d->inst = xcalloc(1, sizeof(*d->inst));
 	} else {
 		d->inst = xcalloc(nri + 1, sizeof(*d->inst));
 		for (size_t i = 0; i < nri; i++) {

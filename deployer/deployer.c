@@ -28,6 +28,7 @@ static const struct cmd {
 	const char	*name;
 	int		(*fn)(int, char **);
 } cmds[] = {
+	{ "continue",	cmd_continue },
 	{ "history",	cmd_history },
 	{ "instances",	cmd_instances },
 	{ "resume",	cmd_resume },

@@ -201,6 +201,7 @@ struct deploy_opts {
 	bool		 ignore_stop_failures;
 	bool		 json;		/* the outcome as JSON on stdout */
 	const char	*description;
+	bool		 keep_failed;	/* blue_green: keep a failed green */
 	/* Filled by deploy_and_watch(). */
 	char		 out_id[DEPLOYMENT_ID_LEN + 1];
 	uint64_t	 out_sequence;
@@ -292,11 +293,34 @@ int	brec_prepare(struct brec *, const struct dctx *, const char *commit,
 int	brec_lookup(struct brec *, struct dctx *, struct errbuf *);
 void	brec_save(const struct brec *, struct dctx *, bool to_store);
 
+/*
+ * bluegreen.c: strategy blue_green (see the file's comment).
+ * bluegreen_deploy() replaces deploy_and_watch() for such a group (same
+ * returns); bluegreen_run() is what drive() runs for it (a new
+ * deployment or a resumed one, from its journal): 0, 1, -1, DRIVE_*.
+ */
+int	bluegreen_deploy(struct dctx *, const struct deployer_group *,
+	    const struct revision *, const char *rollback_of,
+	    struct deploy_opts *, struct errbuf *);
+int	bluegreen_run(struct dctx *, const struct deployer_group *,
+	    struct deployment *, struct errbuf *);
+int	bluegreen_continue(struct dctx *, const struct deployment *,
+	    struct errbuf *);
+int	bluegreen_rollback(struct dctx *, const struct deployer_group *,
+	    struct deploy_opts *, struct errbuf *);
+int	bluegreen_status(struct dctx *, const struct deployer_group *,
+	    struct errbuf *);
+struct json_t *bluegreen_json(struct dctx *, const struct deployer_group *,
+	    const struct deployment *);
+/* status --watch of a blue/green deployment: 0 Succeeded, 1 not, -1. */
+int	bluegreen_watch(struct dctx *, struct deployment *, struct errbuf *);
+
 /* bundle_pack.c: --bundle FILE|DIR as a .tar.gz (see the file). */
 int	bundle_pack(const char *src, const char *out, const char **ret_tgz,
 	    struct errbuf *);
 
 /* cmd_*.c */
+int	cmd_continue(int, char **);	/* bluegreen.c */
 int	cmd_deploy(int, char **);
 int	cmd_history(int, char **);
 int	cmd_instances(int, char **);

@@ -433,7 +433,10 @@ drive_here(struct dctx *c, const struct deployer_group *g,
 	(void)sigemptyset(&sa.sa_mask);
 	(void)sigaction(SIGINT, &sa, &oint);
 	(void)sigaction(SIGTERM, &sa, &oterm);
-	r = rollout_run(c, g, d, eb);
+	if (g->strategy == STRATEGY_BLUE_GREEN)
+		r = bluegreen_run(c, g, d, eb);
+	else
+		r = rollout_run(c, g, d, eb);
 	if (r == DRIVE_LOST) {
 		/* eb: another deployer took over; it drives on. */
 		r = -1;
@@ -447,7 +450,13 @@ drive_here(struct dctx *c, const struct deployer_group *g,
 		    d->id);
 		goto out;
 	}
-	if (r == 1 && d->config_name != NULL &&
+	if (r == 1 && g->strategy == STRATEGY_BLUE_GREEN) {
+		/* Blue still serves its revision: new instances get it. */
+		struct errbuf	 e2 = { 0 };
+
+		if (target_restore_good(c, g, d, &e2) == -1)
+			printf("target.json not restored: %s\n", e2.msg);
+	} else if (r == 1 && d->config_name != NULL &&
 	    strstr(d->config_name, "(rollback)") != NULL)
 		/* An automatic rollback is never rolled back. */
 		errbuf_set(eb, EK_FAILED, "rollback %s %s", d->id, stopped ?

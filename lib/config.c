@@ -63,6 +63,8 @@ enum ftype {
 	F_SIZE,		/* uint64_t, with an optional K/M/G/T suffix */
 	F_U64,
 	F_BOOL,
+	F_STRATEGY,	/* in_place | blue_green */
+	F_BLUEGREEN,	/* blue_green:, wait_before_cutover (by hand) */
 	F_LOGLEVEL,
 	F_SQSPROTO,	/* json | query (enum aws_sqs_protocol) */
 	F_GROUPS,	/* deployer.yml groups: */
@@ -392,6 +394,18 @@ check_field(struct cctx *c, const struct field *f, const struct ynode *v,
 		}
 		*(bool *)((char *)obj + f->off) = b;
 		return;
+	case F_STRATEGY:
+		if (v->type == YN_SCALAR && strcmp(v->value, "in_place") == 0)
+			*(int *)((char *)obj + f->off) = STRATEGY_IN_PLACE;
+		else if (v->type == YN_SCALAR &&
+		    strcmp(v->value, "blue_green") == 0)
+			*(int *)((char *)obj + f->off) = STRATEGY_BLUE_GREEN;
+		else
+			cerr(c, v, f->key, "'%s': must be in_place or "
+			    "blue_green", quote(v, qb, sizeof(qb)));
+		return;
+	case F_BLUEGREEN:
+		return;		/* check_blue_green() */
 	case F_UINT:
 	case F_U64:
 	case F_SIZE:
@@ -1224,7 +1238,64 @@ static const struct field group_fields[] = {
 	GF("deployment_config", F_GROUPS, dc, 0, 0),
 	GF("rollback_on_failure", F_BOOL, rollback_on_failure, 0, 0),
 	GF("timeout", F_UINT, timeout, 1, 86400),
+	GF("strategy", F_STRATEGY, strategy, 0, 0),
+	GF("blue_green", F_BLUEGREEN, bg, 0, 0),
 };
+
+#define BF(k, t, m, lo, hi) \
+	{ k, t, offsetof(struct blue_green_config, m), lo, hi, false }
+
+static const struct field bg_fields[] = {
+	BF("auto_scaling_group", F_HOOKNAME, auto_scaling_group, 0, 0),
+	BF("ready_timeout", F_UINT, ready_timeout, 1, BG_TIMEOUT_MAX),
+	BF("wait_before_cutover", F_BLUEGREEN, wait_before_cutover, 0, 0),
+	BF("keep_blue", F_UINT, keep_blue, 0, BG_TIMEOUT_MAX),
+};
+
+/* groups.NAME.blue_green, and strategy blue_green's requirements. */
+static void
+check_blue_green(struct cctx *c, const struct ynode *group,
+    struct deployer_group *g, const char *where)
+{
+	struct blue_green_config *bg = &g->bg;
+	const struct ynode	*v, *w;
+	char			 key[300], qb[QMAX * 4];
+	uint64_t		 u;
+
+	bg->ready_timeout = BG_READY_TIMEOUT_DEFAULT;
+	bg->keep_blue = BG_KEEP_BLUE_DEFAULT;
+	v = group != NULL ? ynode_get(group, "blue_green") : NULL;
+	(void)snprintf(key, sizeof(key), "%sblue_green", where);
+	if (v != NULL && !ynode_is_null(v)) {
+		if (v->type != YN_MAP) {
+			cerr(c, v, key, "must be a mapping of settings, not "
+			    "%s", node_kind(v));
+			return;
+		}
+		(void)snprintf(key, sizeof(key), "%sblue_green.", where);
+		check_map(c, v, bg_fields, nitems(bg_fields), bg, key, NULL);
+		(void)snprintf(key, sizeof(key),
+		    "%sblue_green.wait_before_cutover", where);
+		if ((w = ynode_get(v, "wait_before_cutover")) != NULL &&
+		    !ynode_is_null(w)) {
+			if (w->type == YN_SCALAR &&
+			    strcmp(w->value, "manual") == 0)
+				bg->manual_cutover = true;
+			else if (w->type != YN_SCALAR || !w->plain ||
+			    parse_u64(w->value, 0, BG_TIMEOUT_MAX, &u) == -1)
+				cerr(c, w, key, "'%s': must be seconds "
+				    "0..%d or \"manual\"", quote(w, qb,
+				    sizeof(qb)), BG_TIMEOUT_MAX);
+			else
+				bg->wait_before_cutover = (unsigned)u;
+		}
+	} else if (v != NULL || g->strategy != STRATEGY_BLUE_GREEN)
+		return;
+	if (v != NULL && g->strategy != STRATEGY_BLUE_GREEN) {
+		(void)snprintf(key, sizeof(key), "%sblue_green", where);
+		cerr(c, v, key, "is only read with strategy: blue_green");
+	}
+}
 
 static void
 check_deploy_config(struct cctx *c, const struct ynode *v, const char *key,
@@ -1324,6 +1395,8 @@ check_groups(struct cctx *c, struct deployer_config *dcfg,
 		g->dc.kind = DC_ONE_AT_A_TIME;	/* CodeDeploy's default */
 		g->rollback_on_failure = true;
 		g->timeout = DEPLOYER_TIMEOUT_DEFAULT;
+		g->bg.ready_timeout = BG_READY_TIMEOUT_DEFAULT;
+		g->bg.keep_blue = BG_KEEP_BLUE_DEFAULT;
 		if (ynode_is_null(v))
 			continue;
 		if (v->type != YN_MAP) {
@@ -1336,6 +1409,7 @@ check_groups(struct cctx *c, struct deployer_config *dcfg,
 		(void)snprintf(where, sizeof(where), "groups.%s.", g->name);
 		check_map(c, v, group_fields, nitems(group_fields), g, where,
 		    &dcn);
+		check_blue_green(c, v, g, where);
 		if (dcn != NULL) {
 			(void)snprintf(where, sizeof(where),
 			    "groups.%s.deployment_config", g->name);
@@ -1364,8 +1438,10 @@ deployer_config_release(struct deployer_config *dcfg)
 	free(dcfg->message_key_file);
 	if (dcfg->message_key != NULL)
 		freezero(dcfg->message_key, dcfg->message_key_len);
-	for (size_t i = 0; i < dcfg->ngroups; i++)
+	for (size_t i = 0; i < dcfg->ngroups; i++) {
 		free(dcfg->groups[i].name);
+		free(dcfg->groups[i].bg.auto_scaling_group);
+	}
 	free(dcfg->groups);
 	errors_free(dcfg->errors, dcfg->nerrors);
 	deployer_config_init(dcfg);

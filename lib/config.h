@@ -165,12 +165,28 @@ struct deploy_config {
 	bool			 percent;	/* min_healthy is in % */
 };
 
+/* deployer.yml groups.NAME.blue_green (strategy: blue_green). */
+#define BG_READY_TIMEOUT_DEFAULT 900	/* s */
+#define BG_KEEP_BLUE_DEFAULT	3600	/* s */
+#define BG_TIMEOUT_MAX		604800	/* s: a week */
+enum deploy_strategy { STRATEGY_IN_PLACE = 0, STRATEGY_BLUE_GREEN };
+struct blue_green_config {
+	char		*auto_scaling_group;	/* the first blue; NULL: from
+						   the store's pointer */
+	unsigned	 ready_timeout;		/* s */
+	unsigned	 wait_before_cutover;	/* s */
+	bool		 manual_cutover;	/* "manual" */
+	unsigned	 keep_blue;		/* s; 0: retire blue at once */
+};
+
 struct deployer_group {
 	char			*name;
 	struct deploy_config	 dc;		/* default OneAtATime */
 	bool			 rollback_on_failure;	/* default true */
 	unsigned		 timeout;	/* s, default 3600 */
 	unsigned long		 line;		/* where it was declared */
+	int			 strategy;	/* enum deploy_strategy */
+	struct blue_green_config bg;
 };
 
 struct deployer_config {

@@ -9,6 +9,10 @@ tests/integration/conftest.py).
   proxy    function: a factory, proxy(upstream_url) -> a fault proxy in
            front of that peer, rules and log cleared (.url, .rules([...]),
            .log())
+  fleet    function: the fleet peer in front of moto (its own process per
+           test): real `hookd run` daemons for the instances of the
+           watched groups (.url, .configure(**cfg), .state(),
+           .instances(group, state), .log(action), .crash(id), .env())
   aws_env  function: a clean base environment (no AWS_* from the caller)
   elb_peer function: our scripted load balancer (tests/peers/elb.py),
            reset per test, its test key accepted (.url, .configure(**cfg),
@@ -106,6 +110,55 @@ class IMDSPeer:
              "AWS_CONFIG_FILE": "/nonexistent/config"}
         e.update(extra)
         return e
+
+
+class FleetPeer:
+    """tests/peers/fleet.py in front of moto: real daemons for the
+    instances of the watched groups (one process per test)."""
+
+    def __init__(self, procs, logdir, moto):
+        self.moto = moto
+        self.logfile = pathlib.Path(logdir) / "fleet.log"
+        self.proc, port = start_py_peer(procs, "fleet.py", [moto.url],
+                                        self.logfile)
+        self.url = f"http://127.0.0.1:{port}"
+        self.configure(moto_keys={moto.access_key: moto.secret},
+                       region=moto.region)
+
+    def configure(self, **cfg):
+        return _http("POST", self.url + "/_peer/config", cfg)
+
+    def state(self):
+        return _http("GET", self.url + "/_peer/state")
+
+    def instances(self, group=None, state=None):
+        """{id: record} of the instances, by group and lifecycle state."""
+        return {k: v for k, v in self.state()["instances"].items()
+                if (group is None or v["AutoScalingGroupName"] == group) and
+                (state is None or v["LifecycleState"] == state)}
+
+    def log(self, action=None):
+        out = _http("GET", self.url + "/_peer/log")
+        return [e for e in out if action is None or e.get("action") == action]
+
+    def crash(self, instance, sig=9):
+        return _http("POST", self.url + "/_peer/stop",
+                     {"instance": instance, "signal": sig})
+
+    def env(self, **extra):
+        """Auto Scaling through the fleet peer, everything else moto."""
+        e = self.moto.env(AWS_ENDPOINT_URL_AUTO_SCALING=self.url)
+        e.update(extra)
+        return e
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
 
 
 class ELBPeer:
@@ -220,6 +273,17 @@ def imds(_imds_session):
     return _imds_session
 
 
+@pytest.fixture
+def fleet(moto, _peer_procs, _peer_logdir):
+    f = FleetPeer(_peer_procs, _peer_logdir, moto)
+    _active["fleet"] = f
+    try:
+        yield f
+    finally:
+        _active.pop("fleet", None)
+        f.stop()
+
+
 @pytest.fixture(scope="session")
 def _elb_session(_peer_procs, _peer_logdir):
     p = ELBPeer(_peer_procs, _peer_logdir)
@@ -278,6 +342,17 @@ def _save_logs(name):
         try:
             (d / "imds_requests.json").write_text(json.dumps(i.log(),
                                                              indent=1))
+        except OSError:
+            pass
+    f = _active.get("fleet")
+    if f is not None:
+        shutil.copy(f.logfile, d / "fleet.log")
+        try:
+            st = f.state()
+            (d / "fleet_state.json").write_text(json.dumps(st, indent=1))
+            for iid, rec in st["instances"].items():
+                if rec.get("log") and os.path.exists(rec["log"]):
+                    shutil.copy(rec["log"], d / f"hookd.{iid}.log")
         except OSError:
             pass
     e = _active.get("elb")

@@ -152,8 +152,8 @@ class IMDSASGHandler(peerlib.Handler):
         entry["kind"] = "imds"
         path = urllib.parse.urlsplit(self.path).path
         with srv.lock:
-            cfg = srv.st["config"]
-            if not cfg["imds_enabled"]:
+            cfg, path = self.imds_identity(path)
+            if cfg is None or not cfg["imds_enabled"]:
                 entry["status"] = 404
                 return self.reply(404, "")
             if path == "/latest/api/token":
@@ -184,6 +184,12 @@ class IMDSASGHandler(peerlib.Handler):
             status, body, ctype = self.imds_get(path, cfg)
             entry["status"] = status
         self.reply(status, body, ctype)
+
+    def imds_identity(self, path):
+        """(configuration, path below the endpoint) of the instance a
+        metadata request is for: here the one configured instance; the
+        fleet peer (fleet.py) serves one per instance under /i/ID/."""
+        return self.server.st["config"], path
 
     def imds_get(self, path, cfg):
         md = "/latest/meta-data/"

@@ -28,6 +28,7 @@
 #include <libxml/parser.h>
 
 #include "aws/asg.h"
+#include "aws/asg_bg.h"
 #include "aws/client.h"
 #include "aws/creds.h"
 #include "aws/elb.h"
@@ -61,6 +62,15 @@ static const char usage_text[] =
 "  asg describe-instances [ID...]          asg describe-hooks --group G\n"
 "  asg put-hook --group G --hook H [--heartbeat-timeout N]\n"
 "      [--default-result R] [--transition T] [--metadata M]\n"
+"  asg describe-groups [NAME...] [--tag K=V]   (JSON)\n"
+"  asg create-group --group G (--lt-id ID | --lt-name N | --lc NAME)\n"
+"      [--lt-version V] --min N --max N --desired N [--subnets S]\n"
+"      [--zone Z]... [--health-check-type T] [--grace N] [--tag K=V]...\n"
+"      [--propagate-tag K=V]... [--target-group ARN]... [--lb NAME]...\n"
+"  asg update-sizes --group G [--min N] [--max N] [--desired N]\n"
+"  asg delete-group --group G\n"
+"  asg suspend|resume --group G [PROCESS...]\n"
+"  asg attach-tgs|detach-tgs|attach-lbs|detach-lbs --group G NAME...\n"
 "  asg traffic-sources --group G\n"
 "  elb register|deregister|health (--target-group ARN|NAME |\n"
 "      --load-balancer NAME) --instance I  elb timing --target-group ARN\n"
@@ -386,6 +396,191 @@ cmd_s3(struct aws_client *c, const struct args *a, struct errbuf *eb)
 	return rv;
 }
 
+/* Every value of a repeated option, in order (borrowed, at most max). */
+static size_t
+opt_all(const struct args *a, const char *name, const char **v, size_t max)
+{
+	size_t	 n = 0;
+
+	for (size_t i = 0; i < a->nopt && n < max; i++)
+		if (strcmp(a->name[i], name) == 0)
+			v[n++] = a->val[i];
+	return n;
+}
+
+static long
+opt_size(const struct args *a, const char *name)
+{
+	return opt(a, name) == NULL ? ASG_SIZE_UNSET :
+	    (long)opt_num(a, name, 0);
+}
+
+static json_t *
+strs_json(const struct asg_strs *s)
+{
+	json_t	*j = json_array();
+
+	for (size_t i = 0; i < s->n; i++)
+		json_array_append_new(j, json_string(s->v[i]));
+	return j;
+}
+
+static json_t *
+group_json(const struct asg_group *g)
+{
+	json_t	*j, *tags, *insts;
+
+	tags = json_object();
+	for (size_t i = 0; i < g->ntags; i++)
+		json_object_set_new(tags, g->tags[i].key,
+		    json_string(g->tags[i].value));
+	insts = json_array();
+	for (size_t i = 0; i < g->ninstances; i++)
+		json_array_append_new(insts, json_pack("{s:s, s:s?, s:s?}",
+		    "id", g->instances[i].instance_id,
+		    "state", g->instances[i].lifecycle_state,
+		    "health", g->instances[i].health_status));
+	j = json_pack("{s:s, s:s?, s:s?, s:s?, s:s?, s:I, s:I, s:I, s:s?, "
+	    "s:s?, s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:s?}",
+	    "name", g->name, "launch_configuration", g->launch_configuration,
+	    "lt_id", g->lt_id, "lt_name", g->lt_name,
+	    "lt_version", g->lt_version, "min", (json_int_t)g->min_size,
+	    "max", (json_int_t)g->max_size, "desired", (json_int_t)g->desired,
+	    "subnets", g->vpc_zone_identifier,
+	    "health_check_type", g->health_check_type,
+	    "grace", (json_int_t)g->health_check_grace,
+	    "zones", strs_json(&g->availability_zones),
+	    "target_groups", strs_json(&g->target_groups),
+	    "load_balancers", strs_json(&g->load_balancers),
+	    "suspended", strs_json(&g->suspended), "tags", tags,
+	    "instances", insts, "status", g->status);
+	return j;
+}
+
+/* "K=V" into a tag (borrowing a copy kept in *keep). */
+static void
+tag_of(const char *kv, int propagate, struct asg_tag *t, char **keep)
+{
+	char	*eq;
+
+	*keep = xstrdup(kv);
+	if ((eq = strchr(*keep, '=')) == NULL)
+		usage("a tag is KEY=VALUE");
+	*eq = '\0';
+	t->key = *keep;
+	t->value = eq + 1;
+	t->propagate = propagate;
+}
+
+static int
+cmd_asg_create(struct aws_client *c, const struct args *a,
+    struct errbuf *eb)
+{
+	const char		*v[AWSC_ARGS_MAX], *zones[AWSC_ARGS_MAX];
+	const char		*tgs[AWSC_ARGS_MAX], *lbs[AWSC_ARGS_MAX];
+	struct asg_tag		 tags[AWSC_ARGS_MAX];
+	char			*keep[AWSC_ARGS_MAX];
+	struct asg_group	 g;
+	size_t			 n, nt = 0;
+	int			 rv;
+
+	asg_group_init(&g);
+	g.name = (char *)(uintptr_t)opt(a, "--group");
+	g.lt_id = (char *)(uintptr_t)opt(a, "--lt-id");
+	g.lt_name = (char *)(uintptr_t)opt(a, "--lt-name");
+	g.lt_version = (char *)(uintptr_t)opt(a, "--lt-version");
+	g.launch_configuration = (char *)(uintptr_t)opt(a, "--lc");
+	g.min_size = opt_size(a, "--min");
+	g.max_size = opt_size(a, "--max");
+	g.desired = opt_size(a, "--desired");
+	g.vpc_zone_identifier = (char *)(uintptr_t)opt(a, "--subnets");
+	g.health_check_type = (char *)(uintptr_t)opt(a,
+	    "--health-check-type");
+	g.health_check_grace = opt_size(a, "--grace");
+	g.availability_zones.n = opt_all(a, "--zone", zones, AWSC_ARGS_MAX);
+	g.availability_zones.v = (char **)(uintptr_t)zones;
+	g.target_groups.n = opt_all(a, "--target-group", tgs, AWSC_ARGS_MAX);
+	g.target_groups.v = (char **)(uintptr_t)tgs;
+	g.load_balancers.n = opt_all(a, "--lb", lbs, AWSC_ARGS_MAX);
+	g.load_balancers.v = (char **)(uintptr_t)lbs;
+	n = opt_all(a, "--tag", v, AWSC_ARGS_MAX);
+	for (size_t i = 0; i < n; i++, nt++)
+		tag_of(v[i], 0, &tags[nt], &keep[nt]);
+	n = opt_all(a, "--propagate-tag", v, AWSC_ARGS_MAX - nt);
+	for (size_t i = 0; i < n; i++, nt++)
+		tag_of(v[i], 1, &tags[nt], &keep[nt]);
+	g.tags = tags;
+	g.ntags = nt;
+	rv = asg_create_group(c, &g, eb);
+	for (size_t i = 0; i < nt; i++)
+		free(keep[i]);
+	if (rv == 0)
+		printf("ok\n");
+	return rv;
+}
+
+/* The group-level calls of a blue/green rollout (asg_bg.h). */
+static int
+cmd_asg_group(struct aws_client *c, const struct args *a,
+    struct errbuf *eb)
+{
+	const char		*cmd = a->pos[0], *group = opt(a, "--group");
+	const char *const	*rest = a->pos + 1;
+	struct asg_groups	 gl;
+	size_t			 nrest = a->npos - 1;
+	json_t			*j;
+	char			*tk, *eq;
+	int			 rv = -1;
+
+	if (strcmp(cmd, "describe-groups") == 0) {
+		if (opt(a, "--tag") != NULL) {
+			tk = xstrdup(opt(a, "--tag"));
+			if ((eq = strchr(tk, '=')) == NULL)
+				usage("--tag is KEY=VALUE");
+			*eq = '\0';
+			rv = asg_find_groups_by_tag(c, tk, eq + 1, &gl, eb);
+			free(tk);
+		} else
+			rv = asg_describe_groups(c, rest, nrest, &gl, eb);
+		if (rv == 0) {
+			j = json_array();
+			for (size_t i = 0; i < gl.n; i++)
+				json_array_append_new(j, group_json(&gl.v[i]));
+			json_dumpf(j, stdout, JSON_INDENT(1));
+			printf("\n");
+			json_decref(j);
+			asg_groups_release(&gl);
+		}
+		return rv;
+	}
+	if (strcmp(cmd, "create-group") == 0)
+		return cmd_asg_create(c, a, eb);
+	if (strcmp(cmd, "update-sizes") == 0)
+		rv = asg_update_sizes(c, group, opt_size(a, "--min"),
+		    opt_size(a, "--max"), opt_size(a, "--desired"), eb);
+	else if (strcmp(cmd, "delete-group") == 0)
+		rv = asg_delete_group(c, group, eb);
+	else if (strcmp(cmd, "suspend") == 0)
+		rv = asg_suspend_processes(c, group, rest, nrest, eb);
+	else if (strcmp(cmd, "resume") == 0)
+		rv = asg_resume_processes(c, group, rest, nrest, eb);
+	else if (strcmp(cmd, "attach-tgs") == 0)
+		rv = asg_attach_target_groups(c, group, rest, nrest, eb);
+	else if (strcmp(cmd, "detach-tgs") == 0)
+		rv = asg_detach_target_groups(c, group, rest, nrest, eb);
+	else if (strcmp(cmd, "attach-lbs") == 0)
+		rv = asg_attach_load_balancers(c, group, rest, nrest, eb);
+	else if (strcmp(cmd, "detach-lbs") == 0)
+		rv = asg_detach_load_balancers(c, group, rest, nrest, eb);
+	else
+		usage("unknown asg command");
+	if (rv == 0)
+		printf("ok\n");
+	else if (rv == ASG_NOT_FOUND)
+		printf("not-found\n");
+	return rv;
+}
+
 static void
 print_free_names(const char *kind, char **v, size_t n)
 {
@@ -478,7 +673,7 @@ cmd_asg(struct aws_client *c, const struct args *a, struct errbuf *eb)
 	}
 	if (strcmp(cmd, "traffic-sources") == 0)
 		return cmd_asg_traffic(c, act.group, eb);
-	usage("unknown asg command");
+	return cmd_asg_group(c, a, eb);
 }
 
 static int

@@ -511,6 +511,43 @@ config_resolves_the_group_in_design_order(void **state)
 }
 
 static void
+config_deployer_blue_green(void **state)
+{
+	struct deployer_config		 dc;
+	const struct deployer_group	*g;
+	struct errbuf			 eb = { 0 };
+
+	(void)state;
+	deployer_config_init(&dc);
+	assert_int_equal(deployer_config_load(&dc,
+	    CDIR "/deployer/good/blue-green.yml", NULL, &eb), 0);
+	g = deployer_config_group(&dc, "immutable");
+	assert_int_equal(g->strategy, STRATEGY_BLUE_GREEN);
+	assert_string_equal(g->bg.auto_scaling_group, "web");
+	assert_int_equal(g->bg.ready_timeout, 600);
+	assert_true(g->bg.manual_cutover);
+	assert_int_equal(g->bg.keep_blue, 0);
+	g = deployer_config_group(&dc, "timed");
+	assert_false(g->bg.manual_cutover);
+	assert_int_equal(g->bg.wait_before_cutover, 30);
+	assert_int_equal(g->bg.keep_blue, BG_KEEP_BLUE_DEFAULT);
+	g = deployer_config_group(&dc, "defaults");
+	assert_int_equal(g->strategy, STRATEGY_BLUE_GREEN);
+	assert_null(g->bg.auto_scaling_group);
+	assert_int_equal(g->bg.ready_timeout, BG_READY_TIMEOUT_DEFAULT);
+	assert_int_equal(g->bg.wait_before_cutover, 0);
+	g = deployer_config_group(&dc, "inplace");
+	assert_int_equal(g->strategy, STRATEGY_IN_PLACE);
+	deployer_config_release(&dc);
+	/* The design example's groups are in place. */
+	deployer_config_init(&dc);
+	assert_int_equal(deployer_config_load(&dc,
+	    CDIR "/deployer/good/design.yml", NULL, &eb), 0);
+	assert_int_equal(dc.groups[0].strategy, STRATEGY_IN_PLACE);
+	deployer_config_release(&dc);
+}
+
+static void
 config_deployer_design_example(void **state)
 {
 	struct deployer_config		 dc;
@@ -686,6 +723,7 @@ main(void)
 		cmocka_unit_test(config_message_key_file_must_be_private),
 		cmocka_unit_test(config_resolves_the_group_in_design_order),
 		cmocka_unit_test(config_deployer_design_example),
+		cmocka_unit_test(config_deployer_blue_green),
 		cmocka_unit_test(config_batch_sizes),
 		cmocka_unit_test(config_finds_deployer_yml_upwards),
 		cmocka_unit_test(config_log_level_names),

@@ -155,6 +155,7 @@ LIB_SRCS	+= lib/store_file.c
 LIB_SRCS	+= lib/store_s3.c
 LIB_SRCS	+= lib/validate.c
 LIB_SRCS	+= lib/xalloc.c
+LIB_SRCS	+= lib/yamltree.c
 
 HOOKD_SRCS	 =
 HOOKD_SRCS	+= hookd/cmd_bake.c
@@ -221,6 +222,7 @@ UNIT_TESTS	+= sqsjson
 UNIT_TESTS	+= state
 UNIT_TESTS	+= store
 UNIT_TESTS	+= validate
+UNIT_TESTS	+= yamltree
 
 LIB_OBJS	 = $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_TOBJS	 = $(LIB_SRCS:%.c=$(BUILD)/tobj/%.o)

@@ -14,6 +14,7 @@
 
 #include "aws/client.h"
 #include "backends.h"
+#include "caps.h"
 #include "config.h"
 #include "deployer.h"
 #include "errbuf.h"
@@ -42,8 +43,19 @@ dctx_open(struct dctx *c, struct errbuf *eb)
 	c->dir = xstrdup(c->cfgpath);
 	if ((slash = strrchr(c->dir, '/')) != NULL)
 		*(slash == c->dir ? slash + 1 : slash) = '\0';
-	if (deployer_config_load(&c->cfg, c->cfgpath, NULL, eb) == -1)
+	if (deployer_config_load(&c->cfg, c->cfgpath, NULL, eb) == -1) {
+		/* Every error at once, like hookd.yml's. */
+		if (eb->kind == EK_CONFIG && c->cfg.nerrors > 1) {
+			for (size_t i = 0; i < c->cfg.nerrors; i++)
+				fprintf(stderr, "deployer: %s\n",
+				    c->cfg.errors[i]);
+			errbuf_set(eb, EK_CONFIG, "'%s' is not valid (%s%zu "
+			    "errors)", c->cfgpath, c->cfg.nerrors >=
+			    CONFIG_ERRORS_MAX ? "at least " : "",
+			    c->cfg.nerrors);
+		}
 		return -1;
+	}
 	if (strncmp(c->cfg.store, "s3://", 5) == 0 ||
 	    strcmp(c->cfg.queue, "sqs") == 0) {
 		ac.region = c->cfg.region;

@@ -102,6 +102,12 @@ dl_on_event_end(void *arg, const struct deploy_event *de)
 		printf("  (%s)", de->outcome);
 	printf("\n");
 	fflush(stdout);
+	/* The appspec's warnings: what CodeDeploy would ignore. */
+	for (size_t i = 0; i < de->nwarnings; i++) {
+		fprintf(stderr, "warning: %s\n", de->warnings[i]);
+		if (dl_journal)
+			log_warnx("%s", de->warnings[i]);
+	}
 	if (dl_journal) {
 		if (de->status == DEPLOY_EVENT_FAILED)
 			log_warnx("%s failed: %s%s%s", what,

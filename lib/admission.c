@@ -145,6 +145,7 @@ admission_spec(const struct admission *a, const struct message *m,
 	sp->application = a->cfg->application;
 	sp->group = a->group;
 	sp->keep_releases = a->cfg->keep_releases;
+	sp->strict = a->cfg->strict;
 	sp->limits.max_bytes = a->cfg->max_bundle_bytes;
 	sp->limits.max_entries = a->cfg->max_bundle_entries;
 	if (m == NULL)

@@ -25,7 +25,8 @@
 
 /* Hooks. */
 #define HOOK_TIMEOUT_DEFAULT	3600			/* seconds */
-#define HOOK_TIMEOUT_MAX	3600			/* seconds */
+#define HOOK_TIMEOUT_MAX	3600		/* s, as AWS documents */
+#define HOOK_TIMEOUT_LIMIT	86400		/* s; over _MAX: warns */
 #define HOOK_KILL_GRACE_SEC	10			/* TERM -> KILL, s */
 #define HOOK_PROCS_MAX		4096			/* runas RLIMIT_NPROC */
 #define HOOK_PROCS_LIMIT	4194304			/* hook_max_procs max */

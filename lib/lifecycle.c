@@ -413,6 +413,12 @@ obs_end(struct engine *e, enum lc_event ev, enum deploy_event_status st,
 	de.tail = tail != NULL ? tail : "";
 	de.revision = rev;
 	de.rollback = rollback;
+	de.warnings = NULL;
+	de.nwarnings = 0;
+	if (ev == LC_DOWNLOAD_BUNDLE && !rollback) {
+		de.warnings = e->as.warnings;
+		de.nwarnings = e->as.nwarnings;
+	}
 	deploylog_printf(&e->log, lc_event_name(ev), "%s%s%s (%.3f s)",
 	    deploy_event_status_name(st), outcome != NULL ? ": " : "",
 	    outcome != NULL ? outcome : "", de.duration);
@@ -1023,6 +1029,12 @@ prepare(struct engine *e, struct errbuf *eb)
 	if (load_appspec(&e->as, e->reldir, eb) == -1 ||
 	    appspec_check_bundle(&e->as, e->reldir, eb) == -1 ||
 	    check_paths(&e->as, eb) == -1)
+		return -1;
+	/* What CodeDeploy would ignore runs, said loudly (or refused). */
+	for (size_t i = 0; i < e->as.nwarnings; i++)
+		deploylog_printf(&e->log, "DownloadBundle", "warning: %s",
+		    e->as.warnings[i]);
+	if (sp->strict && appspec_strict(&e->as, eb) == -1)
 		return -1;
 	if (e->reused == NULL)
 		record_release(e);

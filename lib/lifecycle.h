@@ -42,6 +42,7 @@ struct deploy_spec {
 	const char	*commit;	/* BUNDLE_COMMIT, or NULL */
 	unsigned	 keep_releases;	/* 0: KEEP_RELEASES_DEFAULT */
 	enum file_exists_behavior file_exists_behavior;	/* UNSET: appspec's */
+	bool		 strict;	/* an appspec warning fails it */
 	struct bundle_limits limits;	/* zero: bundle_limits_default() */
 };
 
@@ -65,6 +66,9 @@ struct deploy_event {
 	const char	*tail;		/* failed script's last output, or "" */
 	const char	*revision;	/* deployment id whose scripts ran */
 	bool		 rollback;	/* run to put the previous one back */
+	/* DownloadBundle: the appspec's warnings (appspec.h), else none */
+	char *const	*warnings;
+	size_t		 nwarnings;
 };
 
 /*

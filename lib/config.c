@@ -1511,8 +1511,8 @@ check_gate_field(struct cctx *c, const struct field *f,
 			if (bit == 0 || (bits & bit) != 0) {
 				cerr(c, v->kids[i], f->key, "'%s': %s",
 				    quote(v->kids[i], qb, sizeof(qb)),
-				    bit == 0 ? "must be failure, alarm or stop" :
-				    "listed twice");
+				    bit == 0 ? "must be failure, alarm or "
+				    "stop" : "listed twice");
 				return;
 			}
 			bits |= bit;

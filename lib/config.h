@@ -131,7 +131,7 @@ struct deploy_config {
 	/* Rollout gates (#22): {canary: N|"N%", bake: S, then: kind}. */
 	unsigned		 canary;	/* first batch; 0: no canary */
 	bool			 canary_percent; /* canary is in % */
-	unsigned		 bake;		/* s the gates watch each batch */
+	unsigned		 bake;		/* s gates watch each batch */
 };
 
 /* Rollout gates (#22): which endings roll back (auto_rollback). */

@@ -158,7 +158,8 @@ static void
 cw_describe_sends_names_and_follows_next_token(void **state)
 {
 	struct aws_client_config cfg = { 0 };
-	const char		*names[] = { "web-5xx", "web p99&x", "web-health" };
+	const char		*names[] = { "web-5xx", "web p99&x",
+				    "web-health" };
 	struct cw_alarms	 l;
 	struct server		 s;
 	struct aws_client	*c;
@@ -340,7 +341,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cw_parse_reads_metric_and_composite_alarms),
 		cmocka_unit_test(cw_parse_refuses_broken_replies),
-		cmocka_unit_test(cw_describe_sends_names_and_follows_next_token),
+		cmocka_unit_test(
+		    cw_describe_sends_names_and_follows_next_token),
 		cmocka_unit_test(cw_describe_checks_names_before_sending),
 		cmocka_unit_test(overrides_pick_each_service),
 		cmocka_unit_test(sns_parse_reads_message_id),

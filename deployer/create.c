@@ -35,6 +35,7 @@
 #include "config.h"
 #include "deployer.h"
 #include "errbuf.h"
+#include "gates.h"
 #include "message.h"
 #include "rollout.h"
 #include "store.h"
@@ -148,6 +149,22 @@ plan_reset(struct deployment *d)
 	d->ninst = d->nbatches = 0;
 }
 
+/*
+ * The most the gates (#22) add to a rollout: each bake, and a health
+ * check at each check, for every batch but the last.
+ */
+static time_t
+gates_time(const struct deployer_group *g, const struct deployment *d)
+{
+	time_t	 per;
+
+	if (d->rollback_of != NULL || d->nbatches < 2)
+		return 0;
+	per = (time_t)g->dc.bake + (g->health_check == NULL ? 0 :
+	    GATE_HEALTH_TIMEOUT * (time_t)(g->dc.bake / g->gate_interval + 2));
+	return per * (time_t)(d->nbatches - 1);
+}
+
 /* Fill d->inst and the batches: all instances, or those 'from' got. */
 static int
 plan_instances(struct dctx *c, const struct deployer_group *g,
@@ -156,6 +173,7 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 	struct deploy_config	 all = { .kind = DC_ALL_AT_ONCE };
 	struct reginst		*ri = NULL;
 	size_t			 nri = 0, *sizes = NULL, k = 0;
+	char			 desc[128];
 
 	if (from != NULL) {
 		d->inst = xcalloc(from->ninst + 1, sizeof(*d->inst));
@@ -193,7 +211,7 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 			d->inst[k++].batch = b;
 	free(sizes);
 	d->config_name = xstrdup(from != NULL ? "AllAtOnce (rollback)" :
-	    deploy_config_name(&g->dc));
+	    deploy_config_describe(&g->dc, desc, sizeof(desc)));
 	return 0;
 }
 
@@ -256,7 +274,7 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 	d.location = xstrdup(rev->location);
 	d.rollback_of = rollback_of != NULL ? xstrdup(rollback_of) : NULL;
 	d.deadline = time(NULL) + (time_t)g->timeout * (time_t)d.nbatches +
-	    DEPLOYER_DEADLINE_SLACK;
+	    DEPLOYER_DEADLINE_SLACK + gates_time(g, &d);
 
 	m.deployment_id = xstrdup(d.id);
 	m.application = xstrdup(d.application);
@@ -299,7 +317,8 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 		if (plan_instances(c, g, from, &d, eb) == -1)
 			goto out;
 		d.deadline = time(NULL) + (time_t)g->timeout *
-		    (time_t)d.nbatches + DEPLOYER_DEADLINE_SLACK;
+		    (time_t)d.nbatches + DEPLOYER_DEADLINE_SLACK +
+		    gates_time(g, &d);
 	}
 	if (deployment_save(c, &d, eb) == -1)
 		goto out;
@@ -330,6 +349,7 @@ deploy_and_watch(struct dctx *c, const struct deployer_group *g,
 	struct deployment	 d = { 0 }, rb = { 0 };
 	struct revision		 prev = { 0 };
 	char			 previd[MESSAGE_ID_LEN + 1];
+	bool			 stopped = false;
 	int			 r, ret = -1;
 
 	if (deployment_create(c, g, rev, rollback_of, NULL, &d, eb) == -1)
@@ -351,7 +371,14 @@ deploy_and_watch(struct dctx *c, const struct deployer_group *g,
 		goto out;
 	}
 	ret = 1;
-	if (!g->rollback_on_failure) {
+	/* A gate stopped it (#22): auto_rollback must name alarm. */
+	stopped = d.status != NULL && strcmp(d.status, "Stopped") == 0;
+	if (stopped && (g->auto_rollback & AUTO_ROLLBACK_ALARM) == 0) {
+		printf("alarm is not in auto_rollback of group '%s': nothing "
+		    "rolled back\n", g->name);
+		goto out;
+	}
+	if (!stopped && !g->rollback_on_failure) {
 		printf("rollback_on_failure is off for group '%s': nothing "
 		    "rolled back\n", g->name);
 		goto out;
@@ -380,8 +407,10 @@ deploy_and_watch(struct dctx *c, const struct deployer_group *g,
 		printf("rollback %s: %s\n", rb.id, eb->msg);
  out:
 	if (ret == 1)
-		errbuf_set(eb, EK_FAILED, "deployment %s failed%s%s", d.id,
-		    rb.id[0] != '\0' ? "; rolled back by " : "", rb.id);
+		errbuf_set(eb, EK_FAILED, "deployment %s %s%s%s%s", d.id,
+		    stopped ? "stopped: " : "failed", stopped && d.reason !=
+		    NULL ? d.reason : "", rb.id[0] != '\0' ? "; rolled back "
+		    "by " : "", rb.id);
 	revision_release(&prev);
 	deployment_release(&d);
 	deployment_release(&rb);

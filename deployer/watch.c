@@ -25,8 +25,10 @@
 
 #include <jansson.h>
 
+#include "config.h"
 #include "deployer.h"
 #include "errbuf.h"
+#include "gates.h"
 #include "queue.h"
 #include "xalloc.h"
 
@@ -283,8 +285,11 @@ deployment_print(const struct deployment *d, bool details)
 	    "%zu in progress, %zu not started\n", d->id,
 	    (unsigned long long)d->sequence,
 	    strcmp(d->status, "Succeeded") == 0 ? "succeeded" :
-	    strcmp(d->status, "Failed") == 0 ? "failed" : "is in progress",
+	    strcmp(d->status, "Failed") == 0 ? "failed" :
+	    strcmp(d->status, "Stopped") == 0 ? "stopped" : "is in progress",
 	    ok, failed, running, pending);
+	if (d->reason != NULL && strcmp(d->status, "Stopped") == 0)
+		printf("  stopped: %s\n", d->reason);
 	for (size_t i = 0; i < d->ninst; i++) {
 		const struct dinst	*di = &d->inst[i];
 
@@ -309,16 +314,45 @@ deployment_print(const struct deployment *d, bool details)
  * return after sending the next batch.  Returns 0 succeeded (or sent),
  * 1 failed, -1 with eb set.  d's status is saved when it ends.
  */
+/* The first failed instance in words, for the notice; new string. */
+static char *
+failure_reason(const struct deployment *d)
+{
+	for (size_t i = 0; i < d->ninst; i++)
+		if (d->inst[i].state == IS_FAILED ||
+		    d->inst[i].state == IS_TIMEDOUT)
+			return xasprintf("%s %s: %s", d->inst[i].name,
+			    d->inst[i].state == IS_TIMEDOUT ? "timed out" :
+			    "failed", d->inst[i].message != NULL ?
+			    d->inst[i].message : "-");
+	return NULL;
+}
+
 int
 rollout_run(struct dctx *c, const struct deployer_group *g,
     struct deployment *d, bool nowait, struct errbuf *eb)
 {
 	struct view	 v = { 0 };
+	struct dgates	 dg = { 0 };
+	struct gate_result gr;
 	char		 now[32];
+	bool		 gated, stopped = false;
 	int		 r = 0, ret = -1;
 
 	v.tty = isatty(STDOUT_FILENO) == 1;
 	v.last = xcalloc(d->ninst + 1, sizeof(*v.last));
+	/* Rollout gates (#22): not for a rollback, not when not driving. */
+	gated = d->rollback_of == NULL && !nowait && d->nbatches > 0;
+	if (gated && dgates_init(&dg, c, g, d, eb) == -1)
+		goto out;
+	if (gated && d->batch_sent[0] == 0) {
+		dgates_notify(&dg, "start", -1, "InProgress", NULL);
+		/* An alarm already in ALARM: nothing is sent. */
+		if (dgates_check(&dg, "start", -1, &gr) == GATES_FAILED) {
+			stopped = true;
+			goto end;
+		}
+	}
 	for (size_t b = 0; b < d->nbatches; b++) {
 		if (d->batch_sent[b] == 0) {
 			if (send_batch(c, d, b, eb) == -1 ||
@@ -335,19 +369,36 @@ rollout_run(struct dctx *c, const struct deployer_group *g,
 		}
 		if ((r = wait_batch(c, d, b, &v, eb)) == -1)
 			goto out;
+		if (gated)
+			dgates_notify(&dg, "batch", (long)b, r == 1 ? "Failed" :
+			    "Succeeded", NULL);
 		if (r == 1)
 			break;
+		/* Bake, and check the gates before the next batch. */
+		if (gated && b + 1 < d->nbatches && d->batch_sent[b + 1] == 0 &&
+		    dgates_bake(&dg, (long)b, &gr) != GATES_PASSED) {
+			stopped = true;
+			break;
+		}
 	}
+ end:
 	free(d->status);
-	d->status = xstrdup(r == 1 ? "Failed" : "Succeeded");
+	d->status = xstrdup(stopped ? "Stopped" : r == 1 ? "Failed" :
+	    "Succeeded");
+	free(d->reason);
+	d->reason = stopped ? xasprintf("%s", gr.reason) : r == 1 ?
+	    failure_reason(d) : NULL;
 	ts_now(now);
 	free(d->finished_at);
 	d->finished_at = xstrdup(now);
 	if (deployment_save(c, d, eb) == -1)
 		goto out;
 	deployment_print(d, true);
-	ret = r;
+	if (gated)
+		dgates_notify(&dg, "outcome", -1, d->status, d->reason);
+	ret = stopped ? 1 : r;
  out:
+	dgates_release(&dg);
 	view_release(&v, d->ninst);
 	return ret;
 }

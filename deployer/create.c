@@ -373,6 +373,10 @@ deploy_and_watch(struct dctx *c, const struct deployer_group *g,
 	ret = 1;
 	/* A gate stopped it (#22): auto_rollback must name alarm. */
 	stopped = d.status != NULL && strcmp(d.status, "Stopped") == 0;
+	if (stopped && (d.nbatches == 0 || d.batch_sent[0] == 0)) {
+		printf("nothing was sent: nothing to roll back\n");
+		goto out;
+	}
 	if (stopped && (g->auto_rollback & AUTO_ROLLBACK_ALARM) == 0) {
 		printf("alarm is not in auto_rollback of group '%s': nothing "
 		    "rolled back\n", g->name);
@@ -407,10 +411,11 @@ deploy_and_watch(struct dctx *c, const struct deployer_group *g,
 		printf("rollback %s: %s\n", rb.id, eb->msg);
  out:
 	if (ret == 1)
-		errbuf_set(eb, EK_FAILED, "deployment %s %s%s%s%s", d.id,
-		    stopped ? "stopped: " : "failed", stopped && d.reason !=
-		    NULL ? d.reason : "", rb.id[0] != '\0' ? "; rolled back "
-		    "by " : "", rb.id);
+		errbuf_set(eb, EK_FAILED, "deployment %s %s%.*s%s%s", d.id,
+		    stopped ? "stopped: " : "failed", stopped &&
+		    d.reason != NULL ? (int)strcspn(d.reason, "\n") : 0,
+		    stopped && d.reason != NULL ? d.reason : "",
+		    rb.id[0] != '\0' ? "; rolled back by " : "", rb.id);
 	revision_release(&prev);
 	deployment_release(&d);
 	deployment_release(&rb);

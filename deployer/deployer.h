@@ -264,6 +264,7 @@ void	dgates_record_to_json(const struct deployment *d, struct json_t *o);
 void	dgates_record_from_json(struct json_t *o, struct deployment *d);
 void	dgates_record_release(struct deployment *d);
 void	dgates_print(const struct deployment *d);
+void	dgates_print_reason(const char *prefix, const char *reason);
 
 /* cmd_*.c */
 int	cmd_deploy(int, char **);

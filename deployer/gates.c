@@ -201,7 +201,7 @@ op_result(void *arg, const struct gate_result *r)
 	struct dgates	*dg = arg;
 	struct errbuf	 eb = { 0 };
 	json_t		*last;
-	char		 at[32];
+	char		 at[32], *pre;
 
 	gates_log_add(dg->d->gates, r);
 	last = json_array_get(dg->d->gates, json_array_size(dg->d->gates) - 1);
@@ -211,8 +211,10 @@ op_result(void *arg, const struct gate_result *r)
 		ts_format(r->at, at);
 		if (dg->tty)
 			printf("\r\033[K");
-		printf("%s gate %s %s: %s\n", at + 11, r->gate,
-		    gate_status_name(r->status), r->reason);
+		pre = xasprintf("%s gate %s %s: ", at + 11, r->gate,
+		    gate_status_name(r->status));
+		dgates_print_reason(pre, r->reason);
+		free(pre);
 		fflush(stdout);
 	}
 	/* The record shows the gates as they are checked. */
@@ -350,6 +352,35 @@ dgates_record_release(struct deployment *d)
 	d->reason = NULL;
 }
 
+/* The string member key of e, or "-". */
+static const char *
+jstr_or(const json_t *e, const char *key)
+{
+	const char	*s = json_string_value(json_object_get(e, key));
+
+	return s != NULL ? s : "-";
+}
+
+/*
+ * Print "PREFIX" and reason's first line, then each further line (a
+ * health_check's output) indented under it.
+ */
+void
+dgates_print_reason(const char *prefix, const char *reason)
+{
+	const char	*nl;
+
+	nl = strchr(reason, '\n');
+	printf("%s%.*s\n", prefix, nl != NULL ? (int)(nl - reason) :
+	    (int)strlen(reason), reason);
+	while (nl != NULL) {
+		reason = nl + 1;
+		nl = strchr(reason, '\n');
+		printf("      | %.*s\n", nl != NULL ? (int)(nl - reason) :
+		    (int)strlen(reason), reason);
+	}
+}
+
 /*
  * The gates of d for `deployer status`: "baking canary: 84 s left,
  * alarms OK, health_check OK" while a batch bakes, else "gates: alarms
@@ -359,7 +390,8 @@ void
 dgates_print(const struct deployment *d)
 {
 	const json_t	*e;
-	char		*sum;
+	const char	*res;
+	char		*sum, *pre;
 	long		 left;
 	size_t		 i;
 	bool		 canary;
@@ -382,13 +414,13 @@ dgates_print(const struct deployment *d)
 	} else
 		printf("  gates: %s\n", sum != NULL ? sum : "none checked");
 	free(sum);
-	json_array_foreach(d->gates, i, e)
-		if (strcmp(json_string_value(json_object_get(e, "result")),
-		    "OK") != 0)
-			printf("  %s %s %s at %s: %s\n",
-			    json_string_value(json_object_get(e, "gate")),
-			    json_string_value(json_object_get(e, "result")),
-			    json_string_value(json_object_get(e, "phase")),
-			    json_string_value(json_object_get(e, "at")),
-			    json_string_value(json_object_get(e, "reason")));
+	json_array_foreach(d->gates, i, e) {
+		res = json_string_value(json_object_get(e, "result"));
+		if (res == NULL || strcmp(res, "OK") == 0)
+			continue;
+		pre = xasprintf("  %s %s %s at %s: ", jstr_or(e, "gate"), res,
+		    jstr_or(e, "phase"), jstr_or(e, "at"));
+		dgates_print_reason(pre, jstr_or(e, "reason"));
+		free(pre);
+	}
 }

@@ -289,7 +289,7 @@ deployment_print(const struct deployment *d, bool details)
 	    strcmp(d->status, "Stopped") == 0 ? "stopped" : "is in progress",
 	    ok, failed, running, pending);
 	if (d->reason != NULL && strcmp(d->status, "Stopped") == 0)
-		printf("  stopped: %s\n", d->reason);
+		dgates_print_reason("  stopped: ", d->reason);
 	for (size_t i = 0; i < d->ninst; i++) {
 		const struct dinst	*di = &d->inst[i];
 

@@ -185,6 +185,7 @@ def test_alarm_in_alarm_before_the_start_sends_nothing(ws, daemon, moto):
     assert d["reason"] == f"alarm {a} is ALARM: already burning"
     assert [b["sent_at"] for b in d["batches"]] == [None, None]
     assert d["rolled_back_by"] is None
+    assert "nothing was sent: nothing to roll back" in r.stdout
     for n in f.daemons:
         assert f.progress(did, n) is None
         assert f.state(n) is None

@@ -226,13 +226,15 @@ void	brec_save(const struct brec *, struct dctx *, bool to_store);
  * gates.c: the rollout gates of a deployment (lib/gates.h does the
  * judging and the bake loop; this is its I/O).  dgates_init() resolves
  * health_check's program (EK_CONFIG when it cannot be run) and the AWS
- * client alarms and notify need; dgates_check() checks every gate once
- * (phase "start" before the first batch), dgates_bake() bakes batch b
- * for the group's bake: both return GATES_PASSED, GATES_FAILED (result
- * in *ret_failed) or GATES_STOPPED, record each result in d->gates and
- * save d.  dgates_notify() publishes a notice to the group's topic (a
- * failure is a warning on stderr).  The driver sets stopped (a stop was
- * asked for) and tick (called about every second of a bake).
+ * client alarms and notify need; without 'gates' (a rollback) it only
+ * notifies, and the checks and the bake pass at once.  dgates_check()
+ * checks every gate once (phase "start" before the first batch),
+ * dgates_bake() bakes batch b for the group's bake: both return
+ * GATES_PASSED, GATES_FAILED (result in *ret_failed) or GATES_STOPPED,
+ * record each result in d->gates and save d.  dgates_notify()
+ * publishes a notice to the group's topic (a failure is a warning on
+ * stderr).  The driver sets stopped (a stop was asked for) and tick
+ * (called about every second of a bake).
  */
 struct dgates {
 	struct dctx			*c;
@@ -242,6 +244,8 @@ struct dgates {
 	struct aws_client		*own;
 	char				*health; /* health_check's path */
 	long				 batch;
+	bool				 gates;	/* check them (not for
+						   a rollback) */
 	bool				 tty;
 	bool				(*stopped)(void *arg);
 	void				(*tick)(void *arg);
@@ -250,7 +254,7 @@ struct dgates {
 
 struct gate_result;
 int	dgates_init(struct dgates *, struct dctx *,
-	    const struct deployer_group *, struct deployment *,
+	    const struct deployer_group *, struct deployment *, bool gates,
 	    struct errbuf *);
 void	dgates_release(struct dgates *);
 int	dgates_check(struct dgates *, const char *phase, long batch,

@@ -68,7 +68,8 @@ health_path(const struct dctx *c, const char *arg0, struct errbuf *eb)
 
 int
 dgates_init(struct dgates *dg, struct dctx *c,
-    const struct deployer_group *g, struct deployment *d, struct errbuf *eb)
+    const struct deployer_group *g, struct deployment *d, bool gates,
+    struct errbuf *eb)
 {
 	struct aws_client_config ac = { 0 };
 
@@ -76,13 +77,14 @@ dgates_init(struct dgates *dg, struct dctx *c,
 	dg->c = c;
 	dg->g = g;
 	dg->d = d;
+	dg->gates = gates;
 	dg->tty = isatty(STDOUT_FILENO) == 1;
-	if (d->gates == NULL)
+	if (gates && d->gates == NULL && gates_any(g))
 		d->gates = json_array();
-	if (g->health_check != NULL &&
+	if (gates && g->health_check != NULL &&
 	    (dg->health = health_path(c, g->health_check[0], eb)) == NULL)
 		return -1;
-	if (g->nalarms == 0 && g->notify == NULL)
+	if ((!gates || g->nalarms == 0) && g->notify == NULL)
 		return 0;
 	if ((dg->aws = c->aws) == NULL) {
 		ac.region = c->cfg.region;
@@ -242,7 +244,7 @@ dgates_check(struct dgates *dg, const char *phase, long batch,
 {
 	struct gate_ops	 ops;
 
-	if (!gates_any(dg->g))
+	if (!dg->gates || !gates_any(dg->g))
 		return GATES_PASSED;
 	ops_init(dg, &ops);
 	dg->batch = batch;
@@ -256,7 +258,7 @@ dgates_bake(struct dgates *dg, long batch, struct gate_result *ret_failed)
 	struct errbuf	 eb = { 0 };
 	int		 r;
 
-	if (dg->g->dc.bake == 0 && !gates_any(dg->g))
+	if (!dg->gates || (dg->g->dc.bake == 0 && !gates_any(dg->g)))
 		return GATES_PASSED;
 	ops_init(dg, &ops);
 	dg->batch = batch;

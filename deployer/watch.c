@@ -336,16 +336,20 @@ rollout_run(struct dctx *c, const struct deployer_group *g,
 	struct dgates	 dg = { 0 };
 	struct gate_result gr;
 	char		 now[32];
-	bool		 gated, stopped = false;
+	bool		 gated, notifying, stopped = false;
 	int		 r = 0, ret = -1;
 
 	v.tty = isatty(STDOUT_FILENO) == 1;
 	v.last = xcalloc(d->ninst + 1, sizeof(*v.last));
-	/* Rollout gates (#22): not for a rollback, not when not driving. */
-	gated = d->rollback_of == NULL && !nowait && d->nbatches > 0;
-	if (gated && dgates_init(&dg, c, g, d, eb) == -1)
+	/*
+	 * Rollout gates (#22): not for a rollback, not when not driving;
+	 * notices for both.
+	 */
+	notifying = !nowait && d->nbatches > 0;
+	gated = notifying && d->rollback_of == NULL;
+	if (notifying && dgates_init(&dg, c, g, d, gated, eb) == -1)
 		goto out;
-	if (gated && d->batch_sent[0] == 0) {
+	if (notifying && d->batch_sent[0] == 0) {
 		dgates_notify(&dg, "start", -1, "InProgress", NULL);
 		/* An alarm already in ALARM: nothing is sent. */
 		if (dgates_check(&dg, "start", -1, &gr) == GATES_FAILED) {
@@ -369,7 +373,7 @@ rollout_run(struct dctx *c, const struct deployer_group *g,
 		}
 		if ((r = wait_batch(c, d, b, &v, eb)) == -1)
 			goto out;
-		if (gated)
+		if (notifying)
 			dgates_notify(&dg, "batch", (long)b, r == 1 ? "Failed" :
 			    "Succeeded", NULL);
 		if (r == 1)
@@ -394,7 +398,7 @@ rollout_run(struct dctx *c, const struct deployer_group *g,
 	if (deployment_save(c, d, eb) == -1)
 		goto out;
 	deployment_print(d, true);
-	if (gated)
+	if (notifying)
 		dgates_notify(&dg, "outcome", -1, d->status, d->reason);
 	ret = stopped ? 1 : r;
  out:

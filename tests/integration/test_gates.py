@@ -75,8 +75,10 @@ def test_alarm_during_canary_bake_stops_and_rolls_back(ws, daemon, moto):
     r = f.deployer(GROUP, "HEAD")
     assert r.returncode == 0, r.stdout + r.stderr
     good = dep_id(r.stdout)
+    topic, url = subscribed_queue(moto)
     g.configure("2.0.0", deployment_config=canary(60), alarms=f"[{a}]",
-                gate_interval=1, auto_rollback="[failure, alarm]")
+                gate_interval=1, auto_rollback="[failure, alarm]",
+                notify=topic)
     p = f.popen_deployer(GROUP, "HEAD")
     # The canary got 2.0.0 and bakes: then the alarm goes off.
     bad = wait_for(lambda: (f.target() or {}).get("deployment_id")
@@ -120,6 +122,14 @@ def test_alarm_during_canary_bake_stops_and_rolls_back(ws, daemon, moto):
     st = f.deployer("status", bad)
     assert "gates: alarms FAILED" in st.stdout
     assert f"alarms FAILED bake" in st.stdout
+    # The notices: the stop with its reason, and the rollback's own.
+    got = [m for _, m in notices(moto, url, 7)]
+    outcomes = {(m["deployment_id"], m["outcome"], m.get("rollback_of"))
+                for m in got if m["event"] == "outcome"}
+    assert outcomes == {(bad, "Stopped", None), (rb, "Succeeded", bad)}
+    stop = [m for m in got if m["event"] == "outcome" and
+            m["deployment_id"] == bad][0]
+    assert stop["reason"] == d["reason"]
 
 
 def test_insufficient_data_does_not_stop(ws, daemon, moto):

@@ -379,10 +379,15 @@ rollout_run(struct dctx *c, const struct deployer_group *g,
 		if (r == 1)
 			break;
 		/* Bake, and check the gates before the next batch. */
-		if (gated && b + 1 < d->nbatches && d->batch_sent[b + 1] == 0 &&
-		    dgates_bake(&dg, (long)b, &gr) != GATES_PASSED) {
-			stopped = true;
-			break;
+		if (gated && b + 1 < d->nbatches && d->batch_sent[b + 1] == 0) {
+			r = dgates_bake(&dg, (long)b, &gr);
+			/* The bake printed below the table: a new one. */
+			v.drawn = 0;
+			if (r != GATES_PASSED) {
+				r = 0;
+				stopped = true;
+				break;
+			}
 		}
 	}
  end:

@@ -24,10 +24,11 @@
 #include "appspec.h"
 #include "bundle.h"
 #include "deployer.h"
+#include "digest.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "git.h"
 #include "log.h"
-#include "release.h"
 #include "store.h"
 #include "validate.h"
 #include "version.h"
@@ -241,7 +242,7 @@ cmd_deploy(int argc, char **argv)
 	label = xasprintf("%s (%.12s)", argv[1], rev.commit);
 	if (validate_bundle(tgz, label, c.cfg.strict, &eb) == -1)
 		goto fail;
-	if (bundle_sha256(tgz, rev.sha256, &eb) == -1)
+	if (digest_sha256_file(tgz, rev.sha256, &eb) == -1)
 		goto fail;
 	if (stat(tgz, &sb) == -1) {
 		errbuf_errno(&eb, EK_IO, "cannot stat '%s'", tgz);
@@ -287,7 +288,7 @@ cmd_deploy(int argc, char **argv)
  out:
 	if (archiving)
 		git_abort(&gp);
-	if (scratch != NULL && release_rmtree(scratch, &eb) == -1)
+	if (scratch != NULL && fs_rmtree(scratch, &eb) == -1)
 		log_debug("%s", eb.msg);
 	revision_release(&rev);
 	brec_release(&br);

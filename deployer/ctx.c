@@ -73,8 +73,7 @@ dctx_open(struct dctx *c, struct errbuf *eb)
 int
 dctx_open_store(struct dctx *c, bool create, struct errbuf *eb)
 {
-	return backend_store_open(c->cfg.store, create, c->aws, &c->store,
-	    eb);
+	return store_open(c->cfg.store, create, c->aws, &c->store, eb);
 }
 
 /* Open instance queue 'name' of the configured backend (queue_open). */
@@ -82,7 +81,7 @@ int
 dctx_queue_open(struct dctx *c, const char *name, struct queue **ret,
     struct errbuf *eb)
 {
-	return backend_queue_open(c->cfg.queue, name, 0, c->aws, ret, eb);
+	return queue_open(c->cfg.queue, name, 0, c->aws, ret, eb);
 }
 
 /* The queues named prefix* of the configured backend (queue_list). */

@@ -30,7 +30,9 @@
 #include "config.h"
 #include "errbuf.h"
 #include "message.h"
+#include "names.h"
 #include "queue.h"
+#include "quote.h"
 #include "store.h"
 #include "xalloc.h"
 #include "yamltree.h"
@@ -113,7 +115,7 @@ cerr(struct cctx *c, const struct ynode *n, const char *key,
 static const char *
 quote(const struct ynode *n, char *buf, size_t bufsz)
 {
-	return msg_quote(n->value, n->len, buf, bufsz);
+	return quote_text(n->value, n->len, buf, bufsz);
 }
 
 static void
@@ -442,7 +444,7 @@ check_field(struct cctx *c, const struct field *f, const struct ynode *v,
 		return;
 	switch (f->type) {
 	case F_NAME:
-		if (msg_check_name("", s, &e) == -1) {
+		if (name_check("", s, &e) == -1) {
 			cerr(c, v, f->key, "%s", e.msg + 1);
 			return;
 		}
@@ -891,7 +893,7 @@ config_resolve_group(const struct config *cfg, const char *arg_group,
 		    "the EC2 tag hookd:deployment-group");
 		goto out;
 	}
-	if (msg_check_name("deployment group", v, &e) == -1) {
+	if (name_check("deployment group", v, &e) == -1) {
 		errbuf_set(eb, EK_CONFIG, "%s (from %s)", e.msg, src);
 		goto out;
 	}
@@ -1033,7 +1035,7 @@ check_groups(struct cctx *c, struct deployer_config *dcfg,
 		const struct ynode	*dcn = NULL;
 
 		if (k->type != YN_SCALAR ||
-		    msg_check_name("", k->value, &e) == -1) {
+		    name_check("", k->value, &e) == -1) {
 			cerr(c, k, "groups", "%s", k->type != YN_SCALAR ?
 			    "group names must be strings" : e.msg + 1);
 			continue;

@@ -27,8 +27,6 @@
 
 struct errbuf;
 
-#define DEPLOY_ID_LEN		11	/* "d-" + 9 base32 characters */
-
 /* What to deploy and where (borrowed strings). */
 struct deploy_spec {
 	const char	*root;		/* ROOT, e.g. /var/lib/hookd */
@@ -165,17 +163,5 @@ int	lifecycle_deploy(const struct deploy_spec *,
 int	lifecycle_recover(const struct deploy_spec *,
 	    const struct deploy_observer *, struct deploy_result *ret,
 	    struct errbuf *);
-
-/*
- * A new deployment id, "d-" + 9 random base32 [A-Z2-7] characters, into
- * buf.
- */
-void	lifecycle_new_id(char buf[DEPLOY_ID_LEN + 1]);
-
-/*
- * Whether 's' is usable as an application, group or deployment id: 1 to
- * NAME_LEN_MAX of [A-Za-z0-9._-], not starting with '.'.
- */
-bool	lifecycle_name_ok(const char *s);
 
 #endif /* HOOKD_LIFECYCLE_H */

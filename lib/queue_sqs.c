@@ -335,12 +335,3 @@ queue_sqs_list(struct aws_client *c, const char *prefix, char ***ret_names,
 	*ret_n = n;
 	return 0;
 }
-
-int
-backend_queue_open(const char *url, const char *name, unsigned visibility,
-    struct aws_client *aws, struct queue **ret_queue, struct errbuf *eb)
-{
-	if (strcmp(url, "sqs") == 0)
-		return queue_sqs_new(aws, name, visibility, ret_queue, eb);
-	return queue_open(url, name, visibility, aws, ret_queue, eb);
-}

@@ -19,7 +19,6 @@
 #include <strings.h>
 
 #include <libxml/tree.h>
-#include <openssl/evp.h>
 
 #include "aws/client.h"
 #include "aws/creds.h"
@@ -27,13 +26,11 @@
 #include "aws/query.h"
 #include "aws/sqs.h"
 #include "aws/xml.h"
+#include "digest.h"
 #include "errbuf.h"
 #include "xalloc.h"
-#include "dl_crypto.h"
 
 #include "banned.h"
-
-#define MD5_HEX_LEN	32
 
 static int	sqs_json_create_queue(struct aws_client *, const char *,
 		    const struct sqs_kv *, size_t, char **, struct errbuf *);
@@ -59,22 +56,6 @@ static bool
 sqs_json(const struct aws_client *c)
 {
 	return aws_client_sqs_protocol(c) == AWS_SQS_JSON;
-}
-
-/* Lower-case hex MD5 of data (SQS's MD5OfBody).  0, or -1 with eb set. */
-static int
-sqs_md5_hex(const void *data, size_t len, char out[MD5_HEX_LEN + 1],
-    struct errbuf *eb)
-{
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
-
-	if (EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL) != 1 ||
-	    mdlen != 16)
-		return errbuf_set(eb, EK_BUG, "cannot compute MD5");
-	for (unsigned int i = 0; i < mdlen; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	return 0;
 }
 
 static bool
@@ -286,13 +267,14 @@ sqs_parse_kvs(const xmlNode *parent, const char *elem, bool message_attr,
 static int
 sqs_message_finish(struct sqs_message *m, struct errbuf *eb)
 {
-	char		 md5[MD5_HEX_LEN + 1];
+	char		 md5[DIGEST_MD5_HEX + 1];
 	const char	*rc;
 	uint64_t	 count;
 
 	m->body_len = strlen(m->body);
-	if (sqs_md5_hex(m->body, m->body_len, md5, eb) == -1)
-		return -1;
+	if (digest_md5_hex(m->body, m->body_len, md5, eb) == -1)
+		return errbuf_prefix(eb, "sqs ReceiveMessage: message '%s': ",
+		    m->message_id);
 	if (strcasecmp(md5, m->md5_of_body) != 0)
 		return errbuf_set(eb, EK_PROTO, "sqs ReceiveMessage: message "
 		    "'%s': MD5 mismatch: MD5OfBody is %.40s, the body's MD5 "
@@ -525,7 +507,7 @@ sqs_send(struct aws_client *c, const char *queue_url, const char *body,
 	xmlDoc			*doc = NULL;
 	xmlNode			*result;
 	char			*id = NULL, *md5 = NULL;
-	char			 want[MD5_HEX_LEN + 1];
+	char			 want[DIGEST_MD5_HEX + 1];
 	int			 ret = -1;
 
 	aws_query_init(&q, "SendMessage", SQS_VERSION);
@@ -539,8 +521,10 @@ sqs_send(struct aws_client *c, const char *queue_url, const char *body,
 		    "contains a NUL byte");
 		goto out;
 	}
-	if (sqs_md5_hex(body, len, want, eb) == -1)
+	if (digest_md5_hex(body, len, want, eb) == -1) {
+		errbuf_prefix(eb, "sqs SendMessage: ");
 		goto out;
+	}
 	if (sqs_json(c)) {
 		ret = sqs_json_send(c, queue_url, body, len, delay, want,
 		    ret_id, eb);

@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +27,7 @@
 #include "caps.h"
 #include "config.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "slurp.h"
 #include "xalloc.h"
 
@@ -311,12 +311,6 @@ config_load_io_errors(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static void
 config_message_key_file_must_be_private(void **state)
 {
@@ -376,7 +370,7 @@ config_message_key_file_must_be_private(void **state)
 
 	free(yml);
 	free(key);
-	(void)nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	assert_int_equal(fs_rmtree(dir, &eb), 0);
 }
 
 static int
@@ -682,7 +676,7 @@ config_finds_deployer_yml_upwards(void **state)
 	free(cwd);
 	free(sub);
 	free(yml);
-	(void)nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	assert_int_equal(fs_rmtree(dir, &eb), 0);
 }
 
 static void

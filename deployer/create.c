@@ -353,6 +353,9 @@ deploy_and_watch(struct dctx *c, const struct deployer_group *g,
 	bool			 stopped = false;
 	int			 r, ret = -1;
 
+	/* Gates that cannot run refuse it before anything is created. */
+	if (rollback_of == NULL && !nowait && dgates_ready(c, g, eb) == -1)
+		goto out;
 	if (deployment_create(c, g, rev, rollback_of, NULL, &d, eb) == -1)
 		goto out;
 	printf("deployment %s (sequence %llu) of %s to %s: %zu instance%s, "

@@ -258,6 +258,13 @@ int	dgates_init(struct dgates *, struct dctx *,
 	    const struct deployer_group *, struct deployment *, bool gates,
 	    struct errbuf *);
 void	dgates_release(struct dgates *);
+/*
+ * Whether g's gates can run (health_check found, an AWS client for
+ * alarms and notify): 0, or -1 with eb (EK_CONFIG ...), before anything
+ * is created.
+ */
+int	dgates_ready(struct dctx *, const struct deployer_group *,
+	    struct errbuf *);
 int	dgates_check(struct dgates *, const char *phase, long batch,
 	    struct gate_result *ret_failed);
 int	dgates_bake(struct dgates *, long batch,

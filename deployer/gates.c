@@ -96,6 +96,20 @@ dgates_init(struct dgates *dg, struct dctx *c,
 	return 0;
 }
 
+int
+dgates_ready(struct dctx *c, const struct deployer_group *g,
+    struct errbuf *eb)
+{
+	struct dgates		 dg;
+	struct deployment	 d = { 0 };
+	int			 rv;
+
+	rv = dgates_init(&dg, c, g, &d, true, eb);
+	dgates_release(&dg);
+	dgates_record_release(&d);
+	return rv;
+}
+
 void
 dgates_release(struct dgates *dg)
 {

@@ -348,3 +348,16 @@ def test_bake_line_on_a_terminal(ws, daemon, moto):
     assert left and left[0] >= 2 and left[-1] == 0, text
     assert left == sorted(left, reverse=True)
     assert "succeeded 2, failed 0, in progress 0, pending 0" in text
+
+
+def test_gates_that_cannot_run_refuse_before_anything(ws, daemon, moto):
+    g = GateFleet(ws, daemon, moto, n=1)
+    f = g.f
+    g.configure("1.0.0", deployment_config=canary(1),
+                health_check="[scripts/missing.sh, --fast]")
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 78, r.stdout + r.stderr
+    assert "health_check: cannot run 'scripts/missing.sh' (from " in \
+        r.stderr
+    assert "No such file or directory" in r.stderr
+    assert f.target() is None

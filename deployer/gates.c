@@ -23,6 +23,7 @@
 #include "aws/client.h"
 #include "aws/cloudwatch.h"
 #include "aws/sns.h"
+#include "clock.h"
 #include "config.h"
 #include "deployer.h"
 #include "errbuf.h"
@@ -168,6 +169,12 @@ op_now(void *arg)
 	return time(NULL);
 }
 
+static time_t
+op_mono(void *arg)
+{
+	return (time_t)(mono_ms() / 1000);
+}
+
 /* The status line of a bake on a terminal, redrawn in place. */
 static void
 bake_line(struct dgates *dg)
@@ -190,10 +197,10 @@ static void
 op_sleep(void *arg, unsigned sec)
 {
 	struct dgates	*dg = arg;
-	time_t		 end = time(NULL) + (time_t)sec;
+	int64_t		 end = mono_ms() + (int64_t)sec * 1000;
 
 	/* A second at a time: the line counts down, a stop is seen. */
-	while (time(NULL) < end) {
+	while (mono_ms() < end) {
 		bake_line(dg);
 		if (dg->stopped != NULL && dg->stopped(dg->arg))
 			return;
@@ -246,6 +253,7 @@ ops_init(struct dgates *dg, struct gate_ops *ops)
 	ops->alarms = op_alarms;
 	ops->health = op_health;
 	ops->now = op_now;
+	ops->mono = op_mono;
 	ops->sleep = op_sleep;
 	ops->stopped = op_stopped;
 	ops->on_result = op_result;

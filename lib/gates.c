@@ -202,17 +202,18 @@ gates_bake(const struct deployer_group *g, unsigned seconds,
     const struct gate_ops *ops, long batch, struct gate_result *ret_failed)
 {
 	time_t	 deadline, t;
+	time_t	(*clock)(void *) = ops->mono != NULL ? ops->mono : ops->now;
 	unsigned interval = g->gate_interval > 0 ? g->gate_interval :
 		    GATE_INTERVAL_DEFAULT;
 
-	deadline = ops->now(ops->arg) + (time_t)seconds;
+	deadline = clock(ops->arg) + (time_t)seconds;
 	for (;;) {
 		if (ops->stopped != NULL && ops->stopped(ops->arg))
 			return GATES_STOPPED;
 		if (gates_check(g, ops, "bake", batch, ret_failed) ==
 		    GATES_FAILED)
 			return GATES_FAILED;
-		if ((t = ops->now(ops->arg)) >= deadline)
+		if ((t = clock(ops->arg)) >= deadline)
 			return GATES_PASSED;
 		ops->sleep(ops->arg, deadline - t < (time_t)interval ?
 		    (unsigned)(deadline - t) : interval);

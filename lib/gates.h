@@ -75,7 +75,9 @@ void	gates_judge_health(const struct proc_result *pr,
  * *ret filled, or -1 with eb set (a poll or start failure, judged as
  * above); stopped() says a stop was asked for (may be NULL); sleep()
  * waits up to sec seconds and may return early; on_result() sees every
- * result (record it, show it); now() is the clock.
+ * result (record it, show it); now() is the wall clock of the results;
+ * mono() (may be NULL: now()) the seconds that time a bake, from a
+ * clock that does not jump.
  */
 struct gate_ops {
 	int	(*alarms)(void *arg, const char *const *names, size_t n,
@@ -83,6 +85,7 @@ struct gate_ops {
 	int	(*health)(void *arg, char *const *argv,
 		    struct proc_result *ret, struct errbuf *eb);
 	time_t	(*now)(void *arg);
+	time_t	(*mono)(void *arg);
 	void	(*sleep)(void *arg, unsigned sec);
 	bool	(*stopped)(void *arg);
 	void	(*on_result)(void *arg, const struct gate_result *);

@@ -231,15 +231,24 @@ w_result(void *arg, const struct gate_result *r)
 	gates_log_add(((struct world *)arg)->log, r);
 }
 
+/* The bake's clock: another origin than the results' wall clock. */
+static time_t
+w_mono(void *arg)
+{
+	return ((struct world *)arg)->t - 990;
+}
+
 static void
 world_init(struct world *w, struct gate_ops *ops)
 {
 	memset(w, 0, sizeof(*w));
+	memset(ops, 0, sizeof(*ops));
 	w->t = 1000;
 	w->log = json_array();
 	ops->alarms = w_alarms;
 	ops->health = w_health;
 	ops->now = w_now;
+	ops->mono = w_mono;
 	ops->sleep = w_sleep;
 	ops->stopped = w_stopped;
 	ops->on_result = w_result;

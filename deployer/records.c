@@ -650,7 +650,8 @@ instances_find(struct dctx *c, const char *group, bool all,
 	struct reginst	*v = NULL;
 	struct errbuf	 e2 = { 0 };
 	char		**keys = NULL, **qs = NULL, *prefix = NULL, *qprefix;
-	size_t		 nkeys = 0, nq = 0, n = 0, cap;
+	char		**qs2 = NULL, *qprefix2;
+	size_t		 nkeys = 0, nq = 0, n = 0, cap, nq1, nq2 = 0;
 	json_t		*o, *cur;
 	const char	*s;
 	time_t		 now;
@@ -658,6 +659,9 @@ instances_find(struct dctx *c, const char *group, bool all,
 
 	now = time(NULL);
 	qprefix = xasprintf("%s-%s-", c->cfg.queue_prefix, group);
+	/* hookd.yml groups: (issue 21): PREFIX-APP-GROUP-INSTANCE. */
+	qprefix2 = xasprintf("%s-%s-%s-", c->cfg.queue_prefix,
+	    c->cfg.application, group);
 	prefix = xasprintf("groups/%s/%s/instances/", c->cfg.application,
 	    group);
 	if (store_list(c->store, prefix, &keys, &nkeys, eb) == -1)
@@ -671,6 +675,13 @@ instances_find(struct dctx *c, const char *group, bool all,
 		nq = 0;
 		qs = NULL;
 	}
+	nq1 = nq;
+	if (dctx_queue_list(c, qprefix2, &qs2, &nq2, &e2) == 0 && nq2 > 0) {
+		qs = xreallocarray(qs, nq + nq2, sizeof(*qs));
+		memcpy(qs + nq, qs2, nq2 * sizeof(*qs));
+		nq += nq2;
+	}
+	free(qs2);
 	cap = nkeys + nq + 1;
 	v = xcalloc(cap, sizeof(*v));
 	for (size_t i = 0; i < nkeys; i++) {
@@ -702,7 +713,8 @@ instances_find(struct dctx *c, const char *group, bool all,
 	for (size_t i = 0; i < nq; i++) {
 		size_t	 j;
 
-		if (other_group_queue(c, group, qs[i]) || is_dlq(qs, nq, i))
+		if (other_group_queue(c, group, qs[i] + (i < nq1 ? 0 :
+		    strlen(c->cfg.application) + 1)) || is_dlq(qs, nq, i))
 			continue;
 		for (j = 0; j < n; j++)
 			if (v[j].queue != NULL && strcmp(v[j].queue, qs[i]) ==
@@ -712,7 +724,8 @@ instances_find(struct dctx *c, const char *group, bool all,
 			v[j].has_queue = true;
 			continue;
 		}
-		v[n].name = xstrdup(qs[i] + strlen(qprefix));
+		v[n].name = xstrdup(qs[i] + strlen(i < nq1 ? qprefix :
+		    qprefix2));
 		v[n].queue = xstrdup(qs[i]);
 		v[n].has_queue = true;
 		v[n].stale = false;
@@ -750,5 +763,6 @@ instances_find(struct dctx *c, const char *group, bool all,
 	}
 	free(prefix);
 	free(qprefix);
+	free(qprefix2);
 	return ret_code;
 }

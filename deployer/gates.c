@@ -128,6 +128,15 @@ op_alarms(void *arg, const char *const *names, size_t n,
 	return cw_describe_alarms(dg->aws, names, n, ret, eb);
 }
 
+static void
+op_health_tick(void *arg)
+{
+	struct dgates	*dg = arg;
+
+	if (dg->tick != NULL)
+		dg->tick(dg->arg);
+}
+
 static int
 op_health(void *arg, char *const *argv, struct proc_result *ret,
     struct errbuf *eb)
@@ -156,6 +165,9 @@ op_health(void *arg, char *const *argv, struct proc_result *ret,
 	spec.envp = envp;
 	spec.cwd = dg->c->dir;
 	spec.timeout_sec = GATE_HEALTH_TIMEOUT;
+	/* The driver renews its lease while the check runs. */
+	spec.on_tick = op_health_tick;
+	spec.arg = dg;
 	rv = proc_run(&spec, ret, eb);
 	for (size_t i = 0; i < k; i++)
 		free(envp[i]);
@@ -307,7 +319,7 @@ dgates_notify(struct dgates *dg, const char *event, long batch,
 	char			*msg, subject[128];
 	size_t			 inst = 0;
 
-	if (dg->g->notify == NULL || dg->aws == NULL)
+	if (dg->g == NULL || dg->g->notify == NULL || dg->aws == NULL)
 		return;
 	for (size_t i = 0; i < dg->d->ninst; i++)
 		if (batch < 0 || dg->d->inst[i].batch == (size_t)batch)

@@ -23,8 +23,10 @@
 
 #include "backends.h"
 #include "caps.h"
+#include "config.h"
 #include "deployer.h"
 #include "errbuf.h"
+#include "progress.h"
 #include "queue.h"
 #include "store.h"
 #include "xalloc.h"
@@ -121,6 +123,10 @@ deployment_release(struct deployment *d)
 	free(d->location);
 	free(d->config_name);
 	free(d->finished_at);
+	free(d->description);
+	free(d->stopped_by);
+	free(d->superseded_by);
+	free(d->source);
 	if (d->message != NULL)
 		json_decref(d->message);
 	for (size_t i = 0; i < d->ninst; i++)
@@ -212,6 +218,14 @@ deployment_to_json(const struct deployment *d)
 	    "pending", (json_int_t)counts[IS_PENDING]));
 	(void)json_object_set_new(o, "finished_at",
 	    str_or_null(d->finished_at));
+	(void)json_object_set_new(o, "description",
+	    str_or_null(d->description));
+	(void)json_object_set_new(o, "ignore_application_stop_failures",
+	    json_boolean(d->ignore_stop_failures));
+	(void)json_object_set_new(o, "stopped_by", str_or_null(d->stopped_by));
+	(void)json_object_set_new(o, "superseded_by",
+	    str_or_null(d->superseded_by));
+	(void)json_object_set_new(o, "source", str_or_null(d->source));
 	(void)json_object_set(o, "message", d->message != NULL ? d->message :
 	    json_null());
 	dgates_record_to_json(d, o);
@@ -267,6 +281,12 @@ deployment_from_json(json_t *o, struct deployment *ret, struct errbuf *eb)
 	    "timeout"));
 	d.deadline = ts_parse(jstr(o, "deadline"));
 	d.finished_at = jdup(o, "finished_at");
+	d.description = jdup(o, "description");
+	d.ignore_stop_failures = json_is_true(json_object_get(o,
+	    "ignore_application_stop_failures"));
+	d.stopped_by = jdup(o, "stopped_by");
+	d.superseded_by = jdup(o, "superseded_by");
+	d.source = jdup(o, "source");
 	if ((v = json_object_get(o, "message")) != NULL && json_is_object(v))
 		d.message = json_incref(v);
 	dgates_record_from_json(o, &d);
@@ -473,8 +493,10 @@ target_read(struct dctx *c, const char *group, json_t **ret_doc,
 
 /*
  * Whether the target's deployment still runs: its deployment.json says
- * InProgress, its deadline has not passed, and not every instance has
- * answered after every batch was sent; or it has no deployment.json yet
+ * InProgress, and a driver holds its lease (drive.c), or its deadline
+ * has not passed and not every instance has answered after every batch
+ * was sent (a driver that died: resume or stop it); or it has no
+ * deployment.json yet
  * and was created less than DEPLOYER_DEADLINE_SLACK seconds ago.
  * Returns 1 or 0 (unreadable documents count as not running).
  */
@@ -485,6 +507,7 @@ target_active(struct dctx *c, const char *group, json_t *target,
 	struct deployment	 d;
 	struct errbuf		 e2 = { 0 };
 	const char		*id;
+	char			 what[512];
 	time_t			 created;
 	int			 active = 1;
 
@@ -496,8 +519,11 @@ target_active(struct dctx *c, const char *group, json_t *target,
 		/* Being created: running for a short while. */
 		return e2.kind == EK_NOINPUT && created != 0 &&
 		    time(NULL) < created + DEPLOYER_DEADLINE_SLACK ? 1 : 0;
-	if (strcmp(d.status, "InProgress") != 0 || d.deadline == 0 ||
-	    time(NULL) >= d.deadline)
+	if (strcmp(d.status, "InProgress") != 0)
+		active = 0;
+	else if (driver_describe(c, &d, what, sizeof(what)) == 1)
+		active = 1;	/* a live driver */
+	else if (d.deadline == 0 || time(NULL) >= d.deadline)
 		active = 0;
 	else {
 		/* A --no-wait run nobody watches ends when all answered. */
@@ -524,56 +550,71 @@ setdup(char **p, const char *s)
 	*p = s != NULL ? xstrdup(s) : NULL;
 }
 
+/* Read one document of the store as text; -1 with eb (EK_NOINPUT). */
+static int
+get_text(struct dctx *c, const char *key, char **ret, size_t *ret_len,
+    struct errbuf *eb)
+{
+	return store_get(c->store, key, STORE_OBJECT_MAX, ret, ret_len, NULL,
+	    eb);
+}
+
 /*
- * Refresh di from its progress document.  A missing document leaves di
- * as it is.  0, or -1 on a store error (not EK_NOINPUT).
+ * Refresh di from its progress document (lib/progress.h).  A missing
+ * or unreadable document leaves di as it is.  0, or -1 on a store error
+ * (not EK_NOINPUT).  A host that refused the message (Rejected,
+ * Skipped) failed; its reason is the message.
  */
 int
 progress_read(struct dctx *c, const struct deployment *d, struct dinst *di,
     struct errbuf *eb)
 {
-	json_t		*o = NULL;
-	const char	*st;
-	char		*key;
-	time_t		 t;
-	int		 r;
+	struct progress_view	 pv;
+	struct errbuf		 e2 = { 0 };
+	char			*key, *data = NULL;
+	size_t			 len;
+	time_t			 t;
+	int			 r;
 
 	if ((key = store_key_deployment_instance(d->application, d->group,
 	    d->id, di->name, eb)) == NULL)
 		return -1;
-	r = get_json(c, key, &o, NULL, eb);
+	r = get_text(c, key, &data, &len, eb);
 	free(key);
 	if (r == -1)
-		return eb->kind == EK_NOINPUT || eb->kind == EK_DATA ? 0 : -1;
-	st = jstr(o, "status");
-	if (st != NULL && strcmp(st, "Succeeded") == 0)
+		return eb->kind == EK_NOINPUT ? 0 : -1;
+	r = progress_parse(data, len, &pv, &e2);
+	free(data);
+	if (r == -1)
+		return 0;
+	if (strcmp(pv.status, PROGRESS_SUCCEEDED) == 0)
 		di->state = IS_SUCCEEDED;
-	else if (st != NULL && strcmp(st, "Failed") == 0)
+	else if (progress_status_failed(pv.status))
 		di->state = IS_FAILED;
 	else if (di->state != IS_TIMEDOUT)
 		di->state = IS_RUNNING;	/* InProgress, Interrupted */
-	setdup(&di->event, jstr(o, "event"));
+	setdup(&di->event, pv.event);
 	/*
 	 * Out of traffic while BlockTraffic / AllowTraffic waits: running,
 	 * never healthy, and shown as "BlockTraffic: draining".
 	 */
 	if (di->state == IS_RUNNING && di->event != NULL &&
-	    jstr(json_object_get(o, "traffic"), "step") != NULL) {
+	    jstr(json_object_get(pv.doc, "traffic"), "step") != NULL) {
 		char	*e;
 
 		e = xasprintf("%s: %s", di->event,
-		    jstr(json_object_get(o, "traffic"), "step"));
+		    jstr(json_object_get(pv.doc, "traffic"), "step"));
 		free(di->event);
 		di->event = e;
 	}
-	setdup(&di->script, jstr(o, "script"));
-	setdup(&di->message, jstr(o, "message"));
-	setdup(&di->tail, jstr(o, "tail"));
-	if ((t = ts_parse(jstr(o, "started_at"))) != 0)
+	setdup(&di->script, pv.script);
+	setdup(&di->message, pv.message);
+	setdup(&di->tail, pv.tail);
+	if ((t = ts_parse(pv.started_at)) != 0)
 		di->started = t;
-	if ((t = ts_parse(jstr(o, "finished_at"))) != 0)
+	if ((t = ts_parse(pv.finished_at)) != 0)
 		di->finished = t;
-	json_decref(o);
+	progress_view_release(&pv);
 	return 0;
 }
 
@@ -586,6 +627,7 @@ reginsts_free(struct reginst *v, size_t n)
 		free(v[i].queue);
 		free(v[i].current_id);
 		free(v[i].in_progress);
+		free(v[i].dup);
 	}
 	free(v);
 }
@@ -652,8 +694,6 @@ instances_find(struct dctx *c, const char *group, bool all,
 	char		**keys = NULL, **qs = NULL, *prefix = NULL, *qprefix;
 	char		**qs2 = NULL, *qprefix2;
 	size_t		 nkeys = 0, nq = 0, n = 0, cap, nq1, nq2 = 0;
-	json_t		*o, *cur;
-	const char	*s;
 	time_t		 now;
 	int		 ret_code = -1;
 
@@ -685,29 +725,41 @@ instances_find(struct dctx *c, const char *group, bool all,
 	cap = nkeys + nq + 1;
 	v = xcalloc(cap, sizeof(*v));
 	for (size_t i = 0; i < nkeys; i++) {
+		struct registry_view	 rv;
+		char			*data = NULL;
+		size_t			 len;
+		int			 r;
+
 		if (strlen(keys[i]) < 6 ||
 		    strcmp(keys[i] + strlen(keys[i]) - 5, ".json") != 0)
 			continue;
-		if (get_json(c, keys[i], &o, NULL, &e2) == -1)
+		if (get_text(c, keys[i], &data, &len, &e2) == -1)
 			continue;
-		if ((s = jstr(o, "instance")) == NULL) {
-			json_decref(o);
+		r = registry_parse(data, len, &rv, &e2);
+		free(data);
+		if (r == -1)
 			continue;
-		}
-		v[n].name = xstrdup(s);
-		v[n].queue = jdup(o, "queue");
+		v[n].name = xstrdup(rv.instance);
+		v[n].queue = rv.queue != NULL ? xstrdup(rv.queue) : NULL;
 		if (v[n].queue == NULL)
-			v[n].queue = queue_name(c->cfg.queue_prefix, group, s,
-			    &e2);
-		v[n].last_seen = ts_parse(jstr(o, "last_seen"));
+			v[n].queue = queue_name(c->cfg.queue_prefix, group,
+			    rv.instance, &e2);
+		v[n].last_seen = ts_parse(rv.last_seen);
 		v[n].stale = v[n].last_seen == 0 ||
 		    now - v[n].last_seen > DEPLOYER_STALE_SEC;
-		cur = json_object_get(o, "current");
-		v[n].current_id = jdup(cur, "deployment_id");
-		v[n].current_seq = (uint64_t)json_integer_value(
-		    json_object_get(cur, "sequence"));
-		v[n].in_progress = jdup(o, "in_progress");
-		json_decref(o);
+		v[n].current_id = rv.current_id != NULL ?
+		    xstrdup(rv.current_id) : NULL;
+		v[n].current_seq = rv.current_sequence;
+		v[n].last_seq = rv.last_sequence > rv.current_sequence ?
+		    rv.last_sequence : rv.current_sequence;
+		v[n].in_progress = rv.in_progress_id != NULL ?
+		    xstrdup(rv.in_progress_id) : NULL;
+		if (rv.dup_boot_id != NULL && !v[n].stale)
+			v[n].dup = xasprintf("boot id %s on host %s, seen %s",
+			    rv.dup_boot_id, rv.dup_hostname != NULL ?
+			    rv.dup_hostname : "?", rv.dup_last_seen != NULL ?
+			    rv.dup_last_seen : "?");
+		registry_view_release(&rv);
 		n++;
 	}
 	for (size_t i = 0; i < nq; i++) {
@@ -728,7 +780,7 @@ instances_find(struct dctx *c, const char *group, bool all,
 		    qprefix2));
 		v[n].queue = xstrdup(qs[i]);
 		v[n].has_queue = true;
-		v[n].stale = false;
+		v[n].stale = true;	/* no registry entry: not live */
 		n++;
 	}
 	if (!all) {
@@ -744,6 +796,7 @@ instances_find(struct dctx *c, const char *group, bool all,
 			free(v[i].queue);
 			free(v[i].current_id);
 			free(v[i].in_progress);
+			free(v[i].dup);
 		}
 		n = k;
 	}
@@ -765,4 +818,47 @@ instances_find(struct dctx *c, const char *group, bool all,
 	free(qprefix);
 	free(qprefix2);
 	return ret_code;
+}
+
+/*
+ * Find the deployment 'what' names (an ID in any group, or a group's
+ * latest) and the group it belongs to.  -1 with EK_NOINPUT when there
+ * is none, EK_USAGE when 'what' is neither.
+ */
+int
+deployment_find(struct dctx *c, const char *what, struct deployment *ret,
+    const struct deployer_group **ret_g, struct errbuf *eb)
+{
+	struct deployment	*v = NULL;
+	struct errbuf		 e2 = { 0 };
+	size_t			 n = 0;
+
+	if (deployment_id_check("ID", what, &e2) == 0) {
+		for (size_t i = 0; i < c->cfg.ngroups; i++) {
+			if (deployment_load(c, c->cfg.groups[i].name, what,
+			    ret, &e2) == 0) {
+				*ret_g = &c->cfg.groups[i];
+				return 0;
+			}
+			if (e2.kind != EK_NOINPUT) {
+				*eb = e2;
+				return -1;
+			}
+		}
+		return errbuf_set(eb, EK_NOINPUT, "no deployment '%s' in any "
+		    "group of '%s'", what, c->cfgpath);
+	}
+	if ((*ret_g = dctx_group(c, what, eb)) == NULL)
+		return -1;
+	if (deployment_list(c, what, &v, &n, eb) == -1)
+		return -1;
+	if (n == 0) {
+		deployments_free(v, n);
+		return errbuf_set(eb, EK_NOINPUT, "group '%s' has no "
+		    "deployments yet", what);
+	}
+	*ret = v[0];
+	memset(&v[0], 0, sizeof(v[0]));
+	deployments_free(v, n);
+	return 0;
 }

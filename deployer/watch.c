@@ -148,11 +148,18 @@ view_release(struct view *v, size_t n)
 	free(v->last);
 }
 
-/* Send the deployment's message to every instance of batch b. */
+/*
+ * Send the deployment's message to the instances of batch b; with
+ * 'again', only to those that have not answered yet (a batch a driver
+ * that died had marked as sent: it may have died before sending; a host
+ * that got the message twice runs it once).
+ */
 static int
-send_batch(struct dctx *c, struct deployment *d, size_t b, struct errbuf *eb)
+send_batch(struct dctx *c, struct deployment *d, size_t b, bool again,
+    struct errbuf *eb)
 {
 	struct queue	*q = NULL;
+	struct errbuf	 e2 = { 0 };
 	char		*body;
 	time_t		 now;
 
@@ -168,6 +175,13 @@ send_batch(struct dctx *c, struct deployment *d, size_t b, struct errbuf *eb)
 
 		if (di->batch != b)
 			continue;
+		if (again) {
+			if (inst_final(di->state))
+				continue;
+			if (progress_read(c, d, di, &e2) == -1 ||
+			    (di->state != IS_SENT && di->state != IS_PENDING))
+				continue;	/* it answered: no resend */
+		}
 		if (di->queue == NULL ||
 		    dctx_queue_open(c, di->queue, &q, eb) == -1 ||
 		    queue_send(q, body, strlen(body), eb) == -1) {
@@ -181,14 +195,35 @@ send_batch(struct dctx *c, struct deployment *d, size_t b, struct errbuf *eb)
 			di->started = now;
 		} else {
 			di->state = IS_SENT;
-			di->started = now;
+			if (di->started == 0)
+				di->started = now;
 		}
 		queue_free(q);
 		q = NULL;
 	}
 	free(body);
-	d->batch_sent[b] = now;
 	return 0;
+}
+
+/*
+ * Record batch b as sent before sending it: a driver killed in between
+ * leaves a batch that `resume` sends again to whoever has not answered,
+ * never one that was sent and not recorded.
+ */
+static int
+mark_batch(struct dctx *c, struct deployment *d, size_t b,
+    struct errbuf *eb)
+{
+	time_t	 now;
+
+	now = time(NULL);
+	d->batch_sent[b] = now;
+	for (size_t i = 0; i < d->ninst; i++)
+		if (d->inst[i].batch == b && d->inst[i].state == IS_PENDING) {
+			d->inst[i].state = IS_SENT;
+			d->inst[i].started = now;
+		}
+	return deployment_save(c, d, eb);
 }
 
 static void
@@ -199,15 +234,18 @@ sleep_ms(unsigned ms)
 
 /*
  * Wait for batch b: 0 when every instance succeeded, 1 when one failed
- * or timed out, -1 on a store error.
+ * or timed out, -1 on a store error, or what drive_tick() said
+ * (DRIVE_LEAVE, DRIVE_LOST; a stop is remembered in *stop and the batch
+ * is waited for all the same: its hosts finish).
  */
 static int
 wait_batch(struct dctx *c, struct deployment *d, size_t b, struct view *v,
-    struct errbuf *eb)
+    int *stop, struct errbuf *eb)
 {
 	time_t		 deadline = d->batch_sent[b] + (time_t)d->timeout;
 	unsigned	 ms = dctx_poll_first_ms(c);
 	bool		 done, failed;
+	int		 t;
 
 	for (;;) {
 		done = true;
@@ -235,6 +273,17 @@ wait_batch(struct dctx *c, struct deployment *d, size_t b, struct view *v,
 		view_update(v, d);
 		if (done)
 			return failed ? 1 : 0;
+		t = drive_tick(c, d, eb);
+		if (t == -1 || t == DRIVE_LEAVE || t == DRIVE_LOST)
+			return t;
+		if ((t == DRIVE_STOP || t == DRIVE_STOP_ROLLBACK) &&
+		    *stop == 0) {
+			*stop = t;
+			printf("stop requested by %s: waiting for the %s of "
+			    "batch %zu to finish\n", d->stopped_by != NULL ?
+			    d->stopped_by : "?", "instances", b + 1);
+			fflush(stdout);
+		}
 		/*
 		 * Soon after the batch was sent, then backing off to the
 		 * cap: a batch of one trivial deployment is seen done in
@@ -296,6 +345,10 @@ deployment_print(const struct deployment *d, bool details)
 		if (di->state == IS_TIMEDOUT)
 			printf("  %s: timed out: %s\n", di->name,
 			    di->message != NULL ? di->message : "no answer");
+		else if (di->state == IS_FAILED && di->event == NULL &&
+		    di->message != NULL)
+			/* Refused (Rejected, Skipped) or not sent. */
+			printf("  %s: %s\n", di->name, di->message);
 		else if (di->state == IS_FAILED) {
 			printf("  %s: failed in %s: %s: %s\n", di->name,
 			    di->event != NULL ? di->event : "-",
@@ -308,12 +361,24 @@ deployment_print(const struct deployment *d, bool details)
 	fflush(stdout);
 }
 
-/*
- * Roll d out from its first unsent batch (batches already sent are
- * waited for again, so a later `status --watch` resumes).  With nowait,
- * return after sending the next batch.  Returns 0 succeeded (or sent),
- * 1 failed, -1 with eb set.  d's status is saved when it ends.
- */
+/* End d with status st, save it and print the summary. */
+static int
+finish(struct dctx *c, struct deployment *d, const char *st,
+    struct errbuf *eb)
+{
+	char	 now[32];
+
+	free(d->status);
+	d->status = xstrdup(st);
+	ts_now(now);
+	free(d->finished_at);
+	d->finished_at = xstrdup(now);
+	if (deployment_save(c, d, eb) == -1)
+		return -1;
+	deployment_print(d, true);
+	return 0;
+}
+
 /* The first failed instance in words, for the notice; new string. */
 static char *
 failure_reason(const struct deployment *d)
@@ -328,86 +393,281 @@ failure_reason(const struct deployment *d)
 	return NULL;
 }
 
+/* The driver's side of a bake (#22): lease renewals and stop requests. */
+struct gate_drive {
+	struct dctx		*c;
+	struct deployment	*d;
+	struct errbuf		*eb;
+	int			 t;	/* drive_tick()'s first non-0 */
+};
+
+static void
+gd_tick(void *arg)
+{
+	struct gate_drive	*gd = arg;
+
+	if (gd->t == 0)
+		gd->t = drive_tick(gd->c, gd->d, gd->eb);
+}
+
+static bool
+gd_stopped(void *arg)
+{
+	return ((struct gate_drive *)arg)->t != 0;
+}
+
+/*
+ * Roll d out from its first unsent batch.  Batches already sent are
+ * waited for again (`deployer resume`), sent again only to instances
+ * with no progress document yet (a host runs a deployment once).  The caller
+ * holds the lease (drive.c).  Returns 0 succeeded, 1 failed or stopped
+ * (d->status says which), -1 with eb set, DRIVE_LEAVE (interrupted, d
+ * left in progress) or DRIVE_LOST (another driver took over).
+ *
+ * Rollout gates (#22, gates.c): checked before the first batch (an
+ * alarm in ALARM sends nothing), and while each batch but the last
+ * bakes; a failed gate ends d Stopped "by the alarms gate" with
+ * d->reason.  A rollback is not gated.  Notices go out for both.
+ */
 int
 rollout_run(struct dctx *c, const struct deployer_group *g,
-    struct deployment *d, bool nowait, struct errbuf *eb)
+    struct deployment *d, struct errbuf *eb)
 {
-	struct view	 v = { 0 };
-	struct dgates	 dg = { 0 };
-	struct gate_result gr;
-	char		 now[32];
-	bool		 gated, notifying, stopped = false;
-	int		 r = 0, ret = -1;
+	struct view		 v = { 0 };
+	struct dgates		 dg = { 0 };
+	struct gate_drive	 gd = { 0 };
+	struct gate_result	 gr;
+	bool			 gate_failed = false;
+	int			 r = 0, ret = -1, stop = 0, t;
 
 	v.tty = isatty(STDOUT_FILENO) == 1;
 	v.last = xcalloc(d->ninst + 1, sizeof(*v.last));
-	/*
-	 * Rollout gates (#22): not for a rollback, not when not driving;
-	 * notices for both.
-	 */
-	notifying = !nowait && d->nbatches > 0;
-	gated = notifying && d->rollback_of == NULL;
-	if (notifying && dgates_init(&dg, c, g, d, gated, eb) == -1)
+	gd.c = c;
+	gd.d = d;
+	gd.eb = eb;
+	if (d->nbatches > 0 && dgates_init(&dg, c, g, d,
+	    d->rollback_of == NULL, eb) == -1)
 		goto out;
-	if (notifying && d->batch_sent[0] == 0) {
+	dg.stopped = gd_stopped;
+	dg.tick = gd_tick;
+	dg.arg = &gd;
+	if (d->nbatches > 0 && d->batch_sent[0] == 0) {
 		dgates_notify(&dg, "start", -1, "InProgress", NULL);
-		/* An alarm already in ALARM: nothing is sent. */
 		if (dgates_check(&dg, "start", -1, &gr) == GATES_FAILED) {
-			stopped = true;
+			gate_failed = true;
 			goto end;
 		}
 	}
 	for (size_t b = 0; b < d->nbatches; b++) {
 		if (d->batch_sent[b] == 0) {
-			if (send_batch(c, d, b, eb) == -1 ||
-			    deployment_save(c, d, eb) == -1)
-				goto out;
-			if (nowait) {
-				printf("sent batch %zu of %zu of deployment "
-				    "%s; follow it with 'deployer status %s "
-				    "--watch'\n", b + 1, d->nbatches, d->id,
-				    d->id);
-				ret = 0;
+			t = stop != 0 ? stop : drive_tick(c, d, eb);
+			if (t == -1 || t == DRIVE_LEAVE || t == DRIVE_LOST) {
+				ret = t;
 				goto out;
 			}
+			if (t == DRIVE_STOP || t == DRIVE_STOP_ROLLBACK) {
+				stop = t;
+				break;
+			}
+			if (mark_batch(c, d, b, eb) == -1 ||
+			    send_batch(c, d, b, false, eb) == -1 ||
+			    deployment_save(c, d, eb) == -1)
+				goto out;
+		} else {
+			/* Sent by a driver before this one (resume). */
+			if (send_batch(c, d, b, true, eb) == -1 ||
+			    deployment_save(c, d, eb) == -1)
+				goto out;
 		}
-		if ((r = wait_batch(c, d, b, &v, eb)) == -1)
+		r = wait_batch(c, d, b, &v, &stop, eb);
+		if (r == -1 || r == DRIVE_LEAVE || r == DRIVE_LOST) {
+			ret = r;
 			goto out;
-		if (notifying)
-			dgates_notify(&dg, "batch", (long)b, r == 1 ? "Failed" :
-			    "Succeeded", NULL);
+		}
+		dgates_notify(&dg, "batch", (long)b, r == 1 ? "Failed" :
+		    "Succeeded", NULL);
 		if (r == 1)
 			break;
 		/* Bake, and check the gates before the next batch. */
-		if (gated && b + 1 < d->nbatches && d->batch_sent[b + 1] == 0) {
-			r = dgates_bake(&dg, (long)b, &gr);
-			/* The bake printed below the table: a new one. */
-			v.drawn = 0;
-			if (r != GATES_PASSED) {
-				r = 0;
-				stopped = true;
-				break;
-			}
+		if (stop != 0 || b + 1 == d->nbatches ||
+		    d->batch_sent[b + 1] != 0)
+			continue;
+		t = dgates_bake(&dg, (long)b, &gr);
+		v.drawn = 0;	/* the bake printed below the table */
+		if (gd.t == -1 || gd.t == DRIVE_LEAVE || gd.t == DRIVE_LOST) {
+			ret = gd.t;
+			goto out;
+		}
+		if (t == GATES_STOPPED || gd.t != 0) {
+			stop = gd.t;
+			break;
+		}
+		if (t == GATES_FAILED) {
+			gate_failed = true;
+			break;
 		}
 	}
  end:
-	free(d->status);
-	d->status = xstrdup(stopped ? "Stopped" : r == 1 ? "Failed" :
-	    "Succeeded");
-	free(d->reason);
-	d->reason = stopped ? xasprintf("%s", gr.reason) : r == 1 ?
-	    failure_reason(d) : NULL;
-	ts_now(now);
-	free(d->finished_at);
-	d->finished_at = xstrdup(now);
-	if (deployment_save(c, d, eb) == -1)
+	if (gate_failed) {
+		free(d->stopped_by);
+		d->stopped_by = xasprintf("the %s gate", gr.gate);
+		free(d->reason);
+		d->reason = xstrdup(gr.reason);
+		if (finish(c, d, "Stopped", eb) == -1)
+			goto out;
+		ret = 1;
+		goto notify;
+	}
+	if (stop != 0) {
+		d->stop_rollback = stop == DRIVE_STOP_ROLLBACK;
+		if (finish(c, d, "Stopped", eb) == -1)
+			goto out;
+		printf("deployment %s stopped by %s\n", d->id,
+		    d->stopped_by != NULL ? d->stopped_by : "?");
+		ret = 1;
+		goto notify;
+	}
+	if (r == 1) {
+		free(d->reason);
+		d->reason = failure_reason(d);
+	}
+	if (finish(c, d, r == 1 ? "Failed" : "Succeeded", eb) == -1)
 		goto out;
-	deployment_print(d, true);
-	if (notifying)
-		dgates_notify(&dg, "outcome", -1, d->status, d->reason);
-	ret = stopped ? 1 : r;
+	ret = r;
+ notify:
+	dgates_notify(&dg, "outcome", -1, d->status, d->reason);
  out:
+	fflush(stdout);
 	dgates_release(&dg);
 	view_release(&v, d->ninst);
 	return ret;
+}
+
+/*
+ * Follow d until it ends without sending anything (`status --watch`):
+ * 0 Succeeded, 1 Failed, Stopped or Superseded, -1 with eb (EK_TEMP
+ * when nobody drives it).
+ */
+int
+watch_only(struct dctx *c, struct deployment *d, struct errbuf *eb)
+{
+	struct deployment	 n;
+	struct view		 v = { 0 };
+	char			 what[512];
+	time_t			 created, lastcheck = 0;
+	unsigned		 ms = dctx_poll_first_ms(c);
+	int			 ret = -1, r;
+
+	v.tty = isatty(STDOUT_FILENO) == 1;
+	v.last = xcalloc(d->ninst + 1, sizeof(*v.last));
+	created = ts_parse(d->created_at);
+	printf("watching deployment %s (sequence %llu) of %s to %s\n", d->id,
+	    (unsigned long long)d->sequence, d->application, d->group);
+	fflush(stdout);
+	for (;;) {
+		if (deployment_load(c, d->group, d->id, &n, eb) == -1)
+			goto out;
+		/* Keep what we read of the instances; take the rest. */
+		for (size_t i = 0; i < n.ninst && i < d->ninst; i++) {
+			if (inst_final(d->inst[i].state) &&
+			    !inst_final(n.inst[i].state))
+				continue;
+			if (n.batch_sent[n.inst[i].batch] != 0 &&
+			    !inst_final(n.inst[i].state) &&
+			    progress_read(c, &n, &n.inst[i], eb) == -1) {
+				deployment_release(&n);
+				goto out;
+			}
+		}
+		if (n.ninst != d->ninst) {
+			deployment_release(&n);
+			errbuf_set(eb, EK_DATA, "deployment %s changed its "
+			    "instances while watched", d->id);
+			goto out;
+		}
+		deployment_release(d);
+		*d = n;
+		if (strcmp(d->status, "InProgress") != 0)
+			break;
+		view_update(&v, d);
+		if (time(NULL) - lastcheck >= 2) {
+			lastcheck = time(NULL);
+			if ((r = driver_describe(c, d, what, sizeof(what))) ==
+			    -1) {
+				errbuf_set(eb, EK_UNAVAIL, "%s", what);
+				goto out;
+			}
+			if (r == 0 && created != 0 &&
+			    time(NULL) - created > DEPLOYER_DRIVER_GRACE) {
+				errbuf_set(eb, EK_TEMP, "deployment %s is in "
+				    "progress with %s; continue it with "
+				    "'deployer resume %s' or stop it with "
+				    "'deployer stop %s'", d->id, what, d->id,
+				    d->id);
+				goto out;
+			}
+		}
+		sleep_ms(ms);
+		ms = ms * 2 > dctx_poll_ms(c) ? dctx_poll_ms(c) : ms * 2;
+	}
+	deployment_print(d, true);
+	ret = strcmp(d->status, "Succeeded") == 0 ? 0 : 1;
+	if (ret == 1) {
+		outcome_line(c, d, what, sizeof(what));
+		errbuf_set(eb, EK_FAILED, "%s", what);
+	}
+ out:
+	fflush(stdout);
+	view_release(&v, d->ninst);
+	return ret;
+}
+
+/*
+ * The last line for a deployment that did not succeed: how it ended and
+ * how its rollback went ("deployment d-A failed; rollback d-B FAILED on
+ * 1 of 3 instances").
+ */
+void
+outcome_line(struct dctx *c, const struct deployment *d, char *buf,
+    size_t bufsz)
+{
+	struct deployment	 rb = { 0 };
+	struct errbuf		 eb = { 0 };
+	size_t			 bad = 0;
+	int			 n;
+
+	n = snprintf(buf, bufsz, "deployment %s %s", d->id,
+	    strcmp(d->status, "Failed") == 0 ? "failed" :
+	    strcmp(d->status, "Stopped") == 0 ? "was stopped" :
+	    strcmp(d->status, "Superseded") == 0 ? "was superseded" :
+	    d->status);
+	if (n < 0 || (size_t)n >= bufsz)
+		return;
+	if (d->stopped_by != NULL && strcmp(d->status, "Stopped") == 0)
+		n += snprintf(buf + n, bufsz - (size_t)n, " by %s",
+		    d->stopped_by);
+	else if (d->superseded_by != NULL)
+		n += snprintf(buf + n, bufsz - (size_t)n, " by %s",
+		    d->superseded_by);
+	if (n < 0 || (size_t)n >= bufsz || d->rolled_back_by == NULL)
+		return;
+	if (deployment_load(c, d->group, d->rolled_back_by, &rb, &eb) == -1) {
+		(void)snprintf(buf + n, bufsz - (size_t)n, "; rollback %s: %s",
+		    d->rolled_back_by, eb.msg);
+		return;
+	}
+	for (size_t i = 0; i < rb.ninst; i++)
+		if (rb.inst[i].state != IS_SUCCEEDED)
+			bad++;
+	if (strcmp(rb.status, "Succeeded") == 0)
+		(void)snprintf(buf + n, bufsz - (size_t)n, "; rolled back by "
+		    "%s", rb.id);
+	else if (strcmp(rb.status, "InProgress") == 0)
+		(void)snprintf(buf + n, bufsz - (size_t)n, "; rollback %s is "
+		    "in progress", rb.id);
+	else
+		(void)snprintf(buf + n, bufsz - (size_t)n, "; rollback %s "
+		    "FAILED on %zu of %zu instance%s", rb.id, bad, rb.ninst,
+		    rb.ninst == 1 ? "" : "s");
+	deployment_release(&rb);
 }

@@ -181,7 +181,7 @@ struct deploy_config {
 
 struct deployer_group {
 	char			*name;
-	struct deploy_config	 dc;		/* default AllAtOnce */
+	struct deploy_config	 dc;		/* default OneAtATime */
 	bool			 rollback_on_failure;	/* default true; the
 						   same as failure in
 						   auto_rollback */

@@ -620,7 +620,8 @@ config_deployer_gates(void **state)
 	/* The older key alone keeps working. */
 	assert_int_equal(g->auto_rollback, 0);
 	g = deployer_config_group(&dc, "canary-only");
-	assert_int_equal(g->dc.kind, DC_ALL_AT_ONCE);
+	/* then: the group's default, OneAtATime. */
+	assert_int_equal(g->dc.kind, DC_ONE_AT_A_TIME);
 	assert_int_equal(g->dc.canary, 2);
 	assert_int_equal(g->auto_rollback, AUTO_ROLLBACK_ALARM);
 	g = deployer_config_group(&dc, "agree");

@@ -657,7 +657,7 @@ rollback_after(struct dctx *c, const struct deployer_group *g,
 		/* By a rollout gate (#22): its reason's first line. */
 		errbuf_set(eb, EK_FAILED, "deployment %s was stopped by %s: "
 		    "%.*s%s", d->id, d->stopped_by != NULL ? d->stopped_by :
-		    "a gate", (int)strcspn(d->reason, "\n"), d->reason,
+		    "a gate", dgates_reason_len(d->reason), d->reason,
 		    how != NULL ? how : "");
 	else
 		errbuf_set(eb, EK_FAILED, "deployment %s %s%s", d->id,

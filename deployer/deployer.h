@@ -355,6 +355,7 @@ void	dgates_record_from_json(struct json_t *o, struct deployment *d);
 void	dgates_record_release(struct deployment *d);
 void	dgates_print(const struct deployment *d);
 void	dgates_print_reason(const char *prefix, const char *reason);
+int	dgates_reason_len(const char *reason);
 
 /* cmd_*.c */
 int	cmd_deploy(int, char **);

@@ -460,14 +460,14 @@ drive_here(struct dctx *c, const struct deployer_group *g,
 			printf("target.json not restored: %s\n", eb->msg);
 		errbuf_set(eb, EK_FAILED, "deployment %s was stopped by %s: "
 		    "%.*s; nothing was sent", d->id, d->stopped_by,
-		    (int)strcspn(d->reason, "\n"), d->reason);
+		    dgates_reason_len(d->reason), d->reason);
 	} else if (r == 1 && stopped && d->reason != NULL &&
 	    (g->auto_rollback & AUTO_ROLLBACK_ALARM) == 0) {
 		if (target_restore_good(c, g, d, eb) == -1)
 			printf("target.json not restored: %s\n", eb->msg);
 		errbuf_set(eb, EK_FAILED, "deployment %s was stopped by %s: "
 		    "%.*s; not rolled back (alarm is not in auto_rollback)",
-		    d->id, d->stopped_by, (int)strcspn(d->reason, "\n"),
+		    d->id, d->stopped_by, dgates_reason_len(d->reason),
 		    d->reason);
 	} else if (r == 1 && stopped && d->reason == NULL &&
 	    !d->stop_rollback && (g->auto_rollback & AUTO_ROLLBACK_STOP) ==

@@ -388,6 +388,20 @@ dgates_record_release(struct deployment *d)
 	d->reason = NULL;
 }
 
+/*
+ * The length of reason's first line, without a final ':' (the line
+ * that introduces a health_check's output), for one-line messages.
+ */
+int
+dgates_reason_len(const char *reason)
+{
+	size_t	 n = strcspn(reason, "\n");
+
+	if (n > 0 && reason[n] == '\n' && reason[n - 1] == ':')
+		n--;
+	return (int)n;
+}
+
 /* The string member key of e, or "-". */
 static const char *
 jstr_or(const json_t *e, const char *key)

@@ -249,6 +249,8 @@ def test_health_check_stops_after_the_canary(ws, daemon, moto):
                            "\nHTTP 500 Internal Server Error")
     assert [b["sent_at"] is not None for b in d["batches"]] == \
         [True, False, False]
+    assert f"deployment {bad} was stopped by the health_check gate: " \
+        f"health_check exited 1; rolled back by " in r.stderr
     assert f.deployment(d["rolled_back_by"])["status"] == "Succeeded"
     for n in f.daemons:
         assert f.current_version(n) == "1.0.0"
@@ -363,3 +365,36 @@ def test_gates_that_cannot_run_refuse_before_anything(ws, daemon, moto):
         r.stderr
     assert "No such file or directory" in r.stderr
     assert f.target() is None
+
+
+def test_stop_during_the_bake_rolls_back_with_stop_in_auto_rollback(
+        ws, daemon, moto):
+    g = GateFleet(ws, daemon, moto)
+    f = g.f
+    g.configure("1.0.0", deployment_config=canary(0))
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    good = dep_id(r.stdout)
+    g.configure("2.0.0", deployment_config=canary(120), gate_interval=1,
+                auto_rollback="[failure, alarm, stop]")
+    p = f.popen_deployer(GROUP, "HEAD")
+    bad = wait_for(lambda: (f.target() or {}).get("deployment_id")
+                   if (f.target() or {}).get("deployment_id") != good
+                   else None, 30, what="the second deployment")
+    wait_for(lambda: (f.deployment(bad) or {}).get("bake"), 60,
+             what="the canary's bake")
+    t0 = time.monotonic()
+    s = f.deployer("stop", bad)
+    assert s.returncode == 0, s.stdout + s.stderr
+    out, err = p.communicate(timeout=60)
+    # The bake notices the stop within seconds, not after 120 s.
+    assert time.monotonic() - t0 < 30
+    assert p.returncode == 1, out + err
+    d = f.deployment(bad)
+    assert d["status"] == "Stopped" and d["stopped_by"]
+    assert d.get("reason") is None
+    assert [b["sent_at"] is not None for b in d["batches"]] == [True, False]
+    rd = f.deployment(d["rolled_back_by"])
+    assert rd["status"] == "Succeeded"
+    for n in f.daemons:
+        assert f.current_version(n) == "1.0.0"

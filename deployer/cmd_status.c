@@ -63,6 +63,7 @@ print_human(const struct deployment *d)
 		printf("  rollback of %s\n", d->rollback_of);
 	if (d->rolled_back_by != NULL)
 		printf("  rolled back by %s\n", d->rolled_back_by);
+	dgates_print(d);
 	printf("%-24s %5s  %-10s %-22s %7s\n", "INSTANCE", "BATCH", "STATUS",
 	    "EVENT", "ELAPSED");
 	for (size_t i = 0; i < d->ninst; i++) {

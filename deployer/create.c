@@ -36,6 +36,7 @@
 #include "config.h"
 #include "deployer.h"
 #include "errbuf.h"
+#include "gates.h"
 #include "message.h"
 #include "names.h"
 #include "rollout.h"
@@ -161,6 +162,22 @@ plan_reset(struct deployment *d)
 	d->ninst = d->nbatches = 0;
 }
 
+/*
+ * The most the gates (#22) add to a rollout: each bake, and a health
+ * check at each check, for every batch but the last.
+ */
+static time_t
+gates_time(const struct deployer_group *g, const struct deployment *d)
+{
+	time_t	 per;
+
+	if (d->rollback_of != NULL || d->nbatches < 2)
+		return 0;
+	per = (time_t)g->dc.bake + (g->health_check == NULL ? 0 :
+	    GATE_HEALTH_TIMEOUT * (time_t)(g->dc.bake / g->gate_interval + 2));
+	return per * (time_t)(d->nbatches - 1);
+}
+
 /* Whether name is an EC2 instance id (i- and 8 or 17 hex digits). */
 static bool
 ec2_id(const char *name)
@@ -247,6 +264,7 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 	struct reginst		*ri = NULL;
 	char			 seen[32];
 	size_t			 nri = 0, *sizes = NULL, k = 0;
+	char			 desc[128];
 
 	*ret_maxseq = 0;
 	if (from == NULL || say) {
@@ -320,7 +338,7 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 			d->inst[k++].batch = b;
 	free(sizes);
 	d->config_name = xstrdup(from != NULL ? "AllAtOnce (rollback)" :
-	    deploy_config_name(&g->dc));
+	    deploy_config_describe(&g->dc, desc, sizeof(desc)));
 	return 0;
 }
 
@@ -417,7 +435,7 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 	d.source = rev->source != NULL ? xstrdup(rev->source) : NULL;
 	d.ignore_stop_failures = o->ignore_stop_failures;
 	d.deadline = time(NULL) + (time_t)g->timeout * (time_t)d.nbatches +
-	    DEPLOYER_DEADLINE_SLACK;
+	    DEPLOYER_DEADLINE_SLACK + gates_time(g, &d);
 
 	m.deployment_id = xstrdup(d.id);
 	m.application = xstrdup(d.application);
@@ -462,7 +480,8 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 		if (plan_instances(c, g, from, &d, true, &maxseq, eb) == -1)
 			goto out;
 		d.deadline = time(NULL) + (time_t)g->timeout *
-		    (time_t)d.nbatches + DEPLOYER_DEADLINE_SLACK;
+		    (time_t)d.nbatches + DEPLOYER_DEADLINE_SLACK +
+		    gates_time(g, &d);
 	}
 	/* This process drives it until it hands it over (drive.c). */
 	if (lease_take(c, &d, eb) == -1 || deployment_save(c, &d, eb) == -1) {
@@ -637,9 +656,16 @@ rollback_after(struct dctx *c, const struct deployer_group *g,
 	if (d->rolled_back_by == NULL && target_restore_good(c, g, d,
 	    eb) == -1)
 		printf("target.json not restored: %s\n", eb->msg);
-	errbuf_set(eb, EK_FAILED, "deployment %s %s%s", d->id,
-	    strcmp(d->status, "Stopped") == 0 ? "was stopped" : "failed",
-	    how != NULL ? how : "");
+	if (strcmp(d->status, "Stopped") == 0 && d->reason != NULL)
+		/* By a rollout gate (#22): its reason's first line. */
+		errbuf_set(eb, EK_FAILED, "deployment %s was stopped by %s: "
+		    "%.*s%s", d->id, d->stopped_by != NULL ? d->stopped_by :
+		    "a gate", dgates_reason_len(d->reason), d->reason,
+		    how != NULL ? how : "");
+	else
+		errbuf_set(eb, EK_FAILED, "deployment %s %s%s", d->id,
+		    strcmp(d->status, "Stopped") == 0 ? "was stopped" :
+		    "failed", how != NULL ? how : "");
 	revision_release(&prev);
 	deployment_release(&rb);
 	free(how);
@@ -661,6 +687,9 @@ deploy_and_watch(struct dctx *c, const struct deployer_group *g,
 	struct deployment	 d = { 0 };
 	int			 ret = -1;
 
+	/* Gates that cannot run refuse it before anything is created. */
+	if (rollback_of == NULL && dgates_ready(c, g, eb) == -1)
+		goto out;
 	if (deployment_create(c, g, rev, rollback_of, NULL, o, &d, eb) == -1)
 		goto out;
 	printf("deployment %s (sequence %llu) of %s to %s: %zu instance%s, "

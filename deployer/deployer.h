@@ -132,6 +132,11 @@ struct deployment {
 	size_t		 ninst;
 	time_t		*batch_sent;	/* per batch; 0: not sent */
 	size_t		 nbatches;
+	/* Rollout gates (#22), see gates.c */
+	struct json_t	*gates;		/* gate results (gates_log_add) */
+	long		 bake_batch;	/* the batch that bakes */
+	time_t		 bake_until;	/* its bake ends; 0: no bake */
+	char		*reason;	/* why it stopped or failed */
 };
 
 const char *inst_state_name(enum inst_state);
@@ -318,6 +323,62 @@ int	bluegreen_watch(struct dctx *, struct deployment *, struct errbuf *);
 /* bundle_pack.c: --bundle FILE|DIR as a .tar.gz (see the file). */
 int	bundle_pack(const char *src, const char *out, const char **ret_tgz,
 	    struct errbuf *);
+
+/*
+ * gates.c: the rollout gates of a deployment (lib/gates.h does the
+ * judging and the bake loop; this is its I/O).  dgates_init() resolves
+ * health_check's program (EK_CONFIG when it cannot be run) and the AWS
+ * client alarms and notify need; without 'gates' (a rollback) it only
+ * notifies, and the checks and the bake pass at once.  dgates_check()
+ * checks every gate once (phase "start" before the first batch),
+ * dgates_bake() bakes batch b for the group's bake: both return
+ * GATES_PASSED, GATES_FAILED (result in *ret_failed) or GATES_STOPPED,
+ * record each result in d->gates and save d.  dgates_notify()
+ * publishes a notice to the group's topic (a failure is a warning on
+ * stderr).  The driver sets stopped (a stop was asked for) and tick
+ * (called about every second of a bake).
+ */
+struct dgates {
+	struct dctx			*c;
+	const struct deployer_group	*g;
+	struct deployment		*d;
+	struct aws_client		*aws;	/* c->aws or own */
+	struct aws_client		*own;
+	char				*health; /* health_check's path */
+	long				 batch;
+	bool				 gates;	/* check them (not for
+						   a rollback) */
+	bool				 tty;
+	bool				(*stopped)(void *arg);
+	void				(*tick)(void *arg);
+	void				*arg;
+};
+
+struct gate_result;
+int	dgates_init(struct dgates *, struct dctx *,
+	    const struct deployer_group *, struct deployment *, bool gates,
+	    struct errbuf *);
+void	dgates_release(struct dgates *);
+/*
+ * Whether g's gates can run (health_check found, an AWS client for
+ * alarms and notify): 0, or -1 with eb (EK_CONFIG ...), before anything
+ * is created.
+ */
+int	dgates_ready(struct dctx *, const struct deployer_group *,
+	    struct errbuf *);
+int	dgates_check(struct dgates *, const char *phase, long batch,
+	    struct gate_result *ret_failed);
+int	dgates_bake(struct dgates *, long batch,
+	    struct gate_result *ret_failed);
+void	dgates_notify(struct dgates *, const char *event, long batch,
+	    const char *outcome, const char *reason);
+/* d's gate fields into / from deployment.json's object o. */
+void	dgates_record_to_json(const struct deployment *d, struct json_t *o);
+void	dgates_record_from_json(struct json_t *o, struct deployment *d);
+void	dgates_record_release(struct deployment *d);
+void	dgates_print(const struct deployment *d);
+void	dgates_print_reason(const char *prefix, const char *reason);
+int	dgates_reason_len(const char *reason);
 
 /* cmd_*.c */
 int	cmd_continue(int, char **);	/* bluegreen.c */

@@ -44,6 +44,7 @@
 #include <jansson.h>
 
 #include "caps.h"
+#include "config.h"
 #include "deployer.h"
 #include "errbuf.h"
 #include "http.h"
@@ -461,7 +462,25 @@ drive_here(struct dctx *c, const struct deployer_group *g,
 		/* An automatic rollback is never rolled back. */
 		errbuf_set(eb, EK_FAILED, "rollback %s %s", d->id, stopped ?
 		    "was stopped" : "failed");
-	else if (r == 1 && stopped && !d->stop_rollback) {
+	else if (r == 1 && stopped && d->reason != NULL &&
+	    (d->nbatches == 0 || d->batch_sent[0] == 0)) {
+		/* A gate stopped it before anything was sent (#22). */
+		if (target_restore_good(c, g, d, eb) == -1)
+			printf("target.json not restored: %s\n", eb->msg);
+		errbuf_set(eb, EK_FAILED, "deployment %s was stopped by %s: "
+		    "%.*s; nothing was sent", d->id, d->stopped_by,
+		    dgates_reason_len(d->reason), d->reason);
+	} else if (r == 1 && stopped && d->reason != NULL &&
+	    (g->auto_rollback & AUTO_ROLLBACK_ALARM) == 0) {
+		if (target_restore_good(c, g, d, eb) == -1)
+			printf("target.json not restored: %s\n", eb->msg);
+		errbuf_set(eb, EK_FAILED, "deployment %s was stopped by %s: "
+		    "%.*s; not rolled back (alarm is not in auto_rollback)",
+		    d->id, d->stopped_by, dgates_reason_len(d->reason),
+		    d->reason);
+	} else if (r == 1 && stopped && d->reason == NULL &&
+	    !d->stop_rollback && (g->auto_rollback & AUTO_ROLLBACK_STOP) ==
+	    0) {
 		if (target_restore_good(c, g, d, eb) == -1)
 			printf("target.json not restored: %s\n", eb->msg);
 		errbuf_set(eb, EK_FAILED, "deployment %s was stopped by %s; "

@@ -133,6 +133,7 @@ deployment_release(struct deployment *d)
 		dinst_release(&d->inst[i]);
 	free(d->inst);
 	free(d->batch_sent);
+	dgates_record_release(d);
 	memset(d, 0, sizeof(*d));
 }
 
@@ -227,6 +228,7 @@ deployment_to_json(const struct deployment *d)
 	(void)json_object_set_new(o, "source", str_or_null(d->source));
 	(void)json_object_set(o, "message", d->message != NULL ? d->message :
 	    json_null());
+	dgates_record_to_json(d, o);
 	return o;
 }
 
@@ -287,6 +289,7 @@ deployment_from_json(json_t *o, struct deployment *ret, struct errbuf *eb)
 	d.source = jdup(o, "source");
 	if ((v = json_object_get(o, "message")) != NULL && json_is_object(v))
 		d.message = json_incref(v);
+	dgates_record_from_json(o, &d);
 	insts = json_object_get(o, "instances");
 	if (json_is_array(insts) && json_array_size(insts) > 0) {
 		d.inst = xcalloc(json_array_size(insts), sizeof(*d.inst));

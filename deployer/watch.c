@@ -25,8 +25,10 @@
 
 #include <jansson.h>
 
+#include "config.h"
 #include "deployer.h"
 #include "errbuf.h"
+#include "gates.h"
 #include "queue.h"
 #include "xalloc.h"
 
@@ -332,8 +334,11 @@ deployment_print(const struct deployment *d, bool details)
 	    "%zu in progress, %zu not started\n", d->id,
 	    (unsigned long long)d->sequence,
 	    strcmp(d->status, "Succeeded") == 0 ? "succeeded" :
-	    strcmp(d->status, "Failed") == 0 ? "failed" : "is in progress",
+	    strcmp(d->status, "Failed") == 0 ? "failed" :
+	    strcmp(d->status, "Stopped") == 0 ? "stopped" : "is in progress",
 	    ok, failed, running, pending);
+	if (d->reason != NULL && strcmp(d->status, "Stopped") == 0)
+		dgates_print_reason("  stopped: ", d->reason);
 	for (size_t i = 0; i < d->ninst; i++) {
 		const struct dinst	*di = &d->inst[i];
 
@@ -374,6 +379,43 @@ finish(struct dctx *c, struct deployment *d, const char *st,
 	return 0;
 }
 
+/* The first failed instance in words, for the notice; new string. */
+static char *
+failure_reason(const struct deployment *d)
+{
+	for (size_t i = 0; i < d->ninst; i++)
+		if (d->inst[i].state == IS_FAILED ||
+		    d->inst[i].state == IS_TIMEDOUT)
+			return xasprintf("%s %s: %s", d->inst[i].name,
+			    d->inst[i].state == IS_TIMEDOUT ? "timed out" :
+			    "failed", d->inst[i].message != NULL ?
+			    d->inst[i].message : "-");
+	return NULL;
+}
+
+/* The driver's side of a bake (#22): lease renewals and stop requests. */
+struct gate_drive {
+	struct dctx		*c;
+	struct deployment	*d;
+	struct errbuf		*eb;
+	int			 t;	/* drive_tick()'s first non-0 */
+};
+
+static void
+gd_tick(void *arg)
+{
+	struct gate_drive	*gd = arg;
+
+	if (gd->t == 0)
+		gd->t = drive_tick(gd->c, gd->d, gd->eb);
+}
+
+static bool
+gd_stopped(void *arg)
+{
+	return ((struct gate_drive *)arg)->t != 0;
+}
+
 /*
  * Roll d out from its first unsent batch.  Batches already sent are
  * waited for again (`deployer resume`), sent again only to instances
@@ -381,17 +423,41 @@ finish(struct dctx *c, struct deployment *d, const char *st,
  * holds the lease (drive.c).  Returns 0 succeeded, 1 failed or stopped
  * (d->status says which), -1 with eb set, DRIVE_LEAVE (interrupted, d
  * left in progress) or DRIVE_LOST (another driver took over).
+ *
+ * Rollout gates (#22, gates.c): checked before the first batch (an
+ * alarm in ALARM sends nothing), and while each batch but the last
+ * bakes; a failed gate ends d Stopped "by the alarms gate" with
+ * d->reason.  A rollback is not gated.  Notices go out for both.
  */
 int
 rollout_run(struct dctx *c, const struct deployer_group *g,
     struct deployment *d, struct errbuf *eb)
 {
-	struct view	 v = { 0 };
-	int		 r = 0, ret = -1, stop = 0, t;
+	struct view		 v = { 0 };
+	struct dgates		 dg = { 0 };
+	struct gate_drive	 gd = { 0 };
+	struct gate_result	 gr;
+	bool			 gate_failed = false;
+	int			 r = 0, ret = -1, stop = 0, t;
 
-	(void)g;
 	v.tty = isatty(STDOUT_FILENO) == 1;
 	v.last = xcalloc(d->ninst + 1, sizeof(*v.last));
+	gd.c = c;
+	gd.d = d;
+	gd.eb = eb;
+	if (d->nbatches > 0 && dgates_init(&dg, c, g, d,
+	    d->rollback_of == NULL, eb) == -1)
+		goto out;
+	dg.stopped = gd_stopped;
+	dg.tick = gd_tick;
+	dg.arg = &gd;
+	if (d->nbatches > 0 && d->batch_sent[0] == 0) {
+		dgates_notify(&dg, "start", -1, "InProgress", NULL);
+		if (dgates_check(&dg, "start", -1, &gr) == GATES_FAILED) {
+			gate_failed = true;
+			goto end;
+		}
+	}
 	for (size_t b = 0; b < d->nbatches; b++) {
 		if (d->batch_sent[b] == 0) {
 			t = stop != 0 ? stop : drive_tick(c, d, eb);
@@ -418,8 +484,39 @@ rollout_run(struct dctx *c, const struct deployer_group *g,
 			ret = r;
 			goto out;
 		}
+		dgates_notify(&dg, "batch", (long)b, r == 1 ? "Failed" :
+		    "Succeeded", NULL);
 		if (r == 1)
 			break;
+		/* Bake, and check the gates before the next batch. */
+		if (stop != 0 || b + 1 == d->nbatches ||
+		    d->batch_sent[b + 1] != 0)
+			continue;
+		t = dgates_bake(&dg, (long)b, &gr);
+		v.drawn = 0;	/* the bake printed below the table */
+		if (gd.t == -1 || gd.t == DRIVE_LEAVE || gd.t == DRIVE_LOST) {
+			ret = gd.t;
+			goto out;
+		}
+		if (t == GATES_STOPPED || gd.t != 0) {
+			stop = gd.t;
+			break;
+		}
+		if (t == GATES_FAILED) {
+			gate_failed = true;
+			break;
+		}
+	}
+ end:
+	if (gate_failed) {
+		free(d->stopped_by);
+		d->stopped_by = xasprintf("the %s gate", gr.gate);
+		free(d->reason);
+		d->reason = xstrdup(gr.reason);
+		if (finish(c, d, "Stopped", eb) == -1)
+			goto out;
+		ret = 1;
+		goto notify;
 	}
 	if (stop != 0) {
 		d->stop_rollback = stop == DRIVE_STOP_ROLLBACK;
@@ -428,13 +525,20 @@ rollout_run(struct dctx *c, const struct deployer_group *g,
 		printf("deployment %s stopped by %s\n", d->id,
 		    d->stopped_by != NULL ? d->stopped_by : "?");
 		ret = 1;
-		goto out;
+		goto notify;
+	}
+	if (r == 1) {
+		free(d->reason);
+		d->reason = failure_reason(d);
 	}
 	if (finish(c, d, r == 1 ? "Failed" : "Succeeded", eb) == -1)
 		goto out;
 	ret = r;
+ notify:
+	dgates_notify(&dg, "outcome", -1, d->status, d->reason);
  out:
 	fflush(stdout);
+	dgates_release(&dg);
 	view_release(&v, d->ninst);
 	return ret;
 }

@@ -13,6 +13,7 @@
 
 #include <sys/stat.h>
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -69,6 +70,11 @@ enum ftype {
 	F_SQSPROTO,	/* json | query (enum aws_sqs_protocol) */
 	F_GROUPS,	/* deployer.yml groups: */
 	F_TRAFFIC,	/* hookd.yml traffic: (config_parse_traffic) */
+	/* Rollout gates (#22), checked by check_gate_field(): */
+	F_ALARMS,	/* a list of CloudWatch alarm names */
+	F_ARGV,		/* a non-empty list of strings */
+	F_ROLLBACK,	/* a list of failure | alarm | stop */
+	F_TOPIC,	/* an SNS topic ARN */
 };
 
 struct field {
@@ -78,6 +84,9 @@ struct field {
 	uint64_t	 min, max;
 	bool		 required;
 };
+
+static void	check_gate_field(struct cctx *, const struct field *,
+		    const struct ynode *, void *);
 
 static void
 cerr(struct cctx *c, const struct ynode *n, const char *key,
@@ -438,6 +447,12 @@ check_field(struct cctx *c, const struct field *f, const struct ynode *v,
 	case F_GROUPS:
 	case F_TRAFFIC:
 		return;		/* deployer.yml, config_parse_traffic() */
+	case F_ALARMS:
+	case F_ARGV:
+	case F_ROLLBACK:
+	case F_TOPIC:
+		check_gate_field(c, f, v, obj);
+		return;
 	default:
 		break;
 	}
@@ -1240,6 +1255,14 @@ static const struct field group_fields[] = {
 	GF("timeout", F_UINT, timeout, 1, 86400),
 	GF("strategy", F_STRATEGY, strategy, 0, 0),
 	GF("blue_green", F_BLUEGREEN, bg, 0, 0),
+	/* Rollout gates (#22) */
+	GF("alarms", F_ALARMS, alarms, 0, DEPLOYER_ALARMS_MAX),
+	GF("ignore_alarm_poll_failure", F_BOOL, ignore_alarm_poll_failure,
+	    0, 0),
+	GF("health_check", F_ARGV, health_check, 1, DEPLOYER_ARGV_MAX),
+	GF("auto_rollback", F_ROLLBACK, auto_rollback, 0, 0),
+	GF("notify", F_TOPIC, notify, 0, 0),
+	GF("gate_interval", F_UINT, gate_interval, 1, GATE_INTERVAL_MAX),
 };
 
 #define BF(k, t, m, lo, hi) \
@@ -1297,6 +1320,14 @@ check_blue_green(struct cctx *c, const struct ynode *group,
 	}
 }
 
+static void	check_dc_gates(struct cctx *, const struct ynode *,
+		    const char *, struct deploy_config *);
+static const struct ynode *map_get(const struct ynode *, const char *);
+static void	group_gates_defaults(struct deployer_group *);
+static void	group_gates_finish(struct cctx *, const struct ynode *,
+		    const char *, struct deployer_group *);
+static void	group_gates_release(struct deployer_group *);
+
 static void
 check_deploy_config(struct cctx *c, const struct ynode *v, const char *key,
     struct deploy_config *dc)
@@ -1319,11 +1350,17 @@ check_deploy_config(struct cctx *c, const struct ynode *v, const char *key,
 		    quote(v, qb, sizeof(qb)));
 		return;
 	}
+	if (map_get(v, "canary") != NULL || map_get(v, "bake") != NULL ||
+	    map_get(v, "then") != NULL) {
+		check_dc_gates(c, v, key, dc);
+		return;
+	}
 	if (v->type != YN_MAP || v->nkids != 2 ||
 	    v->kids[0]->type != YN_SCALAR ||
 	    strcmp(v->kids[0]->value, "minimum_healthy") != 0) {
-		cerr(c, v, key, "must be AllAtOnce, HalfAtATime, OneAtATime or "
-		    "a mapping with only minimum_healthy");
+		cerr(c, v, key, "must be AllAtOnce, HalfAtATime, OneAtATime, "
+		    "{minimum_healthy: N or \"N%%\"} or a mapping of canary, "
+		    "bake and then");
 		return;
 	}
 	mv = v->kids[1];
@@ -1397,8 +1434,11 @@ check_groups(struct cctx *c, struct deployer_config *dcfg,
 		g->timeout = DEPLOYER_TIMEOUT_DEFAULT;
 		g->bg.ready_timeout = BG_READY_TIMEOUT_DEFAULT;
 		g->bg.keep_blue = BG_KEEP_BLUE_DEFAULT;
-		if (ynode_is_null(v))
+		group_gates_defaults(g);
+		if (ynode_is_null(v)) {
+			group_gates_finish(c, NULL, NULL, g);
 			continue;
+		}
 		if (v->type != YN_MAP) {
 			(void)snprintf(where, sizeof(where), "groups.%s",
 			    g->name);
@@ -1415,6 +1455,8 @@ check_groups(struct cctx *c, struct deployer_config *dcfg,
 			    "groups.%s.deployment_config", g->name);
 			check_deploy_config(c, dcn, where, &g->dc);
 		}
+		(void)snprintf(where, sizeof(where), "groups.%s.", g->name);
+		group_gates_finish(c, v, where, g);
  next:
 		;
 	}
@@ -1441,6 +1483,7 @@ deployer_config_release(struct deployer_config *dcfg)
 	for (size_t i = 0; i < dcfg->ngroups; i++) {
 		free(dcfg->groups[i].name);
 		free(dcfg->groups[i].bg.auto_scaling_group);
+		group_gates_release(&dcfg->groups[i]);
 	}
 	free(dcfg->groups);
 	errors_free(dcfg->errors, dcfg->nerrors);
@@ -1583,4 +1626,376 @@ deploy_config_name(const struct deploy_config *dc)
 		return "minimum_healthy";
 	}
 	return "unknown";
+}
+
+/*
+ * Rollout gates (#22): deployment_config's canary/bake/then mapping and
+ * the group keys alarms, ignore_alarm_poll_failure, health_check,
+ * auto_rollback, notify and gate_interval.  Kept together here so the
+ * generic YAML machinery above only dispatches to them.
+ */
+
+static const char *const rollback_names[] = { "failure", "alarm", "stop" };
+
+const char *
+auto_rollback_name(unsigned bit)
+{
+	for (size_t i = 0; i < nitems(rollback_names); i++)
+		if (bit == 1U << i)
+			return rollback_names[i];
+	return NULL;
+}
+
+/* The value node of key in mapping map, or NULL (also for a null). */
+static const struct ynode *
+map_get(const struct ynode *map, const char *key)
+{
+	if (map == NULL || map->type != YN_MAP)
+		return NULL;
+	for (size_t i = 0; i + 1 < map->nkids; i += 2)
+		if (map->kids[i]->type == YN_SCALAR &&
+		    strcmp(map->kids[i]->value, key) == 0)
+			return ynode_is_null(map->kids[i + 1]) ? NULL :
+			    map->kids[i + 1];
+	return NULL;
+}
+
+/* A count lo..hi, or with pct_ok a percentage 1%..99%. */
+static int
+parse_count_or_percent(const struct ynode *v, uint64_t lo, uint64_t hi,
+    bool pct_ok, unsigned *ret, bool *ret_pct)
+{
+	char		 num[32];
+	size_t		 n;
+	uint64_t	 u;
+	bool		 pct;
+
+	if (v->type != YN_SCALAR || ynode_is_null(v))
+		return -1;
+	n = v->len;
+	pct = pct_ok && n > 0 && v->value[n - 1] == '%';
+	if (n == 0 || n >= sizeof(num) || (!pct && !v->plain))
+		return -1;
+	(void)strlcpy(num, v->value, sizeof(num));
+	if (pct)
+		num[n - 1] = '\0';
+	if (parse_u64(num, pct ? 1 : lo, pct ? 99 : hi, &u) == -1)
+		return -1;
+	*ret = (unsigned)u;
+	*ret_pct = pct;
+	return 0;
+}
+
+static void
+check_dc_gates(struct cctx *c, const struct ynode *v, const char *key,
+    struct deploy_config *dc)
+{
+	static const char *const keys[] = { "canary", "bake", "then" };
+	char		 qb[QMAX * 4], sub[300];
+	const struct ynode *k, *x;
+	bool		 seen[nitems(keys)] = { false }, pct;
+	unsigned	 u;
+	size_t		 j;
+
+	for (size_t i = 0; i + 1 < v->nkids; i += 2) {
+		k = v->kids[i];
+		x = v->kids[i + 1];
+		for (j = 0; j < nitems(keys); j++)
+			if (k->type == YN_SCALAR &&
+			    strcmp(k->value, keys[j]) == 0)
+				break;
+		(void)snprintf(sub, sizeof(sub), "%s.%s", key,
+		    k->type == YN_SCALAR ? quote(k, qb, sizeof(qb)) : "?");
+		if (j == nitems(keys)) {
+			if (k->type == YN_SCALAR &&
+			    strcmp(k->value, "minimum_healthy") == 0)
+				cerr(c, k, sub, "goes alone or under then "
+				    "(then: {minimum_healthy: N})");
+			else
+				cerr(c, k, sub, "unknown key "
+				    "(deployment_config takes canary, bake "
+				    "and then, or minimum_healthy alone)");
+			continue;
+		}
+		if (seen[j]) {
+			cerr(c, k, sub, "duplicate key");
+			continue;
+		}
+		seen[j] = true;
+		switch (j) {
+		case 0:
+			if (parse_count_or_percent(x, 1, 100000, true, &u,
+			    &pct) == -1) {
+				cerr(c, x, sub, "'%s': must be a count "
+				    "1..100000 or a percentage 1%%..99%% "
+				    "(\"10%%\")", x->type == YN_SCALAR ?
+				    quote(x, qb, sizeof(qb)) : node_kind(x));
+				break;
+			}
+			dc->canary = u;
+			dc->canary_percent = pct;
+			break;
+		case 1:
+			if (parse_count_or_percent(x, 0, DEPLOYER_BAKE_MAX,
+			    false, &u, &pct) == -1) {
+				cerr(c, x, sub, "'%s': must be a number of "
+				    "seconds 0..%d", x->type == YN_SCALAR ?
+				    quote(x, qb, sizeof(qb)) : node_kind(x),
+				    DEPLOYER_BAKE_MAX);
+				break;
+			}
+			dc->bake = u;
+			break;
+		default:
+			if (x->type == YN_MAP && (x->nkids != 2 ||
+			    map_get(x, "minimum_healthy") == NULL)) {
+				cerr(c, x, sub, "must be AllAtOnce, "
+				    "HalfAtATime, OneAtATime or "
+				    "{minimum_healthy: N or \"N%%\"}");
+				break;
+			}
+			check_deploy_config(c, x, sub, dc);
+			break;
+		}
+	}
+}
+
+/* Whether s is arn:PARTITION:sns:REGION:ACCOUNT:TOPIC. */
+static bool
+topic_arn_ok(const char *s)
+{
+	const char	*p = s, *part[6];
+	size_t		 n = 0, tl;
+
+	for (;;) {
+		if (n == nitems(part))
+			return false;
+		part[n++] = p;
+		if ((p = strchr(p, ':')) == NULL)
+			break;
+		p++;
+	}
+	if (n != 6 || strncmp(part[0], "arn:", 4) != 0 ||
+	    strncmp(part[2], "sns:", 4) != 0 || part[3][0] == ':' ||
+	    part[4] - part[3] > 33 || part[5] - part[4] != 13)
+		return false;
+	for (const char *a = part[4]; a < part[5] - 1; a++)
+		if (*a < '0' || *a > '9')
+			return false;
+	tl = strlen(part[5]);
+	if (tl > 5 && strcmp(part[5] + tl - 5, ".fifo") == 0)
+		tl -= 5;
+	if (tl == 0 || tl > 256)
+		return false;
+	for (size_t i = 0; i < tl; i++)
+		if (!isalnum((unsigned char)part[5][i]) && part[5][i] != '-' &&
+		    part[5][i] != '_')
+			return false;
+	return true;
+}
+
+/* A list of scalars into a new NULL-ended array; NULL on an error. */
+static char **
+string_list(struct cctx *c, const struct field *f, const struct ynode *v,
+    size_t *ret_n)
+{
+	char		**l;
+	const char	*s;
+	size_t		 n = 0;
+
+	if (v->type != YN_SEQ) {
+		cerr(c, v, f->key, "must be a list%s, not %s",
+		    f->type == F_ARGV ? " (an argv, run without a shell: "
+		    "[scripts/smoke.sh, --fast])" : "", node_kind(v));
+		return NULL;
+	}
+	if (v->nkids < f->min || v->nkids > f->max) {
+		cerr(c, v, f->key, "must have %llu to %llu items, not %zu",
+		    (unsigned long long)f->min, (unsigned long long)f->max,
+		    v->nkids);
+		return NULL;
+	}
+	l = xcalloc(v->nkids + 1, sizeof(*l));
+	for (size_t i = 0; i < v->nkids; i++) {
+		if ((s = scalar(c, v->kids[i], f->key)) == NULL)
+			goto bad;
+		l[n++] = xstrdup(s);
+	}
+	*ret_n = n;
+	return l;
+ bad:
+	for (size_t i = 0; i < n; i++)
+		free(l[i]);
+	free(l);
+	return NULL;
+}
+
+static void
+strv_free(char **l)
+{
+	if (l == NULL)
+		return;
+	for (size_t i = 0; l[i] != NULL; i++)
+		free(l[i]);
+	free(l);
+}
+
+static void
+check_gate_field(struct cctx *c, const struct field *f,
+    const struct ynode *v, void *obj)
+{
+	struct deployer_group	*g = obj;
+	char			 qb[QMAX * 4];
+	const char		*s;
+	char			**l;
+	unsigned		 bits = 0, bit;
+	size_t			 n = 0, j;
+
+	switch (f->type) {
+	case F_ALARMS:
+		if ((l = string_list(c, f, v, &n)) == NULL)
+			return;
+		for (size_t i = 0; i < n; i++) {
+			if (strlen(l[i]) > 255) {
+				cerr(c, v->kids[i], f->key, "'%s': an alarm "
+				    "name is at most 255 bytes",
+				    quote(v->kids[i], qb, sizeof(qb)));
+				strv_free(l);
+				return;
+			}
+			for (j = 0; j < i; j++)
+				if (strcmp(l[i], l[j]) == 0) {
+					cerr(c, v->kids[i], f->key, "'%s': "
+					    "listed twice", l[i]);
+					strv_free(l);
+					return;
+				}
+		}
+		strv_free(g->alarms);
+		g->alarms = l;
+		g->nalarms = n;
+		return;
+	case F_ARGV:
+		if ((l = string_list(c, f, v, &n)) == NULL)
+			return;
+		strv_free(g->health_check);
+		g->health_check = l;
+		g->nhealth_check = n;
+		return;
+	case F_ROLLBACK:
+		if (v->type != YN_SEQ) {
+			cerr(c, v, f->key, "must be a list of failure, alarm "
+			    "and stop ([] for none), not %s", node_kind(v));
+			return;
+		}
+		for (size_t i = 0; i < v->nkids; i++) {
+			if ((s = scalar(c, v->kids[i], f->key)) == NULL)
+				return;
+			for (j = 0, bit = 0; j < nitems(rollback_names); j++)
+				if (strcmp(s, rollback_names[j]) == 0)
+					bit = 1U << j;
+			if (bit == 0 || (bits & bit) != 0) {
+				cerr(c, v->kids[i], f->key, "'%s': %s",
+				    quote(v->kids[i], qb, sizeof(qb)),
+				    bit == 0 ? "must be failure, alarm or "
+				    "stop" : "listed twice");
+				return;
+			}
+			bits |= bit;
+		}
+		g->auto_rollback = bits;
+		return;
+	case F_TOPIC:
+		if ((s = scalar(c, v, f->key)) == NULL)
+			return;
+		if (!topic_arn_ok(s)) {
+			cerr(c, v, f->key, "'%s': not an SNS topic ARN "
+			    "(arn:aws:sns:REGION:ACCOUNT:TOPIC)",
+			    quote(v, qb, sizeof(qb)));
+			return;
+		}
+		set_string(obj, f->off, s);
+		return;
+	default:
+		return;
+	}
+}
+
+static void
+group_gates_defaults(struct deployer_group *g)
+{
+	g->auto_rollback = AUTO_ROLLBACK_FAILURE;
+	g->gate_interval = GATE_INTERVAL_DEFAULT;
+}
+
+/*
+ * After a group's keys: rollback_on_failure and auto_rollback say the
+ * same thing about failures (the older key keeps working); both given
+ * must agree.
+ */
+static void
+group_gates_finish(struct cctx *c, const struct ynode *map,
+    const char *where, struct deployer_group *g)
+{
+	const struct ynode	*ar, *rof;
+	char			 full[300];
+	bool			 ar_fail;
+
+	ar = map_get(map, "auto_rollback");
+	rof = map_get(map, "rollback_on_failure");
+	ar_fail = (g->auto_rollback & AUTO_ROLLBACK_FAILURE) != 0;
+	if (ar != NULL && rof != NULL && ar_fail != g->rollback_on_failure) {
+		(void)snprintf(full, sizeof(full), "%srollback_on_failure",
+		    where);
+		cerr(c, rof, full, "%s contradicts auto_rollback, which %s "
+		    "failure (keep one of the two)", g->rollback_on_failure ?
+		    "true" : "false", ar_fail ? "lists" : "does not list");
+		return;
+	}
+	if (ar != NULL)
+		g->rollback_on_failure = ar_fail;
+	else if (!g->rollback_on_failure)
+		g->auto_rollback &= ~AUTO_ROLLBACK_FAILURE;
+}
+
+static void
+group_gates_release(struct deployer_group *g)
+{
+	strv_free(g->alarms);
+	strv_free(g->health_check);
+	free(g->notify);
+}
+
+size_t
+deploy_config_canary_size(const struct deploy_config *dc, size_t n)
+{
+	size_t	 k;
+
+	if (dc->canary == 0 || n == 0)
+		return 0;
+	k = dc->canary_percent ? (n * dc->canary + 99) / 100 : dc->canary;
+	if (k == 0)
+		k = 1;
+	return k > n ? n : k;
+}
+
+const char *
+deploy_config_describe(const struct deploy_config *dc, char *buf,
+    size_t len)
+{
+	char	 then[64];
+
+	if (dc->kind == DC_MIN_HEALTHY)
+		(void)snprintf(then, sizeof(then), "minimum_healthy %u%s",
+		    dc->min_healthy, dc->percent ? "%" : "");
+	else
+		(void)strlcpy(then, deploy_config_name(dc), sizeof(then));
+	if (dc->canary == 0 && dc->bake == 0)
+		(void)strlcpy(buf, then, len);
+	else if (dc->canary == 0)
+		(void)snprintf(buf, len, "%s, bake %u s", then, dc->bake);
+	else
+		(void)snprintf(buf, len, "canary %u%s, bake %u s, then %s",
+		    dc->canary, dc->canary_percent ? "%" : "", dc->bake, then);
+	return buf;
 }

@@ -163,6 +163,10 @@ struct deploy_config {
 	enum deploy_config_kind	 kind;
 	unsigned		 min_healthy;	/* DC_MIN_HEALTHY: count or % */
 	bool			 percent;	/* min_healthy is in % */
+	/* Rollout gates (#22): {canary: N|"N%", bake: S, then: kind}. */
+	unsigned		 canary;	/* first batch; 0: no canary */
+	bool			 canary_percent; /* canary is in % */
+	unsigned		 bake;		/* s gates watch each batch */
 };
 
 /* deployer.yml groups.NAME.blue_green (strategy: blue_green). */
@@ -178,15 +182,36 @@ struct blue_green_config {
 	bool		 manual_cutover;	/* "manual" */
 	unsigned	 keep_blue;		/* s; 0: retire blue at once */
 };
+/* Rollout gates (#22): which endings roll back (auto_rollback). */
+#define AUTO_ROLLBACK_FAILURE	0x1	/* an instance failed */
+#define AUTO_ROLLBACK_ALARM	0x2	/* a gate failed: alarm, health */
+#define AUTO_ROLLBACK_STOP	0x4	/* deployer stop */
+#define DEPLOYER_ALARMS_MAX	10	/* alarms per group */
+#define DEPLOYER_ARGV_MAX	64	/* health_check arguments */
+#define GATE_INTERVAL_DEFAULT	10	/* s between gate checks */
+#define GATE_INTERVAL_MAX	3600
+#define DEPLOYER_BAKE_MAX	86400	/* s */
 
 struct deployer_group {
 	char			*name;
 	struct deploy_config	 dc;		/* default OneAtATime */
-	bool			 rollback_on_failure;	/* default true */
+	bool			 rollback_on_failure;	/* default true; the
+						   same as failure in
+						   auto_rollback */
 	unsigned		 timeout;	/* s, default 3600 */
 	unsigned long		 line;		/* where it was declared */
 	int			 strategy;	/* enum deploy_strategy */
 	struct blue_green_config bg;
+	/* Rollout gates (#22); see deployer(1). */
+	char			**alarms;	/* CloudWatch alarm names */
+	size_t			 nalarms;	/* 0..DEPLOYER_ALARMS_MAX */
+	bool			 ignore_alarm_poll_failure;
+	char			**health_check;	/* argv + NULL; NULL: none */
+	size_t			 nhealth_check;
+	unsigned		 auto_rollback;	/* AUTO_ROLLBACK_* bits,
+						   default FAILURE */
+	char			*notify;	/* SNS topic ARN or NULL */
+	unsigned		 gate_interval;	/* s, default 10 */
 };
 
 struct deployer_config {
@@ -236,5 +261,20 @@ int	config_find_deployer_yml(const char *start, char **ret_path,
 size_t	deploy_config_batch_size(const struct deploy_config *, size_t n);
 /* "AllAtOnce", ..., or "minimum_healthy" for DC_MIN_HEALTHY. */
 const char *deploy_config_name(const struct deploy_config *);
+
+/*
+ * Rollout gates (#22).  The size of dc's canary batch out of n instances
+ * (a percentage rounded up, at least 1, at most n); 0 without a canary.
+ */
+size_t	deploy_config_canary_size(const struct deploy_config *, size_t n);
+/*
+ * dc in words, for records and status lines: "HalfAtATime", or "canary
+ * 1, bake 120 s, then HalfAtATime", "minimum_healthy 75%".  Written to
+ * buf (always NUL-ended); returns buf.
+ */
+const char *deploy_config_describe(const struct deploy_config *,
+	    char *buf, size_t len);
+/* "failure", "alarm", "stop" for one AUTO_ROLLBACK_* bit; NULL else. */
+const char *auto_rollback_name(unsigned bit);
 
 #endif /* HOOKD_CONFIG_H */

@@ -9,10 +9,12 @@
 # repository made from appspec-examples/worker, three `hookd run`
 # daemons on this host (spool queue and file store in the temporary
 # directory), and one `./deployer production HEAD` rolling the commit out
-# to them one at a time.  A third act (scripts/demo-traffic.py): HAProxy
-# in front of three static-site daemons with traffic control, about 200
-# requests/s during a OneAtATime rollout (0 failed), then the same with
-# --no-traffic-control, side by side.  Stops everything, removes the temporary
+# to them one at a time; then a v2 with a canary and a bake whose health
+# check fails: the rollout stops after the canary and rolls it back.  A
+# third act (scripts/demo-traffic.py): HAProxy in front of three
+# static-site daemons with traffic control, about 200 requests/s during a
+# OneAtATime rollout (0 failed), then the same with --no-traffic-control,
+# side by side.  Stops everything, removes the temporary
 # directory, keeps the deployment logs in BUILD_DIR/demo-logs, and exits
 # 0 only when every step did what it should.
 set -euo pipefail
@@ -220,6 +222,53 @@ for h in $hosts; do
 	cat "$fleet/$h/root/worker/production/run/heartbeat"
 done
 
+step "rollout gates: a canary, a bake, and a health check that v2 fails"
+# The health check stands in for a real probe of the service: it reads
+# every host's heartbeat, and a worker at v2 (the bad release) counts as
+# answering HTTP 500 once it has run a few rounds (it degrades), so the
+# canary's bake first passes a few checks, then fails.
+cat >"$repo/scripts/smoke.sh" <<'SMOKE'
+#!/bin/sh
+# Demo health check (deployer.yml health_check): a worker at v2 counts
+# as answering HTTP 500 from its 10th round (2 s) on.
+for hb in "$DEMO_FLEET"/*/root/worker/production/run/heartbeat; do
+	read -r version count _ <"$hb"
+	host=${hb#"$DEMO_FLEET"/}
+	host=${host%%/*}
+	if [ "$version" = v2 ] && [ "$count" -ge 10 ]; then
+		echo "$host: worker $version (round $count): GET /health: 500"
+		exit 1
+	fi
+done
+echo "every worker healthy"
+SMOKE
+chmod 755 "$repo/scripts/smoke.sh"
+sed -i -e 's/^    deployment_config: OneAtATime$/    deployment_config: {canary: 1, bake: 20, then: AllAtOnce}\
+    health_check: [scripts\/smoke.sh]\
+    gate_interval: 1\
+    auto_rollback: [failure, alarm]/' "$repo/deployer.yml"
+sed -n '/^groups:/,$p' "$repo/deployer.yml"
+echo v2 >"$repo/VERSION"
+git -C "$repo" add -A
+git -C "$repo" commit -q -m "worker v2 (bad: its health check fails)"
+export DEMO_FLEET="$fleet"
+set +e
+(cd "$repo" && PATH="$build/bin:$PATH" ./deployer production HEAD) |
+    tee "$work/canary.out"
+rc=${PIPESTATUS[0]}
+set -e
+[ "$rc" -eq 1 ] || fail "the bad canary: ./deployer exited $rc, not 1"
+bad=$(grep -o -m 1 'deployment d-[A-Z0-9]*' "$work/canary.out")
+bad=${bad#deployment }
+step "deployer status $bad"
+(cd "$repo" && PATH="$build/bin:$PATH" ./deployer status "$bad") || true
+for h in $hosts; do
+	hb="$fleet/$h/root/worker/production/run/heartbeat"
+	wait_for 10 "a v1 heartbeat on $h" grep -q '^v1 ' "$hb"
+	cat "$hb"
+done
+echo "stopped after the canary: it is back on v1, the others never got v2"
+
 step "traffic control: HAProxy, three static-site daemons, a rollout under load"
 PYTHON=${PYTHON:-/usr/bin/python3}
 "$PYTHON" "$top/scripts/demo-traffic.py" "$build" ||
@@ -232,7 +281,8 @@ trap - EXIT
 cleanup
 echo
 echo "demo OK: deployed v1 and v2, rolled back a failed v3 to v2;"
-echo "deployed worker to three daemons with ./deployer;"
+echo "deployed worker to three daemons with ./deployer; a bad v2 canary"
+echo "failed its health check during the bake, stopped and rolled back;"
 echo "rolled static-site out behind HAProxy under load, 0 requests failed"
 echo "deployment logs kept in $logs_kept:"
 ls "$logs_kept"

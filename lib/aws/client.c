@@ -51,16 +51,22 @@
 
 #define FORM_CONTENT_TYPE \
 	"application/x-www-form-urlencoded; charset=utf-8"
-#define ENDPOINT_CACHE	4
+#define ENDPOINT_CACHE	8
 
 const struct aws_service aws_svc_sqs = {
-	"sqs", "SQS", "sqs", false
+	"sqs", "SQS", "sqs", false, NULL
 };
 const struct aws_service aws_svc_s3 = {
-	"s3", "S3", "s3", true
+	"s3", "S3", "s3", true, NULL
 };
 const struct aws_service aws_svc_autoscaling = {
-	"autoscaling", "Auto Scaling", "autoscaling", false
+	"autoscaling", "Auto Scaling", "autoscaling", false, NULL
+};
+const struct aws_service aws_svc_cloudwatch = {
+	"cloudwatch", "CloudWatch", "monitoring", false, "monitoring"
+};
+const struct aws_service aws_svc_sns = {
+	"sns", "SNS", "sns", false, NULL
 };
 
 struct aws_client {
@@ -679,7 +685,8 @@ sign_attempt(struct aws_client *c, const struct aws_request *req,
 	p.secret_key = cr->secret_key;
 	p.session_token = cr->session_token;
 	p.region = c->region;
-	p.service = req->svc->name;
+	p.service = req->svc->signing_name != NULL ?
+	    req->svc->signing_name : req->svc->name;
 	p.now = aws_client_now(c);
 	p.normalize_path = !req->svc->s3;
 	p.double_encode = !req->svc->s3;
@@ -900,7 +907,8 @@ aws_presign(struct aws_client *c, const struct aws_request *req,
 	p.secret_key = cr->secret_key;
 	p.session_token = cr->session_token;
 	p.region = c->region;
-	p.service = req->svc->name;
+	p.service = req->svc->signing_name != NULL ?
+	    req->svc->signing_name : req->svc->name;
 	p.now = aws_client_now(c);
 	p.normalize_path = !req->svc->s3;
 	p.double_encode = !req->svc->s3;

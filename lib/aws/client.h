@@ -76,11 +76,16 @@ struct aws_service {
 	const char	*service_id;	/* "SQS": AWS_ENDPOINT_URL_<ID> */
 	const char	*host_prefix;	/* "sqs" in the default host */
 	bool		 s3;		/* S3 signing and addressing rules */
+	const char	*signing_name;	/* SigV4 service when it differs
+					   from name ("monitoring"); NULL:
+					   name */
 };
 
 extern const struct aws_service aws_svc_sqs;		/* "sqs" */
 extern const struct aws_service aws_svc_s3;		/* "s3" */
 extern const struct aws_service aws_svc_autoscaling;	/* "autoscaling" */
+extern const struct aws_service aws_svc_cloudwatch;	/* "cloudwatch" */
+extern const struct aws_service aws_svc_sns;		/* "sns" */
 
 /*
  * The wire protocol of SQS calls (sqs.h): AWS JSON 1.0 (JSON requests and

@@ -32,11 +32,11 @@
 /* Both sign as "elasticloadbalancing"; the ids name the overrides. */
 const struct aws_service aws_svc_elbv2 = {
 	"elasticloadbalancing", "Elastic Load Balancing v2",
-	"elasticloadbalancing", false
+	"elasticloadbalancing", false, NULL
 };
 const struct aws_service aws_svc_elb = {
 	"elasticloadbalancing", "Elastic Load Balancing",
-	"elasticloadbalancing", false
+	"elasticloadbalancing", false, NULL
 };
 
 static void

@@ -524,7 +524,7 @@ def test_minimum_healthy_batches(ws, daemon):
     f = fleet(ws, daemon, config='{minimum_healthy: 1}')
     r = f.deployer(GROUP, "HEAD")
     assert r.returncode == 0, r.stdout + r.stderr
-    assert "minimum_healthy, 2 batches" in r.stdout
+    assert "minimum_healthy 1, 2 batches" in r.stdout
     d = f.deployment(dep_id(r.stdout))
     assert [i["batch"] for i in d["instances"]] == [0, 0, 1]
 

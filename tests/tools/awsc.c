@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * awsc: a tiny test-only command line over lib/aws, so the integration
- * tests can drive every SQS, S3, Auto Scaling, Elastic Load Balancing and
- * IMDS call against the
- * local peers.  Not installed.  Results go to stdout (one line per item,
- * receive prints one JSON object per message), errors to stderr as
- * "awsc: MESSAGE", and the exit status is errbuf_exitcode() -- except
- * that the two "distinguishable outcomes" exit 3: a conditional S3 write
- * whose precondition failed, and a lifecycle call with no active action.
+ * tests can drive every SQS, S3, Auto Scaling, Elastic Load Balancing,
+ * CloudWatch, SNS and IMDS call against the local peers.  Not installed.
+ * Results go to stdout (one line per item, receive prints one JSON
+ * object per message), errors to stderr as "awsc: MESSAGE", and the exit
+ * status is errbuf_exitcode() -- except that the two "distinguishable
+ * outcomes" exit 3: a conditional S3 write whose precondition failed,
+ * and a lifecycle call with no active action.
  *
  * usage: awsc [-v] [--max-attempts N] [--repeat N] SERVICE COMMAND ARGS
  * A body or message argument written @FILE is read from FILE.
@@ -30,10 +30,12 @@
 #include "aws/asg.h"
 #include "aws/asg_bg.h"
 #include "aws/client.h"
+#include "aws/cloudwatch.h"
 #include "aws/creds.h"
 #include "aws/elb.h"
 #include "aws/imds.h"
 #include "aws/s3.h"
+#include "aws/sns.h"
 #include "aws/sqs.h"
 #include "buf.h"
 #include "errbuf.h"
@@ -74,6 +76,8 @@ static const char usage_text[] =
 "  asg traffic-sources --group G\n"
 "  elb register|deregister|health (--target-group ARN|NAME |\n"
 "      --load-balancer NAME) --instance I  elb timing --target-group ARN\n"
+"  cloudwatch describe-alarms NAME...     (NAME STATE REASON per line)\n"
+"  sns publish TOPIC_ARN MESSAGE [--subject S]\n"
 "  imds instance-id|region|document|creds  imds tag KEY   imds get PATH\n";
 
 /* Parsed subcommand arguments: positionals and --name [value] options. */
@@ -677,6 +681,45 @@ cmd_asg(struct aws_client *c, const struct args *a, struct errbuf *eb)
 }
 
 static int
+cmd_cloudwatch(struct aws_client *c, const struct args *a,
+    struct errbuf *eb)
+{
+	struct cw_alarms	 l;
+	int			 rv;
+
+	if (strcmp(a->pos[0], "describe-alarms") != 0)
+		usage("unknown cloudwatch command");
+	rv = cw_describe_alarms(c, a->pos + 1, a->npos - 1, &l, eb);
+	if (rv == 0) {
+		for (size_t i = 0; i < l.n; i++)
+			printf("%s %s %s\n", l.v[i].name, l.v[i].state,
+			    l.v[i].reason != NULL ? l.v[i].reason : "-");
+		cw_alarms_release(&l);
+	}
+	return rv;
+}
+
+static int
+cmd_sns(struct aws_client *c, const struct args *a, struct errbuf *eb)
+{
+	char	*msg, *id = NULL;
+	size_t	 len;
+	int	 rv;
+
+	if (strcmp(a->pos[0], "publish") != 0)
+		usage("unknown sns command");
+	need(a, 3);
+	if ((msg = body_arg(a->pos[2], &len, eb)) == NULL)
+		return -1;
+	rv = sns_publish(c, a->pos[1], opt(a, "--subject"), msg, &id, eb);
+	if (rv == 0)
+		printf("%s\n", id);
+	free(id);
+	free(msg);
+	return rv;
+}
+
+static int
 cmd_elb(struct aws_client *c, const struct args *a, struct errbuf *eb)
 {
 	struct elb_health	 h;
@@ -804,6 +847,10 @@ main(int argc, char *argv[])
 			rv = cmd_asg(c, &a, &eb);
 		else if (strcmp(svc, "elb") == 0)
 			rv = cmd_elb(c, &a, &eb);
+		else if (strcmp(svc, "cloudwatch") == 0)
+			rv = cmd_cloudwatch(c, &a, &eb);
+		else if (strcmp(svc, "sns") == 0)
+			rv = cmd_sns(c, &a, &eb);
 		else if (strcmp(svc, "imds") == 0)
 			rv = cmd_imds(c, &a, &eb);
 		else

@@ -600,9 +600,115 @@ config_deployer_design_example(void **state)
 }
 
 static void
+config_deployer_gates(void **state)
+{
+	struct deployer_config		 dc;
+	const struct deployer_group	*g;
+	struct errbuf			 eb = { 0 };
+	char				 d[128];
+
+	deployer_config_init(&dc);
+	assert_int_equal(deployer_config_load(&dc,
+	    CDIR "/deployer/good/gates.yml", NULL, &eb), 0);
+	g = deployer_config_group(&dc, "production");
+	assert_int_equal(g->dc.kind, DC_HALF_AT_A_TIME);
+	assert_int_equal(g->dc.canary, 1);
+	assert_false(g->dc.canary_percent);
+	assert_int_equal(g->dc.bake, 120);
+	assert_string_equal(deploy_config_describe(&g->dc, d, sizeof(d)),
+	    "canary 1, bake 120 s, then HalfAtATime");
+	assert_int_equal(g->nalarms, 2);
+	assert_string_equal(g->alarms[0], "web-5xx");
+	assert_string_equal(g->alarms[1], "web-p99");
+	assert_null(g->alarms[2]);
+	assert_false(g->ignore_alarm_poll_failure);
+	assert_int_equal(g->nhealth_check, 3);
+	assert_string_equal(g->health_check[0], "scripts/smoke.sh");
+	assert_string_equal(g->health_check[2],
+	    "http://localhost:8080/health");
+	assert_null(g->health_check[3]);
+	assert_int_equal(g->auto_rollback, AUTO_ROLLBACK_FAILURE |
+	    AUTO_ROLLBACK_ALARM | AUTO_ROLLBACK_STOP);
+	assert_true(g->rollback_on_failure);
+	assert_string_equal(g->notify,
+	    "arn:aws:sns:us-east-1:123456789012:deploys");
+	assert_int_equal(g->gate_interval, 5);
+
+	g = deployer_config_group(&dc, "percent");
+	assert_int_equal(g->dc.canary, 10);
+	assert_true(g->dc.canary_percent);
+	assert_int_equal(g->dc.kind, DC_MIN_HEALTHY);
+	assert_int_equal(g->dc.min_healthy, 75);
+	assert_string_equal(deploy_config_describe(&g->dc, d, sizeof(d)),
+	    "canary 10%, bake 60 s, then minimum_healthy 75%");
+	/* auto_rollback: [] turns off the rollback on failure too. */
+	assert_int_equal(g->auto_rollback, 0);
+	assert_false(g->rollback_on_failure);
+	assert_int_equal(g->gate_interval, GATE_INTERVAL_DEFAULT);
+	assert_int_equal(g->nalarms, 0);
+	assert_null(g->health_check);
+	assert_null(g->notify);
+
+	g = deployer_config_group(&dc, "bake-only");
+	assert_int_equal(g->dc.canary, 0);
+	assert_int_equal(g->dc.kind, DC_ONE_AT_A_TIME);
+	assert_string_equal(deploy_config_describe(&g->dc, d, sizeof(d)),
+	    "OneAtATime, bake 30 s");
+	/* The older key alone keeps working. */
+	assert_int_equal(g->auto_rollback, 0);
+	g = deployer_config_group(&dc, "canary-only");
+	/* then: the group's default, OneAtATime. */
+	assert_int_equal(g->dc.kind, DC_ONE_AT_A_TIME);
+	assert_int_equal(g->dc.canary, 2);
+	assert_int_equal(g->auto_rollback, AUTO_ROLLBACK_ALARM);
+	g = deployer_config_group(&dc, "agree");
+	assert_int_equal(g->auto_rollback, AUTO_ROLLBACK_FAILURE |
+	    AUTO_ROLLBACK_STOP);
+	g = deployer_config_group(&dc, "fifo");
+	assert_int_equal(g->auto_rollback, AUTO_ROLLBACK_FAILURE);
+	assert_non_null(g->notify);
+	deployer_config_release(&dc);
+
+	/* The existing files: defaults of the new keys. */
+	deployer_config_init(&dc);
+	assert_int_equal(deployer_config_load(&dc,
+	    CDIR "/deployer/good/min-healthy.yml", NULL, &eb), 0);
+	g = deployer_config_group(&dc, "one");
+	assert_false(g->rollback_on_failure);
+	assert_int_equal(g->auto_rollback, 0);
+	g = deployer_config_group(&dc, "bare");
+	assert_int_equal(g->auto_rollback, AUTO_ROLLBACK_FAILURE);
+	assert_int_equal(g->dc.canary, 0);
+	assert_int_equal(g->dc.bake, 0);
+	deployer_config_release(&dc);
+
+	assert_string_equal(auto_rollback_name(AUTO_ROLLBACK_ALARM), "alarm");
+	assert_null(auto_rollback_name(0x8));
+}
+
+static void
+config_canary_sizes(void **state)
+{
+	struct deploy_config	 dc = { .kind = DC_HALF_AT_A_TIME };
+
+	assert_int_equal(deploy_config_canary_size(&dc, 10), 0);
+	dc.canary = 1;
+	assert_int_equal(deploy_config_canary_size(&dc, 10), 1);
+	assert_int_equal(deploy_config_canary_size(&dc, 0), 0);
+	dc.canary = 3;
+	assert_int_equal(deploy_config_canary_size(&dc, 2), 2);
+	dc.canary = 10;
+	dc.canary_percent = true;
+	/* 10% rounds up, and is at least one instance. */
+	assert_int_equal(deploy_config_canary_size(&dc, 25), 3);
+	assert_int_equal(deploy_config_canary_size(&dc, 3), 1);
+	assert_int_equal(deploy_config_canary_size(&dc, 100), 10);
+}
+
+static void
 config_batch_sizes(void **state)
 {
-	struct deploy_config	 dc = { DC_ALL_AT_ONCE, 0, false };
+	struct deploy_config	 dc = { .kind = DC_ALL_AT_ONCE };
 
 	assert_int_equal(deploy_config_batch_size(&dc, 7), 7);
 	assert_int_equal(deploy_config_batch_size(&dc, 0), 0);
@@ -724,6 +830,8 @@ main(void)
 		cmocka_unit_test(config_resolves_the_group_in_design_order),
 		cmocka_unit_test(config_deployer_design_example),
 		cmocka_unit_test(config_deployer_blue_green),
+		cmocka_unit_test(config_deployer_gates),
+		cmocka_unit_test(config_canary_sizes),
 		cmocka_unit_test(config_batch_sizes),
 		cmocka_unit_test(config_finds_deployer_yml_upwards),
 		cmocka_unit_test(config_log_level_names),

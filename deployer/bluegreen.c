@@ -104,7 +104,7 @@ poll_ms(void)
 }
 
 /*
- * The deployment being driven, for drive_tick() (issue 17's one driver:
+ * The deployment being driven, for drive_tick() (the one driver:
  * the lease renewed, stop and Ctrl-C seen) at every poll.  A stop or a
  * leave asked during the cut-over waits until the swap is done.
  */

@@ -163,7 +163,7 @@ plan_reset(struct deployment *d)
 }
 
 /*
- * The most the gates (#22) add to a rollout: each bake, and a health
+ * The most the gates add to a rollout: each bake, and a health
  * check at each check, for every batch but the last.
  */
 static time_t
@@ -657,7 +657,7 @@ rollback_after(struct dctx *c, const struct deployer_group *g,
 	    eb) == -1)
 		printf("target.json not restored: %s\n", eb->msg);
 	if (strcmp(d->status, "Stopped") == 0 && d->reason != NULL)
-		/* By a rollout gate (#22): its reason's first line. */
+		/* By a rollout gate: its reason's first line. */
 		errbuf_set(eb, EK_FAILED, "deployment %s was stopped by %s: "
 		    "%.*s%s", d->id, d->stopped_by != NULL ? d->stopped_by :
 		    "a gate", dgates_reason_len(d->reason), d->reason,

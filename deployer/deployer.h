@@ -132,7 +132,7 @@ struct deployment {
 	size_t		 ninst;
 	time_t		*batch_sent;	/* per batch; 0: not sent */
 	size_t		 nbatches;
-	/* Rollout gates (#22), see gates.c */
+	/* Rollout gates, see gates.c */
 	struct json_t	*gates;		/* gate results (gates_log_add) */
 	long		 bake_batch;	/* the batch that bakes */
 	time_t		 bake_until;	/* its bake ends; 0: no bake */

@@ -464,7 +464,7 @@ drive_here(struct dctx *c, const struct deployer_group *g,
 		    "was stopped" : "failed");
 	else if (r == 1 && stopped && d->reason != NULL &&
 	    (d->nbatches == 0 || d->batch_sent[0] == 0)) {
-		/* A gate stopped it before anything was sent (#22). */
+		/* A gate stopped it before anything was sent. */
 		if (target_restore_good(c, g, d, eb) == -1)
 			printf("target.json not restored: %s\n", eb->msg);
 		errbuf_set(eb, EK_FAILED, "deployment %s was stopped by %s: "

@@ -699,7 +699,7 @@ instances_find(struct dctx *c, const char *group, bool all,
 
 	now = time(NULL);
 	qprefix = xasprintf("%s-%s-", c->cfg.queue_prefix, group);
-	/* hookd.yml groups: (issue 21): PREFIX-APP-GROUP-INSTANCE. */
+	/* hookd.yml groups: form: PREFIX-APP-GROUP-INSTANCE. */
 	qprefix2 = xasprintf("%s-%s-%s-", c->cfg.queue_prefix,
 	    c->cfg.application, group);
 	prefix = xasprintf("groups/%s/%s/instances/", c->cfg.application,

@@ -393,7 +393,7 @@ failure_reason(const struct deployment *d)
 	return NULL;
 }
 
-/* The driver's side of a bake (#22): lease renewals and stop requests. */
+/* The driver's side of a bake: lease renewals and stop requests. */
 struct gate_drive {
 	struct dctx		*c;
 	struct deployment	*d;
@@ -424,7 +424,7 @@ gd_stopped(void *arg)
  * (d->status says which), -1 with eb set, DRIVE_LEAVE (interrupted, d
  * left in progress) or DRIVE_LOST (another driver took over).
  *
- * Rollout gates (#22, gates.c): checked before the first batch (an
+ * Rollout gates (gates.c): checked before the first batch (an
  * alarm in ALARM sends nothing), and while each batch but the last
  * bakes; a failed gate ends d Stopped "by the alarms gate" with
  * d->reason.  A rollback is not gated.  Notices go out for both.

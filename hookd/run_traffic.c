@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * run_traffic.c: the daemon's side of traffic control (issue 16).  From
+ * run_traffic.c: the daemon's side of traffic control.  From
  * hookd.yml's traffic: block it builds a struct traffic (lib/traffic.c)
  * and hands the engine BlockTraffic and AllowTraffic as a struct
  * deploy_traffic, so that lib/lifecycle.c sees no load balancer.  Each

@@ -70,7 +70,7 @@ enum ftype {
 	F_SQSPROTO,	/* json | query (enum aws_sqs_protocol) */
 	F_GROUPS,	/* deployer.yml groups: */
 	F_TRAFFIC,	/* hookd.yml traffic: (config_parse_traffic) */
-	/* Rollout gates (#22), checked by check_gate_field(): */
+	/* Rollout gates, checked by check_gate_field(): */
 	F_ALARMS,	/* a list of CloudWatch alarm names */
 	F_ARGV,		/* a non-empty list of strings */
 	F_ROLLBACK,	/* a list of failure | alarm | stop */
@@ -1255,7 +1255,7 @@ static const struct field group_fields[] = {
 	GF("timeout", F_UINT, timeout, 1, 86400),
 	GF("strategy", F_STRATEGY, strategy, 0, 0),
 	GF("blue_green", F_BLUEGREEN, bg, 0, 0),
-	/* Rollout gates (#22) */
+	/* Rollout gates */
 	GF("alarms", F_ALARMS, alarms, 0, DEPLOYER_ALARMS_MAX),
 	GF("ignore_alarm_poll_failure", F_BOOL, ignore_alarm_poll_failure,
 	    0, 0),
@@ -1629,7 +1629,7 @@ deploy_config_name(const struct deploy_config *dc)
 }
 
 /*
- * Rollout gates (#22): deployment_config's canary/bake/then mapping and
+ * Rollout gates: deployment_config's canary/bake/then mapping and
  * the group keys alarms, ignore_alarm_poll_failure, health_check,
  * auto_rollback, notify and gate_interval.  Kept together here so the
  * generic YAML machinery above only dispatches to them.

@@ -163,7 +163,7 @@ struct deploy_config {
 	enum deploy_config_kind	 kind;
 	unsigned		 min_healthy;	/* DC_MIN_HEALTHY: count or % */
 	bool			 percent;	/* min_healthy is in % */
-	/* Rollout gates (#22): {canary: N|"N%", bake: S, then: kind}. */
+	/* Rollout gates: {canary: N|"N%", bake: S, then: kind}. */
 	unsigned		 canary;	/* first batch; 0: no canary */
 	bool			 canary_percent; /* canary is in % */
 	unsigned		 bake;		/* s gates watch each batch */
@@ -182,7 +182,7 @@ struct blue_green_config {
 	bool		 manual_cutover;	/* "manual" */
 	unsigned	 keep_blue;		/* s; 0: retire blue at once */
 };
-/* Rollout gates (#22): which endings roll back (auto_rollback). */
+/* Rollout gates: which endings roll back (auto_rollback). */
 #define AUTO_ROLLBACK_FAILURE	0x1	/* an instance failed */
 #define AUTO_ROLLBACK_ALARM	0x2	/* a gate failed: alarm, health */
 #define AUTO_ROLLBACK_STOP	0x4	/* deployer stop */
@@ -202,7 +202,7 @@ struct deployer_group {
 	unsigned long		 line;		/* where it was declared */
 	int			 strategy;	/* enum deploy_strategy */
 	struct blue_green_config bg;
-	/* Rollout gates (#22); see deployer(1). */
+	/* Rollout gates; see deployer(1). */
 	char			**alarms;	/* CloudWatch alarm names */
 	size_t			 nalarms;	/* 0..DEPLOYER_ALARMS_MAX */
 	bool			 ignore_alarm_poll_failure;
@@ -263,7 +263,7 @@ size_t	deploy_config_batch_size(const struct deploy_config *, size_t n);
 const char *deploy_config_name(const struct deploy_config *);
 
 /*
- * Rollout gates (#22).  The size of dc's canary batch out of n instances
+ * Rollout gates.  The size of dc's canary batch out of n instances
  * (a percentage rounded up, at least 1, at most n); 0 without a canary.
  */
 size_t	deploy_config_canary_size(const struct deploy_config *, size_t n);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * gates.h: the rollout gates of deployer.yml (#22), without I/O.  A gate
+ * gates.h: the rollout gates of deployer.yml, without I/O.  A gate
  * is a check made between batches and while a batch bakes: the group's
  * CloudWatch alarms (ALARM fails; INSUFFICIENT_DATA does not; a failed
  * poll or an unknown alarm fails unless ignore_alarm_poll_failure) and

@@ -452,7 +452,7 @@ parse_fields(struct message *m, json_t *root, struct errbuf *eb)
 	    eb) == -1 || (m->signature != NULL &&
 	    msg_check_hex("signature", m->signature, 64, eb) == -1))
 		goto out;
-	/* Optional, default true: BlockTraffic/AllowTraffic (issue 16). */
+	/* Optional, default true: BlockTraffic/AllowTraffic. */
 	if ((v = json_object_get(root, "traffic_control")) != NULL) {
 		if (!json_is_boolean(v)) {
 			errbuf_set(eb, EK_DATA, "traffic_control: must be true "

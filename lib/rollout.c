@@ -38,7 +38,7 @@ rollout_plan(const struct deploy_config *dc, size_t n, size_t **ret_sizes,
 		    dc->percent ? "%" : "", n);
 	if (bs > n)
 		bs = n;
-	/* The canary (#22): its own first batch, then bs at a time. */
+	/* The canary: its own first batch, then bs at a time. */
 	cs = deploy_config_canary_size(dc, n);
 	if (cs > bs && dc->kind == DC_MIN_HEALTHY)
 		return errbuf_set(eb, EK_CONFIG, "a canary of %zu would leave "

@@ -21,7 +21,7 @@ struct errbuf;
  * deploy_config_batch_size(dc, n) instances, the last one the rest
  * (AllAtOnce: one batch; HalfAtATime: n/2 at a time, at least 1;
  * OneAtATime: n batches of 1; minimum_healthy N or N%: n minus the
- * healthy count at a time).  With a canary (dc->canary, #22) the first
+ * healthy count at a time).  With a canary (dc->canary) the first
  * batch holds deploy_config_canary_size() instances and the rest follow
  * in batches of that same size, computed on n (canary 1 then HalfAtATime
  * of 10: 1, 5, 4); a canary bigger than minimum_healthy allows is an

@@ -352,7 +352,7 @@ def test_kill_9_during_the_cutover_then_resume(bgf, proxy):
     with blue's processes suspended: `deployer resume ID` ends with
     exactly one group in traffic and no process left suspended."""
     if b_has_no_resume():
-        pytest.skip("needs 'deployer resume' (issue 17)")
+        pytest.skip("needs 'deployer resume'")
     b = bgf()
     blue_ids = b.in_service(b.blue)
     px = proxy(b.moto.url)

@@ -29,7 +29,7 @@ def test_run_n_checks_the_config(ws):
     assert r.stdout.splitlines()[-1].startswith("configuration OK (the "
                                                 "queue")
     assert "deployment group 'production' of application 'app'" in r.stdout
-    # -n resolves the group as the start does (issue 17): none is 78
+    # -n resolves the group as the start does: none is 78
     nogroup = write_config(ws.base / "nogroup.yml",
                            **dict(spool_config(ws), deployment_group=None))
     env = {k: v for k, v in os.environ.items()
@@ -136,7 +136,7 @@ def test_duplicate_and_older_sequence_are_not_run(ws, daemon):
                "not above the installed sequence 5")
     wait_for(spool.empty, 10, what="both messages to be acknowledged")
     assert len(events(ws)) == n
-    # the deployer hears why at once (issue 17): Skipped, with the reason
+    # the deployer hears why at once: Skipped, with the reason
     p = store.progress(old["deployment_id"])
     assert p["status"] == "Skipped", p
     assert p["message"] == ("Skipped: sequence 4 is not above the "

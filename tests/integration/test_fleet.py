@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: ISC
-"""The fleet control plane (issue 17): live membership, hosts that say
+"""The fleet control plane: live membership, hosts that say
 why they do not run a message, the last good revision as target, one
 driver with a lease (stop, resume, Ctrl-C, kill -9), honest exit codes.
 `deployer` against real `hookd run` daemons on a file store and spool

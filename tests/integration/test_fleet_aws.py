@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: ISC
-"""The fleet control plane (issue 17) on S3 and SQS (moto with signature
+"""The fleet control plane on S3 and SQS (moto with signature
 checking): a leftover queue, a refusing host, interrupt-and-resume,
 --no-wait alone, stop, and a queue that disappears under its daemon."""
 import random

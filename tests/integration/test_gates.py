@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: ISC
-"""Rollout gates (#22): `deployer` with a canary, a bake, CloudWatch
+"""Rollout gates: `deployer` with a canary, a bake, CloudWatch
 alarms, a health_check and SNS notices, against three real `hookd run`
 daemons (file store, spool queues) and moto_server (signatures checked)
 for CloudWatch and SNS.  Alarm states are set with SetAlarmState, which

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: ISC
-"""One `hookd run` serving two applications' groups (hookd.yml groups:,
-issue 21 part 2): each its own queue (PREFIX-APP-GROUP-INSTANCE), state,
+"""One `hookd run` serving two applications' groups (hookd.yml groups:):
+each its own queue (PREFIX-APP-GROUP-INSTANCE), state,
 releases and registry entry; deployments of different groups one at a
 time unless parallel_groups; a deployment whose files: destinations
 overlap another group's refused, naming both, with nothing changed; a

@@ -331,7 +331,7 @@ def test_template_examples_are_a_valid_config(tmp_path, hookd_bin):
                   flags=re.M)
     cfg = tmp_path / "hookd.yml"
     cfg.write_text(text)
-    # -n also resolves the group, region and credentials (issue 17)
+    # -n also resolves the group, region and credentials
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="x",
                AWS_EC2_METADATA_DISABLED="true")

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: ISC
-"""Traffic control against a real HAProxy (issue 16): three daemons of
+"""Traffic control against a real HAProxy: three daemons of
 appspec-examples/static-site behind it, a load generator of about 200
 requests/s hitting it during a OneAtATime `deployer production HEAD`.
 With the traffic: block every instance is drained before its app stops

@@ -237,6 +237,12 @@ aborting(void)
 	return abort_flag != NULL && *abort_flag != 0;
 }
 
+bool
+http_abort_requested(void)
+{
+	return aborting();
+}
+
 /* The caller's wake-up fd (http_set_wake_fd); -1: none. */
 static int	 wake_fd = -1;
 
@@ -775,6 +781,7 @@ struct http_multi {
 	struct http_xfer	**busy;		/* in flight, unordered */
 	size_t			 nbusy;
 	size_t			 cap;		/* most in flight */
+	bool			 woken;		/* by the wake fd once */
 };
 
 struct http_multi *
@@ -962,15 +969,26 @@ http_multi_run(struct http_multi *m, long timeout_ms, http_done_fn *done,
 	}
 	if (ndone > 0 || timeout_ms == 0)
 		return ndone;
+	if (timeout_ms < 0 || timeout_ms > HTTP_IDLE_POLL_MS)
+		timeout_ms = HTTP_IDLE_POLL_MS;
+	/*
+	 * A flag with no fd to wake us, or an fd that woke us once (its
+	 * owner drains it, perhaps not before our next poll): look at the
+	 * flag every second instead.
+	 */
+	if (abort_flag != NULL && (wake_fd == -1 || m->woken) &&
+	    timeout_ms > HTTP_WOKEN_POLL_MS)
+		timeout_ms = HTTP_WOKEN_POLL_MS;
 	memset(&wfd, 0, sizeof(wfd));
 	wfd.fd = wake_fd;
 	wfd.events = CURL_WAIT_POLLIN;
-	mc = curl_multi_poll(m->multi, &wfd, wake_fd != -1 ? 1 : 0,
-	    timeout_ms < 0 || timeout_ms > INT32_MAX ? HTTP_IDLE_POLL_MS :
-	    (int)timeout_ms, NULL);
+	mc = curl_multi_poll(m->multi, &wfd,
+	    wake_fd != -1 && !m->woken ? 1 : 0, (int)timeout_ms, NULL);
 	if (mc != CURLM_OK)
 		return errbuf_set(eb, EK_OS, "http: %s",
 		    curl_multi_strerror(mc));
+	if (wfd.revents != 0)
+		m->woken = true;
 	return 0;
 }
 

@@ -179,6 +179,8 @@ bool	 http_last_transient(const struct http *);
  * here: the caller clears it.  Not thread-safe (hookd has one thread).
  */
 void	 http_set_abort_flag(volatile sig_atomic_t *flag);
+/* Whether the flag is registered and set. */
+bool	 http_abort_requested(void);
 
 /*
  * Register an fd that becomes readable when the abort flag may have

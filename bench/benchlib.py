@@ -37,6 +37,9 @@ class Ctx:
         self.data = self.build / "bench-data"
         self.disk_tmp = self.build / "bench-tmp"
         self.shm = "/dev/shm" if is_tmpfs("/dev/shm") else None
+        # Lists of records a benchmark adds for other tools, written to
+        # the results JSON under their key ("B7-sim").
+        self.records = {}
 
     def log(self, msg):
         print(f"    {time.strftime('%H:%M:%S')} {msg}", file=sys.stderr,

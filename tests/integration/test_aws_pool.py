@@ -130,3 +130,26 @@ def test_file_store_lists_with_tags_and_reads_many(awsc, tmp_path):
     lines = r.stdout.splitlines()
     assert lines[0].endswith(' {"i":2}')
     assert "error noinput" in lines[1]
+
+
+def test_queue_send_many_by_name_lists_once(awsc, moto, proxy):
+    sqs = moto.client("sqs")
+    group = f"hookd-g{uuid.uuid4().hex[:8]}"
+    names = [f"{group}-i-{i:03d}" for i in range(12)]
+    urls = {n: sqs.create_queue(QueueName=n)["QueueUrl"] for n in names}
+    p = proxy(moto.url)
+    r = awsc("queue", "send-many", "sqs", '{"m":1}', *names,
+             f"{group}-i-gone", env=moto.env(p.url))
+    assert r.returncode == 0, r.stderr
+    out = dict(line.split(" ", 1) for line in r.stdout.splitlines())
+    assert all(out[n] == "sent" for n in names)
+    assert out[f"{group}-i-gone"].startswith("error noinput")
+    # One listing, one GetQueueUrl for the name it did not show, one
+    # SendMessage per queue.
+    acts = [e["action"] for e in p.log()]
+    assert acts.count("ListQueues") == 1
+    assert acts.count("GetQueueUrl") == 1
+    assert acts.count("SendMessage") == 12
+    for n in names:
+        got = sqs.receive_message(QueueUrl=urls[n]).get("Messages", [])
+        assert [m["Body"] for m in got] == ['{"m":1}']

@@ -59,6 +59,7 @@ static const char usage_text[] =
 "  s3 head s3://B/K\n"
 "  s3 ls s3://B/PREFIX [--page-size N]     s3 rm s3://B/K\n"
 "  store ls STORE PREFIX   store get-many STORE [--in-flight N] KEY...\n"
+"  queue send-many BACKEND BODY NAME...    (BACKEND: sqs or file://DIR)\n"
 "  asg complete|heartbeat --group G --hook H (--instance I | --token T)\n"
 "      [--result CONTINUE|ABANDON]\n"
 "  asg describe-instances [ID...]          asg describe-hooks --group G\n"
@@ -597,6 +598,42 @@ cmd_store(struct aws_client *c, const struct args *a, struct errbuf *eb)
 	return rv;
 }
 
+static void
+on_queue_sent(void *arg, size_t i, const struct errbuf *eb)
+{
+	const char *const	*names = arg;
+
+	if (eb == NULL)
+		printf("%s sent\n", names[i]);
+	else
+		printf("%s error %s: %s\n", names[i], errkind_name(eb->kind),
+		    eb->msg);
+}
+
+/* queue send-many BACKEND BODY NAME...: backend_queue_send_many. */
+static int
+cmd_queue(struct aws_client *c, const struct args *a, struct errbuf *eb)
+{
+	struct aws_pool		*pool;
+	struct aws_pool_stats	 st;
+	int			 rv;
+
+	if (strcmp(a->pos[0], "send-many") != 0)
+		usage("unknown queue command");
+	need(a, 4);
+	if ((pool = aws_pool_new(c, (unsigned)opt_num(a, "--in-flight", 0),
+	    eb)) == NULL)
+		return -1;
+	rv = backend_queue_send_many(a->pos[1], c, pool, a->pos + 3,
+	    a->npos - 3, a->pos[2], strlen(a->pos[2]), on_queue_sent,
+	    (void *)(uintptr_t)(a->pos + 3), eb);
+	aws_pool_stats(pool, &st);
+	fprintf(stderr, "awsc: requests %llu attempts %llu\n",
+	    (unsigned long long)st.requests, (unsigned long long)st.attempts);
+	aws_pool_free(pool);
+	return rv;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -648,6 +685,8 @@ main(int argc, char *argv[])
 			rv = cmd_imds(c, &a, &eb);
 		else if (strcmp(svc, "store") == 0)
 			rv = cmd_store(c, &a, &eb);
+		else if (strcmp(svc, "queue") == 0)
+			rv = cmd_queue(c, &a, &eb);
 		else
 			usage("unknown service");
 		fflush(stdout);

@@ -147,6 +147,7 @@ struct deployer_config {
 	unsigned char		*message_key;
 	size_t			 message_key_len;
 	int			 sqs_protocol;	/* as in struct config */
+	unsigned		 max_requests_in_flight; /* 0: 64 */
 	struct deployer_group	*groups;	/* in file order */
 	size_t			 ngroups;	/* at least one */
 	char			**errors;

@@ -180,6 +180,7 @@ DEPLOYER_SRCS	+= deployer/cmd_status.c
 DEPLOYER_SRCS	+= deployer/create.c
 DEPLOYER_SRCS	+= deployer/ctx.c
 DEPLOYER_SRCS	+= deployer/deployer.c
+DEPLOYER_SRCS	+= deployer/fanout.c
 DEPLOYER_SRCS	+= deployer/records.c
 DEPLOYER_SRCS	+= deployer/setup_asg.c
 DEPLOYER_SRCS	+= deployer/watch.c

@@ -18,6 +18,7 @@
 #include "store.h"
 
 struct aws_client;
+struct aws_pool;
 struct errbuf;
 struct json_t;
 struct queue;
@@ -49,11 +50,13 @@ struct dctx {
 	char			*cfgpath;
 	char			*dir;	/* the directory of deployer.yml */
 	struct aws_client	*aws;	/* NULL unless s3:// or sqs */
+	struct aws_pool		*pool;	/* dctx_pool(), made at need */
 	struct store		*store;
 };
 
 int	dctx_open(struct dctx *, struct errbuf *);
 int	dctx_open_store(struct dctx *, bool create, struct errbuf *);
+struct aws_pool *dctx_pool(struct dctx *, struct errbuf *);
 void	dctx_release(struct dctx *);
 const struct deployer_group *dctx_group(struct dctx *, const char *name,
 	    struct errbuf *);
@@ -142,9 +145,36 @@ int	target_read(struct dctx *, const char *group, struct json_t **ret_doc,
 /* Whether the target's deployment still runs (1) or not (0). */
 int	target_active(struct dctx *, const char *group, struct json_t *target,
 	    struct errbuf *);
+/* Apply one progress document to di; -1 (di untouched): unreadable. */
+int	progress_apply(struct dinst *, const char *data, size_t len);
 /* Read one instance's progress into di; 0 also when there is none. */
 int	progress_read(struct dctx *, const struct deployment *,
 	    struct dinst *, struct errbuf *);
+
+/* fanout.c: a batch's sends at once, its progress by listing */
+struct fanout;
+struct fanout_stats {
+	unsigned long	 rounds;	/* listings of the instances/ prefix */
+	unsigned long	 listed;	/* keys they listed */
+	unsigned long	 fetched;	/* progress documents read */
+};
+/*
+ * Send d's message to every instance of batch b at once; an instance
+ * that cannot be reached fails, the others go on.  Sets batch_sent[b].
+ * 0, or -1 with eb set (nothing sent, or the sends were interrupted).
+ */
+int	fanout_send(struct dctx *, struct deployment *, size_t b,
+	    struct errbuf *);
+/* A reader of d's progress documents (d must outlive it), or NULL. */
+struct fanout *fanout_new(const struct deployment *, struct errbuf *);
+void	fanout_free(struct fanout *);
+/*
+ * One round: list d's instances/ prefix, read the documents that
+ * changed of instances sent to and not final, apply them to d.  0, or
+ * -1 with eb set (a store error).  st (may be NULL) is added to.
+ */
+int	fanout_poll(struct dctx *, struct fanout *, struct deployment *,
+	    struct fanout_stats *, struct errbuf *);
 
 /* One registry entry or queue, as `deployer instances` shows it. */
 struct reginst {

@@ -526,22 +526,18 @@ setdup(char **p, const char *s)
  * as it is.  0, or -1 on a store error (not EK_NOINPUT).
  */
 int
-progress_read(struct dctx *c, const struct deployment *d, struct dinst *di,
-    struct errbuf *eb)
+progress_apply(struct dinst *di, const char *data, size_t len)
 {
-	json_t		*o = NULL;
+	json_error_t	 je;
+	json_t		*o;
 	const char	*st;
-	char		*key;
 	time_t		 t;
-	int		 r;
 
-	if ((key = store_key_deployment_instance(d->application, d->group,
-	    d->id, di->name, eb)) == NULL)
+	o = json_loadb(data, len, 0, &je);
+	if (!json_is_object(o)) {
+		json_decref(o);
 		return -1;
-	r = get_json(c, key, &o, NULL, eb);
-	free(key);
-	if (r == -1)
-		return eb->kind == EK_NOINPUT || eb->kind == EK_DATA ? 0 : -1;
+	}
 	st = jstr(o, "status");
 	if (st != NULL && strcmp(st, "Succeeded") == 0)
 		di->state = IS_SUCCEEDED;
@@ -558,6 +554,26 @@ progress_read(struct dctx *c, const struct deployment *d, struct dinst *di,
 	if ((t = ts_parse(jstr(o, "finished_at"))) != 0)
 		di->finished = t;
 	json_decref(o);
+	return 0;
+}
+
+int
+progress_read(struct dctx *c, const struct deployment *d, struct dinst *di,
+    struct errbuf *eb)
+{
+	char		*key, *data = NULL;
+	size_t		 len = 0;
+	int		 r;
+
+	if ((key = store_key_deployment_instance(d->application, d->group,
+	    d->id, di->name, eb)) == NULL)
+		return -1;
+	r = store_get(c->store, key, STORE_OBJECT_MAX, &data, &len, NULL, eb);
+	free(key);
+	if (r == -1)
+		return eb->kind == EK_NOINPUT ? 0 : -1;
+	(void)progress_apply(di, data, len);
+	free(data);
 	return 0;
 }
 

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: ISC */
+/*
+ * fanout.c: the deployer's side of a batch at fleet scale (issue 19).
+ *
+ * Sending: the message body is built once and goes to every instance of
+ * the batch at once (backend_queue_send_many: on SQS one ListQueues by
+ * the group's queue prefix, then one SendMessage per instance through
+ * the request pool, max_requests_in_flight at a time, each retried
+ * alone).
+ *
+ * Reading: a round lists the deployment's instances/ prefix (one request
+ * per 1,000 keys on S3) and reads only the progress documents whose tag
+ * changed since the last round, of instances not final yet (lib/changes:
+ * at most max_requests_in_flight reads at once).  A round costs about
+ * N/1000 + the changed documents requests, where reading every document
+ * cost N.
+ */
+#include "compat.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+
+#include "backends.h"
+#include "caps.h"
+#include "changes.h"
+#include "deployer.h"
+#include "errbuf.h"
+#include "xalloc.h"
+
+#include "banned.h"
+
+#define JSON_SUFFIX	".json"
+
+/* The instances of one batch, and where each is in d->inst. */
+struct sendset {
+	struct deployment	*d;
+	size_t			*idx;
+	time_t			 now;
+};
+
+static void
+on_sent(void *arg, size_t i, const struct errbuf *eb)
+{
+	struct sendset	*ss = arg;
+	struct dinst	*di = &ss->d->inst[ss->idx[i]];
+
+	di->started = ss->now;
+	if (eb == NULL) {
+		di->state = IS_SENT;
+		return;
+	}
+	/* An instance we cannot reach fails, the others go on. */
+	di->state = IS_FAILED;
+	di->finished = ss->now;
+	free(di->message);
+	di->message = xasprintf("cannot send to queue '%s': %s", di->queue,
+	    eb->msg);
+}
+
+int
+fanout_send(struct dctx *c, struct deployment *d, size_t b,
+    struct errbuf *eb)
+{
+	struct sendset	 ss;
+	struct aws_pool	*pool = NULL;
+	const char	**names;
+	char		*body;
+	size_t		 n = 0;
+	int		 ret = -1;
+
+	if (d->message == NULL)
+		return errbuf_set(eb, EK_DATA, "deployment %s has no message",
+		    d->id);
+	if (c->aws != NULL && (pool = dctx_pool(c, eb)) == NULL)
+		return -1;
+	/* Once for the whole batch. */
+	body = json_dumps(d->message, JSON_COMPACT | JSON_SORT_KEYS);
+	if (body == NULL)
+		return errbuf_set(eb, EK_BUG, "cannot serialise the message");
+	ss.d = d;
+	ss.now = time(NULL);
+	ss.idx = xcalloc(d->ninst + 1, sizeof(*ss.idx));
+	names = xcalloc(d->ninst + 1, sizeof(*names));
+	for (size_t i = 0; i < d->ninst; i++) {
+		struct dinst	*di = &d->inst[i];
+
+		if (di->batch != b)
+			continue;
+		if (di->queue == NULL) {
+			di->state = IS_FAILED;
+			di->started = di->finished = ss.now;
+			free(di->message);
+			di->message = xstrdup("cannot send: no queue known");
+			continue;
+		}
+		names[n] = di->queue;
+		ss.idx[n++] = i;
+	}
+	if (backend_queue_send_many(c->cfg.queue, c->aws, pool, names, n, body,
+	    strlen(body), on_sent, &ss, eb) == -1)
+		goto out;
+	d->batch_sent[b] = ss.now;
+	ret = 0;
+ out:
+	free(names);
+	free(ss.idx);
+	free(body);
+	return ret;
+}
+
+/* Instances by name, for the documents a round reads. */
+struct byname {
+	const char	*name;
+	size_t		 i;
+};
+
+struct fanout {
+	struct changes	 ch;
+	struct byname	*v;
+	size_t		 n;
+};
+
+static int
+cmp_byname(const void *a, const void *b)
+{
+	return strcmp(((const struct byname *)a)->name,
+	    ((const struct byname *)b)->name);
+}
+
+struct fanout *
+fanout_new(const struct deployment *d, struct errbuf *eb)
+{
+	struct fanout	*f;
+	char		*prefix, *slash;
+
+	/* deployments/APP/GROUP/ID/instances/ */
+	if ((prefix = store_key_deployment_instance(d->application, d->group,
+	    d->id, "x", eb)) == NULL)
+		return NULL;
+	slash = strrchr(prefix, '/');
+	slash[1] = '\0';
+	f = xcalloc(1, sizeof(*f));
+	changes_init(&f->ch, prefix);
+	free(prefix);
+	f->v = xcalloc(d->ninst + 1, sizeof(*f->v));
+	for (size_t i = 0; i < d->ninst; i++) {
+		f->v[i].name = d->inst[i].name;
+		f->v[i].i = i;
+	}
+	f->n = d->ninst;
+	qsort(f->v, f->n, sizeof(*f->v), cmp_byname);
+	return f;
+}
+
+void
+fanout_free(struct fanout *f)
+{
+	if (f == NULL)
+		return;
+	changes_release(&f->ch);
+	free(f->v);
+	free(f);
+}
+
+/* One round's reader: the deployment and the index. */
+struct round {
+	struct fanout		*f;
+	struct deployment	*d;
+};
+
+/* The instance of document "INSTANCE.json", or NULL. */
+static struct dinst *
+doc_instance(struct round *r, const char *doc)
+{
+	struct byname	 k, *hit;
+	size_t		 len = strlen(doc), sl = strlen(JSON_SUFFIX);
+	char		 name[256];
+
+	if (len <= sl || len - sl >= sizeof(name) ||
+	    strcmp(doc + len - sl, JSON_SUFFIX) != 0)
+		return NULL;
+	memcpy(name, doc, len - sl);
+	name[len - sl] = '\0';
+	k.name = name;
+	hit = bsearch(&k, r->f->v, r->f->n, sizeof(*r->f->v), cmp_byname);
+	return hit != NULL ? &r->d->inst[hit->i] : NULL;
+}
+
+/* Read only the documents of instances sent to and not final yet. */
+static bool
+want_doc(void *arg, const char *doc)
+{
+	struct dinst	*di = doc_instance(arg, doc);
+
+	return di != NULL && di->state != IS_PENDING && !inst_final(di->state);
+}
+
+static void
+got_doc(void *arg, const char *doc, const char *data, size_t len,
+    const struct errbuf *eb)
+{
+	struct dinst	*di = doc_instance(arg, doc);
+
+	/* Unreadable now (or unparseable): read again when it changes. */
+	if (di == NULL || data == NULL)
+		return;
+	(void)progress_apply(di, data, len);
+}
+
+int
+fanout_poll(struct dctx *c, struct fanout *f, struct deployment *d,
+    struct fanout_stats *st, struct errbuf *eb)
+{
+	struct changes_stats	 cs = { 0 };
+	struct round		 r;
+	int			 ret;
+
+	r.f = f;
+	r.d = d;
+	ret = changes_poll(&f->ch, c->store, STORE_OBJECT_MAX, want_doc,
+	    got_doc, &r, &cs, eb);
+	if (st != NULL) {
+		st->rounds += cs.rounds;
+		st->listed += cs.listed;
+		st->fetched += cs.fetched + cs.failed;
+	}
+	return ret;
+}

@@ -621,46 +621,128 @@ other_group_queue(const struct dctx *c, const char *group, const char *qname)
 	return false;
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Whether name is in the sorted qs. */
+static bool
+has_queue(char **qs, size_t nq, const char *name)
+{
+	return nq > 0 && bsearch(&name, qs, nq, sizeof(*qs), cmp_str) != NULL;
+}
+
 /* Whether qs[i] is NAME-dlq, the dead-letter queue of NAME in qs. */
 static bool
 is_dlq(char **qs, size_t nq, size_t i)
 {
 	size_t	 n, sl;
+	char	*base;
+	bool	 r;
 
 	n = strlen(qs[i]);
 	sl = strlen(SQS_DLQ_SUFFIX);
 	if (n <= sl || strcmp(qs[i] + n - sl, SQS_DLQ_SUFFIX) != 0)
 		return false;
-	for (size_t j = 0; j < nq; j++)
-		if (strlen(qs[j]) == n - sl && strncmp(qs[j], qs[i], n - sl) ==
-		    0)
-			return true;
-	return false;
+	base = xstrndup(qs[i], n - sl);
+	r = has_queue(qs, nq, base);
+	free(base);
+	return r;
+}
+
+/* Registry entries being read at once: where each goes in v. */
+struct regread {
+	struct dctx	*c;
+	const char	*group;
+	struct reginst	*v;
+	size_t		*idx;		/* read i -> v[idx[i]] */
+	time_t		 now;
+};
+
+static void
+on_registry_entry(void *arg, size_t i, const char *data, size_t len,
+    const char *etag, const struct errbuf *eb)
+{
+	struct regread	*r = arg;
+	struct reginst	*ri = &r->v[r->idx[i]];
+	struct errbuf	 e2 = { 0 };
+	json_error_t	 je;
+	json_t		*o, *cur;
+	const char	*s;
+	time_t		 t;
+
+	/* Unreadable: keep what the listing said. */
+	if (data == NULL)
+		return;
+	o = json_loadb(data, len, 0, &je);
+	if (!json_is_object(o) || (s = jstr(o, "instance")) == NULL) {
+		json_decref(o);
+		return;
+	}
+	free(ri->name);
+	ri->name = xstrdup(s);
+	free(ri->queue);
+	ri->queue = jdup(o, "queue");
+	if (ri->queue == NULL)
+		ri->queue = queue_name(r->c->cfg.queue_prefix, r->group, s,
+		    &e2);
+	if ((t = ts_parse(jstr(o, "last_seen"))) != 0)
+		ri->last_seen = t;
+	ri->stale = ri->last_seen == 0 ||
+	    r->now - ri->last_seen > DEPLOYER_STALE_SEC;
+	cur = json_object_get(o, "current");
+	ri->current_id = jdup(cur, "deployment_id");
+	ri->current_seq = (uint64_t)json_integer_value(
+	    json_object_get(cur, "sequence"));
+	ri->in_progress = jdup(o, "in_progress");
+	json_decref(o);
+}
+
+static int
+cmp_reginst_queue(const void *a, const void *b)
+{
+	const struct reginst	*x = *(struct reginst *const *)a;
+	const struct reginst	*y = *(struct reginst *const *)b;
+
+	return strcmp(x->queue != NULL ? x->queue : "",
+	    y->queue != NULL ? y->queue : "");
 }
 
 /*
  * The group's instances: registry entries (all when 'all', else those
  * seen within DEPLOYER_STALE_SEC or with a queue), merged with the queues
  * named PREFIX-GROUP-*.  Sorted by name.
+ *
+ * Cost (issue 19): the registry is listed (one request per 1,000 entries
+ * on S3), and an entry's LastModified is its last_seen.  An entry is read
+ * only when 'all' (`deployer instances` shows what it holds) or when its
+ * instance's queue is not the usual PREFIX-GROUP-INSTANCE among the
+ * listed queues (the entry names it); those reads go at once
+ * (store_get_many).
  */
 int
 instances_find(struct dctx *c, const char *group, bool all,
     struct reginst **ret, size_t *ret_n, struct errbuf *eb)
 {
-	struct reginst	*v = NULL;
-	struct errbuf	 e2 = { 0 };
-	char		**keys = NULL, **qs = NULL, *prefix = NULL, *qprefix;
-	size_t		 nkeys = 0, nq = 0, n = 0, cap;
-	json_t		*o, *cur;
-	const char	*s;
-	time_t		 now;
-	int		 ret_code = -1;
+	struct store_listing	 l = { NULL, 0 };
+	struct reginst		*v = NULL, **byq = NULL;
+	struct regread		 rr;
+	struct errbuf		 e2 = { 0 };
+	const char		**keys = NULL;
+	char			**qs = NULL, *prefix = NULL, *qprefix;
+	size_t			 nq = 0, n = 0, cap, nread = 0, pl;
+	time_t			 now;
+	int			 ret_code = -1;
 
+	memset(&rr, 0, sizeof(rr));
 	now = time(NULL);
 	qprefix = xasprintf("%s-%s-", c->cfg.queue_prefix, group);
 	prefix = xasprintf("groups/%s/%s/instances/", c->cfg.application,
 	    group);
-	if (store_list(c->store, prefix, &keys, &nkeys, eb) == -1)
+	pl = strlen(prefix);
+	if (store_list_entries(c->store, prefix, &l, eb) == -1)
 		goto out;
 	if (dctx_queue_list(c, qprefix, &qs, &nq, &e2) == -1) {
 		/* A spool that does not exist yet has no queues. */
@@ -671,45 +753,53 @@ instances_find(struct dctx *c, const char *group, bool all,
 		nq = 0;
 		qs = NULL;
 	}
-	cap = nkeys + nq + 1;
+	if (nq > 0)
+		qsort(qs, nq, sizeof(*qs), cmp_str);
+	cap = l.n + nq + 1;
 	v = xcalloc(cap, sizeof(*v));
-	for (size_t i = 0; i < nkeys; i++) {
-		if (strlen(keys[i]) < 6 ||
-		    strcmp(keys[i] + strlen(keys[i]) - 5, ".json") != 0)
+	keys = xcalloc(l.n + 1, sizeof(*keys));
+	rr.c = c;
+	rr.group = group;
+	rr.v = v;
+	rr.idx = xcalloc(l.n + 1, sizeof(*rr.idx));
+	rr.now = now;
+	for (size_t i = 0; i < l.n; i++) {
+		const char	*k = l.v[i].key;
+		size_t		 kl = strlen(k);
+
+		if (kl < pl + 6 || strcmp(k + kl - 5, ".json") != 0)
 			continue;
-		if (get_json(c, keys[i], &o, NULL, &e2) == -1)
-			continue;
-		if ((s = jstr(o, "instance")) == NULL) {
-			json_decref(o);
-			continue;
-		}
-		v[n].name = xstrdup(s);
-		v[n].queue = jdup(o, "queue");
-		if (v[n].queue == NULL)
-			v[n].queue = queue_name(c->cfg.queue_prefix, group, s,
-			    &e2);
-		v[n].last_seen = ts_parse(jstr(o, "last_seen"));
+		v[n].name = xstrndup(k + pl, kl - pl - 5);
+		v[n].queue = queue_name(c->cfg.queue_prefix, group,
+		    v[n].name, &e2);
+		v[n].last_seen = (time_t)l.v[i].mtime;
 		v[n].stale = v[n].last_seen == 0 ||
 		    now - v[n].last_seen > DEPLOYER_STALE_SEC;
-		cur = json_object_get(o, "current");
-		v[n].current_id = jdup(cur, "deployment_id");
-		v[n].current_seq = (uint64_t)json_integer_value(
-		    json_object_get(cur, "sequence"));
-		v[n].in_progress = jdup(o, "in_progress");
-		json_decref(o);
+		if (all || v[n].queue == NULL ||
+		    !has_queue(qs, nq, v[n].queue)) {
+			keys[nread] = k;
+			rr.idx[nread++] = n;
+		}
 		n++;
 	}
-	for (size_t i = 0; i < nq; i++) {
-		size_t	 j;
+	if (nread > 0 && store_get_many(c->store, keys, nread,
+	    STORE_OBJECT_MAX, on_registry_entry, &rr, eb) == -1)
+		goto out;
+	/* Each queue to its entry, by queue name. */
+	byq = xcalloc(n + 1, sizeof(*byq));
+	for (size_t i = 0; i < n; i++)
+		byq[i] = &v[i];
+	qsort(byq, n, sizeof(*byq), cmp_reginst_queue);
+	for (size_t i = 0, nn = n; i < nq; i++) {
+		struct reginst	 key, *kp = &key, **hit;
 
 		if (other_group_queue(c, group, qs[i]) || is_dlq(qs, nq, i))
 			continue;
-		for (j = 0; j < n; j++)
-			if (v[j].queue != NULL && strcmp(v[j].queue, qs[i]) ==
-			    0)
-				break;
-		if (j < n) {
-			v[j].has_queue = true;
+		key.queue = qs[i];
+		hit = nn == 0 ? NULL : bsearch(&kp, byq, nn, sizeof(*byq),
+		    cmp_reginst_queue);
+		if (hit != NULL) {
+			(*hit)->has_queue = true;
 			continue;
 		}
 		v[n].name = xstrdup(qs[i] + strlen(qprefix));
@@ -742,7 +832,10 @@ instances_find(struct dctx *c, const char *group, bool all,
  out:
 	if (v != NULL)
 		reginsts_free(v, n);
-	store_keys_free(keys, nkeys);
+	free(byq);
+	free(keys);
+	free(rr.idx);
+	store_listing_release(&l);
 	if (qs != NULL) {
 		for (size_t i = 0; i < nq; i++)
 			free(qs[i]);

@@ -44,8 +44,9 @@ writes are the instances' side and are not counted as requests.
 
 Control (not signed, not delayed, not counted): GET /__sim/stats gives
 {"requests": {"s3:GetObject": n, "sqs:SendMessage": n, ...}, "total",
-"first_send", "last_send", "last_outcome", "outcomes", "cpu_s"} (times
-are time.time()); POST /__sim/reset zeroes the counters and times.
+"first_send", "last_send", "send_bursts" ([first, last] of each run of
+sends with no pause over 0.5 s: one per batch), "last_outcome",
+"outcomes", "cpu_s"} (times are time.time()); POST /__sim/reset zeroes the counters and times.
 """
 import argparse
 import asyncio
@@ -134,6 +135,7 @@ class Sim:
     def reset(self):
         self.requests = {}
         self.first_send = self.last_send = self.last_outcome = None
+        self.send_times = []
         self.outcomes = 0
         self.cpu0 = time.process_time()
 
@@ -413,6 +415,7 @@ class Sim:
             if self.first_send is None:
                 self.first_send = now
             self.last_send = now
+            self.send_times.append(now)
             mid = str(uuid.uuid4())
             if qu.instance is not None:
                 self.deliver(qu, body)
@@ -526,6 +529,17 @@ class Sim:
             f"{escape(e.code)}</Code><Message>{escape(e.message)}</Message>"
             f"<RequestId>{rid}</RequestId></Error>").encode()
 
+    def bursts(self, gap=0.5):
+        """[first, last] of each run of SendMessage with no pause over
+        gap seconds: one per batch of a rollout."""
+        out = []
+        for t in self.send_times:
+            if out and t - out[-1][1] <= gap:
+                out[-1][1] = t
+            else:
+                out.append([t, t])
+        return out
+
     def control(self, method, path):
         if path == "/__sim/reset" and method == "POST":
             self.reset()
@@ -536,6 +550,7 @@ class Sim:
                   "first_send": self.first_send,
                   "last_send": self.last_send,
                   "last_outcome": self.last_outcome,
+                  "send_bursts": self.bursts(),
                   "outcomes": self.outcomes,
                   "cpu_s": time.process_time() - self.cpu0}
             return 200, {"Content-Type": "application/json"}, \

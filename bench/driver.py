@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: ISC
 """The benchmark driver behind bench/run (and `make bench`).
 
-Runs the benchmarks of issue 9 (bench/b1_*.py ... b8_*.py; each module has
+Runs the benchmarks (bench/b1_*.py ... b8_*.py; each module has
 run(ctx) -> [benchlib.Row]), prints one table, and writes
 bench/results/latest.json: the figures with their goals, the machine,
 the date and the git commit.  A benchmark whose subject is missing or

@@ -285,41 +285,29 @@ brec_lookup(struct brec *b, struct dctx *c, struct errbuf *eb)
 static int
 write_local(const struct brec *b, const char *text, struct errbuf *eb)
 {
-	char	*dir, *tmp, *slash;
-	size_t	 len = strlen(text);
-	int	 fd, ret = -1;
+	struct fs_atomic	 a = { .fd = -1 };
+	char			*dir, *tmpl, *slash;
+	int			 ret = -1;
 
 	dir = xstrdup(b->local);
 	slash = strrchr(dir, '/');
 	*slash = '\0';
-	tmp = xasprintf("%s/.%s.XXXXXX", dir, b->commit);
+	tmpl = xasprintf("%s/.%s.XXXXXX", dir, b->commit);
 	if (fs_mkdirs(dir, 0755, eb) == -1)
 		goto out;
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot create '%s'", tmp);
+	if (fs_atomic_begin(&a, b->local, tmpl, 0600, eb) == -1)
+		goto out;
+	if (write_full(a.fd, text, strlen(text)) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot write '%s'", a.tmp);
 		goto out;
 	}
-	if (write(fd, text, len) != (ssize_t)len) {
-		errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
-		(void)close(fd);
-		(void)unlink(tmp);
+	if (fs_atomic_commit(&a, false, eb) == -1)
 		goto out;
-	}
-	if (close(fd) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
-		(void)unlink(tmp);
-		goto out;
-	}
-	if (rename(tmp, b->local) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot rename '%s' to '%s'", tmp,
-		    b->local);
-		(void)unlink(tmp);
-		goto out;
-	}
 	ret = 0;
  out:
+	fs_atomic_abort(&a);
 	free(dir);
-	free(tmp);
+	free(tmpl);
 	return ret;
 }
 

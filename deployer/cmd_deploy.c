@@ -24,10 +24,11 @@
 #include "appspec.h"
 #include "bundle.h"
 #include "deployer.h"
+#include "digest.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "git.h"
 #include "log.h"
-#include "release.h"
 #include "store.h"
 #include "validate.h"
 #include "version.h"
@@ -68,10 +69,12 @@ deploy_help(void)
 
 /*
  * Check the bundle as `hookd validate` does (bundle_validate); print
- * every error of an invalid appspec, leave the rest in eb.
+ * every error of an invalid appspec and every warning (before anything
+ * is uploaded), leave the rest in eb.  'strict': a warning refuses it.
  */
 static int
-validate_bundle(const char *tgz, const char *label, struct errbuf *eb)
+validate_bundle(const char *tgz, const char *label, bool strict,
+    struct errbuf *eb)
 {
 	struct appspec	 as;
 	char		*prefix;
@@ -88,6 +91,14 @@ validate_bundle(const char *tgz, const char *label, struct errbuf *eb)
 			    "valid (%zu error%s); nothing was uploaded", label,
 			    as.nerrors, as.nerrors == 1 ? "" : "s");
 		}
+	}
+	for (size_t i = 0; i < as.nwarnings; i++)
+		fprintf(stderr, "warning: %s\n", as.warnings[i]);
+	if (ret == 0 && strict && as.nwarnings > 0) {
+		ret = -1;
+		errbuf_set(eb, EK_DATA, "the appspec of %s has %zu warning%s "
+		    "and deployer.yml sets strict: true; nothing was uploaded",
+		    label, as.nwarnings, as.nwarnings == 1 ? "" : "s");
 	}
 	appspec_release(&as);
 	free(prefix);
@@ -229,9 +240,9 @@ cmd_deploy(int argc, char **argv)
 	if (git_archive_finish(&gp, &eb) == -1)
 		goto fail;
 	label = xasprintf("%s (%.12s)", argv[1], rev.commit);
-	if (validate_bundle(tgz, label, &eb) == -1)
+	if (validate_bundle(tgz, label, c.cfg.strict, &eb) == -1)
 		goto fail;
-	if (bundle_sha256(tgz, rev.sha256, &eb) == -1)
+	if (digest_sha256_file(tgz, rev.sha256, &eb) == -1)
 		goto fail;
 	if (stat(tgz, &sb) == -1) {
 		errbuf_errno(&eb, EK_IO, "cannot stat '%s'", tgz);
@@ -277,7 +288,7 @@ cmd_deploy(int argc, char **argv)
  out:
 	if (archiving)
 		git_abort(&gp);
-	if (scratch != NULL && release_rmtree(scratch, &eb) == -1)
+	if (scratch != NULL && fs_rmtree(scratch, &eb) == -1)
 		log_debug("%s", eb.msg);
 	revision_release(&rev);
 	brec_release(&br);

@@ -53,7 +53,7 @@ cmd_rollback(int argc, char **argv)
 	struct dctx			 c = { 0 };
 	struct errbuf			 eb = { 0 };
 	json_t				*target = NULL;
-	char				 previd[MESSAGE_ID_LEN + 1];
+	char				 previd[DEPLOYMENT_ID_LEN + 1];
 	const char			*id, *sha;
 	char				*cur = NULL;
 	bool				 nowait = false;

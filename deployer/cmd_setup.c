@@ -90,7 +90,7 @@ cmd_setup(int argc, char **argv)
 		case 'V':
 			printf("deployer %s\n", HOOKD_VERSION);
 			return 0;
-		case 'A':	/* issue 7: the launch lifecycle hook */
+		case 'A':	/* the launch lifecycle hook (setup_asg.c) */
 			asg.asg = optarg;
 			break;
 		case 'H':
@@ -153,7 +153,7 @@ cmd_setup(int argc, char **argv)
 	printf("each hookd of group '%s' creates its queue '%s-%s-INSTANCE' "
 	    "when it starts\n", g->name, c.cfg.queue_prefix, g->name);
 	if (asg.asg != NULL && setup_asg(&c, g, &asg, &eb) == -1)
-		goto fail;	/* issue 7: setup_asg.c */
+		goto fail;
 	goto out;
  fail:
 	fflush(stdout);

@@ -19,6 +19,7 @@
 #include "deployer.h"
 #include "errbuf.h"
 #include "message.h"
+#include "names.h"
 #include "version.h"
 
 #include "banned.h"
@@ -52,7 +53,7 @@ find_deployment(struct dctx *c, const char *what, struct deployment *ret,
 	struct errbuf		 e2 = { 0 };
 	size_t			 n = 0;
 
-	if (msg_check_deployment_id("ID", what, &e2) == 0) {
+	if (deployment_id_check("ID", what, &e2) == 0) {
 		for (size_t i = 0; i < c->cfg.ngroups; i++) {
 			if (deployment_load(c, c->cfg.groups[i].name, what,
 			    ret, &e2) == 0) {
@@ -167,7 +168,7 @@ cmd_status(int argc, char **argv)
 		usage_error(status_usage, "deployer.yml has several groups: "
 		    "name a GROUP or an ID");
 	}
-	if (msg_check_deployment_id("ID", what, &eb) == -1 &&
+	if (deployment_id_check("ID", what, &eb) == -1 &&
 	    dctx_group(&c, what, &eb) == NULL) {
 		dctx_release(&c);
 		usage_error(status_usage, "%s", eb.msg);

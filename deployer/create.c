@@ -36,6 +36,7 @@
 #include "deployer.h"
 #include "errbuf.h"
 #include "message.h"
+#include "names.h"
 #include "rollout.h"
 #include "store.h"
 #include "xalloc.h"
@@ -78,7 +79,7 @@ revision_release(struct revision *r)
 int
 previous_success(struct dctx *c, const char *group, uint64_t before,
     const char *avoid_sha, struct revision *ret,
-    char ret_id[MESSAGE_ID_LEN + 1], struct errbuf *eb)
+    char ret_id[DEPLOYMENT_ID_LEN + 1], struct errbuf *eb)
 {
 	struct deployment	*v = NULL;
 	struct revision		 r = { 0 };
@@ -99,7 +100,7 @@ previous_success(struct dctx *c, const char *group, uint64_t before,
 		memcpy(r.commit, d->commit, sizeof(r.commit));
 		r.ref = d->ref != NULL ? xstrdup(d->ref) : NULL;
 		r.location = xstrdup(d->location);
-		memcpy(ret_id, d->id, MESSAGE_ID_LEN + 1);
+		memcpy(ret_id, d->id, DEPLOYMENT_ID_LEN + 1);
 		*ret = r;
 		ret_code = 0;
 		break;
@@ -244,7 +245,7 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 		seq = (uint64_t)json_integer_value(json_object_get(target,
 		    "sequence")) + 1;
 	}
-	if (message_new_id(d.id, eb) == -1)
+	if (deployment_id_new(d.id, eb) == -1)
 		goto out;
 	d.sequence = seq;
 	ts_now(now);
@@ -329,7 +330,7 @@ deploy_and_watch(struct dctx *c, const struct deployer_group *g,
 {
 	struct deployment	 d = { 0 }, rb = { 0 };
 	struct revision		 prev = { 0 };
-	char			 previd[MESSAGE_ID_LEN + 1];
+	char			 previd[DEPLOYMENT_ID_LEN + 1];
 	int			 r, ret = -1;
 
 	if (deployment_create(c, g, rev, rollback_of, NULL, &d, eb) == -1)

@@ -15,6 +15,7 @@
 #include "aws/client.h"
 #include "aws/pool.h"
 #include "backends.h"
+#include "caps.h"
 #include "config.h"
 #include "deployer.h"
 #include "errbuf.h"
@@ -43,8 +44,19 @@ dctx_open(struct dctx *c, struct errbuf *eb)
 	c->dir = xstrdup(c->cfgpath);
 	if ((slash = strrchr(c->dir, '/')) != NULL)
 		*(slash == c->dir ? slash + 1 : slash) = '\0';
-	if (deployer_config_load(&c->cfg, c->cfgpath, NULL, eb) == -1)
+	if (deployer_config_load(&c->cfg, c->cfgpath, NULL, eb) == -1) {
+		/* Every error at once, like hookd.yml's. */
+		if (eb->kind == EK_CONFIG && c->cfg.nerrors > 1) {
+			for (size_t i = 0; i < c->cfg.nerrors; i++)
+				fprintf(stderr, "deployer: %s\n",
+				    c->cfg.errors[i]);
+			errbuf_set(eb, EK_CONFIG, "'%s' is not valid (%s%zu "
+			    "errors)", c->cfgpath, c->cfg.nerrors >=
+			    CONFIG_ERRORS_MAX ? "at least " : "",
+			    c->cfg.nerrors);
+		}
 		return -1;
+	}
 	if (strncmp(c->cfg.store, "s3://", 5) == 0 ||
 	    strcmp(c->cfg.queue, "sqs") == 0) {
 		ac.region = c->cfg.region;
@@ -62,8 +74,7 @@ dctx_open(struct dctx *c, struct errbuf *eb)
 int
 dctx_open_store(struct dctx *c, bool create, struct errbuf *eb)
 {
-	if (backend_store_open(c->cfg.store, create, c->aws, &c->store,
-	    eb) == -1)
+	if (store_open(c->cfg.store, create, c->aws, &c->store, eb) == -1)
 		return -1;
 	store_set_concurrency(c->store, c->cfg.max_requests_in_flight);
 	return 0;
@@ -88,7 +99,7 @@ int
 dctx_queue_open(struct dctx *c, const char *name, struct queue **ret,
     struct errbuf *eb)
 {
-	return backend_queue_open(c->cfg.queue, name, 0, c->aws, ret, eb);
+	return queue_open(c->cfg.queue, name, 0, c->aws, ret, eb);
 }
 
 /* The queues named prefix* of the configured backend (queue_list). */

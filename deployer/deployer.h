@@ -15,6 +15,7 @@
 #include "compat.h"
 #include "config.h"
 #include "message.h"
+#include "names.h"
 #include "store.h"
 
 struct aws_client;
@@ -101,7 +102,7 @@ struct dinst {
 };
 
 struct deployment {
-	char		 id[MESSAGE_ID_LEN + 1];
+	char		 id[DEPLOYMENT_ID_LEN + 1];
 	char		*application;
 	char		*group;
 	uint64_t	 sequence;
@@ -214,7 +215,7 @@ int	deploy_and_watch(struct dctx *, const struct deployer_group *,
 	    struct errbuf *);
 int	previous_success(struct dctx *, const char *group, uint64_t before,
 	    const char *avoid_sha, struct revision *ret,
-	    char ret_id[MESSAGE_ID_LEN + 1], struct errbuf *);
+	    char ret_id[DEPLOYMENT_ID_LEN + 1], struct errbuf *);
 void	revision_release(struct revision *);
 
 /*

@@ -26,6 +26,7 @@
 #include "backends.h"
 #include "caps.h"
 #include "changes.h"
+#include "clock.h"
 #include "deployer.h"
 #include "errbuf.h"
 #include "log.h"
@@ -216,20 +217,17 @@ fanout_poll(struct dctx *c, struct fanout *f, struct deployment *d,
     struct fanout_stats *st, struct errbuf *eb)
 {
 	struct changes_stats	 cs = { 0 };
-	struct timespec		 t0, t1;
+	struct timespec		 t0;
 	struct round		 r;
 	int			 ret;
 
 	r.f = f;
 	r.d = d;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	mono_now(&t0);
 	ret = changes_poll(&f->ch, c->store, STORE_OBJECT_MAX, want_doc,
 	    got_doc, &r, &cs, eb);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	log_debug("poll round: %lu listed, %lu read, %lu skipped in %ld ms",
-	    cs.listed, cs.fetched + cs.failed, cs.skipped,
-	    (long)((t1.tv_sec - t0.tv_sec) * 1000 +
-	    (t1.tv_nsec - t0.tv_nsec) / 1000000));
+	log_debug("poll round: %lu listed, %lu read, %lu skipped in %lld ms",
+	    cs.listed, cs.fetched + cs.failed, cs.skipped, mono_ms_since(&t0));
 	if (st != NULL) {
 		st->rounds += cs.rounds;
 		st->listed += cs.listed;

@@ -238,10 +238,10 @@ deployment_from_json(json_t *o, struct deployment *ret, struct errbuf *eb)
 	size_t			 i;
 
 	s = jstr(o, "deployment_id");
-	if (s == NULL || strlen(s) != MESSAGE_ID_LEN)
+	if (!deployment_id_ok(s))
 		return errbuf_set(eb, EK_DATA, "deployment.json: no valid "
 		    "deployment_id");
-	memcpy(d.id, s, MESSAGE_ID_LEN + 1);
+	memcpy(d.id, s, DEPLOYMENT_ID_LEN + 1);
 	d.application = jdup(o, "application");
 	d.group = jdup(o, "group");
 	d.sequence = (uint64_t)json_integer_value(json_object_get(o,
@@ -430,7 +430,7 @@ deployment_list(struct dctx *c, const char *group, struct deployment **ret,
 	for (size_t i = 0; i < nkeys; i++) {
 		ll = strlen(keys[i]);
 		/* Only PREFIX/ID/deployment.json, not the instances. */
-		if (ll != strlen(prefix) + MESSAGE_ID_LEN + 16 ||
+		if (ll != strlen(prefix) + DEPLOYMENT_ID_LEN + 16 ||
 		    strcmp(keys[i] + ll - 16, "/deployment.json") != 0)
 			continue;
 		if (get_json(c, keys[i], &o, NULL, &e2) == -1)

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * setup_asg.c: the Auto Scaling part of "deployer setup GROUP
- * --auto-scaling-group NAME" (issue 7): create or update the launch
+ * --auto-scaling-group NAME": create or update the launch
  * lifecycle hook that holds new instances in Pending:Wait until hookd
  * has caught up (EC2_INSTANCE_LAUNCHING, DefaultResult ABANDON, a
  * heartbeat timeout), read it back, and print what the instance role

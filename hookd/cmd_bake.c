@@ -24,7 +24,6 @@
 
 #include "admission.h"
 #include "aws/client.h"
-#include "backends.h"
 #include "caps.h"
 #include "config.h"
 #include "errbuf.h"
@@ -168,7 +167,7 @@ cmd_bake(int argc, char **argv)
 		if ((aws = aws_client_new(&cc, &eb)) == NULL)
 			goto fail;
 	}
-	if (backend_store_open(cfg.store, false, aws, &st, &eb) == -1)
+	if (store_open(cfg.store, false, aws, &st, &eb) == -1)
 		goto fail;
 
 	if ((tkey = store_key_target(cfg.application, group, &eb)) == NULL)

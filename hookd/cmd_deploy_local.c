@@ -23,6 +23,7 @@
 #include "hookd.h"
 #include "lifecycle.h"
 #include "log.h"
+#include "names.h"
 #include "proc.h"
 #include "xalloc.h"
 
@@ -32,7 +33,7 @@ static const char deploy_local_usage[] =
     "usage: hookd deploy-local [-h] [-a app] [-c sha] [-f behavior] "
     "[-g group] [-k n] [-r dir] -b bundle";
 
-static bool	 dl_journal;	/* stderr is the journal: log events too */
+static bool	 local_journal;	/* stderr is the journal: log events too */
 
 static void
 deploy_local_help(void)
@@ -68,21 +69,21 @@ fmt_duration(double s, char *buf, size_t len)
 }
 
 static void
-dl_on_event_start(void *arg, enum lc_event ev, bool rollback)
+local_on_event_start(void *arg, enum lc_event ev, bool rollback)
 {
 	log_setevent(lc_event_name(ev), NULL);
 }
 
 static void
-dl_on_script(void *arg, enum lc_event ev, const char *script)
+local_on_script(void *arg, enum lc_event ev, const char *script)
 {
 	log_setevent(lc_event_name(ev), script);
-	if (dl_journal)
+	if (local_journal)
 		log_info("%s: running '%s'", lc_event_name(ev), script);
 }
 
 static void
-dl_on_event_end(void *arg, const struct deploy_event *de)
+local_on_event_end(void *arg, const struct deploy_event *de)
 {
 	char	 dur[32], what[128];
 
@@ -102,7 +103,13 @@ dl_on_event_end(void *arg, const struct deploy_event *de)
 		printf("  (%s)", de->outcome);
 	printf("\n");
 	fflush(stdout);
-	if (dl_journal) {
+	/* The appspec's warnings: what CodeDeploy would ignore. */
+	for (size_t i = 0; i < de->nwarnings; i++) {
+		fprintf(stderr, "warning: %s\n", de->warnings[i]);
+		if (local_journal)
+			log_warnx("%s", de->warnings[i]);
+	}
+	if (local_journal) {
 		if (de->status == DEPLOY_EVENT_FAILED)
 			log_warnx("%s failed: %s%s%s", what,
 			    de->script != NULL ? de->script : "",
@@ -116,17 +123,17 @@ dl_on_event_end(void *arg, const struct deploy_event *de)
 }
 
 static void
-dl_on_recover(void *arg, const char *id, const char *phase)
+local_on_recover(void *arg, const char *id, const char *phase)
 {
 	printf("recovering interrupted deployment %s (it was in %s)\n", id,
 	    phase != NULL ? phase : "an unknown phase");
 	fflush(stdout);
-	if (dl_journal)
+	if (local_journal)
 		log_notice("recovering interrupted deployment %s", id);
 }
 
 static void
-dl_sighandler(int sig)
+local_sighandler(int sig)
 {
 	proc_request_stop();
 }
@@ -216,13 +223,14 @@ cmd_deploy_local(int argc, char **argv)
 	struct deploy_spec	 spec;
 	struct sigaction	 sa;
 	struct errbuf		 eb = { 0 };
-	char			 id[DEPLOY_ID_LEN + 1];
+	char			 id[DEPLOYMENT_ID_LEN + 1];
 	char			*app = NULL;
 	const char		*root;
 	uint64_t		 keep = KEEP_RELEASES_DEFAULT;
 	int			 ch, feb, rc;
 
 	deploy_spec_init(&spec);
+	deploy_result_init(&res);
 	opterr = 0;	/* one message of our own, not getopt's */
 	while ((ch = getopt_long(argc, argv, "a:b:c:f:g:hk:r:", longopts,
 	    NULL)) != -1) {
@@ -282,22 +290,26 @@ cmd_deploy_local(int argc, char **argv)
 	if (spec.group == NULL)
 		spec.group = "local";
 	spec.keep_releases = (unsigned)keep;
-	if (!lifecycle_name_ok(spec.application))
+	if (!name_ok(spec.application))
 		usage_error(deploy_local_usage, "invalid application name "
 		    "'%s'; give --application", spec.application);
-	if (!lifecycle_name_ok(spec.group))
+	if (!name_ok(spec.group))
 		usage_error(deploy_local_usage, "invalid group name '%s'",
 		    spec.group);
-	lifecycle_new_id(id);
+	if (deployment_id_new(id, &eb) == -1) {
+		fprintf(stderr, "hookd: %s\n", eb.msg);
+		rc = errbuf_exitcode(&eb);
+		goto out;
+	}
 	spec.deployment_id = id;
 
-	dl_journal = secure_getenv("JOURNAL_STREAM") != NULL;
-	if (dl_journal)
+	local_journal = secure_getenv("JOURNAL_STREAM") != NULL;
+	if (local_journal)
 		log_init("hookd", LOG_TO_AUTO, arg_verbose > 1);
 	log_setctx(id, spec.application, spec.group);
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = dl_sighandler;
+	sa.sa_handler = local_sighandler;
 	sigemptyset(&sa.sa_mask);
 	sa.sa_flags = SA_RESTART;
 	(void)sigaction(SIGINT, &sa, NULL);
@@ -311,20 +323,20 @@ cmd_deploy_local(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &sa, NULL);
 
-	obs.on_event_start = dl_on_event_start;
-	obs.on_script = dl_on_script;
-	obs.on_event_end = dl_on_event_end;
-	obs.on_recover = dl_on_recover;
+	obs.on_event_start = local_on_event_start;
+	obs.on_script = local_on_script;
+	obs.on_event_end = local_on_event_end;
+	obs.on_recover = local_on_recover;
 
 	if (lifecycle_deploy(&spec, &obs, &res, &eb) == -1) {
 		fprintf(stderr, "hookd: %s\n", eb.msg);
-		if (dl_journal)
+		if (local_journal)
 			log_warnx("deploy-local: %s", eb.msg);
 		rc = errbuf_exitcode(&eb);
 		goto out;
 	}
 	print_result(&res);
-	if (dl_journal)
+	if (local_journal)
 		log_notice("deployment %s (sequence %llu) %s", id,
 		    (unsigned long long)res.sequence,
 		    deploy_status_name(res.status));

@@ -26,6 +26,7 @@
 #include "errbuf.h"
 #include "hookd.h"
 #include "lifecycle.h"
+#include "names.h"
 #include "state.h"
 #include "xalloc.h"
 
@@ -99,7 +100,7 @@ only_child(const char *dir, const char *what, const char *sub,
 		return NULL;
 	}
 	while ((de = readdir(d)) != NULL) {
-		if (de->d_name[0] == '.' || !lifecycle_name_ok(de->d_name))
+		if (de->d_name[0] == '.' || !name_ok(de->d_name))
 			continue;
 		p = xasprintf("%s/%s%s", dir, de->d_name, sub != NULL ?
 		    sub : "");
@@ -316,7 +317,7 @@ cmd_status(int argc, char **argv)
 	if (app == NULL && (app = only_child(root, "application",
 	    NULL, &eb)) == NULL)
 		goto fail;
-	if (!lifecycle_name_ok(app))
+	if (!name_ok(app))
 		usage_error(status_usage, "invalid application '%s'", app);
 	if (group == NULL && have_cfg && config_resolve_group(&cfg, NULL,
 	    NULL, NULL, &group, &src, &eb) == -1)
@@ -327,7 +328,7 @@ cmd_status(int argc, char **argv)
 		    &eb)) == NULL)
 			goto fail;
 	}
-	if (!lifecycle_name_ok(group))
+	if (!name_ok(group))
 		usage_error(status_usage, "invalid group '%s'", group);
 	path = xasprintf("%s/%s/%s/state.json", root, app, group);
 	if (state_load(path, &st, &eb) == -1)

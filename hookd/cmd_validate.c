@@ -4,10 +4,12 @@
  * bundle (a directory, .tar, .tar.gz/.tgz or .zip); for a bundle the
  * appspec is found at its root (or inside its single top-level folder)
  * and every hook location and files: source is checked against the
- * bundle's contents.  Prints every error, one per line, to stderr.
+ * bundle's contents.  Prints every error and every warning (what
+ * CodeDeploy accepts but ignores), one per line, to stderr; --strict
+ * makes the warnings errors.
  *
- * Exit status: 0 valid, 65 invalid, 66 PATH missing, 64 usage, 74 local
- * I/O failure.
+ * Exit status: 0 valid (warnings or not), 65 invalid, 66 PATH missing, 64
+ * usage, 74 local I/O failure.
  */
 #include "compat.h"
 
@@ -36,7 +38,7 @@
 #include "banned.h"
 
 static const char validate_usage[] =
-    "usage: hookd validate [-v] [--help] [--version] PATH";
+    "usage: hookd validate [-sv] [--strict] [--help] [--version] PATH";
 
 static void
 validate_help(void)
@@ -45,20 +47,32 @@ validate_help(void)
 	    "Check an appspec.yml, or a bundle (a directory, .tar, .tar.gz,\n"
 	    ".tgz or .zip) holding one at its root or in its single top-level\n"
 	    "folder.  For a bundle, every hook location must be a regular\n"
-	    "file inside it and every files: source must exist in it.\n\n"
+	    "file inside it and every files: source must exist in it.\n"
+	    "Warnings name what CodeDeploy accepts but ignores (a typo'd key\n"
+	    "or event) or reads differently; they do not make PATH invalid.\n\n"
 	    "options:\n"
+	    "  -s, --strict   warnings are errors\n"
 	    "  -v, --verbose  print a one-line summary when PATH is valid\n"
 	    "  -h, --help     show this help\n"
 	    "      --version  show the version\n\n"
-	    "exit status: 0 valid, 65 invalid (every error on stderr),\n"
+	    "exit status: 0 valid (warnings on stderr), 65 invalid (every\n"
+	    "error on stderr),\n"
 	    "66 PATH does not exist, 64 usage error; see hookd(8)\n",
 	    validate_usage);
 }
 
-/* Print every error the load found, and a closing line. */
+/* Print every warning, each as "warning: FILE:LINE:COL: path: what". */
+static void
+report_warnings(const struct appspec *as)
+{
+	for (size_t i = 0; i < as->nwarnings; i++)
+		fprintf(stderr, "warning: %s\n", as->warnings[i]);
+}
+
+/* Print every error the load found (and the warnings), and a summary. */
 static int
 report_invalid(const char *path, const struct appspec *as,
-    const struct errbuf *eb)
+    const struct errbuf *eb, bool strict)
 {
 	if (eb->kind != EK_DATA || as->nerrors == 0) {
 		/* Not the appspec's fault: one line, no list. */
@@ -67,9 +81,19 @@ report_invalid(const char *path, const struct appspec *as,
 	}
 	for (size_t i = 0; i < as->nerrors; i++)
 		fprintf(stderr, "%s\n", as->errors[i]);
-	fprintf(stderr, "hookd: validate: '%s' is not valid (%s%zu error%s)\n",
+	if (!strict)
+		report_warnings(as);
+	fprintf(stderr, "hookd: validate: '%s' is not valid (%s%zu error%s",
 	    path, as->nerrors >= APPSPEC_ERRORS_MAX ? "at least " : "",
 	    as->nerrors, as->nerrors == 1 ? "" : "s");
+	if (strict && as->nwarnings > 0)
+		fprintf(stderr, "; --strict made %zu warning%s error%s",
+		    as->nwarnings, as->nwarnings == 1 ? " an" : "s",
+		    as->nwarnings == 1 ? "" : "s");
+	else if (as->nwarnings > 0)
+		fprintf(stderr, ", %zu warning%s", as->nwarnings,
+		    as->nwarnings == 1 ? "" : "s");
+	fprintf(stderr, ")\n");
 	return errbuf_exitcode(eb);
 }
 
@@ -90,44 +114,63 @@ report_valid(const char *path, const struct appspec *as, bool bundle)
 }
 
 /*
+ * Report the outcome r (0 or -1 with eb) of a load into as: with
+ * 'strict', warnings become errors first.  Returns the exit status.
+ */
+static int
+report(const char *path, struct appspec *as, int r, struct errbuf *eb,
+    int verbose, bool strict, bool bundle)
+{
+	struct errbuf	 eb2 = { 0 };
+
+	if (strict && (r == 0 || (eb->kind == EK_DATA && as->nerrors > 0)) &&
+	    appspec_strict(as, &eb2) == -1 && r == 0) {
+		*eb = eb2;
+		r = -1;
+	}
+	if (r != 0)
+		return report_invalid(path, as, eb, strict);
+	report_warnings(as);
+	if (as->nwarnings > 0)
+		fprintf(stderr, "hookd: validate: '%s' is valid, with %zu "
+		    "warning%s (--strict refuses it)\n", path, as->nwarnings,
+		    as->nwarnings == 1 ? "" : "s");
+	if (verbose)
+		report_valid(path, as, bundle);
+	return 0;
+}
+
+/*
  * Check a bundle (a directory in place, an archive from its listing:
  * nothing is extracted); messages call its appspec PATH/REL.
  */
 static int
-validate_bundle(const char *path, int verbose)
+validate_bundle(const char *path, int verbose, bool strict)
 {
 	struct appspec	 as;
 	struct errbuf	 eb = { 0 };
 	char		*prefix;
-	int		 ret;
+	int		 r, ret;
 
 	appspec_init(&as);
 	prefix = xasprintf("'%s': ", path);
-	if (bundle_validate(&as, path, path, "/", prefix, &eb) == 0) {
-		if (verbose)
-			report_valid(path, &as, true);
-		ret = 0;
-	} else
-		ret = report_invalid(path, &as, &eb);
+	r = bundle_validate(&as, path, path, "/", prefix, &eb);
+	ret = report(path, &as, r, &eb, verbose, strict, true);
 	appspec_release(&as);
 	free(prefix);
 	return ret;
 }
 
 static int
-validate_file(const char *path, int verbose)
+validate_file(const char *path, int verbose, bool strict)
 {
 	struct appspec	 as;
 	struct errbuf	 eb = { 0 };
-	int		 ret;
+	int		 r, ret;
 
 	appspec_init(&as);
-	if (appspec_load(&as, path, NULL, &eb) == 0) {
-		if (verbose)
-			report_valid(path, &as, false);
-		ret = 0;
-	} else
-		ret = report_invalid(path, &as, &eb);
+	r = appspec_load(&as, path, NULL, &eb);
+	ret = report(path, &as, r, &eb, verbose, strict, false);
 	appspec_release(&as);
 	return ret;
 }
@@ -148,12 +191,13 @@ archive_name(const char *path)
 	return false;
 }
 
-/* 'hookd validate [-v] PATH'; returns the exit status. */
+/* 'hookd validate [-sv] PATH'; returns the exit status. */
 int
 cmd_validate(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "help",	no_argument,	NULL, 'h' },
+		{ "strict",	no_argument,	NULL, 's' },
 		{ "verbose",	no_argument,	NULL, 'v' },
 		{ "version",	no_argument,	NULL, 'V' },
 		{ NULL,		0,		NULL, 0 }
@@ -162,13 +206,17 @@ cmd_validate(int argc, char **argv)
 	struct errbuf		 eb = { 0 };
 	enum bundle_format	 fmt;
 	int			 ch, verbose = arg_verbose;
+	bool			 strict = false;
 
 	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "hsv", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'h':
 			validate_help();
 			return 0;
+		case 's':
+			strict = true;
+			break;
 		case 'v':
 			verbose++;
 			break;
@@ -199,11 +247,11 @@ cmd_validate(int argc, char **argv)
 	}
 	if (S_ISDIR(st.st_mode) || (S_ISREG(st.st_mode) &&
 	    bundle_detect(argv[0], &fmt, &eb) == 0 && fmt != BUNDLE_DIR))
-		return validate_bundle(argv[0], verbose);
+		return validate_bundle(argv[0], verbose, strict);
 	if (archive_name(argv[0])) {
 		fprintf(stderr, "hookd: validate: '%s' is not a tar, tar.gz or "
 		    "zip archive\n", argv[0]);
 		return EX_DATAERR;
 	}
-	return validate_file(argv[0], verbose);
+	return validate_file(argv[0], verbose, strict);
 }

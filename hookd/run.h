@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "admission.h"
+#include "clock.h"
 #include "compat.h"
 #include "config.h"
 #include "errbuf.h"
@@ -125,8 +126,6 @@ extern volatile sig_atomic_t	 got_hup;
 extern volatile sig_atomic_t	 in_longpoll;
 extern volatile sig_atomic_t	 abort_http;
 extern int			 sigpipe_w;
-long long	 ms_since(const struct timespec *);
-void		 now_mono(struct timespec *);
 void		 drain_sigpipe(struct daemon *);
 /*
  * The timer list: timers_run() does what is due (registry heartbeat,

@@ -65,22 +65,6 @@ int			 sigpipe_w = -1;
 
 /* --- time, signals, systemd --- */
 
-long long
-ms_since(const struct timespec *t)
-{
-	struct timespec	 now;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000LL +
-	    (now.tv_nsec - t->tv_nsec) / 1000000;
-}
-
-void
-now_mono(struct timespec *t)
-{
-	(void)clock_gettime(CLOCK_MONOTONIC, t);
-}
-
 static void
 sighandler(int sig)
 {
@@ -127,7 +111,7 @@ watchdog_ping(struct daemon *d)
 	if (d->wd_usec == 0)
 		return;
 	(void)sd_notify(0, "WATCHDOG=1");
-	now_mono(&d->wd_last);
+	mono_now(&d->wd_last);
 }
 
 static long long
@@ -135,7 +119,7 @@ watchdog_due(struct daemon *d)
 {
 	if (d->wd_usec == 0)
 		return TIMER_OFF;
-	return (long long)(d->wd_usec / 2000) - ms_since(&d->wd_last);
+	return (long long)(d->wd_usec / 2000) - mono_ms_since(&d->wd_last);
 }
 
 /*
@@ -147,7 +131,7 @@ boot_extend_due(struct daemon *d)
 {
 	if (d->ready)
 		return TIMER_OFF;
-	return BOOT_EXTEND_SEC * 1000LL / 3 - ms_since(&d->extend_last);
+	return BOOT_EXTEND_SEC * 1000LL / 3 - mono_ms_since(&d->extend_last);
 }
 
 static void
@@ -155,7 +139,7 @@ boot_extend(struct daemon *d)
 {
 	(void)sd_notifyf(0, "EXTEND_TIMEOUT_USEC=%llu",
 	    (unsigned long long)BOOT_EXTEND_SEC * 1000000ULL);
-	now_mono(&d->extend_last);
+	mono_now(&d->extend_last);
 }
 
 /*
@@ -204,8 +188,8 @@ nap(struct daemon *d, long long ms)
 	struct timespec	 t0;
 	long long	 left, step;
 
-	now_mono(&t0);
-	while (!got_term && (left = ms - ms_since(&t0)) > 0) {
+	mono_now(&t0);
+	while (!got_term && (left = ms - mono_ms_since(&t0)) > 0) {
 		step = timers_next(d);
 		if (step > left)
 			step = left;
@@ -235,10 +219,12 @@ setup_signals(struct daemon *d, struct errbuf *eb)
 	if (sigaction(SIGTERM, &sa, NULL) == -1 ||
 	    sigaction(SIGINT, &sa, NULL) == -1 ||
 	    sigaction(SIGHUP, &sa, NULL) == -1)
-		return errbuf_errno(eb, EK_OS, "sigaction");
+		return errbuf_errno(eb, EK_OS,
+		    "cannot handle TERM, INT and HUP (sigaction)");
 	sa.sa_handler = SIG_IGN;
 	if (sigaction(SIGPIPE, &sa, NULL) == -1)
-		return errbuf_errno(eb, EK_OS, "sigaction");
+		return errbuf_errno(eb, EK_OS,
+		    "cannot ignore SIGPIPE (sigaction)");
 	return 0;
 }
 

@@ -40,7 +40,7 @@
 /* --- the deployment process --- */
 
 /*
- * Each deployment runs in a child process (issue 9).  What a deployment
+ * Each deployment runs in a child process.  What a deployment
  * loads (libarchive with libxml2, ICU and libstdc++; OpenSSL's EVP
  * tables) cannot be unloaded, so it dies with the child and the daemon
  * stays at its idle size; a crash in extraction kills the child, not

@@ -42,13 +42,13 @@ check_stop(struct run_deployment *r)
 		return;
 	if (!d->term_seen) {
 		d->term_seen = true;
-		now_mono(&d->term_at);
+		mono_now(&d->term_at);
 		log_notice("stopping: deployment %s gets up to %u s to finish "
 		    "its running hook", r->id, d->grace);
 		(void)sd_notify(0, "STOPPING=1");
 	}
 	if (!proc_stop_requested() &&
-	    ms_since(&d->term_at) >= (long long)d->grace * 1000) {
+	    mono_ms_since(&d->term_at) >= (long long)d->grace * 1000) {
 		log_warnx("stopping: grace of %u s is over, stopping the "
 		    "hook of deployment %s", d->grace, r->id);
 		proc_request_stop();
@@ -83,14 +83,11 @@ progress_bundle_failed(struct run_deployment *r, const struct timespec *t0,
     const char *msg)
 {
 	struct deploy_event	 de;
-	struct timespec		 now;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
 	memset(&de, 0, sizeof(de));
 	de.event = LC_DOWNLOAD_BUNDLE;
 	de.status = DEPLOY_EVENT_FAILED;
-	de.duration = (double)(now.tv_sec - t0->tv_sec) +
-	    (double)(now.tv_nsec - t0->tv_nsec) / 1e9;
+	de.duration = (double)mono_ms_since(t0) / 1e3;
 	de.outcome = msg;
 	de.tail = "";
 	progress_event_start(&r->prog, lc_event_name(LC_DOWNLOAD_BUNDLE),
@@ -203,7 +200,7 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
 	r.d = d;
 	r.msg = qm;
 	r.id = m->deployment_id;
-	now_mono(&r.ext_last);
+	mono_now(&r.ext_last);
 	d->dep = &r;
 	log_setctx(m->deployment_id, d->cfg.application, d->group);
 	log_notice("deployment %s (sequence %llu, revision %s%s%s) started",
@@ -221,7 +218,7 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
 	(void)register_instance(d, false);
 
 	deploy_result_init(&res);
-	clock_gettime(CLOCK_MONOTONIC, &t0);
+	mono_now(&t0);
 	if (fetch_bundle(&r, m, key, &bundle, &eb) == -1) {
 		if (got_term) {
 			rv = OUT_KEPT;

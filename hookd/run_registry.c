@@ -144,7 +144,7 @@ register_instance(struct daemon *d, bool must)
 		log_warnx("cannot register in the store: %s", eb.msg);
 	free(text);
 	state_release(&st);
-	now_mono(&d->hb_last);
+	mono_now(&d->hb_last);
 	return rc;
 }
 
@@ -189,7 +189,7 @@ registry_due(struct daemon *d)
 	if (d->so.state == SO_PENDING && d->catching_since[0] != '\0' &&
 	    d->so.heartbeat_every_ms > 0 && d->so.heartbeat_every_ms < every)
 		every = d->so.heartbeat_every_ms;
-	return every - ms_since(&d->hb_last);
+	return every - mono_ms_since(&d->hb_last);
 }
 
 void
@@ -209,7 +209,7 @@ visibility_due(struct daemon *d)
 	every = d->q->visibility / 3;
 	if (every == 0)
 		every = 1;
-	return (long long)every * 1000 - ms_since(&d->dep->ext_last);
+	return (long long)every * 1000 - mono_ms_since(&d->dep->ext_last);
 }
 
 void
@@ -230,7 +230,7 @@ extend_visibility(struct run_deployment *r, bool force)
 		return;
 	if (every == 0)
 		every = 1;
-	if (!force && ms_since(&r->ext_last) < (long long)every * 1000)
+	if (!force && mono_ms_since(&r->ext_last) < (long long)every * 1000)
 		return;
 	rc = queue_extend(d->q, r->msg->receipt, d->q->visibility, &eb);
 	if (rc == -1 && eb.kind == EK_NOINPUT)
@@ -240,7 +240,7 @@ extend_visibility(struct run_deployment *r, bool force)
 	if (rc == 0)
 		log_debug("visibility of %s extended by %u s", r->id,
 		    d->q->visibility);
-	now_mono(&r->ext_last);
+	mono_now(&r->ext_last);
 }
 
 /* Acknowledge the message, retrying outages. */

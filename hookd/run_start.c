@@ -22,7 +22,6 @@
 
 #include "aws/client.h"
 #include "aws/imds.h"
-#include "backends.h"
 #include "caps.h"
 #include "config.h"
 #include "errbuf.h"
@@ -31,6 +30,7 @@
 #include "http.h"
 #include "log.h"
 #include "message.h"
+#include "names.h"
 #include "queue.h"
 #include "run.h"
 #include "scaleout.h"
@@ -82,12 +82,13 @@ identity(struct daemon *d, struct errbuf *eb)
 			log_info("no instance id from instance metadata (%s); "
 			    "using the host name", e2.msg);
 		if (gethostname(host, sizeof(host)) == -1)
-			return errbuf_errno(eb, EK_OS, "gethostname");
+			return errbuf_errno(eb, EK_OS,
+			    "cannot read the host name (gethostname)");
 		host[sizeof(host) - 1] = '\0';
 		id = xstrdup(host);
 		src = "host name";
 	}
-	if (msg_check_name("instance id", id, eb) == -1) {
+	if (name_check("instance id", id, eb) == -1) {
 		free(id);
 		eb->kind = EK_CONFIG;
 		return -1;
@@ -246,8 +247,8 @@ cmd_run(int argc, char **argv)
 	http_set_wake_fd(d.sigpipe_r);
 	if (sd_watchdog_enabled(0, &d.wd_usec) <= 0)
 		d.wd_usec = 0;
-	now_mono(&d.wd_last);
-	now_mono(&d.extend_last);
+	mono_now(&d.wd_last);
+	mono_now(&d.extend_last);
 
 	/* The group and the identity. */
 	d.imds = imds_new(NULL);
@@ -293,9 +294,9 @@ cmd_run(int argc, char **argv)
 		if ((d.aws = aws_client_new(&cc, &eb)) == NULL)
 			start_error(&d, &eb);
 	}
-	if (backend_store_open(d.cfg.store, true, d.aws, &d.st, &eb) == -1)
+	if (store_open(d.cfg.store, true, d.aws, &d.st, &eb) == -1)
 		start_error(&d, &eb);
-	if (backend_queue_open(d.cfg.queue, d.qname, d.cfg.visibility_timeout,
+	if (queue_open(d.cfg.queue, d.qname, d.cfg.visibility_timeout,
 	    d.aws, &d.q, &eb) == -1)
 		start_error(&d, &eb);
 	log_info("queue '%s' (%s), store '%s'", d.qname, d.q->ops->scheme,

@@ -126,7 +126,8 @@ admission_fetch(const struct admission *a, struct store *st,
 	rc = store_get_file(st, key, tmp, m->sha256,
 	    a->cfg->max_bundle_bytes, NULL, eb);
 	if (rc == 0 && rename(tmp, path) == -1)
-		rc = errbuf_errno(eb, EK_IO, "cannot rename '%s'", tmp);
+		rc = errbuf_errno(eb, EK_IO, "cannot rename '%s' to '%s'",
+		    tmp, path);
 	if (rc == -1) {
 		(void)unlink(tmp);
 		free(path);
@@ -145,6 +146,7 @@ admission_spec(const struct admission *a, const struct message *m,
 	sp->application = a->cfg->application;
 	sp->group = a->group;
 	sp->keep_releases = a->cfg->keep_releases;
+	sp->strict = a->cfg->strict;
 	sp->limits.max_bytes = a->cfg->max_bundle_bytes;
 	sp->limits.max_entries = a->cfg->max_bundle_entries;
 	if (m == NULL)

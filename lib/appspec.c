@@ -2,14 +2,14 @@
 /*
  * appspec.c: appspec.yml -> struct appspec.
  *
- * libyaml's event parser is driven by one function (yt_build), which turns
- * the events into a small tree of our own (struct ynode) while enforcing
- * the nesting, node and alias limits, so a hostile file cannot make us
- * recurse, loop or expand without bound.  The schema walk then checks the
- * tree against the EC2/on-premises AppSpec as the reference agent reads
- * it, fills the model, and records every error it finds, each as one
- * "file:line:col: path: what" line.  The permissions: section lives in
- * appspec_perm.c.  This module never logs and never exits.
+ * yamltree.c turns the text into a small tree of our own (struct ynode)
+ * under the appspec's nesting, node and alias limits, so a hostile file
+ * cannot make us recurse, loop or expand without bound.  The schema walk
+ * here checks the tree against the EC2/on-premises AppSpec as the
+ * reference agent reads it, fills the model, and records every error
+ * it finds, each as one "file:line:col: path: what" line.  The
+ * permissions: section lives in appspec_perm.c.  This module never
+ * logs and never exits.
  */
 #include "compat.h"
 
@@ -25,14 +25,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <yaml.h>
-
 #include "appspec.h"
 #include "appspec_int.h"
 #include "bundle.h"
 #include "caps.h"
 #include "errbuf.h"
 #include "xalloc.h"
+#include "yamltree.h"
 
 #include "banned.h"
 
@@ -81,24 +80,25 @@ static const char *const script_keys[] = {
 	"location", "timeout", "runas", "sudo", NULL
 };
 
-/*
- * The events of one parse, turned into nodes.  'all' owns every node;
- * an alias is a second pointer to its anchor's node, never a copy.
- */
-struct ytree {
-	struct ynode	**all;
-	size_t		 nall;
-	size_t		 capall;
-	struct ynode	*stack[APPSPEC_DEPTH_MAX];
-	size_t		 depth;
-	struct {
-		char		*name;
-		struct ynode	*node;
-	}		 anchors[APPSPEC_ANCHORS_MAX];
-	size_t		 nanchors;
-	struct ynode	*root;
-	size_t		 weight;	/* nodes so far, aliases expanded */
-	int		 ndocs;
+/* Keys real files put in a files: entry, and why nothing comes of them. */
+static const struct ap_hint file_hints[] = {
+	{ "overwrite", "a files: entry has no overwrite; "
+	    "'file_exists_behavior: OVERWRITE' at the top level replaces "
+	    "existing files" },
+	{ "owner", "files: sets no owner; a permissions: entry for the "
+	    "destination does" },
+	{ "group", "files: sets no group; a permissions: entry for the "
+	    "destination does" },
+	{ "mode", "files: sets no mode; a permissions: entry for the "
+	    "destination does" },
+	{ NULL, NULL }
+};
+
+/* The same for a script of a hook. */
+static const struct ap_hint script_hints[] = {
+	{ "commands", "a hook runs the script at location only, never "
+	    "commands" },
+	{ NULL, NULL }
 };
 
 /*
@@ -206,54 +206,51 @@ appspec_release(struct appspec *as)
 	for (size_t i = 0; i < as->nerrors; i++)
 		free(as->errors[i]);
 	free(as->errors);
+	for (size_t i = 0; i < as->nwarnings; i++)
+		free(as->warnings[i]);
+	free(as->warnings);
 	memset(as, 0, sizeof(*as));
 }
 
-/* Add one formatted error line to the model (bounded). */
+/* Add one formatted error or warning line to the model (bounded). */
 static void
-ap_verr_at(struct apctx *c, unsigned long line, unsigned long col,
+ap_vrecord(struct apctx *c, bool warn, unsigned long line, unsigned long col,
     const char *path, const char *fmt, va_list ap)
 {
 	struct appspec	*as = c->as;
-	char		 what[512], *msg;
+	char		***lines = warn ? &as->warnings : &as->errors;
+	size_t		*n = warn ? &as->nwarnings : &as->nerrors;
+	unsigned long	(*pos)[2] = warn ? c->wpos : c->pos;
+	char		 what[512];
 
-	if (as->nerrors >= APPSPEC_ERRORS_MAX)
+	if (*n >= APPSPEC_ERRORS_MAX)
 		return;
 	(void)vsnprintf(what, sizeof(what), fmt, ap);
-	as->errors = xreallocarray(as->errors, as->nerrors + 1,
-	    sizeof(*as->errors));
-	c->pos[as->nerrors][0] = line;
-	c->pos[as->nerrors][1] = col;
-	msg = xasprintf("%s:%lu:%lu: %s%s%s", c->name, line, col, path,
-	    *path != '\0' ? ": " : "", what);
-	/* Keys and values come from the file: no control bytes to a tty. */
-	for (char *p = msg; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	as->errors[as->nerrors++] = msg;
+	*lines = xreallocarray(*lines, *n + 1, sizeof(**lines));
+	pos[*n][0] = line;
+	pos[*n][1] = col;
+	(*lines)[(*n)++] = ymsg(c->name, line, col, path, what);
 }
 
-/* Put the errors in file order (a stable insertion sort; n <= 100). */
+/* Put lines in file order (a stable insertion sort; n <= 100). */
 static void
-ap_sort_errors(struct apctx *c)
+ap_sort(char **lines, unsigned long (*pos)[2], size_t n)
 {
-	struct appspec	*as = c->as;
-
-	for (size_t i = 1; i < as->nerrors; i++) {
-		unsigned long	 l = c->pos[i][0], k = c->pos[i][1];
-		char		*e = as->errors[i];
+	for (size_t i = 1; i < n; i++) {
+		unsigned long	 l = pos[i][0], k = pos[i][1];
+		char		*e = lines[i];
 		size_t		 j = i;
 
-		while (j > 0 && (c->pos[j - 1][0] > l ||
-		    (c->pos[j - 1][0] == l && c->pos[j - 1][1] > k))) {
-			c->pos[j][0] = c->pos[j - 1][0];
-			c->pos[j][1] = c->pos[j - 1][1];
-			as->errors[j] = as->errors[j - 1];
+		while (j > 0 && (pos[j - 1][0] > l ||
+		    (pos[j - 1][0] == l && pos[j - 1][1] > k))) {
+			pos[j][0] = pos[j - 1][0];
+			pos[j][1] = pos[j - 1][1];
+			lines[j] = lines[j - 1];
 			j--;
 		}
-		c->pos[j][0] = l;
-		c->pos[j][1] = k;
-		as->errors[j] = e;
+		pos[j][0] = l;
+		pos[j][1] = k;
+		lines[j] = e;
 	}
 }
 
@@ -264,7 +261,7 @@ ap_err_at(struct apctx *c, unsigned long line, unsigned long col,
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	ap_verr_at(c, line, col, path, fmt, ap);
+	ap_vrecord(c, false, line, col, path, fmt, ap);
 	va_end(ap);
 }
 
@@ -276,32 +273,39 @@ ap_err(struct apctx *c, const struct ynode *n, const char *path,
 	va_list	 ap;
 
 	va_start(ap, fmt);
-	ap_verr_at(c, n != NULL ? n->line : 1, n != NULL ? n->col : 1, path,
-	    fmt, ap);
+	ap_vrecord(c, false, n != NULL ? n->line : 1, n != NULL ? n->col : 1,
+	    path, fmt, ap);
 	va_end(ap);
 }
 
-/* Returns whether a node is YAML null: ~, null, or nothing at all. */
-bool
-ap_is_null(const struct ynode *n)
+/* Record a warning at node n (1:1 when NULL); see appspec_int.h. */
+void
+ap_warn(struct apctx *c, const struct ynode *n, const char *path,
+    const char *fmt, ...)
 {
-	if (n == NULL)
-		return true;
-	if (n->type != YN_SCALAR || !n->plain || n->tagged)
-		return false;
-	return n->len == 0 || strcmp(n->value, "~") == 0 ||
-	    strcmp(n->value, "null") == 0 || strcmp(n->value, "Null") == 0 ||
-	    strcmp(n->value, "NULL") == 0;
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	ap_vrecord(c, true, n != NULL ? n->line : 1, n != NULL ? n->col : 1,
+	    path, fmt, ap);
+	va_end(ap);
 }
 
-static const char *
-ap_typename(const struct ynode *n)
+/* Returns the value of the last key k of mapping n, or NULL. */
+const struct ynode *
+ap_get(const struct ynode *n, const char *k)
 {
-	if (n->type == YN_SEQ)
-		return "a list";
-	if (n->type == YN_MAP)
-		return "a mapping";
-	return ap_is_null(n) ? "empty" : "a string";
+	const struct ynode	*v = NULL;
+
+	if (n == NULL || n->type != YN_MAP)
+		return NULL;
+	for (size_t i = 0; i + 1 < n->nkids; i += 2) {
+		const struct ynode	*key = n->kids[i];
+
+		if (key->type == YN_SCALAR && strcmp(key->value, k) == 0)
+			v = n->kids[i + 1];
+	}
+	return v;
 }
 
 /*
@@ -314,7 +318,7 @@ ap_quote(const struct ynode *n, char *buf, size_t bufsz)
 	size_t	 o = 0, i;
 
 	if (n->type != YN_SCALAR) {
-		(void)snprintf(buf, bufsz, "%s", ap_typename(n));
+		(void)snprintf(buf, bufsz, "%s", ynode_typename(n));
 		return buf;
 	}
 	if (bufsz < 8)
@@ -345,10 +349,10 @@ ap_string(struct apctx *c, const struct ynode *n, const char *path,
 {
 	if (n->type != YN_SCALAR) {
 		ap_err(c, n, path, "must be a string, not %s",
-		    ap_typename(n));
+		    ynode_typename(n));
 		return NULL;
 	}
-	if (ap_is_null(n) || n->len == 0) {
+	if (ynode_is_null(n) || n->len == 0) {
 		if (!allow_empty) {
 			ap_err(c, n, path, "must not be empty");
 			return NULL;
@@ -362,100 +366,39 @@ ap_string(struct apctx *c, const struct ynode *n, const char *path,
 	return xstrdup(n->value);
 }
 
-/* Returns the value of the first key k of mapping n, or NULL. */
-const struct ynode *
-ap_get(const struct ynode *n, const char *k)
+/*
+ * The event a top-level key names or nearly names (an event pushed out
+ * of hooks: by its indentation or a stray character before it), or
+ * NULL.  Whatever surrounds the letters is left out.
+ */
+static const char *
+ap_event_like(const char *key)
 {
-	if (n == NULL || n->type != YN_MAP)
+	char		 word[65];
+	size_t		 n;
+	int		 ev;
+
+	while (*key != '\0' && !isalpha((unsigned char)*key))
+		key++;
+	for (n = strlen(key); n > 0 &&
+	    !isalnum((unsigned char)key[n - 1]); n--)
+		;
+	if (n == 0 || n >= sizeof(word))
 		return NULL;
-	for (size_t i = 0; i + 1 < n->nkids; i += 2) {
-		const struct ynode	*key = n->kids[i];
-
-		if (key->type == YN_SCALAR && strcmp(key->value, k) == 0)
-			return n->kids[i + 1];
-	}
-	return NULL;
-}
-
-/* Case-insensitive edit distance of two short words. */
-static size_t
-ap_distance(const char *a, const char *b)
-{
-	size_t	 la = strlen(a), lb = strlen(b), row[65], i, j;
-
-	if (la > 64 || lb > 64)
-		return SIZE_MAX;
-	for (j = 0; j <= lb; j++)
-		row[j] = j;
-	for (i = 1; i <= la; i++) {
-		size_t	 diag = row[0];
-
-		row[0] = i;
-		for (j = 1; j <= lb; j++) {
-			size_t	 up = row[j], best;
-			int	 same = tolower((unsigned char)a[i - 1]) ==
-			    tolower((unsigned char)b[j - 1]);
-
-			best = diag + (same ? 0 : 1);
-			if (up + 1 < best)
-				best = up + 1;
-			if (row[j - 1] + 1 < best)
-				best = row[j - 1] + 1;
-			diag = up;
-			row[j] = best;
-		}
-	}
-	return row[lb];
-}
-
-/* Returns the candidate closest to word, or NULL when none is close. */
-const char *
-ap_suggest(const char *word, const char *const *cands)
-{
-	const char	*best = NULL;
-	size_t		 bestd = SIZE_MAX;
-
-	for (size_t i = 0; cands[i] != NULL; i++) {
-		size_t	 d = ap_distance(word, cands[i]);
-
-		if (d < bestd) {
-			bestd = d;
-			best = cands[i];
-		}
-	}
-	if (best == NULL || bestd > 3 || bestd * 2 >= strlen(best))
-		return NULL;
-	return best;
-}
-
-/* buf = "path.key" (or "key" at the top), truncated to bufsz. */
-void
-ap_path(char *buf, size_t bufsz, const char *path, const char *key)
-{
-	(void)strlcpy(buf, path, bufsz);
-	if (*path != '\0')
-		(void)strlcat(buf, ".", bufsz);
-	(void)strlcat(buf, key, bufsz);
-}
-
-/* buf = "path[i]", truncated to bufsz. */
-void
-ap_index(char *buf, size_t bufsz, const char *path, size_t i)
-{
-	char	 num[32];
-
-	(void)snprintf(num, sizeof(num), "[%zu]", i);
-	(void)strlcpy(buf, path, bufsz);
-	(void)strlcat(buf, num, bufsz);
+	memcpy(word, key, n);
+	word[n] = '\0';
+	if ((ev = lc_event_from_name(word)) != -1)
+		return lc_event_name(ev);
+	return ysuggest(word, lc_scriptable_names);
 }
 
 /*
- * Check keys: strings, no duplicates, and (with 'known') no unknowns.
- * Returns -1 when the mapping has too many keys to look at.
+ * Check keys: strings (an error), duplicates and (with 'known') unknowns
+ * (warnings).  Returns -1 when the mapping has too many keys to look at.
  */
 int
 ap_check_keys(struct apctx *c, const struct ynode *map, const char *path,
-    const char *const *known)
+    const char *const *known, const struct ap_hint *hints)
 {
 	char	 kp[256], q[64];
 
@@ -469,20 +412,21 @@ ap_check_keys(struct apctx *c, const struct ynode *map, const char *path,
 		const char		*hint;
 		size_t			 j;
 
-		if (k->type != YN_SCALAR || ap_is_null(k) ||
+		if (k->type != YN_SCALAR || ynode_is_null(k) ||
 		    strlen(k->value) != k->len) {
 			ap_err(c, k, path, "keys must be plain strings, "
 			    "not %s", ap_quote(k, q, sizeof(q)));
 			continue;
 		}
-		for (j = 0; j < i; j += 2)
+		ypath_key(kp, sizeof(kp), path, k->value);
+		for (j = i + 2; j + 1 < map->nkids; j += 2)
 			if (map->kids[j]->type == YN_SCALAR &&
 			    strcmp(map->kids[j]->value, k->value) == 0)
 				break;
-		ap_path(kp, sizeof(kp), path, k->value);
-		if (j < i) {
-			ap_err(c, k, kp, "duplicate key (first given at "
-			    "line %lu)", map->kids[j]->line);
+		if (j + 1 < map->nkids) {
+			ap_warn(c, k, kp, "duplicate key, ignored: the one "
+			    "at line %lu counts (CodeDeploy, too, keeps the "
+			    "last)", map->kids[j]->line);
 			continue;
 		}
 		if (known == NULL)
@@ -492,260 +436,25 @@ ap_check_keys(struct apctx *c, const struct ynode *map, const char *path,
 				break;
 		if (known[j] != NULL)
 			continue;
-		if ((hint = ap_suggest(k->value, known)) != NULL)
-			ap_err(c, k, kp, "unknown key (did you mean '%s'?)",
-			    hint);
+		for (j = 0; hints != NULL && hints[j].key != NULL; j++)
+			if (strcmp(hints[j].key, k->value) == 0)
+				break;
+		if (hints != NULL && hints[j].key != NULL)
+			ap_warn(c, k, kp, "ignored, as by CodeDeploy: %s",
+			    hints[j].why);
+		else if ((hint = ysuggest(k->value, known)) != NULL)
+			ap_warn(c, k, kp, "unknown key, ignored as by "
+			    "CodeDeploy (did you mean '%s'?)", hint);
+		else if (known == top_keys && (hint = ap_event_like(
+		    k->value)) != NULL)
+			ap_warn(c, k, kp, "a lifecycle event (%s) outside "
+			    "hooks:, ignored as by CodeDeploy: its scripts "
+			    "never run; indent it under hooks:", hint);
 		else
-			ap_err(c, k, kp, "unknown key");
+			ap_warn(c, k, kp, "unknown key, ignored as by "
+			    "CodeDeploy");
 	}
 	return 0;
-}
-
-/* Tree building: libyaml events -> struct ynode. */
-
-static struct ynode *
-yt_new(struct ytree *t, enum ynode_type type, const yaml_mark_t *m)
-{
-	struct ynode	*n = xcalloc(1, sizeof(*n));
-
-	n->type = type;
-	n->line = m->line + 1;
-	n->col = m->column + 1;
-	if (t->nall == t->capall) {
-		t->capall = t->capall == 0 ? 64 : t->capall * 2;
-		t->all = xreallocarray(t->all, t->capall, sizeof(*t->all));
-	}
-	t->all[t->nall++] = n;
-	t->weight++;
-	return n;
-}
-
-static void
-yt_free(struct ytree *t)
-{
-	for (size_t i = 0; i < t->nall; i++) {
-		free(t->all[i]->value);
-		free(t->all[i]->kids);
-		free(t->all[i]);
-	}
-	free(t->all);
-	for (size_t i = 0; i < t->nanchors; i++)
-		free(t->anchors[i].name);
-}
-
-static void
-yt_attach(struct ytree *t, struct ynode *n)
-{
-	struct ynode	*top;
-
-	if (t->depth == 0) {
-		t->root = n;
-		return;
-	}
-	top = t->stack[t->depth - 1];
-	/* Room doubles whenever the count reaches a power of two. */
-	if ((top->nkids & (top->nkids - 1)) == 0)
-		top->kids = xreallocarray(top->kids, top->nkids == 0 ? 2 :
-		    top->nkids * 2, sizeof(*top->kids));
-	top->kids[top->nkids++] = n;
-}
-
-static int
-yt_anchor(struct ytree *t, struct apctx *c, const unsigned char *anchor,
-    struct ynode *n)
-{
-	if (anchor == NULL)
-		return 0;
-	if (t->nanchors == APPSPEC_ANCHORS_MAX) {
-		ap_err(c, n, "", "more than %d anchors", APPSPEC_ANCHORS_MAX);
-		return -1;
-	}
-	t->anchors[t->nanchors].name = xstrdup((const char *)anchor);
-	t->anchors[t->nanchors++].node = n;
-	return 0;
-}
-
-static int
-yt_alias(struct ytree *t, struct apctx *c, const yaml_event_t *ev)
-{
-	const char	*name = (const char *)ev->data.alias.anchor;
-	struct ynode	*n = NULL;
-
-	for (size_t i = t->nanchors; i > 0; i--) {
-		if (strcmp(t->anchors[i - 1].name, name) == 0) {
-			n = t->anchors[i - 1].node;
-			break;
-		}
-	}
-	if (n == NULL || n->weight == 0) {
-		ap_err_at(c, ev->start_mark.line + 1,
-		    ev->start_mark.column + 1, "", n == NULL ?
-		    "alias '*%.40s' names no anchor before it" :
-		    "alias '*%.40s' refers to a node that contains it", name);
-		return -1;
-	}
-	t->weight += n->weight;
-	yt_attach(t, n);
-	return 0;
-}
-
-static int
-yt_scalar(struct ytree *t, struct apctx *c, const yaml_event_t *ev)
-{
-	struct ynode	*n = yt_new(t, YN_SCALAR, &ev->start_mark);
-
-	n->len = ev->data.scalar.length;
-	n->value = xmalloc(n->len + 1);
-	memcpy(n->value, ev->data.scalar.value, n->len);
-	n->value[n->len] = '\0';
-	n->plain = ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
-	n->tagged = ev->data.scalar.tag != NULL;
-	n->weight = 1;
-	yt_attach(t, n);
-	return yt_anchor(t, c, ev->data.scalar.anchor, n);
-}
-
-static int
-yt_open(struct ytree *t, struct apctx *c, const yaml_event_t *ev)
-{
-	bool		 seq = ev->type == YAML_SEQUENCE_START_EVENT;
-	struct ynode	*n;
-
-	if (t->depth == APPSPEC_DEPTH_MAX) {
-		ap_err_at(c, ev->start_mark.line + 1,
-		    ev->start_mark.column + 1, "", "nested deeper than %d "
-		    "levels", APPSPEC_DEPTH_MAX);
-		return -1;
-	}
-	n = yt_new(t, seq ? YN_SEQ : YN_MAP, &ev->start_mark);
-	n->tagged = (seq ? ev->data.sequence_start.tag :
-	    ev->data.mapping_start.tag) != NULL;
-	yt_attach(t, n);
-	t->stack[t->depth++] = n;
-	return yt_anchor(t, c, seq ? ev->data.sequence_start.anchor :
-	    ev->data.mapping_start.anchor, n);
-}
-
-static void
-yt_close(struct ytree *t)
-{
-	struct ynode	*n = t->stack[--t->depth];
-
-	n->weight = 1;
-	for (size_t i = 0; i < n->nkids; i++)
-		n->weight += n->kids[i]->weight;
-}
-
-static int
-yt_event(struct ytree *t, struct apctx *c, const yaml_event_t *ev)
-{
-	int	 r = 0;
-
-	switch (ev->type) {
-	case YAML_DOCUMENT_START_EVENT:
-		if (++t->ndocs > 1) {
-			ap_err_at(c, ev->start_mark.line + 1,
-			    ev->start_mark.column + 1, "", "a second YAML "
-			    "document; an appspec is one document");
-			return -1;
-		}
-		break;
-	case YAML_ALIAS_EVENT:
-		r = yt_alias(t, c, ev);
-		break;
-	case YAML_SCALAR_EVENT:
-		r = yt_scalar(t, c, ev);
-		break;
-	case YAML_SEQUENCE_START_EVENT:
-	case YAML_MAPPING_START_EVENT:
-		r = yt_open(t, c, ev);
-		break;
-	case YAML_SEQUENCE_END_EVENT:
-	case YAML_MAPPING_END_EVENT:
-		yt_close(t);
-		break;
-	default:
-		break;
-	}
-	if (r == 0 && t->weight > APPSPEC_NODES_MAX) {
-		ap_err_at(c, ev->start_mark.line + 1,
-		    ev->start_mark.column + 1, "", "more than %d YAML nodes "
-		    "(an alias counts every node it repeats)",
-		    APPSPEC_NODES_MAX);
-		r = -1;
-	}
-	return r;
-}
-
-/* Report libyaml's syntax error in our "file:line:col: what" form. */
-static void
-yt_syntax_error(struct apctx *c, const yaml_parser_t *p, const char *data,
-    size_t len)
-{
-	unsigned long	 line = p->problem_mark.line + 1;
-	unsigned long	 col = p->problem_mark.column + 1;
-	size_t		 at = p->problem_mark.index;
-
-	if (p->error == YAML_READER_ERROR) {
-		/* Reader errors carry an offset, not a mark. */
-		line = 1;
-		col = 1;
-		for (at = 0; at < p->problem_offset && at < len; at++) {
-			if (data[at] == '\n') {
-				line++;
-				col = 1;
-			} else
-				col++;
-		}
-	}
-	if (at < len && data[at] == '\t') {
-		ap_err_at(c, line, col, "", "a tab character; YAML is "
-		    "indented with spaces only");
-	} else if (p->error == YAML_MEMORY_ERROR || p->problem == NULL) {
-		ap_err_at(c, line, col, "", "cannot parse YAML");
-	} else if (p->error == YAML_READER_ERROR) {
-		ap_err_at(c, line, col, "", "%s (an appspec is UTF-8 text)",
-		    p->problem);
-	} else if (p->context != NULL) {
-		ap_err_at(c, line, col, "", "%s %s (started at line %lu)",
-		    p->problem, p->context,
-		    (unsigned long)p->context_mark.line + 1);
-	} else
-		ap_err_at(c, line, col, "", "%s", p->problem);
-}
-
-/*
- * Parse the text into t; returns 0, or -1 after recording one error.
- * The parser is created and deleted here (STYLE.md B6.9).
- */
-static int
-yt_build(struct ytree *t, struct apctx *c, const char *data, size_t len)
-{
-	yaml_parser_t	 p;
-	yaml_event_t	 ev;
-	int		 ret = -1, done = 0;
-
-	if (!yaml_parser_initialize(&p)) {
-		ap_err_at(c, 1, 1, "", "cannot set up the YAML parser");
-		return -1;
-	}
-	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
-	while (!done) {
-		if (!yaml_parser_parse(&p, &ev)) {
-			yt_syntax_error(c, &p, data, len);
-			goto out;
-		}
-		done = ev.type == YAML_STREAM_END_EVENT;
-		if (yt_event(t, c, &ev) == -1) {
-			yaml_event_delete(&ev);
-			goto out;
-		}
-		yaml_event_delete(&ev);
-	}
-	ret = 0;
- out:
-	yaml_parser_delete(&p);
-	return ret;
 }
 
 /* The schema walk. */
@@ -767,6 +476,29 @@ ap_has_dotdot(const char *s)
 	return false;
 }
 
+/*
+ * Whether a plain scalar is a YAML 1.1 number equal to zero as
+ * CodeDeploy's reader sees one: an integer 0, 00, +0, or a float such as
+ * 0.0, 0.00, .0 or 0.
+ */
+static bool
+ap_is_zero_number(const struct ynode *v)
+{
+	const char	*p = v->value;
+	size_t		 digits = 0;
+
+	if (v->type != YN_SCALAR || !v->plain || v->tagged)
+		return false;
+	if (*p == '-' || *p == '+')
+		p++;
+	for (; *p == '0'; p++)
+		digits++;
+	if (*p == '.')
+		for (p++; *p == '0'; p++)
+			digits++;
+	return *p == '\0' && digits > 0 && (size_t)(p - v->value) == v->len;
+}
+
 static void
 ap_version(struct apctx *c, const struct ynode *root)
 {
@@ -778,11 +510,22 @@ ap_version(struct apctx *c, const struct ynode *root)
 		    "version 0.0 (write 'version: 0.0')");
 		return;
 	}
-	if (v->type != YN_SCALAR || strcmp(v->value, "0.0") != 0) {
+	if (v->type == YN_SCALAR && !v->plain &&
+	    strcmp(v->value, "0.0") == 0) {
+		ap_err(c, v, "version", "must be the number 0.0, not the "
+		    "string %s (CodeDeploy refuses a quoted version)",
+		    ap_quote(v, q, sizeof(q)));
+		return;
+	}
+	if (!ap_is_zero_number(v)) {
 		ap_err(c, v, "version", "must be 0.0, not %s",
 		    ap_quote(v, q, sizeof(q)));
 		return;
 	}
+	if (strcmp(v->value, "0.0") != 0)
+		ap_warn(c, v, "version", "%s is read as 0.0, as CodeDeploy "
+		    "compares the number; write 'version: 0.0'",
+		    ap_quote(v, q, sizeof(q)));
 	c->as->version = xstrdup("0.0");
 }
 
@@ -816,7 +559,7 @@ ap_feb(struct apctx *c, const struct ynode *root)
 	char			 q[64];
 	int			 feb;
 
-	if (v == NULL || ap_is_null(v))
+	if (v == NULL || ynode_is_null(v))
 		return;
 	if (v->type != YN_SCALAR ||
 	    (feb = feb_from_name(v->value)) == -1) {
@@ -853,10 +596,10 @@ ap_file(struct apctx *c, const struct ynode *n, const char *path)
 
 	if (n->type != YN_MAP) {
 		ap_err(c, n, path, "must be a mapping with source and "
-		    "destination, not %s", ap_typename(n));
+		    "destination, not %s", ynode_typename(n));
 		return;
 	}
-	if (ap_check_keys(c, n, path, file_keys) == -1)
+	if (ap_check_keys(c, n, path, file_keys, file_hints) == -1)
 		return;
 	if ((src = ap_get(n, "source")) == NULL)
 		ap_err(c, n, path, "missing source (the bundle path to "
@@ -866,9 +609,9 @@ ap_file(struct apctx *c, const struct ynode *n, const char *path)
 		    "it goes)");
 	if (src == NULL || dst == NULL)
 		return;
-	ap_path(kp, sizeof(kp), path, "source");
+	ypath_key(kp, sizeof(kp), path, "source");
 	f.source = ap_relpath(c, src, kp);
-	ap_path(kp, sizeof(kp), path, "destination");
+	ypath_key(kp, sizeof(kp), path, "destination");
 	f.destination = ap_string(c, dst, kp, false);
 	if (f.source == NULL || f.destination == NULL) {
 		free(f.source);
@@ -888,11 +631,11 @@ ap_files(struct apctx *c, const struct ynode *root)
 	const struct ynode	*v = ap_get(root, "files");
 	char			 path[64];
 
-	if (v == NULL || ap_is_null(v))
+	if (v == NULL || ynode_is_null(v))
 		return;
 	if (v->type != YN_SEQ) {
 		ap_err(c, v, "files", "must be a list of source and "
-		    "destination pairs, not %s", ap_typename(v));
+		    "destination pairs, not %s", ynode_typename(v));
 		return;
 	}
 	if (v->nkids > APPSPEC_FILES_MAX) {
@@ -918,12 +661,17 @@ ap_timeout(struct apctx *c, const struct ynode *n, const char *path,
 		if (!isdigit((unsigned char)n->value[i]))
 			break;
 	if (n->type != YN_SCALAR || n->len == 0 || i != n->len ||
-	    parse_u64(n->value, 1, HOOK_TIMEOUT_MAX, &v) == -1) {
+	    parse_u64(n->value, 1, HOOK_TIMEOUT_LIMIT, &v) == -1) {
 		ap_err(c, n, path, "must be a whole number of seconds from 1 "
-		    "to %d, not %s", HOOK_TIMEOUT_MAX,
+		    "to %d, not %s", HOOK_TIMEOUT_LIMIT,
 		    ap_quote(n, q, sizeof(q)));
 		return -1;
 	}
+	if (v > HOOK_TIMEOUT_MAX)
+		ap_warn(c, n, path, "%llu s is over the %d s the AppSpec "
+		    "documents for one event; hookd, like the CodeDeploy "
+		    "agent, waits the whole %llu s", (unsigned long long)v,
+		    HOOK_TIMEOUT_MAX, (unsigned long long)v);
 	*ret = (unsigned)v;
 	return 0;
 }
@@ -942,6 +690,13 @@ ap_bool(struct apctx *c, const struct ynode *n, const char *path,
 			return 0;
 		}
 		if (strcasecmp(n->value, no[i]) == 0) {
+			/* Ruby takes any string for true. */
+			if (!n->plain)
+				ap_warn(c, n, path, "hookd reads %s as false; "
+				    "CodeDeploy takes any quoted string for "
+				    "true and runs the script with sudo; write "
+				    "it without quotes", ap_quote(n, q,
+				    sizeof(q)));
 			*ret = false;
 			return 0;
 		}
@@ -965,43 +720,46 @@ ap_script_fields(struct apctx *c, const struct ynode *n, const char *path,
 		    "the bundle)");
 		bad = 1;
 	} else {
-		ap_path(kp, sizeof(kp), path, "location");
+		ypath_key(kp, sizeof(kp), path, "location");
 		if ((h->location = ap_relpath(c, v, kp)) == NULL)
 			bad = 1;
 		h->line = v->line;
 		h->col = v->col;
 	}
-	ap_path(kp, sizeof(kp), path, "timeout");
-	if ((v = ap_get(n, "timeout")) != NULL && !ap_is_null(v) &&
+	ypath_key(kp, sizeof(kp), path, "timeout");
+	if ((v = ap_get(n, "timeout")) != NULL && !ynode_is_null(v) &&
 	    ap_timeout(c, v, kp, &h->timeout) == -1)
 		bad = 1;
-	ap_path(kp, sizeof(kp), path, "runas");
-	if ((v = ap_get(n, "runas")) != NULL && !ap_is_null(v) &&
+	ypath_key(kp, sizeof(kp), path, "runas");
+	if ((v = ap_get(n, "runas")) != NULL && !ynode_is_null(v) &&
 	    (h->runas = ap_string(c, v, kp, false)) == NULL)
 		bad = 1;
-	ap_path(kp, sizeof(kp), path, "sudo");
-	if ((v = ap_get(n, "sudo")) != NULL && !ap_is_null(v) &&
+	ypath_key(kp, sizeof(kp), path, "sudo");
+	if ((v = ap_get(n, "sudo")) != NULL && !ynode_is_null(v) &&
 	    ap_bool(c, v, kp, &h->sudo) == -1)
 		bad = 1;
 	return bad ? -1 : 0;
 }
 
+/*
+ * One script of an event.  With ev -1 (an event CodeDeploy runs no
+ * scripts for) it is checked as CodeDeploy checks it, then dropped.
+ */
 static void
-ap_script(struct apctx *c, enum lc_event ev, const struct ynode *n,
-    const char *path)
+ap_script(struct apctx *c, int ev, const struct ynode *n, const char *path)
 {
 	struct appspec		*as = c->as;
 	struct appspec_hook	 h = { 0 };
 
 	if (n->type != YN_MAP) {
 		ap_err(c, n, path, "must be a mapping with a location, not "
-		    "%s", ap_typename(n));
+		    "%s", ynode_typename(n));
 		return;
 	}
-	if (ap_check_keys(c, n, path, script_keys) == -1)
+	if (ap_check_keys(c, n, path, script_keys, script_hints) == -1)
 		return;
 	h.timeout = HOOK_TIMEOUT_DEFAULT;
-	if (ap_script_fields(c, n, path, &h) == -1) {
+	if (ap_script_fields(c, n, path, &h) == -1 || ev == -1) {
 		free(h.location);
 		free(h.runas);
 		return;
@@ -1020,9 +778,10 @@ ap_script(struct apctx *c, enum lc_event ev, const struct ynode *n,
 }
 
 /*
- * Returns the event for a hooks: key, or -1 after recording why not.  A
- * step hookd runs itself may be named with no scripts ('empty'): -1, but
- * no error.
+ * Returns the event for a hooks: key, or -1 when no script of it runs:
+ * a step hookd runs itself, a reserved name or an unknown event, each a
+ * warning when it has scripts ('empty': it has none), since CodeDeploy
+ * accepts the file and never runs them.
  */
 static int
 ap_event(struct apctx *c, const struct ynode *k, const char *path,
@@ -1035,8 +794,10 @@ ap_event(struct apctx *c, const struct ynode *k, const char *path,
 	if ((ev = lc_event_from_name(k->value)) != -1) {
 		if (!lc_event_scriptable(ev)) {
 			if (!empty)
-				ap_err(c, k, path, "hookd runs %s itself; it "
-				    "takes no scripts", k->value);
+				ap_warn(c, k, path, "scripts ignored: %s is "
+				    "the agent's own step (hookd's and "
+				    "CodeDeploy's) and runs no scripts",
+				    k->value);
 			return -1;
 		}
 		return ev;
@@ -1044,17 +805,19 @@ ap_event(struct apctx *c, const struct ynode *k, const char *path,
 	for (i = 0; lc_reserved_names[i] != NULL; i++) {
 		if (strcmp(lc_reserved_names[i], k->value) == 0) {
 			if (!empty)
-				ap_err(c, k, path, "%s is reserved for "
-				    "CodeDeploy's own step; it takes no scripts",
-				    k->value);
+				ap_warn(c, k, path, "scripts ignored: %s is "
+				    "reserved for CodeDeploy's own step and "
+				    "runs no scripts", k->value);
 			return -1;
 		}
 	}
-	if ((hint = ap_suggest(k->value, lc_scriptable_names)) != NULL)
-		ap_err(c, k, path, "unknown lifecycle event (did you mean "
+	if ((hint = ysuggest(k->value, lc_scriptable_names)) != NULL)
+		ap_warn(c, k, path, "unknown lifecycle event, ignored as by "
+		    "CodeDeploy: its scripts never run (did you mean "
 		    "'%s'?)", hint);
 	else
-		ap_err(c, k, path, "unknown lifecycle event; the events are "
+		ap_warn(c, k, path, "unknown lifecycle event, ignored as by "
+		    "CodeDeploy: its scripts never run; the events are "
 		    "ApplicationStop, BeforeInstall, AfterInstall, "
 		    "ApplicationStart, ValidateService and the traffic events");
 	return -1;
@@ -1066,35 +829,37 @@ ap_hooks(struct apctx *c, const struct ynode *root)
 	const struct ynode	*v = ap_get(root, "hooks");
 	char			 path[256], ip[300];
 
-	if (v == NULL || ap_is_null(v))
+	if (v == NULL || ynode_is_null(v))
 		return;
 	if (v->type != YN_MAP) {
 		ap_err(c, v, "hooks", "must be a mapping of lifecycle events "
-		    "to lists of scripts, not %s", ap_typename(v));
+		    "to lists of scripts, not %s", ynode_typename(v));
 		return;
 	}
-	if (ap_check_keys(c, v, "hooks", NULL) == -1)
+	if (ap_check_keys(c, v, "hooks", NULL, NULL) == -1)
 		return;
 	for (size_t i = 0; i + 1 < v->nkids; i += 2) {
 		const struct ynode	*k = v->kids[i], *list = v->kids[i + 1];
 		bool			 empty;
 		int			 ev;
 
-		if (k->type != YN_SCALAR || ap_is_null(k) ||
+		if (k->type != YN_SCALAR || ynode_is_null(k) ||
 		    ap_get(v, k->value) != list)
 			continue;	/* reported by ap_check_keys */
-		ap_path(path, sizeof(path), "hooks", k->value);
-		empty = ap_is_null(list) ||
+		ypath_key(path, sizeof(path), "hooks", k->value);
+		empty = ynode_is_null(list) ||
 		    (list->type == YN_SEQ && list->nkids == 0);
-		if ((ev = ap_event(c, k, path, empty)) == -1 || empty)
+		ev = ap_event(c, k, path, empty);
+		if (empty)
 			continue;
+		/* CodeDeploy reads the scripts of every key: so do we. */
 		if (list->type != YN_SEQ) {
 			ap_err(c, list, path, "must be a list of scripts, "
-			    "not %s", ap_typename(list));
+			    "not %s", ynode_typename(list));
 			continue;
 		}
 		for (size_t j = 0; j < list->nkids; j++) {
-			ap_index(ip, sizeof(ip), path, j);
+			ypath_index(ip, sizeof(ip), path, j);
 			ap_script(c, ev, list->kids[j], ip);
 		}
 	}
@@ -1103,17 +868,17 @@ ap_hooks(struct apctx *c, const struct ynode *root)
 static void
 ap_root(struct apctx *c, const struct ynode *root)
 {
-	if (root == NULL || ap_is_null(root)) {
+	if (root == NULL || ynode_is_null(root)) {
 		ap_err_at(c, 1, 1, "", "the file is empty; an appspec needs "
 		    "at least 'version: 0.0' and 'os: linux'");
 		return;
 	}
 	if (root->type != YN_MAP) {
 		ap_err(c, root, "", "must be a mapping with version, os and "
-		    "hooks, not %s", ap_typename(root));
+		    "hooks, not %s", ynode_typename(root));
 		return;
 	}
-	if (ap_check_keys(c, root, "", top_keys) == -1)
+	if (ap_check_keys(c, root, "", top_keys, NULL) == -1)
 		return;
 	ap_version(c, root);
 	ap_os(c, root);
@@ -1121,6 +886,24 @@ ap_root(struct apctx *c, const struct ynode *root)
 	ap_files(c, root);
 	ap_permissions(c, ap_get(root, "permissions"));
 	ap_hooks(c, root);
+}
+
+/* The YAML rules of an appspec (aliases allowed, but bounded). */
+static const struct ytree_opts ap_yopts = {
+	.what = "an appspec",
+	.second_doc = "a second YAML document; an appspec is one document",
+	.depth_max = APPSPEC_DEPTH_MAX,
+	.nodes_max = APPSPEC_NODES_MAX,
+	.anchors_max = APPSPEC_ANCHORS_MAX,
+	.aliases = true,
+	.syntax_hints = true,
+};
+
+/* ytree_parse()'s error: recorded like any other. */
+static void
+ap_yerr(void *arg, unsigned long line, unsigned long col, const char *what)
+{
+	ap_err_at(arg, line, col, "", "%s", what);
 }
 
 /*
@@ -1141,17 +924,36 @@ appspec_parse(struct appspec *as, const char *data, size_t len,
 	c.name = as->path;
 	if (len > APPSPEC_MAX) {
 		ap_err_at(&c, 1, 1, "", "larger than %d bytes", APPSPEC_MAX);
-	} else {
-		t = xcalloc(1, sizeof(*t));
-		if (yt_build(t, &c, data, len) == 0)
-			ap_root(&c, t->root);
-		yt_free(t);
-		free(t);
+	} else if (ytree_parse(&t, data, len, &ap_yopts, ap_yerr, &c) == 0) {
+		ap_root(&c, ytree_root(t));
+		ytree_free(t);
 	}
-	ap_sort_errors(&c);
+	ap_sort(as->errors, c.pos, as->nerrors);
+	ap_sort(as->warnings, c.wpos, as->nwarnings);
 	if (as->nerrors > 0)
 		return errbuf_set(eb, EK_DATA, "%s", as->errors[0]);
 	return 0;
+}
+
+/*
+ * --strict: every warning becomes an error too.  Returns 0 when there is
+ * none, else -1 with eb (EK_DATA) naming the count and the first one.
+ * Never fails otherwise.
+ */
+int
+appspec_strict(struct appspec *as, struct errbuf *eb)
+{
+	if (as->nwarnings == 0)
+		return 0;
+	for (size_t i = 0; i < as->nwarnings &&
+	    as->nerrors < APPSPEC_ERRORS_MAX; i++) {
+		as->errors = xreallocarray(as->errors, as->nerrors + 1,
+		    sizeof(*as->errors));
+		as->errors[as->nerrors++] = xstrdup(as->warnings[i]);
+	}
+	return errbuf_set(eb, EK_DATA, "%zu appspec warning%s, refused in "
+	    "strict mode; the first: %s", as->nwarnings,
+	    as->nwarnings == 1 ? "" : "s", as->warnings[0]);
 }
 
 /* Read at most APPSPEC_MAX + 1 bytes of fd into a new buffer. */

@@ -119,6 +119,16 @@ struct appspec {
 	 */
 	char		**errors;
 	size_t		 nerrors;
+
+	/*
+	 * Every warning, in the same form and order, at most
+	 * APPSPEC_ERRORS_MAX: what CodeDeploy accepts but ignores (an
+	 * unknown key or event, scripts under a step that runs none) or
+	 * reads differently from hookd (an unquoted mode: 0644).  A file
+	 * with warnings loads; appspec_strict() makes them errors.
+	 */
+	char		**warnings;
+	size_t		 nwarnings;
 };
 
 /* An empty model.  Load into it, then release it, whatever happened. */
@@ -140,6 +150,13 @@ int	appspec_load(struct appspec *, const char *path, const char *name,
  */
 int	appspec_parse(struct appspec *, const char *data, size_t len,
 	    const char *name, struct errbuf *);
+
+/*
+ * --strict: when the model has warnings, add each to as->errors (after
+ * the errors already there) and return -1 with eb (EK_DATA) holding the
+ * first error; 0 when there is no warning.  The warnings stay.
+ */
+int	appspec_strict(struct appspec *, struct errbuf *);
 
 /*
  * Check an appspec against the extracted bundle rooted at 'root': every

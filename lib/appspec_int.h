@@ -2,7 +2,7 @@
 /*
  * appspec_int.h: what appspec.c and appspec_perm.c share, and what the
  * unit tests may reach.  The YAML text is first turned into a small tree
- * of our own (struct ynode) by appspec.c, so no libyaml type travels
+ * of our own (struct ynode, yamltree.h), so no libyaml type travels
  * further than the one function that drives the parser.
  */
 #ifndef HOOKD_APPSPEC_INT_H
@@ -13,28 +13,9 @@
 
 #include "caps.h"
 #include "compat.h"
+#include "yamltree.h"
 
 struct appspec;
-
-enum ynode_type {
-	YN_SCALAR = 0,
-	YN_SEQ,
-	YN_MAP,
-};
-
-struct ynode {
-	enum ynode_type	 type;
-	char		*value;		/* scalar text, NUL-terminated */
-	size_t		 len;		/* scalar bytes (may hold a NUL) */
-	bool		 plain;		/* plain (unquoted) scalar */
-	bool		 tagged;	/* had an explicit tag */
-	unsigned long	 line;		/* 1-based */
-	unsigned long	 col;		/* 1-based */
-	/* SEQ: items; MAP: key, value, key, value ... */
-	struct ynode	**kids;
-	size_t		 nkids;
-	size_t		 weight;	/* subtree nodes, aliases expanded */
-};
 
 /* The state of one load: the model being filled and the errors found. */
 struct apctx {
@@ -43,6 +24,14 @@ struct apctx {
 	size_t		 nhooks;	/* scripts over all events */
 	/* line and column of each of as->errors, to sort them */
 	unsigned long	 pos[APPSPEC_ERRORS_MAX][2];
+	/* the same for as->warnings */
+	unsigned long	 wpos[APPSPEC_ERRORS_MAX][2];
+};
+
+/* Why CodeDeploy ignores a key that some files carry: the warning. */
+struct ap_hint {
+	const char	*key;
+	const char	*why;
 };
 
 /*
@@ -51,8 +40,17 @@ struct apctx {
  */
 void	ap_err(struct apctx *, const struct ynode *, const char *path,
 	    const char *fmt, ...) HOOKD_PRINTF(4, 5);
-/* Whether a scalar is YAML null (~, null, empty plain). */
-bool	ap_is_null(const struct ynode *);
+/*
+ * Record a warning the same way: what CodeDeploy accepts but ignores or
+ * reads differently.  At most APPSPEC_ERRORS_MAX.
+ */
+void	ap_warn(struct apctx *, const struct ynode *, const char *path,
+	    const char *fmt, ...) HOOKD_PRINTF(4, 5);
+/*
+ * The value of key k of mapping n, or NULL.  When k is given twice the
+ * last one counts, as in CodeDeploy's YAML reader.
+ */
+const struct ynode *ap_get(const struct ynode *n, const char *k);
 /*
  * Check that n is a usable string scalar; records an error and returns
  * NULL when it is not.  Returns a new copy (caller frees).
@@ -63,18 +61,14 @@ char	*ap_string(struct apctx *, const struct ynode *, const char *path,
 const char *ap_quote(const struct ynode *, char *buf, size_t bufsz);
 /*
  * Check a mapping's keys against 'known' (NULL-terminated; NULL: any):
- * records duplicate, non-string and unknown keys (with a suggestion).
+ * a key that is not a string is an error; a duplicate (the last one
+ * counts) and an unknown key (CodeDeploy ignores it) are warnings, the
+ * latter with the reason from 'hints' (may be NULL) or a suggestion.
  * Returns -1 (recorded) when it has more than APPSPEC_MAP_KEYS_MAX.
  */
 int	ap_check_keys(struct apctx *, const struct ynode *map,
-	    const char *path, const char *const *known);
-/* The value of key 'k' in mapping n, or NULL (first one when repeated). */
-const struct ynode *ap_get(const struct ynode *, const char *k);
-/* buf = "path.key" / "path[i]", truncated to bufsz. */
-void	ap_path(char *buf, size_t bufsz, const char *path, const char *key);
-void	ap_index(char *buf, size_t bufsz, const char *path, size_t i);
-/* The closest of 'cands' to 'word', or NULL when none is close. */
-const char *ap_suggest(const char *word, const char *const *cands);
+	    const char *path, const char *const *known,
+	    const struct ap_hint *hints);
 
 /* appspec_perm.c: the permissions: section. */
 void	ap_permissions(struct apctx *, const struct ynode *);

@@ -10,6 +10,7 @@
 #include "compat.h"
 
 #include <ctype.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -334,7 +335,7 @@ ap_strings(struct apctx *c, const struct ynode *n, const char *path,
 	*ret = xcalloc(n->nkids + 1, sizeof(**ret));
 	*ret_n = 0;
 	for (size_t i = 0; i < n->nkids; i++) {
-		ap_index(ip, sizeof(ip), path, i);
+		ypath_index(ip, sizeof(ip), path, i);
 		if ((s = ap_string(c, n->kids[i], ip, false)) == NULL)
 			bad = 1;
 		else
@@ -367,13 +368,27 @@ perm_types(struct apctx *c, const struct ynode *n, const char *path,
 	free(t);
 }
 
+/*
+ * Whether an entry is one of the base entries mode sets (owning user or
+ * group, other), which the reference agent refuses in acls:.  Frees the
+ * entry's name when it is.
+ */
+static bool
+ap_base_ace(struct appspec_acl *a)
+{
+	if (a->is_default || a->kind == 'm' || a->name != NULL)
+		return false;
+	free(a->name);
+	return true;
+}
+
 static void
 perm_acls(struct apctx *c, const struct ynode *n, const char *path,
     struct appspec_perm *p)
 {
 	char	 ip[300], why[160], *s;
 
-	if (ap_is_null(n))
+	if (ynode_is_null(n))
 		return;
 	if (n->type != YN_SEQ) {
 		ap_err(c, n, path, "must be a list of ACL entries, not %s",
@@ -382,14 +397,18 @@ perm_acls(struct apctx *c, const struct ynode *n, const char *path,
 	}
 	p->acls = xcalloc(n->nkids + 1, sizeof(*p->acls));
 	for (size_t i = 0; i < n->nkids; i++) {
-		ap_index(ip, sizeof(ip), path, i);
+		ypath_index(ip, sizeof(ip), path, i);
 		if ((s = ap_string(c, n->kids[i], ip, false)) == NULL)
 			continue;
 		if (ap_parse_ace(s, &p->acls[p->nacls], why,
-		    sizeof(why)) == 0)
-			p->nacls++;
-		else
+		    sizeof(why)) == -1)
 			ap_err(c, n->kids[i], ip, "'%.60s': %s", s, why);
+		else if (ap_base_ace(&p->acls[p->nacls]))
+			ap_err(c, n->kids[i], ip, "'%.60s': use mode to set "
+			    "the base ACL entry (of the owner, the group or "
+			    "others), as CodeDeploy requires", s);
+		else
+			p->nacls++;
 		free(s);
 	}
 }
@@ -407,35 +426,64 @@ perm_context(struct apctx *c, const struct ynode *n, const char *path,
 		    "optionally name and range");
 		return;
 	}
-	if (ap_check_keys(c, n, path, context_keys) == -1)
+	if (ap_check_keys(c, n, path, context_keys, NULL) == -1)
 		return;
 	ctx = p->context = xcalloc(1, sizeof(*p->context));
-	ap_path(kp, sizeof(kp), path, "name");
-	if ((v = ap_get(n, "name")) != NULL && !ap_is_null(v))
+	ypath_key(kp, sizeof(kp), path, "name");
+	if ((v = ap_get(n, "name")) != NULL && !ynode_is_null(v))
 		ctx->user = ap_string(c, v, kp, false);
-	ap_path(kp, sizeof(kp), path, "type");
-	if ((v = ap_get(n, "type")) == NULL || ap_is_null(v))
+	ypath_key(kp, sizeof(kp), path, "type");
+	if ((v = ap_get(n, "type")) == NULL || ynode_is_null(v))
 		ap_err(c, v != NULL ? v : n, path, "missing type (the SELinux "
 		    "type, such as httpd_sys_content_t)");
 	else
 		ctx->type = ap_string(c, v, kp, false);
-	ap_path(kp, sizeof(kp), path, "range");
-	if ((v = ap_get(n, "range")) != NULL && !ap_is_null(v) &&
+	ypath_key(kp, sizeof(kp), path, "range");
+	if ((v = ap_get(n, "range")) != NULL && !ynode_is_null(v) &&
 	    (ctx->range = ap_string(c, v, kp, false)) != NULL &&
 	    ap_check_range(ctx->range, why, sizeof(why)) == -1)
 		ap_err(c, v, kp, "'%.60s': %s", ctx->range, why);
 }
 
+/*
+ * A mode.  hookd reads the digits as written; CodeDeploy's YAML reader
+ * takes an unquoted 0644 for the octal number 420 and applies "420", or
+ * refuses a number whose decimal digits are no mode: say so.
+ */
 static void
 perm_mode(struct apctx *c, const struct ynode *n, const char *path,
     struct appspec_perm *p)
 {
-	char	 why[160], q[64];
+	char		 why[160], q[64], dec[32];
+	unsigned long	 v;
+	const char	*digits;
 
 	if (n->type != YN_SCALAR || strlen(n->value) != n->len ||
-	    ap_parse_mode(n->value, &p->mode, why, sizeof(why)) == -1)
+	    ap_parse_mode(n->value, &p->mode, why, sizeof(why)) == -1) {
 		ap_err(c, n, path, "must be one to four octal digits such as "
 		    "0644, not %s", ap_quote(n, q, sizeof(q)));
+		return;
+	}
+	if (!n->plain || n->tagged || n->len < 2 || n->value[0] != '0')
+		return;
+	v = strtoul(n->value, NULL, 8);
+	(void)snprintf(dec, sizeof(dec), "%lu", v);
+	for (digits = n->value; digits[0] == '0' && digits[1] != '\0';
+	    digits++)
+		;
+	if (strcmp(dec, digits) == 0)
+		return;
+	if (strlen(dec) > 4 || strpbrk(dec, "89") != NULL)
+		ap_warn(c, n, path, "hookd applies %s as written; CodeDeploy "
+		    "reads an unquoted %s as the YAML octal number %s and "
+		    "refuses the file (no mode); quote it (\"%s\") to mean "
+		    "the same to both", n->value, n->value, dec, n->value);
+	else
+		ap_warn(c, n, path, "hookd applies %s as written; CodeDeploy "
+		    "reads an unquoted %s as the YAML octal number %s and "
+		    "applies mode %04lo; quote it (\"%s\") to mean the same "
+		    "to both", n->value, n->value, dec, strtoul(dec, NULL, 8),
+		    n->value);
 }
 
 /* The value of optional key k of n, with kp set to its path; or NULL. */
@@ -445,9 +493,9 @@ perm_field(const struct ynode *n, const char *path, const char *k, char *kp,
 {
 	const struct ynode	*v = ap_get(n, k);
 
-	if (v == NULL || ap_is_null(v))
+	if (v == NULL || ynode_is_null(v))
 		return NULL;
-	ap_path(kp, kpsz, path, k);
+	ypath_key(kp, kpsz, path, k);
 	return v;
 }
 
@@ -490,7 +538,7 @@ ap_perm(struct apctx *c, const struct ynode *n, const char *path)
 		    n->type == YN_SEQ ? "a list" : "a string");
 		return;
 	}
-	if (ap_check_keys(c, n, path, perm_keys) == -1)
+	if (ap_check_keys(c, n, path, perm_keys, NULL) == -1)
 		return;
 	/* Filled in place: as->perms is released whatever happens. */
 	as->perms = xreallocarray(as->perms, as->nperms + 1,
@@ -499,8 +547,8 @@ ap_perm(struct apctx *c, const struct ynode *n, const char *path)
 	memset(p, 0, sizeof(*p));
 	p->mode = -1;
 	p->line = n->line;
-	ap_path(kp, sizeof(kp), path, "object");
-	if ((v = ap_get(n, "object")) == NULL || ap_is_null(v))
+	ypath_key(kp, sizeof(kp), path, "object");
+	if ((v = ap_get(n, "object")) == NULL || ynode_is_null(v))
 		ap_err(c, v != NULL ? v : n, path, "missing object (the path "
 		    "on the host the permissions apply to)");
 	else
@@ -516,7 +564,7 @@ ap_permissions(struct apctx *c, const struct ynode *n)
 {
 	char	 path[64];
 
-	if (ap_is_null(n))
+	if (ynode_is_null(n))
 		return;
 	if (n->type != YN_SEQ) {
 		ap_err(c, n, "permissions", "must be a list, not %s",

@@ -1,14 +1,10 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * backends.h: the AWS backends of the queue and store interfaces, and
- * openers that dispatch a configured URL to any backend:
+ * backends.h: the AWS backends of the queue and store interfaces, which
+ * queue_open() and store_open() dispatch to:
  *
  *   queue "sqs"          queue_sqs.c, on lib/aws/sqs.h
  *   store "s3://B/P"     store_s3.c, on lib/aws/s3.h
- *
- * queue.c and store.c (queue_open, store_open) do not know these
- * backends yet; backend_queue_open() and backend_store_open() handle the
- * AWS URLs here and pass everything else to them.
  */
 #ifndef HOOKD_BACKENDS_H
 #define HOOKD_BACKENDS_H
@@ -53,18 +49,6 @@ int	queue_sqs_list(struct aws_client *aws, const char *prefix,
  */
 int	store_s3_new(const char *url, struct aws_client *aws,
 	    struct store **ret_store, struct errbuf *);
-
-/*
- * queue_open / store_open that also know "sqs" and "s3://" (until
- * queue.c and store.c dispatch to these backends themselves).  Same
- * arguments and returns as those.
- */
-int	backend_queue_open(const char *url, const char *name,
-	    unsigned visibility, struct aws_client *aws,
-	    struct queue **ret_queue, struct errbuf *);
-int	backend_store_open(const char *url, bool create,
-	    struct aws_client *aws, struct store **ret_store,
-	    struct errbuf *);
 
 /*
  * The end of one queue of backend_queue_send_many(): i is the index in

@@ -51,16 +51,17 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
 
 #include "bundle.h"
 #include "bundle_int.h"
 #include "caps.h"
+#include "clock.h"
+#include "digest.h"
 #include "errbuf.h"
+#include "fsutil.h"
+#include "quote.h"
 #include "xalloc.h"
 #include "dl_archive.h"
-#include "dl_crypto.h"
 
 #include "banned.h"
 
@@ -109,9 +110,10 @@ struct bx_src {
 	uint64_t	 off;		/* where the next window starts */
 	uint64_t	 size;		/* windows end here: the size at open */
 	bool		 mapping;	/* read by windows, else by read(2) */
-	EVP_MD_CTX	*md;		/* NULL: not hashing */
+	struct digest	*md;		/* NULL: not hashing */
 	int		 err;		/* errno of a failed read, or 0 */
 	bool		 md_failed;
+	struct errbuf	 md_eb;		/* why, when md_failed */
 	struct bx_hasher *hasher;	/* NULL: hashing inline */
 };
 
@@ -127,7 +129,8 @@ struct bx_hasher {
 	pthread_t	 thread;
 	pthread_mutex_t	 mu;
 	pthread_cond_t	 cv;
-	EVP_MD_CTX	*md;
+	struct digest	*md;
+	struct errbuf	 eb;		/* why, when failed */
 	const void	*buf;		/* the window to hash, while busy */
 	size_t		 len;
 	bool		 busy;
@@ -135,7 +138,7 @@ struct bx_hasher {
 	bool		 failed;
 };
 
-static bool	bx_hasher_stop(struct bx_hasher *);
+static bool	bx_hasher_stop(struct bx_hasher *, struct errbuf *);
 
 /* The most of a candidate's data a scan keeps: appspec_parse()'s limit. */
 #define BX_BLOB_MAX	((size_t)APPSPEC_MAX + 1)
@@ -191,15 +194,6 @@ struct bx {
 	uint64_t	 tick_last;	/* CLOCK_MONOTONIC ns */
 };
 
-static uint64_t
-bx_now_ns(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 /* Call the progress callback when a period has passed since the last. */
 static void
 bx_tick(struct bx *bx)
@@ -208,7 +202,7 @@ bx_tick(struct bx *bx)
 
 	if (bx->tick == NULL)
 		return;
-	now = bx_now_ns();
+	now = mono_ns();
 	if (now - bx->tick_last < bx->tick_ns)
 		return;
 	bx->tick_last = now;
@@ -320,121 +314,8 @@ bundle_detect(const char *path, enum bundle_format *ret_format,
 }
 
 /*
- * SHA-256
- */
-
-/* Drain OpenSSL's error queue into eb. */
-static int
-sha_error(struct errbuf *eb, const char *what)
-{
-	char		 buf[256];
-	unsigned long	 e;
-
-	e = ERR_get_error();
-	if (e != 0)
-		ERR_error_string_n(e, buf, sizeof(buf));
-	else
-		strlcpy(buf, "unknown error", sizeof(buf));
-	ERR_clear_error();
-	return errbuf_set(eb, EK_BUG, "%s: %s", what, buf);
-}
-
-/* Finish a SHA-256 into 64 lowercase hex digits and a NUL. */
-static int
-sha_final(EVP_MD_CTX *ctx, char hex[65], struct errbuf *eb)
-{
-	static const char hexd[] = "0123456789abcdef";
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
-
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1 || mdlen != 32)
-		return sha_error(eb, "SHA-256 failed");
-	for (unsigned int i = 0; i < mdlen; i++) {
-		hex[2 * i] = hexd[md[i] >> 4];
-		hex[2 * i + 1] = hexd[md[i] & 0xf];
-	}
-	hex[64] = '\0';
-	return 0;
-}
-
-int
-bundle_sha256(const char *path, char ret_hex[65], struct errbuf *eb)
-{
-	EVP_MD_CTX	*ctx = NULL;
-	char		 hex[65];
-	char		*buf = NULL;
-	ssize_t		 r;
-	int		 fd = -1, ret = -1;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		errbuf_errno(eb, errno == ENOENT ? EK_NOINPUT : EK_IO,
-		    "cannot open '%s'", path);
-		goto out;
-	}
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		sha_error(eb, "cannot start SHA-256");
-		goto out;
-	}
-	buf = xmalloc(BUNDLE_READ_BLOCK);
-	for (;;) {
-		r = read(fd, buf, BUNDLE_READ_BLOCK);
-		if (r == -1 && errno == EINTR)
-			continue;
-		if (r == -1) {
-			errbuf_errno(eb, EK_IO, "cannot read '%s'", path);
-			goto out;
-		}
-		if (r == 0)
-			break;
-		if (EVP_DigestUpdate(ctx, buf, (size_t)r) != 1) {
-			sha_error(eb, "SHA-256 failed");
-			goto out;
-		}
-	}
-	if (sha_final(ctx, hex, eb) == -1)
-		goto out;
-	memcpy(ret_hex, hex, sizeof(hex));
-	ret = 0;
- out:
-	free(buf);
-	EVP_MD_CTX_free(ctx);
-	if (fd != -1)
-		close(fd);
-	return ret;
-}
-
-/*
  * Names and messages
  */
-
-/* See bundle_int.h. */
-const char *
-bundle_escape(const char *name, char *out, size_t size)
-{
-	const unsigned char *p;
-	size_t		 o = 0;
-
-	for (p = (const unsigned char *)name; *p != '\0'; p++) {
-		if (o + 8 >= size) {
-			strlcpy(out + o, "...", size - o);
-			return out;
-		}
-		if (*p == '\n')
-			o += (size_t)snprintf(out + o, size - o, "\\n");
-		else if (*p == '\t')
-			o += (size_t)snprintf(out + o, size - o, "\\t");
-		else if (*p == '\\' || *p == '\'')
-			o += (size_t)snprintf(out + o, size - o, "\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			o += (size_t)snprintf(out + o, size - o, "\\x%02x",
-			    *p);
-		else
-			out[o++] = (char)*p;
-	}
-	out[o] = '\0';
-	return out;
-}
 
 /* See bundle_int.h. */
 int
@@ -447,7 +328,7 @@ bundle_reject(struct errbuf *eb, const char *name, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	return errbuf_set(eb, EK_DATA, "entry '%s': %s",
-	    bundle_escape(name, esc, sizeof(esc)), why);
+	    quote_str(name, esc, sizeof(esc)), why);
 }
 
 /*
@@ -694,13 +575,17 @@ bx_release(struct bx *bx)
 	free(bx->iobuf);
 	if (bx->disk != NULL)
 		archive_write_free(bx->disk);
-	(void)bx_hasher_stop(bx->src.hasher);	/* before the window goes */
+	/* Before the window goes. */
+	(void)bx_hasher_stop(bx->src.hasher, &bx->src.md_eb);
 	if (bx->src.map != NULL)
 		(void)munmap(bx->src.map, bx->src.maplen);
 	if (bx->src.fd != -1)
 		close(bx->src.fd);
 	free(bx->src.buf);
-	EVP_MD_CTX_free(bx->src.md);
+	if (bx->src.md != NULL) {
+		digest_release(bx->src.md);
+		free(bx->src.md);
+	}
 	memset(bx, 0, sizeof(*bx));
 }
 
@@ -947,10 +832,10 @@ bx_disk_error(struct bx *bx, const char *name, struct errbuf *eb)
 	if (archive_errno(bx->disk) > 0 &&
 	    strstr(msg, strerror(archive_errno(bx->disk))) == NULL)
 		return errbuf_set(eb, kind, "entry '%s': %s: %s",
-		    bundle_escape(name, esc, sizeof(esc)), msg,
+		    quote_str(name, esc, sizeof(esc)), msg,
 		    strerror(archive_errno(bx->disk)));
 	return errbuf_set(eb, kind, "entry '%s': %s",
-	    bundle_escape(name, esc, sizeof(esc)), msg);
+	    quote_str(name, esc, sizeof(esc)), msg);
 }
 
 static void	bx_scan_begin(struct bx *, struct archive_entry *);
@@ -1232,7 +1117,8 @@ bx_hasher_main(void *arg)
 		if (!h->busy)
 			break;
 		pthread_mutex_unlock(&h->mu);
-		if (!h->failed && EVP_DigestUpdate(h->md, h->buf, h->len) != 1)
+		if (!h->failed &&
+		    digest_update(h->md, h->buf, h->len, &h->eb) == -1)
 			h->failed = true;
 		pthread_mutex_lock(&h->mu);
 		h->busy = false;
@@ -1244,7 +1130,7 @@ bx_hasher_main(void *arg)
 
 /* Start hashing into md on a thread; NULL (hash inline) if none starts. */
 static struct bx_hasher *
-bx_hasher_start(EVP_MD_CTX *md)
+bx_hasher_start(struct digest *md)
 {
 	struct bx_hasher	*h;
 	sigset_t		 all, old;
@@ -1294,9 +1180,10 @@ bx_hasher_post(struct bx_hasher *h, const void *buf, size_t len)
 /*
  * Let the thread finish and join it (NULL: nothing).  Returns whether
  * every update succeeded; the digest in md is then complete so far.
+ * Otherwise *why says what failed.
  */
 static bool
-bx_hasher_stop(struct bx_hasher *h)
+bx_hasher_stop(struct bx_hasher *h, struct errbuf *why)
 {
 	bool	 ok;
 
@@ -1308,6 +1195,8 @@ bx_hasher_stop(struct bx_hasher *h)
 	pthread_mutex_unlock(&h->mu);
 	pthread_join(h->thread, NULL);
 	ok = !h->failed;
+	if (!ok)
+		*why = h->eb;
 	pthread_cond_destroy(&h->cv);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
@@ -1385,7 +1274,7 @@ bx_src_read(struct archive *a, void *arg, const void **ret_buf)
 	if (r > 0 && s->hasher != NULL)
 		bx_hasher_post(s->hasher, p, (size_t)r);
 	else if (r > 0 && s->md != NULL &&
-	    EVP_DigestUpdate(s->md, p, (size_t)r) != 1) {
+	    digest_update(s->md, p, (size_t)r, &s->md_eb) == -1) {
 		s->md_failed = true;
 		return -1;
 	}
@@ -1400,8 +1289,10 @@ bx_src_error(const struct bx_src *s, const char *path, struct errbuf *eb)
 	if (s->err != 0)
 		return errbuf_errnum(eb, EK_IO, s->err, "cannot read bundle "
 		    "'%s'", path);
-	if (s->md_failed)
-		return sha_error(eb, "SHA-256 failed");
+	if (s->md_failed) {
+		*eb = s->md_eb;
+		return errbuf_prefix(eb, "cannot hash bundle '%s': ", path);
+	}
 	return 0;
 }
 
@@ -1418,7 +1309,7 @@ bx_src_finish(struct bx_src *s, const char *path, char hex[65],
 
 	const void	*p = NULL;
 
-	if (!bx_hasher_stop(s->hasher))
+	if (!bx_hasher_stop(s->hasher, &s->md_eb))
 		s->md_failed = true;
 	s->hasher = NULL;
 	if (bx_src_error(s, path, eb) == -1)
@@ -1427,10 +1318,13 @@ bx_src_finish(struct bx_src *s, const char *path, char hex[65],
 		if (r == -1)
 			return errbuf_errnum(eb, EK_IO, s->err, "cannot read "
 			    "bundle '%s'", path);
-		if (EVP_DigestUpdate(s->md, p, (size_t)r) != 1)
-			return sha_error(eb, "SHA-256 failed");
+		if (digest_update(s->md, p, (size_t)r, eb) == -1)
+			return errbuf_prefix(eb, "cannot hash bundle '%s': ",
+			    path);
 	}
-	return sha_final(s->md, hex, eb);
+	if (digest_final_hex(s->md, hex, eb) == -1)
+		return errbuf_prefix(eb, "cannot hash bundle '%s': ", path);
+	return 0;
 }
 
 /*
@@ -1463,10 +1357,14 @@ bx_open_archive(struct bx *bx, const char *path, enum bundle_format fmt,
 			s->mapping = true;
 			s->size = (uint64_t)st.st_size;
 		}
-		if (hash && ((s->md = EVP_MD_CTX_new()) == NULL ||
-		    EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)) {
-			sha_error(eb, "cannot start SHA-256");
-			return NULL;
+		if (hash) {
+			s->md = xcalloc(1, sizeof(*s->md));
+			digest_init(s->md);
+			if (digest_start(s->md, eb) == -1) {
+				errbuf_prefix(eb, "cannot hash bundle '%s': ",
+				    path);
+				return NULL;
+			}
 		}
 		/* A bundle of more than one window: hash on the side. */
 		if (hash && s->mapping && s->size > BUNDLE_MAP_WINDOW)
@@ -1549,7 +1447,7 @@ bx_run_archive(struct bx *bx, struct archive *rd, const char *path,
 			return errbuf_set(eb, EK_DATA, "corrupt bundle '%s': "
 			    "an entry after '%s' has no usable name", path,
 			    last[0] != '\0' ? last : "(none)");
-		bundle_escape(name, last, sizeof(last));
+		quote_str(name, last, sizeof(last));
 		if ((r = bx_admit(bx, e, name, eb)) == -1)
 			return -1;
 		if (r == 1) {
@@ -1732,53 +1630,6 @@ bx_run_dir(struct bx *bx, int sfd, char *rel, size_t rlen, int depth,
  * Cleanup
  */
 
-/* Remove everything inside directory fd, never following a symlink. */
-static int
-bx_empty(int fd, int depth)
-{
-	struct dirent	*de;
-	DIR		*d;
-	int		 dfd, cfd, ret = 0;
-
-	if (depth > BUNDLE_PATH_MAX)
-		return -1;
-	if ((dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3)) == -1)
-		return -1;
-	if ((d = fdopendir(dfd)) == NULL) {
-		close(dfd);
-		return -1;
-	}
-	rewinddir(d);	/* the dup shares the caller's offset */
-	while ((de = readdir(d)) != NULL) {
-		if (strcmp(de->d_name, ".") == 0 ||
-		    strcmp(de->d_name, "..") == 0)
-			continue;
-		if (unlinkat(fd, de->d_name, 0) == 0)
-			continue;
-		if (errno != EISDIR && errno != EPERM) {
-			ret = -1;
-			continue;
-		}
-		cfd = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY |
-		    O_NOFOLLOW | O_CLOEXEC);
-		if (cfd == -1 && errno == EACCES &&
-		    fchmodat(fd, de->d_name, 0700, 0) == 0)
-			cfd = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY |
-			    O_NOFOLLOW | O_CLOEXEC);
-		if (cfd == -1) {
-			ret = -1;
-			continue;
-		}
-		if (bx_empty(cfd, depth + 1) == -1)
-			ret = -1;
-		close(cfd);
-		if (unlinkat(fd, de->d_name, AT_REMOVEDIR) == -1)
-			ret = -1;
-	}
-	closedir(d);
-	return ret;
-}
-
 /* 1 when directory fd has entries, 0 when it is empty, -1 on error. */
 static int
 dir_has_entries(int fd)
@@ -1954,7 +1805,7 @@ bundle_extract_ex(const char *path, const char *destdir,
 	bx.tick_arg = o->tick_arg;
 	bx.tick_ns = (uint64_t)(o->tick_msec != 0 ? o->tick_msec :
 	    HOOK_TICK_MSEC) * 1000000ULL;
-	bx.tick_last = bx_now_ns();
+	bx.tick_last = mono_ns();
 	hash = o->sha256 != NULL || ret_sha256 != NULL;
 	if (bundle_detect(path, &fmt, eb) == -1)
 		goto out;
@@ -1978,7 +1829,7 @@ bundle_extract_ex(const char *path, const char *destdir,
 	}
 	if (fmt == BUNDLE_ZIP && hash) {
 		/* A zip is read by seeking: hash it first, on its own. */
-		if (bundle_sha256(path, hex, eb) == -1)
+		if (digest_sha256_file(path, hex, eb) == -1)
 			goto out;
 		if (o->sha256 != NULL && strcasecmp(o->sha256, hex) != 0) {
 			bx_mismatch(path, hex, o->sha256, eb);
@@ -2039,9 +1890,13 @@ bundle_extract_ex(const char *path, const char *destdir,
 	if (inside && fchdir(cwd) == -1 && ret == 0)
 		ret = errbuf_errno(eb, EK_OS, "cannot return to the working "
 		    "directory");
-	if (ret == -1 && inside && bx_empty(dfd, 0) == -1)
-		errbuf_prefix(eb, "'%s' could not be emptied after: ",
-		    destdir);
+	if (ret == -1 && inside) {
+		struct errbuf	 ceb;
+
+		if (fs_empty_dirfd(dfd, destdir, &ceb) == -1)
+			errbuf_prefix(eb, "'%s' could not be emptied after: ",
+			    destdir);
+	}
 	if (ret == 0 && ret_sha256 != NULL)
 		memcpy(ret_sha256, hex, sizeof(hex));
 	if (ret == 0 && ret_tree != NULL) {

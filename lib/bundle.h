@@ -49,20 +49,12 @@ int	bundle_detect(const char *path, enum bundle_format *ret_format,
 	    struct errbuf *);
 
 /*
- * SHA-256 of a file as 64 lowercase hex digits plus NUL, into the
- * caller's ret_hex (written only on success).  Streams the file; blocks
- * for as long as reading it takes.  EK_NOINPUT when it does not exist,
- * EK_IO when it cannot be read, EK_BUG if OpenSSL fails.
- */
-int	bundle_sha256(const char *path, char ret_hex[65], struct errbuf *);
-
-/*
  * Extract (or, for a directory, copy) the bundle at 'path' into 'destdir',
  * which must exist and be empty.  Returns 0, or -1 with eb set and destdir
  * emptied again; nothing is ever written outside destdir.
  *
- * Refuses, with EK_DATA and a message "entry 'NAME': why" (NAME escaped:
- * \n, \xNN ...): absolute paths and '..' components; names that are not
+ * Refuses, with EK_DATA and a message "entry 'NAME': why" (NAME quoted,
+ * quote.h: \xNN ...): absolute paths and '..' components; names that are not
  * UTF-8, hold control characters, or pass BUNDLE_PATH_MAX bytes (or 255
  * per component); device nodes, FIFOs and sockets; entries under a
  * symlink; duplicate entries (a repeated directory is fine); symlinks with

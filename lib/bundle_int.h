@@ -15,14 +15,7 @@
 struct bundle_listing;
 struct errbuf;
 
-/*
- * A printable form of an entry name for messages, written into out (size
- * bytes) and returned: control bytes, quotes, backslashes and non-ASCII
- * bytes are escaped (\n, \t, \', \\, \xNN); a long name ends in "...".
- */
-const char *bundle_escape(const char *name, char *out, size_t size);
-
-/* Set eb to EK_DATA "entry 'NAME': WHY" with NAME escaped; returns -1. */
+/* Set eb to EK_DATA "entry 'NAME': WHY" with NAME quoted; returns -1. */
 int	bundle_reject(struct errbuf *, const char *name, const char *, ...)
 	    HOOKD_PRINTF(3, 4);
 

@@ -23,6 +23,7 @@
 #include "bundle_int.h"
 #include "caps.h"
 #include "errbuf.h"
+#include "quote.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -232,11 +233,11 @@ bundle_zip_check(const char *path, uint64_t max_entries, struct errbuf *eb)
 		if (recs[i].off >= recs[i - 1].end)
 			continue;
 		nm = xstrndup((char *)cd + recs[i].name, recs[i].namelen);
-		bundle_escape(nm, a, sizeof(a));
+		quote_str(nm, a, sizeof(a));
 		free(nm);
 		nm = xstrndup((char *)cd + recs[i - 1].name,
 		    recs[i - 1].namelen);
-		bundle_escape(nm, b, sizeof(b));
+		quote_str(nm, b, sizeof(b));
 		errbuf_set(eb, EK_DATA, "entry '%s': zip data overlaps "
 		    "entry '%s'", a, b);
 		goto out;

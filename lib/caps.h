@@ -25,7 +25,8 @@
 
 /* Hooks. */
 #define HOOK_TIMEOUT_DEFAULT	3600			/* seconds */
-#define HOOK_TIMEOUT_MAX	3600			/* seconds */
+#define HOOK_TIMEOUT_MAX	3600		/* s, as AWS documents */
+#define HOOK_TIMEOUT_LIMIT	86400		/* s; over _MAX: warns */
 #define HOOK_KILL_GRACE_SEC	10			/* TERM -> KILL, s */
 #define HOOK_PROCS_MAX		4096			/* runas RLIMIT_NPROC */
 #define HOOK_PROCS_LIMIT	4194304			/* hook_max_procs max */
@@ -58,7 +59,7 @@
 #define DEPLOYLOG_FILE_MAX	(16 << 20)		/* script output, B */
 #define DEPLOYLOG_TAIL_MAX	(64 * 1024)		/* kept past the cap */
 #define DEPLOYLOG_RESERVE	(1 << 20)		/* for hookd's lines */
-#define NAME_LEN_MAX		128			/* app, group, id */
+#define NAME_LEN_MAX		100			/* app/group/instance */
 #define HOOK_TICK_MSEC		1000			/* on_tick period */
 #define LC_RECOVER_LOCK_WAIT_MS	5000			/* ms, recovery */
 #define LC_LOCK_NAP_MS		50			/* ms, between tries */

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
- * config.c: read hookd.yml and deployer.yml.  libyaml's event parser
- * builds a small tree of our own (struct cnode), refusing aliases, more
- * than one document, deep nesting and too many nodes; then a table of
+ * config.c: read hookd.yml and deployer.yml.  yamltree.c builds a small
+ * tree of our own (struct ynode), refusing aliases, more than one
+ * document, deep nesting and too many nodes; then a table of
  * keys per file says each value's type and range, and one function per
  * type checks it.  Every problem is recorded as "FILE:LINE:COL: key:
  * what" and the load goes on, so an operator sees all of them at once;
@@ -24,37 +24,21 @@
 #include <syslog.h>
 #include <unistd.h>
 
-#include <yaml.h>
-
 #include "aws/client.h"
 #include "caps.h"
 #include "config.h"
 #include "errbuf.h"
 #include "message.h"
+#include "names.h"
 #include "queue.h"
+#include "quote.h"
 #include "store.h"
 #include "xalloc.h"
+#include "yamltree.h"
 
 #include "banned.h"
 
 #define QMAX		64	/* bytes of a bad value shown */
-#define KEY_CLOSE	2	/* edit distance for "did you mean" */
-
-enum cnode_type {
-	CN_SCALAR = 0,
-	CN_SEQ,
-	CN_MAP,
-};
-
-struct cnode {
-	enum cnode_type	 type;
-	char		*value;		/* scalar text */
-	size_t		 len;
-	bool		 plain;		/* unquoted scalar */
-	unsigned long	 line, col;	/* 1-based */
-	struct cnode	**kids;		/* MAP: key, value, key, value ... */
-	size_t		 nkids;
-};
 
 /* One load: where errors go and how paths resolve. */
 struct cctx {
@@ -63,8 +47,7 @@ struct cctx {
 	char		***errors;
 	size_t		*nerrors;
 	struct errbuf	*eb;
-	size_t		 nnodes;
-	const struct cnode *keynode;	/* message_key_file's value */
+	const struct ynode *keynode;	/* message_key_file's value */
 };
 
 enum ftype {
@@ -94,24 +77,12 @@ struct field {
 };
 
 static void
-cnode_free(struct cnode *n)
-{
-	if (n == NULL)
-		return;
-	for (size_t i = 0; i < n->nkids; i++)
-		cnode_free(n->kids[i]);
-	free(n->kids);
-	free(n->value);
-	free(n);
-}
-
-static void
-cerr(struct cctx *c, const struct cnode *n, const char *key,
+cerr(struct cctx *c, const struct ynode *n, const char *key,
     const char *fmt, ...) HOOKD_PRINTF(4, 5);
 
 /* Record "NAME:LINE:COL: KEY: what" (KEY left out when NULL). */
 static void
-cerr(struct cctx *c, const struct cnode *n, const char *key,
+cerr(struct cctx *c, const struct ynode *n, const char *key,
     const char *fmt, ...)
 {
 	char	 what[ERRBUF_MSG_MAX];
@@ -123,9 +94,8 @@ cerr(struct cctx *c, const struct cnode *n, const char *key,
 	va_start(ap, fmt);
 	(void)vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	line = xasprintf("%s:%lu:%lu: %s%s%s", c->name,
-	    n == NULL ? 1UL : n->line, n == NULL ? 1UL : n->col,
-	    key == NULL ? "" : key, key == NULL ? "" : ": ", what);
+	line = ymsg(c->name, n == NULL ? 1UL : n->line,
+	    n == NULL ? 1UL : n->col, key, what);
 	if (*c->nerrors == 0)
 		errbuf_set(c->eb, EK_CONFIG, "%s", line);
 	*c->errors = xreallocarray(*c->errors, *c->nerrors + 1,
@@ -134,9 +104,9 @@ cerr(struct cctx *c, const struct cnode *n, const char *key,
 }
 
 static const char *
-quote(const struct cnode *n, char *buf, size_t bufsz)
+quote(const struct ynode *n, char *buf, size_t bufsz)
 {
-	return msg_quote(n->value, n->len, buf, bufsz);
+	return quote_text(n->value, n->len, buf, bufsz);
 }
 
 static void
@@ -147,202 +117,59 @@ errors_free(char **errors, size_t n)
 	free(errors);
 }
 
-/*
- * Build the tree of the single document in data.  Returns the root (a
- * new tree), or NULL with an error recorded.  An empty file yields NULL
- * without an error.
- */
-static struct cnode *
-yaml_tree(struct cctx *c, const char *data, size_t len, bool *ret_failed)
+/* The YAML rules of a config file: no aliases, shallow, small. */
+static const struct ytree_opts config_yopts = {
+	.what = "a config file",
+	.second_doc = "only one YAML document is allowed",
+	.depth_max = CONFIG_DEPTH_MAX,
+	.nodes_max = CONFIG_NODES_MAX,
+	.anchors_max = YTREE_ANCHORS_MAX,
+	.aliases = false,
+	.syntax_hints = false,
+};
+
+/* ytree_parse()'s error: recorded like any other. */
+static void
+config_yerr(void *arg, unsigned long line, unsigned long col,
+    const char *what)
 {
-	yaml_parser_t	 p;
-	yaml_event_t	 ev;
-	struct cnode	*stack[CONFIG_DEPTH_MAX + 1], *root = NULL, *n;
-	size_t		 depth = 0;
-	int		 ndocs = 0;
-	bool		 done = false, failed = true;
+	struct ynode	 at = { .line = line, .col = col };
 
-	if (yaml_parser_initialize(&p) == 0) {
-		cerr(c, NULL, NULL, "cannot start the YAML parser");
-		*ret_failed = true;
-		return NULL;
-	}
-	yaml_parser_set_input_string(&p, (const unsigned char *)data, len);
-	while (!done) {
-		if (yaml_parser_parse(&p, &ev) == 0) {
-			struct cnode	 at = { .line = p.problem_mark.line + 1,
-			    .col = p.problem_mark.column + 1 };
-
-			cerr(c, &at, NULL, "%s%s%s",
-			    p.problem == NULL ? "YAML error" : p.problem,
-			    p.context == NULL ? "" : " ",
-			    p.context == NULL ? "" : p.context);
-			goto out;
-		}
-		n = NULL;
-		switch (ev.type) {
-		case YAML_STREAM_END_EVENT:
-			done = true;
-			break;
-		case YAML_DOCUMENT_START_EVENT:
-			if (++ndocs > 1) {
-				struct cnode	 at = {
-				    .line = ev.start_mark.line + 1,
-				    .col = ev.start_mark.column + 1 };
-
-				cerr(c, &at, NULL, "only one YAML document "
-				    "is allowed");
-				yaml_event_delete(&ev);
-				goto out;
-			}
-			break;
-		case YAML_ALIAS_EVENT: {
-			struct cnode	 at = { .line = ev.start_mark.line + 1,
-			    .col = ev.start_mark.column + 1 };
-
-			cerr(c, &at, NULL, "YAML aliases are not allowed in "
-			    "a config file");
-			yaml_event_delete(&ev);
-			goto out;
-		}
-		case YAML_SCALAR_EVENT:
-		case YAML_SEQUENCE_START_EVENT:
-		case YAML_MAPPING_START_EVENT:
-			if (++c->nnodes > CONFIG_NODES_MAX) {
-				cerr(c, NULL, NULL, "more than %d YAML nodes",
-				    CONFIG_NODES_MAX);
-				yaml_event_delete(&ev);
-				goto out;
-			}
-			n = xcalloc(1, sizeof(*n));
-			n->line = ev.start_mark.line + 1;
-			n->col = ev.start_mark.column + 1;
-			if (ev.type == YAML_SCALAR_EVENT) {
-				n->type = CN_SCALAR;
-				n->len = ev.data.scalar.length;
-				n->value = xmalloc(n->len + 1);
-				memcpy(n->value, ev.data.scalar.value, n->len);
-				n->value[n->len] = '\0';
-				n->plain = ev.data.scalar.style ==
-				    YAML_PLAIN_SCALAR_STYLE;
-			} else
-				n->type = ev.type == YAML_MAPPING_START_EVENT ?
-				    CN_MAP : CN_SEQ;
-			break;
-		case YAML_SEQUENCE_END_EVENT:
-		case YAML_MAPPING_END_EVENT:
-			if (depth > 0)
-				depth--;
-			break;
-		default:
-			break;
-		}
-		yaml_event_delete(&ev);
-		if (n == NULL)
-			continue;
-		if (depth == 0) {
-			if (root != NULL) {
-				cnode_free(n);
-				cerr(c, NULL, NULL, "unexpected YAML node");
-				goto out;
-			}
-			root = n;
-		} else {
-			struct cnode	*par = stack[depth - 1];
-
-			par->kids = xreallocarray(par->kids, par->nkids + 1,
-			    sizeof(*par->kids));
-			par->kids[par->nkids++] = n;
-		}
-		if (n->type != CN_SCALAR) {
-			if (depth == CONFIG_DEPTH_MAX) {
-				cerr(c, n, NULL, "nested deeper than %d "
-				    "levels", CONFIG_DEPTH_MAX);
-				goto out;
-			}
-			stack[depth++] = n;
-		}
-	}
-	failed = false;
- out:
-	yaml_parser_delete(&p);
-	*ret_failed = failed;
-	if (failed) {
-		cnode_free(root);
-		return NULL;
-	}
-	return root;
-}
-
-static bool
-is_null(const struct cnode *n)
-{
-	return n == NULL || (n->type == CN_SCALAR && n->plain &&
-	    (n->len == 0 || strcmp(n->value, "~") == 0 ||
-	    strcmp(n->value, "null") == 0 || strcmp(n->value, "Null") == 0 ||
-	    strcmp(n->value, "NULL") == 0));
+	cerr(arg, &at, NULL, "%s", what);
 }
 
 static const char *
-node_kind(const struct cnode *n)
+node_kind(const struct ynode *n)
 {
-	if (n->type == CN_MAP)
+	if (n->type == YN_MAP)
 		return "a mapping";
-	if (n->type == CN_SEQ)
+	if (n->type == YN_SEQ)
 		return "a list";
 	return "a scalar";
 }
 
-static size_t
-edit_distance(const char *a, const char *b)
-{
-	size_t	 la = strlen(a), lb = strlen(b), prev[64], cur[64];
-
-	if (la >= 63 || lb >= 63)
-		return 99;
-	for (size_t j = 0; j <= lb; j++)
-		prev[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		cur[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t	 d = prev[j - 1] + (a[i - 1] != b[j - 1]);
-
-			if (prev[j] + 1 < d)
-				d = prev[j] + 1;
-			if (cur[j - 1] + 1 < d)
-				d = cur[j - 1] + 1;
-			cur[j] = d;
-		}
-		memcpy(prev, cur, sizeof(prev));
-	}
-	return prev[lb];
-}
-
+/* The closest key of 'fields' to 'word' (ysuggest()), or NULL. */
 static const char *
 suggest(const char *word, const struct field *fields, size_t nfields)
 {
-	const char	*best = NULL;
-	size_t		 bd = KEY_CLOSE + 1, d;
+	const char	*keys[33];
+	size_t		 n = 0;
 
-	for (size_t i = 0; i < nfields; i++) {
-		d = edit_distance(word, fields[i].key);
-		if (d < bd) {
-			bd = d;
-			best = fields[i].key;
-		}
-	}
-	return best;
+	for (size_t i = 0; i < nfields && n + 1 < nitems(keys); i++)
+		keys[n++] = fields[i].key;
+	keys[n] = NULL;
+	return ysuggest(word, keys);
 }
 
 /* The string value of a scalar, or NULL with an error recorded. */
 static const char *
-scalar(struct cctx *c, const struct cnode *v, const char *key)
+scalar(struct cctx *c, const struct ynode *v, const char *key)
 {
-	if (v->type != CN_SCALAR) {
+	if (v->type != YN_SCALAR) {
 		cerr(c, v, key, "must be a string, not %s", node_kind(v));
 		return NULL;
 	}
-	if (is_null(v)) {
+	if (ynode_is_null(v)) {
 		cerr(c, v, key, "must not be empty");
 		return NULL;
 	}
@@ -496,12 +323,12 @@ parse_size(const char *s, bool suffix, uint64_t *ret)
 }
 
 static int
-parse_bool(const struct cnode *v, bool *ret)
+parse_bool(const struct ynode *v, bool *ret)
 {
 	static const char *const yes[] = { "true", "yes", "on" };
 	static const char *const no[] = { "false", "no", "off" };
 
-	if (v->type != CN_SCALAR || !v->plain)
+	if (v->type != YN_SCALAR || !v->plain)
 		return -1;
 	for (size_t i = 0; i < nitems(yes); i++) {
 		if (strcasecmp(v->value, yes[i]) == 0) {
@@ -539,7 +366,7 @@ load_key(struct cctx *c, const char *path, unsigned char **ret_key,
 }
 
 static void
-check_field(struct cctx *c, const struct field *f, const struct cnode *v,
+check_field(struct cctx *c, const struct field *f, const struct ynode *v,
     void *obj)
 {
 	char		 qb[QMAX * 4], why[256];
@@ -552,7 +379,7 @@ check_field(struct cctx *c, const struct field *f, const struct cnode *v,
 	switch (f->type) {
 	case F_BOOL:
 		if (parse_bool(v, &b) == -1) {
-			if (v->type != CN_SCALAR)
+			if (v->type != YN_SCALAR)
 				cerr(c, v, f->key, "must be true or false, not "
 				    "%s", node_kind(v));
 			else
@@ -567,7 +394,7 @@ check_field(struct cctx *c, const struct field *f, const struct cnode *v,
 	case F_UINT:
 	case F_U64:
 	case F_SIZE:
-		if (v->type != CN_SCALAR) {
+		if (v->type != YN_SCALAR) {
 			cerr(c, v, f->key, "must be a number, not %s",
 			    node_kind(v));
 			return;
@@ -602,7 +429,7 @@ check_field(struct cctx *c, const struct field *f, const struct cnode *v,
 		return;
 	switch (f->type) {
 	case F_NAME:
-		if (msg_check_name("", s, &e) == -1) {
+		if (name_check("", s, &e) == -1) {
 			cerr(c, v, f->key, "%s", e.msg + 1);
 			return;
 		}
@@ -685,20 +512,20 @@ check_field(struct cctx *c, const struct field *f, const struct cnode *v,
  * production.").
  */
 static void
-check_map(struct cctx *c, const struct cnode *map, const struct field *fields,
+check_map(struct cctx *c, const struct ynode *map, const struct field *fields,
     size_t nfields, void *obj, const char *where,
-    const struct cnode **ret_groups)
+    const struct ynode **ret_groups)
 {
 	bool		 seen[32] = { false };
 	char		 qb[QMAX * 4], full[256];
-	const struct cnode *k, *v;
+	const struct ynode *k, *v;
 	const char	*sug;
 	size_t		 i, j;
 
 	for (i = 0; i + 1 < map->nkids; i += 2) {
 		k = map->kids[i];
 		v = map->kids[i + 1];
-		if (k->type != CN_SCALAR || strlen(k->value) != k->len) {
+		if (k->type != YN_SCALAR || strlen(k->value) != k->len) {
 			cerr(c, k, NULL, "%skeys must be plain strings", where);
 			continue;
 		}
@@ -725,7 +552,7 @@ check_map(struct cctx *c, const struct cnode *map, const struct field *fields,
 			continue;
 		}
 		/* An explicit null means "the default". */
-		if (is_null(v) && !fields[j].required)
+		if (ynode_is_null(v) && !fields[j].required)
 			continue;
 		(void)snprintf(full, sizeof(full), "%s%s", where,
 		    fields[j].key);
@@ -810,34 +637,36 @@ dir_of(const char *path)
 
 /*
  * Parse 'data' into its tree and check that the root is a mapping.
- * Returns the tree or NULL (errors recorded).
+ * Returns the tree with *ret_root its root, or NULL (errors recorded).
  */
-static struct cnode *
-load_root(struct cctx *c, const char *data, size_t len)
+static struct ytree *
+load_root(struct cctx *c, const char *data, size_t len,
+    const struct ynode **ret_root)
 {
-	struct cnode	*root;
-	bool		 failed;
+	struct ytree		*t;
+	const struct ynode	*root;
 
 	if (len > CONFIG_MAX) {
 		cerr(c, NULL, NULL, "larger than %d bytes", CONFIG_MAX);
 		return NULL;
 	}
-	root = yaml_tree(c, data, len, &failed);
-	if (failed)
+	if (ytree_parse(&t, data, len, &config_yopts, config_yerr, c) == -1)
 		return NULL;
-	if (root == NULL || is_null(root)) {
+	root = ytree_root(t);
+	if (root == NULL || ynode_is_null(root)) {
 		cerr(c, root, NULL, "empty file; expected a mapping of "
 		    "settings");
-		cnode_free(root);
+		ytree_free(t);
 		return NULL;
 	}
-	if (root->type != CN_MAP) {
+	if (root->type != YN_MAP) {
 		cerr(c, root, NULL, "expected a mapping of settings, not %s",
 		    node_kind(root));
-		cnode_free(root);
+		ytree_free(t);
 		return NULL;
 	}
-	return root;
+	*ret_root = root;
+	return t;
 }
 
 /* hookd.yml */
@@ -874,6 +703,7 @@ static const struct field hookd_fields[] = {
 	    false),
 	CF("hook_cgroup", F_ABSPATH, hook_cgroup, 0, 0, false),
 	CF("sqs_protocol", F_SQSPROTO, sqs_protocol, 0, 0, false),
+	CF("strict", F_BOOL, strict, 0, 0, false),
 };
 
 void
@@ -916,8 +746,8 @@ config_parse_in(struct config *cfg, const char *data, size_t len,
     const char *name, const char *basedir, struct errbuf *eb)
 {
 	struct cctx	 c = { 0 };
-	struct cnode	*root;
-	const struct cnode *pn;
+	struct ytree	*t;
+	const struct ynode *root = NULL, *pn;
 	struct errbuf	 e;
 	char		*qn;
 
@@ -928,7 +758,7 @@ config_parse_in(struct config *cfg, const char *data, size_t len,
 	c.errors = &cfg->errors;
 	c.nerrors = &cfg->nerrors;
 	c.eb = eb;
-	if ((root = load_root(&c, data, len)) != NULL) {
+	if ((t = load_root(&c, data, len, &root)) != NULL) {
 		check_map(&c, root, hookd_fields, nitems(hookd_fields), cfg,
 		    "", NULL);
 		load_key(&c, cfg->message_key_file, &cfg->message_key,
@@ -955,7 +785,7 @@ config_parse_in(struct config *cfg, const char *data, size_t len,
 				cerr(&c, pn, "queue_prefix", "%s", e.msg);
 			free(qn);
 		}
-		cnode_free(root);
+		ytree_free(t);
 	}
 	free(c.basedir);
 	return cfg->nerrors == 0 ? 0 : -1;
@@ -1048,7 +878,7 @@ config_resolve_group(const struct config *cfg, const char *arg_group,
 		    "the EC2 tag hookd:deployment-group");
 		goto out;
 	}
-	if (msg_check_name("deployment group", v, &e) == -1) {
+	if (name_check("deployment group", v, &e) == -1) {
 		errbuf_set(eb, EK_CONFIG, "%s (from %s)", e.msg, src);
 		goto out;
 	}
@@ -1073,6 +903,7 @@ static const struct field deployer_fields[] = {
 	DF("region", F_REGION, region, 0, 0, false),
 	DF("message_key_file", F_KEYFILE, message_key_file, 0, 0, false),
 	DF("sqs_protocol", F_SQSPROTO, sqs_protocol, 0, 0, false),
+	DF("strict", F_BOOL, strict, 0, 0, false),
 	DF("max_requests_in_flight", F_UINT, max_requests_in_flight, 1, 1024,
 	    false),
 	{ "groups", F_GROUPS, 0, 0, 0, true },
@@ -1089,17 +920,17 @@ static const struct field group_fields[] = {
 };
 
 static void
-check_deploy_config(struct cctx *c, const struct cnode *v, const char *key,
+check_deploy_config(struct cctx *c, const struct ynode *v, const char *key,
     struct deploy_config *dc)
 {
 	static const char *const kinds[] = { "AllAtOnce", "HalfAtATime",
 	    "OneAtATime" };
 	char		 qb[QMAX * 4], mkey[300];
-	const struct cnode *mv;
+	const struct ynode *mv;
 	uint64_t	 u;
 	size_t		 n;
 
-	if (v->type == CN_SCALAR) {
+	if (v->type == YN_SCALAR) {
 		for (size_t i = 0; i < nitems(kinds); i++)
 			if (strcmp(v->value, kinds[i]) == 0) {
 				dc->kind = (enum deploy_config_kind)i;
@@ -1110,8 +941,8 @@ check_deploy_config(struct cctx *c, const struct cnode *v, const char *key,
 		    quote(v, qb, sizeof(qb)));
 		return;
 	}
-	if (v->type != CN_MAP || v->nkids != 2 ||
-	    v->kids[0]->type != CN_SCALAR ||
+	if (v->type != YN_MAP || v->nkids != 2 ||
+	    v->kids[0]->type != YN_SCALAR ||
 	    strcmp(v->kids[0]->value, "minimum_healthy") != 0) {
 		cerr(c, v, key, "must be AllAtOnce, HalfAtATime, OneAtATime or "
 		    "a mapping with only minimum_healthy");
@@ -1119,7 +950,7 @@ check_deploy_config(struct cctx *c, const struct cnode *v, const char *key,
 	}
 	mv = v->kids[1];
 	(void)snprintf(mkey, sizeof(mkey), "%s.minimum_healthy", key);
-	if (mv->type != CN_SCALAR || is_null(mv)) {
+	if (mv->type != YN_SCALAR || ynode_is_null(mv)) {
 		cerr(c, mv, mkey, "must be a count or a percentage (\"75%%\")");
 		return;
 	}
@@ -1146,12 +977,12 @@ check_deploy_config(struct cctx *c, const struct cnode *v, const char *key,
 
 static void
 check_groups(struct cctx *c, struct deployer_config *dcfg,
-    const struct cnode *groups)
+    const struct ynode *groups)
 {
 	char		 qb[QMAX * 4], where[256];
 	struct errbuf	 e;
 
-	if (groups->type != CN_MAP || groups->nkids == 0) {
+	if (groups->type != YN_MAP || groups->nkids == 0) {
 		cerr(c, groups, "groups", "must be a mapping of group names to "
 		    "settings, with at least one group");
 		return;
@@ -1163,14 +994,14 @@ check_groups(struct cctx *c, struct deployer_config *dcfg,
 	}
 	dcfg->groups = xcalloc(groups->nkids / 2, sizeof(*dcfg->groups));
 	for (size_t i = 0; i + 1 < groups->nkids; i += 2) {
-		const struct cnode	*k = groups->kids[i];
-		const struct cnode	*v = groups->kids[i + 1];
+		const struct ynode	*k = groups->kids[i];
+		const struct ynode	*v = groups->kids[i + 1];
 		struct deployer_group	*g;
-		const struct cnode	*dcn = NULL;
+		const struct ynode	*dcn = NULL;
 
-		if (k->type != CN_SCALAR ||
-		    msg_check_name("", k->value, &e) == -1) {
-			cerr(c, k, "groups", "%s", k->type != CN_SCALAR ?
+		if (k->type != YN_SCALAR ||
+		    name_check("", k->value, &e) == -1) {
+			cerr(c, k, "groups", "%s", k->type != YN_SCALAR ?
 			    "group names must be strings" : e.msg + 1);
 			continue;
 		}
@@ -1186,9 +1017,9 @@ check_groups(struct cctx *c, struct deployer_config *dcfg,
 		g->dc.kind = DC_ALL_AT_ONCE;
 		g->rollback_on_failure = true;
 		g->timeout = DEPLOYER_TIMEOUT_DEFAULT;
-		if (is_null(v))
+		if (ynode_is_null(v))
 			continue;
-		if (v->type != CN_MAP) {
+		if (v->type != YN_MAP) {
 			(void)snprintf(where, sizeof(where), "groups.%s",
 			    g->name);
 			cerr(c, v, where, "must be a mapping of settings, "
@@ -1238,8 +1069,8 @@ deployer_parse_in(struct deployer_config *dcfg, const char *data, size_t len,
     const char *name, const char *basedir, struct errbuf *eb)
 {
 	struct cctx		 c = { 0 };
-	struct cnode		*root;
-	const struct cnode	*groups = NULL;
+	struct ytree		*t;
+	const struct ynode	*root = NULL, *groups = NULL;
 
 	free(dcfg->path);
 	dcfg->path = xstrdup(name);
@@ -1248,7 +1079,7 @@ deployer_parse_in(struct deployer_config *dcfg, const char *data, size_t len,
 	c.errors = &dcfg->errors;
 	c.nerrors = &dcfg->nerrors;
 	c.eb = eb;
-	if ((root = load_root(&c, data, len)) != NULL) {
+	if ((t = load_root(&c, data, len, &root)) != NULL) {
 		check_map(&c, root, deployer_fields, nitems(deployer_fields),
 		    dcfg, "", &groups);
 		if (groups != NULL)
@@ -1257,7 +1088,7 @@ deployer_parse_in(struct deployer_config *dcfg, const char *data, size_t len,
 		    &dcfg->message_key_len);
 		if (dcfg->queue_prefix == NULL)
 			dcfg->queue_prefix = xstrdup(CONFIG_DEFAULT_PREFIX);
-		cnode_free(root);
+		ytree_free(t);
 	}
 	free(c.basedir);
 	return dcfg->nerrors == 0 ? 0 : -1;

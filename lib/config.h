@@ -63,6 +63,8 @@ struct config {
 					   query; 0 (not set): the AWS
 					   client's default (JSON, or
 					   $HOOKD_SQS_PROTOCOL) */
+	bool		 strict;	/* appspec warnings fail a
+					   deployment; default false */
 
 	/* Every error of the last load, "FILE:LINE:COL: key: what". */
 	char		**errors;
@@ -147,6 +149,8 @@ struct deployer_config {
 	unsigned char		*message_key;
 	size_t			 message_key_len;
 	int			 sqs_protocol;	/* as in struct config */
+	bool			 strict;	/* appspec warnings refuse
+						   the bundle; default false */
 	unsigned		 max_requests_in_flight; /* 0: 64 */
 	struct deployer_group	*groups;	/* in file order */
 	size_t			 ngroups;	/* at least one */

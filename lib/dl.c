@@ -71,8 +71,11 @@ bool	dl_loaded[DL__COUNT];
 static int
 curl_init(struct errbuf *eb)
 {
-	if (sym_curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-		return errbuf_set(eb, EK_OS, "curl_global_init failed");
+	CURLcode	 rc;
+
+	if ((rc = sym_curl_global_init(CURL_GLOBAL_DEFAULT)) != CURLE_OK)
+		return errbuf_set(eb, EK_OS, "cannot initialize libcurl: "
+		    "curl_global_init returned %d", (int)rc);
 	return 0;
 }
 

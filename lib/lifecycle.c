@@ -33,7 +33,6 @@
 #include "compat.h"
 
 #include <sys/file.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -49,12 +48,15 @@
 #include "appspec.h"
 #include "bundle.h"
 #include "caps.h"
+#include "clock.h"
 #include "deploylog.h"
+#include "digest.h"
 #include "errbuf.h"
 #include "fsutil.h"
 #include "hooks.h"
 #include "lifecycle.h"
 #include "manifest.h"
+#include "names.h"
 #include "proc.h"
 #include "release.h"
 #include "state.h"
@@ -104,60 +106,7 @@ struct engine {
 	char		 started_at[STATE_TIME_LEN];
 };
 
-static const char b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-
 /* --- small helpers --- */
-
-static double
-now_sec(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-void
-lifecycle_new_id(char buf[DEPLOY_ID_LEN + 1])
-{
-	unsigned char	 r[DEPLOY_ID_LEN - 2];
-	size_t		 got = 0;
-	ssize_t		 n;
-
-	while (got < sizeof(r)) {
-		n = getrandom(r + got, sizeof(r) - got, 0);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			/* No getrandom(2) (ENOSYS): unique is enough here. */
-			struct timespec	 ts;
-
-			clock_gettime(CLOCK_REALTIME, &ts);
-			for (; got < sizeof(r); got++)
-				r[got] = (unsigned char)((ts.tv_nsec >> got) ^
-				    (getpid() >> (got % 8)) ^ got * 37);
-			break;
-		}
-		got += (size_t)n;
-	}
-	buf[0] = 'd';
-	buf[1] = '-';
-	for (size_t i = 0; i < sizeof(r); i++)
-		buf[2 + i] = b32[r[i] % 32];	/* 256 % 32 == 0: unbiased */
-	buf[DEPLOY_ID_LEN] = '\0';
-}
-
-bool
-lifecycle_name_ok(const char *s)
-{
-	size_t	 n;
-
-	if (s == NULL || s[0] == '\0' || s[0] == '.')
-		return false;
-	n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-	    "0123456789._-");
-	return s[n] == '\0' && n <= NAME_LEN_MAX;
-}
 
 void
 deploy_spec_init(struct deploy_spec *sp)
@@ -325,11 +274,11 @@ engine_open(struct engine *e, long lock_wait_ms, struct errbuf *eb)
 
 	if (sp->root == NULL || sp->root[0] == '\0')
 		return errbuf_set(eb, EK_USAGE, "no root directory given");
-	if (!lifecycle_name_ok(sp->application))
+	if (!name_ok(sp->application))
 		return errbuf_set(eb, EK_USAGE, "invalid application name "
 		    "'%s' (use letters, digits, '.', '_', '-')",
 		    sp->application != NULL ? sp->application : "");
-	if (!lifecycle_name_ok(sp->group))
+	if (!name_ok(sp->group))
 		return errbuf_set(eb, EK_USAGE, "invalid group name '%s' "
 		    "(use letters, digits, '.', '_', '-')",
 		    sp->group != NULL ? sp->group : "");
@@ -407,12 +356,18 @@ obs_end(struct engine *e, enum lc_event ev, enum deploy_event_status st,
 
 	de.event = ev;
 	de.status = st;
-	de.duration = now_sec() - t0;
+	de.duration = mono_sec() - t0;
 	de.script = script;
 	de.outcome = outcome;
 	de.tail = tail != NULL ? tail : "";
 	de.revision = rev;
 	de.rollback = rollback;
+	de.warnings = NULL;
+	de.nwarnings = 0;
+	if (ev == LC_DOWNLOAD_BUNDLE && !rollback) {
+		de.warnings = e->as.warnings;
+		de.nwarnings = e->as.nwarnings;
+	}
 	deploylog_printf(&e->log, lc_event_name(ev), "%s%s%s (%.3f s)",
 	    deploy_event_status_name(st), outcome != NULL ? ": " : "",
 	    outcome != NULL ? outcome : "", de.duration);
@@ -430,7 +385,7 @@ run_event(struct engine *e, enum lc_event ev, const struct hook_rev *rev,
     struct errbuf *eb)
 {
 	struct hook_ctx	 hc;
-	double		 t0 = now_sec();
+	double		 t0 = mono_sec();
 	int		 r;
 
 	obs_start(e, ev, rollback);
@@ -540,14 +495,14 @@ drop_orphan(struct engine *e, const struct state_progress *ip)
 	size_t		 plen = strlen(RELEASE_DIR "/");
 
 	if (rel == NULL || strncmp(rel, RELEASE_DIR "/", plen) != 0 ||
-	    !lifecycle_name_ok(rel + plen) || rev_is(&e->st.current,
+	    !name_ok(rel + plen) || rev_is(&e->st.current,
 	    rel + plen) || rev_is(&e->st.previous, rel + plen) ||
 	    rev_is(&e->st.last_good, rel + plen))
 		return;
 	name = rel + plen;
 	dir = xasprintf("%s/%s", e->gdir, rel);
 	manifest_remove(e->gdir, name);
-	if (release_rmtree(dir, &eb) == -1)
+	if (fs_rmtree(dir, &eb) == -1)
 		deploylog_printf(&e->log, NULL, "%s", eb.msg);
 	else
 		deploylog_printf(&e->log, NULL, "removed the release it was "
@@ -671,12 +626,13 @@ assign(struct engine *e, struct errbuf *eb)
 	uint64_t			 last = e->st.last_sequence;
 
 	if (sp->deployment_id != NULL) {
-		if (!lifecycle_name_ok(sp->deployment_id))
+		if (!deployment_id_ok(sp->deployment_id))
 			return errbuf_set(eb, EK_DATA, "invalid deployment id "
 			    "'%s'", sp->deployment_id);
 		(void)strlcpy(e->id, sp->deployment_id, sizeof(e->id));
 	} else
-		lifecycle_new_id(e->id);
+		if (deployment_id_new(e->id, eb) == -1)
+			return -1;
 	e->seq = sp->sequence != 0 ? sp->sequence : last + 1;
 	/* The sequence rule, by sequence alone (the admission's too). */
 	if (state_seq_verdict(&e->st, NULL, e->seq, NULL) != SEQ_RUN) {
@@ -748,7 +704,7 @@ extract(struct engine *e, enum bundle_format fmt, struct errbuf *eb)
 	o.sha256 = e->spec->sha256 != NULL ? e->spec->sha256 : e->sha256;
 	tmp = xasprintf("%s/%s/%s%s", e->gdir, RELEASE_DIR, RELEASE_TMP_PREFIX,
 	    e->relname);
-	if (release_rmtree(tmp, eb) == -1)
+	if (fs_rmtree(tmp, eb) == -1)
 		goto out;
 	if (mkdir(tmp, 0755) == -1) {
 		errbuf_errno(eb, EK_IO, "cannot create '%s'", tmp);
@@ -777,7 +733,7 @@ extract(struct engine *e, enum bundle_format fmt, struct errbuf *eb)
 	e->reldir_made = true;
 	ret = 0;
  out:
-	if (release_rmtree(tmp, eb) == -1 && ret == 0)
+	if (fs_rmtree(tmp, eb) == -1 && ret == 0)
 		ret = -1;
 	free(tmp);
 	free(root);
@@ -951,7 +907,7 @@ record_release(struct engine *e)
  * In progress, durably, before its release can appear under releases/:
  * a kill -9 during DownloadBundle then leaves a deployment that recovery
  * records and whose release it removes, never a release without an
- * outcome (issue 10).  lifecycle_deploy() puts the state back if
+ * outcome.  lifecycle_deploy() puts the state back if
  * prepare() fails after this.
  */
 static int
@@ -989,7 +945,7 @@ prepare(struct engine *e, struct errbuf *eb)
 	enum bundle_format		 fmt;
 	char				 hex[65];
 	struct errbuf			 eb2;
-	double				 t0 = now_sec();
+	double				 t0 = mono_sec();
 
 	if (bundle_detect(sp->bundle, &fmt, eb) == -1)
 		return -1;
@@ -1000,10 +956,10 @@ prepare(struct engine *e, struct errbuf *eb)
 	 * Reuse needs the digest before anything is extracted: a pass of
 	 * its own, only when a release could be reused.  Otherwise the
 	 * extraction hashes the bundle in the same read, and checks it
-	 * before the tree is used (issue 9: one read of the bundle).
+	 * before the tree is used: one read of the bundle.
 	 */
 	if (fmt != BUNDLE_DIR && reuse_possible(e)) {
-		if (bundle_sha256(sp->bundle, hex, eb) == -1)
+		if (digest_sha256_file(sp->bundle, hex, eb) == -1)
 			return -1;
 		if (sp->sha256 != NULL && strcasecmp(sp->sha256, hex) != 0)
 			return errbuf_set(eb, EK_DATA, "bundle '%s' has sha256 "
@@ -1015,7 +971,7 @@ prepare(struct engine *e, struct errbuf *eb)
 
 	if (begin(e, eb) == -1)
 		return -1;
-	if (release_rmtree(e->reldir, eb) == -1)
+	if (fs_rmtree(e->reldir, eb) == -1)
 		return -1;
 	manifest_remove(e->gdir, e->relname);
 	if ((e->sha256 == NULL || !reuse(e)) && extract(e, fmt, eb) == -1)
@@ -1023,6 +979,12 @@ prepare(struct engine *e, struct errbuf *eb)
 	if (load_appspec(&e->as, e->reldir, eb) == -1 ||
 	    appspec_check_bundle(&e->as, e->reldir, eb) == -1 ||
 	    check_paths(&e->as, eb) == -1)
+		return -1;
+	/* What CodeDeploy would ignore runs, said loudly (or refused). */
+	for (size_t i = 0; i < e->as.nwarnings; i++)
+		deploylog_printf(&e->log, "DownloadBundle", "warning: %s",
+		    e->as.warnings[i]);
+	if (sp->strict && appspec_strict(&e->as, eb) == -1)
 		return -1;
 	if (e->reused == NULL)
 		record_release(e);
@@ -1044,7 +1006,7 @@ prepare(struct engine *e, struct errbuf *eb)
 	}
 	e->traffic = has_traffic(&e->as) ||
 	    (e->live_ok && has_traffic(&e->live_as));
-	e->prep_secs = now_sec() - t0;
+	e->prep_secs = mono_sec() - t0;
 	return 0;
 }
 
@@ -1055,7 +1017,7 @@ drop_release(struct engine *e)
 	struct errbuf	 eb;
 
 	manifest_remove(e->gdir, e->relname);
-	if (release_rmtree(e->reldir, &eb) == -1)
+	if (fs_rmtree(e->reldir, &eb) == -1)
 		deploylog_printf(&e->log, NULL, "%s", eb.msg);
 }
 
@@ -1135,7 +1097,7 @@ finish(struct engine *e, const char *status, int ev, const char *script,
  * keep_releases deployments of this group (bounded by the history, whose
  * oldest entry is about to fall out) and of whatever is live or a
  * rollback target; remove the rest, so ROOT/logs never grows without
- * bound (issue 8).  Logs of other groups sharing ROOT are never named.
+ * bound.  Logs of other groups sharing ROOT are never named.
  */
 static void
 prune_logs(struct engine *e)
@@ -1288,7 +1250,7 @@ run_events(struct engine *e)
 		case LC_AFTER_BLOCK_TRAFFIC:
 		case LC_APPLICATION_STOP:
 			if (e->livedir == NULL || !e->live_ok) {
-				t0 = now_sec();
+				t0 = mono_sec();
 				obs_start(e, ev, false);
 				obs_end(e, ev, DEPLOY_EVENT_SKIPPED, t0, NULL,
 				    e->livedir == NULL ? "first deployment" :
@@ -1311,7 +1273,7 @@ run_events(struct engine *e)
 			break;
 		case LC_DOWNLOAD_BUNDLE:
 			obs_start(e, ev, false);
-			t0 = now_sec() - e->prep_secs;
+			t0 = mono_sec() - e->prep_secs;
 			if (e->reused != NULL)
 				(void)snprintf(what, sizeof(what), "reused "
 				    "release %s", e->reused);
@@ -1320,7 +1282,7 @@ run_events(struct engine *e)
 			    false);
 			break;
 		case LC_INSTALL:
-			t0 = now_sec();
+			t0 = mono_sec();
 			obs_start(e, ev, false);
 			r = install(e, &eb);
 			if (r == -1) {

@@ -27,8 +27,6 @@
 
 struct errbuf;
 
-#define DEPLOY_ID_LEN		11	/* "d-" + 9 base32 characters */
-
 /* What to deploy and where (borrowed strings). */
 struct deploy_spec {
 	const char	*root;		/* ROOT, e.g. /var/lib/hookd */
@@ -42,6 +40,7 @@ struct deploy_spec {
 	const char	*commit;	/* BUNDLE_COMMIT, or NULL */
 	unsigned	 keep_releases;	/* 0: KEEP_RELEASES_DEFAULT */
 	enum file_exists_behavior file_exists_behavior;	/* UNSET: appspec's */
+	bool		 strict;	/* an appspec warning fails it */
 	struct bundle_limits limits;	/* zero: bundle_limits_default() */
 };
 
@@ -65,6 +64,9 @@ struct deploy_event {
 	const char	*tail;		/* failed script's last output, or "" */
 	const char	*revision;	/* deployment id whose scripts ran */
 	bool		 rollback;	/* run to put the previous one back */
+	/* DownloadBundle: the appspec's warnings (appspec.h), else none */
+	char *const	*warnings;
+	size_t		 nwarnings;
 };
 
 /*
@@ -161,17 +163,5 @@ int	lifecycle_deploy(const struct deploy_spec *,
 int	lifecycle_recover(const struct deploy_spec *,
 	    const struct deploy_observer *, struct deploy_result *ret,
 	    struct errbuf *);
-
-/*
- * A new deployment id, "d-" + 9 random base32 [A-Z2-7] characters, into
- * buf.
- */
-void	lifecycle_new_id(char buf[DEPLOY_ID_LEN + 1]);
-
-/*
- * Whether 's' is usable as an application, group or deployment id: 1 to
- * NAME_LEN_MAX of [A-Za-z0-9._-], not starting with '.'.
- */
-bool	lifecycle_name_ok(const char *s);
 
 #endif /* HOOKD_LIFECYCLE_H */

@@ -29,6 +29,7 @@
 #include "bundle.h"
 #include "caps.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "manifest.h"
 #include "release.h"
 #include "xalloc.h"
@@ -397,18 +398,20 @@ mwalk_release(struct mwalk *w)
 	free(w->why);
 }
 
-/* Create tmp for writing: the stream, or NULL with eb set. */
+/*
+ * Start replacing path (fs_atomic_begin(), from the template tmpl): the
+ * stream writing the temporary file, or NULL with eb set.
+ */
 static FILE *
-manifest_create(const char *tmp, struct errbuf *eb)
+manifest_create(struct fs_atomic *a, const char *path, const char *tmpl,
+    struct errbuf *eb)
 {
 	FILE	*out;
-	int	 fd;
 
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0644)) == -1 || (out = fdopen(fd, "w")) == NULL) {
-		errbuf_errno(eb, EK_IO, "cannot create '%s'", tmp);
-		if (fd != -1)
-			close(fd);
+	if (fs_atomic_begin(a, path, tmpl, 0644, eb) == -1)
+		return NULL;
+	if ((out = fdopen(a->fd, "w")) == NULL) {
+		errbuf_errno(eb, EK_IO, "cannot create '%s'", a->tmp);
 		return NULL;
 	}
 	return out;
@@ -416,30 +419,27 @@ manifest_create(const char *tmp, struct errbuf *eb)
 
 /*
  * Close out (may be NULL) and, when ok and every write reached the file,
- * rename tmp to path.  Otherwise tmp is removed.  Returns 0, or -1 (eb set
- * here unless !ok on entry, when the caller has set it).
+ * rename the temporary file over the manifest.  Otherwise it is removed.
+ * Returns 0, or -1 (eb set here unless !ok on entry, when the caller has
+ * set it).
  */
 static int
-manifest_finish(FILE *out, bool ok, const char *tmp, const char *path,
-    struct errbuf *eb)
+manifest_finish(FILE *out, bool ok, struct fs_atomic *a, struct errbuf *eb)
 {
 	if (out != NULL) {
 		if (ok && (fflush(out) == EOF || ferror(out))) {
-			errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
+			errbuf_errno(eb, EK_IO, "cannot write '%s'", a->tmp);
 			ok = false;
 		}
+		a->fd = -1;	/* fclose() closes it */
 		if (fclose(out) == EOF && ok) {
-			errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
+			errbuf_errno(eb, EK_IO, "cannot write '%s'", a->tmp);
 			ok = false;
 		}
 	}
-	if (ok && rename(tmp, path) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot rename '%s' to '%s'", tmp,
-		    path);
+	if (ok && fs_atomic_commit(a, false, eb) == -1)
 		ok = false;
-	}
-	if (!ok)
-		(void)unlink(tmp);
+	fs_atomic_abort(a);
 	return ok ? 0 : -1;
 }
 
@@ -448,7 +448,8 @@ manifest_write(const char *gdir, const char *name, const char *sha256,
     struct errbuf *eb)
 {
 	struct mwalk	 w;
-	char		*dir, *path, *tmp;
+	struct fs_atomic a = { .fd = -1 };
+	char		*dir, *path, *tmpl;
 	bool		 ok = false;
 	int		 ret;
 
@@ -456,24 +457,24 @@ manifest_write(const char *gdir, const char *name, const char *sha256,
 	dir = xasprintf("%s/%s/%s", gdir, RELEASE_DIR, name);
 	path = xasprintf("%s/%s/%s%s", gdir, RELEASE_DIR, MANIFEST_PREFIX,
 	    name);
-	tmp = xasprintf("%s/%s/%s%s", gdir, RELEASE_DIR, MANIFEST_TMP_PREFIX,
-	    name);
-	if ((w.out = manifest_create(tmp, eb)) == NULL)
+	tmpl = xasprintf("%s/%s/%s%s.XXXXXX", gdir, RELEASE_DIR,
+	    MANIFEST_TMP_PREFIX, name);
+	if ((w.out = manifest_create(&a, path, tmpl, eb)) == NULL)
 		goto out;
 	if (fprintf(w.out, "%s %s\n", MANIFEST_SCHEMA, sha256) < 0) {
-		errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
+		errbuf_errno(eb, EK_IO, "cannot write '%s'", a.tmp);
 		goto out;
 	}
 	if (walk(&w, dir) != 0)
 		goto out;
 	ok = true;
  out:
-	ret = manifest_finish(w.out, ok, tmp, path, eb);
+	ret = manifest_finish(w.out, ok, &a, eb);
 	w.out = NULL;
 	mwalk_release(&w);
 	free(dir);
 	free(path);
-	free(tmp);
+	free(tmpl);
 	return ret;
 }
 
@@ -559,7 +560,8 @@ manifest_write_tree(const char *gdir, const char *name, const char *sha256,
 	struct buf	 line;
 	FILE		*out = NULL;
 	const char	*rel;
-	char		*dir, *path, *tmp;
+	struct fs_atomic a = { .fd = -1 };
+	char		*dir, *path, *tmpl;
 	size_t		 n = 0, plen = strlen(prefix);
 	bool		 ok = false;
 	int		 fd = -1, ret;
@@ -570,8 +572,8 @@ manifest_write_tree(const char *gdir, const char *name, const char *sha256,
 	dir = xasprintf("%s/%s/%s", gdir, RELEASE_DIR, name);
 	path = xasprintf("%s/%s/%s%s", gdir, RELEASE_DIR, MANIFEST_PREFIX,
 	    name);
-	tmp = xasprintf("%s/%s/%s%s", gdir, RELEASE_DIR, MANIFEST_TMP_PREFIX,
-	    name);
+	tmpl = xasprintf("%s/%s/%s%s.XXXXXX", gdir, RELEASE_DIR,
+	    MANIFEST_TMP_PREFIX, name);
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1 || fstat(fd, &st) == -1) {
 		errbuf_errno(eb, EK_IO, "cannot open '%s'", dir);
@@ -595,14 +597,14 @@ manifest_write_tree(const char *gdir, const char *name, const char *sha256,
 
 	close(fd);
 	fd = -1;
-	if ((out = manifest_create(tmp, eb)) == NULL)
+	if ((out = manifest_create(&a, path, tmpl, eb)) == NULL)
 		goto out;
 	if (fprintf(out, "%s %s %lld.%09ld\n", MANIFEST_SCHEMA2, sha256,
 	    (long long)bound.tv_sec, bound.tv_nsec) < 0 ||
 	    fprintf(out, "d %o %u %u - - - %llu .\n",
 	    (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
 	    (unsigned)st.st_gid, (unsigned long long)st.st_ino) < 0) {
-		errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
+		errbuf_errno(eb, EK_IO, "cannot write '%s'", a.tmp);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -613,7 +615,7 @@ manifest_write_tree(const char *gdir, const char *name, const char *sha256,
 			goto out;
 		}
 		if (fprintf(out, "%s\n", buf_str(&line)) < 0) {
-			errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
+			errbuf_errno(eb, EK_IO, "cannot write '%s'", a.tmp);
 			goto out;
 		}
 	}
@@ -621,14 +623,14 @@ manifest_write_tree(const char *gdir, const char *name, const char *sha256,
  out:
 	if (fd != -1)
 		close(fd);
-	ret = manifest_finish(out, ok, tmp, path, eb);
+	ret = manifest_finish(out, ok, &a, eb);
 	if (ret == 0)
 		wait_past(&bound);	/* any change from now on is later */
 	buf_release(&line);
 	free(v);
 	free(dir);
 	free(path);
-	free(tmp);
+	free(tmpl);
 	return ret;
 }
 

@@ -21,15 +21,14 @@
 #include <unistd.h>
 
 #include <jansson.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include "caps.h"
+#include "digest.h"
 #include "errbuf.h"
 #include "message.h"
+#include "names.h"
+#include "quote.h"
 #include "xalloc.h"
-#include "dl_crypto.h"
 
 #include "banned.h"
 
@@ -58,89 +57,10 @@ message_release(struct message *m)
 	message_init(m);
 }
 
-const char *
-msg_quote(const char *s, size_t len, char *buf, size_t bufsz)
-{
-	size_t		 o = 0, i;
-	unsigned char	 c;
-
-	if (bufsz == 0)
-		return buf;
-	for (i = 0; i < len; i++) {
-		c = (unsigned char)s[i];
-		/* Room for "\xNN", "..." and the NUL. */
-		if (o + 4 + 3 + 1 > bufsz)
-			break;
-		if (c == '\\' || c == '"') {
-			buf[o++] = '\\';
-			buf[o++] = (char)c;
-		} else if (c < 0x20 || c >= 0x7f) {
-			(void)snprintf(buf + o, bufsz - o, "\\x%02x", c);
-			o += 4;
-		} else
-			buf[o++] = (char)c;
-	}
-	if (i < len) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o] = '\0';
-	return buf;
-}
-
 static const char *
 q(const char *s, char *buf, size_t bufsz)
 {
-	return msg_quote(s, strlen(s), buf, bufsz);
-}
-
-int
-msg_check_name(const char *what, const char *s, struct errbuf *eb)
-{
-	char	 qb[QUOTE_MAX + 8];
-	size_t	 n = strlen(s);
-
-	if (n == 0)
-		return errbuf_set(eb, EK_DATA, "%s: must not be empty", what);
-	if (n > MESSAGE_NAME_MAX)
-		return errbuf_set(eb, EK_DATA, "%s '%s': longer than %d "
-		    "characters", what, q(s, qb, sizeof(qb)),
-		    MESSAGE_NAME_MAX);
-	for (size_t i = 0; i < n; i++) {
-		unsigned char	c = (unsigned char)s[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9'))
-			continue;
-		if (i > 0 && (c == '.' || c == '_' || c == '-'))
-			continue;
-		if (i == 0 && (c == '.' || c == '_' || c == '-'))
-			return errbuf_set(eb, EK_DATA, "%s '%s': must start "
-			    "with a letter or digit", what,
-			    q(s, qb, sizeof(qb)));
-		return errbuf_set(eb, EK_DATA, "%s '%s': only letters, "
-		    "digits, '.', '_' and '-' are allowed", what,
-		    q(s, qb, sizeof(qb)));
-	}
-	return 0;
-}
-
-int
-msg_check_deployment_id(const char *what, const char *s, struct errbuf *eb)
-{
-	char	 qb[QUOTE_MAX + 8];
-	size_t	 n = strlen(s);
-	bool	 ok = n == MESSAGE_ID_LEN && s[0] == 'd' && s[1] == '-';
-
-	for (size_t i = 2; ok && i < n; i++)
-		if (!((s[i] >= 'A' && s[i] <= 'Z') ||
-		    (s[i] >= '0' && s[i] <= '9')))
-			ok = false;
-	if (!ok)
-		return errbuf_set(eb, EK_DATA, "%s '%s': must be 'd-' and 9 "
-		    "upper-case letters or digits", what,
-		    q(s, qb, sizeof(qb)));
-	return 0;
+	return quote_str(s, buf, bufsz);
 }
 
 int
@@ -358,10 +278,10 @@ message_validate(const struct message *m, struct errbuf *eb)
 	    m->group == NULL || m->location == NULL ||
 	    m->created_at == NULL || m->created_by == NULL)
 		return errbuf_set(eb, EK_DATA, "a required field is not set");
-	if (msg_check_deployment_id("deployment_id", m->deployment_id,
+	if (deployment_id_check("deployment_id", m->deployment_id,
 	    eb) == -1 ||
-	    msg_check_name("application", m->application, eb) == -1 ||
-	    msg_check_name("group", m->group, eb) == -1)
+	    name_check("application", m->application, eb) == -1 ||
+	    name_check("group", m->group, eb) == -1)
 		return -1;
 	if (m->sequence < 1 || m->sequence > MESSAGE_SEQUENCE_MAX)
 		return errbuf_set(eb, EK_DATA, "sequence: %llu is not in "
@@ -477,15 +397,15 @@ parse_fields(struct message *m, json_t *root, struct errbuf *eb)
 	}
 	if (get_string(root, "deployment_id", "deployment_id", false,
 	    &m->deployment_id, eb) == -1 ||
-	    msg_check_deployment_id("deployment_id", m->deployment_id,
+	    deployment_id_check("deployment_id", m->deployment_id,
 	    eb) == -1)
 		goto out;
 	if (get_string(root, "application", "application", false,
 	    &m->application, eb) == -1 ||
-	    msg_check_name("application", m->application, eb) == -1)
+	    name_check("application", m->application, eb) == -1)
 		goto out;
 	if (get_string(root, "group", "group", false, &m->group, eb) == -1 ||
-	    msg_check_name("group", m->group, eb) == -1)
+	    name_check("group", m->group, eb) == -1)
 		goto out;
 	if ((v = json_object_get(root, "sequence")) == NULL) {
 		errbuf_set(eb, EK_DATA, "sequence: missing");
@@ -642,18 +562,17 @@ message_serialize(const struct message *m, char **ret_json, size_t *ret_len,
 	return 0;
 }
 
+/* The HMAC-SHA256 of the message's canonical form under key. */
 static int
-hmac_hex(const unsigned char *key, size_t keylen, const char *data,
-    size_t len, unsigned char ret_mac[32], struct errbuf *eb)
+message_mac(const struct message *m, const unsigned char *key, size_t keylen,
+    unsigned char ret_mac[DIGEST_SHA256_LEN], struct errbuf *eb)
 {
-	unsigned int	 maclen = 0;
-
 	if (key == NULL || keylen == 0 || keylen > MESSAGE_KEY_MAX)
-		return errbuf_set(eb, EK_BUG, "bad HMAC key length %zu",
-		    keylen);
-	if (HMAC(EVP_sha256(), key, (int)keylen, (const unsigned char *)data,
-	    len, ret_mac, &maclen) == NULL || maclen != 32)
-		return errbuf_set(eb, EK_BUG, "HMAC-SHA256 failed");
+		return errbuf_set(eb, EK_BUG, "cannot sign the message: a key "
+		    "of %zu bytes (1 to %d)", keylen, MESSAGE_KEY_MAX);
+	if (digest_hmac_sha256(key, keylen, m->canonical, m->canonical_len,
+	    ret_mac, eb) == -1)
+		return errbuf_prefix(eb, "cannot sign the message: ");
 	return 0;
 }
 
@@ -691,12 +610,10 @@ message_sign(struct message *m, const unsigned char *key, size_t keylen,
 	free(canon);
 	if (key == NULL)
 		return 0;
-	if (hmac_hex(key, keylen, m->canonical, m->canonical_len, mac,
-	    eb) == -1)
+	if (message_mac(m, key, keylen, mac, eb) == -1)
 		return -1;
-	sig = xmalloc(65);
-	for (size_t i = 0; i < 32; i++)
-		(void)snprintf(sig + 2 * i, 3, "%02x", mac[i]);
+	sig = xmalloc(DIGEST_SHA256_HEX + 1);
+	digest_hex(mac, sizeof(mac), sig);
 	m->signature = sig;
 	return 0;
 }
@@ -722,10 +639,9 @@ message_verify(const struct message *m, const unsigned char *key,
 			return errbuf_set(eb, EK_DATA, "bad message signature");
 		got[i] = (unsigned char)(hi << 4 | lo);
 	}
-	if (hmac_hex(key, keylen, m->canonical, m->canonical_len, mac,
-	    eb) == -1)
+	if (message_mac(m, key, keylen, mac, eb) == -1)
 		return -1;
-	if (CRYPTO_memcmp(mac, got, sizeof(mac)) != 0)
+	if (!digest_equal(mac, got, sizeof(mac)))
 		return errbuf_set(eb, EK_DATA, "bad message signature "
 		    "(HMAC-SHA256 does not match)");
 	return 0;
@@ -787,7 +703,7 @@ message_check_location(const struct message *m, const char *store_url,
 
 		errbuf_set(eb, EK_DATA, "revision.location '%s' is outside "
 		    "the store's '%s'", q(loc, qb, sizeof(qb)),
-		    msg_quote(prefix, strlen(prefix), qs, sizeof(qs)));
+		    quote_str(prefix, qs, sizeof(qs)));
 		goto out;
 	}
 	rest = loc + strlen(prefix);
@@ -813,26 +729,6 @@ message_check_target(const struct message *m, const char *application,
 		return errbuf_set(eb, EK_DATA, "message is for '%s/%s'; this "
 		    "host serves '%s/%s'", m->application, m->group,
 		    application, group);
-	return 0;
-}
-
-int
-message_new_id(char ret_id[MESSAGE_ID_LEN + 1], struct errbuf *eb)
-{
-	static const char	 b32[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-	unsigned char		 r[9];
-	ssize_t			 n;
-
-	do
-		n = getrandom(r, sizeof(r), 0);
-	while (n == -1 && errno == EINTR);
-	if (n != (ssize_t)sizeof(r))
-		return errbuf_errno(eb, EK_OS, "getrandom");
-	ret_id[0] = 'd';
-	ret_id[1] = '-';
-	for (size_t i = 0; i < sizeof(r); i++)
-		ret_id[2 + i] = b32[r[i] & 31];
-	ret_id[MESSAGE_ID_LEN] = '\0';
 	return 0;
 }
 

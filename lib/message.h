@@ -24,6 +24,8 @@
 #include <time.h>
 
 #include "bundle.h"
+#include "names.h"
+#include "quote.h"
 #include "compat.h"
 
 struct errbuf;
@@ -31,16 +33,14 @@ struct json_t;
 
 #define MESSAGE_SCHEMA		"hookd.deployment/1"
 #define MESSAGE_DEPTH_MAX	8	/* JSON nesting levels */
-#define MESSAGE_NAME_MAX	100	/* application, group, instance */
 #define MESSAGE_TEXT_MAX	256	/* ref, created_by */
 #define MESSAGE_LOCATION_MAX	1024	/* revision.location */
 #define MESSAGE_SEQUENCE_MAX	(UINT64_C(1) << 53)	/* exact in a double */
-#define MESSAGE_ID_LEN		11	/* "d-" + 9 characters */
 #define MESSAGE_KEY_MAX		4096	/* HMAC key bytes */
 
 struct message {
 	char		*deployment_id;	/* d-[A-Z0-9]{9} */
-	char		*application;	/* see msg_check_name() */
+	char		*application;	/* see name_check() */
 	char		*group;
 	uint64_t	 sequence;	/* 1 .. 2^53 */
 	char		*location;	/* s3://... or file:///... */
@@ -125,33 +125,15 @@ int	message_check_location(const struct message *, const char *store_url,
 int	message_check_target(const struct message *, const char *application,
 	    const char *group, struct errbuf *);
 
-/* A new random deployment id ("d-" + 9 of [A-Z2-7]) in ret_id. */
-int	message_new_id(char ret_id[MESSAGE_ID_LEN + 1], struct errbuf *);
-
 /* "tgz", "tar", "zip" (NULL for BUNDLE_DIR). */
 const char *message_format_name(enum bundle_format);
 
 /*
- * Name rules, each returning 0 or -1 with EK_DATA "WHAT 'VALUE': why"
- * ('what' names the field, e.g. "group"):
- * - msg_check_name: application, group and instance names,
- *   [A-Za-z0-9._-]{1,100}, starting with a letter or digit (so never "."
- *   or ".." or "-x").
- * - msg_check_deployment_id: d-[A-Z0-9]{9}.
- * - msg_check_hex: exactly 'len' lowercase hex digits.
+ * Exactly 'len' lowercase hex digits: 0, or -1 with EK_DATA "WHAT
+ * 'VALUE': why".  (Names and deployment ids: names.h.)
  */
-int	msg_check_name(const char *what, const char *, struct errbuf *);
-int	msg_check_deployment_id(const char *what, const char *,
-	    struct errbuf *);
 int	msg_check_hex(const char *what, const char *, size_t len,
 	    struct errbuf *);
-
-/*
- * Copy 'len' bytes of untrusted text into buf as a printable, shortened
- * string for messages: control and non-ASCII bytes as \xNN, a trailing
- * "..." when cut.  Returns buf.
- */
-const char *msg_quote(const char *s, size_t len, char *buf, size_t bufsz);
 
 /*
  * Load an HMAC key file: a regular file, owned by root or the effective

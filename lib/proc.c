@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "clock.h"
 #include "errbuf.h"
 #include "log.h"
 #include "proc.h"
@@ -104,15 +105,6 @@ struct proc_child {
 	int64_t		 t_tick;	/* next on_tick */
 	int64_t		 t_settled;	/* reaped and no kill pending */
 };
-
-static int64_t
-now_ms(void)
-{
-	struct timespec	 ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void
 closefd(int *fd)
@@ -564,7 +556,7 @@ proc_loop(struct proc_child *c)
 	int64_t		 now;
 
 	for (;;) {
-		now = now_ms();
+		now = mono_ms();
 		if (!proc_step(c, now))
 			break;
 
@@ -579,7 +571,7 @@ proc_loop(struct proc_child *c)
 			pfd[n].fd = c->out[i].fd;
 			pfd[n++].events = POLLIN;
 		}
-		if (poll(pfd, n, proc_timeout(c, now_ms())) == -1) {
+		if (poll(pfd, n, proc_timeout(c, mono_ms())) == -1) {
 			if (errno != EINTR) {
 				log_debug("proc: poll: %s", strerror(errno));
 				(void)poll(NULL, 0, PROC_GROUP_POLL_MSEC);
@@ -627,7 +619,7 @@ proc_result_fill(struct proc_child *c, struct proc_result *r)
 		r->status = WEXITSTATUS(c->wstatus);
 	}
 	r->pipe_held = proc_streams_open(c);
-	r->elapsed = (double)(now_ms() - c->t_start) / 1000.0;
+	r->elapsed = (double)(mono_ms() - c->t_start) / 1000.0;
 	r->pgid = c->pid;
 	r->outbytes = c->total;
 
@@ -820,7 +812,7 @@ proc_run(const struct proc_spec *sp, struct proc_result *ret,
 	fds[2] = f.out[1][1];
 	fds[3] = f.status[1];
 	self = getpid();
-	c->t_start = now_ms();
+	c->t_start = mono_ms();
 	if ((pid = fork()) == -1) {
 		errbuf_errno(eb, EK_OS, "cannot fork");
 		goto out;
@@ -896,7 +888,7 @@ proc_step_name(int step)
 {
 	switch (step) {
 	case PROC_STEP_SETSID:
-		return "setsid";
+		return "cannot start a session (setsid)";
 	case PROC_STEP_STDIO:
 		return "cannot set up stdin/stdout/stderr";
 	case PROC_STEP_CHDIR:

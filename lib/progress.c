@@ -158,6 +158,17 @@ progress_event_end(struct progress *p, const struct deploy_event *de)
 	(void)json_object_set_new(e, "duration", json_real(de->duration));
 	setstr(e, "script", de->script);
 	setstr(e, "outcome", de->outcome);
+	if (de->nwarnings > 0) {
+		/* The appspec's warnings: what CodeDeploy would ignore. */
+		json_t	*w = json_array();
+
+		if (w == NULL)
+			abort();
+		for (i = 0; i < de->nwarnings; i++)
+			(void)json_array_append_new(w,
+			    json_string(de->warnings[i]));
+		(void)json_object_set_new(p->doc, "warnings", w);
+	}
 }
 
 void

@@ -12,7 +12,9 @@
  *      "rolled_back_to", "started_at", "updated_at", "finished_at",
  *      "events": [{"event", "status": "Running" | "Succeeded" | "Failed" |
  *                  "Skipped", "rollback", "started_at", "finished_at",
- *                  "duration", "script", "outcome"}]}
+ *                  "duration", "script", "outcome"}],
+ *      "warnings": ["FILE:LINE:COL: path: what", ...] (optional: the
+ *                  appspec's warnings, set when DownloadBundle ends)}
  *   groups/APP/GROUP/instances/INSTANCE.json  (hookd.instance/1)
  *     {"schema", "instance", "application", "group", "queue",
  *      "queue_backend", "started_at", "last_seen", "pid", "version",

@@ -9,10 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends.h"
 #include "caps.h"
 #include "errbuf.h"
 #include "message.h"
+#include "names.h"
 #include "queue.h"
+#include "quote.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -72,8 +75,8 @@ queue_name(const char *prefix, const char *group, const char *instance,
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
 			goto badprefix;
-	if (msg_check_name("group", group, eb) == -1 ||
-	    msg_check_name("instance", instance, eb) == -1) {
+	if (name_check("group", group, eb) == -1 ||
+	    name_check("instance", instance, eb) == -1) {
 		eb->kind = EK_CONFIG;
 		return NULL;
 	}
@@ -93,7 +96,7 @@ queue_name(const char *prefix, const char *group, const char *instance,
  badprefix:
 	errbuf_set(eb, EK_CONFIG, "queue_prefix '%s': only letters, digits, "
 	    "'_' and '-' are allowed, at least one",
-	    msg_quote(prefix, strlen(prefix), qb, sizeof(qb)));
+	    quote_str(prefix, qb, sizeof(qb)));
 	return NULL;
 }
 
@@ -111,12 +114,10 @@ queue_open(const char *url, const char *name, unsigned visibility,
 	if (strncmp(url, "file://", 7) == 0 && url[7] == '/')
 		return queue_spool_new(url + 7, name, visibility, ret_queue,
 		    eb);
-	/* queue_sqs.c (on lib/aws/sqs.h) plugs in here, with 'aws'. */
 	if (strcmp(url, "sqs") == 0)
-		return errbuf_set(eb, EK_CONFIG, "queue 'sqs': the SQS backend "
-		    "is not built into this hookd");
+		return queue_sqs_new(aws, name, visibility, ret_queue, eb);
 	return errbuf_set(eb, EK_CONFIG, "queue '%s': must be file:///PATH "
-	    "or sqs", msg_quote(url, strlen(url), qb, sizeof(qb)));
+	    "or sqs", quote_str(url, qb, sizeof(qb)));
 }
 
 void
@@ -197,5 +198,5 @@ queue_list(const char *url, struct aws_client *aws, const char *prefix,
 	if (strncmp(url, "file://", 7) == 0 && url[7] == '/')
 		return queue_spool_list(url + 7, prefix, ret_names, ret_n, eb);
 	return errbuf_set(eb, EK_CONFIG, "queue '%s': cannot list queues "
-	    "here", msg_quote(url, strlen(url), qb, sizeof(qb)));
+	    "here", quote_str(url, qb, sizeof(qb)));
 }

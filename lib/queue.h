@@ -4,7 +4,7 @@
  * and fan-out"), one interface over several backends:
  *
  *   file:///ABS   queue_spool.c, a maildir-like spool directory
- *   sqs           queue_sqs.c (not written yet), on lib/aws/sqs.h
+ *   sqs           queue_sqs.c, on lib/aws/sqs.h (backends.h)
  *
  * Semantics are SQS's, so the daemon has one code path: receive() hides a
  * message for the visibility timeout and hands out a receipt; delete()
@@ -95,7 +95,7 @@ struct queue {
  * duplicate id; it goes to failed/ with a .reason file).  lib/ logs
  * those at debug only, so the caller registers fn to hear of each, with
  * the file as it was found ("new/ID,0"), where it went ("ID,1" in
- * failed/) and why, all three quoted printable (msg_quote).  fn runs
+ * failed/) and why, all three quoted printable (quote.h).  fn runs
  * inside queue_receive(); it must not call the queue.  NULL: none.  A
  * reject() the caller asked for is not a set-aside.
  */

@@ -46,11 +46,14 @@
 #include <unistd.h>
 
 #include "caps.h"
+#include "clock.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "log.h"
 #include "message.h"
 #include "queue.h"
 #include "queue_int.h"
+#include "quote.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -58,7 +61,7 @@
 #define SPOOL_MODE	0700
 #define SPOOL_ID_MAX	128	/* bytes of a message id */
 #define CLAIMANT_MAX	64
-/* Longest failed/ name: "." NAME ".reason.tmp" must fit in NAME_MAX. */
+/* Longest failed/ name: "." NAME ".reason.XXXXXX" must fit in NAME_MAX. */
 #define SPOOL_FAILED_NAME_MAX	(NAME_MAX - 16)
 
 struct spool {
@@ -275,7 +278,8 @@ open_inotify(struct queue *q, struct errbuf *eb)
 	if (s->ifd != -1)
 		return 0;
 	if ((fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC)) == -1)
-		return errbuf_errno(eb, EK_OS, "inotify_init1");
+		return errbuf_errno(eb, EK_OS, "cannot watch spool '%s' "
+		    "(inotify_init1)", s->dir);
 	path = xasprintf("%s/new", s->dir);
 	if (inotify_add_watch(fd, path, IN_MOVED_TO | IN_CLOSE_WRITE |
 	    IN_ONLYDIR) == -1) {
@@ -369,7 +373,7 @@ names_free(char **names, size_t n)
  * 'shown' is how the message was first found ("new/ID,0") when the spool
  * sets it aside by itself: the daemon is told through queue_note_aside();
  * NULL for a reject() the daemon asked for.
- * A 'dest' too long to take the ".reason.tmp" suffix within NAME_MAX (a
+ * A 'dest' too long to take the ".reason.XXXXXX" suffix within NAME_MAX (a
  * stray file's name, not one of ours) is replaced by "long-name.RANDOM",
  * or the file could never be moved and would block the queue for good
  * (found by tests/fuzz/fuzz_spool.c).  Returns 0, or -1 (EK_NOINPUT when
@@ -380,10 +384,11 @@ move_failed(struct spool *s, const char *sub, const char *name,
     const char *dest, const char *reason, const char *shown,
     struct errbuf *eb)
 {
+	struct fs_atomic a = { .fd = -1 };
 	char		 rq[QUEUE_REASON_MAX], nq[128], dq[128], alt[32];
 	char		*rname = NULL, *tmp = NULL;
 	uint64_t	 r;
-	int		 fd = -1, ret = -1;
+	int		 ret = -1;
 
 	if (strlen(dest) > SPOOL_FAILED_NAME_MAX) {
 		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
@@ -392,20 +397,18 @@ move_failed(struct spool *s, const char *sub, const char *name,
 		    (unsigned long long)r);
 		dest = alt;
 	}
-	(void)msg_quote(reason, strlen(reason), rq, sizeof(rq));
-	rname = xasprintf("failed/%s.reason", dest);
-	tmp = xasprintf("failed/.%s.reason.tmp", dest);
-	fd = openat(s->dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600);
-	if (fd == -1 || write_full(fd, rq, strlen(rq)) == -1 ||
-	    write_full(fd, "\n", 1) == -1 || fsync(fd) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot write '%s/%s'", s->dir, tmp);
+	(void)quote_str(reason, rq, sizeof(rq));
+	rname = xasprintf("%s/failed/%s.reason", s->dir, dest);
+	tmp = xasprintf("%s/failed/.%s.reason.XXXXXX", s->dir, dest);
+	if (fs_atomic_begin(&a, rname, tmp, 0600, eb) == -1)
+		goto out;
+	if (write_full(a.fd, rq, strlen(rq)) == -1 ||
+	    write_full(a.fd, "\n", 1) == -1) {
+		errbuf_errno(eb, EK_IO, "cannot write '%s'", a.tmp);
 		goto out;
 	}
-	if (renameat(s->dfd, tmp, s->dfd, rname) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot rename '%s/%s'", s->dir, tmp);
+	if (fs_atomic_commit(&a, true, eb) == -1)
 		goto out;
-	}
 	free(tmp);
 	tmp = xasprintf("%s/%s", sub, name);
 	free(rname);
@@ -416,16 +419,15 @@ move_failed(struct spool *s, const char *sub, const char *name,
 		goto out;
 	}
 	log_debug("spool %s: message '%s' moved to failed/%s: %s", s->dir,
-	    msg_quote(name, strlen(name), nq, sizeof(nq)), dest, rq);
+	    quote_str(name, nq, sizeof(nq)), dest, rq);
 	ret = sync_sub(s, "failed", eb);
 	/* The daemon never received it: tell it (lib/ logs at debug only). */
 	if (shown != NULL)
-		queue_note_aside(s->q, msg_quote(shown, strlen(shown), nq,
-		    sizeof(nq)), msg_quote(dest, strlen(dest), dq, sizeof(dq)),
+		queue_note_aside(s->q, quote_str(shown, nq,
+		    sizeof(nq)), quote_str(dest, dq, sizeof(dq)),
 		    rq);
  out:
-	if (fd != -1)
-		close(fd);
+	fs_atomic_abort(&a);
 	free(rname);
 	free(tmp);
 	return ret;
@@ -641,7 +643,7 @@ sp_receive(struct queue *q, unsigned wait_sec, struct queue_msg *ret_msg,
     struct errbuf *eb)
 {
 	struct spool	*s = sp(q);
-	struct timespec	 t0, t1;
+	struct timespec	 t0;
 	struct pollfd	 pfd;
 	time_t		 next;
 	long long	 left_ms, ms;
@@ -651,17 +653,14 @@ sp_receive(struct queue *q, unsigned wait_sec, struct queue_msg *ret_msg,
 		return -1;
 	if (wait_sec > 0 && open_inotify(q, eb) == -1)
 		return -1;
-	(void)clock_gettime(CLOCK_MONOTONIC, &t0);
+	mono_now(&t0);
 	for (;;) {
 		drain_inotify(s);
 		if (reclaim(s, &next, eb) == -1)
 			return -1;
 		if ((r = claim_one(q, ret_msg, eb)) != 0)
 			return r;
-		(void)clock_gettime(CLOCK_MONOTONIC, &t1);
-		left_ms = (long long)wait_sec * 1000 -
-		    ((t1.tv_sec - t0.tv_sec) * 1000LL +
-		    (t1.tv_nsec - t0.tv_nsec) / 1000000);
+		left_ms = (long long)wait_sec * 1000 - mono_ms_since(&t0);
 		if (left_ms <= 0)
 			return 0;
 		ms = left_ms;
@@ -676,7 +675,8 @@ sp_receive(struct queue *q, unsigned wait_sec, struct queue_msg *ret_msg,
 		if (r == -1 && errno == EINTR)
 			return 0;
 		if (r == -1)
-			return errbuf_errno(eb, EK_OS, "poll");
+			return errbuf_errno(eb, EK_OS, "cannot wait on spool "
+			    "'%s' (poll)", s->dir);
 	}
 }
 
@@ -711,7 +711,7 @@ check_receipt(const char *receipt, struct errbuf *eb)
 
 	if (sname_parse(receipt, 2, &sn) == -1 || strchr(receipt, ',') == NULL)
 		return errbuf_set(eb, EK_BUG, "bad spool receipt '%s'",
-		    msg_quote(receipt, strlen(receipt), qb, sizeof(qb)));
+		    quote_str(receipt, qb, sizeof(qb)));
 	return 0;
 }
 
@@ -876,33 +876,17 @@ sp_destroy(struct queue *q, struct errbuf *eb)
 {
 	struct spool	*s = sp(q);
 	char		*p;
+	int		 r;
 
 	if (open_dir(q, eb) == -1)
 		return eb->kind == EK_NOINPUT ? 0 : -1;
+	/* Our subdirectories only: anything else keeps the spool. */
 	for (size_t i = 0; i < nitems(subdirs); i++) {
-		struct dirent	*de;
-		DIR		*d;
-		int		 fd;
-
-		fd = openat(s->dfd, subdirs[i], O_RDONLY | O_DIRECTORY |
-		    O_CLOEXEC);
-		if (fd == -1)
-			continue;
-		if ((d = fdopendir(fd)) == NULL) {
-			close(fd);
-			continue;
-		}
-		while ((de = readdir(d)) != NULL)
-			if (strcmp(de->d_name, ".") != 0 &&
-			    strcmp(de->d_name, "..") != 0)
-				(void)unlinkat(fd, de->d_name, 0);
-		closedir(d);
-		if (unlinkat(s->dfd, subdirs[i], AT_REMOVEDIR) == -1) {
-			p = xasprintf("%s/%s", s->dir, subdirs[i]);
-			errbuf_errno(eb, EK_IO, "cannot remove '%s'", p);
-			free(p);
+		p = xasprintf("%s/%s", s->dir, subdirs[i]);
+		r = fs_rmtree(p, eb);
+		free(p);
+		if (r == -1)
 			return -1;
-		}
 	}
 	if (rmdir(s->dir) == -1)
 		return errbuf_errno(eb, EK_IO, "cannot remove '%s'", s->dir);
@@ -958,11 +942,11 @@ queue_spool_new(const char *dir, const char *name, unsigned visibility,
 		n--;
 	if (dir[0] != '/' || n >= PATH_MAX - 256)
 		return errbuf_set(eb, EK_CONFIG, "queue directory '%s': must "
-		    "be an absolute path", msg_quote(dir, strlen(dir), qb,
+		    "be an absolute path", quote_str(dir, qb,
 		    sizeof(qb)));
 	if (!id_ok(name, strlen(name)) || strchr(name, ':') != NULL)
 		return errbuf_set(eb, EK_CONFIG, "queue name '%s': not a "
-		    "valid name", msg_quote(name, strlen(name), qb,
+		    "valid name", quote_str(name, qb,
 		    sizeof(qb)));
 	s = xcalloc(1, sizeof(*s));
 	s->base = xstrndup(dir, n);

@@ -336,15 +336,6 @@ queue_sqs_list(struct aws_client *c, const char *prefix, char ***ret_names,
 	return 0;
 }
 
-int
-backend_queue_open(const char *url, const char *name, unsigned visibility,
-    struct aws_client *aws, struct queue **ret_queue, struct errbuf *eb)
-{
-	if (strcmp(url, "sqs") == 0)
-		return queue_sqs_new(aws, name, visibility, ret_queue, eb);
-	return queue_open(url, name, visibility, aws, ret_queue, eb);
-}
-
 /* backend_queue_send_many() on SQS: names -> URLs, then sqs_send_many. */
 struct send_map {
 	const size_t	*idx;		/* send i -> names index */
@@ -474,7 +465,7 @@ backend_queue_send_many(const char *url, struct aws_client *aws,
 		struct errbuf	e = { 0 };
 
 		q = NULL;
-		if (backend_queue_open(url, names[i], 0, aws, &q, &e) == -1 ||
+		if (queue_open(url, names[i], 0, aws, &q, &e) == -1 ||
 		    queue_send(q, body, len, &e) == -1)
 			sent(arg, i, &e);
 		else

@@ -62,17 +62,7 @@ release_switch(const char *gdir, const char *release, struct errbuf *eb)
 		ret = 0;
 		goto out;
 	}
-	(void)unlink(tmp);
-	if (symlink(release, tmp) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot create symlink '%s'", tmp);
-		goto out;
-	}
-	if (rename(tmp, cur) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot rename '%s' to '%s'", tmp, cur);
-		(void)unlink(tmp);
-		goto out;
-	}
-	ret = 0;
+	ret = fs_symlink_replace(cur, release, tmp, eb);
  out:
 	free(cur);
 	free(tmp);
@@ -115,51 +105,6 @@ release_current(const char *gdir, char **ret, struct errbuf *eb)
 }
 
 /* --- removal and copying --- */
-
-static struct {
-	int		 err;
-	char		 path[PATH_MAX];
-} rm_ctx;
-
-static int
-rmtree_cb(const char *fpath, const struct stat *sb, int flag,
-    struct FTW *ftw)
-{
-	if (remove(fpath) == -1 && errno != ENOENT && rm_ctx.err == 0) {
-		rm_ctx.err = errno;
-		(void)strlcpy(rm_ctx.path, fpath, sizeof(rm_ctx.path));
-	}
-	return 0;
-}
-
-int
-release_rmtree(const char *path, struct errbuf *eb)
-{
-	struct stat	 sb;
-
-	if (lstat(path, &sb) == -1) {
-		if (errno == ENOENT)
-			return 0;
-		return errbuf_errno(eb, EK_IO, "cannot stat '%s'", path);
-	}
-	if (!S_ISDIR(sb.st_mode)) {
-		if (unlink(path) == -1 && errno != ENOENT)
-			return errbuf_errno(eb, EK_IO, "cannot remove '%s'",
-			    path);
-		return 0;
-	}
-	rm_ctx.err = 0;
-	rm_ctx.path[0] = '\0';
-	if (nftw(path, rmtree_cb, WALK_FDS, FTW_DEPTH | FTW_PHYS |
-	    FTW_MOUNT) == -1 && rm_ctx.err == 0) {
-		rm_ctx.err = errno;
-		(void)strlcpy(rm_ctx.path, path, sizeof(rm_ctx.path));
-	}
-	if (rm_ctx.err != 0)
-		return errbuf_errnum(eb, EK_IO, rm_ctx.err,
-		    "cannot remove '%s'", rm_ctx.path);
-	return 0;
-}
 
 uint64_t
 release_seq(const char *name)
@@ -311,7 +256,7 @@ release_clean_tmp(const char *gdir)
 		if (!is_leftover(dirfd(d), de->d_name))
 			continue;
 		path = xasprintf("%s/%s", dir, de->d_name);
-		if (release_rmtree(path, &eb) == -1)
+		if (fs_rmtree(path, &eb) == -1)
 			log_debug("%s", eb.msg);
 		free(path);
 	}
@@ -335,7 +280,7 @@ release_prune(const char *gdir, unsigned keep, const char *const *protect,
 		if (is_protected(names[i], protect, nprotect))
 			continue;
 		path = xasprintf("%s/%s/%s", gdir, RELEASE_DIR, names[i]);
-		if (release_rmtree(path, &eb2) == -1) {
+		if (fs_rmtree(path, &eb2) == -1) {
 			if (failed++ == 0)
 				*eb = eb2;
 		} else {
@@ -378,19 +323,7 @@ relink(const char *path, const char *target, const char *id,
 	int	 ret = -1;
 
 	tmp = xasprintf("%s.hookd-tmp-%s", path, id);
-	(void)unlink(tmp);
-	if (symlink(target, tmp) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot create symlink '%s'", tmp);
-		goto out;
-	}
-	if (rename(tmp, path) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot rename '%s' to '%s'", tmp,
-		    path);
-		(void)unlink(tmp);
-		goto out;
-	}
-	ret = 0;
- out:
+	ret = fs_symlink_replace(path, target, tmp, eb);
 	free(tmp);
 	return ret;
 }
@@ -477,7 +410,7 @@ link_one(const struct appspec_file *f, const char *gdir,
 		} else if (feb == FEB_OVERWRITE) {
 			backup = xasprintf("%s%s%s", linkpath,
 			    RELEASE_BAK_INFIX, id);
-			if (release_rmtree(backup, eb) == -1)
+			if (fs_rmtree(backup, eb) == -1)
 				goto out;
 			if (rename(linkpath, backup) == -1) {
 				errbuf_errno(eb, EK_IO, "cannot move '%s' "
@@ -672,9 +605,10 @@ acl_qualifier(char kind, const char *name, id_t *ret, struct errbuf *eb)
 	return 0;
 }
 
-/* Set (or add) one entry of 'acl'. */
+/* Set (or add) one entry of 'acl', the ACL of path. */
 static int
-acl_put(acl_t *acl, const struct appspec_acl *a, struct errbuf *eb)
+acl_put(acl_t *acl, const struct appspec_acl *a, const char *path,
+    struct errbuf *eb)
 {
 	acl_entry_t	 ent;
 	acl_tag_t	 tag, t;
@@ -716,14 +650,18 @@ acl_put(acl_t *acl, const struct appspec_acl *a, struct errbuf *eb)
 		if (acl_create_entry(acl, &ent) == -1 ||
 		    acl_set_tag_type(ent, tag) == -1 ||
 		    (named && acl_set_qualifier(ent, &q) == -1))
-			return errbuf_errno(eb, EK_IO, "acl entry");
+			return errbuf_errno(eb, EK_IO, "'%s': cannot add the "
+			    "ACL entry %s%c:%s", path, a->is_default ? "d:" :
+			    "", a->kind, named ? a->name : "");
 	}
 	if (acl_get_permset(ent, &ps) == -1 || acl_clear_perms(ps) == -1 ||
 	    ((a->perms & 4) && acl_add_perm(ps, ACL_READ) == -1) ||
 	    ((a->perms & 2) && acl_add_perm(ps, ACL_WRITE) == -1) ||
 	    ((a->perms & 1) && acl_add_perm(ps, ACL_EXECUTE) == -1) ||
 	    acl_set_permset(ent, ps) == -1)
-		return errbuf_errno(eb, EK_IO, "acl permissions");
+		return errbuf_errno(eb, EK_IO, "'%s': cannot set the "
+		    "permissions of the ACL entry %s%c:%s", path,
+		    a->is_default ? "d:" : "", a->kind, named ? a->name : "");
 	return 0;
 }
 
@@ -761,11 +699,12 @@ apply_acls(const char *path, bool isdir, const struct appspec_perm *p,
 		}
 		for (size_t i = 0; i < p->nacls; i++) {
 			if (p->acls[i].is_default == dflt &&
-			    acl_put(&acl, &p->acls[i], eb) == -1)
+			    acl_put(&acl, &p->acls[i], path, eb) == -1)
 				goto out;
 		}
 		if (!mask && acl_calc_mask(&acl) == -1) {
-			errbuf_errno(eb, EK_IO, "acl mask of '%s'", path);
+			errbuf_errno(eb, EK_IO, "cannot compute the ACL mask "
+			    "of '%s'", path);
 			goto out;
 		}
 		if (acl_set_file(path, type, acl) == -1) {

@@ -43,13 +43,6 @@ int	release_current(const char *gdir, char **ret, struct errbuf *)
 	    HOOKD_WUR;
 
 /*
- * Remove a directory tree (or a file) without following symlinks.  A
- * missing path is not an error.  EK_IO names the first entry that could
- * not be removed.  Blocks for as long as the tree takes.
- */
-int	release_rmtree(const char *path, struct errbuf *) HOOKD_WUR;
-
-/*
  * Remove release directories beyond the newest 'keep' (by sequence),
  * never one named in protect[] ("SEQ-ID" or "releases/SEQ-ID"), nor
  * anything that is not a release, with the manifest of each (manifest.h).

@@ -20,6 +20,7 @@
 #include "aws/asg.h"
 #include "aws/client.h"
 #include "aws/imds.h"
+#include "clock.h"
 #include "errbuf.h"
 #include "log.h"
 #include "scaleout.h"
@@ -44,16 +45,6 @@ scaleout_release(struct scaleout *so)
 	free(so->lifecycle_state);
 	free(so->result);
 	memset(so, 0, sizeof(*so));
-}
-
-static long long
-ms_since(const struct timespec *t)
-{
-	struct timespec	 now;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &now);
-	return (now.tv_sec - t->tv_sec) * 1000LL +
-	    (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
 static void
@@ -204,7 +195,7 @@ scaleout_begin(struct scaleout *so, struct aws_client *aws,
 			return -1;
 		if (rc == 0) {
 			so->state = SO_PENDING;
-			(void)clock_gettime(CLOCK_MONOTONIC, &so->hb_last);
+			mono_now(&so->hb_last);
 		}
 	} else if (!found || so->group == NULL)
 		return 0;	/* not in an Auto Scaling group */
@@ -239,7 +230,7 @@ scaleout_next_ms(const struct scaleout *so)
 
 	if (so->state != SO_PENDING)
 		return -1;
-	left = so->heartbeat_every_ms - ms_since(&so->hb_last);
+	left = so->heartbeat_every_ms - mono_ms_since(&so->hb_last);
 	return left < 0 ? 0 : left;
 }
 
@@ -256,7 +247,7 @@ scaleout_tick(struct scaleout *so, bool force, struct errbuf *eb)
 		return 0;
 	action_of(so, &a);
 	rc = asg_record_heartbeat(so->aws, &a, eb);
-	(void)clock_gettime(CLOCK_MONOTONIC, &so->hb_last);
+	mono_now(&so->hb_last);
 	if (rc == -1) {
 		/* Try again after a third of the interval, not a full one. */
 		every = so->heartbeat_every_ms / SCALEOUT_HB_FRACTION;

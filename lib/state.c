@@ -22,6 +22,7 @@
 
 #include "caps.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "state.h"
 #include "xalloc.h"
 
@@ -533,47 +534,15 @@ encode_state(const struct state *st)
 	return root;
 }
 
-/* fsync the directory holding 'path', so a rename in it is durable. */
-static int
-fsync_parent(const char *path, struct errbuf *eb)
-{
-	char	*dir, *slash;
-	int	 fd, ret = -1;
-
-	dir = xstrdup(path);
-	slash = strrchr(dir, '/');
-	if (slash == NULL)
-		(void)strlcpy(dir, ".", strlen(dir) + 1);
-	else if (slash == dir)
-		slash[1] = '\0';
-	else
-		*slash = '\0';
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot open '%s'", dir);
-		goto out;
-	}
-	if (fsync(fd) == -1 && errno != EINVAL) {
-		errbuf_errno(eb, EK_IO, "cannot fsync '%s'", dir);
-		close(fd);
-		goto out;
-	}
-	close(fd);
-	ret = 0;
- out:
-	free(dir);
-	return ret;
-}
-
 int
 state_save(const struct state *st, const char *path, bool durable,
     struct errbuf *eb)
 {
 	json_t	*root;
-	char	*text = NULL, *tmp;
+	char	*text = NULL;
 	size_t	 len;
-	int	 fd = -1, ret = -1;
+	int	 ret = -1;
 
-	tmp = xasprintf("%s.tmp-XXXXXX", path);
 	root = encode_state(st);
 	text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 	json_decref(root);
@@ -588,41 +557,8 @@ state_save(const struct state *st, const char *path, bool durable,
 		goto out;
 	}
 	text[len++] = '\n';
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot create '%s'", tmp);
-		goto out;
-	}
-	if (fchmod(fd, 0644) == -1 || write_full(fd, text, len) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
-		goto out;
-	}
-	if (durable && fsync(fd) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot fsync '%s'", tmp);
-		goto out;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
-		goto out;
-	}
-	fd = -1;
-	if (rename(tmp, path) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot rename '%s' to '%s'", tmp,
-		    path);
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	if (durable && fsync_parent(path, eb) == -1)
-		goto out;
-	ret = 0;
+	ret = fs_replace(path, text, len, 0644, durable, eb);
  out:
-	if (fd != -1)
-		close(fd);
-	if (tmp != NULL) {
-		(void)unlink(tmp);
-		free(tmp);
-	}
 	free(text);
 	return ret;
 }

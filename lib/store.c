@@ -10,9 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backends.h"
 #include "caps.h"
 #include "errbuf.h"
 #include "message.h"
+#include "names.h"
+#include "quote.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -38,11 +41,11 @@ key_check(const char *key, bool prefix, struct errbuf *eb)
 		return prefix ? 0 : errbuf_set(eb, EK_DATA, "empty store key");
 	if (n > STORE_KEY_MAX)
 		return errbuf_set(eb, EK_DATA, "store key '%s': longer than %d "
-		    "bytes", msg_quote(key, n, qb, sizeof(qb)), STORE_KEY_MAX);
+		    "bytes", quote_text(key, n, qb, sizeof(qb)), STORE_KEY_MAX);
 	for (const char *p = key; why == NULL; p++) {
 		if (*p != '/' && *p != '\0') {
 			if (!key_char_ok(*p))
-				why = msg_quote(p, 1, cb, sizeof(cb));
+				why = quote_text(p, 1, cb, sizeof(cb));
 			continue;
 		}
 		if (p == seg && !(prefix && *p == '\0'))
@@ -57,9 +60,9 @@ key_check(const char *key, bool prefix, struct errbuf *eb)
 		return 0;
 	if (why == cb)
 		return errbuf_set(eb, EK_DATA, "store key '%s': character '%s' "
-		    "is not allowed", msg_quote(key, n, qb, sizeof(qb)), cb);
+		    "is not allowed", quote_text(key, n, qb, sizeof(qb)), cb);
 	return errbuf_set(eb, EK_DATA, "store key '%s': %s",
-	    msg_quote(key, n, qb, sizeof(qb)), why);
+	    quote_text(key, n, qb, sizeof(qb)), why);
 }
 
 int
@@ -84,16 +87,13 @@ store_open(const char *url, bool create, struct aws_client *aws,
 		if (url[7] != '/')
 			return errbuf_set(eb, EK_CONFIG, "store '%s': a file "
 			    "store must be file:///ABSOLUTE/PATH",
-			    msg_quote(url, strlen(url), qb, sizeof(qb)));
+			    quote_str(url, qb, sizeof(qb)));
 		return store_file_new(url + 7, create, ret_store, eb);
 	}
-	/* store_s3.c (on lib/aws/s3.h) plugs in here, with 'aws'. */
 	if (strncmp(url, "s3://", 5) == 0)
-		return errbuf_set(eb, EK_CONFIG, "store '%s': the S3 backend "
-		    "is not built into this hookd",
-		    msg_quote(url, strlen(url), qb, sizeof(qb)));
+		return store_s3_new(url, aws, ret_store, eb);
 	return errbuf_set(eb, EK_CONFIG, "store '%s': must be file:///PATH "
-	    "or s3://BUCKET/PREFIX", msg_quote(url, strlen(url), qb,
+	    "or s3://BUCKET/PREFIX", quote_str(url, qb,
 	    sizeof(qb)));
 }
 
@@ -282,7 +282,7 @@ store_keys_free(char **keys, size_t n)
 char *
 store_key_revision(const char *app, const char *sha256, struct errbuf *eb)
 {
-	if (msg_check_name("application", app, eb) == -1 ||
+	if (name_check("application", app, eb) == -1 ||
 	    msg_check_hex("sha256", sha256, 64, eb) == -1)
 		return NULL;
 	return xasprintf("revisions/%s/%s.tar.gz", app, sha256);
@@ -291,8 +291,8 @@ store_key_revision(const char *app, const char *sha256, struct errbuf *eb)
 char *
 store_key_target(const char *app, const char *group, struct errbuf *eb)
 {
-	if (msg_check_name("application", app, eb) == -1 ||
-	    msg_check_name("group", group, eb) == -1)
+	if (name_check("application", app, eb) == -1 ||
+	    name_check("group", group, eb) == -1)
 		return NULL;
 	return xasprintf("groups/%s/%s/target.json", app, group);
 }
@@ -301,9 +301,9 @@ char *
 store_key_instance(const char *app, const char *group, const char *instance,
     struct errbuf *eb)
 {
-	if (msg_check_name("application", app, eb) == -1 ||
-	    msg_check_name("group", group, eb) == -1 ||
-	    msg_check_name("instance", instance, eb) == -1)
+	if (name_check("application", app, eb) == -1 ||
+	    name_check("group", group, eb) == -1 ||
+	    name_check("instance", instance, eb) == -1)
 		return NULL;
 	return xasprintf("groups/%s/%s/instances/%s.json", app, group,
 	    instance);
@@ -313,9 +313,9 @@ char *
 store_key_deployment(const char *app, const char *group, const char *id,
     struct errbuf *eb)
 {
-	if (msg_check_name("application", app, eb) == -1 ||
-	    msg_check_name("group", group, eb) == -1 ||
-	    msg_check_deployment_id("deployment id", id, eb) == -1)
+	if (name_check("application", app, eb) == -1 ||
+	    name_check("group", group, eb) == -1 ||
+	    deployment_id_check("deployment id", id, eb) == -1)
 		return NULL;
 	return xasprintf("deployments/%s/%s/%s/deployment.json", app, group,
 	    id);
@@ -325,10 +325,10 @@ char *
 store_key_deployment_instance(const char *app, const char *group,
     const char *id, const char *instance, struct errbuf *eb)
 {
-	if (msg_check_name("application", app, eb) == -1 ||
-	    msg_check_name("group", group, eb) == -1 ||
-	    msg_check_deployment_id("deployment id", id, eb) == -1 ||
-	    msg_check_name("instance", instance, eb) == -1)
+	if (name_check("application", app, eb) == -1 ||
+	    name_check("group", group, eb) == -1 ||
+	    deployment_id_check("deployment id", id, eb) == -1 ||
+	    name_check("instance", instance, eb) == -1)
 		return NULL;
 	return xasprintf("deployments/%s/%s/%s/instances/%s.json", app, group,
 	    id, instance);

@@ -5,8 +5,8 @@
  * interface, several backends behind a table of operations:
  *
  *   file:///ABS   store_file.c, a directory tree (the embedded default)
- *   s3://B/P      store_s3.c, on lib/aws/s3.h (many reads at once
- *                 through lib/aws/pool.h)
+ *   s3://B/P      store_s3.c, on lib/aws/s3.h (backends.h); many reads
+ *                 at once through lib/aws/pool.h
  *
  * Keys are relative paths of segments [A-Za-z0-9._:@+=-], each not
  * starting with '.', joined by single '/'; store_key_check() is the rule
@@ -225,7 +225,7 @@ int	store_prefix_check(const char *prefix, struct errbuf *);
 
 /*
  * Keys of DESIGN.md's layout.  Each checks its parts (names with
- * msg_check_name, ids with msg_check_deployment_id, sha256 as 64 hex) and
+ * name_check, ids with deployment_id_check, sha256 as 64 hex) and
  * returns a new string, or NULL with EK_DATA.
  *   revisions/APP/SHA256.tar.gz
  *   groups/APP/GROUP/target.json

@@ -29,14 +29,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "caps.h"
+#include "digest.h"
 #include "errbuf.h"
 #include "fsutil.h"
 #include "store.h"
 #include "xalloc.h"
-#include "dl_crypto.h"
 
 #include "banned.h"
 
@@ -54,13 +52,6 @@ static struct store_file *
 sf(struct store *s)
 {
 	return s->priv;
-}
-
-static void
-hex32(const unsigned char md[32], char ret[STORE_ETAG_MAX])
-{
-	for (size_t i = 0; i < 32; i++)
-		(void)snprintf(ret + 2 * i, 3, "%02x", md[i]);
 }
 
 /* Create the directories above 'key' (relative to rootfd). */
@@ -119,25 +110,6 @@ lock_key(struct store_file *f, const char *key, struct errbuf *eb)
 	return fd;
 }
 
-static int
-fsync_parent(struct store_file *f, const char *key, struct errbuf *eb)
-{
-	const char	*slash = strrchr(key, '/');
-	char		*dir;
-	int		 fd, ret = 0;
-
-	dir = slash == NULL ? xstrdup(".") :
-	    xstrndup(key, (size_t)(slash - key));
-	fd = openat(f->rootfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd == -1 || fsync(fd) == -1)
-		ret = errbuf_errno(eb, EK_IO, "cannot sync '%s/%s'", f->root,
-		    dir);
-	if (fd != -1)
-		close(fd);
-	free(dir);
-	return ret;
-}
-
 /*
  * Open an existing object for reading.  Returns the fd, or -1 with
  * EK_NOINPUT when it does not exist.
@@ -182,16 +154,15 @@ static int
 copy_stream(int in, int out, char *mem, uint64_t max, size_t *ret_len,
     char *ret_etag, const char *what, struct errbuf *eb)
 {
-	EVP_MD_CTX	*ctx = NULL;
-	unsigned char	 md[32];
+	struct digest	 d;
 	char		*iob = NULL;
 	uint64_t	 total = 0;
 	ssize_t		 n;
 	int		 ret = -1;
 
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		errbuf_set(eb, EK_BUG, "cannot start SHA-256");
+	digest_init(&d);
+	if (digest_start(&d, eb) == -1) {
+		errbuf_prefix(eb, "cannot hash '%s': ", what);
 		goto out;
 	}
 	iob = xmalloc(SF_IOBUF);
@@ -216,24 +187,22 @@ copy_stream(int in, int out, char *mem, uint64_t max, size_t *ret_len,
 			errbuf_errno(eb, EK_IO, "cannot write '%s'", what);
 			goto out;
 		}
-		if (EVP_DigestUpdate(ctx, iob, (size_t)n) != 1) {
-			errbuf_set(eb, EK_BUG, "SHA-256 failed");
+		if (digest_update(&d, iob, (size_t)n, eb) == -1) {
+			errbuf_prefix(eb, "cannot hash '%s': ", what);
 			goto out;
 		}
 		total += (uint64_t)n;
 	}
-	if (EVP_DigestFinal_ex(ctx, md, NULL) != 1) {
-		errbuf_set(eb, EK_BUG, "SHA-256 failed");
+	if (ret_etag != NULL && digest_final_hex(&d, ret_etag, eb) == -1) {
+		errbuf_prefix(eb, "cannot hash '%s': ", what);
 		goto out;
 	}
-	if (ret_etag != NULL)
-		hex32(md, ret_etag);
 	if (ret_len != NULL)
 		*ret_len = (size_t)total;
 	ret = 0;
  out:
 	free(iob);
-	EVP_MD_CTX_free(ctx);
+	digest_release(&d);
 	return ret;
 }
 
@@ -325,69 +294,45 @@ current_etag(struct store_file *f, const char *key, char etag[STORE_ETAG_MAX],
 }
 
 /*
- * Write to a temporary file beside 'key' (from data, or from fd 'src'
- * when data is NULL), fsync, rename over key, fsync the directory; no
- * fsync unless 'durable'.  The caller holds the key's lock.
+ * Replace key atomically (fs_atomic_*) from data, or from fd 'src' when
+ * data is NULL, through a temporary sidecar beside it; no fsync unless
+ * 'durable'.  The caller holds the key's lock.
  */
 static int
 replace(struct store_file *f, const char *key, const void *data, size_t len,
     int src, bool durable, char *ret_etag, struct errbuf *eb)
 {
-	unsigned char	 md[32];
-	char		*rel = NULL, *tmp = NULL;
-	int		 fd = -1, ret = -1;
+	struct fs_atomic	 a;
+	char			*rel, *path, *tmpl;
+	int			 ret = -1;
 
 	rel = sidecar(key, "tmp.XXXXXX");
-	tmp = xasprintf("%s/%s", f->root, rel);
-	if ((fd = mkostemp(tmp, O_CLOEXEC)) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot create '%s'", tmp);
+	tmpl = xasprintf("%s/%s", f->root, rel);
+	path = xasprintf("%s/%s", f->root, key);
+	if (fs_atomic_begin(&a, path, tmpl, SF_FILE_MODE, eb) == -1)
 		goto out;
-	}
-	/* mkostemp filled in the X's of tmp; rel must name the same file. */
-	memcpy(rel, tmp + strlen(f->root) + 1, strlen(rel));
 	if (data != NULL) {
-		if (write_full(fd, data, len) == -1) {
-			errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
+		if (write_full(a.fd, data, len) == -1) {
+			errbuf_errno(eb, EK_IO, "cannot write '%s'", a.tmp);
 			goto out;
 		}
 		/* Only when asked: an idle daemon never loads libcrypto. */
-		if (ret_etag != NULL) {
-			if (EVP_Digest(data, len, md, NULL, EVP_sha256(),
-			    NULL) != 1) {
-				errbuf_set(eb, EK_BUG, "SHA-256 failed");
-				goto out;
-			}
-			hex32(md, ret_etag);
+		if (ret_etag != NULL &&
+		    digest_sha256_hex(data, len, ret_etag, eb) == -1) {
+			errbuf_prefix(eb, "cannot hash '%s/%s': ", f->root,
+			    key);
+			goto out;
 		}
-	} else if (copy_stream(src, fd, NULL, UINT64_MAX, NULL, ret_etag,
-	    tmp, eb) == -1)
+	} else if (copy_stream(src, a.fd, NULL, UINT64_MAX, NULL, ret_etag,
+	    a.tmp, eb) == -1)
 		goto out;
-	if (fchmod(fd, SF_FILE_MODE) == -1 || (durable && fsync(fd) == -1)) {
-		errbuf_errno(eb, EK_IO, "cannot sync '%s'", tmp);
-		goto out;
-	}
-	if (close(fd) == -1) {
-		fd = -1;
-		errbuf_errno(eb, EK_IO, "cannot write '%s'", tmp);
-		goto out;
-	}
-	fd = -1;
-	if (renameat(f->rootfd, rel, f->rootfd, key) == -1) {
-		errbuf_errno(eb, EK_IO, "cannot rename '%s' to '%s/%s'", tmp,
-		    f->root, key);
-		goto out;
-	}
-	free(tmp);
-	tmp = NULL;
-	if (durable && fsync_parent(f, key, eb) == -1)
+	if (fs_atomic_commit(&a, durable, eb) == -1)
 		goto out;
 	ret = 0;
  out:
-	if (fd != -1)
-		close(fd);
-	if (tmp != NULL)
-		(void)unlink(tmp);
-	free(tmp);
+	fs_atomic_abort(&a);
+	free(path);
+	free(tmpl);
 	free(rel);
 	return ret;
 }
@@ -473,6 +418,7 @@ sf_del(struct store *s, const char *key, struct errbuf *eb)
 {
 	struct store_file	*f = sf(s);
 	struct stat		 st;
+	char			*path;
 	int			 lfd, ret = 0;
 
 	/* Nothing to lock (or delete) when the directory is absent. */
@@ -484,8 +430,12 @@ sf_del(struct store *s, const char *key, struct errbuf *eb)
 	if (unlinkat(f->rootfd, key, 0) == -1 && errno != ENOENT)
 		ret = errbuf_errno(eb, EK_IO, "cannot remove '%s/%s'", f->root,
 		    key);
-	else if (fsync_parent(f, key, eb) == -1)
-		ret = -1;
+	else {
+		path = xasprintf("%s/%s", f->root, key);
+		if (fs_sync_parent(path, eb) == -1)
+			ret = -1;
+		free(path);
+	}
 	close(lfd);
 	return ret;
 }

@@ -436,12 +436,3 @@ store_s3_new(const char *url, struct aws_client *aws,
 	*ret_store = s;
 	return 0;
 }
-
-int
-backend_store_open(const char *url, bool create, struct aws_client *aws,
-    struct store **ret_store, struct errbuf *eb)
-{
-	if (strncmp(url, "s3://", 5) == 0)
-		return store_s3_new(url, aws, ret_store, eb);
-	return store_open(url, create, aws, ret_store, eb);
-}

@@ -17,6 +17,7 @@
 #include "aws/json.h"
 #include "errbuf.h"
 #include "http.h"
+#include "quote.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -72,21 +73,6 @@ awsjson_error_release(struct awsjson_error *e)
 	e->code = e->message = NULL;
 }
 
-/* A copy of s[0..len) with control characters replaced, capped at max. */
-static char *
-clean_copy(const char *s, size_t len, size_t max)
-{
-	char	*r;
-
-	if (len > max)
-		len = max;
-	r = xstrndup(s, len);
-	for (char *p = r; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return r;
-}
-
 int
 awsjson_parse_error(const void *data, size_t len, const char *query_error,
     struct awsjson_error *ret, struct errbuf *eb)
@@ -100,7 +86,7 @@ awsjson_parse_error(const void *data, size_t len, const char *query_error,
 	if (len > 0)
 		j = awsjson_parse(data, len, &ign);
 	if (query_error != NULL && (n = strcspn(query_error, ";")) > 0)
-		code = clean_copy(query_error, n, AWSJSON_CODE_MAX);
+		code = quote_dup(query_error, n, AWSJSON_CODE_MAX + 1);
 	if (code == NULL && j != NULL) {
 		if ((type = awsjson_str(j, "__type")) == NULL)
 			type = awsjson_str(j, "code");
@@ -108,7 +94,7 @@ awsjson_parse_error(const void *data, size_t len, const char *query_error,
 			if ((h = strrchr(type, '#')) != NULL)
 				type = h + 1;
 			if ((n = strcspn(type, ":")) > 0)
-				code = clean_copy(type, n, AWSJSON_CODE_MAX);
+				code = quote_dup(type, n, AWSJSON_CODE_MAX + 1);
 		}
 	}
 	if (code == NULL) {
@@ -119,8 +105,8 @@ awsjson_parse_error(const void *data, size_t len, const char *query_error,
 	if (j != NULL && (msg = awsjson_str(j, "message")) == NULL)
 		msg = awsjson_str(j, "Message");
 	ret->code = code;
-	ret->message = msg != NULL ? clean_copy(msg, strlen(msg),
-	    AWSJSON_MESSAGE_MAX) : NULL;
+	ret->message = msg != NULL ? quote_dup(msg, strlen(msg),
+	    AWSJSON_MESSAGE_MAX + 1) : NULL;
 	json_decref(j);
 	return 0;
 }

@@ -18,11 +18,11 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "aws/client.h"
 #include "aws/client_int.h"
 #include "aws/pool.h"
+#include "clock.h"
 #include "errbuf.h"
 #include "http.h"
 #include "log.h"
@@ -57,15 +57,6 @@ struct aws_pool {
 	bool			 cancelled;
 	struct aws_pool_stats	 st;
 };
-
-static uint64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
 
 struct aws_pool *
 aws_pool_new(struct aws_client *c, unsigned int max_in_flight,
@@ -151,7 +142,8 @@ preq_wait(struct preq *q)
 	struct aws_pool	 *pl = q->pool;
 	struct preq	**pp;
 
-	q->due_ms = now_ms() + aws_backoff_ms(pl->c, &q->rq, q->p.attempt);
+	q->due_ms = (uint64_t)mono_ms() + aws_backoff_ms(pl->c, &q->rq,
+	    q->p.attempt);
 	for (pp = &pl->waiting; *pp != NULL && (*pp)->due_ms <= q->due_ms;
 	    pp = &(*pp)->next)
 		;
@@ -214,7 +206,7 @@ aws_pool_cancel(struct aws_pool *pl)
 static int
 pool_turn(struct aws_pool *pl, struct errbuf *eb)
 {
-	uint64_t	 now = now_ms();
+	uint64_t	 now = (uint64_t)mono_ms();
 	long		 timeout = -1;
 	struct preq	*q;
 

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * s3.c: S3 object calls over aws_request() (see s3.h).  Downloads are
- * streamed to a file with an incremental SHA-256 (OpenSSL EVP) that is
+ * streamed to a file with an incremental SHA-256 (digest.h) that is
  * restarted when the client retries; uploads hash the payload first so
  * every request is signed with its real x-amz-content-sha256, and large
  * files go up in parts read straight from the file with pread.
@@ -22,18 +22,17 @@
 #include <unistd.h>
 
 #include <libxml/tree.h>
-#include <openssl/evp.h>
 
 #include "aws/client.h"
 #include "aws/s3.h"
 #include "aws/sigv4.h"
 #include "aws/xml.h"
 #include "buf.h"
+#include "digest.h"
 #include "errbuf.h"
 #include "http.h"
 #include "log.h"
 #include "xalloc.h"
-#include "dl_crypto.h"
 
 #include "banned.h"
 
@@ -97,13 +96,6 @@ s3_req_init(struct aws_request *r, const char *op, const char *method,
 	r->out_fd = -1;
 }
 
-static void
-s3_hex(const unsigned char *md, unsigned int len, char *out)
-{
-	for (unsigned int i = 0; i < len; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-}
-
 /*
  * SHA-256 of len bytes of fd from off, as hex.  0, or -1 with eb set
  * (EK_IO: read failed or the file shrank).
@@ -112,18 +104,16 @@ static int
 s3_hash_range(int fd, off_t off, uint64_t len, const char *path,
     char out[SIGV4_HEX_LEN + 1], struct errbuf *eb)
 {
-	EVP_MD_CTX	*ctx;
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
+	struct digest	 d;
 	char		*chunk;
 	ssize_t		 r;
 	size_t		 want;
 	int		 ret = -1;
 
 	chunk = xmalloc(S3_HASH_CHUNK);
-	if ((ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1) {
-		errbuf_set(eb, EK_BUG, "cannot start SHA-256");
+	digest_init(&d);
+	if (digest_start(&d, eb) == -1) {
+		errbuf_prefix(eb, "cannot hash '%s': ", path);
 		goto out;
 	}
 	while (len > 0) {
@@ -140,21 +130,20 @@ s3_hash_range(int fd, off_t off, uint64_t len, const char *path,
 			    "while uploading", path);
 			goto out;
 		}
-		if (EVP_DigestUpdate(ctx, chunk, (size_t)r) != 1) {
-			errbuf_set(eb, EK_BUG, "SHA-256 update failed");
+		if (digest_update(&d, chunk, (size_t)r, eb) == -1) {
+			errbuf_prefix(eb, "cannot hash '%s': ", path);
 			goto out;
 		}
 		off += r;
 		len -= (uint64_t)r;
 	}
-	if (EVP_DigestFinal_ex(ctx, md, &mdlen) != 1) {
-		errbuf_set(eb, EK_BUG, "SHA-256 final failed");
+	if (digest_final_hex(&d, out, eb) == -1) {
+		errbuf_prefix(eb, "cannot hash '%s': ", path);
 		goto out;
 	}
-	s3_hex(md, mdlen, out);
 	ret = 0;
  out:
-	EVP_MD_CTX_free(ctx);
+	digest_release(&d);
 	free(chunk);
 	return ret;
 }
@@ -248,8 +237,9 @@ s3_head(struct aws_client *c, const char *bucket, const char *key,
 }
 
 struct s3_sink {
-	EVP_MD_CTX	*ctx;
+	struct digest	 d;
 	bool		 failed;
+	struct errbuf	 eb;		/* why, when failed */
 };
 
 static int
@@ -257,7 +247,7 @@ s3_sink_chunk(void *arg, const void *data, size_t len)
 {
 	struct s3_sink	*s = arg;
 
-	if (EVP_DigestUpdate(s->ctx, data, len) != 1)
+	if (!s->failed && digest_update(&s->d, data, len, &s->eb) == -1)
 		s->failed = true;
 	return 0;
 }
@@ -268,7 +258,7 @@ s3_sink_reset(void *arg)
 {
 	struct s3_sink	*s = arg;
 
-	if (EVP_DigestInit_ex(s->ctx, EVP_sha256(), NULL) != 1)
+	if (digest_start(&s->d, &s->eb) == -1)
 		s->failed = true;
 }
 
@@ -280,16 +270,14 @@ s3_get_file(struct aws_client *c, const char *bucket, const char *key,
 	struct aws_request	 req;
 	struct aws_result	 res;
 	struct s3_sink		 sink = { 0 };
-	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0;
 	char			 got[SIGV4_HEX_LEN + 1];
 	int			 fd = -1, rv = -1;
 	bool			 created = false;
 
 	aws_result_init(&res);
-	if ((sink.ctx = EVP_MD_CTX_new()) == NULL ||
-	    EVP_DigestInit_ex(sink.ctx, EVP_sha256(), NULL) != 1) {
-		errbuf_set(eb, EK_BUG, "cannot start SHA-256");
+	digest_init(&sink.d);
+	if (digest_start(&sink.d, eb) == -1) {
+		errbuf_prefix(eb, "cannot hash 's3://%s/%s': ", bucket, key);
 		goto out;
 	}
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
@@ -316,11 +304,12 @@ s3_get_file(struct aws_client *c, const char *bucket, const char *key,
 			    "bytes", bucket, key, (unsigned long long)max);
 		goto out;
 	}
-	if (sink.failed || EVP_DigestFinal_ex(sink.ctx, md, &mdlen) != 1) {
-		errbuf_set(eb, EK_BUG, "SHA-256 failed");
+	if (sink.failed)
+		*eb = sink.eb;
+	if (sink.failed || digest_final_hex(&sink.d, got, eb) == -1) {
+		errbuf_prefix(eb, "cannot hash 's3://%s/%s': ", bucket, key);
 		goto out;
 	}
-	s3_hex(md, mdlen, got);
 	if (sha256_hex != NULL && strcasecmp(sha256_hex, got) != 0) {
 		errbuf_set(eb, EK_DATA, "s3://%s/%s: SHA-256 mismatch: "
 		    "expected %s, got %s", bucket, key, sha256_hex, got);
@@ -340,7 +329,7 @@ s3_get_file(struct aws_client *c, const char *bucket, const char *key,
 		close(fd);
 	if (rv == -1 && created)
 		(void)unlink(path);
-	EVP_MD_CTX_free(sink.ctx);
+	digest_release(&sink.d);
 	aws_result_release(&res);
 	return rv;
 }

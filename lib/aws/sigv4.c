@@ -22,15 +22,12 @@
 #include <strings.h>
 #include <time.h>
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include "aws/sigv4.h"
 #include "buf.h"
+#include "digest.h"
 #include "errbuf.h"
 #include "http.h"
 #include "xalloc.h"
-#include "dl_crypto.h"
 
 #include "banned.h"
 
@@ -203,18 +200,10 @@ reencode(const char *s, size_t len)
 void
 sigv4_sha256_hex(const void *data, size_t len, char out[SIGV4_HEX_LEN + 1])
 {
-	static const char	 hex[] = "0123456789abcdef";
-	unsigned char		 md[EVP_MAX_MD_SIZE];
-	unsigned int		 mdlen = 0;
+	struct errbuf	 eb = { 0 };
 
-	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1 ||
-	    mdlen != 32)
+	if (digest_sha256_hex(data, len, out, &eb) == -1)
 		abort();	/* SHA-256 is always available in libcrypto */
-	for (unsigned int i = 0; i < 32; i++) {
-		out[i * 2] = hex[md[i] >> 4];
-		out[i * 2 + 1] = hex[md[i] & 0xf];
-	}
-	out[SIGV4_HEX_LEN] = '\0';
 }
 
 void
@@ -439,24 +428,11 @@ canon_headers(const struct http_headers *hl, struct buf *ch, struct buf *sh)
 	return bad ? -1 : 0;
 }
 
-static int
-hmac256(const void *key, size_t klen, const void *data, size_t dlen,
-    unsigned char out[32])
-{
-	unsigned int	 len = 0;
-
-	if (HMAC(EVP_sha256(), key, (int)klen, data, dlen, out, &len) ==
-	    NULL || len != 32)
-		return -1;
-	return 0;
-}
-
 /* signature = HEX(HMAC(kSigning, sts)), kSigning derived from the secret. */
 static int
 compute_signature(const struct sigv4_params *p, const char *datestamp,
-    const char *sts, char out[SIGV4_HEX_LEN + 1])
+    const char *sts, char out[SIGV4_HEX_LEN + 1], struct errbuf *eb)
 {
-	static const char	 hex[] = "0123456789abcdef";
 	unsigned char		 k1[32], k2[32], sig[32];
 	char			*seed;
 	size_t			 slen;
@@ -469,17 +445,16 @@ compute_signature(const struct sigv4_params *p, const char *datestamp,
 	memcpy(seed, "AWS4", 4);
 	memcpy(seed + 4, p->secret_key, slen - 4 + 1);
 	/* NOLINTEND(bugprone-not-null-terminated-result) */
-	if (hmac256(seed, slen, datestamp, strlen(datestamp), k1) == -1 ||
-	    hmac256(k1, 32, p->region, strlen(p->region), k2) == -1 ||
-	    hmac256(k2, 32, p->service, strlen(p->service), k1) == -1 ||
-	    hmac256(k1, 32, "aws4_request", 12, k2) == -1 ||
-	    hmac256(k2, 32, sts, strlen(sts), sig) == -1)
+	if (digest_hmac_sha256(seed, slen, datestamp, strlen(datestamp), k1,
+	    eb) == -1 ||
+	    digest_hmac_sha256(k1, 32, p->region, strlen(p->region), k2,
+	    eb) == -1 ||
+	    digest_hmac_sha256(k2, 32, p->service, strlen(p->service), k1,
+	    eb) == -1 ||
+	    digest_hmac_sha256(k1, 32, "aws4_request", 12, k2, eb) == -1 ||
+	    digest_hmac_sha256(k2, 32, sts, strlen(sts), sig, eb) == -1)
 		goto out;
-	for (int i = 0; i < 32; i++) {
-		out[i * 2] = hex[sig[i] >> 4];
-		out[i * 2 + 1] = hex[sig[i] & 0xf];
-	}
-	out[SIGV4_HEX_LEN] = '\0';
+	digest_hex(sig, sizeof(sig), out);
 	ret = 0;
  out:
 	freezero(seed, slen + 1);
@@ -601,9 +576,9 @@ sign_common(const struct sigv4_params *p, const struct sigv4_request *req,
 	if (buf_printf(&sts, "%s\n%s\n%s/%s/%s/aws4_request\n%s", SIGV4_ALGO,
 	    amzdate, datestamp, p->region, p->service, crhash) == -1)
 		goto toobig;
-	if (compute_signature(p, datestamp, buf_str(&sts), r->signature) ==
-	    -1) {
-		errbuf_set(eb, EK_BUG, "sigv4: HMAC-SHA256 failed");
+	if (compute_signature(p, datestamp, buf_str(&sts), r->signature,
+	    eb) == -1) {
+		errbuf_prefix(eb, "sigv4: ");
 		goto out;
 	}
 	r->canonical_request = buf_take(&cr, NULL);

@@ -19,7 +19,6 @@
 #include <strings.h>
 
 #include <libxml/tree.h>
-#include <openssl/evp.h>
 
 #include "aws/client.h"
 #include "aws/creds.h"
@@ -28,14 +27,12 @@
 #include "aws/query.h"
 #include "aws/sqs.h"
 #include "aws/xml.h"
+#include "digest.h"
 #include "errbuf.h"
 #include "log.h"
 #include "xalloc.h"
-#include "dl_crypto.h"
 
 #include "banned.h"
-
-#define MD5_HEX_LEN	32
 
 static int	sqs_json_create_queue(struct aws_client *, const char *,
 		    const struct sqs_kv *, size_t, char **, struct errbuf *);
@@ -61,22 +58,6 @@ static bool
 sqs_json(const struct aws_client *c)
 {
 	return aws_client_sqs_protocol(c) == AWS_SQS_JSON;
-}
-
-/* Lower-case hex MD5 of data (SQS's MD5OfBody).  0, or -1 with eb set. */
-static int
-sqs_md5_hex(const void *data, size_t len, char out[MD5_HEX_LEN + 1],
-    struct errbuf *eb)
-{
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
-
-	if (EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL) != 1 ||
-	    mdlen != 16)
-		return errbuf_set(eb, EK_BUG, "cannot compute MD5");
-	for (unsigned int i = 0; i < mdlen; i++)
-		snprintf(out + 2 * i, 3, "%02x", md[i]);
-	return 0;
 }
 
 static bool
@@ -288,13 +269,14 @@ sqs_parse_kvs(const xmlNode *parent, const char *elem, bool message_attr,
 static int
 sqs_message_finish(struct sqs_message *m, struct errbuf *eb)
 {
-	char		 md5[MD5_HEX_LEN + 1];
+	char		 md5[DIGEST_MD5_HEX + 1];
 	const char	*rc;
 	uint64_t	 count;
 
 	m->body_len = strlen(m->body);
-	if (sqs_md5_hex(m->body, m->body_len, md5, eb) == -1)
-		return -1;
+	if (digest_md5_hex(m->body, m->body_len, md5, eb) == -1)
+		return errbuf_prefix(eb, "sqs ReceiveMessage: message '%s': ",
+		    m->message_id);
 	if (strcasecmp(md5, m->md5_of_body) != 0)
 		return errbuf_set(eb, EK_PROTO, "sqs ReceiveMessage: message "
 		    "'%s': MD5 mismatch: MD5OfBody is %.40s, the body's MD5 "
@@ -527,7 +509,7 @@ sqs_send(struct aws_client *c, const char *queue_url, const char *body,
 	xmlDoc			*doc = NULL;
 	xmlNode			*result;
 	char			*id = NULL, *md5 = NULL;
-	char			 want[MD5_HEX_LEN + 1];
+	char			 want[DIGEST_MD5_HEX + 1];
 	int			 ret = -1;
 
 	aws_query_init(&q, "SendMessage", SQS_VERSION);
@@ -541,8 +523,10 @@ sqs_send(struct aws_client *c, const char *queue_url, const char *body,
 		    "contains a NUL byte");
 		goto out;
 	}
-	if (sqs_md5_hex(body, len, want, eb) == -1)
+	if (digest_md5_hex(body, len, want, eb) == -1) {
+		errbuf_prefix(eb, "sqs SendMessage: ");
 		goto out;
+	}
 	if (sqs_json(c)) {
 		ret = sqs_json_send(c, queue_url, body, len, delay, want,
 		    ret_id, eb);
@@ -1346,7 +1330,7 @@ sqs_send_many(struct aws_client *c, struct aws_pool *pool,
 	struct aws_request	 req;
 	struct http_headers	 h;
 	struct aws_param	 p[3];
-	char			 want[MD5_HEX_LEN + 1];
+	char			 want[DIGEST_MD5_HEX + 1];
 	char			*enc = NULL, *endpoint = NULL, *target = NULL;
 	char			*data = NULL, *qenc;
 	json_t			*s;
@@ -1360,7 +1344,7 @@ sqs_send_many(struct aws_client *c, struct aws_pool *pool,
 	if (memchr(body, '\0', len) != NULL)
 		return errbuf_set(eb, EK_DATA, "sqs SendMessage: message body "
 		    "contains a NUL byte");
-	if (sqs_md5_hex(body, len, want, eb) == -1)
+	if (digest_md5_hex(body, len, want, eb) == -1)
 		return -1;
 	/* The body's encoding, once for every queue. */
 	if (sqs_json(c)) {

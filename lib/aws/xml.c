@@ -22,6 +22,7 @@
 #include "aws/xml.h"
 #include "buf.h"
 #include "errbuf.h"
+#include "quote.h"
 #include "xalloc.h"
 #include "dl_xml.h"
 
@@ -219,6 +220,21 @@ awsxml_error_release(struct awsxml_error *e)
 	memset(e, 0, sizeof(*e));
 }
 
+/* Replace *s (new, may be NULL) by its quoted form (quote.h), whole. */
+static void
+quote_in_place(char **s)
+{
+	char	*q;
+	size_t	 len;
+
+	if (*s == NULL)
+		return;
+	len = strlen(*s);
+	q = quote_dup(*s, len, len * 4 + 8);
+	free(*s);
+	*s = q;
+}
+
 int
 awsxml_parse_error(const void *data, size_t len, struct awsxml_error *ret,
     struct errbuf *eb)
@@ -263,6 +279,11 @@ awsxml_parse_error(const void *data, size_t len, struct awsxml_error *ret,
 		awsxml_error_release(&e);
 		return errbuf_set(eb, EK_PROTO, "not an AWS error document");
 	}
+	/* The server's text goes into messages: quoted, as JSON's is. */
+	quote_in_place(&e.type);
+	quote_in_place(&e.code);
+	quote_in_place(&e.message);
+	quote_in_place(&e.request_id);
 	*ret = e;
 	return 0;
 }

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: ISC
-"""The hostile bundles of issue 10 that tests/integration/
+"""The hostile bundles that tests/integration/
 test_hostile_bundles.py does not drive through a binary (lib/bundle.c's
 unit tests cover them all): names with a newline, control characters or
 invalid UTF-8, over-long paths and names, a truncated archive, a zip

@@ -22,7 +22,7 @@
 
 #include "bundle.h"
 #include "errbuf.h"
-#include "release.h"
+#include "fsutil.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -37,7 +37,7 @@ fuzz_cleanup(void)
 {
 	struct errbuf	 eb = { 0 };
 
-	(void)release_rmtree(top, &eb);
+	(void)fs_rmtree(top, &eb);
 }
 
 static void
@@ -131,7 +131,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	bundle_listing_release(&ls);
 	bundle_tree_release(&t);
-	if (release_rmtree(dest, &eb) == -1)
+	if (fs_rmtree(dest, &eb) == -1)
 		abort();
 	return 0;
 }

@@ -266,3 +266,26 @@ def test_identity_and_group_from_instance_metadata(ws, daemon, imds):
     reg = FileStore(ws.base).registry(instance="i-0feedc0ffee")
     assert reg["queue"] == f"hookd-{GROUP}-i-0feedc0ffee"
     assert h.stop() == 0
+
+
+def test_strict_hookd_yml_fails_a_deployment_with_warnings(ws, daemon):
+    """strict: true in hookd.yml makes the appspec's warnings errors in
+    the daemon: the deployment fails before any hook runs, says why in
+    its progress document, and a later deployment without warnings
+    still installs."""
+    store = FileStore(ws.base)
+    spool = Spool(ws.base)
+    bad = store.put_bundle(app_bundle(ws, "v1", fmt="tgz",
+                                      appspec_extra="colour: blue\n"))
+    h = daemon(ws, spool_config(ws, strict=True))
+    m = message(store.url, bad, 1)
+    spool.send(m)
+    p = wait_status(store, m["deployment_id"], "Failed")
+    assert "colour: unknown key" in json.dumps(p), p
+    assert "strict" in json.dumps(p), p
+    assert events(ws) == []
+    good = store.put_bundle(app_bundle(ws, "v2", fmt="tgz"))
+    m2 = message(store.url, good, 2)
+    spool.send(m2)
+    wait_status(store, m2["deployment_id"], "Succeeded")
+    assert h.stop() == 0

@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: ISC
-"""Each deployment of `hookd run` runs in a process of its own (issue 9).
+"""Each deployment of `hookd run` runs in a process of its own.
 
 What an operator sees: the hook's parent is a deployment process whose
 parent is the daemon; nothing is left behind after a deployment; the

@@ -100,8 +100,6 @@ def test_garbage_bundle_is_65(ws):
 
 
 BAD_APPSPECS = {
-    "unknown-event": (lu.appspec({"BeforeInstal": ["scripts/hook.sh"]}),
-                      "BeforeInstal"),
     "missing-script": (lu.appspec({"BeforeInstall": ["scripts/nothere.sh"]}),
                        "scripts/nothere.sh"),
     "yaml-syntax": ("version: 0.0\nos: linux\nhooks: [\n  - {oops\n",
@@ -119,6 +117,20 @@ BAD_APPSPECS = {
     "missing-source": (lu.appspec(files=[("nothere", "/nonexistent/x")]),
                        "nothere"),
 }
+
+
+def test_unknown_event_deploys_with_a_warning(ws):
+    # CodeDeploy accepts it and never runs its scripts: so does hookd,
+    # saying so (it was an error before warnings existed).
+    lu.ok(lu.deploy(ws, lu.app_bundle(ws, "v1")))
+    text = lu.appspec({"BeforeInstal": ["scripts/hook.sh"]})
+    b = lu.app_bundle(ws, "v2", extra_files={"appspec.yml": text})
+    r = lu.deploy(ws, b)
+    assert r.returncode == 0, lu.describe(r)
+    assert re.search(r"^warning: appspec\.yml:\d+:\d+: hooks\.BeforeInstal: "
+                     r"unknown lifecycle event.*did you mean "
+                     r"'BeforeInstall'", r.stderr, re.M), r.stderr
+    assert "BeforeInstall" in r.stdout
 
 
 @pytest.mark.parametrize("case", sorted(BAD_APPSPECS))

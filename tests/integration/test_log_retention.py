@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: ISC
-"""Deployment logs follow retention (issue 8): ROOT/logs keeps the logs of
+"""Deployment logs follow retention: ROOT/logs keeps the logs of
 the newest keep_releases deployments of a group and of its live and
 rollback releases, never another group's, and a chatty hook cannot make a
 log grow without bound."""

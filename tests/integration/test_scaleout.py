@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: ISC
-"""Scale-out catch-up (issue 7): `hookd run` on an instance that an Auto
+"""Scale-out catch-up: `hookd run` on an instance that an Auto
 Scaling launch lifecycle hook holds in Pending:Wait.  SQS and S3 are
 moto_server behind the recording proxy; IMDS and the lifecycle-action
 calls are our imds_asg peer, which holds the instance in Pending:Wait,

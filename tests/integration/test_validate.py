@@ -2,6 +2,7 @@
 """'hookd validate PATH': appspec files, bundles (directory, .tar, .tar.gz,
 .tgz, .zip), the shared conformance cases, and the exit codes."""
 import io
+import re
 import os
 import pathlib
 import tarfile
@@ -72,11 +73,38 @@ def test_validate_reports_every_error_with_line_and_column(hookd_bin):
     r = run([hookd_bin, "validate", "many-errors.yml"], cwd=FIXTURES / "bad")
     assert r.returncode == 65
     lines = r.stderr.splitlines()
+    # The unknown event is a warning: CodeDeploy accepts and ignores it.
     assert lines[-1] == "hookd: validate: 'many-errors.yml' is not valid " \
-        "(6 errors)"
-    assert "many-errors.yml:5:3: hooks.AfterInstal: unknown lifecycle " \
-        "event (did you mean 'AfterInstall'?)" in lines
-    assert all(line.startswith("many-errors.yml:") for line in lines[:-1])
+        "(5 errors, 1 warning)"
+    assert "warning: many-errors.yml:5:3: hooks.AfterInstal: unknown " \
+        "lifecycle event, ignored as by CodeDeploy: its scripts never run " \
+        "(did you mean 'AfterInstall'?)" in lines
+    assert all(line.startswith("many-errors.yml:") for line in lines[:-2])
+
+
+@pytest.mark.parametrize("name", fixtures("warn"))
+def test_validate_accepts_warn_fixture_with_its_warning(hookd_bin, name):
+    want = (FIXTURES / "warn" / name).with_suffix(".warn").read_text()
+    r = run([hookd_bin, "validate", name], cwd=FIXTURES / "warn")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == ""
+    lines = r.stderr.splitlines()
+    assert lines[0] == "warning: " + want.strip()
+    assert all(line.startswith(f"warning: {name}:") for line in lines[:-1])
+    assert lines[-1].startswith(f"hookd: validate: '{name}' is valid, "
+                                f"with {len(lines) - 1} warning")
+
+
+@pytest.mark.parametrize("name", fixtures("warn"))
+def test_validate_strict_refuses_warn_fixture(hookd_bin, name):
+    want = (FIXTURES / "warn" / name).with_suffix(".warn").read_text()
+    r = run([hookd_bin, "validate", "--strict", name], cwd=FIXTURES / "warn")
+    assert r.returncode == 65
+    lines = r.stderr.splitlines()
+    assert lines[0] == want.strip()
+    assert "--strict made" in lines[-1]
+    r2 = run([hookd_bin, "validate", "-s", name], cwd=FIXTURES / "warn")
+    assert (r2.returncode, r2.stderr) == (65, r.stderr)
 
 
 def test_validate_verbose_prints_one_summary_line(hookd_bin):
@@ -112,7 +140,7 @@ def test_validate_usage_errors_exit_64(hookd_bin, argv, what):
 def test_validate_help_and_version_go_to_stdout(hookd_bin):
     r = run([hookd_bin, "validate", "--help"])
     assert r.returncode == 0
-    assert r.stdout.startswith("usage: hookd validate [-v]")
+    assert r.stdout.startswith("usage: hookd validate [-sv]")
     assert r.stderr == ""
     r = run([hookd_bin, "validate", "--version"])
     assert r.returncode == 0
@@ -260,3 +288,70 @@ def test_validate_takes_the_global_verbose_flag_too(hookd_bin):
             cwd=FIXTURES / "good")
     assert r.returncode == 0
     assert r.stdout.startswith("minimal.yml: valid appspec: 0 scripts")
+
+
+REALWORLD = TOP / "tests" / "fixtures" / "appspec-realworld"
+
+
+def realworld_cases():
+    """(file, exit, [warning parts]) from the fixture set's INDEX.md."""
+    cases = []
+    for line in (REALWORLD / "INDEX.md").read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 5 or not cells[0].endswith(".yml"):
+            continue
+        parts = [p for p in cells[4].split(";") if p]
+        cases.append((cells[0], int(cells[3]), parts))
+    return cases
+
+
+def test_realworld_index_names_every_fixture():
+    listed = {c[0] for c in realworld_cases()}
+    assert listed == {p.name for p in REALWORLD.glob("*.yml")}
+    assert len(listed) >= 40
+
+
+@pytest.mark.parametrize("name,code,parts", realworld_cases(),
+                         ids=[c[0] for c in realworld_cases()])
+def test_validate_realworld_shape(hookd_bin, name, code, parts):
+    r = run([hookd_bin, "validate", name], cwd=REALWORLD)
+    assert r.returncode == code, r.stderr
+    assert r.stdout == ""
+    warnings = [line for line in r.stderr.splitlines()
+                if line.startswith("warning: ")]
+    assert len(warnings) == len(parts), r.stderr
+    for line, part in zip(warnings, parts):
+        assert line.startswith(f"warning: {name}:")
+        assert part in line
+    if code == 0 and not parts:
+        assert r.stderr == ""
+    # --strict refuses exactly the files with warnings.
+    s = run([hookd_bin, "validate", "--strict", name], cwd=REALWORLD)
+    assert s.returncode == (65 if parts or code else 0)
+
+
+def test_every_row_of_the_differences_table_names_existing_tests():
+    doc = (TOP / "docs" / "appspec.md").read_text()
+    table = doc.split("## What hookd does, what CodeDeploy does", 1)[1]
+    table = table.split("\n## ", 1)[0]
+    rows = [r for r in table.splitlines() if r.startswith("| ")
+            and not r.startswith("| the file has")]
+    assert len(rows) >= 20
+    base = {"F": FIXTURES, "RW": REALWORLD}
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        assert cells[3] and cells[4], row
+        last = None
+        found = 0
+        for ref in re.findall(r"`([^`]+)`", cells[4]):
+            m = re.match(r"(F|RW)/(.*)", ref)
+            if m:
+                last = base[m.group(1)] / pathlib.Path(m.group(2)).parent
+                pat = pathlib.Path(m.group(2)).name
+            else:
+                pat = ref
+            assert last is not None, row
+            hits = list(last.glob(pat))
+            assert hits, f"{ref}: nothing in {last} ({row})"
+            found += len(hits)
+        assert found, row

@@ -576,7 +576,7 @@ cmd_store(struct aws_client *c, const struct args *a, struct errbuf *eb)
 	int			 rv = -1;
 
 	need(a, 3);
-	if (backend_store_open(a->pos[1], false, c, &s, eb) == -1)
+	if (store_open(a->pos[1], false, c, &s, eb) == -1)
 		return -1;
 	if (strcmp(cmd, "ls") == 0) {
 		if ((rv = store_list_entries(s, a->pos[2], &l, eb)) == 0) {

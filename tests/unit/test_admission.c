@@ -29,6 +29,7 @@
 #include "admission.h"
 #include "bundle.h"
 #include "config.h"
+#include "digest.h"
 #include "errbuf.h"
 #include "fsutil.h"
 #include "lifecycle.h"
@@ -356,7 +357,7 @@ fetch_and_spec(void **state)
 	assert_non_null(f = fopen(src, "w"));
 	fputs("not really a tarball", f);
 	assert_int_equal(fclose(f), 0);
-	assert_int_equal(bundle_sha256(src, hex, &eb), 0);
+	assert_int_equal(digest_sha256_file(src, hex, &eb), 0);
 	assert_int_equal(store_put_file(st, "revisions/web/b.tar.gz", src,
 	    &eb), 0);
 

@@ -32,6 +32,7 @@
 
 #define GOOD	FIXTURES "/appspec/good"
 #define BAD	FIXTURES "/appspec/bad"
+#define WARN	FIXTURES "/appspec/warn"
 #define CONFORMANCE	SHARED_DIR "/appspec-conformance"
 
 /* The first line of a file without its line end (new string), or NULL. */
@@ -71,6 +72,8 @@ appspec_accepts_every_good_fixture(void **state)
 		if (appspec_load(&as, p, ents[i]->d_name, &eb) != 0)
 			fail_msg("%s: %s", ents[i]->d_name, eb.msg);
 		assert_int_equal(as.nerrors, 0);
+		if (as.nwarnings != 0)
+			fail_msg("%s: %s", ents[i]->d_name, as.warnings[0]);
 		appspec_release(&as);
 		free(p);
 		free(ents[i]);
@@ -112,6 +115,92 @@ appspec_rejects_bad_fixtures_with_the_expected_first_error(void **state)
 		free(ents[i]);
 	}
 	free(ents);
+}
+
+/*
+ * What CodeDeploy accepts but ignores or reads differently loads, with
+ * the expected first warning (the sibling .warn); --strict refuses it.
+ */
+static void
+appspec_accepts_warn_fixtures_first_warning(void **state)
+{
+	struct dirent	**ents;
+	int		 n;
+
+	n = scandir(WARN, &ents, is_yml, alphasort);
+	assert_true(n >= 20);
+	for (int i = 0; i < n; i++) {
+		struct appspec	 as;
+		struct errbuf	 eb = { 0 };
+		const char	*name = ents[i]->d_name;
+		char		*p = xasprintf("%s/%s", WARN, name);
+		char		*w = xasprintf("%s/%.*s.warn", WARN,
+				    (int)(strlen(name) - 4), name);
+		char		*want = slurp_line(w);
+
+		if (want == NULL)
+			fail_msg("%s: no .warn file", name);
+		appspec_init(&as);
+		if (appspec_load(&as, p, name, &eb) != 0)
+			fail_msg("%s: refused: %s", name, eb.msg);
+		assert_int_equal(as.nerrors, 0);
+		if (as.nwarnings == 0)
+			fail_msg("%s: no warning", name);
+		if (strcmp(as.warnings[0], want) != 0)
+			fail_msg("%s:\n got  %s\n want %s", name,
+			    as.warnings[0], want);
+		assert_int_equal(appspec_strict(&as, &eb), -1);
+		assert_int_equal(eb.kind, EK_DATA);
+		assert_non_null(strstr(eb.msg, want));
+		assert_non_null(strstr(eb.msg, "strict"));
+		assert_string_equal(as.errors[0], want);
+		assert_int_equal(as.nerrors, as.nwarnings);
+		appspec_release(&as);
+		free(want);
+		free(w);
+		free(p);
+		free(ents[i]);
+	}
+	free(ents);
+}
+
+/* What each kind of warning means for the model: CodeDeploy's meaning. */
+static void
+appspec_warnings_keep_codedeploys_meaning(void **state)
+{
+	struct appspec	 as;
+	struct errbuf	 eb = { 0 };
+
+	appspec_init(&as);
+	/* An ignored event or step adds no script; the last key counts. */
+	assert_int_equal(appspec_load(&as, WARN "/install-script.yml", NULL,
+	    &eb), 0);
+	assert_int_equal(as.nhooks[LC_INSTALL], 0);
+	assert_int_equal(as.nhooks[LC_AFTER_INSTALL], 1);
+	assert_int_equal(appspec_load(&as, WARN "/unknown-event.yml", NULL,
+	    &eb), 0);
+	assert_int_equal(as.nhooks[LC_AFTER_INSTALL], 0);
+	assert_int_equal(appspec_load(&as, WARN "/duplicate-event.yml", NULL,
+	    &eb), 0);
+	assert_int_equal(as.nhooks[LC_AFTER_INSTALL], 1);
+	assert_int_equal(appspec_load(&as, WARN "/duplicate-top-key.yml", NULL,
+	    &eb), 0);
+	assert_string_equal(as.os, "linux");
+	/* A long timeout is kept; version 0 is 0.0; mode is as written. */
+	assert_int_equal(appspec_load(&as, WARN "/timeout-5000.yml", NULL,
+	    &eb), 0);
+	assert_int_equal(as.hooks[LC_APPLICATION_START][0].timeout, 5000);
+	assert_int_equal(appspec_load(&as, WARN "/version-0.yml", NULL, &eb),
+	    0);
+	assert_string_equal(as.version, "0.0");
+	assert_int_equal(appspec_load(&as, WARN "/mode-0755.yml", NULL, &eb),
+	    0);
+	assert_int_equal(as.perms[0].mode, 0755);
+	/* A file without warnings passes --strict untouched. */
+	assert_int_equal(appspec_load(&as, GOOD "/full.yml", NULL, &eb), 0);
+	assert_int_equal(appspec_strict(&as, &eb), 0);
+	assert_int_equal(as.nerrors, 0);
+	appspec_release(&as);
 }
 
 static int
@@ -252,9 +341,12 @@ appspec_reads_unquoted_mode_digits_as_written(void **state)
 	struct errbuf	 eb = { 0 };
 
 	appspec_init(&as);
-	assert_int_equal(appspec_load(&as, GOOD "/mode-leading-zero.yml",
+	assert_int_equal(appspec_load(&as, WARN "/mode-leading-zero.yml",
 	    NULL, &eb), 0);
 	assert_int_equal(as.perms[0].mode, 0644);
+	/* ... and says what CodeDeploy makes of it. */
+	assert_int_equal(as.nwarnings, 1);
+	assert_non_null(strstr(as.warnings[0], "applies mode 0420"));
 	appspec_release(&as);
 }
 
@@ -283,12 +375,18 @@ appspec_reports_every_error_in_the_file(void **state)
 	assert_int_equal(appspec_load(&as, BAD "/many-errors.yml",
 	    "many-errors.yml", &eb), -1);
 	assert_int_equal(eb.kind, EK_DATA);
-	assert_int_equal(as.nerrors, 6);
+	/* The unknown event is a warning now: CodeDeploy ignores it. */
+	assert_int_equal(as.nerrors, 5);
 	assert_string_equal(as.errors[1],
 	    "many-errors.yml:2:5: os: must be linux, not \"solaris\"");
-	assert_string_equal(as.errors[5], "many-errors.yml:8:16: "
+	assert_string_equal(as.errors[4], "many-errors.yml:8:16: "
 	    "hooks.BeforeInstall[0].timeout: must be a whole number of "
-	    "seconds from 1 to 3600, not \"30s\"");
+	    "seconds from 1 to 86400, not \"30s\"");
+	assert_int_equal(as.nwarnings, 1);
+	assert_string_equal(as.warnings[0], "many-errors.yml:5:3: "
+	    "hooks.AfterInstal: unknown lifecycle event, ignored as by "
+	    "CodeDeploy: its scripts never run (did you mean "
+	    "'AfterInstall'?)");
 	appspec_release(&as);
 }
 
@@ -427,20 +525,6 @@ appspec_names_events_both_ways(void **state)
 	assert_int_equal(feb_from_name("RETAIN"), FEB_RETAIN);
 	assert_int_equal(feb_from_name("retain"), -1);
 	assert_string_equal(feb_name(FEB_OVERWRITE), "OVERWRITE");
-}
-
-static void
-appspec_suggests_close_names_only(void **state)
-{
-	static const char *const c[] = { "AfterInstall", "BeforeInstall",
-	    "ApplicationStart", NULL };
-
-	assert_string_equal(ap_suggest("AfterInstal", c), "AfterInstall");
-	assert_string_equal(ap_suggest("beforeinstall", c), "BeforeInstall");
-	assert_string_equal(ap_suggest("ApplicationStrat", c),
-	    "ApplicationStart");
-	assert_null(ap_suggest("Deploy", c));
-	assert_null(ap_suggest("", c));
 }
 
 static void
@@ -648,7 +732,8 @@ main(void)
 		cmocka_unit_test(appspec_load_refuses_a_directory),
 		cmocka_unit_test(appspec_release_is_safe_on_a_zeroed_model),
 		cmocka_unit_test(appspec_names_events_both_ways),
-		cmocka_unit_test(appspec_suggests_close_names_only),
+		cmocka_unit_test(appspec_accepts_warn_fixtures_first_warning),
+		cmocka_unit_test(appspec_warnings_keep_codedeploys_meaning),
 		cmocka_unit_test(
 		    appspec_parses_acl_entries_like_the_reference_agent),
 		cmocka_unit_test(appspec_checks_selinux_ranges),

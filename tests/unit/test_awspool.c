@@ -32,7 +32,8 @@
 #include "scripted_server.h"
 #include "xalloc.h"
 
-#define OK_REPLY	"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n" \
+#define OK_REPLY	"HTTP/1.1 200 OK\r\n" \
+			"Content-Type: application/json\r\n" \
 			"x-amzn-RequestId: ok\r\nContent-Length: 2\r\n\r\n{}"
 #define THROTTLED	"HTTP/1.1 400 Bad Request\r\n" \
 			"Content-Type: application/x-amz-json-1.0\r\n" \

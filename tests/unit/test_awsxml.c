@@ -115,6 +115,23 @@ awsxml_reads_cdata_and_escapes(void **state)
 }
 
 static void
+awsxml_quotes_the_servers_text(void **state)
+{
+	static const char doc[] = "<ErrorResponse><Error><Code>Bad&#9;Code"
+	    "</Code><Message>line one&#10;line \"two\"</Message></Error>"
+	    "<RequestId>r-1</RequestId></ErrorResponse>";
+	struct awsxml_error	 e;
+	struct errbuf		 eb = { 0 };
+
+	assert_int_equal(awsxml_parse_error(doc, sizeof(doc) - 1, &e, &eb),
+	    0);
+	assert_string_equal(e.code, "Bad\\x09Code");
+	assert_string_equal(e.message, "line one\\x0aline \\\"two\\\"");
+	assert_string_equal(e.request_id, "r-1");
+	awsxml_error_release(&e);
+}
+
+static void
 awsxml_rejects_document_without_code(void **state)
 {
 	struct awsxml_error	 e;
@@ -261,6 +278,7 @@ main(void)
 		cmocka_unit_test(awsxml_parses_autoscaling_error),
 		cmocka_unit_test(awsxml_parses_s3_and_ec2_errors),
 		cmocka_unit_test(awsxml_reads_cdata_and_escapes),
+		cmocka_unit_test(awsxml_quotes_the_servers_text),
 		cmocka_unit_test(awsxml_rejects_document_without_code),
 		cmocka_unit_test(awsxml_rejects_not_xml),
 		cmocka_unit_test(awsxml_refuses_entity_expansion),

@@ -31,7 +31,7 @@
 #include "archive_fixture.h"
 #include "bundle.h"
 #include "errbuf.h"
-#include "release.h"
+#include "fsutil.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -63,7 +63,7 @@ teardown(void **state)
 	struct fx	*f = *state;
 	struct errbuf	 eb = { 0 };
 
-	assert_int_equal(release_rmtree(f->root, &eb), 0);
+	assert_int_equal(fs_rmtree(f->root, &eb), 0);
 	free(f);
 	return 0;
 }

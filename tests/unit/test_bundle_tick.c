@@ -27,7 +27,7 @@
 
 #include "bundle.h"
 #include "errbuf.h"
-#include "release.h"
+#include "fsutil.h"
 #include "xalloc.h"
 
 #define NFILES		3000	/* enough to take well over 2 periods */
@@ -79,7 +79,7 @@ teardown(void **state)
 {
 	struct errbuf	 eb;
 
-	return release_rmtree(tmp, &eb);
+	return fs_rmtree(tmp, &eb);
 }
 
 /* A tar of NFILES small files plus an appspec, at tmp/b.tar. */

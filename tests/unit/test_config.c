@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -28,6 +27,7 @@
 #include "caps.h"
 #include "config.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "slurp.h"
 #include "xalloc.h"
 
@@ -175,6 +175,7 @@ config_full_file_sets_every_key(void **state)
 	assert_int_equal(cfg.shutdown_grace, 45);
 	assert_int_equal(cfg.hook_max_procs, 512);
 	assert_string_equal(cfg.hook_cgroup, "/sys/fs/cgroup/hookd.slice");
+	assert_true(cfg.strict);
 	assert_null(cfg.message_key);
 	config_release(&cfg);
 }
@@ -204,6 +205,7 @@ config_defaults_follow_design(void **state)
 	assert_int_equal(cfg.shutdown_grace, CONFIG_GRACE_DEFAULT);
 	assert_int_equal(cfg.hook_max_procs, HOOK_PROCS_MAX);
 	assert_null(cfg.hook_cgroup);
+	assert_false(cfg.strict);
 	config_release(&cfg);
 
 	/* root moves the embedded store and queue with it. */
@@ -219,6 +221,35 @@ config_defaults_follow_design(void **state)
 	assert_string_equal(cfg.store, "file:///srv/h/store");
 	assert_string_equal(cfg.queue, "file:///srv/h/queue");
 	config_release(&cfg);
+}
+
+/* deployer.yml's strict, and every error of a bad one at once. */
+static void
+config_deployer_strict_and_every_error(void **state)
+{
+	static const char bad[] = "application: web\nstrct: true\n"
+	    "store: file:///srv/s\nqueu: sqs\ngroups:\n  prod:\n"
+	    "    timout: 5\n";
+	struct deployer_config	 dc;
+	struct errbuf		 eb = { 0 };
+
+	deployer_config_init(&dc);
+	assert_int_equal(deployer_config_load(&dc, CDIR
+	    "/deployer/good/strict.yml", "deployer.yml", &eb), 0);
+	assert_true(dc.strict);
+	deployer_config_release(&dc);
+	assert_int_equal(deployer_config_parse(&dc, bad, sizeof(bad) - 1,
+	    NULL, &eb), -1);
+	assert_int_equal(dc.nerrors, 4);
+	assert_string_equal(dc.errors[0], "deployer.yml:2:1: strct: unknown "
+	    "key (did you mean 'strict'?)");
+	assert_string_equal(dc.errors[1], "deployer.yml:4:1: queu: unknown "
+	    "key (did you mean 'queue'?)");
+	assert_string_equal(dc.errors[2], "deployer.yml:1:1: queue: missing "
+	    "(required)");
+	assert_string_equal(dc.errors[3], "deployer.yml:7:5: groups.prod."
+	    "timout: unknown key (did you mean 'timeout'?)");
+	deployer_config_release(&dc);
 }
 
 static void
@@ -280,12 +311,6 @@ config_load_io_errors(void **state)
 	assert_int_equal(rmdir(dir), 0);
 }
 
-static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static void
 config_message_key_file_must_be_private(void **state)
 {
@@ -345,7 +370,7 @@ config_message_key_file_must_be_private(void **state)
 
 	free(yml);
 	free(key);
-	(void)nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	assert_int_equal(fs_rmtree(dir, &eb), 0);
 }
 
 static int
@@ -546,7 +571,7 @@ config_finds_deployer_yml_upwards(void **state)
 	free(cwd);
 	free(sub);
 	free(yml);
-	(void)nftw(dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	assert_int_equal(fs_rmtree(dir, &eb), 0);
 }
 
 static void
@@ -564,6 +589,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(config_hookd_fixtures),
 		cmocka_unit_test(config_deployer_fixtures),
+		cmocka_unit_test(config_deployer_strict_and_every_error),
 		cmocka_unit_test(config_full_file_sets_every_key),
 		cmocka_unit_test(config_defaults_follow_design),
 		cmocka_unit_test(config_reports_every_error),

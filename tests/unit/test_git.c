@@ -9,7 +9,6 @@
 
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -20,7 +19,9 @@
 #include <cmocka.h>
 
 #include "bundle.h"
+#include "digest.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "git.h"
 #include "xalloc.h"
 
@@ -89,18 +90,12 @@ setup(void **state)
 }
 
 static int
-rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)remove(path);
-	return 0;
-}
-
-static int
 teardown(void **state)
 {
 	struct fx	*fx = *state;
+	struct errbuf	 eb = { 0 };
 
-	(void)nftw(fx->dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	assert_int_equal(fs_rmtree(fx->dir, &eb), 0);
 	free(fx);
 	return 0;
 }
@@ -174,15 +169,15 @@ git_archive_is_the_same_for_the_same_commit(void **state)
 	assert_int_equal(git_prefix(sub, &prefix, &eb), 0);
 	assert_string_equal(prefix, "app/");
 	assert_int_equal(git_archive(fx->dir, c, prefix, p3, &eb), 0);
-	assert_int_equal(bundle_sha256(p1, h1, &eb), 0);
-	assert_int_equal(bundle_sha256(p2, h2, &eb), 0);
-	assert_int_equal(bundle_sha256(p3, h3, &eb), 0);
+	assert_int_equal(digest_sha256_file(p1, h1, &eb), 0);
+	assert_int_equal(digest_sha256_file(p2, h2, &eb), 0);
+	assert_int_equal(digest_sha256_file(p3, h3, &eb), 0);
 	assert_string_equal(h1, h2);
 	assert_string_not_equal(h1, h3);
 	/* A subdirectory's archive too, from the top or from inside it. */
 	sleep(1);
 	assert_int_equal(git_archive(sub, c, prefix, p2, &eb), 0);
-	assert_int_equal(bundle_sha256(p2, h2, &eb), 0);
+	assert_int_equal(digest_sha256_file(p2, h2, &eb), 0);
 	assert_string_equal(h2, h3);
 	(void)unlink(p1);
 	(void)unlink(p2);

@@ -29,10 +29,13 @@
 #include <cmocka.h>
 
 #include "appspec.h"
+#include "digest.h"
 #include "errbuf.h"
 #include "bundle.h"
+#include "fsutil.h"
 #include "lifecycle.h"
 #include "manifest.h"
+#include "names.h"
 #include "proc.h"
 #include "release.h"
 #include "state.h"
@@ -61,7 +64,7 @@ teardown(void **state)
 {
 	struct errbuf	 eb;
 
-	return release_rmtree(tmp, &eb);
+	return fs_rmtree(tmp, &eb);
 }
 
 static void
@@ -180,8 +183,8 @@ lifecycle_reports_events_in_order_and_succeeds(void **unused)
 	assert_int_equal(lifecycle_deploy(&sp, &obs, &res, &eb), 0);
 	assert_int_equal(res.status, DEPLOY_SUCCEEDED);
 	assert_int_equal(res.sequence, 1);
-	assert_true(lifecycle_name_ok(res.deployment_id));
-	assert_int_equal(strlen(res.deployment_id), DEPLOY_ID_LEN);
+	assert_true(deployment_id_ok(res.deployment_id));
+	assert_int_equal(strlen(res.deployment_id), DEPLOYMENT_ID_LEN);
 	assert_int_equal(res.failed_event, -1);
 	assert_int_equal(seen.n, nitems(want));
 	for (size_t i = 0; i < nitems(want); i++)
@@ -330,21 +333,19 @@ lifecycle_bad_names_are_refused(void **unused)
 	struct deploy_result	 res;
 	struct deploy_spec	 sp;
 	struct errbuf		 eb = { 0 };
-	char			 id[DEPLOY_ID_LEN + 1];
 
 	spec_for(&sp, "/nonexistent");
 	sp.application = "../etc";
 	assert_int_equal(lifecycle_deploy(&sp, NULL, &res, &eb), -1);
 	assert_int_equal(eb.kind, EK_USAGE);
 	deploy_result_release(&res);
-	assert_false(lifecycle_name_ok(".hidden"));
-	assert_false(lifecycle_name_ok("a/b"));
-	assert_false(lifecycle_name_ok(""));
-	assert_true(lifecycle_name_ok("web-1.prod_x"));
-	lifecycle_new_id(id);
-	assert_int_equal(strncmp(id, "d-", 2), 0);
-	assert_int_equal(strspn(id + 2, "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"),
-	    9);
+	/* The name and id rules themselves: test_names.c. */
+	spec_for(&sp, "/nonexistent");
+	sp.group = "-x";
+	assert_int_equal(lifecycle_deploy(&sp, NULL, &res, &eb), -1);
+	assert_int_equal(eb.kind, EK_USAGE);
+	assert_non_null(strstr(eb.msg, "'-x'"));
+	deploy_result_release(&res);
 }
 
 /*
@@ -526,7 +527,7 @@ lifecycle_verifies_the_digest_in_the_extraction(void **unused)
 
 	b = make_bundle("v1", 0);
 	tar = make_tar(b);
-	assert_int_equal(bundle_sha256(tar, hex, &eb), 0);
+	assert_int_equal(digest_sha256_file(tar, hex, &eb), 0);
 	spec_for(&sp, tar);
 	sp.sha256 = wrong;
 	assert_int_equal(lifecycle_deploy(&sp, NULL, &res, &eb), -1);
@@ -645,6 +646,81 @@ lifecycle_recovers_a_kill_in_download_bundle(void **unused)
 	free(b2);
 }
 
+/* The warnings DownloadBundle's end carries, counted into *arg. */
+static void
+on_end_warnings(void *arg, const struct deploy_event *de)
+{
+	size_t	*n = arg;
+
+	if (de->event == LC_DOWNLOAD_BUNDLE) {
+		*n += de->nwarnings;
+		if (de->nwarnings > 0)
+			assert_non_null(strstr(de->warnings[0],
+			    "hooks.AfterInstal: unknown lifecycle event"));
+	} else
+		assert_int_equal(de->nwarnings, 0);
+}
+
+/*
+ * A bundle with appspec warnings deploys (CodeDeploy would run it); each
+ * warning is in its log and reaches the observer; strict refuses it
+ * before anything changes.
+ */
+static void
+lifecycle_runs_a_bundle_with_warnings_and_says_so(void **unused)
+{
+	struct deploy_observer	 obs = { 0 };
+	struct deploy_result	 res;
+	struct deploy_spec	 sp;
+	struct errbuf		 eb = { 0 };
+	size_t			 nwarn = 0;
+	char			*b, *p, *log, *text;
+
+	b = make_bundle("warned", 0);
+	p = xasprintf("%s/appspec.yml", b);
+	write_file(p, "version: 0.0\nos: linux\nhooks:\n"
+	    "  ApplicationStart:\n    - location: scripts/ok.sh\n"
+	    "  AfterInstal:\n    - location: scripts/ok.sh\n", 0644);
+	free(p);
+
+	spec_for(&sp, b);
+	sp.strict = true;
+	deploy_result_init(&res);
+	assert_int_equal(lifecycle_deploy(&sp, &obs, &res, &eb), -1);
+	assert_int_equal(eb.kind, EK_DATA);
+	assert_non_null(strstr(eb.msg, "strict"));
+	assert_non_null(strstr(eb.msg, "AfterInstal"));
+	assert_int_equal(res.failed_event, LC_DOWNLOAD_BUNDLE);
+	p = xasprintf("%s/web/test/current", tmp);
+	assert_int_equal(access(p, F_OK), -1);
+	free(p);
+	deploy_result_release(&res);
+
+	spec_for(&sp, b);
+	obs.on_event_end = on_end_warnings;
+	obs.arg = &nwarn;
+	assert_int_equal(lifecycle_deploy(&sp, &obs, &res, &eb), 0);
+	assert_int_equal(res.status, DEPLOY_SUCCEEDED);
+	assert_int_equal(nwarn, 1);
+	log = xasprintf("%s/logs/%s.log", tmp, res.deployment_id);
+	{
+		FILE	*fp = fopen(log, "r");
+		char	 buf[8192];
+		size_t	 n;
+
+		assert_non_null(fp);
+		n = fread(buf, 1, sizeof(buf) - 1, fp);
+		buf[n] = '\0';
+		fclose(fp);
+		text = strstr(buf, "warning: appspec.yml:6:3: "
+		    "hooks.AfterInstal: unknown lifecycle event");
+		assert_non_null(text);
+	}
+	free(log);
+	deploy_result_release(&res);
+	free(b);
+}
+
 int
 main(void)
 {
@@ -673,6 +749,9 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    lifecycle_recovers_a_kill_in_download_bundle, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    lifecycle_runs_a_bundle_with_warnings_and_says_so, setup,
 		    teardown),
 	};
 

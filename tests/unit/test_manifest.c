@@ -26,6 +26,7 @@
 
 #include "bundle.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "manifest.h"
 #include "release.h"
 #include "slurp.h"
@@ -103,7 +104,7 @@ teardown(void **state)
 {
 	struct errbuf	 eb;
 
-	return release_rmtree(gdir, &eb);
+	return fs_rmtree(gdir, &eb);
 }
 
 /* manifest_check() == 0, and its reason contains 'want'. */
@@ -322,7 +323,7 @@ manifest_find_by_sha_newest_first_and_clean(void **unused)
 
 	/* A manifest whose release is gone is not found, then cleaned. */
 	p = rpath("10-d-DDDDDDDDD", "");
-	assert_int_equal(release_rmtree(p, &eb), 0);
+	assert_int_equal(fs_rmtree(p, &eb), 0);
 	free(p);
 	assert_int_equal(manifest_find(gdir, SHA_A, &names, &n, &eb), 0);
 	assert_int_equal(n, 1);

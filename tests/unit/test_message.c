@@ -447,48 +447,13 @@ message_check_target_names_both(void **state)
 }
 
 static void
-message_name_rules(void **state)
+message_hex_rule(void **state)
 {
 	struct errbuf	 eb = { 0 };
-	char		 id[MESSAGE_ID_LEN + 1];
-	char		 name[MESSAGE_NAME_MAX + 2];
 
-	assert_int_equal(msg_check_name("group", "prod-1.eu_west", &eb), 0);
-	assert_int_equal(msg_check_name("group", "", &eb), -1);
-	assert_string_equal(eb.msg, "group: must not be empty");
-	assert_int_equal(msg_check_name("group", "-rf", &eb), -1);
-	assert_int_equal(msg_check_name("group", ".", &eb), -1);
-	assert_int_equal(msg_check_name("group", "a b", &eb), -1);
-	assert_int_equal(msg_check_name("group", "a/b", &eb), -1);
-	memset(name, 'x', sizeof(name) - 2);
-	name[MESSAGE_NAME_MAX] = '\0';
-	assert_int_equal(msg_check_name("group", name, &eb), 0);
-	name[MESSAGE_NAME_MAX] = 'x';
-	name[MESSAGE_NAME_MAX + 1] = '\0';
-	assert_int_equal(msg_check_name("group", name, &eb), -1);
-
-	assert_int_equal(msg_check_deployment_id("id", "d-ABC234XYZ", &eb), 0);
-	assert_int_equal(msg_check_deployment_id("id", "d-ABC234XY", &eb), -1);
-	assert_int_equal(msg_check_deployment_id("id", "x-ABC234XYZ", &eb), -1);
-	for (int i = 0; i < 20; i++) {
-		assert_int_equal(message_new_id(id, &eb), 0);
-		assert_int_equal(msg_check_deployment_id("id", id, &eb), 0);
-	}
 	assert_int_equal(msg_check_hex("h", "00ff", 4, &eb), 0);
 	assert_int_equal(msg_check_hex("h", "00FF", 4, &eb), -1);
 	assert_int_equal(msg_check_hex("h", "00f", 4, &eb), -1);
-}
-
-static void
-message_quote_escapes_and_shortens(void **state)
-{
-	char	 buf[16];
-
-	assert_string_equal(msg_quote("a\nb\"c", 5, buf, sizeof(buf)),
-	    "a\\x0ab\\\"c");
-	assert_string_equal(msg_quote("0123456789abcdef", 16, buf,
-	    sizeof(buf)), "012345678...");
-	assert_string_equal(msg_quote("\xff", 1, buf, sizeof(buf)), "\\xff");
 }
 
 static void
@@ -548,8 +513,7 @@ main(void)
 		cmocka_unit_test(message_to_json_embeds_the_message),
 		cmocka_unit_test(message_location_must_be_inside_the_store),
 		cmocka_unit_test(message_check_target_names_both),
-		cmocka_unit_test(message_name_rules),
-		cmocka_unit_test(message_quote_escapes_and_shortens),
+		cmocka_unit_test(message_hex_rule),
 		cmocka_unit_test(message_load_key_refuses_readable_files),
 	};
 

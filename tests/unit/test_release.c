@@ -27,6 +27,7 @@
 
 #include "appspec.h"
 #include "errbuf.h"
+#include "fsutil.h"
 #include "release.h"
 #include "xalloc.h"
 
@@ -58,7 +59,7 @@ teardown(void **state)
 	struct errbuf	 eb;
 	int		 r;
 
-	r = release_rmtree(tmp, &eb);
+	r = fs_rmtree(tmp, &eb);
 	free(gdir);
 	gdir = NULL;
 	return r;

@@ -27,7 +27,7 @@
 #include "appspec.h"
 #include "archive_fixture.h"
 #include "errbuf.h"
-#include "release.h"
+#include "fsutil.h"
 #include "validate.h"
 #include "xalloc.h"
 
@@ -121,7 +121,7 @@ teardown(void **state)
 		setenv("TMPDIR", fx->oldtmp, 1);
 	else
 		unsetenv("TMPDIR");
-	assert_int_equal(release_rmtree(fx->root, &eb), 0);
+	assert_int_equal(fs_rmtree(fx->root, &eb), 0);
 	free(fx->oldtmp);
 	free(fx);
 	return 0;

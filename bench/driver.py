@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: ISC
 """The benchmark driver behind bench/run (and `make bench`).
 
-Runs the benchmarks (bench/b1_*.py ... b8_*.py; each module has
+Runs the benchmarks (bench/b1_*.py ... b9_*.py; each module has
 run(ctx) -> [benchlib.Row]), prints one table, and writes
 bench/results/latest.json: the figures with their goals, the machine,
 the date and the git commit.  A benchmark whose subject is missing or
@@ -34,6 +34,8 @@ BENCHMARKS = [
     ("B7-sim", "b7_sim", "fleet: deployer to N simulated instances over "
      "S3 and SQS, 20 ms per request"),
     ("B8", "b8_deployer", "deployer client side, 100 MB repository"),
+    ("B9", "b9_traffic", "HAProxy rollout of three instances under load: "
+     "failed requests, p99, Block/AllowTraffic time"),
 ]
 
 

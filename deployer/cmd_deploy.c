@@ -37,7 +37,8 @@
 #include "banned.h"
 
 static const char deploy_usage[] =
-    "usage: deployer [-v] [--allow-dirty] [--fetch] [--no-wait] GROUP REF";
+    "usage: deployer [-v] [--allow-dirty] [--fetch] [--no-wait] "
+    "[--no-traffic-control] GROUP REF";
 
 static void
 deploy_help(void)
@@ -59,6 +60,9 @@ deploy_help(void)
 	    "                     changes that are not committed\n"
 	    "      --fetch        run 'git fetch' before resolving REF\n"
 	    "      --no-wait      return once the first batch is sent\n"
+	    "      --no-traffic-control\n"
+	    "                     hosts do not leave their load balancers\n"
+	    "                     while they deploy (no Block/AllowTraffic)\n"
 	    "  -v, --verbose      more output\n"
 	    "  -h, --help         show this help\n"
 	    "      --version      show the version\n\n"
@@ -114,6 +118,7 @@ cmd_deploy(int argc, char **argv)
 		{ "fetch",	no_argument,	NULL, 'F' },
 		{ "help",	no_argument,	NULL, 'h' },
 		{ "no-wait",	no_argument,	NULL, 'N' },
+		{ "no-traffic-control", no_argument, NULL, 'T' },
 		{ "verbose",	no_argument,	NULL, 'v' },
 		{ "version",	no_argument,	NULL, 'V' },
 		{ NULL,		0,		NULL, 0 }
@@ -149,6 +154,9 @@ cmd_deploy(int argc, char **argv)
 			return 0;
 		case 'N':
 			nowait = true;
+			break;
+		case 'T':
+			rev.no_traffic_control = true;
 			break;
 		case 'v':
 			arg_verbose++;

@@ -270,6 +270,7 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 	m.format = BUNDLE_TGZ;
 	m.created_at = xstrdup(now);
 	m.created_by = xstrdup(d.created_by);
+	m.no_traffic_control = rev->no_traffic_control;
 	if (message_sign(&m, c->cfg.message_key, c->cfg.message_key_len,
 	    eb) == -1 || (d.message = message_to_json(&m, eb)) == NULL)
 		goto out;

@@ -198,6 +198,7 @@ struct revision {
 	char		 sha256[65];
 	char		*ref;
 	char		*location;
+	bool		 no_traffic_control;	/* --no-traffic-control */
 };
 int	deployment_create(struct dctx *, const struct deployer_group *,
 	    const struct revision *, const char *rollback_of,

@@ -546,6 +546,19 @@ progress_apply(struct dinst *di, const char *data, size_t len)
 	else if (di->state != IS_TIMEDOUT)
 		di->state = IS_RUNNING;	/* InProgress, Interrupted */
 	setdup(&di->event, jstr(o, "event"));
+	/*
+	 * Out of traffic while BlockTraffic / AllowTraffic waits: running,
+	 * never healthy, and shown as "BlockTraffic: draining".
+	 */
+	if (di->state == IS_RUNNING && di->event != NULL &&
+	    jstr(json_object_get(o, "traffic"), "step") != NULL) {
+		char	*e;
+
+		e = xasprintf("%s: %s", di->event,
+		    jstr(json_object_get(o, "traffic"), "step"));
+		free(di->event);
+		di->event = e;
+	}
 	setdup(&di->script, jstr(o, "script"));
 	setdup(&di->message, jstr(o, "message"));
 	setdup(&di->tail, jstr(o, "tail"));

@@ -149,6 +149,9 @@ to_json(const struct state *st, const char *root, const char *app,
 		(void)json_object_set_new(e, "started_at",
 		    ip->started_at != NULL ? json_string(ip->started_at) :
 		    json_null());
+		/* "out": BlockTraffic began; "in": AllowTraffic ended. */
+		(void)json_object_set_new(e, "traffic", ip->traffic != NULL ?
+		    json_string(ip->traffic) : json_null());
 		(void)json_object_set_new(o, "in_progress", e);
 	} else
 		(void)json_object_set_new(o, "in_progress", json_null());
@@ -204,6 +207,10 @@ print_text(const struct state *st, const char *root, const char *app,
 		    ip->started_at != NULL ? ip->started_at : "?");
 	else
 		printf("%-13snone\n", "in progress:");
+	if (ip->rev.sequence != 0 && ip->traffic != NULL &&
+	    strcmp(ip->traffic, "out") == 0)
+		printf("%-13sout of its load balancers (BlockTraffic began)\n",
+		    "traffic:");
 	if (st->nhistory == 0) {
 		printf("no deployments yet\n");
 		return;

@@ -57,7 +57,8 @@ struct daemon {
 	struct queue	*q;
 	struct store	*st;
 	struct imds	*imds;
-	struct aws_client *aws;		/* NULL unless sqs or s3:// */
+	struct aws_client *aws;		/* NULL unless sqs, s3:// or ELB */
+	struct hookd_traffic *traffic;	/* NULL: no traffic: block */
 	char		*gdir;		/* ROOT/APP/GROUP */
 	char		*statepath;
 	char		*regkey;

@@ -20,6 +20,7 @@
 #include "admission.h"
 #include "config.h"
 #include "errbuf.h"
+#include "hookd.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "message.h"
@@ -142,6 +143,34 @@ ob_recover(void *arg, const char *id, const char *phase)
 	    phase != NULL ? phase : "an unknown phase");
 }
 
+/*
+ * A poll of Block/AllowTraffic (every 100 ms on HAProxy): the journal
+ * and the progress document when it says something new, the document
+ * also every TRAFFIC_PROGRESS_MS (S3 is not written ten times a second).
+ */
+#define TRAFFIC_PROGRESS_MS	5000
+
+static void
+ob_traffic(void *arg, enum lc_event ev, const char *line)
+{
+	static char		 last[256];
+	static struct timespec	 written;
+	struct run_deployment	*r = arg;
+	const char		*step = ev == LC_BLOCK_TRAFFIC ? "draining" :
+				    "waiting for healthy";
+	bool			 changed;
+
+	changed = strncmp(last, line, sizeof(last) - 1) != 0;
+	if (changed)
+		log_info("%s: %s", lc_event_name(ev), line);
+	(void)strlcpy(last, line, sizeof(last));
+	if (!changed && mono_ms_since(&written) < TRAFFIC_PROGRESS_MS)
+		return;
+	progress_traffic(&r->prog, step, line);
+	(void)write_progress(r, false);
+	mono_now(&written);
+}
+
 static void
 observer(struct run_deployment *r, struct deploy_observer *o)
 {
@@ -151,6 +180,7 @@ observer(struct run_deployment *r, struct deploy_observer *o)
 	o->on_event_end = ob_event_end;
 	o->on_tick = ob_tick;
 	o->on_recover = ob_recover;
+	o->on_traffic = ob_traffic;
 	o->arg = r;
 }
 
@@ -230,6 +260,12 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
 		goto done;
 	}
 	admission_spec(&d->adm, m, bundle, &spec);
+	/*
+	 * Block/AllowTraffic unless the deployment says no, or the launch
+	 * hook holds a new instance (Auto Scaling registers it).
+	 */
+	if (!m->no_traffic_control && d->catching_since[0] == '\0')
+		spec.traffic = hookd_traffic_ops(d->traffic);
 	observer(&r, &obs);
 	if (lifecycle_deploy(&spec, &obs, &res, &eb) == -1) {
 		if (eb.kind == EK_TEMP) {
@@ -307,6 +343,8 @@ recover(struct daemon *d, const char *note, const struct message *m,
 	struct deploy_spec	 spec;
 
 	admission_spec(&d->adm, NULL, NULL, &spec);
+	/* Recovery puts a host it finds out of traffic back. */
+	spec.traffic = hookd_traffic_ops(d->traffic);
 	/* No deployment of ours: no progress document, no message. */
 	memset(&r, 0, sizeof(r));
 	r.d = d;

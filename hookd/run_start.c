@@ -283,7 +283,10 @@ cmd_run(int argc, char **argv)
 
 	/* 5. Boot: queue, registration, recovery, catch-up. */
 	if (strcmp(d.cfg.queue, "sqs") == 0 ||
-	    strncmp(d.cfg.store, "s3://", 5) == 0) {
+	    strncmp(d.cfg.store, "s3://", 5) == 0 ||
+	    d.cfg.traffic.ntarget_groups > 0 ||
+	    d.cfg.traffic.nload_balancers > 0 ||
+	    d.cfg.traffic.from_auto_scaling_group) {
 		struct aws_client_config	 cc;
 
 		memset(&cc, 0, sizeof(cc));
@@ -294,6 +297,9 @@ cmd_run(int argc, char **argv)
 		if ((d.aws = aws_client_new(&cc, &eb)) == NULL)
 			start_error(&d, &eb);
 	}
+	if (d.cfg.traffic.enabled && (d.traffic = hookd_traffic_new(&d.cfg,
+	    d.aws, d.instance, &eb)) == NULL)
+		start_error(&d, &eb);
 	if (store_open(d.cfg.store, true, d.aws, &d.st, &eb) == -1)
 		start_error(&d, &eb);
 	if (queue_open(d.cfg.queue, d.qname, d.cfg.visibility_timeout,
@@ -329,6 +335,7 @@ cmd_run(int argc, char **argv)
 	scaleout_release(&d.so);
 	queue_free(d.q);
 	store_free(d.st);
+	hookd_traffic_free(d.traffic);
 	aws_client_free(d.aws);
 	imds_free(d.imds);
 	if (d.lockfd != -1)

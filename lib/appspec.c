@@ -37,6 +37,7 @@
 
 static const char *const lc_names[LC_NEVENTS] = {
 	[LC_BEFORE_BLOCK_TRAFFIC] = "BeforeBlockTraffic",
+	[LC_BLOCK_TRAFFIC] = "BlockTraffic",
 	[LC_AFTER_BLOCK_TRAFFIC] = "AfterBlockTraffic",
 	[LC_APPLICATION_STOP] = "ApplicationStop",
 	[LC_DOWNLOAD_BUNDLE] = "DownloadBundle",
@@ -46,6 +47,7 @@ static const char *const lc_names[LC_NEVENTS] = {
 	[LC_APPLICATION_START] = "ApplicationStart",
 	[LC_VALIDATE_SERVICE] = "ValidateService",
 	[LC_BEFORE_ALLOW_TRAFFIC] = "BeforeAllowTraffic",
+	[LC_ALLOW_TRAFFIC] = "AllowTraffic",
 	[LC_AFTER_ALLOW_TRAFFIC] = "AfterAllowTraffic",
 };
 
@@ -54,14 +56,6 @@ static const char *const lc_scriptable_names[] = {
 	"BeforeBlockTraffic", "AfterBlockTraffic", "ApplicationStop",
 	"BeforeInstall", "AfterInstall", "ApplicationStart",
 	"ValidateService", "BeforeAllowTraffic", "AfterAllowTraffic", NULL
-};
-
-/*
- * CodeDeploy's own steps that are not hookd lifecycle events but are
- * reserved names: scripts cannot be attached to them.
- */
-static const char *const lc_reserved_names[] = {
-	"BlockTraffic", "AllowTraffic", NULL
 };
 
 static const char *const feb_names[] = {
@@ -128,7 +122,8 @@ bool
 lc_event_scriptable(enum lc_event ev)
 {
 	return (unsigned)ev < LC_NEVENTS && ev != LC_DOWNLOAD_BUNDLE &&
-	    ev != LC_INSTALL;
+	    ev != LC_INSTALL && ev != LC_BLOCK_TRAFFIC &&
+	    ev != LC_ALLOW_TRAFFIC;
 }
 
 /* Returns "DISALLOW", "OVERWRITE" or "RETAIN" (FEB_UNSET: DISALLOW). */
@@ -789,7 +784,6 @@ ap_event(struct apctx *c, const struct ynode *k, const char *path,
 {
 	const char	*hint;
 	int		 ev;
-	size_t		 i;
 
 	if ((ev = lc_event_from_name(k->value)) != -1) {
 		if (!lc_event_scriptable(ev)) {
@@ -801,15 +795,6 @@ ap_event(struct apctx *c, const struct ynode *k, const char *path,
 			return -1;
 		}
 		return ev;
-	}
-	for (i = 0; lc_reserved_names[i] != NULL; i++) {
-		if (strcmp(lc_reserved_names[i], k->value) == 0) {
-			if (!empty)
-				ap_warn(c, k, path, "scripts ignored: %s is "
-				    "reserved for CodeDeploy's own step and "
-				    "runs no scripts", k->value);
-			return -1;
-		}
 	}
 	if ((hint = ysuggest(k->value, lc_scriptable_names)) != NULL)
 		ap_warn(c, k, path, "unknown lifecycle event, ignored as by "

@@ -15,12 +15,15 @@ struct bundle_listing;
 struct errbuf;
 
 /*
- * Lifecycle events in CodeDeploy's in-place order.  DownloadBundle and
- * Install are run by hookd itself and take no scripts; the traffic events
- * run only when the appspec has scripts for them.
+ * Lifecycle events in CodeDeploy's in-place order.  BlockTraffic,
+ * DownloadBundle, Install and AllowTraffic are run by hookd itself and
+ * take no scripts; BlockTraffic and AllowTraffic run only with traffic
+ * control (a traffic: block in hookd.yml), the four traffic script
+ * events only then or when the appspec has scripts for them.
  */
 enum lc_event {
 	LC_BEFORE_BLOCK_TRAFFIC = 0,
+	LC_BLOCK_TRAFFIC,
 	LC_AFTER_BLOCK_TRAFFIC,
 	LC_APPLICATION_STOP,
 	LC_DOWNLOAD_BUNDLE,
@@ -30,6 +33,7 @@ enum lc_event {
 	LC_APPLICATION_START,
 	LC_VALIDATE_SERVICE,
 	LC_BEFORE_ALLOW_TRAFFIC,
+	LC_ALLOW_TRAFFIC,
 	LC_AFTER_ALLOW_TRAFFIC,
 	LC_NEVENTS
 };

@@ -66,6 +66,7 @@ enum ftype {
 	F_LOGLEVEL,
 	F_SQSPROTO,	/* json | query (enum aws_sqs_protocol) */
 	F_GROUPS,	/* deployer.yml groups: */
+	F_TRAFFIC,	/* hookd.yml traffic: (config_parse_traffic) */
 };
 
 struct field {
@@ -421,7 +422,8 @@ check_field(struct cctx *c, const struct field *f, const struct ynode *v,
 			*(uint64_t *)((char *)obj + f->off) = u;
 		return;
 	case F_GROUPS:
-		return;		/* deployer.yml handles it */
+	case F_TRAFFIC:
+		return;		/* deployer.yml, config_parse_traffic() */
 	default:
 		break;
 	}
@@ -704,7 +706,174 @@ static const struct field hookd_fields[] = {
 	CF("hook_cgroup", F_ABSPATH, hook_cgroup, 0, 0, false),
 	CF("sqs_protocol", F_SQSPROTO, sqs_protocol, 0, 0, false),
 	CF("strict", F_BOOL, strict, 0, 0, false),
+	CF("traffic", F_TRAFFIC, traffic, 0, 0, false),
 };
+
+/* --- hookd.yml traffic: (the load balancers of traffic.h) --- */
+
+#define TRAFFIC_CFG_LB_MAX	10	/* per list, as CodeDeploy */
+#define TRAFFIC_CFG_TIMEOUT_MAX	3600	/* s */
+#define TRAFFIC_CFG_NAME_MAX	32	/* ELB names */
+#define TRAFFIC_CFG_ARN_MAX	256
+
+#define TF(k, t, m, lo, hi, req) \
+	{ k, t, offsetof(struct config_traffic, m), lo, hi, req }
+
+static const struct field traffic_fields[] = {
+	TF("target_groups", F_TRAFFIC, target_groups, 0, 0, false),
+	TF("load_balancers", F_TRAFFIC, load_balancers, 0, 0, false),
+	TF("from_auto_scaling_group", F_BOOL, from_auto_scaling_group, 0, 0,
+	    false),
+	TF("haproxy", F_TRAFFIC, haproxy_socket, 0, 0, false),
+	TF("drain_timeout", F_UINT, drain_timeout, 1,
+	    TRAFFIC_CFG_TIMEOUT_MAX, false),
+	TF("healthy_timeout", F_UINT, healthy_timeout, 1,
+	    TRAFFIC_CFG_TIMEOUT_MAX, false),
+};
+
+static const struct field haproxy_fields[] = {
+	TF("socket", F_TRAFFIC, haproxy_socket, 0, 0, true),
+	TF("backend", F_TRAFFIC, haproxy_backend, 0, 0, true),
+	TF("server", F_TRAFFIC, haproxy_server, 0, 0, false),
+};
+
+static void
+config_traffic_release(struct config_traffic *t)
+{
+	for (size_t i = 0; i < t->ntarget_groups; i++)
+		free(t->target_groups[i]);
+	free(t->target_groups);
+	for (size_t i = 0; i < t->nload_balancers; i++)
+		free(t->load_balancers[i]);
+	free(t->load_balancers);
+	free(t->haproxy_socket);
+	free(t->haproxy_backend);
+	free(t->haproxy_server);
+	memset(t, 0, sizeof(*t));
+}
+
+/*
+ * An ELB name (1..32 letters, digits, '-') or, for a target group,
+ * its ARN (arn:PARTITION:elasticloadbalancing:...:targetgroup/...).
+ */
+static bool
+elb_name_ok(const char *s, bool tg)
+{
+	if (tg && strncmp(s, "arn:", 4) == 0)
+		return strlen(s) <= TRAFFIC_CFG_ARN_MAX &&
+		    strstr(s, ":elasticloadbalancing:") != NULL &&
+		    strstr(s, ":targetgroup/") != NULL &&
+		    strpbrk(s, " \t") == NULL;
+	return strlen(s) <= TRAFFIC_CFG_NAME_MAX && chars_ok(s, "-");
+}
+
+static void
+traffic_list(struct cctx *c, const struct ynode *v, const char *key,
+    bool tg, char ***ret_v, size_t *ret_n)
+{
+	char		 qb[QMAX * 4];
+	const char	*s;
+
+	if (ynode_is_null(v))
+		return;
+	if (v->type != YN_SEQ) {
+		cerr(c, v, key, "must be a list, not %s", node_kind(v));
+		return;
+	}
+	if (v->nkids > TRAFFIC_CFG_LB_MAX) {
+		cerr(c, v, key, "%zu entries; at most %d", v->nkids,
+		    TRAFFIC_CFG_LB_MAX);
+		return;
+	}
+	for (size_t i = 0; i < v->nkids; i++) {
+		if ((s = scalar(c, v->kids[i], key)) == NULL)
+			continue;
+		if (!elb_name_ok(s, tg)) {
+			cerr(c, v->kids[i], key, "'%s': not a %s", quote(
+			    v->kids[i], qb, sizeof(qb)), tg ? "target group "
+			    "ARN or name" : "load balancer name (1..32 "
+			    "letters, digits or '-')");
+			continue;
+		}
+		*ret_v = xreallocarray(*ret_v, *ret_n + 1, sizeof(**ret_v));
+		(*ret_v)[(*ret_n)++] = xstrdup(s);
+	}
+}
+
+static void
+traffic_haproxy(struct cctx *c, const struct ynode *v,
+    struct config_traffic *t)
+{
+	static const char *const keys[] = { "socket", "backend", "server" };
+	char		**dst[] = { &t->haproxy_socket,
+			    &t->haproxy_backend, &t->haproxy_server };
+	char		 qb[QMAX * 4], full[64];
+	const struct ynode *n;
+	const char	*s;
+
+	if (v->type != YN_MAP) {
+		cerr(c, v, "traffic.haproxy", "must be a mapping (socket, "
+		    "backend, server), not %s", node_kind(v));
+		return;
+	}
+	check_map(c, v, haproxy_fields, nitems(haproxy_fields), t,
+	    "traffic.haproxy.", NULL);
+	for (size_t i = 0; i < nitems(keys); i++) {
+		(void)snprintf(full, sizeof(full), "traffic.haproxy.%s",
+		    keys[i]);
+		if ((n = ynode_get(v, keys[i])) == NULL || ynode_is_null(n) ||
+		    (s = scalar(c, n, full)) == NULL)
+			continue;
+		if (i == 0 && !abspath_ok(s) && (strncmp(s, "tcp:", 4) != 0 ||
+		    strrchr(s + 4, ':') == NULL)) {
+			cerr(c, n, full, "'%s': an absolute unix socket path "
+			    "or tcp:HOST:PORT", quote(n, qb, sizeof(qb)));
+			continue;
+		}
+		if (i > 0 && (strlen(s) > 127 || strpbrk(s, " ;/\\") !=
+		    NULL)) {
+			cerr(c, n, full, "'%s': 1..127 characters, no space, "
+			    "';', '/' or '\\'", quote(n, qb, sizeof(qb)));
+			continue;
+		}
+		free(*dst[i]);
+		*dst[i] = xstrdup(s);
+	}
+}
+
+/*
+ * traffic: of hookd.yml, into cfg->traffic.  Errors are recorded in c
+ * like every other key's.
+ */
+static void
+config_parse_traffic(struct cctx *c, const struct ynode *v,
+    struct config_traffic *t)
+{
+	const struct ynode *n;
+
+	if (ynode_is_null(v))
+		return;
+	if (v->type != YN_MAP) {
+		cerr(c, v, "traffic", "must be a mapping, not %s",
+		    node_kind(v));
+		return;
+	}
+	t->enabled = true;
+	check_map(c, v, traffic_fields, nitems(traffic_fields), t,
+	    "traffic.", NULL);
+	if ((n = ynode_get(v, "target_groups")) != NULL)
+		traffic_list(c, n, "traffic.target_groups", true,
+		    &t->target_groups, &t->ntarget_groups);
+	if ((n = ynode_get(v, "load_balancers")) != NULL)
+		traffic_list(c, n, "traffic.load_balancers", false,
+		    &t->load_balancers, &t->nload_balancers);
+	if ((n = ynode_get(v, "haproxy")) != NULL && !ynode_is_null(n))
+		traffic_haproxy(c, n, t);
+	if (t->ntarget_groups == 0 && t->nload_balancers == 0 &&
+	    !t->from_auto_scaling_group && ynode_get(v, "haproxy") == NULL)
+		cerr(c, v, "traffic", "names no load balancer (target_groups, "
+		    "load_balancers, from_auto_scaling_group or haproxy)");
+}
 
 void
 config_init(struct config *cfg)
@@ -735,6 +904,7 @@ config_release(struct config *cfg)
 	free(cfg->lifecycle_hook);
 	free(cfg->message_key_file);
 	free(cfg->hook_cgroup);
+	config_traffic_release(&cfg->traffic);
 	if (cfg->message_key != NULL)
 		freezero(cfg->message_key, cfg->message_key_len);
 	errors_free(cfg->errors, cfg->nerrors);
@@ -761,6 +931,8 @@ config_parse_in(struct config *cfg, const char *data, size_t len,
 	if ((t = load_root(&c, data, len, &root)) != NULL) {
 		check_map(&c, root, hookd_fields, nitems(hookd_fields), cfg,
 		    "", NULL);
+		if ((pn = ynode_get(root, "traffic")) != NULL)
+			config_parse_traffic(&c, pn, &cfg->traffic);
 		load_key(&c, cfg->message_key_file, &cfg->message_key,
 		    &cfg->message_key_len);
 		if (cfg->root == NULL)

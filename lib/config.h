@@ -29,6 +29,26 @@ struct errbuf;
 #define DEPLOYER_TIMEOUT_DEFAULT 3600	/* seconds per batch */
 #define DEPLOYER_YML		"deployer.yml"
 
+/*
+ * hookd.yml's traffic: block (see traffic.h): the load balancers this
+ * host is taken out of while it deploys.  enabled is false without the
+ * block; with it, at least one load balancer source is named.
+ */
+struct config_traffic {
+	bool		 enabled;
+	char		**target_groups;	/* ARNs or names, at most 10 */
+	size_t		 ntarget_groups;
+	char		**load_balancers;	/* Classic names, at most 10 */
+	size_t		 nload_balancers;
+	bool		 from_auto_scaling_group;
+	char		*haproxy_socket;	/* absolute path or
+						   tcp:HOST:PORT; NULL: none */
+	char		*haproxy_backend;	/* with the socket */
+	char		*haproxy_server;	/* NULL: the instance id */
+	unsigned	 drain_timeout;		/* s, 1..3600; 0: default */
+	unsigned	 healthy_timeout;	/* s, 1..3600; 0: default */
+};
+
 /* hookd.yml.  Strings are NULL when not given and without a default. */
 struct config {
 	char		*path;		/* the name used in messages */
@@ -65,6 +85,7 @@ struct config {
 					   $HOOKD_SQS_PROTOCOL) */
 	bool		 strict;	/* appspec warnings fail a
 					   deployment; default false */
+	struct config_traffic traffic;	/* traffic: */
 
 	/* Every error of the last load, "FILE:LINE:COL: key: what". */
 	char		**errors;

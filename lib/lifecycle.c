@@ -27,6 +27,15 @@
  *     Failure: undo the destination links, switch 'current' back, run the
  *     live revision's ApplicationStart if its ApplicationStop ran.
  *
+ * Traffic control (spec->traffic): BlockTraffic and AllowTraffic are
+ * the caller's (lib/traffic.c through struct deploy_traffic).
+ * in_progress.traffic is saved durably before the host leaves its load
+ * balancers ("out") and once it is back ("in"), so that a failure or a
+ * recovery after kill -9 takes it out before the previous release is
+ * restarted ("in") and puts it back only once that release runs
+ * ("out"): the host never stays out for good, and a release that did
+ * not come back stays out.
+ *
  * lib/ rule: nothing is logged above debug; the deployment log
  * (deploylog.c) is the record, the observer the caller's view.
  */
@@ -99,7 +108,9 @@ struct engine {
 	char		*live_err;
 
 	double		 prep_secs;
-	bool		 traffic;
+	bool		 traffic;	/* the traffic script events run */
+	bool		 tctl;		/* Block/AllowTraffic (spec) */
+	enum lc_event	 tev;		/* the traffic step running */
 	bool		 stopped;
 	bool		 switched;
 	struct release_links links;
@@ -211,6 +222,8 @@ engine_init(struct engine *e, const struct deploy_spec *spec,
 	e->obs = obs != NULL ? obs : &none;
 	e->res = res;
 	e->lockfd = -1;
+	e->tctl = spec->traffic != NULL && spec->traffic->block != NULL &&
+	    spec->traffic->allow != NULL;
 	state_init(&e->st);
 	deploylog_init(&e->log);
 	appspec_init(&e->as);
@@ -414,6 +427,117 @@ run_event(struct engine *e, enum lc_event ev, const struct hook_rev *rev,
 	return r;
 }
 
+/* --- traffic control --- */
+
+/* One poll of a traffic step: the log, the observer, a tick. */
+static void
+traffic_say(void *arg, const char *line)
+{
+	struct engine	*e = arg;
+
+	deploylog_printf(&e->log, lc_event_name(e->tev), "%s", line);
+	if (e->obs->on_traffic != NULL)
+		e->obs->on_traffic(e->obs->arg, e->tev, line);
+	if (e->obs->on_tick != NULL)
+		e->obs->on_tick(e->obs->arg);
+}
+
+static bool
+traffic_is(const struct engine *e, const char *v)
+{
+	const char	*t = e->st.in_progress.traffic;
+
+	return t != NULL && strcmp(t, v) == 0;
+}
+
+/* Record where the host stands with its load balancers. */
+static int
+set_traffic(struct engine *e, const char *v, struct errbuf *eb)
+{
+	setstr(&e->st.in_progress.traffic, v);
+	return save_state(e, true, eb);
+}
+
+/*
+ * Run BlockTraffic or AllowTraffic (ev) through spec->traffic, reported
+ * as an event of revision revid.  Returns 0, or -1 with eb set.
+ */
+static int
+run_traffic(struct engine *e, enum lc_event ev, const char *revid,
+    bool rollback, struct errbuf *eb)
+{
+	const struct deploy_traffic	*t = e->spec->traffic;
+	double				 t0 = mono_sec();
+	int				 r;
+
+	e->tev = ev;
+	obs_start(e, ev, rollback);
+	if (ev == LC_BLOCK_TRAFFIC)
+		r = t->block(t->arg, traffic_say, e, eb);
+	else
+		r = t->allow(t->arg, traffic_say, e, eb);
+	obs_end(e, ev, r == 0 ? DEPLOY_EVENT_OK : DEPLOY_EVENT_FAILED, t0,
+	    NULL, r == 0 ? NULL : eb->msg, NULL, revid, rollback);
+	return r;
+}
+
+/*
+ * Before the host is put back: a host in traffic ("in", or a first
+ * release that started) leaves it first, so that no request meets a
+ * stopping app.  After: a host out of traffic goes back once the live
+ * release runs again (put_ok), never when it does not.  Returns NULL, or
+ * what could not be done (new string).
+ */
+static char *
+traffic_undo_before(struct engine *e, bool first_started)
+{
+	struct errbuf	 eb;
+
+	if (!e->tctl || !(traffic_is(e, "in") || first_started))
+		return NULL;
+	deploylog_printf(&e->log, NULL, "out of traffic before the release "
+	    "is put back");
+	(void)set_traffic(e, "out", &eb);
+	if (run_traffic(e, LC_BLOCK_TRAFFIC, e->id, true, &eb) == -1)
+		return xstrdup(eb.msg);
+	return NULL;
+}
+
+static char *
+traffic_undo_after(struct engine *e, bool put_ok)
+{
+	struct state_rev	*cur = &e->st.current;
+	struct errbuf		 eb;
+
+	if (!traffic_is(e, "out"))
+		return NULL;
+	if (!e->tctl)
+		return xstrdup("the host may be out of its load balancers "
+		    "(no traffic control to put it back)");
+	if (!put_ok || cur->sequence == 0)
+		return xstrdup("left out of traffic: no release runs");
+	if (run_traffic(e, LC_ALLOW_TRAFFIC, cur->deployment_id, true,
+	    &eb) == -1)
+		return xasprintf("left out of traffic: %s", eb.msg);
+	return NULL;
+}
+
+/* "a; b" of two optional messages (new string or NULL; frees both). */
+static char *
+join_err(char *a, char *b)
+{
+	char	*r;
+
+	if (a == NULL)
+		return b;
+	if (b == NULL)
+		return a;
+	r = xasprintf("%s; %s", a, b);
+	free(a);
+	free(b);
+	return r;
+}
+
 /* --- recovery --- */
 
 /*
@@ -545,7 +669,15 @@ recover(struct engine *e, struct errbuf *eb)
 	}
 	if (e->obs->on_recover != NULL)
 		e->obs->on_recover(e->obs->arg, e->id, ip->phase);
-	(void)put_back(e, ip->stopped, ip->switched, &err);
+	err = traffic_undo_before(e, false);
+	{
+		char	*perr = NULL;
+		int	 pr;
+
+		pr = put_back(e, ip->stopped, ip->switched, &perr);
+		err = join_err(err, perr);
+		err = join_err(err, traffic_undo_after(e, pr == 0));
+	}
 	if (ip->phase != NULL && !undo &&
 	    strcmp(ip->phase, lc_event_name(LC_DOWNLOAD_BUNDLE)) == 0)
 		drop_orphan(e, ip);
@@ -1004,7 +1136,7 @@ prepare(struct engine *e, struct errbuf *eb)
 			    "run: %s", eb2.msg);
 		}
 	}
-	e->traffic = has_traffic(&e->as) ||
+	e->traffic = e->tctl || has_traffic(&e->as) ||
 	    (e->live_ok && has_traffic(&e->live_as));
 	e->prep_secs = mono_sec() - t0;
 	return 0;
@@ -1172,7 +1304,8 @@ fail(struct engine *e, enum lc_event ev, const char *script,
     const char *outcome, const char *tail)
 {
 	struct errbuf	 eb;
-	char		*err = NULL;
+	char		*err = NULL, *terr;
+	int		 pr = 0;
 
 	e->res->status = DEPLOY_FAILED;
 	e->res->failed_event = (int)ev;
@@ -1182,15 +1315,21 @@ fail(struct engine *e, enum lc_event ev, const char *script,
 	deploylog_printf(&e->log, lc_event_name(ev), "failed: %s%s%s",
 	    script != NULL ? script : "", script != NULL ? ": " : "",
 	    outcome);
+	/* A first release that started and failed leaves traffic too. */
+	terr = traffic_undo_before(e, e->livedir == NULL &&
+	    ev >= LC_APPLICATION_START);
 	if (e->stopped || e->switched || e->links.n > 0) {
 		deploylog_printf(&e->log, NULL, "rolling back");
-		if (put_back(e, e->stopped, e->switched, &err) == -1)
-			setstr(&e->res->rollback_error, err);
+		pr = put_back(e, e->stopped, e->switched, &err);
 		if ((e->stopped || e->switched) && e->st.current.sequence != 0)
 			setstr(&e->res->rolled_back_to,
 			    e->st.current.deployment_id);
-		free(err);
 	}
+	terr = join_err(terr, traffic_undo_after(e, pr == 0));
+	err = join_err(err, terr);
+	if (err != NULL)
+		setstr(&e->res->rollback_error, err);
+	free(err);
 	finish(e, "Failed", (int)ev, script, outcome);
 	if (save_state(e, true, &eb) == -1)
 		deploylog_printf(&e->log, NULL, "%s", eb.msg);
@@ -1238,6 +1377,9 @@ run_events(struct engine *e)
 		    ev == LC_BEFORE_ALLOW_TRAFFIC ||
 		    ev == LC_AFTER_ALLOW_TRAFFIC))
 			continue;
+		if (!e->tctl && (ev == LC_BLOCK_TRAFFIC ||
+		    ev == LC_ALLOW_TRAFFIC))
+			continue;
 		if (proc_stop_requested()) {
 			interrupted(e, ev);
 			return;
@@ -1270,6 +1412,29 @@ run_events(struct engine *e)
 			if (e->live_ok)
 				r = run_event(e, ev, &live, lg->deployment_id,
 				    false, &rep, &eb);
+			break;
+		case LC_BLOCK_TRAFFIC:
+			if (e->livedir == NULL) {
+				t0 = mono_sec();
+				obs_start(e, ev, false);
+				obs_end(e, ev, DEPLOY_EVENT_SKIPPED, t0, NULL,
+				    "first deployment: nothing to block",
+				    NULL, NULL, false);
+				break;
+			}
+			/* Durable first: recovery must know it may be out. */
+			if (set_traffic(e, "out", &eb) == -1) {
+				fail(e, ev, NULL, eb.msg, NULL);
+				return;
+			}
+			r = run_traffic(e, ev, lg->deployment_id, false, &eb);
+			break;
+		case LC_ALLOW_TRAFFIC:
+			r = run_traffic(e, ev, e->id, false, &eb);
+			if (r == 0 && set_traffic(e, "in", &eb) == -1) {
+				fail(e, ev, NULL, eb.msg, NULL);
+				return;
+			}
 			break;
 		case LC_DOWNLOAD_BUNDLE:
 			obs_start(e, ev, false);

@@ -27,6 +27,25 @@
 
 struct errbuf;
 
+/*
+ * BlockTraffic and AllowTraffic, done for the engine by its caller (the
+ * daemon fills this from lib/traffic.c: the engine knows no load
+ * balancer).  block takes this host out of its load balancers and waits
+ * until it is drained; allow puts it back and waits until it is healthy,
+ * leaving it out when it never is.  Both return 0, or -1 with eb naming
+ * the load balancer, its state and its reason.  They call say(sarg,
+ * line) with each poll's state (the engine logs it, ticks, and hands it
+ * to the observer's on_traffic), may block up to their deadlines, and
+ * fail early once proc_request_stop() was called.
+ */
+struct deploy_traffic {
+	int		(*block)(void *arg, void (*say)(void *, const char *),
+			    void *sarg, struct errbuf *);
+	int		(*allow)(void *arg, void (*say)(void *, const char *),
+			    void *sarg, struct errbuf *);
+	void		*arg;
+};
+
 /* What to deploy and where (borrowed strings). */
 struct deploy_spec {
 	const char	*root;		/* ROOT, e.g. /var/lib/hookd */
@@ -42,6 +61,8 @@ struct deploy_spec {
 	enum file_exists_behavior file_exists_behavior;	/* UNSET: appspec's */
 	bool		 strict;	/* an appspec warning fails it */
 	struct bundle_limits limits;	/* zero: bundle_limits_default() */
+	const struct deploy_traffic *traffic;	/* NULL: no traffic control
+						   (no Block/AllowTraffic) */
 };
 
 void	deploy_spec_init(struct deploy_spec *);
@@ -85,6 +106,9 @@ struct deploy_observer {
 	/* An interrupted deployment is about to be undone. */
 	void		(*on_recover)(void *arg, const char *deployment_id,
 			    const char *phase);
+	/* One poll of BlockTraffic or AllowTraffic ("draining: ..."). */
+	void		(*on_traffic)(void *arg, enum lc_event ev,
+			    const char *line);
 	unsigned	 tick_msec;	/* 0: HOOK_TICK_MSEC */
 	void		*arg;
 };

@@ -442,6 +442,15 @@ parse_fields(struct message *m, json_t *root, struct errbuf *eb)
 	    eb) == -1 || (m->signature != NULL &&
 	    msg_check_hex("signature", m->signature, 64, eb) == -1))
 		goto out;
+	/* Optional, default true: BlockTraffic/AllowTraffic (issue 16). */
+	if ((v = json_object_get(root, "traffic_control")) != NULL) {
+		if (!json_is_boolean(v)) {
+			errbuf_set(eb, EK_DATA, "traffic_control: must be true "
+			    "or false, not %s", json_type_name(v));
+			goto out;
+		}
+		m->no_traffic_control = json_is_false(v);
+	}
 	ret = 0;
  out:
 	free(schema);
@@ -524,6 +533,9 @@ build_json(const struct message *m, bool with_signature)
 	    "created_at", m->created_at, "created_by", m->created_by);
 	if (root == NULL)
 		return NULL;
+	if (m->no_traffic_control)
+		(void)json_object_set_new(root, "traffic_control",
+		    json_false());
 	if (with_signature && m->signature != NULL)
 		(void)json_object_set_new(root, "signature",
 		    json_string(m->signature));

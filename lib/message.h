@@ -52,6 +52,9 @@ struct message {
 	time_t		 created;	/* created_at in seconds (UTC) */
 	char		*created_by;	/* printable ASCII */
 	char		*signature;	/* 64 lowercase hex digits, or NULL */
+	bool		 no_traffic_control;	/* "traffic_control": false
+					   (deployer --no-traffic-control):
+					   no Block/AllowTraffic */
 
 	/* Filled by message_parse(): the canonical form (see above). */
 	char		*canonical;

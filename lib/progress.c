@@ -96,6 +96,7 @@ progress_event_start(struct progress *p, const char *event, bool rollback)
 	if (p->doc == NULL)
 		return;
 	setstr(p->doc, "event", event);
+	(void)json_object_del(p->doc, "traffic");
 	evs = json_object_get(p->doc, "events");
 	if (evs == NULL || json_array_size(evs) >= PROGRESS_EVENTS_MAX)
 		return;
@@ -132,6 +133,7 @@ progress_event_end(struct progress *p, const struct deploy_event *de)
 
 	if (p->doc == NULL)
 		return;
+	(void)json_object_del(p->doc, "traffic");
 	evs = json_object_get(p->doc, "events");
 	for (i = json_array_size(evs); i > 0; i--) {
 		v = json_array_get(evs, i - 1);
@@ -208,6 +210,20 @@ progress_set(struct progress *p, const char *status, const char *message)
 	setstr(p->doc, "message", message);
 	if (strcmp(status, "InProgress") != 0)
 		setnow(p->doc, "finished_at");
+}
+
+void
+progress_traffic(struct progress *p, const char *step, const char *detail)
+{
+	json_t	*t;
+
+	if (p->doc == NULL)
+		return;
+	if ((t = json_object()) == NULL)
+		abort();
+	setstr(t, "step", step);
+	setstr(t, "detail", detail);
+	(void)json_object_set_new(p->doc, "traffic", t);
 }
 
 const char *

@@ -10,6 +10,7 @@
  *      "event": the event running (InProgress) or failed, or null,
  *      "message": outcome text or null, "script", "tail",
  *      "rolled_back_to", "started_at", "updated_at", "finished_at",
+ *      "traffic": {"step", "detail"} only while Block/AllowTraffic waits,
  *      "events": [{"event", "status": "Running" | "Succeeded" | "Failed" |
  *                  "Skipped", "rollback", "started_at", "finished_at",
  *                  "duration", "script", "outcome"}],
@@ -79,6 +80,13 @@ void	progress_finish(struct progress *, const struct deploy_result *);
 /* Set status and message directly ("Failed", "bundle: ..."). */
 void	progress_set(struct progress *, const char *status,
 	    const char *message);
+/*
+ * BlockTraffic / AllowTraffic is waiting: "traffic": {"step":
+ * "draining" | "waiting for healthy", "detail": the last poll}, until
+ * that event ends.
+ */
+void	progress_traffic(struct progress *, const char *step,
+	    const char *detail);
 /* The status now ("InProgress" ...), borrowed. */
 const char *progress_status(const struct progress *);
 

@@ -90,6 +90,7 @@ state_progress_clear(struct state_progress *p)
 {
 	state_rev_release(&p->rev);
 	free(p->phase);
+	free(p->traffic);
 	free(p->started_at);
 	for (size_t i = 0; i < p->nlinks; i++) {
 		free(p->links[i].path);
@@ -354,6 +355,8 @@ decode_state(json_t *root, struct state *st, const char *path,
 	    path, eb) == -1 ||
 	    get_bool(ip, "switched", "in_progress.",
 	    &st->in_progress.switched, path, eb) == -1 ||
+	    get_str(ip, "traffic", "in_progress.", &st->in_progress.traffic,
+	    path, eb) == -1 ||
 	    get_str(ip, "started_at", "in_progress.",
 	    &st->in_progress.started_at, path, eb) == -1 ||
 	    decode_links(ip, &st->in_progress, path, eb) == -1))
@@ -491,6 +494,9 @@ encode_state(const struct state *st)
 		json_object_set_new(ip, "phase", str_or_null(p->phase));
 		json_object_set_new(ip, "stopped", json_boolean(p->stopped));
 		json_object_set_new(ip, "switched", json_boolean(p->switched));
+		if (p->traffic != NULL)
+			json_object_set_new(ip, "traffic",
+			    json_string(p->traffic));
 		json_object_set_new(ip, "started_at",
 		    str_or_null(p->started_at));
 		if (p->nlinks > 0) {

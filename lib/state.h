@@ -42,6 +42,9 @@ struct state_progress {
 	char		*phase;		/* the event about to run */
 	bool		 stopped;	/* the live ApplicationStop started */
 	bool		 switched;	/* 'current' may point at rev */
+	char		*traffic;	/* NULL: untouched; "out": BlockTraffic
+					   began (may be deregistered);
+					   "in": AllowTraffic put it back */
 	char		*started_at;
 	struct state_link *links;	/* to undo on recovery */
 	size_t		 nlinks;

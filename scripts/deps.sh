@@ -39,6 +39,7 @@ systemd
 logrotate
 mandoc
 procps
+haproxy
 "
 
 missing=""

@@ -6,6 +6,7 @@
  */
 #include "compat.h"
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +19,7 @@
 #include "aws/query.h"
 #include "aws/xml.h"
 #include "errbuf.h"
+#include "log.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -330,4 +332,201 @@ asg_describe_lifecycle_hooks(struct aws_client *c, const char *group,
 	aws_query_release(&q);
 	aws_result_release(&res);
 	return rv;
+}
+
+void
+asg_names_release(struct asg_names *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
+/* Append name (taken) unless l has it; -1 past ASG_TRAFFIC_MAX. */
+static int
+asg_names_add(struct asg_names *l, char *name, const char *action,
+    struct errbuf *eb)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], name) == 0) {
+			free(name);
+			return 0;
+		}
+	if (l->n >= ASG_TRAFFIC_MAX) {
+		free(name);
+		return errbuf_set(eb, EK_PROTO, "autoscaling %s: more than %d "
+		    "load balancers", action, ASG_TRAFFIC_MAX);
+	}
+	l->v = xreallocarray(l->v, l->n + 1, sizeof(*l->v));
+	l->v[l->n++] = name;
+	return 0;
+}
+
+/* One entry of a traffic-source list: which list it goes to, its name. */
+static int
+asg_traffic_entry(const xmlNode *x, const char *action, struct asg_names *tg,
+    struct asg_names *classic, struct errbuf *eb)
+{
+	struct asg_names	*to = NULL;
+	char			*name = NULL, *state, *type = NULL;
+	bool			 gone;
+
+	state = awsxml_child_text(x, "State");
+	gone = state != NULL && (strcmp(state, "Removing") == 0 ||
+	    strcmp(state, "Removed") == 0);
+	free(state);
+	if (strcmp(action, "DescribeLoadBalancerTargetGroups") == 0) {
+		name = awsxml_child_text(x, "LoadBalancerTargetGroupARN");
+		to = tg;
+	} else if (strcmp(action, "DescribeLoadBalancers") == 0) {
+		name = awsxml_child_text(x, "LoadBalancerName");
+		to = classic;
+	} else {
+		if ((name = awsxml_child_text(x, "Identifier")) == NULL)
+			name = awsxml_child_text(x, "TrafficSource");
+		type = awsxml_child_text(x, "Type");
+		if (type != NULL && strcmp(type, "elbv2") == 0)
+			to = tg;
+		else if (type != NULL && strcmp(type, "elb") == 0)
+			to = classic;
+		free(type);
+	}
+	if (name == NULL || *name == '\0') {
+		free(name);
+		return errbuf_set(eb, EK_PROTO, "autoscaling %s: a load "
+		    "balancer has no name", action);
+	}
+	if (gone || to == NULL) {	/* detaching, or not a load balancer */
+		free(name);
+		return 0;
+	}
+	return asg_names_add(to, name, action, eb);
+}
+
+int
+asg_parse_traffic_sources(xmlDoc *doc, const char *action,
+    struct asg_names *tg, struct asg_names *classic, char **ret_next,
+    struct errbuf *eb)
+{
+	const char	*list;
+	xmlNode		*result, *x;
+
+	if (strcmp(action, "DescribeLoadBalancerTargetGroups") == 0)
+		list = "LoadBalancerTargetGroups";
+	else if (strcmp(action, "DescribeLoadBalancers") == 0)
+		list = "LoadBalancers";
+	else
+		list = "TrafficSources";
+	if (aws_query_result(doc, "autoscaling", action, &result, eb) == -1)
+		return -1;
+	for (x = awsxml_first(awsxml_child(result, list), "member");
+	    x != NULL; x = awsxml_next(x, "member"))
+		if (asg_traffic_entry(x, action, tg, classic, eb) == -1)
+			return -1;
+	*ret_next = awsxml_child_text(result, "NextToken");
+	if (*ret_next != NULL && **ret_next == '\0') {
+		free(*ret_next);
+		*ret_next = NULL;
+	}
+	return 0;
+}
+
+/*
+ * Whether a failed DescribeTrafficSources says the server does not have
+ * the operation: then the two older calls answer.  Besides the codes,
+ * a 5xx without an AWS error document is how moto says "not
+ * implemented" (AWS's own 5xx carry one, and stay errors).
+ */
+static bool
+asg_no_such_action(const struct aws_result *res)
+{
+	return res->status == 404 || res->status == 501 ||
+	    (res->status >= 500 && res->code == NULL) ||
+	    (res->code != NULL && (strcmp(res->code, "InvalidAction") == 0 ||
+	    strcmp(res->code, "UnknownOperationException") == 0 ||
+	    strcmp(res->code, "NotImplemented") == 0));
+}
+
+/* One listing call, following NextToken; 1: the server lacks it. */
+static int
+asg_list_sources(struct aws_client *c, const char *action,
+    const char *asg_name, struct asg_names *tg, struct asg_names *classic,
+    struct errbuf *eb)
+{
+	struct aws_result	 res;
+	struct aws_query	 q;
+	xmlDoc			*doc;
+	char			*next = NULL, *token;
+	int			 rv, pages = 0;
+
+	aws_result_init(&res);
+	do {
+		aws_query_init(&q, action, ASG_VERSION);
+		aws_query_add(&q, "AutoScalingGroupName", asg_name);
+		aws_query_add(&q, "NextToken", next);
+		doc = NULL;
+		rv = aws_query_call(c, &aws_svc_autoscaling, NULL, &q, 0,
+		    &doc, &res, eb);
+		aws_query_release(&q);
+		if (rv == 0) {
+			token = NULL;
+			rv = asg_parse_traffic_sources(doc, action, tg,
+			    classic, &token, eb);
+			free(next);
+			next = token;
+		} else if (strcmp(action, "DescribeTrafficSources") == 0 &&
+		    pages == 0 && asg_no_such_action(&res)) {
+			log_debug("autoscaling %s: %s: using the older calls",
+			    action, eb->msg);
+			errbuf_clear(eb);
+			rv = 1;
+		}
+		awsxml_free(doc);
+		if (rv == 0 && ++pages > ASG_TRAFFIC_MAX)
+			rv = errbuf_set(eb, EK_PROTO, "autoscaling %s: more "
+			    "than %d pages", action, ASG_TRAFFIC_MAX);
+	} while (rv == 0 && next != NULL);
+	free(next);
+	aws_result_release(&res);
+	return rv;
+}
+
+int
+asg_traffic_sources(struct aws_client *c, const char *asg_name,
+    char ***ret_target_groups, size_t *ret_ntg, char ***ret_classic,
+    size_t *ret_nclassic, struct errbuf *eb)
+{
+	static const char *const calls[] = {
+		"DescribeTrafficSources", "DescribeLoadBalancerTargetGroups",
+		"DescribeLoadBalancers",
+	};
+	struct asg_names	 tg = { 0 }, classic = { 0 };
+	int			 rv;
+
+	if (asg_name == NULL || *asg_name == '\0')
+		return errbuf_set(eb, EK_USAGE, "autoscaling "
+		    "DescribeTrafficSources: a group name is required");
+	/*
+	 * DescribeTrafficSources without a type lists every traffic source,
+	 * however attached.  A server without it (moto) is asked the two
+	 * older calls, which list what the older Attach* calls attached.
+	 */
+	for (size_t i = 0; i < nitems(calls); i++) {
+		rv = asg_list_sources(c, calls[i], asg_name, &tg, &classic,
+		    eb);
+		if (rv == -1) {
+			errbuf_prefix(eb, "auto scaling group %s: ", asg_name);
+			asg_names_release(&tg);
+			asg_names_release(&classic);
+			return -1;
+		}
+		if (rv == 0 && i == 0)
+			break;
+	}
+	*ret_target_groups = tg.v;
+	*ret_ntg = tg.n;
+	*ret_classic = classic.v;
+	*ret_nclassic = classic.n;
+	return 0;
 }

@@ -106,6 +106,22 @@ int	 asg_describe_lifecycle_hooks(struct aws_client *, const char *group,
 	    struct asg_hooks *ret, struct errbuf *) HOOKD_WUR;
 
 /*
+ * The load balancers attached to Auto Scaling group asg_name: ELBv2
+ * target group ARNs into *ret_target_groups (*ret_ntg of them) and
+ * Classic Load Balancer names into *ret_classic (*ret_nclassic), from
+ * DescribeTrafficSources, or where the server lacks that operation
+ * (moto), DescribeLoadBalancerTargetGroups and DescribeLoadBalancers;
+ * following NextToken.  Both lists are new arrays of new strings (free
+ * each, then the array; NULL when empty), at most ASG_TRAFFIC_MAX
+ * entries each.
+ * Returns 0, or -1 with eb set and nothing returned.
+ */
+#define ASG_TRAFFIC_MAX		100
+int	 asg_traffic_sources(struct aws_client *, const char *asg_name,
+	    char ***ret_target_groups, size_t *ret_ntg, char ***ret_classic,
+	    size_t *ret_nclassic, struct errbuf *) HOOKD_WUR;
+
+/*
  * Reply parsers and the error classifier, exposed for tests.  The
  * parsers append to *ret / fill it on success (*ret_next: new string or
  * NULL) and return 0 or -1 with eb set (EK_PROTO).
@@ -116,5 +132,22 @@ int	 asg_parse_hooks(xmlDoc *, struct asg_hooks *ret, struct errbuf *)
 	    HOOKD_WUR;
 /* Whether an error code/message pair says "no active lifecycle action". */
 int	 asg_is_no_active_action(const char *code, const char *message);
+
+/* Names gathered by asg_parse_traffic_sources(); owned strings. */
+struct asg_names {
+	char	**v;
+	size_t	  n;
+};
+
+void	 asg_names_release(struct asg_names *);
+/*
+ * Parse a DescribeTrafficSources, DescribeLoadBalancerTargetGroups or
+ * DescribeLoadBalancers reply (action names which), appending target
+ * group ARNs to *tg and Classic names to *classic (no duplicates;
+ * sources being removed are skipped); *ret_next as above.
+ */
+int	 asg_parse_traffic_sources(xmlDoc *, const char *action,
+	    struct asg_names *tg, struct asg_names *classic, char **ret_next,
+	    struct errbuf *) HOOKD_WUR;
 
 #endif /* HOOKD_AWS_ASG_H */

@@ -721,3 +721,25 @@ def test_deployer_setup_creates_the_lifecycle_hook(so, ws):
     # A bad heartbeat timeout is a usage error.
     r = run(argv[:-1] + ["5"], env=env, cwd=str(repo))
     assert r.returncode == 64 and r.stdout == ""
+
+
+def test_catch_up_under_the_launch_hook_skips_traffic_control(so, daemon,
+                                                              ws):
+    # Auto Scaling registers the instance on CONTINUE: the catch-up
+    # neither drains nor readies it (this HAProxy socket does not exist,
+    # so touching it would fail the catch-up).
+    sha = so.upload(app_bundle(ws, "v1", fmt="tgz"))
+    t = so.create_deployment(sha, 1)
+    so.hold()
+    h = daemon(ws, so.config(), env=so.env(), start=False)
+    with open(h.cfgpath, "a") as f:
+        f.write(f"traffic:\n  haproxy:\n    socket: {ws.base}/no.sock\n"
+                "    backend: web\n")
+    h.start()
+    assert so.instance()["result"] == "CONTINUE"
+    p = so.progress(t["deployment_id"])
+    assert p["status"] == "Succeeded"
+    names = [e["event"] for e in p["events"]]
+    assert "BlockTraffic" not in names and "AllowTraffic" not in names
+    assert "traffic control: HAProxy web/" + INSTANCE in h.stderr()
+    assert h.stop() == 0

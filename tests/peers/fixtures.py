@@ -10,6 +10,10 @@ tests/integration/conftest.py).
            front of that peer, rules and log cleared (.url, .rules([...]),
            .log())
   aws_env  function: a clean base environment (no AWS_* from the caller)
+  elb_peer function: our scripted load balancer (tests/peers/elb.py),
+           reset per test, its test key accepted (.url, .configure(**cfg),
+           .script(lb, instance, **how), .throttle(action, times), .log(),
+           .state(), .env(), .arn(name), .access_key, .secret)
 
 Every process started is registered for teardown at the end of the
 session.  When a test fails, the peers' logs (moto's output, the request
@@ -104,6 +108,59 @@ class IMDSPeer:
         return e
 
 
+class ELBPeer:
+    """tests/peers/elb.py: ELBv2 + Classic Query APIs, targets scripted."""
+    ACCESS_KEY = "AKIAELBPEERTEST00001"
+    SECRET = "elb-peer-secret-never-printed"
+
+    def __init__(self, procs, logdir):
+        self.logfile = pathlib.Path(logdir) / "elb.log"
+        self.proc, port = start_py_peer(procs, "elb.py", [], self.logfile)
+        self.url = f"http://127.0.0.1:{port}"
+        self.access_key, self.secret = self.ACCESS_KEY, self.SECRET
+
+    def reset(self):
+        _http("POST", self.url + "/_peer/reset", {})
+        self.configure(static_keys={self.access_key: self.secret})
+
+    def configure(self, **cfg):
+        return _http("POST", self.url + "/_peer/config", cfg)
+
+    def script(self, lb, instance, **how):
+        return _http("POST", self.url + "/_peer/script",
+                     dict(how, lb=lb, instance=instance))
+
+    def throttle(self, action, times=1):
+        return _http("POST", self.url + "/_peer/throttle",
+                     {"action": action, "times": times})
+
+    def log(self, action=None, instance=None):
+        out = _http("GET", self.url + "/_peer/log")
+        return [e for e in out if (action is None or e["action"] == action)
+                and (instance is None or e["instance"] == instance)]
+
+    def state(self):
+        return _http("GET", self.url + "/_peer/state")
+
+    @staticmethod
+    def arn(name):
+        return ("arn:aws:elasticloadbalancing:us-east-1:123456789012:"
+                f"targetgroup/{name}/0123456789abcdef")
+
+    def env(self, **extra):
+        """Both ELB APIs go to this peer, signed with its test key."""
+        e = {"AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2": self.url,
+             "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING": self.url,
+             "AWS_ACCESS_KEY_ID": self.access_key,
+             "AWS_SECRET_ACCESS_KEY": self.secret,
+             "AWS_REGION": "us-east-1",
+             "AWS_EC2_METADATA_DISABLED": "true",
+             "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent/credentials",
+             "AWS_CONFIG_FILE": "/nonexistent/config"}
+        e.update(extra)
+        return e
+
+
 class Proxy:
     def __init__(self, procs, logdir, upstream, n):
         self.upstream = upstream
@@ -164,6 +221,19 @@ def imds(_imds_session):
 
 
 @pytest.fixture(scope="session")
+def _elb_session(_peer_procs, _peer_logdir):
+    p = ELBPeer(_peer_procs, _peer_logdir)
+    _active["elb"] = p
+    return p
+
+
+@pytest.fixture
+def elb_peer(_elb_session):
+    _elb_session.reset()
+    return _elb_session
+
+
+@pytest.fixture(scope="session")
 def _proxies(_peer_procs, _peer_logdir):
     return {}
 
@@ -208,6 +278,14 @@ def _save_logs(name):
         try:
             (d / "imds_requests.json").write_text(json.dumps(i.log(),
                                                              indent=1))
+        except OSError:
+            pass
+    e = _active.get("elb")
+    if e is not None:
+        shutil.copy(e.logfile, d / "elb.log")
+        try:
+            (d / "elb_requests.json").write_text(json.dumps(e.log(),
+                                                            indent=1))
         except OSError:
             pass
     for n, p in enumerate(_active.get("proxies", [])):
@@ -261,4 +339,5 @@ def awsc(request, aws_env, tmp_path):
     m = _active.get("moto")
     if m is not None:
         a.secrets.update({m.secret, m.secret2})
+    a.secrets.add(ELBPeer.SECRET)
     return a

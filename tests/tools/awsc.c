@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * awsc: a tiny test-only command line over lib/aws, so the integration
- * tests can drive every SQS, S3, Auto Scaling and IMDS call against the
+ * tests can drive every SQS, S3, Auto Scaling, Elastic Load Balancing and
+ * IMDS call against the
  * local peers.  Not installed.  Results go to stdout (one line per item,
  * receive prints one JSON object per message), errors to stderr as
  * "awsc: MESSAGE", and the exit status is errbuf_exitcode() -- except
@@ -29,6 +30,7 @@
 #include "aws/asg.h"
 #include "aws/client.h"
 #include "aws/creds.h"
+#include "aws/elb.h"
 #include "aws/imds.h"
 #include "aws/pool.h"
 #include "aws/s3.h"
@@ -65,6 +67,9 @@ static const char usage_text[] =
 "  asg describe-instances [ID...]          asg describe-hooks --group G\n"
 "  asg put-hook --group G --hook H [--heartbeat-timeout N]\n"
 "      [--default-result R] [--transition T] [--metadata M]\n"
+"  asg traffic-sources --group G\n"
+"  elb register|deregister|health (--target-group ARN|NAME |\n"
+"      --load-balancer NAME) --instance I  elb timing --target-group ARN\n"
 "  imds instance-id|region|document|creds  imds tag KEY   imds get PATH\n";
 
 /* Parsed subcommand arguments: positionals and --name [value] options. */
@@ -443,6 +448,29 @@ cmd_s3(struct aws_client *c, const struct args *a, struct errbuf *eb)
 	return rv;
 }
 
+static void
+print_free_names(const char *kind, char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		printf("%s %s\n", kind, v[i]);
+		free(v[i]);
+	}
+	free(v);
+}
+
+static int
+cmd_asg_traffic(struct aws_client *c, const char *group, struct errbuf *eb)
+{
+	char	**tg, **cl;
+	size_t	  ntg, ncl;
+
+	if (asg_traffic_sources(c, group, &tg, &ntg, &cl, &ncl, eb) == -1)
+		return -1;
+	print_free_names("target-group", tg, ntg);
+	print_free_names("load-balancer", cl, ncl);
+	return 0;
+}
+
 static int
 cmd_asg(struct aws_client *c, const struct args *a, struct errbuf *eb)
 {
@@ -510,7 +538,49 @@ cmd_asg(struct aws_client *c, const struct args *a, struct errbuf *eb)
 		}
 		return rv;
 	}
+	if (strcmp(cmd, "traffic-sources") == 0)
+		return cmd_asg_traffic(c, act.group, eb);
 	usage("unknown asg command");
+}
+
+static int
+cmd_elb(struct aws_client *c, const struct args *a, struct errbuf *eb)
+{
+	struct elb_health	 h;
+	enum elb_kind		 kind = ELB_V2_TARGET_GROUP;
+	const char		*cmd = a->pos[0], *lb, *iid;
+	unsigned		 delay, hc;
+	int			 rv;
+
+	if ((lb = opt(a, "--target-group")) == NULL) {
+		lb = opt(a, "--load-balancer");
+		kind = ELB_CLASSIC;
+	}
+	iid = opt(a, "--instance");
+	if (strcmp(cmd, "register") == 0 || strcmp(cmd, "deregister") == 0) {
+		if (strcmp(cmd, "register") == 0)
+			rv = elb_register(c, kind, lb, iid, eb);
+		else
+			rv = elb_deregister(c, kind, lb, iid, eb);
+		if (rv == 0)
+			printf("ok\n");
+		return rv;
+	}
+	if (strcmp(cmd, "health") == 0) {
+		if ((rv = elb_health(c, kind, lb, iid, &h, eb)) == 0)
+			printf("%s%s%s\n", h.state, *h.reason != '\0' ? " " :
+			    "", h.reason);
+		return rv;
+	}
+	if (strcmp(cmd, "timing") == 0) {
+		if (kind != ELB_V2_TARGET_GROUP)
+			usage("timing needs --target-group");
+		if ((rv = elb_target_group_timing(c, lb, &delay, &hc, eb)) ==
+		    0)
+			printf("%u %u\n", delay, hc);
+		return rv;
+	}
+	usage("unknown elb command");
 }
 
 static int
@@ -681,6 +751,8 @@ main(int argc, char *argv[])
 			rv = cmd_s3(c, &a, &eb);
 		else if (strcmp(svc, "asg") == 0)
 			rv = cmd_asg(c, &a, &eb);
+		else if (strcmp(svc, "elb") == 0)
+			rv = cmd_elb(c, &a, &eb);
 		else if (strcmp(svc, "imds") == 0)
 			rv = cmd_imds(c, &a, &eb);
 		else if (strcmp(svc, "store") == 0)

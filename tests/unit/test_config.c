@@ -583,6 +583,38 @@ config_log_level_names(void **state)
 	assert_string_equal(config_log_level_name(LOG_WARNING), "warning");
 }
 
+static void
+config_traffic_block(void **state)
+{
+	struct config	 cfg;
+	struct errbuf	 eb = { 0 };
+
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, CDIR "/hookd/good/traffic.yml",
+	    NULL, &eb), 0);
+	assert_true(cfg.traffic.enabled);
+	assert_int_equal(cfg.traffic.ntarget_groups, 1);
+	assert_non_null(strstr(cfg.traffic.target_groups[0],
+	    ":targetgroup/web/"));
+	assert_int_equal(cfg.traffic.nload_balancers, 1);
+	assert_string_equal(cfg.traffic.load_balancers[0], "web-classic");
+	assert_true(cfg.traffic.from_auto_scaling_group);
+	assert_string_equal(cfg.traffic.haproxy_socket,
+	    "/run/haproxy/admin.sock");
+	assert_string_equal(cfg.traffic.haproxy_backend, "web");
+	assert_string_equal(cfg.traffic.haproxy_server, "web1");
+	assert_int_equal(cfg.traffic.drain_timeout, 300);
+	assert_int_equal(cfg.traffic.healthy_timeout, 600);
+	config_release(&cfg);
+	/* No block: traffic control is off, as before. */
+	config_init(&cfg);
+	assert_int_equal(config_parse(&cfg, "application: web\n", 17, NULL,
+	    &eb), 0);
+	assert_false(cfg.traffic.enabled);
+	assert_null(cfg.traffic.haproxy_socket);
+	config_release(&cfg);
+}
+
 int
 main(void)
 {
@@ -600,6 +632,7 @@ main(void)
 		cmocka_unit_test(config_batch_sizes),
 		cmocka_unit_test(config_finds_deployer_yml_upwards),
 		cmocka_unit_test(config_log_level_names),
+		cmocka_unit_test(config_traffic_block),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -646,6 +646,254 @@ lifecycle_recovers_a_kill_in_download_bundle(void **unused)
 	free(b2);
 }
 
+/* A load balancer the engine drives through struct deploy_traffic. */
+struct fake_lb {
+	bool	 in;		/* taking traffic */
+	int	 blocks, allows;
+	bool	 fail_allow;	/* the next allow fails (never healthy) */
+	char	 lines[8][64];
+	size_t	 nlines;
+};
+
+static int
+fake_block(void *arg, void (*say)(void *, const char *), void *sarg,
+    struct errbuf *eb)
+{
+	struct fake_lb	*lb = arg;
+
+	lb->blocks++;
+	lb->in = false;
+	say(sarg, "HAProxy web/web1: DRAIN, 0 sessions");
+	return 0;
+}
+
+static int
+fake_allow(void *arg, void (*say)(void *, const char *), void *sarg,
+    struct errbuf *eb)
+{
+	struct fake_lb	*lb = arg;
+
+	lb->allows++;
+	say(sarg, "HAProxy web/web1: UP");
+	if (lb->fail_allow) {
+		lb->fail_allow = false;
+		return errbuf_set(eb, EK_TEMP, "AllowTraffic: HAProxy "
+		    "web/web1: still DOWN after 2 s (check L7STS: HTTP status "
+		    "500)");
+	}
+	lb->in = true;
+	return 0;
+}
+
+static void
+on_traffic(void *arg, enum lc_event ev, const char *line)
+{
+	struct fake_lb	*lb = arg;
+
+	if (lb->nlines < nitems(lb->lines))
+		(void)snprintf(lb->lines[lb->nlines++], sizeof(lb->lines[0]),
+		    "%s %s", lc_event_name(ev), line);
+}
+
+static size_t
+seen_index(const struct seen *s, const char *what)
+{
+	for (size_t i = 0; i < s->n; i++)
+		if (strcmp(s->ev[i], what) == 0)
+			return i;
+	fail_msg("no '%s' among the events", what);
+	return 0;
+}
+
+static void
+lifecycle_blocks_and_allows_traffic_around_the_deployment(void **unused)
+{
+	struct fake_lb		 lb = { .in = true };
+	struct deploy_traffic	 dt = { fake_block, fake_allow, &lb };
+	struct deploy_observer	 obs = { 0 };
+	struct deploy_result	 r1, r2;
+	struct deploy_spec	 sp;
+	struct errbuf		 eb = { 0 };
+	struct seen		 seen = { 0 };
+	char			*b1, *b2;
+
+	b1 = make_bundle("v1", 0);
+	b2 = make_bundle("v2", 0);
+	spec_for(&sp, b1);
+	sp.traffic = &dt;
+	observe(&obs, &seen);
+	/* First install: nothing to block; allowed once healthy. */
+	assert_int_equal(lifecycle_deploy(&sp, &obs, &r1, &eb), 0);
+	assert_int_equal(r1.status, DEPLOY_SUCCEEDED);
+	assert_int_equal(lb.blocks, 0);
+	assert_int_equal(lb.allows, 1);
+	assert_true(seen_index(&seen, "BlockTraffic skipped") <
+	    seen_index(&seen, "ApplicationStop skipped"));
+	assert_true(seen_index(&seen, "ValidateService ok") <
+	    seen_index(&seen, "AllowTraffic ok"));
+
+	memset(&seen, 0, sizeof(seen));
+	spec_for(&sp, b2);
+	sp.traffic = &dt;
+	obs.on_traffic = on_traffic;
+	obs.arg = &seen;
+	/* on_traffic gets the LB's lines; the other callbacks 'seen'. */
+	{
+		struct deploy_observer	 o2 = obs;
+
+		o2.on_traffic = NULL;
+		assert_int_equal(lifecycle_deploy(&sp, &o2, &r2, &eb), 0);
+	}
+	assert_int_equal(r2.status, DEPLOY_SUCCEEDED);
+	assert_int_equal(lb.blocks, 1);
+	assert_int_equal(lb.allows, 2);
+	assert_true(lb.in);
+	/* CodeDeploy's 13 events, in order. */
+	assert_true(seen_index(&seen, "BeforeBlockTraffic skipped") <
+	    seen_index(&seen, "BlockTraffic ok"));
+	assert_true(seen_index(&seen, "BlockTraffic ok") <
+	    seen_index(&seen, "AfterBlockTraffic skipped"));
+	assert_true(seen_index(&seen, "AfterBlockTraffic skipped") <
+	    seen_index(&seen, "start ApplicationStop"));
+	assert_true(seen_index(&seen, "ValidateService ok") <
+	    seen_index(&seen, "BeforeAllowTraffic skipped"));
+	assert_true(seen_index(&seen, "BeforeAllowTraffic skipped") <
+	    seen_index(&seen, "AllowTraffic ok"));
+	assert_true(seen_index(&seen, "AllowTraffic ok") <
+	    seen_index(&seen, "AfterAllowTraffic skipped"));
+	deploy_result_release(&r1);
+	deploy_result_release(&r2);
+	free(b1);
+	free(b2);
+}
+
+static void
+lifecycle_failure_puts_the_old_release_back_in_traffic(void **unused)
+{
+	struct fake_lb		 lb = { .in = true };
+	struct deploy_traffic	 dt = { fake_block, fake_allow, &lb };
+	struct deploy_observer	 obs = { 0 };
+	struct deploy_result	 r1, r2, r3;
+	struct deploy_spec	 sp;
+	struct errbuf		 eb = { 0 };
+	struct seen		 seen = { 0 };
+	struct state		 st;
+	char			*b1, *b2, *b3, *path;
+
+	b1 = make_bundle("v1", 0);
+	b2 = make_bundle("v2", 3);
+	b3 = make_bundle("v3", 0);
+	spec_for(&sp, b1);
+	sp.traffic = &dt;
+	assert_int_equal(lifecycle_deploy(&sp, NULL, &r1, &eb), 0);
+
+	/* ValidateService fails: restarted, then back in traffic. */
+	spec_for(&sp, b2);
+	sp.traffic = &dt;
+	observe(&obs, &seen);
+	assert_int_equal(lifecycle_deploy(&sp, &obs, &r2, &eb), 0);
+	assert_int_equal(r2.status, DEPLOY_FAILED);
+	assert_int_equal(r2.failed_event, LC_VALIDATE_SERVICE);
+	assert_null(r2.rollback_error);
+	assert_int_equal(lb.blocks, 1);
+	assert_int_equal(lb.allows, 2);
+	assert_true(lb.in);
+	assert_true(seen_index(&seen, "ApplicationStart ok rollback") <
+	    seen_index(&seen, "AllowTraffic ok rollback"));
+
+	/* AllowTraffic fails: the old release is put back, and in. */
+	spec_for(&sp, b3);
+	sp.traffic = &dt;
+	lb.fail_allow = true;
+	assert_int_equal(lifecycle_deploy(&sp, NULL, &r3, &eb), 0);
+	assert_int_equal(r3.status, DEPLOY_FAILED);
+	assert_int_equal(r3.failed_event, LC_ALLOW_TRAFFIC);
+	assert_non_null(strstr(r3.outcome, "still DOWN after 2 s (check "
+	    "L7STS: HTTP status 500)"));
+	assert_string_equal(r3.rolled_back_to, r1.deployment_id);
+	assert_int_equal(lb.allows, 4);
+	assert_true(lb.in);
+	path = xasprintf("%s/web/test/state.json", tmp);
+	state_init(&st);
+	assert_int_equal(state_load(path, &st, &eb), 0);
+	assert_string_equal(st.history[0].event, "AllowTraffic");
+	assert_null(st.in_progress.traffic);
+	state_release(&st);
+	free(path);
+	deploy_result_release(&r1);
+	deploy_result_release(&r2);
+	deploy_result_release(&r3);
+	free(b1);
+	free(b2);
+	free(b3);
+}
+
+static void
+lifecycle_recovery_puts_a_drained_host_back(void **unused)
+{
+	struct fake_lb		 lb = { .in = false };
+	struct deploy_traffic	 dt = { fake_block, fake_allow, &lb };
+	struct deploy_observer	 obs = { 0 };
+	struct deploy_result	 r1, r2;
+	struct deploy_spec	 sp;
+	struct errbuf		 eb = { 0 };
+	struct state		 st;
+	char			*b1, *path;
+
+	b1 = make_bundle("v1", 0);
+	spec_for(&sp, b1);
+	assert_int_equal(lifecycle_deploy(&sp, NULL, &r1, &eb), 0);
+	/* As a kill -9 during BlockTraffic of deployment 2 leaves it. */
+	path = xasprintf("%s/web/test/state.json", tmp);
+	state_init(&st);
+	assert_int_equal(state_load(path, &st, &eb), 0);
+	st.in_progress.rev.sequence = 2;
+	st.in_progress.rev.deployment_id = xstrdup("d-BBBBBBBBB");
+	st.in_progress.rev.release = xstrdup("releases/2-d-BBBBBBBBB");
+	st.in_progress.phase = xstrdup("BlockTraffic");
+	st.in_progress.traffic = xstrdup("out");
+	st.last_sequence = 2;
+	assert_int_equal(state_save(&st, path, true, &eb), 0);
+	state_release(&st);
+
+	spec_for(&sp, NULL);
+	sp.traffic = &dt;
+	obs.on_traffic = on_traffic;
+	obs.arg = &lb;
+	assert_int_equal(lifecycle_recover(&sp, &obs, &r2, &eb), 0);
+	assert_int_equal(r2.status, DEPLOY_RECOVERED);
+	assert_null(r2.rollback_error);
+	assert_int_equal(lb.allows, 1);
+	assert_true(lb.in);
+	assert_string_equal(lb.lines[0], "AllowTraffic HAProxy web/web1: UP");
+	state_init(&st);
+	assert_int_equal(state_load(path, &st, &eb), 0);
+	assert_int_equal(st.in_progress.rev.sequence, 0);
+	assert_string_equal(st.history[0].status, "Interrupted");
+	state_release(&st);
+
+	/* Without traffic control, the record says it may still be out. */
+	state_init(&st);
+	assert_int_equal(state_load(path, &st, &eb), 0);
+	st.in_progress.rev.sequence = 3;
+	st.in_progress.rev.deployment_id = xstrdup("d-CCCCCCCCC");
+	st.in_progress.rev.release = xstrdup("releases/3-d-CCCCCCCCC");
+	st.in_progress.traffic = xstrdup("out");
+	st.last_sequence = 3;
+	assert_int_equal(state_save(&st, path, true, &eb), 0);
+	state_release(&st);
+	deploy_result_release(&r2);
+	spec_for(&sp, NULL);
+	assert_int_equal(lifecycle_recover(&sp, NULL, &r2, &eb), 0);
+	assert_non_null(r2.rollback_error);
+	assert_non_null(strstr(r2.rollback_error, "out of its load "
+	    "balancers"));
+	free(path);
+	deploy_result_release(&r1);
+	deploy_result_release(&r2);
+	free(b1);
+}
+
 /* The warnings DownloadBundle's end carries, counted into *arg. */
 static void
 on_end_warnings(void *arg, const struct deploy_event *de)
@@ -749,6 +997,15 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    lifecycle_recovers_a_kill_in_download_bundle, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    lifecycle_blocks_and_allows_traffic_around_the_deployment,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    lifecycle_failure_puts_the_old_release_back_in_traffic,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    lifecycle_recovery_puts_a_drained_host_back, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(
 		    lifecycle_runs_a_bundle_with_warnings_and_says_so, setup,

@@ -324,6 +324,18 @@ message_sign_serialize_parse_round_trips(void **state)
 	message_release(&back);
 	free(json);
 
+	/* traffic_control false is carried, and signed. */
+	m.no_traffic_control = true;
+	assert_int_equal(message_sign(&m, key, 16, &eb), 0);
+	assert_int_equal(message_serialize(&m, &json, &len, &eb), 0);
+	assert_non_null(strstr(json, "\"traffic_control\":false"));
+	assert_int_equal(message_parse(json, len, &back, &eb), 0);
+	assert_true(back.no_traffic_control);
+	assert_int_equal(message_verify(&back, key, 16, &eb), 0);
+	message_release(&back);
+	free(json);
+	m.no_traffic_control = false;
+
 	/* Unsigned: the serialization is exactly the canonical form. */
 	assert_int_equal(message_sign(&m, NULL, 0, &eb), 0);
 	assert_null(m.signature);

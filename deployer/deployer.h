@@ -170,12 +170,14 @@ int	fanout_send(struct dctx *, struct deployment *, size_t b,
 struct fanout *fanout_new(const struct deployment *, struct errbuf *);
 void	fanout_free(struct fanout *);
 /*
- * One round: list d's instances/ prefix, read the documents that
- * changed of instances sent to and not final, apply them to d.  0, or
- * -1 with eb set (a store error).  st (may be NULL) is added to.
+ * One round for batch b: list d's instances/ prefix, read the documents
+ * that changed of instances sent to and not final, apply them to d (or,
+ * when fewer of b's instances wait than the listing would take requests,
+ * read theirs directly).  0, or -1 with eb set (a store error).  st (may
+ * be NULL) is added to.
  */
 int	fanout_poll(struct dctx *, struct fanout *, struct deployment *,
-	    struct fanout_stats *, struct errbuf *);
+	    size_t b, struct fanout_stats *, struct errbuf *);
 
 /* One registry entry or queue, as `deployer instances` shows it. */
 struct reginst {

@@ -13,7 +13,9 @@
  * changed since the last round, of instances not final yet (lib/changes:
  * at most max_requests_in_flight reads at once).  A round costs about
  * N/1000 + the changed documents requests, where reading every document
- * cost N.
+ * cost N.  A batch with fewer instances waiting than the listing would
+ * take requests (OneAtATime in a big fleet) has their documents read
+ * directly instead.
  */
 #include "compat.h"
 
@@ -35,6 +37,7 @@
 #include "banned.h"
 
 #define JSON_SUFFIX	".json"
+#define CHANGES_PAGE	1000	/* keys a listing request returns */
 
 /* The instances of one batch, and where each is in d->inst. */
 struct sendset {
@@ -212,15 +215,85 @@ got_doc(void *arg, const char *doc, const char *data, size_t len,
 	(void)progress_apply(di, data, len);
 }
 
+/* A document read directly (a small batch): keys[i] is instance idx[i]. */
+struct direct {
+	struct deployment	*d;
+	const size_t		*idx;
+};
+
+static void
+got_direct(void *arg, size_t i, const char *data, size_t len,
+    const char *etag, const struct errbuf *eb)
+{
+	struct direct	*dr = arg;
+
+	/* Missing: not written yet. */
+	if (data != NULL)
+		(void)progress_apply(&dr->d->inst[dr->idx[i]], data, len);
+}
+
+/*
+ * A round for a batch with no more instances waiting than a listing
+ * would take requests (OneAtATime in a big fleet): read their documents
+ * directly.  0, or -1 with eb set.
+ */
+static int
+poll_direct(struct dctx *c, struct deployment *d, size_t b, size_t open,
+    struct fanout_stats *st, struct errbuf *eb)
+{
+	struct direct	 dr;
+	char		**keys;
+	size_t		*idx, n = 0;
+	int		 ret = -1;
+
+	keys = xcalloc(open + 1, sizeof(*keys));
+	idx = xcalloc(open + 1, sizeof(*idx));
+	for (size_t i = 0; i < d->ninst && n < open; i++) {
+		struct dinst	*di = &d->inst[i];
+
+		if (di->batch != b || di->state == IS_PENDING ||
+		    inst_final(di->state))
+			continue;
+		if ((keys[n] = store_key_deployment_instance(d->application,
+		    d->group, d->id, di->name, eb)) == NULL)
+			goto out;
+		idx[n++] = i;
+	}
+	dr.d = d;
+	dr.idx = idx;
+	if (store_get_many(c->store, (const char *const *)keys, n,
+	    STORE_OBJECT_MAX, got_direct, &dr, eb) == -1)
+		goto out;
+	if (st != NULL)
+		st->fetched += n;
+	ret = 0;
+ out:
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+	free(idx);
+	return ret;
+}
+
 int
 fanout_poll(struct dctx *c, struct fanout *f, struct deployment *d,
-    struct fanout_stats *st, struct errbuf *eb)
+    size_t b, struct fanout_stats *st, struct errbuf *eb)
 {
 	struct changes_stats	 cs = { 0 };
 	struct timespec		 t0;
 	struct round		 r;
+	size_t			 open = 0;
 	int			 ret;
 
+	for (size_t i = 0; i < d->ninst; i++)
+		if (d->inst[i].batch == b && d->inst[i].state != IS_PENDING &&
+		    !inst_final(d->inst[i].state))
+			open++;
+	if (open == 0)
+		return 0;
+	/* A listing costs a request per 1,000 keys, a read one each. */
+	if (open <= d->ninst / CHANGES_PAGE + 1)
+		return poll_direct(c, d, b, open, st, eb);
 	r.f = f;
 	r.d = d;
 	mono_now(&t0);

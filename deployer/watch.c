@@ -298,7 +298,7 @@ wait_batch(struct dctx *c, struct deployment *d, size_t b, struct view *v,
 		done = true;
 		failed = false;
 		/* One listing, then only the documents that changed. */
-		if (fanout_poll(c, v->fan, d, &v->fst, eb) == -1)
+		if (fanout_poll(c, v->fan, d, b, &v->fst, eb) == -1)
 			return -1;
 		for (size_t i = 0; i < d->ninst; i++) {
 			struct dinst	*di = &d->inst[i];

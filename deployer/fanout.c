@@ -189,6 +189,7 @@ doc_instance(struct round *r, const char *doc)
 		return NULL;
 	memcpy(name, doc, len - sl);
 	name[len - sl] = '\0';
+	memset(&k, 0, sizeof(k));
 	k.name = name;
 	hit = bsearch(&k, r->f->v, r->f->n, sizeof(*r->f->v), cmp_byname);
 	return hit != NULL ? &r->d->inst[hit->i] : NULL;

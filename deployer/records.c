@@ -808,6 +808,7 @@ instances_find(struct dctx *c, const char *group, bool all,
 
 		if (other_group_queue(c, group, qs[i]) || is_dlq(qs, nq, i))
 			continue;
+		memset(&key, 0, sizeof(key));
 		key.queue = qs[i];
 		hit = nn == 0 ? NULL : bsearch(&kp, byq, nn, sizeof(*byq),
 		    cmp_reginst_queue);

@@ -54,6 +54,7 @@ changes_tag(const struct changes *ch, const char *name)
 {
 	struct change_key	 k, *f;
 
+	memset(&k, 0, sizeof(k));
 	k.name = (char *)(uintptr_t)name;
 	f = ch->n == 0 ? NULL : bsearch(&k, ch->v, ch->n, sizeof(*ch->v),
 	    cmp_name);

@@ -189,11 +189,16 @@ cmd_status(int argc, char **argv)
 		if (!json)
 			goto out;
 	} else {
-		for (size_t i = 0; i < d.ninst; i++)
-			if (d.batch_sent[d.inst[i].batch] != 0 &&
-			    !inst_final(d.inst[i].state) &&
-			    progress_read(&c, &d, &d.inst[i], &eb) == -1)
-				goto fail;
+		struct fanout	*f;
+		int		 pr;
+
+		/* Sent and not final: one listing, their documents at once. */
+		if ((f = fanout_new(&d, &eb)) == NULL)
+			goto fail;
+		pr = fanout_poll(&c, f, &d, FANOUT_ALL, NULL, &eb);
+		fanout_free(f);
+		if (pr == -1)
+			goto fail;
 	}
 	if (json) {
 		o = deployment_to_json(&d);

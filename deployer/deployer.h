@@ -174,10 +174,11 @@ void	fanout_free(struct fanout *);
  * that changed of instances sent to and not final, apply them to d (or,
  * when fewer of b's instances wait than the listing would take requests,
  * read theirs directly).  0, or -1 with eb set (a store error).  st (may
- * be NULL) is added to.
+ * be NULL) is added to.  b FANOUT_ALL: the instances of every batch.
  */
 int	fanout_poll(struct dctx *, struct fanout *, struct deployment *,
 	    size_t b, struct fanout_stats *, struct errbuf *);
+#define FANOUT_ALL	SIZE_MAX	/* fanout_poll: every batch */
 
 /* One registry entry or queue, as `deployer instances` shows it. */
 struct reginst {

@@ -252,8 +252,8 @@ poll_direct(struct dctx *c, struct deployment *d, size_t b, size_t open,
 	for (size_t i = 0; i < d->ninst && n < open; i++) {
 		struct dinst	*di = &d->inst[i];
 
-		if (di->batch != b || di->state == IS_PENDING ||
-		    inst_final(di->state))
+		if ((b != FANOUT_ALL && di->batch != b) ||
+		    di->state == IS_PENDING || inst_final(di->state))
 			continue;
 		if ((keys[n] = store_key_deployment_instance(d->application,
 		    d->group, d->id, di->name, eb)) == NULL)
@@ -287,7 +287,8 @@ fanout_poll(struct dctx *c, struct fanout *f, struct deployment *d,
 	int			 ret;
 
 	for (size_t i = 0; i < d->ninst; i++)
-		if (d->inst[i].batch == b && d->inst[i].state != IS_PENDING &&
+		if ((b == FANOUT_ALL || d->inst[i].batch == b) &&
+		    d->inst[i].state != IS_PENDING &&
 		    !inst_final(d->inst[i].state))
 			open++;
 	if (open == 0)

@@ -75,9 +75,10 @@ def scene(moto, proxy, tmp_path):
     for k in list(env):
         if k.startswith("AWS_"):
             del env[k]
+    direct = dict(env, **moto.env())
     env.update(moto.env(p.url))
     return dict(s3=s3, sqs=sqs, bucket=bucket, names=names, repo=repo,
-                proxy=p, env=env)
+                proxy=p, env=env, direct=direct)
 
 
 def put_progress(sc, did, name, status):
@@ -114,7 +115,17 @@ def test_poll_round_is_a_listing_plus_changed_documents(scene):
         # A third start, then everyone finishes, in three waves.
         for n in sc["names"][:N // 3]:
             put_progress(sc, did, n, "InProgress")
-        time.sleep(2.5)
+        # `deployer status ID` from a second process sees them too (one
+        # listing, the documents read at once; not through the proxy, so
+        # the counts below are the driving deployer's).
+        st = subprocess.run([binary("deployer"), "status", did, "--json"],
+                            cwd=str(sc["repo"]), env=sc["direct"],
+                            capture_output=True, text=True, timeout=120)
+        assert st.returncode == 0, st.stderr
+        states = [i["status"] for i in json.loads(st.stdout)["instances"]]
+        assert len(states) == N
+        assert states.count("InProgress") == N // 3
+        time.sleep(1.5)
         for w in range(3):
             for n in sc["names"][w::3]:
                 put_progress(sc, did, n, "Succeeded")

@@ -640,16 +640,24 @@ cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Whether name is in the sorted qs. */
+/*
+ * Whether name is in qs, whose first nq1 names (one queue name form)
+ * and the rest (the other) are each sorted.
+ */
 static bool
-has_queue(char **qs, size_t nq, const char *name)
+has_queue(char **qs, size_t nq1, size_t nq, const char *name)
 {
-	return nq > 0 && bsearch(&name, qs, nq, sizeof(*qs), cmp_str) != NULL;
+	if (name == NULL)
+		return false;
+	if (nq1 > 0 && bsearch(&name, qs, nq1, sizeof(*qs), cmp_str) != NULL)
+		return true;
+	return nq > nq1 && bsearch(&name, qs + nq1, nq - nq1, sizeof(*qs),
+	    cmp_str) != NULL;
 }
 
 /* Whether qs[i] is NAME-dlq, the dead-letter queue of NAME in qs. */
 static bool
-is_dlq(char **qs, size_t nq, size_t i)
+is_dlq(char **qs, size_t nq1, size_t nq, size_t i)
 {
 	size_t	 n, sl;
 	char	*base;
@@ -660,7 +668,7 @@ is_dlq(char **qs, size_t nq, size_t i)
 	if (n <= sl || strcmp(qs[i] + n - sl, SQS_DLQ_SUFFIX) != 0)
 		return false;
 	base = xstrndup(qs[i], n - sl);
-	r = has_queue(qs, nq, base);
+	r = has_queue(qs, nq1, nq, base);
 	free(base);
 	return r;
 }
@@ -745,13 +753,18 @@ instances_find(struct dctx *c, const char *group, bool all,
 	struct errbuf		 e2 = { 0 };
 	const char		**keys = NULL;
 	char			**qs = NULL, *prefix = NULL, *qprefix;
-	size_t			 nq = 0, n = 0, cap, nread = 0, pl;
+	char			**qs2 = NULL, *qprefix2, *alt;
+	size_t			 nq = 0, n = 0, cap, nread = 0, pl, nq1;
+	size_t			 nq2 = 0;
 	time_t			 now;
 	int			 ret_code = -1;
 
 	memset(&rr, 0, sizeof(rr));
 	now = time(NULL);
 	qprefix = xasprintf("%s-%s-", c->cfg.queue_prefix, group);
+	/* hookd.yml groups: (issue 21): PREFIX-APP-GROUP-INSTANCE. */
+	qprefix2 = xasprintf("%s-%s-%s-", c->cfg.queue_prefix,
+	    c->cfg.application, group);
 	prefix = xasprintf("groups/%s/%s/instances/", c->cfg.application,
 	    group);
 	pl = strlen(prefix);
@@ -766,8 +779,18 @@ instances_find(struct dctx *c, const char *group, bool all,
 		nq = 0;
 		qs = NULL;
 	}
-	if (nq > 0)
-		qsort(qs, nq, sizeof(*qs), cmp_str);
+	nq1 = nq;
+	if (dctx_queue_list(c, qprefix2, &qs2, &nq2, &e2) == 0 && nq2 > 0) {
+		qs = xreallocarray(qs, nq + nq2, sizeof(*qs));
+		memcpy(qs + nq, qs2, nq2 * sizeof(*qs));
+		nq += nq2;
+	}
+	free(qs2);
+	/* Each form's queues sorted on their own (nq1 tells them apart). */
+	if (nq1 > 0)
+		qsort(qs, nq1, sizeof(*qs), cmp_str);
+	if (nq > nq1)
+		qsort(qs + nq1, nq - nq1, sizeof(*qs), cmp_str);
 	cap = l.n + nq + 1;
 	v = xcalloc(cap, sizeof(*v));
 	keys = xcalloc(l.n + 1, sizeof(*keys));
@@ -788,8 +811,17 @@ instances_find(struct dctx *c, const char *group, bool all,
 		v[n].last_seen = (time_t)l.v[i].mtime;
 		v[n].stale = v[n].last_seen == 0 ||
 		    now - v[n].last_seen > DEPLOYER_STALE_SEC;
+		/* The groups: form's name, PREFIX-APP-GROUP-INSTANCE. */
+		alt = xasprintf("%s%s", qprefix2, v[n].name);
+		if (!has_queue(qs, nq1, nq, v[n].queue) &&
+		    has_queue(qs, nq1, nq, alt)) {
+			free(v[n].queue);
+			v[n].queue = alt;
+			alt = NULL;
+		}
+		free(alt);
 		if (all || v[n].queue == NULL ||
-		    !has_queue(qs, nq, v[n].queue)) {
+		    !has_queue(qs, nq1, nq, v[n].queue)) {
 			keys[nread] = k;
 			rr.idx[nread++] = n;
 		}
@@ -806,7 +838,9 @@ instances_find(struct dctx *c, const char *group, bool all,
 	for (size_t i = 0, nn = n; i < nq; i++) {
 		struct reginst	 key, *kp = &key, **hit;
 
-		if (other_group_queue(c, group, qs[i]) || is_dlq(qs, nq, i))
+		if (other_group_queue(c, group, qs[i] + (i < nq1 ? 0 :
+		    strlen(c->cfg.application) + 1)) ||
+		    is_dlq(qs, nq1, nq, i))
 			continue;
 		memset(&key, 0, sizeof(key));
 		key.queue = qs[i];
@@ -816,7 +850,8 @@ instances_find(struct dctx *c, const char *group, bool all,
 			(*hit)->has_queue = true;
 			continue;
 		}
-		v[n].name = xstrdup(qs[i] + strlen(qprefix));
+		v[n].name = xstrdup(qs[i] + strlen(i < nq1 ? qprefix :
+		    qprefix2));
 		v[n].queue = xstrdup(qs[i]);
 		v[n].has_queue = true;
 		v[n].stale = false;
@@ -857,5 +892,6 @@ instances_find(struct dctx *c, const char *group, bool all,
 	}
 	free(prefix);
 	free(qprefix);
+	free(qprefix2);
 	return ret_code;
 }

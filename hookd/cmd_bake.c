@@ -7,6 +7,9 @@
  * and completes its Auto Scaling launch hook at once, without a
  * download; one launched from an older image catches up as usual.
  *
+ * With hookd.yml's groups: every group listed is baked, one after the
+ * other, each refused if its files: destinations overlap another's.
+ *
  * Not here: registration in the store, a queue, a lifecycle action, or
  * progress documents: the image builder is not a member of the group.
  */
@@ -33,6 +36,7 @@
 #include "message.h"
 #include "proc.h"
 #include "store.h"
+#include "xalloc.h"
 
 #include "banned.h"
 
@@ -50,7 +54,8 @@ bake_help(void)
 	    "options:\n"
 	    "  -g, --group GROUP   the deployment group (default: hookd.yml's"
 	    "\n                      deployment_group, then "
-	    "$DEPLOYMENT_GROUP_NAME)\n"
+	    "$DEPLOYMENT_GROUP_NAME;\n                      with groups: "
+	    "every group listed)\n"
 	    "  -c, --config FILE   hookd.yml (default %s)\n"
 	    "  -r, --root DIR      install under DIR instead of the "
 	    "config's root\n"
@@ -79,6 +84,116 @@ bake_sighandler(int sig)
 	proc_request_stop();
 }
 
+/*
+ * Bake one group's target into 'root'.  Returns the exit status: 0
+ * installed, current or no target; 1 failed; else the error's.
+ */
+static int
+bake_one(const struct config *cfg, struct store *st, const char *app,
+    const char *group, const char *root, const struct deploy_peer *peers,
+    size_t npeers)
+{
+	struct admission	 adm;
+	struct admission_verdict v;
+	struct deploy_observer	 obs = { 0 };
+	struct deploy_result	 res;
+	struct deploy_spec	 spec;
+	struct message		 m;
+	struct errbuf		 eb = { 0 };
+	char			*tkey = NULL, *data = NULL;
+	char			*key = NULL, *bundle = NULL;
+	size_t			 len;
+	int			 rc = 0;
+
+	message_init(&m);
+	deploy_result_init(&res);
+	if ((tkey = store_key_target(app, group, &eb)) == NULL)
+		goto fail;
+	if (store_get(st, tkey, STORE_OBJECT_MAX, &data, &len, NULL,
+	    &eb) == -1) {
+		if (eb.kind != EK_NOINPUT)
+			goto fail;
+		printf("group %s/%s has no target yet: nothing to bake\n",
+		    app, group);
+		goto out;
+	}
+	memset(&adm, 0, sizeof(adm));
+	adm.cfg = cfg;
+	adm.application = app;
+	adm.group = group;
+	adm.root = root;
+	adm.peers = peers;
+	adm.npeers = npeers;
+	if (admission_parse(&adm, data, len, &m, &key, &eb) == -1 ||
+	    admission_check(&adm, &m, &eb) == -1) {
+		errbuf_prefix(&eb, "target.json of %s/%s: ", app, group);
+		goto fail;
+	}
+	/*
+	 * Only the live deployment is skipped; any other verdict but
+	 * SEQ_RUN is the engine's to refuse, in its words (exit 65).
+	 */
+	if (admission_sequence(&adm, &m, &v, &eb) == -1)
+		goto fail;
+	if (v.live) {
+		printf("deployment %s (sequence %llu) of %s/%s is already "
+		    "installed under '%s'\n", m.deployment_id,
+		    (unsigned long long)m.sequence, app, group, root);
+		goto out;
+	}
+	printf("baking deployment %s (sequence %llu, revision %s) of %s/%s "
+	    "into '%s'\n", m.deployment_id, (unsigned long long)m.sequence,
+	    m.sha256, app, group, root);
+	fflush(stdout);
+	if (mkdir(root, 0755) == -1 && errno != EEXIST) {
+		errbuf_errno(&eb, EK_IO, "cannot create '%s'", root);
+		goto fail;
+	}
+	if (admission_fetch(&adm, st, &m, key, &bundle, &eb) == -1)
+		goto fail;
+
+	admission_spec(&adm, &m, bundle, &spec);
+	obs.on_event_end = bake_on_event_end;
+	log_setctx(m.deployment_id, app, group);
+	if (lifecycle_deploy(&spec, &obs, &res, &eb) == -1)
+		goto fail;
+	if (res.status == DEPLOY_SUCCEEDED) {
+		printf("baked deployment %s (sequence %llu) of %s/%s\n",
+		    m.deployment_id, (unsigned long long)m.sequence, app,
+		    group);
+		goto out;
+	}
+	printf("deployment %s %s: %s%s%s%s%s\n", m.deployment_id,
+	    res.status == DEPLOY_INTERRUPTED ? "interrupted" : "failed",
+	    res.failed_event >= 0 ?
+	    lc_event_name((enum lc_event)res.failed_event) : "",
+	    res.failed_event >= 0 ? ": " : "",
+	    res.script != NULL ? res.script : "",
+	    res.script != NULL ? ": " : "",
+	    res.outcome != NULL ? res.outcome : "unknown error");
+	if (res.tail != NULL && res.tail[0] != '\0')
+		printf("%s%s", res.tail, res.tail[strlen(res.tail) - 1] ==
+		    '\n' ? "" : "\n");
+	rc = 1;
+	goto out;
+ fail:
+	fflush(stdout);
+	fprintf(stderr, "hookd: bake: %s\n", eb.msg);
+	rc = errbuf_exitcode(&eb);
+ out:
+	fflush(stdout);
+	if (bundle != NULL) {
+		(void)unlink(bundle);
+		free(bundle);
+	}
+	deploy_result_release(&res);
+	message_release(&m);
+	free(key);
+	free(data);
+	free(tkey);
+	return rc;
+}
+
 int
 cmd_bake(int argc, char **argv)
 {
@@ -89,14 +204,9 @@ cmd_bake(int argc, char **argv)
 		{ "root",	required_argument,	NULL, 'r' },
 		{ NULL,		0,			NULL, 0 }
 	};
-	struct admission	 adm;
-	struct admission_verdict v;
 	struct config		 cfg;
 	struct aws_client_config cc;
-	struct deploy_observer	 obs = { 0 };
-	struct deploy_result	 res;
-	struct deploy_spec	 spec;
-	struct message		 m;
+	struct deploy_peer	*peers = NULL;
 	struct sigaction	 sa;
 	struct errbuf		 eb = { 0 };
 	struct aws_client	*aws = NULL;
@@ -104,10 +214,8 @@ cmd_bake(int argc, char **argv)
 	const char		*cfgpath = CONFIG_DEFAULT_PATH;
 	const char		*arg_group = NULL;
 	const char		*root = NULL, *gsrc;
-	char			*group = NULL, *tkey = NULL, *data = NULL;
-	char			*key = NULL, *bundle = NULL;
-	size_t			 len;
-	int			 ch, rc = 0;
+	char			*group = NULL;
+	int			 ch, rc = 0, r;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "c:g:hr:", longopts,
@@ -141,8 +249,6 @@ cmd_bake(int argc, char **argv)
 		usage_error(bake_usage, "unexpected argument '%s'",
 		    argv[optind]);
 
-	message_init(&m);
-	deploy_result_init(&res);
 	config_init(&cfg);
 	if (config_load(&cfg, cfgpath, NULL, &eb) == -1) {
 		for (size_t i = 0; i < cfg.nerrors; i++)
@@ -152,9 +258,12 @@ cmd_bake(int argc, char **argv)
 		rc = errbuf_exitcode(&eb);
 		goto out;
 	}
+	if (cfg.ngroups > 0 && arg_group != NULL)
+		usage_error(bake_usage, "--group '%s': '%s' lists groups:, "
+		    "and every one is baked", arg_group, cfgpath);
 	/* No EC2 tag lookup: an image builder is not a group member. */
-	if (config_resolve_group(&cfg, arg_group, NULL, NULL, &group, &gsrc,
-	    &eb) == -1)
+	if (cfg.ngroups == 0 && config_resolve_group(&cfg, arg_group, NULL,
+	    NULL, &group, &gsrc, &eb) == -1)
 		goto fail;
 	if (root == NULL)
 		root = cfg.root;
@@ -170,49 +279,6 @@ cmd_bake(int argc, char **argv)
 	if (store_open(cfg.store, false, aws, &st, &eb) == -1)
 		goto fail;
 
-	if ((tkey = store_key_target(cfg.application, group, &eb)) == NULL)
-		goto fail;
-	if (store_get(st, tkey, STORE_OBJECT_MAX, &data, &len, NULL,
-	    &eb) == -1) {
-		if (eb.kind != EK_NOINPUT)
-			goto fail;
-		printf("group %s/%s has no target yet: nothing to bake\n",
-		    cfg.application, group);
-		goto out;
-	}
-	adm.cfg = &cfg;
-	adm.group = group;
-	adm.root = root;
-	if (admission_parse(&adm, data, len, &m, &key, &eb) == -1 ||
-	    admission_check(&adm, &m, &eb) == -1) {
-		errbuf_prefix(&eb, "target.json of %s/%s: ", cfg.application,
-		    group);
-		goto fail;
-	}
-	/*
-	 * Only the live deployment is skipped; any other verdict but
-	 * SEQ_RUN is the engine's to refuse, in its words (exit 65).
-	 */
-	if (admission_sequence(&adm, &m, &v, &eb) == -1)
-		goto fail;
-	if (v.live) {
-		printf("deployment %s (sequence %llu) of %s/%s is already "
-		    "installed under '%s'\n", m.deployment_id,
-		    (unsigned long long)m.sequence, cfg.application, group,
-		    root);
-		goto out;
-	}
-	printf("baking deployment %s (sequence %llu, revision %s) of %s/%s "
-	    "into '%s'\n", m.deployment_id, (unsigned long long)m.sequence,
-	    m.sha256, cfg.application, group, root);
-	fflush(stdout);
-	if (mkdir(root, 0755) == -1 && errno != EEXIST) {
-		errbuf_errno(&eb, EK_IO, "cannot create '%s'", root);
-		goto fail;
-	}
-	if (admission_fetch(&adm, st, &m, key, &bundle, &eb) == -1)
-		goto fail;
-
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = bake_sighandler;
 	sigemptyset(&sa.sa_mask);
@@ -222,29 +288,22 @@ cmd_bake(int argc, char **argv)
 	sa.sa_handler = SIG_IGN;
 	(void)sigaction(SIGPIPE, &sa, NULL);
 
-	admission_spec(&adm, &m, bundle, &spec);
-	obs.on_event_end = bake_on_event_end;
-	log_setctx(m.deployment_id, cfg.application, group);
-	if (lifecycle_deploy(&spec, &obs, &res, &eb) == -1)
-		goto fail;
-	if (res.status == DEPLOY_SUCCEEDED) {
-		printf("baked deployment %s (sequence %llu) of %s/%s\n",
-		    m.deployment_id, (unsigned long long)m.sequence,
-		    cfg.application, group);
+	if (cfg.ngroups == 0) {
+		rc = bake_one(&cfg, st, cfg.application, group, root, NULL, 0);
 		goto out;
 	}
-	printf("deployment %s %s: %s%s%s%s%s\n", m.deployment_id,
-	    res.status == DEPLOY_INTERRUPTED ? "interrupted" : "failed",
-	    res.failed_event >= 0 ?
-	    lc_event_name((enum lc_event)res.failed_event) : "",
-	    res.failed_event >= 0 ? ": " : "",
-	    res.script != NULL ? res.script : "",
-	    res.script != NULL ? ": " : "",
-	    res.outcome != NULL ? res.outcome : "unknown error");
-	if (res.tail != NULL && res.tail[0] != '\0')
-		printf("%s%s", res.tail, res.tail[strlen(res.tail) - 1] ==
-		    '\n' ? "" : "\n");
-	rc = 1;
+	/* groups: every group, one after the other; the first failure's. */
+	peers = xcalloc(cfg.ngroups, sizeof(*peers));
+	for (size_t i = 0; i < cfg.ngroups; i++) {
+		peers[i].application = cfg.groups[i].application;
+		peers[i].group = cfg.groups[i].deployment_group;
+	}
+	for (size_t i = 0; i < cfg.ngroups && !proc_stop_requested(); i++) {
+		r = bake_one(&cfg, st, cfg.groups[i].application,
+		    cfg.groups[i].deployment_group, root, peers, cfg.ngroups);
+		if (rc == 0)
+			rc = r;
+	}
 	goto out;
  fail:
 	fflush(stdout);
@@ -252,17 +311,9 @@ cmd_bake(int argc, char **argv)
 	rc = errbuf_exitcode(&eb);
  out:
 	fflush(stdout);
-	if (bundle != NULL) {
-		(void)unlink(bundle);
-		free(bundle);
-	}
-	deploy_result_release(&res);
-	message_release(&m);
 	store_free(st);
 	aws_client_free(aws);
-	free(key);
-	free(data);
-	free(tkey);
+	free(peers);
 	free(group);
 	config_release(&cfg);
 	return rc;

@@ -4,7 +4,9 @@
  * group, from the local state only (ROOT/APP/GROUP/state.json; no
  * network): the live and previous releases, a deployment in progress,
  * and the last deployments with their outcomes.  --json prints the same
- * as one JSON object for scripts.
+ * as one JSON object for scripts.  With hookd.yml's groups: (and no -a
+ * or -g), every group listed, one after the other; --json then prints
+ * {"groups": [...]}, one object per group.
  */
 #include "compat.h"
 
@@ -42,8 +44,9 @@ static void
 status_help(void)
 {
 	printf("%s\n\n"
-	    "Show this host's releases and recent deployments of one group, "
-	    "from the\nlocal state (no network).\n\n"
+	    "Show this host's releases and recent deployments of one group "
+	    "(with\nhookd.yml's groups:, of every group), from the local "
+	    "state (no network).\n\n"
 	    "options:\n"
 	    "  -a, --application APP  default: hookd.yml's, else the only one "
 	    "under the root\n"
@@ -238,6 +241,54 @@ print_text(const struct state *st, const char *root, const char *app,
 	}
 }
 
+/*
+ * Every group of hookd.yml's groups:.  Returns the exit status: the
+ * first failure's, after showing the others.
+ */
+static int
+status_all(const struct config *cfg, const char *root, bool json,
+    size_t last)
+{
+	struct state	 st;
+	struct errbuf	 eb = { 0 };
+	json_t		*o, *a = NULL;
+	char		*path;
+	int		 rc = 0;
+
+	if (json)
+		a = json_array();
+	for (size_t i = 0; i < cfg->ngroups; i++) {
+		const char	*app = cfg->groups[i].application;
+		const char	*group = cfg->groups[i].deployment_group;
+
+		path = xasprintf("%s/%s/%s/state.json", root, app, group);
+		state_init(&st);
+		if (state_load(path, &st, &eb) == -1) {
+			fprintf(stderr, "hookd: %s\n", eb.msg);
+			if (rc == 0)
+				rc = errbuf_exitcode(&eb);
+		} else if (json)
+			(void)json_array_append_new(a, to_json(&st, root, app,
+			    group, last));
+		else {
+			if (i > 0)
+				printf("\n");
+			print_text(&st, root, app, group, last);
+		}
+		state_release(&st);
+		free(path);
+	}
+	if (json) {
+		o = json_pack("{s:o}", "groups", a);
+		if (json_dumpf(o, stdout, JSON_INDENT(2) |
+		    JSON_PRESERVE_ORDER) == -1 && rc == 0)
+			rc = EX_IOERR;
+		printf("\n");
+		json_decref(o);
+	}
+	return rc;
+}
+
 int
 cmd_status(int argc, char **argv)
 {
@@ -319,7 +370,11 @@ cmd_status(int argc, char **argv)
 	}
 	if (root == NULL)
 		root = have_cfg ? cfg.root : CONFIG_DEFAULT_ROOT;
-	if (app == NULL && have_cfg)
+	if (have_cfg && cfg.ngroups > 0 && app == NULL && group == NULL) {
+		rc = status_all(&cfg, root, json, (size_t)last);
+		goto out;
+	}
+	if (app == NULL && have_cfg && cfg.application != NULL)
 		app = xstrdup(cfg.application);
 	if (app == NULL && (app = only_child(root, "application",
 	    NULL, &eb)) == NULL)

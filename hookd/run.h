@@ -9,11 +9,18 @@
  *	run_engine.c	a deployment's work: checks, fetch, engine, observer
  *	run_registry.c	registry, progress, visibility, ack/reject, queue
  *	run_scaleout.c	the Auto Scaling launch hook
+ *
+ * struct daemon is what the host has once; struct run_group, one per
+ * (application, group) served (hookd.yml groups:, or the one group of
+ * the single form), what each group has: names, admission, queue,
+ * directory, run lock, registry entry, and with parallel_groups its
+ * running deployment process (struct run_job, run_deploy.c).
  */
 #ifndef HOOKD_RUN_H
 #define HOOKD_RUN_H
 
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -24,6 +31,7 @@
 #include "clock.h"
 #include "compat.h"
 #include "config.h"
+#include "dests.h"
 #include "errbuf.h"
 #include "progress.h"
 #include "scaleout.h"
@@ -36,6 +44,7 @@ struct queue_msg;
 struct store;
 struct imds;
 struct aws_client;
+struct run_job;
 
 #define REGISTRY_HEARTBEAT_SEC	300	/* registry entry refresh */
 #define BACKOFF_MIN_MS		1000
@@ -44,36 +53,58 @@ struct aws_client;
 
 enum svc_state { SVC_UNKNOWN = 0, SVC_UP, SVC_DOWN };
 
-struct daemon {
-	struct config	 cfg;
-	struct admission adm;		/* cfg, group */
-	const char	*cfgpath;
-	unsigned	 grace;		/* s: -t, else shutdown_grace */
-	bool		 grace_flag;	/* -t given: reload keeps grace */
+/*
+ * One (application, deployment group) the daemon serves: hookd.yml's
+ * application and group (the single form), or one entry of groups:.
+ * Each has its own queue, state, releases, run lock and registry entry.
+ */
+struct run_group {
+	struct daemon	*d;
+	char		*app;
 	char		*group;
 	const char	*group_source;
-	char		*instance;
+	struct admission adm;		/* cfg, app, group, peers */
 	char		*qname;
 	struct queue	*q;
-	struct store	*st;
-	struct imds	*imds;
-	struct aws_client *aws;		/* NULL unless sqs, s3:// or ELB */
-	struct hookd_traffic *traffic;	/* NULL: no traffic: block */
 	char		*gdir;		/* ROOT/APP/GROUP */
 	char		*statepath;
 	char		*regkey;
+	int		 lockfd;
+	struct timespec	 hb_last;	/* registry heartbeat */
+	enum svc_state	 queue_state;
+	/* parallel_groups: its deployment process, or NULL (run_deploy.c) */
+	struct run_job	*job;
+};
+
+struct daemon {
+	struct config	 cfg;
+	const char	*cfgpath;
+	unsigned	 grace;		/* s: -t, else shutdown_grace */
+	bool		 grace_flag;	/* -t given: reload keeps grace */
+	char		*instance;
+	struct store	*st;
+	struct imds	*imds;
+	struct aws_client *aws;		/* NULL unless sqs, s3:// or ELB */
+	/* NULL: no traffic: block; the host's, shared by its groups */
+	struct hookd_traffic *traffic;
 	char		 started_at[STATE_TIME_LEN];
 	int		 sigpipe_r;
-	int		 lockfd;
 	uint64_t	 wd_usec;	/* 0: no watchdog */
 	struct timespec	 wd_last;
-	struct timespec	 hb_last;	/* registry heartbeat */
 	struct timespec	 term_at;	/* when SIGTERM was seen */
 	bool		 term_seen;
 	bool		 ready;		/* READY=1 sent */
 	struct timespec	 extend_last;	/* EXTEND_TIMEOUT_USEC before it */
 	enum svc_state	 store_state;
-	enum svc_state	 queue_state;
+
+	/* The groups served, in hookd.yml's order (at least one). */
+	struct run_group *groups;
+	size_t		 ngroups;
+	struct deploy_peer *peers;	/* the same, for the engine */
+	/* parallel_groups: deployment processes running (run_deploy.c) */
+	size_t		 njobs;
+	/* In a deployment process: the group it deploys; else NULL. */
+	struct run_group *child_group;
 
 	/* The deployment running in this process, or NULL. */
 	struct run_deployment *dep;
@@ -90,6 +121,7 @@ struct daemon {
  */
 struct run_deployment {
 	struct daemon	*d;
+	struct run_group *g;		/* the group deployed */
 	const struct queue_msg *msg;	/* NULL: from target.json */
 	const char	*id;		/* NULL: a recovery at start-up */
 	struct timespec	 ext_last;	/* visibility last extended */
@@ -143,14 +175,24 @@ int		 setup_signals(struct daemon *, struct errbuf *);
 void		 loop(struct daemon *);
 
 /* run_deploy.c */
-enum outcome	 handle(struct daemon *, const char *body, size_t len,
+enum outcome	 handle(struct run_group *, const char *body, size_t len,
 		    const struct queue_msg *);
-enum outcome	 catch_up(struct daemon *);
+/*
+ * parallel_groups: start one message's deployment process and return
+ * (the message is moved into the job; *qm is left empty); jobs_reap()
+ * finishes what ended, jobs_pollfds() adds their pidfds to a poll set,
+ * jobs_stop() passes a stop on and waits for every one.
+ */
+void		 handle_start(struct run_group *, struct queue_msg *qm);
+void		 jobs_reap(struct daemon *);
+size_t		 jobs_pollfds(struct daemon *, struct pollfd *, size_t max);
+void		 jobs_stop(struct daemon *);
+enum outcome	 catch_up(struct run_group *);
 
 /* run_engine.c */
-enum outcome	 deploy_run(struct daemon *, const struct message *,
+enum outcome	 deploy_run(struct run_group *, const struct message *,
 		    const char *key, const struct queue_msg *);
-int		 recover(struct daemon *, const char *note,
+int		 recover(struct run_group *, const char *note,
 		    const struct message *, struct errbuf *);
 
 /* run_registry.c */
@@ -176,20 +218,21 @@ bool		 retry_wait(struct retry *);
 void		 svc_result(enum svc_state *, const char *what, int rc,
 		    const struct errbuf *);
 bool		 transient(const struct errbuf *);
-int		 register_instance(struct daemon *, bool must);
+int		 register_instance(struct run_group *, bool must);
+void		 register_all(struct daemon *);
 int		 write_progress(struct run_deployment *, bool must);
 void		 extend_visibility(struct run_deployment *, bool force);
 long long	 registry_due(struct daemon *);
 void		 registry_heartbeat(struct daemon *);
 long long	 visibility_due(struct daemon *);
 void		 visibility_extend(struct daemon *);
-void		 ack(struct daemon *, const struct queue_msg *);
+void		 ack(struct run_group *, const struct queue_msg *);
 void		 on_aside(void *arg, const char *file, const char *moved_to,
 		    const char *reason);
-void		 reject(struct daemon *, const struct queue_msg *,
+void		 reject(struct run_group *, const struct queue_msg *,
 		    const char *reason);
-int		 ensure_queue(struct daemon *, struct errbuf *);
-void		 progress_interrupted(struct daemon *, const char *id,
+int		 ensure_queue(struct run_group *, struct errbuf *);
+void		 progress_interrupted(struct run_group *, const char *id,
 		    uint64_t seq, const char *commit, const char *sha256,
 		    const char *note);
 

@@ -117,7 +117,11 @@ watchdog_ping(struct daemon *d)
 static long long
 watchdog_due(struct daemon *d)
 {
-	if (d->wd_usec == 0)
+	/*
+	 * While deployment processes run (parallel_groups), they ping it
+	 * and the daemon does not, so a hung one still trips it.
+	 */
+	if (d->wd_usec == 0 || (d->child_group == NULL && d->njobs > 0))
 		return TIMER_OFF;
 	return (long long)(d->wd_usec / 2000) - mono_ms_since(&d->wd_last);
 }
@@ -230,6 +234,22 @@ setup_signals(struct daemon *d, struct errbuf *eb)
 
 /* --- reload --- */
 
+/* Whether two configs list the same groups: and parallel_groups. */
+static bool
+same_groups(const struct config *a, const struct config *b)
+{
+	if (a->ngroups != b->ngroups || a->parallel_groups !=
+	    b->parallel_groups)
+		return false;
+	for (size_t i = 0; i < a->ngroups; i++)
+		if (strcmp(a->groups[i].application,
+		    b->groups[i].application) != 0 ||
+		    strcmp(a->groups[i].deployment_group,
+		    b->groups[i].deployment_group) != 0)
+			return false;
+	return true;
+}
+
 static void
 reload(struct daemon *d)
 {
@@ -248,10 +268,12 @@ reload(struct daemon *d)
 	nc.f != NULL && strcmp(d->cfg.f, nc.f) == 0))
 	if (!SAME(application) || !SAME(store) || !SAME(queue) ||
 	    !SAME(queue_prefix) || !SAME(root) || !SAME(region) ||
-	    !SAME(instance_id) || !SAME(deployment_group)) {
-		log_warnx("reload: application, deployment_group, store, "
-		    "queue, queue_prefix, region, root and instance_id take "
-		    "effect after a restart; the rest is reloaded");
+	    !SAME(instance_id) || !SAME(deployment_group) ||
+	    !same_groups(&d->cfg, &nc)) {
+		log_warnx("reload: application, deployment_group, groups, "
+		    "parallel_groups, store, queue, queue_prefix, region, root "
+		    "and instance_id take effect after a restart; the rest is "
+		    "reloaded");
 	}
 #undef SAME
 	d->cfg.keep_releases = nc.keep_releases;
@@ -264,7 +286,8 @@ reload(struct daemon *d)
 	d->cfg.max_bundle_entries = nc.max_bundle_entries;
 	d->cfg.delete_queue_on_shutdown = nc.delete_queue_on_shutdown;
 	d->cfg.visibility_timeout = nc.visibility_timeout;
-	d->q->visibility = nc.visibility_timeout;
+	for (size_t i = 0; i < d->ngroups; i++)
+		d->groups[i].q->visibility = nc.visibility_timeout;
 	freezero(d->cfg.message_key, d->cfg.message_key_len);
 	d->cfg.message_key = nc.message_key;
 	d->cfg.message_key_len = nc.message_key_len;
@@ -277,77 +300,162 @@ reload(struct daemon *d)
 
 /* --- the loop --- */
 
+/* Whether group g may start a deployment now. */
+static bool
+may_start(const struct daemon *d, const struct run_group *g)
+{
+	if (g->job != NULL)
+		return false;
+	/* Serialized: handle() waits, so no job runs; else one per group. */
+	return d->cfg.parallel_groups || d->njobs == 0;
+}
+
+/* Whether any group may start a deployment now. */
+static bool
+any_may_start(const struct daemon *d)
+{
+	for (size_t i = 0; i < d->ngroups; i++)
+		if (may_start(d, &d->groups[i]))
+			return true;
+	return false;
+}
+
+/*
+ * One receive on g's queue (SQS: a long poll of 'wait' seconds; spool:
+ * none), and the message handled (serialized) or its deployment
+ * started (parallel_groups).  Returns 1 when a message came, 0 when
+ * none did, -1 when the queue failed (after the retry's wait).
+ */
+static int
+take_one(struct run_group *g, unsigned wait, struct retry *rt)
+{
+	struct daemon		*d = g->d;
+	struct queue_msg	 qm;
+	struct errbuf		 eb = { 0 };
+	int			 rc;
+
+	queue_msg_init(&qm);
+	if (queue_get_fd(g->q) != -1)
+		rc = queue_receive(g->q, 0, &qm, &eb);
+	else {
+		/*
+		 * SIGTERM from here on aborts the long poll; one before is
+		 * seen by the test below.  SIGHUP waits for the jobs.
+		 */
+		in_longpoll = 1;
+		if (got_term || (got_hup && d->njobs == 0)) {
+			in_longpoll = 0;
+			return 0;
+		}
+		rc = queue_receive(g->q, wait, &qm, &eb);
+		in_longpoll = 0;
+		abort_http = 0;
+		if (got_term) {
+			/*
+			 * Stopping: a message received now comes back
+			 * after its visibility timeout.
+			 */
+			if (rc == -1)
+				log_debug("queue: %s", eb.msg);
+			queue_msg_release(&qm);
+			return 0;
+		}
+	}
+	if (rc == -1) {
+		if (eb.kind == EK_DATA) {
+			log_warnx("queue '%s': %s, skipping", g->qname, eb.msg);
+			return 1;
+		}
+		svc_result(&g->queue_state, "queue", rc, &eb);
+		(void)retry_wait(rt);
+		return -1;
+	}
+	retry_reset(rt);
+	svc_result(&g->queue_state, "queue", rc, &eb);
+	if (rc == 1) {
+		log_debug("message %s received on '%s' (delivery %u)", qm.id,
+		    g->qname, qm.receive_count);
+		if (d->cfg.parallel_groups)
+			handle_start(g, &qm);
+		else
+			(void)handle(g, qm.body, qm.len, &qm);
+	}
+	queue_msg_release(&qm);
+	return rc;
+}
+
+/*
+ * Nothing to take: sleep on the spool queues of the groups that may
+ * start, the signal pipe and the running deployment processes, until
+ * one of them or the next timer.
+ */
+static void
+idle_wait(struct daemon *d)
+{
+	struct pollfd	*pfd;
+	size_t		 n = 0, max = 2 * d->ngroups + 1;
+	long long	 ms;
+	int		 fd;
+
+	pfd = xcalloc(max, sizeof(*pfd));
+	for (size_t i = 0; i < d->ngroups; i++)
+		if (may_start(d, &d->groups[i]) &&
+		    (fd = queue_get_fd(d->groups[i].q)) != -1) {
+			pfd[n].fd = fd;
+			pfd[n++].events = POLLIN;
+		}
+	pfd[n].fd = d->sigpipe_r;
+	pfd[n++].events = POLLIN;
+	n += jobs_pollfds(d, pfd + n, max - n);
+	ms = timers_next(d);
+	if (d->njobs > 0 && ms > 1000)
+		ms = 1000;	/* a process without a pidfd */
+	(void)poll(pfd, (nfds_t)n, ms > INT_MAX ? INT_MAX : (int)ms);
+	drain_sigpipe(d);
+	free(pfd);
+}
+
 void
 loop(struct daemon *d)
 {
-	struct queue_msg	 qm;
-	struct pollfd		 pfd[2];
-	struct errbuf		 eb = { 0 };
-	struct retry		 rt;
-	long long		 ms;
-	int			 qfd, rc;
+	struct retry	 rt;
+	struct run_group *g;
+	size_t		 next = 0;
+	unsigned	 wait;
+	bool		 took, sqs;
+	int		 rc;
 
 	retry_init(&rt, d, 0);
+	sqs = queue_get_fd(d->groups[0].q) == -1;
 	while (!got_term) {
-		if (got_hup)
+		if (got_hup && d->njobs == 0)
 			reload(d);
 		timers_run(d);
-		qfd = queue_get_fd(d->q);
-		queue_msg_init(&qm);
-		if (qfd != -1) {
-			/* Spool: sleep on inotify until a message or timer. */
-			ms = timers_next(d);
-			pfd[0].fd = qfd;
-			pfd[0].events = POLLIN;
-			pfd[1].fd = d->sigpipe_r;
-			pfd[1].events = POLLIN;
-			rc = queue_receive(d->q, 0, &qm, &eb);
-			if (rc == 0) {
-				(void)poll(pfd, 2, ms > INT_MAX ? INT_MAX :
-				    (int)ms);
-				drain_sigpipe(d);
+		jobs_reap(d);
+		/*
+		 * Each group in turn, starting one further each round so
+		 * that a busy queue does not starve the others.  SQS: with
+		 * several groups each long poll takes its share of
+		 * poll_wait, and a short one while deployments run.
+		 */
+		wait = d->cfg.poll_wait;
+		if (d->ngroups > 1)
+			wait = wait / (unsigned)d->ngroups;
+		if (d->njobs > 0 || wait == 0)
+			wait = 1;
+		took = false;
+		for (size_t k = 0; k < d->ngroups && !got_term; k++) {
+			g = &d->groups[(next + k) % d->ngroups];
+			if (!may_start(d, g))
 				continue;
-			}
-		} else {
-			/*
-			 * SIGTERM from here on aborts the long poll; one
-			 * before is seen by the test below.
-			 */
-			in_longpoll = 1;
-			if (got_term || got_hup) {
-				in_longpoll = 0;
-				continue;
-			}
-			rc = queue_receive(d->q, d->cfg.poll_wait, &qm, &eb);
-			in_longpoll = 0;
-			abort_http = 0;
-			if (got_term) {
-				/*
-				 * Stopping: a message received now comes
-				 * back after its visibility timeout.
-				 */
-				if (rc == -1)
-					log_debug("queue: %s", eb.msg);
-				queue_msg_release(&qm);
+			if ((rc = take_one(g, wait, &rt)) != 0)
+				took = true;
+			if (rc == -1 || (got_hup && d->njobs == 0))
 				break;
-			}
 		}
-		if (rc == -1) {
-			if (eb.kind == EK_DATA) {
-				log_warnx("queue: %s, skipping", eb.msg);
-				continue;
-			}
-			svc_result(&d->queue_state, "queue", rc, &eb);
-			(void)retry_wait(&rt);
-			continue;
-		}
-		retry_reset(&rt);
-		svc_result(&d->queue_state, "queue", rc, &eb);
-		if (rc == 1) {
-			log_debug("message %s received (delivery %u)", qm.id,
-			    qm.receive_count);
-			handle(d, qm.body, qm.len, &qm);
-		}
-		queue_msg_release(&qm);
+		next = (next + 1) % d->ngroups;
+		if (!took && (!sqs || !any_may_start(d)))
+			idle_wait(d);
 	}
+	jobs_stop(d);
 }

@@ -34,6 +34,7 @@
 #include "queue.h"
 #include "run.h"
 #include "store.h"
+#include "xalloc.h"
 
 #include "banned.h"
 
@@ -67,19 +68,22 @@ static pid_t	 parent_pid;	/* the daemon, in a deployment process */
 
 /* Right after fork(), in the child; exits when it cannot go on. */
 static void
-child_setup(struct daemon *d)
+child_setup(struct run_group *g)
 {
-	int	 p[2], w;
+	struct daemon	*d = g->d;
+	int		 p[2], w;
 
 	/*
-	 * The daemon's run lock is a flock on an open file description
-	 * we share: hold it no longer, or a daemon restarted after a
-	 * kill -9 of ours would find it taken.
+	 * The daemon's run locks are flocks on open file descriptions
+	 * we share: hold them no longer, or a daemon restarted after a
+	 * kill -9 of ours would find them taken.
 	 */
-	if (d->lockfd != -1) {
-		(void)close(d->lockfd);
-		d->lockfd = -1;
-	}
+	for (size_t i = 0; i < d->ngroups; i++)
+		if (d->groups[i].lockfd != -1) {
+			(void)close(d->groups[i].lockfd);
+			d->groups[i].lockfd = -1;
+		}
+	d->child_group = g;
 	/* Die with the daemon (its crash is recovered at its restart). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) == -1 ||
 	    getppid() != parent_pid)
@@ -207,7 +211,7 @@ child_wait(struct daemon *d, pid_t pid, struct rusage *ru)
  * after QUEUE_MAX_RECEIVES deliveries).
  */
 static void
-child_crashed(struct daemon *d, const struct message *m,
+child_crashed(struct run_group *g, const struct message *m,
     const struct queue_msg *qm, pid_t pid, int status)
 {
 	struct errbuf	 eb = { 0 };
@@ -228,10 +232,10 @@ child_crashed(struct daemon *d, const struct message *m,
 	    "a crash", m->deployment_id, (long)pid, how);
 	(void)snprintf(note, sizeof(note), "the deployment process %s; "
 	    "recovered by hookd", how);
-	if (recover(d, note, m, &eb) == -1)
+	if (recover(g, note, m, &eb) == -1)
 		log_warnx("cannot recover deployment %s: %s",
 		    m->deployment_id, eb.msg);
-	if (qm != NULL && queue_extend(d->q, qm->receipt, 0, &eb) == -1)
+	if (qm != NULL && queue_extend(g->q, qm->receipt, 0, &eb) == -1)
 		log_info("message %s stays hidden until its visibility "
 		    "timeout: %s", qm->id, eb.msg);
 }
@@ -246,18 +250,18 @@ child_crashed(struct daemon *d, const struct message *m,
  * outcome.
  */
 static enum outcome
-admit(struct daemon *d, const struct message *m, struct run_verdict *rv)
+admit(struct run_group *g, const struct message *m, struct run_verdict *rv)
 {
 	struct admission_verdict v;
 	struct errbuf		 eb = { 0 };
 
 	memset(rv, 0, sizeof(*rv));
 	rv->outcome = OUT_SUCCEEDED;
-	if (admission_check(&d->adm, m, &eb) == -1) {
+	if (admission_check(&g->adm, m, &eb) == -1) {
 		rv->outcome = OUT_REJECTED;
 		rv->kind = eb.kind;
 		(void)strlcpy(rv->reason, eb.msg, sizeof(rv->reason));
-	} else if (admission_sequence(&d->adm, m, &v, &eb) == -1) {
+	} else if (admission_sequence(&g->adm, m, &v, &eb) == -1) {
 		/* The engine will refuse it too; let it say why. */
 		log_warnx("%s", eb.msg);
 	} else if (v.seq != SEQ_RUN) {
@@ -268,19 +272,17 @@ admit(struct daemon *d, const struct message *m, struct run_verdict *rv)
 }
 
 /*
- * Check (admit()) and run one message in a deployment process and wait
- * for it.  Fills *v: OUT_REJECTED or OUT_CURRENT with the reason as
- * admit() does, what deploy_run() returned, or OUT_KEPT when the
- * process crashed; returns its outcome.
+ * Start one message's deployment process: the child checks (admit())
+ * and runs it and never returns.  Returns 0 with *ret_pid and *ret_fd
+ * (the verdict pipe's read end), or -1 when no process could be made.
  */
-static enum outcome
-deploy(struct daemon *d, const struct message *m, const char *key,
-    const struct queue_msg *qm, struct run_verdict *v)
+static int
+deploy_fork(struct run_group *g, const struct message *m, const char *key,
+    const struct queue_msg *qm, pid_t *ret_pid, int *ret_fd)
 {
-	struct rusage	 ru;
+	struct run_verdict v;
 	pid_t		 pid = -1;
-	bool		 got;
-	int		 p[2] = { -1, -1 }, status;
+	int		 p[2] = { -1, -1 };
 
 	(void)fflush(NULL);	/* nothing buffered is written twice */
 	parent_pid = getpid();
@@ -292,46 +294,112 @@ deploy(struct daemon *d, const struct message *m, const char *key,
 			(void)close(p[0]);
 			(void)close(p[1]);
 		}
-		if (admit(d, m, v) != OUT_SUCCEEDED)
-			return v->outcome;
-		verdict_ran(v, deploy_run(d, m, key, qm));
-		goto done;
+		return -1;
 	}
 	if (pid == 0) {
 		(void)close(p[0]);
-		child_setup(d);
-		if (admit(d, m, v) == OUT_SUCCEEDED)
-			verdict_ran(v, deploy_run(d, m, key, qm));
-		child_exit(p[1], v);
+		child_setup(g);
+		if (admit(g, m, &v) == OUT_SUCCEEDED)
+			verdict_ran(&v, deploy_run(g, m, key, qm));
+		child_exit(p[1], &v);
 	}
 	(void)close(p[1]);
 	log_debug("deployment %s runs in process %ld", m->deployment_id,
 	    (long)pid);
-	memset(&ru, 0, sizeof(ru));
-	status = child_wait(d, pid, &ru);
+	*ret_pid = pid;
+	*ret_fd = p[0];
+	return 0;
+}
+
+/*
+ * A deployment process has ended with wait status 'status' (-1: lost):
+ * read its verdict from fd (closed here) into *v, or handle a crash;
+ * refresh what it changed.  Returns v's outcome.
+ */
+static enum outcome
+deploy_ended(struct run_group *g, const struct message *m,
+    const struct queue_msg *qm, pid_t pid, int fd, int status,
+    const struct rusage *ru, struct run_verdict *v)
+{
+	struct daemon	*d = g->d;
+	bool		 got;
+
 	/* A verdict counts only from a process that ended by itself. */
-	got = verdict_read(p[0], v) == 0 && status != -1 &&
+	got = verdict_read(fd, v) == 0 && status != -1 &&
 	    WIFEXITED(status) && WEXITSTATUS(status) == 0;
-	(void)close(p[0]);
+	(void)close(fd);
 	if (got && (v->outcome == OUT_REJECTED || v->outcome == OUT_CURRENT))
 		return v->outcome;
 	if (status != -1)
 		log_info("deployment %s: process %ld ended; peak RSS %ld KiB, "
 		    "CPU %ld.%03ld s user %ld.%03ld s system", m->deployment_id,
-		    (long)pid, ru.ru_maxrss, (long)ru.ru_utime.tv_sec,
-		    (long)ru.ru_utime.tv_usec / 1000, (long)ru.ru_stime.tv_sec,
-		    (long)ru.ru_stime.tv_usec / 1000);
+		    (long)pid, ru->ru_maxrss, (long)ru->ru_utime.tv_sec,
+		    (long)ru->ru_utime.tv_usec / 1000,
+		    (long)ru->ru_stime.tv_sec,
+		    (long)ru->ru_stime.tv_usec / 1000);
 	if (!got) {
-		child_crashed(d, m, qm, pid, status);
+		child_crashed(g, m, qm, pid, status);
 		verdict_ran(v, OUT_KEPT);
 	}
- done:
 	/* The child's writes are not ours: refresh what it changed. */
 	watchdog_ping(d);
-	(void)register_instance(d, false);
+	(void)register_instance(g, false);
 	timers_run(d);
-	(void)sd_notify(0, "STATUS=idle");
+	if (d->njobs == 0)
+		(void)sd_notify(0, "STATUS=idle");
 	return v->outcome;
+}
+
+/*
+ * Check (admit()) and run one message in a deployment process and wait
+ * for it.  Fills *v: OUT_REJECTED or OUT_CURRENT with the reason as
+ * admit() does, what deploy_run() returned, or OUT_KEPT when the
+ * process crashed; returns its outcome.
+ */
+static enum outcome
+deploy(struct run_group *g, const struct message *m, const char *key,
+    const struct queue_msg *qm, struct run_verdict *v)
+{
+	struct daemon	*d = g->d;
+	struct rusage	 ru;
+	pid_t		 pid;
+	int		 fd, status;
+
+	if (deploy_fork(g, m, key, qm, &pid, &fd) == -1) {
+		if (admit(g, m, v) != OUT_SUCCEEDED)
+			return v->outcome;
+		verdict_ran(v, deploy_run(g, m, key, qm));
+		watchdog_ping(d);
+		(void)register_instance(g, false);
+		timers_run(d);
+		(void)sd_notify(0, "STATUS=idle");
+		return v->outcome;
+	}
+	memset(&ru, 0, sizeof(ru));
+	status = child_wait(d, pid, &ru);
+	return deploy_ended(g, m, qm, pid, fd, status, &ru, v);
+}
+
+/* Acknowledge, reject or keep a message by its deployment's outcome. */
+static void
+handled(struct run_group *g, const struct message *m,
+    const struct queue_msg *qm, enum outcome rv, const struct run_verdict *v)
+{
+	switch (rv) {
+	case OUT_REJECTED:
+		reject(g, qm, v->reason);
+		break;
+	case OUT_CURRENT:
+		log_info("%s for deployment %s not run: %s", qm != NULL ?
+		    "message" : "target.json", m->deployment_id, v->reason);
+		ack(g, qm);
+		break;
+	case OUT_KEPT:
+		break;
+	default:
+		ack(g, qm);
+		break;
+	}
 }
 
 /*
@@ -339,41 +407,156 @@ deploy(struct daemon *d, const struct message *m, const char *key,
  * NULL), then acknowledge, reject or keep the message.
  */
 enum outcome
-handle(struct daemon *d, const char *body, size_t len,
+handle(struct run_group *g, const char *body, size_t len,
     const struct queue_msg *qm)
 {
 	struct run_verdict v;
 	struct message	 m;
 	struct errbuf	 eb = { 0 };
 	char		*key = NULL;
-	const char	*src = qm != NULL ? "message" : "target.json";
 	enum outcome	 rv = OUT_REJECTED;
 
 	message_init(&m);
-	if (admission_parse(&d->adm, body, len, &m, &key, &eb) == -1) {
-		reject(d, qm, eb.msg);
+	log_setctx(NULL, g->app, g->group);
+	if (admission_parse(&g->adm, body, len, &m, &key, &eb) == -1) {
+		reject(g, qm, eb.msg);
 		goto out;
 	}
-	rv = deploy(d, &m, key, qm, &v);
-	switch (rv) {
-	case OUT_REJECTED:
-		reject(d, qm, v.reason);
-		break;
-	case OUT_CURRENT:
-		log_info("%s for deployment %s not run: %s", src,
-		    m.deployment_id, v.reason);
-		ack(d, qm);
-		break;
-	case OUT_KEPT:
-		break;
-	default:
-		ack(d, qm);
-		break;
-	}
+	rv = deploy(g, &m, key, qm, &v);
+	handled(g, &m, qm, rv, &v);
  out:
 	free(key);
 	message_release(&m);
 	return rv;
+}
+
+/* --- parallel_groups: deployment processes the loop does not wait for --- */
+
+/* One group's running deployment process (struct run_group's job). */
+struct run_job {
+	struct queue_msg qm;		/* moved from the loop */
+	struct message	 m;
+	char		*key;
+	pid_t		 pid;
+	int		 fd;		/* the verdict pipe */
+	int		 pidfd;		/* -1: none (Linux < 5.3) */
+};
+
+static void
+job_free(struct run_group *g)
+{
+	struct run_job	*j = g->job;
+
+	if (j->pidfd != -1)
+		(void)close(j->pidfd);
+	queue_msg_release(&j->qm);
+	message_release(&j->m);
+	free(j->key);
+	free(j);
+	g->job = NULL;
+	g->d->njobs--;
+}
+
+void
+handle_start(struct run_group *g, struct queue_msg *qm)
+{
+	struct daemon	*d = g->d;
+	struct run_job	*j;
+	struct errbuf	 eb = { 0 };
+
+	j = xcalloc(1, sizeof(*j));
+	j->qm = *qm;
+	queue_msg_init(qm);
+	message_init(&j->m);
+	j->pidfd = -1;
+	g->job = j;
+	d->njobs++;
+	log_setctx(NULL, g->app, g->group);
+	if (admission_parse(&g->adm, j->qm.body, j->qm.len, &j->m, &j->key,
+	    &eb) == -1) {
+		reject(g, &j->qm, eb.msg);
+		job_free(g);
+		return;
+	}
+	if (deploy_fork(g, &j->m, j->key, &j->qm, &j->pid, &j->fd) == -1) {
+		struct run_verdict	 v;
+
+		handled(g, &j->m, &j->qm, deploy(g, &j->m, j->key, &j->qm,
+		    &v), &v);
+		job_free(g);
+		return;
+	}
+	if ((j->pidfd = pidfd_open(j->pid, 0)) == -1)
+		log_debug("pidfd_open: %s; polling", strerror(errno));
+	log_info("deployment %s of %s/%s: process %ld (%zu running)",
+	    j->m.deployment_id, g->app, g->group, (long)j->pid, d->njobs);
+}
+
+/* Finish g's job when its process has ended (block: wait for it). */
+static void
+job_reap(struct run_group *g, bool block)
+{
+	struct run_job		*j = g->job;
+	struct run_verdict	 v;
+	struct rusage		 ru;
+	enum outcome		 rv;
+	int			 status;
+	pid_t			 r;
+
+	memset(&ru, 0, sizeof(ru));
+	if (block)
+		status = child_wait(g->d, j->pid, &ru);
+	else {
+		r = wait4(j->pid, &status, WNOHANG, &ru);
+		if (r == 0 || (r == -1 && errno == EINTR))
+			return;
+		if (r == -1) {
+			log_warn("waitpid %ld", (long)j->pid);
+			status = -1;
+		}
+	}
+	log_setctx(NULL, g->app, g->group);
+	rv = deploy_ended(g, &j->m, &j->qm, j->pid, j->fd, status, &ru, &v);
+	handled(g, &j->m, &j->qm, rv, &v);
+	job_free(g);
+}
+
+void
+jobs_reap(struct daemon *d)
+{
+	for (size_t i = 0; i < d->ngroups; i++)
+		if (d->groups[i].job != NULL)
+			job_reap(&d->groups[i], false);
+}
+
+size_t
+jobs_pollfds(struct daemon *d, struct pollfd *pfd, size_t max)
+{
+	size_t	 n = 0;
+
+	for (size_t i = 0; i < d->ngroups && n < max; i++) {
+		if (d->groups[i].job == NULL)
+			continue;
+		pfd[n].fd = d->groups[i].job->pidfd;
+		pfd[n].events = POLLIN;
+		n++;
+	}
+	return n;
+}
+
+void
+jobs_stop(struct daemon *d)
+{
+	/*
+	 * Every process gets the stop (and its grace) at once; child_wait()
+	 * logs it, and sends it again, harmlessly.
+	 */
+	for (size_t i = 0; i < d->ngroups; i++)
+		if (d->groups[i].job != NULL && got_term)
+			(void)kill(d->groups[i].job->pid, SIGTERM);
+	for (size_t i = 0; i < d->ngroups; i++)
+		if (d->groups[i].job != NULL)
+			job_reap(&d->groups[i], true);
 }
 
 /*
@@ -384,8 +567,9 @@ handle(struct daemon *d, const char *body, size_t len,
  * completes CONTINUE on OUT_CURRENT/OUT_SUCCEEDED, ABANDON otherwise.
  */
 enum outcome
-catch_up(struct daemon *d)
+catch_up(struct run_group *g)
 {
+	struct daemon	*d = g->d;
 	struct errbuf	 eb = { 0 };
 	char		*key, *data = NULL;
 	size_t		 len;
@@ -393,8 +577,7 @@ catch_up(struct daemon *d)
 	enum outcome	 rv;
 	int		 rc;
 
-	if ((key = store_key_target(d->cfg.application, d->group,
-	    &eb)) == NULL)
+	if ((key = store_key_target(g->app, g->group, &eb)) == NULL)
 		fatalx("%s: %s", __func__, eb.msg);
 	retry_init(&rt, d, 0);
 	for (;;) {
@@ -409,17 +592,18 @@ catch_up(struct daemon *d)
 	free(key);
 	if (rc == -1) {
 		if (eb.kind == EK_NOINPUT) {
-			log_info("no target.json for %s/%s yet",
-			    d->cfg.application, d->group);
+			log_info("no target.json for %s/%s yet", g->app,
+			    g->group);
 			return OUT_CURRENT;
 		}
 		if (got_term)
 			return OUT_KEPT;
-		log_warnx("cannot read target.json: %s", eb.msg);
+		log_warnx("cannot read target.json of %s/%s: %s", g->app,
+		    g->group, eb.msg);
 		return OUT_FAILED;
 	}
 	svc_result(&d->store_state, "store", 0, &eb);
-	rv = handle(d, data, len, NULL);
+	rv = handle(g, data, len, NULL);
 	free(data);
 	return rv;
 }

@@ -195,7 +195,7 @@ fetch_bundle(struct run_deployment *r, const struct message *m,
 
 	retry_init(&rt, d, 0);
 	for (;;) {
-		rc = admission_fetch(&d->adm, d->st, m, key, ret_path, eb);
+		rc = admission_fetch(&r->g->adm, d->st, m, key, ret_path, eb);
 		if (rc == -1 && eb->kind == EK_IO)
 			break;		/* ROOT/cache, not the store */
 		svc_result(&d->store_state, "store", rc, eb);
@@ -214,9 +214,10 @@ fetch_bundle(struct run_deployment *r, const struct message *m,
  * with the outcome written to the store.
  */
 enum outcome
-deploy_run(struct daemon *d, const struct message *m, const char *key,
+deploy_run(struct run_group *g, const struct message *m, const char *key,
     const struct queue_msg *qm)
 {
+	struct daemon		*d = g->d;
 	struct run_deployment	 r;
 	struct deploy_observer	 obs;
 	struct deploy_result	 res, rres;
@@ -228,24 +229,26 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
 
 	memset(&r, 0, sizeof(r));
 	r.d = d;
+	r.g = g;
 	r.msg = qm;
 	r.id = m->deployment_id;
 	mono_now(&r.ext_last);
 	d->dep = &r;
-	log_setctx(m->deployment_id, d->cfg.application, d->group);
-	log_notice("deployment %s (sequence %llu, revision %s%s%s) started",
-	    m->deployment_id, (unsigned long long)m->sequence, m->sha256,
+	log_setctx(m->deployment_id, g->app, g->group);
+	log_notice("deployment %s of %s/%s (sequence %llu, revision %s%s%s) "
+	    "started", m->deployment_id, g->app, g->group,
+	    (unsigned long long)m->sequence, m->sha256,
 	    m->commit[0] != '\0' ? ", commit " : "", m->commit);
 	(void)sd_notifyf(0, "STATUS=deploying %s DownloadBundle",
 	    m->deployment_id);
-	r.progkey = store_key_deployment_instance(d->cfg.application,
-	    d->group, m->deployment_id, d->instance, &eb);
+	r.progkey = store_key_deployment_instance(g->app, g->group,
+	    m->deployment_id, d->instance, &eb);
 	if (r.progkey == NULL)
 		fatalx("%s: %s", __func__, eb.msg);	/* names were checked */
-	progress_init(&r.prog, d->cfg.application, d->group, d->instance,
+	progress_init(&r.prog, g->app, g->group, d->instance,
 	    m->deployment_id, m->sequence, m->commit, m->sha256);
 	(void)write_progress(&r, false);
-	(void)register_instance(d, false);
+	(void)register_instance(g, false);
 
 	deploy_result_init(&res);
 	mono_now(&t0);
@@ -259,7 +262,7 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
 		progress_bundle_failed(&r, &t0, eb.msg);
 		goto done;
 	}
-	admission_spec(&d->adm, m, bundle, &spec);
+	admission_spec(&g->adm, m, bundle, &spec);
 	/*
 	 * Block/AllowTraffic unless the deployment says no, or the launch
 	 * hook holds a new instance (Auto Scaling registers it).
@@ -324,7 +327,7 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
 	d->dep = NULL;
 	progress_release(&r.prog);
 	free(r.progkey);
-	log_setctx(NULL, d->cfg.application, d->group);
+	log_setctx(NULL, g->app, g->group);
 	return rv;
 }
 
@@ -334,20 +337,22 @@ deploy_run(struct daemon *d, const struct message *m, const char *key,
  * died before it began), m's outcome is written Interrupted instead.
  */
 int
-recover(struct daemon *d, const char *note, const struct message *m,
+recover(struct run_group *g, const char *note, const struct message *m,
     struct errbuf *eb)
 {
+	struct daemon		*d = g->d;
 	struct run_deployment	 r;
 	struct deploy_observer	 obs;
 	struct deploy_result	 res;
 	struct deploy_spec	 spec;
 
-	admission_spec(&d->adm, NULL, NULL, &spec);
+	admission_spec(&g->adm, NULL, NULL, &spec);
 	/* Recovery puts a host it finds out of traffic back. */
 	spec.traffic = hookd_traffic_ops(d->traffic);
 	/* No deployment of ours: no progress document, no message. */
 	memset(&r, 0, sizeof(r));
 	r.d = d;
+	r.g = g;
 	observer(&r, &obs);
 	if (lifecycle_recover(&spec, &obs, &res, eb) == -1) {
 		deploy_result_release(&res);
@@ -359,10 +364,10 @@ recover(struct daemon *d, const char *note, const struct message *m,
 		    (unsigned long long)res.sequence,
 		    res.rolled_back_to != NULL ? "rolled back" :
 		    "nothing to undo");
-		progress_interrupted(d, res.deployment_id, res.sequence,
+		progress_interrupted(g, res.deployment_id, res.sequence,
 		    NULL, NULL, note);
 	} else if (m != NULL)
-		progress_interrupted(d, m->deployment_id, m->sequence,
+		progress_interrupted(g, m->deployment_id, m->sequence,
 		    m->commit[0] != '\0' ? m->commit : NULL, m->sha256, note);
 	deploy_result_release(&res);
 	return 0;

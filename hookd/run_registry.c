@@ -100,10 +100,14 @@ store_put_logged(struct daemon *d, const char *key, const char *text,
 	return rc;
 }
 
-/* Write the registry entry; best effort unless 'must' (then retried). */
+/*
+ * Write group g's registry entry; best effort unless 'must' (then
+ * retried).
+ */
 int
-register_instance(struct daemon *d, bool must)
+register_instance(struct run_group *g, bool must)
 {
+	struct daemon		*d = g->d;
 	struct registry_info	 ri;
 	struct state		 st;
 	struct errbuf		 eb = { 0 };
@@ -114,19 +118,20 @@ register_instance(struct daemon *d, bool must)
 
 	memset(&ri, 0, sizeof(ri));
 	state_init(&st);
-	if (state_load(d->statepath, &st, &eb) == -1) {
+	if (state_load(g->statepath, &st, &eb) == -1) {
 		log_warnx("%s, ignoring", eb.msg);
 		state_init(&st);
 	}
 	ri.instance = d->instance;
-	ri.application = d->cfg.application;
-	ri.group = d->group;
-	ri.queue = d->qname;
-	ri.queue_backend = d->q->ops->scheme;
+	ri.application = g->app;
+	ri.group = g->group;
+	ri.queue = g->qname;
+	ri.queue_backend = g->q->ops->scheme;
 	ri.started_at = d->started_at;
 	ri.current_id = st.current.deployment_id;
 	ri.current_sequence = st.current.sequence;
-	ri.in_progress_id = d->dep != NULL ? d->dep->id : NULL;
+	ri.in_progress_id = d->dep != NULL && d->dep->g == g ? d->dep->id :
+	    NULL;
 	if (d->catching_since[0] != '\0') {
 		ri.catching_up_since = d->catching_since;
 		ri.lifecycle_hook = d->so.hook;
@@ -136,16 +141,39 @@ register_instance(struct daemon *d, bool must)
 	text = registry_dump(&ri, &len);
 	retry_init(&rt, d, 0);
 	do {
-		rc = store_put_logged(d, d->regkey, text, len, must, &eb);
+		rc = store_put_logged(d, g->regkey, text, len, must, &eb);
 		if (rc == 0 || !must || !transient(&eb))
 			break;
 	} while (retry_wait(&rt));
 	if (rc == -1 && !transient(&eb))
-		log_warnx("cannot register in the store: %s", eb.msg);
+		log_warnx("cannot register %s/%s in the store: %s", g->app,
+		    g->group, eb.msg);
 	free(text);
 	state_release(&st);
-	mono_now(&d->hb_last);
+	mono_now(&g->hb_last);
 	return rc;
+}
+
+/*
+ * Whether this process keeps g's registry entry fresh: the daemon for a
+ * group without a deployment process; a deployment process for its own
+ * group, and for all while groups are serialized (the daemon waits).
+ */
+static bool
+keeps_entry(const struct daemon *d, const struct run_group *g)
+{
+	if (d->child_group != NULL)
+		return !d->cfg.parallel_groups || d->child_group == g;
+	return g->job == NULL;
+}
+
+/* Write every group's registry entry now (best effort). */
+void
+register_all(struct daemon *d)
+{
+	for (size_t i = 0; i < d->ngroups; i++)
+		if (keeps_entry(d, &d->groups[i]))
+			(void)register_instance(&d->groups[i], false);
 }
 
 /* Write the progress document; with 'must', retry until it is stored. */
@@ -180,6 +208,7 @@ long long
 registry_due(struct daemon *d)
 {
 	long long	 every = (long long)REGISTRY_HEARTBEAT_SEC * 1000;
+	long long	 due = TIMER_OFF, t;
 
 	/*
 	 * Keep the entry that says "catching up" fresh (progress.h): with
@@ -189,13 +218,35 @@ registry_due(struct daemon *d)
 	if (d->so.state == SO_PENDING && d->catching_since[0] != '\0' &&
 	    d->so.heartbeat_every_ms > 0 && d->so.heartbeat_every_ms < every)
 		every = d->so.heartbeat_every_ms;
-	return every - mono_ms_since(&d->hb_last);
+	for (size_t i = 0; i < d->ngroups; i++) {
+		if (!keeps_entry(d, &d->groups[i]))
+			continue;
+		if ((t = every - mono_ms_since(&d->groups[i].hb_last)) < due)
+			due = t;
+	}
+	return due;
 }
 
 void
 registry_heartbeat(struct daemon *d)
 {
-	(void)register_instance(d, false);
+	struct run_group	*g;
+	long long		 due;
+
+	/* Each group whose entry is due (registry_due() chose the min). */
+	for (size_t i = 0; i < d->ngroups; i++) {
+		g = &d->groups[i];
+		if (!keeps_entry(d, g))
+			continue;
+		due = (long long)REGISTRY_HEARTBEAT_SEC * 1000;
+		if (d->so.state == SO_PENDING &&
+		    d->catching_since[0] != '\0' &&
+		    d->so.heartbeat_every_ms > 0 &&
+		    d->so.heartbeat_every_ms < due)
+			due = d->so.heartbeat_every_ms;
+		if (due - mono_ms_since(&g->hb_last) <= 0)
+			(void)register_instance(g, false);
+	}
 }
 
 /* The visibility of the running deployment's message: every third. */
@@ -206,7 +257,7 @@ visibility_due(struct daemon *d)
 
 	if (d->dep == NULL || d->dep->msg == NULL)
 		return TIMER_OFF;
-	every = d->q->visibility / 3;
+	every = d->dep->g->q->visibility / 3;
 	if (every == 0)
 		every = 1;
 	return (long long)every * 1000 - mono_ms_since(&d->dep->ext_last);
@@ -221,9 +272,9 @@ visibility_extend(struct daemon *d)
 void
 extend_visibility(struct run_deployment *r, bool force)
 {
-	struct daemon	*d = r->d;
+	struct run_group *g = r->g;
 	struct errbuf	 eb = { 0 };
-	unsigned	 every = d->q->visibility / 3;
+	unsigned	 every = g->q->visibility / 3;
 	int		 rc;
 
 	if (r->msg == NULL)
@@ -232,21 +283,22 @@ extend_visibility(struct run_deployment *r, bool force)
 		every = 1;
 	if (!force && mono_ms_since(&r->ext_last) < (long long)every * 1000)
 		return;
-	rc = queue_extend(d->q, r->msg->receipt, d->q->visibility, &eb);
+	rc = queue_extend(g->q, r->msg->receipt, g->q->visibility, &eb);
 	if (rc == -1 && eb.kind == EK_NOINPUT)
 		log_warnx("message of deployment %s: %s", r->id, eb.msg);
 	else
-		svc_result(&d->queue_state, "queue", rc, &eb);
+		svc_result(&g->queue_state, "queue", rc, &eb);
 	if (rc == 0)
 		log_debug("visibility of %s extended by %u s", r->id,
-		    d->q->visibility);
+		    g->q->visibility);
 	mono_now(&r->ext_last);
 }
 
 /* Acknowledge the message, retrying outages. */
 void
-ack(struct daemon *d, const struct queue_msg *qm)
+ack(struct run_group *g, const struct queue_msg *qm)
 {
+	struct daemon	*d = g->d;
 	struct errbuf	 eb = { 0 };
 	struct retry	 rt;
 	int		 rc;
@@ -255,7 +307,7 @@ ack(struct daemon *d, const struct queue_msg *qm)
 		return;
 	retry_init(&rt, d, 0);
 	for (;;) {
-		rc = queue_delete(d->q, qm->receipt, &eb);
+		rc = queue_delete(g->q, qm->receipt, &eb);
 		if (rc == 0)
 			break;
 		if (eb.kind == EK_NOINPUT) {
@@ -264,11 +316,11 @@ ack(struct daemon *d, const struct queue_msg *qm)
 			    eb.msg);
 			return;
 		}
-		svc_result(&d->queue_state, "queue", rc, &eb);
+		svc_result(&g->queue_state, "queue", rc, &eb);
 		if (!retry_wait(&rt))
 			return;
 	}
-	svc_result(&d->queue_state, "queue", 0, &eb);
+	svc_result(&g->queue_state, "queue", 0, &eb);
 	log_debug("message %s deleted", qm->id);
 }
 
@@ -281,63 +333,66 @@ void
 on_aside(void *arg, const char *file, const char *moved_to,
     const char *reason)
 {
-	struct daemon	*d = arg;
+	struct run_group *g = arg;
 
 	log_warnx("queue '%s': message file '%s' set aside as failed/%s: %s",
-	    d->qname, file, moved_to, reason);
+	    g->qname, file, moved_to, reason);
 }
 
 void
-reject(struct daemon *d, const struct queue_msg *qm, const char *reason)
+reject(struct run_group *g, const struct queue_msg *qm, const char *reason)
 {
 	struct errbuf	 eb = { 0 };
 
 	if (qm == NULL) {
-		log_warnx("target.json rejected: %s", reason);
+		log_warnx("target.json of %s/%s rejected: %s", g->app,
+		    g->group, reason);
 		return;
 	}
 	log_warnx("message %s rejected (delivery %u): %s", qm->id,
 	    qm->receive_count, reason);
-	if (queue_reject(d->q, qm, reason, &eb) == -1)
+	if (queue_reject(g->q, qm, reason, &eb) == -1)
 		log_warnx("cannot reject message %s: %s", qm->id, eb.msg);
 }
 
 /* Create the queue, retrying outages until it exists or we stop. */
 int
-ensure_queue(struct daemon *d, struct errbuf *eb)
+ensure_queue(struct run_group *g, struct errbuf *eb)
 {
 	struct retry	 rt;
 	int		 rc;
 
-	retry_init(&rt, d, 0);
+	retry_init(&rt, g->d, 0);
 	for (;;) {
-		rc = queue_ensure(d->q, eb);
+		rc = queue_ensure(g->q, eb);
 		if (rc == 0 || !transient(eb))
 			break;
-		svc_result(&d->queue_state, "queue", rc, eb);
+		svc_result(&g->queue_state, "queue", rc, eb);
 		if (!retry_wait(&rt))
 			return -1;
 	}
 	if (rc == 0)
-		svc_result(&d->queue_state, "queue", rc, eb);
+		svc_result(&g->queue_state, "queue", rc, eb);
 	return rc;
 }
 
 /* Write the progress document of an interrupted deployment. */
 void
-progress_interrupted(struct daemon *d, const char *id, uint64_t seq,
+progress_interrupted(struct run_group *g, const char *id, uint64_t seq,
     const char *commit, const char *sha256, const char *note)
 {
+	struct daemon		*d = g->d;
 	struct run_deployment	 r;
 	struct errbuf		 eb = { 0 };
 
 	memset(&r, 0, sizeof(r));
 	r.d = d;
-	r.progkey = store_key_deployment_instance(d->cfg.application,
-	    d->group, id, d->instance, &eb);
+	r.g = g;
+	r.progkey = store_key_deployment_instance(g->app, g->group, id,
+	    d->instance, &eb);
 	if (r.progkey == NULL)
 		return;
-	progress_init(&r.prog, d->cfg.application, d->group, d->instance,
+	progress_init(&r.prog, g->app, g->group, d->instance,
 	    id, seq, commit, sha256);
 	progress_set(&r.prog, "Interrupted", note);
 	(void)write_progress(&r, true);

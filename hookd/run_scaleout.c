@@ -57,19 +57,19 @@ so_timer(struct daemon *d)
 }
 
 /*
- * Whether the host is behind although the target was not run: a newer
+ * Whether group g is behind although its target was not run: a newer
  * deployment than the live one was tried here and did not succeed
  * (hookd restarted after a failed catch-up).
  */
 static bool
-so_behind(struct daemon *d)
+so_behind(struct run_group *g)
 {
 	struct state	 st;
 	struct errbuf	 eb = { 0 };
 	bool		 behind;
 
 	state_init(&st);
-	if (state_load(d->statepath, &st, &eb) == -1) {
+	if (state_load(g->statepath, &st, &eb) == -1) {
 		log_warnx("%s", eb.msg);
 		return true;
 	}
@@ -95,7 +95,47 @@ so_mark(struct daemon *d, bool on)
 		return;
 	else
 		d->catching_since[0] = '\0';
-	(void)register_instance(d, false);
+	register_all(d);
+}
+
+/*
+ * Catch every group up (boot step 4), one after the other; a group
+ * postponed (its lock held) is tried again up to 'tries' times.
+ * Returns OUT_SUCCEEDED or OUT_CURRENT when every group is current
+ * (OUT_SUCCEEDED when one ran), OUT_KEPT when one was postponed or
+ * stopped, else OUT_FAILED (a catch-up failed, or a group is behind).
+ * Every group is tried even after one failed.
+ */
+static enum outcome
+catch_up_all(struct daemon *d, int tries)
+{
+	struct run_group	*g;
+	struct retry		 rt;
+	enum outcome		 out, all = OUT_CURRENT;
+
+	for (size_t i = 0; i < d->ngroups && !got_term; i++) {
+		g = &d->groups[i];
+		out = catch_up(g);
+		retry_init(&rt, d, tries);
+		while (out == OUT_KEPT && tries > 0 && retry_wait(&rt))
+			out = catch_up(g);
+		if (out == OUT_CURRENT && so_behind(g))
+			out = OUT_FAILED;
+		if (out == OUT_SUCCEEDED && all == OUT_CURRENT)
+			all = OUT_SUCCEEDED;
+		else if (out == OUT_KEPT && all != OUT_FAILED)
+			all = OUT_KEPT;
+		else if (out == OUT_FAILED || out == OUT_REJECTED)
+			all = OUT_FAILED;
+		if (d->ngroups > 1)
+			log_info("catch-up of %s/%s: %s", g->app, g->group,
+			    out == OUT_SUCCEEDED ? "caught up" :
+			    out == OUT_CURRENT ? "current" :
+			    out == OUT_KEPT ? "postponed" : "failed");
+	}
+	if (got_term && all != OUT_FAILED)
+		all = OUT_KEPT;
+	return all;
 }
 
 /*
@@ -115,7 +155,7 @@ so_catch_up(struct daemon *d)
 	int		 rc = -1;
 
 	if (hook == NULL)
-		return catch_up(d);
+		return catch_up_all(d, 0);
 	retry_init(&rt, d, SO_TRIES);
 	while (!got_term) {
 		rc = scaleout_begin(&d->so, d->aws, d->imds, d->cfg.region,
@@ -127,7 +167,7 @@ so_catch_up(struct daemon *d)
 		log_warnx("lifecycle hook '%s': cannot tell whether this "
 		    "instance waits for it: %s; not completing it", hook,
 		    eb.msg);
-		return catch_up(d);
+		return catch_up_all(d, 0);
 	}
 	if (d->so.state != SO_PENDING) {
 		if (d->so.group == NULL)
@@ -139,7 +179,7 @@ so_catch_up(struct daemon *d)
 			    "complete", hook, d->so.lifecycle_state != NULL ?
 			    d->so.lifecycle_state : "not held",
 			    d->so.group, d->so.group_source);
-		return catch_up(d);
+		return catch_up_all(d, 0);
 	}
 	log_notice("Auto Scaling group '%s' (from %s) holds this instance "
 	    "in %s for lifecycle hook '%s': catching up, heartbeat every "
@@ -151,11 +191,11 @@ so_catch_up(struct daemon *d)
 	    hook);
 	so_timer(d);	/* the first heartbeat: the full timeout is ours */
 	so_mark(d, true);	/* deployer instances: catching-up */
-	out = catch_up(d);
-	/* Postponed (another deployment holds the lock): try again. */
-	retry_init(&rt, d, SO_TRIES + 1);
-	while (out == OUT_KEPT && retry_wait(&rt))
-		out = catch_up(d);
+	/*
+	 * Every group; one postponed (another deployment holds its lock)
+	 * is tried again.
+	 */
+	out = catch_up_all(d, SO_TRIES + 1);
 	if (got_term) {
 		log_notice("lifecycle hook '%s': stopping before the catch-up "
 		    "ended; the action is not completed", hook);
@@ -169,8 +209,11 @@ so_catch_up(struct daemon *d)
 		so_mark(d, false);
 		return out;
 	}
-	/* OUT_KEPT here: still postponed after the retries; not current. */
-	ok = out == OUT_SUCCEEDED || (out == OUT_CURRENT && !so_behind(d));
+	/*
+	 * CONTINUE only when every group is current; OUT_KEPT here: still
+	 * postponed after the retries, not current.
+	 */
+	ok = out == OUT_SUCCEEDED || out == OUT_CURRENT;
 	retry_init(&rt, d, SO_TRIES);
 	for (;;) {
 		rc = scaleout_complete(&d->so, ok, &eb);
@@ -209,7 +252,8 @@ so_shutdown(struct daemon *d)
 	struct errbuf	 eb = { 0 };
 	bool		 leaving = false;
 
-	if (!got_term || d->st == NULL || d->q == NULL ||
+	if (!got_term || d->st == NULL || d->ngroups == 0 ||
+	    d->groups[0].q == NULL ||
 	    (d->cfg.lifecycle_hook == NULL &&
 	    !d->cfg.delete_queue_on_shutdown))
 		return;
@@ -220,18 +264,27 @@ so_shutdown(struct daemon *d)
 	}
 	if (!leaving)
 		return;
-	if (store_delete(d->st, d->regkey, &eb) == -1)
-		log_warnx("cannot deregister '%s': %s", d->regkey, eb.msg);
-	else
-		log_notice("instance is leaving%s%s: deregistered from the "
-		    "store", d->so.lifecycle_state != NULL ? " (" : "",
-		    d->so.lifecycle_state != NULL ? d->so.lifecycle_state :
-		    "");
-	if (!d->cfg.delete_queue_on_shutdown)
-		return;
-	if (queue_destroy(d->q, &eb) == -1)
-		log_warnx("cannot delete queue '%s': %s", d->qname, eb.msg);
-	else
-		log_notice("queue '%s' deleted (delete_queue_on_shutdown)",
-		    d->qname);
+	for (size_t i = 0; i < d->ngroups; i++) {
+		struct run_group	*g = &d->groups[i];
+
+		if (g->q == NULL)	/* stopped before it was opened */
+			continue;
+		if (store_delete(d->st, g->regkey, &eb) == -1)
+			log_warnx("cannot deregister '%s': %s", g->regkey,
+			    eb.msg);
+		else
+			log_notice("instance is leaving%s%s: %s/%s "
+			    "deregistered from the store",
+			    d->so.lifecycle_state != NULL ? " (" : "",
+			    d->so.lifecycle_state != NULL ?
+			    d->so.lifecycle_state : "", g->app, g->group);
+		if (!d->cfg.delete_queue_on_shutdown)
+			continue;
+		if (queue_destroy(g->q, &eb) == -1)
+			log_warnx("cannot delete queue '%s': %s", g->qname,
+			    eb.msg);
+		else
+			log_notice("queue '%s' deleted "
+			    "(delete_queue_on_shutdown)", g->qname);
+	}
 }

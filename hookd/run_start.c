@@ -99,13 +99,13 @@ identity(struct daemon *d, struct errbuf *eb)
 }
 
 static int
-take_lock(struct daemon *d, struct errbuf *eb)
+take_lock(struct run_group *g, struct errbuf *eb)
 {
 	char	*path, pid[32];
 	int	 fd;
 
-	path = xasprintf("%s/.hookd-run.%s.%s.lock", d->cfg.root,
-	    d->cfg.application, d->group);
+	path = xasprintf("%s/.hookd-run.%s.%s.lock", g->d->cfg.root, g->app,
+	    g->group);
 	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600)) == -1) {
 		errbuf_errno(eb, EK_IO, "cannot open '%s'", path);
@@ -114,7 +114,7 @@ take_lock(struct daemon *d, struct errbuf *eb)
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
 		errbuf_set(eb, EK_TEMP, "another 'hookd run' serves %s/%s "
-		    "('%s' is locked)", d->cfg.application, d->group, path);
+		    "('%s' is locked)", g->app, g->group, path);
 		close(fd);
 		free(path);
 		return -1;
@@ -123,8 +123,90 @@ take_lock(struct daemon *d, struct errbuf *eb)
 	if (ftruncate(fd, 0) == -1 || write(fd, pid, strlen(pid)) == -1)
 		log_warn("cannot write '%s', ignoring", path);
 	free(path);
-	d->lockfd = fd;
+	g->lockfd = fd;
 	return 0;
+}
+
+/*
+ * The groups to serve: hookd.yml's groups: list, or the one group of
+ * the single form (--group, deployment_group, $DEPLOYMENT_GROUP_NAME,
+ * the EC2 tag).  Fills d->groups (each with its directories, names and
+ * admission) and d->peers.
+ */
+static int
+groups_setup(struct daemon *d, const char *arg_group, struct errbuf *eb)
+{
+	struct run_group	*g;
+	size_t			 n;
+
+	n = d->cfg.ngroups > 0 ? d->cfg.ngroups : 1;
+	if (d->cfg.ngroups > 0 && arg_group != NULL)
+		return errbuf_set(eb, EK_USAGE, "--group '%s': '%s' lists "
+		    "groups:, every group this daemon serves", arg_group,
+		    d->cfgpath);
+	d->groups = xcalloc(n, sizeof(*d->groups));
+	d->peers = xcalloc(n, sizeof(*d->peers));
+	d->ngroups = n;
+	for (size_t i = 0; i < n; i++) {
+		g = &d->groups[i];
+		g->d = d;
+		g->lockfd = -1;
+		if (d->cfg.ngroups == 0) {
+			if (config_resolve_group(&d->cfg, arg_group, tag_fn, d,
+			    &g->group, &g->group_source, eb) == -1)
+				return -1;
+			g->app = xstrdup(d->cfg.application);
+		} else {
+			g->app = xstrdup(d->cfg.groups[i].application);
+			g->group = xstrdup(d->cfg.groups[i].deployment_group);
+			g->group_source = "hookd.yml groups:";
+		}
+		log_notice("serving deployment group '%s' of application '%s' "
+		    "(group from %s)", g->group, g->app, g->group_source);
+		g->gdir = xasprintf("%s/%s/%s", d->cfg.root, g->app, g->group);
+		g->statepath = xasprintf("%s/state.json", g->gdir);
+		d->peers[i].application = g->app;
+		d->peers[i].group = g->group;
+	}
+	for (size_t i = 0; i < n; i++) {
+		g = &d->groups[i];
+		g->adm.cfg = &d->cfg;
+		g->adm.application = g->app;
+		g->adm.group = g->group;
+		g->adm.peers = d->peers;
+		g->adm.npeers = n;
+	}
+	if (n > 1)
+		log_notice("%zu groups; deployments of different groups %s", n,
+		    d->cfg.parallel_groups ? "may run at the same time "
+		    "(parallel_groups)" : "run one at a time");
+	if (n == 1)
+		log_setctx(NULL, d->groups[0].app, d->groups[0].group);
+	return 0;
+}
+
+static void
+groups_release(struct daemon *d)
+{
+	struct run_group	*g;
+
+	for (size_t i = 0; i < d->ngroups; i++) {
+		g = &d->groups[i];
+		queue_free(g->q);
+		if (g->lockfd != -1)
+			close(g->lockfd);
+		free(g->gdir);
+		free(g->statepath);
+		free(g->regkey);
+		free(g->qname);
+		free(g->app);
+		free(g->group);
+	}
+	free(d->groups);
+	free(d->peers);
+	d->groups = NULL;
+	d->peers = NULL;
+	d->ngroups = 0;
 }
 
 static __dead void
@@ -144,7 +226,8 @@ run_help(void)
 	    "options:\n"
 	    "  -c, --config FILE   hookd.yml (default %s)\n"
 	    "  -d, --foreground    stay in the foreground, log to stderr\n"
-	    "  -g, --group GROUP   the deployment group to serve\n"
+	    "  -g, --group GROUP   the deployment group to serve (not with "
+	    "groups:)\n"
 	    "  -n, --check         check the configuration and exit\n"
 	    "  -t, --grace SEC     time a running hook gets after SIGTERM "
 	    "(default:\n"
@@ -169,6 +252,7 @@ cmd_run(int argc, char **argv)
 		{ NULL,		0,			NULL, 0 }
 	};
 	struct daemon	 d;
+	struct run_group *g;
 	struct errbuf	 eb = { 0 };
 	const char	*arg_group = NULL;
 	uint64_t	 grace = CONFIG_GRACE_DEFAULT;
@@ -177,7 +261,7 @@ cmd_run(int argc, char **argv)
 
 	memset(&d, 0, sizeof(d));
 	d.cfgpath = CONFIG_DEFAULT_PATH;
-	d.sigpipe_r = d.lockfd = -1;
+	d.sigpipe_r = -1;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "c:dg:hnt:", longopts,
 	    NULL)) != -1) {
@@ -250,36 +334,35 @@ cmd_run(int argc, char **argv)
 	mono_now(&d.wd_last);
 	mono_now(&d.extend_last);
 
-	/* The group and the identity. */
+	/* The groups and the identity. */
 	d.imds = imds_new(NULL);
-	if (config_resolve_group(&d.cfg, arg_group, tag_fn, &d, &d.group,
-	    &d.group_source, &eb) == -1)
+	if (groups_setup(&d, arg_group, &eb) == -1)
 		start_error(&d, &eb);
-	log_notice("serving deployment group '%s' of application '%s' "
-	    "(group from %s)", d.group, d.cfg.application, d.group_source);
-	log_setctx(NULL, d.cfg.application, d.group);
-	d.adm.cfg = &d.cfg;
-	d.adm.group = d.group;
 	if (identity(&d, &eb) == -1)
 		start_error(&d, &eb);
 
-	/* 4. Directories and the run lock. */
-	d.gdir = xasprintf("%s/%s/%s", d.cfg.root, d.cfg.application,
-	    d.group);
-	d.statepath = xasprintf("%s/state.json", d.gdir);
-	if (fs_mkdirs(d.cfg.root, 0755, &eb) == -1 || take_lock(&d, &eb) == -1)
+	/* 4. Directories and the run locks. */
+	if (fs_mkdirs(d.cfg.root, 0755, &eb) == -1)
 		start_error(&d, &eb);
+	for (size_t i = 0; i < d.ngroups; i++)
+		if (take_lock(&d.groups[i], &eb) == -1)
+			start_error(&d, &eb);
 	/* Each hook in a cgroup with a process limit, when we may. */
 	if (hookd_hook_cgroup(&d.cfg, &eb) == -1)
 		start_error(&d, &eb);
-	if ((d.regkey = store_key_instance(d.cfg.application, d.group,
-	    d.instance, &eb)) == NULL) {
-		eb.kind = EK_CONFIG;
-		start_error(&d, &eb);
+	for (size_t i = 0; i < d.ngroups; i++) {
+		g = &d.groups[i];
+		if ((g->regkey = store_key_instance(g->app, g->group,
+		    d.instance, &eb)) == NULL) {
+			eb.kind = EK_CONFIG;
+			start_error(&d, &eb);
+		}
+		/* groups: PREFIX-APP-GROUP-INSTANCE; else PREFIX-GROUP-... */
+		if ((g->qname = queue_name_app(d.cfg.queue_prefix,
+		    d.cfg.ngroups > 0 ? g->app : NULL, g->group, d.instance,
+		    &eb)) == NULL)
+			start_error(&d, &eb);
 	}
-	if ((d.qname = queue_name(d.cfg.queue_prefix, d.group, d.instance,
-	    &eb)) == NULL)
-		start_error(&d, &eb);
 
 	/* 5. Boot: queue, registration, recovery, catch-up. */
 	if (strcmp(d.cfg.queue, "sqs") == 0 ||
@@ -302,29 +385,36 @@ cmd_run(int argc, char **argv)
 		start_error(&d, &eb);
 	if (store_open(d.cfg.store, true, d.aws, &d.st, &eb) == -1)
 		start_error(&d, &eb);
-	if (queue_open(d.cfg.queue, d.qname, d.cfg.visibility_timeout,
-	    d.aws, &d.q, &eb) == -1)
-		start_error(&d, &eb);
-	log_info("queue '%s' (%s), store '%s'", d.qname, d.q->ops->scheme,
-	    d.cfg.store);
-	queue_on_aside(d.q, on_aside, &d);
-	if (ensure_queue(&d, &eb) == -1) {
-		if (got_term)
-			goto out;
-		start_error(&d, &eb);
+	for (size_t i = 0; i < d.ngroups; i++) {
+		g = &d.groups[i];
+		if (queue_open(d.cfg.queue, g->qname,
+		    d.cfg.visibility_timeout, d.aws, &g->q, &eb) == -1)
+			start_error(&d, &eb);
+		log_info("queue '%s' (%s), store '%s'", g->qname,
+		    g->q->ops->scheme, d.cfg.store);
+		queue_on_aside(g->q, on_aside, g);
+		if (ensure_queue(g, &eb) == -1) {
+			if (got_term)
+				goto out;
+			start_error(&d, &eb);
+		}
 	}
-	if (register_instance(&d, true) == -1 && got_term)
-		goto out;
-	if (recover(&d, "interrupted; recovered when hookd started again",
-	    NULL, &eb) == -1)
-		start_error(&d, &eb);
+	for (size_t i = 0; i < d.ngroups; i++)
+		if (register_instance(&d.groups[i], true) == -1 && got_term)
+			goto out;
+	for (size_t i = 0; i < d.ngroups; i++)
+		if (recover(&d.groups[i], "interrupted; recovered when hookd "
+		    "started again", NULL, &eb) == -1)
+			start_error(&d, &eb);
 	if (!got_term)
 		(void)so_catch_up(&d);	/* catch_up() + the launch hook */
 
 	/* 6. Ready. */
 	d.ready = true;
 	(void)sd_notify(0, "READY=1\nSTATUS=idle");
-	log_notice("ready: waiting for deployments on queue '%s'", d.qname);
+	for (size_t i = 0; i < d.ngroups; i++)
+		log_notice("ready: waiting for deployments on queue '%s'",
+		    d.groups[i].qname);
 
 	/* 7. The loop. */
 	loop(&d);
@@ -333,21 +423,14 @@ cmd_run(int argc, char **argv)
 	so_shutdown(&d);	/* deregister when the instance is leaving */
 	log_notice("stopped");
 	scaleout_release(&d.so);
-	queue_free(d.q);
+	groups_release(&d);
 	store_free(d.st);
 	hookd_traffic_free(d.traffic);
 	aws_client_free(d.aws);
 	imds_free(d.imds);
-	if (d.lockfd != -1)
-		close(d.lockfd);
 	if (d.sigpipe_r != -1)
 		close(d.sigpipe_r);
-	free(d.gdir);
-	free(d.statepath);
-	free(d.regkey);
-	free(d.qname);
 	free(d.instance);
-	free(d.group);
 	config_release(&d.cfg);
 	return 0;
 }

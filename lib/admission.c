@@ -31,6 +31,13 @@ root_of(const struct admission *a)
 	return a->root != NULL ? a->root : a->cfg->root;
 }
 
+static const char *
+app_of(const struct admission *a)
+{
+	return a->application != NULL ? a->application :
+	    a->cfg->application;
+}
+
 int
 admission_parse(const struct admission *a, const char *body, size_t len,
     struct message *m, char **ret_key, struct errbuf *eb)
@@ -50,7 +57,7 @@ admission_check(const struct admission *a, const struct message *m,
 	if (cfg->message_key != NULL && message_verify(m, cfg->message_key,
 	    cfg->message_key_len, eb) == -1)
 		return -1;
-	return message_check_target(m, cfg->application, a->group, eb);
+	return message_check_target(m, app_of(a), a->group, eb);
 }
 
 int
@@ -62,8 +69,8 @@ admission_sequence(const struct admission *a, const struct message *m,
 	char			*path;
 	int			 rc;
 
-	path = xasprintf("%s/%s/%s/state.json", root_of(a),
-	    a->cfg->application, a->group);
+	path = xasprintf("%s/%s/%s/state.json", root_of(a), app_of(a),
+	    a->group);
 	state_init(&st);
 	rc = state_load(path, &st, eb);
 	free(path);
@@ -143,8 +150,10 @@ admission_spec(const struct admission *a, const struct message *m,
 {
 	deploy_spec_init(sp);
 	sp->root = root_of(a);
-	sp->application = a->cfg->application;
+	sp->application = app_of(a);
 	sp->group = a->group;
+	sp->peers = a->peers;
+	sp->npeers = a->npeers;
 	sp->keep_releases = a->cfg->keep_releases;
 	sp->strict = a->cfg->strict;
 	sp->limits.max_bytes = a->cfg->max_bundle_bytes;

@@ -19,6 +19,7 @@
 #include "state.h"
 
 struct config;
+struct deploy_peer;
 struct deploy_spec;
 struct errbuf;
 struct message;
@@ -30,6 +31,14 @@ struct admission {
 					   keep_releases, bundle limits */
 	const char	*group;
 	const char	*root;		/* NULL: cfg->root */
+	const char	*application;	/* NULL: cfg->application */
+	/*
+	 * The other groups this host serves (hookd.yml groups:), whose
+	 * files: destinations a deployment must not overlap; see
+	 * deploy_spec's peers.
+	 */
+	const struct deploy_peer *peers;
+	size_t		 npeers;
 };
 
 /*

@@ -69,6 +69,7 @@
 #define CONFIG_NODES_MAX	10000			/* YAML nodes */
 #define CONFIG_ERRORS_MAX	100			/* reported per file */
 #define CONFIG_GROUPS_MAX	1000			/* in deployer.yml */
+#define CONFIG_HOST_GROUPS_MAX	32			/* hookd.yml groups: */
 #define STORE_LIST_MAX		100000			/* keys per list */
 #define STORE_OBJECT_MAX	(4 * 1024 * 1024)	/* JSON object, B */
 #define QUEUE_BODY_MAX		(256 * 1024)		/* bytes; SQS's limit */

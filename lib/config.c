@@ -677,8 +677,11 @@ load_root(struct cctx *c, const char *data, size_t len,
 	{ k, t, offsetof(struct config, m), lo, hi, req }
 
 static const struct field hookd_fields[] = {
-	CF("application", F_NAME, application, 0, 0, true),
+	CF("application", F_NAME, application, 0, 0, false),
 	CF("deployment_group", F_NAME, deployment_group, 0, 0, false),
+	/* groups: is check_host_groups()'s. */
+	CF("groups", F_GROUPS, groups, 0, 0, false),
+	CF("parallel_groups", F_BOOL, parallel_groups, 0, 0, false),
 	CF("store", F_STORE, store, 0, 0, false),
 	CF("queue", F_QUEUE, queue, 0, 0, false),
 	CF("queue_prefix", F_PREFIX, queue_prefix, 0, 0, false),
@@ -708,6 +711,138 @@ static const struct field hookd_fields[] = {
 	CF("strict", F_BOOL, strict, 0, 0, false),
 	CF("traffic", F_TRAFFIC, traffic, 0, 0, false),
 };
+
+/*
+ * hookd.yml's groups: (several applications or groups on one host), kept
+ * apart from the table above: a list of {application, deployment_group},
+ * each pair once, in place of the top-level application and
+ * deployment_group; without it, application is required.
+ */
+
+#define HG(k, m) \
+	{ k, F_NAME, offsetof(struct config_group, m), 0, 0, true }
+
+static const struct field host_group_fields[] = {
+	HG("application", application),
+	HG("deployment_group", deployment_group),
+};
+
+static void
+host_groups_free(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->ngroups; i++) {
+		free(cfg->groups[i].application);
+		free(cfg->groups[i].deployment_group);
+	}
+	free(cfg->groups);
+	cfg->groups = NULL;
+	cfg->ngroups = 0;
+}
+
+/* The key node of top-level key 'key', or NULL. */
+static const struct ynode *
+map_key(const struct ynode *map, const char *key)
+{
+	for (size_t i = 0; i + 1 < map->nkids; i += 2)
+		if (map->kids[i]->type == YN_SCALAR &&
+		    strcmp(map->kids[i]->value, key) == 0)
+			return map->kids[i];
+	return NULL;
+}
+
+static void
+check_host_groups(struct cctx *c, struct config *cfg,
+    const struct ynode *root, const struct ynode *gn)
+{
+	static const char *const single[] = { "application",
+	    "deployment_group" };
+	struct config_group	 g, *o;
+	const struct ynode	*v, *k;
+	char			 where[64], *qn;
+	struct errbuf		 e;
+
+	/*
+	 * One group's AllowTraffic would put the host back in its load
+	 * balancers while another group still deploys.
+	 */
+	if (cfg->parallel_groups && (v = ynode_get(root, "traffic")) != NULL &&
+	    !ynode_is_null(v))
+		cerr(c, map_key(root, "parallel_groups"), "parallel_groups",
+		    "not with traffic: (one group's AllowTraffic would put the "
+		    "host back in service while another group deploys)");
+	if (gn != NULL && ynode_is_null(gn))
+		gn = NULL;	/* an explicit null: the single form */
+	if (gn == NULL) {
+		v = ynode_get(root, "application");
+		if (v == NULL)
+			cerr(c, root, "application", "missing (required)");
+		else if (ynode_is_null(v))
+			(void)scalar(c, v, "application");
+		return;
+	}
+	for (size_t i = 0; i < nitems(single); i++)
+		if ((k = map_key(root, single[i])) != NULL)
+			cerr(c, k, single[i], "not with groups: (each entry "
+			    "of groups: names its application and "
+			    "deployment_group)");
+	if (gn->type != YN_SEQ || gn->nkids == 0) {
+		cerr(c, gn, "groups", "must be a list of {application, "
+		    "deployment_group}, with at least one entry");
+		return;
+	}
+	if (gn->nkids > CONFIG_HOST_GROUPS_MAX) {
+		cerr(c, gn, "groups", "more than %d groups",
+		    CONFIG_HOST_GROUPS_MAX);
+		return;
+	}
+	cfg->groups = xcalloc(gn->nkids, sizeof(*cfg->groups));
+	for (size_t i = 0; i < gn->nkids; i++) {
+		v = gn->kids[i];
+		(void)snprintf(where, sizeof(where), "groups[%zu]", i);
+		if (v->type != YN_MAP) {
+			cerr(c, v, where, "must be a mapping with application "
+			    "and deployment_group, not %s", node_kind(v));
+			continue;
+		}
+		(void)snprintf(where, sizeof(where), "groups[%zu].", i);
+		memset(&g, 0, sizeof(g));
+		check_map(c, v, host_group_fields, nitems(host_group_fields),
+		    &g, where, NULL);
+		if (g.application == NULL || g.deployment_group == NULL)
+			goto drop;
+		for (size_t j = 0; j < cfg->ngroups; j++) {
+			o = &cfg->groups[j];
+			if (strcmp(o->application, g.application) != 0 ||
+			    strcmp(o->deployment_group, g.deployment_group) !=
+			    0)
+				continue;
+			(void)snprintf(where, sizeof(where), "groups[%zu]", i);
+			cerr(c, v, where, "%s/%s is listed twice (line %lu)",
+			    g.application, g.deployment_group, o->line);
+			goto drop;
+		}
+		/* The queue name must fit SQS's limit when we know it. */
+		if (cfg->instance_id != NULL) {
+			qn = queue_name_app(cfg->queue_prefix != NULL ?
+			    cfg->queue_prefix : CONFIG_DEFAULT_PREFIX,
+			    g.application,
+			    g.deployment_group, cfg->instance_id, &e);
+			if (qn == NULL) {
+				(void)snprintf(where, sizeof(where),
+				    "groups[%zu]", i);
+				cerr(c, v, where, "%s", e.msg);
+				goto drop;
+			}
+			free(qn);
+		}
+		g.line = v->line;
+		cfg->groups[cfg->ngroups++] = g;
+		continue;
+ drop:
+		free(g.application);
+		free(g.deployment_group);
+	}
+}
 
 /* --- hookd.yml traffic: (the load balancers of traffic.h) --- */
 
@@ -904,6 +1039,7 @@ config_release(struct config *cfg)
 	free(cfg->lifecycle_hook);
 	free(cfg->message_key_file);
 	free(cfg->hook_cgroup);
+	host_groups_free(cfg);
 	config_traffic_release(&cfg->traffic);
 	if (cfg->message_key != NULL)
 		freezero(cfg->message_key, cfg->message_key_len);
@@ -917,7 +1053,7 @@ config_parse_in(struct config *cfg, const char *data, size_t len,
 {
 	struct cctx	 c = { 0 };
 	struct ytree	*t;
-	const struct ynode *root = NULL, *pn;
+	const struct ynode *root = NULL, *pn, *gn = NULL;
 	struct errbuf	 e;
 	char		*qn;
 
@@ -930,7 +1066,8 @@ config_parse_in(struct config *cfg, const char *data, size_t len,
 	c.eb = eb;
 	if ((t = load_root(&c, data, len, &root)) != NULL) {
 		check_map(&c, root, hookd_fields, nitems(hookd_fields), cfg,
-		    "", NULL);
+		    "", &gn);
+		check_host_groups(&c, cfg, root, gn);
 		if ((pn = ynode_get(root, "traffic")) != NULL)
 			config_parse_traffic(&c, pn, &cfg->traffic);
 		load_key(&c, cfg->message_key_file, &cfg->message_key,

@@ -29,6 +29,13 @@ struct errbuf;
 #define DEPLOYER_TIMEOUT_DEFAULT 3600	/* seconds per batch */
 #define DEPLOYER_YML		"deployer.yml"
 
+/* One (application, deployment group) of a groups: list in hookd.yml. */
+struct config_group {
+	char		*application;
+	char		*deployment_group;
+	unsigned long	 line;		/* where it was declared */
+};
+
 /*
  * hookd.yml's traffic: block (see traffic.h): the load balancers this
  * host is taken out of while it deploys.  enabled is false without the
@@ -52,8 +59,15 @@ struct config_traffic {
 /* hookd.yml.  Strings are NULL when not given and without a default. */
 struct config {
 	char		*path;		/* the name used in messages */
-	char		*application;	/* required */
+	char		*application;	/* required without groups: */
 	char		*deployment_group;
+	/*
+	 * groups: (the several-groups form): replaces application and
+	 * deployment_group; ngroups 0 in the single form.
+	 */
+	struct config_group *groups;
+	size_t		 ngroups;
+	bool		 parallel_groups;	/* default false: serialized */
 	char		*store;		/* default file://ROOT/store */
 	char		*queue;		/* "sqs" or file:///...; default
 					   file://ROOT/queue */

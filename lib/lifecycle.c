@@ -1110,7 +1110,9 @@ prepare(struct engine *e, struct errbuf *eb)
 		return -1;
 	if (load_appspec(&e->as, e->reldir, eb) == -1 ||
 	    appspec_check_bundle(&e->as, e->reldir, eb) == -1 ||
-	    check_paths(&e->as, eb) == -1)
+	    check_paths(&e->as, eb) == -1 ||
+	    dests_check_peers(e->root, sp->application, sp->group, &e->as,
+	    e->reldir, sp->peers, sp->npeers, eb) == -1)
 		return -1;
 	/* What CodeDeploy would ignore runs, said loudly (or refused). */
 	for (size_t i = 0; i < e->as.nwarnings; i++)

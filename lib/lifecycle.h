@@ -24,6 +24,7 @@
 #include "appspec.h"
 #include "bundle.h"
 #include "compat.h"
+#include "dests.h"
 
 struct errbuf;
 
@@ -63,6 +64,13 @@ struct deploy_spec {
 	struct bundle_limits limits;	/* zero: bundle_limits_default() */
 	const struct deploy_traffic *traffic;	/* NULL: no traffic control
 						   (no Block/AllowTraffic) */
+	/*
+	 * The other groups this host serves: a deployment whose files:
+	 * destinations overlap one of theirs is refused before anything
+	 * changes (dests_check_peers(), EK_DATA).
+	 */
+	const struct deploy_peer *peers;
+	size_t		 npeers;
 };
 
 void	deploy_spec_init(struct deploy_spec *);

@@ -65,6 +65,13 @@ char *
 queue_name(const char *prefix, const char *group, const char *instance,
     struct errbuf *eb)
 {
+	return queue_name_app(prefix, NULL, group, instance, eb);
+}
+
+char *
+queue_name_app(const char *prefix, const char *app, const char *group,
+    const char *instance, struct errbuf *eb)
+{
 	char	 qb[256];
 	char	*name;
 	size_t	 n;
@@ -75,17 +82,20 @@ queue_name(const char *prefix, const char *group, const char *instance,
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
 		    (*p >= '0' && *p <= '9') || *p == '_' || *p == '-'))
 			goto badprefix;
-	if (name_check("group", group, eb) == -1 ||
+	if ((app != NULL && name_check("application", app, eb) == -1) ||
+	    name_check("group", group, eb) == -1 ||
 	    name_check("instance", instance, eb) == -1) {
 		eb->kind = EK_CONFIG;
 		return NULL;
 	}
-	name = xasprintf("%s-%s-%s", prefix, group, instance);
+	name = app != NULL ? xasprintf("%s-%s-%s-%s", prefix, app, group,
+	    instance) : xasprintf("%s-%s-%s", prefix, group, instance);
 	n = strlen(name);
 	if (n > QUEUE_NAME_MAX) {
 		errbuf_set(eb, EK_CONFIG, "queue name '%s' is %zu characters; "
-		    "SQS allows %d (shorten queue_prefix, the group or the "
-		    "instance id)", name, n, QUEUE_NAME_MAX);
+		    "SQS allows %d (shorten queue_prefix, %sthe group or the "
+		    "instance id)", name, n, QUEUE_NAME_MAX, app != NULL ?
+		    "the application, " : "");
 		free(name);
 		return NULL;
 	}

@@ -115,6 +115,13 @@ void	queue_note_aside(struct queue *, const char *file,
  */
 char	*queue_name(const char *prefix, const char *group, const char *instance,
 	    struct errbuf *);
+/*
+ * The same for a daemon serving several groups (hookd.yml groups:):
+ * PREFIX-APP-GROUP-INSTANCE, so two applications' groups of one name
+ * never share a queue.  'app' NULL gives queue_name()'s form.
+ */
+char	*queue_name_app(const char *prefix, const char *app, const char *group,
+	    const char *instance, struct errbuf *);
 
 /*
  * Open the queue 'name' at 'url' ("sqs" or file:///ABS, the spool's base

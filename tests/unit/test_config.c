@@ -28,6 +28,7 @@
 #include "config.h"
 #include "errbuf.h"
 #include "fsutil.h"
+#include "queue.h"
 #include "slurp.h"
 #include "xalloc.h"
 
@@ -178,6 +179,60 @@ config_full_file_sets_every_key(void **state)
 	assert_true(cfg.strict);
 	assert_null(cfg.message_key);
 	config_release(&cfg);
+}
+
+/* hookd.yml(5) groups: several applications and groups on one host. */
+static void
+config_groups_list(void **state)
+{
+	struct config	 cfg;
+	struct errbuf	 eb = { 0 };
+	char		*qn;
+
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, CDIR "/hookd/good/groups.yml",
+	    NULL, &eb), 0);
+	assert_null(cfg.application);
+	assert_null(cfg.deployment_group);
+	assert_int_equal(cfg.ngroups, 3);
+	assert_string_equal(cfg.groups[0].application, "web");
+	assert_string_equal(cfg.groups[0].deployment_group, "production");
+	assert_string_equal(cfg.groups[1].application, "api");
+	assert_string_equal(cfg.groups[1].deployment_group, "production");
+	assert_string_equal(cfg.groups[2].application, "web");
+	assert_string_equal(cfg.groups[2].deployment_group, "canary");
+	assert_int_equal(cfg.groups[1].line, 5);
+	assert_true(cfg.parallel_groups);
+	config_release(&cfg);
+	assert_int_equal(cfg.ngroups, 0);
+	assert_null(cfg.groups);
+
+	/* Serialized unless asked; the single form has no list. */
+	config_init(&cfg);
+	assert_int_equal(config_load(&cfg, CDIR "/hookd/good/groups-one.yml",
+	    NULL, &eb), 0);
+	assert_int_equal(cfg.ngroups, 1);
+	assert_false(cfg.parallel_groups);
+	config_release(&cfg);
+	config_init(&cfg);
+	assert_int_equal(config_parse(&cfg, "application: web\n", 17, NULL,
+	    &eb), 0);
+	assert_int_equal(cfg.ngroups, 0);
+	assert_false(cfg.parallel_groups);
+	config_release(&cfg);
+
+	/* Queue names: PREFIX-APP-GROUP-INSTANCE, or the single form's. */
+	qn = queue_name_app("hookd", "web", "production", "i-1", &eb);
+	assert_string_equal(qn, "hookd-web-production-i-1");
+	free(qn);
+	qn = queue_name_app("hookd", NULL, "production", "i-1", &eb);
+	assert_string_equal(qn, "hookd-production-i-1");
+	free(qn);
+	qn = queue_name("hookd", "production", "i-1", &eb);
+	assert_string_equal(qn, "hookd-production-i-1");
+	free(qn);
+	assert_null(queue_name_app("hookd", "a/b", "production", "i-1", &eb));
+	assert_int_equal(eb.kind, EK_CONFIG);
 }
 
 static void
@@ -623,6 +678,7 @@ main(void)
 		cmocka_unit_test(config_deployer_fixtures),
 		cmocka_unit_test(config_deployer_strict_and_every_error),
 		cmocka_unit_test(config_full_file_sets_every_key),
+		cmocka_unit_test(config_groups_list),
 		cmocka_unit_test(config_defaults_follow_design),
 		cmocka_unit_test(config_reports_every_error),
 		cmocka_unit_test(config_load_io_errors),

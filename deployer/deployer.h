@@ -161,10 +161,12 @@ struct fanout_stats {
 };
 /*
  * Send d's message to every instance of batch b at once; an instance
- * that cannot be reached fails, the others go on.  Sets batch_sent[b].
- * 0, or -1 with eb set (nothing sent, or the sends were interrupted).
+ * that cannot be reached fails, the others go on.  With 'again' (a
+ * batch a driver that died had marked as sent), only to those whose
+ * progress shows no answer yet.  Sets batch_sent[b].  0, or -1 with eb
+ * set (nothing sent, or the sends were interrupted).
  */
-int	fanout_send(struct dctx *, struct deployment *, size_t b,
+int	fanout_send(struct dctx *, struct deployment *, size_t b, bool again,
 	    struct errbuf *);
 /* A reader of d's progress documents (d must outlive it), or NULL. */
 struct fanout *fanout_new(const struct deployment *, struct errbuf *);

@@ -52,11 +52,13 @@ on_sent(void *arg, size_t i, const struct errbuf *eb)
 	struct sendset	*ss = arg;
 	struct dinst	*di = &ss->d->inst[ss->idx[i]];
 
-	di->started = ss->now;
 	if (eb == NULL) {
 		di->state = IS_SENT;
+		if (di->started == 0)
+			di->started = ss->now;
 		return;
 	}
+	di->started = ss->now;
 	/* An instance we cannot reach fails, the others go on. */
 	di->state = IS_FAILED;
 	di->finished = ss->now;
@@ -66,7 +68,7 @@ on_sent(void *arg, size_t i, const struct errbuf *eb)
 }
 
 int
-fanout_send(struct dctx *c, struct deployment *d, size_t b,
+fanout_send(struct dctx *c, struct deployment *d, size_t b, bool again,
     struct errbuf *eb)
 {
 	struct sendset	 ss;
@@ -81,6 +83,18 @@ fanout_send(struct dctx *c, struct deployment *d, size_t b,
 		    d->id);
 	if (c->aws != NULL && (pool = dctx_pool(c, eb)) == NULL)
 		return -1;
+	if (again) {
+		struct fanout	*f;
+		int		 r;
+
+		/* Who answered already (one round): they get nothing. */
+		if ((f = fanout_new(d, eb)) == NULL)
+			return -1;
+		r = fanout_poll(c, f, d, b, NULL, eb);
+		fanout_free(f);
+		if (r == -1)
+			return -1;
+	}
 	/* Once for the whole batch. */
 	body = json_dumps(d->message, JSON_COMPACT | JSON_SORT_KEYS);
 	if (body == NULL)
@@ -94,6 +108,9 @@ fanout_send(struct dctx *c, struct deployment *d, size_t b,
 
 		if (di->batch != b)
 			continue;
+		if (again && (inst_final(di->state) ||
+		    (di->state != IS_SENT && di->state != IS_PENDING)))
+			continue;	/* it answered: no second message */
 		if (di->queue == NULL) {
 			di->state = IS_FAILED;
 			di->started = di->finished = ss.now;

@@ -273,7 +273,7 @@ view_release(struct view *v, size_t n)
 static int
 send_batch(struct dctx *c, struct deployment *d, size_t b, struct errbuf *eb)
 {
-	return fanout_send(c, d, b, eb);
+	return fanout_send(c, d, b, false, eb);
 }
 
 static void

@@ -163,20 +163,23 @@ struct fanout_stats {
  * Send d's message to every instance of batch b at once; an instance
  * that cannot be reached fails, the others go on.  With 'again' (a
  * batch a driver that died had marked as sent), only to those whose
- * progress shows no answer yet.  Sets batch_sent[b].  0, or -1 with eb
- * set (nothing sent, or the sends were interrupted).
+ * progress shows no answer yet.  batch_sent[b] is the caller's.  0, or
+ * -1 with eb set (nothing sent, or the sends were interrupted).
  */
 int	fanout_send(struct dctx *, struct deployment *, size_t b, bool again,
 	    struct errbuf *);
 /* A reader of d's progress documents (d must outlive it), or NULL. */
 struct fanout *fanout_new(const struct deployment *, struct errbuf *);
+/* The same reader for d reloaded (its instances in another array). */
+void	fanout_bind(struct fanout *, const struct deployment *);
 void	fanout_free(struct fanout *);
 /*
  * One round for batch b: list d's instances/ prefix, read the documents
  * that changed of instances sent to and not final, apply them to d (or,
  * when fewer of b's instances wait than the listing would take requests,
  * read theirs directly).  0, or -1 with eb set (a store error).  st (may
- * be NULL) is added to.  b FANOUT_ALL: the instances of every batch.
+ * be NULL) is added to.  b FANOUT_ALL: the instances of every batch,
+ * TimedOut ones too (a status: a host may have answered since).
  */
 int	fanout_poll(struct dctx *, struct fanout *, struct deployment *,
 	    size_t b, struct fanout_stats *, struct errbuf *);

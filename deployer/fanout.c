@@ -124,7 +124,6 @@ fanout_send(struct dctx *c, struct deployment *d, size_t b, bool again,
 	if (backend_queue_send_many(c->cfg.queue, c->aws, pool, names, n, body,
 	    strlen(body), on_sent, &ss, eb) == -1)
 		goto out;
-	d->batch_sent[b] = ss.now;
 	ret = 0;
  out:
 	free(names);
@@ -152,6 +151,19 @@ cmp_byname(const void *a, const void *b)
 	    ((const struct byname *)b)->name);
 }
 
+void
+fanout_bind(struct fanout *f, const struct deployment *d)
+{
+	free(f->v);
+	f->v = xcalloc(d->ninst + 1, sizeof(*f->v));
+	for (size_t i = 0; i < d->ninst; i++) {
+		f->v[i].name = d->inst[i].name;
+		f->v[i].i = i;
+	}
+	f->n = d->ninst;
+	qsort(f->v, f->n, sizeof(*f->v), cmp_byname);
+}
+
 struct fanout *
 fanout_new(const struct deployment *d, struct errbuf *eb)
 {
@@ -167,13 +179,7 @@ fanout_new(const struct deployment *d, struct errbuf *eb)
 	f = xcalloc(1, sizeof(*f));
 	changes_init(&f->ch, prefix);
 	free(prefix);
-	f->v = xcalloc(d->ninst + 1, sizeof(*f->v));
-	for (size_t i = 0; i < d->ninst; i++) {
-		f->v[i].name = d->inst[i].name;
-		f->v[i].i = i;
-	}
-	f->n = d->ninst;
-	qsort(f->v, f->n, sizeof(*f->v), cmp_byname);
+	fanout_bind(f, d);
 	return f;
 }
 
@@ -191,7 +197,22 @@ fanout_free(struct fanout *f)
 struct round {
 	struct fanout		*f;
 	struct deployment	*d;
+	bool			 timedout;	/* read TimedOut ones too */
 };
+
+/*
+ * Whether di's document is still worth reading: sent and not final, or
+ * (a status, not a rollout) timed out: a host that was down may have
+ * answered since.
+ */
+static bool
+inst_open(const struct dinst *di, bool timedout)
+{
+	if (di->state == IS_PENDING)
+		return false;
+	return !inst_final(di->state) ||
+	    (timedout && di->state == IS_TIMEDOUT);
+}
 
 /* The instance of document "INSTANCE.json", or NULL. */
 static struct dinst *
@@ -216,9 +237,10 @@ doc_instance(struct round *r, const char *doc)
 static bool
 want_doc(void *arg, const char *doc)
 {
-	struct dinst	*di = doc_instance(arg, doc);
+	struct round	*r = arg;
+	struct dinst	*di = doc_instance(r, doc);
 
-	return di != NULL && di->state != IS_PENDING && !inst_final(di->state);
+	return di != NULL && inst_open(di, r->timedout);
 }
 
 static void
@@ -270,7 +292,7 @@ poll_direct(struct dctx *c, struct deployment *d, size_t b, size_t open,
 		struct dinst	*di = &d->inst[i];
 
 		if ((b != FANOUT_ALL && di->batch != b) ||
-		    di->state == IS_PENDING || inst_final(di->state))
+		    !inst_open(di, b == FANOUT_ALL))
 			continue;
 		if ((keys[n] = store_key_deployment_instance(d->application,
 		    d->group, d->id, di->name, eb)) == NULL)
@@ -305,8 +327,7 @@ fanout_poll(struct dctx *c, struct fanout *f, struct deployment *d,
 
 	for (size_t i = 0; i < d->ninst; i++)
 		if ((b == FANOUT_ALL || d->inst[i].batch == b) &&
-		    d->inst[i].state != IS_PENDING &&
-		    !inst_final(d->inst[i].state))
+		    inst_open(&d->inst[i], b == FANOUT_ALL))
 			open++;
 	if (open == 0)
 		return 0;
@@ -315,6 +336,7 @@ fanout_poll(struct dctx *c, struct fanout *f, struct deployment *d,
 		return poll_direct(c, d, b, open, st, eb);
 	r.f = f;
 	r.d = d;
+	r.timedout = b == FANOUT_ALL;
 	mono_now(&t0);
 	ret = changes_poll(&f->ch, c->store, STORE_OBJECT_MAX, want_doc,
 	    got_doc, &r, &cs, eb);

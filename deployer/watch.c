@@ -273,7 +273,12 @@ view_release(struct view *v, size_t n)
 static int
 send_batch(struct dctx *c, struct deployment *d, size_t b, struct errbuf *eb)
 {
-	return fanout_send(c, d, b, false, eb);
+	time_t	now = time(NULL);
+
+	if (fanout_send(c, d, b, false, eb) == -1)
+		return -1;
+	d->batch_sent[b] = now;
+	return 0;
 }
 
 static void

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <unistd.h>
 
 #include "appspec.h"
 #include "bundle.h"
@@ -37,8 +38,7 @@
 #include "banned.h"
 
 static const char deploy_usage[] =
-    "usage: deployer [-v] [--allow-dirty] [--fetch] [--no-wait] "
-    "[--no-traffic-control] GROUP REF";
+    "usage: deployer [-v] [options] GROUP REF | --bundle FILE|DIR GROUP";
 
 static void
 deploy_help(void)
@@ -47,7 +47,9 @@ deploy_help(void)
 	    "       deployer status [--json] [--watch] [GROUP | ID]\n"
 	    "       deployer history [--json] [GROUP]\n"
 	    "       deployer instances [--all] [--json] [GROUP]\n"
-	    "       deployer rollback [--no-wait] GROUP\n"
+	    "       deployer rollback [--no-wait] GROUP [ID]\n"
+	    "       deployer stop [--rollback] GROUP | ID\n"
+	    "       deployer resume ID\n"
 	    "       deployer setup GROUP\n\n"
 	    "Deploy the commit REF names to the deployment group GROUP of\n"
 	    "deployer.yml (found in the current directory or a parent):\n"
@@ -58,8 +60,16 @@ deploy_help(void)
 	    "options:\n"
 	    "      --allow-dirty  deploy REF although the work tree has\n"
 	    "                     changes that are not committed\n"
+	    "      --allow-empty  record the target of a group with no live\n"
+	    "                     instance (an Auto Scaling group at zero)\n"
+	    "      --bundle FILE|DIR  deploy a build's artifact (.tar,\n"
+	    "                     .tar.gz, .zip or a directory), not REF\n"
+	    "      --description TEXT  recorded with the deployment\n"
 	    "      --fetch        run 'git fetch' before resolving REF\n"
-	    "      --no-wait      return once the first batch is sent\n"
+	    "      --ignore-application-stop-failures  go on when the live\n"
+	    "                     revision's ApplicationStop fails\n"
+	    "      --json         print the id and outcome as JSON\n"
+	    "      --no-wait      hand the rollout to a detached driver\n"
 	    "      --no-traffic-control\n"
 	    "                     hosts do not leave their load balancers\n"
 	    "                     while they deploy (no Block/AllowTraffic)\n"
@@ -67,8 +77,9 @@ deploy_help(void)
 	    "  -h, --help         show this help\n"
 	    "      --version      show the version\n\n"
 	    "run 'deployer COMMAND --help' for a command's options.\n"
-	    "exit status: 0 succeeded, 1 the deployment failed, 64-78 other\n"
-	    "errors (sysexits); see deployer(1)\n", deploy_usage);
+	    "exit status: 0 succeeded, 1 the deployment failed or was\n"
+	    "stopped, 130 interrupted (left for 'deployer resume'), 64-78\n"
+	    "other errors (sysexits); see deployer(1)\n", deploy_usage);
 }
 
 /*
@@ -109,14 +120,59 @@ validate_bundle(const char *tgz, const char *label, bool strict,
 	return ret;
 }
 
+/* A new scratch directory under TMPDIR; NULL with eb. */
+static char *
+make_scratch(struct errbuf *eb)
+{
+	const char	*tmp;
+	char		*scratch;
+
+	tmp = secure_getenv("TMPDIR");
+	scratch = xasprintf("%s/deployer.XXXXXX", tmp != NULL &&
+	    *tmp != '\0' ? tmp : "/tmp");
+	if (mkdtemp(scratch) == NULL) {
+		errbuf_errno(eb, EK_IO, "cannot create '%s'", scratch);
+		free(scratch);
+		return NULL;
+	}
+	return scratch;
+}
+
+/* Upload the bundle tgz unless the store has that content. */
+static int
+upload(struct dctx *c, const char *tgz, const char *sha256,
+    const char *label, struct errbuf *eb)
+{
+	struct store_stat	 st;
+	char			*key;
+	int			 r;
+
+	if ((key = store_key_revision(c->cfg.application, sha256, eb)) ==
+	    NULL)
+		return -1;
+	if ((r = store_exists(c->store, key, &st, eb)) == 1)
+		printf("revision %.12s is already in the store as '%s'; "
+		    "nothing uploaded\n", sha256, key);
+	else if (r == 0 && (r = store_put_file(c->store, key, tgz,
+	    eb)) == 0)
+		printf("uploaded %s to '%s'\n", label, key);
+	free(key);
+	return r == -1 ? -1 : 0;
+}
+
 /* 'deployer [options] GROUP REF'; returns the exit status. */
 int
 cmd_deploy(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "allow-dirty", no_argument,	NULL, 'D' },
+		{ "allow-empty", no_argument,	NULL, 'E' },
+		{ "bundle",	required_argument, NULL, 'B' },
+		{ "description", required_argument, NULL, 'd' },
 		{ "fetch",	no_argument,	NULL, 'F' },
 		{ "help",	no_argument,	NULL, 'h' },
+		{ "ignore-application-stop-failures", no_argument, NULL, 'I' },
+		{ "json",	no_argument,	NULL, 'j' },
 		{ "no-wait",	no_argument,	NULL, 'N' },
 		{ "no-traffic-control", no_argument, NULL, 'T' },
 		{ "verbose",	no_argument,	NULL, 'v' },
@@ -125,26 +181,42 @@ cmd_deploy(int argc, char **argv)
 	};
 	const struct deployer_group	*g;
 	struct dctx			 c = { 0 };
+	struct deploy_opts		 o;
 	struct errbuf			 eb = { 0 };
 	struct revision			 rev = { 0 };
-	struct store_stat		 st;
 	struct brec			 br;
 	struct git_proc			 gp;
 	struct stat			 sb;
-	const char			*tmp;
+	const char			*bundle = NULL, *packed;
 	char				*dirty = NULL, *prefix = NULL;
 	char				*scratch = NULL, *tgz = NULL;
-	char				*key = NULL, *label = NULL;
+	char				*label = NULL, head[41];
 	bool				 allow_dirty = false, fetch = false;
-	bool				 nowait = false, archiving = false;
-	int				 ch, r, ret, hit = 0;
+	bool				 archiving = false;
+	int				 ch, r, ret, hit = 0, jsonfd = -1;
 
+	memset(&o, 0, sizeof(o));
 	brec_init(&br);
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "hv", longopts, NULL)) != -1) {
 		switch (ch) {
+		case 'B':
+			bundle = optarg;
+			break;
 		case 'D':
 			allow_dirty = true;
+			break;
+		case 'd':
+			o.description = optarg;
+			break;
+		case 'E':
+			o.allow_empty = true;
+			break;
+		case 'I':
+			o.ignore_stop_failures = true;
+			break;
+		case 'j':
+			o.json = true;
 			break;
 		case 'F':
 			fetch = true;
@@ -153,7 +225,7 @@ cmd_deploy(int argc, char **argv)
 			deploy_help();
 			return 0;
 		case 'N':
-			nowait = true;
+			o.nowait = true;
 			break;
 		case 'T':
 			rev.no_traffic_control = true;
@@ -172,18 +244,57 @@ cmd_deploy(int argc, char **argv)
 	argv += optind;
 	if (argc == 0)
 		usage_error(deploy_usage, "no GROUP and REF given");
-	if (argc == 1)
+	if (bundle != NULL && argc > 1)
+		usage_error(deploy_usage, "--bundle deploys '%s', not REF "
+		    "'%s'", bundle, argv[1]);
+	if (bundle == NULL && argc == 1)
 		usage_error(deploy_usage, "no REF given after GROUP '%s'",
 		    argv[0]);
 	if (argc > 2)
 		usage_error(deploy_usage, "unexpected argument '%s'", argv[2]);
 	log_setverbose(arg_verbose > 1);
+	if (o.description != NULL && (strlen(o.description) >
+	    DEPLOYER_DESCRIPTION_MAX || strpbrk(o.description, "\n\r") !=
+	    NULL))
+		usage_error(deploy_usage, "--description: one line of at most "
+		    "%d bytes", DEPLOYER_DESCRIPTION_MAX);
+	if (o.json) {
+		/* The JSON alone on stdout; what is said goes to stderr. */
+		fflush(stdout);
+		if ((jsonfd = dup(STDOUT_FILENO)) == -1 ||
+		    dup2(STDERR_FILENO, STDOUT_FILENO) == -1) {
+			perror("deployer: dup");
+			return EX_OSERR;
+		}
+	}
 
 	if (dctx_open(&c, &eb) == -1)
 		goto fail;
 	if ((g = dctx_group(&c, argv[0], &eb)) == NULL) {
 		dctx_release(&c);
 		usage_error(deploy_usage, "%s", eb.msg);
+	}
+
+	if (bundle != NULL) {
+		/* A build's artifact: no git, no bundle record. */
+		if (dctx_open_store(&c, true, &eb) == -1 ||
+		    (scratch = make_scratch(&eb)) == NULL)
+			goto fail;
+		tgz = xasprintf("%s/bundle.tar.gz", scratch);
+		if (bundle_pack(bundle, tgz, &packed, &eb) == -1)
+			goto fail;
+		rev.source = xstrdup(bundle);
+		label = xasprintf("'%s'", bundle);
+		if (validate_bundle(packed, label, c.cfg.strict, &eb) == -1 ||
+		    digest_sha256_file(packed, rev.sha256, &eb) == -1)
+			goto fail;
+		if (stat(packed, &sb) == -1) {
+			errbuf_errno(&eb, EK_IO, "cannot stat '%s'", packed);
+			goto fail;
+		}
+		if (upload(&c, packed, rev.sha256, label, &eb) == -1)
+			goto fail;
+		goto deploy;
 	}
 
 	/* 1. the commit */
@@ -207,16 +318,8 @@ cmd_deploy(int argc, char **argv)
 	 * for what is not committed (each keeps one core busy)
 	 */
 	if (hit == 0) {
-		tmp = secure_getenv("TMPDIR");
-		scratch = xasprintf("%s/deployer.XXXXXX", tmp != NULL &&
-		    *tmp != '\0' ? tmp : "/tmp");
-		if (mkdtemp(scratch) == NULL) {
-			errbuf_errno(&eb, EK_IO, "cannot create '%s'",
-			    scratch);
-			free(scratch);
-			scratch = NULL;
+		if ((scratch = make_scratch(&eb)) == NULL)
 			goto fail;
-		}
 		tgz = xasprintf("%s/bundle.tar.gz", scratch);
 		if (git_archive_start(c.dir, rev.commit, prefix, tgz, &gp,
 		    &eb) == -1)
@@ -225,6 +328,14 @@ cmd_deploy(int argc, char **argv)
 	}
 	if (git_dirty(c.dir, &dirty, &eb) == -1)
 		goto fail;
+	/*
+	 * Changes in the work tree matter only when REF is what is checked
+	 * out: deploying another commit (a tag, a branch) they cannot be
+	 * meant to go with, so they are only named.
+	 */
+	if (dirty != NULL && !allow_dirty && git_resolve(c.dir, "HEAD",
+	    head, &eb) == 0 && strcmp(head, rev.commit) != 0)
+		allow_dirty = true;
 	if (dirty != NULL && !allow_dirty) {
 		errbuf_set(&eb, EK_DATA, "the work tree of '%s' has changes "
 		    "that are not committed (%s); commit them, or deploy %s "
@@ -258,20 +369,8 @@ cmd_deploy(int argc, char **argv)
 	}
 
 	/* 5. upload unless the same content is there */
-	if ((key = store_key_revision(c.cfg.application, rev.sha256,
-	    &eb)) == NULL)
+	if (upload(&c, tgz, rev.sha256, label, &eb) == -1)
 		goto fail;
-	if ((r = store_exists(c.store, key, &st, &eb)) == -1)
-		goto fail;
-	if (r == 1)
-		printf("revision %.12s is already in the store as '%s'; "
-		    "nothing uploaded\n", rev.sha256, key);
-	else {
-		if (store_put_file(c.store, key, tgz, &eb) == -1)
-			goto fail;
-		printf("uploaded %s (%.12s) to '%s'\n", argv[1], rev.commit,
-		    key);
-	}
 	memcpy(br.sha256, rev.sha256, sizeof(br.sha256));
 	br.size = (uint64_t)sb.st_size;
 	brec_save(&br, &c, true);
@@ -280,10 +379,15 @@ cmd_deploy(int argc, char **argv)
 	fflush(stdout);
 
 	/* 6.-9. create, roll out, roll back */
-	r = deploy_and_watch(&c, g, &rev, NULL, nowait, &eb);
+	r = deploy_and_watch(&c, g, &rev, NULL, &o, &eb);
 	if (r == -1)
 		goto fail;
+	if (r == DRIVE_LEAVE) {
+		ret = DEPLOYER_EXIT_LEFT;
+		goto out;
+	}
 	if (r == 1) {
+		fflush(stdout);
 		fprintf(stderr, "deployer: %s\n", eb.msg);
 		ret = 1;
 	} else
@@ -294,6 +398,16 @@ cmd_deploy(int argc, char **argv)
 	fprintf(stderr, "deployer: %s\n", eb.msg);
 	ret = errbuf_exitcode(&eb);
  out:
+	if (jsonfd != -1) {
+		char	*text;
+
+		fflush(stdout);
+		text = deploy_json(&o, ret, &eb);
+		(void)write_full(jsonfd, text, strlen(text));
+		(void)write_full(jsonfd, "\n", 1);
+		free(text);
+		(void)close(jsonfd);
+	}
 	if (archiving)
 		git_abort(&gp);
 	if (scratch != NULL && fs_rmtree(scratch, &eb) == -1)
@@ -305,7 +419,6 @@ cmd_deploy(int argc, char **argv)
 	free(prefix);
 	free(scratch);
 	free(tgz);
-	free(key);
 	free(label);
 	return ret;
 }

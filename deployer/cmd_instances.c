@@ -46,9 +46,12 @@ instances_help(void)
 	    "queues named PREFIX-GROUP-*, with each one's current\n"
 	    "deployment and revision, when it was last seen, and its\n"
 	    "state: catching-up (held by an Auto Scaling launch hook while\n"
-	    "hookd catches up), deploying, idle, stale (not seen for 15\n"
+	    "hookd catches up), deploying, idle, empty (nothing installed\n"
+	    "yet, or its first install failed), duplicate (two daemons\n"
+	    "write this instance's entry), stale (not seen for 15\n"
 	    "minutes, or for the hook's heartbeat timeout while catching\n"
-	    "up) or unregistered (a queue only).\n\n"
+	    "up) or unregistered (a queue only).  Stale and unregistered\n"
+	    "instances are not deployed to.\n\n"
 	    "options:\n"
 	    "      --all      also list stale entries that have no queue\n"
 	    "      --json     print a JSON array\n"
@@ -120,10 +123,14 @@ inst_state(const struct reginst *ri, const json_t *cu, time_t now)
 		return "unregistered";
 	if (ri->stale || (cu != NULL && !catching_up_live(ri, cu, now)))
 		return "stale";
+	if (ri->dup != NULL)
+		return "duplicate";
 	if (cu != NULL)
 		return "catching-up";
 	if (ri->in_progress != NULL)
 		return "deploying";
+	if (ri->current_id == NULL)
+		return "empty";	/* nothing installed: not "idle" */
 	return "idle";
 }
 
@@ -212,6 +219,11 @@ cmd_instances(int argc, char **argv)
 			    inst_state(&ri[i], cu[i], now));
 			if (o == NULL)
 				abort();
+			(void)json_object_set_new(o, "duplicate",
+			    ri[i].dup != NULL ? json_string(ri[i].dup) :
+			    json_null());
+			(void)json_object_set_new(o, "last_sequence",
+			    json_integer((json_int_t)ri[i].last_seq));
 			(void)json_object_set(o, "catching_up",
 			    catching_up_live(&ri[i], cu[i], now) ? cu[i] :
 			    json_null());

@@ -23,17 +23,18 @@
 #include "banned.h"
 
 static const char rollback_usage[] =
-    "usage: deployer rollback [--no-wait] GROUP";
+    "usage: deployer rollback [--no-wait] GROUP [ID]";
 
 static void
 rollback_help(void)
 {
 	printf("%s\n\n"
-	    "Deploy the previous successful revision of GROUP to all its\n"
-	    "instances, as a new deployment marked as a rollback of the\n"
-	    "group's current one.\n\n"
+	    "Deploy the previous successful revision of GROUP (or the\n"
+	    "revision of deployment ID, which must have succeeded) to all\n"
+	    "its instances, as a new deployment marked as a rollback of\n"
+	    "the group's current one.\n\n"
 	    "options:\n"
-	    "      --no-wait  return once the first batch is sent\n"
+	    "      --no-wait  hand the rollout to a detached driver\n"
 	    "  -h, --help     show this help\n"
 	    "      --version  show the version\n", rollback_usage);
 }
@@ -51,14 +52,16 @@ cmd_rollback(int argc, char **argv)
 	const struct deployer_group	*g;
 	struct revision			 prev = { 0 };
 	struct dctx			 c = { 0 };
+	struct deploy_opts		 o;
+	struct deployment		 want = { 0 };
 	struct errbuf			 eb = { 0 };
 	json_t				*target = NULL;
 	char				 previd[DEPLOYMENT_ID_LEN + 1];
 	const char			*id, *sha;
 	char				*cur = NULL;
-	bool				 nowait = false;
 	int				 ch, r, ret = 0;
 
+	memset(&o, 0, sizeof(o));
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -66,7 +69,7 @@ cmd_rollback(int argc, char **argv)
 			rollback_help();
 			return 0;
 		case 'N':
-			nowait = true;
+			o.nowait = true;
 			break;
 		case 'V':
 			printf("deployer %s\n", HOOKD_VERSION);
@@ -79,9 +82,11 @@ cmd_rollback(int argc, char **argv)
 	argv += optind;
 	if (argc == 0)
 		usage_error(rollback_usage, "no GROUP given");
-	if (argc > 1)
+	if (argc > 2)
 		usage_error(rollback_usage, "unexpected argument '%s'",
-		    argv[1]);
+		    argv[2]);
+	if (argc == 2 && deployment_id_check("ID", argv[1], &eb) == -1)
+		usage_error(rollback_usage, "%s", eb.msg);
 	if (dctx_open(&c, &eb) == -1)
 		goto fail;
 	if ((g = dctx_group(&c, argv[0], &eb)) == NULL) {
@@ -102,16 +107,35 @@ cmd_rollback(int argc, char **argv)
 		cur = xstrdup(id);
 	sha = json_string_value(json_object_get(json_object_get(target,
 	    "revision"), "sha256"));
-	if (previous_success(&c, g->name, (uint64_t)json_integer_value(
+	if (argc == 2) {
+		if (deployment_load(&c, g->name, argv[1], &want, &eb) == -1)
+			goto fail;
+		if (strcmp(want.status, "Succeeded") != 0 ||
+		    want.location == NULL) {
+			errbuf_set(&eb, EK_DATA, "deployment %s is %s: only a "
+			    "deployment that succeeded can be rolled back to",
+			    want.id, want.status);
+			goto fail;
+		}
+		memcpy(prev.sha256, want.sha256, sizeof(prev.sha256));
+		memcpy(prev.commit, want.commit, sizeof(prev.commit));
+		prev.ref = want.ref != NULL ? xstrdup(want.ref) : NULL;
+		prev.location = xstrdup(want.location);
+		memcpy(previd, want.id, sizeof(previd));
+	} else if (previous_success(&c, g->name, (uint64_t)json_integer_value(
 	    json_object_get(target, "sequence")), sha, &prev, previd,
 	    &eb) == -1)
 		goto fail;
 	printf("rolling back group '%s' from %s to %s (deployment %s)\n",
 	    g->name, cur != NULL ? cur : "-", prev.commit[0] != '\0' ?
 	    prev.commit : prev.sha256, previd);
-	r = deploy_and_watch(&c, g, &prev, cur, nowait, &eb);
+	r = deploy_and_watch(&c, g, &prev, cur, &o, &eb);
 	if (r == -1)
 		goto fail;
+	if (r == DRIVE_LEAVE) {
+		ret = DEPLOYER_EXIT_LEFT;
+		goto out;
+	}
 	if (r == 1) {
 		fprintf(stderr, "deployer: rollback: %s\n", eb.msg);
 		ret = 1;
@@ -125,6 +149,7 @@ cmd_rollback(int argc, char **argv)
 	if (target != NULL)
 		json_decref(target);
 	revision_release(&prev);
+	deployment_release(&want);
 	free(cur);
 	dctx_release(&c);
 	return ret;

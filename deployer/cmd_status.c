@@ -20,7 +20,9 @@
 #include "errbuf.h"
 #include "message.h"
 #include "names.h"
+#include "store.h"
 #include "version.h"
+#include "xalloc.h"
 
 #include "banned.h"
 
@@ -35,52 +37,11 @@ status_help(void)
 	    "of deployer.yml when neither is given), one row per instance.\n\n"
 	    "options:\n"
 	    "      --json     print the deployment as JSON\n"
-	    "      --watch    resume and follow a deployment in progress;\n"
-	    "                 exit 1 if it fails\n"
+	    "      --watch    follow a deployment until it ends (its driver\n"
+	    "                 sends the batches); exit 1 if it failed, was\n"
+	    "                 stopped or superseded, 75 if nobody drives it\n"
 	    "  -h, --help     show this help\n"
 	    "      --version  show the version\n", status_usage);
-}
-
-/*
- * Find the deployment 'what' names (an ID in any group, or a group's
- * latest) and the group it belongs to.
- */
-static int
-find_deployment(struct dctx *c, const char *what, struct deployment *ret,
-    const struct deployer_group **ret_g, struct errbuf *eb)
-{
-	struct deployment	*v = NULL;
-	struct errbuf		 e2 = { 0 };
-	size_t			 n = 0;
-
-	if (deployment_id_check("ID", what, &e2) == 0) {
-		for (size_t i = 0; i < c->cfg.ngroups; i++) {
-			if (deployment_load(c, c->cfg.groups[i].name, what,
-			    ret, &e2) == 0) {
-				*ret_g = &c->cfg.groups[i];
-				return 0;
-			}
-			if (e2.kind != EK_NOINPUT) {
-				*eb = e2;
-				return -1;
-			}
-		}
-		return errbuf_set(eb, EK_NOINPUT, "no deployment '%s' in any "
-		    "group of '%s'", what, c->cfgpath);
-	}
-	if ((*ret_g = dctx_group(c, what, eb)) == NULL)
-		return -1;
-	if (deployment_list(c, what, &v, &n, eb) == -1)
-		return -1;
-	if (n == 0) {
-		deployments_free(v, n);
-		return errbuf_set(eb, EK_NOINPUT, "group '%s' has no "
-		    "deployments yet", what);
-	}
-	*ret = v[0];
-	memset(&v[0], 0, sizeof(v[0]));
-	deployments_free(v, n);
-	return 0;
 }
 
 static void
@@ -116,6 +77,76 @@ print_human(const struct deployment *d)
 		    di->event != NULL ? di->event : "-", el);
 	}
 	deployment_print(d, true);
+}
+
+/*
+ * The instances that ran d without being sent it: new instances that
+ * caught up to it from target.json at boot (and hosts of a store that
+ * lost its records).  Their progress documents, as a JSON array.
+ */
+static json_t *
+catch_ups(struct dctx *c, const struct deployment *d)
+{
+	struct errbuf	 eb = { 0 };
+	struct dinst	 di;
+	json_t		*a;
+	char		**keys = NULL, *prefix, *name;
+	size_t		 n = 0, pl, kl, j;
+
+	a = json_array();
+	prefix = xasprintf("deployments/%s/%s/%s/instances/", d->application,
+	    d->group, d->id);
+	if (store_list(c->store, prefix, &keys, &n, &eb) == -1) {
+		free(prefix);
+		return a;
+	}
+	pl = strlen(prefix);
+	for (size_t i = 0; i < n; i++) {
+		kl = strlen(keys[i]);
+		if (kl <= pl + 5 || strcmp(keys[i] + kl - 5, ".json") != 0)
+			continue;
+		name = xstrndup(keys[i] + pl, kl - pl - 5);
+		for (j = 0; j < d->ninst; j++)
+			if (strcmp(d->inst[j].name, name) == 0)
+				break;
+		if (j < d->ninst) {
+			free(name);
+			continue;
+		}
+		memset(&di, 0, sizeof(di));
+		di.name = name;
+		di.state = IS_SENT;
+		if (progress_read(c, d, &di, &eb) == 0)
+			(void)json_array_append_new(a, json_pack("{s:s, s:s, "
+			    "s:s?, s:s?}", "instance", di.name, "status",
+			    inst_state_name(di.state), "event", di.event,
+			    "message", di.message));
+		free(di.name);
+		free(di.event);
+		free(di.script);
+		free(di.message);
+		free(di.tail);
+	}
+	store_keys_free(keys, n);
+	free(prefix);
+	return a;
+}
+
+static void
+print_catch_ups(json_t *a)
+{
+	size_t	 i;
+	json_t	*o;
+
+	json_array_foreach(a, i, o) {
+		const char	*m;
+
+		m = json_string_value(json_object_get(o, "message"));
+		printf("  caught up at boot: %s %s%s%s\n",
+		    json_string_value(json_object_get(o, "instance")),
+		    json_string_value(json_object_get(o, "status")),
+		    m != NULL ? ": " : "", m != NULL ? m : "");
+	}
 }
 
 /* 'deployer status'; returns the exit status. */
@@ -169,30 +200,51 @@ cmd_status(int argc, char **argv)
 		    "name a GROUP or an ID");
 	}
 	if (deployment_id_check("ID", what, &eb) == -1 &&
-	    dctx_group(&c, what, &eb) == NULL) {
+	    dctx_group_or_id(&c, what, &eb) == NULL) {
 		dctx_release(&c);
 		usage_error(status_usage, "%s", eb.msg);
 	}
 	if (dctx_open_store(&c, false, &eb) == -1)
 		goto fail;
-	if (find_deployment(&c, what, &d, &g, &eb) == -1) {
+	if (deployment_find(&c, what, &d, &g, &eb) == -1) {
 		if (eb.kind == EK_USAGE) {
 			dctx_release(&c);
 			usage_error(status_usage, "%s", eb.msg);
 		}
 		goto fail;
 	}
-	if (watch && strcmp(d.status, "InProgress") == 0) {
-		if ((r = rollout_run(&c, g, &d, false, &eb)) == -1)
-			goto fail;
+	if (watch) {
+		/* Watch only: the deployment's driver sends the batches. */
+		if (strcmp(d.status, "InProgress") == 0) {
+			if ((r = watch_only(&c, &d, &eb)) == -1)
+				goto fail;
+		} else {
+			r = strcmp(d.status, "Succeeded") == 0 ? 0 : 1;
+			if (!json)
+				print_human(&d);
+			if (r == 1) {
+				char	 line[1024];
+
+				outcome_line(&c, &d, line, sizeof(line));
+				errbuf_set(&eb, EK_FAILED, "%s", line);
+			}
+		}
 		ret = r;
+		if (r == 1) {
+			fflush(stdout);
+			fprintf(stderr, "deployer: %s\n", eb.msg);
+		}
 		if (!json)
 			goto out;
 	} else {
 		struct fanout	*f;
 		int		 pr;
 
-		/* Sent and not final: one listing, their documents at once. */
+		/*
+		 * Sent and not final, or timed out (a host that was down
+		 * may have answered since): one listing, the changed
+		 * documents at once.
+		 */
 		if ((f = fanout_new(&d, &eb)) == NULL)
 			goto fail;
 		pr = fanout_poll(&c, f, &d, FANOUT_ALL, NULL, &eb);
@@ -202,11 +254,18 @@ cmd_status(int argc, char **argv)
 	}
 	if (json) {
 		o = deployment_to_json(&d);
+		(void)json_object_set_new(o, "caught_up", catch_ups(&c, &d));
 		(void)json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("\n");
 		json_decref(o);
-	} else
+	} else {
+		json_t	*cu;
+
 		print_human(&d);
+		cu = catch_ups(&c, &d);
+		print_catch_ups(cu);
+		json_decref(cu);
+	}
 	goto out;
  fail:
 	fflush(stdout);

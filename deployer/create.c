@@ -32,6 +32,7 @@
 
 #include <jansson.h>
 
+#include "aws/asg.h"
 #include "config.h"
 #include "deployer.h"
 #include "errbuf.h"
@@ -68,6 +69,7 @@ revision_release(struct revision *r)
 {
 	free(r->ref);
 	free(r->location);
+	free(r->source);
 	memset(r, 0, sizeof(*r));
 }
 
@@ -116,17 +118,27 @@ previous_success(struct dctx *c, const char *group, uint64_t before,
 static int
 in_progress_error(struct dctx *c, const char *group, struct errbuf *eb)
 {
-	json_t		*t = NULL;
-	const char	*id = "d-?", *by = NULL;
+	struct deployment	 d = { 0 };
+	struct errbuf		 e2 = { 0 };
+	json_t			*t = NULL;
+	const char		*id = NULL, *by = NULL;
+	char			 what[512] = "being created";
 
-	if (target_read(c, group, &t, NULL, eb) == 1) {
+	if (target_read(c, group, &t, NULL, &e2) == 1) {
 		id = json_string_value(json_object_get(t, "deployment_id"));
 		by = json_string_value(json_object_get(t, "created_by"));
 	}
+	if (id != NULL && deployment_load(c, group, id, &d, &e2) == 0) {
+		(void)driver_describe(c, &d, what, sizeof(what));
+		deployment_release(&d);
+	}
+	if (id == NULL)
+		id = "d-?";
 	errbuf_set(eb, EK_TEMP, "deployment %s is in progress in group '%s'%s"
-	    "%s; wait for it ('deployer status %s --watch') and try again",
-	    id != NULL ? id : "d-?", group, by != NULL ? ", started by " : "",
-	    by != NULL ? by : "", id != NULL ? id : "");
+	    "%s (%s); watch it with 'deployer status %s --watch', continue "
+	    "it with 'deployer resume %s' or stop it with 'deployer stop %s'",
+	    id, group, by != NULL ? ", started by " : "", by != NULL ? by : "",
+	    what, id, id, id);
 	if (t != NULL)
 		json_decref(t);
 	return -1;
@@ -149,19 +161,106 @@ plan_reset(struct deployment *d)
 	d->ninst = d->nbatches = 0;
 }
 
-/* Fill d->inst and the batches: all instances, or those 'from' got. */
+/* Whether name is an EC2 instance id (i- and 8 or 17 hex digits). */
+static bool
+ec2_id(const char *name)
+{
+	size_t	 n;
+
+	if (strncmp(name, "i-", 2) != 0)
+		return false;
+	n = strspn(name + 2, "0123456789abcdef");
+	return name[2 + n] == '\0' && (n == 8 || n == 17);
+}
+
+/*
+ * Drop from d->inst the instances Auto Scaling says are leaving
+ * (Terminating*, Terminated, Detaching, Detached), with a line each when
+ * 'say': a terminated host whose entry is still fresh is not waited
+ * on.  Only EC2 ids are asked about, with the fleet's AWS client; an
+ * instance in no group stays.  When Auto Scaling cannot be asked (no
+ * permission, no endpoint), everyone stays and one line says why.
+ */
+static void
+drop_leaving(struct dctx *c, struct deployment *d, bool say)
+{
+	struct asg_instances	 res = { 0 };
+	struct errbuf		 eb = { 0 };
+	const char		**ids;
+	size_t			 n = 0, k = 0;
+
+	if (c->aws == NULL || d->ninst == 0)
+		return;
+	ids = xcalloc(d->ninst + 1, sizeof(*ids));
+	for (size_t i = 0; i < d->ninst; i++)
+		if (ec2_id(d->inst[i].name))
+			ids[n++] = d->inst[i].name;
+	if (n == 0 || asg_describe_instances(c->aws, ids, n, &res,
+	    &eb) == -1) {
+		if (n > 0 && say)
+			printf("note: cannot ask Auto Scaling which instances "
+			    "are leaving (%s); deploying to every live "
+			    "instance\n", eb.msg);
+		free(ids);
+		return;
+	}
+	for (size_t i = 0; i < d->ninst; i++) {
+		const struct asg_instance	*ai = NULL;
+		const char			*ls;
+
+		for (size_t j = 0; j < res.n; j++)
+			if (strcmp(res.v[j].instance_id, d->inst[i].name) ==
+			    0)
+				ai = &res.v[j];
+		ls = ai != NULL && ai->lifecycle_state != NULL ?
+		    ai->lifecycle_state : "";
+		if (strncmp(ls, "Terminat", 8) == 0 ||
+		    strncmp(ls, "Detach", 6) == 0) {
+			if (say)
+				printf("skipping %s: Auto Scaling group '%s' "
+				    "reports it %s\n", d->inst[i].name,
+				    ai->group != NULL ? ai->group : "?", ls);
+			free(d->inst[i].name);
+			free(d->inst[i].queue);
+			continue;
+		}
+		d->inst[k++] = d->inst[i];
+	}
+	d->ninst = k;
+	asg_instances_release(&res);
+	free(ids);
+}
+
+/*
+ * Fill d->inst and the batches: the group's live instances, or those
+ * 'from' got.  With 'say', print a line for each instance skipped (a
+ * queue with no live registry entry) and each duplicate instance id.
+ * *ret_maxseq: the highest sequence any registry entry ran (even a
+ * stale one), for the reset check.
+ */
 static int
 plan_instances(struct dctx *c, const struct deployer_group *g,
-    const struct deployment *from, struct deployment *d, struct errbuf *eb)
+    const struct deployment *from, struct deployment *d, bool say,
+    uint64_t *ret_maxseq, struct errbuf *eb)
 {
 	struct deploy_config	 all = { .kind = DC_ALL_AT_ONCE };
 	struct reginst		*ri = NULL;
+	char			 seen[32];
 	size_t			 nri = 0, *sizes = NULL, k = 0;
 
+	*ret_maxseq = 0;
+	if (from == NULL || say) {
+		if (instances_find(c, g->name, true, &ri, &nri, eb) == -1)
+			return -1;
+		for (size_t i = 0; i < nri; i++)
+			if (ri[i].last_seq > *ret_maxseq)
+				*ret_maxseq = ri[i].last_seq;
+	}
 	if (from != NULL) {
 		d->inst = xcalloc(from->ninst + 1, sizeof(*d->inst));
 		for (size_t i = 0; i < from->ninst; i++) {
-			if (from->batch_sent[from->inst[i].batch] == 0)
+			if (from->batch_sent[from->inst[i].batch] == 0 ||
+			    from->inst[i].state == IS_PENDING)
 				continue;
 			d->inst[d->ninst].name = xstrdup(from->inst[i].name);
 			d->inst[d->ninst].queue = from->inst[i].queue != NULL ?
@@ -169,17 +268,41 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 			d->ninst++;
 		}
 	} else {
-		if (instances_find(c, g->name, false, &ri, &nri, eb) == -1)
-			return -1;
 		d->inst = xcalloc(nri + 1, sizeof(*d->inst));
 		for (size_t i = 0; i < nri; i++) {
-			d->inst[i].name = ri[i].name;
-			d->inst[i].queue = ri[i].queue;
+			if (!REGINST_LIVE(&ri[i])) {
+				if (!say || !ri[i].has_queue)
+					continue;
+				if (ri[i].last_seen == 0)
+					printf("skipping %s: queue '%s' has no "
+					    "registry entry (a host that is "
+					    "gone left it; 'deployer "
+					    "instances' lists it)\n",
+					    ri[i].name, ri[i].queue);
+				else {
+					ts_format(ri[i].last_seen, seen);
+					printf("skipping %s: its registry "
+					    "entry was last seen %s, more "
+					    "than %d minutes ago\n",
+					    ri[i].name, seen,
+					    DEPLOYER_STALE_SEC / 60);
+				}
+				continue;
+			}
+			if (say && ri[i].dup != NULL)
+				printf("warning: instance id '%s' is used by "
+				    "two daemons (the other: %s); one of them "
+				    "may not get this deployment\n",
+				    ri[i].name, ri[i].dup);
+			d->inst[d->ninst].name = ri[i].name;
+			d->inst[d->ninst].queue = ri[i].queue;
 			ri[i].name = ri[i].queue = NULL;
+			d->ninst++;
 		}
-		d->ninst = nri;
-		reginsts_free(ri, nri);
+		drop_leaving(c, d, say);
 	}
+	reginsts_free(ri, nri);
+	fflush(stdout);
 	/* A rollback goes to instances that got the failed revision. */
 	if (d->ninst == 0 && from != NULL)
 		return errbuf_set(eb, EK_NOINPUT, "deployment %s was sent "
@@ -188,7 +311,7 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 	if (rollout_plan(from != NULL ? &all : &g->dc, d->ninst, &sizes,
 	    &d->nbatches, eb) == -1)
 		return errbuf_prefix(eb, "group '%s': ", g->name);
-	d->batch_sent = xcalloc(d->nbatches, sizeof(*d->batch_sent));
+	d->batch_sent = xcalloc(d->nbatches + 1, sizeof(*d->batch_sent));
 	for (size_t b = 0; b < d->nbatches; b++)
 		for (size_t j = 0; j < sizes[b]; j++)
 			d->inst[k++].batch = b;
@@ -215,23 +338,39 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 int
 deployment_create(struct dctx *c, const struct deployer_group *g,
     const struct revision *rev, const char *rollback_of,
-    const struct deployment *from, struct deployment *ret, struct errbuf *eb)
+    const struct deployment *from, const struct deploy_opts *o,
+    struct deployment *ret, struct errbuf *eb)
 {
-	struct deployment	 d = { 0 };
+	static const struct deploy_opts	 none;
+	struct deployment	 d = { 0 }, old = { 0 };
 	struct message		 m;
+	struct errbuf		 e2 = { 0 };
 	json_t			*target = NULL;
 	char			 etag[STORE_ETAG_MAX] = "", now[32];
-	char			*key = NULL, *text = NULL;
-	uint64_t		 seq = 1;
+	char			*key = NULL, *text = NULL, *oldid = NULL;
+	uint64_t		 seq = 1, maxseq = 0, tseq = 0;
 	int			 r, ret_code = -1;
 
+	if (o == NULL)
+		o = &none;
 	message_init(&m);
 	d.application = xstrdup(c->cfg.application);
 	d.group = xstrdup(g->name);
 	d.status = xstrdup("InProgress");
 	d.timeout = g->timeout;
-	if (plan_instances(c, g, from, &d, eb) == -1)
+	if (plan_instances(c, g, from, &d, false, &maxseq, eb) == -1)
 		goto out;
+	if (d.ninst == 0 && from == NULL && !o->allow_empty) {
+		errbuf_set(eb, EK_FAILED, "group '%s' has no live instance "
+		    "(no registry entry under 'groups/%s/%s/instances/' seen "
+		    "in the last %d minutes): nothing deployed; start its "
+		    "hosts, check that their hookd.yml names application "
+		    "'%s' and group '%s', or, for an Auto Scaling group at "
+		    "zero, record the target with --allow-empty",
+		    g->name, c->cfg.application, g->name,
+		    DEPLOYER_STALE_SEC / 60, c->cfg.application, g->name);
+		goto out;
+	}
 
 	if ((r = target_read(c, g->name, &target, etag, eb)) == -1)
 		goto out;
@@ -242,8 +381,22 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 			in_progress_error(c, g->name, eb);
 			goto out;
 		}
-		seq = (uint64_t)json_integer_value(json_object_get(target,
-		    "sequence")) + 1;
+		tseq = (uint64_t)json_integer_value(json_object_get(target,
+		    "sequence"));
+		seq = tseq + 1;
+		if (json_string_value(json_object_get(target,
+		    "deployment_id")) != NULL)
+			oldid = xstrdup(json_string_value(json_object_get(
+			    target, "deployment_id")));
+	}
+	if (maxseq >= seq) {
+		printf("warning: the store's last sequence in group '%s' is "
+		    "%llu but an instance has run sequence %llu: the store "
+		    "lost its records (a new bucket or prefix?); this "
+		    "deployment gets sequence %llu\n", g->name,
+		    (unsigned long long)tseq, (unsigned long long)maxseq,
+		    (unsigned long long)(maxseq + 1));
+		seq = maxseq + 1;
 	}
 	if (deployment_id_new(d.id, eb) == -1)
 		goto out;
@@ -256,6 +409,10 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 	memcpy(d.sha256, rev->sha256, sizeof(d.sha256));
 	d.location = xstrdup(rev->location);
 	d.rollback_of = rollback_of != NULL ? xstrdup(rollback_of) : NULL;
+	d.description = o->description != NULL ? xstrdup(o->description) :
+	    NULL;
+	d.source = rev->source != NULL ? xstrdup(rev->source) : NULL;
+	d.ignore_stop_failures = o->ignore_stop_failures;
 	d.deadline = time(NULL) + (time_t)g->timeout * (time_t)d.nbatches +
 	    DEPLOYER_DEADLINE_SLACK;
 
@@ -270,6 +427,7 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 	m.format = BUNDLE_TGZ;
 	m.created_at = xstrdup(now);
 	m.created_by = xstrdup(d.created_by);
+	m.ignore_stop_failures = o->ignore_stop_failures;
 	m.no_traffic_control = rev->no_traffic_control;
 	if (message_sign(&m, c->cfg.message_key, c->cfg.message_key_len,
 	    eb) == -1 || (d.message = message_to_json(&m, eb)) == NULL)
@@ -298,43 +456,209 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 	 */
 	if (from == NULL) {
 		plan_reset(&d);
-		if (plan_instances(c, g, from, &d, eb) == -1)
+		if (plan_instances(c, g, from, &d, true, &maxseq, eb) == -1)
 			goto out;
 		d.deadline = time(NULL) + (time_t)g->timeout *
 		    (time_t)d.nbatches + DEPLOYER_DEADLINE_SLACK;
 	}
-	if (deployment_save(c, &d, eb) == -1)
+	/* This process drives it until it hands it over (drive.c). */
+	if (lease_take(c, &d, eb) == -1 || deployment_save(c, &d, eb) == -1) {
+		lease_drop();
 		goto out;
+	}
+	/* The deployment this one replaced, if nobody ended it. */
+	if (oldid != NULL && deployment_load(c, g->name, oldid, &old,
+	    &e2) == 0 && strcmp(old.status, "InProgress") == 0) {
+		free(old.status);
+		old.status = xstrdup("Superseded");
+		old.superseded_by = xstrdup(d.id);
+		ts_now(now);
+		old.finished_at = xstrdup(now);
+		if (deployment_save(c, &old, &e2) == 0)
+			printf("deployment %s, left in progress, is superseded "
+			    "by %s\n", old.id, d.id);
+	}
 	*ret = d;
 	memset(&d, 0, sizeof(d));
 	ret_code = 0;
  out:
 	deployment_release(&d);
+	deployment_release(&old);
 	message_release(&m);
 	if (target != NULL)
 		json_decref(target);
 	free(key);
 	free(text);
+	free(oldid);
 	return ret_code;
+}
+
+/*
+ * After a deployment that did not succeed (d, Failed or Stopped) and was
+ * not rolled back: point target.json at the last successful revision, so
+ * an instance that starts now installs that and not the revision that
+ * just failed (CodeDeploy gives new instances the last successful
+ * revision).  The message is that deployment's, with d's sequence (the
+ * group's counter never goes back) and signed again.  Nothing is changed
+ * when target.json no longer names d or there was never a success.
+ */
+int
+target_restore_good(struct dctx *c, const struct deployer_group *g,
+    const struct deployment *d, struct errbuf *eb)
+{
+	struct deployment	*v = NULL;
+	struct message		 m;
+	json_t			*target = NULL;
+	const struct deployment	*good = NULL;
+	char			 etag[STORE_ETAG_MAX], *text = NULL;
+	char			*key = NULL, *body = NULL;
+	const char		*tid;
+	size_t			 n = 0;
+	int			 r, ret = -1;
+
+	message_init(&m);
+	if ((r = target_read(c, g->name, &target, etag, eb)) != 1) {
+		ret = r == 0 ? 0 : -1;
+		goto out;
+	}
+	tid = json_string_value(json_object_get(target, "deployment_id"));
+	if (tid == NULL || strcmp(tid, d->id) != 0) {
+		ret = 0;
+		goto out;
+	}
+	if (deployment_list(c, g->name, &v, &n, eb) == -1)
+		goto out;
+	for (size_t i = 0; i < n && good == NULL; i++)
+		if (v[i].sequence < d->sequence &&
+		    strcmp(v[i].status, "Succeeded") == 0 &&
+		    v[i].message != NULL)
+			good = &v[i];
+	if (good == NULL) {
+		ret = 0;
+		goto out;
+	}
+	body = json_dumps(good->message, JSON_COMPACT);
+	if (body == NULL || message_parse(body, strlen(body), &m, eb) == -1)
+		goto out;
+	m.sequence = d->sequence;
+	free(m.signature);
+	m.signature = NULL;
+	if (message_sign(&m, c->cfg.message_key, c->cfg.message_key_len,
+	    eb) == -1 || message_serialize(&m, &text, NULL, eb) == -1)
+		goto out;
+	if ((key = store_key_target(c->cfg.application, g->name, eb)) == NULL)
+		goto out;
+	if ((r = store_put_if(c->store, key, text, strlen(text), etag, NULL,
+	    eb)) == -1)
+		goto out;
+	if (r == 0)
+		printf("new instances of group '%s' will install %s, the last "
+		    "successful revision (deployment %s)\n", g->name,
+		    good->commit[0] != '\0' ? good->commit : good->sha256,
+		    good->id);
+	ret = 0;
+ out:
+	message_release(&m);
+	deployments_free(v, n);
+	if (target != NULL)
+		json_decref(target);
+	free(body);
+	free(text);
+	free(key);
+	return ret;
+}
+
+/*
+ * After d failed (or was stopped with rollback): roll the instances
+ * that got it back to the previous successful revision when the group
+ * (or 'force') says so.  Returns 1 (d failed; eb says how the rollback
+ * went: the last line the operator reads).
+ */
+int
+rollback_after(struct dctx *c, const struct deployer_group *g,
+    struct deployment *d, bool force, struct errbuf *eb)
+{
+	struct deployment	 rb = { 0 };
+	struct revision		 prev = { 0 };
+	char			 previd[DEPLOYMENT_ID_LEN + 1];
+	char			*how = NULL;
+	size_t			 bad = 0;
+	int			 r;
+
+	if (!g->rollback_on_failure && !force) {
+		printf("rollback_on_failure is off for group '%s': the group "
+		    "is not rolled back; each failed host went back to its "
+		    "previous release\n", g->name);
+		how = xstrdup("; not rolled back (rollback_on_failure is off)");
+		goto out;
+	}
+	if (previous_success(c, g->name, d->sequence, NULL, &prev, previd,
+	    eb) == -1) {
+		printf("no rollback: %s\n", eb->msg);
+		how = xstrdup("; nothing to roll back to");
+		goto out;
+	}
+	printf("rolling back %s to %s (deployment %s, %s)\n", d->id,
+	    prev.commit[0] != '\0' ? prev.commit : prev.sha256, previd,
+	    "the previous successful revision");
+	fflush(stdout);
+	if (deployment_create(c, g, &prev, d->id, d, NULL, &rb, eb) == -1) {
+		printf("rollback not started: %s\n", eb->msg);
+		how = xasprintf("; rollback not started: %s", eb->msg);
+		goto out;
+	}
+	free(d->rolled_back_by);
+	d->rolled_back_by = xstrdup(rb.id);
+	(void)deployment_save(c, d, eb);
+	printf("rollback deployment %s (sequence %llu) to %zu instance%s\n",
+	    rb.id, (unsigned long long)rb.sequence, rb.ninst,
+	    rb.ninst == 1 ? "" : "s");
+	fflush(stdout);
+	/* deployment_create() took the rollback's lease: we drive it. */
+	r = rollout_run(c, g, &rb, eb);
+	for (size_t i = 0; i < rb.ninst; i++)
+		if (rb.inst[i].state != IS_SUCCEEDED)
+			bad++;
+	if (r == 0)
+		how = xasprintf("; rolled back by %s", rb.id);
+	else if (r == 1)
+		how = xasprintf("; rollback %s FAILED on %zu of %zu "
+		    "instance%s", rb.id, bad, rb.ninst, rb.ninst == 1 ? "" :
+		    "s");
+	else if (r == DRIVE_LEAVE)
+		how = xasprintf("; rollback %s interrupted: continue it with "
+		    "'deployer resume %s'", rb.id, rb.id);
+	else
+		how = xasprintf("; rollback %s: %s", rb.id, eb->msg);
+ out:
+	if (d->rolled_back_by == NULL && target_restore_good(c, g, d,
+	    eb) == -1)
+		printf("target.json not restored: %s\n", eb->msg);
+	errbuf_set(eb, EK_FAILED, "deployment %s %s%s", d->id,
+	    strcmp(d->status, "Stopped") == 0 ? "was stopped" : "failed",
+	    how != NULL ? how : "");
+	revision_release(&prev);
+	deployment_release(&rb);
+	free(how);
+	return 1;
 }
 
 /*
  * Create a deployment of rev to the group, roll it out and, when it
  * fails and the group says so, roll the instances that got it back to
- * the previous successful revision.  Returns 0 (succeeded, or sent with
- * nowait), 1 (failed; eb holds EK_FAILED), -1 (eb set).
+ * the previous successful revision.  With o->nowait a detached driver
+ * (drive.c) does the rollout.  Returns 0 (succeeded, or handed over),
+ * 1 (failed or stopped; eb holds EK_FAILED), -1 (eb set).
  */
 int
 deploy_and_watch(struct dctx *c, const struct deployer_group *g,
-    const struct revision *rev, const char *rollback_of, bool nowait,
-    struct errbuf *eb)
+    const struct revision *rev, const char *rollback_of,
+    struct deploy_opts *o, struct errbuf *eb)
 {
-	struct deployment	 d = { 0 }, rb = { 0 };
-	struct revision		 prev = { 0 };
-	char			 previd[DEPLOYMENT_ID_LEN + 1];
-	int			 r, ret = -1;
+	struct deployment	 d = { 0 };
+	int			 ret = -1;
 
-	if (deployment_create(c, g, rev, rollback_of, NULL, &d, eb) == -1)
+	if (deployment_create(c, g, rev, rollback_of, NULL, o, &d, eb) == -1)
 		goto out;
 	printf("deployment %s (sequence %llu) of %s to %s: %zu instance%s, "
 	    "%s, %zu batch%s\n", d.id, (unsigned long long)d.sequence,
@@ -342,50 +666,46 @@ deploy_and_watch(struct dctx *c, const struct deployer_group *g,
 	    d.ninst, d.ninst == 1 ? "" : "s", d.config_name, d.nbatches,
 	    d.nbatches == 1 ? "" : "es");
 	if (d.ninst == 0)
-		printf("no instances registered in group '%s' (no registry "
-		    "entry under 'groups/%s/%s/instances/', no queue named "
-		    "'%s-%s-*'): target recorded, new instances will deploy "
-		    "it when they start\n", g->name, c->cfg.application,
-		    g->name, c->cfg.queue_prefix, g->name);
+		printf("no live instance in group '%s': target recorded "
+		    "(--allow-empty), new instances will deploy it when they "
+		    "start\n", g->name);
+	if (arg_verbose > 0) {
+		/* -v: the plan and where everything is. */
+		printf("  store %s: groups/%s/%s/target.json, "
+		    "deployments/%s/%s/%s/\n", c->cfg.store, d.application,
+		    d.group, d.application, d.group, d.id);
+		printf("  revision %s\n", d.location);
+		for (size_t i = 0; i < d.ninst; i++)
+			printf("  batch %zu: %s (queue %s)\n",
+			    d.inst[i].batch + 1, d.inst[i].name,
+			    d.inst[i].queue != NULL ? d.inst[i].queue : "-");
+	}
 	fflush(stdout);
-	if ((r = rollout_run(c, g, &d, nowait, eb)) != 1) {
-		ret = r;
-		goto out;
-	}
-	ret = 1;
-	if (!g->rollback_on_failure) {
-		printf("rollback_on_failure is off for group '%s': nothing "
-		    "rolled back\n", g->name);
-		goto out;
-	}
-	if (previous_success(c, g->name, d.sequence, NULL, &prev, previd,
-	    eb) == -1) {
-		printf("no rollback: %s\n", eb->msg);
-		goto out;
-	}
-	printf("rolling back %s to %s (deployment %s, %s)\n", d.id,
-	    prev.commit[0] != '\0' ? prev.commit : prev.sha256, previd,
-	    "the previous successful revision");
-	fflush(stdout);
-	if (deployment_create(c, g, &prev, d.id, &d, &rb, eb) == -1) {
-		printf("rollback not started: %s\n", eb->msg);
-		goto out;
-	}
-	free(d.rolled_back_by);
-	d.rolled_back_by = xstrdup(rb.id);
-	(void)deployment_save(c, &d, eb);
-	printf("rollback deployment %s (sequence %llu) to %zu instance%s\n",
-	    rb.id, (unsigned long long)rb.sequence, rb.ninst,
-	    rb.ninst == 1 ? "" : "s");
-	fflush(stdout);
-	if (rollout_run(c, g, &rb, false, eb) == -1)
-		printf("rollback %s: %s\n", rb.id, eb->msg);
+	memcpy(o->out_id, d.id, sizeof(o->out_id));
+	o->out_sequence = d.sequence;
+	ret = drive(c, g, &d, o, eb);
+	(void)strlcpy(o->out_status, o->nowait && ret == 0 ? "InProgress" :
+	    d.status, sizeof(o->out_status));
  out:
-	if (ret == 1)
-		errbuf_set(eb, EK_FAILED, "deployment %s failed%s%s", d.id,
-		    rb.id[0] != '\0' ? "; rolled back by " : "", rb.id);
-	revision_release(&prev);
 	deployment_release(&d);
-	deployment_release(&rb);
 	return ret;
+}
+
+char *
+deploy_json(const struct deploy_opts *o, int exitcode,
+    const struct errbuf *eb)
+{
+	json_t	*j;
+	char	*text;
+
+	j = json_pack("{s:s?, s:I, s:s?, s:i, s:s?}", "deployment_id",
+	    o->out_id[0] != '\0' ? o->out_id : NULL, "sequence",
+	    (json_int_t)o->out_sequence, "status", o->out_status[0] != '\0' ?
+	    o->out_status : NULL, "exit_status", exitcode, "message",
+	    exitcode != 0 ? eb->msg : NULL);
+	if (j == NULL || (text = json_dumps(j, JSON_INDENT(2) |
+	    JSON_SORT_KEYS)) == NULL)
+		abort();
+	json_decref(j);
+	return text;
 }

@@ -23,6 +23,7 @@
 #include "state.h"
 #include "store.h"
 #include "xalloc.h"
+#include "yamltree.h"
 
 #include "banned.h"
 
@@ -118,6 +119,7 @@ void
 dctx_release(struct dctx *c)
 {
 	store_free(c->store);
+	regcache_free(c->regcache);
 	aws_pool_free(c->pool);
 	aws_client_free(c->aws);
 	deployer_config_release(&c->cfg);
@@ -131,9 +133,35 @@ const struct deployer_group *
 dctx_group(struct dctx *c, const char *name, struct errbuf *eb)
 {
 	const struct deployer_group	*g;
+	const char			**names, *sug;
 
-	if ((g = deployer_config_group(&c->cfg, name)) == NULL)
-		errbuf_set(eb, EK_USAGE, "group '%s' is not in '%s'", name,
+	if ((g = deployer_config_group(&c->cfg, name)) != NULL)
+		return g;
+	/* The nearest group name (the config files' suggestion rule). */
+	names = xcalloc(c->cfg.ngroups + 1, sizeof(*names));
+	for (size_t i = 0; i < c->cfg.ngroups; i++)
+		names[i] = c->cfg.groups[i].name;
+	sug = ysuggest(name, names);
+	errbuf_set(eb, EK_USAGE, "group '%s' is not in '%s'%s%s%s", name,
+	    c->cfgpath, sug != NULL ? " (did you mean '" : "",
+	    sug != NULL ? sug : "", sug != NULL ? "'?)" : "");
+	free(names);
+	return NULL;
+}
+
+/*
+ * The group 'what' names, or NULL with EK_USAGE; a 'd-...' that is not
+ * a valid id says it is neither (deployer status, stop).
+ */
+const struct deployer_group *
+dctx_group_or_id(struct dctx *c, const char *what, struct errbuf *eb)
+{
+	const struct deployer_group	*g;
+
+	if ((g = dctx_group(c, what, eb)) == NULL &&
+	    strncmp(what, "d-", 2) == 0)
+		errbuf_set(eb, EK_USAGE, "'%s' is neither a group of '%s' nor "
+		    "a deployment id ('d-' and 9 of A-Z and 2-7)", what,
 		    c->cfgpath);
 	return g;
 }

@@ -30,9 +30,11 @@ static const struct cmd {
 } cmds[] = {
 	{ "history",	cmd_history },
 	{ "instances",	cmd_instances },
+	{ "resume",	cmd_resume },
 	{ "rollback",	cmd_rollback },
 	{ "setup",	cmd_setup },
 	{ "status",	cmd_status },
+	{ "stop",	cmd_stop },
 };
 
 /*

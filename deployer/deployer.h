@@ -20,6 +20,7 @@
 
 struct aws_client;
 struct aws_pool;
+struct regcache;
 struct errbuf;
 struct json_t;
 struct queue;
@@ -38,6 +39,9 @@ struct queue;
 #define DEPLOYER_POLL_S3_MS	2000
 #define DEPLOYER_TAIL_LINES	10	/* output lines shown per failure */
 #define DEPLOYER_DEADLINE_SLACK	60	/* s added to timeout x batches */
+#define DEPLOYER_LEASE_SEC	60	/* a driver's lease, renewed at 1/3 */
+#define DEPLOYER_DESCRIPTION_MAX	256	/* bytes of --description */
+#define DEPLOYER_DRIVER_GRACE	10	/* s a new deployment may lack one */
 
 /* deployer.c */
 extern int	 arg_verbose;
@@ -53,6 +57,7 @@ struct dctx {
 	struct aws_client	*aws;	/* NULL unless s3:// or sqs */
 	struct aws_pool		*pool;	/* dctx_pool(), made at need */
 	struct store		*store;
+	struct regcache		*regcache;	/* registry entries read */
 };
 
 int	dctx_open(struct dctx *, struct errbuf *);
@@ -61,6 +66,8 @@ struct aws_pool *dctx_pool(struct dctx *, struct errbuf *);
 void	dctx_release(struct dctx *);
 const struct deployer_group *dctx_group(struct dctx *, const char *name,
 	    struct errbuf *);
+const struct deployer_group *dctx_group_or_id(struct dctx *,
+	    const char *what, struct errbuf *);
 /* The group to use when none is named: the only one, else NULL. */
 const char *dctx_default_group(const struct dctx *);
 const char *dctx_open_for_group(struct dctx *, int argc, char **argv,
@@ -119,6 +126,12 @@ struct deployment {
 	unsigned	 timeout;	/* s per batch */
 	time_t		 deadline;
 	char		*finished_at;
+	char		*description;	/* --description, or NULL */
+	bool		 ignore_stop_failures;
+	char		*stopped_by;	/* "user@host" of deployer stop */
+	char		*superseded_by;	/* a later deployment's id */
+	char		*source;	/* --bundle's FILE or DIR, or NULL */
+	bool		 stop_rollback;	/* stop --rollback (not saved) */
 	struct json_t	*message;	/* the message object as sent */
 	struct dinst	*inst;
 	size_t		 ninst;
@@ -140,6 +153,9 @@ int	deployment_save(struct dctx *, const struct deployment *,
 int	deployment_list(struct dctx *, const char *group,
 	    struct deployment **ret, size_t *ret_n, struct errbuf *);
 void	deployments_free(struct deployment *, size_t);
+int	deployment_find(struct dctx *, const char *what,
+	    struct deployment *ret, const struct deployer_group **ret_g,
+	    struct errbuf *);
 /* Read the group's target.json: 1 found (*ret_doc new), 0 absent. */
 int	target_read(struct dctx *, const char *group, struct json_t **ret_doc,
 	    char ret_etag[STORE_ETAG_MAX], struct errbuf *);
@@ -172,6 +188,12 @@ int	fanout_send(struct dctx *, struct deployment *, size_t b, bool again,
 struct fanout *fanout_new(const struct deployment *, struct errbuf *);
 /* The same reader for d reloaded (its instances in another array). */
 void	fanout_bind(struct fanout *, const struct deployment *);
+/*
+ * For a deployment reloaded from its record ('to'): what was read of
+ * each instance into 'from' and the record does not say yet (a document
+ * read once is not read again until it changes).
+ */
+void	fanout_keep(struct deployment *to, const struct deployment *from);
 void	fanout_free(struct fanout *);
 /*
  * One round for batch b: list d's instances/ prefix, read the documents
@@ -194,11 +216,21 @@ struct reginst {
 	bool		 has_queue;	/* found by queue prefix */
 	char		*current_id;	/* NULL: none */
 	uint64_t	 current_seq;
+	uint64_t	 last_seq;	/* highest sequence it ran or refused */
 	char		*in_progress;
+	char		*dup;	/* another daemon with this id, or NULL */
 };
+/*
+ * Live: a registry entry seen within DEPLOYER_STALE_SEC, with a queue
+ * name.  Only live instances are deployed to.
+ */
+#define REGINST_LIVE(ri)	((ri)->last_seen != 0 && !(ri)->stale && \
+				    (ri)->queue != NULL)
 int	instances_find(struct dctx *, const char *group, bool all,
 	    struct reginst **ret, size_t *ret_n, struct errbuf *);
 void	reginsts_free(struct reginst *, size_t);
+/* Free the registry entries instances_find kept for the next call. */
+void	regcache_free(struct regcache *);
 
 /* create.c: a new deployment, and its rollout */
 struct revision {
@@ -206,22 +238,73 @@ struct revision {
 	char		 sha256[65];
 	char		*ref;
 	char		*location;
+	char		*source;	/* --bundle FILE|DIR, or NULL */
 	bool		 no_traffic_control;	/* --no-traffic-control */
 };
+
+/* What the command line asks of a deployment (all default off). */
+struct deploy_opts {
+	bool		 nowait;	/* a detached driver rolls it out */
+	bool		 allow_empty;	/* no live instance: record target */
+	bool		 ignore_stop_failures;
+	bool		 json;		/* the outcome as JSON on stdout */
+	const char	*description;
+	/* Filled by deploy_and_watch(). */
+	char		 out_id[DEPLOYMENT_ID_LEN + 1];
+	uint64_t	 out_sequence;
+	char		 out_status[16];
+};
+
 int	deployment_create(struct dctx *, const struct deployer_group *,
 	    const struct revision *, const char *rollback_of,
-	    const struct deployment *from, struct deployment *ret,
-	    struct errbuf *);
+	    const struct deployment *from, const struct deploy_opts *,
+	    struct deployment *ret, struct errbuf *);
 char	*who_am_i(void);
+
+/*
+ * drive.c: the one driver of a deployment (see the file's comment).
+ * lease_take() returns -1 with EK_TEMP when a live driver holds it.
+ * drive() drives d (or forks a detached driver with o->nowait): 0
+ * succeeded, 1 failed or stopped (eb holds the last line), -1 with eb,
+ * DRIVE_LEAVE when interrupted and left (print_left said what).
+ * drive_tick() is called by the rollout at each poll: 0 go on,
+ * DRIVE_STOP[_ROLLBACK] a stop was asked, DRIVE_LEAVE, DRIVE_LOST, -1.
+ * driver_describe(): 1 a live driver, 0 none (buf says), -1 store error.
+ */
+#define DRIVE_LEAVE		2
+#define DRIVE_STOP		3
+#define DRIVE_STOP_ROLLBACK	4
+#define DRIVE_LOST		5
+#define DEPLOYER_EXIT_LEFT	130	/* interrupted, left for resume */
+int	lease_take(struct dctx *, const struct deployment *, struct errbuf *);
+void	lease_drop(void);
+int	drive(struct dctx *, const struct deployer_group *,
+	    struct deployment *, const struct deploy_opts *, struct errbuf *);
+int	drive_tick(struct dctx *, struct deployment *, struct errbuf *);
+int	driver_describe(struct dctx *, const struct deployment *, char *buf,
+	    size_t bufsz);
+int	stop_request(struct dctx *, const struct deployment *, bool rollback,
+	    struct errbuf *);
 
 /* watch.c: send batches, wait for statuses, show them */
 int	rollout_run(struct dctx *, const struct deployer_group *,
-	    struct deployment *, bool nowait, struct errbuf *);
+	    struct deployment *, struct errbuf *);
+/* Follow d without driving it until it ends: 0, 1, -1 (eb). */
+int	watch_only(struct dctx *, struct deployment *, struct errbuf *);
+void	outcome_line(struct dctx *, const struct deployment *, char *buf,
+	    size_t bufsz);
 void	deployment_print(const struct deployment *, bool details);
 /* Deploy and, on failure, roll back per the group; 0, 1 or -1. */
 int	deploy_and_watch(struct dctx *, const struct deployer_group *,
-	    const struct revision *, const char *rollback_of, bool nowait,
-	    struct errbuf *);
+	    const struct revision *, const char *rollback_of,
+	    struct deploy_opts *, struct errbuf *);
+/* The --json document of a deploy: a new string. */
+char	*deploy_json(const struct deploy_opts *, int exitcode,
+	    const struct errbuf *);
+int	rollback_after(struct dctx *, const struct deployer_group *,
+	    struct deployment *, bool force, struct errbuf *);
+int	target_restore_good(struct dctx *, const struct deployer_group *,
+	    const struct deployment *, struct errbuf *);
 int	previous_success(struct dctx *, const char *group, uint64_t before,
 	    const char *avoid_sha, struct revision *ret,
 	    char ret_id[DEPLOYMENT_ID_LEN + 1], struct errbuf *);
@@ -257,12 +340,18 @@ int	brec_prepare(struct brec *, const struct dctx *, const char *commit,
 int	brec_lookup(struct brec *, struct dctx *, struct errbuf *);
 void	brec_save(const struct brec *, struct dctx *, bool to_store);
 
+/* bundle_pack.c: --bundle FILE|DIR as a .tar.gz (see the file). */
+int	bundle_pack(const char *src, const char *out, const char **ret_tgz,
+	    struct errbuf *);
+
 /* cmd_*.c */
 int	cmd_deploy(int, char **);
 int	cmd_history(int, char **);
 int	cmd_instances(int, char **);
+int	cmd_resume(int, char **);
 int	cmd_rollback(int, char **);
 int	cmd_setup(int, char **);
 int	cmd_status(int, char **);
+int	cmd_stop(int, char **);
 
 #endif /* HOOKD_DEPLOYER_H */

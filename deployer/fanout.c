@@ -349,3 +349,47 @@ fanout_poll(struct dctx *c, struct fanout *f, struct deployment *d,
 	}
 	return ret;
 }
+
+static int
+state_rank(enum inst_state s)
+{
+	switch (s) {
+	case IS_PENDING:
+		return 0;
+	case IS_SENT:
+		return 1;
+	case IS_RUNNING:
+		return 2;
+	default:
+		return 3;
+	}
+}
+
+static void
+dupfield(char **to, const char *from)
+{
+	free(*to);
+	*to = from != NULL ? xstrdup(from) : NULL;
+}
+
+void
+fanout_keep(struct deployment *to, const struct deployment *from)
+{
+	for (size_t i = 0; i < to->ninst && i < from->ninst; i++) {
+		struct dinst		*t = &to->inst[i];
+		const struct dinst	*f = &from->inst[i];
+		int			 rt = state_rank(t->state);
+		int			 rf = state_rank(f->state);
+
+		if (strcmp(t->name, f->name) != 0 || rf < rt ||
+		    (rf == rt && rf != 2))
+			continue;
+		t->state = f->state;
+		dupfield(&t->event, f->event);
+		dupfield(&t->script, f->script);
+		dupfield(&t->message, f->message);
+		dupfield(&t->tail, f->tail);
+		t->started = f->started;
+		t->finished = f->finished;
+	}
+}

@@ -23,8 +23,10 @@
 
 #include "backends.h"
 #include "caps.h"
+#include "config.h"
 #include "deployer.h"
 #include "errbuf.h"
+#include "progress.h"
 #include "queue.h"
 #include "store.h"
 #include "xalloc.h"
@@ -121,6 +123,10 @@ deployment_release(struct deployment *d)
 	free(d->location);
 	free(d->config_name);
 	free(d->finished_at);
+	free(d->description);
+	free(d->stopped_by);
+	free(d->superseded_by);
+	free(d->source);
 	if (d->message != NULL)
 		json_decref(d->message);
 	for (size_t i = 0; i < d->ninst; i++)
@@ -211,6 +217,14 @@ deployment_to_json(const struct deployment *d)
 	    "pending", (json_int_t)counts[IS_PENDING]));
 	(void)json_object_set_new(o, "finished_at",
 	    str_or_null(d->finished_at));
+	(void)json_object_set_new(o, "description",
+	    str_or_null(d->description));
+	(void)json_object_set_new(o, "ignore_application_stop_failures",
+	    json_boolean(d->ignore_stop_failures));
+	(void)json_object_set_new(o, "stopped_by", str_or_null(d->stopped_by));
+	(void)json_object_set_new(o, "superseded_by",
+	    str_or_null(d->superseded_by));
+	(void)json_object_set_new(o, "source", str_or_null(d->source));
 	(void)json_object_set(o, "message", d->message != NULL ? d->message :
 	    json_null());
 	return o;
@@ -265,6 +279,12 @@ deployment_from_json(json_t *o, struct deployment *ret, struct errbuf *eb)
 	    "timeout"));
 	d.deadline = ts_parse(jstr(o, "deadline"));
 	d.finished_at = jdup(o, "finished_at");
+	d.description = jdup(o, "description");
+	d.ignore_stop_failures = json_is_true(json_object_get(o,
+	    "ignore_application_stop_failures"));
+	d.stopped_by = jdup(o, "stopped_by");
+	d.superseded_by = jdup(o, "superseded_by");
+	d.source = jdup(o, "source");
 	if ((v = json_object_get(o, "message")) != NULL && json_is_object(v))
 		d.message = json_incref(v);
 	insts = json_object_get(o, "instances");
@@ -470,8 +490,10 @@ target_read(struct dctx *c, const char *group, json_t **ret_doc,
 
 /*
  * Whether the target's deployment still runs: its deployment.json says
- * InProgress, its deadline has not passed, and not every instance has
- * answered after every batch was sent; or it has no deployment.json yet
+ * InProgress, and a driver holds its lease (drive.c), or its deadline
+ * has not passed and not every instance has answered after every batch
+ * was sent (a driver that died: resume or stop it); or it has no
+ * deployment.json yet
  * and was created less than DEPLOYER_DEADLINE_SLACK seconds ago.
  * Returns 1 or 0 (unreadable documents count as not running).
  */
@@ -482,6 +504,7 @@ target_active(struct dctx *c, const char *group, json_t *target,
 	struct deployment	 d;
 	struct errbuf		 e2 = { 0 };
 	const char		*id;
+	char			 what[512];
 	time_t			 created;
 	int			 active = 1;
 
@@ -493,8 +516,11 @@ target_active(struct dctx *c, const char *group, json_t *target,
 		/* Being created: running for a short while. */
 		return e2.kind == EK_NOINPUT && created != 0 &&
 		    time(NULL) < created + DEPLOYER_DEADLINE_SLACK ? 1 : 0;
-	if (strcmp(d.status, "InProgress") != 0 || d.deadline == 0 ||
-	    time(NULL) >= d.deadline)
+	if (strcmp(d.status, "InProgress") != 0)
+		active = 0;
+	else if (driver_describe(c, &d, what, sizeof(what)) == 1)
+		active = 1;	/* a live driver */
+	else if (d.deadline == 0 || time(NULL) >= d.deadline)
 		active = 0;
 	else {
 		/* A --no-wait run nobody watches ends when all answered. */
@@ -521,55 +547,65 @@ setdup(char **p, const char *s)
 	*p = s != NULL ? xstrdup(s) : NULL;
 }
 
+/* Read one document of the store as text; -1 with eb (EK_NOINPUT). */
+static int
+get_text(struct dctx *c, const char *key, char **ret, size_t *ret_len,
+    struct errbuf *eb)
+{
+	return store_get(c->store, key, STORE_OBJECT_MAX, ret, ret_len, NULL,
+	    eb);
+}
+
 /*
- * Refresh di from its progress document.  A missing document leaves di
- * as it is.  0, or -1 on a store error (not EK_NOINPUT).
+ * Apply one progress document (lib/progress.h) to di: -1 (di as it is)
+ * when it cannot be parsed.  A host that refused the message (Rejected,
+ * Skipped) failed; its reason is the message.
  */
 int
 progress_apply(struct dinst *di, const char *data, size_t len)
 {
-	json_error_t	 je;
-	json_t		*o;
-	const char	*st;
-	time_t		 t;
+	struct progress_view	 pv;
+	struct errbuf		 e2 = { 0 };
+	time_t			 t;
 
-	o = json_loadb(data, len, 0, &je);
-	if (!json_is_object(o)) {
-		json_decref(o);
+	if (progress_parse(data, len, &pv, &e2) == -1)
 		return -1;
-	}
-	st = jstr(o, "status");
-	if (st != NULL && strcmp(st, "Succeeded") == 0)
+	if (strcmp(pv.status, PROGRESS_SUCCEEDED) == 0)
 		di->state = IS_SUCCEEDED;
-	else if (st != NULL && strcmp(st, "Failed") == 0)
+	else if (progress_status_failed(pv.status))
 		di->state = IS_FAILED;
 	else if (di->state != IS_TIMEDOUT)
 		di->state = IS_RUNNING;	/* InProgress, Interrupted */
-	setdup(&di->event, jstr(o, "event"));
+	setdup(&di->event, pv.event);
 	/*
 	 * Out of traffic while BlockTraffic / AllowTraffic waits: running,
 	 * never healthy, and shown as "BlockTraffic: draining".
 	 */
 	if (di->state == IS_RUNNING && di->event != NULL &&
-	    jstr(json_object_get(o, "traffic"), "step") != NULL) {
+	    jstr(json_object_get(pv.doc, "traffic"), "step") != NULL) {
 		char	*e;
 
 		e = xasprintf("%s: %s", di->event,
-		    jstr(json_object_get(o, "traffic"), "step"));
+		    jstr(json_object_get(pv.doc, "traffic"), "step"));
 		free(di->event);
 		di->event = e;
 	}
-	setdup(&di->script, jstr(o, "script"));
-	setdup(&di->message, jstr(o, "message"));
-	setdup(&di->tail, jstr(o, "tail"));
-	if ((t = ts_parse(jstr(o, "started_at"))) != 0)
+	setdup(&di->script, pv.script);
+	setdup(&di->message, pv.message);
+	setdup(&di->tail, pv.tail);
+	if ((t = ts_parse(pv.started_at)) != 0)
 		di->started = t;
-	if ((t = ts_parse(jstr(o, "finished_at"))) != 0)
+	if ((t = ts_parse(pv.finished_at)) != 0)
 		di->finished = t;
-	json_decref(o);
+	progress_view_release(&pv);
 	return 0;
 }
 
+/*
+ * Refresh di from its progress document.  A missing or unreadable
+ * document leaves di as it is.  0, or -1 on a store error (not
+ * EK_NOINPUT).
+ */
 int
 progress_read(struct dctx *c, const struct deployment *d, struct dinst *di,
     struct errbuf *eb)
@@ -581,7 +617,7 @@ progress_read(struct dctx *c, const struct deployment *d, struct dinst *di,
 	if ((key = store_key_deployment_instance(d->application, d->group,
 	    d->id, di->name, eb)) == NULL)
 		return -1;
-	r = store_get(c->store, key, STORE_OBJECT_MAX, &data, &len, NULL, eb);
+	r = get_text(c, key, &data, &len, eb);
 	free(key);
 	if (r == -1)
 		return eb->kind == EK_NOINPUT ? 0 : -1;
@@ -599,6 +635,7 @@ reginsts_free(struct reginst *v, size_t n)
 		free(v[i].queue);
 		free(v[i].current_id);
 		free(v[i].in_progress);
+		free(v[i].dup);
 	}
 	free(v);
 }
@@ -686,39 +723,116 @@ static void
 on_registry_entry(void *arg, size_t i, const char *data, size_t len,
     const char *etag, const struct errbuf *eb)
 {
-	struct regread	*r = arg;
-	struct reginst	*ri = &r->v[r->idx[i]];
-	struct errbuf	 e2 = { 0 };
-	json_error_t	 je;
-	json_t		*o, *cur;
-	const char	*s;
-	time_t		 t;
+	struct regread		*r = arg;
+	struct reginst		*ri = &r->v[r->idx[i]];
+	struct registry_view	 rv;
+	struct errbuf		 e2 = { 0 };
+	time_t			 t;
 
 	/* Unreadable: keep what the listing said. */
-	if (data == NULL)
+	if (data == NULL || registry_parse(data, len, &rv, &e2) == -1)
 		return;
-	o = json_loadb(data, len, 0, &je);
-	if (!json_is_object(o) || (s = jstr(o, "instance")) == NULL) {
-		json_decref(o);
-		return;
-	}
 	free(ri->name);
-	ri->name = xstrdup(s);
+	ri->name = xstrdup(rv.instance);
 	free(ri->queue);
-	ri->queue = jdup(o, "queue");
+	ri->queue = rv.queue != NULL ? xstrdup(rv.queue) : NULL;
 	if (ri->queue == NULL)
-		ri->queue = queue_name(r->c->cfg.queue_prefix, r->group, s,
-		    &e2);
-	if ((t = ts_parse(jstr(o, "last_seen"))) != 0)
+		ri->queue = queue_name(r->c->cfg.queue_prefix, r->group,
+		    rv.instance, &e2);
+	if ((t = ts_parse(rv.last_seen)) != 0)
 		ri->last_seen = t;
 	ri->stale = ri->last_seen == 0 ||
 	    r->now - ri->last_seen > DEPLOYER_STALE_SEC;
-	cur = json_object_get(o, "current");
-	ri->current_id = jdup(cur, "deployment_id");
-	ri->current_seq = (uint64_t)json_integer_value(
-	    json_object_get(cur, "sequence"));
-	ri->in_progress = jdup(o, "in_progress");
-	json_decref(o);
+	ri->current_id = rv.current_id != NULL ? xstrdup(rv.current_id) :
+	    NULL;
+	ri->current_seq = rv.current_sequence;
+	ri->last_seq = rv.last_sequence > rv.current_sequence ?
+	    rv.last_sequence : rv.current_sequence;
+	ri->in_progress = rv.in_progress_id != NULL ?
+	    xstrdup(rv.in_progress_id) : NULL;
+	if (rv.dup_boot_id != NULL && !ri->stale)
+		ri->dup = xasprintf("boot id %s on host %s, seen %s",
+		    rv.dup_boot_id, rv.dup_hostname != NULL ? rv.dup_hostname :
+		    "?", rv.dup_last_seen != NULL ? rv.dup_last_seen : "?");
+	registry_view_release(&rv);
+}
+
+/*
+ * The registry entries instances_find read, by key, with the tag they
+ * had: a later call in the same process (the second look after
+ * target.json) reads only those that changed since.
+ */
+struct regcache_ent {
+	char		*key;
+	char		*tag;
+	struct reginst	 ri;
+};
+
+struct regcache {
+	struct regcache_ent	*v;		/* sorted by key */
+	size_t			 n;
+};
+
+static void
+reginst_copy(struct reginst *to, const struct reginst *from)
+{
+	to->name = from->name != NULL ? xstrdup(from->name) : NULL;
+	to->queue = from->queue != NULL ? xstrdup(from->queue) : NULL;
+	to->last_seen = from->last_seen;
+	to->stale = from->stale;
+	to->current_id = from->current_id != NULL ?
+	    xstrdup(from->current_id) : NULL;
+	to->current_seq = from->current_seq;
+	to->last_seq = from->last_seq;
+	to->in_progress = from->in_progress != NULL ?
+	    xstrdup(from->in_progress) : NULL;
+	to->dup = from->dup != NULL ? xstrdup(from->dup) : NULL;
+}
+
+static void
+reginst_clear(struct reginst *ri)
+{
+	free(ri->name);
+	free(ri->queue);
+	free(ri->current_id);
+	free(ri->in_progress);
+	free(ri->dup);
+	memset(ri, 0, sizeof(*ri));
+}
+
+void
+regcache_free(struct regcache *rc)
+{
+	if (rc == NULL)
+		return;
+	for (size_t i = 0; i < rc->n; i++) {
+		free(rc->v[i].key);
+		free(rc->v[i].tag);
+		reginst_clear(&rc->v[i].ri);
+	}
+	free(rc->v);
+	free(rc);
+}
+
+static int
+cmp_regcache(const void *a, const void *b)
+{
+	return strcmp(((const struct regcache_ent *)a)->key,
+	    ((const struct regcache_ent *)b)->key);
+}
+
+/* The cached entry of key with this tag, or NULL. */
+static const struct reginst *
+regcache_get(const struct regcache *rc, const char *key, const char *tag)
+{
+	struct regcache_ent	 k, *f;
+
+	if (rc == NULL || rc->n == 0)
+		return NULL;
+	memset(&k, 0, sizeof(k));
+	k.key = (char *)(uintptr_t)key;
+	f = bsearch(&k, rc->v, rc->n, sizeof(*rc->v), cmp_regcache);
+	return f != NULL && strcmp(f->tag, tag) == 0 ? &f->ri : NULL;
 }
 
 static int
@@ -751,9 +865,11 @@ instances_find(struct dctx *c, const char *group, bool all,
 	struct reginst		*v = NULL, **byq = NULL;
 	struct regread		 rr;
 	struct errbuf		 e2 = { 0 };
-	const char		**keys = NULL;
+	const char		**keys = NULL, **tags = NULL;
+	struct regcache_ent	*ent = NULL;
 	char			**qs = NULL, *prefix = NULL, *qprefix;
 	char			**qs2 = NULL, *qprefix2, *alt;
+	size_t			 nent = 0;
 	size_t			 nq = 0, n = 0, cap, nread = 0, pl, nq1;
 	size_t			 nq2 = 0;
 	time_t			 now;
@@ -794,6 +910,8 @@ instances_find(struct dctx *c, const char *group, bool all,
 	cap = l.n + nq + 1;
 	v = xcalloc(cap, sizeof(*v));
 	keys = xcalloc(l.n + 1, sizeof(*keys));
+	tags = xcalloc(l.n + 1, sizeof(*tags));
+	ent = xcalloc(l.n + 1, sizeof(*ent));
 	rr.c = c;
 	rr.group = group;
 	rr.v = v;
@@ -822,7 +940,21 @@ instances_find(struct dctx *c, const char *group, bool all,
 		free(alt);
 		if (all || v[n].queue == NULL ||
 		    !has_queue(qs, nq1, nq, v[n].queue)) {
+			const struct reginst	*cached;
+
+			/* Read earlier in this process and unchanged. */
+			cached = regcache_get(c->regcache, k, l.v[i].tag);
+			if (cached != NULL) {
+				reginst_clear(&v[n]);
+				reginst_copy(&v[n], cached);
+				ent[nent].key = xstrdup(k);
+				ent[nent].tag = xstrdup(l.v[i].tag);
+				reginst_copy(&ent[nent++].ri, cached);
+				n++;
+				continue;
+			}
 			keys[nread] = k;
+			tags[nread] = l.v[i].tag;
 			rr.idx[nread++] = n;
 		}
 		n++;
@@ -830,6 +962,19 @@ instances_find(struct dctx *c, const char *group, bool all,
 	if (nread > 0 && store_get_many(c->store, keys, nread,
 	    STORE_OBJECT_MAX, on_registry_entry, &rr, eb) == -1)
 		goto out;
+	/* What was read (or reused) is the cache for the next call. */
+	for (size_t i = 0; i < nread; i++) {
+		ent[nent].key = xstrdup(keys[i]);
+		ent[nent].tag = xstrdup(tags[i]);
+		reginst_copy(&ent[nent++].ri, &v[rr.idx[i]]);
+	}
+	regcache_free(c->regcache);
+	c->regcache = xcalloc(1, sizeof(*c->regcache));
+	c->regcache->v = ent;
+	c->regcache->n = nent;
+	ent = NULL;
+	qsort(c->regcache->v, c->regcache->n, sizeof(*c->regcache->v),
+	    cmp_regcache);
 	/* Each queue to its entry, by queue name. */
 	byq = xcalloc(n + 1, sizeof(*byq));
 	for (size_t i = 0; i < n; i++)
@@ -854,7 +999,7 @@ instances_find(struct dctx *c, const char *group, bool all,
 		    qprefix2));
 		v[n].queue = xstrdup(qs[i]);
 		v[n].has_queue = true;
-		v[n].stale = false;
+		v[n].stale = true;	/* no registry entry: not live */
 		n++;
 	}
 	if (!all) {
@@ -870,6 +1015,7 @@ instances_find(struct dctx *c, const char *group, bool all,
 			free(v[i].queue);
 			free(v[i].current_id);
 			free(v[i].in_progress);
+			free(v[i].dup);
 		}
 		n = k;
 	}
@@ -883,6 +1029,17 @@ instances_find(struct dctx *c, const char *group, bool all,
 		reginsts_free(v, n);
 	free(byq);
 	free(keys);
+	free(tags);
+	if (ent != NULL) {
+		struct regcache	 tmp = { ent, nent };
+
+		for (size_t i = 0; i < tmp.n; i++) {
+			free(tmp.v[i].key);
+			free(tmp.v[i].tag);
+			reginst_clear(&tmp.v[i].ri);
+		}
+		free(ent);
+	}
 	free(rr.idx);
 	store_listing_release(&l);
 	if (qs != NULL) {
@@ -894,4 +1051,47 @@ instances_find(struct dctx *c, const char *group, bool all,
 	free(qprefix);
 	free(qprefix2);
 	return ret_code;
+}
+
+/*
+ * Find the deployment 'what' names (an ID in any group, or a group's
+ * latest) and the group it belongs to.  -1 with EK_NOINPUT when there
+ * is none, EK_USAGE when 'what' is neither.
+ */
+int
+deployment_find(struct dctx *c, const char *what, struct deployment *ret,
+    const struct deployer_group **ret_g, struct errbuf *eb)
+{
+	struct deployment	*v = NULL;
+	struct errbuf		 e2 = { 0 };
+	size_t			 n = 0;
+
+	if (deployment_id_check("ID", what, &e2) == 0) {
+		for (size_t i = 0; i < c->cfg.ngroups; i++) {
+			if (deployment_load(c, c->cfg.groups[i].name, what,
+			    ret, &e2) == 0) {
+				*ret_g = &c->cfg.groups[i];
+				return 0;
+			}
+			if (e2.kind != EK_NOINPUT) {
+				*eb = e2;
+				return -1;
+			}
+		}
+		return errbuf_set(eb, EK_NOINPUT, "no deployment '%s' in any "
+		    "group of '%s'", what, c->cfgpath);
+	}
+	if ((*ret_g = dctx_group(c, what, eb)) == NULL)
+		return -1;
+	if (deployment_list(c, what, &v, &n, eb) == -1)
+		return -1;
+	if (n == 0) {
+		deployments_free(v, n);
+		return errbuf_set(eb, EK_NOINPUT, "group '%s' has no "
+		    "deployments yet", what);
+	}
+	*ret = v[0];
+	memset(&v[0], 0, sizeof(v[0]));
+	deployments_free(v, n);
+	return 0;
 }

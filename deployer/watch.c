@@ -267,18 +267,37 @@ view_release(struct view *v, size_t n)
 }
 
 /*
- * Send the deployment's message to every instance of batch b, all at
- * once (fanout.c).
+ * Send the deployment's message to the instances of batch b, all at
+ * once (fanout.c); with 'again', only to those that have not answered
+ * yet (a batch a driver that died had marked as sent: it may have died
+ * before sending; a host that got the message twice runs it once).
  */
 static int
-send_batch(struct dctx *c, struct deployment *d, size_t b, struct errbuf *eb)
+send_batch(struct dctx *c, struct deployment *d, size_t b, bool again,
+    struct errbuf *eb)
 {
-	time_t	now = time(NULL);
+	return fanout_send(c, d, b, again, eb);
+}
 
-	if (fanout_send(c, d, b, false, eb) == -1)
-		return -1;
+/*
+ * Record batch b as sent before sending it: a driver killed in between
+ * leaves a batch that `resume` sends again to whoever has not answered,
+ * never one that was sent and not recorded.
+ */
+static int
+mark_batch(struct dctx *c, struct deployment *d, size_t b,
+    struct errbuf *eb)
+{
+	time_t	 now;
+
+	now = time(NULL);
 	d->batch_sent[b] = now;
-	return 0;
+	for (size_t i = 0; i < d->ninst; i++)
+		if (d->inst[i].batch == b && d->inst[i].state == IS_PENDING) {
+			d->inst[i].state = IS_SENT;
+			d->inst[i].started = now;
+		}
+	return deployment_save(c, d, eb);
 }
 
 static void
@@ -289,15 +308,18 @@ sleep_ms(unsigned ms)
 
 /*
  * Wait for batch b: 0 when every instance succeeded, 1 when one failed
- * or timed out, -1 on a store error.
+ * or timed out, -1 on a store error, or what drive_tick() said
+ * (DRIVE_LEAVE, DRIVE_LOST; a stop is remembered in *stop and the batch
+ * is waited for all the same: its hosts finish).
  */
 static int
 wait_batch(struct dctx *c, struct deployment *d, size_t b, struct view *v,
-    struct errbuf *eb)
+    int *stop, struct errbuf *eb)
 {
 	time_t		 deadline = d->batch_sent[b] + (time_t)d->timeout;
 	unsigned	 ms = dctx_poll_first_ms(c);
 	bool		 done, failed;
+	int		 t;
 
 	for (;;) {
 		done = true;
@@ -324,6 +346,17 @@ wait_batch(struct dctx *c, struct deployment *d, size_t b, struct view *v,
 		view_update(v, d);
 		if (done)
 			return failed ? 1 : 0;
+		t = drive_tick(c, d, eb);
+		if (t == -1 || t == DRIVE_LEAVE || t == DRIVE_LOST)
+			return t;
+		if ((t == DRIVE_STOP || t == DRIVE_STOP_ROLLBACK) &&
+		    *stop == 0) {
+			*stop = t;
+			printf("stop requested by %s: waiting for the %s of "
+			    "batch %zu to finish\n", d->stopped_by != NULL ?
+			    d->stopped_by : "?", "instances", b + 1);
+			fflush(stdout);
+		}
 		/*
 		 * Soon after the batch was sent, then backing off to the
 		 * cap: a batch of one trivial deployment is seen done in
@@ -382,6 +415,10 @@ deployment_print(const struct deployment *d, bool details)
 		if (di->state == IS_TIMEDOUT)
 			printf("  %s: timed out: %s\n", di->name,
 			    di->message != NULL ? di->message : "no answer");
+		else if (di->state == IS_FAILED && di->event == NULL &&
+		    di->message != NULL)
+			/* Refused (Rejected, Skipped) or not sent. */
+			printf("  %s: %s\n", di->name, di->message);
 		else if (di->state == IS_FAILED) {
 			printf("  %s: failed in %s: %s: %s\n", di->name,
 			    di->event != NULL ? di->event : "-",
@@ -394,53 +431,217 @@ deployment_print(const struct deployment *d, bool details)
 	fflush(stdout);
 }
 
+/* End d with status st, save it and print the summary. */
+static int
+finish(struct dctx *c, struct deployment *d, const char *st,
+    struct errbuf *eb)
+{
+	char	 now[32];
+
+	free(d->status);
+	d->status = xstrdup(st);
+	ts_now(now);
+	free(d->finished_at);
+	d->finished_at = xstrdup(now);
+	if (deployment_save(c, d, eb) == -1)
+		return -1;
+	deployment_print(d, true);
+	return 0;
+}
+
 /*
- * Roll d out from its first unsent batch (batches already sent are
- * waited for again, so a later `status --watch` resumes).  With nowait,
- * return after sending the next batch.  Returns 0 succeeded (or sent),
- * 1 failed, -1 with eb set.  d's status is saved when it ends.
+ * Roll d out from its first unsent batch.  Batches already sent are
+ * waited for again (`deployer resume`), sent again only to instances
+ * with no progress document yet (a host runs a deployment once).  The caller
+ * holds the lease (drive.c).  Returns 0 succeeded, 1 failed or stopped
+ * (d->status says which), -1 with eb set, DRIVE_LEAVE (interrupted, d
+ * left in progress) or DRIVE_LOST (another driver took over).
  */
 int
 rollout_run(struct dctx *c, const struct deployer_group *g,
-    struct deployment *d, bool nowait, struct errbuf *eb)
+    struct deployment *d, struct errbuf *eb)
 {
 	struct view	 v = { 0 };
-	char		 now[32];
-	int		 r = 0, ret = -1;
+	int		 r = 0, ret = -1, stop = 0, t;
 
+	(void)g;
 	v.tty = isatty(STDOUT_FILENO) == 1;
 	v.last = xcalloc(d->ninst + 1, sizeof(*v.last));
 	if ((v.fan = fanout_new(d, eb)) == NULL)
 		goto out;
 	for (size_t b = 0; b < d->nbatches; b++) {
 		if (d->batch_sent[b] == 0) {
-			if (send_batch(c, d, b, eb) == -1 ||
-			    deployment_save(c, d, eb) == -1)
-				goto out;
-			if (nowait) {
-				printf("sent batch %zu of %zu of deployment "
-				    "%s; follow it with 'deployer status %s "
-				    "--watch'\n", b + 1, d->nbatches, d->id,
-				    d->id);
-				ret = 0;
+			t = stop != 0 ? stop : drive_tick(c, d, eb);
+			if (t == -1 || t == DRIVE_LEAVE || t == DRIVE_LOST) {
+				ret = t;
 				goto out;
 			}
+			if (t == DRIVE_STOP || t == DRIVE_STOP_ROLLBACK) {
+				stop = t;
+				break;
+			}
+			if (mark_batch(c, d, b, eb) == -1 ||
+			    send_batch(c, d, b, false, eb) == -1 ||
+			    deployment_save(c, d, eb) == -1)
+				goto out;
+		} else {
+			/* Sent by a driver before this one (resume). */
+			if (send_batch(c, d, b, true, eb) == -1 ||
+			    deployment_save(c, d, eb) == -1)
+				goto out;
 		}
-		if ((r = wait_batch(c, d, b, &v, eb)) == -1)
+		r = wait_batch(c, d, b, &v, &stop, eb);
+		if (r == -1 || r == DRIVE_LEAVE || r == DRIVE_LOST) {
+			ret = r;
 			goto out;
+		}
 		if (r == 1)
 			break;
 	}
-	free(d->status);
-	d->status = xstrdup(r == 1 ? "Failed" : "Succeeded");
-	ts_now(now);
-	free(d->finished_at);
-	d->finished_at = xstrdup(now);
-	if (deployment_save(c, d, eb) == -1)
+	if (stop != 0) {
+		d->stop_rollback = stop == DRIVE_STOP_ROLLBACK;
+		if (finish(c, d, "Stopped", eb) == -1)
+			goto out;
+		printf("deployment %s stopped by %s\n", d->id,
+		    d->stopped_by != NULL ? d->stopped_by : "?");
+		ret = 1;
 		goto out;
-	deployment_print(d, true);
+	}
+	if (finish(c, d, r == 1 ? "Failed" : "Succeeded", eb) == -1)
+		goto out;
 	ret = r;
  out:
+	fflush(stdout);
 	view_release(&v, d->ninst);
 	return ret;
+}
+
+/*
+ * Follow d until it ends without sending anything (`status --watch`):
+ * 0 Succeeded, 1 Failed, Stopped or Superseded, -1 with eb (EK_TEMP
+ * when nobody drives it).
+ */
+int
+watch_only(struct dctx *c, struct deployment *d, struct errbuf *eb)
+{
+	struct deployment	 n;
+	struct view		 v = { 0 };
+	char			 what[512];
+	time_t			 created, lastcheck = 0;
+	unsigned		 ms = dctx_poll_first_ms(c);
+	int			 ret = -1, r;
+
+	v.tty = isatty(STDOUT_FILENO) == 1;
+	v.last = xcalloc(d->ninst + 1, sizeof(*v.last));
+	created = ts_parse(d->created_at);
+	printf("watching deployment %s (sequence %llu) of %s to %s\n", d->id,
+	    (unsigned long long)d->sequence, d->application, d->group);
+	fflush(stdout);
+	if ((v.fan = fanout_new(d, eb)) == NULL)
+		goto out;
+	for (;;) {
+		if (deployment_load(c, d->group, d->id, &n, eb) == -1)
+			goto out;
+		if (n.ninst != d->ninst) {
+			deployment_release(&n);
+			errbuf_set(eb, EK_DATA, "deployment %s changed its "
+			    "instances while watched", d->id);
+			goto out;
+		}
+		/*
+		 * Keep what we read of the instances; then one listing and
+		 * the documents that changed since (fanout.c).
+		 */
+		fanout_keep(&n, d);
+		fanout_bind(v.fan, &n);
+		if (fanout_poll(c, v.fan, &n, FANOUT_ALL, NULL, eb) == -1) {
+			deployment_release(&n);
+			fanout_bind(v.fan, d);
+			goto out;
+		}
+		deployment_release(d);
+		*d = n;
+		if (strcmp(d->status, "InProgress") != 0)
+			break;
+		view_update(&v, d);
+		if (time(NULL) - lastcheck >= 2) {
+			lastcheck = time(NULL);
+			if ((r = driver_describe(c, d, what, sizeof(what))) ==
+			    -1) {
+				errbuf_set(eb, EK_UNAVAIL, "%s", what);
+				goto out;
+			}
+			if (r == 0 && created != 0 &&
+			    time(NULL) - created > DEPLOYER_DRIVER_GRACE) {
+				errbuf_set(eb, EK_TEMP, "deployment %s is in "
+				    "progress with %s; continue it with "
+				    "'deployer resume %s' or stop it with "
+				    "'deployer stop %s'", d->id, what, d->id,
+				    d->id);
+				goto out;
+			}
+		}
+		sleep_ms(ms);
+		ms = ms * 2 > dctx_poll_ms(c) ? dctx_poll_ms(c) : ms * 2;
+	}
+	deployment_print(d, true);
+	ret = strcmp(d->status, "Succeeded") == 0 ? 0 : 1;
+	if (ret == 1) {
+		outcome_line(c, d, what, sizeof(what));
+		errbuf_set(eb, EK_FAILED, "%s", what);
+	}
+ out:
+	fflush(stdout);
+	view_release(&v, d->ninst);
+	return ret;
+}
+
+/*
+ * The last line for a deployment that did not succeed: how it ended and
+ * how its rollback went ("deployment d-A failed; rollback d-B FAILED on
+ * 1 of 3 instances").
+ */
+void
+outcome_line(struct dctx *c, const struct deployment *d, char *buf,
+    size_t bufsz)
+{
+	struct deployment	 rb = { 0 };
+	struct errbuf		 eb = { 0 };
+	size_t			 bad = 0;
+	int			 n;
+
+	n = snprintf(buf, bufsz, "deployment %s %s", d->id,
+	    strcmp(d->status, "Failed") == 0 ? "failed" :
+	    strcmp(d->status, "Stopped") == 0 ? "was stopped" :
+	    strcmp(d->status, "Superseded") == 0 ? "was superseded" :
+	    d->status);
+	if (n < 0 || (size_t)n >= bufsz)
+		return;
+	if (d->stopped_by != NULL && strcmp(d->status, "Stopped") == 0)
+		n += snprintf(buf + n, bufsz - (size_t)n, " by %s",
+		    d->stopped_by);
+	else if (d->superseded_by != NULL)
+		n += snprintf(buf + n, bufsz - (size_t)n, " by %s",
+		    d->superseded_by);
+	if (n < 0 || (size_t)n >= bufsz || d->rolled_back_by == NULL)
+		return;
+	if (deployment_load(c, d->group, d->rolled_back_by, &rb, &eb) == -1) {
+		(void)snprintf(buf + n, bufsz - (size_t)n, "; rollback %s: %s",
+		    d->rolled_back_by, eb.msg);
+		return;
+	}
+	for (size_t i = 0; i < rb.ninst; i++)
+		if (rb.inst[i].state != IS_SUCCEEDED)
+			bad++;
+	if (strcmp(rb.status, "Succeeded") == 0)
+		(void)snprintf(buf + n, bufsz - (size_t)n, "; rolled back by "
+		    "%s", rb.id);
+	else if (strcmp(rb.status, "InProgress") == 0)
+		(void)snprintf(buf + n, bufsz - (size_t)n, "; rollback %s is "
+		    "in progress", rb.id);
+	else
+		(void)snprintf(buf + n, bufsz - (size_t)n, "; rollback %s "
+		    "FAILED on %zu of %zu instance%s", rb.id, bad, rb.ninst,
+		    rb.ninst == 1 ? "" : "s");
+	deployment_release(&rb);
 }

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "message.h"
 #include "proc.h"
+#include "registry.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -85,6 +86,32 @@ bake_sighandler(int sig)
 }
 
 /*
+ * Only a target whose deployment succeeded is baked: not one still in
+ * progress (its batches may fail yet) nor one that failed.  A target
+ * with no deployment record (an older deployer) is baked.
+ */
+static int
+bake_succeeded(struct store *st, const char *app, const char *group,
+    const struct message *m, struct errbuf *eb)
+{
+	char	 status[32];
+	int	 r;
+
+	if ((r = deployment_status_read(st, app, group, m->deployment_id,
+	    status, sizeof(status), eb)) != 1)
+		return r;
+	if (strcmp(status, "Succeeded") == 0)
+		return 0;
+	if (strcmp(status, "InProgress") == 0)
+		return errbuf_set(eb, EK_TEMP, "the target of %s/%s, "
+		    "deployment %s, is still in progress: bake it once it "
+		    "succeeded", app, group, m->deployment_id);
+	return errbuf_set(eb, EK_DATA, "the target of %s/%s, deployment %s, "
+	    "ended %s: only a deployment that succeeded is baked", app,
+	    group, m->deployment_id, status);
+}
+
+/*
  * Bake one group's target into 'root'.  Returns the exit status: 0
  * installed, current or no target; 1 failed; else the error's.
  */
@@ -129,6 +156,8 @@ bake_one(const struct config *cfg, struct store *st, const char *app,
 		errbuf_prefix(&eb, "target.json of %s/%s: ", app, group);
 		goto fail;
 	}
+	if (bake_succeeded(st, app, group, &m, &eb) == -1)
+		goto fail;
 	/*
 	 * Only the live deployment is skipped; any other verdict but
 	 * SEQ_RUN is the engine's to refuse, in its words (exit 65).

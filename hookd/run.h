@@ -229,6 +229,8 @@ void		 visibility_extend(struct daemon *);
 void		 ack(struct run_group *, const struct queue_msg *);
 void		 on_aside(void *arg, const char *file, const char *moved_to,
 		    const char *reason);
+void		 refusal(struct run_group *, const struct message *,
+		    const char *status, const char *why);
 void		 reject(struct run_group *, const struct queue_msg *,
 		    const char *reason);
 int		 ensure_queue(struct run_group *, struct errbuf *);

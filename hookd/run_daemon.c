@@ -321,6 +321,28 @@ any_may_start(const struct daemon *d)
 }
 
 /*
+ * g's queue is gone (deleted, or its server lost it): create it again as
+ * at start, say so, and catch up from target.json, since what was sent
+ * while it was gone is lost.
+ */
+static void
+queue_recreate(struct run_group *g, const struct errbuf *why)
+{
+	struct errbuf	 eb = { 0 };
+
+	log_warnx("queue '%s' does not exist (%s); creating it again",
+	    g->qname, why->msg);
+	if (queue_ensure(g->q, &eb) == -1) {
+		log_warnx("queue '%s': cannot create it again: %s", g->qname,
+		    eb.msg);
+		return;
+	}
+	log_notice("queue '%s' created again", g->qname);
+	(void)register_instance(g, false);
+	(void)catch_up(g);
+}
+
+/*
  * One receive on g's queue (SQS: a long poll of 'wait' seconds; spool:
  * none), and the message handled (serialized) or its deployment
  * started (parallel_groups).  Returns 1 when a message came, 0 when
@@ -366,6 +388,8 @@ take_one(struct run_group *g, unsigned wait, struct retry *rt)
 			log_warnx("queue '%s': %s, skipping", g->qname, eb.msg);
 			return 1;
 		}
+		if (eb.kind == EK_NOINPUT)
+			queue_recreate(g, &eb);
 		svc_result(&g->queue_state, "queue", rc, &eb);
 		(void)retry_wait(rt);
 		return -1;

@@ -31,6 +31,7 @@
 #include "http.h"
 #include "log.h"
 #include "message.h"
+#include "progress.h"
 #include "queue.h"
 #include "run.h"
 #include "store.h"
@@ -388,10 +389,12 @@ handled(struct run_group *g, const struct message *m,
 	switch (rv) {
 	case OUT_REJECTED:
 		reject(g, qm, v->reason);
+		refusal(g, m, PROGRESS_REJECTED, v->reason);
 		break;
 	case OUT_CURRENT:
 		log_info("%s for deployment %s not run: %s", qm != NULL ?
 		    "message" : "target.json", m->deployment_id, v->reason);
+		refusal(g, m, PROGRESS_SKIPPED, v->reason);
 		ack(g, qm);
 		break;
 	case OUT_KEPT:

@@ -13,8 +13,10 @@
 
 #include "errbuf.h"
 #include "log.h"
+#include "message.h"
 #include "progress.h"
 #include "queue.h"
+#include "registry.h"
 #include "run.h"
 #include "state.h"
 #include "store.h"
@@ -104,10 +106,54 @@ store_put_logged(struct daemon *d, const char *key, const char *text,
  * Write group g's registry entry; best effort unless 'must' (then
  * retried).
  */
+/*
+ * Another daemon writing g's registry entry (the same instance id
+ * twice): say so in the log and in the entry (ri's dup_* from *peer).
+ * The first registration of g is the start (a restart is no duplicate).
+ */
+static void
+registry_peer(struct run_group *g, struct registry_info *ri,
+    struct registry_peer *peer)
+{
+	struct errbuf	 eb = { 0 };
+	bool		 at_start;
+
+	at_start = g->hb_last.tv_sec == 0 && g->hb_last.tv_nsec == 0;
+	if (registry_peer_check(g->d->st, g->regkey, at_start, peer,
+	    &eb) == 1) {
+		log_warnx("another hookd (boot id %s, host %s, pid %ld) "
+		    "writes the registry entry of instance '%s' in %s/%s: two "
+		    "hosts have the same instance id", peer->boot_id,
+		    peer->hostname, peer->pid, g->d->instance, g->app,
+		    g->group);
+		ri->dup_boot_id = peer->boot_id;
+		ri->dup_hostname = peer->hostname;
+		ri->dup_pid = peer->pid;
+		ri->dup_last_seen = peer->last_seen;
+	}
+}
+
+/* Tell the deployer at once why m is not run here (registry.h). */
+void
+refusal(struct run_group *g, const struct message *m, const char *status,
+    const char *why)
+{
+	struct errbuf	 eb = { 0 };
+	char		*reason;
+
+	reason = xasprintf("%s: %s", status, why);
+	if (progress_write_refusal(g->d->st, m, g->d->instance, status,
+	    reason, &eb) == -1)
+		log_warnx("deployment %s: cannot say why it is not run: %s",
+		    m->deployment_id, eb.msg);
+	free(reason);
+}
+
 int
 register_instance(struct run_group *g, bool must)
 {
 	struct daemon		*d = g->d;
+	struct registry_peer	 peer;
 	struct registry_info	 ri;
 	struct state		 st;
 	struct errbuf		 eb = { 0 };
@@ -138,6 +184,8 @@ register_instance(struct run_group *g, bool must)
 		ri.auto_scaling_group = d->so.group;
 		ri.heartbeat_timeout = d->so.heartbeat_timeout;
 	}
+	ri.last_sequence = st.last_sequence;
+	registry_peer(g, &ri, &peer);
 	text = registry_dump(&ri, &len);
 	retry_init(&rt, d, 0);
 	do {

@@ -21,6 +21,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "aws/client.h"
+#include "aws/creds.h"
 #include "aws/imds.h"
 #include "caps.h"
 #include "config.h"
@@ -209,6 +210,68 @@ groups_release(struct daemon *d)
 	d->ngroups = 0;
 }
 
+/*
+ * `hookd run -n`: the file's syntax, then what the start would resolve:
+ * the groups, the instance id and, for S3 or SQS, the region and the
+ * credentials.  Nothing is contacted but instance metadata.  Returns the
+ * exit status (78 for what the start would refuse).
+ */
+static int
+check_resolve(struct daemon *d, const char *arg_group)
+{
+	struct aws_credprov	*cp = NULL;
+	const struct aws_creds	*cr;
+	struct errbuf		 eb = { 0 };
+	const char		*what = "group";
+	int			 ret = 0;
+
+	log_init("hookd", LOG_TO_STDERR, 0);
+	d->imds = imds_new(NULL);
+	if (groups_setup(d, arg_group, &eb) == -1)
+		goto fail;
+	for (size_t i = 0; i < d->ngroups; i++)
+		printf("deployment group '%s' of application '%s' (from %s)\n",
+		    d->groups[i].group, d->groups[i].app,
+		    d->groups[i].group_source);
+	what = "instance";
+	if (identity(d, &eb) == -1)
+		goto fail;
+	if (strcmp(d->cfg.queue, "sqs") == 0 ||
+	    strncmp(d->cfg.store, "s3://", 5) == 0) {
+		struct aws_client_config	 cc;
+
+		memset(&cc, 0, sizeof(cc));
+		cc.region = d->cfg.region;
+		cc.imds = d->imds;
+		cc.sqs_protocol = d->cfg.sqs_protocol;
+		what = "region";
+		if ((d->aws = aws_client_new(&cc, &eb)) == NULL)
+			goto fail;
+		printf("region %s\n", aws_client_region(d->aws));
+		what = "credentials";
+		cp = aws_credprov_new(NULL, d->imds);
+		if (aws_credprov_get(cp, &cr, &eb) == -1)
+			goto fail;
+		printf("AWS credentials from the %s\n",
+		    aws_creds_source_name(cr->source));
+	}
+	printf("configuration OK (the queue '%s' and the store '%s' were not "
+	    "contacted)\n", d->cfg.queue, d->cfg.store);
+	goto out;
+ fail:
+	fflush(stdout);
+	fprintf(stderr, "hookd: %s: %s\n", what, eb.msg);
+	ret = errbuf_exitcode(&eb);
+ out:
+	aws_credprov_free(cp);
+	groups_release(d);
+	aws_client_free(d->aws);
+	imds_free(d->imds);
+	free(d->instance);
+	config_release(&d->cfg);
+	return ret;
+}
+
 static __dead void
 start_error(struct daemon *d, const struct errbuf *eb)
 {
@@ -312,11 +375,8 @@ cmd_run(int argc, char **argv)
 		return errbuf_exitcode(&eb);
 	}
 	d.grace = d.grace_flag ? (unsigned)grace : d.cfg.shutdown_grace;
-	if (check) {
-		printf("configuration OK\n");
-		config_release(&d.cfg);
-		return 0;
-	}
+	if (check)
+		return check_resolve(&d, arg_group);
 
 	/* 2. Logging: the journal under systemd, else stderr. */
 	log_init("hookd", fg ? LOG_TO_STDERR : LOG_TO_AUTO,

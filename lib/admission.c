@@ -165,4 +165,5 @@ admission_spec(const struct admission *a, const struct message *m,
 	sp->bundle = bundle;
 	sp->sha256 = m->sha256;
 	sp->commit = m->commit[0] != '\0' ? m->commit : NULL;
+	sp->ignore_stop_failures = m->ignore_stop_failures;
 }

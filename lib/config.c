@@ -1323,7 +1323,7 @@ check_groups(struct cctx *c, struct deployer_config *dcfg,
 		g = &dcfg->groups[dcfg->ngroups++];
 		g->name = xstrdup(k->value);
 		g->line = k->line;
-		g->dc.kind = DC_ALL_AT_ONCE;
+		g->dc.kind = DC_ONE_AT_A_TIME;	/* CodeDeploy's default */
 		g->rollback_on_failure = true;
 		g->timeout = DEPLOYER_TIMEOUT_DEFAULT;
 		if (ynode_is_null(v))

@@ -167,7 +167,7 @@ struct deploy_config {
 
 struct deployer_group {
 	char			*name;
-	struct deploy_config	 dc;		/* default AllAtOnce */
+	struct deploy_config	 dc;		/* default OneAtATime */
 	bool			 rollback_on_failure;	/* default true */
 	unsigned		 timeout;	/* s, default 3600 */
 	unsigned long		 line;		/* where it was declared */

@@ -51,13 +51,19 @@
 	X(archive_read_support_filter_gzip)                     \
 	X(archive_read_support_format_tar)                      \
 	X(archive_read_support_format_zip_seekable)             \
+	X(archive_write_add_filter_gzip)                        \
 	X(archive_write_close)                                  \
+	X(archive_write_data)                                   \
 	X(archive_write_data_block)                             \
 	X(archive_write_disk_new)                               \
 	X(archive_write_disk_set_options)                       \
 	X(archive_write_finish_entry)                           \
 	X(archive_write_free)                                   \
-	X(archive_write_header)
+	X(archive_write_header)                                 \
+	X(archive_write_new)                                    \
+	X(archive_write_open_filename)                          \
+	X(archive_write_set_filter_option)                      \
+	X(archive_write_set_format_pax_restricted)
 
 DL_ARCHIVE_SYMS(DL_DECLARE)
 
@@ -107,13 +113,20 @@ DL_ARCHIVE_SYMS(DL_DECLARE)
 #define archive_read_support_format_tar	DL_A(archive_read_support_format_tar)
 #define archive_read_support_format_zip_seekable \
 	DL_A(archive_read_support_format_zip_seekable)
+#define archive_write_add_filter_gzip	DL_A(archive_write_add_filter_gzip)
 #define archive_write_close	DL_A(archive_write_close)
+#define archive_write_data	DL_A(archive_write_data)
 #define archive_write_data_block	DL_A(archive_write_data_block)
 #define archive_write_disk_new	DL_A(archive_write_disk_new)
 #define archive_write_disk_set_options	DL_A(archive_write_disk_set_options)
 #define archive_write_finish_entry	DL_A(archive_write_finish_entry)
 #define archive_write_free	DL_A(archive_write_free)
 #define archive_write_header	DL_A(archive_write_header)
+#define archive_write_new	DL_A(archive_write_new)
+#define archive_write_open_filename	DL_A(archive_write_open_filename)
+#define archive_write_set_filter_option	DL_A(archive_write_set_filter_option)
+#define archive_write_set_format_pax_restricted \
+	DL_A(archive_write_set_format_pax_restricted)
 #endif
 
 #endif /* HOOKD_DL_ARCHIVE_H */

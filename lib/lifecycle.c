@@ -1414,6 +1414,15 @@ run_events(struct engine *e)
 			if (e->live_ok)
 				r = run_event(e, ev, &live, lg->deployment_id,
 				    false, &rep, &eb);
+			if (r == -1 && e->spec->ignore_stop_failures &&
+			    !rep.stopped && !proc_stop_requested()) {
+				deploylog_printf(&e->log, lc_event_name(ev),
+				    "warning: failed (%s), ignored: "
+				    "--ignore-application-stop-failures",
+				    rep.outcome[0] != '\0' ? rep.outcome :
+				    eb.msg);
+				r = 0;
+			}
 			break;
 		case LC_BLOCK_TRAFFIC:
 			if (e->livedir == NULL) {

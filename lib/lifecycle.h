@@ -62,6 +62,12 @@ struct deploy_spec {
 	enum file_exists_behavior file_exists_behavior;	/* UNSET: appspec's */
 	bool		 strict;	/* an appspec warning fails it */
 	struct bundle_limits limits;	/* zero: bundle_limits_default() */
+	/*
+	 * Go on past a failed ApplicationStop, BeforeBlockTraffic or
+	 * AfterBlockTraffic of the live revision, with a warning in the
+	 * log (CodeDeploy's --ignore-application-stop-failures).
+	 */
+	bool		 ignore_stop_failures;
 	const struct deploy_traffic *traffic;	/* NULL: no traffic control
 						   (no Block/AllowTraffic) */
 	/*

@@ -438,6 +438,16 @@ parse_fields(struct message *m, json_t *root, struct errbuf *eb)
 	    check_text("created_by", m->created_by, MESSAGE_TEXT_MAX, false,
 	    eb) == -1)
 		goto out;
+	if ((v = json_object_get(root, "ignore_application_stop_failures")) !=
+	    NULL) {
+		if (!json_is_boolean(v)) {
+			errbuf_set(eb, EK_DATA, "ignore_application_stop_"
+			    "failures: must be true or false, not %s",
+			    json_type_name(v));
+			goto out;
+		}
+		m->ignore_stop_failures = json_is_true(v);
+	}
 	if (get_string(root, "signature", "signature", true, &m->signature,
 	    eb) == -1 || (m->signature != NULL &&
 	    msg_check_hex("signature", m->signature, 64, eb) == -1))
@@ -533,6 +543,10 @@ build_json(const struct message *m, bool with_signature)
 	    "created_at", m->created_at, "created_by", m->created_by);
 	if (root == NULL)
 		return NULL;
+	/* Only when set: older messages keep their canonical form. */
+	if (m->ignore_stop_failures)
+		(void)json_object_set_new(root,
+		    "ignore_application_stop_failures", json_true());
 	if (m->no_traffic_control)
 		(void)json_object_set_new(root, "traffic_control",
 		    json_false());

@@ -52,6 +52,12 @@ struct message {
 	time_t		 created;	/* created_at in seconds (UTC) */
 	char		*created_by;	/* printable ASCII */
 	char		*signature;	/* 64 lowercase hex digits, or NULL */
+	/*
+	 * "ignore_application_stop_failures": true (absent: false): go on
+	 * past a failed ApplicationStop, BeforeBlockTraffic or
+	 * AfterBlockTraffic of the live revision (CodeDeploy's flag).
+	 */
+	bool		 ignore_stop_failures;
 	bool		 no_traffic_control;	/* "traffic_control": false
 					   (deployer --no-traffic-control):
 					   no Block/AllowTraffic */

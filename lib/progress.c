@@ -1,20 +1,23 @@
 /* SPDX-License-Identifier: ISC */
 /*
  * progress.c: the per-instance progress document and the registry entry
- * of progress.h, as jansson objects.  Building and dumping only; the
- * daemon decides when to write them and where.
+ * of progress.h, as jansson objects: built and dumped for the daemon,
+ * parsed for the deployer.  No I/O; the callers decide where.
  */
 #include "compat.h"
 
 #include <sys/types.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "appspec.h"
+#include "errbuf.h"
 #include "lifecycle.h"
 #include "progress.h"
 #include "state.h"
@@ -256,11 +259,32 @@ progress_dump(struct progress *p, size_t *ret_len)
 	return dump(p->doc, ret_len);
 }
 
+const char *
+registry_boot_id(void)
+{
+	static char	 id[REGISTRY_BOOT_ID_LEN + 1];
+	unsigned char	 r[REGISTRY_BOOT_ID_LEN / 2];
+
+	if (id[0] != '\0')
+		return id;
+	if (getentropy(r, sizeof(r)) == -1) {
+		unsigned long long	 v;
+
+		v = (unsigned long long)time(NULL) * 65599ULL ^
+		    (unsigned long long)getpid();
+		for (size_t i = 0; i < sizeof(r); i++, v >>= 4)
+			r[i] = (unsigned char)(v * 31 + i);
+	}
+	for (size_t i = 0; i < sizeof(r); i++)
+		(void)snprintf(id + 2 * i, 3, "%02x", r[i]);
+	return id;
+}
+
 char *
 registry_dump(const struct registry_info *ri, size_t *ret_len)
 {
-	json_t	*d, *cur, *cu;
-	char	*text;
+	json_t	*d, *cur, *cu, *dup;
+	char	*text, host[256];
 
 	if ((d = json_object()) == NULL)
 		abort();
@@ -296,7 +320,158 @@ registry_dump(const struct registry_info *ri, size_t *ret_len)
 		(void)json_object_set_new(d, "catching_up", cu);
 	} else
 		(void)json_object_set_new(d, "catching_up", json_null());
+	setstr(d, "boot_id", ri->boot_id != NULL ? ri->boot_id :
+	    registry_boot_id());
+	if (gethostname(host, sizeof(host)) == -1)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
+	setstr(d, "hostname", host[0] != '\0' ? host : NULL);
+	(void)json_object_set_new(d, "last_sequence",
+	    json_integer((json_int_t)ri->last_sequence));
+	if (ri->dup_boot_id != NULL) {
+		if ((dup = json_object()) == NULL)
+			abort();
+		setstr(dup, "boot_id", ri->dup_boot_id);
+		setstr(dup, "hostname", ri->dup_hostname);
+		(void)json_object_set_new(dup, "pid",
+		    json_integer((json_int_t)ri->dup_pid));
+		setstr(dup, "last_seen", ri->dup_last_seen);
+		(void)json_object_set_new(d, "duplicate", dup);
+	} else
+		(void)json_object_set_new(d, "duplicate", json_null());
 	text = dump(d, ret_len);
 	json_decref(d);
 	return text;
+}
+
+/* --- readers --- */
+
+static const char *
+jstr(json_t *o, const char *key)
+{
+	return json_string_value(json_object_get(o, key));
+}
+
+static uint64_t
+juint(json_t *o, const char *key)
+{
+	json_int_t	 v;
+
+	v = json_integer_value(json_object_get(o, key));
+	return v > 0 ? (uint64_t)v : 0;
+}
+
+static json_t *
+load_object(const char *buf, size_t len, const char *what,
+    struct errbuf *eb)
+{
+	json_error_t	 je;
+	json_t		*o;
+
+	o = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (o == NULL) {
+		errbuf_set(eb, EK_DATA, "%s: not JSON: %s", what, je.text);
+		return NULL;
+	}
+	if (!json_is_object(o)) {
+		json_decref(o);
+		errbuf_set(eb, EK_DATA, "%s: not a JSON object", what);
+		return NULL;
+	}
+	return o;
+}
+
+int
+progress_parse(const char *buf, size_t len, struct progress_view *ret,
+    struct errbuf *eb)
+{
+	json_t	*o;
+
+	memset(ret, 0, sizeof(*ret));
+	if ((o = load_object(buf, len, "progress document", eb)) == NULL)
+		return -1;
+	if (jstr(o, "status") == NULL) {
+		json_decref(o);
+		return errbuf_set(eb, EK_DATA, "progress document: no "
+		    "\"status\"");
+	}
+	ret->doc = o;
+	ret->deployment_id = jstr(o, "deployment_id");
+	ret->instance = jstr(o, "instance");
+	ret->sequence = juint(o, "sequence");
+	ret->status = jstr(o, "status");
+	ret->event = jstr(o, "event");
+	ret->message = jstr(o, "message");
+	ret->script = jstr(o, "script");
+	ret->tail = jstr(o, "tail");
+	ret->started_at = jstr(o, "started_at");
+	ret->finished_at = jstr(o, "finished_at");
+	return 0;
+}
+
+void
+progress_view_release(struct progress_view *v)
+{
+	if (v->doc != NULL)
+		json_decref(v->doc);
+	memset(v, 0, sizeof(*v));
+}
+
+int
+registry_parse(const char *buf, size_t len, struct registry_view *ret,
+    struct errbuf *eb)
+{
+	json_t	*o, *cur, *dup;
+
+	memset(ret, 0, sizeof(*ret));
+	if ((o = load_object(buf, len, "registry entry", eb)) == NULL)
+		return -1;
+	if (jstr(o, "instance") == NULL) {
+		json_decref(o);
+		return errbuf_set(eb, EK_DATA, "registry entry: no "
+		    "\"instance\"");
+	}
+	ret->doc = o;
+	ret->instance = jstr(o, "instance");
+	ret->queue = jstr(o, "queue");
+	ret->last_seen = jstr(o, "last_seen");
+	cur = json_object_get(o, "current");
+	ret->current_id = jstr(cur, "deployment_id");
+	ret->current_sequence = juint(cur, "sequence");
+	ret->last_sequence = juint(o, "last_sequence");
+	ret->in_progress_id = jstr(o, "in_progress");
+	ret->boot_id = jstr(o, "boot_id");
+	ret->hostname = jstr(o, "hostname");
+	ret->catching_up = json_object_get(o, "catching_up");
+	if (!json_is_object(ret->catching_up))
+		ret->catching_up = NULL;
+	dup = json_object_get(o, "duplicate");
+	if ((ret->dup_boot_id = jstr(dup, "boot_id")) != NULL) {
+		ret->dup_hostname = jstr(dup, "hostname");
+		ret->dup_last_seen = jstr(dup, "last_seen");
+	}
+	return 0;
+}
+
+void
+registry_view_release(struct registry_view *v)
+{
+	if (v->doc != NULL)
+		json_decref(v->doc);
+	memset(v, 0, sizeof(*v));
+}
+
+bool
+progress_status_final(const char *s)
+{
+	return s != NULL && (strcmp(s, PROGRESS_SUCCEEDED) == 0 ||
+	    progress_status_failed(s));
+}
+
+bool
+progress_status_failed(const char *s)
+{
+	return s != NULL && (strcmp(s, PROGRESS_FAILED) == 0 ||
+	    strcmp(s, PROGRESS_REJECTED) == 0 ||
+	    strcmp(s, PROGRESS_SKIPPED) == 0);
 }

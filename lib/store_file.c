@@ -161,7 +161,8 @@ copy_stream(int in, int out, char *mem, uint64_t max, size_t *ret_len,
 	int		 ret = -1;
 
 	digest_init(&d);
-	if (digest_start(&d, eb) == -1) {
+	/* No hash unless asked: reading loads no libcrypto. */
+	if (ret_etag != NULL && digest_start(&d, eb) == -1) {
 		errbuf_prefix(eb, "cannot hash '%s': ", what);
 		goto out;
 	}
@@ -187,7 +188,8 @@ copy_stream(int in, int out, char *mem, uint64_t max, size_t *ret_len,
 			errbuf_errno(eb, EK_IO, "cannot write '%s'", what);
 			goto out;
 		}
-		if (digest_update(&d, iob, (size_t)n, eb) == -1) {
+		if (ret_etag != NULL &&
+		    digest_update(&d, iob, (size_t)n, eb) == -1) {
 			errbuf_prefix(eb, "cannot hash '%s': ", what);
 			goto out;
 		}
@@ -224,7 +226,8 @@ sf_get(struct store *s, const char *key, size_t max, char **ret_data,
 		goto out;
 	}
 	data = xmalloc(max + 1);
-	if (copy_stream(fd, -1, data, max, &len, etag, key, eb) == -1)
+	if (copy_stream(fd, -1, data, max, &len, ret_etag != NULL ? etag :
+	    NULL, key, eb) == -1)
 		goto out;
 	data[len] = '\0';
 	*ret_data = data;

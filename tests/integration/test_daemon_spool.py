@@ -26,7 +26,18 @@ def test_run_n_checks_the_config(ws):
     good = write_config(ws.base / "good.yml", **spool_config(ws))
     r = run([binary("hookd"), "run", "-n", "-c", str(good)])
     assert r.returncode == 0, r.stderr
-    assert r.stdout == "configuration OK\n"
+    assert r.stdout.splitlines()[-1].startswith("configuration OK (the "
+                                                "queue")
+    assert "deployment group 'production' of application 'app'" in r.stdout
+    # -n resolves the group as the start does (issue 17): none is 78
+    nogroup = write_config(ws.base / "nogroup.yml",
+                           **dict(spool_config(ws), deployment_group=None))
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DEPLOYMENT_GROUP_NAME",)}
+    env["AWS_EC2_METADATA_DISABLED"] = "true"
+    r = run([binary("hookd"), "run", "-n", "-c", str(nogroup)], env=env)
+    assert r.returncode == 78, r.stdout + r.stderr
+    assert "hookd: group: no deployment group" in r.stderr
     bad = ws.base / "bad.yml"
     bad.write_text("application: app\nkeep_releases: lots\n")
     r = run([binary("hookd"), "run", "-n", "-c", str(bad)])
@@ -125,7 +136,11 @@ def test_duplicate_and_older_sequence_are_not_run(ws, daemon):
                "not above the installed sequence 5")
     wait_for(spool.empty, 10, what="both messages to be acknowledged")
     assert len(events(ws)) == n
-    assert store.progress(old["deployment_id"]) is None
+    # the deployer hears why at once (issue 17): Skipped, with the reason
+    p = store.progress(old["deployment_id"])
+    assert p["status"] == "Skipped", p
+    assert p["message"] == ("Skipped: sequence 4 is not above the "
+                            "installed sequence 5")
     assert h.stop() == 0
 
 

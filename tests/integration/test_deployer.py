@@ -148,6 +148,14 @@ def test_dirty_tree_is_refused(ws, daemon):
     assert r.returncode == 0, r.stdout + r.stderr
     assert "not deployed: 2 paths" in r.stderr
     assert f.current_version("i-1") == "1.0.0"
+    # another commit than the one checked out: the changes are only named
+    first = f.git("rev-parse", "HEAD")
+    f.git("stash", "-u")
+    f.commit("v2", {"VERSION": "2.0.0\n"})
+    (f.repo / "notes.txt").write_text("x\n")
+    r = f.deployer(GROUP, first)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "not deployed: 1 path" in r.stderr
 
 
 def test_invalid_appspec_is_refused_before_upload(ws, daemon):
@@ -265,31 +273,48 @@ def test_help_and_version_on_stdout(ws, daemon):
     assert r.returncode == 0 and r.stdout.startswith("deployer ")
 
 
-def test_no_wait_sends_one_batch_and_status_watch_resumes(ws, daemon):
+def test_no_wait_hands_the_rollout_to_a_detached_driver(ws, daemon):
+    """--no-wait returns at once, and with nothing else run the rollout
+    still finishes: a detached driver sends every batch.  `status
+    --watch` only watches (it sends nothing) and exits 0."""
     f = fleet(ws, daemon, config="OneAtATime")
     r = f.deployer("--no-wait", GROUP, "HEAD")
     assert r.returncode == 0, r.stdout + r.stderr
     did = dep_id(r.stdout)
-    assert f"sent batch 1 of 3 of deployment {did}" in r.stdout
-    d = f.deployment(did)
-    assert [b["sent_at"] is not None for b in d["batches"]] == \
-        [True, False, False]
-    # another deploy meanwhile is refused: this one is still running
+    assert f"deployment {did} is rolled out by a detached driver" \
+        in r.stdout
+    assert f"deployer status {did} --watch" in r.stdout
+    # another deploy meanwhile is refused, naming resume and stop
     r2 = f.deployer(GROUP, "HEAD")
     assert r2.returncode == 75 and f"{did} is in progress" in r2.stderr
+    assert f"deployer stop {did}" in r2.stderr
+    assert f"deployer resume {did}" in r2.stderr
     r = f.deployer("status", did, "--watch")
     assert r.returncode == 0, r.stdout + r.stderr
+    assert f"watching deployment {did}" in r.stdout
     d = f.deployment(did)
     assert d["status"] == "Succeeded"
     assert all(b["sent_at"] for b in d["batches"])
     for n in f.daemons:
         assert f.progress(did, n)["status"] == "Succeeded"
+        # each got the message once: the watcher sent nothing
+        assert "already finished here" not in f.daemons[n].stderr()
     r = f.deployer("status", GROUP)
     assert r.returncode == 0
     assert f"deployment {did} (sequence 1) of worker to production: " \
         "Succeeded" in r.stdout
     for n in f.daemons:
         assert re.search(rf"^{n}\s+\d\s+Succeeded", r.stdout, re.M)
+
+
+def test_no_wait_alone_finishes_the_rollout(ws, daemon):
+    f = fleet(ws, daemon, n=2, config="OneAtATime")
+    r = f.deployer("--no-wait", GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    did = dep_id(r.stdout)
+    wait_for(lambda: (f.deployment(did) or {}).get("status") ==
+             "Succeeded", 60, interval=0.1, what="the detached rollout")
+    assert f.read(f"deployments/{APP}/{GROUP}/{did}/lease.json") is None
 
 
 def test_rollback_command_redeploys_previous_successful_revision(ws, daemon):
@@ -346,14 +371,15 @@ def test_deploy_to_empty_group_records_target_for_new_instances(ws, daemon):
     queue)."""
     f = Fleet(ws, daemon, n=0)
     head = f.git("rev-parse", "HEAD")
-    r = f.deployer(GROUP, "HEAD")
+    r = f.deployer("--allow-empty", GROUP, "HEAD")
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stderr == ""
     did = dep_id(r.stdout)
     assert f"{did} (sequence 1) of {head} to {GROUP}: 0 instances" \
         in r.stdout
-    assert f"no instances registered in group '{GROUP}'" in r.stdout
-    assert "target recorded, new instances will deploy it" in r.stdout
+    assert f"no live instance in group '{GROUP}'" in r.stdout
+    assert "target recorded (--allow-empty), new instances will deploy " \
+        "it" in r.stdout
     assert "succeeded: 0 succeeded, 0 failed" in r.stdout
     t = f.target()
     assert t["deployment_id"] == did and t["sequence"] == 1
@@ -367,7 +393,7 @@ def test_deploy_to_empty_group_records_target_for_new_instances(ws, daemon):
     # A deployment to nobody does not hold the group: the next one runs
     # (it gets sequence 2) and is recorded the same way.
     v2 = f.commit("worker v2", {"VERSION": "2.0.0\n"})
-    r = f.deployer(GROUP, "HEAD")
+    r = f.deployer("--allow-empty", GROUP, "HEAD")
     assert r.returncode == 0, r.stdout + r.stderr
     did2 = dep_id(r.stdout)
     assert f"{did2} (sequence 2)" in r.stdout

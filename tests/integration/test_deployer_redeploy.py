@@ -72,7 +72,7 @@ def revision_objects(f):
 
 
 def deploy(f, *args):
-    r = f.deployer("--no-wait", GROUP, *args)
+    r = f.deployer("--no-wait", "--allow-empty", GROUP, *args)
     assert r.returncode == 0, r.stdout + r.stderr
     return r
 
@@ -194,7 +194,7 @@ def test_store_record_lets_another_clone_skip_the_build(ws, daemon):
     f.git("clone", "-q", str(f.repo), str(clone))
     git_runs(f)
     before = revision_objects(f)
-    r = f.deployer("--no-wait", GROUP, "HEAD", cwd=clone)
+    r = f.deployer("--no-wait", "--allow-empty", GROUP, "HEAD", cwd=clone)
     assert r.returncode == 0, r.stdout + r.stderr
     assert NOT_REBUILT in r.stdout
     assert f"the store ('commits/{APP}/{commit}.json')" in r.stdout
@@ -212,7 +212,7 @@ def test_bundle_of_a_subdirectory_is_the_same_every_time(ws, daemon):
         if p.name not in (".git", "app"):
             p.rename(app / p.name)
     commit = f.commit("into app/")
-    r = f.deployer("--no-wait", GROUP, "HEAD", cwd=app)
+    r = f.deployer("--no-wait", "--allow-empty", GROUP, "HEAD", cwd=app)
     assert r.returncode == 0, r.stdout + r.stderr
     rec = record(f, commit)
     assert rec["subdir"] == "app/"
@@ -223,7 +223,7 @@ def test_bundle_of_a_subdirectory_is_the_same_every_time(ws, daemon):
     (f.store_dir / "commits" / APP / f"{commit}.json").unlink()
     time.sleep(1.1)     # a timestamp in the archive would now differ
     git_runs(f)
-    r = f.deployer("--no-wait", GROUP, "HEAD", cwd=app)
+    r = f.deployer("--no-wait", "--allow-empty", GROUP, "HEAD", cwd=app)
     assert r.returncode == 0, r.stdout + r.stderr
     assert len(archived(git_runs(f))) == 1
     assert f"revision {rec['sha256'][:12]} is already in the store as" \
@@ -275,7 +275,7 @@ def test_appspec_check_without_extraction_finds_the_same(ws, daemon):
     f = fleet(ws, daemon)
     c = f.commit("bad paths", {"appspec.yml": APPSPEC_BAD,
                                "conf/deep/d/e.sh": ("#!/bin/sh\n", 0o755)})
-    r = f.deployer("--no-wait", GROUP, "HEAD")
+    r = f.deployer("--no-wait", "--allow-empty", GROUP, "HEAD")
     same_errors(f, r, c, 4)
     assert "'scripts' is not a regular file" in r.stderr
     assert "'VERSION/x.sh' does not exist" in r.stderr
@@ -290,21 +290,21 @@ def test_bundle_with_symlinks_is_checked_by_full_extraction(ws, daemon):
     (f.repo / "conf" / "link-out").symlink_to("../../etc")
     c = f.commit("links", {"appspec.yml": APPSPEC_BAD.replace(
         "scripts/start_worker.sh", "lnk/start_worker.sh")})
-    r = f.deployer("--no-wait", GROUP, "HEAD")
+    r = f.deployer("--no-wait", "--allow-empty", GROUP, "HEAD")
     assert r.returncode == 65, r.stdout + r.stderr
     assert "entry 'conf/link-out': symlink points outside the bundle" in \
         r.stderr
     assert f.revisions() == [] and f.target() is None
     (f.repo / "conf" / "link-out").unlink()
     c = f.commit("one link")
-    same_errors(f, f.deployer("--no-wait", GROUP, "HEAD"), c, 6)
+    same_errors(f, f.deployer("--no-wait", "--allow-empty", GROUP, "HEAD"), c, 6)
 
 
 def test_no_appspec_is_reported_as_before(ws, daemon):
     f = fleet(ws, daemon)
     f.git("rm", "-q", "appspec.yml")
     f.git("commit", "-q", "-m", "no appspec")
-    r = f.deployer("--no-wait", GROUP, "HEAD")
+    r = f.deployer("--no-wait", "--allow-empty", GROUP, "HEAD")
     assert r.returncode == 65, r.stdout + r.stderr
     assert "no appspec.yml at the bundle root" in r.stderr
     assert f.revisions() == []
@@ -316,7 +316,7 @@ def test_dirty_refusal_stops_the_archive_and_leaves_nothing(ws, daemon):
     tmp.mkdir()
     f.env["TMPDIR"] = str(tmp)
     (f.repo / "VERSION").write_text("not committed\n")
-    r = f.deployer("--no-wait", GROUP, "HEAD")
+    r = f.deployer("--no-wait", "--allow-empty", GROUP, "HEAD")
     assert r.returncode == 65, r.stdout + r.stderr
     assert "not committed (1 path:  M VERSION)" in r.stderr
     assert r.stdout == ""

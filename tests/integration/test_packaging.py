@@ -331,9 +331,14 @@ def test_template_examples_are_a_valid_config(tmp_path, hookd_bin):
                   flags=re.M)
     cfg = tmp_path / "hookd.yml"
     cfg.write_text(text)
-    r = run([hookd_bin, "run", "-n", "-c", str(cfg)])
+    # -n also resolves the group, region and credentials (issue 17)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID="AKIDEXAMPLE", AWS_SECRET_ACCESS_KEY="x",
+               AWS_EC2_METADATA_DISABLED="true")
+    r = run([hookd_bin, "run", "-n", "-c", str(cfg)], env=env)
     assert r.returncode == 0, r.stderr
-    assert r.stdout == "configuration OK\n"
+    assert r.stdout.splitlines()[-1].startswith("configuration OK")
+    assert "AWS credentials from the environment" in r.stdout
 
 
 # --- the unit and logrotate ------------------------------------------

@@ -350,10 +350,11 @@ def test_scale_out_from_zero_catches_up_to_the_deployers_target(
     from deployer_util import APP as WAPP, AwsFleet
     f = AwsFleet(moto, ws, daemon, n=0)
     head = f.git("rev-parse", "HEAD")
-    r = f.deployer(GROUP, "HEAD")
+    r = f.deployer("--allow-empty", GROUP, "HEAD")
     assert r.returncode == 0, r.stdout + r.stderr
     assert "0 instances" in r.stdout
-    assert "target recorded, new instances will deploy it" in r.stdout
+    assert "target recorded (--allow-empty), new instances will deploy " \
+        "it" in r.stdout
     did = f.target()["deployment_id"]
     assert f.deployment(did)["status"] == "Succeeded"
     so.hold()

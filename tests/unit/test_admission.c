@@ -138,7 +138,7 @@ save(const struct state *st)
 static struct admission_verdict
 verdict(const char *id, uint64_t seq)
 {
-	struct admission	 a = { &cfg, "staging", NULL };
+	struct admission	 a = { .cfg = &cfg, .group = "staging" };
 	struct admission_verdict v;
 	struct message		 m;
 	struct errbuf		 eb = { 0 };
@@ -265,7 +265,7 @@ check_refuses_signature_and_target(void **state)
 {
 	static const unsigned char key[] = "0123456789abcdef";
 	static const unsigned char other[] = "fedcba9876543210";
-	struct admission	 a = { &cfg, "staging", NULL };
+	struct admission	 a = { .cfg = &cfg, .group = "staging" };
 	struct message		 m;
 	struct errbuf		 eb = { 0 };
 
@@ -306,7 +306,7 @@ check_refuses_signature_and_target(void **state)
 static void
 parse_refuses_junk_and_foreign_locations(void **state)
 {
-	struct admission	 a = { &cfg, "staging", NULL };
+	struct admission	 a = { .cfg = &cfg, .group = "staging" };
 	struct message		 m, back;
 	struct errbuf		 eb = { 0 };
 	char			*json, *key;
@@ -342,7 +342,7 @@ parse_refuses_junk_and_foreign_locations(void **state)
 static void
 fetch_and_spec(void **state)
 {
-	struct admission	 a = { &cfg, "staging", NULL };
+	struct admission	 a = { .cfg = &cfg, .group = "staging" };
 	struct deploy_spec	 sp;
 	struct message		 m;
 	struct errbuf		 eb = { 0 };

@@ -556,7 +556,8 @@ config_deployer_design_example(void **state)
 	assert_int_equal(g->dc.kind, DC_ONE_AT_A_TIME);
 	assert_false(g->rollback_on_failure);
 	g = deployer_config_group(&dc, "bare");
-	assert_int_equal(g->dc.kind, DC_ALL_AT_ONCE);
+	/* The default is CodeDeploy's: one at a time. */
+	assert_int_equal(g->dc.kind, DC_ONE_AT_A_TIME);
 	assert_true(g->rollback_on_failure);
 	deployer_config_release(&dc);
 }

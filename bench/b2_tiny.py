@@ -12,9 +12,10 @@ same four scripts run one after the other by one `sh`.  The peak RSS is
 with its shared libraries.
 One more, untimed, run copies hookd's /proc/PID/smaps from inside its
 ValidateService hook (the hook's parent is hookd), which splits the
-resident set into the process's own memory (private dirty: heap, stack,
-relocated data) and shared library pages (clean, shared with every other
-process mapping the same libraries).
+resident set into the process's own memory (Private_Clean +
+Private_Dirty: heap, stack, relocated data, pages only it maps; the goal,
+issue 19) and shared library pages (clean, shared with every other
+process mapping the same libraries); its Pss and RSS are shown beside.
 """
 import os
 import subprocess
@@ -35,7 +36,7 @@ fi
 exit 0
 """
 GOAL_MS = 30
-GOAL_KIB = 4096
+GOAL_OWN_KIB = 2048     # own memory, Private_Clean + Private_Dirty (issue 19)
 
 
 def make_bundle(dst, hook):
@@ -150,7 +151,8 @@ def run(ctx):
             bl.Row("version_cpu_ms", "hookd --version CPU, median",
                    bl.ms(bl.median(cpu["version"])), "ms"),
             bl.Row("maxrss_kib", "peak RSS (/usr/bin/time %M)", max(rss),
-                   "KiB", f"<= {GOAL_KIB} KiB", ok=max(rss) <= GOAL_KIB),
+                   "KiB", note="shared library pages included; the goal "
+                   "is on own memory (below)"),
             bl.Row("version_maxrss_kib", "peak RSS of hookd --version "
                    f"({nlibs()} shared libraries mapped)", max(rss_v),
                    "KiB"),
@@ -162,15 +164,21 @@ def run(ctx):
                                "parent is not hookd"))
         else:
             roll, st, top = split
-            own = roll.get("Private_Dirty", 0)
+            own = roll.get("Private_Dirty", 0) + \
+                roll.get("Private_Clean", 0)
             rows += [
-                bl.Row("rss_at_hook_kib", "RSS during ValidateService",
-                       roll.get("Rss"), "KiB"),
+                bl.Row("own_kib", "own memory during ValidateService "
+                       "(Private_Clean + Private_Dirty)", own, "KiB",
+                       f"<= {GOAL_OWN_KIB} KiB", ok=own <= GOAL_OWN_KIB,
+                       note=f"Private_Clean {roll.get('Private_Clean', 0)}"
+                       f" KiB, Private_Dirty "
+                       f"{roll.get('Private_Dirty', 0)} KiB"),
                 bl.Row("pss_kib", "Pss (shared pages divided by sharers)",
                        roll.get("Pss"), "KiB"),
-                bl.Row("private_dirty_kib", "Private_Dirty (own memory)",
-                       own, "KiB", f"<= {GOAL_KIB} KiB",
-                       ok=own <= GOAL_KIB),
+                bl.Row("rss_at_hook_kib", "RSS during ValidateService",
+                       roll.get("Rss"), "KiB"),
+                bl.Row("private_dirty_kib", "Private_Dirty",
+                       roll.get("Private_Dirty", 0), "KiB"),
                 bl.Row("shared_clean_kib", "Shared_Clean + Private_Clean "
                        "(library/exe pages)",
                        roll.get("Shared_Clean", 0) +

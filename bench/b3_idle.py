@@ -4,11 +4,13 @@
 
 Two daemons idle side by side for 60 s: one on the spool queue and file
 store, one on SQS + S3 (moto, through the recording proxy, which counts
-the requests).  For each: VmRSS, Private_Dirty (/proc/PID/smaps_rollup:
-the process's own memory, the rest being shared library pages) and the
-wake-ups (voluntary context switches per minute).  Then the spool daemon
-runs 200 deployments of a trivial app (five hooks) back to back and its
-RSS is read every 50: it must stay flat.
+the requests).  For each: its own memory (Private_Clean + Private_Dirty
+from /proc/PID/smaps_rollup: what only this process holds; the rest is
+shared library pages, the distribution's, shared with every process),
+its Pss, VmRSS beside them, and the wake-ups (voluntary context switches
+per minute).  Then the spool daemon runs 200 deployments of a trivial
+app (five hooks) back to back and its memory is read every 50: its own
+memory must stay flat.
 """
 import re
 import sys
@@ -17,7 +19,8 @@ import time
 import benchlib as bl
 import daemonbench as db
 
-GOAL_KIB = 4096
+GOAL_KIB = 4096         # RSS, the old goal: shown beside, not judged
+GOAL_OWN_KIB = 2048     # own memory (issue 19)
 GOAL_RPM = 4
 
 
@@ -44,14 +47,18 @@ def run(ctx):
         for h in hosts:
             k, m = h.kind, b[h.kind]
             rows += [
-                bl.Row(f"{k}_idle_rss_kib", f"idle RSS ({k})", m["rss"],
-                       "KiB", f"<= {GOAL_KIB} KiB", ok=m["rss"] <= GOAL_KIB),
-                bl.Row(f"{k}_idle_private_dirty_kib", f"idle Private_Dirty "
-                       f"({k}; own memory)", m["private_dirty"], "KiB",
-                       f"<= {GOAL_KIB} KiB",
-                       ok=(m["private_dirty"] or 0) <= GOAL_KIB),
+                bl.Row(f"{k}_idle_own_kib", f"idle own memory ({k}; "
+                       "Private_Clean + Private_Dirty)", m["own"], "KiB",
+                       f"<= {GOAL_OWN_KIB} KiB",
+                       ok=m["own"] is not None and m["own"] <= GOAL_OWN_KIB,
+                       note=f"Private_Clean {m['private_clean']} KiB, "
+                       f"Private_Dirty {m['private_dirty']} KiB"),
                 bl.Row(f"{k}_idle_pss_kib", f"idle Pss ({k})", m["pss"],
                        "KiB"),
+                bl.Row(f"{k}_idle_rss_kib", f"idle RSS ({k})", m["rss"],
+                       "KiB", note="shared library pages included"),
+                bl.Row(f"{k}_idle_private_dirty_kib", f"idle Private_Dirty "
+                       f"({k})", m["private_dirty"], "KiB"),
                 bl.Row(f"{k}_wakeups_per_min", f"wake-ups/min ({k}; "
                        "voluntary ctx switches)",
                        round((m["vol"] - a[k]["vol"]) * per_min, 1), "/min",
@@ -93,10 +100,20 @@ def run(ctx):
         # the first.  The daemon logs each one's peak RSS (wait4).
         r0, r1 = rss[1]["rss"], rss[-1]["rss"]
         d0, d1 = rss[1]["private_dirty"], rss[-1]["private_dirty"]
+        o0, o1 = rss[1]["own"] or 0, rss[-1]["own"] or 0
         grow = r1 - r0
         peaks = [int(x) for x in re.findall(r"peak RSS (\d+) KiB",
                                              spool.daemon.stderr())]
         rows += [
+            bl.Row("own_after_deploys_kib", f"own memory after {ndep} "
+                   "deployments (spool)", o1, "KiB",
+                   f"<= {GOAL_OWN_KIB} KiB, flat",
+                   ok=o1 <= GOAL_OWN_KIB and o1 - o0 <= 256,
+                   note=f"own memory idle, after 1, then every {step}: " +
+                   " ".join(str(x["own"]) for x in rss) + " KiB; Pss " +
+                   " ".join(str(x["pss"]) for x in rss) + " KiB"),
+            bl.Row("own_growth_kib", f"own memory growth, deployment 1 -> "
+                   f"{ndep}", o1 - o0, "KiB"),
             bl.Row("rss_after_deploys_kib", f"RSS after {ndep} deployments "
                    "(spool)", r1, "KiB", "flat (growth ~0)",
                    ok=grow <= 256,

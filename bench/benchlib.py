@@ -37,6 +37,9 @@ class Ctx:
         self.data = self.build / "bench-data"
         self.disk_tmp = self.build / "bench-tmp"
         self.shm = "/dev/shm" if is_tmpfs("/dev/shm") else None
+        # Lists of records a benchmark adds for other tools, written to
+        # the results JSON under their key ("B7-sim").
+        self.records = {}
 
     def log(self, msg):
         print(f"    {time.strftime('%H:%M:%S')} {msg}", file=sys.stderr,
@@ -409,8 +412,16 @@ def daemon_memory(pid):
         roll = smaps_rollup(pid)
     except OSError:
         roll = {}
+    own = None
+    if "Private_Dirty" in roll:
+        own = roll["Private_Dirty"] + roll.get("Private_Clean", 0)
     return {"rss": kib(st["VmRSS"]), "hwm": kib(st["VmHWM"]),
             "anon": kib(st["RssAnon"]), "pss": roll.get("Pss"),
             "private_dirty": roll.get("Private_Dirty"),
+            "private_clean": roll.get("Private_Clean"),
+            # A process's own memory (issue 19): what only it holds,
+            # Private_Clean + Private_Dirty; the shared library pages
+            # are the distribution's, shared with every process.
+            "own": own,
             "vol": int(st["voluntary_ctxt_switches"]),
             "invol": int(st["nonvoluntary_ctxt_switches"])}

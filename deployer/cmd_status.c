@@ -240,16 +240,20 @@ cmd_status(int argc, char **argv)
 		if (!json)
 			goto out;
 	} else {
-		for (size_t i = 0; i < d.ninst; i++)
-			/*
-			 * A host that timed out may have answered since
-			 * (it was down, and ran it when it came back).
-			 */
-			if (d.batch_sent[d.inst[i].batch] != 0 &&
-			    (!inst_final(d.inst[i].state) ||
-			    d.inst[i].state == IS_TIMEDOUT) &&
-			    progress_read(&c, &d, &d.inst[i], &eb) == -1)
-				goto fail;
+		struct fanout	*f;
+		int		 pr;
+
+		/*
+		 * Sent and not final, or timed out (a host that was down
+		 * may have answered since): one listing, the changed
+		 * documents at once.
+		 */
+		if ((f = fanout_new(&d, &eb)) == NULL)
+			goto fail;
+		pr = fanout_poll(&c, f, &d, FANOUT_ALL, NULL, &eb);
+		fanout_free(f);
+		if (pr == -1)
+			goto fail;
 	}
 	if (json) {
 		o = deployment_to_json(&d);

@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "aws/client.h"
+#include "aws/pool.h"
 #include "backends.h"
 #include "caps.h"
 #include "config.h"
@@ -74,7 +75,24 @@ dctx_open(struct dctx *c, struct errbuf *eb)
 int
 dctx_open_store(struct dctx *c, bool create, struct errbuf *eb)
 {
-	return store_open(c->cfg.store, create, c->aws, &c->store, eb);
+	if (store_open(c->cfg.store, create, c->aws, &c->store, eb) == -1)
+		return -1;
+	store_set_concurrency(c->store, c->cfg.max_requests_in_flight);
+	return 0;
+}
+
+/*
+ * The request pool of the AWS client (max_requests_in_flight), made at
+ * the first call; borrowed.  NULL with eb set when there is no client
+ * (file:// and the spool) or it cannot be made.
+ */
+struct aws_pool *
+dctx_pool(struct dctx *c, struct errbuf *eb)
+{
+	if (c->pool == NULL && c->aws != NULL)
+		c->pool = aws_pool_new(c->aws, c->cfg.max_requests_in_flight,
+		    eb);
+	return c->pool;
 }
 
 /* Open instance queue 'name' of the configured backend (queue_open). */
@@ -101,6 +119,8 @@ void
 dctx_release(struct dctx *c)
 {
 	store_free(c->store);
+	regcache_free(c->regcache);
+	aws_pool_free(c->pool);
 	aws_client_free(c->aws);
 	deployer_config_release(&c->cfg);
 	free(c->cfgpath);

@@ -19,6 +19,8 @@
 #include "store.h"
 
 struct aws_client;
+struct aws_pool;
+struct regcache;
 struct errbuf;
 struct json_t;
 struct queue;
@@ -53,11 +55,14 @@ struct dctx {
 	char			*cfgpath;
 	char			*dir;	/* the directory of deployer.yml */
 	struct aws_client	*aws;	/* NULL unless s3:// or sqs */
+	struct aws_pool		*pool;	/* dctx_pool(), made at need */
 	struct store		*store;
+	struct regcache		*regcache;	/* registry entries read */
 };
 
 int	dctx_open(struct dctx *, struct errbuf *);
 int	dctx_open_store(struct dctx *, bool create, struct errbuf *);
+struct aws_pool *dctx_pool(struct dctx *, struct errbuf *);
 void	dctx_release(struct dctx *);
 const struct deployer_group *dctx_group(struct dctx *, const char *name,
 	    struct errbuf *);
@@ -162,9 +167,50 @@ int	target_read(struct dctx *, const char *group, struct json_t **ret_doc,
 /* Whether the target's deployment still runs (1) or not (0). */
 int	target_active(struct dctx *, const char *group, struct json_t *target,
 	    struct errbuf *);
+/* Apply one progress document to di; -1 (di untouched): unreadable. */
+int	progress_apply(struct dinst *, const char *data, size_t len);
 /* Read one instance's progress into di; 0 also when there is none. */
 int	progress_read(struct dctx *, const struct deployment *,
 	    struct dinst *, struct errbuf *);
+
+/* fanout.c: a batch's sends at once, its progress by listing */
+struct fanout;
+struct fanout_stats {
+	unsigned long	 rounds;	/* listings of the instances/ prefix */
+	unsigned long	 listed;	/* keys they listed */
+	unsigned long	 fetched;	/* progress documents read */
+};
+/*
+ * Send d's message to every instance of batch b at once; an instance
+ * that cannot be reached fails, the others go on.  With 'again' (a
+ * batch a driver that died had marked as sent), only to those whose
+ * progress shows no answer yet.  batch_sent[b] is the caller's.  0, or
+ * -1 with eb set (nothing sent, or the sends were interrupted).
+ */
+int	fanout_send(struct dctx *, struct deployment *, size_t b, bool again,
+	    struct errbuf *);
+/* A reader of d's progress documents (d must outlive it), or NULL. */
+struct fanout *fanout_new(const struct deployment *, struct errbuf *);
+/* The same reader for d reloaded (its instances in another array). */
+void	fanout_bind(struct fanout *, const struct deployment *);
+/*
+ * For a deployment reloaded from its record ('to'): what was read of
+ * each instance into 'from' and the record does not say yet (a document
+ * read once is not read again until it changes).
+ */
+void	fanout_keep(struct deployment *to, const struct deployment *from);
+void	fanout_free(struct fanout *);
+/*
+ * One round for batch b: list d's instances/ prefix, read the documents
+ * that changed of instances sent to and not final, apply them to d (or,
+ * when fewer of b's instances wait than the listing would take requests,
+ * read theirs directly).  0, or -1 with eb set (a store error).  st (may
+ * be NULL) is added to.  b FANOUT_ALL: the instances of every batch,
+ * TimedOut ones too (a status: a host may have answered since).
+ */
+int	fanout_poll(struct dctx *, struct fanout *, struct deployment *,
+	    size_t b, struct fanout_stats *, struct errbuf *);
+#define FANOUT_ALL	SIZE_MAX	/* fanout_poll: every batch */
 
 /* One registry entry or queue, as `deployer instances` shows it. */
 struct reginst {
@@ -188,6 +234,8 @@ struct reginst {
 int	instances_find(struct dctx *, const char *group, bool all,
 	    struct reginst **ret, size_t *ret_n, struct errbuf *);
 void	reginsts_free(struct reginst *, size_t);
+/* Free the registry entries instances_find kept for the next call. */
+void	regcache_free(struct regcache *);
 
 /* create.c: a new deployment, and its rollout */
 struct revision {

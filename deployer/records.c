@@ -560,33 +560,19 @@ get_text(struct dctx *c, const char *key, char **ret, size_t *ret_len,
 }
 
 /*
- * Refresh di from its progress document (lib/progress.h).  A missing
- * or unreadable document leaves di as it is.  0, or -1 on a store error
- * (not EK_NOINPUT).  A host that refused the message (Rejected,
+ * Apply one progress document (lib/progress.h) to di: -1 (di as it is)
+ * when it cannot be parsed.  A host that refused the message (Rejected,
  * Skipped) failed; its reason is the message.
  */
 int
-progress_read(struct dctx *c, const struct deployment *d, struct dinst *di,
-    struct errbuf *eb)
+progress_apply(struct dinst *di, const char *data, size_t len)
 {
 	struct progress_view	 pv;
 	struct errbuf		 e2 = { 0 };
-	char			*key, *data = NULL;
-	size_t			 len;
 	time_t			 t;
-	int			 r;
 
-	if ((key = store_key_deployment_instance(d->application, d->group,
-	    d->id, di->name, eb)) == NULL)
+	if (progress_parse(data, len, &pv, &e2) == -1)
 		return -1;
-	r = get_text(c, key, &data, &len, eb);
-	free(key);
-	if (r == -1)
-		return eb->kind == EK_NOINPUT ? 0 : -1;
-	r = progress_parse(data, len, &pv, &e2);
-	free(data);
-	if (r == -1)
-		return 0;
 	if (strcmp(pv.status, PROGRESS_SUCCEEDED) == 0)
 		di->state = IS_SUCCEEDED;
 	else if (progress_status_failed(pv.status))
@@ -615,6 +601,31 @@ progress_read(struct dctx *c, const struct deployment *d, struct dinst *di,
 	if ((t = ts_parse(pv.finished_at)) != 0)
 		di->finished = t;
 	progress_view_release(&pv);
+	return 0;
+}
+
+/*
+ * Refresh di from its progress document.  A missing or unreadable
+ * document leaves di as it is.  0, or -1 on a store error (not
+ * EK_NOINPUT).
+ */
+int
+progress_read(struct dctx *c, const struct deployment *d, struct dinst *di,
+    struct errbuf *eb)
+{
+	char		*key, *data = NULL;
+	size_t		 len = 0;
+	int		 r;
+
+	if ((key = store_key_deployment_instance(d->application, d->group,
+	    d->id, di->name, eb)) == NULL)
+		return -1;
+	r = get_text(c, key, &data, &len, eb);
+	free(key);
+	if (r == -1)
+		return eb->kind == EK_NOINPUT ? 0 : -1;
+	(void)progress_apply(di, data, len);
+	free(data);
 	return 0;
 }
 
@@ -663,40 +674,211 @@ other_group_queue(const struct dctx *c, const char *group, const char *qname)
 	return false;
 }
 
+static int
+cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * Whether name is in qs, whose first nq1 names (one queue name form)
+ * and the rest (the other) are each sorted.
+ */
+static bool
+has_queue(char **qs, size_t nq1, size_t nq, const char *name)
+{
+	if (name == NULL)
+		return false;
+	if (nq1 > 0 && bsearch(&name, qs, nq1, sizeof(*qs), cmp_str) != NULL)
+		return true;
+	return nq > nq1 && bsearch(&name, qs + nq1, nq - nq1, sizeof(*qs),
+	    cmp_str) != NULL;
+}
+
 /* Whether qs[i] is NAME-dlq, the dead-letter queue of NAME in qs. */
 static bool
-is_dlq(char **qs, size_t nq, size_t i)
+is_dlq(char **qs, size_t nq1, size_t nq, size_t i)
 {
 	size_t	 n, sl;
+	char	*base;
+	bool	 r;
 
 	n = strlen(qs[i]);
 	sl = strlen(SQS_DLQ_SUFFIX);
 	if (n <= sl || strcmp(qs[i] + n - sl, SQS_DLQ_SUFFIX) != 0)
 		return false;
-	for (size_t j = 0; j < nq; j++)
-		if (strlen(qs[j]) == n - sl && strncmp(qs[j], qs[i], n - sl) ==
-		    0)
-			return true;
-	return false;
+	base = xstrndup(qs[i], n - sl);
+	r = has_queue(qs, nq1, nq, base);
+	free(base);
+	return r;
+}
+
+/* Registry entries being read at once: where each goes in v. */
+struct regread {
+	struct dctx	*c;
+	const char	*group;
+	struct reginst	*v;
+	size_t		*idx;		/* read i -> v[idx[i]] */
+	time_t		 now;
+};
+
+static void
+on_registry_entry(void *arg, size_t i, const char *data, size_t len,
+    const char *etag, const struct errbuf *eb)
+{
+	struct regread		*r = arg;
+	struct reginst		*ri = &r->v[r->idx[i]];
+	struct registry_view	 rv;
+	struct errbuf		 e2 = { 0 };
+	time_t			 t;
+
+	/* Unreadable: keep what the listing said. */
+	if (data == NULL || registry_parse(data, len, &rv, &e2) == -1)
+		return;
+	free(ri->name);
+	ri->name = xstrdup(rv.instance);
+	free(ri->queue);
+	ri->queue = rv.queue != NULL ? xstrdup(rv.queue) : NULL;
+	if (ri->queue == NULL)
+		ri->queue = queue_name(r->c->cfg.queue_prefix, r->group,
+		    rv.instance, &e2);
+	if ((t = ts_parse(rv.last_seen)) != 0)
+		ri->last_seen = t;
+	ri->stale = ri->last_seen == 0 ||
+	    r->now - ri->last_seen > DEPLOYER_STALE_SEC;
+	ri->current_id = rv.current_id != NULL ? xstrdup(rv.current_id) :
+	    NULL;
+	ri->current_seq = rv.current_sequence;
+	ri->last_seq = rv.last_sequence > rv.current_sequence ?
+	    rv.last_sequence : rv.current_sequence;
+	ri->in_progress = rv.in_progress_id != NULL ?
+	    xstrdup(rv.in_progress_id) : NULL;
+	if (rv.dup_boot_id != NULL && !ri->stale)
+		ri->dup = xasprintf("boot id %s on host %s, seen %s",
+		    rv.dup_boot_id, rv.dup_hostname != NULL ? rv.dup_hostname :
+		    "?", rv.dup_last_seen != NULL ? rv.dup_last_seen : "?");
+	registry_view_release(&rv);
+}
+
+/*
+ * The registry entries instances_find read, by key, with the tag they
+ * had: a later call in the same process (the second look after
+ * target.json) reads only those that changed since.
+ */
+struct regcache_ent {
+	char		*key;
+	char		*tag;
+	struct reginst	 ri;
+};
+
+struct regcache {
+	struct regcache_ent	*v;		/* sorted by key */
+	size_t			 n;
+};
+
+static void
+reginst_copy(struct reginst *to, const struct reginst *from)
+{
+	to->name = from->name != NULL ? xstrdup(from->name) : NULL;
+	to->queue = from->queue != NULL ? xstrdup(from->queue) : NULL;
+	to->last_seen = from->last_seen;
+	to->stale = from->stale;
+	to->current_id = from->current_id != NULL ?
+	    xstrdup(from->current_id) : NULL;
+	to->current_seq = from->current_seq;
+	to->last_seq = from->last_seq;
+	to->in_progress = from->in_progress != NULL ?
+	    xstrdup(from->in_progress) : NULL;
+	to->dup = from->dup != NULL ? xstrdup(from->dup) : NULL;
+}
+
+static void
+reginst_clear(struct reginst *ri)
+{
+	free(ri->name);
+	free(ri->queue);
+	free(ri->current_id);
+	free(ri->in_progress);
+	free(ri->dup);
+	memset(ri, 0, sizeof(*ri));
+}
+
+void
+regcache_free(struct regcache *rc)
+{
+	if (rc == NULL)
+		return;
+	for (size_t i = 0; i < rc->n; i++) {
+		free(rc->v[i].key);
+		free(rc->v[i].tag);
+		reginst_clear(&rc->v[i].ri);
+	}
+	free(rc->v);
+	free(rc);
+}
+
+static int
+cmp_regcache(const void *a, const void *b)
+{
+	return strcmp(((const struct regcache_ent *)a)->key,
+	    ((const struct regcache_ent *)b)->key);
+}
+
+/* The cached entry of key with this tag, or NULL. */
+static const struct reginst *
+regcache_get(const struct regcache *rc, const char *key, const char *tag)
+{
+	struct regcache_ent	 k, *f;
+
+	if (rc == NULL || rc->n == 0)
+		return NULL;
+	memset(&k, 0, sizeof(k));
+	k.key = (char *)(uintptr_t)key;
+	f = bsearch(&k, rc->v, rc->n, sizeof(*rc->v), cmp_regcache);
+	return f != NULL && strcmp(f->tag, tag) == 0 ? &f->ri : NULL;
+}
+
+static int
+cmp_reginst_queue(const void *a, const void *b)
+{
+	const struct reginst	*x = *(struct reginst *const *)a;
+	const struct reginst	*y = *(struct reginst *const *)b;
+
+	return strcmp(x->queue != NULL ? x->queue : "",
+	    y->queue != NULL ? y->queue : "");
 }
 
 /*
  * The group's instances: registry entries (all when 'all', else those
  * seen within DEPLOYER_STALE_SEC or with a queue), merged with the queues
  * named PREFIX-GROUP-*.  Sorted by name.
+ *
+ * Cost (issue 19): the registry is listed (one request per 1,000 entries
+ * on S3), and an entry's LastModified is its last_seen.  An entry is read
+ * only when 'all' (`deployer instances` shows what it holds) or when its
+ * instance's queue is not the usual PREFIX-GROUP-INSTANCE among the
+ * listed queues (the entry names it); those reads go at once
+ * (store_get_many).
  */
 int
 instances_find(struct dctx *c, const char *group, bool all,
     struct reginst **ret, size_t *ret_n, struct errbuf *eb)
 {
-	struct reginst	*v = NULL;
-	struct errbuf	 e2 = { 0 };
-	char		**keys = NULL, **qs = NULL, *prefix = NULL, *qprefix;
-	char		**qs2 = NULL, *qprefix2;
-	size_t		 nkeys = 0, nq = 0, n = 0, cap, nq1, nq2 = 0;
-	time_t		 now;
-	int		 ret_code = -1;
+	struct store_listing	 l = { NULL, 0 };
+	struct reginst		*v = NULL, **byq = NULL;
+	struct regread		 rr;
+	struct errbuf		 e2 = { 0 };
+	const char		**keys = NULL, **tags = NULL;
+	struct regcache_ent	*ent = NULL;
+	char			**qs = NULL, *prefix = NULL, *qprefix;
+	char			**qs2 = NULL, *qprefix2, *alt;
+	size_t			 nent = 0;
+	size_t			 nq = 0, n = 0, cap, nread = 0, pl, nq1;
+	size_t			 nq2 = 0;
+	time_t			 now;
+	int			 ret_code = -1;
 
+	memset(&rr, 0, sizeof(rr));
 	now = time(NULL);
 	qprefix = xasprintf("%s-%s-", c->cfg.queue_prefix, group);
 	/* hookd.yml groups: form: PREFIX-APP-GROUP-INSTANCE. */
@@ -704,7 +886,8 @@ instances_find(struct dctx *c, const char *group, bool all,
 	    c->cfg.application, group);
 	prefix = xasprintf("groups/%s/%s/instances/", c->cfg.application,
 	    group);
-	if (store_list(c->store, prefix, &keys, &nkeys, eb) == -1)
+	pl = strlen(prefix);
+	if (store_list_entries(c->store, prefix, &l, eb) == -1)
 		goto out;
 	if (dctx_queue_list(c, qprefix, &qs, &nq, &e2) == -1) {
 		/* A spool that does not exist yet has no queues. */
@@ -722,58 +905,97 @@ instances_find(struct dctx *c, const char *group, bool all,
 		nq += nq2;
 	}
 	free(qs2);
-	cap = nkeys + nq + 1;
+	/* Each form's queues sorted on their own (nq1 tells them apart). */
+	if (nq1 > 0)
+		qsort(qs, nq1, sizeof(*qs), cmp_str);
+	if (nq > nq1)
+		qsort(qs + nq1, nq - nq1, sizeof(*qs), cmp_str);
+	cap = l.n + nq + 1;
 	v = xcalloc(cap, sizeof(*v));
-	for (size_t i = 0; i < nkeys; i++) {
-		struct registry_view	 rv;
-		char			*data = NULL;
-		size_t			 len;
-		int			 r;
+	keys = xcalloc(l.n + 1, sizeof(*keys));
+	tags = xcalloc(l.n + 1, sizeof(*tags));
+	ent = xcalloc(l.n + 1, sizeof(*ent));
+	rr.c = c;
+	rr.group = group;
+	rr.v = v;
+	rr.idx = xcalloc(l.n + 1, sizeof(*rr.idx));
+	rr.now = now;
+	for (size_t i = 0; i < l.n; i++) {
+		const char	*k = l.v[i].key;
+		size_t		 kl = strlen(k);
 
-		if (strlen(keys[i]) < 6 ||
-		    strcmp(keys[i] + strlen(keys[i]) - 5, ".json") != 0)
+		if (kl < pl + 6 || strcmp(k + kl - 5, ".json") != 0)
 			continue;
-		if (get_text(c, keys[i], &data, &len, &e2) == -1)
-			continue;
-		r = registry_parse(data, len, &rv, &e2);
-		free(data);
-		if (r == -1)
-			continue;
-		v[n].name = xstrdup(rv.instance);
-		v[n].queue = rv.queue != NULL ? xstrdup(rv.queue) : NULL;
-		if (v[n].queue == NULL)
-			v[n].queue = queue_name(c->cfg.queue_prefix, group,
-			    rv.instance, &e2);
-		v[n].last_seen = ts_parse(rv.last_seen);
+		v[n].name = xstrndup(k + pl, kl - pl - 5);
+		v[n].queue = queue_name(c->cfg.queue_prefix, group,
+		    v[n].name, &e2);
+		v[n].last_seen = (time_t)l.v[i].mtime;
 		v[n].stale = v[n].last_seen == 0 ||
 		    now - v[n].last_seen > DEPLOYER_STALE_SEC;
-		v[n].current_id = rv.current_id != NULL ?
-		    xstrdup(rv.current_id) : NULL;
-		v[n].current_seq = rv.current_sequence;
-		v[n].last_seq = rv.last_sequence > rv.current_sequence ?
-		    rv.last_sequence : rv.current_sequence;
-		v[n].in_progress = rv.in_progress_id != NULL ?
-		    xstrdup(rv.in_progress_id) : NULL;
-		if (rv.dup_boot_id != NULL && !v[n].stale)
-			v[n].dup = xasprintf("boot id %s on host %s, seen %s",
-			    rv.dup_boot_id, rv.dup_hostname != NULL ?
-			    rv.dup_hostname : "?", rv.dup_last_seen != NULL ?
-			    rv.dup_last_seen : "?");
-		registry_view_release(&rv);
+		/* The groups: form's name, PREFIX-APP-GROUP-INSTANCE. */
+		alt = xasprintf("%s%s", qprefix2, v[n].name);
+		if (!has_queue(qs, nq1, nq, v[n].queue) &&
+		    has_queue(qs, nq1, nq, alt)) {
+			free(v[n].queue);
+			v[n].queue = alt;
+			alt = NULL;
+		}
+		free(alt);
+		if (all || v[n].queue == NULL ||
+		    !has_queue(qs, nq1, nq, v[n].queue)) {
+			const struct reginst	*cached;
+
+			/* Read earlier in this process and unchanged. */
+			cached = regcache_get(c->regcache, k, l.v[i].tag);
+			if (cached != NULL) {
+				reginst_clear(&v[n]);
+				reginst_copy(&v[n], cached);
+				ent[nent].key = xstrdup(k);
+				ent[nent].tag = xstrdup(l.v[i].tag);
+				reginst_copy(&ent[nent++].ri, cached);
+				n++;
+				continue;
+			}
+			keys[nread] = k;
+			tags[nread] = l.v[i].tag;
+			rr.idx[nread++] = n;
+		}
 		n++;
 	}
-	for (size_t i = 0; i < nq; i++) {
-		size_t	 j;
+	if (nread > 0 && store_get_many(c->store, keys, nread,
+	    STORE_OBJECT_MAX, on_registry_entry, &rr, eb) == -1)
+		goto out;
+	/* What was read (or reused) is the cache for the next call. */
+	for (size_t i = 0; i < nread; i++) {
+		ent[nent].key = xstrdup(keys[i]);
+		ent[nent].tag = xstrdup(tags[i]);
+		reginst_copy(&ent[nent++].ri, &v[rr.idx[i]]);
+	}
+	regcache_free(c->regcache);
+	c->regcache = xcalloc(1, sizeof(*c->regcache));
+	c->regcache->v = ent;
+	c->regcache->n = nent;
+	ent = NULL;
+	qsort(c->regcache->v, c->regcache->n, sizeof(*c->regcache->v),
+	    cmp_regcache);
+	/* Each queue to its entry, by queue name. */
+	byq = xcalloc(n + 1, sizeof(*byq));
+	for (size_t i = 0; i < n; i++)
+		byq[i] = &v[i];
+	qsort(byq, n, sizeof(*byq), cmp_reginst_queue);
+	for (size_t i = 0, nn = n; i < nq; i++) {
+		struct reginst	 key, *kp = &key, **hit;
 
 		if (other_group_queue(c, group, qs[i] + (i < nq1 ? 0 :
-		    strlen(c->cfg.application) + 1)) || is_dlq(qs, nq, i))
+		    strlen(c->cfg.application) + 1)) ||
+		    is_dlq(qs, nq1, nq, i))
 			continue;
-		for (j = 0; j < n; j++)
-			if (v[j].queue != NULL && strcmp(v[j].queue, qs[i]) ==
-			    0)
-				break;
-		if (j < n) {
-			v[j].has_queue = true;
+		memset(&key, 0, sizeof(key));
+		key.queue = qs[i];
+		hit = nn == 0 ? NULL : bsearch(&kp, byq, nn, sizeof(*byq),
+		    cmp_reginst_queue);
+		if (hit != NULL) {
+			(*hit)->has_queue = true;
 			continue;
 		}
 		v[n].name = xstrdup(qs[i] + strlen(i < nq1 ? qprefix :
@@ -808,7 +1030,21 @@ instances_find(struct dctx *c, const char *group, bool all,
  out:
 	if (v != NULL)
 		reginsts_free(v, n);
-	store_keys_free(keys, nkeys);
+	free(byq);
+	free(keys);
+	free(tags);
+	if (ent != NULL) {
+		struct regcache	 tmp = { ent, nent };
+
+		for (size_t i = 0; i < tmp.n; i++) {
+			free(tmp.v[i].key);
+			free(tmp.v[i].tag);
+			reginst_clear(&tmp.v[i].ri);
+		}
+		free(ent);
+	}
+	free(rr.idx);
+	store_listing_release(&l);
 	if (qs != NULL) {
 		for (size_t i = 0; i < nq; i++)
 			free(qs[i]);

@@ -11,10 +11,15 @@
  * instance stops the rollout: no further batch is sent.  The final
  * status goes back into deployment.json.
  *
- * On a terminal the instances are a table redrawn in place; elsewhere
- * each change of an instance's state or event is one line.
+ * On a terminal the instances are a table redrawn in place; when they do
+ * not fit, a summary line (succeeded, failed, running, pending, the rate
+ * of outcomes and an ETA) and the rows that matter (failed, slowest
+ * running, the first batch).  Elsewhere each change of an instance's
+ * state or event is one line, for every instance.
  */
 #include "compat.h"
+
+#include <sys/ioctl.h>
 
 #include <poll.h>
 #include <stdio.h>
@@ -34,10 +39,15 @@
 
 #include "banned.h"
 
+#define VIEW_ROWS_DEFAULT	20	/* instance rows when not told */
+#define VIEW_ROWS_MAX		40	/* ... at most, however tall */
+
 struct view {
 	bool		 tty;
 	int		 drawn;		/* table lines on screen */
 	char		**last;		/* per instance: "state event" shown */
+	struct fanout	*fan;		/* the progress reader */
+	struct fanout_stats fst;
 };
 
 static void
@@ -74,27 +84,136 @@ elapsed(const struct dinst *di, time_t now)
 	    di->finished : now) - di->started);
 }
 
+/* Table rows on this terminal: its height less the header and summary. */
+static size_t
+view_rows(void)
+{
+	struct winsize	 ws;
+	size_t		 rows = VIEW_ROWS_DEFAULT;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0)
+		rows = ws.ws_row > 6 ? (size_t)ws.ws_row - 4 : 2;
+	return rows > VIEW_ROWS_MAX ? VIEW_ROWS_MAX : rows;
+}
+
+/* For the slowest first: the earliest started. */
+static const struct deployment *sort_d;
+
+static int
+cmp_started(const void *a, const void *b)
+{
+	time_t	x = sort_d->inst[*(const size_t *)a].started;
+	time_t	y = sort_d->inst[*(const size_t *)b].started;
+
+	return x < y ? -1 : x > y;
+}
+
+/*
+ * The rows that matter when every instance does not fit: the failed,
+ * then the slowest running, then the canary batch's (the first) not
+ * final yet, at most max; their indices in ret, in that order.
+ */
+static size_t
+view_pick(const struct deployment *d, size_t max, size_t *ret)
+{
+	size_t	 n = 0, nrun = 0, *run;
+	bool	*taken;
+
+	taken = xcalloc(d->ninst + 1, sizeof(*taken));
+	run = xcalloc(d->ninst + 1, sizeof(*run));
+	for (size_t i = 0; i < d->ninst && n < max; i++)
+		if (d->inst[i].state == IS_FAILED ||
+		    d->inst[i].state == IS_TIMEDOUT) {
+			ret[n++] = i;
+			taken[i] = true;
+		}
+	for (size_t i = 0; i < d->ninst; i++)
+		if (d->inst[i].state == IS_SENT ||
+		    d->inst[i].state == IS_RUNNING)
+			run[nrun++] = i;
+	sort_d = d;
+	qsort(run, nrun, sizeof(*run), cmp_started);
+	for (size_t k = 0; k < nrun && n < max; k++) {
+		ret[n++] = run[k];
+		taken[run[k]] = true;
+	}
+	for (size_t i = 0; i < d->ninst && n < max; i++)
+		if (d->inst[i].batch == 0 && !taken[i] &&
+		    !inst_final(d->inst[i].state))
+			ret[n++] = i;
+	free(run);
+	free(taken);
+	return n;
+}
+
+/*
+ * The summary of a fleet too big for a table: counts, the rate of
+ * outcomes since the first batch went, and when the rest should be in.
+ */
+static void
+view_summary(const struct deployment *d, time_t now, char *buf, size_t len)
+{
+	size_t	 ok, failed, running, pending, done;
+	double	 secs, rate;
+	char	 eta[32] = "-";
+
+	counts(d, &ok, &failed, &running, &pending);
+	done = ok + failed;
+	secs = d->nbatches > 0 && d->batch_sent[0] != 0 ?
+	    difftime(now, d->batch_sent[0]) : 0;
+	rate = secs > 0 ? (double)done / secs : 0;
+	if (rate > 0 && done < d->ninst)
+		(void)snprintf(eta, sizeof(eta), "%.0fs",
+		    (double)(d->ninst - done) / rate);
+	else if (done == d->ninst)
+		(void)strlcpy(eta, "0s", sizeof(eta));
+	(void)snprintf(buf, len, "%zu/%zu succeeded, %zu failed, %zu running, "
+	    "%zu pending; %.1f/s, ETA %s", ok, d->ninst, failed, running,
+	    pending, rate, eta);
+}
+
 /* Redraw the table on a terminal. */
 static void
 view_table(struct view *v, const struct deployment *d)
 {
-	size_t	 ok, failed, running, pending;
+	size_t	 ok, failed, running, pending, rows, npick = 0;
+	size_t	*pick = NULL;
 	time_t	 now;
 
 	now = time(NULL);
 	if (v->drawn > 0)
 		printf("\033[%dA\033[J", v->drawn);
 	v->drawn = 0;
+	rows = view_rows();
+	if (d->ninst > rows) {
+		/* A summary line and the rows that matter, not N rows. */
+		char	 line[256];
+
+		view_summary(d, now, line, sizeof(line));
+		printf("%s\n", line);
+		v->drawn++;
+		pick = xcalloc(rows + 1, sizeof(*pick));
+		npick = view_pick(d, rows, pick);
+	}
 	printf("%-24s %5s  %-10s %-22s %7s\n", "INSTANCE", "BATCH", "STATUS",
 	    "EVENT", "ELAPSED");
 	v->drawn++;
-	for (size_t i = 0; i < d->ninst; i++) {
-		const struct dinst	*di = &d->inst[i];
+	for (size_t k = 0; k < (pick != NULL ? npick : d->ninst); k++) {
+		const struct dinst	*di = &d->inst[pick != NULL ? pick[k] :
+					    k];
 
 		printf("%-24.24s %5zu  %-10s %-22.22s %6lds\n", di->name,
 		    di->batch + 1, inst_state_name(di->state),
 		    di->event != NULL ? di->event : "-", elapsed(di, now));
 		v->drawn++;
+	}
+	if (pick != NULL) {
+		printf("(%zu of %zu instances shown: failed, slowest running, "
+		    "first batch)\n", npick, d->ninst);
+		v->drawn++;
+		free(pick);
+		fflush(stdout);
+		return;
 	}
 	counts(d, &ok, &failed, &running, &pending);
 	printf("succeeded %zu, failed %zu, in progress %zu, pending %zu\n",
@@ -146,63 +265,20 @@ view_release(struct view *v, size_t n)
 	for (size_t i = 0; i < n && v->last != NULL; i++)
 		free(v->last[i]);
 	free(v->last);
+	fanout_free(v->fan);
 }
 
 /*
- * Send the deployment's message to the instances of batch b; with
- * 'again', only to those that have not answered yet (a batch a driver
- * that died had marked as sent: it may have died before sending; a host
- * that got the message twice runs it once).
+ * Send the deployment's message to the instances of batch b, all at
+ * once (fanout.c); with 'again', only to those that have not answered
+ * yet (a batch a driver that died had marked as sent: it may have died
+ * before sending; a host that got the message twice runs it once).
  */
 static int
 send_batch(struct dctx *c, struct deployment *d, size_t b, bool again,
     struct errbuf *eb)
 {
-	struct queue	*q = NULL;
-	struct errbuf	 e2 = { 0 };
-	char		*body;
-	time_t		 now;
-
-	now = time(NULL);
-	if (d->message == NULL)
-		return errbuf_set(eb, EK_DATA, "deployment %s has no message",
-		    d->id);
-	body = json_dumps(d->message, JSON_COMPACT | JSON_SORT_KEYS);
-	if (body == NULL)
-		return errbuf_set(eb, EK_BUG, "cannot serialise the message");
-	for (size_t i = 0; i < d->ninst; i++) {
-		struct dinst	*di = &d->inst[i];
-
-		if (di->batch != b)
-			continue;
-		if (again) {
-			if (inst_final(di->state))
-				continue;
-			if (progress_read(c, d, di, &e2) == -1 ||
-			    (di->state != IS_SENT && di->state != IS_PENDING))
-				continue;	/* it answered: no resend */
-		}
-		if (di->queue == NULL ||
-		    dctx_queue_open(c, di->queue, &q, eb) == -1 ||
-		    queue_send(q, body, strlen(body), eb) == -1) {
-			/* An instance we cannot reach fails, others go on. */
-			di->state = IS_FAILED;
-			free(di->message);
-			di->message = xasprintf("cannot send to queue '%s': %s",
-			    di->queue != NULL ? di->queue : "?",
-			    di->queue != NULL ? eb->msg : "unknown");
-			di->finished = now;
-			di->started = now;
-		} else {
-			di->state = IS_SENT;
-			if (di->started == 0)
-				di->started = now;
-		}
-		queue_free(q);
-		q = NULL;
-	}
-	free(body);
-	return 0;
+	return fanout_send(c, d, b, again, eb);
 }
 
 /*
@@ -250,15 +326,14 @@ wait_batch(struct dctx *c, struct deployment *d, size_t b, struct view *v,
 	for (;;) {
 		done = true;
 		failed = false;
+		/* One listing, then only the documents that changed. */
+		if (fanout_poll(c, v->fan, d, b, &v->fst, eb) == -1)
+			return -1;
 		for (size_t i = 0; i < d->ninst; i++) {
 			struct dinst	*di = &d->inst[i];
 
 			if (di->batch != b)
 				continue;
-			if (!inst_final(di->state)) {
-				if (progress_read(c, d, di, eb) == -1)
-					return -1;
-			}
 			if (!inst_final(di->state) && time(NULL) >= deadline) {
 				di->state = IS_TIMEDOUT;
 				di->finished = time(NULL);
@@ -442,6 +517,8 @@ rollout_run(struct dctx *c, const struct deployer_group *g,
 
 	v.tty = isatty(STDOUT_FILENO) == 1;
 	v.last = xcalloc(d->ninst + 1, sizeof(*v.last));
+	if ((v.fan = fanout_new(d, eb)) == NULL)
+		goto out;
 	gd.c = c;
 	gd.d = d;
 	gd.eb = eb;
@@ -564,25 +641,26 @@ watch_only(struct dctx *c, struct deployment *d, struct errbuf *eb)
 	printf("watching deployment %s (sequence %llu) of %s to %s\n", d->id,
 	    (unsigned long long)d->sequence, d->application, d->group);
 	fflush(stdout);
+	if ((v.fan = fanout_new(d, eb)) == NULL)
+		goto out;
 	for (;;) {
 		if (deployment_load(c, d->group, d->id, &n, eb) == -1)
 			goto out;
-		/* Keep what we read of the instances; take the rest. */
-		for (size_t i = 0; i < n.ninst && i < d->ninst; i++) {
-			if (inst_final(d->inst[i].state) &&
-			    !inst_final(n.inst[i].state))
-				continue;
-			if (n.batch_sent[n.inst[i].batch] != 0 &&
-			    !inst_final(n.inst[i].state) &&
-			    progress_read(c, &n, &n.inst[i], eb) == -1) {
-				deployment_release(&n);
-				goto out;
-			}
-		}
 		if (n.ninst != d->ninst) {
 			deployment_release(&n);
 			errbuf_set(eb, EK_DATA, "deployment %s changed its "
 			    "instances while watched", d->id);
+			goto out;
+		}
+		/*
+		 * Keep what we read of the instances; then one listing and
+		 * the documents that changed since (fanout.c).
+		 */
+		fanout_keep(&n, d);
+		fanout_bind(v.fan, &n);
+		if (fanout_poll(c, v.fan, &n, FANOUT_ALL, NULL, eb) == -1) {
+			deployment_release(&n);
+			fanout_bind(v.fan, d);
 			goto out;
 		}
 		deployment_release(d);

@@ -15,6 +15,7 @@
 #include "compat.h"
 
 struct aws_client;
+struct aws_pool;
 struct errbuf;
 struct queue;
 struct store;
@@ -48,5 +49,28 @@ int	queue_sqs_list(struct aws_client *aws, const char *prefix,
  */
 int	store_s3_new(const char *url, struct aws_client *aws,
 	    struct store **ret_store, struct errbuf *);
+
+/*
+ * The end of one queue of backend_queue_send_many(): i is the index in
+ * names; eb NULL when the message went, else why not (EK_NOINPUT: no
+ * such queue).
+ */
+typedef void	queue_sent_fn(void *arg, size_t i, const struct errbuf *eb);
+
+/*
+ * Send one message body to each of the queues names[0..n-1] of the
+ * backend 'url'.  "sqs": one ListQueues by the names' common prefix
+ * (a request per 1,000 queues; GetQueueUrl for a name the listing did
+ * not show yet) gives the URLs, then every SendMessage goes at once
+ * through pool (made on aws; sqs_send_many).  Other backends: one
+ * queue after the other.  Each queue is reported to sent() once.
+ * Returns 0 once all were reported; -1 with eb set when none could be
+ * tried (a refused body, the listing failed) or the sends were
+ * interrupted (the queues not reported were not sent to).
+ */
+int	backend_queue_send_many(const char *url, struct aws_client *aws,
+	    struct aws_pool *pool, const char *const *names, size_t n,
+	    const char *body, size_t len, queue_sent_fn *sent, void *arg,
+	    struct errbuf *);
 
 #endif /* HOOKD_BACKENDS_H */

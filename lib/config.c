@@ -1242,6 +1242,8 @@ static const struct field deployer_fields[] = {
 	DF("message_key_file", F_KEYFILE, message_key_file, 0, 0, false),
 	DF("sqs_protocol", F_SQSPROTO, sqs_protocol, 0, 0, false),
 	DF("strict", F_BOOL, strict, 0, 0, false),
+	DF("max_requests_in_flight", F_UINT, max_requests_in_flight, 1, 1024,
+	    false),
 	{ "groups", F_GROUPS, 0, 0, 0, true },
 };
 

@@ -227,6 +227,7 @@ struct deployer_config {
 	int			 sqs_protocol;	/* as in struct config */
 	bool			 strict;	/* appspec warnings refuse
 						   the bundle; default false */
+	unsigned		 max_requests_in_flight; /* 0: 64 */
 	struct deployer_group	*groups;	/* in file order */
 	size_t			 ngroups;	/* at least one */
 	char			**errors;

@@ -26,6 +26,8 @@
 	X(curl_multi_perform)						\
 	X(curl_multi_poll)						\
 	X(curl_multi_remove_handle)					\
+	X(curl_multi_setopt)						\
+	X(curl_multi_strerror)						\
 	X(curl_slist_append)						\
 	X(curl_slist_free_all)
 
@@ -35,6 +37,7 @@ DL_CURL_SYMS(DL_DECLARE)
 #define DL_C(name)	DL_CALL(DL_CURL, name)
 #undef curl_easy_setopt
 #undef curl_easy_getinfo
+#undef curl_multi_setopt
 #define curl_easy_cleanup	DL_C(curl_easy_cleanup)
 #define curl_easy_getinfo	DL_C(curl_easy_getinfo)
 #define curl_easy_init	DL_C(curl_easy_init)
@@ -49,6 +52,8 @@ DL_CURL_SYMS(DL_DECLARE)
 #define curl_multi_perform	DL_C(curl_multi_perform)
 #define curl_multi_poll	DL_C(curl_multi_poll)
 #define curl_multi_remove_handle	DL_C(curl_multi_remove_handle)
+#define curl_multi_setopt	DL_C(curl_multi_setopt)
+#define curl_multi_strerror	DL_C(curl_multi_strerror)
 #define curl_slist_append	DL_C(curl_slist_append)
 #define curl_slist_free_all	DL_C(curl_slist_free_all)
 #endif

@@ -10,6 +10,11 @@
  * and nowhere else.  Debug logs carry the method, the URL without its
  * query (a presigned query holds a signature and maybe a token) and the
  * status; header values are never logged.
+ *
+ * The multi interface (http_multi_*) runs many transfers at once over
+ * one connection cache: each transfer gets an easy handle from a free
+ * list and gives it back when it ends; one transfer's setup and end are
+ * the same code as http_perform()'s (xfer_setup, xfer_finish).
  */
 #include "compat.h"
 
@@ -46,9 +51,13 @@ struct http {
 
 /* State shared with the libcurl callbacks during one transfer. */
 struct xfer {
-	struct http			*h;
+	CURL				*curl;
 	const struct http_request	*req;
 	struct http_response		*resp;
+	struct curl_slist		*sl;		/* its headers */
+	char				*cerr;		/* CURL_ERROR_SIZE */
+	bool				 transient;	/* outcome ... */
+	bool				 interrupted;	/* ... of the end */
 	size_t				 sent;		/* body bytes read */
 	bool				 toobig;	/* body over cap */
 	bool				 out_toobig;	/* over out_max */
@@ -228,6 +237,12 @@ aborting(void)
 	return abort_flag != NULL && *abort_flag != 0;
 }
 
+bool
+http_abort_requested(void)
+{
+	return aborting();
+}
+
 /* The caller's wake-up fd (http_set_wake_fd); -1: none. */
 static int	 wake_fd = -1;
 
@@ -273,7 +288,7 @@ status_2xx(struct xfer *x)
 {
 	long	code = 0;
 
-	curl_easy_getinfo(x->h->curl, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &code);
 	return code >= 200 && code < 300;
 }
 
@@ -463,18 +478,17 @@ url_noquery(const char *url)
 }
 
 static int
-curl_fail(struct http *h, struct xfer *x, CURLcode rc, const char *url,
-    struct errbuf *eb)
+curl_fail(struct xfer *x, CURLcode rc, const char *url, struct errbuf *eb)
 {
-	const char	*why = h->cerr[0] != '\0' ? h->cerr :
+	const char	*why = x->cerr[0] != '\0' ? x->cerr :
 			    curl_easy_strerror(rc);
 	char		*u = url_noquery(url);
 	int		 r;
 
-	h->transient = false;
+	x->transient = false;
 	switch (rc) {
 	case CURLE_COULDNT_CONNECT:
-		h->transient = true;
+		x->transient = true;
 		/* FALLTHROUGH */
 	case CURLE_COULDNT_RESOLVE_HOST:
 	case CURLE_COULDNT_RESOLVE_PROXY:
@@ -486,7 +500,7 @@ curl_fail(struct http *h, struct xfer *x, CURLcode rc, const char *url,
 	case CURLE_SEND_ERROR:
 	case CURLE_GOT_NOTHING:
 	case CURLE_PARTIAL_FILE:
-		h->transient = true;
+		x->transient = true;
 		r = errbuf_set(eb, EK_TEMP, "request to '%s' failed: %s",
 		    u, why);
 		break;
@@ -495,7 +509,7 @@ curl_fail(struct http *h, struct xfer *x, CURLcode rc, const char *url,
 		r = errbuf_set(eb, EK_USAGE, "bad URL '%s': %s", u, why);
 		break;
 	case CURLE_ABORTED_BY_CALLBACK:
-		if (h->interrupted) {
+		if (x->interrupted) {
 			r = errbuf_set(eb, EK_TEMP, "request to '%s' "
 			    "interrupted", u);
 			break;
@@ -558,25 +572,17 @@ build_headers(const struct http_request *req, struct errbuf *eb)
 	return NULL;
 }
 
-int
-http_perform(struct http *h, const struct http_request *req,
-    struct http_response *resp, struct errbuf *eb)
+/*
+ * Reset resp and set up x->curl for x->req: headers, options, callbacks.
+ * Returns 0, or -1 with eb set (x->sl is then NULL).
+ */
+static int
+xfer_setup(struct xfer *x, struct errbuf *eb)
 {
-	struct xfer		 x;
-	struct curl_slist	*sl = NULL;
-	CURL			*c = h->curl;
-	CURLcode		 rc;
-	bool			 upload;
-	int			 ret = -1;
-
-	h->transient = false;
-	h->interrupted = false;
-	h->last = CURLE_OK;
-	h->cerr[0] = '\0';
-	if (req->method == NULL || req->url == NULL)
-		return errbuf_set(eb, EK_USAGE, "http: no method or URL");
-	if (req->body != NULL && req->body_fd != -1)
-		return errbuf_set(eb, EK_USAGE, "http: two request bodies");
+	const struct http_request	*req = x->req;
+	struct http_response		*resp = x->resp;
+	CURL				*c = x->curl;
+	bool				 upload;
 
 	buf_release(&resp->body);
 	buf_init(&resp->body, req->body_max != 0 ? req->body_max :
@@ -584,40 +590,14 @@ http_perform(struct http *h, const struct http_request *req,
 	http_headers_release(&resp->headers);
 	resp->status = 0;
 	resp->out_bytes = 0;
-
-	memset(&x, 0, sizeof(x));
-	x.h = h;
-	x.req = req;
-	x.resp = resp;
-	if (aborting()) {
-		/* Do not start what the flag would stop. */
-		h->last = CURLE_ABORTED_BY_CALLBACK;
-		h->interrupted = true;
-		return curl_fail(h, &x, h->last, req->url, eb);
-	}
-
-	if (h->gen != http_gen) {
-		/*
-		 * Inherited across fork(): its connection cache holds the
-		 * parent's sockets (TLS state included), and even a reset
-		 * handle may prune and close them.  Leave it untouched and
-		 * take a new one, whose connections are ours.
-		 */
-		if ((c = curl_easy_init()) == NULL)
-			return errbuf_set(eb, EK_OS, "cannot create a libcurl "
-			    "handle");
-		h->curl = c;
-		h->multi = NULL;	/* the parent's: left alone */
-		h->gen = http_gen;
-	}
-	if ((sl = build_headers(req, eb)) == NULL)
+	if ((x->sl = build_headers(req, eb)) == NULL)
 		return -1;
 
 	curl_easy_reset(c);
 	curl_easy_setopt(c, CURLOPT_URL, req->url);
 	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, h->cerr);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, x->cerr);
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "hookd/" HOOKD_VERSION);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
@@ -633,11 +613,11 @@ http_perform(struct http *h, const struct http_request *req,
 		curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME,
 		    (long)HTTP_LOW_SPEED_SEC);
 	}
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, sl);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, x->sl);
 	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, write_cb);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &x);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
-	curl_easy_setopt(c, CURLOPT_HEADERDATA, &x);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, x);
 	if (req->out_fd != -1 && req->out_max > 0)
 		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
 		    (curl_off_t)req->out_max);
@@ -659,9 +639,9 @@ http_perform(struct http *h, const struct http_request *req,
 		 */
 		curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
 		curl_easy_setopt(c, CURLOPT_READFUNCTION, read_cb);
-		curl_easy_setopt(c, CURLOPT_READDATA, &x);
+		curl_easy_setopt(c, CURLOPT_READDATA, x);
 		curl_easy_setopt(c, CURLOPT_SEEKFUNCTION, seek_cb);
-		curl_easy_setopt(c, CURLOPT_SEEKDATA, &x);
+		curl_easy_setopt(c, CURLOPT_SEEKDATA, x);
 		curl_easy_setopt(c, CURLOPT_INFILESIZE_LARGE,
 		    (curl_off_t)req->body_len);
 		if (strcmp(req->method, "PUT") != 0)
@@ -670,34 +650,363 @@ http_perform(struct http *h, const struct http_request *req,
 	} else if (strcmp(req->method, "GET") != 0) {
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, req->method);
 	}
+	return 0;
+}
 
-	rc = wake_fd != -1 ? perform_waking(h, c) : curl_easy_perform(c);
-	h->last = rc;
+/*
+ * The end of x's transfer with libcurl's code rc: the status, the debug
+ * line, the error.  Leaves no pointer into x in its handle.  Returns 0
+ * when a reply was received, else -1 with eb set and x->transient,
+ * x->interrupted saying why.
+ */
+static int
+xfer_finish(struct xfer *x, CURLcode rc, struct errbuf *eb)
+{
+	const struct http_request	*req = x->req;
+	CURL				*c = x->curl;
+	int				 ret = -1;
+
 	/* Aborted by the flag, not by a write or read callback. */
-	if (rc == CURLE_ABORTED_BY_CALLBACK && aborting() && !x.cb_abort &&
-	    !x.io_err && !x.toobig && !x.out_toobig)
-		h->interrupted = true;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &resp->status);
+	if (rc == CURLE_ABORTED_BY_CALLBACK && aborting() && !x->cb_abort &&
+	    !x->io_err && !x->toobig && !x->out_toobig)
+		x->interrupted = true;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &x->resp->status);
 	if (rc != CURLE_OK) {
 		char	*u = url_noquery(req->url);
 
 		log_debug("http %s %s: curl error %d", req->method, u,
 		    (int)rc);
 		free(u);
-		curl_fail(h, &x, rc, req->url, eb);
+		curl_fail(x, rc, req->url, eb);
 		goto out;
 	}
 	if (log_getverbose() > 0) {
 		char	*u = url_noquery(req->url);
 
-		log_debug("http %s %s -> %ld", req->method, u, resp->status);
+		log_debug("http %s %s -> %ld", req->method, u,
+		    x->resp->status);
 		free(u);
 	}
 	ret = 0;
  out:
-	/* Do not leave pointers into this stack frame in the handle. */
+	/* Do not leave pointers into x in the handle. */
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, NULL);
 	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, NULL);
-	curl_slist_free_all(sl);
+	curl_easy_setopt(c, CURLOPT_PRIVATE, NULL);
+	curl_slist_free_all(x->sl);
+	x->sl = NULL;
 	return ret;
+}
+
+/* Check a request before any transfer; 0 or -1 with eb set. */
+static int
+request_check(const struct http_request *req, struct errbuf *eb)
+{
+	if (req->method == NULL || req->url == NULL)
+		return errbuf_set(eb, EK_USAGE, "http: no method or URL");
+	if (req->body != NULL && req->body_fd != -1)
+		return errbuf_set(eb, EK_USAGE, "http: two request bodies");
+	return 0;
+}
+
+int
+http_perform(struct http *h, const struct http_request *req,
+    struct http_response *resp, struct errbuf *eb)
+{
+	struct xfer		 x;
+	CURL			*c = h->curl;
+	CURLcode		 rc;
+	int			 ret;
+
+	h->transient = false;
+	h->interrupted = false;
+	h->last = CURLE_OK;
+	h->cerr[0] = '\0';
+	if (request_check(req, eb) == -1)
+		return -1;
+
+	memset(&x, 0, sizeof(x));
+	x.req = req;
+	x.resp = resp;
+	x.cerr = h->cerr;
+	if (aborting()) {
+		/* Do not start what the flag would stop. */
+		h->last = CURLE_ABORTED_BY_CALLBACK;
+		h->interrupted = x.interrupted = true;
+		return curl_fail(&x, h->last, req->url, eb);
+	}
+
+	if (h->gen != http_gen) {
+		/*
+		 * Inherited across fork(): its connection cache holds the
+		 * parent's sockets (TLS state included), and even a reset
+		 * handle may prune and close them.  Leave it untouched and
+		 * take a new one, whose connections are ours.
+		 */
+		if ((c = curl_easy_init()) == NULL)
+			return errbuf_set(eb, EK_OS, "cannot create a libcurl "
+			    "handle");
+		h->curl = c;
+		h->multi = NULL;	/* the parent's: left alone */
+		h->gen = http_gen;
+	}
+	x.curl = c;
+	if (xfer_setup(&x, eb) == -1)
+		return -1;
+	rc = wake_fd != -1 ? perform_waking(h, c) : curl_easy_perform(c);
+	h->last = rc;
+	ret = xfer_finish(&x, rc, eb);
+	h->transient = x.transient;
+	h->interrupted = x.interrupted;
+	return ret;
+}
+
+/*
+ * The multi interface.  Each transfer has its own easy handle (kept on
+ * a free list after it ends, for the next transfer); the connections
+ * live in the multi handle's cache, shared by all of them.
+ */
+struct http_xfer {
+	struct xfer		 x;
+	struct http_xfer	*next;		/* free list */
+	void			*arg;
+	bool			 busy;
+	char			 cerr[CURL_ERROR_SIZE];
+};
+
+struct http_multi {
+	CURLM			*multi;
+	unsigned		 gen;
+	struct http_xfer	*idle;		/* free list */
+	struct http_xfer	**busy;		/* in flight, unordered */
+	size_t			 nbusy;
+	size_t			 cap;		/* most in flight */
+	bool			 woken;		/* by the wake fd once */
+};
+
+struct http_multi *
+http_multi_new(unsigned int max_in_flight, struct errbuf *eb)
+{
+	struct http_multi	*m;
+
+	if (dl_load(DL_CURL, eb) == -1)
+		return NULL;
+	if (max_in_flight == 0)
+		max_in_flight = HTTP_MULTI_DEFAULT;
+	m = xcalloc(1, sizeof(*m));
+	if ((m->multi = curl_multi_init()) == NULL) {
+		free(m);
+		errbuf_set(eb, EK_OS, "cannot create a libcurl multi handle");
+		return NULL;
+	}
+	m->gen = http_gen;
+	m->cap = max_in_flight;
+	m->busy = xcalloc(m->cap, sizeof(*m->busy));
+	/* One connection per transfer, kept alive for the next ones. */
+	curl_multi_setopt(m->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+	    (long)max_in_flight);
+	curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)max_in_flight);
+	curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS,
+	    (long)max_in_flight);
+	return m;
+}
+
+static void
+xfer_free(struct http_multi *m, struct http_xfer *hx)
+{
+	if (m->gen == http_gen && hx->x.curl != NULL)
+		curl_easy_cleanup(hx->x.curl);
+	free(hx);
+}
+
+void
+http_multi_free(struct http_multi *m)
+{
+	struct http_xfer	*hx;
+
+	if (m == NULL)
+		return;
+	for (size_t i = 0; i < m->nbusy; i++) {
+		hx = m->busy[i];
+		if (m->gen == http_gen) {
+			(void)curl_multi_remove_handle(m->multi, hx->x.curl);
+			curl_slist_free_all(hx->x.sl);
+		}
+		xfer_free(m, hx);
+	}
+	while ((hx = m->idle) != NULL) {
+		m->idle = hx->next;
+		xfer_free(m, hx);
+	}
+	/* An inherited handle is abandoned, never cleaned up (see .h). */
+	if (m->gen == http_gen)
+		(void)curl_multi_cleanup(m->multi);
+	free(m->busy);
+	free(m);
+}
+
+size_t
+http_multi_in_flight(const struct http_multi *m)
+{
+	return m->nbusy;
+}
+
+size_t
+http_multi_capacity(const struct http_multi *m)
+{
+	return m->cap;
+}
+
+int
+http_multi_add(struct http_multi *m, const struct http_request *req,
+    struct http_response *resp, void *arg, struct errbuf *eb)
+{
+	struct http_xfer	*hx;
+	CURL			*c;
+
+	if (request_check(req, eb) == -1)
+		return -1;
+	if (m->gen != http_gen)
+		return errbuf_set(eb, EK_BUG, "http: a multi handle used "
+		    "across fork()");
+	if (m->nbusy == m->cap)
+		return errbuf_set(eb, EK_BUG, "http: %zu transfers in flight "
+		    "already", m->nbusy);
+	if ((hx = m->idle) != NULL)
+		m->idle = hx->next;
+	else {
+		hx = xcalloc(1, sizeof(*hx));
+		if ((hx->x.curl = curl_easy_init()) == NULL) {
+			free(hx);
+			return errbuf_set(eb, EK_OS, "cannot create a libcurl "
+			    "handle");
+		}
+	}
+	c = hx->x.curl;
+	memset(&hx->x, 0, sizeof(hx->x));
+	hx->x.curl = c;
+	hx->x.req = req;
+	hx->x.resp = resp;
+	hx->x.cerr = hx->cerr;
+	hx->cerr[0] = '\0';
+	hx->arg = arg;
+	hx->next = NULL;
+	if (xfer_setup(&hx->x, eb) == -1)
+		goto fail;
+	curl_easy_setopt(hx->x.curl, CURLOPT_PRIVATE, hx);
+	if (curl_multi_add_handle(m->multi, hx->x.curl) != CURLM_OK) {
+		curl_slist_free_all(hx->x.sl);
+		hx->x.sl = NULL;
+		errbuf_set(eb, EK_OS, "http: cannot start a transfer");
+		goto fail;
+	}
+	m->busy[m->nbusy++] = hx;
+	return 0;
+ fail:
+	hx->next = m->idle;
+	m->idle = hx;
+	return -1;
+}
+
+/* Take hx off the busy list and back to the free list. */
+static void
+multi_retire(struct http_multi *m, struct http_xfer *hx)
+{
+	(void)curl_multi_remove_handle(m->multi, hx->x.curl);
+	for (size_t i = 0; i < m->nbusy; i++)
+		if (m->busy[i] == hx) {
+			m->busy[i] = m->busy[--m->nbusy];
+			break;
+		}
+	hx->next = m->idle;
+	m->idle = hx;
+}
+
+/* Report the end of hx (libcurl code rc) to done, then retire it. */
+static void
+multi_done(struct http_multi *m, struct http_xfer *hx, CURLcode rc,
+    http_done_fn *done, void *cbarg)
+{
+	struct http_done	 d;
+
+	memset(&d, 0, sizeof(d));
+	d.arg = hx->arg;
+	d.rc = xfer_finish(&hx->x, rc, &d.eb);
+	d.transient = hx->x.transient;
+	d.interrupted = hx->x.interrupted;
+	multi_retire(m, hx);
+	done(cbarg, &d);
+}
+
+int
+http_multi_run(struct http_multi *m, long timeout_ms, http_done_fn *done,
+    void *cbarg, struct errbuf *eb)
+{
+	struct curl_waitfd	 wfd;
+	CURLMsg			*msg;
+	CURLMcode		 mc;
+	int			 running, left, ndone = 0;
+
+	if (aborting()) {
+		http_multi_cancel(m, done, cbarg);
+		return 0;
+	}
+	if ((mc = curl_multi_perform(m->multi, &running)) != CURLM_OK)
+		return errbuf_set(eb, EK_OS, "http: %s",
+		    curl_multi_strerror(mc));
+	while ((msg = curl_multi_info_read(m->multi, &left)) != NULL) {
+		struct http_xfer	*hx = NULL;
+
+		if (msg->msg != CURLMSG_DONE)
+			continue;
+		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE,
+		    (char **)&hx);
+		if (hx == NULL)
+			continue;
+		multi_done(m, hx, msg->data.result, done, cbarg);
+		ndone++;
+	}
+	if (ndone > 0 || timeout_ms == 0)
+		return ndone;
+	if (timeout_ms < 0 || timeout_ms > HTTP_IDLE_POLL_MS)
+		timeout_ms = HTTP_IDLE_POLL_MS;
+	/*
+	 * A flag with no fd to wake us, or an fd that woke us once (its
+	 * owner drains it, perhaps not before our next poll): look at the
+	 * flag every second instead.
+	 */
+	if (abort_flag != NULL && (wake_fd == -1 || m->woken) &&
+	    timeout_ms > HTTP_WOKEN_POLL_MS)
+		timeout_ms = HTTP_WOKEN_POLL_MS;
+	memset(&wfd, 0, sizeof(wfd));
+	wfd.fd = wake_fd;
+	wfd.events = CURL_WAIT_POLLIN;
+	mc = curl_multi_poll(m->multi, &wfd,
+	    wake_fd != -1 && !m->woken ? 1 : 0, (int)timeout_ms, NULL);
+	if (mc != CURLM_OK)
+		return errbuf_set(eb, EK_OS, "http: %s",
+		    curl_multi_strerror(mc));
+	if (wfd.revents != 0)
+		m->woken = true;
+	return 0;
+}
+
+void
+http_multi_cancel(struct http_multi *m, http_done_fn *done, void *cbarg)
+{
+	while (m->nbusy > 0) {
+		struct http_xfer	*hx = m->busy[m->nbusy - 1];
+		struct http_done	 d;
+
+		memset(&d, 0, sizeof(d));
+		d.arg = hx->arg;
+		d.interrupted = true;
+		d.rc = -1;
+		hx->x.interrupted = true;
+		(void)xfer_finish(&hx->x, CURLE_ABORTED_BY_CALLBACK, &d.eb);
+		multi_retire(m, hx);
+		if (done != NULL)
+			done(cbarg, &d);
+	}
 }

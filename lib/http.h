@@ -29,6 +29,7 @@
 
 #include "buf.h"
 #include "caps.h"
+#include "errbuf.h"
 
 struct errbuf;
 struct http;
@@ -178,6 +179,8 @@ bool	 http_last_transient(const struct http *);
  * here: the caller clears it.  Not thread-safe (hookd has one thread).
  */
 void	 http_set_abort_flag(volatile sig_atomic_t *flag);
+/* Whether the flag is registered and set. */
+bool	 http_abort_requested(void);
 
 /*
  * Register an fd that becomes readable when the abort flag may have
@@ -201,6 +204,67 @@ void	 http_set_wake_fd(int fd);
  * idempotent; call it right after fork(), before any request.
  */
 void	 http_fresh_connections(void);
+
+/*
+ * Many transfers at once (libcurl's multi interface): a struct
+ * http_multi runs up to max_in_flight transfers over one cache of
+ * kept-alive connections (at most max_in_flight of them), each with its
+ * own easy handle, reused from one transfer to the next.  A slow
+ * transfer never holds up another.  Like http_perform(), it does not
+ * retry (lib/aws/pool.c does), and the abort flag and wake fd apply.
+ *
+ * http_multi_add() starts req (req, its headers and body, and resp are
+ * borrowed until the transfer's end is reported; resp must have been
+ * initialised); http_multi_run() moves every transfer along, reporting
+ * each that ended to done(cbarg, d) -- a received reply has d->rc 0, a
+ * transport failure -1 with d->eb as http_perform() would set it and
+ * d->transient, d->interrupted -- then, when none ended and timeout_ms
+ * is not 0, sleeps up to timeout_ms (-1: HTTP_IDLE_POLL_MS) for network
+ * activity or the wake fd.  Once the abort flag is set, run cancels
+ * every transfer (each reported as interrupted).  done may start new
+ * transfers.
+ */
+#define HTTP_MULTI_DEFAULT	64	/* transfers in flight */
+
+struct http_multi;
+
+struct http_done {
+	void		*arg;		/* as given to http_multi_add */
+	int		 rc;		/* 0: a reply; -1: see eb */
+	bool		 transient;	/* as http_last_transient() */
+	bool		 interrupted;	/* the flag or a cancel stopped it */
+	struct errbuf	 eb;
+};
+
+typedef void	http_done_fn(void *cbarg, const struct http_done *d);
+
+/*
+ * A new multi handle for at most max_in_flight transfers at once (0:
+ * HTTP_MULTI_DEFAULT), or NULL with eb set (EK_OS, or the library's
+ * load error).
+ */
+struct http_multi *http_multi_new(unsigned int max_in_flight,
+	    struct errbuf *);
+/* Stop every transfer (none reported), close the connections; NULL-safe. */
+void	 http_multi_free(struct http_multi *);
+/*
+ * Start one transfer; 0, or -1 with eb set (EK_USAGE as http_perform;
+ * EK_BUG when max_in_flight transfers are in flight already).
+ */
+int	 http_multi_add(struct http_multi *, const struct http_request *req,
+	    struct http_response *resp, void *arg, struct errbuf *) HOOKD_WUR;
+/*
+ * Move transfers along (above).  Returns how many ended, or -1 with eb
+ * set (EK_OS: libcurl's multi handle failed).
+ */
+int	 http_multi_run(struct http_multi *, long timeout_ms,
+	    http_done_fn *done, void *cbarg, struct errbuf *) HOOKD_WUR;
+/* End every transfer in flight, each reported as interrupted to done. */
+void	 http_multi_cancel(struct http_multi *, http_done_fn *done,
+	    void *cbarg);
+/* Transfers in flight; the most there may be. */
+size_t	 http_multi_in_flight(const struct http_multi *);
+size_t	 http_multi_capacity(const struct http_multi *);
 
 /* Whether the last failed http_perform() on h was stopped by the flag. */
 bool	 http_last_interrupted(const struct http *);

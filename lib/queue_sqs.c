@@ -335,3 +335,142 @@ queue_sqs_list(struct aws_client *c, const char *prefix, char ***ret_names,
 	*ret_n = n;
 	return 0;
 }
+
+/* backend_queue_send_many() on SQS: names -> URLs, then sqs_send_many. */
+struct send_map {
+	const size_t	*idx;		/* send i -> names index */
+	queue_sent_fn	*sent;
+	void		*arg;
+};
+
+static void
+on_sqs_sent(void *arg, size_t i, const char *message_id,
+    const struct errbuf *eb)
+{
+	struct send_map	*m = arg;
+
+	m->sent(m->arg, m->idx[i], message_id != NULL ? NULL : eb);
+}
+
+/* The index of the URL of queue 'name' in the sorted names, or -1. */
+static ssize_t
+find_name(char **sorted, size_t n, const char *name)
+{
+	char	**f;
+
+	f = n == 0 ? NULL : bsearch(&name, sorted, n, sizeof(*sorted),
+	    cmpstr);
+	return f != NULL ? f - sorted : -1;
+}
+
+static int
+sqs_send_many_names(struct aws_client *c, struct aws_pool *pool,
+    const char *const *names, size_t n, const char *body, size_t len,
+    queue_sent_fn *sent, void *arg, struct errbuf *eb)
+{
+	struct sqs_urls	 urls = { NULL, 0 };
+	struct send_map	 m;
+	char		*prefix, **lnames = NULL, **lurls = NULL, **own;
+	const char	**send_urls;
+	size_t		*idx, nl = 0, ns = 0, pl;
+	int		 ret = -1;
+
+	if (c == NULL)
+		return errbuf_set(eb, EK_CONFIG, "queue 'sqs': no AWS client");
+	if (n == 0)
+		return 0;
+	/* The names' common prefix: one listing finds them all. */
+	pl = strlen(names[0]);
+	for (size_t i = 1; i < n; i++) {
+		size_t	k = 0;
+
+		while (k < pl && names[i][k] == names[0][k])
+			k++;
+		pl = k;
+	}
+	prefix = xstrndup(names[0], pl);
+	if (sqs_list_queues(c, prefix, 0, &urls, eb) == -1) {
+		free(prefix);
+		return -1;
+	}
+	free(prefix);
+	/* Sorted names with their URLs beside them (same order). */
+	lnames = xcalloc(urls.n + 1, sizeof(*lnames));
+	for (size_t i = 0; i < urls.n; i++) {
+		const char	*slash = strrchr(urls.v[i], '/');
+
+		lnames[nl++] = xstrdup(slash != NULL ? slash + 1 :
+		    urls.v[i]);
+	}
+	qsort(lnames, nl, sizeof(*lnames), cmpstr);
+	lurls = xcalloc(nl + 1, sizeof(*lurls));
+	for (size_t i = 0; i < urls.n; i++) {
+		const char	*slash = strrchr(urls.v[i], '/');
+		ssize_t		 k = find_name(lnames, nl, slash != NULL ?
+				    slash + 1 : urls.v[i]);
+
+		if (k >= 0 && lurls[k] == NULL)
+			lurls[k] = urls.v[i];
+	}
+	send_urls = xcalloc(n + 1, sizeof(*send_urls));
+	own = xcalloc(n + 1, sizeof(*own));
+	idx = xcalloc(n + 1, sizeof(*idx));
+	for (size_t i = 0; i < n; i++) {
+		ssize_t		 k = find_name(lnames, nl, names[i]);
+		struct errbuf	 e = { 0 };
+
+		if (k >= 0) {
+			send_urls[ns] = lurls[k];
+			idx[ns++] = i;
+			continue;
+		}
+		/* Not listed yet (ListQueues lags a new queue): ask. */
+		if (sqs_get_queue_url(c, names[i], &own[i], &e) == -1) {
+			sent(arg, i, &e);
+			continue;
+		}
+		send_urls[ns] = own[i];
+		idx[ns++] = i;
+	}
+	m.idx = idx;
+	m.sent = sent;
+	m.arg = arg;
+	ret = ns == 0 ? 0 : sqs_send_many(c, pool, send_urls, ns, body, len,
+	    on_sqs_sent, &m, eb);
+	for (size_t i = 0; i < n; i++)
+		free(own[i]);
+	free(own);
+	free(idx);
+	free(send_urls);
+	free(lurls);
+	for (size_t i = 0; i < nl; i++)
+		free(lnames[i]);
+	free(lnames);
+	sqs_urls_release(&urls);
+	return ret;
+}
+
+int
+backend_queue_send_many(const char *url, struct aws_client *aws,
+    struct aws_pool *pool, const char *const *names, size_t n,
+    const char *body, size_t len, queue_sent_fn *sent, void *arg,
+    struct errbuf *eb)
+{
+	struct queue	*q;
+
+	if (strcmp(url, "sqs") == 0)
+		return sqs_send_many_names(aws, pool, names, n, body, len,
+		    sent, arg, eb);
+	for (size_t i = 0; i < n; i++) {
+		struct errbuf	e = { 0 };
+
+		q = NULL;
+		if (queue_open(url, names[i], 0, aws, &q, &e) == -1 ||
+		    queue_send(q, body, len, &e) == -1)
+			sent(arg, i, &e);
+		else
+			sent(arg, i, NULL);
+		queue_free(q);
+	}
+	return 0;
+}

@@ -190,6 +190,62 @@ store_list(struct store *s, const char *prefix, char ***ret_keys,
 }
 
 int
+store_list_entries(struct store *s, const char *prefix,
+    struct store_listing *ret, struct errbuf *eb)
+{
+	if (store_prefix_check(prefix, eb) == -1) {
+		eb->kind = EK_BUG;
+		return -1;
+	}
+	return s->ops->list_entries(s, prefix, ret, eb);
+}
+
+void
+store_listing_release(struct store_listing *l)
+{
+	for (size_t i = 0; l->v != NULL && i < l->n; i++) {
+		free(l->v[i].key);
+		free(l->v[i].tag);
+	}
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+int
+store_get_many(struct store *s, const char *const *keys, size_t n,
+    size_t max, store_got_fn *got, void *arg, struct errbuf *eb)
+{
+	struct errbuf	 e;
+	char		*data, etag[STORE_ETAG_MAX];
+	size_t		 len;
+
+	for (size_t i = 0; i < n; i++)
+		if (bad_key(keys[i], eb) == -1)
+			return -1;
+	if (s->ops->get_many != NULL)
+		return s->ops->get_many(s, keys, n, max, got, arg, eb);
+	for (size_t i = 0; i < n; i++) {
+		memset(&e, 0, sizeof(e));
+		etag[0] = '\0';
+		if (s->ops->get(s, keys[i], max, &data, &len, etag, &e) == -1) {
+			got(arg, i, NULL, 0, NULL, &e);
+			continue;
+		}
+		got(arg, i, data, len, etag, NULL);
+		free(data);
+	}
+	return 0;
+}
+
+void
+store_set_concurrency(struct store *s, unsigned int max_in_flight)
+{
+	if (s->ops->set_concurrency != NULL)
+		s->ops->set_concurrency(s, max_in_flight);
+}
+
+int
 store_delete(struct store *s, const char *key, struct errbuf *eb)
 {
 	if (bad_key(key, eb) == -1)

@@ -5,7 +5,8 @@
  * interface, several backends behind a table of operations:
  *
  *   file:///ABS   store_file.c, a directory tree (the embedded default)
- *   s3://B/P      store_s3.c, on lib/aws/s3.h (backends.h)
+ *   s3://B/P      store_s3.c, on lib/aws/s3.h (backends.h); many reads
+ *                 at once through lib/aws/pool.h
  *
  * Keys are relative paths of segments [A-Za-z0-9._:@+=-], each not
  * starting with '.', joined by single '/'; store_key_check() is the rule
@@ -40,6 +41,33 @@ struct store_stat {
 	int64_t		 mtime;		/* seconds since the epoch, UTC */
 	char		 etag[STORE_ETAG_MAX];	/* may be "" (file backend) */
 };
+
+/*
+ * One object of a listing (store_list_entries).  tag changes whenever
+ * the object is written: S3's ETag (quotes included); file: the inode,
+ * the mtime in nanoseconds and the size (every write is a rename of a
+ * new file), so a caller can tell what changed since its last listing
+ * without reading anything.  Both strings are new.
+ */
+struct store_entry {
+	char		*key;
+	char		*tag;
+	int64_t		 mtime;		/* seconds since the epoch, UTC */
+	uint64_t	 size;		/* bytes */
+};
+
+struct store_listing {
+	struct store_entry	*v;
+	size_t			 n;
+};
+
+/*
+ * One object of store_get_many(), object i of keys: its bytes (data,
+ * NUL-terminated, len) and ETag (may be ""), borrowed for the call; or
+ * data NULL and eb saying why (EK_NOINPUT: it does not exist).
+ */
+typedef void	store_got_fn(void *arg, size_t i, const char *data,
+		    size_t len, const char *etag, const struct errbuf *eb);
 
 /*
  * What a backend implements.  Every function returns 0 on success and -1
@@ -94,6 +122,24 @@ struct store_ops {
 	 */
 	int	(*list)(struct store *, const char *prefix, char ***ret_keys,
 		    size_t *ret_n, struct errbuf *);
+	/*
+	 * The objects under 'prefix' with their tags, sorted by key, at
+	 * most STORE_LIST_MAX (EK_DATA past it); S3: 1,000 a page.
+	 */
+	int	(*list_entries)(struct store *, const char *prefix,
+		    struct store_listing *ret, struct errbuf *);
+	/*
+	 * Optional (NULL: store.c reads them one by one): read the n
+	 * objects keys[0..n-1] of at most max bytes each, many at once,
+	 * reporting each to got() as it comes.  -1 only when the reads
+	 * as a whole stopped (the abort flag): then the keys not reported
+	 * were not read.
+	 */
+	int	(*get_many)(struct store *, const char *const *keys, size_t n,
+		    size_t max, store_got_fn *got, void *arg,
+		    struct errbuf *);
+	/* Optional: the most get_many may have in flight (0: default). */
+	void	(*set_concurrency)(struct store *, unsigned int);
 	/* Remove an object; a missing one is not an error. */
 	int	(*del)(struct store *, const char *key, struct errbuf *);
 	/* 1 and *ret_st filled when it exists, 0 when not, -1 on error. */
@@ -151,6 +197,21 @@ int	store_put_file(struct store *, const char *key, const char *path,
 	    struct errbuf *);
 int	store_list(struct store *, const char *prefix, char ***ret_keys,
 	    size_t *ret_n, struct errbuf *);
+/*
+ * store_list_entries: as store_list, with each object's tag, mtime and
+ * size (one request per 1,000 keys on S3; a directory walk and a stat
+ * per object on file://).  store_get_many: read many objects (S3: at
+ * most store_set_concurrency()'s number in flight, default 64, each
+ * retried alone), each reported to got() once, in any order; keys are
+ * checked first (EK_BUG, nothing read).  Returns 0 once every key was
+ * reported, whatever each outcome, or -1 (see struct store_ops).
+ */
+int	store_list_entries(struct store *, const char *prefix,
+	    struct store_listing *ret, struct errbuf *);
+void	store_listing_release(struct store_listing *);
+int	store_get_many(struct store *, const char *const *keys, size_t n,
+	    size_t max, store_got_fn *got, void *arg, struct errbuf *);
+void	store_set_concurrency(struct store *, unsigned int max_in_flight);
 int	store_delete(struct store *, const char *key, struct errbuf *);
 int	store_exists(struct store *, const char *key, struct store_stat *ret_st,
 	    struct errbuf *);

@@ -568,6 +568,38 @@ sf_list(struct store *s, const char *prefix, char ***ret_keys,
 	return 0;
 }
 
+static int
+sf_list_entries(struct store *s, const char *prefix,
+    struct store_listing *ret, struct errbuf *eb)
+{
+	struct store_file	*f = sf(s);
+	struct store_listing	 l = { NULL, 0 };
+	struct stat		 st;
+	char			**keys = NULL;
+	size_t			 n = 0;
+
+	if (sf_list(s, prefix, &keys, &n, eb) == -1)
+		return -1;
+	l.v = xcalloc(n + 1, sizeof(*l.v));
+	for (size_t i = 0; i < n; i++) {
+		/* Gone since the walk: not listed, as S3 would not. */
+		if (fstatat(f->rootfd, keys[i], &st, AT_SYMLINK_NOFOLLOW) ==
+		    -1 || !S_ISREG(st.st_mode))
+			continue;
+		l.v[l.n].key = keys[i];
+		keys[i] = NULL;
+		l.v[l.n].tag = xasprintf("%llx-%lld.%09ld-%llu",
+		    (unsigned long long)st.st_ino, (long long)st.st_mtim.tv_sec,
+		    st.st_mtim.tv_nsec, (unsigned long long)st.st_size);
+		l.v[l.n].mtime = (int64_t)st.st_mtim.tv_sec;
+		l.v[l.n].size = (uint64_t)st.st_size;
+		l.n++;
+	}
+	store_keys_free(keys, n);
+	*ret = l;
+	return 0;
+}
+
 static void
 sf_release(struct store *s)
 {
@@ -590,6 +622,7 @@ static const struct store_ops store_file_ops = {
 	.put_volatile = sf_put_volatile,
 	.put_file = sf_put_file,
 	.list = sf_list,
+	.list_entries = sf_list_entries,
 	.del = sf_del,
 	.stat = sf_stat,
 	.release = sf_release,

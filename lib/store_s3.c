@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "aws/client.h"
+#include "aws/pool.h"
 #include "aws/s3.h"
 #include "backends.h"
 #include "buf.h"
@@ -35,6 +36,8 @@ struct s3_store {
 	struct aws_client	*c;		/* borrowed */
 	char			*bucket;
 	char			*prefix;	/* "" or "P/" */
+	struct aws_pool		*pool;		/* get_many's, made at need */
+	unsigned int		 in_flight;	/* its limit; 0: default */
 };
 
 static struct s3_store *
@@ -186,6 +189,141 @@ s3s_list(struct store *s, const char *prefix, char ***ret_keys,
 	return 0;
 }
 
+/* ListObjectsV2's LastModified ("2026-12-07T11:52:03.000Z"), or 0. */
+static int64_t
+iso8601_time(const char *s)
+{
+	struct tm	tm;
+
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL || strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) == NULL)
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+static int
+s3s_list_entries(struct store *s, const char *prefix,
+    struct store_listing *ret, struct errbuf *eb)
+{
+	struct s3_list		 l = { NULL, 0 };
+	struct store_listing	 out = { NULL, 0 };
+	struct errbuf		 ign = { 0 };
+	char			*k = full_key(s, prefix);
+	size_t			 pl = strlen(ss(s)->prefix);
+
+	if (s3_list_objects(ss(s)->c, ss(s)->bucket, k, 0, &l, eb) == -1) {
+		free(k);
+		return -1;
+	}
+	free(k);
+	if (l.n > STORE_LIST_MAX) {
+		s3_list_release(&l);
+		return errbuf_set(eb, EK_DATA, "s3://%s/%s%s: more than %d "
+		    "keys", ss(s)->bucket, ss(s)->prefix, prefix,
+		    STORE_LIST_MAX);
+	}
+	out.v = xcalloc(l.n + 1, sizeof(*out.v));
+	for (size_t i = 0; i < l.n; i++) {
+		struct store_entry	*e = &out.v[out.n];
+
+		if (strncmp(l.v[i].key, ss(s)->prefix, pl) != 0 ||
+		    store_key_check(l.v[i].key + pl, &ign) == -1)
+			continue;	/* not one of ours */
+		e->key = xstrdup(l.v[i].key + pl);
+		e->tag = xstrdup(l.v[i].etag != NULL ? l.v[i].etag : "");
+		e->mtime = iso8601_time(l.v[i].last_modified);
+		e->size = l.v[i].size;
+		out.n++;
+	}
+	s3_list_release(&l);
+	*ret = out;
+	return 0;
+}
+
+/* One GetObject of s3s_get_many. */
+struct s3_got {
+	struct store	*s;
+	char		*key;		/* full, for messages */
+	size_t		 i;
+	store_got_fn	*got;
+	void		*arg;
+};
+
+static void
+s3s_got_one(void *arg, int rc, const struct aws_result *res,
+    const struct errbuf *peb)
+{
+	struct s3_got	*g = arg;
+	struct errbuf	 eb = { 0 };
+	const char	*etag;
+
+	if (rc == -1) {
+		eb = *peb;
+		if (res->status == 404)
+			errbuf_set(&eb, EK_NOINPUT, "s3 GetObject: "
+			    "'s3://%s/%s' does not exist", ss(g->s)->bucket,
+			    g->key);
+		g->got(g->arg, g->i, NULL, 0, NULL, &eb);
+	} else {
+		etag = aws_result_header(res, "ETag");
+		g->got(g->arg, g->i, res->body.data != NULL ?
+		    res->body.data : "", res->body.len,
+		    etag != NULL ? etag : "", NULL);
+	}
+	free(g->key);
+	free(g);
+}
+
+static int
+s3s_get_many(struct store *s, const char *const *keys, size_t n, size_t max,
+    store_got_fn *got, void *arg, struct errbuf *eb)
+{
+	struct s3_store		*p = ss(s);
+	struct aws_request	 req;
+	struct s3_got		*g;
+
+	if (p->pool == NULL &&
+	    (p->pool = aws_pool_new(p->c, p->in_flight, eb)) == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		g = xcalloc(1, sizeof(*g));
+		g->s = s;
+		g->key = full_key(s, keys[i]);
+		g->i = i;
+		g->got = got;
+		g->arg = arg;
+		/* The reply's body is NUL-terminated by struct buf. */
+		s3_get_request(&req, p->bucket, g->key, max);
+		if (aws_pool_add(p->pool, &req, s3s_got_one, g, eb) == -1) {
+			free(g->key);
+			free(g);
+			goto fail;
+		}
+	}
+	if (aws_pool_wait(p->pool, eb) == 0)
+		return 0;
+ fail:
+	/* Whatever was added is reported before returning. */
+	if (aws_pool_pending(p->pool) > 0) {
+		struct errbuf	ign = { 0 };
+
+		aws_pool_cancel(p->pool);
+		if (aws_pool_wait(p->pool, &ign) == -1)
+			errbuf_clear(&ign);
+	}
+	return -1;
+}
+
+static void
+s3s_set_concurrency(struct store *s, unsigned int max_in_flight)
+{
+	struct s3_store	*p = ss(s);
+
+	p->in_flight = max_in_flight;
+	aws_pool_free(p->pool);
+	p->pool = NULL;
+}
+
 static int
 s3s_del(struct store *s, const char *key, struct errbuf *eb)
 {
@@ -238,6 +376,7 @@ s3s_release(struct store *s)
 
 	if (p == NULL)
 		return;
+	aws_pool_free(p->pool);
 	free(p->bucket);
 	free(p->prefix);
 	free(p);
@@ -251,6 +390,9 @@ static const struct store_ops s3_ops = {
 	.put = s3s_put,
 	.put_file = s3s_put_file,
 	.list = s3s_list,
+	.list_entries = s3s_list_entries,
+	.get_many = s3s_get_many,
+	.set_concurrency = s3s_set_concurrency,
 	.del = s3s_del,
 	.stat = s3s_stat,
 	.release = s3s_release,

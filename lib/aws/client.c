@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "aws/client.h"
+#include "aws/client_int.h"
 #include "aws/creds.h"
 #include "aws/imds.h"
 #include "aws/json.h"
@@ -403,16 +404,8 @@ aws_form_encode(const struct aws_param *p, size_t n)
 	return encode_params(p, n, true);
 }
 
-/* A request URL, split the way signing needs it. */
-struct target {
-	char	*scheme;	/* "https" */
-	char	*authority;	/* "host[:port]", the Host header */
-	char	*path;		/* encoded path, starts with '/' */
-	char	*query;		/* encoded query or NULL */
-};
-
 static void
-target_release(struct target *t)
+target_release(struct aws_target *t)
 {
 	free(t->scheme);
 	free(t->authority);
@@ -423,7 +416,7 @@ target_release(struct target *t)
 
 static int
 build_target(struct aws_client *c, const struct aws_request *req,
-    struct target *t, struct errbuf *eb)
+    struct aws_target *t, struct errbuf *eb)
 {
 	const char	*base, *a, *p;
 	char		*basepath, *enc = NULL;
@@ -487,7 +480,7 @@ build_target(struct aws_client *c, const struct aws_request *req,
 }
 
 static char *
-target_url(const struct target *t, const char *query)
+target_url(const struct aws_target *t, const char *query)
 {
 	return xasprintf("%s://%s%s%s%s", t->scheme, t->authority, t->path,
 	    query != NULL && *query != '\0' ? "?" : "",
@@ -506,13 +499,12 @@ parse_http_date(const char *s)
 	return timegm(&tm);
 }
 
-static void
-backoff(struct aws_client *c, const struct aws_request *req,
+unsigned int
+aws_backoff_ms(const struct aws_client *c, const struct aws_request *req,
     unsigned int attempt)
 {
 	uint64_t	 ceil_ms = c->base_ms;
 	uint32_t	 ms;
-	struct timespec	 ts;
 
 	/* Full jitter: random(0, min(cap, base * 2^(attempt - 1))). */
 	for (unsigned int i = 1; i < attempt && ceil_ms < c->cap_ms; i++)
@@ -522,6 +514,16 @@ backoff(struct aws_client *c, const struct aws_request *req,
 	ms = arc4random_uniform((uint32_t)ceil_ms + 1);
 	log_debug("aws %s %s: retry %u in %u ms", req->svc->name, req->op,
 	    attempt, ms);
+	return ms;
+}
+
+static void
+backoff(struct aws_client *c, const struct aws_request *req,
+    unsigned int attempt)
+{
+	unsigned int	 ms = aws_backoff_ms(c, req, attempt);
+	struct timespec	 ts;
+
 	ts.tv_sec = ms / 1000;
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
 	while (nanosleep(&ts, &ts) == -1 && errno == EINTR)
@@ -660,8 +662,8 @@ set_error(const struct aws_request *req, const struct aws_result *res,
  */
 static int
 sign_attempt(struct aws_client *c, const struct aws_request *req,
-    const struct target *t, const char *body, size_t body_len,
-    struct http_headers *hdrs, struct errbuf *eb)
+    const struct aws_target *t, bool form, const char *body,
+    size_t body_len, struct http_headers *hdrs, struct errbuf *eb)
 {
 	const struct aws_creds	*cr;
 	struct sigv4_params	 p;
@@ -677,7 +679,7 @@ sign_attempt(struct aws_client *c, const struct aws_request *req,
 		for (size_t i = 0; i < req->headers->n; i++)
 			http_headers_add(hdrs, req->headers->v[i].name,
 			    req->headers->v[i].value);
-	if (req->nform > 0)
+	if (form)
 		http_headers_set(hdrs, "Content-Type", FORM_CONTENT_TYPE);
 
 	memset(&p, 0, sizeof(p));
@@ -699,7 +701,7 @@ sign_attempt(struct aws_client *c, const struct aws_request *req,
 
 	memset(&sr, 0, sizeof(sr));
 	sr.method = req->method != NULL ? req->method :
-	    (req->nform > 0 ? "POST" : "GET");
+	    (form ? "POST" : "GET");
 	sr.path = t->path;
 	sr.query = t->query;
 	sr.headers = hdrs;
@@ -713,171 +715,207 @@ sign_attempt(struct aws_client *c, const struct aws_request *req,
 }
 
 int
-aws_request(struct aws_client *c, const struct aws_request *req,
-    struct aws_result *res, struct errbuf *eb)
+aws_prep_init(struct aws_client *c, const struct aws_request *req,
+    struct aws_prep *p, struct errbuf *eb)
 {
-	struct target		 t;
-	struct http_headers	 hdrs;
-	struct http_response	 resp;
-	struct http_request	 hr;
-	char			*form = NULL, *url = NULL;
-	const char		*body;
-	size_t			 body_len;
-	off_t			 out_start = -1;
-	unsigned int		 max, attempt = 0;
-	bool			 skew_fixed = false, creds_refreshed = false;
-	int			 ret = -1;
+	struct http_request	*hr = &p->hr;
 
-	result_reset(res);
-	res->attempts = 0;
-	http_headers_init(&hdrs);
-	http_response_init(&resp);
+	memset(p, 0, sizeof(*p));
+	http_headers_init(&p->hdrs);
+	p->out_start = -1;
 	if (req->svc == NULL || req->op == NULL)
 		return errbuf_set(eb, EK_USAGE, "aws_request: no service or "
 		    "operation");
 	if (req->body_fd != -1 && !req->svc->s3 && req->payload_hash == NULL)
 		return errbuf_set(eb, EK_USAGE, "%s %s: a streamed body needs "
 		    "its payload hash", req->svc->name, req->op);
-	if (build_target(c, req, &t, eb) == -1) {
-		target_release(&t);
+	if (build_target(c, req, &p->t, eb) == -1)
 		return -1;
-	}
-	url = target_url(&t, t.query);
+	p->url = target_url(&p->t, p->t.query);
+	memset(hr, 0, sizeof(*hr));
 	if (req->nform > 0) {
-		if ((form = aws_form_encode(req->form, req->nform)) == NULL) {
-			errbuf_set(eb, EK_DATA, "%s %s: request larger than "
-			    "%d bytes", req->svc->name, req->op,
+		if ((p->form = aws_form_encode(req->form, req->nform)) ==
+		    NULL)
+			return errbuf_set(eb, EK_DATA, "%s %s: request larger "
+			    "than %d bytes", req->svc->name, req->op,
 			    HTTP_BODY_MAX);
-			goto out;
-		}
-		body = form;
-		body_len = strlen(form);
+		p->is_form = true;
+		hr->body = p->form;
+		hr->body_len = strlen(p->form);
 	} else {
-		body = req->body;
-		body_len = req->body_len;
+		hr->body = req->body;
+		hr->body_len = req->body_len;
 	}
-	max = req->max_attempts != 0 ? req->max_attempts : c->max_attempts;
+	p->max = req->max_attempts != 0 ? req->max_attempts :
+	    c->max_attempts;
 	if (req->out_fd != -1)
-		out_start = lseek(req->out_fd, 0, SEEK_CUR);
+		p->out_start = lseek(req->out_fd, 0, SEEK_CUR);
 
-	memset(&hr, 0, sizeof(hr));
-	hr.method = req->method != NULL ? req->method :
-	    (req->nform > 0 ? "POST" : "GET");
-	hr.url = url;
-	hr.headers = &hdrs;
-	hr.body = body;
-	hr.body_len = body_len;
-	hr.body_fd = req->body_fd;
-	hr.body_off = req->body_off;
+	hr->method = req->method != NULL ? req->method :
+	    (p->is_form ? "POST" : "GET");
+	hr->url = p->url;
+	hr->headers = &p->hdrs;
+	hr->body_fd = req->body_fd;
+	hr->body_off = req->body_off;
 	if (req->body_fd != -1) {
-		hr.body = NULL;
-		hr.body_len = req->body_len;
+		hr->body = NULL;
+		hr->body_len = req->body_len;
 	}
-	hr.out_fd = req->out_fd;
-	hr.out_max = req->out_max;
-	hr.on_chunk = req->on_chunk;
-	hr.chunk_arg = req->chunk_arg;
-	hr.timeout_ms = req->timeout_ms != 0 ? req->timeout_ms : c->timeout_ms;
-	hr.body_max = req->body_max;
-	hr.no_low_speed = req->long_poll;
+	hr->out_fd = req->out_fd;
+	hr->out_max = req->out_max;
+	hr->on_chunk = req->on_chunk;
+	hr->chunk_arg = req->chunk_arg;
+	hr->timeout_ms = req->timeout_ms != 0 ? req->timeout_ms :
+	    c->timeout_ms;
+	hr->body_max = req->body_max;
+	hr->no_low_speed = req->long_poll;
+	return 0;
+}
 
+void
+aws_prep_release(struct aws_prep *p)
+{
+	http_headers_release(&p->hdrs);
+	target_release(&p->t);
+	if (p->form != NULL)
+		freezero(p->form, strlen(p->form));
+	free(p->url);
+	memset(p, 0, sizeof(*p));
+	p->out_start = -1;
+}
+
+int
+aws_prep_attempt(struct aws_client *c, const struct aws_request *req,
+    struct aws_prep *p, struct aws_result *res, struct errbuf *eb)
+{
+	p->attempt++;
+	if (sign_attempt(c, req, &p->t, p->is_form, p->hr.body,
+	    p->hr.body_len, &p->hdrs, eb) == -1)
+		return -1;
+	if (p->attempt > 1 && req->out_fd != -1 && res->out_bytes > 0) {
+		if (p->out_start == -1 ||
+		    ftruncate(req->out_fd, p->out_start) == -1 ||
+		    lseek(req->out_fd, p->out_start, SEEK_SET) == -1)
+			return errbuf_errno(eb, EK_IO, "%s %s: cannot rewind "
+			    "the output for a retry", req->svc->name,
+			    req->op);
+		if (req->on_reset != NULL)
+			req->on_reset(req->chunk_arg);
+	}
+	result_reset(res);
+	res->attempts = p->attempt;
+	return 0;
+}
+
+enum aws_next
+aws_prep_failed(const struct aws_request *req, struct aws_prep *p,
+    const struct http_response *resp, const struct errbuf *he,
+    bool transient, struct aws_result *res, struct errbuf *eb)
+{
+	res->out_bytes = resp->out_bytes;
+	log_debug("aws %s %s: attempt %u: %s", req->svc->name, req->op,
+	    p->attempt, he->msg);
+	if (transient && p->attempt < p->max)
+		return AWS_NEXT_BACKOFF;
+	errbuf_set(eb, he->kind, "%s %s: %s", req->svc->name, req->op,
+	    he->msg);
+	return AWS_NEXT_FAIL;
+}
+
+enum aws_next
+aws_prep_reply(struct aws_client *c, const struct aws_request *req,
+    struct aws_prep *p, struct http_response *resp, struct aws_result *res,
+    struct errbuf *eb)
+{
+	const char	*rid;
+
+	/* Hand the reply to the result. */
+	res->status = resp->status;
+	res->out_bytes = resp->out_bytes;
+	res->body = resp->body;
+	res->headers = resp->headers;
+	buf_init(&resp->body, HTTP_BODY_MAX);
+	http_headers_init(&resp->headers);
+
+	if (res->status >= 200 && res->status < 300) {
+		if ((rid = aws_result_header(res, "x-amzn-RequestId")) !=
+		    NULL || (rid = aws_result_header(res,
+		    "x-amz-request-id")) != NULL)
+			res->request_id = xstrdup(rid);
+		log_debug("aws %s %s: HTTP %ld (attempt %u)", req->svc->name,
+		    req->op, res->status, p->attempt);
+		return AWS_NEXT_DONE;
+	}
+	parse_error_reply(req, res);
+	log_debug("aws %s %s: attempt %u: HTTP %ld %s", req->svc->name,
+	    req->op, p->attempt, res->status,
+	    res->code != NULL ? res->code : "");
+
+	if (!p->skew_fixed && in_list(res->code, skew_codes,
+	    nitems(skew_codes))) {
+		time_t	srv = parse_http_date(aws_result_header(res, "Date"));
+		long	diff = srv == (time_t)-1 ? 0 :
+			    (long)(srv - time(NULL));
+
+		if (labs(diff - c->skew) > AWS_SKEW_MAX_SEC) {
+			log_debug("aws: clock skew %ld s, correcting", diff);
+			c->skew = diff;
+			p->skew_fixed = true;
+			return AWS_NEXT_RETRY;	/* at once, not counted */
+		}
+	}
+	if (!p->creds_refreshed && in_list(res->code, expired_codes,
+	    nitems(expired_codes)) && aws_credprov_invalidate(c->credprov)) {
+		p->creds_refreshed = true;
+		return AWS_NEXT_RETRY;
+	}
+	if ((res->status >= 500 || res->status == 429 ||
+	    aws_is_throttle_code(res->code)) && p->attempt < p->max)
+		return AWS_NEXT_BACKOFF;
+	set_error(req, res, eb);
+	return AWS_NEXT_FAIL;
+}
+
+int
+aws_request(struct aws_client *c, const struct aws_request *req,
+    struct aws_result *res, struct errbuf *eb)
+{
+	struct aws_prep		 p;
+	struct http_response	 resp;
+	enum aws_next		 next;
+	int			 ret = -1;
+
+	result_reset(res);
+	res->attempts = 0;
+	http_response_init(&resp);
+	if (aws_prep_init(c, req, &p, eb) == -1)
+		goto out;
 	for (;;) {
 		struct errbuf	he = { 0 };
-		bool		retry = false;
 
-		attempt++;
-		if (sign_attempt(c, req, &t, hr.body, hr.body_len, &hdrs,
-		    eb) == -1)
+		if (aws_prep_attempt(c, req, &p, res, eb) == -1)
 			goto out;
-		if (attempt > 1 && req->out_fd != -1 && res->out_bytes > 0) {
-			if (out_start == -1 ||
-			    ftruncate(req->out_fd, out_start) == -1 ||
-			    lseek(req->out_fd, out_start, SEEK_SET) == -1) {
-				errbuf_errno(eb, EK_IO, "%s %s: cannot rewind "
-				    "the output for a retry", req->svc->name,
-				    req->op);
-				goto out;
-			}
-			if (req->on_reset != NULL)
-				req->on_reset(req->chunk_arg);
-		}
-		result_reset(res);
-		res->attempts = attempt;
-		if (http_perform(c->http, &hr, &resp, &he) == -1) {
-			res->out_bytes = resp.out_bytes;
-			log_debug("aws %s %s: attempt %u: %s", req->svc->name,
-			    req->op, attempt, he.msg);
-			if (http_last_transient(c->http) && attempt < max) {
-				backoff(c, req, attempt);
-				continue;
-			}
-			errbuf_set(eb, he.kind, "%s %s: %s", req->svc->name,
-			    req->op, he.msg);
-			goto out;
-		}
-		/* Hand the reply to the result. */
-		res->status = resp.status;
-		res->out_bytes = resp.out_bytes;
-		res->body = resp.body;
-		res->headers = resp.headers;
-		buf_init(&resp.body, HTTP_BODY_MAX);
-		http_headers_init(&resp.headers);
-
-		if (res->status >= 200 && res->status < 300) {
-			const char *rid;
-
-			if ((rid = aws_result_header(res, "x-amzn-RequestId"))
-			    != NULL || (rid = aws_result_header(res,
-			    "x-amz-request-id")) != NULL)
-				res->request_id = xstrdup(rid);
-			log_debug("aws %s %s: HTTP %ld (attempt %u)",
-			    req->svc->name, req->op, res->status, attempt);
+		if (http_perform(c->http, &p.hr, &resp, &he) == -1)
+			next = aws_prep_failed(req, &p, &resp, &he,
+			    http_last_transient(c->http), res, eb);
+		else
+			next = aws_prep_reply(c, req, &p, &resp, res, eb);
+		switch (next) {
+		case AWS_NEXT_DONE:
 			ret = 0;
 			goto out;
+		case AWS_NEXT_FAIL:
+			goto out;
+		case AWS_NEXT_BACKOFF:
+			backoff(c, req, p.attempt);
+			break;
+		case AWS_NEXT_RETRY:
+			break;
 		}
-		parse_error_reply(req, res);
-		log_debug("aws %s %s: attempt %u: HTTP %ld %s",
-		    req->svc->name, req->op, attempt, res->status,
-		    res->code != NULL ? res->code : "");
-
-		if (!skew_fixed && in_list(res->code, skew_codes,
-		    nitems(skew_codes))) {
-			time_t	srv = parse_http_date(aws_result_header(res,
-				    "Date"));
-			long	diff = srv == (time_t)-1 ? 0 :
-				    (long)(srv - time(NULL));
-
-			if (labs(diff - c->skew) > AWS_SKEW_MAX_SEC) {
-				log_debug("aws: clock skew %ld s, correcting",
-				    diff);
-				c->skew = diff;
-				skew_fixed = true;
-				continue;	/* at once, not counted */
-			}
-		}
-		if (!creds_refreshed && in_list(res->code, expired_codes,
-		    nitems(expired_codes)) &&
-		    aws_credprov_invalidate(c->credprov)) {
-			creds_refreshed = true;
-			continue;
-		}
-		if (res->status >= 500 || res->status == 429 ||
-		    aws_is_throttle_code(res->code))
-			retry = attempt < max;
-		if (retry) {
-			backoff(c, req, attempt);
-			continue;
-		}
-		set_error(req, res, eb);
-		goto out;
 	}
  out:
 	http_response_release(&resp);
-	http_headers_release(&hdrs);
-	target_release(&t);
-	if (form != NULL)
-		freezero(form, strlen(form));
-	free(url);
+	aws_prep_release(&p);
 	return ret;
 }
 
@@ -886,7 +924,7 @@ aws_presign(struct aws_client *c, const struct aws_request *req,
     unsigned int expires, char **ret, struct errbuf *eb)
 {
 	const struct aws_creds	*cr;
-	struct target		 t;
+	struct aws_target		 t;
 	struct http_headers	 hdrs;
 	struct sigv4_params	 p;
 	struct sigv4_request	 sr;

@@ -334,6 +334,14 @@ s3_get_file(struct aws_client *c, const char *bucket, const char *key,
 	return rv;
 }
 
+void
+s3_get_request(struct aws_request *req, const char *bucket, const char *key,
+    size_t max)
+{
+	s3_req_init(req, "GetObject", "GET", bucket, key);
+	req->body_max = max;
+}
+
 int
 s3_get_buf(struct aws_client *c, const char *bucket, const char *key,
     size_t max, struct buf *ret, char **ret_etag, struct errbuf *eb)
@@ -343,8 +351,7 @@ s3_get_buf(struct aws_client *c, const char *bucket, const char *key,
 	int			 rv = -1;
 
 	aws_result_init(&res);
-	s3_req_init(&req, "GetObject", "GET", bucket, key);
-	req.body_max = max;
+	s3_get_request(&req, bucket, key, max);
 	if (aws_request(c, &req, &res, eb) == -1) {
 		if (res.status == 404)
 			errbuf_set(eb, EK_NOINPUT, "s3 GetObject: "

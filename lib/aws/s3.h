@@ -24,6 +24,7 @@
 #include "compat.h"
 
 struct aws_client;
+struct aws_request;
 struct buf;
 struct errbuf;
 
@@ -101,6 +102,15 @@ int	 s3_get_file(struct aws_client *, const char *bucket, const char *key,
 int	 s3_get_buf(struct aws_client *, const char *bucket, const char *key,
 	    size_t max, struct buf *ret, char **ret_etag, struct errbuf *)
 	    HOOKD_WUR;
+
+/*
+ * Fill *req (zeroed first) with the GetObject of s3_get_buf(): a reply
+ * of at most max bytes in memory.  bucket and key are borrowed.  For a
+ * request pool (pool.h), whose caller maps a 404 to EK_NOINPUT and
+ * takes the ETag from the reply's header.
+ */
+void	 s3_get_request(struct aws_request *req, const char *bucket,
+	    const char *key, size_t max);
 
 /*
  * PutObject from the file path, signed with the payload's SHA-256.  Files

@@ -23,11 +23,13 @@
 #include "aws/client.h"
 #include "aws/creds.h"
 #include "aws/json.h"
+#include "aws/pool.h"
 #include "aws/query.h"
 #include "aws/sqs.h"
 #include "aws/xml.h"
 #include "digest.h"
 #include "errbuf.h"
+#include "log.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -1229,4 +1231,217 @@ sqs_json_receive(struct aws_client *c, const char *queue_url,
 	json_decref(reply);
 	json_decref(req);
 	return rv;
+}
+
+/*
+ * sqs_send_many(): the request body is the message's encoding (made
+ * once) with each queue's QueueUrl around it; each reply is checked as
+ * sqs_send() checks its own (MessageId, MD5OfMessageBody).
+ */
+struct send_many {
+	struct aws_client	*c;
+	const char		*md5;		/* the body's */
+	sqs_sent_fn		*sent;
+	void			*arg;
+};
+
+struct send_one {
+	struct send_many	*sm;
+	size_t			 i;
+};
+
+/* The MessageId of a SendMessage reply, checked; new, or NULL with eb. */
+static char *
+send_reply_id(struct aws_client *c, const struct aws_result *res,
+    const char *want, struct errbuf *eb)
+{
+	xmlDoc		*doc = NULL;
+	xmlNode		*result;
+	json_t		*reply = NULL;
+	char		*id = NULL, *md5 = NULL;
+	bool		 ok = false;
+
+	if (sqs_json(c)) {
+		if ((reply = awsjson_parse(res->body.data, res->body.len,
+		    eb)) == NULL) {
+			errbuf_prefix(eb, "sqs SendMessage: unexpected "
+			    "reply: ");
+			goto out;
+		}
+		if (sqs_json_need(reply, "MessageId", "SendMessage", &id,
+		    eb) == -1 || sqs_json_need(reply, "MD5OfMessageBody",
+		    "SendMessage", &md5, eb) == -1)
+			goto out;
+	} else {
+		if ((doc = awsxml_parse(res->body.data, res->body.len,
+		    eb)) == NULL ||
+		    aws_query_result(doc, "sqs", "SendMessage", &result,
+		    eb) == -1 ||
+		    sqs_need(result, "MessageId", "SendMessage", &id,
+		    eb) == -1 ||
+		    sqs_need(result, "MD5OfMessageBody", "SendMessage", &md5,
+		    eb) == -1)
+			goto out;
+	}
+	if (strcasecmp(md5, want) != 0) {
+		errbuf_set(eb, EK_PROTO, "sqs SendMessage: MD5 mismatch: "
+		    "MD5OfMessageBody is %.40s, the body's MD5 is %s", md5,
+		    want);
+		goto out;
+	}
+	ok = true;
+ out:
+	json_decref(reply);
+	awsxml_free(doc);
+	free(md5);
+	if (!ok) {
+		free(id);
+		id = NULL;
+	}
+	return id;
+}
+
+static void
+send_one_done(void *arg, int rc, const struct aws_result *res,
+    const struct errbuf *peb)
+{
+	struct send_one		*so = arg;
+	struct send_many	*sm = so->sm;
+	struct errbuf		 eb = { 0 };
+	char			*id = NULL;
+
+	if (rc == -1) {
+		eb = *peb;
+		if (sqs_missing_queue(res->code))
+			eb.kind = EK_NOINPUT;
+	} else
+		id = send_reply_id(sm->c, res, sm->md5, &eb);
+	sm->sent(sm->arg, so->i, id, id != NULL ? NULL : &eb);
+	free(id);
+	free(so);
+}
+
+int
+sqs_send_many(struct aws_client *c, struct aws_pool *pool,
+    const char *const *urls, size_t n, const char *body, size_t len,
+    sqs_sent_fn *sent, void *arg, struct errbuf *eb)
+{
+	struct send_many	 sm;
+	struct aws_request	 req;
+	struct http_headers	 h;
+	struct aws_param	 p[3];
+	char			 want[DIGEST_MD5_HEX + 1];
+	char			*enc = NULL, *endpoint = NULL, *target = NULL;
+	char			*data = NULL, *qenc;
+	json_t			*s;
+	bool			 custom = false;
+	int			 ret = -1;
+
+	http_headers_init(&h);
+	if (len == 0 || len > SQS_MESSAGE_MAX)
+		return errbuf_set(eb, EK_DATA, "sqs SendMessage: message body "
+		    "is %zu bytes, must be 1 to %d", len, SQS_MESSAGE_MAX);
+	if (memchr(body, '\0', len) != NULL)
+		return errbuf_set(eb, EK_DATA, "sqs SendMessage: message body "
+		    "contains a NUL byte");
+	if (digest_md5_hex(body, len, want, eb) == -1)
+		return -1;
+	/* The body's encoding, once for every queue. */
+	if (sqs_json(c)) {
+		if ((s = sqs_json_string(body, len)) == NULL)
+			return errbuf_set(eb, EK_DATA, "sqs SendMessage: "
+			    "message body is not valid UTF-8");
+		enc = json_dumps(s, JSON_COMPACT | JSON_ENCODE_ANY);
+		json_decref(s);
+		http_headers_add(&h, "Content-Type", AWSJSON_CONTENT_TYPE);
+		http_headers_add(&h, "X-Amz-Target", SQS_JSON_TARGET
+		    ".SendMessage");
+	} else {
+		p[0].name = "Action";
+		p[0].value = "SendMessage";
+		p[1].name = "MessageBody";
+		p[1].value = body;
+		p[2].name = "Version";
+		p[2].value = SQS_VERSION;
+		enc = aws_form_encode(p, 3);
+		http_headers_add(&h, "Content-Type",
+		    "application/x-www-form-urlencoded; charset=utf-8");
+	}
+	if (enc == NULL) {
+		errbuf_set(eb, EK_DATA, "sqs SendMessage: cannot encode the "
+		    "message body");
+		goto out;
+	}
+	if (aws_endpoint("SQS", "sqs", aws_client_region(c), &endpoint,
+	    &custom, eb) == -1)
+		goto out;
+	sm.c = c;
+	sm.md5 = want;
+	sm.sent = sent;
+	sm.arg = arg;
+	for (size_t i = 0; i < n; i++) {
+		struct send_one	*so;
+
+		free(target);
+		free(data);
+		data = NULL;
+		if ((target = sqs_target_url(urls[i], endpoint, custom,
+		    eb)) == NULL)
+			goto out;
+		if (sqs_json(c)) {
+			target[sqs_origin_len(target)] = '\0';
+			s = json_string(urls[i]);
+			qenc = s != NULL ? json_dumps(s, JSON_COMPACT |
+			    JSON_ENCODE_ANY) : NULL;
+			json_decref(s);
+			if (qenc == NULL) {
+				errbuf_set(eb, EK_DATA, "sqs SendMessage: "
+				    "queue URL '%.200s' is not valid UTF-8",
+				    urls[i]);
+				goto out;
+			}
+			data = xasprintf("{\"QueueUrl\":%s,\"MessageBody\":"
+			    "%s}", qenc, enc);
+		} else {
+			p[0].name = "QueueUrl";
+			p[0].value = urls[i];
+			qenc = aws_form_encode(p, 1);
+			data = xasprintf("%s&%s", enc, qenc);
+		}
+		free(qenc);
+		memset(&req, 0, sizeof(req));
+		req.svc = &aws_svc_sqs;
+		req.op = "SendMessage";
+		req.method = "POST";
+		req.url = target;
+		req.headers = &h;
+		req.body = data;
+		req.body_len = strlen(data);
+		req.body_fd = req.out_fd = -1;
+		so = xcalloc(1, sizeof(*so));
+		so->sm = &sm;
+		so->i = i;
+		if (aws_pool_add(pool, &req, send_one_done, so, eb) == -1) {
+			free(so);
+			goto out;
+		}
+	}
+	if (aws_pool_wait(pool, eb) == -1)
+		goto out;
+	ret = 0;
+ out:
+	/* Whatever was added is reported before sm goes away. */
+	if (ret == -1 && aws_pool_pending(pool) > 0) {
+		struct errbuf	ign = { 0 };
+
+		aws_pool_cancel(pool);
+		if (aws_pool_wait(pool, &ign) == -1)
+			log_debug("sqs SendMessage: %s", ign.msg);
+	}
+	free(data);
+	free(target);
+	free(endpoint);
+	free(enc);
+	http_headers_release(&h);
+	return ret;
 }

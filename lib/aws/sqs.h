@@ -34,6 +34,7 @@
 #include "compat.h"
 
 struct aws_client;
+struct aws_pool;
 struct errbuf;
 
 #define SQS_VERSION		"2012-11-05"
@@ -126,6 +127,28 @@ int	 sqs_delete_queue(struct aws_client *, const char *queue_url,
  */
 int	 sqs_send(struct aws_client *, const char *queue_url, const char *body,
 	    size_t len, unsigned int delay, char **ret_id, struct errbuf *)
+	    HOOKD_WUR;
+
+/*
+ * The end of one send of sqs_send_many(): queue i got the message
+ * (message_id, borrowed) or did not (eb says why: EK_NOINPUT for a
+ * missing queue, else as sqs_send()).
+ */
+typedef void	sqs_sent_fn(void *arg, size_t i, const char *message_id,
+		    const struct errbuf *eb);
+
+/*
+ * SendMessage of one body to each of n queues, all at once through
+ * pool (made on the same client c): the body is checked, hashed and
+ * encoded once, each request is retried alone (pool.h), and each queue's
+ * end is reported to sent() as it comes, in any order.  Returns 0 once
+ * every queue was reported; -1 with eb set, none sent or the rest not
+ * reported, when the body is refused (as sqs_send()) or the pool was
+ * interrupted (EK_TEMP; the queues not reported were not sent to).
+ */
+int	 sqs_send_many(struct aws_client *c, struct aws_pool *pool,
+	    const char *const *queue_urls, size_t n, const char *body,
+	    size_t len, sqs_sent_fn *sent, void *arg, struct errbuf *)
 	    HOOKD_WUR;
 
 /*

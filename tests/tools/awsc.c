@@ -34,12 +34,15 @@
 #include "aws/creds.h"
 #include "aws/elb.h"
 #include "aws/imds.h"
+#include "aws/pool.h"
 #include "aws/s3.h"
 #include "aws/sns.h"
 #include "aws/sqs.h"
+#include "backends.h"
 #include "buf.h"
 #include "errbuf.h"
 #include "log.h"
+#include "store.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -54,11 +57,14 @@ static const char usage_text[] =
 "  sqs send URL BODY [--delay N]           sqs send-batch URL ID=BODY...\n"
 "  sqs receive URL [--wait N] [--max N] [--visibility N]\n"
 "  sqs delete URL RECEIPT                  sqs visibility URL RECEIPT SEC\n"
+"  sqs send-many BODY URLFILE [--in-flight N]  (one queue URL a line)\n"
 "  s3 put s3://B/K FILE [--multipart-threshold N] [--part-size N]\n"
 "  s3 put-if s3://B/K FILE (--if-none-match | --if-match ETAG)\n"
 "  s3 get s3://B/K FILE [--sha256 HEX] [--max BYTES]\n"
 "  s3 head s3://B/K\n"
 "  s3 ls s3://B/PREFIX [--page-size N]     s3 rm s3://B/K\n"
+"  store ls STORE PREFIX   store get-many STORE [--in-flight N] KEY...\n"
+"  queue send-many BACKEND BODY NAME...    (BACKEND: sqs or file://DIR)\n"
 "  asg complete|heartbeat --group G --hook H (--instance I | --token T)\n"
 "      [--result CONTINUE|ABANDON]\n"
 "  asg describe-instances [ID...]          asg describe-hooks --group G\n"
@@ -271,6 +277,60 @@ cmd_sqs_batch(struct aws_client *c, const struct args *a, struct errbuf *eb)
 	return rv;
 }
 
+static void
+on_sent(void *arg, size_t i, const char *id, const struct errbuf *eb)
+{
+	if (id != NULL)
+		printf("%zu %s\n", i, id);
+	else
+		printf("%zu error %s: %s\n", i, errkind_name(eb->kind),
+		    eb->msg);
+}
+
+/* sqs send-many BODY URLFILE: one line per queue, then the pool's figures. */
+static int
+cmd_sqs_send_many(struct aws_client *c, const struct args *a,
+    struct errbuf *eb)
+{
+	struct aws_pool		*pool;
+	struct aws_pool_stats	 st;
+	char			*body, *list, **urls = NULL, *line, *save, *at;
+	size_t			 len, llen, n = 0;
+	int			 rv = -1;
+
+	need(a, 3);
+	if ((body = body_arg(a->pos[1], &len, eb)) == NULL)
+		return -1;
+	at = xasprintf("@%s", a->pos[2]);
+	list = body_arg(at, &llen, eb);
+	free(at);
+	if (list == NULL) {
+		free(body);
+		return -1;
+	}
+	for (line = strtok_r(list, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save)) {
+		urls = xreallocarray(urls, n + 1, sizeof(*urls));
+		urls[n++] = line;
+	}
+	if ((pool = aws_pool_new(c, (unsigned)opt_num(a, "--in-flight", 0),
+	    eb)) == NULL)
+		goto out;
+	rv = sqs_send_many(c, pool, (const char *const *)urls, n, body, len,
+	    on_sent, NULL, eb);
+	aws_pool_stats(pool, &st);
+	fprintf(stderr, "awsc: requests %llu attempts %llu retries %llu "
+	    "failed %llu peak %u\n", (unsigned long long)st.requests,
+	    (unsigned long long)st.attempts, (unsigned long long)st.retries,
+	    (unsigned long long)st.failed, st.peak);
+	aws_pool_free(pool);
+ out:
+	free(urls);
+	free(list);
+	free(body);
+	return rv;
+}
+
 static int
 cmd_sqs(struct aws_client *c, const struct args *a, struct errbuf *eb)
 {
@@ -321,6 +381,8 @@ cmd_sqs(struct aws_client *c, const struct args *a, struct errbuf *eb)
 		free(body);
 	} else if (strcmp(cmd, "send-batch") == 0)
 		rv = cmd_sqs_batch(c, a, eb);
+	else if (strcmp(cmd, "send-many") == 0)
+		rv = cmd_sqs_send_many(c, a, eb);
 	else if (strcmp(cmd, "receive") == 0)
 		rv = cmd_sqs_receive(c, a, eb);
 	else if (strcmp(cmd, "delete") == 0) {
@@ -798,6 +860,88 @@ cmd_imds(struct aws_client *c, const struct args *a, struct errbuf *eb)
 	return rv;
 }
 
+static void
+on_got(void *arg, size_t i, const char *data, size_t len, const char *etag,
+    const struct errbuf *eb)
+{
+	const char *const	*keys = arg;
+
+	if (data != NULL)
+		printf("%s %s %.*s\n", keys[i], *etag != '\0' ? etag : "-",
+		    (int)len, data);
+	else
+		printf("%s error %s: %s\n", keys[i], errkind_name(eb->kind),
+		    eb->msg);
+}
+
+/* The store interface over an s3:// or file:// URL. */
+static int
+cmd_store(struct aws_client *c, const struct args *a, struct errbuf *eb)
+{
+	struct store_listing	 l;
+	struct store		*s = NULL;
+	const char		*cmd = a->pos[0];
+	int			 rv = -1;
+
+	need(a, 3);
+	if (store_open(a->pos[1], false, c, &s, eb) == -1)
+		return -1;
+	if (strcmp(cmd, "ls") == 0) {
+		if ((rv = store_list_entries(s, a->pos[2], &l, eb)) == 0) {
+			for (size_t i = 0; i < l.n; i++)
+				printf("%s %s %llu %lld\n", l.v[i].key,
+				    l.v[i].tag,
+				    (unsigned long long)l.v[i].size,
+				    (long long)l.v[i].mtime);
+			store_listing_release(&l);
+		}
+	} else if (strcmp(cmd, "get-many") == 0) {
+		store_set_concurrency(s, (unsigned)opt_num(a, "--in-flight",
+		    0));
+		rv = store_get_many(s, a->pos + 2, a->npos - 2, 65536, on_got,
+		    (void *)(uintptr_t)(a->pos + 2), eb);
+	} else
+		usage("unknown store command");
+	store_free(s);
+	return rv;
+}
+
+static void
+on_queue_sent(void *arg, size_t i, const struct errbuf *eb)
+{
+	const char *const	*names = arg;
+
+	if (eb == NULL)
+		printf("%s sent\n", names[i]);
+	else
+		printf("%s error %s: %s\n", names[i], errkind_name(eb->kind),
+		    eb->msg);
+}
+
+/* queue send-many BACKEND BODY NAME...: backend_queue_send_many. */
+static int
+cmd_queue(struct aws_client *c, const struct args *a, struct errbuf *eb)
+{
+	struct aws_pool		*pool;
+	struct aws_pool_stats	 st;
+	int			 rv;
+
+	if (strcmp(a->pos[0], "send-many") != 0)
+		usage("unknown queue command");
+	need(a, 4);
+	if ((pool = aws_pool_new(c, (unsigned)opt_num(a, "--in-flight", 0),
+	    eb)) == NULL)
+		return -1;
+	rv = backend_queue_send_many(a->pos[1], c, pool, a->pos + 3,
+	    a->npos - 3, a->pos[2], strlen(a->pos[2]), on_queue_sent,
+	    (void *)(uintptr_t)(a->pos + 3), eb);
+	aws_pool_stats(pool, &st);
+	fprintf(stderr, "awsc: requests %llu attempts %llu\n",
+	    (unsigned long long)st.requests, (unsigned long long)st.attempts);
+	aws_pool_free(pool);
+	return rv;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -853,6 +997,10 @@ main(int argc, char *argv[])
 			rv = cmd_sns(c, &a, &eb);
 		else if (strcmp(svc, "imds") == 0)
 			rv = cmd_imds(c, &a, &eb);
+		else if (strcmp(svc, "store") == 0)
+			rv = cmd_store(c, &a, &eb);
+		else if (strcmp(svc, "queue") == 0)
+			rv = cmd_queue(c, &a, &eb);
 		else
 			usage("unknown service");
 		fflush(stdout);

@@ -503,6 +503,96 @@ store_uploads_and_downloads_files_checking_sha256(void **state)
 	free(dst);
 }
 
+struct got {
+	int	 n;
+	char	*data[4];
+	char	 etag[4][STORE_ETAG_MAX];
+	int	 kind[4];
+};
+
+static void
+on_got(void *arg, size_t i, const char *data, size_t len, const char *etag,
+    const struct errbuf *eb)
+{
+	struct got	*g = arg;
+
+	g->n++;
+	if (data == NULL) {
+		g->kind[i] = eb->kind;
+		return;
+	}
+	assert_int_equal(strlen(data), len);
+	g->data[i] = xstrdup(data);
+	(void)strlcpy(g->etag[i], etag, STORE_ETAG_MAX);
+}
+
+static void
+store_lists_entries_whose_tag_changes_with_each_write(void **state)
+{
+	struct fx		*fx = *state;
+	struct errbuf		 eb = { 0 };
+	struct store_listing	 l1, l2;
+	const char		*p = "deployments/web/prod/d-1/instances/";
+
+	assert_int_equal(store_put(fx->s, "deployments/web/prod/d-1/instances/"
+	    "i-1.json", "{}", 2, NULL, &eb), 0);
+	assert_int_equal(store_put_volatile(fx->s, "deployments/web/prod/d-1/"
+	    "instances/i-2.json", "{\"a\":1}", 7, &eb), 0);
+	assert_int_equal(store_put(fx->s, "deployments/web/prod/d-1/"
+	    "deployment.json", "{}", 2, NULL, &eb), 0);
+	assert_int_equal(store_list_entries(fx->s, p, &l1, &eb), 0);
+	assert_int_equal(l1.n, 2);
+	assert_string_equal(l1.v[0].key, "deployments/web/prod/d-1/instances/"
+	    "i-1.json");
+	assert_int_equal(l1.v[1].size, 7);
+	assert_true(l1.v[1].mtime > 1700000000);
+	/* The same bytes written again: a new tag all the same. */
+	assert_int_equal(store_put(fx->s, "deployments/web/prod/d-1/instances/"
+	    "i-1.json", "{}", 2, NULL, &eb), 0);
+	assert_int_equal(store_list_entries(fx->s, p, &l2, &eb), 0);
+	assert_int_equal(l2.n, 2);
+	assert_string_not_equal(l1.v[0].tag, l2.v[0].tag);
+	assert_string_equal(l1.v[1].tag, l2.v[1].tag);
+	store_listing_release(&l1);
+	store_listing_release(&l2);
+	/* A prefix with nothing under it: an empty listing. */
+	assert_int_equal(store_list_entries(fx->s, "deployments/none/", &l1,
+	    &eb), 0);
+	assert_int_equal(l1.n, 0);
+	store_listing_release(&l1);
+}
+
+static void
+store_get_many_reports_each_key(void **state)
+{
+	struct fx	*fx = *state;
+	struct errbuf	 eb = { 0 };
+	struct got	 g;
+	const char	*keys[] = { "a/1.json", "a/missing.json", "a/2.json" };
+	const char	*bad[] = { "a/1.json", "../x" };
+	char		 etag[STORE_ETAG_MAX];
+
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_put(fx->s, "a/1.json", "one", 3, etag, &eb), 0);
+	assert_int_equal(store_put(fx->s, "a/2.json", "two", 3, NULL, &eb), 0);
+	assert_int_equal(store_get_many(fx->s, keys, 3, 64, on_got, &g, &eb),
+	    0);
+	assert_int_equal(g.n, 3);
+	assert_string_equal(g.data[0], "one");
+	assert_string_equal(g.etag[0], etag);
+	assert_null(g.data[1]);
+	assert_int_equal(g.kind[1], EK_NOINPUT);
+	assert_string_equal(g.data[2], "two");
+	for (int i = 0; i < 3; i++)
+		free(g.data[i]);
+	/* A bad key is the caller's bug: nothing is read. */
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_get_many(fx->s, bad, 2, 64, on_got, &g, &eb),
+	    -1);
+	assert_int_equal(eb.kind, EK_BUG);
+	assert_int_equal(g.n, 0);
+}
+
 int
 main(void)
 {
@@ -529,6 +619,11 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    store_uploads_and_downloads_files_checking_sha256, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    store_lists_entries_whose_tag_changes_with_each_write,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(
+		    store_get_many_reports_each_key, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,6 +6,7 @@ driver with a lease (stop, resume, Ctrl-C, kill -9), honest exit codes.
 queues (a few on S3 and SQS: test_fleet_aws.py)."""
 import json
 import os
+import pathlib
 import random
 import re
 import shutil
@@ -395,9 +396,12 @@ def test_a_broken_application_stop_with_and_without_the_flag(ws, daemon):
     f.commit("stop is broken", {"scripts/stop_worker.sh": broken})
     r = f.deployer(GROUP, "HEAD")
     assert r.returncode == 0, r.stdout + r.stderr
+    # v2's stop works again (ApplicationStart runs it too, so the worker
+    # v1 left running is stopped before v2's starts)
+    fixed = (pathlib.Path(__file__).resolve().parents[2] / "appspec-examples"
+             / "worker" / "scripts" / "stop_worker.sh").read_text()
     f.commit("v2 fixes stop", {"VERSION": "2\n",
-                               "scripts/stop_worker.sh": ("#!/bin/sh\n",
-                                                          0o755)})
+                               "scripts/stop_worker.sh": (fixed, 0o755)})
     r = f.deployer(GROUP, "HEAD")
     assert r.returncode == 1, r.stdout + r.stderr
     assert "failed in ApplicationStop" in r.stdout

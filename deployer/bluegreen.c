@@ -670,8 +670,8 @@ gate(struct dctx *c, const struct deployer_group *g,
 		if (r == GATES_STOPPED || T.asked != 0)
 			return asked(eb) != 0 ? -1 : 0;
 		if (r == GATES_FAILED) {
-			errbuf_set(eb, EK_FAILED, "stopped by the %s gate: "
-			    "%.*s", gr->gate, dgates_reason_len(gr->reason),
+			errbuf_set(eb, EK_FAILED, "by the %s gate: %.*s",
+			    gr->gate, dgates_reason_len(gr->reason),
 			    gr->reason);
 			return 1;
 		}
@@ -1086,8 +1086,8 @@ bg_drive(struct dctx *c, const struct deployer_group *g,
 		fflush(stdout);
 		return T.asked == DRIVE_LEAVE ? DRIVE_LEAVE : -1;
 	}
-	printf("blue/green %s %s: %s\n", d->id, T.asked != 0 || gated ?
-	    "stopped" : "failed", msg);
+	printf("blue/green %s %s%s%s\n", d->id, T.asked != 0 || gated ?
+	    "stopped" : "failed", gated ? " " : ": ", msg);
 	if (gated)
 		dgates_failed(d, &gr);
 	else if (d->reason == NULL)
@@ -1095,9 +1095,9 @@ bg_drive(struct dctx *c, const struct deployer_group *g,
 	if (strcmp(j->phase, "serving") != 0)
 		green_fail(c, d, j);
 	(void)finish(c, d, T.asked != 0 || gated ? "Stopped" : "Failed", eb);
-	errbuf_set(eb, EK_FAILED, "deployment %s %s: %s; blue '%s' still "
+	errbuf_set(eb, EK_FAILED, "deployment %s %s%s%s; blue '%s' still "
 	    "serves", d->id, T.asked != 0 || gated ? "was stopped" : "failed",
-	    msg, j->blue);
+	    gated ? " " : ": ", msg, j->blue);
 	return 1;
 }
 

@@ -48,6 +48,7 @@
 #include "config.h"
 #include "deployer.h"
 #include "errbuf.h"
+#include "gates.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -115,18 +116,32 @@ static struct {
 	int			 asked;		/* DRIVE_* seen, or 0 */
 } T;
 
+/* drive_tick() for the deployment being driven; also the gates' tick. */
 static void
-nap(void)
+tick(void *arg)
 {
 	struct errbuf	 e2 = { 0 };
 	int		 r;
 
-	(void)poll(NULL, 0, (int)poll_ms());
 	if (T.d == NULL)
 		return;
 	r = drive_tick(T.c, T.d, &e2);
 	if (r == DRIVE_LOST || r == -1 || (r != 0 && T.asked == 0))
 		T.asked = r == -1 ? DRIVE_LOST : r;
+}
+
+/* The gates' stopped(): a stop, a leave or a lost lease was seen. */
+static bool
+tick_asked(void *arg)
+{
+	return T.asked != 0;
+}
+
+static void
+nap(void)
+{
+	(void)poll(NULL, 0, (int)poll_ms());
+	tick(NULL);
 }
 
 /* Whether a poll loop must give up now (0: go on). */
@@ -608,13 +623,22 @@ wait_ready(struct dctx *c, const struct deployer_group *g,
 	}
 }
 
-/* Wait for wait_before_cutover, or for deployer continue. */
+/*
+ * Wait for wait_before_cutover, or for deployer continue, with the
+ * rollout gates (alarms, health_check) checked as in-place checks them
+ * while a batch bakes: at once, every gate_interval and at the end of
+ * wait_before_cutover (after a manual continue: once).  0 go, 1 a gate
+ * failed (*gr, eb), -1 (eb).
+ */
 static int
 gate(struct dctx *c, const struct deployer_group *g,
-    const struct deployment *d, struct bgj *j, struct errbuf *eb)
+    const struct deployment *d, struct bgj *j, struct dgates *dg,
+    struct gate_result *gr, struct errbuf *eb)
 {
 	struct bgj	 now;
 	time_t		 until;
+	unsigned	 secs;
+	int		 r;
 
 	if (g->bg.manual_cutover && !j->cont) {
 		printf("green is ready; waiting for 'deployer continue %s' "
@@ -634,7 +658,24 @@ gate(struct dctx *c, const struct deployer_group *g,
 			if (asked(eb) != 0)
 				return -1;
 		}
-	} else if (g->bg.wait_before_cutover > 0) {
+	}
+	if (dg->gates && gates_any(g)) {
+		secs = g->bg.manual_cutover ? 0 : g->bg.wait_before_cutover;
+		printf("checking the gates before the cut-over%s",
+		    secs > 0 ? " for " : "\n");
+		if (secs > 0)
+			printf("%u s (wait_before_cutover)\n", secs);
+		fflush(stdout);
+		r = dgates_bake(dg, 0, secs, gr);
+		if (r == GATES_STOPPED || T.asked != 0)
+			return asked(eb) != 0 ? -1 : 0;
+		if (r == GATES_FAILED) {
+			errbuf_set(eb, EK_FAILED, "by the %s gate: %.*s",
+			    gr->gate, dgates_reason_len(gr->reason),
+			    gr->reason);
+			return 1;
+		}
+	} else if (!g->bg.manual_cutover && g->bg.wait_before_cutover > 0) {
 		printf("waiting %u s before the cut-over "
 		    "(wait_before_cutover)\n", g->bg.wait_before_cutover);
 		fflush(stdout);
@@ -966,11 +1007,14 @@ finish(struct dctx *c, struct deployment *d, const char *status,
  */
 static int
 bg_drive(struct dctx *c, const struct deployer_group *g,
-    struct deployment *d, struct bgj *j, struct errbuf *eb)
+    struct deployment *d, struct bgj *j, struct dgates *dg,
+    struct errbuf *eb)
 {
 	struct asg_group	 blue;
 	struct bgp		 p;
+	struct gate_result	 gr;
 	char			 msg[ERRBUF_MSG_MAX];
+	bool			 gated = false;
 	int			 r;
 
 	if (strcmp(j->phase, "launching") == 0) {
@@ -988,8 +1032,10 @@ bg_drive(struct dctx *c, const struct deployer_group *g,
 			goto failed;
 	}
 	if (strcmp(j->phase, "ready") == 0) {
-		if (gate(c, g, d, j, eb) == -1)
+		if ((r = gate(c, g, d, j, dg, &gr, eb)) != 0) {
+			gated = r == 1;
 			goto failed;
+		}
 		if (cutover(c, d, j, eb) == -1)
 			goto failed;
 	} else if (strcmp(j->phase, "cutover") == 0) {
@@ -1040,14 +1086,18 @@ bg_drive(struct dctx *c, const struct deployer_group *g,
 		fflush(stdout);
 		return T.asked == DRIVE_LEAVE ? DRIVE_LEAVE : -1;
 	}
-	printf("blue/green %s %s: %s\n", d->id, T.asked != 0 ? "stopped" :
-	    "failed", msg);
+	printf("blue/green %s %s%s%s\n", d->id, T.asked != 0 || gated ?
+	    "stopped" : "failed", gated ? " " : ": ", msg);
+	if (gated)
+		dgates_failed(d, &gr);
+	else if (d->reason == NULL)
+		setstr(&d->reason, msg);
 	if (strcmp(j->phase, "serving") != 0)
 		green_fail(c, d, j);
-	(void)finish(c, d, T.asked != 0 ? "Stopped" : "Failed", eb);
-	errbuf_set(eb, EK_FAILED, "deployment %s %s: %s; blue '%s' still "
-	    "serves", d->id, T.asked != 0 ? "was stopped" : "failed", msg,
-	    j->blue);
+	(void)finish(c, d, T.asked != 0 || gated ? "Stopped" : "Failed", eb);
+	errbuf_set(eb, EK_FAILED, "deployment %s %s%s%s; blue '%s' still "
+	    "serves", d->id, T.asked != 0 || gated ? "was stopped" : "failed",
+	    gated ? " " : ": ", msg, j->blue);
 	return 1;
 }
 
@@ -1069,6 +1119,9 @@ bluegreen_deploy(struct dctx *c, const struct deployer_group *g,
 	int			 r, ret = -1;
 
 	if (aws_ready(c, eb) == -1)
+		return -1;
+	/* Gates that cannot run refuse it before anything is created. */
+	if (rollback_of == NULL && dgates_ready(c, g, eb) == -1)
 		return -1;
 	if ((r = pointer_read(c, g->name, &p, eb)) == -1)
 		return -1;
@@ -1138,12 +1191,21 @@ int
 bluegreen_run(struct dctx *c, const struct deployer_group *g,
     struct deployment *d, struct errbuf *eb)
 {
+	struct dgates	 dg;
 	struct bgp	 p;
 	struct bgj	 j;
 	int		 ret;
 
 	if (aws_ready(c, eb) == -1 || journal_load(c, d, &j, eb) == -1)
 		return -1;
+	/* The gates of an in-place rollout; a rollback only notifies. */
+	if (dgates_init(&dg, c, g, d, d->rollback_of == NULL, eb) == -1) {
+		bgj_release(&j);
+		dgates_release(&dg);
+		return -1;
+	}
+	dg.stopped = tick_asked;
+	dg.tick = tick;
 	j.wait_s = g->bg.ready_timeout;
 	if (strcmp(j.phase, "serving") == 0 || strcmp(j.phase, "failed") ==
 	    0 || strcmp(j.phase, "rolledback") == 0) {
@@ -1152,31 +1214,39 @@ bluegreen_run(struct dctx *c, const struct deployer_group *g,
 		if (ret == 0)
 			ret = finish(c, d, strcmp(j.phase, "failed") == 0 ?
 			    "Failed" : "Succeeded", eb);
-		bgj_release(&j);
-		return ret == -1 ? -1 : strcmp(d->status, "Succeeded") == 0 ?
-		    0 : 1;
+		if (ret == 0)
+			ret = strcmp(d->status, "Succeeded") == 0 ? 0 : 1;
+		goto out;
 	}
-	if (strcmp(j.phase, "launching") == 0 &&
-	    pointer_read(c, g->name, &p, eb) == 1) {
-		/*
-		 * One standby at most: the previous release's goes first,
-		 * now that this deployment holds the group.
-		 */
-		if (p.standby != NULL && strcmp(p.standby, j.green) != 0 &&
-		    standby_expire(c, g, &p, true, eb) == -1) {
+	if (strcmp(j.phase, "launching") == 0) {
+		dgates_notify(&dg, "start", -1, "InProgress", NULL);
+		if (pointer_read(c, g->name, &p, eb) == 1) {
+			/*
+			 * One standby at most: the previous release's goes
+			 * first, now that this deployment holds the group.
+			 */
+			ret = p.standby != NULL && strcmp(p.standby,
+			    j.green) != 0 ? standby_expire(c, g, &p, true,
+			    eb) : 0;
 			bgp_release(&p);
-			bgj_release(&j);
-			(void)finish(c, d, "Failed", eb);
-			return 1;
+			if (ret == -1) {
+				setstr(&d->reason, eb->msg);
+				(void)finish(c, d, "Failed", eb);
+				ret = 1;
+				goto out;
+			}
 		}
-		bgp_release(&p);
 	}
 	T.c = c;
 	T.d = d;
 	T.critical = false;
 	T.asked = 0;
-	ret = bg_drive(c, g, d, &j, eb);
+	ret = bg_drive(c, g, d, &j, &dg, eb);
 	memset(&T, 0, sizeof(T));
+ out:
+	if ((ret == 0 || ret == 1) && strcmp(d->status, "InProgress") != 0)
+		dgates_notify(&dg, "outcome", -1, d->status, d->reason);
+	dgates_release(&dg);
 	bgj_release(&j);
 	return ret;
 }

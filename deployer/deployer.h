@@ -379,7 +379,9 @@ int	bundle_pack(const char *src, const char *out, const char **ret_tgz,
  * client alarms and notify need; without 'gates' (a rollback) it only
  * notifies, and the checks and the bake pass at once.  dgates_check()
  * checks every gate once (phase "start" before the first batch),
- * dgates_bake() bakes batch b for the group's bake: both return
+ * dgates_bake() bakes batch b for 'seconds' (the group's bake; blue/green:
+ * wait_before_cutover), checking at once, every gate_interval and at
+ * the end: both return
  * GATES_PASSED, GATES_FAILED (result in *ret_failed) or GATES_STOPPED,
  * record each result in d->gates and save d.  dgates_notify()
  * publishes a notice to the group's topic (a failure is a warning on
@@ -416,8 +418,10 @@ int	dgates_ready(struct dctx *, const struct deployer_group *,
 	    struct errbuf *);
 int	dgates_check(struct dgates *, const char *phase, long batch,
 	    struct gate_result *ret_failed);
-int	dgates_bake(struct dgates *, long batch,
+int	dgates_bake(struct dgates *, long batch, unsigned seconds,
 	    struct gate_result *ret_failed);
+/* d Stopped by the failed gate gr: stopped_by "the alarms gate", reason. */
+void	dgates_failed(struct deployment *d, const struct gate_result *gr);
 void	dgates_notify(struct dgates *, const char *event, long batch,
 	    const char *outcome, const char *reason);
 /* d's gate fields into / from deployment.json's object o. */

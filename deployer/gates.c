@@ -187,6 +187,14 @@ op_mono(void *arg)
 	return (time_t)(mono_ms() / 1000);
 }
 
+/* Whether d is a blue/green rollout (its bake is before the cut-over). */
+static bool
+dgates_bluegreen(const struct deployment *d)
+{
+	return d->config_name != NULL &&
+	    strncmp(d->config_name, "BlueGreen", 9) == 0;
+}
+
 /* The status line of a bake on a terminal, redrawn in place. */
 static void
 bake_line(struct dgates *dg)
@@ -198,8 +206,10 @@ bake_line(struct dgates *dg)
 		return;
 	left = (long)(dg->d->bake_until - time(NULL));
 	sum = gates_summary(dg->d->gates);
-	printf("\r\033[Kbaking %s: %ld s left%s%s", dg->batch == 0 &&
-	    dg->g->dc.canary != 0 ? "canary" : "batch", left < 0 ? 0 : left,
+	printf("\r\033[K%s: %ld s left%s%s", dgates_bluegreen(dg->d) ?
+	    "gates before the cut-over" : dg->batch == 0 &&
+	    dg->g->dc.canary != 0 ? "baking canary" : "baking batch",
+	    left < 0 ? 0 : left,
 	    sum != NULL ? ", " : "", sum != NULL ? sum : "");
 	fflush(stdout);
 	free(sum);
@@ -286,28 +296,38 @@ dgates_check(struct dgates *dg, const char *phase, long batch,
 }
 
 int
-dgates_bake(struct dgates *dg, long batch, struct gate_result *ret_failed)
+dgates_bake(struct dgates *dg, long batch, unsigned seconds,
+    struct gate_result *ret_failed)
 {
 	struct gate_ops	 ops;
 	struct errbuf	 eb = { 0 };
 	int		 r;
 
-	if (!dg->gates || (dg->g->dc.bake == 0 && !gates_any(dg->g)))
+	if (!dg->gates || (seconds == 0 && !gates_any(dg->g)))
 		return GATES_PASSED;
 	ops_init(dg, &ops);
 	dg->batch = batch;
 	dg->d->bake_batch = batch;
-	dg->d->bake_until = time(NULL) + (time_t)dg->g->dc.bake;
+	dg->d->bake_until = time(NULL) + (time_t)seconds;
 	if (deployment_save(dg->c, dg->d, &eb) == -1)
 		fprintf(stderr, "deployer: warning: bake of %s not recorded: "
 		    "%s\n", dg->d->id, eb.msg);
-	r = gates_bake(dg->g, dg->g->dc.bake, &ops, batch, ret_failed);
-	if (dg->tty && dg->g->dc.bake > 0) {
+	r = gates_bake(dg->g, seconds, &ops, batch, ret_failed);
+	if (dg->tty && seconds > 0) {
 		bake_line(dg);
 		printf("\n");
 	}
 	dg->d->bake_until = 0;
 	return r;
+}
+
+void
+dgates_failed(struct deployment *d, const struct gate_result *gr)
+{
+	free(d->stopped_by);
+	d->stopped_by = xasprintf("the %s gate", gr->gate);
+	free(d->reason);
+	d->reason = xstrdup(gr->reason);
 }
 
 void
@@ -454,7 +474,10 @@ dgates_print(const struct deployment *d)
 	left = (long)(d->bake_until - time(NULL));
 	if (d->bake_until != 0 && left >= 0 && strcmp(d->status,
 	    "InProgress") == 0) {
-		if (canary)
+		if (dgates_bluegreen(d))
+			printf("  gates before the cut-over: %ld s left, %s\n",
+			    left, sum != NULL ? sum : "no gate");
+		else if (canary)
 			printf("  baking canary: %ld s left, %s\n", left,
 			    sum != NULL ? sum : "no gate");
 		else

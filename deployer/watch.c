@@ -569,7 +569,7 @@ rollout_run(struct dctx *c, const struct deployer_group *g,
 		if (stop != 0 || b + 1 == d->nbatches ||
 		    d->batch_sent[b + 1] != 0)
 			continue;
-		t = dgates_bake(&dg, (long)b, &gr);
+		t = dgates_bake(&dg, (long)b, g->dc.bake, &gr);
 		v.drawn = 0;	/* the bake printed below the table */
 		if (gd.t == -1 || gd.t == DRIVE_LEAVE || gd.t == DRIVE_LOST) {
 			ret = gd.t;
@@ -586,10 +586,7 @@ rollout_run(struct dctx *c, const struct deployer_group *g,
 	}
  end:
 	if (gate_failed) {
-		free(d->stopped_by);
-		d->stopped_by = xasprintf("the %s gate", gr.gate);
-		free(d->reason);
-		d->reason = xstrdup(gr.reason);
+		dgates_failed(d, &gr);
 		if (finish(c, d, "Stopped", eb) == -1)
 			goto out;
 		ret = 1;

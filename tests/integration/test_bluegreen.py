@@ -16,6 +16,7 @@ import pytest
 from conftest import binary
 from deployer_util import APP, GROUP, AwsFleet
 from lifecycle_util import wait_for, ws  # noqa: F401
+from test_gates import notices, subscribed_queue, uniq
 
 pytestmark = pytest.mark.usefixtures("moto")
 
@@ -29,7 +30,7 @@ class BlueGreen(AwsFleet):
     hook, and deployer.yml's group with strategy blue_green."""
 
     def __init__(self, moto, ws, fleet, size=3, ready_timeout=120,
-                 keep_blue=3600, wait=None):
+                 keep_blue=3600, wait=None, **gates):
         self.fleet = fleet
         self.blue = "web-" + uuid.uuid4().hex[:8]
         bg = (f"\n      auto_scaling_group: {self.blue}"
@@ -37,8 +38,8 @@ class BlueGreen(AwsFleet):
               f"\n      keep_blue: {keep_blue}")
         if wait is not None:
             bg += f"\n      wait_before_cutover: {wait}"
-        super().__init__(moto, ws, None, n=0, extra_groups={GROUP: {
-            "strategy": "blue_green", "timeout": 120, "blue_green": bg}})
+        super().__init__(moto, ws, None, n=0, extra_groups={GROUP: dict(
+            strategy="blue_green", timeout=120, blue_green=bg, **gates)})
         self.env = dict(fleet.env(), HOOKD_BG_POLL_MS="200")
         self.asg = moto.client("autoscaling")
         self.elbv2 = moto.client("elbv2")
@@ -135,8 +136,21 @@ def dep_id(out):
     return m.group(1)
 
 
-def test_rollout_moves_traffic_to_green_then_rollback_swaps_back(bgf):
-    b = bgf()
+def alarm(moto, state, reason="set by the test"):
+    """A CloudWatch alarm in moto, set to state (SetAlarmState sticks)."""
+    name, cw = uniq("web-5xx"), moto.client("cloudwatch")
+    cw.put_metric_alarm(
+        AlarmName=name, MetricName="5xx", Namespace="web", Statistic="Sum",
+        Period=60, EvaluationPeriods=1, Threshold=1,
+        ComparisonOperator="GreaterThanThreshold")
+    cw.set_alarm_state(AlarmName=name, StateValue=state, StateReason=reason)
+    return name
+
+
+def test_rollout_moves_traffic_to_green_then_rollback_swaps_back(bgf, moto):
+    # An alarm that stays OK: the gates pass before the cut-over.
+    ok = alarm(moto, "OK")
+    b = bgf(alarms=f"[{ok}]")
     blue_ids = b.in_service(b.blue)
     assert b.targets() == blue_ids
     r = b.deployer(GROUP, "HEAD", timeout=300)
@@ -173,6 +187,9 @@ def test_rollout_moves_traffic_to_green_then_rollback_swaps_back(bgf):
     assert len(blue["Instances"]) == 3
     d = b.deployment(did)
     assert d["status"] == "Succeeded"
+    checks = [e for e in d["gates"] if e["gate"] == "alarms"]
+    assert checks and checks[-1]["result"] == "OK", d["gates"]
+    assert "checking the gates before the cut-over" in r.stdout
     p = b.pointer()
     assert (p["serving"], p["standby"]) == (green, b.blue)
     assert "kept without traffic until" in r.stdout
@@ -253,6 +270,39 @@ def test_green_that_fails_validation_never_gets_traffic(bgf):
     # New instances get what blue runs, not the revision that failed.
     assert b.target()["revision"]["sha256"] == \
         b.deployment(good)["revision"]["sha256"]
+
+
+def test_an_alarm_before_the_cutover_stops_it_and_deletes_green(bgf, moto):
+    """An alarm in ALARM when green is ready: no traffic moves, green is
+    deleted, the deployment is Stopped by the alarm; notices go out."""
+    a = alarm(moto, "ALARM", "5xx burning")
+    topic, url = subscribed_queue(moto)
+    b = bgf(wait=2, alarms=f"[{a}]", gate_interval=1, notify=topic)
+    blue_ids = b.in_service(b.blue)
+    r = b.deployer(GROUP, "HEAD", timeout=300)
+    assert r.returncode == 1, r.stdout + r.stderr
+    did = dep_id(r.stdout)
+    green = f"{b.blue}-{did}"
+    assert f"green group '{green}': 3 of 3 instances InService" in r.stdout
+    assert "cut-over:" not in r.stdout
+    assert f"stopped by the alarms gate: alarm {a} is ALARM" in r.stderr
+    assert b.group(green) is None          # deleted
+    assert b.targets() == blue_ids
+    blue = b.group(b.blue)
+    assert blue["TargetGroupARNs"] == [b.tg]
+    assert blue["SuspendedProcesses"] == []
+    d = b.deployment(did)
+    assert d["status"] == "Stopped"
+    assert d["stopped_by"] == "the alarms gate"
+    assert d["reason"] == f"alarm {a} is ALARM: 5xx burning"
+    checks = [e for e in d["gates"] if e["gate"] == "alarms"]
+    assert checks[-1]["result"] == "FAILED", d["gates"]
+    journal = b.read(f"deployments/{APP}/{GROUP}/{did}/blue_green.json")
+    assert journal["phase"] == "failed"
+    got = {m["event"]: m for _, m in notices(moto, url, 2)}
+    assert got["start"]["deployment_id"] == did
+    assert got["outcome"]["outcome"] == "Stopped"
+    assert a in got["outcome"]["reason"]
 
 
 def test_keep_failed_keeps_green_without_traffic(bgf):

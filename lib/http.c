@@ -784,6 +784,17 @@ struct http_multi {
 	bool			 woken;		/* by the wake fd once */
 };
 
+/* One connection per transfer, kept alive for the next ones. */
+static void
+multi_limits(struct http_multi *m)
+{
+	curl_multi_setopt(m->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+	    (long)m->cap);
+	curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+	    (long)m->cap);
+	curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS, (long)m->cap);
+}
+
 struct http_multi *
 http_multi_new(unsigned int max_in_flight, struct errbuf *eb)
 {
@@ -802,13 +813,7 @@ http_multi_new(unsigned int max_in_flight, struct errbuf *eb)
 	m->gen = http_gen;
 	m->cap = max_in_flight;
 	m->busy = xcalloc(m->cap, sizeof(*m->busy));
-	/* One connection per transfer, kept alive for the next ones. */
-	curl_multi_setopt(m->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-	    (long)max_in_flight);
-	curl_multi_setopt(m->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-	    (long)max_in_flight);
-	curl_multi_setopt(m->multi, CURLMOPT_MAXCONNECTS,
-	    (long)max_in_flight);
+	multi_limits(m);
 	return m;
 }
 
@@ -858,6 +863,34 @@ http_multi_capacity(const struct http_multi *m)
 	return m->cap;
 }
 
+/*
+ * Inherited across fork() (a detached deployer driver): the multi
+ * handle's connection cache holds the parent's sockets, TLS state
+ * included.  Abandon it and its transfers untouched, as http_request()
+ * does with an easy handle, and start over with a handle of our own.
+ */
+static int
+multi_renew(struct http_multi *m, struct errbuf *eb)
+{
+	struct http_xfer	*hx;
+	CURLM			*multi;
+
+	if ((multi = curl_multi_init()) == NULL)
+		return errbuf_set(eb, EK_OS, "cannot create a libcurl multi "
+		    "handle");
+	for (size_t i = 0; i < m->nbusy; i++)
+		free(m->busy[i]);
+	m->nbusy = 0;
+	while ((hx = m->idle) != NULL) {
+		m->idle = hx->next;
+		free(hx);
+	}
+	m->multi = multi;
+	m->gen = http_gen;
+	multi_limits(m);
+	return 0;
+}
+
 int
 http_multi_add(struct http_multi *m, const struct http_request *req,
     struct http_response *resp, void *arg, struct errbuf *eb)
@@ -867,9 +900,8 @@ http_multi_add(struct http_multi *m, const struct http_request *req,
 
 	if (request_check(req, eb) == -1)
 		return -1;
-	if (m->gen != http_gen)
-		return errbuf_set(eb, EK_BUG, "http: a multi handle used "
-		    "across fork()");
+	if (m->gen != http_gen && multi_renew(m, eb) == -1)
+		return -1;
 	if (m->nbusy == m->cap)
 		return errbuf_set(eb, EK_BUG, "http: %zu transfers in flight "
 		    "already", m->nbusy);

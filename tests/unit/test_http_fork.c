@@ -157,12 +157,83 @@ forked_child_never_touches_the_parents_connection(void **state)
 	waitpid(srv, &st, 0);
 }
 
+/* One GET through m; the connection number the server saw, or -1. */
+static void
+multi_done(void *cbarg, const struct http_done *d)
+{
+	*(int *)cbarg = d->rc == 0 ? 1 : -2;
+}
+
+static int
+conn_of_multi(struct http_multi *m, const char *url)
+{
+	struct http_request	 req = { .method = "GET", .url = url,
+				    .body_fd = -1, .out_fd = -1,
+				    .timeout_ms = 5000 };
+	struct http_response	 resp;
+	struct errbuf		 eb = { 0 };
+	char			 text[32];
+	int			 done = 0, n = -1;
+
+	http_response_init(&resp);
+	if (http_multi_add(m, &req, &resp, NULL, &eb) == 0) {
+		while (done == 0 &&
+		    http_multi_run(m, 100, multi_done, &done, &eb) == 0)
+			;
+		if (done == 1 && resp.status == 200 &&
+		    resp.body.len < sizeof(text)) {
+			memcpy(text, resp.body.data, resp.body.len);
+			text[resp.body.len] = '\0';
+			if (sscanf(text, "conn=%d", &n) != 1)
+				n = -1;
+		}
+	}
+	http_response_release(&resp);
+	return n;
+}
+
+/*
+ * The same for a multi handle (a detached deployer driver forks with
+ * its request pools made): the child gets a handle and connections of
+ * its own, and the parent's connection survives it.
+ */
+static void
+forked_child_renews_a_multi_handle(void **state)
+{
+	struct errbuf		 eb = { 0 };
+	struct http_multi	*m;
+	char			 url[64];
+	pid_t			 srv, kid;
+	int			 st;
+
+	srv = server(url, sizeof(url));
+	assert_non_null(m = http_multi_new(2, &eb));
+	assert_int_equal(conn_of_multi(m, url), 1);
+	assert_int_equal(conn_of_multi(m, url), 1);	/* kept alive */
+	assert_true((kid = fork()) != -1);
+	if (kid == 0) {
+		http_fresh_connections();
+		st = conn_of_multi(m, url) == 2 &&
+		    conn_of_multi(m, url) == 2 ? 0 : 1;
+		http_multi_free(m);
+		_exit(st);
+	}
+	assert_int_equal(waitpid(kid, &st, 0), kid);
+	assert_true(WIFEXITED(st));
+	assert_int_equal(WEXITSTATUS(st), 0);
+	assert_int_equal(conn_of_multi(m, url), 1);
+	http_multi_free(m);
+	kill(srv, SIGKILL);
+	waitpid(srv, &st, 0);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(
 		    forked_child_never_touches_the_parents_connection),
+		cmocka_unit_test(forked_child_renews_a_multi_handle),
 	};
 	int	 rc;
 

@@ -30,6 +30,7 @@
 #include "bundle.h"
 #include "caps.h"
 #include "errbuf.h"
+#include "quote.h"
 #include "xalloc.h"
 #include "yamltree.h"
 
@@ -304,33 +305,24 @@ ap_get(const struct ynode *n, const char *k)
 }
 
 /*
- * Returns buf holding the scalar in double quotes, shortened to 40 bytes,
- * with anything unprintable shown as '?'; a list or mapping is named.
+ * Returns buf holding the scalar in double quotes, quoted by quote_text()
+ * (the one dialect for untrusted text) and shortened to about 40 bytes;
+ * a list or mapping is named.  bufsz is at least 8.
  */
+#define AP_QUOTE_MAX	48
+
 const char *
 ap_quote(const struct ynode *n, char *buf, size_t bufsz)
 {
-	size_t	 o = 0, i;
+	char	 inner[AP_QUOTE_MAX];
 
 	if (n->type != YN_SCALAR) {
 		(void)snprintf(buf, bufsz, "%s", ynode_typename(n));
 		return buf;
 	}
-	if (bufsz < 8)
-		return "\"\"";
-	buf[o++] = '"';
-	for (i = 0; i < n->len && o + 6 < bufsz && i < 40; i++) {
-		unsigned char	 ch = (unsigned char)n->value[i];
-
-		buf[o++] = ch >= 0x20 && ch != 0x7f && ch != '"' ? (char)ch :
-		    '?';
-	}
-	if (i < n->len) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
+	(void)quote_text(n->value, n->len, inner,
+	    bufsz - 2 < sizeof(inner) ? bufsz - 2 : sizeof(inner));
+	(void)snprintf(buf, bufsz, "\"%s\"", inner);
 	return buf;
 }
 

@@ -59,3 +59,12 @@ quote_dup(const char *s, size_t len, size_t bufsz)
 	(void)quote_text(s, len, buf, bufsz);
 	return buf;
 }
+
+char *
+quote_scrub(char *s)
+{
+	for (char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}

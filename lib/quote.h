@@ -23,4 +23,11 @@ const char	*quote_str(const char *s, char *buf, size_t bufsz);
 /* quote_text() into a new string of at most bufsz bytes with its NUL. */
 char		*quote_dup(const char *s, size_t len, size_t bufsz);
 
+/*
+ * A message already composed of quoted parts and untrusted pieces (a
+ * YAML key path): each control byte in s becomes '?', in place, so no
+ * terminal escape reaches a log or a tty.  Returns s.
+ */
+char		*quote_scrub(char *s);
+
 #endif /* HOOKD_QUOTE_H */

@@ -19,6 +19,7 @@
 
 #include <yaml.h>
 
+#include "quote.h"
 #include "xalloc.h"
 #include "yamltree.h"
 
@@ -408,10 +409,7 @@ ymsg(const char *name, unsigned long line, unsigned long col,
 	msg = xasprintf("%s:%lu:%lu: %s%s%s", name, line, col, path,
 	    *path != '\0' ? ": " : "", what);
 	/* Keys and values come from the file: no control bytes to a tty. */
-	for (char *p = msg; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return msg;
+	return quote_scrub(msg);
 }
 
 /* Returns the case-insensitive edit distance (SIZE_MAX: too long). */

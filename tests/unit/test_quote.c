@@ -66,6 +66,15 @@ quote_dup_makes_a_bounded_copy(void **state)
 	free(s);
 }
 
+static void
+quote_scrub_blanks_control_bytes(void **state)
+{
+	char	 s[] = "a\x1b[31mb\tc\x7f\xc3\xa9";
+
+	assert_ptr_equal(quote_scrub(s), s);
+	assert_string_equal(s, "a?[31mb?c?\xc3\xa9");
+}
+
 int
 main(void)
 {
@@ -73,6 +82,7 @@ main(void)
 		cmocka_unit_test(quote_escapes_and_shortens),
 		cmocka_unit_test(quote_fits_any_buffer),
 		cmocka_unit_test(quote_dup_makes_a_bounded_copy),
+		cmocka_unit_test(quote_scrub_blanks_control_bytes),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -48,6 +48,15 @@ extern int	 arg_verbose;
 void		 usage_error(const char *usage, const char *fmt, ...)
 		    HOOKD_PRINTF(2, 3) __dead;
 void		 bad_option(const char *usage, int argc, char **argv) __dead;
+struct cmd_args {
+	const char	*usage;
+	void		(*help)(void);
+	const char	*flag;		/* the one long flag besides -h */
+	const char	*operand;	/* named in "no %s given" */
+	int		 max;		/* operands allowed (1 or more) */
+};
+int		 cmd_args_parse(const struct cmd_args *, int argc,
+		    char **argv, bool *flag);
 
 /* ctx.c: deployer.yml, the store, the AWS client */
 struct dctx {

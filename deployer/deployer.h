@@ -274,6 +274,8 @@ int	deployment_create(struct dctx *, const struct deployer_group *,
 	    const struct revision *, const char *rollback_of,
 	    const struct deployment *from, const struct deploy_opts *,
 	    struct deployment *ret, struct errbuf *);
+int	deploy_drive(struct dctx *, const struct deployer_group *,
+	    struct deployment *, struct deploy_opts *, struct errbuf *);
 char	*who_am_i(void);
 
 /*

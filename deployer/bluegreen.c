@@ -1168,11 +1168,7 @@ bluegreen_deploy(struct dctx *c, const struct deployer_group *g,
 	    j.tgs.n == 1 ? "" : "s", j.lbs.n, j.lbs.n == 1 ? "" : "s",
 	    j.green);
 	fflush(stdout);
-	memcpy(o->out_id, d.id, sizeof(o->out_id));
-	o->out_sequence = d.sequence;
-	ret = drive(c, g, &d, o, eb);
-	(void)strlcpy(o->out_status, o->nowait && ret == 0 ? "InProgress" :
-	    d.status, sizeof(o->out_status));
+	ret = deploy_drive(c, g, &d, o, eb);
  out:
 	bgp_release(&p);
 	bgj_release(&j);

@@ -7,7 +7,6 @@
  */
 #include "compat.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,7 +14,6 @@
 #include "deployer.h"
 #include "errbuf.h"
 #include "message.h"
-#include "version.h"
 
 #include "banned.h"
 
@@ -39,11 +37,8 @@ resume_help(void)
 int
 cmd_resume(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help",	no_argument,	NULL, 'h' },
-		{ "no-wait",	no_argument,	NULL, 'N' },
-		{ "version",	no_argument,	NULL, 'V' },
-		{ NULL,		0,		NULL, 0 }
+	static const struct cmd_args a = {
+		resume_usage, resume_help, "no-wait", "ID", 1
 	};
 	const struct deployer_group	*g = NULL;
 	struct deployment		 d = { 0 };
@@ -53,28 +48,10 @@ cmd_resume(int argc, char **argv)
 	int				 ch, r, ret = 0;
 
 	memset(&o, 0, sizeof(o));
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			resume_help();
-			return 0;
-		case 'N':
-			o.nowait = true;
-			break;
-		case 'V':
-			printf("deployer %s\n", HOOKD_VERSION);
-			return 0;
-		default:
-			bad_option(resume_usage, argc, argv);
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0)
-		usage_error(resume_usage, "no ID given");
-	if (argc > 1)
-		usage_error(resume_usage, "unexpected argument '%s'", argv[1]);
+	if ((ch = cmd_args_parse(&a, argc, argv, &o.nowait)) == -1)
+		return 0;
+	argc -= ch;
+	argv += ch;
 	if (deployment_id_check("ID", argv[0], &eb) == -1)
 		usage_error(resume_usage, "%s", eb.msg);
 	if (dctx_open(&c, &eb) == -1 || dctx_open_store(&c, false, &eb) == -1)

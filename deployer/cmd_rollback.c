@@ -8,7 +8,6 @@
  */
 #include "compat.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +16,6 @@
 
 #include "deployer.h"
 #include "errbuf.h"
-#include "version.h"
 #include "xalloc.h"
 
 #include "banned.h"
@@ -43,11 +41,8 @@ rollback_help(void)
 int
 cmd_rollback(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help",	no_argument,	NULL, 'h' },
-		{ "no-wait",	no_argument,	NULL, 'N' },
-		{ "version",	no_argument,	NULL, 'V' },
-		{ NULL,		0,		NULL, 0 }
+	static const struct cmd_args a = {
+		rollback_usage, rollback_help, "no-wait", "GROUP", 2
 	};
 	const struct deployer_group	*g;
 	struct revision			 prev = { 0 };
@@ -62,29 +57,10 @@ cmd_rollback(int argc, char **argv)
 	int				 ch, r, ret = 0;
 
 	memset(&o, 0, sizeof(o));
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			rollback_help();
-			return 0;
-		case 'N':
-			o.nowait = true;
-			break;
-		case 'V':
-			printf("deployer %s\n", HOOKD_VERSION);
-			return 0;
-		default:
-			bad_option(rollback_usage, argc, argv);
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0)
-		usage_error(rollback_usage, "no GROUP given");
-	if (argc > 2)
-		usage_error(rollback_usage, "unexpected argument '%s'",
-		    argv[2]);
+	if ((ch = cmd_args_parse(&a, argc, argv, &o.nowait)) == -1)
+		return 0;
+	argc -= ch;
+	argv += ch;
 	if (argc == 2 && deployment_id_check("ID", argv[1], &eb) == -1)
 		usage_error(rollback_usage, "%s", eb.msg);
 	if (dctx_open(&c, &eb) == -1)

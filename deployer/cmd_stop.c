@@ -10,7 +10,6 @@
  */
 #include "compat.h"
 
-#include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +21,6 @@
 #include "deployer.h"
 #include "errbuf.h"
 #include "message.h"
-#include "version.h"
 
 #include "banned.h"
 
@@ -74,11 +72,8 @@ group_current(struct dctx *c, const struct deployer_group *g,
 int
 cmd_stop(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{ "help",	no_argument,	NULL, 'h' },
-		{ "rollback",	no_argument,	NULL, 'r' },
-		{ "version",	no_argument,	NULL, 'V' },
-		{ NULL,		0,		NULL, 0 }
+	static const struct cmd_args a = {
+		stop_usage, stop_help, "rollback", "GROUP or ID", 1
 	};
 	const struct deployer_group	*g = NULL;
 	struct deployment		 d = { 0 };
@@ -90,28 +85,10 @@ cmd_stop(int argc, char **argv)
 	int				 ch, r, ret = 0;
 
 	memset(&o, 0, sizeof(o));
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'h':
-			stop_help();
-			return 0;
-		case 'r':
-			rollback = true;
-			break;
-		case 'V':
-			printf("deployer %s\n", HOOKD_VERSION);
-			return 0;
-		default:
-			bad_option(stop_usage, argc, argv);
-		}
-	}
-	argc -= optind;
-	argv += optind;
-	if (argc == 0)
-		usage_error(stop_usage, "no GROUP or ID given");
-	if (argc > 1)
-		usage_error(stop_usage, "unexpected argument '%s'", argv[1]);
+	if ((ch = cmd_args_parse(&a, argc, argv, &rollback)) == -1)
+		return 0;
+	argc -= ch;
+	argv += ch;
 	if (dctx_open(&c, &eb) == -1)
 		goto fail;
 	if (deployment_id_check("ID", argv[0], &eb) == -1 &&

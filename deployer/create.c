@@ -679,6 +679,21 @@ rollback_after(struct dctx *c, const struct deployer_group *g,
  * (drive.c) does the rollout.  Returns 0 (succeeded, or handed over),
  * 1 (failed or stopped; eb holds EK_FAILED), -1 (eb set).
  */
+/* drive() the new deployment d, and fill o's out_ fields. */
+int
+deploy_drive(struct dctx *c, const struct deployer_group *g,
+    struct deployment *d, struct deploy_opts *o, struct errbuf *eb)
+{
+	int	 ret;
+
+	memcpy(o->out_id, d->id, sizeof(o->out_id));
+	o->out_sequence = d->sequence;
+	ret = drive(c, g, d, o, eb);
+	(void)strlcpy(o->out_status, o->nowait && ret == 0 ? "InProgress" :
+	    d->status, sizeof(o->out_status));
+	return ret;
+}
+
 int
 deploy_and_watch(struct dctx *c, const struct deployer_group *g,
     const struct revision *rev, const char *rollback_of,
@@ -713,11 +728,7 @@ deploy_and_watch(struct dctx *c, const struct deployer_group *g,
 			    d.inst[i].queue != NULL ? d.inst[i].queue : "-");
 	}
 	fflush(stdout);
-	memcpy(o->out_id, d.id, sizeof(o->out_id));
-	o->out_sequence = d.sequence;
-	ret = drive(c, g, &d, o, eb);
-	(void)strlcpy(o->out_status, o->nowait && ret == 0 ? "InProgress" :
-	    d.status, sizeof(o->out_status));
+	ret = deploy_drive(c, g, &d, o, eb);
  out:
 	deployment_release(&d);
 	return ret;

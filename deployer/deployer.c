@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,7 @@
 #include "deployer.h"
 #include "errbuf.h"
 #include "log.h"
+#include "version.h"
 
 #include "banned.h"
 
@@ -67,6 +69,48 @@ bad_option(const char *usage, int argc, char **argv)
 		usage_error(usage, "unknown option or missing argument '-%c'",
 		    optopt);
 	usage_error(usage, "unknown option or missing argument '%s'", arg);
+}
+
+/*
+ * The options and operands of a command taking --help, --version and one
+ * flag (resume, stop, rollback): *flag is set when a->flag is given.
+ * Returns the index of the first operand, or -1 once the help or the
+ * version was printed (the command then returns 0).  Exits on a bad
+ * option or a wrong count of operands.
+ */
+int
+cmd_args_parse(const struct cmd_args *a, int argc, char **argv, bool *flag)
+{
+	const struct option longopts[] = {
+		{ "help",	no_argument,	NULL, 'h' },
+		{ a->flag,	no_argument,	NULL, 'F' },
+		{ "version",	no_argument,	NULL, 'V' },
+		{ NULL,		0,		NULL, 0 }
+	};
+	int	 ch;
+
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'h':
+			a->help();
+			return -1;
+		case 'F':
+			*flag = true;
+			break;
+		case 'V':
+			printf("deployer %s\n", HOOKD_VERSION);
+			return -1;
+		default:
+			bad_option(a->usage, argc, argv);
+		}
+	}
+	if (argc - optind == 0)
+		usage_error(a->usage, "no %s given", a->operand);
+	if (argc - optind > a->max)
+		usage_error(a->usage, "unexpected argument '%s'",
+		    argv[optind + a->max]);
+	return optind;
 }
 
 static void

@@ -48,6 +48,15 @@ extern int	 arg_verbose;
 void		 usage_error(const char *usage, const char *fmt, ...)
 		    HOOKD_PRINTF(2, 3) __dead;
 void		 bad_option(const char *usage, int argc, char **argv) __dead;
+struct cmd_args {
+	const char	*usage;
+	void		(*help)(void);
+	const char	*flag;		/* the one long flag besides -h */
+	const char	*operand;	/* named in "no %s given" */
+	int		 max;		/* operands allowed (1 or more) */
+};
+int		 cmd_args_parse(const struct cmd_args *, int argc,
+		    char **argv, bool *flag);
 
 /* ctx.c: deployer.yml, the store, the AWS client */
 struct dctx {
@@ -265,6 +274,8 @@ int	deployment_create(struct dctx *, const struct deployer_group *,
 	    const struct revision *, const char *rollback_of,
 	    const struct deployment *from, const struct deploy_opts *,
 	    struct deployment *ret, struct errbuf *);
+int	deploy_drive(struct dctx *, const struct deployer_group *,
+	    struct deployment *, struct deploy_opts *, struct errbuf *);
 char	*who_am_i(void);
 
 /*

@@ -156,25 +156,37 @@ s3s_put_file(struct store *s, const char *key, const char *path,
 	return r == 0 ? 0 : -1;
 }
 
+/* The objects under prefix, at most STORE_LIST_MAX. */
+static int
+s3s_list_objects(struct store *s, const char *prefix, struct s3_list *l,
+    struct errbuf *eb)
+{
+	char	*k = full_key(s, prefix);
+	int	 r;
+
+	r = s3_list_objects(ss(s)->c, ss(s)->bucket, k, 0, l, eb);
+	free(k);
+	if (r == -1)
+		return -1;
+	if (l->n > STORE_LIST_MAX) {
+		s3_list_release(l);
+		return errbuf_set(eb, EK_DATA, "s3://%s/%s%s: more than %d "
+		    "keys", ss(s)->bucket, ss(s)->prefix, prefix,
+		    STORE_LIST_MAX);
+	}
+	return 0;
+}
+
 static int
 s3s_list(struct store *s, const char *prefix, char ***ret_keys,
     size_t *ret_n, struct errbuf *eb)
 {
 	struct s3_list	 l = { NULL, 0 };
-	char		*k = full_key(s, prefix), **keys;
+	char		**keys;
 	size_t		 pl = strlen(ss(s)->prefix), n = 0;
 
-	if (s3_list_objects(ss(s)->c, ss(s)->bucket, k, 0, &l, eb) == -1) {
-		free(k);
+	if (s3s_list_objects(s, prefix, &l, eb) == -1)
 		return -1;
-	}
-	free(k);
-	if (l.n > STORE_LIST_MAX) {
-		s3_list_release(&l);
-		return errbuf_set(eb, EK_DATA, "s3://%s/%s%s: more than %d "
-		    "keys", ss(s)->bucket, ss(s)->prefix, prefix,
-		    STORE_LIST_MAX);
-	}
 	keys = xcalloc(l.n + 1, sizeof(*keys));
 	for (size_t i = 0; i < l.n; i++) {
 		if (strncmp(l.v[i].key, ss(s)->prefix, pl) != 0 ||
@@ -208,20 +220,10 @@ s3s_list_entries(struct store *s, const char *prefix,
 	struct s3_list		 l = { NULL, 0 };
 	struct store_listing	 out = { NULL, 0 };
 	struct errbuf		 ign = { 0 };
-	char			*k = full_key(s, prefix);
 	size_t			 pl = strlen(ss(s)->prefix);
 
-	if (s3_list_objects(ss(s)->c, ss(s)->bucket, k, 0, &l, eb) == -1) {
-		free(k);
+	if (s3s_list_objects(s, prefix, &l, eb) == -1)
 		return -1;
-	}
-	free(k);
-	if (l.n > STORE_LIST_MAX) {
-		s3_list_release(&l);
-		return errbuf_set(eb, EK_DATA, "s3://%s/%s%s: more than %d "
-		    "keys", ss(s)->bucket, ss(s)->prefix, prefix,
-		    STORE_LIST_MAX);
-	}
 	out.v = xcalloc(l.n + 1, sizeof(*out.v));
 	for (size_t i = 0; i < l.n; i++) {
 		struct store_entry	*e = &out.v[out.n];

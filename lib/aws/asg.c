@@ -165,42 +165,30 @@ asg_parse_instances(xmlDoc *doc, struct asg_instances *ret, char **ret_next,
 	return 0;
 }
 
+/* aws_query_pages()'s reader of one DescribeAutoScalingInstances reply. */
+static int
+asg_instances_page(xmlDoc *doc, void *l, char **ret_next, struct errbuf *eb)
+{
+	return asg_parse_instances(doc, l, ret_next, eb);
+}
+
 int
 asg_describe_instances(struct aws_client *c, const char *const *ids,
     size_t n, struct asg_instances *ret, struct errbuf *eb)
 {
 	struct asg_instances	 l = { 0 };
-	struct aws_result	 res;
 	struct aws_query	 q;
-	xmlDoc			*doc;
-	char			*next = NULL, *token;
-	int			 rv = -1;
+	int			 rv;
 
 	if (n > 50)
 		return errbuf_set(eb, EK_USAGE, "autoscaling "
 		    "DescribeAutoScalingInstances: at most 50 instance ids");
-	aws_result_init(&res);
-	do {
-		aws_query_init(&q, "DescribeAutoScalingInstances",
-		    ASG_VERSION);
-		for (size_t i = 0; i < n; i++)
-			aws_query_addf(&q, ids[i], "InstanceIds.member.%zu",
-			    i + 1);
-		aws_query_add(&q, "NextToken", next);
-		doc = NULL;
-		rv = aws_query_call(c, &aws_svc_autoscaling, NULL, &q, 0,
-		    &doc, &res, eb);
-		aws_query_release(&q);
-		if (rv == 0) {
-			token = NULL;
-			rv = asg_parse_instances(doc, &l, &token, eb);
-			free(next);
-			next = token;
-		}
-		awsxml_free(doc);
-	} while (rv == 0 && next != NULL);
-	free(next);
-	aws_result_release(&res);
+	aws_query_init(&q, "DescribeAutoScalingInstances", ASG_VERSION);
+	for (size_t i = 0; i < n; i++)
+		aws_query_addf(&q, ids[i], "InstanceIds.member.%zu", i + 1);
+	rv = aws_query_pages(c, &aws_svc_autoscaling, &q, asg_instances_page,
+	    &l, eb);
+	aws_query_release(&q);
 	if (rv == -1) {
 		asg_instances_release(&l);
 		return -1;

@@ -277,6 +277,13 @@ asg_parse_groups(xmlDoc *doc, struct asg_groups *ret, char **ret_next,
 	return 0;
 }
 
+/* aws_query_pages()'s reader of one DescribeAutoScalingGroups reply. */
+static int
+asg_groups_page(xmlDoc *doc, void *l, char **ret_next, struct errbuf *eb)
+{
+	return asg_parse_groups(doc, l, ret_next, eb);
+}
+
 /* DescribeAutoScalingGroups with names or one tag filter, all pages. */
 static int
 describe(struct aws_client *c, const char *const *names, size_t n,
@@ -284,43 +291,27 @@ describe(struct aws_client *c, const char *const *names, size_t n,
     struct errbuf *eb)
 {
 	struct asg_groups	 l = { 0 };
-	struct aws_result	 res;
 	struct aws_query	 q;
-	xmlDoc			*doc;
-	char			*next = NULL, *token, *f;
-	int			 rv = -1;
+	char			*f;
+	int			 rv;
 
 	if (n > 100)
 		return errbuf_set(eb, EK_USAGE, "autoscaling "
 		    "DescribeAutoScalingGroups: at most 100 group names");
-	aws_result_init(&res);
-	do {
-		aws_query_init(&q, "DescribeAutoScalingGroups", ASG_VERSION);
-		for (size_t i = 0; i < n; i++)
-			aws_query_addf(&q, names[i],
-			    "AutoScalingGroupNames.member.%zu", i + 1);
-		if (tag_key != NULL) {
-			f = xasprintf("tag:%s", tag_key);
-			aws_query_add(&q, "Filters.member.1.Name", f);
-			free(f);
-			aws_query_add(&q, "Filters.member.1.Values.member.1",
-			    tag_value);
-		}
-		aws_query_add(&q, "NextToken", next);
-		doc = NULL;
-		rv = aws_query_call(c, &aws_svc_autoscaling, NULL, &q, 0,
-		    &doc, &res, eb);
-		aws_query_release(&q);
-		if (rv == 0) {
-			token = NULL;
-			rv = asg_parse_groups(doc, &l, &token, eb);
-			free(next);
-			next = token;
-		}
-		awsxml_free(doc);
-	} while (rv == 0 && next != NULL);
-	free(next);
-	aws_result_release(&res);
+	aws_query_init(&q, "DescribeAutoScalingGroups", ASG_VERSION);
+	for (size_t i = 0; i < n; i++)
+		aws_query_addf(&q, names[i],
+		    "AutoScalingGroupNames.member.%zu", i + 1);
+	if (tag_key != NULL) {
+		f = xasprintf("tag:%s", tag_key);
+		aws_query_add(&q, "Filters.member.1.Name", f);
+		free(f);
+		aws_query_add(&q, "Filters.member.1.Values.member.1",
+		    tag_value);
+	}
+	rv = aws_query_pages(c, &aws_svc_autoscaling, &q, asg_groups_page, &l,
+	    eb);
+	aws_query_release(&q);
 	if (rv == -1) {
 		asg_groups_release(&l);
 		return -1;

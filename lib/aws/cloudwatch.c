@@ -120,42 +120,31 @@ cw_check_names(const char *const *names, size_t n, struct errbuf *eb)
 	return 0;
 }
 
+/* aws_query_pages()'s reader of one DescribeAlarms reply. */
+static int
+cw_alarms_page(xmlDoc *doc, void *l, char **ret_next, struct errbuf *eb)
+{
+	return cw_parse_alarms(doc, l, ret_next, eb);
+}
+
 int
 cw_describe_alarms(struct aws_client *c, const char *const *names,
     size_t n, struct cw_alarms *ret, struct errbuf *eb)
 {
 	struct cw_alarms	 l = { 0 };
-	struct aws_result	 res;
 	struct aws_query	 q;
-	xmlDoc			*doc;
-	char			*next = NULL, *token;
-	int			 rv = -1;
+	int			 rv;
 
 	if (cw_check_names(names, n, eb) == -1)
 		return -1;
-	aws_result_init(&res);
-	do {
-		aws_query_init(&q, "DescribeAlarms", CW_VERSION);
-		for (size_t i = 0; i < n; i++)
-			aws_query_addf(&q, names[i], "AlarmNames.member.%zu",
-			    i + 1);
-		aws_query_add(&q, "AlarmTypes.member.1", "MetricAlarm");
-		aws_query_add(&q, "AlarmTypes.member.2", "CompositeAlarm");
-		aws_query_add(&q, "NextToken", next);
-		doc = NULL;
-		rv = aws_query_call(c, &aws_svc_cloudwatch, NULL, &q, 0, &doc,
-		    &res, eb);
-		aws_query_release(&q);
-		if (rv == 0) {
-			token = NULL;
-			rv = cw_parse_alarms(doc, &l, &token, eb);
-			free(next);
-			next = token;
-		}
-		awsxml_free(doc);
-	} while (rv == 0 && next != NULL);
-	free(next);
-	aws_result_release(&res);
+	aws_query_init(&q, "DescribeAlarms", CW_VERSION);
+	for (size_t i = 0; i < n; i++)
+		aws_query_addf(&q, names[i], "AlarmNames.member.%zu", i + 1);
+	aws_query_add(&q, "AlarmTypes.member.1", "MetricAlarm");
+	aws_query_add(&q, "AlarmTypes.member.2", "CompositeAlarm");
+	rv = aws_query_pages(c, &aws_svc_cloudwatch, &q, cw_alarms_page, &l,
+	    eb);
+	aws_query_release(&q);
 	if (rv == -1) {
 		cw_alarms_release(&l);
 		return -1;

@@ -139,3 +139,36 @@ aws_query_call(struct aws_client *c, const struct aws_service *svc,
 	awsxml_free(doc);
 	return rv;
 }
+
+int
+aws_query_pages(struct aws_client *c, const struct aws_service *svc,
+    struct aws_query *q, int (*page)(xmlDoc *, void *, char **,
+    struct errbuf *), void *arg, struct errbuf *eb)
+{
+	struct aws_result	 res;
+	xmlDoc			*doc;
+	char			*next = NULL, *token;
+	size_t			 n = q->n;
+	int			 rv;
+
+	aws_result_init(&res);
+	do {
+		aws_query_add(q, "NextToken", next);
+		doc = NULL;
+		rv = aws_query_call(c, svc, NULL, q, 0, &doc, &res, eb);
+		for (; q->n > n; q->n--) {
+			free((char *)(uintptr_t)q->v[q->n - 1].name);
+			free((char *)(uintptr_t)q->v[q->n - 1].value);
+		}
+		if (rv == 0) {
+			token = NULL;
+			rv = page(doc, arg, &token, eb);
+			free(next);
+			next = token;
+		}
+		awsxml_free(doc);
+	} while (rv == 0 && next != NULL);
+	free(next);
+	aws_result_release(&res);
+	return rv;
+}

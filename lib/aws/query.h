@@ -64,6 +64,16 @@ int	 aws_query_call(struct aws_client *, const struct aws_service *,
 	    HOOKD_WUR;
 
 /*
+ * aws_query_call() page by page while a reply names a NextToken, which
+ * the next call adds to q: page(doc, arg, &token, eb) reads one reply
+ * into arg and sets token (owned) to the next page's, NULL on the last.
+ * q is left as given.  Returns 0, or -1 with eb set by either.
+ */
+int	 aws_query_pages(struct aws_client *, const struct aws_service *,
+	    struct aws_query *, int (*page)(xmlDoc *, void *arg, char **,
+	    struct errbuf *), void *arg, struct errbuf *) HOOKD_WUR;
+
+/*
  * Check that doc's root element is "<action>Response" and return its
  * "<action>Result" child (borrowed; NULL when the reply has none, which
  * is valid for operations without output).  Returns 0, or -1 with eb set

@@ -11,8 +11,11 @@ run the real `deployer` binary in it.
 import json
 import os
 import pathlib
+import pty
+import select
 import shutil
 import subprocess
+import time
 import types
 
 from conftest import TOP, binary, run
@@ -223,3 +226,29 @@ class AwsFleet(Fleet):
         return self.s3.head_object(
             Bucket=self.bucket,
             Key=f"deploys/revisions/{APP}/{name}")["LastModified"]
+
+
+def deployer_on_pty(repo, args, timeout=120):
+    """Run `deployer ARGS` in repo on a terminal until it exits; return
+    its exit status and all it wrote (as text)."""
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.chdir(repo)
+        os.environ.update({"ASAN_OPTIONS": "detect_leaks=1"})
+        os.execv(binary("deployer"), ["deployer", *args])
+    out = b""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], 1)
+        if not r:
+            continue
+        try:
+            chunk = os.read(fd, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+    _, status = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace")

@@ -5,13 +5,12 @@ queue, with a real git repository holding appspec-examples/worker.
 """
 import json
 import re
-import time
 
 import pytest
 
 from conftest import binary, run
 from daemon_util import daemon  # noqa: F401
-from deployer_util import APP, GROUP, Fleet
+from deployer_util import APP, GROUP, Fleet, deployer_on_pty
 from lifecycle_util import wait_for, ws  # noqa: F401
 
 DEP_ID = re.compile(r"deployment (d-[A-Z0-9]{9}) \(sequence (\d+)\)")
@@ -444,32 +443,9 @@ def test_instances_marks_stale_entries(ws, daemon):
 
 
 def test_live_table_on_a_terminal(ws, daemon):
-    import os
-    import pty
-    import select
     f = fleet(ws, daemon, n=2)
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.chdir(f.repo)
-        os.environ.update({"ASAN_OPTIONS": "detect_leaks=1"})
-        os.execv(binary("deployer"), ["deployer", GROUP, "HEAD"])
-    out = b""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([fd], [], [], 1)
-        if not r:
-            continue
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    text = out.decode(errors="replace")
-    assert os.waitstatus_to_exitcode(status) == 0, text
+    code, text = deployer_on_pty(f.repo, [GROUP, "HEAD"])
+    assert code == 0, text
     assert "INSTANCE" in text and "ELAPSED" in text
     assert "\x1b[" in text                 # redrawn in place
     assert "succeeded 2, failed 0, in progress 0, pending 0" in text

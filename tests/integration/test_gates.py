@@ -11,7 +11,7 @@ import time
 import uuid
 
 from daemon_util import daemon  # noqa: F401
-from deployer_util import APP, GROUP, Fleet, deployer_yml
+from deployer_util import APP, GROUP, Fleet, deployer_on_pty, deployer_yml
 from lifecycle_util import wait_for, ws  # noqa: F401
 
 DEP_ID = re.compile(r"deployment (d-[A-Z0-9]{9}) \(sequence (\d+)\)")
@@ -315,37 +315,13 @@ def test_a_failed_publish_never_fails_the_deployment(ws, daemon, moto):
 
 
 def test_bake_line_on_a_terminal(ws, daemon, moto):
-    import os
-    import pty
-    import select
-    from conftest import binary
     g = GateFleet(ws, daemon, moto, n=2)
     f = g.f
     f.commit("smoke", {"scripts/ok.sh": ("#!/bin/sh\necho ok\n", 0o755)})
     g.configure("1.0.0", deployment_config=canary(3),
                 health_check="[scripts/ok.sh]", gate_interval=1)
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.chdir(f.repo)
-        os.environ.update({"ASAN_OPTIONS": "detect_leaks=1"})
-        os.execv(binary("deployer"), ["deployer", GROUP, "HEAD"])
-    out = b""
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        r, _, _ = select.select([fd], [], [], 1)
-        if not r:
-            continue
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    text = out.decode(errors="replace")
-    assert os.waitstatus_to_exitcode(status) == 0, text
+    code, text = deployer_on_pty(f.repo, [GROUP, "HEAD"])
+    assert code == 0, text
     # Counted down in place while the canary bakes.
     left = [int(n) for n in re.findall(
         r"\r\x1b\[Kbaking canary: (\d+) s left, health_check OK", text)]

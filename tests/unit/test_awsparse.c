@@ -25,27 +25,12 @@
 #include "aws/xml.h"
 #include "errbuf.h"
 #include "slurp.h"
+#include "xml_fixture.h"
 #include "xalloc.h"
 #include "banned.h"
 
 #define WIRE	SHARED_DIR "/aws-wire-examples/"
 #define FIX	FIXTURES "/aws/"
-
-static xmlDoc *
-load(const char *path)
-{
-	struct errbuf	 eb = { 0 };
-	xmlDoc		*doc;
-	char		*data;
-	size_t		 len;
-
-	data = slurp(path, &len);
-	doc = awsxml_parse(data, len, &eb);
-	free(data);
-	if (doc == NULL)
-		fail_msg("%s: %s", path, eb.msg);
-	return doc;
-}
 
 /* The error document in path, parsed as aws_request() would. */
 static void
@@ -68,7 +53,7 @@ sqs_receive_parses_message_and_attributes(void **state)
 	struct errbuf		 eb = { 0 };
 	xmlDoc			*doc;
 
-	doc = load(WIRE "sqs-query-ReceiveMessage.response.xml");
+	doc = xml_load(WIRE "sqs-query-ReceiveMessage.response.xml");
 	assert_int_equal(sqs_parse_receive(doc, &ms, &eb), 0);
 	assert_int_equal(ms.n, 1);
 	assert_string_equal(ms.v[0].message_id,
@@ -92,7 +77,7 @@ sqs_receive_decodes_entities_and_utf8(void **state)
 	struct errbuf		 eb = { 0 };
 	xmlDoc			*doc;
 
-	doc = load(FIX "sqs-ReceiveMessage-two.xml");
+	doc = xml_load(FIX "sqs-ReceiveMessage-two.xml");
 	assert_int_equal(sqs_parse_receive(doc, &ms, &eb), 0);
 	assert_int_equal(ms.n, 2);
 	assert_string_equal(ms.v[0].body,
@@ -112,7 +97,7 @@ sqs_receive_empty_is_zero_messages(void **state)
 	struct errbuf		 eb = { 0 };
 	xmlDoc			*doc;
 
-	doc = load(WIRE "sqs-query-ReceiveMessage-empty.response.xml");
+	doc = xml_load(WIRE "sqs-query-ReceiveMessage-empty.response.xml");
 	assert_int_equal(sqs_parse_receive(doc, &ms, &eb), 0);
 	assert_int_equal(ms.n, 0);
 	sqs_messages_release(&ms);
@@ -126,7 +111,7 @@ sqs_receive_rejects_md5_mismatch(void **state)
 	struct errbuf		 eb = { 0 };
 	xmlDoc			*doc;
 
-	doc = load(FIX "sqs-ReceiveMessage-badmd5.xml");
+	doc = xml_load(FIX "sqs-ReceiveMessage-badmd5.xml");
 	assert_int_equal(sqs_parse_receive(doc, &ms, &eb), -1);
 	assert_int_equal(eb.kind, EK_PROTO);
 	assert_non_null(strstr(eb.msg, "MD5 mismatch"));
@@ -142,7 +127,7 @@ sqs_receive_rejects_wrong_root(void **state)
 	struct errbuf		 eb = { 0 };
 	xmlDoc			*doc;
 
-	doc = load(WIRE "sqs-query-ListQueues.response.xml");
+	doc = xml_load(WIRE "sqs-query-ListQueues.response.xml");
 	assert_int_equal(sqs_parse_receive(doc, &ms, &eb), -1);
 	assert_int_equal(eb.kind, EK_PROTO);
 	assert_non_null(strstr(eb.msg, "ListQueuesResponse"));
@@ -157,7 +142,7 @@ sqs_list_queues_pages(void **state)
 	char		*next = NULL;
 	xmlDoc		*doc;
 
-	doc = load(WIRE "sqs-query-ListQueues.response.xml");
+	doc = xml_load(WIRE "sqs-query-ListQueues.response.xml");
 	assert_int_equal(sqs_parse_list_queues(doc, &u, &next, &eb), 0);
 	assert_int_equal(u.n, 2);
 	assert_string_equal(u.v[1],
@@ -165,7 +150,7 @@ sqs_list_queues_pages(void **state)
 	assert_null(next);
 	awsxml_free(doc);
 
-	doc = load(FIX "sqs-ListQueues-page1.xml");
+	doc = xml_load(FIX "sqs-ListQueues-page1.xml");
 	assert_int_equal(sqs_parse_list_queues(doc, &u, &next, &eb), 0);
 	assert_int_equal(u.n, 4);	/* appended */
 	assert_string_equal(next, "eyJ0b2tlbiI6ICJob29rZC1iIn0=");
@@ -181,7 +166,7 @@ sqs_queue_url_from_create_and_get(void **state)
 	char		*url;
 	xmlDoc		*doc;
 
-	doc = load(FIX "sqs-CreateQueue.xml");
+	doc = xml_load(FIX "sqs-CreateQueue.xml");
 	assert_int_equal(sqs_parse_queue_url(doc, "CreateQueue", &url, &eb),
 	    0);
 	assert_string_equal(url, "https://sqs.us-east-1.amazonaws.com/"
@@ -193,7 +178,7 @@ sqs_queue_url_from_create_and_get(void **state)
 	assert_int_equal(eb.kind, EK_PROTO);
 	awsxml_free(doc);
 
-	doc = load(FIX "sqs-GetQueueUrl.xml");
+	doc = xml_load(FIX "sqs-GetQueueUrl.xml");
 	assert_int_equal(sqs_parse_queue_url(doc, "GetQueueUrl", &url, &eb),
 	    0);
 	assert_string_equal(url, "http://127.0.0.1:5000/123456789012/q&1");
@@ -212,7 +197,7 @@ sqs_send_batch_reports_each_entry(void **state)
 	size_t			 failed = 99;
 	xmlDoc			*doc;
 
-	doc = load(WIRE "sqs-query-SendMessageBatch.response.xml");
+	doc = xml_load(WIRE "sqs-query-SendMessageBatch.response.xml");
 	assert_int_equal(sqs_parse_send_batch(doc, es, 2, &failed, &eb), 0);
 	assert_int_equal(failed, 1);
 	assert_true(es[0].ok);
@@ -345,13 +330,13 @@ s3_list_pages_follow_token(void **state)
 	char		*next;
 	xmlDoc		*doc;
 
-	doc = load(FIX "s3-ListObjectsV2-page1.xml");
+	doc = xml_load(FIX "s3-ListObjectsV2-page1.xml");
 	assert_int_equal(s3_parse_list_page(doc, &l, &next, &eb), 0);
 	assert_string_equal(next,
 	    "1ueGcxLPRx1Tr/XYExHnhbYLgveDs2J/wm36Hy4vbOwM=");
 	free(next);
 	awsxml_free(doc);
-	doc = load(FIX "s3-ListObjectsV2-page2.xml");
+	doc = xml_load(FIX "s3-ListObjectsV2-page2.xml");
 	assert_int_equal(s3_parse_list_page(doc, &l, &next, &eb), 0);
 	assert_null(next);
 	awsxml_free(doc);
@@ -374,14 +359,14 @@ s3_list_truncated_without_token_is_an_error(void **state)
 	char		*next = NULL;
 	xmlDoc		*doc;
 
-	doc = load(FIX "s3-ListObjectsV2-truncated-notoken.xml");
+	doc = xml_load(FIX "s3-ListObjectsV2-truncated-notoken.xml");
 	assert_int_equal(s3_parse_list_page(doc, &l, &next, &eb), -1);
 	assert_int_equal(eb.kind, EK_PROTO);
 	assert_non_null(strstr(eb.msg, "NextContinuationToken"));
 	s3_list_release(&l);
 	awsxml_free(doc);
 	/* An error document is not a listing. */
-	doc = load(FIX "s3-error-NoSuchKey.xml");
+	doc = xml_load(FIX "s3-error-NoSuchKey.xml");
 	assert_int_equal(s3_parse_list_page(doc, &l, &next, &eb), -1);
 	assert_non_null(strstr(eb.msg, "'Error'"));
 	s3_list_release(&l);
@@ -409,18 +394,18 @@ s3_multipart_replies(void **state)
 	char		*id;
 	xmlDoc		*doc;
 
-	doc = load(FIX "s3-InitiateMultipartUpload.xml");
+	doc = xml_load(FIX "s3-InitiateMultipartUpload.xml");
 	assert_int_equal(s3_parse_upload_id(doc, &id, &eb), 0);
 	assert_string_equal(id, "VXBsb2FkIElEIGZvciA2aWWpbmcncyBteS1tb3ZpZS5t"
 	    "MnRzIHVwbG9hZA");
 	free(id);
 	assert_int_equal(s3_check_complete(doc, &eb), -1);
 	awsxml_free(doc);
-	doc = load(FIX "s3-CompleteMultipartUpload.xml");
+	doc = xml_load(FIX "s3-CompleteMultipartUpload.xml");
 	assert_int_equal(s3_check_complete(doc, &eb), 0);
 	awsxml_free(doc);
 	/* 200 OK with an <Error> body: a failure, worth retrying. */
-	doc = load(FIX "s3-CompleteMultipartUpload-error200.xml");
+	doc = xml_load(FIX "s3-CompleteMultipartUpload-error200.xml");
 	assert_int_equal(s3_check_complete(doc, &eb), -1);
 	assert_int_equal(eb.kind, EK_TEMP);
 	assert_non_null(strstr(eb.msg, "InternalError"));
@@ -455,7 +440,7 @@ asg_describe_instances_parses_states(void **state)
 	char			*next;
 	xmlDoc			*doc;
 
-	doc = load(WIRE "autoscaling-query-DescribeAutoScalingInstances"
+	doc = xml_load(WIRE "autoscaling-query-DescribeAutoScalingInstances"
 	    ".response.xml");
 	assert_int_equal(asg_parse_instances(doc, &l, &next, &eb), 0);
 	assert_null(next);
@@ -465,7 +450,7 @@ asg_describe_instances_parses_states(void **state)
 	assert_string_equal(l.v[0].lifecycle_state, "Pending:Wait");
 	assert_string_equal(l.v[0].health_status, "HEALTHY");
 	awsxml_free(doc);
-	doc = load(FIX "asg-DescribeAutoScalingInstances-page.xml");
+	doc = xml_load(FIX "asg-DescribeAutoScalingInstances-page.xml");
 	assert_int_equal(asg_parse_instances(doc, &l, &next, &eb), 0);
 	assert_string_equal(next, "next-page-please");
 	free(next);
@@ -483,7 +468,7 @@ asg_describe_hooks_parses_fields(void **state)
 	struct errbuf		 eb = { 0 };
 	xmlDoc			*doc;
 
-	doc = load(WIRE "autoscaling-query-DescribeLifecycleHooks"
+	doc = xml_load(WIRE "autoscaling-query-DescribeLifecycleHooks"
 	    ".response.xml");
 	assert_int_equal(asg_parse_hooks(doc, &l, &eb), 0);
 	assert_int_equal(l.n, 1);
@@ -507,7 +492,7 @@ asg_empty_results_are_valid(void **state)
 	xmlDoc			*doc;
 
 	/* A CompleteLifecycleAction reply is not a describe reply. */
-	doc = load(WIRE "autoscaling-query-CompleteLifecycleAction"
+	doc = xml_load(WIRE "autoscaling-query-CompleteLifecycleAction"
 	    ".response.xml");
 	assert_int_equal(asg_parse_instances(doc, &l, &next, &eb), -1);
 	assert_int_equal(eb.kind, EK_PROTO);

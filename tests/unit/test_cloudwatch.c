@@ -27,27 +27,12 @@
 #include "errbuf.h"
 #include "scripted_server.h"
 #include "slurp.h"
+#include "xml_fixture.h"
 #include "xalloc.h"
 
 #define FIX	FIXTURES "/aws/"
 #define HDR_OK	"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\n" \
 		"x-amzn-RequestId: ok-1\r\nContent-Length: %zu\r\n\r\n%s"
-
-static xmlDoc *
-load(const char *path)
-{
-	struct errbuf	 eb = { 0 };
-	xmlDoc		*doc;
-	char		*data;
-	size_t		 len;
-
-	data = slurp(path, &len);
-	doc = awsxml_parse(data, len, &eb);
-	free(data);
-	if (doc == NULL)
-		fail_msg("%s: %s", path, eb.msg);
-	return doc;
-}
 
 static xmlDoc *
 parse(const char *text)
@@ -93,12 +78,12 @@ cw_parse_reads_metric_and_composite_alarms(void **state)
 	xmlDoc			*doc;
 	char			*next = NULL;
 
-	doc = load(FIX "cw-DescribeAlarms-page1.xml");
+	doc = xml_load(FIX "cw-DescribeAlarms-page1.xml");
 	assert_int_equal(cw_parse_alarms(doc, &l, &next, &eb), 0);
 	awsxml_free(doc);
 	assert_string_equal(next, "cGFnZTI=");
 	free(next);
-	doc = load(FIX "cw-DescribeAlarms-page2.xml");
+	doc = xml_load(FIX "cw-DescribeAlarms-page2.xml");
 	assert_int_equal(cw_parse_alarms(doc, &l, &next, &eb), 0);
 	awsxml_free(doc);
 	assert_null(next);
@@ -260,7 +245,7 @@ sns_parse_reads_message_id(void **state)
 	xmlDoc		*doc;
 	char		*id = NULL;
 
-	doc = load(FIX "sns-Publish.xml");
+	doc = xml_load(FIX "sns-Publish.xml");
 	assert_int_equal(sns_parse_publish(doc, &id, &eb), 0);
 	assert_string_equal(id, "567910cd-659e-55d4-8ccb-5aaf14679dc0");
 	free(id);

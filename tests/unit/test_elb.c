@@ -27,6 +27,7 @@
 #include "errbuf.h"
 #include "scripted_server.h"
 #include "slurp.h"
+#include "xml_fixture.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -37,22 +38,6 @@
 		"TargetGroupArn=arn%3Aaws%3Aelasticloadbalancing%3Aus-west-2" \
 		"%3A123456789012%3Atargetgroup%2Fmy-targets%2F73e2d6bc24d8a067"
 #define SCOPE	"/us-east-1/elasticloadbalancing/aws4_request"
-
-static xmlDoc *
-load(const char *path)
-{
-	struct errbuf	 eb = { 0 };
-	xmlDoc		*doc;
-	char		*data;
-	size_t		 len;
-
-	data = slurp(path, &len);
-	doc = awsxml_parse(data, len, &eb);
-	free(data);
-	if (doc == NULL)
-		fail_msg("%s: %s", path, eb.msg);
-	return doc;
-}
 
 static int
 count(const char *hay, const char *needle)
@@ -135,7 +120,7 @@ v2_health_reports_the_least_settled_port(void **state)
 	struct errbuf		 eb = { 0 };
 	xmlDoc			*doc;
 
-	doc = load(FIX "elb-DescribeTargetHealth.xml");
+	doc = xml_load(FIX "elb-DescribeTargetHealth.xml");
 	assert_int_equal(elb_parse_target_health(doc, "i-0f76fade", &h, &eb),
 	    0);
 	assert_string_equal(h.state, "unhealthy");
@@ -151,7 +136,7 @@ v2_health_reports_the_least_settled_port(void **state)
 	assert_string_equal(h.reason, "Target.NotRegistered: Target is not "
 	    "registered to the target group");
 	awsxml_free(doc);
-	doc = load(FIX "elb-DescribeTargetHealth-empty.xml");
+	doc = xml_load(FIX "elb-DescribeTargetHealth-empty.xml");
 	assert_int_equal(elb_parse_target_health(doc, "i-0f76fade", &h, &eb),
 	    0);
 	assert_string_equal(h.state, "unused");
@@ -170,7 +155,7 @@ classic_health_states_and_reasons(void **state)
 	struct errbuf		 eb = { 0 };
 	xmlDoc			*doc;
 
-	doc = load(FIX "elb-DescribeInstanceHealth.xml");
+	doc = xml_load(FIX "elb-DescribeInstanceHealth.xml");
 	assert_int_equal(elb_parse_instance_health(doc, "i-90d8c2a5", &h,
 	    &eb), 0);
 	assert_string_equal(h.state, "InService");
@@ -201,13 +186,13 @@ target_group_timing_parsed(void **state)
 	    "</DescribeTargetGroupAttributesResult>"
 	    "</DescribeTargetGroupAttributesResponse>";
 
-	doc = load(FIX "elb-DescribeTargetGroups.xml");
+	doc = xml_load(FIX "elb-DescribeTargetGroups.xml");
 	assert_int_equal(elb_parse_target_groups(doc, &arn, &hc, &eb), 0);
 	assert_string_equal(arn, TG_ARN);
 	assert_int_equal(hc, 10);
 	free(arn);
 	awsxml_free(doc);
-	doc = load(FIX "elb-DescribeTargetGroupAttributes.xml");
+	doc = xml_load(FIX "elb-DescribeTargetGroupAttributes.xml");
 	assert_int_equal(elb_parse_tg_attributes(doc, &delay, &eb), 0);
 	assert_int_equal(delay, 45);
 	awsxml_free(doc);
@@ -218,7 +203,7 @@ target_group_timing_parsed(void **state)
 	assert_int_equal(delay, 300);
 	awsxml_free(doc);
 	/* Another operation's reply is refused. */
-	doc = load(FIX "elb-DescribeTargetHealth-empty.xml");
+	doc = xml_load(FIX "elb-DescribeTargetHealth-empty.xml");
 	assert_int_equal(elb_parse_tg_attributes(doc, &delay, &eb), -1);
 	assert_int_equal(eb.kind, EK_PROTO);
 	awsxml_free(doc);
@@ -232,7 +217,7 @@ asg_traffic_sources_parsed_and_merged(void **state)
 	xmlDoc			*doc;
 	char			*next = NULL;
 
-	doc = load(FIX "asg-DescribeTrafficSources.xml");
+	doc = xml_load(FIX "asg-DescribeTrafficSources.xml");
 	assert_int_equal(asg_parse_traffic_sources(doc,
 	    "DescribeTrafficSources", &tg, &cl, &next, &eb), 0);
 	assert_string_equal(next, "page-2");
@@ -243,7 +228,7 @@ asg_traffic_sources_parsed_and_merged(void **state)
 	assert_int_equal(cl.n, 1);
 	assert_string_equal(cl.v[0], "my-classic");
 	awsxml_free(doc);
-	doc = load(FIX "asg-DescribeLoadBalancerTargetGroups.xml");
+	doc = xml_load(FIX "asg-DescribeLoadBalancerTargetGroups.xml");
 	assert_int_equal(asg_parse_traffic_sources(doc,
 	    "DescribeLoadBalancerTargetGroups", &tg, &cl, &next, &eb), 0);
 	assert_null(next);

@@ -589,11 +589,10 @@ wait_ready(struct dctx *c, const struct deployer_group *g,
 	struct asg_group	 grp;
 	time_t			 deadline;
 	size_t			 ins;
-	int			 r;
 
 	deadline = time(NULL) + (time_t)g->bg.ready_timeout;
 	for (;;) {
-		if ((r = asg_describe_group(c->aws, green, &grp, eb)) != 0)
+		if (asg_describe_group(c->aws, green, &grp, eb) != 0)
 			return -1;
 		track_instances(c, d, &grp);
 		ins = asg_group_count(&grp, "InService");
@@ -927,7 +926,7 @@ retire(struct dctx *c, const char *name, const char *why,
 			break;
 		nap();
 	}
-	if ((r = asg_delete_group(c->aws, name, eb)) == -1)
+	if (asg_delete_group(c->aws, name, eb) == -1)
 		return -1;
 	printf("group '%s' deleted\n", name);
 	fflush(stdout);
@@ -1024,7 +1023,7 @@ bg_drive(struct dctx *c, const struct deployer_group *g,
 		asg_group_release(&blue);
 		if (r == -1)
 			goto failed;
-		if ((r = wait_ready(c, g, d, j->green, eb)) != 0)
+		if (wait_ready(c, g, d, j->green, eb) != 0)
 			goto failed;
 		setstr(&j->phase, "ready");
 		if (journal_save(c, d, j, eb) == -1 ||
@@ -1116,14 +1115,14 @@ bluegreen_deploy(struct dctx *c, const struct deployer_group *g,
 	struct asg_group	 blue;
 	struct bgp		 p;
 	struct bgj		 j = { 0 };
-	int			 r, ret = -1;
+	int			 ret = -1;
 
 	if (aws_ready(c, eb) == -1)
 		return -1;
 	/* Gates that cannot run refuse it before anything is created. */
 	if (rollback_of == NULL && dgates_ready(c, g, eb) == -1)
 		return -1;
-	if ((r = pointer_read(c, g->name, &p, eb)) == -1)
+	if (pointer_read(c, g->name, &p, eb) == -1)
 		return -1;
 	if (p.serving == NULL && g->bg.auto_scaling_group == NULL) {
 		bgp_release(&p);
@@ -1294,7 +1293,7 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
 
 	if (aws_ready(c, eb) == -1)
 		return -1;
-	if ((r = pointer_read(c, g->name, &p, eb)) == -1)
+	if (pointer_read(c, g->name, &p, eb) == -1)
 		return -1;
 	if (standby_expire(c, g, &p, false, eb) == -1) {
 		bgp_release(&p);

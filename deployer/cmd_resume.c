@@ -50,7 +50,6 @@ cmd_resume(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	if ((ch = cmd_args_parse(&a, argc, argv, &o.nowait)) == -1)
 		return 0;
-	argc -= ch;
 	argv += ch;
 	if (deployment_id_check("ID", argv[0], &eb) == -1)
 		usage_error(resume_usage, "%s", eb.msg);

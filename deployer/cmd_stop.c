@@ -87,7 +87,6 @@ cmd_stop(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	if ((ch = cmd_args_parse(&a, argc, argv, &rollback)) == -1)
 		return 0;
-	argc -= ch;
 	argv += ch;
 	if (dctx_open(&c, &eb) == -1)
 		goto fail;

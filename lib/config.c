@@ -1365,7 +1365,8 @@ check_deploy_config(struct cctx *c, const struct ynode *v, const char *key,
 		    "bake and then");
 		return;
 	}
-	mv = v->kids[1];
+	if ((mv = v->kids[1]) == NULL)	/* a tree never has one */
+		return;
 	(void)snprintf(mkey, sizeof(mkey), "%s.minimum_healthy", key);
 	if (mv->type != YN_SCALAR || ynode_is_null(mv)) {
 		cerr(c, mv, mkey, "must be a count or a percentage (\"75%%\")");
@@ -1702,6 +1703,8 @@ check_dc_gates(struct cctx *c, const struct ynode *v, const char *key,
 	for (size_t i = 0; i + 1 < v->nkids; i += 2) {
 		k = v->kids[i];
 		x = v->kids[i + 1];
+		if (k == NULL || x == NULL)	/* a tree never has one */
+			continue;
 		for (j = 0; j < nitems(keys); j++)
 			if (k->type == YN_SCALAR &&
 			    strcmp(k->value, keys[j]) == 0)

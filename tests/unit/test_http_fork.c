@@ -103,6 +103,20 @@ server(char *url, size_t len)
 	return pid;
 }
 
+/* The connection number in a "conn=N" reply, or -1. */
+static int
+conn_number(const struct http_response *resp)
+{
+	char	 text[32];
+	int	 n;
+
+	if (resp->status != 200 || resp->body.len >= sizeof(text))
+		return -1;
+	memcpy(text, resp->body.data, resp->body.len);
+	text[resp->body.len] = '\0';
+	return sscanf(text, "conn=%d", &n) == 1 ? n : -1;
+}
+
 /* GET url on h; returns the connection number the server saw, or -1. */
 static int
 conn_of(struct http *h, const char *url)
@@ -112,17 +126,11 @@ conn_of(struct http *h, const char *url)
 				    .timeout_ms = 5000 };
 	struct http_response	 resp;
 	struct errbuf		 eb = { 0 };
-	char			 text[32];
 	int			 n = -1;
 
 	http_response_init(&resp);
-	if (http_perform(h, &req, &resp, &eb) == 0 && resp.status == 200 &&
-	    resp.body.len < sizeof(text)) {
-		memcpy(text, resp.body.data, resp.body.len);
-		text[resp.body.len] = '\0';
-		if (sscanf(text, "conn=%d", &n) != 1)
-			n = -1;
-	}
+	if (http_perform(h, &req, &resp, &eb) == 0)
+		n = conn_number(&resp);
 	http_response_release(&resp);
 	return n;
 }
@@ -172,7 +180,6 @@ conn_of_multi(struct http_multi *m, const char *url)
 				    .timeout_ms = 5000 };
 	struct http_response	 resp;
 	struct errbuf		 eb = { 0 };
-	char			 text[32];
 	int			 done = 0, n = -1;
 
 	http_response_init(&resp);
@@ -180,13 +187,8 @@ conn_of_multi(struct http_multi *m, const char *url)
 		while (done == 0 &&
 		    http_multi_run(m, 100, multi_done, &done, &eb) == 0)
 			;
-		if (done == 1 && resp.status == 200 &&
-		    resp.body.len < sizeof(text)) {
-			memcpy(text, resp.body.data, resp.body.len);
-			text[resp.body.len] = '\0';
-			if (sscanf(text, "conn=%d", &n) != 1)
-				n = -1;
-		}
+		if (done == 1)
+			n = conn_number(&resp);
 	}
 	http_response_release(&resp);
 	return n;

@@ -12,6 +12,7 @@ import json
 import os
 import pathlib
 import pty
+import re
 import select
 import shutil
 import subprocess
@@ -21,6 +22,16 @@ import types
 from conftest import TOP, binary, run
 from daemon_util import Hookd, write_config
 from lifecycle_util import wait_for
+
+# The first line of a deployment, as `deployer GROUP REF` prints it.
+DEP_ID = re.compile(r"deployment (d-[A-Z0-9]{9}) \(sequence (\d+)\)")
+
+
+def dep_id(out):
+    m = DEP_ID.search(out)
+    assert m, out
+    return m.group(1)
+
 
 APP = "worker"
 GROUP = "production"

@@ -15,13 +15,13 @@ import pytest
 
 from conftest import binary
 from deployer_util import APP, GROUP, AwsFleet
+from deployer_util import DEP_ID, dep_id  # noqa: F401
 from lifecycle_util import wait_for, ws  # noqa: F401
 from test_gates import notices, subscribed_queue, uniq
 
 pytestmark = pytest.mark.usefixtures("moto")
 
 HOOK = "hookd-launch"
-DEP_ID = re.compile(r"deployment (d-[A-Z0-9]{9}) \(sequence (\d+)\)")
 BAD_CHECK = "#!/bin/bash\necho 'worker never healthy' >&2\nexit 1\n"
 
 
@@ -128,12 +128,6 @@ def b_has_no_resume():
     r = subprocess.run([binary("deployer"), "--help"],
                        capture_output=True, text=True)
     return "deployer resume" not in r.stdout
-
-
-def dep_id(out):
-    m = DEP_ID.search(out)
-    assert m, out
-    return m.group(1)
 
 
 def alarm(moto, state, reason="set by the test"):

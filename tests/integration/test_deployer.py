@@ -11,18 +11,12 @@ import pytest
 from conftest import binary, run
 from daemon_util import daemon  # noqa: F401
 from deployer_util import APP, GROUP, Fleet, deployer_on_pty
+from deployer_util import DEP_ID, dep_id  # noqa: F401
 from lifecycle_util import wait_for, ws  # noqa: F401
 
-DEP_ID = re.compile(r"deployment (d-[A-Z0-9]{9}) \(sequence (\d+)\)")
 
 FAILING_VALIDATE = ("#!/bin/bash\necho 'validate: health check failed' "
                     "\necho 'port 8080 refused' >&2\nexit 3\n", 0o755)
-
-
-def dep_id(out):
-    m = DEP_ID.search(out)
-    assert m, out
-    return m.group(1)
 
 
 def fleet(ws, daemon, **kw):

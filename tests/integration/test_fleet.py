@@ -17,9 +17,9 @@ import pytest
 
 from daemon_util import Spool, daemon, message  # noqa: F401
 from deployer_util import APP, GROUP, Fleet
+from deployer_util import DEP_ID, dep_id  # noqa: F401
 from lifecycle_util import wait_for, ws  # noqa: F401
 
-DEP_ID = re.compile(r"deployment (d-[A-Z0-9]{9}) \(sequence (\d+)\)")
 FAILING_VALIDATE = ("#!/bin/bash\necho 'validate: health check failed'\n"
                     "exit 3\n", 0o755)
 SLOW_APPSPEC = """version: 0.0
@@ -38,12 +38,6 @@ hooks:
     - location: scripts/check_heartbeat.sh
       timeout: 30
 """
-
-
-def dep_id(out):
-    m = DEP_ID.search(out)
-    assert m, out
-    return m.group(1)
 
 
 def fleet(ws, daemon, **kw):

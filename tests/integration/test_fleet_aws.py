@@ -11,17 +11,11 @@ import pytest
 
 from daemon_util import daemon  # noqa: F401
 from deployer_util import APP, GROUP, AwsFleet
+from deployer_util import DEP_ID, dep_id  # noqa: F401
 from lifecycle_util import wait_for, ws  # noqa: F401
 
 pytestmark = pytest.mark.usefixtures("moto")
 
-DEP_ID = re.compile(r"deployment (d-[A-Z0-9]{9}) \(sequence (\d+)\)")
-
-
-def dep_id(out):
-    m = DEP_ID.search(out)
-    assert m, out
-    return m.group(1)
 
 
 @pytest.fixture

@@ -12,15 +12,9 @@ import uuid
 
 from daemon_util import daemon  # noqa: F401
 from deployer_util import APP, GROUP, Fleet, deployer_on_pty, deployer_yml
+from deployer_util import DEP_ID, dep_id  # noqa: F401
 from lifecycle_util import wait_for, ws  # noqa: F401
 
-DEP_ID = re.compile(r"deployment (d-[A-Z0-9]{9}) \(sequence (\d+)\)")
-
-
-def dep_id(out):
-    m = DEP_ID.search(out)
-    assert m, out
-    return m.group(1)
 
 
 def uniq(what):

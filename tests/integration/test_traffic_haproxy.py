@@ -15,6 +15,7 @@ import pytest
 
 from daemon_util import daemon  # noqa: F401
 from lifecycle_util import ws  # noqa: F401
+from deployer_util import DEP_ID, dep_id  # noqa: F401
 from traffic_util import GROUP, SiteFleet
 
 pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None and
@@ -23,7 +24,6 @@ pytestmark = pytest.mark.skipif(shutil.which("haproxy") is None and
                                 reason="haproxy is not installed "
                                 "(scripts/deps.sh)")
 
-DEP_ID = re.compile(r"deployment (d-[A-Z0-9]{9}) \(sequence (\d+)\)")
 
 FAIL_ON_MARK = """#!/bin/bash
 # ValidateService of this test: fail on a host that has the mark.
@@ -49,12 +49,6 @@ def fleet(ws, daemon):
     yield make
     for f in made:
         f.close()
-
-
-def dep_id(out):
-    m = DEP_ID.search(out)
-    assert m, out
-    return m.group(1)
 
 
 def first_install(f):

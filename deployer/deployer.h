@@ -196,6 +196,22 @@ struct fanout_stats {
  * progress shows no answer yet.  batch_sent[b] is the caller's.  0, or
  * -1 with eb set (nothing sent, or the sends were interrupted).
  */
+/*
+ * fanout_send_start(): the batch's sends on their way (through the
+ * pool; they move on whenever it runs: fanout_idle, the reads of
+ * fanout_poll, any request of the deployer); on_sent marks each
+ * instance sent or failed, never one that already answered.
+ * fanout_sending_done(): every send reported.  fanout_send_end(): the
+ * sends not gone yet are not sent (their instances failed, "interrupted")
+ * and the sending is freed; NULL-safe.  fanout_idle(): move the pool
+ * along for ms (or sleep).  fanout_send() is the three at once.
+ */
+struct fanout_sending;
+int	fanout_send_start(struct dctx *, struct deployment *, size_t b,
+	    bool again, struct fanout_sending **ret, struct errbuf *);
+bool	fanout_sending_done(const struct fanout_sending *);
+void	fanout_send_end(struct fanout_sending *);
+int	fanout_idle(struct dctx *, unsigned ms, struct errbuf *);
 int	fanout_send(struct dctx *, struct deployment *, size_t b, bool again,
 	    struct errbuf *);
 /* A reader of d's progress documents (d must outlive it), or NULL. */

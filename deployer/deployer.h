@@ -256,7 +256,11 @@ struct reginst {
  */
 #define REGINST_LIVE(ri)	((ri)->last_seen != 0 && !(ri)->stale && \
 				    (ri)->queue != NULL)
-int	instances_find(struct dctx *, const char *group, bool all,
+/* instances_find(): what to list and read (records.c). */
+#define REG_EVERY	0x1	/* stale entries and lone queues too */
+#define REG_READ	0x2	/* read every entry */
+#define REG_DUPS	0x4	/* read the entries marked as duplicates */
+int	instances_find(struct dctx *, const char *group, unsigned int how,
 	    struct reginst **ret, size_t *ret_n, struct errbuf *);
 void	reginsts_free(struct reginst *, size_t);
 /* Free the registry entries instances_find kept for the next call. */

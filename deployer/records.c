@@ -1061,6 +1061,7 @@ instances_find(struct dctx *c, const char *group, unsigned int how,
 
 		if (v[i].dup != NULL || v[i].stale)
 			continue;
+		memset(&k, 0, sizeof(k));
 		k.name = v[i].name;
 		hit = bsearch(&k, dups, ndups, sizeof(*dups), cmp_dupmark);
 		if (hit != NULL)

@@ -522,6 +522,9 @@ def test_scale_out_from_zero_catches_up_to_the_deployers_target(so, ws,
     p = f.progress(did, iid)
     assert p["status"] == "Succeeded" and p["commit"] == head
     assert "completed with CONTINUE (caught up)" in so.log()
+    r = f.deployer("status", GROUP)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"  caught up at boot: {iid} Succeeded\n" in r.stdout, r.stdout
     r = f.deployer("instances", "--json", GROUP)
     assert r.returncode == 0, r.stdout + r.stderr
     rows = {x["instance"]: x for x in json.loads(r.stdout)}
@@ -785,8 +788,8 @@ ASG = "web-asg"
 
 
 class Configured(World):
-    """The instance as imds_asg.py is configured: one instance, held or
-    not, of a group that exists only in that peer."""
+    """The instance as imds_asg.py is configured: one instance, held by
+    the launch hook of a group that exists only in that peer."""
 
     def __init__(self, moto, imds, proxy, ws):
         super().__init__(moto, proxy, ws, "so", instance=INSTANCE)

@@ -42,8 +42,9 @@ autoscaling_url (the Auto Scaling endpoint the daemons are given, e.g.
 a fault proxy in front of this peer; default this peer)), GET
 /_peer/state, GET /_peer/log, POST /_peer/stop {"instance": ID,
 "signal": N} (a crash of one daemon), POST /_peer/start {"instance": ID}
-(its daemon started again on the same root, as after a reboot; 409
-while it still runs), POST /_peer/reset (stops every daemon).
+(its daemon started again on the same root by the watcher's next tick,
+as after a reboot; 409 while it still runs), POST /_peer/reset (stops
+every daemon).
 
 Run: python3 fleet.py MOTO_URL   -> prints "READY <port>", 127.0.0.1 only.
 """

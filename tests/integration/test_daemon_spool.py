@@ -5,6 +5,7 @@ every wait is a polled condition with a deadline.
 """
 import json
 import os
+import shutil
 import signal
 
 from conftest import binary, run
@@ -61,6 +62,20 @@ def test_ready_registers_and_idles(ws, daemon):
     assert h.stop() == 0
 
 
+def test_a_fatal_start_error_is_printed_once(ws, daemon):
+    """A second daemon on the same root exits 75, and says why once
+    (the stderr logger; not also a "hookd: " line)."""
+    h = daemon(ws, spool_config(ws))
+    r = run([binary("hookd"), "run", "-d", "-c", str(h.cfgpath)],
+            env=h.env)
+    assert r.returncode == 75, r.stderr
+    lines = [ln for ln in r.stderr.splitlines()
+             if f"another 'hookd run' serves {APP}/{GROUP}" in ln]
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("hookd["), r.stderr
+    assert h.stop() == 0
+
+
 HEAVY_LIBRARIES = ("libcurl", "libarchive", "libxml2", "libcrypto")
 
 
@@ -85,6 +100,27 @@ def test_idle_spool_daemon_loads_no_network_or_archive_library(ws, daemon):
     wait_status(store, m["deployment_id"], "Succeeded")
     after = mapped_libraries(h.proc.pid)
     assert not [x for x in after if x.startswith(HEAVY_LIBRARIES)], after
+    assert h.stop() == 0
+
+
+def test_a_spool_queue_removed_while_running_is_made_again(ws, daemon):
+    """rm -r of the queue directory: the daemon says so once, makes it
+    again (not in the removed directory it still held open), and takes
+    the next message from the new one."""
+    store, spool, sha = prepare(ws)
+    h = daemon(ws, spool_config(ws))
+    shutil.rmtree(spool.dir)
+    name = f"hookd-{GROUP}-{INSTANCE}"
+    h.wait_log(f"queue '{name}' does not exist .*; creating it again")
+    h.wait_log(f"queue '{name}' created again")
+    for sub in ("tmp", "new", "cur", "failed"):
+        assert (spool.dir / sub).is_dir(), sub
+    m = message(store.url, sha, 1)
+    spool.send(m)
+    wait_status(store, m["deployment_id"], "Succeeded")
+    err = h.stderr()
+    assert err.count("does not exist") == 1, err
+    assert "queue unavailable" not in err, err
     assert h.stop() == 0
 
 

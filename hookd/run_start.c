@@ -272,10 +272,14 @@ check_resolve(struct daemon *d, const char *arg_group)
 	return ret;
 }
 
+/*
+ * A fatal error at start: logged once.  The log is stderr (-d, or not
+ * under systemd) or the journal, where systemd also puts stderr, so a
+ * second line on stderr would only repeat it.
+ */
 static __dead void
 start_error(struct daemon *d, const struct errbuf *eb)
 {
-	fprintf(stderr, "hookd: %s\n", eb->msg);
 	log_warnx("%s", eb->msg);
 	exit(errbuf_exitcode(eb));
 }

@@ -128,12 +128,14 @@ watchdog_due(struct daemon *d)
 
 /*
  * A catch-up deployment before READY=1 may outlast systemd's start
- * timeout: extend it while the boot makes progress.
+ * timeout: extend it while the boot makes progress (once the queue and
+ * the store were reached).
  */
 static long long
 boot_extend_due(struct daemon *d)
 {
-	if (d->ready)
+	/* Not while it waits for the queue or store: start_timeout ends it. */
+	if (d->ready || d->starting)
 		return TIMER_OFF;
 	return BOOT_EXTEND_SEC * 1000LL / 3 - mono_ms_since(&d->extend_last);
 }

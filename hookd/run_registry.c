@@ -240,7 +240,8 @@ register_eb(struct run_group *g, bool must, struct errbuf *eb)
 			break;
 	} while (d->starting ? start_retry(&rt, &d->store_state, "store",
 	    eb) : retry_wait(&rt));
-	if (rc == -1 && !transient(eb))
+	/* At start the caller says it, or ends the start. */
+	if (rc == -1 && !transient(eb) && !d->starting)
 		log_warnx("cannot register %s/%s in the store: %s", g->app,
 		    g->group, eb->msg);
 	free(text);

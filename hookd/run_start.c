@@ -286,7 +286,8 @@ start_error(struct daemon *d, const struct errbuf *eb)
 
 /*
  * The queue or the store could not be reached at start: after
- * start_timeout an outage exits 69, other errors with their own status.
+ * start_timeout an outage exits 69, other errors (78: the store's
+ * bucket does not exist) with their own status.
  */
 static __dead void
 start_unavailable(struct daemon *d, const char *what, const char *name,
@@ -491,7 +492,12 @@ cmd_run(int argc, char **argv)
 		if (register_start(&d.groups[i], &eb) == -1) {
 			if (got_term)
 				goto out;
-			start_unavailable(&d, "store", d.cfg.store, &eb);
+			/* An outage, or no bucket: the start fails. */
+			if (transient(&eb) || eb.kind == EK_CONFIG)
+				start_unavailable(&d, "store", d.cfg.store,
+				    &eb);
+			log_warnx("cannot register %s/%s in the store: %s",
+			    d.groups[i].app, d.groups[i].group, eb.msg);
 		}
 	d.starting = false;
 	for (size_t i = 0; i < d.ngroups; i++)

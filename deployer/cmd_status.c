@@ -40,6 +40,8 @@ status_help(void)
 	    "      --watch    follow a deployment until it ends (its driver\n"
 	    "                 sends the batches); exit 1 if it failed, was\n"
 	    "                 stopped or superseded, 75 if nobody drives it\n"
+	    "                 (without it: 0 succeeded, 1 failed, stopped or\n"
+	    "                 superseded, 75 still in progress)\n"
 	    "  -h, --help     show this help\n"
 	    "      --version  show the version\n", status_usage);
 }
@@ -254,6 +256,13 @@ cmd_status(int argc, char **argv)
 		fanout_free(f);
 		if (pr == -1)
 			goto fail;
+		/* As --watch at the end; in progress: try again later. */
+		if (strcmp(d.status, "Succeeded") == 0)
+			ret = 0;
+		else if (strcmp(d.status, "InProgress") == 0)
+			ret = errkind_exitcode(EK_TEMP);
+		else
+			ret = 1;
 	}
 	if (json) {
 		o = deployment_to_json(&d);

@@ -124,6 +124,11 @@ def test_failed_validate_stops_and_rolls_back_first_batch(ws, daemon):
     assert f.state(first)["current"]["deployment_id"] == rb
     assert f.current_version(first) == "1.0.0"
     assert f.target()["deployment_id"] == rb
+    # plain status exits as the deployment ended (deployer(1))
+    for args, want in (((bad,), 1), ((bad, "--json"), 1), ((rb,), 0),
+                       ((good, "--json"), 0)):
+        r = f.deployer("status", *args)
+        assert r.returncode == want, (args, r.stdout, r.stderr)
 
 
 def test_dirty_tree_is_refused(ws, daemon):
@@ -282,6 +287,10 @@ def test_no_wait_hands_the_rollout_to_a_detached_driver(ws, daemon):
     assert r2.returncode == 75 and f"{did} is in progress" in r2.stderr
     assert f"deployer stop {did}" in r2.stderr
     assert f"deployer resume {did}" in r2.stderr
+    # plain status while it runs: 75, try again (0 if it just ended)
+    r = f.deployer("status", did)
+    running = r.stdout.splitlines()[0].endswith(": InProgress")
+    assert r.returncode == (75 if running else 0), r.stdout + r.stderr
     r = f.deployer("status", did, "--watch")
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"watching deployment {did}" in r.stdout

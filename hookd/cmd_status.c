@@ -250,8 +250,8 @@ print_text(const struct state *st, const char *root, const char *app,
 	printf("%-13s%s/%s/%s\n", "directory:", root, app, group);
 	if ((ff = failed_first_start(st)) != NULL)
 		printf("%-13snone: the first install, %s, failed in %s; what "
-		    "its ApplicationStart\n%-13sstarted was not stopped and may "
-		    "still run\n", "live:", ff->deployment_id != NULL ?
+		    "its ApplicationStart\n%-13sstarted was not stopped and "
+		    "may still run\n", "live:", ff->deployment_id != NULL ?
 		    ff->deployment_id : "?", ff->event, "");
 	else
 		print_rev("live:", &st->current);

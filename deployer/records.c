@@ -244,20 +244,25 @@ batch_from_1(json_t *o)
 		    json_integer(json_integer_value(b) + 1));
 }
 
+/* batch_from_1() on each element of array a. */
+static void
+batches_from_1(json_t *a)
+{
+	for (size_t i = 0; i < json_array_size(a); i++)
+		batch_from_1(json_array_get(a, i));
+}
+
 json_t *
 deployment_view_json(const struct deployment *d)
 {
-	json_t	*o, *a, *v;
-	size_t	 i;
+	json_t	*o, *a;
 
 	o = deployment_to_json(d);
-	json_array_foreach(json_object_get(o, "instances"), i, v)
-		batch_from_1(v);
+	batches_from_1(json_object_get(o, "instances"));
 	/* The gates are the record's own array: change a copy. */
 	if ((a = json_object_get(o, "gates")) != NULL) {
 		a = json_deep_copy(a);
-		json_array_foreach(a, i, v)
-			batch_from_1(v);
+		batches_from_1(a);
 		(void)json_object_set_new(o, "gates", a);
 	}
 	batch_from_1(json_object_get(o, "bake"));

@@ -155,7 +155,11 @@ def test_a_spool_queue_removed_while_running_is_made_again(ws, daemon):
     the next message from the new one."""
     store, spool, sha = prepare(ws)
     h = daemon(ws, spool_config(ws))
-    shutil.rmtree(spool.dir)
+    # rm -r, made atomic: the daemon would make the directory again
+    # while rmtree is still emptying it (then rmdir fails, as rm -r does)
+    gone = ws.base / "removed-queue"
+    os.rename(spool.dir, gone)
+    shutil.rmtree(gone)
     name = f"hookd-{GROUP}-{INSTANCE}"
     h.wait_log(f"queue '{name}' does not exist .*; creating it again")
     h.wait_log(f"queue '{name}' created again")

@@ -8,8 +8,10 @@ answers each request after a fixed 20 ms (a real network's round trip),
 and each instance, once its queue gets its message, writes a Succeeded
 progress document after 1 s.  `deployer production HEAD` deploys a
 trivial app from a git repository whose deployer.yml points at it
-(s3:// store, sqs queue), for N = 100, 1,000 and 10,000, AllAtOnce and
-HalfAtATime.  Unlike B7 (real daemons on the spool, on this machine),
+(s3:// store, sqs queue), for N = 100, 1,000 and 10,000: first the
+group's first deployment (untimed: with no target.json yet it reads every
+registry entry, the reset check; its requests per instance are a row),
+then AllAtOnce and HalfAtATime, timed.  Unlike B7 (real daemons on the spool, on this machine),
 no hookd runs: this measures the deployer's side of a rollout alone.
 
 Figures per run: send_s (the time spent sending: for each batch, its
@@ -152,6 +154,24 @@ def run(ctx):
         for n in sizes(ctx):
             fleet = Fleet(n, base / f"fleetsim-{n}.log")
             try:
+                # The group's first deployment: it has no target.json,
+                # so it reads every registry entry once (the reset
+                # check).  Untimed; its requests are a row of their own.
+                version += 1
+                bl.write(repo / "VERSION", f"{version}\n")
+                bl.write(repo / "deployer.yml", deployer_yml("AllAtOnce"))
+                git(repo, "add", "-A")
+                git(repo, "commit", "-q", "-m", f"v{version}")
+                fleet.call("/__sim/reset", "POST")
+                ctx.log(f"B7-sim N={n} first deployment")
+                run_deployer(ctx, repo, fleet, timeout=budget * 2 + 120)
+                st = fleet.call("/__sim/stats")
+                rows.append(bl.Row(
+                    f"n{n}_first_requests_per_instance", f"N={n} the "
+                    "group's first deployment: requests per instance",
+                    round(st["total"] / n, 2), "req",
+                    note="no target.json yet: every registry entry read "
+                    "(the reset check); untimed"))
                 for config in ("AllAtOnce", "HalfAtATime"):
                     key = f"n{n}_{config.lower()}"
                     if per_req is not None and \

@@ -191,7 +191,8 @@ cmd_instances(int argc, char **argv)
 	group = dctx_open_for_group(&c, argc, argv, instances_usage, &eb);
 	if (group == NULL)
 		goto fail;
-	if (instances_find(&c, group, true, &ri, &n, &eb) == -1 ||
+	if (instances_find(&c, group, REG_EVERY | REG_READ | REG_DUPS,
+	    &ri, &n, &eb) == -1 ||
 	    deployment_list(&c, group, &v, &nd, &eb) == -1)
 		goto fail;
 	/* A fresh entry's catch-up mark (instances_find does not keep it). */

@@ -251,14 +251,18 @@ drop_leaving(struct dctx *c, struct deployment *d, bool say)
 /*
  * Fill d->inst and the batches: the group's live instances, or those
  * 'from' got.  With 'say', print a line for each instance skipped (a
- * queue with no live registry entry) and each duplicate instance id.
- * *ret_maxseq: the highest sequence any registry entry ran (even a
- * stale one), for the reset check.
+ * queue with no live registry entry) and each duplicate instance id
+ * (the entries a daemon marked: a listing, nearly always empty).  With
+ * 'read_all' (a group with no target.json: its first deployment, or a
+ * store that lost its records), every registry entry is read and
+ * *ret_maxseq is the highest sequence any ran (even a stale one), for
+ * the reset check; else *ret_maxseq is 0 and no entry is read for it:
+ * a host's sequence comes from this store's messages and target.json.
  */
 static int
 plan_instances(struct dctx *c, const struct deployer_group *g,
     const struct deployment *from, struct deployment *d, bool say,
-    uint64_t *ret_maxseq, struct errbuf *eb)
+    bool read_all, uint64_t *ret_maxseq, struct errbuf *eb)
 {
 	struct deploy_config	 all = { .kind = DC_ALL_AT_ONCE };
 	struct reginst		*ri = NULL;
@@ -268,7 +272,9 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 
 	*ret_maxseq = 0;
 	if (from == NULL || say) {
-		if (instances_find(c, g->name, true, &ri, &nri, eb) == -1)
+		if (instances_find(c, g->name, REG_EVERY | (read_all ?
+		    REG_READ : 0) | (say ? REG_DUPS : 0), &ri, &nri,
+		    eb) == -1)
 			return -1;
 		for (size_t i = 0; i < nri; i++)
 			if (ri[i].last_seq > *ret_maxseq)
@@ -370,7 +376,7 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 	char			 etag[STORE_ETAG_MAX] = "", now[32];
 	char			*key = NULL, *text = NULL, *oldid = NULL;
 	uint64_t		 seq = 1, maxseq = 0, tseq = 0;
-	int			 r, ret_code = -1;
+	int			 r, tr, ret_code = -1;
 
 	if (o == NULL)
 		o = &none;
@@ -379,7 +385,11 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 	d.group = xstrdup(g->name);
 	d.status = xstrdup("InProgress");
 	d.timeout = g->timeout;
-	if (plan_instances(c, g, from, &d, false, &maxseq, eb) == -1)
+	/* The store's records first: without them, the hosts' sequences. */
+	if ((tr = target_read(c, g->name, &target, etag, eb)) == -1)
+		goto out;
+	if (plan_instances(c, g, from, &d, false, tr == 0, &maxseq,
+	    eb) == -1)
 		goto out;
 	if (d.ninst == 0 && from == NULL && !o->allow_empty) {
 		errbuf_set(eb, EK_FAILED, "group '%s' has no live instance "
@@ -393,9 +403,7 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 		goto out;
 	}
 
-	if ((r = target_read(c, g->name, &target, etag, eb)) == -1)
-		goto out;
-	if (r == 1) {
+	if (tr == 1) {
 		if ((r = target_active(c, g->name, target, eb)) == -1)
 			goto out;
 		if (r == 1) {
@@ -477,7 +485,8 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 	 */
 	if (from == NULL) {
 		plan_reset(&d);
-		if (plan_instances(c, g, from, &d, true, &maxseq, eb) == -1)
+		if (plan_instances(c, g, from, &d, true, tr == 0, &maxseq,
+		    eb) == -1)
 			goto out;
 		d.deadline = time(NULL) + (time_t)g->timeout *
 		    (time_t)d.nbatches + DEPLOYER_DEADLINE_SLACK +

@@ -83,15 +83,20 @@ dctx_open_store(struct dctx *c, bool create, struct errbuf *eb)
 
 /*
  * The request pool of the AWS client (max_requests_in_flight), made at
- * the first call; borrowed.  NULL with eb set when there is no client
- * (file:// and the spool) or it cannot be made.
+ * the first call; borrowed.  From then on every request of the client
+ * goes through it (aws_client_set_pool), so that a batch's sends, the
+ * progress reads and the records move on together.  NULL with eb set
+ * when there is no client (file:// and the spool) or it cannot be made.
  */
 struct aws_pool *
 dctx_pool(struct dctx *c, struct errbuf *eb)
 {
-	if (c->pool == NULL && c->aws != NULL)
+	if (c->pool == NULL && c->aws != NULL) {
 		c->pool = aws_pool_new(c->aws, c->cfg.max_requests_in_flight,
 		    eb);
+		if (c->pool != NULL)
+			aws_client_set_pool(c->aws, c->pool);
+	}
 	return c->pool;
 }
 
@@ -120,6 +125,8 @@ dctx_release(struct dctx *c)
 {
 	store_free(c->store);
 	regcache_free(c->regcache);
+	if (c->aws != NULL)
+		aws_client_set_pool(c->aws, NULL);
 	aws_pool_free(c->pool);
 	aws_client_free(c->aws);
 	deployer_config_release(&c->cfg);

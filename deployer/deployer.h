@@ -202,6 +202,22 @@ struct fanout_stats {
  * progress shows no answer yet.  batch_sent[b] is the caller's.  0, or
  * -1 with eb set (nothing sent, or the sends were interrupted).
  */
+/*
+ * fanout_send_start(): the batch's sends on their way (through the
+ * pool; they move on whenever it runs: fanout_idle, the reads of
+ * fanout_poll, any request of the deployer); on_sent marks each
+ * instance sent or failed, never one that already answered.
+ * fanout_sending_done(): every send reported.  fanout_send_end(): the
+ * sends not gone yet are not sent (their instances failed, "interrupted")
+ * and the sending is freed; NULL-safe.  fanout_idle(): move the pool
+ * along for ms (or sleep).  fanout_send() is the three at once.
+ */
+struct fanout_sending;
+int	fanout_send_start(struct dctx *, struct deployment *, size_t b,
+	    bool again, struct fanout_sending **ret, struct errbuf *);
+bool	fanout_sending_done(const struct fanout_sending *);
+void	fanout_send_end(struct fanout_sending *);
+int	fanout_idle(struct dctx *, unsigned ms, struct errbuf *);
 int	fanout_send(struct dctx *, struct deployment *, size_t b, bool again,
 	    struct errbuf *);
 /* A reader of d's progress documents (d must outlive it), or NULL. */
@@ -246,7 +262,11 @@ struct reginst {
  */
 #define REGINST_LIVE(ri)	((ri)->last_seen != 0 && !(ri)->stale && \
 				    (ri)->queue != NULL)
-int	instances_find(struct dctx *, const char *group, bool all,
+/* instances_find(): what to list and read (records.c). */
+#define REG_EVERY	0x1	/* stale entries and lone queues too */
+#define REG_READ	0x2	/* read every entry */
+#define REG_DUPS	0x4	/* read the entries marked as duplicates */
+int	instances_find(struct dctx *, const char *group, unsigned int how,
 	    struct reginst **ret, size_t *ret_n, struct errbuf *);
 void	reginsts_free(struct reginst *, size_t);
 /* Free the registry entries instances_find kept for the next call. */

@@ -3,10 +3,16 @@
  * fanout.c: the deployer's side of a batch at fleet scale (issue 19).
  *
  * Sending: the message body is built once and goes to every instance of
- * the batch at once (backend_queue_send_many: on SQS one ListQueues by
+ * the batch at once (backend_queue_send_start: on SQS one ListQueues by
  * the group's queue prefix, then one SendMessage per instance through
  * the request pool, max_requests_in_flight at a time, each retried
- * alone).
+ * alone).  fanout_send_start() returns once they are on their way: the
+ * pool sends them as it has room while the caller reads progress
+ * through the same pool (dctx_pool() makes it the AWS client's, so the
+ * listing pages, the reads and deployment.json's PUT go beside the
+ * sends: pool.h's feeder leaves them a quarter of the places).  The
+ * first instances report while the last messages go out, and the
+ * outcome is known soon after the last one reports.
  *
  * Reading: a round lists the deployment's instances/ prefix (one request
  * per 1,000 keys on S3) and reads only the progress documents whose tag
@@ -19,12 +25,14 @@
  */
 #include "compat.h"
 
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <jansson.h>
 
+#include "aws/pool.h"
 #include "backends.h"
 #include "caps.h"
 #include "changes.h"
@@ -39,19 +47,26 @@
 #define JSON_SUFFIX	".json"
 #define CHANGES_PAGE	1000	/* keys a listing request returns */
 
-/* The instances of one batch, and where each is in d->inst. */
-struct sendset {
+/* The sends of one batch: its instances, and where each is in d->inst. */
+struct fanout_sending {
 	struct deployment	*d;
 	size_t			*idx;
 	time_t			 now;
+	struct queue_sends	*qs;
 };
 
 static void
 on_sent(void *arg, size_t i, const struct errbuf *eb)
 {
-	struct sendset	*ss = arg;
-	struct dinst	*di = &ss->d->inst[ss->idx[i]];
+	struct fanout_sending	*ss = arg;
+	struct dinst		*di = &ss->d->inst[ss->idx[i]];
 
+	/*
+	 * Progress is read while the sends go out: an instance whose
+	 * document came in before its send's reply keeps what it said.
+	 */
+	if (di->state != IS_PENDING && di->state != IS_SENT)
+		return;
 	if (eb == NULL) {
 		di->state = IS_SENT;
 		if (di->started == 0)
@@ -68,15 +83,15 @@ on_sent(void *arg, size_t i, const struct errbuf *eb)
 }
 
 int
-fanout_send(struct dctx *c, struct deployment *d, size_t b, bool again,
-    struct errbuf *eb)
+fanout_send_start(struct dctx *c, struct deployment *d, size_t b,
+    bool again, struct fanout_sending **ret, struct errbuf *eb)
 {
-	struct sendset	 ss;
-	struct aws_pool	*pool = NULL;
-	const char	**names;
-	char		*body;
-	size_t		 n = 0;
-	int		 ret = -1;
+	struct fanout_sending	*ss;
+	struct aws_pool		*pool = NULL;
+	const char		**names;
+	char			*body;
+	size_t			 n = 0;
+	int			 r;
 
 	if (d->message == NULL)
 		return errbuf_set(eb, EK_DATA, "deployment %s has no message",
@@ -85,7 +100,6 @@ fanout_send(struct dctx *c, struct deployment *d, size_t b, bool again,
 		return -1;
 	if (again) {
 		struct fanout	*f;
-		int		 r;
 
 		/* Who answered already (one round): they get nothing. */
 		if ((f = fanout_new(d, eb)) == NULL)
@@ -99,9 +113,10 @@ fanout_send(struct dctx *c, struct deployment *d, size_t b, bool again,
 	body = json_dumps(d->message, JSON_COMPACT | JSON_SORT_KEYS);
 	if (body == NULL)
 		return errbuf_set(eb, EK_BUG, "cannot serialise the message");
-	ss.d = d;
-	ss.now = time(NULL);
-	ss.idx = xcalloc(d->ninst + 1, sizeof(*ss.idx));
+	ss = xcalloc(1, sizeof(*ss));
+	ss->d = d;
+	ss->now = time(NULL);
+	ss->idx = xcalloc(d->ninst + 1, sizeof(*ss->idx));
 	names = xcalloc(d->ninst + 1, sizeof(*names));
 	for (size_t i = 0; i < d->ninst; i++) {
 		struct dinst	*di = &d->inst[i];
@@ -113,22 +128,67 @@ fanout_send(struct dctx *c, struct deployment *d, size_t b, bool again,
 			continue;	/* it answered: no second message */
 		if (di->queue == NULL) {
 			di->state = IS_FAILED;
-			di->started = di->finished = ss.now;
+			di->started = di->finished = ss->now;
 			free(di->message);
 			di->message = xstrdup("cannot send: no queue known");
 			continue;
 		}
 		names[n] = di->queue;
-		ss.idx[n++] = i;
+		ss->idx[n++] = i;
 	}
-	if (backend_queue_send_many(c->cfg.queue, c->aws, pool, names, n, body,
-	    strlen(body), on_sent, &ss, eb) == -1)
-		goto out;
-	ret = 0;
- out:
+	r = backend_queue_send_start(c->cfg.queue, c->aws, pool, names, n,
+	    body, strlen(body), on_sent, ss, &ss->qs, eb);
 	free(names);
-	free(ss.idx);
 	free(body);
+	if (r == -1) {
+		free(ss->idx);
+		free(ss);
+		return -1;
+	}
+	*ret = ss;
+	return 0;
+}
+
+bool
+fanout_sending_done(const struct fanout_sending *ss)
+{
+	return ss == NULL || *backend_queue_sends_left(ss->qs) == 0;
+}
+
+void
+fanout_send_end(struct fanout_sending *ss)
+{
+	if (ss == NULL)
+		return;
+	backend_queue_sends_free(ss->qs);
+	free(ss->idx);
+	free(ss);
+}
+
+int
+fanout_idle(struct dctx *c, unsigned ms, struct errbuf *eb)
+{
+	if (c->pool == NULL) {
+		(void)poll(NULL, 0, (int)ms);
+		return 0;
+	}
+	/* The requests in the pool (a batch's sends) move on meanwhile. */
+	return aws_pool_run(c->pool, NULL, (long)ms, eb);
+}
+
+int
+fanout_send(struct dctx *c, struct deployment *d, size_t b, bool again,
+    struct errbuf *eb)
+{
+	struct fanout_sending	*ss;
+	int			 ret = 0;
+
+	if (fanout_send_start(c, d, b, again, &ss, eb) == -1)
+		return -1;
+	if (!fanout_sending_done(ss) && aws_pool_run(c->pool,
+	    backend_queue_sends_left(ss->qs), -1, eb) == -1)
+		ret = -1;
+	fanout_send_end(ss);
 	return ret;
 }
 

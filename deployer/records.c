@@ -885,22 +885,109 @@ cmp_reginst_queue(const void *a, const void *b)
 	    y->queue != NULL ? y->queue : "");
 }
 
+/* A duplicate mark (registry.h): the instance and what it says. */
+struct dupmark {
+	char	*name;
+	char	*what;		/* "boot id B on host H, seen T" */
+};
+
+static int
+cmp_dupmark(const void *a, const void *b)
+{
+	return strcmp(((const struct dupmark *)a)->name,
+	    ((const struct dupmark *)b)->name);
+}
+
+static void
+dupmarks_free(struct dupmark *v, size_t n)
+{
+	for (size_t i = 0; v != NULL && i < n; i++) {
+		free(v[i].name);
+		free(v[i].what);
+	}
+	free(v);
+}
+
 /*
- * The group's instances: registry entries (all when 'all', else those
- * seen within DEPLOYER_STALE_SEC or with a queue), merged with the queues
- * named PREFIX-GROUP-*.  Sorted by name.
+ * The instances a daemon marked, within DEPLOYER_STALE_SEC, as written
+ * by two daemons (groups/APP/GROUP/duplicates/INSTANCE.json, rewritten
+ * whenever it finds the other's writing): one listing, nearly always
+ * empty, and a read of each fresh mark.  Sorted by name in *ret.
+ */
+static int
+dupmarks_find(struct dctx *c, const char *group, time_t now,
+    struct dupmark **ret, size_t *ret_n, struct errbuf *eb)
+{
+	struct store_listing	 l = { NULL, 0 };
+	struct dupmark		*v;
+	struct errbuf		 e2 = { 0 };
+	json_t			*o;
+	char			*prefix, *data;
+	size_t			 n = 0, pl, len;
+
+	prefix = xasprintf("groups/%s/%s/duplicates/", c->cfg.application,
+	    group);
+	pl = strlen(prefix);
+	if (store_list_entries(c->store, prefix, &l, eb) == -1) {
+		free(prefix);
+		return -1;
+	}
+	free(prefix);
+	v = xcalloc(l.n + 1, sizeof(*v));
+	for (size_t i = 0; i < l.n; i++) {
+		const char	*k = l.v[i].key;
+		size_t		 kl = strlen(k);
+
+		if (kl <= pl + 5 || strcmp(k + kl - 5, ".json") != 0 ||
+		    now - (time_t)l.v[i].mtime > DEPLOYER_STALE_SEC)
+			continue;
+		/* Unreadable now: it is read again at the next look. */
+		if (store_get(c->store, k, STORE_OBJECT_MAX, &data, &len, NULL,
+		    &e2) == -1)
+			continue;
+		o = json_loadb(data, len, 0, NULL);
+		free(data);
+		v[n].name = xstrndup(k + pl, kl - pl - 5);
+		v[n].what = xasprintf("boot id %s on host %s, seen %s",
+		    json_string_value(json_object_get(o, "boot_id")) != NULL ?
+		    json_string_value(json_object_get(o, "boot_id")) : "?",
+		    json_string_value(json_object_get(o, "hostname")) != NULL ?
+		    json_string_value(json_object_get(o, "hostname")) : "?",
+		    json_string_value(json_object_get(o, "last_seen")) !=
+		    NULL ? json_string_value(json_object_get(o, "last_seen")) :
+		    "?");
+		json_decref(o);
+		n++;
+	}
+	store_listing_release(&l);
+	qsort(v, n, sizeof(*v), cmp_dupmark);
+	*ret = v;
+	*ret_n = n;
+	return 0;
+}
+
+/*
+ * The group's instances: registry entries (all with REG_EVERY, else
+ * those seen within DEPLOYER_STALE_SEC or with a queue), merged with the
+ * queues named PREFIX-GROUP-*.  Sorted by name.
  *
  * Cost (issue 19): the registry is listed (one request per 1,000 entries
  * on S3), and an entry's LastModified is its last_seen.  An entry is read
- * only when 'all' (`deployer instances` shows what it holds) or when its
+ * only with REG_READ (`deployer instances` shows what it holds; the
+ * sequence check of a group with no target.json), or when its
  * instance's queue is not the usual PREFIX-GROUP-INSTANCE among the
  * listed queues (the entry names it); those reads go at once
- * (store_get_many).
+ * (store_get_many).  With REG_DUPS, the daemons' fresh duplicate marks
+ * (dupmarks_find: one more listing, nearly always empty) fill 'dup'
+ * where the entry read did not.
  */
 int
-instances_find(struct dctx *c, const char *group, bool all,
+instances_find(struct dctx *c, const char *group, unsigned int how,
     struct reginst **ret, size_t *ret_n, struct errbuf *eb)
 {
+	bool			 all = (how & REG_EVERY) != 0;
+	struct dupmark		*dups = NULL;
+	size_t			 ndups = 0;
 	struct store_listing	 l = { NULL, 0 };
 	struct reginst		*v = NULL, **byq = NULL;
 	struct regread		 rr;
@@ -925,6 +1012,9 @@ instances_find(struct dctx *c, const char *group, bool all,
 	    group);
 	pl = strlen(prefix);
 	if (store_list_entries(c->store, prefix, &l, eb) == -1)
+		goto out;
+	if ((how & REG_DUPS) != 0 &&
+	    dupmarks_find(c, group, now, &dups, &ndups, eb) == -1)
 		goto out;
 	if (dctx_queue_list(c, qprefix, &qs, &nq, &e2) == -1) {
 		/* A spool that does not exist yet has no queues. */
@@ -978,7 +1068,7 @@ instances_find(struct dctx *c, const char *group, bool all,
 			alt = NULL;
 		}
 		free(alt);
-		if (all || v[n].queue == NULL ||
+		if ((how & REG_READ) != 0 || v[n].queue == NULL ||
 		    !has_queue(qs, nq1, nq, v[n].queue)) {
 			const struct reginst	*cached;
 
@@ -1002,6 +1092,18 @@ instances_find(struct dctx *c, const char *group, bool all,
 	if (nread > 0 && store_get_many(c->store, keys, nread,
 	    STORE_OBJECT_MAX, on_registry_entry, &rr, eb) == -1)
 		goto out;
+	/* Marked by a daemon as written by two: live entries only. */
+	for (size_t i = 0; i < n && ndups > 0; i++) {
+		struct dupmark	 k, *hit;
+
+		if (v[i].dup != NULL || v[i].stale)
+			continue;
+		memset(&k, 0, sizeof(k));
+		k.name = v[i].name;
+		hit = bsearch(&k, dups, ndups, sizeof(*dups), cmp_dupmark);
+		if (hit != NULL)
+			v[i].dup = xstrdup(hit->what);
+	}
 	/* What was read (or reused) is the cache for the next call. */
 	for (size_t i = 0; i < nread; i++) {
 		ent[nent].key = xstrdup(keys[i]);
@@ -1082,6 +1184,7 @@ instances_find(struct dctx *c, const char *group, bool all,
 	}
 	free(rr.idx);
 	store_listing_release(&l);
+	dupmarks_free(dups, ndups);
 	if (qs != NULL) {
 		for (size_t i = 0; i < nq; i++)
 			free(qs[i]);

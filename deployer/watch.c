@@ -283,16 +283,17 @@ view_release(struct view *v, size_t n)
 }
 
 /*
- * Send the deployment's message to the instances of batch b, all at
- * once (fanout.c); with 'again', only to those that have not answered
- * yet (a batch a driver that died had marked as sent: it may have died
- * before sending; a host that got the message twice runs it once).
+ * Start sending the deployment's message to the instances of batch b,
+ * all at once (fanout.c; wait_batch reads progress while they go out);
+ * with 'again', only to those that have not answered yet (a batch a
+ * driver that died had marked as sent: it may have died before
+ * sending; a host that got the message twice runs it once).
  */
 static int
 send_batch(struct dctx *c, struct deployment *d, size_t b, bool again,
-    struct errbuf *eb)
+    struct fanout_sending **ret, struct errbuf *eb)
 {
-	return fanout_send(c, d, b, again, eb);
+	return fanout_send_start(c, d, b, again, ret, eb);
 }
 
 /*
@@ -323,26 +324,42 @@ sleep_ms(unsigned ms)
 }
 
 /*
- * Wait for batch b: 0 when every instance succeeded, 1 when one failed
- * or timed out, -1 on a store error, or what drive_tick() said
- * (DRIVE_LEAVE, DRIVE_LOST; a stop is remembered in *stop and the batch
- * is waited for all the same: its hosts finish).
+ * Wait for batch b, whose sends (*sending) may still be going out: 0
+ * when every instance succeeded, 1 when one failed or timed out, -1 on
+ * a store error, or what drive_tick() said (DRIVE_LEAVE, DRIVE_LOST; a
+ * stop is remembered in *stop and the batch is waited for all the same:
+ * its hosts finish).  Once the sends have all ended, deployment.json
+ * records who could not be reached; *sending is freed before returning
+ * (sends not gone yet then are not sent: resume sends them).
  */
 static int
 wait_batch(struct dctx *c, struct deployment *d, size_t b, struct view *v,
-    int *stop, struct errbuf *eb)
+    int *stop, struct fanout_sending **sending, struct errbuf *eb)
 {
 	time_t		 deadline = d->batch_sent[b] + (time_t)d->timeout;
 	unsigned	 ms = dctx_poll_first_ms(c);
+	unsigned long	 seen;
 	bool		 done, failed;
-	int		 t;
+	int		 t, ret;
 
 	for (;;) {
 		done = true;
 		failed = false;
+		seen = v->fst.fetched;
 		/* One listing, then only the documents that changed. */
-		if (fanout_poll(c, v->fan, d, b, &v->fst, eb) == -1)
-			return -1;
+		if (fanout_poll(c, v->fan, d, b, &v->fst, eb) == -1) {
+			ret = -1;
+			goto out;
+		}
+		if (*sending != NULL && fanout_sending_done(*sending)) {
+			fanout_send_end(*sending);
+			*sending = NULL;
+			/* Who could not be reached, on record. */
+			if (deployment_save(c, d, eb) == -1) {
+				ret = -1;
+				goto out;
+			}
+		}
 		for (size_t i = 0; i < d->ninst; i++) {
 			struct dinst	*di = &d->inst[i];
 
@@ -360,11 +377,15 @@ wait_batch(struct dctx *c, struct deployment *d, size_t b, struct view *v,
 			    di->state == IS_TIMEDOUT;
 		}
 		view_update(v, d);
-		if (done)
-			return failed ? 1 : 0;
+		if (done && *sending == NULL) {
+			ret = failed ? 1 : 0;
+			goto out;
+		}
 		t = drive_tick(c, d, eb);
-		if (t == -1 || t == DRIVE_LEAVE || t == DRIVE_LOST)
-			return t;
+		if (t == -1 || t == DRIVE_LEAVE || t == DRIVE_LOST) {
+			ret = t;
+			goto out;
+		}
 		if ((t == DRIVE_STOP || t == DRIVE_STOP_ROLLBACK) &&
 		    *stop == 0) {
 			*stop = t;
@@ -375,12 +396,27 @@ wait_batch(struct dctx *c, struct deployment *d, size_t b, struct view *v,
 		}
 		/*
 		 * Soon after the batch was sent, then backing off to the
-		 * cap: a batch of one trivial deployment is seen done in
-		 * tens of ms, and a big batch is not read every 10 ms.
+		 * cap, and back down while documents keep coming in: a
+		 * batch of one trivial deployment is seen done in tens of
+		 * ms, a big one is read as its hosts answer (its last
+		 * answer soon after it came), and an idle one is not listed
+		 * every 10 ms.  The sends move on meanwhile.
 		 */
-		sleep_ms(ms);
-		ms = ms * 2 > dctx_poll_ms(c) ? dctx_poll_ms(c) : ms * 2;
+		if (fanout_idle(c, ms, eb) == -1) {
+			ret = -1;
+			goto out;
+		}
+		if (v->fst.fetched != seen)
+			ms = ms / 2 < dctx_poll_first_ms(c) ?
+			    dctx_poll_first_ms(c) : ms / 2;
+		else
+			ms = ms * 2 > dctx_poll_ms(c) ? dctx_poll_ms(c) :
+			    ms * 2;
 	}
+ out:
+	fanout_send_end(*sending);
+	*sending = NULL;
+	return ret;
 }
 
 /* Print the last DEPLOYER_TAIL_LINES lines of tail, indented. */
@@ -525,6 +561,7 @@ rollout_run(struct dctx *c, const struct deployer_group *g,
 	struct view		 v = { 0 };
 	struct dgates		 dg = { 0 };
 	struct gate_drive	 gd = { 0 };
+	struct fanout_sending	*sending = NULL;
 	struct gate_result	 gr;
 	bool			 gate_failed = false;
 	int			 r = 0, ret = -1, stop = 0, t;
@@ -561,16 +598,14 @@ rollout_run(struct dctx *c, const struct deployer_group *g,
 				break;
 			}
 			if (mark_batch(c, d, b, eb) == -1 ||
-			    send_batch(c, d, b, false, eb) == -1 ||
-			    deployment_save(c, d, eb) == -1)
+			    send_batch(c, d, b, false, &sending, eb) == -1)
 				goto out;
 		} else {
 			/* Sent by a driver before this one (resume). */
-			if (send_batch(c, d, b, true, eb) == -1 ||
-			    deployment_save(c, d, eb) == -1)
+			if (send_batch(c, d, b, true, &sending, eb) == -1)
 				goto out;
 		}
-		r = wait_batch(c, d, b, &v, &stop, eb);
+		r = wait_batch(c, d, b, &v, &stop, &sending, eb);
 		if (r == -1 || r == DRIVE_LEAVE || r == DRIVE_LOST) {
 			ret = r;
 			goto out;

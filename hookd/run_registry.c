@@ -172,6 +172,12 @@ registry_peer(struct run_group *g, struct registry_info *ri,
 		ri->dup_hostname = peer->hostname;
 		ri->dup_pid = peer->pid;
 		ri->dup_last_seen = peer->last_seen;
+		/* Where a deployer looks without reading every entry. */
+		if (registry_mark_duplicate(g->d->st, g->regkey, peer,
+		    &eb) == -1)
+			log_warnx("cannot mark instance '%s' as a duplicate "
+			    "in %s/%s: %s", g->d->instance, g->app, g->group,
+			    eb.msg);
 	}
 }
 

@@ -73,4 +73,21 @@ int	backend_queue_send_many(const char *url, struct aws_client *aws,
 	    const char *body, size_t len, queue_sent_fn *sent, void *arg,
 	    struct errbuf *);
 
+/*
+ * backend_queue_send_many() without waiting for the sends: on "sqs"
+ * the listing is done and the SendMessages go out as the pool has room
+ * (sqs_send_start) while the caller moves the pool along with its other
+ * requests (aws_pool_run until *backend_queue_sends_left() is 0); other
+ * backends send at once.  names are not kept.  *ret is freed with
+ * backend_queue_sends_free(), which reports the queues not sent to yet
+ * as failed (EK_TEMP, "interrupted") and waits for those in flight.
+ */
+struct queue_sends;
+int	backend_queue_send_start(const char *url, struct aws_client *aws,
+	    struct aws_pool *pool, const char *const *names, size_t n,
+	    const char *body, size_t len, queue_sent_fn *sent, void *arg,
+	    struct queue_sends **ret, struct errbuf *);
+const size_t *backend_queue_sends_left(const struct queue_sends *);
+void	backend_queue_sends_free(struct queue_sends *);
+
 #endif /* HOOKD_BACKENDS_H */

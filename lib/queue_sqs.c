@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "aws/client.h"
+#include "aws/pool.h"
 #include "aws/sqs.h"
 #include "backends.h"
 #include "caps.h"
@@ -336,20 +337,30 @@ queue_sqs_list(struct aws_client *c, const char *prefix, char ***ret_names,
 	return 0;
 }
 
-/* backend_queue_send_many() on SQS: names -> URLs, then sqs_send_many. */
-struct send_map {
-	const size_t	*idx;		/* send i -> names index */
-	queue_sent_fn	*sent;
-	void		*arg;
+/*
+ * backend_queue_send_start() on SQS: names -> URLs, then sqs_send_start.
+ * What the sends borrow (the URLs, the index) lives here until
+ * backend_queue_sends_free().
+ */
+struct queue_sends {
+	struct sqs_sends	*sm;		/* NULL: all reported */
+	struct sqs_urls		 urls;
+	char			**own;		/* GetQueueUrl's, by name */
+	const char		**send_urls;
+	size_t			*idx;		/* send i -> names index */
+	size_t			 n;		/* names */
+	size_t			 zero;		/* left when sm is NULL */
+	queue_sent_fn		*sent;
+	void			*arg;
 };
 
 static void
 on_sqs_sent(void *arg, size_t i, const char *message_id,
     const struct errbuf *eb)
 {
-	struct send_map	*m = arg;
+	struct queue_sends	*qs = arg;
 
-	m->sent(m->arg, m->idx[i], message_id != NULL ? NULL : eb);
+	qs->sent(qs->arg, qs->idx[i], message_id != NULL ? NULL : eb);
 }
 
 /* The index of the URL of queue 'name' in the sorted names, or -1. */
@@ -364,15 +375,12 @@ find_name(char **sorted, size_t n, const char *name)
 }
 
 static int
-sqs_send_many_names(struct aws_client *c, struct aws_pool *pool,
+sqs_send_start_names(struct aws_client *c, struct aws_pool *pool,
     const char *const *names, size_t n, const char *body, size_t len,
-    queue_sent_fn *sent, void *arg, struct errbuf *eb)
+    struct queue_sends *qs, struct errbuf *eb)
 {
-	struct sqs_urls	 urls = { NULL, 0 };
-	struct send_map	 m;
-	char		*prefix, **lnames = NULL, **lurls = NULL, **own;
-	const char	**send_urls;
-	size_t		*idx, nl = 0, ns = 0, pl;
+	char		*prefix, **lnames = NULL, **lurls = NULL;
+	size_t		 nl = 0, ns = 0, pl;
 	int		 ret = -1;
 
 	if (c == NULL)
@@ -389,78 +397,83 @@ sqs_send_many_names(struct aws_client *c, struct aws_pool *pool,
 		pl = k;
 	}
 	prefix = xstrndup(names[0], pl);
-	if (sqs_list_queues(c, prefix, 0, &urls, eb) == -1) {
+	if (sqs_list_queues(c, prefix, 0, &qs->urls, eb) == -1) {
 		free(prefix);
 		return -1;
 	}
 	free(prefix);
 	/* Sorted names with their URLs beside them (same order). */
-	lnames = xcalloc(urls.n + 1, sizeof(*lnames));
-	for (size_t i = 0; i < urls.n; i++) {
-		const char	*slash = strrchr(urls.v[i], '/');
+	lnames = xcalloc(qs->urls.n + 1, sizeof(*lnames));
+	for (size_t i = 0; i < qs->urls.n; i++) {
+		const char	*slash = strrchr(qs->urls.v[i], '/');
 
 		lnames[nl++] = xstrdup(slash != NULL ? slash + 1 :
-		    urls.v[i]);
+		    qs->urls.v[i]);
 	}
 	qsort(lnames, nl, sizeof(*lnames), cmpstr);
 	lurls = xcalloc(nl + 1, sizeof(*lurls));
-	for (size_t i = 0; i < urls.n; i++) {
-		const char	*slash = strrchr(urls.v[i], '/');
+	for (size_t i = 0; i < qs->urls.n; i++) {
+		const char	*slash = strrchr(qs->urls.v[i], '/');
 		ssize_t		 k = find_name(lnames, nl, slash != NULL ?
-				    slash + 1 : urls.v[i]);
+				    slash + 1 : qs->urls.v[i]);
 
 		if (k >= 0 && lurls[k] == NULL)
-			lurls[k] = urls.v[i];
+			lurls[k] = qs->urls.v[i];
 	}
-	send_urls = xcalloc(n + 1, sizeof(*send_urls));
-	own = xcalloc(n + 1, sizeof(*own));
-	idx = xcalloc(n + 1, sizeof(*idx));
+	qs->send_urls = xcalloc(n + 1, sizeof(*qs->send_urls));
+	qs->own = xcalloc(n + 1, sizeof(*qs->own));
+	qs->idx = xcalloc(n + 1, sizeof(*qs->idx));
 	for (size_t i = 0; i < n; i++) {
 		ssize_t		 k = find_name(lnames, nl, names[i]);
 		struct errbuf	 e = { 0 };
 
 		if (k >= 0) {
-			send_urls[ns] = lurls[k];
-			idx[ns++] = i;
+			qs->send_urls[ns] = lurls[k];
+			qs->idx[ns++] = i;
 			continue;
 		}
 		/* Not listed yet (ListQueues lags a new queue): ask. */
-		if (sqs_get_queue_url(c, names[i], &own[i], &e) == -1) {
-			sent(arg, i, &e);
+		if (sqs_get_queue_url(c, names[i], &qs->own[i], &e) == -1) {
+			qs->sent(qs->arg, i, &e);
 			continue;
 		}
-		send_urls[ns] = own[i];
-		idx[ns++] = i;
+		qs->send_urls[ns] = qs->own[i];
+		qs->idx[ns++] = i;
 	}
-	m.idx = idx;
-	m.sent = sent;
-	m.arg = arg;
-	ret = ns == 0 ? 0 : sqs_send_many(c, pool, send_urls, ns, body, len,
-	    on_sqs_sent, &m, eb);
-	for (size_t i = 0; i < n; i++)
-		free(own[i]);
-	free(own);
-	free(idx);
-	free(send_urls);
+	if (ns > 0 && (qs->sm = sqs_send_start(c, pool, qs->send_urls, ns,
+	    body, len, on_sqs_sent, qs, eb)) == NULL)
+		goto out;
+	ret = 0;
+ out:
 	free(lurls);
 	for (size_t i = 0; i < nl; i++)
 		free(lnames[i]);
 	free(lnames);
-	sqs_urls_release(&urls);
 	return ret;
 }
 
 int
-backend_queue_send_many(const char *url, struct aws_client *aws,
+backend_queue_send_start(const char *url, struct aws_client *aws,
     struct aws_pool *pool, const char *const *names, size_t n,
     const char *body, size_t len, queue_sent_fn *sent, void *arg,
-    struct errbuf *eb)
+    struct queue_sends **ret, struct errbuf *eb)
 {
-	struct queue	*q;
+	struct queue_sends	*qs;
+	struct queue		*q;
 
-	if (strcmp(url, "sqs") == 0)
-		return sqs_send_many_names(aws, pool, names, n, body, len,
-		    sent, arg, eb);
+	qs = xcalloc(1, sizeof(*qs));
+	qs->n = n;
+	qs->sent = sent;
+	qs->arg = arg;
+	if (strcmp(url, "sqs") == 0) {
+		if (sqs_send_start_names(aws, pool, names, n, body, len, qs,
+		    eb) == -1) {
+			backend_queue_sends_free(qs);
+			return -1;
+		}
+		*ret = qs;
+		return 0;
+	}
 	for (size_t i = 0; i < n; i++) {
 		struct errbuf	e = { 0 };
 
@@ -472,5 +485,47 @@ backend_queue_send_many(const char *url, struct aws_client *aws,
 			sent(arg, i, NULL);
 		queue_free(q);
 	}
+	*ret = qs;
 	return 0;
+}
+
+const size_t *
+backend_queue_sends_left(const struct queue_sends *qs)
+{
+	return qs->sm != NULL ? sqs_sends_counter(qs->sm) : &qs->zero;
+}
+
+void
+backend_queue_sends_free(struct queue_sends *qs)
+{
+	if (qs == NULL)
+		return;
+	sqs_sends_free(qs->sm);
+	for (size_t i = 0; qs->own != NULL && i < qs->n; i++)
+		free(qs->own[i]);
+	free(qs->own);
+	free(qs->idx);
+	free(qs->send_urls);
+	sqs_urls_release(&qs->urls);
+	free(qs);
+}
+
+int
+backend_queue_send_many(const char *url, struct aws_client *aws,
+    struct aws_pool *pool, const char *const *names, size_t n,
+    const char *body, size_t len, queue_sent_fn *sent, void *arg,
+    struct errbuf *eb)
+{
+	struct queue_sends	*qs;
+	const size_t		*left;
+	int			 ret = 0;
+
+	if (backend_queue_send_start(url, aws, pool, names, n, body, len,
+	    sent, arg, &qs, eb) == -1)
+		return -1;
+	left = backend_queue_sends_left(qs);
+	if (*left > 0 && aws_pool_run(pool, left, -1, eb) == -1)
+		ret = -1;
+	backend_queue_sends_free(qs);
+	return ret;
 }

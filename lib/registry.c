@@ -24,6 +24,7 @@
 #include "registry.h"
 #include "state.h"
 #include "store.h"
+#include "xalloc.h"
 
 #include "banned.h"
 
@@ -114,6 +115,38 @@ registry_peer_check(struct store *st, const char *key, bool at_start,
 	r = 1;
  out:
 	json_decref(o);
+	return r;
+}
+
+int
+registry_mark_duplicate(struct store *st, const char *key,
+    const struct registry_peer *peer, struct errbuf *eb)
+{
+	const char	*seg = "/instances/";
+	const char	*at;
+	json_t		*o;
+	char		*mkey, *text;
+	int		 r;
+
+	if ((at = strstr(key, seg)) == NULL)
+		return errbuf_set(eb, EK_BUG, "'%s' is not a registry entry's "
+		    "key", key);
+	mkey = xasprintf("%.*s/duplicates/%s", (int)(at - key), key,
+	    at + strlen(seg));
+	o = json_pack("{s:s, s:s, s:s, s:I, s:s}", "schema",
+	    "hookd.duplicate/1", "boot_id", peer->boot_id, "hostname",
+	    peer->hostname, "pid", (json_int_t)peer->pid, "last_seen",
+	    peer->last_seen);
+	text = o != NULL ? json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS) :
+	    NULL;
+	json_decref(o);
+	if (text == NULL) {
+		free(mkey);
+		return errbuf_set(eb, EK_BUG, "cannot serialise '%s'", key);
+	}
+	r = store_put_volatile(st, mkey, text, strlen(text), eb);
+	free(text);
+	free(mkey);
 	return r;
 }
 

@@ -41,6 +41,20 @@ int	registry_peer_check(struct store *, const char *key, bool at_start,
 	    struct registry_peer *ret, struct errbuf *);
 
 /*
+ * Mark the registry entry at 'key' (groups/APP/GROUP/instances/I.json)
+ * as written by two daemons: groups/APP/GROUP/duplicates/I.json, a
+ * hookd.duplicate/1 document with the other daemon's peer fields
+ * ("boot_id", "hostname", "pid", "last_seen").  A daemon rewrites it
+ * whenever it finds the other's writing in its entry, so a mark written
+ * within REGISTRY_FRESH_SEC means two daemons still share the id; a
+ * deployer lists that prefix (nearly always empty) for its duplicate
+ * warning instead of reading every entry.  Never removed (an old mark
+ * is ignored).  0, or -1 with eb.
+ */
+int	registry_mark_duplicate(struct store *, const char *key,
+	    const struct registry_peer *, struct errbuf *);
+
+/*
  * Say in the store that 'instance' did not run message m: its progress
  * document with status (PROGRESS_REJECTED or PROGRESS_SKIPPED) and the
  * reason, written only when the deployment has no document of this

@@ -269,6 +269,7 @@ struct s3_got {
 	struct store	*s;
 	char		*key;		/* full, for messages */
 	size_t		 i;
+	size_t		*left;		/* the call's reads not reported */
 	store_got_fn	*got;
 	void		*arg;
 };
@@ -281,6 +282,7 @@ s3s_got_one(void *arg, int rc, const struct aws_result *res,
 	struct errbuf	 eb = { 0 };
 	const char	*etag;
 
+	(*g->left)--;
 	if (rc == -1) {
 		eb = *peb;
 		if (res->status == 404 && res->code != NULL &&
@@ -302,41 +304,55 @@ s3s_got_one(void *arg, int rc, const struct aws_result *res,
 	free(g);
 }
 
+/*
+ * Through the client's pool when it has one (aws_client_set_pool: the
+ * reads go beside the program's other requests, and only ours are
+ * waited for), else through the store's own.
+ */
 static int
 s3s_get_many(struct store *s, const char *const *keys, size_t n, size_t max,
     store_got_fn *got, void *arg, struct errbuf *eb)
 {
 	struct s3_store		*p = ss(s);
 	struct aws_request	 req;
+	struct aws_pool		*pool;
 	struct s3_got		*g;
+	size_t			 left = 0;
 
-	if (p->pool == NULL &&
-	    (p->pool = aws_pool_new(p->c, p->in_flight, eb)) == NULL)
-		return -1;
+	if ((pool = aws_client_pool(p->c)) == NULL) {
+		if (p->pool == NULL && (p->pool = aws_pool_new(p->c,
+		    p->in_flight, eb)) == NULL)
+			return -1;
+		pool = p->pool;
+	}
 	for (size_t i = 0; i < n; i++) {
 		g = xcalloc(1, sizeof(*g));
 		g->s = s;
 		g->key = full_key(s, keys[i]);
 		g->i = i;
+		g->left = &left;
 		g->got = got;
 		g->arg = arg;
 		/* The reply's body is NUL-terminated by struct buf. */
 		s3_get_request(&req, p->bucket, g->key, max);
-		if (aws_pool_add(p->pool, &req, s3s_got_one, g, eb) == -1) {
+		left++;
+		if (aws_pool_add(pool, &req, s3s_got_one, g, eb) == -1) {
+			left--;
 			free(g->key);
 			free(g);
 			goto fail;
 		}
 	}
-	if (aws_pool_wait(p->pool, eb) == 0)
+	if (pool == p->pool ? aws_pool_wait(pool, eb) == 0 :
+	    aws_pool_run(pool, &left, -1, eb) == 0)
 		return 0;
  fail:
 	/* Whatever was added is reported before returning. */
-	if (aws_pool_pending(p->pool) > 0) {
+	if (left > 0) {
 		struct errbuf	ign = { 0 };
 
-		aws_pool_cancel(p->pool);
-		if (aws_pool_wait(p->pool, &ign) == -1)
+		aws_pool_cancel(pool);
+		if (pool == p->pool && aws_pool_wait(pool, &ign) == -1)
 			errbuf_clear(&ign);
 	}
 	return -1;

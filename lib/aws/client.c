@@ -40,6 +40,7 @@
 #include "aws/creds.h"
 #include "aws/imds.h"
 #include "aws/json.h"
+#include "aws/pool.h"
 #include "aws/sigv4.h"
 #include "aws/xml.h"
 #include "caps.h"
@@ -89,6 +90,7 @@ struct aws_client {
 		const struct aws_service *svc;
 		char			 *url;
 	}			 ep[ENDPOINT_CACHE];
+	struct aws_pool		*pool;		/* aws_client_set_pool's */
 };
 
 static const char *const throttle_codes[] = {
@@ -876,6 +878,18 @@ aws_prep_reply(struct aws_client *c, const struct aws_request *req,
 	return AWS_NEXT_FAIL;
 }
 
+void
+aws_client_set_pool(struct aws_client *c, struct aws_pool *pool)
+{
+	c->pool = pool;
+}
+
+struct aws_pool *
+aws_client_pool(const struct aws_client *c)
+{
+	return c->pool;
+}
+
 int
 aws_request(struct aws_client *c, const struct aws_request *req,
     struct aws_result *res, struct errbuf *eb)
@@ -887,6 +901,10 @@ aws_request(struct aws_client *c, const struct aws_request *req,
 
 	result_reset(res);
 	res->attempts = 0;
+	/* Beside the pool's requests, which move on while it waits. */
+	if (c->pool != NULL && req->body_fd == -1 && req->out_fd == -1 &&
+	    !aws_pool_running(c->pool))
+		return aws_pool_request(c->pool, req, res, eb);
 	http_response_init(&resp);
 	if (aws_prep_init(c, req, &p, eb) == -1)
 		goto out;

@@ -62,6 +62,7 @@
 
 struct aws_credprov;
 struct aws_creds;
+struct aws_pool;
 struct errbuf;
 struct imds;
 
@@ -147,6 +148,15 @@ void	 aws_client_free(struct aws_client *);
 
 /* The region in use, borrowed ("us-east-1"). */
 const char *aws_client_region(const struct aws_client *);
+/*
+ * A request pool made on this client (pool.h; borrowed, NULL: none) that
+ * every aws_request() with a memory body and reply goes through from now
+ * on (a program with many requests in flight: its single requests, a
+ * listing page, a PUT, do not stall them); an s3:// store reads many
+ * objects through it too.  Unset it before freeing the pool.
+ */
+void	 aws_client_set_pool(struct aws_client *, struct aws_pool *);
+struct aws_pool *aws_client_pool(const struct aws_client *);
 /* The client's IMDS handle (own or borrowed), borrowed; never NULL. */
 struct imds *aws_client_imds(struct aws_client *);
 /*

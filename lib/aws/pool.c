@@ -6,7 +6,8 @@
  * transfer of the multi handle), waiting out its backoff (the wait
  * list, by due time), or ended (reported and freed).  Both places count
  * against max_in_flight, so a pool never holds more than that many
- * requests, however many the caller adds.
+ * requests, however many the caller adds -- and as many more of its
+ * feeder's (aws_pool_feed), which has places of its own.
  *
  *   add -> SIGN -> in flight -> reply/failure -> aws_prep_* says
  *        DONE/FAIL -> report, free
@@ -15,6 +16,7 @@
  */
 #include "compat.h"
 
+#include <poll.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +48,8 @@ struct preq {
 	void			*arg;
 	uint64_t		 due_ms;	/* waiting: when to send */
 	struct preq		*next;		/* wait list */
+	struct aws_result	*res_out;	/* aws_pool_request's: moved */
+	bool			 fed;		/* added by the feeder */
 };
 
 struct aws_pool {
@@ -56,6 +60,11 @@ struct aws_pool {
 	struct preq		*waiting;	/* by due_ms */
 	bool			 cancelled;
 	struct aws_pool_stats	 st;
+	aws_pool_feed_fn	*feed;		/* aws_pool_feed's, or NULL */
+	void			*feed_arg;
+	size_t			 fed;		/* its requests pending */
+	bool			 feeding;	/* inside feed() */
+	unsigned int		 depth;		/* turns running (nested) */
 };
 
 struct aws_pool *
@@ -74,7 +83,8 @@ aws_pool_new(struct aws_client *c, unsigned int max_in_flight,
 	pl = xcalloc(1, sizeof(*pl));
 	pl->c = c;
 	pl->cap = max_in_flight;
-	if ((pl->m = http_multi_new(max_in_flight, eb)) == NULL) {
+	/* Places for the feeder's requests and as many for the others. */
+	if ((pl->m = http_multi_new(2 * max_in_flight, eb)) == NULL) {
 		free(pl);
 		return NULL;
 	}
@@ -104,9 +114,18 @@ preq_end(struct preq *q, int rc, const struct errbuf *eb)
 	struct aws_pool	*pl = q->pool;
 
 	pl->pending--;
+	if (q->fed)
+		pl->fed--;
 	if (rc == -1)
 		pl->st.failed++;
-	q->done(q->arg, rc, &q->res, eb);
+	if (q->res_out != NULL) {
+		/* aws_pool_request's caller gets the result itself. */
+		aws_result_release(q->res_out);
+		*q->res_out = q->res;
+		aws_result_init(&q->res);
+		q->done(q->arg, rc, q->res_out, eb);
+	} else
+		q->done(q->arg, rc, &q->res, eb);
 	preq_free(q);
 }
 
@@ -199,16 +218,55 @@ aws_pool_cancel(struct aws_pool *pl)
 }
 
 /*
- * One turn: send the requests whose backoff is over, then move the
- * transfers along, sleeping until one ends, the next backoff is due or
- * the wake fd fires.  -1 with eb set when libcurl failed.
+ * The feeder's requests and the others each have max_in_flight places
+ * (the multi handle has twice that): a run of sends goes on at its full
+ * pace while a reader's requests go beside them, not after them.
+ */
+static bool
+feed_room(const struct aws_pool *pl)
+{
+	return pl->feed != NULL && !pl->cancelled && pl->fed < pl->cap;
+}
+
+/* Whether a caller's request must wait for a place. */
+static bool
+pool_full(const struct aws_pool *pl)
+{
+	return pl->pending - pl->fed >= pl->cap;
+}
+
+/* Let the feeder add what there is room for. */
+static void
+pool_feed(struct aws_pool *pl)
+{
+	aws_pool_feed_fn	*fn;
+	int			 r;
+
+	while (feed_room(pl)) {
+		fn = pl->feed;
+		pl->feeding = true;
+		r = fn(pl->feed_arg, pl);
+		pl->feeding = false;
+		if (r == 0 && pl->feed == fn)
+			pl->feed = NULL;	/* nothing more to add */
+		if (r == 0)
+			break;
+	}
+}
+
+/*
+ * One turn: send the requests whose backoff is over and what the feeder
+ * has, then move the transfers along, sleeping until one ends, the next
+ * backoff is due, max_ms passed (-1: no limit) or the wake fd fires.
+ * -1 with eb set when libcurl failed.
  */
 static int
-pool_turn(struct aws_pool *pl, struct errbuf *eb)
+pool_turn(struct aws_pool *pl, long max_ms, struct errbuf *eb)
 {
 	uint64_t	 now = (uint64_t)mono_ms();
-	long		 timeout = -1;
+	long		 timeout = max_ms;
 	struct preq	*q;
+	int		 r;
 
 	if (http_abort_requested() && !pl->cancelled)
 		aws_pool_cancel(pl);
@@ -216,11 +274,16 @@ pool_turn(struct aws_pool *pl, struct errbuf *eb)
 		pl->waiting = q->next;
 		preq_send(q);
 	}
-	if (pl->waiting != NULL)
+	pool_feed(pl);
+	if (pl->waiting != NULL && (timeout < 0 ||
+	    (long)(pl->waiting->due_ms - now) < timeout))
 		timeout = (long)(pl->waiting->due_ms - now);
 	if (http_multi_in_flight(pl->m) == 0 && pl->waiting == NULL)
 		return 0;
-	if (http_multi_run(pl->m, timeout, on_http_done, pl, eb) == -1) {
+	pl->depth++;
+	r = http_multi_run(pl->m, timeout, on_http_done, pl, eb);
+	pl->depth--;
+	if (r == -1) {
 		aws_pool_cancel(pl);
 		return -1;
 	}
@@ -234,9 +297,11 @@ dup_or_null(const char *s)
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
-int
-aws_pool_add(struct aws_pool *pl, const struct aws_request *req,
-    aws_pool_done_fn *done, void *arg, struct errbuf *eb)
+/* aws_pool_add, with res_out: where the result goes (or NULL). */
+static int
+pool_add(struct aws_pool *pl, const struct aws_request *req,
+    aws_pool_done_fn *done, void *arg, struct aws_result *res_out,
+    struct errbuf *eb)
 {
 	struct preq	*q;
 
@@ -247,8 +312,8 @@ aws_pool_add(struct aws_pool *pl, const struct aws_request *req,
 	if (req->svc == NULL || req->op == NULL)
 		return errbuf_set(eb, EK_USAGE, "aws pool: no service or "
 		    "operation");
-	while (!pl->cancelled && pl->pending >= pl->cap)
-		if (pool_turn(pl, eb) == -1)
+	while (!pl->feeding && !pl->cancelled && pool_full(pl))
+		if (pool_turn(pl, -1, eb) == -1)
 			return -1;
 	if (pl->cancelled)
 		return errbuf_set(eb, EK_TEMP, "%s %s: interrupted",
@@ -256,6 +321,8 @@ aws_pool_add(struct aws_pool *pl, const struct aws_request *req,
 
 	q = xcalloc(1, sizeof(*q));
 	q->pool = pl;
+	q->fed = pl->feeding;
+	q->res_out = res_out;
 	q->done = done;
 	q->arg = arg;
 	q->rq = *req;
@@ -284,9 +351,18 @@ aws_pool_add(struct aws_pool *pl, const struct aws_request *req,
 	q->rq.query = q->rq.form = NULL;
 	q->rq.nquery = q->rq.nform = 0;
 	pl->pending++;
+	if (q->fed)
+		pl->fed++;
 	pl->st.requests++;
 	preq_send(q);
 	return 0;
+}
+
+int
+aws_pool_add(struct aws_pool *pl, const struct aws_request *req,
+    aws_pool_done_fn *done, void *arg, struct errbuf *eb)
+{
+	return pool_add(pl, req, done, arg, NULL, eb);
 }
 
 int
@@ -294,14 +370,98 @@ aws_pool_wait(struct aws_pool *pl, struct errbuf *eb)
 {
 	bool	was_cancelled;
 
-	while (pl->pending > 0)
-		if (pool_turn(pl, eb) == -1)
+	while (pl->pending > 0 || (pl->feed != NULL && !pl->cancelled))
+		if (pool_turn(pl, -1, eb) == -1)
 			return -1;
 	was_cancelled = pl->cancelled;
 	pl->cancelled = false;
 	if (was_cancelled)
 		return errbuf_set(eb, EK_TEMP, "aws requests interrupted");
 	return 0;
+}
+
+void
+aws_pool_feed(struct aws_pool *pl, aws_pool_feed_fn *fn, void *arg)
+{
+	pl->feed = fn;
+	pl->feed_arg = arg;
+}
+
+int
+aws_pool_run(struct aws_pool *pl, const size_t *until_zero, long max_ms,
+    struct errbuf *eb)
+{
+	struct timespec	 t0;
+	long		 left = max_ms;
+	int		 ret = 0;
+
+	mono_now(&t0);
+	for (;;) {
+		if (until_zero != NULL && *until_zero == 0)
+			break;
+		if (pl->cancelled) {
+			ret = errbuf_set(eb, EK_TEMP, "aws requests "
+			    "interrupted");
+			break;
+		}
+		if (max_ms >= 0 && (left = max_ms - (long)mono_ms_since(&t0))
+		    <= 0)
+			break;
+		if (pl->pending == 0 && pl->feed == NULL) {
+			/* Nothing to move along: only the time to pass. */
+			if (until_zero == NULL && left > 0)
+				(void)poll(NULL, 0, (int)left);
+			if (until_zero != NULL)
+				ret = errbuf_set(eb, EK_BUG, "aws pool: "
+				    "waiting for requests never added");
+			break;
+		}
+		if ((ret = pool_turn(pl, max_ms >= 0 ? left : -1, eb)) == -1)
+			break;
+	}
+	return ret;
+}
+
+bool
+aws_pool_running(const struct aws_pool *pl)
+{
+	return pl->depth > 0;
+}
+
+/* aws_pool_request's end: the result is already in place. */
+struct sync_req {
+	size_t		 left;
+	int		 rc;
+	struct errbuf	*eb;
+};
+
+static void
+on_sync_done(void *arg, int rc, const struct aws_result *res,
+    const struct errbuf *eb)
+{
+	struct sync_req	*sr = arg;
+
+	(void)res;
+	sr->left = 0;
+	sr->rc = rc;
+	if (rc == -1)
+		*sr->eb = *eb;
+}
+
+int
+aws_pool_request(struct aws_pool *pl, const struct aws_request *req,
+    struct aws_result *res, struct errbuf *eb)
+{
+	struct sync_req	 sr = { 1, -1, eb };
+	struct errbuf	 e2 = { 0 };
+
+	if (pool_add(pl, req, on_sync_done, &sr, res, eb) == -1)
+		return -1;
+	/* A cancel or a libcurl failure reports it too: left is 0 then. */
+	if (sr.left > 0 && aws_pool_run(pl, &sr.left, -1, &e2) == -1 &&
+	    sr.left > 0)
+		return errbuf_set(eb, EK_BUG, "aws pool: %s", e2.msg);
+	return sr.rc;
 }
 
 size_t

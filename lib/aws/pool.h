@@ -26,6 +26,7 @@
 #ifndef HOOKD_AWS_POOL_H
 #define HOOKD_AWS_POOL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "aws/client.h"
@@ -79,6 +80,35 @@ int	 aws_pool_add(struct aws_pool *, const struct aws_request *req,
 int	 aws_pool_wait(struct aws_pool *, struct errbuf *) HOOKD_WUR;
 /* End every request now, each reported as interrupted. */
 void	 aws_pool_cancel(struct aws_pool *);
+/*
+ * A feeder: called by the pool whenever it has room for it, it adds one
+ * request with aws_pool_add() (which then never blocks) and returns 1,
+ * or returns 0 when it has nothing more (it is then forgotten).  Its
+ * requests have max_in_flight places of their own beside the others'
+ * max_in_flight: a long run of sends goes on at its pace while a reader's
+ * requests go beside it, not after it.
+ */
+typedef int	aws_pool_feed_fn(void *arg, struct aws_pool *);
+/* Set the pool's feeder (one at a time; NULL: none). */
+void	 aws_pool_feed(struct aws_pool *, aws_pool_feed_fn *, void *arg);
+/*
+ * Move the pool along (its feeder included) until *until_zero is 0
+ * (until_zero may be NULL), max_ms have passed (-1: no limit) or
+ * nothing is left to do; with until_zero NULL and nothing to do, just
+ * sleep out max_ms.  Returns 0, or -1 with eb set as aws_pool_wait()
+ * (the pool was cancelled, or libcurl failed).
+ */
+int	 aws_pool_run(struct aws_pool *, const size_t *until_zero,
+	    long max_ms, struct errbuf *) HOOKD_WUR;
+/*
+ * One request through the pool, as aws_request() sends it alone: res is
+ * filled, 0 or -1 with eb set; the pool's other requests move on while
+ * it waits.  Not from inside a pool's callback (aws_pool_running()).
+ */
+int	 aws_pool_request(struct aws_pool *, const struct aws_request *req,
+	    struct aws_result *res, struct errbuf *) HOOKD_WUR;
+/* Whether the pool is moving transfers along now (a callback runs). */
+bool	 aws_pool_running(const struct aws_pool *);
 /* Requests added and not yet ended. */
 size_t	 aws_pool_pending(const struct aws_pool *);
 /* The pool's counters so far. */

@@ -1238,15 +1238,25 @@ sqs_json_receive(struct aws_client *c, const char *queue_url,
  * once) with each queue's QueueUrl around it; each reply is checked as
  * sqs_send() checks its own (MessageId, MD5OfMessageBody).
  */
-struct send_many {
+struct sqs_sends {
 	struct aws_client	*c;
-	const char		*md5;		/* the body's */
+	struct aws_pool		*pool;
+	const char *const	*urls;		/* borrowed */
+	size_t			 n;
+	size_t			 next;		/* the next queue to send to */
+	size_t			 left;		/* queues not reported yet */
+	size_t			 flying;	/* added, not ended */
+	char			 md5[DIGEST_MD5_HEX + 1];	/* the body's */
+	char			*enc;		/* the body, encoded */
+	char			*endpoint;
+	bool			 custom;
+	struct http_headers	 h;
 	sqs_sent_fn		*sent;
 	void			*arg;
 };
 
 struct send_one {
-	struct send_many	*sm;
+	struct sqs_sends	*sm;
 	size_t			 i;
 };
 
@@ -1306,10 +1316,12 @@ send_one_done(void *arg, int rc, const struct aws_result *res,
     const struct errbuf *peb)
 {
 	struct send_one		*so = arg;
-	struct send_many	*sm = so->sm;
+	struct sqs_sends	*sm = so->sm;
 	struct errbuf		 eb = { 0 };
 	char			*id = NULL;
 
+	sm->flying--;
+	sm->left--;
 	if (rc == -1) {
 		eb = *peb;
 		if (sqs_missing_queue(res->code))
@@ -1321,40 +1333,123 @@ send_one_done(void *arg, int rc, const struct aws_result *res,
 	free(so);
 }
 
-int
-sqs_send_many(struct aws_client *c, struct aws_pool *pool,
+/* The SendMessage of queue i into the pool; -1: reported as failed. */
+static int
+send_add(struct sqs_sends *sm, size_t i)
+{
+	struct aws_request	 req;
+	struct aws_param	 p[1];
+	struct send_one		*so;
+	struct errbuf		 eb = { 0 };
+	char			*target, *data = NULL, *qenc;
+	json_t			*s;
+	int			 ret = -1;
+
+	if ((target = sqs_target_url(sm->urls[i], sm->endpoint, sm->custom,
+	    &eb)) == NULL)
+		goto out;
+	if (sqs_json(sm->c)) {
+		target[sqs_origin_len(target)] = '\0';
+		s = json_string(sm->urls[i]);
+		qenc = s != NULL ? json_dumps(s, JSON_COMPACT |
+		    JSON_ENCODE_ANY) : NULL;
+		json_decref(s);
+		if (qenc == NULL) {
+			errbuf_set(&eb, EK_DATA, "sqs SendMessage: queue URL "
+			    "'%.200s' is not valid UTF-8", sm->urls[i]);
+			goto out;
+		}
+		data = xasprintf("{\"QueueUrl\":%s,\"MessageBody\":%s}",
+		    qenc, sm->enc);
+	} else {
+		p[0].name = "QueueUrl";
+		p[0].value = sm->urls[i];
+		qenc = aws_form_encode(p, 1);
+		data = xasprintf("%s&%s", sm->enc, qenc);
+	}
+	free(qenc);
+	memset(&req, 0, sizeof(req));
+	req.svc = &aws_svc_sqs;
+	req.op = "SendMessage";
+	req.method = "POST";
+	req.url = target;
+	req.headers = &sm->h;
+	req.body = data;
+	req.body_len = strlen(data);
+	req.body_fd = req.out_fd = -1;
+	so = xcalloc(1, sizeof(*so));
+	so->sm = sm;
+	so->i = i;
+	sm->flying++;
+	if (aws_pool_add(sm->pool, &req, send_one_done, so, &eb) == -1) {
+		sm->flying--;
+		free(so);
+		goto out;
+	}
+	ret = 0;
+ out:
+	if (ret == -1) {
+		sm->left--;
+		sm->sent(sm->arg, i, NULL, &eb);
+	}
+	free(data);
+	free(target);
+	return ret;
+}
+
+/* The pool's feeder: the next queue's SendMessage. */
+static int
+send_feed(void *arg, struct aws_pool *pool)
+{
+	struct sqs_sends	*sm = arg;
+
+	(void)pool;
+	if (sm->next >= sm->n)
+		return 0;
+	(void)send_add(sm, sm->next++);
+	return 1;
+}
+
+struct sqs_sends *
+sqs_send_start(struct aws_client *c, struct aws_pool *pool,
     const char *const *urls, size_t n, const char *body, size_t len,
     sqs_sent_fn *sent, void *arg, struct errbuf *eb)
 {
-	struct send_many	 sm;
-	struct aws_request	 req;
-	struct http_headers	 h;
+	struct sqs_sends	*sm;
 	struct aws_param	 p[3];
-	char			 want[DIGEST_MD5_HEX + 1];
-	char			*enc = NULL, *endpoint = NULL, *target = NULL;
-	char			*data = NULL, *qenc;
 	json_t			*s;
-	bool			 custom = false;
-	int			 ret = -1;
 
-	http_headers_init(&h);
-	if (len == 0 || len > SQS_MESSAGE_MAX)
-		return errbuf_set(eb, EK_DATA, "sqs SendMessage: message body "
-		    "is %zu bytes, must be 1 to %d", len, SQS_MESSAGE_MAX);
-	if (memchr(body, '\0', len) != NULL)
-		return errbuf_set(eb, EK_DATA, "sqs SendMessage: message body "
+	if (len == 0 || len > SQS_MESSAGE_MAX) {
+		errbuf_set(eb, EK_DATA, "sqs SendMessage: message body is "
+		    "%zu bytes, must be 1 to %d", len, SQS_MESSAGE_MAX);
+		return NULL;
+	}
+	if (memchr(body, '\0', len) != NULL) {
+		errbuf_set(eb, EK_DATA, "sqs SendMessage: message body "
 		    "contains a NUL byte");
-	if (digest_md5_hex(body, len, want, eb) == -1)
-		return -1;
+		return NULL;
+	}
+	sm = xcalloc(1, sizeof(*sm));
+	http_headers_init(&sm->h);
+	sm->c = c;
+	sm->pool = pool;
+	sm->urls = urls;
+	sm->n = sm->left = n;
+	sm->sent = sent;
+	sm->arg = arg;
+	if (digest_md5_hex(body, len, sm->md5, eb) == -1)
+		goto fail;
 	/* The body's encoding, once for every queue. */
 	if (sqs_json(c)) {
-		if ((s = sqs_json_string(body, len)) == NULL)
-			return errbuf_set(eb, EK_DATA, "sqs SendMessage: "
-			    "message body is not valid UTF-8");
-		enc = json_dumps(s, JSON_COMPACT | JSON_ENCODE_ANY);
+		if ((s = sqs_json_string(body, len)) == NULL) {
+			errbuf_set(eb, EK_DATA, "sqs SendMessage: message "
+			    "body is not valid UTF-8");
+			goto fail;
+		}
+		sm->enc = json_dumps(s, JSON_COMPACT | JSON_ENCODE_ANY);
 		json_decref(s);
-		http_headers_add(&h, "Content-Type", AWSJSON_CONTENT_TYPE);
-		http_headers_add(&h, "X-Amz-Target", SQS_JSON_TARGET
+		http_headers_add(&sm->h, "Content-Type", AWSJSON_CONTENT_TYPE);
+		http_headers_add(&sm->h, "X-Amz-Target", SQS_JSON_TARGET
 		    ".SendMessage");
 	} else {
 		p[0].name = "Action";
@@ -1363,85 +1458,81 @@ sqs_send_many(struct aws_client *c, struct aws_pool *pool,
 		p[1].value = body;
 		p[2].name = "Version";
 		p[2].value = SQS_VERSION;
-		enc = aws_form_encode(p, 3);
-		http_headers_add(&h, "Content-Type",
+		sm->enc = aws_form_encode(p, 3);
+		http_headers_add(&sm->h, "Content-Type",
 		    "application/x-www-form-urlencoded; charset=utf-8");
 	}
-	if (enc == NULL) {
+	if (sm->enc == NULL) {
 		errbuf_set(eb, EK_DATA, "sqs SendMessage: cannot encode the "
 		    "message body");
-		goto out;
+		goto fail;
 	}
-	if (aws_endpoint("SQS", "sqs", aws_client_region(c), &endpoint,
-	    &custom, eb) == -1)
-		goto out;
-	sm.c = c;
-	sm.md5 = want;
-	sm.sent = sent;
-	sm.arg = arg;
-	for (size_t i = 0; i < n; i++) {
-		struct send_one	*so;
+	if (aws_endpoint("SQS", "sqs", aws_client_region(c), &sm->endpoint,
+	    &sm->custom, eb) == -1)
+		goto fail;
+	if (n > 0)
+		aws_pool_feed(pool, send_feed, sm);
+	return sm;
+ fail:
+	sm->left = 0;
+	sqs_sends_free(sm);
+	return NULL;
+}
 
-		free(target);
-		free(data);
-		data = NULL;
-		if ((target = sqs_target_url(urls[i], endpoint, custom,
-		    eb)) == NULL)
-			goto out;
-		if (sqs_json(c)) {
-			target[sqs_origin_len(target)] = '\0';
-			s = json_string(urls[i]);
-			qenc = s != NULL ? json_dumps(s, JSON_COMPACT |
-			    JSON_ENCODE_ANY) : NULL;
-			json_decref(s);
-			if (qenc == NULL) {
-				errbuf_set(eb, EK_DATA, "sqs SendMessage: "
-				    "queue URL '%.200s' is not valid UTF-8",
-				    urls[i]);
-				goto out;
-			}
-			data = xasprintf("{\"QueueUrl\":%s,\"MessageBody\":"
-			    "%s}", qenc, enc);
-		} else {
-			p[0].name = "QueueUrl";
-			p[0].value = urls[i];
-			qenc = aws_form_encode(p, 1);
-			data = xasprintf("%s&%s", enc, qenc);
-		}
-		free(qenc);
-		memset(&req, 0, sizeof(req));
-		req.svc = &aws_svc_sqs;
-		req.op = "SendMessage";
-		req.method = "POST";
-		req.url = target;
-		req.headers = &h;
-		req.body = data;
-		req.body_len = strlen(data);
-		req.body_fd = req.out_fd = -1;
-		so = xcalloc(1, sizeof(*so));
-		so->sm = &sm;
-		so->i = i;
-		if (aws_pool_add(pool, &req, send_one_done, so, eb) == -1) {
-			free(so);
-			goto out;
-		}
-	}
-	if (aws_pool_wait(pool, eb) == -1)
-		goto out;
-	ret = 0;
- out:
-	/* Whatever was added is reported before sm goes away. */
-	if (ret == -1 && aws_pool_pending(pool) > 0) {
-		struct errbuf	ign = { 0 };
+size_t
+sqs_sends_left(const struct sqs_sends *sm)
+{
+	return sm->left;
+}
 
-		aws_pool_cancel(pool);
-		if (aws_pool_wait(pool, &ign) == -1)
-			log_debug("sqs SendMessage: %s", ign.msg);
+const size_t *
+sqs_sends_counter(const struct sqs_sends *sm)
+{
+	return &sm->left;
+}
+
+void
+sqs_sends_free(struct sqs_sends *sm)
+{
+	struct errbuf	 eb = { 0 };
+
+	if (sm == NULL)
+		return;
+	/* What the feeder has not added yet is not sent. */
+	aws_pool_feed(sm->pool, NULL, NULL);
+	while (sm->next < sm->n) {
+		errbuf_set(&eb, EK_TEMP, "sqs SendMessage: interrupted before "
+		    "it was sent");
+		sm->left--;
+		sm->sent(sm->arg, sm->next++, NULL, &eb);
 	}
-	free(data);
-	free(target);
-	free(endpoint);
-	free(enc);
-	http_headers_release(&h);
+	/* What it added ends first: its callbacks point here. */
+	while (sm->flying > 0)
+		if (aws_pool_run(sm->pool, &sm->flying, -1, &eb) == -1 &&
+		    sm->flying > 0) {
+			aws_pool_cancel(sm->pool);
+			break;
+		}
+	free(sm->enc);
+	free(sm->endpoint);
+	http_headers_release(&sm->h);
+	free(sm);
+}
+
+int
+sqs_send_many(struct aws_client *c, struct aws_pool *pool,
+    const char *const *urls, size_t n, const char *body, size_t len,
+    sqs_sent_fn *sent, void *arg, struct errbuf *eb)
+{
+	struct sqs_sends	*sm;
+	int			 ret = 0;
+
+	if ((sm = sqs_send_start(c, pool, urls, n, body, len, sent, arg,
+	    eb)) == NULL)
+		return -1;
+	if (sm->left > 0 && aws_pool_run(pool, &sm->left, -1, eb) == -1)
+		ret = -1;
+	/* Interrupted: the queues not reported were not sent to. */
+	sqs_sends_free(sm);
 	return ret;
 }

@@ -152,6 +152,25 @@ int	 sqs_send_many(struct aws_client *c, struct aws_pool *pool,
 	    HOOKD_WUR;
 
 /*
+ * sqs_send_many() without waiting: the sends go out as the pool has room
+ * (pool.h's feeder; one at a time per pool), while the caller moves the
+ * pool along (aws_pool_run) with its other requests; urls are borrowed
+ * until sqs_sends_free().  Returns the sending, or NULL with eb set when
+ * the body is refused (nothing reported).  sqs_sends_left(): queues not
+ * reported yet (sqs_sends_counter() points at that number, for
+ * aws_pool_run); sqs_sends_free() reports the queues not sent yet as
+ * failed (EK_TEMP, "interrupted"), waits for those in flight, and frees;
+ * NULL-safe.
+ */
+struct sqs_sends;
+struct sqs_sends *sqs_send_start(struct aws_client *c, struct aws_pool *pool,
+	    const char *const *queue_urls, size_t n, const char *body,
+	    size_t len, sqs_sent_fn *sent, void *arg, struct errbuf *);
+size_t	 sqs_sends_left(const struct sqs_sends *);
+const size_t *sqs_sends_counter(const struct sqs_sends *);
+void	 sqs_sends_free(struct sqs_sends *);
+
+/*
  * One SendMessageBatch entry.  id and body are borrowed inputs; the
  * results are filled by sqs_send_batch() and freed by
  * sqs_batch_entry_release().

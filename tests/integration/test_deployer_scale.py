@@ -9,7 +9,10 @@ proxy.  What a user checks: the deployment succeeds on all 300; each
 poll round costs one listing of the deployment's instances/ prefix plus
 the documents that changed since the previous round, never 300 reads;
 the registry is listed, and each entry read once however often it is
-looked at; every message is sent once.
+looked at; every message is sent once.  Against the simulated fleet
+(tests/peers/fleetsim.py): the entries are read only by a group's first
+deployment (no target.json: the reset check), and after that only the
+entries a daemon marked as duplicates, with the warning.
 """
 import json
 import os
@@ -175,3 +178,96 @@ def test_poll_round_is_a_listing_plus_changed_documents(scene):
     # In all: a message, a registry read and a read per document written
     # per instance, plus listings, the bundle and the records.
     assert total <= 2 * N + reads + 60, total
+
+
+# --- registry reads: only where a check needs them --------------------
+
+SIM_KEY, SIM_SECRET = "AKIDFLEETSIM", "fleetsim-secret"
+SIM_N = 150
+
+
+def sim_stats(url):
+    import urllib.request
+    with urllib.request.urlopen(url + "/__sim/stats") as r:
+        return json.loads(r.read())
+
+
+def sim_reset(url):
+    import urllib.request
+    req = urllib.request.Request(url + "/__sim/reset", method="POST",
+                                 data=b"")
+    urllib.request.urlopen(req).read()
+
+
+def test_registry_entries_are_read_only_for_the_checks(_peer_procs, awsc,
+                                                       tmp_path):
+    from peers.fixtures import start_py_peer
+    p, port = start_py_peer(_peer_procs, "fleetsim.py",
+                            ["--instances", str(SIM_N), "--delay", "0.1",
+                             "--latency", "0.002", "--access-key", SIM_KEY,
+                             "--secret-key", SIM_SECRET],
+                            tmp_path / "sim.log")
+    url = f"http://127.0.0.1:{port}"
+    aws = {"AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": SIM_KEY,
+           "AWS_SECRET_ACCESS_KEY": SIM_SECRET, "AWS_REGION": "us-east-1",
+           "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+           "AWS_CONFIG_FILE": "/nonexistent"}
+    env = dict(os.environ, **GIT_ENV)
+    for k in list(env):
+        if k.startswith("AWS_"):
+            del env[k]
+    env.update(aws)
+    repo = tmp_path / "repo"
+    shutil.copytree(EXAMPLE, repo, symlinks=True,
+                    ignore=shutil.ignore_patterns("deployer.yml",
+                                                  "deployer"))
+    (repo / "deployer.yml").write_text(
+        "application: fleet\nstore: s3://fleet/deploys\nqueue: sqs\n"
+        "queue_prefix: hookd\nregion: us-east-1\ngroups:\n"
+        "  production:\n    deployment_config: AllAtOnce\n"
+        "    rollback_on_failure: false\n    timeout: 120\n")
+    git(repo, "init", "-q", "-b", "master")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "v1")
+
+    def deploy(version):
+        (repo / "VERSION").write_text(f"{version}\n")
+        git(repo, "add", "-A")
+        git(repo, "commit", "-q", "-m", f"v{version}")
+        sim_reset(url)
+        r = subprocess.run([binary("deployer"), "production", "HEAD"],
+                           cwd=str(repo), env=env, capture_output=True,
+                           text=True, timeout=180,
+                           stdin=subprocess.DEVNULL)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert f"{SIM_N} succeeded, 0 failed" in r.stdout
+        return r.stdout, sim_stats(url)["requests"]
+
+    # The group's first deployment: no target.json, so every entry is
+    # read once (a reset store's hosts have run higher sequences).
+    _, req = deploy(1)
+    assert req["s3:GetObject"] >= 2 * SIM_N, req
+    # The next ones: the progress documents, not the registry entries.
+    out, req = deploy(2)
+    assert req["s3:GetObject"] < SIM_N + 10, req
+    assert "used by two daemons" not in out
+    # A daemon that finds another writing its entry marks it: the next
+    # deployment reads that entry (one more) and warns.
+    entry = {"schema": "hookd.instance/1", "instance": "i-00007",
+             "application": "fleet", "group": "production",
+             "queue": "hookd-production-i-00007", "queue_backend": "sqs",
+             "started_at": rfc3339(), "last_seen": rfc3339(), "pid": 1,
+             "current": None, "in_progress": None, "catching_up": None,
+             "boot_id": "a" * 32, "hostname": "web-7",
+             "duplicate": {"boot_id": "b" * 32, "hostname": "web-7b",
+                           "pid": 2, "last_seen": rfc3339()}}
+    f = tmp_path / "entry.json"
+    f.write_text(json.dumps(entry))
+    base = "s3://fleet/deploys/groups/fleet/production"
+    for key in ("instances", "duplicates"):
+        r = awsc("s3", "put", f"{base}/{key}/i-00007.json", str(f),
+                 env=aws)
+        assert r.returncode == 0, r.stderr
+    out, req = deploy(3)
+    assert "warning: instance id 'i-00007' is used by two daemons" in out
+    assert req["s3:GetObject"] < SIM_N + 10, req

@@ -116,6 +116,13 @@ def test_two_daemons_with_one_instance_id_are_reported(ws, daemon):
     assert row["duplicate"]
     r = f.deployer(GROUP, "HEAD")
     assert "warning: instance id 'i-1' is used by two daemons" in r.stdout
+    # The next deployment reads no entry for the sequence (target.json
+    # holds it): the daemon's mark under duplicates/ names the entry.
+    assert (f.store_dir / "groups" / APP / GROUP / "duplicates" /
+            "i-1.json").exists()
+    f.commit("v2", {"VERSION": "2\n"})
+    r = f.deployer(GROUP, "HEAD")
+    assert "warning: instance id 'i-1' is used by two daemons" in r.stdout
 
 
 # --- hosts say why -----------------------------------------------------

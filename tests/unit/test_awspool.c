@@ -6,7 +6,9 @@
  * a slow request does not hold up the fast ones; the pool never has more
  * than its limit in flight; a cancel, or the abort flag, ends every
  * request at once as interrupted; a request that keeps failing ends with
- * the client's error after its attempts.
+ * the client's error after its attempts; a feeder's requests (a batch's
+ * sends) go on in places of their own while a reader's requests and a
+ * single request (aws_pool_request) go beside them, not after them.
  */
 #include "compat.h"
 
@@ -269,6 +271,160 @@ pool_slow_request_does_not_block_others(void **state)
 	free(server_stop(&s));
 }
 
+
+/* A feeder of NSEND sends to /send-N. */
+#define NSEND	40
+
+struct feeder {
+	int		 next;
+	struct outcome	 o[NSEND];
+};
+
+static int
+feed_one(void *arg, struct aws_pool *pl)
+{
+	struct feeder	*f = arg;
+	char		 path[32];
+
+	if (f->next >= NSEND)
+		return 0;
+	snprintf(path, sizeof(path), "/send-%d", f->next);
+	add(pl, path, &f->o[f->next]);
+	f->next++;
+	return 1;
+}
+
+static size_t	 reads_left;
+
+static void
+on_read(void *arg, int rc, const struct aws_result *res,
+    const struct errbuf *eb)
+{
+	on_done(arg, rc, res, eb);
+	reads_left--;
+}
+
+static void
+pool_reads_go_beside_a_feeder(void **state)
+{
+	static const char *const ok[] = { OK_REPLY };
+	const struct route	 rt[] = {
+		{ "/send-", 40, ok, nitems(ok) },
+		{ "/read-", 40, ok, nitems(ok) },
+		{ "/one ", 40, ok, nitems(ok) },
+	};
+	static struct feeder	 f;
+	struct outcome		 rd[4];
+	struct server		 s;
+	struct aws_client	*c;
+	struct aws_pool		*pl;
+	struct aws_pool_stats	 st;
+	struct aws_request	 req = { 0 };
+	struct aws_result	 res;
+	struct errbuf		 eb = { 0 };
+	char			 path[32];
+	double			 last_send = 0, last_read = 0, one;
+
+	memset(&f, 0, sizeof(f));
+	memset(rd, 0, sizeof(rd));
+	server_start_routes(&s, rt, nitems(rt));
+	c = client_for(&s);
+	assert_non_null(pl = aws_pool_new(c, 4, &eb));
+	t0 = now();
+	aws_pool_feed(pl, feed_one, &f);
+	/* The sends start when the pool runs: 40 of 40 ms, 4 at a time. */
+	assert_int_equal(aws_pool_run(pl, NULL, 50, &eb), 0);
+	assert_true(f.next > 0 && f.next < NSEND);
+	/* Four reads, added at once: places of their own. */
+	reads_left = 4;
+	for (int i = 0; i < 4; i++) {
+		struct http_headers	h;
+
+		http_headers_init(&h);
+		snprintf(path, sizeof(path), "/read-%d", i);
+		memset(&req, 0, sizeof(req));
+		req.svc = &aws_svc_sqs;
+		req.op = "SendMessage";
+		req.method = "POST";
+		req.path = path;
+		req.headers = &h;
+		req.body = "{}";
+		req.body_len = 2;
+		req.body_fd = req.out_fd = -1;
+		if (aws_pool_add(pl, &req, on_read, &rd[i], &eb) == -1)
+			fail_msg("aws_pool_add %s: %s", path, eb.msg);
+		http_headers_release(&h);
+	}
+	assert_int_equal(aws_pool_run(pl, &reads_left, -1, &eb), 0);
+	assert_int_equal(reads_left, 0);
+	/* The feeder is not done: the reads did not wait for the sends. */
+	assert_true(f.next < NSEND);
+	/* One request through the pool, as aws_request sends it. */
+	memset(&req, 0, sizeof(req));
+	req.svc = &aws_svc_sqs;
+	req.op = "SendMessage";
+	req.method = "POST";
+	req.path = "/one";
+	req.body = "{}";
+	req.body_len = 2;
+	req.body_fd = req.out_fd = -1;
+	aws_result_init(&res);
+	assert_int_equal(aws_pool_request(pl, &req, &res, &eb), 0);
+	one = now() - t0;
+	assert_int_equal(res.status, 200);
+	assert_int_equal(res.body.len, 2);
+	assert_string_equal(aws_result_header(&res, "x-amzn-RequestId"), "ok");
+	aws_result_release(&res);
+	assert_int_equal(aws_pool_wait(pl, &eb), 0);
+	for (int i = 0; i < NSEND; i++) {
+		assert_int_equal(f.o[i].ended, 1);
+		assert_int_equal(f.o[i].rc, 0);
+		if (f.o[i].at > last_send)
+			last_send = f.o[i].at;
+	}
+	for (int i = 0; i < 4; i++) {
+		assert_int_equal(rd[i].ended, 1);
+		assert_int_equal(rd[i].rc, 0);
+		if (rd[i].at > last_read)
+			last_read = rd[i].at;
+	}
+	/* 10 rounds of 40 ms of sends: the reads and the one went first. */
+	assert_true(last_send >= 0.35);
+	assert_true(last_read < last_send);
+	assert_true(one < last_send);
+	aws_pool_stats(pl, &st);
+	assert_int_equal(st.requests, NSEND + 5);
+	/* Never more than the feeder's 4 and the others' 4 at once. */
+	assert_true(st.peak <= 8);
+	assert_true(st.peak > 4);
+	aws_pool_free(pl);
+	aws_client_free(c);
+	free(server_stop(&s));
+}
+
+static void
+pool_run_with_nothing_to_do_sleeps(void **state)
+{
+	static const char *const ok[] = { OK_REPLY };
+	const struct route	 rt[] = { { "/", 0, ok, nitems(ok) } };
+	struct server		 s;
+	struct aws_client	*c;
+	struct aws_pool		*pl;
+	struct errbuf		 eb = { 0 };
+	double			 t;
+
+	server_start_routes(&s, rt, nitems(rt));
+	c = client_for(&s);
+	assert_non_null(pl = aws_pool_new(c, 0, &eb));
+	t = now();
+	assert_int_equal(aws_pool_run(pl, NULL, 100, &eb), 0);
+	t = now() - t;
+	assert_true(t >= 0.09 && t < 2.0);
+	aws_pool_free(pl);
+	aws_client_free(c);
+	free(server_stop(&s));
+}
+
 static void
 pool_cancel_ends_every_request(void **state)
 {
@@ -420,6 +576,8 @@ main(void)
 		cmocka_unit_test(pool_retries_only_the_throttled_request),
 		cmocka_unit_test(pool_fails_a_request_after_its_attempts),
 		cmocka_unit_test(pool_slow_request_does_not_block_others),
+		cmocka_unit_test(pool_reads_go_beside_a_feeder),
+		cmocka_unit_test(pool_run_with_nothing_to_do_sleeps),
 		cmocka_unit_test(pool_cancel_ends_every_request),
 		cmocka_unit_test(pool_abort_flag_stops_it),
 		cmocka_unit_test(pool_free_drops_what_is_in_flight),

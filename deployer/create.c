@@ -297,9 +297,11 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 				if (ri[i].last_seen == 0)
 					printf("skipping %s: queue '%s' has no "
 					    "registry entry (a host that is "
-					    "gone left it; 'deployer "
-					    "instances' lists it)\n",
-					    ri[i].name, ri[i].queue);
+					    "gone left it, or a host of "
+					    "another application with this "
+					    "queue_prefix and group name; "
+					    "'deployer instances' lists "
+					    "it)\n", ri[i].name, ri[i].queue);
 				else {
 					ts_format(ri[i].last_seen, seen);
 					printf("skipping %s: its registry "

@@ -327,6 +327,37 @@ def test_stop_rollback_of_a_deployment_nobody_drives(ws, daemon):
     assert f.current_version("i-1") == "1.0.0"
 
 
+def test_rollback_after_a_stop_goes_back_to_the_last_good_revision(
+        ws, daemon):
+    """A stop without --rollback points target.json back at the last
+    good revision; a later 'deployer rollback GROUP' undoes the stopped
+    deployment (to that revision), not the last good one."""
+    f = fleet(ws, daemon, n=2, config="OneAtATime")
+    assert f.deployer(GROUP, "HEAD").returncode == 0
+    f.commit("v2", {"VERSION": "2.0.0\n"})
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    good = dep_id(r.stdout)
+    f.commit("v3", {"VERSION": "3.0.0\n"})
+    slow(f, 1)
+    p, did, _ = start_deploy(f, GROUP, "HEAD")
+    wait_for(lambda: f.progress(did, "i-1"), 20, what="batch 1 running")
+    r = f.deployer("stop", did)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 1, out + err
+    assert [f.current_version(n) for n in ("i-1", "i-2")] == \
+        ["3.0.0", "2.0.0"]
+    r = f.deployer("rollback", GROUP)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"rolling back group '{GROUP}' from {did} to " in r.stdout
+    assert f"(deployment {good})" in r.stdout
+    assert [f.current_version(n) for n in ("i-1", "i-2")] == \
+        ["2.0.0", "2.0.0"]
+    rb = f.deployment(dep_id(r.stdout.split("\n", 1)[1]))
+    assert rb["rollback_of"] == did and rb["status"] == "Succeeded"
+
+
 def test_a_second_driver_is_refused(ws, daemon):
     f = fleet(ws, daemon, n=2, config="OneAtATime")
     slow(f, 1)

@@ -300,6 +300,24 @@ def test_no_wait_hands_the_rollout_to_a_detached_driver(ws, daemon):
         assert re.search(rf"^{n}\s+\d\s+Succeeded", r.stdout, re.M)
 
 
+def test_no_wait_logs_under_cache_home_even_when_it_is_new(ws, daemon,
+                                                          tmp_path):
+    """A new account has no ~/.cache: the detached driver's log still
+    goes to ~/.cache/hookd/deployer/ID.log, as deployer(1) says."""
+    f = fleet(ws, daemon, n=1)
+    home = tmp_path / "home"
+    home.mkdir()
+    f.env["HOME"] = str(home)
+    r = f.deployer("--no-wait", GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    did = dep_id(r.stdout)
+    log = home / ".cache" / "hookd" / "deployer" / f"{did}.log"
+    assert f"log '{log}'" in r.stdout
+    wait_for(lambda: (f.deployment(did) or {}).get("status") ==
+             "Succeeded", 60, interval=0.1, what="the detached rollout")
+    assert log.exists()
+
+
 def test_no_wait_alone_finishes_the_rollout(ws, daemon):
     f = fleet(ws, daemon, n=2, config="OneAtATime")
     r = f.deployer("--no-wait", GROUP, "HEAD")

@@ -17,8 +17,11 @@
 #include "deployer.h"
 #include "errbuf.h"
 #include "version.h"
+#include "xalloc.h"
 
 #include "banned.h"
+
+#define NODRIVER	"InProgress (no driver)"
 
 static const char history_usage[] =
     "usage: deployer history [--json] [-n N] [GROUP]";
@@ -57,8 +60,8 @@ cmd_history(int argc, char **argv)
 	size_t			 n = 0, max = SIZE_MAX;
 	char			 what[512], *end;
 	unsigned long long	 ull;
-	bool			 json = false;
-	int			 ch, ret = 0;
+	bool			 json = false, *nodriver = NULL;
+	int			 ch, stw = 10, ret = 0;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "hn:", longopts, NULL)) != -1) {
@@ -111,18 +114,23 @@ cmd_history(int argc, char **argv)
 		printf("no deployments in group '%s'\n", group);
 		goto out;
 	}
-	printf("%5s  %-11s  %-10s  %-24s  %-12s  %s\n", "SEQ", "ID", "STATUS",
-	    "CREATED", "COMMIT", "BY / REF");
+	/* The STATUS column is as wide as its widest entry. */
+	nodriver = xcalloc(n + 1, sizeof(*nodriver));
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].status, "InProgress") == 0 &&
+		    driver_describe(&c, &v[i], what, sizeof(what)) == 0) {
+			nodriver[i] = true;
+			stw = (int)strlen(NODRIVER);
+		}
+	printf("%5s  %-11s  %-*s  %-24s  %-12s  %s\n", "SEQ", "ID", stw,
+	    "STATUS", "CREATED", "COMMIT", "BY / REF");
 	for (size_t i = 0; i < n; i++) {
 		const struct deployment	*d = &v[i];
-		const char		*st = d->status;
 
-		if (strcmp(st, "InProgress") == 0 &&
-		    driver_describe(&c, d, what, sizeof(what)) == 0)
-			st = "InProgress (no driver)";
-		printf("%5llu  %-11s  %-10s  %-24.24s  %-12.12s  "
+		printf("%5llu  %-11s  %-*s  %-24.24s  %-12.12s  "
 		    "%s %s%s%s%s%s\n",
-		    (unsigned long long)d->sequence, d->id, st,
+		    (unsigned long long)d->sequence, d->id, stw,
+		    nodriver[i] ? NODRIVER : d->status,
 		    d->created_at != NULL ? d->created_at : "-",
 		    d->commit[0] != '\0' ? d->commit : "-",
 		    d->created_by != NULL ? d->created_by : "-",
@@ -138,6 +146,7 @@ cmd_history(int argc, char **argv)
 	fprintf(stderr, "deployer: history: %s\n", eb.msg);
 	ret = errbuf_exitcode(&eb);
  out:
+	free(nodriver);
 	deployments_free(v, n);
 	dctx_release(&c);
 	return ret;

@@ -592,6 +592,11 @@ def test_a_deployment_left_past_its_deadline_is_superseded(ws, daemon):
     assert "no driver" in r.stderr and f"deployer resume {did}" in r.stderr
     r = f.deployer("history", GROUP)
     assert "InProgress (no driver)" in r.stdout
+    # the columns stay aligned: CREATED starts at one offset on each row
+    rows = r.stdout.splitlines()
+    col = rows[0].index("CREATED")
+    assert all(re.match(r"\d{4}-\d\d-\d\dT", row[col:])
+               for row in rows[1:]), r.stdout
     # past it, the next deployment ends it
     key = f.store_dir / "deployments" / APP / GROUP / did / "deployment.json"
     d = json.loads(key.read_text())

@@ -63,6 +63,8 @@ print_human(const struct deployment *d)
 		printf("  rollback of %s\n", d->rollback_of);
 	if (d->rolled_back_by != NULL)
 		printf("  rolled back by %s\n", d->rolled_back_by);
+	if (d->stopped_by != NULL)
+		printf("  stopped by %s\n", d->stopped_by);
 	dgates_print(d);
 	printf("%-24s %5s  %-10s %-22s %7s\n", "INSTANCE", "BATCH", "STATUS",
 	    "EVENT", "ELAPSED");
@@ -167,6 +169,7 @@ cmd_status(int argc, char **argv)
 	struct errbuf			 eb = { 0 };
 	const char			*what;
 	json_t				*o;
+	char				 drv[512];
 	bool				 json = false, watch = false;
 	int				 ch, r, ret = 0;
 
@@ -271,6 +274,11 @@ cmd_status(int argc, char **argv)
 		cu = catch_ups(&c, &d);
 		print_catch_ups(cu);
 		json_decref(cu);
+		if (strcmp(d.status, "InProgress") == 0 &&
+		    driver_describe(&c, &d, drv, sizeof(drv)) == 0)
+			printf("%s; continue it with 'deployer resume %s' or "
+			    "stop it with 'deployer stop %s [--rollback]'\n",
+			    drv, d.id, d.id);
 		if (g->strategy == STRATEGY_BLUE_GREEN &&
 		    bluegreen_status(&c, g, &eb) == -1)
 			goto fail;

@@ -410,7 +410,9 @@ deployment_print(const struct deployment *d, bool details)
 	    (unsigned long long)d->sequence,
 	    strcmp(d->status, "Succeeded") == 0 ? "succeeded" :
 	    strcmp(d->status, "Failed") == 0 ? "failed" :
-	    strcmp(d->status, "Stopped") == 0 ? "stopped" : "is in progress",
+	    strcmp(d->status, "Stopped") == 0 ? "stopped" :
+	    strcmp(d->status, "Superseded") == 0 ? "was superseded" :
+	    "is in progress",
 	    ok, failed, running, pending);
 	if (d->reason != NULL && strcmp(d->status, "Stopped") == 0)
 		dgates_print_reason("  stopped: ", d->reason);

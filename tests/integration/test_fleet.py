@@ -302,6 +302,8 @@ def test_stop_from_a_second_process(ws, daemon):
     # the batch that was deploying finished; the others were never sent
     assert st == {"i-1": "Succeeded", "i-2": "Pending", "i-3": "Pending"}
     assert f.progress(did, "i-2") is None
+    r = f.deployer("status", did)
+    assert re.search(r"^  stopped by \S+@\S+", r.stdout, re.M), r.stdout
     # the group is free again
     r = f.deployer(GROUP, "HEAD")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -597,6 +599,10 @@ def test_a_deployment_left_past_its_deadline_is_superseded(ws, daemon):
     col = rows[0].index("CREATED")
     assert all(re.match(r"\d{4}-\d\d-\d\dT", row[col:])
                for row in rows[1:]), r.stdout
+    # status says so too, and what to do
+    r = f.deployer("status", GROUP)
+    assert "no driver: the deployer that drove it stopped; continue it " \
+        f"with 'deployer resume {did}'" in r.stdout, r.stdout
     # past it, the next deployment ends it
     key = f.store_dir / "deployments" / APP / GROUP / did / "deployment.json"
     d = json.loads(key.read_text())
@@ -612,6 +618,10 @@ def test_a_deployment_left_past_its_deadline_is_superseded(ws, daemon):
     r = f.deployer("status", did, "--watch")
     assert r.returncode == 1
     assert f"deployment {did} was superseded by {new}" in r.stderr
+    # its summary line does not call it in progress
+    r = f.deployer("status", did)
+    assert f"deployment {did} (sequence 1) was superseded:" in r.stdout, \
+        r.stdout
 
 
 def test_verbose_shows_the_plan(ws, daemon):

@@ -664,9 +664,10 @@ watch_only(struct dctx *c, struct deployment *d, struct errbuf *eb)
 		}
 		deployment_release(d);
 		*d = n;
+		/* Also the changes of the last poll, before the summary. */
+		view_update(&v, d);
 		if (strcmp(d->status, "InProgress") != 0)
 			break;
-		view_update(&v, d);
 		if (time(NULL) - lastcheck >= 2) {
 			lastcheck = time(NULL);
 			if ((r = driver_describe(c, d, what, sizeof(what))) ==

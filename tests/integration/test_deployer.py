@@ -285,6 +285,10 @@ def test_no_wait_hands_the_rollout_to_a_detached_driver(ws, daemon):
     r = f.deployer("status", did, "--watch")
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"watching deployment {did}" in r.stdout
+    # every instance's end is shown, also the last one's, which the
+    # driver records in the same poll as the deployment's outcome
+    for n in f.daemons:
+        assert re.search(rf"^\S+Z {n}: Succeeded", r.stdout, re.M), r.stdout
     d = f.deployment(did)
     assert d["status"] == "Succeeded"
     assert all(b["sent_at"] for b in d["batches"])

@@ -1348,8 +1348,8 @@ check_deploy_config(struct cctx *c, const struct ynode *v, const char *key,
 				return;
 			}
 		cerr(c, v, key, "'%s': must be AllAtOnce, HalfAtATime, "
-		    "OneAtATime or {minimum_healthy: N or \"N%%\"}",
-		    quote(v, qb, sizeof(qb)));
+		    "OneAtATime, {minimum_healthy: N or \"N%%\"} or a mapping "
+		    "of canary, bake and then", quote(v, qb, sizeof(qb)));
 		return;
 	}
 	if (map_get(v, "canary") != NULL || map_get(v, "bake") != NULL ||

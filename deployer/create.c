@@ -263,7 +263,7 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 	struct deploy_config	 all = { .kind = DC_ALL_AT_ONCE };
 	struct reginst		*ri = NULL;
 	char			 seen[32];
-	size_t			 nri = 0, *sizes = NULL, k = 0;
+	size_t			 nri = 0, *sizes = NULL, k = 0, refused = 0;
 	char			 desc[128];
 
 	*ret_maxseq = 0;
@@ -280,6 +280,11 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 			if (from->batch_sent[from->inst[i].batch] == 0 ||
 			    from->inst[i].state == IS_PENDING)
 				continue;
+			/* It refused the message: it changed nothing. */
+			if (from->inst[i].refused) {
+				refused++;
+				continue;
+			}
 			d->inst[d->ninst].name = xstrdup(from->inst[i].name);
 			d->inst[d->ninst].queue = from->inst[i].queue != NULL ?
 			    xstrdup(from->inst[i].queue) : NULL;
@@ -327,6 +332,10 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 	reginsts_free(ri, nri);
 	fflush(stdout);
 	/* A rollback goes to instances that got the failed revision. */
+	if (d->ninst == 0 && from != NULL && refused > 0)
+		return errbuf_set(eb, EK_NOINPUT, "every instance sent "
+		    "deployment %s refused it (Rejected or Skipped) and "
+		    "changed nothing: nothing to roll back", from->id);
 	if (d->ninst == 0 && from != NULL)
 		return errbuf_set(eb, EK_NOINPUT, "deployment %s was sent "
 		    "to no instance: nothing to roll back", from->id);

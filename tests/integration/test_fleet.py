@@ -143,6 +143,30 @@ def test_a_host_that_rejects_the_message_fails_it_at_once(ws, daemon):
     assert f.deployment(did)["status"] == "Failed"
 
 
+def test_a_host_that_rejected_it_is_not_rolled_back(ws, daemon):
+    """A host that refused the message changed nothing: the automatic
+    rollback goes to the others only, and succeeds."""
+    f = fleet(ws, daemon, n=1, timeout=60, config="AllAtOnce")
+    assert f.deployer(GROUP, "HEAD").returncode == 0
+    f.keyfile = f.base / "host.key"
+    f.keyfile.write_bytes(b"k" * 32)
+    os.chmod(f.keyfile, 0o600)
+    f.add_daemon("i-2")
+    f.keyfile = None
+    f.wait_registered(["i-2"])
+    f.commit("v2", {"VERSION": "2.0.0\n"})
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "i-2: Rejected: message is not signed" in r.stdout
+    d = f.deployment(dep_id(r.stdout))
+    assert d["rolled_back_by"], r.stdout
+    assert f"failed; rolled back by {d['rolled_back_by']}" in r.stderr
+    rb = f.deployment(d["rolled_back_by"])
+    assert rb["status"] == "Succeeded"
+    assert [i["instance"] for i in rb["instances"]] == ["i-1"]
+    assert f.current_version("i-1") == "1.0.0"
+
+
 def test_a_host_that_skips_a_message_says_why(ws, daemon):
     f = fleet(ws, daemon, n=1)
     r = f.deployer(GROUP, "HEAD")

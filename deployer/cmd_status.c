@@ -170,7 +170,7 @@ cmd_status(int argc, char **argv)
 	const char			*what;
 	json_t				*o;
 	char				 drv[512];
-	bool				 json = false, watch = false;
+	bool				 json = false, watch = false, *late = NULL;
 	int				 ch, r, ret = 0;
 
 	opterr = 0;
@@ -253,6 +253,9 @@ cmd_status(int argc, char **argv)
 		 */
 		if ((f = fanout_new(&d, &eb)) == NULL)
 			goto fail;
+		late = xcalloc(d.ninst + 1, sizeof(*late));
+		for (size_t i = 0; i < d.ninst; i++)
+			late[i] = d.inst[i].state == IS_TIMEDOUT;
 		pr = fanout_poll(&c, f, &d, FANOUT_ALL, NULL, &eb);
 		fanout_free(f);
 		if (pr == -1)
@@ -271,6 +274,13 @@ cmd_status(int argc, char **argv)
 		json_t	*cu;
 
 		print_human(&d);
+		/* It timed out, and answered after the deployment ended. */
+		for (size_t i = 0; late != NULL && i < d.ninst; i++)
+			if (late[i] && d.inst[i].state != IS_TIMEDOUT)
+				printf("  %s: timed out during the deployment, "
+				    "%s since (it answered late)\n",
+				    d.inst[i].name,
+				    inst_state_name(d.inst[i].state));
 		cu = catch_ups(&c, &d);
 		print_catch_ups(cu);
 		json_decref(cu);
@@ -289,6 +299,7 @@ cmd_status(int argc, char **argv)
 	fprintf(stderr, "deployer: status: %s\n", eb.msg);
 	ret = errbuf_exitcode(&eb);
  out:
+	free(late);
 	deployment_release(&d);
 	dctx_release(&c);
 	return ret;

@@ -230,6 +230,13 @@ def test_instance_that_is_down_times_out_and_is_reported(ws, daemon):
     assert d["status"] == "Failed"
     # first deployment: nothing earlier to roll back to
     assert "no rollback" in r.stdout
+    # i-2 comes back and runs it; status says why 'failed' has 0 failed
+    f.daemons["i-2"].start()
+    wait_for(lambda: (f.progress(did, "i-2") or {}).get("status") ==
+             "Succeeded", 30, what="i-2 caught up")
+    r = f.deployer("status", did)
+    assert "i-2: timed out during the deployment, Succeeded since (it " \
+        "answered late)" in r.stdout, r.stdout
 
 
 def test_usage_errors_exit_64_with_one_line_and_hint(ws, daemon):

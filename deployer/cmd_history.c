@@ -23,6 +23,19 @@
 
 #define NODRIVER	"InProgress (no driver)"
 
+/* A --bundle deployment's REF column: "bundle NAME" (NAME's last part). */
+static const char *
+source_name(const char *source)
+{
+	static char	 buf[128];
+	const char	*p;
+
+	p = strrchr(source, '/');
+	(void)snprintf(buf, sizeof(buf), "bundle %s", p != NULL && p[1] !=
+	    '\0' ? p + 1 : source);
+	return buf;
+}
+
 static const char history_usage[] =
     "usage: deployer history [--json] [-n N] [GROUP]";
 
@@ -134,7 +147,8 @@ cmd_history(int argc, char **argv)
 		    d->created_at != NULL ? d->created_at : "-",
 		    d->commit[0] != '\0' ? d->commit : "-",
 		    d->created_by != NULL ? d->created_by : "-",
-		    d->ref != NULL ? d->ref : "-",
+		    d->ref != NULL ? d->ref : d->source != NULL ?
+		    source_name(d->source) : "-",
 		    d->rollback_of != NULL ? " rollback of " : "",
 		    d->rollback_of != NULL ? d->rollback_of : "",
 		    d->description != NULL ? ": " : "",

@@ -53,9 +53,12 @@ print_human(const struct deployment *d)
 	printf("deployment %s (sequence %llu) of %s to %s: %s\n", d->id,
 	    (unsigned long long)d->sequence, d->application, d->group,
 	    d->status);
-	printf("  revision %s (%s), sha256 %.12s\n",
-	    d->commit[0] != '\0' ? d->commit : "-",
-	    d->ref != NULL ? d->ref : "-", d->sha256);
+	if (d->commit[0] == '\0' && d->source != NULL)
+		printf("  bundle %s, sha256 %.12s\n", d->source, d->sha256);
+	else
+		printf("  revision %s (%s), sha256 %.12s\n",
+		    d->commit[0] != '\0' ? d->commit : "-",
+		    d->ref != NULL ? d->ref : "-", d->sha256);
 	printf("  created %s by %s, %s\n", d->created_at != NULL ?
 	    d->created_at : "-", d->created_by != NULL ? d->created_by : "-",
 	    d->config_name != NULL ? d->config_name : "-");

@@ -515,6 +515,11 @@ def test_bundle_of_a_directory_and_of_a_tarball(ws, daemon):
     assert len(r.stdout.strip().splitlines()) == 2, r.stdout
     r = f.deployer("history", "-n", "3", GROUP)
     assert "build 7" in r.stdout
+    # the REF column and status name the artifact, not '-'
+    assert re.search(r" bundle app\.tar$", r.stdout, re.M), r.stdout
+    assert " bundle build: build 7" in r.stdout, r.stdout
+    r = f.deployer("status", did)
+    assert f"  bundle {build}, sha256 " in r.stdout, r.stdout
     # an invalid bundle is refused before anything is uploaded
     bad = f.base / "bad"
     bad.mkdir()

@@ -173,7 +173,8 @@ cmd_status(int argc, char **argv)
 	const char			*what;
 	json_t				*o;
 	char				 drv[512];
-	bool				 json = false, watch = false, *late = NULL;
+	bool				 json = false, watch = false;
+	bool				*late = NULL;
 	int				 ch, r, ret = 0;
 
 	opterr = 0;

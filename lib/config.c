@@ -1999,6 +1999,9 @@ deploy_config_describe(const struct deploy_config *dc, char *buf,
 		(void)strlcpy(buf, then, len);
 	else if (dc->canary == 0)
 		(void)snprintf(buf, len, "%s, bake %u s", then, dc->bake);
+	else if (dc->bake == 0)
+		(void)snprintf(buf, len, "canary %u%s, then %s", dc->canary,
+		    dc->canary_percent ? "%" : "", then);
 	else
 		(void)snprintf(buf, len, "canary %u%s, bake %u s, then %s",
 		    dc->canary, dc->canary_percent ? "%" : "", dc->bake, then);

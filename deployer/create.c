@@ -348,8 +348,20 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 		for (size_t j = 0; j < sizes[b]; j++)
 			d->inst[k++].batch = b;
 	free(sizes);
-	d->config_name = xstrdup(from != NULL ? "AllAtOnce (rollback)" :
-	    deploy_config_describe(&g->dc, desc, sizeof(desc)));
+	if (from != NULL)
+		d->config_name = xstrdup("AllAtOnce (rollback)");
+	else if (d->rollback_of != NULL) {
+		/* deployer rollback: the group's batches, never its gates. */
+		struct deploy_config	 dc = g->dc;
+
+		dc.bake = 0;
+		d->config_name = xasprintf("%s (rollback%s)",
+		    deploy_config_describe(&dc, desc, sizeof(desc)),
+		    g->dc.bake > 0 || g->nalarms > 0 || g->health_check !=
+		    NULL ? ", no gates" : "");
+	} else
+		d->config_name = xstrdup(deploy_config_describe(&g->dc, desc,
+		    sizeof(desc)));
 	return 0;
 }
 

@@ -351,14 +351,12 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 	if (from != NULL)
 		d->config_name = xstrdup("AllAtOnce (rollback)");
 	else if (d->rollback_of != NULL) {
-		/* deployer rollback: the group's batches, never its gates. */
+		/* deployer rollback: the group's batches, never its bake. */
 		struct deploy_config	 dc = g->dc;
 
 		dc.bake = 0;
-		d->config_name = xasprintf("%s (rollback%s)",
-		    deploy_config_describe(&dc, desc, sizeof(desc)),
-		    g->dc.bake > 0 || g->nalarms > 0 || g->health_check !=
-		    NULL ? ", no gates" : "");
+		d->config_name = xstrdup(deploy_config_describe(&dc, desc,
+		    sizeof(desc)));
 	} else
 		d->config_name = xstrdup(deploy_config_describe(&g->dc, desc,
 		    sizeof(desc)));

@@ -17,8 +17,24 @@
 #include "deployer.h"
 #include "errbuf.h"
 #include "version.h"
+#include "xalloc.h"
 
 #include "banned.h"
+
+#define NODRIVER	"InProgress (no driver)"
+
+/* A --bundle deployment's REF column: "bundle NAME" (NAME's last part). */
+static const char *
+source_name(const char *source)
+{
+	static char	 buf[128];
+	const char	*p;
+
+	p = strrchr(source, '/');
+	(void)snprintf(buf, sizeof(buf), "bundle %s", p != NULL && p[1] !=
+	    '\0' ? p + 1 : source);
+	return buf;
+}
 
 static const char history_usage[] =
     "usage: deployer history [--json] [-n N] [GROUP]";
@@ -57,8 +73,8 @@ cmd_history(int argc, char **argv)
 	size_t			 n = 0, max = SIZE_MAX;
 	char			 what[512], *end;
 	unsigned long long	 ull;
-	bool			 json = false;
-	int			 ch, ret = 0;
+	bool			 json = false, *nodriver = NULL;
+	int			 ch, stw = 10, ret = 0;
 
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, "hn:", longopts, NULL)) != -1) {
@@ -111,24 +127,29 @@ cmd_history(int argc, char **argv)
 		printf("no deployments in group '%s'\n", group);
 		goto out;
 	}
-	printf("%5s  %-11s  %-10s  %-24s  %-12s  %s\n", "SEQ", "ID", "STATUS",
-	    "CREATED", "COMMIT", "BY / REF");
+	/* The STATUS column is as wide as its widest entry. */
+	nodriver = xcalloc(n + 1, sizeof(*nodriver));
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(v[i].status, "InProgress") == 0 &&
+		    driver_describe(&c, &v[i], what, sizeof(what)) == 0) {
+			nodriver[i] = true;
+			stw = (int)strlen(NODRIVER);
+		}
+	printf("%5s  %-11s  %-*s  %-24s  %-12s  %s\n", "SEQ", "ID", stw,
+	    "STATUS", "CREATED", "COMMIT", "BY / REF");
 	for (size_t i = 0; i < n; i++) {
 		const struct deployment	*d = &v[i];
-		const char		*st = d->status;
 
-		if (strcmp(st, "InProgress") == 0 &&
-		    driver_describe(&c, d, what, sizeof(what)) == 0)
-			st = "InProgress (no driver)";
-		printf("%5llu  %-11s  %-10s  %-24.24s  %-12.12s  "
+		printf("%5llu  %-11s  %-*s  %-24.24s  %-12.12s  "
 		    "%s %s%s%s%s%s\n",
-		    (unsigned long long)d->sequence, d->id, st,
+		    (unsigned long long)d->sequence, d->id, stw,
+		    nodriver[i] ? NODRIVER : d->status,
 		    d->created_at != NULL ? d->created_at : "-",
 		    d->commit[0] != '\0' ? d->commit : "-",
 		    d->created_by != NULL ? d->created_by : "-",
 		    /* A rollback's ref named its commit long ago. */
 		    d->rollback_of != NULL ? "rollback" : d->ref != NULL ?
-		    d->ref : "-",
+		    d->ref : d->source != NULL ? source_name(d->source) : "-",
 		    d->rollback_of != NULL ? " of " : "",
 		    d->rollback_of != NULL ? d->rollback_of : "",
 		    d->description != NULL ? ": " : "",
@@ -140,6 +161,7 @@ cmd_history(int argc, char **argv)
 	fprintf(stderr, "deployer: history: %s\n", eb.msg);
 	ret = errbuf_exitcode(&eb);
  out:
+	free(nodriver);
 	deployments_free(v, n);
 	dctx_release(&c);
 	return ret;

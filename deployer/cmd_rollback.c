@@ -4,7 +4,10 @@
  * previous successful revision of the group (the newest Succeeded
  * deployment below the current target with other content) to all its
  * instances, as a new deployment marked as a rollback of the
- * current target, in the group's batches.
+ * current target, in the group's batches.  When the target was pointed
+ * back at the last successful revision (the deployment after it failed or
+ * was stopped without a rollback), the ended deployment is rolled back to
+ * the target's revision.
  */
 #include "compat.h"
 
@@ -37,6 +40,40 @@ rollback_help(void)
 	    "      --version  show the version\n", rollback_usage);
 }
 
+/*
+ * The deployment at the target's sequence, when target.json was pointed
+ * back at the last successful revision after it (a deployment that failed
+ * or was stopped and was not rolled back: its message, with the ended
+ * deployment's sequence, see create.c).  Its id into 'ended', 1; 0 when
+ * the target is its own deployment; -1 with eb.
+ */
+static int
+target_pointed_back(struct dctx *c, const char *group, const json_t *target,
+    char ended[DEPLOYMENT_ID_LEN + 1], struct errbuf *eb)
+{
+	struct deployment	*v = NULL;
+	const char		*id;
+	uint64_t		 seq;
+	size_t			 n = 0;
+	int			 r = 0;
+
+	id = json_string_value(json_object_get(target, "deployment_id"));
+	seq = (uint64_t)json_integer_value(json_object_get(target,
+	    "sequence"));
+	if (id == NULL)
+		return 0;
+	if (deployment_list(c, group, &v, &n, eb) == -1)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		if (v[i].sequence == seq && strcmp(v[i].id, id) != 0) {
+			memcpy(ended, v[i].id, DEPLOYMENT_ID_LEN + 1);
+			r = 1;
+			break;
+		}
+	deployments_free(v, n);
+	return r;
+}
+
 /* 'deployer rollback'; returns the exit status. */
 int
 cmd_rollback(int argc, char **argv)
@@ -52,8 +89,9 @@ cmd_rollback(int argc, char **argv)
 	struct errbuf			 eb = { 0 };
 	json_t				*target = NULL;
 	char				 previd[DEPLOYMENT_ID_LEN + 1];
-	const char			*id, *sha;
-	char				*cur = NULL;
+	char				 ended[DEPLOYMENT_ID_LEN + 1];
+	const char			*id, *sha, *want_id = NULL;
+	char				*cur = NULL, *back = NULL;
 	int				 ch, r, ret = 0;
 
 	memset(&o, 0, sizeof(o));
@@ -90,8 +128,23 @@ cmd_rollback(int argc, char **argv)
 		cur = xstrdup(id);
 	sha = json_string_value(json_object_get(json_object_get(target,
 	    "revision"), "sha256"));
-	if (argc == 2) {
-		if (deployment_load(&c, g->name, argv[1], &want, &eb) == -1)
+	/*
+	 * After a deployment that failed or was stopped without a rollback,
+	 * the target names the last successful revision while instances
+	 * may still run the ended one: roll that one back to the target.
+	 */
+	if (cur != NULL && (r = target_pointed_back(&c, g->name, target,
+	    ended, &eb)) != 0) {
+		if (r == -1)
+			goto fail;
+		back = cur;	/* the target's deployment: go back to it */
+		cur = xstrdup(ended);
+		want_id = back;
+	}
+	if (argc == 2)
+		want_id = argv[1];
+	if (want_id != NULL) {
+		if (deployment_load(&c, g->name, want_id, &want, &eb) == -1)
 			goto fail;
 		if (strcmp(want.status, "Succeeded") != 0 ||
 		    want.location == NULL) {
@@ -136,6 +189,7 @@ cmd_rollback(int argc, char **argv)
 		json_decref(target);
 	revision_release(&prev);
 	deployment_release(&want);
+	free(back);
 	free(cur);
 	dctx_release(&c);
 	return ret;

@@ -55,10 +55,13 @@ print_human(const struct deployment *d)
 	printf("deployment %s (sequence %llu) of %s to %s: %s\n", d->id,
 	    (unsigned long long)d->sequence, d->application, d->group,
 	    d->status);
-	printf("  revision %s (%s), sha256 %.12s\n",
-	    d->commit[0] != '\0' ? d->commit : "-",
-	    d->rollback_of == NULL && d->ref != NULL ? d->ref : "-",
-	    d->sha256);
+	if (d->commit[0] == '\0' && d->source != NULL)
+		printf("  bundle %s, sha256 %.12s\n", d->source, d->sha256);
+	else
+		printf("  revision %s (%s), sha256 %.12s\n",
+		    d->commit[0] != '\0' ? d->commit : "-",
+		    d->rollback_of == NULL && d->ref != NULL ? d->ref : "-",
+		    d->sha256);
 	printf("  created %s by %s, %s\n", d->created_at != NULL ?
 	    d->created_at : "-", d->created_by != NULL ? d->created_by : "-",
 	    d->config_name != NULL ? d->config_name : "-");
@@ -66,6 +69,8 @@ print_human(const struct deployment *d)
 		printf("  rollback of %s\n", d->rollback_of);
 	if (d->rolled_back_by != NULL)
 		printf("  rolled back by %s\n", d->rolled_back_by);
+	if (d->stopped_by != NULL)
+		printf("  stopped by %s\n", d->stopped_by);
 	dgates_print(d);
 	printf("%-24s %5s  %-10s %-22s %7s\n", "INSTANCE", "BATCH", "STATUS",
 	    "EVENT", "ELAPSED");
@@ -168,7 +173,9 @@ cmd_status(int argc, char **argv)
 	struct errbuf			 eb = { 0 };
 	const char			*what;
 	json_t				*o;
+	char				 drv[512];
 	bool				 json = false, watch = false;
+	bool				*late = NULL;
 	int				 ch, r, ret = 0;
 
 	opterr = 0;
@@ -251,6 +258,9 @@ cmd_status(int argc, char **argv)
 		 */
 		if ((f = fanout_new(&d, &eb)) == NULL)
 			goto fail;
+		late = xcalloc(d.ninst + 1, sizeof(*late));
+		for (size_t i = 0; i < d.ninst; i++)
+			late[i] = d.inst[i].state == IS_TIMEDOUT;
 		pr = fanout_poll(&c, f, &d, FANOUT_ALL, NULL, &eb);
 		fanout_free(f);
 		if (pr == -1)
@@ -276,9 +286,21 @@ cmd_status(int argc, char **argv)
 		json_t	*cu;
 
 		print_human(&d);
+		/* It timed out, and answered after the deployment ended. */
+		for (size_t i = 0; late != NULL && i < d.ninst; i++)
+			if (late[i] && d.inst[i].state != IS_TIMEDOUT)
+				printf("  %s: timed out during the deployment, "
+				    "%s since (it answered late)\n",
+				    d.inst[i].name,
+				    inst_state_name(d.inst[i].state));
 		cu = catch_ups(&c, &d);
 		print_catch_ups(cu);
 		json_decref(cu);
+		if (strcmp(d.status, "InProgress") == 0 &&
+		    driver_describe(&c, &d, drv, sizeof(drv)) == 0)
+			printf("%s; continue it with 'deployer resume %s' or "
+			    "stop it with 'deployer stop %s [--rollback]'\n",
+			    drv, d.id, d.id);
 		if (g->strategy == STRATEGY_BLUE_GREEN &&
 		    bluegreen_status(&c, g, &eb) == -1)
 			goto fail;
@@ -289,6 +311,7 @@ cmd_status(int argc, char **argv)
 	fprintf(stderr, "deployer: status: %s\n", eb.msg);
 	ret = errbuf_exitcode(&eb);
  out:
+	free(late);
 	deployment_release(&d);
 	dctx_release(&c);
 	return ret;

@@ -267,7 +267,7 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 	struct deploy_config	 all = { .kind = DC_ALL_AT_ONCE };
 	struct reginst		*ri = NULL;
 	char			 seen[32];
-	size_t			 nri = 0, *sizes = NULL, k = 0;
+	size_t			 nri = 0, *sizes = NULL, k = 0, refused = 0;
 	char			 desc[128];
 
 	*ret_maxseq = 0;
@@ -286,6 +286,11 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 			if (from->batch_sent[from->inst[i].batch] == 0 ||
 			    from->inst[i].state == IS_PENDING)
 				continue;
+			/* It refused the message: it changed nothing. */
+			if (from->inst[i].refused) {
+				refused++;
+				continue;
+			}
 			d->inst[d->ninst].name = xstrdup(from->inst[i].name);
 			d->inst[d->ninst].queue = from->inst[i].queue != NULL ?
 			    xstrdup(from->inst[i].queue) : NULL;
@@ -303,9 +308,11 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 				if (ri[i].last_seen == 0)
 					printf("skipping %s: queue '%s' has no "
 					    "registry entry (a host that is "
-					    "gone left it; 'deployer "
-					    "instances' lists it)\n",
-					    ri[i].name, ri[i].queue);
+					    "gone left it, or a host of "
+					    "another application with this "
+					    "queue_prefix and group name; "
+					    "'deployer instances' lists "
+					    "it)\n", ri[i].name, ri[i].queue);
 				else {
 					ts_format(ri[i].last_seen, seen);
 					printf("skipping %s: its registry "
@@ -331,6 +338,10 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 	reginsts_free(ri, nri);
 	fflush(stdout);
 	/* A rollback goes to instances that got the failed revision. */
+	if (d->ninst == 0 && from != NULL && refused > 0)
+		return errbuf_set(eb, EK_NOINPUT, "every instance sent "
+		    "deployment %s refused it (Rejected or Skipped) and "
+		    "changed nothing: nothing to roll back", from->id);
 	if (d->ninst == 0 && from != NULL)
 		return errbuf_set(eb, EK_NOINPUT, "deployment %s was sent "
 		    "to no instance: nothing to roll back", from->id);
@@ -343,8 +354,18 @@ plan_instances(struct dctx *c, const struct deployer_group *g,
 		for (size_t j = 0; j < sizes[b]; j++)
 			d->inst[k++].batch = b;
 	free(sizes);
-	d->config_name = xstrdup(from != NULL ? "AllAtOnce (rollback)" :
-	    deploy_config_describe(&g->dc, desc, sizeof(desc)));
+	if (from != NULL)
+		d->config_name = xstrdup("AllAtOnce (rollback)");
+	else if (d->rollback_of != NULL) {
+		/* deployer rollback: the group's batches, never its bake. */
+		struct deploy_config	 dc = g->dc;
+
+		dc.bake = 0;
+		d->config_name = xstrdup(deploy_config_describe(&dc, desc,
+		    sizeof(desc)));
+	} else
+		d->config_name = xstrdup(deploy_config_describe(&g->dc, desc,
+		    sizeof(desc)));
 	return 0;
 }
 

@@ -115,6 +115,7 @@ struct dinst {
 	char		*tail;
 	time_t		 started;	/* progress started_at, else sent */
 	time_t		 finished;
+	bool		 refused;	/* it answered Rejected or Skipped */
 };
 
 struct deployment {

@@ -398,9 +398,13 @@ driver_log(const struct deployment *d)
 	home = secure_getenv("HOME");
 	if (base != NULL && *base == '/')
 		dir = xasprintf("%s/hookd", base);
-	else if (home != NULL && *home == '/')
+	else if (home != NULL && *home == '/') {
+		/* A new account has no ~/.cache yet: make it, as XDG says. */
+		p = xasprintf("%s/.cache", home);
+		(void)mkdir(p, 0700);
+		free(p);
 		dir = xasprintf("%s/.cache/hookd", home);
-	else
+	} else
 		dir = NULL;
 	if (dir != NULL) {
 		p = xasprintf("%s/deployer", dir);

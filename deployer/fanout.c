@@ -451,5 +451,6 @@ fanout_keep(struct deployment *to, const struct deployment *from)
 		dupfield(&t->tail, f->tail);
 		t->started = f->started;
 		t->finished = f->finished;
+		t->refused = f->refused;
 	}
 }

@@ -616,6 +616,8 @@ progress_apply(struct dinst *di, const char *data, size_t len)
 		di->state = IS_FAILED;
 	else if (di->state != IS_TIMEDOUT)
 		di->state = IS_RUNNING;	/* InProgress, Interrupted */
+	di->refused = strcmp(pv.status, PROGRESS_REJECTED) == 0 ||
+	    strcmp(pv.status, PROGRESS_SKIPPED) == 0;
 	setdup(&di->event, pv.event);
 	/*
 	 * Out of traffic while BlockTraffic / AllowTraffic waits: running,

@@ -460,7 +460,9 @@ deployment_print(const struct deployment *d, bool details)
 	    (unsigned long long)d->sequence,
 	    strcmp(d->status, "Succeeded") == 0 ? "succeeded" :
 	    strcmp(d->status, "Failed") == 0 ? "failed" :
-	    strcmp(d->status, "Stopped") == 0 ? "stopped" : "is in progress",
+	    strcmp(d->status, "Stopped") == 0 ? "stopped" :
+	    strcmp(d->status, "Superseded") == 0 ? "was superseded" :
+	    "is in progress",
 	    ok, failed, running, pending);
 	if (d->reason != NULL && strcmp(d->status, "Stopped") == 0)
 		dgates_print_reason("  stopped: ", d->reason);
@@ -711,9 +713,10 @@ watch_only(struct dctx *c, struct deployment *d, struct errbuf *eb)
 		}
 		deployment_release(d);
 		*d = n;
+		/* Also the changes of the last poll, before the summary. */
+		view_update(&v, d);
 		if (strcmp(d->status, "InProgress") != 0)
 			break;
-		view_update(&v, d);
 		if (time(NULL) - lastcheck >= 2) {
 			lastcheck = time(NULL);
 			if ((r = driver_describe(c, d, what, sizeof(what))) ==

@@ -54,7 +54,9 @@ status_help(void)
 	    "  -c, --config FILE      hookd.yml (default %s, if it exists)\n"
 	    "  -g, --group GROUP      default: hookd.yml's, else the only one\n"
 	    "  -n, --last N           deployments listed (default %d)\n"
-	    "  -r, --root DIR         default: hookd.yml's root, else %s\n"
+	    "  -r, --root DIR         default: hookd.yml's root, else "
+	    "$HOOKD_ROOT, else\n"
+	    "                         %s\n"
 	    "      --json             one JSON object on stdout\n"
 	    "  -h, --help             show this help\n\n"
 	    "exit status: 0, 64 usage, 66 no such application or group, "
@@ -370,7 +372,7 @@ cmd_status(int argc, char **argv)
 	struct state	 st;
 	struct errbuf	 eb = { 0 };
 	struct stat	 sb;
-	const char	*cfgpath = NULL, *root = NULL, *src;
+	const char	*cfgpath = NULL, *root = NULL, *src, *env;
 	char		*app = NULL, *group = NULL, *dir = NULL, *path = NULL;
 	bool		 json = false, have_cfg = false;
 	uint64_t	 last = STATUS_LAST_DEFAULT;
@@ -432,6 +434,10 @@ cmd_status(int argc, char **argv)
 		}
 		have_cfg = true;
 	}
+	/* hookd deploy-local's root when there is no hookd.yml. */
+	if (root == NULL && !have_cfg && (env = secure_getenv("HOOKD_ROOT")) !=
+	    NULL && *env != '\0')
+		root = env;
 	if (root == NULL)
 		root = have_cfg ? cfg.root : CONFIG_DEFAULT_ROOT;
 	if (have_cfg && cfg.ngroups > 0 && app == NULL && group == NULL) {

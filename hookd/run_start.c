@@ -64,8 +64,9 @@ tag_fn(void *arg, const char *tag, char **ret_value, struct errbuf *eb)
 	return 0;
 }
 
+/* This host's name in the group, and where it came from (*ret_src). */
 static int
-identity(struct daemon *d, struct errbuf *eb)
+identity(struct daemon *d, const char **ret_src, struct errbuf *eb)
 {
 	char		 host[HOST_NAME_MAX + 1];
 	char		*id = NULL;
@@ -96,6 +97,7 @@ identity(struct daemon *d, struct errbuf *eb)
 	}
 	d->instance = id;
 	log_info("instance '%s' (from %s)", id, src);
+	*ret_src = src;
 	return 0;
 }
 
@@ -222,7 +224,7 @@ check_resolve(struct daemon *d, const char *arg_group)
 	struct aws_credprov	*cp = NULL;
 	const struct aws_creds	*cr;
 	struct errbuf		 eb = { 0 };
-	const char		*what = "group";
+	const char		*what = "group", *src;
 	int			 ret = 0;
 
 	log_init("hookd", LOG_TO_STDERR, 0);
@@ -234,8 +236,9 @@ check_resolve(struct daemon *d, const char *arg_group)
 		    d->groups[i].group, d->groups[i].app,
 		    d->groups[i].group_source);
 	what = "instance";
-	if (identity(d, &eb) == -1)
+	if (identity(d, &src, &eb) == -1)
 		goto fail;
+	printf("instance '%s' (from %s)\n", d->instance, src);
 	if (strcmp(d->cfg.queue, "sqs") == 0 ||
 	    strncmp(d->cfg.store, "s3://", 5) == 0) {
 		struct aws_client_config	 cc;
@@ -340,7 +343,7 @@ cmd_run(int argc, char **argv)
 	struct daemon	 d;
 	struct run_group *g;
 	struct errbuf	 eb = { 0 };
-	const char	*arg_group = NULL;
+	const char	*arg_group = NULL, *src;
 	uint64_t	 grace = CONFIG_GRACE_DEFAULT;
 	bool		 check = false, fg = false;
 	int		 ch;
@@ -422,7 +425,7 @@ cmd_run(int argc, char **argv)
 	d.imds = imds_new(NULL);
 	if (groups_setup(&d, arg_group, &eb) == -1)
 		start_error(&d, &eb);
-	if (identity(&d, &eb) == -1)
+	if (identity(&d, &src, &eb) == -1)
 		start_error(&d, &eb);
 
 	/* 4. Directories and the run locks. */

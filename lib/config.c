@@ -1351,8 +1351,8 @@ check_deploy_config(struct cctx *c, const struct ynode *v, const char *key,
 				return;
 			}
 		cerr(c, v, key, "'%s': must be AllAtOnce, HalfAtATime, "
-		    "OneAtATime or {minimum_healthy: N or \"N%%\"}",
-		    quote(v, qb, sizeof(qb)));
+		    "OneAtATime, {minimum_healthy: N or \"N%%\"} or a mapping "
+		    "of canary, bake and then", quote(v, qb, sizeof(qb)));
 		return;
 	}
 	if (map_get(v, "canary") != NULL || map_get(v, "bake") != NULL ||
@@ -2002,6 +2002,9 @@ deploy_config_describe(const struct deploy_config *dc, char *buf,
 		(void)strlcpy(buf, then, len);
 	else if (dc->canary == 0)
 		(void)snprintf(buf, len, "%s, bake %u s", then, dc->bake);
+	else if (dc->bake == 0)
+		(void)snprintf(buf, len, "canary %u%s, then %s", dc->canary,
+		    dc->canary_percent ? "%" : "", then);
 	else
 		(void)snprintf(buf, len, "canary %u%s, bake %u s, then %s",
 		    dc->canary, dc->canary_percent ? "%" : "", dc->bake, then);

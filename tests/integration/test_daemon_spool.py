@@ -5,6 +5,7 @@ every wait is a polled condition with a deadline.
 """
 import json
 import os
+import re
 import shutil
 import signal
 import time
@@ -31,6 +32,9 @@ def test_run_n_checks_the_config(ws):
     assert r.stdout.splitlines()[-1].startswith("configuration OK (the "
                                                 "queue")
     assert "deployment group 'production' of application 'app'" in r.stdout
+    # the instance id is resolved and printed too, as hookd(8) says
+    assert re.search(r"^instance '[^']+' \(from hookd.yml instance_id\)$",
+                     r.stdout, re.M), r.stdout
     # -n resolves the group as the start does: none is 78
     nogroup = write_config(ws.base / "nogroup.yml",
                            **dict(spool_config(ws), deployment_group=None))

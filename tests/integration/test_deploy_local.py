@@ -865,6 +865,16 @@ def test_root_from_hookd_root_environment(ws):
                        cwd=ws.base)
     lu.ok(r)
     assert ws.current(APP) is not None
+    if os.path.exists("/etc/hookd/hookd.yml"):
+        return      # hookd status would read that host's root instead
+    # hookd status finds the same root from the same variable
+    r = subprocess.run([lu.hookd(), "status"], capture_output=True,
+                       text=True, timeout=60,
+                       env=lu.hookd_env({"HOOKD_ROOT": str(ws.root)}),
+                       cwd=ws.base)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"directory:   {ws.root}/" in r.stdout
+    assert "live:        d-" in r.stdout
 
 
 def test_no_temporary_files_left_behind(ws):

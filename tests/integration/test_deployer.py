@@ -260,6 +260,13 @@ def test_instance_that_is_down_times_out_and_is_reported(ws, daemon):
     assert d["status"] == "Failed"
     # first deployment: nothing earlier to roll back to
     assert "no rollback" in r.stdout
+    # i-2 comes back and runs it; status says why 'failed' has 0 failed
+    f.daemons["i-2"].start()
+    wait_for(lambda: (f.progress(did, "i-2") or {}).get("status") ==
+             "Succeeded", 30, what="i-2 caught up")
+    r = f.deployer("status", did)
+    assert "i-2: timed out during the deployment, Succeeded since (it " \
+        "answered late)" in r.stdout, r.stdout
 
 
 def test_usage_errors_exit_64_with_one_line_and_hint(ws, daemon):
@@ -319,6 +326,10 @@ def test_no_wait_hands_the_rollout_to_a_detached_driver(ws, daemon):
     r = f.deployer("status", did, "--watch")
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"watching deployment {did}" in r.stdout
+    # every instance's end is shown, also the last one's, which the
+    # driver records in the same poll as the deployment's outcome
+    for n in f.daemons:
+        assert re.search(rf"^\S+Z {n}: Succeeded", r.stdout, re.M), r.stdout
     d = f.deployment(did)
     assert d["status"] == "Succeeded"
     assert all(b["sent_at"] for b in d["batches"])
@@ -332,6 +343,24 @@ def test_no_wait_hands_the_rollout_to_a_detached_driver(ws, daemon):
         "Succeeded" in r.stdout
     for n in f.daemons:
         assert re.search(rf"^{n}\s+\d\s+Succeeded", r.stdout, re.M)
+
+
+def test_no_wait_logs_under_cache_home_even_when_it_is_new(ws, daemon,
+                                                          tmp_path):
+    """A new account has no ~/.cache: the detached driver's log still
+    goes to ~/.cache/hookd/deployer/ID.log, as deployer(1) says."""
+    f = fleet(ws, daemon, n=1)
+    home = tmp_path / "home"
+    home.mkdir()
+    f.env["HOME"] = str(home)
+    r = f.deployer("--no-wait", GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    did = dep_id(r.stdout)
+    log = home / ".cache" / "hookd" / "deployer" / f"{did}.log"
+    assert f"log '{log}'" in r.stdout
+    wait_for(lambda: (f.deployment(did) or {}).get("status") ==
+             "Succeeded", 60, interval=0.1, what="the detached rollout")
+    assert log.exists()
 
 
 def test_no_wait_alone_finishes_the_rollout(ws, daemon):

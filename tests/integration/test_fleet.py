@@ -73,6 +73,9 @@ def test_leftover_queue_of_a_dead_host_is_skipped_not_waited_on(ws, daemon):
     assert time.monotonic() - t0 < 30
     assert "skipping i-dead: queue 'hookd-production-i-dead' has no " \
         "registry entry" in r.stdout
+    # it may be a live host of another application: the line says so
+    assert "or a host of another application with this queue_prefix " \
+        "and group name" in r.stdout
     assert "2 instances," in r.stdout
     d = f.deployment(dep_id(r.stdout))
     assert sorted(i["instance"] for i in d["instances"]) == ["i-1", "i-2"]
@@ -145,6 +148,30 @@ def test_a_host_that_rejects_the_message_fails_it_at_once(ws, daemon):
     p = f.progress(did, "i-2")
     assert p["status"] == "Rejected"
     assert f.deployment(did)["status"] == "Failed"
+
+
+def test_a_host_that_rejected_it_is_not_rolled_back(ws, daemon):
+    """A host that refused the message changed nothing: the automatic
+    rollback goes to the others only, and succeeds."""
+    f = fleet(ws, daemon, n=1, timeout=60, config="AllAtOnce")
+    assert f.deployer(GROUP, "HEAD").returncode == 0
+    f.keyfile = f.base / "host.key"
+    f.keyfile.write_bytes(b"k" * 32)
+    os.chmod(f.keyfile, 0o600)
+    f.add_daemon("i-2")
+    f.keyfile = None
+    f.wait_registered(["i-2"])
+    f.commit("v2", {"VERSION": "2.0.0\n"})
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "i-2: Rejected: message is not signed" in r.stdout
+    d = f.deployment(dep_id(r.stdout))
+    assert d["rolled_back_by"], r.stdout
+    assert f"failed; rolled back by {d['rolled_back_by']}" in r.stderr
+    rb = f.deployment(d["rolled_back_by"])
+    assert rb["status"] == "Succeeded"
+    assert [i["instance"] for i in rb["instances"]] == ["i-1"]
+    assert f.current_version("i-1") == "1.0.0"
 
 
 def test_a_host_that_skips_a_message_says_why(ws, daemon):
@@ -306,6 +333,8 @@ def test_stop_from_a_second_process(ws, daemon):
     # the batch that was deploying finished; the others were never sent
     assert st == {"i-1": "Succeeded", "i-2": "Pending", "i-3": "Pending"}
     assert f.progress(did, "i-2") is None
+    r = f.deployer("status", did)
+    assert re.search(r"^  stopped by \S+@\S+", r.stdout, re.M), r.stdout
     # the group is free again
     r = f.deployer(GROUP, "HEAD")
     assert r.returncode == 0, r.stdout + r.stderr
@@ -329,6 +358,37 @@ def test_stop_rollback_of_a_deployment_nobody_drives(ws, daemon):
     assert rb["status"] == "Succeeded"
     assert [i["instance"] for i in rb["instances"]] == ["i-1"]
     assert f.current_version("i-1") == "1.0.0"
+
+
+def test_rollback_after_a_stop_goes_back_to_the_last_good_revision(
+        ws, daemon):
+    """A stop without --rollback points target.json back at the last
+    good revision; a later 'deployer rollback GROUP' undoes the stopped
+    deployment (to that revision), not the last good one."""
+    f = fleet(ws, daemon, n=2, config="OneAtATime")
+    assert f.deployer(GROUP, "HEAD").returncode == 0
+    f.commit("v2", {"VERSION": "2.0.0\n"})
+    r = f.deployer(GROUP, "HEAD")
+    assert r.returncode == 0, r.stdout + r.stderr
+    good = dep_id(r.stdout)
+    f.commit("v3", {"VERSION": "3.0.0\n"})
+    slow(f, 1)
+    p, did, _ = start_deploy(f, GROUP, "HEAD")
+    wait_for(lambda: f.progress(did, "i-1"), 20, what="batch 1 running")
+    r = f.deployer("stop", did)
+    assert r.returncode == 0, r.stdout + r.stderr
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 1, out + err
+    assert [f.current_version(n) for n in ("i-1", "i-2")] == \
+        ["3.0.0", "2.0.0"]
+    r = f.deployer("rollback", GROUP)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"rolling back group '{GROUP}' from {did} to " in r.stdout
+    assert f"(deployment {good})" in r.stdout
+    assert [f.current_version(n) for n in ("i-1", "i-2")] == \
+        ["2.0.0", "2.0.0"]
+    rb = f.deployment(dep_id(r.stdout.split("\n", 1)[1]))
+    assert rb["rollback_of"] == did and rb["status"] == "Succeeded"
 
 
 def test_a_second_driver_is_refused(ws, daemon):
@@ -462,6 +522,11 @@ def test_bundle_of_a_directory_and_of_a_tarball(ws, daemon):
     assert len(r.stdout.strip().splitlines()) == 2, r.stdout
     r = f.deployer("history", "-n", "3", GROUP)
     assert "build 7" in r.stdout
+    # the REF column and status name the artifact, not '-'
+    assert re.search(r" bundle app\.tar$", r.stdout, re.M), r.stdout
+    assert " bundle build: build 7" in r.stdout, r.stdout
+    r = f.deployer("status", did)
+    assert f"  bundle {build}, sha256 " in r.stdout, r.stdout
     # an invalid bundle is refused before anything is uploaded
     bad = f.base / "bad"
     bad.mkdir()
@@ -565,6 +630,15 @@ def test_a_deployment_left_past_its_deadline_is_superseded(ws, daemon):
     assert "no driver" in r.stderr and f"deployer resume {did}" in r.stderr
     r = f.deployer("history", GROUP)
     assert "InProgress (no driver)" in r.stdout
+    # the columns stay aligned: CREATED starts at one offset on each row
+    rows = r.stdout.splitlines()
+    col = rows[0].index("CREATED")
+    assert all(re.match(r"\d{4}-\d\d-\d\dT", row[col:])
+               for row in rows[1:]), r.stdout
+    # status says so too, and what to do
+    r = f.deployer("status", GROUP)
+    assert "no driver: the deployer that drove it stopped; continue it " \
+        f"with 'deployer resume {did}'" in r.stdout, r.stdout
     # past it, the next deployment ends it
     key = f.store_dir / "deployments" / APP / GROUP / did / "deployment.json"
     d = json.loads(key.read_text())
@@ -580,6 +654,10 @@ def test_a_deployment_left_past_its_deadline_is_superseded(ws, daemon):
     r = f.deployer("status", did, "--watch")
     assert r.returncode == 1
     assert f"deployment {did} was superseded by {new}" in r.stderr
+    # its summary line does not call it in progress
+    r = f.deployer("status", did)
+    assert f"deployment {did} (sequence 1) was superseded:" in r.stdout, \
+        r.stdout
 
 
 def test_verbose_shows_the_plan(ws, daemon):

@@ -252,6 +252,28 @@ def test_health_check_stops_after_the_canary(ws, daemon, moto):
         assert f.current_version(n) == "1.0.0"
 
 
+def test_a_rollback_command_runs_the_batches_without_gates(ws, daemon,
+                                                          moto):
+    """'deployer rollback' keeps the group's batches but has no gates:
+    it does not bake, and its first line names no bake."""
+    g = GateFleet(ws, daemon, moto)
+    f = g.f
+    for v in ("1.0.0", "2.0.0"):
+        g.configure(v, deployment_config=canary(30),
+                    health_check="[/bin/true]", gate_interval=1)
+        r = f.deployer(GROUP, "HEAD")
+        assert r.returncode == 0, r.stdout + r.stderr
+    t0 = time.monotonic()
+    r = f.deployer("rollback", GROUP)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert time.monotonic() - t0 < 25      # the 30 s bake was not waited
+    assert re.search(r"^deployment d-\w+ \(sequence 3\) .*: 3 instances, "
+                     r"canary 1, then AllAtOnce, 2 batches$", r.stdout,
+                     re.M), r.stdout
+    for n in f.daemons:
+        assert f.current_version(n) == "1.0.0"
+
+
 def subscribed_queue(moto):
     sns, sqs = moto.client("sns"), moto.client("sqs")
     topic = sns.create_topic(Name=uniq("deploys"))["TopicArn"]

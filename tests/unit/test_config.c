@@ -662,6 +662,9 @@ config_deployer_gates(void **state)
 	/* then: the group's default, OneAtATime. */
 	assert_int_equal(g->dc.kind, DC_ONE_AT_A_TIME);
 	assert_int_equal(g->dc.canary, 2);
+	/* No bake: none is named. */
+	assert_string_equal(deploy_config_describe(&g->dc, d, sizeof(d)),
+	    "canary 2, then OneAtATime");
 	assert_int_equal(g->auto_rollback, AUTO_ROLLBACK_ALARM);
 	g = deployer_config_group(&dc, "agree");
 	assert_int_equal(g->auto_rollback, AUTO_ROLLBACK_FAILURE |

@@ -370,16 +370,29 @@ $(BUILD)/tests/awsc: $(BUILD)/obj/tests/tools/awsc.o $(LIBHOOKD)
 	@mkdir -p $(@D)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl
 
+# The integration and fault suites run under pytest-xdist, PYTEST_JOBS
+# workers at a time: a test mostly waits on processes and polls, so more
+# workers than cores pays.  --dist loadgroup hands out one test at a time
+# and keeps the tests marked xdist_group together (the RPM's, built once).
+# Each worker has its own session fixtures (moto, the peers).
+# PYTEST_JOBS=0 runs one process, in file order.
+PYTEST_JOBS	?= 6
+ifeq ($(PYTEST_JOBS),0)
+PYTEST_XDIST	 =
+else
+PYTEST_XDIST	 = -n $(PYTEST_JOBS) --dist loadgroup
+endif
+
 integration: all $(BUILD)/tests/awsc
 	@scripts/find-moto >/dev/null
 	HOOKD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q \
-	    -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+	    -p no:cacheprovider $(PYTEST_XDIST) tests/integration $(PYTEST_ARGS)
 
 # The fault-injection suite (kill -9 schedules, full disks, misbehaving
 # hooks, hostile input at the CLI): its own pytest session, bounded in time.
 fault: all
 	HOOKD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q \
-	    -p no:cacheprovider tests/fault $(PYTEST_ARGS)
+	    -p no:cacheprovider $(PYTEST_XDIST) tests/fault $(PYTEST_ARGS)
 
 # Static analysis: cppcheck, then clang-tidy (the clang static analyzer
 # and bugprone checks chosen in .clang-tidy), over lib/ hookd/ deployer/.

@@ -512,19 +512,22 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 	$(Q_LD)$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB) \
 	    $(PKG_LIBS) -ldl
 
-# A few seconds of each target, new inputs kept in build/fuzz/corpus/.
+# A few seconds of each target, FUZZ_JOBS targets at a time (each is one
+# process on one core), new inputs kept in build/fuzz/corpus/.
+FUZZ_JOBS	?= $(shell nproc 2>/dev/null || echo 1)
 fuzz-smoke: fuzz
-	@for t in $(FUZZ_TARGETS); do \
-	    echo "== fuzz_$$t ($(FUZZ_SECS) s)"; \
-	    mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
-	    $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECS) \
-		$(FUZZ_RUNFLAGS) $(FUZZ_BUILD)/corpus/$$t \
-		tests/fixtures/fuzz/$$t \
-		2>$(FUZZ_BUILD)/fuzz_$$t.log || \
-		{ tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; exit 1; }; \
-	    grep -E '^stat::number_of_executed_units' \
-		$(FUZZ_BUILD)/fuzz_$$t.log || true; \
-	done
+	@printf '%s\n' $(FUZZ_TARGETS) | xargs -P $(FUZZ_JOBS) -I{} sh -c \
+	    'log=$(FUZZ_BUILD)/fuzz_{}.log; \
+	     mkdir -p $(FUZZ_BUILD)/corpus/{}; \
+	     if $(FUZZ_BUILD)/fuzz_{} -max_total_time=$(FUZZ_SECS) \
+		$(FUZZ_RUNFLAGS) $(FUZZ_BUILD)/corpus/{} \
+		tests/fixtures/fuzz/{} 2>$$log; then \
+		 n=$$(sed -n "s/^stat::number_of_executed_units: *//p" $$log); \
+		 echo "== fuzz_{} ($(FUZZ_SECS) s): $$n runs"; \
+	     else \
+		 echo "== fuzz_{} ($(FUZZ_SECS) s): FAILED"; \
+		 tail -40 $$log; exit 1; \
+	     fi' || { echo "fuzz-smoke FAILED"; exit 1; }
 
 # FUZZ_LONG_SECS (10 minutes) of each target, one after the other; prints
 # executions, coverage before and after, and keeps crashes in
@@ -572,14 +575,28 @@ check-includes:
 check-architecture:
 	@scripts/check-architecture
 
-# What CI runs (README): every test, from a clean clone.
+# What CI runs (README): every test, from a clean clone, one stage after
+# the other, each timed.  Builds run one job per core unless make was
+# given -j; the unit tests (TEST_JOBS) and fuzz targets (FUZZ_JOBS) run
+# several at a time, the integration and fault suites under pytest-xdist
+# (PYTEST_JOBS).
+CHECK_J		 = case "$$MAKEFLAGS" in *-j*|*jobserver*) j= ;; \
+		   *) j=-j$$(nproc) ;; esac
+STAGE		 = scripts/stage
 check: deps
-	@$(MAKE) --no-print-directory -k static-checks
-	@$(MAKE) --no-print-directory asan-check
-	@$(MAKE) --no-print-directory tsan
-	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 fault
-	@$(MAKE) --no-print-directory fuzz-smoke
-	@$(MAKE) --no-print-directory lint
+	@$(STAGE) static-checks $(MAKE) --no-print-directory -k static-checks
+	@$(CHECK_J); $(STAGE) asan-build $(MAKE) --no-print-directory $$j \
+	    BUILD=build/asan SAN=1 all unit-bins build/asan/tests/awsc
+	@$(STAGE) asan-unit $(MAKE) --no-print-directory BUILD=build/asan \
+	    SAN=1 unit-parallel
+	@$(STAGE) integration $(MAKE) --no-print-directory BUILD=build/asan \
+	    SAN=1 integration
+	@$(CHECK_J); $(STAGE) tsan $(MAKE) --no-print-directory $$j tsan
+	@$(STAGE) fault $(MAKE) --no-print-directory BUILD=build/asan SAN=1 \
+	    fault
+	@$(CHECK_J); $(STAGE) fuzz-build $(MAKE) --no-print-directory $$j fuzz
+	@$(STAGE) fuzz-smoke $(MAKE) --no-print-directory fuzz-smoke
+	@$(STAGE) lint $(MAKE) --no-print-directory lint
 
 demo: deps
 	@$(MAKE) --no-print-directory all

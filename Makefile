@@ -372,11 +372,12 @@ $(BUILD)/tests/awsc: $(BUILD)/obj/tests/tools/awsc.o $(LIBHOOKD)
 
 # The integration and fault suites run under pytest-xdist, PYTEST_JOBS
 # workers at a time: a test mostly waits on processes and polls, so more
-# workers than cores pays.  --dist loadgroup hands out one test at a time
+# workers than cores pays, up to the suite's CPU time (about 320 s, 160 s
+# of 2 cores: reached at 4).  --dist loadgroup hands out one test at a time
 # and keeps the tests marked xdist_group together (the RPM's, built once).
 # Each worker has its own session fixtures (moto, the peers).
 # PYTEST_JOBS=0 runs one process, in file order.
-PYTEST_JOBS	?= 6
+PYTEST_JOBS	?= 4
 ifeq ($(PYTEST_JOBS),0)
 PYTEST_XDIST	 =
 else

@@ -370,16 +370,30 @@ $(BUILD)/tests/awsc: $(BUILD)/obj/tests/tools/awsc.o $(LIBHOOKD)
 	@mkdir -p $(@D)
 	$(Q_LD)$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS) -ldl
 
+# The integration and fault suites run under pytest-xdist, PYTEST_JOBS
+# workers at a time: a test mostly waits on processes and polls, so more
+# workers than cores pays, up to the suite's CPU time (about 320 s, 160 s
+# of 2 cores: reached at 4).  --dist loadgroup hands out one test at a time
+# and keeps the tests marked xdist_group together (the RPM's, built once).
+# Each worker has its own session fixtures (moto, the peers).
+# PYTEST_JOBS=0 runs one process, in file order.
+PYTEST_JOBS	?= 4
+ifeq ($(PYTEST_JOBS),0)
+PYTEST_XDIST	 =
+else
+PYTEST_XDIST	 = -n $(PYTEST_JOBS) --dist loadgroup
+endif
+
 integration: all $(BUILD)/tests/awsc
 	@scripts/find-moto >/dev/null
 	HOOKD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q \
-	    -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+	    -p no:cacheprovider $(PYTEST_XDIST) tests/integration $(PYTEST_ARGS)
 
 # The fault-injection suite (kill -9 schedules, full disks, misbehaving
 # hooks, hostile input at the CLI): its own pytest session, bounded in time.
 fault: all
 	HOOKD_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -q \
-	    -p no:cacheprovider tests/fault $(PYTEST_ARGS)
+	    -p no:cacheprovider $(PYTEST_XDIST) tests/fault $(PYTEST_ARGS)
 
 # Static analysis: cppcheck, then clang-tidy (the clang static analyzer
 # and bugprone checks chosen in .clang-tidy), over lib/ hookd/ deployer/.
@@ -499,19 +513,22 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 	$(Q_LD)$(FUZZ_CC) $(FUZZ_FLAGS) $(PKG_CFLAGS) -o $@ $< $(FUZZ_LIB) \
 	    $(PKG_LIBS) -ldl
 
-# A few seconds of each target, new inputs kept in build/fuzz/corpus/.
+# A few seconds of each target, FUZZ_JOBS targets at a time (each is one
+# process on one core), new inputs kept in build/fuzz/corpus/.
+FUZZ_JOBS	?= $(shell nproc 2>/dev/null || echo 1)
 fuzz-smoke: fuzz
-	@for t in $(FUZZ_TARGETS); do \
-	    echo "== fuzz_$$t ($(FUZZ_SECS) s)"; \
-	    mkdir -p $(FUZZ_BUILD)/corpus/$$t; \
-	    $(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECS) \
-		$(FUZZ_RUNFLAGS) $(FUZZ_BUILD)/corpus/$$t \
-		tests/fixtures/fuzz/$$t \
-		2>$(FUZZ_BUILD)/fuzz_$$t.log || \
-		{ tail -40 $(FUZZ_BUILD)/fuzz_$$t.log; exit 1; }; \
-	    grep -E '^stat::number_of_executed_units' \
-		$(FUZZ_BUILD)/fuzz_$$t.log || true; \
-	done
+	@printf '%s\n' $(FUZZ_TARGETS) | xargs -P $(FUZZ_JOBS) -I{} sh -c \
+	    'log=$(FUZZ_BUILD)/fuzz_{}.log; \
+	     mkdir -p $(FUZZ_BUILD)/corpus/{}; \
+	     if $(FUZZ_BUILD)/fuzz_{} -max_total_time=$(FUZZ_SECS) \
+		$(FUZZ_RUNFLAGS) $(FUZZ_BUILD)/corpus/{} \
+		tests/fixtures/fuzz/{} 2>$$log; then \
+		 n=$$(sed -n "s/^stat::number_of_executed_units: *//p" $$log); \
+		 echo "== fuzz_{} ($(FUZZ_SECS) s): $$n runs"; \
+	     else \
+		 echo "== fuzz_{} ($(FUZZ_SECS) s): FAILED"; \
+		 tail -40 $$log; exit 1; \
+	     fi' || { echo "fuzz-smoke FAILED"; exit 1; }
 
 # FUZZ_LONG_SECS (10 minutes) of each target, one after the other; prints
 # executions, coverage before and after, and keeps crashes in
@@ -559,14 +576,28 @@ check-includes:
 check-architecture:
 	@scripts/check-architecture
 
-# What CI runs (README): every test, from a clean clone.
+# What CI runs (README): every test, from a clean clone, one stage after
+# the other, each timed.  Builds run one job per core unless make was
+# given -j; the unit tests (TEST_JOBS) and fuzz targets (FUZZ_JOBS) run
+# several at a time, the integration and fault suites under pytest-xdist
+# (PYTEST_JOBS).
+CHECK_J		 = case "$$MAKEFLAGS" in *-j*|*jobserver*) j= ;; \
+		   *) j=-j$$(nproc) ;; esac
+STAGE		 = scripts/stage
 check: deps
-	@$(MAKE) --no-print-directory -k static-checks
-	@$(MAKE) --no-print-directory asan-check
-	@$(MAKE) --no-print-directory tsan
-	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 fault
-	@$(MAKE) --no-print-directory fuzz-smoke
-	@$(MAKE) --no-print-directory lint
+	@$(STAGE) static-checks $(MAKE) --no-print-directory -k static-checks
+	@$(CHECK_J); $(STAGE) asan-build $(MAKE) --no-print-directory $$j \
+	    BUILD=build/asan SAN=1 all unit-bins build/asan/tests/awsc
+	@$(STAGE) asan-unit $(MAKE) --no-print-directory BUILD=build/asan \
+	    SAN=1 unit-parallel
+	@$(STAGE) integration $(MAKE) --no-print-directory BUILD=build/asan \
+	    SAN=1 integration
+	@$(CHECK_J); $(STAGE) tsan $(MAKE) --no-print-directory $$j tsan
+	@$(STAGE) fault $(MAKE) --no-print-directory BUILD=build/asan SAN=1 \
+	    fault
+	@$(CHECK_J); $(STAGE) fuzz-build $(MAKE) --no-print-directory $$j fuzz
+	@$(STAGE) fuzz-smoke $(MAKE) --no-print-directory fuzz-smoke
+	@$(STAGE) lint $(MAKE) --no-print-directory lint
 
 demo: deps
 	@$(MAKE) --no-print-directory all

@@ -28,6 +28,7 @@ libxml2-dev
 libcmocka-dev
 python3
 python3-pytest
+python3-pytest-xdist
 python3-botocore
 python3-yaml
 awscli

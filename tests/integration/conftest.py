@@ -35,3 +35,16 @@ def run(argv, **kw):
 def pytest_configure(config):
     config.addinivalue_line(
         "markers", "rpm: builds the RPM once per session (make rpm)")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config, items):
+    """Under pytest-xdist (make integration), the tests that need the RPM
+    go to one worker, which builds it once (--dist loadgroup), and come
+    first: the build is the longest single piece of work."""
+    rpm = [i for i in items if i.get_closest_marker("rpm")]
+    for i in rpm:
+        i.add_marker(pytest.mark.xdist_group("rpm"))
+    if config.getoption("dist", "no") != "no":
+        ids = {id(i) for i in rpm}
+        items[:] = rpm + [i for i in items if id(i) not in ids]

@@ -289,7 +289,8 @@ def test_scripted_drain_lasts_its_seconds(awsc, lb):
 
 def test_scripted_initial_then_healthy_and_held_unhealthy(awsc, lb):
     env, arn = lb.env(), lb.arn("web")
-    lb.script(arn, "i-3", initial=1)
+    # Seconds enough for the next two awsc runs on a loaded machine.
+    lb.script(arn, "i-3", initial=5)
     lb.script("web", "i-4", unhealthy={
         "reason": "Target.ResponseCodeMismatch",
         "description": "Health checks failed with these codes: [502]"})
@@ -299,7 +300,7 @@ def test_scripted_initial_then_healthy_and_held_unhealthy(awsc, lb):
     h3 = ["--target-group", arn, "--instance", "i-3"]
     assert elb(awsc, env, "health", *h3).startswith(
         "initial Elb.RegistrationInProgress")
-    poll(lambda: elb(awsc, env, "health", *h3), "healthy", 10)
+    poll(lambda: elb(awsc, env, "health", *h3), "healthy", 20)
     assert elb(awsc, env, "health", "--target-group", arn, "--instance",
                "i-4") == "unhealthy Target.ResponseCodeMismatch: Health " \
         "checks failed with these codes: [502]"
@@ -323,18 +324,19 @@ def test_scripted_classic_drain_and_back(awsc, lb):
     env = lb.env()
     c = ["--load-balancer", "classic", "--instance", "i-1"]
     assert elb(awsc, env, "health", *c) == "InService"
-    lb.script("classic", "i-1", drain=1, initial=1)
+    # Seconds enough for the awsc run after each change on a loaded machine.
+    lb.script("classic", "i-1", drain=5, initial=5)
     assert elb(awsc, env, "deregister", *c) == "ok"
     assert elb(awsc, env, "health", *c) == \
         "InService ELB: Instance deregistration currently in progress."
     poll(lambda: elb(awsc, env, "health", *c), "OutOfService Instance is "
-         "not registered with the load balancer", 10)
+         "not registered with the load balancer", 20)
     # AWS's answer for an instance the LB does not hold: InvalidInstance.
     assert lb.log("DescribeInstanceHealth")[-1]["error"] == "InvalidInstance"
     assert elb(awsc, env, "register", *c) == "ok"
     assert elb(awsc, env, "health", *c) == \
         "OutOfService ELB: Instance registration is still in progress."
-    poll(lambda: elb(awsc, env, "health", *c), "InService", 10)
+    poll(lambda: elb(awsc, env, "health", *c), "InService", 20)
 
 
 def test_scripted_peer_checks_signatures_and_throttles(awsc, lb):

@@ -452,15 +452,19 @@ def test_interrupt_at_random_moments_then_resume(ws, daemon, how):
 
 def test_a_broken_application_stop_with_and_without_the_flag(ws, daemon):
     f = fleet(ws, daemon, n=1, rollback=False)
-    broken = ("#!/bin/sh\n[ \"$LIFECYCLE_EVENT\" = ApplicationStop ] || "
-              "exit 0\necho stop broke\nexit 1\n", 0o755)
+    fixed = (pathlib.Path(__file__).resolve().parents[2] / "appspec-examples"
+             / "worker" / "scripts" / "stop_worker.sh").read_text()
+    # Broken as ApplicationStop only: the start_worker.sh of the release
+    # put back after the failure still stops the running worker, so no
+    # second 1.0.0 worker outlives it and races v2's on the heartbeat.
+    shebang, rest = fixed.split("\n", 1)
+    broken = (f"{shebang}\nif [ \"$LIFECYCLE_EVENT\" = ApplicationStop ]; "
+              f"then echo stop broke; exit 1; fi\n{rest}", 0o755)
     f.commit("stop is broken", {"scripts/stop_worker.sh": broken})
     r = f.deployer(GROUP, "HEAD")
     assert r.returncode == 0, r.stdout + r.stderr
     # v2's stop works again (ApplicationStart runs it too, so the worker
     # v1 left running is stopped before v2's starts)
-    fixed = (pathlib.Path(__file__).resolve().parents[2] / "appspec-examples"
-             / "worker" / "scripts" / "stop_worker.sh").read_text()
     f.commit("v2 fixes stop", {"VERSION": "2\n",
                                "scripts/stop_worker.sh": (fixed, 0o755)})
     r = f.deployer(GROUP, "HEAD")

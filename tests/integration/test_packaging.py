@@ -34,12 +34,17 @@ def need(tool):
 
 
 @pytest.fixture(scope="session")
-def rpms():
-    """Run 'make rpm' once into BUILD/rpmtest; returns {name: path}."""
+def rpm_dir(tmp_path_factory):
+    """The BUILD of 'make rpm': this session's own (with pytest-xdist, one
+    per worker), never a directory another pytest may be building in."""
+    return tmp_path_factory.mktemp("rpmtest")
+
+
+@pytest.fixture(scope="session")
+def rpms(rpm_dir):
+    """Run 'make rpm' once into rpm_dir; returns {name: path}."""
     need("rpmbuild")
-    bdir = BUILD / "rpmtest"
-    for old in bdir.glob("hookd-*.tar.gz"):
-        old.unlink()
+    bdir = rpm_dir
     r = run(["make", "-C", str(TOP), f"BUILD={bdir}", "rpm",
              "RPMBUILD_FLAGS=--nocheck"], env=MAKE_ENV, timeout=600)
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
@@ -62,8 +67,8 @@ def test_make_rpm_builds_both_packages(rpms):
 
 
 @pytest.mark.rpm
-def test_dist_tarball_carries_its_version(rpms):
-    (tgz,) = (BUILD / "rpmtest").glob("hookd-*.tar.gz")
+def test_dist_tarball_carries_its_version(rpms, rpm_dir):
+    (tgz,) = rpm_dir.glob("hookd-*.tar.gz")
     top = tgz.name[:-len(".tar.gz")]
     with tarfile.open(tgz) as t:
         names = set(t.getnames())

@@ -7,7 +7,13 @@ repository of the site.  Used by test_traffic_haproxy.py and bench B9.
 Each daemon's hookd.yml has a traffic: block naming HAProxy's admin
 socket, backend "web" and its own server (the instance id), so
 BlockTraffic drains it and AllowTraffic readies it once its check
-passes.  HAProxy checks GET /healthz every CHECK_INTER_MS.  It does
+passes.  HAProxy checks GET /healthz every CHECK_INTER_MS.  On a loaded
+machine (tests run side by side) a server can be slow without being
+stopped: a check gets 5 s to answer ("timeout check"; without it, the
+interval), and a connection 5 s to be accepted ("timeout connect"):
+http.server's listen backlog is 5, and a SYN dropped while it is full
+is sent again after 1 s, which a 1 s timeout turned into a 503.  A
+stopped server refuses at once, whatever the timeouts.  It does
 not retry a request a server refused ("retries 0"): its default of 3
 tries, a second apart, would hide a restart shorter than 3 s, and the
 load generator must see every request that meets a stopped app.
@@ -41,9 +47,10 @@ HAPROXY_CFG = """global
 defaults
     mode http
     retries 0
-    timeout connect 1s
+    timeout connect 5s
     timeout client 10s
     timeout server 10s
+    timeout check 5s
 frontend fe
     bind 127.0.0.1:{port}
     default_backend web

@@ -31,6 +31,14 @@ lifecycle hook.  This peer gives every such instance a real `hookd run`:
   * An instance that left its group (scale-in, a group scaled to zero or
     deleted) is Terminating: its daemon gets SIGTERM (and, asking, hears
     "Terminating"), then it is deregistered from its targets.
+  * With "scheduled_actions": true, one-time scheduled actions
+    (PutScheduledUpdateGroupAction, which moto stores but never runs) of
+    the watched groups run when their StartTime has come: the group's
+    sizes are set and the action is deleted, as Auto Scaling does; not
+    while the group's ScheduledActions process is suspended; an action
+    of a group that is gone is deleted (AWS deletes them with the
+    group).  Recurring actions are not run.  Each run is in the state's
+    "scheduled_runs".
 
 Control API (JSON): POST /_peer/config (merged: hookd, workdir,
 moto_keys {ak: sk}, group_prefixes [...], hookd_config {key: value},
@@ -78,6 +86,7 @@ FLEET_DEFAULTS = {
     "env": {},                 # the daemons' environment (AWS_*, ...)
     "interval": 0.2,
     "region": "us-east-1",
+    "scheduled_actions": False,  # run due one-time scheduled actions
 }
 
 ET.register_namespace("", NS)
@@ -107,6 +116,7 @@ class Fleet:
         self.instances = {}    # id -> record (JSON-able)
         self.procs = {}        # id -> Popen
         self.errors = []
+        self.scheduled_runs = []
         self.stopped = threading.Event()
         self._clients = None
         self.thread = threading.Thread(target=self.run, daemon=True)
@@ -163,6 +173,8 @@ class Fleet:
                     del self.errors[:-20]
 
     def tick(self):
+        if self.cfg["scheduled_actions"]:
+            self.run_scheduled()
         groups = self.groups()
         live = {}
         for g in groups:
@@ -184,6 +196,47 @@ class Fleet:
         self.expire()
         self.settle(live)
         self.reap()
+
+    def run_scheduled(self):
+        """Due one-time scheduled actions of the watched groups."""
+        asg = self.client("autoscaling")
+        acts, token = [], None
+        while True:
+            kw = {"NextToken": token} if token else {}
+            r = asg.describe_scheduled_actions(**kw)
+            acts += r["ScheduledUpdateGroupActions"]
+            token = r.get("NextToken")
+            if not token:
+                break
+        now = peerlib.now()
+        for a in acts:
+            name = a["AutoScalingGroupName"]
+            start = a.get("StartTime")
+            if a.get("Recurrence") or start is None or not any(
+                    name.startswith(p) for p in self.cfg["group_prefixes"]):
+                continue
+            if start.timestamp() > now:
+                continue
+            g = asg.describe_auto_scaling_groups(
+                AutoScalingGroupNames=[name])["AutoScalingGroups"]
+            run = {"group": name, "action": a["ScheduledActionName"],
+                   "start": start.isoformat(), "at": now}
+            if g and any(p["ProcessName"] == "ScheduledActions"
+                         for p in g[0].get("SuspendedProcesses", [])):
+                continue
+            if g:
+                kw = {k: a[k] for k in ("MinSize", "MaxSize",
+                                        "DesiredCapacity") if k in a}
+                asg.update_auto_scaling_group(AutoScalingGroupName=name,
+                                              **kw)
+                run.update(kw)
+            else:
+                run["group_gone"] = True
+            asg.delete_scheduled_action(
+                AutoScalingGroupName=name,
+                ScheduledActionName=a["ScheduledActionName"])
+            with self.srv.lock:
+                self.scheduled_runs.append(run)
 
     def launch(self, g, inst):
         name = g["AutoScalingGroupName"]
@@ -376,6 +429,7 @@ class Fleet:
             if rec.get("exit") is None and p.poll() is not None:
                 rec["exit"] = p.returncode
         return {"instances": self.instances, "errors": self.errors,
+                "scheduled_runs": self.scheduled_runs,
                 "config": {k: v for k, v in self.cfg.items()
                            if k != "moto_keys"}}
 

@@ -488,7 +488,8 @@ pointer_write(struct dctx *c, const char *group, struct bgp *p,
 	    until[0] != '\0' ? until : NULL, "scheduled_action",
 	    p->scheduled_action, "retirer_host", p->retirer_host,
 	    "retirer_log", p->retirer_log, "retiring", p->retiring,
-	    "swapping", p->swapping, "sequence", (json_int_t)p->sequence, "updated_at", now);
+	    "swapping", p->swapping, "sequence", (json_int_t)p->sequence,
+	    "updated_at", now);
 	if (p->standby_rolled_back)
 		json_object_set_new(o, "standby_rolled_back", json_true());
 	if (p->retirer_pid > 0)
@@ -520,10 +521,7 @@ pointer_update(struct dctx *c, const char *group,
 	for (int i = 0; i < 20; i++) {
 		if (pointer_read(c, group, &p, eb) == -1)
 			return -1;
-		if ((r = edit(&p, arg)) == 1)
-			r = pointer_write(c, group, &p, eb);
-		else
-			r = 0;
+		r = edit(&p, arg) == 1 ? pointer_write(c, group, &p, eb) : 0;
 		if (r == 0 && ret != NULL)
 			*ret = p;
 		else
@@ -1223,7 +1221,7 @@ retirer_main(struct dctx *c, const struct deployer_group *g,
 		if (!due)
 			continue;
 		/* A deployment of the group in progress may swap to it. */
-		if ((r = target_read(c, g->name, &t, NULL, &eb)) == 1) {
+		if (target_read(c, g->name, &t, NULL, &eb) == 1) {
 			r = target_active(c, g->name, t, &eb);
 			if (r == 1 && !said)
 				printf("waiting: deployment %s of group '%s' "
@@ -1489,7 +1487,7 @@ target_put_back(struct dctx *c, const struct deployment *d,
 		if (r == 0)
 			printf("target.json is again what it was before %s: "
 			    "new instances install what blue serves\n", d->id);
-	} else if ((r = store_delete(c->store, key, &e2)) == 0)
+	} else if (store_delete(c->store, key, &e2) == 0)
 		printf("target.json removed (there was none before %s): new "
 		    "instances boot with what their image has\n", d->id);
  out:
@@ -1820,7 +1818,7 @@ bluegreen_run(struct dctx *c, const struct deployer_group *g,
 	}
 	if (strcmp(j.phase, "launching") == 0) {
 		dgates_notify(&dg, "start", -1, "InProgress", NULL);
-		if ((ret = pointer_read(c, g->name, &p, eb)) == 1) {
+		if (pointer_read(c, g->name, &p, eb) == 1) {
 			/*
 			 * One standby at most: the previous release's goes
 			 * first, now that this deployment holds the group.
@@ -2216,8 +2214,8 @@ status_plan(struct dctx *c, const struct deployer_group *g,
 		printf("  it runs the release rolled back: 'deployer rollback "
 		    "%s' does not swap to it\n", g->name);
 	else
-		printf("  'deployer rollback %s' swaps traffic back to it until "
-		    "then\n", g->name);
+		printf("  'deployer rollback %s' swaps traffic back to it "
+		    "until then\n", g->name);
 }
 
 /* `deployer status GROUP` for a blue_green group: both groups. */

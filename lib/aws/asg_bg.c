@@ -671,9 +671,9 @@ asg_parse_scheduled_start(xmlDoc *doc, const char *action, char **ret,
 	int	 found;
 
 	*ret = NULL;
-	if ((l = awsxml_path(awsxml_root(doc),
-	    "DescribeScheduledActionsResult", "ScheduledUpdateGroupActions",
-	    NULL)) == NULL)
+	if ((l = awsxml_child(awsxml_child(awsxml_root(doc),
+	    "DescribeScheduledActionsResult"),
+	    "ScheduledUpdateGroupActions")) == NULL)
 		return errbuf_set(eb, EK_PROTO, "autoscaling "
 		    "DescribeScheduledActions: no ScheduledUpdateGroupActions "
 		    "in the reply");

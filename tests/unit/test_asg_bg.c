@@ -500,14 +500,16 @@ scheduled_actions_send_and_read(void **state)
 	    "<ScheduledActionName>hookd-retire-blue</ScheduledActionName>"
 	    "<StartTime>2026-12-07T15:00:00Z</StartTime><MinSize>0</MinSize>"
 	    "</member></ScheduledUpdateGroupActions>"
-	    "</DescribeScheduledActionsResult></DescribeScheduledActionsResponse>");
+	    "</DescribeScheduledActionsResult>"
+	    "</DescribeScheduledActionsResponse>");
 	script[1] = reply(200, b);
 	free(b);
 	script[2] = ok("DeleteScheduledAction");
 	script[3] = validation_error("Scheduled action name not found");
 	b = xasprintf("<DescribeScheduledActionsResponse xmlns=\"" NS "\">"
 	    "<DescribeScheduledActionsResult><ScheduledUpdateGroupActions/>"
-	    "</DescribeScheduledActionsResult></DescribeScheduledActionsResponse>");
+	    "</DescribeScheduledActionsResult>"
+	    "</DescribeScheduledActionsResponse>");
 	script[4] = reply(200, b);
 	free(b);
 	server_start(&s, (const char *const *)script, 5);

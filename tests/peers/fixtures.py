@@ -12,7 +12,8 @@ tests/integration/conftest.py).
   fleet    function: the fleet peer in front of moto (its own process per
            test): real `hookd run` daemons for the instances of the
            watched groups (.url, .configure(**cfg), .state(),
-           .instances(group, state), .log(action), .crash(id), .env())
+           .instances(group, state), .log(action), .crash(id), .start(id),
+           .env())
   aws_env  function: a clean base environment (no AWS_* from the caller)
   elb_peer function: our scripted load balancer (tests/peers/elb.py),
            reset per test, its test key accepted (.url, .configure(**cfg),
@@ -144,6 +145,11 @@ class FleetPeer:
     def crash(self, instance, sig=9):
         return _http("POST", self.url + "/_peer/stop",
                      {"instance": instance, "signal": sig})
+
+    def start(self, instance):
+        """Its daemon started again on the same root (after crash())."""
+        return _http("POST", self.url + "/_peer/start",
+                     {"instance": instance})
 
     def env(self, **extra):
         """Auto Scaling through the fleet peer, everything else moto."""

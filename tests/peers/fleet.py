@@ -42,9 +42,18 @@ lifecycle hook.  This peer gives every such instance a real `hookd run`:
 
 Control API (JSON): POST /_peer/config (merged: hookd, workdir,
 moto_keys {ak: sk}, group_prefixes [...], hookd_config {key: value},
-env {...}, interval), GET /_peer/state, GET /_peer/log, POST
-/_peer/stop {"instance": ID, "signal": N} (a crash of one daemon), POST
-/_peer/reset (stops every daemon).
+hookd_extra (YAML text appended to every hookd.yml), env {...},
+interval, image (a directory copied into every new instance's root
+before its daemon starts: an image baked with `hookd bake`), imds_tags
+(false: IMDS serves no instance tags, as without InstanceMetadataTags),
+autoscaling_url (the Auto Scaling endpoint the daemons are given, e.g.
+a fault proxy in front of this peer; default this peer),
+scheduled_actions (true: run due one-time scheduled actions)), GET
+/_peer/state, GET /_peer/log, POST /_peer/stop {"instance": ID,
+"signal": N} (a crash of one daemon), POST /_peer/start {"instance": ID}
+(its daemon started again on the same root by the watcher's next tick,
+as after a reboot; 409 while it still runs), POST /_peer/reset (stops
+every daemon).
 
 Run: python3 fleet.py MOTO_URL   -> prints "READY <port>", 127.0.0.1 only.
 """
@@ -56,6 +65,7 @@ import os
 import pathlib
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -83,9 +93,13 @@ FLEET_DEFAULTS = {
     "moto_keys": {},           # access key -> secret (local actions)
     "group_prefixes": [],      # watch only these groups ([]: none)
     "hookd_config": {},        # hookd.yml of every instance (plus root)
+    "hookd_extra": "",         # YAML text appended to every hookd.yml
     "env": {},                 # the daemons' environment (AWS_*, ...)
     "interval": 0.2,
     "region": "us-east-1",
+    "image": None,             # copied into every new root (a baked image)
+    "imds_tags": True,         # false: no instance tags in IMDS
+    "autoscaling_url": None,   # the daemons' Auto Scaling endpoint
     "scheduled_actions": False,  # run due one-time scheduled actions
 }
 
@@ -173,6 +187,7 @@ class Fleet:
                     del self.errors[:-20]
 
     def tick(self):
+        self.restart()
         if self.cfg["scheduled_actions"]:
             self.run_scheduled()
         groups = self.groups()
@@ -277,6 +292,8 @@ class Fleet:
         iid = rec["InstanceId"]
         base = pathlib.Path(cfg["workdir"]) / iid
         root = base / "root"
+        if cfg["image"] and not root.exists():
+            shutil.copytree(cfg["image"], root, symlinks=True)
         root.mkdir(parents=True, exist_ok=True)
         os.chmod(base, 0o755)
         os.chmod(root, 0o755)
@@ -286,7 +303,7 @@ class Fleet:
             hc["lifecycle_hook"] = rec["LifecycleHookName"]
         (base / "hookd.yml").write_text(
             "\n".join(yaml_line(k, v) for k, v in hc.items()
-                      if v is not None) + "\n")
+                      if v is not None) + "\n" + cfg["hookd_extra"])
         env = {k: v for k, v in os.environ.items()
                if not k.startswith("AWS_") and k not in (
                    "NOTIFY_SOCKET", "DEPLOYMENT_GROUP_NAME",
@@ -296,7 +313,8 @@ class Fleet:
         url = "http://127.0.0.1:%d" % self.srv.server_address[1]
         env.update({"AWS_EC2_METADATA_SERVICE_ENDPOINT": f"{url}/i/{iid}",
                     "AWS_EC2_METADATA_DISABLED": "false",
-                    "AWS_ENDPOINT_URL_AUTO_SCALING": url})
+                    "AWS_ENDPOINT_URL_AUTO_SCALING":
+                    cfg["autoscaling_url"] or url})
         log = open(base / "hookd.log", "ab")
         p = subprocess.Popen(
             [cfg["hookd"], "run"] + list(cfg["args"]) +
@@ -308,6 +326,16 @@ class Fleet:
             self.procs[iid] = p
             rec.update(pid=p.pid, root=str(root), log=str(base /
                                                            "hookd.log"))
+
+    def restart(self):
+        """Start again the daemons POST /_peer/start asked for."""
+        with self.srv.lock:
+            recs = [r for r in self.instances.values() if r.get("restart")]
+        for rec in recs:
+            with self.srv.lock:     # state() must not see the old exit
+                rec.update(restart=False, exit=None,
+                           starts=rec.get("starts", 1) + 1)
+                self.start_daemon(rec)
 
     def terminate(self, rec, why):
         with self.srv.lock:
@@ -464,6 +492,8 @@ class FleetHandler(imds_asg.IMDSASGHandler):
                 if p.poll() is None:
                     p.send_signal(int(req.get("signal", signal.SIGTERM)))
                 return self.reply_json(200, {"pid": p.pid})
+            if path == "/_peer/start" and method == "POST":
+                return self.control_start(json.loads(body or b"{}"))
         if path == "/_peer/reset" and method == "POST":
             fleet.stop_all()
             with srv.lock:
@@ -471,6 +501,22 @@ class FleetHandler(imds_asg.IMDSASGHandler):
                 srv.fleet = Fleet(srv, self.moto_url)
             return self.reply_json(200, {})
         self.reply_json(404, {"error": "no such control path"})
+
+    def control_start(self, req):
+        """The daemon of an instance started again (called with the lock
+        held): a reboot, or systemd restarting hookd.  The watcher starts
+        it: a daemon's PR_SET_PDEATHSIG follows the thread that forked
+        it, and this request's thread ends with the request."""
+        fleet = self.server.fleet
+        rec = fleet.instances.get(req.get("instance"))
+        if rec is None or rec["LifecycleState"] in ("Terminating",
+                                                    "Terminated"):
+            return self.reply_json(404, {"error": "no such instance"})
+        p = fleet.procs.get(rec["InstanceId"])
+        if p is not None and p.poll() is None:
+            return self.reply_json(409, {"error": "its daemon runs"})
+        rec["restart"] = True
+        return self.reply_json(200, {})
 
     # --- dispatch ------------------------------------------------------
 
@@ -502,7 +548,8 @@ class FleetHandler(imds_asg.IMDSASGHandler):
         cfg.update(instance_id=rec["InstanceId"],
                    availability_zone=rec["AvailabilityZone"],
                    region=self.server.fleet.cfg["region"],
-                   tags=rec["tags"], role=None)
+                   tags=rec["tags"] if self.server.fleet.cfg["imds_tags"]
+                   else {}, role=None)
         return cfg, m.group(2)
 
     # --- Auto Scaling --------------------------------------------------

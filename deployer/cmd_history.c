@@ -101,7 +101,7 @@ cmd_history(int argc, char **argv)
 		a = json_array();
 		for (size_t i = 0; i < n; i++)
 			(void)json_array_append_new(a,
-			    deployment_to_json(&v[i]));
+			    deployment_view_json(&v[i]));
 		(void)json_dumpf(a, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		printf("\n");
 		json_decref(a);
@@ -126,8 +126,10 @@ cmd_history(int argc, char **argv)
 		    d->created_at != NULL ? d->created_at : "-",
 		    d->commit[0] != '\0' ? d->commit : "-",
 		    d->created_by != NULL ? d->created_by : "-",
-		    d->ref != NULL ? d->ref : "-",
-		    d->rollback_of != NULL ? " rollback of " : "",
+		    /* A rollback's ref named its commit long ago. */
+		    d->rollback_of != NULL ? "rollback" : d->ref != NULL ?
+		    d->ref : "-",
+		    d->rollback_of != NULL ? " of " : "",
 		    d->rollback_of != NULL ? d->rollback_of : "",
 		    d->description != NULL ? ": " : "",
 		    d->description != NULL ? d->description : "");

@@ -40,6 +40,8 @@ status_help(void)
 	    "      --watch    follow a deployment until it ends (its driver\n"
 	    "                 sends the batches); exit 1 if it failed, was\n"
 	    "                 stopped or superseded, 75 if nobody drives it\n"
+	    "                 (without it: 0 succeeded, 1 failed, stopped or\n"
+	    "                 superseded, 75 still in progress)\n"
 	    "  -h, --help     show this help\n"
 	    "      --version  show the version\n", status_usage);
 }
@@ -55,7 +57,8 @@ print_human(const struct deployment *d)
 	    d->status);
 	printf("  revision %s (%s), sha256 %.12s\n",
 	    d->commit[0] != '\0' ? d->commit : "-",
-	    d->ref != NULL ? d->ref : "-", d->sha256);
+	    d->rollback_of == NULL && d->ref != NULL ? d->ref : "-",
+	    d->sha256);
 	printf("  created %s by %s, %s\n", d->created_at != NULL ?
 	    d->created_at : "-", d->created_by != NULL ? d->created_by : "-",
 	    d->config_name != NULL ? d->config_name : "-");
@@ -68,12 +71,10 @@ print_human(const struct deployment *d)
 	    "EVENT", "ELAPSED");
 	for (size_t i = 0; i < d->ninst; i++) {
 		const struct dinst	*di = &d->inst[i];
-		long			 el = 0;
+		char			 el[16];
 
-		if (di->started != 0)
-			el = (long)((di->finished != 0 ? di->finished : now) -
-			    di->started);
-		printf("%-24.24s %5zu  %-10s %-22.22s %6lds\n", di->name,
+		elapsed_cell(di, now, el);
+		printf("%-24.24s %5zu  %-10s %-22.22s %7s\n", di->name,
 		    di->batch + 1, inst_state_name(di->state),
 		    di->event != NULL ? di->event : "-", el);
 	}
@@ -254,9 +255,16 @@ cmd_status(int argc, char **argv)
 		fanout_free(f);
 		if (pr == -1)
 			goto fail;
+		/* As --watch at the end; in progress: try again later. */
+		if (strcmp(d.status, "Succeeded") == 0)
+			ret = 0;
+		else if (strcmp(d.status, "InProgress") == 0)
+			ret = errkind_exitcode(EK_TEMP);
+		else
+			ret = 1;
 	}
 	if (json) {
-		o = deployment_to_json(&d);
+		o = deployment_view_json(&d);
 		(void)json_object_set_new(o, "caught_up", catch_ups(&c, &d));
 		if (g->strategy == STRATEGY_BLUE_GREEN)
 			(void)json_object_set_new(o, "blue_green",

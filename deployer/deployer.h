@@ -157,6 +157,12 @@ const char *inst_state_name(enum inst_state);
 bool	inst_final(enum inst_state);
 void	deployment_release(struct deployment *);
 struct json_t *deployment_to_json(const struct deployment *);
+/*
+ * The same for a reader ('status --json', 'history --json'): batch
+ * numbers from 1 (0: before the first), as the table, the notices and
+ * HOOKD_GATE_BATCH count them; the record counts from 0.
+ */
+struct json_t *deployment_view_json(const struct deployment *);
 int	deployment_from_json(struct json_t *, struct deployment *ret,
 	    struct errbuf *);
 int	deployment_load(struct dctx *, const char *group, const char *id,
@@ -319,6 +325,7 @@ int	watch_only(struct dctx *, struct deployment *, struct errbuf *);
 void	outcome_line(struct dctx *, const struct deployment *, char *buf,
 	    size_t bufsz);
 void	deployment_print(const struct deployment *, bool details);
+void	elapsed_cell(const struct dinst *, time_t now, char buf[16]);
 /* Deploy and, on failure, roll back per the group; 0, 1 or -1. */
 int	deploy_and_watch(struct dctx *, const struct deployer_group *,
 	    const struct revision *, const char *rollback_of,

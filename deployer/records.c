@@ -232,6 +232,43 @@ deployment_to_json(const struct deployment *d)
 	return o;
 }
 
+/* o's "batch" plus one, when it has one. */
+static void
+batch_from_1(json_t *o)
+{
+	json_t	*b;
+
+	if (json_is_object(o) && json_is_integer(b = json_object_get(o,
+	    "batch")))
+		(void)json_object_set_new(o, "batch",
+		    json_integer(json_integer_value(b) + 1));
+}
+
+/* batch_from_1() on each element of array a. */
+static void
+batches_from_1(json_t *a)
+{
+	for (size_t i = 0; i < json_array_size(a); i++)
+		batch_from_1(json_array_get(a, i));
+}
+
+json_t *
+deployment_view_json(const struct deployment *d)
+{
+	json_t	*o, *a;
+
+	o = deployment_to_json(d);
+	batches_from_1(json_object_get(o, "instances"));
+	/* The gates are the record's own array: change a copy. */
+	if ((a = json_object_get(o, "gates")) != NULL) {
+		a = json_deep_copy(a);
+		batches_from_1(a);
+		(void)json_object_set_new(o, "gates", a);
+	}
+	batch_from_1(json_object_get(o, "bake"));
+	return o;
+}
+
 static enum inst_state
 state_from_name(const char *s)
 {

@@ -84,6 +84,16 @@ elapsed(const struct dinst *di, time_t now)
 	    di->finished : now) - di->started);
 }
 
+/* The ELAPSED column: "12s", or "-" for an instance not started. */
+void
+elapsed_cell(const struct dinst *di, time_t now, char buf[16])
+{
+	if (di->started == 0)
+		(void)strlcpy(buf, "-", 16);
+	else
+		(void)snprintf(buf, 16, "%lds", elapsed(di, now));
+}
+
 /* Table rows on this terminal: its height less the header and summary. */
 static size_t
 view_rows(void)
@@ -201,10 +211,12 @@ view_table(struct view *v, const struct deployment *d)
 	for (size_t k = 0; k < (pick != NULL ? npick : d->ninst); k++) {
 		const struct dinst	*di = &d->inst[pick != NULL ? pick[k] :
 					    k];
+		char			 el[16];
 
-		printf("%-24.24s %5zu  %-10s %-22.22s %6lds\n", di->name,
+		elapsed_cell(di, now, el);
+		printf("%-24.24s %5zu  %-10s %-22.22s %7s\n", di->name,
 		    di->batch + 1, inst_state_name(di->state),
-		    di->event != NULL ? di->event : "-", elapsed(di, now));
+		    di->event != NULL ? di->event : "-", el);
 		v->drawn++;
 	}
 	if (pick != NULL) {
@@ -233,7 +245,9 @@ view_lines(struct view *v, const struct deployment *d)
 	for (size_t i = 0; i < d->ninst; i++) {
 		const struct dinst	*di = &d->inst[i];
 
-		if (di->state == IS_PENDING)
+		/* Running: said once its event is known. */
+		if (di->state == IS_PENDING || (di->state == IS_RUNNING &&
+		    di->event == NULL))
 			continue;
 		(void)snprintf(cur, sizeof(cur), "%s %s",
 		    inst_state_name(di->state),
@@ -406,7 +420,7 @@ deployment_print(const struct deployment *d, bool details)
 
 	counts(d, &ok, &failed, &running, &pending);
 	printf("deployment %s (sequence %llu) %s: %zu succeeded, %zu failed, "
-	    "%zu in progress, %zu not started\n", d->id,
+	    "%zu in progress, %zu pending\n", d->id,
 	    (unsigned long long)d->sequence,
 	    strcmp(d->status, "Succeeded") == 0 ? "succeeded" :
 	    strcmp(d->status, "Failed") == 0 ? "failed" :

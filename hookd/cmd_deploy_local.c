@@ -94,8 +94,12 @@ local_on_event_end(void *arg, const struct deploy_event *de)
 		    de->revision != NULL ? de->revision : "-");
 	else
 		(void)strlcpy(what, lc_event_name(de->event), sizeof(what));
-	printf("%-20s %-7s %8s", what, deploy_event_status_name(de->status),
-	    dur);
+	/* The columns stay put: a rollback says so after them. */
+	printf("%-20s %-7s %8s", lc_event_name(de->event),
+	    deploy_event_status_name(de->status), dur);
+	if (de->rollback)
+		printf("  (rollback to %s)", de->revision != NULL ?
+		    de->revision : "-");
 	if (de->status == DEPLOY_EVENT_FAILED && de->outcome != NULL)
 		printf("  %s%s%s", de->script != NULL ? de->script : "",
 		    de->script != NULL ? ": " : "", de->outcome);

@@ -15,6 +15,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -123,6 +124,46 @@ only_child(const char *dir, const char *what, const char *sub,
 	return NULL;
 }
 
+/*
+ * Where ROOT/APP/GROUP/current points ("releases/SEQ-ID"), or NULL when
+ * there is no such link.  It is live's release, except during a
+ * deployment that already switched it (from Install on).
+ */
+static char *
+current_link(const char *root, const char *app, const char *group)
+{
+	char		*path, buf[PATH_MAX];
+	ssize_t		 n;
+
+	path = xasprintf("%s/%s/%s/current", root, app, group);
+	n = readlink(path, buf, sizeof(buf) - 1);
+	free(path);
+	if (n <= 0)
+		return NULL;
+	buf[n] = '\0';
+	return xstrdup(buf);
+}
+
+/*
+ * The newest outcome, when it is a first install (nothing live) that
+ * failed after ApplicationStart ran: what that started is not stopped.
+ */
+static const struct state_hist *
+failed_first_start(const struct state *st)
+{
+	const struct state_hist	*x;
+	int			 ev;
+
+	if (st->current.sequence != 0 || st->nhistory == 0)
+		return NULL;
+	x = &st->history[0];
+	if (x->status == NULL || strcmp(x->status, "Failed") != 0 ||
+	    x->event == NULL || x->rolled_back_to != NULL)
+		return NULL;
+	ev = lc_event_from_name(x->event);
+	return ev >= LC_APPLICATION_START ? x : NULL;
+}
+
 static json_t *
 rev_json(const struct state_rev *r)
 {
@@ -139,11 +180,17 @@ to_json(const struct state *st, const char *root, const char *app,
 {
 	const struct state_progress	*ip = &st->in_progress;
 	json_t				*o, *h, *e;
+	char				*link;
 
 	o = json_pack("{s:s, s:s, s:s, s:I}", "application", app, "group",
 	    group, "root", root, "last_sequence",
 	    (json_int_t)st->last_sequence);
 	(void)json_object_set_new(o, "current", rev_json(&st->current));
+	/* The link itself: the in-progress release once it switched. */
+	link = current_link(root, app, group);
+	(void)json_object_set_new(o, "current_link", link != NULL ?
+	    json_string(link) : json_null());
+	free(link);
 	(void)json_object_set_new(o, "previous", rev_json(&st->previous));
 	if (ip->rev.sequence != 0) {
 		e = rev_json(&ip->rev);
@@ -195,11 +242,28 @@ print_text(const struct state *st, const char *root, const char *app,
     const char *group, size_t last)
 {
 	const struct state_progress	*ip = &st->in_progress;
+	const struct state_hist		*ff;
+	char				*link;
 
 	printf("%-13s%s\n", "application:", app);
 	printf("%-13s%s\n", "group:", group);
 	printf("%-13s%s/%s/%s\n", "directory:", root, app, group);
-	print_rev("live:", &st->current);
+	if ((ff = failed_first_start(st)) != NULL)
+		printf("%-13snone: the first install, %s, failed in %s; what "
+		    "its ApplicationStart\n%-13sstarted was not stopped and "
+		    "may still run\n", "live:", ff->deployment_id != NULL ?
+		    ff->deployment_id : "?", ff->event, "");
+	else
+		print_rev("live:", &st->current);
+	/* During a deployment, current may name its release already. */
+	link = current_link(root, app, group);
+	if (link != NULL && (st->current.release == NULL ||
+	    strcmp(link, st->current.release) != 0))
+		printf("%-13s%s -> %s%s\n", "current:", "current", link,
+		    ip->rev.release != NULL && strcmp(link,
+		    ip->rev.release) == 0 ? " (the deployment in progress; "
+		    "live once it succeeds)" : "");
+	free(link);
 	print_rev("previous:", &st->previous);
 	if (ip->rev.sequence != 0)
 		printf("%-13s%s (sequence %llu, in %s since %s)\n",

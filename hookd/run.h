@@ -94,6 +94,9 @@ struct daemon {
 	struct timespec	 term_at;	/* when SIGTERM was seen */
 	bool		 term_seen;
 	bool		 ready;		/* READY=1 sent */
+	/* Reaching the queue and the store at start: until start_timeout */
+	bool		 starting;
+	struct timespec	 start_t0;
 	struct timespec	 extend_last;	/* EXTEND_TIMEOUT_USEC before it */
 	enum svc_state	 store_state;
 
@@ -202,7 +205,9 @@ int		 recover(struct run_group *, const char *note,
  * It returns false, without waiting, when 'tries' (0: no limit) are
  * used up, and false when a stop is requested; with ride_stop a stop
  * ends the retries only at the deadline, once the backoff reaches its
- * maximum, and the waits after it are RETRY_STOPPING_MS.
+ * maximum, and the waits after it are RETRY_STOPPING_MS.  While the
+ * daemon is starting (d->starting), it also returns false at
+ * start_timeout; start_retry() logs a failed try and calls it.
  */
 struct retry {
 	struct daemon	*d;
@@ -215,10 +220,13 @@ struct retry {
 void		 retry_init(struct retry *, struct daemon *, int tries);
 void		 retry_reset(struct retry *);
 bool		 retry_wait(struct retry *);
+bool		 start_retry(struct retry *, enum svc_state *, const char *what,
+		    const struct errbuf *);
 void		 svc_result(enum svc_state *, const char *what, int rc,
 		    const struct errbuf *);
 bool		 transient(const struct errbuf *);
 int		 register_instance(struct run_group *, bool must);
+int		 register_start(struct run_group *, struct errbuf *);
 void		 register_all(struct daemon *);
 int		 write_progress(struct run_deployment *, bool must);
 void		 extend_visibility(struct run_deployment *, bool force);

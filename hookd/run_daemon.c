@@ -128,12 +128,14 @@ watchdog_due(struct daemon *d)
 
 /*
  * A catch-up deployment before READY=1 may outlast systemd's start
- * timeout: extend it while the boot makes progress.
+ * timeout: extend it while the boot makes progress (once the queue and
+ * the store were reached).
  */
 static long long
 boot_extend_due(struct daemon *d)
 {
-	if (d->ready)
+	/* Not while it waits for the queue or store: start_timeout ends it. */
+	if (d->ready || d->starting)
 		return TIMER_OFF;
 	return BOOT_EXTEND_SEC * 1000LL / 3 - mono_ms_since(&d->extend_last);
 }
@@ -323,9 +325,9 @@ any_may_start(const struct daemon *d)
 /*
  * g's queue is gone (deleted, or its server lost it): create it again as
  * at start, say so, and catch up from target.json, since what was sent
- * while it was gone is lost.
+ * while it was gone is lost.  Returns 0 when it was created again.
  */
-static void
+static int
 queue_recreate(struct run_group *g, const struct errbuf *why)
 {
 	struct errbuf	 eb = { 0 };
@@ -335,11 +337,12 @@ queue_recreate(struct run_group *g, const struct errbuf *why)
 	if (queue_ensure(g->q, &eb) == -1) {
 		log_warnx("queue '%s': cannot create it again: %s", g->qname,
 		    eb.msg);
-		return;
+		return -1;
 	}
 	log_notice("queue '%s' created again", g->qname);
 	(void)register_instance(g, false);
 	(void)catch_up(g);
+	return 0;
 }
 
 /*
@@ -388,8 +391,9 @@ take_one(struct run_group *g, unsigned wait, struct retry *rt)
 			log_warnx("queue '%s': %s, skipping", g->qname, eb.msg);
 			return 1;
 		}
-		if (eb.kind == EK_NOINPUT)
-			queue_recreate(g, &eb);
+		/* Said once, and no outage when it is back at once. */
+		if (eb.kind == EK_NOINPUT && queue_recreate(g, &eb) == 0)
+			return 0;
 		svc_result(&g->queue_state, "queue", rc, &eb);
 		(void)retry_wait(rt);
 		return -1;

@@ -41,14 +41,36 @@ retry_reset(struct retry *rt)
 	rt->made = 0;
 }
 
+/* ms hookd may still wait for the queue and store at start (starting). */
+static long long
+start_left(const struct daemon *d)
+{
+	return (long long)d->cfg.start_timeout * 1000 -
+	    mono_ms_since(&d->start_t0);
+}
+
+/* The next wait of rt: the backoff, and at start no later than the end. */
+static long long
+next_delay(const struct retry *rt)
+{
+	long long	 delay, left;
+
+	delay = rt->delay == 0 ? BACKOFF_MIN_MS : rt->delay * 2;
+	if (delay > BACKOFF_MAX_MS)
+		delay = BACKOFF_MAX_MS;
+	if (rt->d->starting && delay > (left = start_left(rt->d)))
+		delay = left;
+	return delay;
+}
+
 bool
 retry_wait(struct retry *rt)
 {
 	if (rt->tries > 0 && ++rt->made >= rt->tries)
 		return false;
-	rt->delay = rt->delay == 0 ? BACKOFF_MIN_MS : rt->delay * 2;
-	if (rt->delay > BACKOFF_MAX_MS)
-		rt->delay = BACKOFF_MAX_MS;
+	if (rt->d->starting && start_left(rt->d) <= 0)
+		return false;
+	rt->delay = next_delay(rt);
 	if (rt->ride_stop) {
 		/* The deadline: the backoff at its maximum after a stop. */
 		if (got_term && rt->delay >= BACKOFF_MAX_MS)
@@ -57,6 +79,28 @@ retry_wait(struct retry *rt)
 		return true;
 	}
 	return nap(rt->d, rt->delay) == 0;
+}
+
+/*
+ * A failed try of 'what' (the queue, the store) before hookd could reach
+ * both at start: logged each time with its reason (the backoff keeps that
+ * to a few lines a minute) and retried until start_timeout.  Returns
+ * false when that time is up or a stop was asked for.
+ */
+bool
+start_retry(struct retry *rt, enum svc_state *s, const char *what,
+    const struct errbuf *eb)
+{
+	struct daemon	*d = rt->d;
+	long long	 left;
+
+	*s = SVC_DOWN;
+	if ((left = start_left(d)) <= 0 || got_term)
+		return false;
+	log_warnx("%s unavailable: %s; trying again in %lld s (gives up "
+	    "%lld s from now, start_timeout)", what, eb->msg,
+	    (next_delay(rt) + 999) / 1000, (left + 999) / 1000);
+	return retry_wait(rt);
 }
 
 /* Log a service's availability once per change. */
@@ -98,14 +142,12 @@ store_put_logged(struct daemon *d, const char *key, const char *text,
 
 	rc = durable ? store_put(d->st, key, text, len, NULL, eb) :
 	    store_put_volatile(d->st, key, text, len, eb);
-	svc_result(&d->store_state, "store", rc, eb);
+	/* At start each failed try is logged by start_retry(). */
+	if (rc == 0 || !d->starting || !durable)
+		svc_result(&d->store_state, "store", rc, eb);
 	return rc;
 }
 
-/*
- * Write group g's registry entry; best effort unless 'must' (then
- * retried).
- */
 /*
  * Another daemon writing g's registry entry (the same instance id
  * twice): say so in the log and in the entry (ri's dup_* from *peer).
@@ -149,14 +191,18 @@ refusal(struct run_group *g, const struct message *m, const char *status,
 	free(reason);
 }
 
-int
-register_instance(struct run_group *g, bool must)
+/*
+ * Write group g's registry entry; best effort unless 'must' (then
+ * retried, at start until start_timeout).  Returns -1 with the reason in
+ * *eb when it was not written.
+ */
+static int
+register_eb(struct run_group *g, bool must, struct errbuf *eb)
 {
 	struct daemon		*d = g->d;
 	struct registry_peer	 peer;
 	struct registry_info	 ri;
 	struct state		 st;
-	struct errbuf		 eb = { 0 };
 	struct retry		 rt;
 	char			*text;
 	size_t			 len;
@@ -164,8 +210,8 @@ register_instance(struct run_group *g, bool must)
 
 	memset(&ri, 0, sizeof(ri));
 	state_init(&st);
-	if (state_load(g->statepath, &st, &eb) == -1) {
-		log_warnx("%s, ignoring", eb.msg);
+	if (state_load(g->statepath, &st, eb) == -1) {
+		log_warnx("%s, ignoring", eb->msg);
 		state_init(&st);
 	}
 	ri.instance = d->instance;
@@ -189,17 +235,33 @@ register_instance(struct run_group *g, bool must)
 	text = registry_dump(&ri, &len);
 	retry_init(&rt, d, 0);
 	do {
-		rc = store_put_logged(d, g->regkey, text, len, must, &eb);
-		if (rc == 0 || !must || !transient(&eb))
+		rc = store_put_logged(d, g->regkey, text, len, must, eb);
+		if (rc == 0 || !must || !transient(eb))
 			break;
-	} while (retry_wait(&rt));
-	if (rc == -1 && !transient(&eb))
+	} while (d->starting ? start_retry(&rt, &d->store_state, "store",
+	    eb) : retry_wait(&rt));
+	/* At start the caller says it, or ends the start. */
+	if (rc == -1 && !transient(eb) && !d->starting)
 		log_warnx("cannot register %s/%s in the store: %s", g->app,
-		    g->group, eb.msg);
+		    g->group, eb->msg);
 	free(text);
 	state_release(&st);
 	mono_now(&g->hb_last);
 	return rc;
+}
+
+int
+register_instance(struct run_group *g, bool must)
+{
+	struct errbuf	 eb = { 0 };
+
+	return register_eb(g, must, &eb);
+}
+
+int
+register_start(struct run_group *g, struct errbuf *eb)
+{
+	return register_eb(g, true, eb);
 }
 
 /*
@@ -258,6 +320,9 @@ registry_due(struct daemon *d)
 	long long	 every = (long long)REGISTRY_HEARTBEAT_SEC * 1000;
 	long long	 due = TIMER_OFF, t;
 
+	/* At start the first entry is written once the queue is there. */
+	if (d->starting)
+		return TIMER_OFF;
 	/*
 	 * Keep the entry that says "catching up" fresh (progress.h): with
 	 * each lifecycle heartbeat, so a reader can trust the mark only
@@ -415,6 +480,11 @@ ensure_queue(struct run_group *g, struct errbuf *eb)
 		rc = queue_ensure(g->q, eb);
 		if (rc == 0 || !transient(eb))
 			break;
+		if (g->d->starting) {
+			if (!start_retry(&rt, &g->queue_state, "queue", eb))
+				return -1;
+			continue;
+		}
 		svc_result(&g->queue_state, "queue", rc, eb);
 		if (!retry_wait(&rt))
 			return -1;

@@ -272,12 +272,34 @@ check_resolve(struct daemon *d, const char *arg_group)
 	return ret;
 }
 
+/*
+ * A fatal error at start: logged once.  The log is stderr (-d, or not
+ * under systemd) or the journal, where systemd also puts stderr, so a
+ * second line on stderr would only repeat it.
+ */
 static __dead void
 start_error(struct daemon *d, const struct errbuf *eb)
 {
-	fprintf(stderr, "hookd: %s\n", eb->msg);
 	log_warnx("%s", eb->msg);
 	exit(errbuf_exitcode(eb));
+}
+
+/*
+ * The queue or the store could not be reached at start: after
+ * start_timeout an outage exits 69, other errors (78: the store's
+ * bucket does not exist) with their own status.
+ */
+static __dead void
+start_unavailable(struct daemon *d, const char *what, const char *name,
+    struct errbuf *eb)
+{
+	if (!transient(eb))
+		start_error(d, eb);
+	errbuf_prefix(eb, "%s '%s' still unavailable after %u s "
+	    "(start_timeout), giving up: ", what, name,
+	    d->cfg.start_timeout);
+	eb->kind = EK_UNAVAIL;
+	start_error(d, eb);
 }
 
 static void
@@ -297,7 +319,8 @@ run_help(void)
 	    "                      shutdown_grace of hookd.yml, else %d)\n"
 	    "  -h, --help          show this help\n\n"
 	    "exit status: 0 stopped by a signal, 69 queue or store "
-	    "unavailable at start,\n75 another hookd serves the group, "
+	    "unavailable at start\n(for start_timeout), 75 another hookd "
+	    "serves the group, "
 	    "78 bad configuration\n", run_usage, CONFIG_DEFAULT_PATH,
 	    CONFIG_GRACE_DEFAULT);
 }
@@ -393,6 +416,7 @@ cmd_run(int argc, char **argv)
 		d.wd_usec = 0;
 	mono_now(&d.wd_last);
 	mono_now(&d.extend_last);
+	mono_now(&d.start_t0);
 
 	/* The groups and the identity. */
 	d.imds = imds_new(NULL);
@@ -424,7 +448,12 @@ cmd_run(int argc, char **argv)
 			start_error(&d, &eb);
 	}
 
-	/* 5. Boot: queue, registration, recovery, catch-up. */
+	/*
+	 * 5. Boot: queue, registration, recovery, catch-up.  The queue and
+	 * the store are retried for start_timeout, then the start fails
+	 * (69), for systemd to try again.
+	 */
+	d.starting = true;
 	if (strcmp(d.cfg.queue, "sqs") == 0 ||
 	    strncmp(d.cfg.store, "s3://", 5) == 0 ||
 	    d.cfg.traffic.ntarget_groups > 0 ||
@@ -456,12 +485,21 @@ cmd_run(int argc, char **argv)
 		if (ensure_queue(g, &eb) == -1) {
 			if (got_term)
 				goto out;
-			start_error(&d, &eb);
+			start_unavailable(&d, "queue", g->qname, &eb);
 		}
 	}
 	for (size_t i = 0; i < d.ngroups; i++)
-		if (register_instance(&d.groups[i], true) == -1 && got_term)
-			goto out;
+		if (register_start(&d.groups[i], &eb) == -1) {
+			if (got_term)
+				goto out;
+			/* An outage, or no bucket: the start fails. */
+			if (transient(&eb) || eb.kind == EK_CONFIG)
+				start_unavailable(&d, "store", d.cfg.store,
+				    &eb);
+			log_warnx("cannot register %s/%s in the store: %s",
+			    d.groups[i].app, d.groups[i].group, eb.msg);
+		}
+	d.starting = false;
 	for (size_t i = 0; i < d.ngroups; i++)
 		if (recover(&d.groups[i], "interrupted; recovered when hookd "
 		    "started again", NULL, &eb) == -1)

@@ -733,6 +733,8 @@ static const struct field hookd_fields[] = {
 	CF("poll_wait", F_UINT, poll_wait, 1, QUEUE_WAIT_MAX, false),
 	CF("shutdown_grace", F_UINT, shutdown_grace, 0, CONFIG_GRACE_MAX,
 	    false),
+	CF("start_timeout", F_UINT, start_timeout, 1, CONFIG_START_MAX,
+	    false),
 	CF("hook_max_procs", F_UINT, hook_max_procs, 0, HOOK_PROCS_LIMIT,
 	    false),
 	CF("hook_cgroup", F_ABSPATH, hook_cgroup, 0, 0, false),
@@ -1050,6 +1052,7 @@ config_init(struct config *cfg)
 	cfg->visibility_timeout = QUEUE_VISIBILITY_DEFAULT;
 	cfg->poll_wait = CONFIG_POLL_WAIT_DEFAULT;
 	cfg->shutdown_grace = CONFIG_GRACE_DEFAULT;
+	cfg->start_timeout = CONFIG_START_DEFAULT;
 	cfg->hook_max_procs = HOOK_PROCS_MAX;
 }
 

@@ -26,6 +26,8 @@ struct errbuf;
 #define CONFIG_POLL_WAIT_DEFAULT 20	/* seconds */
 #define CONFIG_GRACE_DEFAULT	30	/* s a hook gets after SIGTERM */
 #define CONFIG_GRACE_MAX	3600	/* shutdown_grace, --grace */
+#define CONFIG_START_DEFAULT	60	/* s to reach the queue and store */
+#define CONFIG_START_MAX	3600	/* start_timeout */
 #define DEPLOYER_TIMEOUT_DEFAULT 3600	/* seconds per batch */
 #define DEPLOYER_YML		"deployer.yml"
 
@@ -88,6 +90,8 @@ struct config {
 	unsigned	 visibility_timeout;	/* s, 30..43200, default 300 */
 	unsigned	 poll_wait;	/* s, 1..20, default 20 */
 	unsigned	 shutdown_grace;	/* s, 0..3600, default 30 */
+	unsigned	 start_timeout;	/* s to reach the queue and the store
+					   at start, 1..3600, default 60 */
 	unsigned	 hook_max_procs;	/* pids.max of a hook's cgroup,
 					   0..HOOK_PROCS_LIMIT (0: no
 					   cgroup), default HOOK_PROCS_MAX */

@@ -254,11 +254,39 @@ claimant_alive(struct spool *s, const char *claimant)
 	return proc_start(pid) == start;
 }
 
+/*
+ * Whether DIR/NAME is still the directory s->dfd holds.  When it was
+ * deleted or replaced meanwhile (rm -r, a new one made), the held
+ * descriptors are closed: every *at() call on them would act on the old
+ * one (mkdirat fails on a deleted directory, or creates in a moved one).
+ */
+static bool
+dir_current(struct spool *s)
+{
+	struct stat	 now, held;
+
+	if (s->dfd == -1)
+		return true;
+	if (stat(s->dir, &now) == 0 && fstat(s->dfd, &held) == 0 &&
+	    now.st_dev == held.st_dev && now.st_ino == held.st_ino)
+		return true;
+	close(s->dfd);
+	s->dfd = -1;
+	if (s->ifd != -1) {
+		close(s->ifd);
+		s->ifd = -1;
+	}
+	return false;
+}
+
 static int
 open_dir(struct queue *q, struct errbuf *eb)
 {
 	struct spool	*s = sp(q);
 
+	if (!dir_current(s))
+		return errbuf_set(eb, EK_NOINPUT, "directory '%s' was "
+		    "removed", s->dir);
 	if (s->dfd != -1)
 		return 0;
 	s->dfd = open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -842,6 +870,7 @@ sp_ensure(struct queue *q, struct errbuf *eb)
 	struct spool	*s = sp(q);
 	char		*p;
 
+	(void)dir_current(s);	/* made again: forget the old one */
 	if (mkdir(s->base, SPOOL_MODE) == -1 && errno != EEXIST)
 		return errbuf_errno(eb, errno == ENOENT ? EK_NOINPUT : EK_IO,
 		    "cannot create queue directory '%s'", s->base);

@@ -52,6 +52,21 @@ full_key(struct store *s, const char *key)
 	return xasprintf("%s%s", ss(s)->prefix, key);
 }
 
+/*
+ * A call on s failed: a bucket that does not exist (a typo in the store
+ * URL, or not created yet) is a configuration error naming the store,
+ * not the missing key its 404 looks like.  Returns -1.
+ */
+static int
+s3s_failed(struct store *s, struct errbuf *eb)
+{
+	if (eb->kind == EK_NOINPUT && strstr(eb->msg, ": NoSuchBucket") !=
+	    NULL)
+		errbuf_set(eb, EK_CONFIG, "store '%s': bucket '%s' does not "
+		    "exist", s->url, ss(s)->bucket);
+	return -1;
+}
+
 static void
 copy_etag(char dst[STORE_ETAG_MAX], const char *etag)
 {
@@ -69,8 +84,11 @@ s3s_get(struct store *s, const char *key, size_t max, char **ret_data,
 	int		 ret = -1;
 
 	buf_init(&b, max);
-	if (s3_get_buf(ss(s)->c, ss(s)->bucket, k, max, &b, &etag, eb) == -1)
+	if (s3_get_buf(ss(s)->c, ss(s)->bucket, k, max, &b, &etag, eb) ==
+	    -1) {
+		(void)s3s_failed(s, eb);
 		goto out;
+	}
 	copy_etag(ret_etag, etag);
 	*ret_len = b.len;
 	if (b.data == NULL)
@@ -95,8 +113,10 @@ s3s_get_file(struct store *s, const char *key, const char *path,
 	int		 ret = -1;
 
 	if (s3_get_file(ss(s)->c, ss(s)->bucket, k, path, sha256_hex, max,
-	    &size, eb) == -1)
+	    &size, eb) == -1) {
+		(void)s3s_failed(s, eb);
 		goto out;
+	}
 	if (chmod(path, 0600) == -1) {
 		errbuf_errno(eb, EK_IO, "cannot chmod '%s'", path);
 		(void)unlink(path);
@@ -130,8 +150,10 @@ s3s_put(struct store *s, const char *key, const void *data, size_t len,
 	if (len > 5 && strncmp(key + strlen(key) - 5, ".json", 5) == 0)
 		o.content_type = "application/json";
 	r = s3_put_buf(ss(s)->c, ss(s)->bucket, k, data, len, &o, &etag, eb);
-	if (r == -1)
+	if (r == -1) {
+		(void)s3s_failed(s, eb);
 		goto out;
+	}
 	if (r == S3_PRECONDITION_FAILED) {
 		ret = STORE_CONFLICT;
 		goto out;
@@ -153,7 +175,7 @@ s3s_put_file(struct store *s, const char *key, const char *path,
 
 	r = s3_put_file(ss(s)->c, ss(s)->bucket, k, path, NULL, NULL, eb);
 	free(k);
-	return r == 0 ? 0 : -1;
+	return r == 0 ? 0 : s3s_failed(s, eb);
 }
 
 /* The objects under prefix, at most STORE_LIST_MAX. */
@@ -167,7 +189,7 @@ s3s_list_objects(struct store *s, const char *prefix, struct s3_list *l,
 	r = s3_list_objects(ss(s)->c, ss(s)->bucket, k, 0, l, eb);
 	free(k);
 	if (r == -1)
-		return -1;
+		return s3s_failed(s, eb);
 	if (l->n > STORE_LIST_MAX) {
 		s3_list_release(l);
 		return errbuf_set(eb, EK_DATA, "s3://%s/%s%s: more than %d "
@@ -261,7 +283,11 @@ s3s_got_one(void *arg, int rc, const struct aws_result *res,
 
 	if (rc == -1) {
 		eb = *peb;
-		if (res->status == 404)
+		if (res->status == 404 && res->code != NULL &&
+		    strcmp(res->code, "NoSuchBucket") == 0)
+			errbuf_set(&eb, EK_CONFIG, "store '%s': bucket '%s' "
+			    "does not exist", g->s->url, ss(g->s)->bucket);
+		else if (res->status == 404)
 			errbuf_set(&eb, EK_NOINPUT, "s3 GetObject: "
 			    "'s3://%s/%s' does not exist", ss(g->s)->bucket,
 			    g->key);
@@ -334,7 +360,7 @@ s3s_del(struct store *s, const char *key, struct errbuf *eb)
 
 	r = s3_delete(ss(s)->c, ss(s)->bucket, k, eb);
 	free(k);
-	return r == 0 ? 0 : -1;
+	return r == 0 ? 0 : s3s_failed(s, eb);
 }
 
 static int

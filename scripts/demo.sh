@@ -85,6 +85,13 @@ cleanup() {
 trap cleanup EXIT
 
 step() { printf '\n==> %s\n' "$*"; }
+# A worker's heartbeat file holds "VERSION ROUNDS UNIXTIME": the release
+# running, how many rounds it has run, and when the last one was.
+heartbeat() {
+	read -r version rounds at <"$fleet/$1/root/worker/production/run/heartbeat"
+	printf '  %-4s worker %s, round %s, last beat %s\n' "$1" "$version" \
+	    "$rounds" "$(date -u -d "@$at" +%H:%M:%SZ 2>/dev/null || echo "$at")"
+}
 fail() { echo "demo: FAILED: $*" >&2; exit 1; }
 
 # A free port on 127.0.0.1 for the site (the example reads it from the
@@ -218,8 +225,9 @@ set -e
 step "deployer instances production"
 (cd "$repo" && PATH="$build/bin:$PATH" ./deployer instances production) ||
     fail "deployer instances failed"
+echo "each host's worker heartbeat (ROOT/worker/production/run/heartbeat):"
 for h in $hosts; do
-	cat "$fleet/$h/root/worker/production/run/heartbeat"
+	heartbeat "$h"
 done
 
 step "rollout gates: a canary, a bake, and a health check that v2 fails"
@@ -265,7 +273,7 @@ step "deployer status $bad"
 for h in $hosts; do
 	hb="$fleet/$h/root/worker/production/run/heartbeat"
 	wait_for 10 "a v1 heartbeat on $h" grep -q '^v1 ' "$hb"
-	cat "$hb"
+	heartbeat "$h"
 done
 echo "stopped after the canary: it is back on v1, the others never got v2"
 

@@ -355,7 +355,9 @@ s3_get_buf(struct aws_client *c, const char *bucket, const char *key,
 	if (aws_request(c, &req, &res, eb) == -1) {
 		if (res.status == 404)
 			errbuf_set(eb, EK_NOINPUT, "s3 GetObject: "
-			    "'s3://%s/%s' does not exist", bucket, key);
+			    "'s3://%s/%s' does not exist%s%s", bucket, key,
+			    res.code != NULL ? ": " : "",
+			    res.code != NULL ? res.code : "");
 		goto out;
 	}
 	if (buf_add(ret, res.body.data == NULL ? "" : res.body.data,

@@ -5,7 +5,9 @@ every wait is a polled condition with a deadline.
 """
 import json
 import os
+import shutil
 import signal
+import time
 
 from conftest import binary, run
 from daemon_util import (APP, GROUP, INSTANCE, FileStore, Spool, daemon,
@@ -61,6 +63,65 @@ def test_ready_registers_and_idles(ws, daemon):
     assert h.stop() == 0
 
 
+def test_a_fatal_start_error_is_printed_once(ws, daemon):
+    """A second daemon on the same root exits 75, and says why once
+    (the stderr logger; not also a "hookd: " line)."""
+    h = daemon(ws, spool_config(ws))
+    r = run([binary("hookd"), "run", "-d", "-c", str(h.cfgpath)],
+            env=h.env)
+    assert r.returncode == 75, r.stderr
+    lines = [ln for ln in r.stderr.splitlines()
+             if f"another 'hookd run' serves {APP}/{GROUP}" in ln]
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("hookd["), r.stderr
+    assert h.stop() == 0
+
+
+def start_unreachable(ws, daemon, **kw):
+    """hookd run with AWS_ENDPOINT_URL where nothing listens: it exits
+    by itself; returns (the Hookd, seconds it ran)."""
+    env = {"AWS_ENDPOINT_URL": "http://127.0.0.1:1", "AWS_REGION":
+           "us-east-1", "AWS_ACCESS_KEY_ID": "AKIDTEST",
+           "AWS_SECRET_ACCESS_KEY": "secret"}
+    h = daemon(ws, spool_config(ws, start_timeout=3, **kw), env=env,
+               start=False)
+    t0 = time.monotonic()
+    h.start(wait_ready=False)
+    h.proc.wait(timeout=60)
+    return h, time.monotonic() - t0
+
+
+def test_a_queue_unreachable_at_start_exits_69_after_start_timeout(
+        ws, daemon):
+    """operations.md section 3: each try logged with its reason, then 69
+    at start_timeout (systemd restarts it), never READY=1."""
+    h, took = start_unreachable(ws, daemon, queue="sqs")
+    err = h.stderr()
+    assert h.proc.returncode == 69, err
+    assert 3 <= took < 20, (took, err)
+    tries = [ln for ln in err.splitlines()
+             if ln.split(": ", 1)[-1].startswith("queue unavailable: ")]
+    assert len(tries) >= 2, err
+    assert all("Couldn't connect to server; trying again in " in ln
+               for ln in tries), err
+    last = err.splitlines()[-1]
+    assert f"queue 'hookd-{GROUP}-{INSTANCE}' still unavailable after 3 " \
+        "s (start_timeout), giving up: " in last, err
+    assert "READY=1" not in h.notify.messages
+
+
+def test_a_store_unreachable_at_start_exits_69_after_start_timeout(
+        ws, daemon):
+    h, took = start_unreachable(ws, daemon, store="s3://bucket/deploys")
+    err = h.stderr()
+    assert h.proc.returncode == 69, err
+    assert 3 <= took < 20, (took, err)
+    assert err.count("store unavailable: ") >= 2, err
+    assert "store 's3://bucket/deploys' still unavailable after 3 s " \
+        "(start_timeout), giving up: " in err.splitlines()[-1], err
+    assert "READY=1" not in h.notify.messages
+
+
 HEAVY_LIBRARIES = ("libcurl", "libarchive", "libxml2", "libcrypto")
 
 
@@ -85,6 +146,31 @@ def test_idle_spool_daemon_loads_no_network_or_archive_library(ws, daemon):
     wait_status(store, m["deployment_id"], "Succeeded")
     after = mapped_libraries(h.proc.pid)
     assert not [x for x in after if x.startswith(HEAVY_LIBRARIES)], after
+    assert h.stop() == 0
+
+
+def test_a_spool_queue_removed_while_running_is_made_again(ws, daemon):
+    """rm -r of the queue directory: the daemon says so once, makes it
+    again (not in the removed directory it still held open), and takes
+    the next message from the new one."""
+    store, spool, sha = prepare(ws)
+    h = daemon(ws, spool_config(ws))
+    # rm -r, made atomic: the daemon would make the directory again
+    # while rmtree is still emptying it (then rmdir fails, as rm -r does)
+    gone = ws.base / "removed-queue"
+    os.rename(spool.dir, gone)
+    shutil.rmtree(gone)
+    name = f"hookd-{GROUP}-{INSTANCE}"
+    h.wait_log(f"queue '{name}' does not exist .*; creating it again")
+    h.wait_log(f"queue '{name}' created again")
+    for sub in ("tmp", "new", "cur", "failed"):
+        assert (spool.dir / sub).is_dir(), sub
+    m = message(store.url, sha, 1)
+    spool.send(m)
+    wait_status(store, m["deployment_id"], "Succeeded")
+    err = h.stderr()
+    assert err.count("does not exist") == 1, err
+    assert "queue unavailable" not in err, err
     assert h.stop() == 0
 
 

@@ -234,6 +234,28 @@ def test_long_hook_keeps_the_message_invisible(fleet, daemon, ws):
     assert h.stop() == 0
 
 
+def test_an_outage_at_start_shorter_than_start_timeout_is_waited_out(
+        fleet, daemon, ws):
+    """Each failed try at start is logged with its reason, then the
+    queue and the store are reached and the daemon is ready."""
+    for what, call, rule in (
+            ("queue", "sqs CreateQueue: ", {"action": "CreateQueue"}),
+            ("store", "s3 PutObject: ", {"method": "PUT",
+                                         "path": "/instances/"})):
+        # three attempts make one failed try
+        fleet.proxy.rules([{"match": rule, "fault": "status",
+                            "status": 503, "times": 3}])
+        h = daemon(ws, fleet.config(start_timeout=30), env=fleet.env())
+        err = h.stderr()
+        tries = [ln for ln in err.splitlines()
+                 if f"{what} unavailable: " in ln]
+        assert len(tries) == 1, err
+        assert call in tries[0] and "; trying again in 1 s (gives up " \
+            in tries[0] and "s from now, start_timeout)" in tries[0], err
+        assert f"{what} available again" in err
+        assert h.stop() == 0
+
+
 def test_sqs_and_s3_outage_is_ridden_out(fleet, daemon, ws):
     sha = fleet.upload(app_bundle(ws, "v1", fmt="tgz"))
     h = daemon(ws, fleet.config(), env=fleet.env())

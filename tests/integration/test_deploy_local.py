@@ -505,6 +505,9 @@ def test_failure_rolls_back_to_the_previous_release(ws, event):
     assert reason.startswith(f"{event}: scripts/hook.sh: "), reason
     assert "3" in reason, reason            # the exit status
     assert f"rolled back to {d1}" in r.stdout
+    # the restart of v1 keeps the columns; the rollback is said after
+    assert re.search(rf"^ApplicationStart +ok +[0-9.]+ m?s  \(rollback to "
+                     rf"{d1}\)$", r.stdout, re.M), r.stdout
     out = r.stdout.splitlines()
     assert "  boom: v2 cannot do " + event in out, r.stdout
 

@@ -78,6 +78,13 @@ def test_one_at_a_time_never_overlaps(ws, daemon):
     assert "OneAtATime, 3 batches" in r.stdout
     d = f.deployment(did)
     assert [i["batch"] for i in d["instances"]] == [0, 1, 2]
+    # status --json and history --json count batches from 1, as the table
+    r = f.deployer("status", "--json", d["deployment_id"])
+    assert [i["batch"] for i in json.loads(r.stdout)["instances"]] == \
+        [1, 2, 3]
+    r = f.deployer("history", "--json", GROUP)
+    assert [i["batch"] for i in json.loads(r.stdout)[0]["instances"]] == \
+        [1, 2, 3]
     runs = intervals(f, did, f.daemons)
     for (s1, e1, n1), (s2, e2, n2) in zip(runs, runs[1:]):
         assert e1 <= s2, f"{n1} ({s1}..{e1}) overlaps {n2} ({s2}..{e2})"
@@ -95,6 +102,7 @@ def test_failed_validate_stops_and_rolls_back_first_batch(ws, daemon):
         "scripts/check_heartbeat.sh": FAILING_VALIDATE})
     r = f.deployer(GROUP, "HEAD")
     assert r.returncode == 1, r.stdout + r.stderr
+    out = r.stdout
     bad = dep_id(r.stdout)
     d = f.deployment(bad)
     assert d["status"] == "Failed"
@@ -124,6 +132,28 @@ def test_failed_validate_stops_and_rolls_back_first_batch(ws, daemon):
     assert f.state(first)["current"]["deployment_id"] == rb
     assert f.current_version(first) == "1.0.0"
     assert f.target()["deployment_id"] == rb
+    # the same words and cells everywhere (operator journey #32): the
+    # summary says pending as the table does, an instance never sent
+    # has no elapsed time, a line while it runs names its event, and a
+    # rollback shows no ref (the one its commit was once deployed by)
+    assert not re.search(r": InProgress \(\d+s\)$", out, re.M), out
+    r = f.deployer("status", bad)
+    assert "0 succeeded, 1 failed, 0 in progress, 2 pending" in r.stdout
+    for n in others:
+        assert re.search(rf"^{n}\s+\d\s+Pending\s+-\s+-$", r.stdout,
+                         re.M), r.stdout
+    r = f.deployer("status", rb)
+    assert re.search(r"^  revision [0-9a-f]{40} \(-\)", r.stdout, re.M), \
+        r.stdout
+    r = f.deployer("history", GROUP)
+    row = [ln for ln in r.stdout.splitlines() if rb in ln][0]
+    assert row.endswith(f" rollback of {bad}"), row
+    assert "HEAD" not in row, row
+    # plain status exits as the deployment ended (deployer(1))
+    for args, want in (((bad,), 1), ((bad, "--json"), 1), ((rb,), 0),
+                       ((good, "--json"), 0)):
+        r = f.deployer("status", *args)
+        assert r.returncode == want, (args, r.stdout, r.stderr)
 
 
 def test_dirty_tree_is_refused(ws, daemon):
@@ -282,6 +312,10 @@ def test_no_wait_hands_the_rollout_to_a_detached_driver(ws, daemon):
     assert r2.returncode == 75 and f"{did} is in progress" in r2.stderr
     assert f"deployer stop {did}" in r2.stderr
     assert f"deployer resume {did}" in r2.stderr
+    # plain status while it runs: 75, try again (0 if it just ended)
+    r = f.deployer("status", did)
+    running = r.stdout.splitlines()[0].endswith(": InProgress")
+    assert r.returncode == (75 if running else 0), r.stdout + r.stderr
     r = f.deployer("status", did, "--watch")
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"watching deployment {did}" in r.stdout

@@ -74,3 +74,30 @@ def test_aws_failed_validate_rolls_back_first_batch(fleet):
         assert f.current_version(n) == "1.0.0"
         if n != first:
             assert f.state(n)["current"]["deployment_id"] == good
+
+
+def test_aws_a_store_bucket_that_does_not_exist_is_named(moto, ws, daemon):
+    """A typo in the bucket (or one not created yet): every command says
+    which store and bucket, exit 78 (configuration), not 66 (a missing
+    deployment or ref); hookd run too, at start."""
+    f = AwsFleet(moto, ws, daemon, n=0)
+    typo = f.bucket + "-typo"
+    yml = (f.repo / "deployer.yml").read_text()
+    (f.repo / "deployer.yml").write_text(yml.replace(f.bucket, typo))
+    f.git("commit", "-qam", "a typo in the bucket")
+    want = f"store 's3://{typo}/deploys': bucket '{typo}' does not exist"
+    for args in ([GROUP, "HEAD"], ["instances", GROUP], ["setup", GROUP],
+                 ["status", GROUP], ["history", GROUP]):
+        r = f.deployer(*args)
+        assert r.returncode == 78, (args, r.stdout, r.stderr)
+        assert want in r.stderr, (args, r.stderr)
+    h = daemon(ws, dict(application="app", deployment_group=GROUP,
+                        store=f"s3://{typo}/deploys",
+                        queue=f"file://{ws.base}/queue",
+                        root=str(ws.base / "hroot"), instance_id="i-1",
+                        region=moto.region),
+               env=moto.env(), start=False)
+    h.start(wait_ready=False)
+    assert h.proc.wait(timeout=60) == 78, h.stderr()
+    last = h.stderr().splitlines()[-1]
+    assert last.endswith(want), h.stderr()

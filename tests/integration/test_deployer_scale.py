@@ -121,7 +121,7 @@ def test_poll_round_is_a_listing_plus_changed_documents(scene):
         st = subprocess.run([binary("deployer"), "status", did, "--json"],
                             cwd=str(sc["repo"]), env=sc["direct"],
                             capture_output=True, text=True, timeout=120)
-        assert st.returncode == 0, st.stderr
+        assert st.returncode == 75, st.stderr    # still in progress
         states = [i["status"] for i in json.loads(st.stdout)["instances"]]
         assert len(states) == N
         assert states.count("InProgress") == N // 3

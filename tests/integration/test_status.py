@@ -31,6 +31,7 @@ def test_status_shows_releases_and_outcomes(ws):
     assert f"live:        {id2} (sequence 2, releases/2-{id2})" in out
     assert f"previous:    {id1} (sequence 1" in out
     assert "in progress: none" in out
+    assert "current:" not in out    # the link is live's release
     lines = out.split("last deployments:\n")[1].splitlines()
     assert lines[0].split()[:3] == [id3, "3", "Failed"]
     assert "ValidateService" in lines[0] and "rolled back to" in lines[0]
@@ -63,6 +64,45 @@ def test_status_from_config_and_in_progress(ws):
     assert "in progress: d-" in r.stdout and "in AfterInstall" in r.stdout
     p.send_signal(signal.SIGTERM)
     p.communicate(timeout=60)
+
+
+def test_status_during_validate_names_the_switched_current(ws):
+    """live: is the last success; from Install on, current already
+    points at the release in progress, and status says so."""
+    id1, _ = ok(deploy(ws, app_bundle(ws, "v1"), app="app",
+                       group="production"))
+    mkfifo(ws)
+    p = spawn_deploy(ws, app_bundle(ws, "v2", block=["ValidateService"]),
+                     app="app", group="production")
+    wait_for(lambda: blocked_in(ws), 30, what="the hook to block")
+    link = os.readlink(ws.root / "app" / "production" / "current")
+    r = status("--root", ws.root)
+    assert r.returncode == 0, r.stderr
+    assert f"live:        {id1} (sequence 1, releases/1-{id1}" in r.stdout
+    assert link.startswith("releases/2-"), link
+    assert f"current:     current -> {link} (the deployment in progress; " \
+        "live once it succeeds)" in r.stdout, r.stdout
+    j = json.loads(status("--root", ws.root, "--json").stdout)
+    assert j["current"]["deployment_id"] == id1
+    assert j["current_link"] == link
+    p.send_signal(signal.SIGTERM)
+    p.communicate(timeout=60)
+
+
+def test_status_after_a_failed_first_install(ws):
+    """Nothing is live, and what ApplicationStart started is not
+    stopped (operations.md, appspec(5)): status says both."""
+    did, _, _ = failed(deploy(ws, app_bundle(ws, "v1",
+                                             fail=["ValidateService"]),
+                              app="app", group="production"))
+    r = status("--root", ws.root)
+    assert r.returncode == 0, r.stderr
+    assert f"live:        none: the first install, {did}, failed in " \
+        "ValidateService; what its ApplicationStart\n" in r.stdout, r.stdout
+    assert "started was not stopped and may still run\n" in r.stdout
+    assert "current:" not in r.stdout
+    j = json.loads(status("--root", ws.root, "--json").stdout)
+    assert j["current"] is None and j["current_link"] is None
 
 
 def test_status_errors(ws):

@@ -174,6 +174,7 @@ config_full_file_sets_every_key(void **state)
 	assert_int_equal(cfg.visibility_timeout, 600);
 	assert_int_equal(cfg.poll_wait, 10);
 	assert_int_equal(cfg.shutdown_grace, 45);
+	assert_int_equal(cfg.start_timeout, 120);
 	assert_int_equal(cfg.hook_max_procs, 512);
 	assert_string_equal(cfg.hook_cgroup, "/sys/fs/cgroup/hookd.slice");
 	assert_true(cfg.strict);
@@ -258,6 +259,7 @@ config_defaults_follow_design(void **state)
 	assert_int_equal(cfg.visibility_timeout, 300);
 	assert_int_equal(cfg.poll_wait, 20);
 	assert_int_equal(cfg.shutdown_grace, CONFIG_GRACE_DEFAULT);
+	assert_int_equal(cfg.start_timeout, CONFIG_START_DEFAULT);
 	assert_int_equal(cfg.hook_max_procs, HOOK_PROCS_MAX);
 	assert_null(cfg.hook_cgroup);
 	assert_false(cfg.strict);

@@ -27,17 +27,41 @@
  * CLBs attached to green, every green target healthy, then detached
  * from blue and blue's targets drained ("draining" is not done), the
  * processes resumed; (6) blue kept for keep_blue, then scaled to 0,
- * waited empty and deleted (never forced).  A failure before the
+ * waited empty and deleted (never forced), with no other deployer
+ * command: a one-time scheduled action on blue (hookd-retire-BLUE) has
+ * Auto Scaling empty it at the deadline even if this machine is gone,
+ * and a detached retirer (setsid, its log beside --no-wait's) waits
+ * for the deadline and for any deployment of the group in progress,
+ * claims blue in the pointer if it is still the standby, and retires
+ * it; the next rollout, status or rollback after the deadline does the
+ * same (the backstop).  keep_blue 0: at once.  A failure before the
  * cut-over deletes green (or keeps it with --keep-failed); during it,
- * blue is put back in traffic first.
+ * blue is put back in traffic first; on every exit that leaves blue
+ * serving, target.json is put back to exactly what it was before
+ * (journalled as target_before before it was replaced), or removed
+ * when there was none.
+ *
+ * `deployer rollback GROUP` while the standby exists (and is not the
+ * release a rollback swapped out) is a swap back whatever the history:
+ * its scheduled action deleted first, then the cut-over the other way.
+ * The pointer's "swapping" (the rollback's id, while its driver lives)
+ * and "retiring" (a group being retired) keep a retirer, a rollback and
+ * a new rollout off each other's groups; "sequence" keeps the group's
+ * counter going when target.json went back.
  */
 #include "compat.h"
 
+#include <sys/types.h>
+#include <sys/wait.h>
+
+#include <fcntl.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
 
@@ -49,6 +73,7 @@
 #include "deployer.h"
 #include "errbuf.h"
 #include "gates.h"
+#include "http.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -74,6 +99,8 @@ struct bgj {
 	bool		 cont;		/* deployer continue */
 	bool		 keep_failed;
 	unsigned	 wait_s;	/* healthy / drained: ready_timeout */
+	bool		 tb_recorded;	/* target_before was read */
+	char		*target_before;	/* target.json before, NULL: none */
 };
 
 /*
@@ -83,14 +110,34 @@ struct bgj {
  * (green cleaned or kept), "rolledback".
  */
 
-/* The group's pointer (groups/APP/GROUP/blue_green.json). */
+/*
+ * The group's pointer (groups/APP/GROUP/blue_green.json), written only
+ * if it still has the ETag read (two deployers, a retirer).
+ */
 struct bgp {
 	char		*serving;
 	char		*serving_deployment;
 	char		*standby;
-	char		*standby_deployment;
+	char		*standby_deployment;	/* NULL: not known */
+	bool		 standby_rolled_back;	/* never swapped back to */
 	time_t		 standby_until;
+	char		*scheduled_action;	/* on standby: empties it */
+	long		 retirer_pid;		/* the retirer of standby */
+	char		*retirer_host;
+	char		*retirer_log;
+	char		*retiring;	/* a group being retired now */
+	char		*swapping;	/* the rollback swapping back now */
+	uint64_t	 sequence;	/* the last one a deployment took */
+	bool		 exists;
+	char		 etag[STORE_ETAG_MAX];
 };
+
+/* The scheduled action that empties a standby group. */
+#define BG_ACTION_PREFIX	"hookd-retire-"
+/* A retirer looks at the pointer every this many polls. */
+#define BG_RETIRER_POLLS	5
+/* A retirer gives up after this many store errors in a row. */
+#define BG_RETIRER_ERRORS	10
 
 static unsigned
 poll_ms(void)
@@ -228,13 +275,15 @@ setstr(char **p, const char *v)
 /* --- store documents ------------------------------------------------ */
 
 static int
-doc_read(struct dctx *c, const char *key, json_t **ret, struct errbuf *eb)
+doc_read(struct dctx *c, const char *key, json_t **ret,
+    char etag[STORE_ETAG_MAX], struct errbuf *eb)
 {
 	json_error_t	 je;
 	char		*data = NULL;
 	size_t		 len;
 
-	if (store_get(c->store, key, BG_DOC_MAX, &data, &len, NULL, eb) == -1)
+	if (store_get(c->store, key, BG_DOC_MAX, &data, &len, etag,
+	    eb) == -1)
 		return -1;
 	*ret = json_loadb(data, len, 0, &je);
 	free(data);
@@ -247,8 +296,10 @@ doc_read(struct dctx *c, const char *key, json_t **ret, struct errbuf *eb)
 	return 0;
 }
 
+/* Write o at key; with if_match, only if it still has that ETag. */
 static int
-doc_write(struct dctx *c, const char *key, json_t *o, struct errbuf *eb)
+doc_write(struct dctx *c, const char *key, json_t *o, const char *if_match,
+    char ret_etag[STORE_ETAG_MAX], struct errbuf *eb)
 {
 	char	*text;
 	int	 r;
@@ -256,7 +307,11 @@ doc_write(struct dctx *c, const char *key, json_t *o, struct errbuf *eb)
 	json_object_set_new(o, "schema", json_string(BG_SCHEMA));
 	if ((text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS)) == NULL)
 		return errbuf_set(eb, EK_BUG, "cannot serialise '%s'", key);
-	r = store_put(c->store, key, text, strlen(text), NULL, eb);
+	if (if_match != NULL)
+		r = store_put_if(c->store, key, text, strlen(text), if_match,
+		    ret_etag, eb);
+	else
+		r = store_put(c->store, key, text, strlen(text), ret_etag, eb);
 	free(text);
 	return r;
 }
@@ -282,6 +337,7 @@ bgj_release(struct bgj *j)
 	free(j->green);
 	free(j->phase);
 	free(j->blue_deployment);
+	free(j->target_before);
 	strs_free(&j->tgs);
 	strs_free(&j->lbs);
 	strs_free(&j->suspended);
@@ -304,8 +360,11 @@ journal_save(struct dctx *c, const struct deployment *d,
 	    "load_balancers", strs_json(&j->lbs), "suspended",
 	    strs_json(&j->suspended), "continue", j->cont, "keep_failed",
 	    j->keep_failed, "updated_at", now);
+	if (j->tb_recorded)
+		json_object_set_new(o, "target_before", j->target_before !=
+		    NULL ? json_string(j->target_before) : json_null());
 	key = journal_key(c, d);
-	r = doc_write(c, key, o, eb);
+	r = doc_write(c, key, o, NULL, NULL, eb);
 	json_decref(o);
 	free(key);
 	return r;
@@ -321,10 +380,12 @@ journal_load(struct dctx *c, const struct deployment *d, struct bgj *j,
 	int	 r;
 
 	memset(j, 0, sizeof(*j));
-	r = doc_read(c, key, &o, eb);
+	r = doc_read(c, key, &o, NULL, eb);
 	free(key);
 	if (r == -1)
 		return -1;
+	j->tb_recorded = json_object_get(o, "target_before") != NULL;
+	j->target_before = jdup(o, "target_before");
 	j->blue = jdup(o, "blue");
 	j->green = jdup(o, "green");
 	j->phase = jdup(o, "phase");
@@ -350,7 +411,26 @@ bgp_release(struct bgp *p)
 	free(p->serving_deployment);
 	free(p->standby);
 	free(p->standby_deployment);
+	free(p->scheduled_action);
+	free(p->retirer_host);
+	free(p->retirer_log);
+	free(p->retiring);
+	free(p->swapping);
 	memset(p, 0, sizeof(*p));
+}
+
+/* Forget how the standby group was to be retired. */
+static void
+bgp_clear_standby(struct bgp *p)
+{
+	setstr(&p->standby, NULL);
+	setstr(&p->standby_deployment, NULL);
+	p->standby_rolled_back = false;
+	setstr(&p->scheduled_action, NULL);
+	setstr(&p->retirer_host, NULL);
+	setstr(&p->retirer_log, NULL);
+	p->retirer_pid = 0;
+	p->standby_until = 0;
 }
 
 /* 1 read, 0 absent, -1 eb. */
@@ -363,10 +443,22 @@ pointer_read(struct dctx *c, const char *group, struct bgp *p,
 	int	 r;
 
 	memset(p, 0, sizeof(*p));
-	r = doc_read(c, key, &o, eb);
+	r = doc_read(c, key, &o, p->etag, eb);
 	free(key);
 	if (r == -1)
 		return eb->kind == EK_NOINPUT ? 0 : -1;
+	p->exists = true;
+	p->scheduled_action = jdup(o, "scheduled_action");
+	p->retirer_pid = (long)json_integer_value(json_object_get(o,
+	    "retirer_pid"));
+	p->retirer_host = jdup(o, "retirer_host");
+	p->retirer_log = jdup(o, "retirer_log");
+	p->retiring = jdup(o, "retiring");
+	p->swapping = jdup(o, "swapping");
+	p->standby_rolled_back = json_is_true(json_object_get(o,
+	    "standby_rolled_back"));
+	p->sequence = (uint64_t)json_integer_value(json_object_get(o,
+	    "sequence"));
 	p->serving = jdup(o, "serving");
 	p->serving_deployment = jdup(o, "serving_deployment");
 	p->standby = jdup(o, "standby");
@@ -378,7 +470,7 @@ pointer_read(struct dctx *c, const char *group, struct bgp *p,
 }
 
 static int
-pointer_write(struct dctx *c, const char *group, const struct bgp *p,
+pointer_write(struct dctx *c, const char *group, struct bgp *p,
     struct errbuf *eb)
 {
 	json_t	*o;
@@ -388,16 +480,59 @@ pointer_write(struct dctx *c, const char *group, const struct bgp *p,
 	if (p->standby != NULL && p->standby_until != 0)
 		ts_format(p->standby_until, until);
 	ts_now(now);
-	o = json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s}", "serving",
-	    p->serving, "serving_deployment", p->serving_deployment,
-	    "standby", p->standby, "standby_deployment",
-	    p->standby_deployment, "standby_until", until[0] != '\0' ? until :
-	    NULL, "updated_at", now);
+	o = json_pack("{s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, s:s?, "
+	    "s:s?, s:s?, s:I, s:s}", "serving", p->serving,
+	    "serving_deployment",
+	    p->serving_deployment, "standby", p->standby,
+	    "standby_deployment", p->standby_deployment, "standby_until",
+	    until[0] != '\0' ? until : NULL, "scheduled_action",
+	    p->scheduled_action, "retirer_host", p->retirer_host,
+	    "retirer_log", p->retirer_log, "retiring", p->retiring,
+	    "swapping", p->swapping, "sequence", (json_int_t)p->sequence,
+	    "updated_at", now);
+	if (p->standby_rolled_back)
+		json_object_set_new(o, "standby_rolled_back", json_true());
+	if (p->retirer_pid > 0)
+		json_object_set_new(o, "retirer_pid",
+		    json_integer(p->retirer_pid));
 	key = pointer_key(c, group);
-	r = doc_write(c, key, o, eb);
+	r = doc_write(c, key, o, p->exists ? p->etag : STORE_IF_NONE_MATCH,
+	    p->etag, eb);
+	if (r == 0)
+		p->exists = true;
 	json_decref(o);
 	free(key);
 	return r;
+}
+
+/*
+ * Change the pointer with edit(p, arg) (1: write it, 0: leave it) and
+ * write it if nobody wrote it meanwhile, else read it and edit again.
+ * *ret (may be NULL) gets the pointer as left.  0, or -1 with eb.
+ */
+static int
+pointer_update(struct dctx *c, const char *group,
+    int (*edit)(struct bgp *, void *), void *arg, struct bgp *ret,
+    struct errbuf *eb)
+{
+	struct bgp	 p;
+	int		 r;
+
+	for (int i = 0; i < 20; i++) {
+		if (pointer_read(c, group, &p, eb) == -1)
+			return -1;
+		r = edit(&p, arg) == 1 ? pointer_write(c, group, &p, eb) : 0;
+		if (r == 0 && ret != NULL)
+			*ret = p;
+		else
+			bgp_release(&p);
+		if (r != STORE_CONFLICT)
+			return r;
+		if (i > 2)
+			nap();
+	}
+	return errbuf_set(eb, EK_TEMP, "the blue/green pointer of group "
+	    "'%s' changed at each of 20 tries", group);
 }
 
 /* --- Auto Scaling steps --------------------------------------------- */
@@ -933,39 +1068,435 @@ retire(struct dctx *c, const char *name, const char *why,
 	return 0;
 }
 
-/* Retire the standby group when its keep_blue is over (or force). */
-static int
-standby_expire(struct dctx *c, const struct deployer_group *g,
-    struct bgp *p, bool force, struct errbuf *eb)
+/* Whether rollback id of the group swaps traffic now (a live driver). */
+static bool
+swap_live(struct dctx *c, const struct deployer_group *g, const char *id)
 {
-	if (p->standby == NULL || (!force && time(NULL) < p->standby_until))
-		return 0;
-	if (retire(c, p->standby, force ? "replaced by a new release" :
-	    "keep_blue is over", eb) == -1)
-		return -1;
-	setstr(&p->standby, NULL);
-	setstr(&p->standby_deployment, NULL);
-	p->standby_until = 0;
-	return pointer_write(c, g->name, p, eb);
+	struct deployment	 d = { 0 };
+	struct errbuf		 e2 = { 0 };
+	char			 what[512];
+	bool			 live;
+
+	if (id == NULL || deployment_load(c, g->name, id, &d, &e2) == -1)
+		return false;
+	live = strcmp(d.status, "InProgress") == 0 &&
+	    driver_describe(c, &d, what, sizeof(what)) == 1;
+	deployment_release(&d);
+	return live;
 }
 
-/* The deployment blue runs (the pointer's, else target.json's). */
+struct claim {
+	struct dctx			*c;
+	const struct deployer_group	*g;
+	const char			*name;	/* NULL: whatever standby */
+	bool				 force;	/* before standby_until */
+	char				*what;	/* the group claimed */
+};
+
+/* pointer_update(): the standby group becomes "retiring". */
+static int
+claim_edit(struct bgp *p, void *arg)
+{
+	struct claim	*cl = arg;
+
+	setstr(&cl->what, NULL);
+	if (p->standby == NULL || (cl->name != NULL && strcmp(p->standby,
+	    cl->name) != 0))
+		return 0;
+	if (!cl->force && time(NULL) < p->standby_until)
+		return 0;
+	/* A swap back to it in progress: not now. */
+	if (p->swapping != NULL && swap_live(cl->c, cl->g, p->swapping))
+		return 0;
+	setstr(&cl->what, p->standby);
+	setstr(&p->retiring, p->standby);
+	bgp_clear_standby(p);
+	return 1;
+}
+
+struct retired {
+	const char	*name;
+	bool		 ok;
+};
+
+/* pointer_update(): the end of a retirement. */
+static int
+retired_edit(struct bgp *p, void *arg)
+{
+	struct retired	*rd = arg;
+
+	if (p->retiring == NULL || strcmp(p->retiring, rd->name) != 0)
+		return 0;
+	setstr(&p->retiring, NULL);
+	if (!rd->ok && p->standby == NULL) {
+		/* Not deleted: the next look retires it again. */
+		setstr(&p->standby, rd->name);
+		p->standby_until = time(NULL);
+	}
+	return 1;
+}
+
+/*
+ * Retire the standby group (name, or whichever it is with NULL) once
+ * its keep_blue is over, or at once with force: claimed in the pointer
+ * first (written only if unchanged since read, so of a retirer, a
+ * rollback and a new rollout exactly one acts on it), then scaled to 0,
+ * waited empty, deleted.  1 retired, 0 nothing to do, -1 (eb).
+ */
+static int
+standby_retire(struct dctx *c, const struct deployer_group *g,
+    const char *name, bool force, struct errbuf *eb)
+{
+	struct claim	 cl = { c, g, name, force, NULL };
+	struct retired	 rd;
+	struct errbuf	 e2 = { 0 };
+	int		 r;
+
+	if (pointer_update(c, g->name, claim_edit, &cl, NULL, eb) == -1) {
+		free(cl.what);
+		return -1;
+	}
+	if (cl.what == NULL)
+		return 0;
+	r = retire(c, cl.what, force ? "replaced by a new release" :
+	    "keep_blue is over", eb);
+	rd.name = cl.what;
+	rd.ok = r == 0;
+	if (pointer_update(c, g->name, retired_edit, &rd, NULL, r == 0 ? eb :
+	    &e2) == -1)
+		r = -1;
+	free(cl.what);
+	return r == -1 ? -1 : 1;
+}
+
+/* The scheduled action that empties group name: a new string. */
+static char *
+action_name(const char *name)
+{
+	return xasprintf("%s%s", BG_ACTION_PREFIX, name);
+}
+
+/*
+ * The retirer of standby group name: wait until standby_until, then,
+ * once no deployment of the group is in progress, retire it if it is
+ * still the standby (standby_retire() claims it in the pointer).
+ * Returns its exit status.
+ */
+static int
+retirer_main(struct dctx *c, const struct deployer_group *g,
+    const char *name, time_t until)
+{
+	struct errbuf	 eb = { 0 };
+	struct bgp	 p;
+	json_t		*t;
+	char		 u[32];
+	int		 errs = 0, r;
+	bool		 said = false, due;
+
+	ts_format(until, u);
+	printf("retirer of group '%s' (standby of %s/%s, pid %ld): retires "
+	    "it at %s unless it serves again\n", name, c->cfg.application,
+	    g->name, (long)getpid(), u);
+	fflush(stdout);
+	for (;;) {
+		for (int i = 0; i < BG_RETIRER_POLLS; i++)
+			(void)poll(NULL, 0, (int)poll_ms());
+		if (pointer_read(c, g->name, &p, &eb) == -1) {
+			if (++errs < BG_RETIRER_ERRORS)
+				continue;
+			printf("retirer: gives up: %s; the next deployer "
+			    "command of group '%s' retires it\n", eb.msg,
+			    g->name);
+			return 1;
+		}
+		errs = 0;
+		if (p.standby == NULL || strcmp(p.standby, name) != 0) {
+			bgp_release(&p);
+			printf("group '%s' is no longer the standby (it serves "
+			    "again, or was retired): nothing to do\n", name);
+			return 0;
+		}
+		due = time(NULL) >= p.standby_until;
+		bgp_release(&p);
+		if (!due)
+			continue;
+		/* A deployment of the group in progress may swap to it. */
+		if (target_read(c, g->name, &t, NULL, &eb) == 1) {
+			r = target_active(c, g->name, t, &eb);
+			if (r == 1 && !said)
+				printf("waiting: deployment %s of group '%s' "
+				    "is in progress\n", json_string_value(
+				    json_object_get(t, "deployment_id")) !=
+				    NULL ? json_string_value(json_object_get(t,
+				    "deployment_id")) : "?", g->name);
+			json_decref(t);
+			fflush(stdout);
+			if (r == 1) {
+				said = true;
+				continue;
+			}
+		}
+		if ((r = standby_retire(c, g, name, false, &eb)) == -1) {
+			printf("retiring group '%s' failed: %s\n", name,
+			    eb.msg);
+			return 1;
+		}
+		if (r == 0) {
+			/* A swap back holds it: look again. */
+			continue;
+		}
+		printf("retirer of group '%s': done\n", name);
+		return 0;
+	}
+}
+
+/*
+ * Fork the retirer of standby group name (setsid, its output in
+ * detached_log("retire-NAME")).  0 with *ret_pid and *ret_log (a new
+ * string), or -1 with eb.
+ */
+static int
+retirer_spawn(struct dctx *c, const struct deployer_group *g,
+    const char *name, time_t until, long *ret_pid, char **ret_log,
+    struct errbuf *eb)
+{
+	char	*tag, *log;
+	pid_t	 pid;
+	long	 v = 0;
+	ssize_t	 n;
+	int	 p[2], fd, st;
+
+	tag = xasprintf("retire-%s", name);
+	log = detached_log(tag);
+	free(tag);
+	if (pipe(p) == -1) {
+		free(log);
+		return errbuf_errno(eb, EK_OS, "pipe");
+	}
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		free(log);
+		(void)close(p[0]);
+		(void)close(p[1]);
+		return errbuf_errno(eb, EK_OS, "fork");
+	}
+	if (pid == 0) {
+		(void)close(p[0]);
+		(void)setsid();
+		if ((pid = fork()) != 0) {
+			v = (long)pid;
+			(void)write_full(p[1], &v, sizeof(v));
+			_exit(pid == -1 ? 71 : 0);
+		}
+		(void)close(p[1]);
+		http_fresh_connections();
+		memset(&T, 0, sizeof(T));
+		if ((fd = open("/dev/null", O_RDONLY)) != -1) {
+			(void)dup2(fd, STDIN_FILENO);
+			(void)close(fd);
+		}
+		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND,
+		    0600)) == -1)
+			_exit(74);
+		(void)dup2(fd, STDOUT_FILENO);
+		(void)dup2(fd, STDERR_FILENO);
+		(void)close(fd);
+		st = retirer_main(c, g, name, until);
+		fflush(NULL);
+		_exit(st);
+	}
+	(void)close(p[1]);
+	(void)waitpid(pid, &st, 0);
+	n = read(p[0], &v, sizeof(v));
+	(void)close(p[0]);
+	if (n != (ssize_t)sizeof(v) || v <= 0) {
+		errbuf_set(eb, EK_OS, "the retirer of group '%s' did not start "
+		    "(log: '%s')", name, log);
+		free(log);
+		return -1;
+	}
+	*ret_pid = v;
+	*ret_log = log;
+	return 0;
+}
+
+struct plan {
+	const char	*name;
+	char		*action;
+	long		 pid;
+	char		*log;
+};
+
+/* pointer_update(): how the standby is retired. */
+static int
+plan_edit(struct bgp *p, void *arg)
+{
+	struct plan	*pl = arg;
+	char		 host[256];
+
+	if (p->standby == NULL || strcmp(p->standby, pl->name) != 0)
+		return 0;
+	setstr(&p->scheduled_action, pl->action);
+	p->retirer_pid = pl->pid;
+	setstr(&p->retirer_log, pl->log);
+	if (gethostname(host, sizeof(host)) == -1)
+		(void)strlcpy(host, "localhost", sizeof(host));
+	host[sizeof(host) - 1] = '\0';
+	setstr(&p->retirer_host, pl->pid > 0 ? host : NULL);
+	return 1;
+}
+
+/*
+ * Standby group name is kept until 'until', then retired without
+ * another deployer command: a scheduled action makes Auto Scaling empty
+ * it then (even when this machine is gone), and a retirer process
+ * deletes it.  Either may fail (a warning): the next deployer command
+ * of the group after 'until' retires it all the same.
+ */
+static void
+standby_plan(struct dctx *c, const struct deployer_group *g,
+    const char *name, time_t until)
+{
+	struct plan	 pl = { name, NULL, 0, NULL };
+	struct errbuf	 e2 = { 0 };
+	char		 start[32];
+
+	ts_format(until, start);
+	pl.action = action_name(name);
+	if (asg_put_scheduled_zero(c->aws, name, pl.action, start,
+	    &e2) == -1) {
+		printf("warning: no scheduled action on group '%s': %s\n",
+		    name, e2.msg);
+		setstr(&pl.action, NULL);
+	} else
+		printf("group '%s': scheduled action '%s' scales it to 0 at "
+		    "%s\n", name, pl.action, start);
+	if (retirer_spawn(c, g, name, until, &pl.pid, &pl.log, &e2) == -1)
+		printf("warning: %s\n", e2.msg);
+	else
+		printf("group '%s': a retirer (pid %ld, log '%s') deletes it "
+		    "once empty\n", name, pl.pid, pl.log);
+	if (pointer_update(c, g->name, plan_edit, &pl, NULL, &e2) == -1)
+		printf("warning: %s\n", e2.msg);
+	fflush(stdout);
+	free(pl.action);
+	free(pl.log);
+}
+
+/*
+ * The deployment every instance of Auto Scaling group name runs, by
+ * their registry entries: a new string, or NULL (none ran one, they
+ * differ, or they cannot be read).
+ */
+static char *
+group_deployment(struct dctx *c, const struct deployer_group *g,
+    const char *name)
+{
+	struct errbuf	 e2 = { 0 };
+	struct asg_strs	 ids;
+	struct reginst	*ri = NULL;
+	const char	*cur;
+	char		*id = NULL;
+	size_t		 n = 0, k;
+	bool		 same = true;
+
+	if (group_ids(c, name, &ids, &e2) == -1 || ids.n == 0 ||
+	    instances_find(c, g->name, true, &ri, &n, &e2) == -1) {
+		strs_free(&ids);
+		return NULL;
+	}
+	for (size_t i = 0; i < ids.n && same; i++) {
+		for (k = 0; k < n; k++)
+			if (strcmp(ri[k].name, ids.v[i]) == 0)
+				break;
+		cur = k < n ? ri[k].current_id : NULL;
+		if (cur == NULL || (id != NULL && strcmp(id, cur) != 0))
+			same = false;
+		else if (id == NULL)
+			id = xstrdup(cur);
+	}
+	if (!same)
+		setstr(&id, NULL);
+	reginsts_free(ri, n);
+	strs_free(&ids);
+	return id;
+}
+
+/*
+ * The deployment blue runs: the pointer's, else what blue's instances
+ * say they run (registry entries), else NULL (not known).
+ */
 static char *
 blue_deployment(struct dctx *c, const struct deployer_group *g,
-    const struct bgp *p)
+    const struct bgp *p, const char *blue)
+{
+	if (p->serving_deployment != NULL)
+		return xstrdup(p->serving_deployment);
+	return group_deployment(c, g, blue);
+}
+
+/* target.json's text now: 1 (*ret new), 0 absent, -1 (eb). */
+static int
+target_text(struct dctx *c, const char *group, char **ret,
+    struct errbuf *eb)
+{
+	char	*key, *data = NULL;
+	size_t	 len;
+	int	 r;
+
+	*ret = NULL;
+	if ((key = store_key_target(c->cfg.application, group, eb)) == NULL)
+		return -1;
+	r = store_get(c->store, key, STORE_OBJECT_MAX, &data, &len, NULL,
+	    eb);
+	free(key);
+	if (r == -1)
+		return eb->kind == EK_NOINPUT ? 0 : -1;
+	*ret = xstrndup(data, len);
+	free(data);
+	return 1;
+}
+
+/*
+ * Blue serves again after d: target.json, if it still names d, goes
+ * back to exactly what it was before d (j->target_before), or is
+ * removed when there was none, so a new instance of blue boots with
+ * what blue runs (or its image has), never d's revision.
+ */
+static void
+target_put_back(struct dctx *c, const struct deployment *d,
+    const struct bgj *j)
 {
 	struct errbuf	 e2 = { 0 };
 	json_t		*t = NULL;
-	char		 etag[STORE_ETAG_MAX];
-	char		*id = NULL;
+	const char	*tid;
+	char		 etag[STORE_ETAG_MAX], *key = NULL;
+	int		 r;
 
-	if (p->serving_deployment != NULL)
-		return xstrdup(p->serving_deployment);
-	if (target_read(c, g->name, &t, etag, &e2) == 1) {
-		id = jdup(t, "deployment_id");
+	if (!j->tb_recorded || target_read(c, d->group, &t, etag, &e2) != 1)
+		goto out;
+	tid = json_string_value(json_object_get(t, "deployment_id"));
+	if (tid == NULL || strcmp(tid, d->id) != 0)
+		goto out;
+	if ((key = store_key_target(c->cfg.application, d->group,
+	    &e2)) == NULL)
+		goto out;
+	if (j->target_before != NULL) {
+		r = store_put_if(c->store, key, j->target_before,
+		    strlen(j->target_before), etag, NULL, &e2);
+		if (r == 0)
+			printf("target.json is again what it was before %s: "
+			    "new instances install what blue serves\n", d->id);
+	} else if (store_delete(c->store, key, &e2) == 0)
+		printf("target.json removed (there was none before %s): new "
+		    "instances boot with what their image has\n", d->id);
+ out:
+	if (e2.kind != EK_NONE)
+		printf("warning: target.json not put back: %s\n", e2.msg);
+	fflush(stdout);
+	free(key);
+	if (t != NULL)
 		json_decref(t);
-	}
-	return id;
 }
 
 /* After a failure before the cut-over: green goes unless kept. */
@@ -1000,6 +1531,36 @@ finish(struct dctx *c, struct deployment *d, const char *status,
 	return deployment_save(c, d, eb);
 }
 
+/* What a cut-over or a swap back leaves in the pointer. */
+struct swap {
+	const char	*serving;
+	const char	*serving_deployment;
+	const char	*standby;
+	const char	*standby_deployment;
+	time_t		 until;
+	bool		 rolled_back;	/* standby: the release rolled back */
+	const char	*swapping;	/* the rollback that ends, or NULL */
+};
+
+/* pointer_update(): serving and standby after a swap. */
+static int
+swap_edit(struct bgp *p, void *arg)
+{
+	struct swap	*sw = arg;
+
+	bgp_clear_standby(p);
+	setstr(&p->serving, sw->serving);
+	setstr(&p->serving_deployment, sw->serving_deployment);
+	setstr(&p->standby, sw->standby);
+	setstr(&p->standby_deployment, sw->standby_deployment);
+	p->standby_rolled_back = sw->rolled_back;
+	p->standby_until = sw->until;
+	if (sw->swapping != NULL && p->swapping != NULL &&
+	    strcmp(p->swapping, sw->swapping) == 0)
+		setstr(&p->swapping, NULL);
+	return 1;
+}
+
 /*
  * The rollout from its journal's phase on (a new one starts at
  * "launching").  0 succeeded, 1 failed (eb EK_FAILED), -1 (eb).
@@ -1010,7 +1571,7 @@ bg_drive(struct dctx *c, const struct deployer_group *g,
     struct errbuf *eb)
 {
 	struct asg_group	 blue;
-	struct bgp		 p;
+	struct swap		 sw = { 0 };
 	struct gate_result	 gr;
 	char			 msg[ERRBUF_MSG_MAX];
 	bool			 gated = false;
@@ -1044,34 +1605,28 @@ bg_drive(struct dctx *c, const struct deployer_group *g,
 		if (cutover(c, d, j, eb) == -1)
 			goto failed;
 	}
-	if (pointer_read(c, g->name, &p, eb) == -1)
-		return -1;
-	setstr(&p.standby, j->blue);
-	setstr(&p.standby_deployment, j->blue_deployment);
-	p.standby_until = time(NULL) + (time_t)g->bg.keep_blue;
-	setstr(&p.serving, j->green);
-	setstr(&p.serving_deployment, d->id);
+	sw.serving = j->green;
+	sw.serving_deployment = d->id;
+	sw.standby = j->blue;
+	sw.standby_deployment = j->blue_deployment;
+	sw.until = time(NULL) + (time_t)g->bg.keep_blue;
 	setstr(&j->phase, "serving");
-	if (pointer_write(c, g->name, &p, eb) == -1 ||
+	if (pointer_update(c, g->name, swap_edit, &sw, NULL, eb) == -1 ||
 	    journal_save(c, d, j, eb) == -1 ||
-	    finish(c, d, "Succeeded", eb) == -1) {
-		bgp_release(&p);
+	    finish(c, d, "Succeeded", eb) == -1)
 		return -1;
-	}
-	if (g->bg.keep_blue == 0)
-		r = standby_expire(c, g, &p, true, eb);
-	else {
+	if (g->bg.keep_blue == 0) {
+		if (standby_retire(c, g, j->blue, true, eb) == -1)
+			printf("warning: %s\n", eb->msg);
+	} else {
 		char	 until[32];
 
-		ts_format(p.standby_until, until);
+		ts_format(sw.until, until);
 		printf("blue group '%s' kept without traffic until %s "
 		    "(keep_blue): 'deployer rollback %s' swaps back\n",
 		    j->blue, until, g->name);
-		r = 0;
+		standby_plan(c, g, j->blue, sw.until);
 	}
-	bgp_release(&p);
-	if (r == -1)
-		printf("warning: %s\n", eb->msg);
 	printf("deployment %s succeeded: green '%s' serves\n", d->id,
 	    j->green);
 	fflush(stdout);
@@ -1094,9 +1649,23 @@ bg_drive(struct dctx *c, const struct deployer_group *g,
 	if (strcmp(j->phase, "serving") != 0)
 		green_fail(c, d, j);
 	(void)finish(c, d, T.asked != 0 || gated ? "Stopped" : "Failed", eb);
+	/* Blue serves: new instances of it must not get d's revision. */
+	target_put_back(c, d, j);
 	errbuf_set(eb, EK_FAILED, "deployment %s %s%s%s; blue '%s' still "
 	    "serves", d->id, T.asked != 0 || gated ? "was stopped" : "failed",
 	    gated ? " " : ": ", msg, j->blue);
+	return 1;
+}
+
+/* pointer_update(): the group's last sequence. */
+static int
+seq_edit(struct bgp *p, void *arg)
+{
+	const uint64_t	*seq = arg;
+
+	if (p->sequence >= *seq)
+		return 0;
+	p->sequence = *seq;
 	return 1;
 }
 
@@ -1111,10 +1680,12 @@ bluegreen_deploy(struct dctx *c, const struct deployer_group *g,
     struct deploy_opts *o, struct errbuf *eb)
 {
 	struct deploy_opts	 bo = *o;
-	struct deployment	 d = { 0 };
+	struct deployment	 d = { 0 }, pre = { 0 };
 	struct asg_group	 blue;
 	struct bgp		 p;
 	struct bgj		 j = { 0 };
+	struct errbuf		 e2 = { 0 };
+	char			 id[DEPLOYMENT_ID_LEN + 1], *key;
 	int			 ret = -1;
 
 	if (aws_ready(c, eb) == -1)
@@ -1130,9 +1701,15 @@ bluegreen_deploy(struct dctx *c, const struct deployer_group *g,
 		    "blue_green needs blue_green.auto_scaling_group (the "
 		    "group's Auto Scaling group)", g->name);
 	}
+	if (p.swapping != NULL && swap_live(c, g, p.swapping)) {
+		errbuf_set(eb, EK_TEMP, "rollback %s of group '%s' is swapping "
+		    "traffic back; watch it with 'deployer status %s --watch'",
+		    p.swapping, g->name, p.swapping);
+		goto out;
+	}
 	j.blue = xstrdup(p.serving != NULL ? p.serving :
 	    g->bg.auto_scaling_group);
-	j.blue_deployment = blue_deployment(c, g, &p);
+	j.blue_deployment = blue_deployment(c, g, &p, j.blue);
 	j.keep_failed = o->keep_failed;
 	if (asg_describe_group(c->aws, j.blue, &blue, eb) != 0) {
 		errbuf_prefix(eb, "the blue group of '%s': ", g->name);
@@ -1141,11 +1718,39 @@ bluegreen_deploy(struct dctx *c, const struct deployer_group *g,
 	strs_copy(&j.tgs, &blue.target_groups);
 	strs_copy(&j.lbs, &blue.load_balancers);
 	asg_group_release(&blue);
+	/*
+	 * What target.json was, journalled before it is replaced: put back
+	 * on every exit that leaves blue serving.
+	 */
+	if (target_text(c, g->name, &j.target_before, eb) == -1)
+		goto out;
+	j.tb_recorded = true;
+	if (deployment_id_new(id, eb) == -1)
+		goto out;
+	memcpy(pre.id, id, sizeof(pre.id));
+	pre.group = (char *)(uintptr_t)g->name;
+	j.green = green_name(g, j.blue, id);
+	j.phase = xstrdup("launching");
+	if (journal_save(c, &pre, &j, eb) == -1)
+		goto out;
 	/* No instance is sent anything: an empty plan is the point. */
 	bo.allow_empty = true;
+	bo.id = id;
+	bo.min_sequence = p.sequence + 1;
 	if (deployment_create(c, g, rev, rollback_of, NULL, &bo, &d,
-	    eb) == -1)
+	    eb) == -1) {
+		key = journal_key(c, &pre);
+		(void)store_delete(c->store, key, &e2);
+		free(key);
 		goto out;
+	}
+	if (pointer_update(c, g->name, seq_edit, &d.sequence, NULL,
+	    eb) == -1) {
+		(void)finish(c, &d, "Failed", &e2);
+		target_put_back(c, &d, &j);
+		lease_drop();
+		goto out;
+	}
 	free(d.config_name);
 	d.config_name = xstrdup("BlueGreen");
 	/* One batch: green's instances, "sent" when green is created. */
@@ -1155,8 +1760,6 @@ bluegreen_deploy(struct dctx *c, const struct deployer_group *g,
 	d.nbatches = 1;
 	d.deadline = time(NULL) + (time_t)g->bg.ready_timeout +
 	    (time_t)g->timeout + DEPLOYER_DEADLINE_SLACK;
-	j.green = green_name(g, j.blue, d.id);
-	j.phase = xstrdup("launching");
 	if (journal_save(c, &d, &j, eb) == -1 ||
 	    deployment_save(c, &d, eb) == -1)
 		goto out;
@@ -1221,8 +1824,8 @@ bluegreen_run(struct dctx *c, const struct deployer_group *g,
 			 * first, now that this deployment holds the group.
 			 */
 			ret = p.standby != NULL && strcmp(p.standby,
-			    j.green) != 0 ? standby_expire(c, g, &p, true,
-			    eb) : 0;
+			    j.green) != 0 ? standby_retire(c, g, p.standby,
+			    true, eb) : 0;
 			bgp_release(&p);
 			if (ret == -1) {
 				setstr(&d->reason, eb->msg);
@@ -1271,11 +1874,99 @@ bluegreen_continue(struct dctx *c, const struct deployment *d,
 	return r;
 }
 
+struct swapclaim {
+	struct dctx			*c;
+	const struct deployer_group	*g;
+	const char			*standby;
+	const char			*serving;
+	const char			*id;
+	bool				 ok;
+};
+
+/* pointer_update(): rollback id swaps back to the standby. */
+static int
+swapclaim_edit(struct bgp *p, void *arg)
+{
+	struct swapclaim	*sc = arg;
+
+	sc->ok = false;
+	if (p->standby == NULL || strcmp(p->standby, sc->standby) != 0 ||
+	    p->serving == NULL || strcmp(p->serving, sc->serving) != 0)
+		return 0;
+	if (p->swapping != NULL && strcmp(p->swapping, sc->id) == 0) {
+		sc->ok = true;
+		return 0;
+	}
+	if (p->swapping != NULL && swap_live(sc->c, sc->g, p->swapping))
+		return 0;
+	setstr(&p->swapping, sc->id);
+	sc->ok = true;
+	return 1;
+}
+
+/* pointer_update(): rollback arg swaps no more. */
+static int
+unswap_edit(struct bgp *p, void *arg)
+{
+	if (p->swapping == NULL || strcmp(p->swapping, arg) != 0)
+		return 0;
+	setstr(&p->swapping, NULL);
+	return 1;
+}
+
 /*
- * `deployer rollback GROUP` while the standby group exists: swap traffic
- * back (attach to the standby, healthy, detach the serving one,
- * drained), recorded as a rollback deployment of the standby's revision
- * with no instance sent.  1 when there is no standby (the caller rolls
+ * The record of a swap back whose revision is not known (the standby's
+ * instances ran no deployment of the group: their image's): made here,
+ * as deployment_create() would, without touching target.json.
+ */
+static int
+rollback_record(struct dctx *c, const struct deployer_group *g,
+    const char *id, const char *rollback_of, uint64_t min_seq,
+    const char *standby, struct deployment *rb, struct errbuf *eb)
+{
+	struct errbuf	 e2 = { 0 };
+	json_t		*t = NULL;
+	char		 now[32];
+	uint64_t	 seq = min_seq;
+
+	if (target_read(c, g->name, &t, NULL, &e2) == 1) {
+		if ((uint64_t)json_integer_value(json_object_get(t,
+		    "sequence")) + 1 > seq)
+			seq = (uint64_t)json_integer_value(json_object_get(t,
+			    "sequence")) + 1;
+		json_decref(t);
+	}
+	memset(rb, 0, sizeof(*rb));
+	memcpy(rb->id, id, sizeof(rb->id));
+	rb->application = xstrdup(c->cfg.application);
+	rb->group = xstrdup(g->name);
+	rb->sequence = seq;
+	rb->status = xstrdup("InProgress");
+	rb->rollback_of = rollback_of != NULL ? xstrdup(rollback_of) : NULL;
+	ts_now(now);
+	rb->created_at = xstrdup(now);
+	rb->created_by = who_am_i();
+	rb->timeout = g->timeout;
+	rb->deadline = time(NULL) + (time_t)g->bg.ready_timeout +
+	    DEPLOYER_DEADLINE_SLACK;
+	rb->description = xasprintf("swap back to '%s', whose revision is "
+	    "not known (its instances ran no deployment of group '%s')",
+	    standby, g->name);
+	if (deployment_save(c, rb, eb) == -1)
+		return -1;
+	return lease_take(c, rb, eb);
+}
+
+/*
+ * `deployer rollback GROUP` while the standby group exists (kept after
+ * the last cut-over, not one a rollback swapped out): swap traffic back
+ * (its scheduled retirement deleted, attached, healthy, the serving one
+ * detached and drained), recorded as a rollback deployment of the
+ * revision the standby serves (the pointer's, else its instances'
+ * registry entries; when neither knows, the record says so and names
+ * none) with no instance sent.  target.json names that revision again
+ * (or, unknown, is put back to what it was before the rolled-back
+ * rollout).  1 when there is no standby to swap to (the caller rolls
  * back by deployment), 0 swapped, -1 (eb).
  */
 int
@@ -1283,24 +1974,28 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
     struct deploy_opts *o, struct errbuf *eb)
 {
 	struct deploy_opts	 bo = *o;
-	struct deployment	 prev = { 0 }, rb = { 0 };
+	struct deployment	 prev = { 0 }, rb = { 0 }, sd = { 0 };
 	struct revision		 rev = { 0 };
 	struct asg_group	 grp;
-	struct bgp		 p;
-	struct bgj		 j = { 0 };
+	struct bgp		 p, now;
+	struct bgj		 j = { 0 }, back = { 0 };
+	struct swapclaim	 sc;
+	struct swap		 sw = { 0 };
+	struct errbuf		 e2 = { 0 };
+	char			 id[DEPLOYMENT_ID_LEN + 1], *bid = NULL;
+	char			*act = NULL;
 	time_t			 t0 = time(NULL);
+	size_t			 ins;
+	bool			 known = false, claimed = false, ok;
 	int			 r, ret = -1;
 
 	if (aws_ready(c, eb) == -1)
 		return -1;
-	if (pointer_read(c, g->name, &p, eb) == -1)
+	/* keep_blue is over: the standby is retired first. */
+	if (standby_retire(c, g, NULL, false, eb) == -1 ||
+	    pointer_read(c, g->name, &p, eb) == -1)
 		return -1;
-	if (standby_expire(c, g, &p, false, eb) == -1) {
-		bgp_release(&p);
-		return -1;
-	}
-	if (p.standby == NULL || p.serving == NULL ||
-	    p.standby_deployment == NULL) {
+	if (p.standby == NULL || p.serving == NULL || p.standby_rolled_back) {
 		bgp_release(&p);
 		return 1;
 	}
@@ -1311,22 +2006,66 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
 	}
 	if (r == -1)
 		goto out;
+	ins = asg_group_count(&grp, "InService");
 	asg_group_release(&grp);
+	if (ins == 0) {
+		printf("standby group '%s' has no instance InService: rolling "
+		    "back by a deployment\n", p.standby);
+		bgp_release(&p);
+		return 1;
+	}
 	if (asg_describe_group(c->aws, p.serving, &grp, eb) != 0)
 		goto out;
 	strs_copy(&j.tgs, &grp.target_groups);
 	strs_copy(&j.lbs, &grp.load_balancers);
 	asg_group_release(&grp);
-	if (deployment_load(c, g->name, p.standby_deployment, &prev,
-	    eb) == -1)
+	/* The revision the standby serves, when anyone knows it. */
+	bid = p.standby_deployment != NULL ? xstrdup(p.standby_deployment) :
+	    group_deployment(c, g, p.standby);
+	known = bid != NULL && deployment_load(c, g->name, bid, &prev,
+	    &e2) == 0 && prev.location != NULL && strlen(prev.sha256) == 64;
+	/* What target.json was before the rollout rolled back. */
+	if (p.serving_deployment != NULL) {
+		memcpy(sd.id, p.serving_deployment, strnlen(
+		    p.serving_deployment, DEPLOYMENT_ID_LEN));
+		sd.group = (char *)(uintptr_t)g->name;
+		if (journal_load(c, &sd, &back, &e2) == -1)
+			memset(&back, 0, sizeof(back));
+	}
+	if (deployment_id_new(id, eb) == -1)
 		goto out;
-	memcpy(rev.commit, prev.commit, sizeof(rev.commit));
-	memcpy(rev.sha256, prev.sha256, sizeof(rev.sha256));
-	rev.ref = prev.ref != NULL ? xstrdup(prev.ref) : NULL;
-	rev.location = xstrdup(prev.location);
+	/* The group is ours to swap: no retirer, no other rollback. */
+	sc.c = c;
+	sc.g = g;
+	sc.standby = p.standby;
+	sc.serving = p.serving;
+	sc.id = id;
+	if (pointer_update(c, g->name, swapclaim_edit, &sc, NULL, eb) == -1)
+		goto out;
+	if (!sc.ok) {
+		errbuf_set(eb, EK_TEMP, "group '%s': its standby group '%s' "
+		    "is being retired or swapped to by another deployer; try "
+		    "again", g->name, p.standby);
+		goto out;
+	}
+	claimed = true;
+	if (target_text(c, g->name, &j.target_before, eb) == -1)
+		goto out;
+	j.tb_recorded = true;
 	bo.allow_empty = true;
-	if (deployment_create(c, g, &rev, p.serving_deployment, NULL, &bo,
-	    &rb, eb) == -1)
+	bo.id = id;
+	bo.min_sequence = p.sequence + 1;
+	if (known) {
+		memcpy(rev.commit, prev.commit, sizeof(rev.commit));
+		memcpy(rev.sha256, prev.sha256, sizeof(rev.sha256));
+		rev.ref = prev.ref != NULL ? xstrdup(prev.ref) : NULL;
+		rev.location = xstrdup(prev.location);
+		r = deployment_create(c, g, &rev, p.serving_deployment, NULL,
+		    &bo, &rb, eb);
+	} else
+		r = rollback_record(c, g, id, p.serving_deployment,
+		    bo.min_sequence, p.standby, &rb, eb);
+	if (r == -1)
 		goto out;
 	memcpy(o->out_id, rb.id, sizeof(o->out_id));
 	o->out_sequence = rb.sequence;
@@ -1339,49 +2078,144 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
 	/* The swap is a cut-over from serving ("blue") to standby. */
 	j.blue = xstrdup(p.serving);
 	j.green = xstrdup(p.standby);
-	j.blue_deployment = xstrdup(p.serving_deployment);
+	j.blue_deployment = p.serving_deployment != NULL ?
+	    xstrdup(p.serving_deployment) : NULL;
 	j.phase = xstrdup("ready");
 	j.cont = true;
 	j.wait_s = g->bg.ready_timeout;
-	if (journal_save(c, &rb, &j, eb) == -1)
-		goto out;
-	printf("rollback %s: swapping traffic back from '%s' to '%s' "
-	    "(revision of %s, nothing deployed)\n", rb.id, p.serving,
-	    p.standby, p.standby_deployment);
-	fflush(stdout);
-	if (cutover(c, &rb, &j, eb) == -1) {
-		(void)finish(c, &rb, "Failed", eb);
-		goto out;
+	if (journal_save(c, &rb, &j, eb) == -1 ||
+	    pointer_update(c, g->name, seq_edit, &rb.sequence, NULL,
+	    eb) == -1 || pointer_read(c, g->name, &now, eb) == -1)
+		goto failed;
+	/* Still ours now that a live driver holds rb (see claim_edit()). */
+	ok = now.swapping != NULL && strcmp(now.swapping, id) == 0 &&
+	    now.standby != NULL && strcmp(now.standby, p.standby) == 0;
+	bgp_release(&now);
+	if (!ok) {
+		errbuf_set(eb, EK_TEMP, "group '%s': its standby group '%s' "
+		    "was claimed by a retirer meanwhile", g->name, p.standby);
+		goto failed;
 	}
+	/* Auto Scaling must not empty it once it serves again. */
+	act = action_name(p.standby);
+	if ((r = asg_delete_scheduled_action(c->aws, p.standby, act,
+	    eb)) == -1) {
+		errbuf_prefix(eb, "not swapping back to a group Auto Scaling "
+		    "would empty: ");
+		goto failed;
+	}
+	if (r == 0)
+		printf("group '%s': scheduled action '%s' deleted\n",
+		    p.standby, act);
+	if (known)
+		printf("rollback %s: swapping traffic back from '%s' to '%s' "
+		    "(revision of %s, nothing deployed)\n", rb.id, p.serving,
+		    p.standby, bid);
+	else
+		printf("rollback %s: swapping traffic back from '%s' to '%s' "
+		    "(the revision it serves is not known: its instances ran "
+		    "no deployment of group '%s'; nothing deployed)\n", rb.id,
+		    p.serving, p.standby, g->name);
+	fflush(stdout);
+	if (cutover(c, &rb, &j, eb) == -1)
+		goto failed;
 	setstr(&j.phase, "rolledback");
 	(void)journal_save(c, &rb, &j, eb);
 	/* The swapped-out group stays until keep_blue, not to swap to. */
-	free(p.serving_deployment);
-	p.serving_deployment = xstrdup(rb.id);
-	free(p.standby_deployment);
-	p.standby_deployment = NULL;
-	free(p.standby);
-	p.standby = p.serving;
-	p.serving = xstrdup(j.green);
-	p.standby_until = time(NULL) + (time_t)g->bg.keep_blue;
-	if (pointer_write(c, g->name, &p, eb) == -1 ||
-	    finish(c, &rb, "Succeeded", eb) == -1)
+	sw.serving = p.standby;
+	sw.serving_deployment = rb.id;
+	sw.standby = p.serving;
+	sw.standby_deployment = p.serving_deployment;
+	sw.rolled_back = true;
+	sw.until = time(NULL) + (time_t)g->bg.keep_blue;
+	sw.swapping = id;
+	if (pointer_update(c, g->name, swap_edit, &sw, NULL, eb) == -1)
+		goto failed;
+	claimed = false;
+	/*
+	 * target.json: the standby's revision (rb's message), or, not
+	 * known, exactly what it was before the rollout rolled back.
+	 */
+	if (!known && p.serving_deployment != NULL)
+		target_put_back(c, &sd, &back);
+	if (finish(c, &rb, "Succeeded", eb) == -1)
 		goto out;
+	if (g->bg.keep_blue == 0) {
+		if (standby_retire(c, g, p.serving, true, &e2) == -1)
+			printf("warning: %s\n", e2.msg);
+	} else
+		standby_plan(c, g, p.serving, sw.until);
 	printf("rollback %s succeeded in %lld s: '%s' serves again\n", rb.id,
-	    (long long)(time(NULL) - t0), p.serving);
+	    (long long)(time(NULL) - t0), p.standby);
 	fflush(stdout);
 	ret = 0;
+	goto out;
+ failed:
+	(void)finish(c, &rb, "Failed", &e2);
+	target_put_back(c, &rb, &j);
  out:
+	if (claimed && pointer_update(c, g->name, unswap_edit, id, NULL,
+	    &e2) == -1)
+		printf("warning: %s\n", e2.msg);
 	lease_drop();
 	if (rb.status != NULL)
 		(void)strlcpy(o->out_status, rb.status,
 		    sizeof(o->out_status));
+	free(bid);
+	free(act);
 	bgp_release(&p);
 	bgj_release(&j);
+	bgj_release(&back);
 	revision_release(&rev);
 	deployment_release(&prev);
 	deployment_release(&rb);
 	return ret;
+}
+
+/* How standby group p->standby is to be retired, for status. */
+static void
+status_plan(struct dctx *c, const struct deployer_group *g,
+    const struct bgp *p)
+{
+	struct errbuf	 e2 = { 0 };
+	char		 until[32], host[256], *start = NULL;
+	const char	*state = "?";
+	int		 r;
+
+	ts_format(p->standby_until, until);
+	printf("  retired at %s (keep_blue %u s): ", until, g->bg.keep_blue);
+	if (p->scheduled_action == NULL)
+		printf("no scheduled action; ");
+	else if ((r = asg_scheduled_start(c->aws, p->standby,
+	    p->scheduled_action, &start, &e2)) == 0)
+		printf("Auto Scaling's scheduled action '%s' scales it to 0 at "
+		    "%s; ", p->scheduled_action, start);
+	else
+		printf("scheduled action '%s' %s; ", p->scheduled_action,
+		    r == ASG_NOT_FOUND ? "gone (it ran)" : e2.msg);
+	free(start);
+	if (p->retirer_pid > 0) {
+		if (gethostname(host, sizeof(host)) == -1)
+			host[0] = '\0';
+		host[sizeof(host) - 1] = '\0';
+		if (p->retirer_host != NULL && strcmp(host,
+		    p->retirer_host) == 0)
+			state = kill((pid_t)p->retirer_pid, 0) == 0 ?
+			    "running" : "gone";
+		printf("the retirer (pid %ld on %s, %s; log '%s') deletes it "
+		    "once empty", p->retirer_pid, p->retirer_host != NULL ?
+		    p->retirer_host : "?", state, p->retirer_log != NULL ?
+		    p->retirer_log : "?");
+	} else
+		printf("no retirer");
+	printf("; else the next deployer command of group '%s' after then "
+	    "does\n", g->name);
+	if (p->standby_rolled_back)
+		printf("  it runs the release rolled back: 'deployer rollback "
+		    "%s' does not swap to it\n", g->name);
+	else
+		printf("  'deployer rollback %s' swaps traffic back to it "
+		    "until then\n", g->name);
 }
 
 /* `deployer status GROUP` for a blue_green group: both groups. */
@@ -1395,12 +2229,13 @@ bluegreen_status(struct dctx *c, const struct deployer_group *g,
 	char			 until[32];
 	int			 r;
 
-	if (aws_ready(c, eb) == -1 || (r = pointer_read(c, g->name, &p,
-	    eb)) == -1)
+	if (aws_ready(c, eb) == -1)
 		return -1;
-	/* Nobody else comes back when keep_blue is over: retire it here. */
-	if (standby_expire(c, g, &p, false, eb) == -1)
+	/* When keep_blue is over and nobody retired it yet: here. */
+	if (standby_retire(c, g, NULL, false, eb) == -1)
 		printf("warning: %s\n", eb->msg);
+	if ((r = pointer_read(c, g->name, &p, eb)) == -1)
+		return -1;
 	names[0] = p.serving != NULL ? p.serving : g->bg.auto_scaling_group;
 	roles[0] = "serving";
 	names[1] = p.standby;
@@ -1427,7 +2262,12 @@ bluegreen_status(struct dctx *c, const struct deployer_group *g,
 			printf("  %s %s\n", grp.instances[i].instance_id,
 			    grp.instances[i].lifecycle_state);
 		asg_group_release(&grp);
+		if (k == 1)
+			status_plan(c, g, &p);
 	}
+	if (r != -1 && p.retiring != NULL)
+		printf("group '%s': being retired (scaled to 0, deleted once "
+		    "empty)\n", p.retiring);
 	bgp_release(&p);
 	return r == -1 ? -1 : 0;
 }
@@ -1506,18 +2346,22 @@ bluegreen_json(struct dctx *c, const struct deployer_group *g,
 	json_t		*o, *doc;
 	char		*key;
 
+	static const char *const keys[] = { "serving", "serving_deployment",
+		"standby", "standby_deployment", "standby_until",
+		"standby_rolled_back", "scheduled_action", "retirer_pid",
+		"retirer_host", "retirer_log", "retiring", "swapping" };
+
 	key = pointer_key(c, g->name);
-	if (doc_read(c, key, &doc, &e2) == -1)
+	if (doc_read(c, key, &doc, NULL, &e2) == -1)
 		doc = json_object();
 	free(key);
-	o = json_pack("{s:O?, s:O?, s:O?, s:O?}", "serving",
-	    json_object_get(doc, "serving"), "serving_deployment",
-	    json_object_get(doc, "serving_deployment"), "standby",
-	    json_object_get(doc, "standby"), "standby_until",
-	    json_object_get(doc, "standby_until"));
+	o = json_object();
+	for (size_t i = 0; i < nitems(keys); i++)
+		json_object_set(o, keys[i], json_object_get(doc, keys[i]) !=
+		    NULL ? json_object_get(doc, keys[i]) : json_null());
 	json_decref(doc);
 	key = journal_key(c, d);
-	if (doc_read(c, key, &doc, &e2) == -1)
+	if (doc_read(c, key, &doc, NULL, &e2) == -1)
 		doc = json_null();
 	free(key);
 	json_object_set_new(o, "journal", doc);

@@ -448,7 +448,14 @@ deployment_create(struct dctx *c, const struct deployer_group *g,
 		    (unsigned long long)(maxseq + 1));
 		seq = maxseq + 1;
 	}
-	if (deployment_id_new(d.id, eb) == -1)
+	/* blue/green: the group's counter when target.json went back. */
+	if (o->min_sequence > seq)
+		seq = o->min_sequence;
+	if (o->id != NULL) {
+		if (deployment_id_check("id", o->id, eb) == -1)
+			goto out;
+		(void)strlcpy(d.id, o->id, sizeof(d.id));
+	} else if (deployment_id_new(d.id, eb) == -1)
 		goto out;
 	d.sequence = seq;
 	ts_now(now);

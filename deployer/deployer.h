@@ -291,6 +291,8 @@ struct deploy_opts {
 	bool		 json;		/* the outcome as JSON on stdout */
 	const char	*description;
 	bool		 keep_failed;	/* blue_green: keep a failed green */
+	const char	*id;		/* the id to create, or NULL: new */
+	uint64_t	 min_sequence;	/* the lowest sequence to take */
 	/* Filled by deploy_and_watch(). */
 	char		 out_id[DEPLOYMENT_ID_LEN + 1];
 	uint64_t	 out_sequence;
@@ -329,6 +331,12 @@ int	driver_describe(struct dctx *, const struct deployment *, char *buf,
 	    size_t bufsz);
 int	stop_request(struct dctx *, const struct deployment *, bool rollback,
 	    struct errbuf *);
+/*
+ * Where a detached process named name (a deployment id, a retirer)
+ * writes: $XDG_CACHE_HOME/hookd/deployer/NAME.log or ~/.cache/...,
+ * else TMPDIR/deployer-NAME.log.  A new string.
+ */
+char	*detached_log(const char *name);
 
 /* watch.c: send batches, wait for statuses, show them */
 int	rollout_run(struct dctx *, const struct deployer_group *,

@@ -391,6 +391,12 @@ print_left(const struct deployment *d)
 static char *
 driver_log(const struct deployment *d)
 {
+	return detached_log(d->id);
+}
+
+char *
+detached_log(const char *name)
+{
 	const char	*base, *home, *tmp;
 	char		*dir, *p;
 
@@ -413,7 +419,7 @@ driver_log(const struct deployment *d)
 		free(dir);
 		dir = p;
 		if (access(dir, W_OK) == 0) {
-			p = xasprintf("%s/%s.log", dir, d->id);
+			p = xasprintf("%s/%s.log", dir, name);
 			free(dir);
 			return p;
 		}
@@ -421,7 +427,7 @@ driver_log(const struct deployment *d)
 	}
 	tmp = secure_getenv("TMPDIR");
 	return xasprintf("%s/deployer-%s.log", tmp != NULL && *tmp == '/' ?
-	    tmp : "/tmp", d->id);
+	    tmp : "/tmp", name);
 }
 
 /* Drive in this process: rollout, rollback.  0, 1, -1, DRIVE_LEAVE. */

@@ -614,3 +614,113 @@ asg_detach_load_balancers(struct aws_client *c, const char *name,
 	return attach(c, "DetachLoadBalancers", "LoadBalancerNames", name,
 	    lbs, n, eb);
 }
+
+/* --- scheduled actions ---------------------------------------------- */
+
+int
+asg_put_scheduled_zero(struct aws_client *c, const char *name,
+    const char *action, const char *start, struct errbuf *eb)
+{
+	struct aws_query	 q;
+	int			 rv;
+
+	if (name == NULL || action == NULL || start == NULL)
+		return errbuf_set(eb, EK_USAGE, "autoscaling "
+		    "PutScheduledUpdateGroupAction: a group, an action name "
+		    "and a start time are required");
+	aws_query_init(&q, "PutScheduledUpdateGroupAction", ASG_VERSION);
+	aws_query_add(&q, "AutoScalingGroupName", name);
+	aws_query_add(&q, "ScheduledActionName", action);
+	aws_query_add(&q, "StartTime", start);
+	aws_query_addu(&q, "MinSize", 0);
+	aws_query_addu(&q, "MaxSize", 0);
+	aws_query_addu(&q, "DesiredCapacity", 0);
+	rv = call(c, &q, name, eb);
+	aws_query_release(&q);
+	return rv;
+}
+
+int
+asg_delete_scheduled_action(struct aws_client *c, const char *name,
+    const char *action, struct errbuf *eb)
+{
+	struct aws_query	 q;
+	int			 rv;
+
+	if (name == NULL || action == NULL)
+		return errbuf_set(eb, EK_USAGE, "autoscaling "
+		    "DeleteScheduledAction: a group and an action name are "
+		    "required");
+	aws_query_init(&q, "DeleteScheduledAction", ASG_VERSION);
+	aws_query_add(&q, "AutoScalingGroupName", name);
+	aws_query_add(&q, "ScheduledActionName", action);
+	rv = call(c, &q, name, eb);
+	if (rv == ASG_NOT_FOUND)
+		errbuf_set(eb, EK_NOINPUT, "autoscaling group '%s': no "
+		    "scheduled action '%s'", name, action);
+	aws_query_release(&q);
+	return rv;
+}
+
+int
+asg_parse_scheduled_start(xmlDoc *doc, const char *action, char **ret,
+    struct errbuf *eb)
+{
+	xmlNode	*l, *m;
+	char	*s;
+	int	 found;
+
+	*ret = NULL;
+	if ((l = awsxml_child(awsxml_child(awsxml_root(doc),
+	    "DescribeScheduledActionsResult"),
+	    "ScheduledUpdateGroupActions")) == NULL)
+		return errbuf_set(eb, EK_PROTO, "autoscaling "
+		    "DescribeScheduledActions: no ScheduledUpdateGroupActions "
+		    "in the reply");
+	for (m = awsxml_first(l, "member"); m != NULL;
+	    m = awsxml_next(m, "member")) {
+		if ((s = awsxml_child_text(m, "ScheduledActionName")) == NULL)
+			continue;
+		found = strcmp(s, action) == 0;
+		free(s);
+		if (!found)
+			continue;
+		if ((*ret = awsxml_child_text(m, "StartTime")) == NULL)
+			return errbuf_set(eb, EK_PROTO, "autoscaling "
+			    "DescribeScheduledActions: action '%s' has no "
+			    "StartTime", action);
+		return 0;
+	}
+	return ASG_NOT_FOUND;
+}
+
+int
+asg_scheduled_start(struct aws_client *c, const char *name,
+    const char *action, char **ret, struct errbuf *eb)
+{
+	struct aws_result	 res;
+	struct aws_query	 q;
+	xmlDoc			*doc = NULL;
+	int			 rv;
+
+	*ret = NULL;
+	aws_result_init(&res);
+	aws_query_init(&q, "DescribeScheduledActions", ASG_VERSION);
+	aws_query_add(&q, "AutoScalingGroupName", name);
+	aws_query_add(&q, "ScheduledActionNames.member.1", action);
+	rv = aws_query_call(c, &aws_svc_autoscaling, NULL, &q, 0, &doc, &res,
+	    eb);
+	if (rv == -1 && is_not_found(&res))
+		rv = ASG_NOT_FOUND;
+	else if (rv == -1)
+		errbuf_prefix(eb, "group '%s': ", name);
+	else
+		rv = asg_parse_scheduled_start(doc, action, ret, eb);
+	if (rv == ASG_NOT_FOUND)
+		errbuf_set(eb, EK_NOINPUT, "autoscaling group '%s': no "
+		    "scheduled action '%s'", name, action);
+	awsxml_free(doc);
+	aws_query_release(&q);
+	aws_result_release(&res);
+	return rv;
+}

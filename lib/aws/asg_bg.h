@@ -6,7 +6,8 @@
  * instances with their lifecycle state, suspended processes, attached
  * target groups and Classic Load Balancers), create a group, change its
  * sizes, delete it, suspend and resume its processes, and attach or
- * detach target groups and Classic Load Balancers.
+ * detach target groups and Classic Load Balancers, and the one-time
+ * scheduled action that empties a group kept on standby.
  *
  * Not here: the rollout's order and waits (deployer/bluegreen.c), nor
  * the lifecycle-action calls (asg.h).  DeleteAutoScalingGroup is never
@@ -169,6 +170,35 @@ int	 asg_attach_load_balancers(struct aws_client *, const char *name,
 	    const char *const *lbs, size_t n, struct errbuf *) HOOKD_WUR;
 int	 asg_detach_load_balancers(struct aws_client *, const char *name,
 	    const char *const *lbs, size_t n, struct errbuf *) HOOKD_WUR;
+
+/*
+ * PutScheduledUpdateGroupAction: a one-time action 'action' on group
+ * name at start (ISO 8601 UTC, "2026-01-02T03:04:05Z") setting MinSize,
+ * MaxSize and DesiredCapacity to 0, so Auto Scaling itself empties the
+ * group then (AWS deletes a one-time action once it ran, and a group's
+ * actions with the group).  A start in the past is refused by AWS.
+ */
+int	 asg_put_scheduled_zero(struct aws_client *, const char *name,
+	    const char *action, const char *start, struct errbuf *) HOOKD_WUR;
+
+/*
+ * DeleteScheduledAction; ASG_NOT_FOUND (eb set, EK_NOINPUT) when the
+ * action or the group is gone already.
+ */
+int	 asg_delete_scheduled_action(struct aws_client *, const char *name,
+	    const char *action, struct errbuf *) HOOKD_WUR;
+
+/*
+ * DescribeScheduledActions of group name: 0 and *ret the StartTime of
+ * 'action' as AWS gave it (a new string), ASG_NOT_FOUND (eb set) when
+ * there is no such action (or group), -1 with eb set.
+ */
+int	 asg_scheduled_start(struct aws_client *, const char *name,
+	    const char *action, char **ret, struct errbuf *) HOOKD_WUR;
+
+/* Its reply parser, exposed for tests: 0, ASG_NOT_FOUND, -1 (EK_PROTO). */
+int	 asg_parse_scheduled_start(xmlDoc *, const char *action, char **ret,
+	    struct errbuf *) HOOKD_WUR;
 
 /*
  * The DescribeAutoScalingGroups reply parser, exposed for tests: appends

@@ -5,8 +5,11 @@ fleet on one machine: Auto Scaling groups and a target group in moto
 real `hookd run` for every instance Auto Scaling launches, held in
 Pending:Wait by the launch hook until it caught up, a real git
 repository of appspec-examples/worker and the real `deployer`."""
+import datetime
 import json
+import os
 import re
+import signal
 import subprocess
 import time
 import uuid
@@ -32,6 +35,7 @@ class BlueGreen(AwsFleet):
     def __init__(self, moto, ws, fleet, size=3, ready_timeout=120,
                  keep_blue=3600, wait=None, **gates):
         self.fleet = fleet
+        self.logs = {}
         self.blue = "web-" + uuid.uuid4().hex[:8]
         bg = (f"\n      auto_scaling_group: {self.blue}"
               f"\n      ready_timeout: {ready_timeout}"
@@ -55,6 +59,7 @@ class BlueGreen(AwsFleet):
         fleet.configure(
             hookd=str(binary("hookd")), workdir=str(ws.base / "fleet"),
             group_prefixes=[self.blue], env=moto.env(),
+            scheduled_actions=True,
             hookd_config=dict(application=APP, deployment_group=GROUP,
                               store=self.store, queue="sqs",
                               queue_prefix=self.prefix, region=moto.region,
@@ -97,6 +102,28 @@ class BlueGreen(AwsFleet):
     def pointer(self):
         return self.read(f"groups/{APP}/{GROUP}/blue_green.json")
 
+    def actions(self, group):
+        """{name: StartTime} of group's scheduled actions."""
+        r = self.asg.describe_scheduled_actions(AutoScalingGroupName=group)
+        return {a["ScheduledActionName"]: a["StartTime"]
+                for a in r["ScheduledUpdateGroupActions"]}
+
+    def retirer_log(self, group):
+        """What the retirer of group wrote (its log as the deployer that
+        started it said, remembered here)."""
+        try:
+            with open(self.logs[group]) as f:
+                return f.read()
+        except (KeyError, OSError):
+            return ""
+
+    def deployer(self, *args, **kw):
+        r = super().deployer(*args, **kw)
+        for g, path in re.findall(r"group '([^']+)': a retirer \(pid \d+, "
+                                  r"log '([^']+)'\)", r.stdout):
+            self.logs[g] = path
+        return r
+
     def version(self, iid):
         rec = self.fleet.state()["instances"][iid]
         p = f"{rec['root']}/{APP}/{GROUP}/current/VERSION"
@@ -122,6 +149,12 @@ def bgf(moto, ws, fleet):
                 b.asg.delete_auto_scaling_group(
                     AutoScalingGroupName=g["AutoScalingGroupName"],
                     ForceDelete=True)
+
+
+def mock_time(ts):
+    """An RFC 3339 UTC time as botocore gives a StartTime."""
+    return datetime.datetime.strptime(ts, "%Y-%m-%dT%H:%M:%SZ").replace(
+        tzinfo=datetime.timezone.utc)
 
 
 def b_has_no_resume():
@@ -187,11 +220,22 @@ def test_rollout_moves_traffic_to_green_then_rollback_swaps_back(bgf, moto):
     p = b.pointer()
     assert (p["serving"], p["standby"]) == (green, b.blue)
     assert "kept without traffic until" in r.stdout
+    # Retired without another deployer command at standby_until: Auto
+    # Scaling's scheduled action empties it, a retirer deletes it.
+    assert b.actions(b.blue) == {f"hookd-retire-{b.blue}": mock_time(
+        p["standby_until"])}
+    assert p["scheduled_action"] == f"hookd-retire-{b.blue}"
+    wait_for(lambda: "retires it at" in b.retirer_log(b.blue), 30,
+             interval=0.2, what="the retirer's first line")
     # deployer status: both groups, where the traffic is.
     r = b.deployer("status", GROUP)
     assert r.returncode == 0, r.stderr
     assert f"serving group '{green}': 3 instances, in traffic" in r.stdout
     assert f"standby group '{b.blue}': 3 instances, no traffic" in r.stdout
+    assert (f"Auto Scaling's scheduled action 'hookd-retire-{b.blue}' "
+            "scales it to 0 at") in r.stdout
+    assert f"the retirer (pid {p['retirer_pid']} on " in r.stdout
+    assert f"'deployer rollback {GROUP}' swaps traffic back" in r.stdout
     r = b.deployer("status", "--json", did)
     assert r.returncode == 0, r.stderr
     js = json.loads(r.stdout)["blue_green"]
@@ -210,6 +254,9 @@ def test_rollout_moves_traffic_to_green_then_rollback_swaps_back(bgf, moto):
     green2 = f"{b.blue}-{did2}"
     assert b.group(b.blue) is None
     assert f"group '{b.blue}' deleted" in r.stdout
+    # Its retirer saw it go and did nothing.
+    wait_for(lambda: "no longer the standby" in b.retirer_log(b.blue), 30,
+             interval=0.2, what="the first retirer's end")
     green2_ids = b.in_service(green2)
     assert b.targets() == green2_ids
     assert all(b.version(i) == "2.0.0" for i in green2_ids)
@@ -221,12 +268,18 @@ def test_rollout_moves_traffic_to_green_then_rollback_swaps_back(bgf, moto):
     swap = time.monotonic() - t0
     assert r.returncode == 0, r.stdout + r.stderr
     assert "nothing deployed" in r.stdout
+    assert f"scheduled action 'hookd-retire-{green}' deleted" in r.stdout
+    assert b.actions(green) == {}
+    assert list(b.actions(green2)) == [f"hookd-retire-{green2}"]
+    wait_for(lambda: "no longer the standby" in b.retirer_log(green), 30,
+             interval=0.2, what="green's retirer's end")
     assert b.targets() == green_ids
     assert b.group(green2)["TargetGroupARNs"] == []
     assert b.group(green)["SuspendedProcesses"] == []
     assert all(b.version(i) == "1.0.0" for i in green_ids)
     p = b.pointer()
     assert (p["serving"], p["standby"]) == (green, green2)
+    assert p["standby_rolled_back"] and p.get("swapping") is None
     # New instances of the group now catch up with v1 again.
     assert b.target()["revision"]["sha256"] == \
         b.deployment(did)["revision"]["sha256"]
@@ -243,6 +296,7 @@ def test_green_that_fails_validation_never_gets_traffic(bgf):
     good = dep_id(r.stdout)
     base, b.blue = b.blue, f"{b.blue}-{good}"
     blue_ids = b.in_service(b.blue)
+    before = b.target()
     b.commit("worker never healthy",
              {"scripts/check_heartbeat.sh": (BAD_CHECK, 0o755)})
     r = b.deployer(GROUP, "HEAD", timeout=300)
@@ -261,9 +315,10 @@ def test_green_that_fails_validation_never_gets_traffic(bgf):
                         for r in recs.values())
     assert not any(r.get("in_service_at") for r in recs.values())
     assert b.pointer()["serving"] == b.blue
-    # New instances get what blue runs, not the revision that failed.
-    assert b.target()["revision"]["sha256"] == \
-        b.deployment(good)["revision"]["sha256"]
+    # New instances get what blue runs, not the revision that failed:
+    # target.json is exactly what it was.
+    assert b.target() == before
+    assert f"target.json is again what it was before {did}" in r.stdout
 
 
 def test_an_alarm_before_the_cutover_stops_it_and_deletes_green(bgf, moto):
@@ -314,7 +369,26 @@ def test_keep_failed_keeps_green_without_traffic(bgf):
     journal = b.read(f"deployments/{APP}/{GROUP}/{dep_id(r.stdout)}/"
                      "blue_green.json")
     assert journal["phase"] == "failed" and journal["keep_failed"]
-    assert json.dumps(journal)
+    assert journal["target_before"] is None
+    # A failed first rollout: no target.json, as before it, so a blue
+    # instance launched now boots with its image, not the bad revision.
+    assert b.target() is None
+    assert "target.json removed (there was none before" in r.stdout
+    b.asg.set_desired_capacity(AutoScalingGroupName=b.blue,
+                               DesiredCapacity=4)
+    new = wait_for(lambda: [i for i in b.in_service(b.blue)
+                            if i not in blue_ids], 60, interval=0.2,
+                   what="blue's new instance InService")[0]
+    assert b.version(new) is None
+    # The group's sequence still goes on.
+    good = subprocess.run(
+        ["git", "show", "HEAD~1:scripts/check_heartbeat.sh"], cwd=b.repo,
+        capture_output=True, text=True, check=True).stdout
+    b.commit("worker healthy again",
+             {"scripts/check_heartbeat.sh": (good, 0o755)})
+    r = b.deployer(GROUP, "HEAD", timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert b.deployment(dep_id(r.stdout))["sequence"] == 2
 
 
 def test_manual_cutover_and_a_scale_out_of_blue_meanwhile(bgf):
@@ -371,23 +445,110 @@ def test_manual_cutover_and_a_scale_out_of_blue_meanwhile(bgf):
 
 
 def test_blue_is_retired_when_keep_blue_is_over(bgf):
-    b = bgf(keep_blue=1)
+    """keep_blue: blue is scaled to 0 by Auto Scaling's scheduled action
+    and deleted by the retirer the deployer left, with no other deployer
+    command."""
+    b = bgf(keep_blue=4)
     r = b.deployer(GROUP, "HEAD", timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     green = f"{b.blue}-{dep_id(r.stdout)}"
     assert len(b.group(b.blue)["Instances"]) == 3     # kept
-    time.sleep(1.5)
+    act = f"hookd-retire-{b.blue}"
+    assert list(b.actions(b.blue)) == [act]
+    assert f"scheduled action '{act}' scales it to 0 at" in r.stdout
+    assert "a retirer (pid" in r.stdout
+    wait_for(lambda: b.group(b.blue) is None, 90, interval=0.2,
+             what="blue deleted by its retirer")
+    log = b.retirer_log(b.blue)
+    assert f"retiring group '{b.blue}' (keep_blue is over)" in log, log
+    assert f"group '{b.blue}' deleted" in log, log
+    p = b.pointer()
+    assert p["serving"] == green and p.get("standby") is None
+    assert p.get("retiring") is None
+    # Every blue daemon is stopped (the fleet peer sees the scale-in).
+    wait_for(lambda: all(r["LifecycleState"] == "Terminated"
+                         for r in b.fleet.instances(b.blue).values()),
+             60, interval=0.2, what="blue's daemons stopped")
+    assert b.targets() == b.in_service(green)
+    r = b.deployer("status", GROUP)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "standby group" not in r.stdout
+
+
+def test_without_the_retirer_auto_scaling_empties_blue(bgf):
+    """The deployer's machine is gone (its retirer killed): Auto Scaling's
+    scheduled action alone scales blue to 0 at keep_blue; the next
+    deployer command deletes the empty group (the backstop)."""
+    b = bgf(keep_blue=4)
+    r = b.deployer(GROUP, "HEAD", timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    green = f"{b.blue}-{dep_id(r.stdout)}"
+    p = b.pointer()
+    os.kill(p["retirer_pid"], signal.SIGKILL)
+    act = f"hookd-retire-{b.blue}"
+    wait_for(lambda: any(x["action"] == act for x in
+                         b.fleet.state()["scheduled_runs"]), 60,
+             interval=0.2, what="the scheduled action run")
+    g = b.group(b.blue)
+    assert (g["MinSize"], g["MaxSize"], g["DesiredCapacity"]) == (0, 0, 0)
+    wait_for(lambda: all(r["LifecycleState"] == "Terminated"
+                         for r in b.fleet.instances(b.blue).values()),
+             60, interval=0.2, what="blue's daemons stopped")
     r = b.deployer("status", GROUP)
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"retiring group '{b.blue}' (keep_blue is over)" in r.stdout
     assert b.group(b.blue) is None
     assert f"serving group '{green}': 3 instances, in traffic" in r.stdout
+
+
+def test_keep_blue_0_retires_blue_at_once(bgf):
+    b = bgf(keep_blue=0)
+    r = b.deployer(GROUP, "HEAD", timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"group '{b.blue}' deleted" in r.stdout
+    assert b.group(b.blue) is None
+    assert b.actions(b.blue) == {}
+    assert "retirer" not in r.stdout
+    assert b.pointer().get("standby") is None
+
+
+def test_rollback_right_after_the_first_rollout_swaps_back(bgf):
+    """No earlier deployment at all: `deployer rollback` still swaps back
+    to blue, whose revision (its image's) nobody knows: the record says
+    so, and target.json is gone again as it was before."""
+    b = bgf()
+    blue_ids = b.in_service(b.blue)
+    assert b.target() is None
+    r = b.deployer(GROUP, "HEAD", timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    did = dep_id(r.stdout)
+    green = f"{b.blue}-{did}"
+    assert b.target()["deployment_id"] == did
+    r = b.deployer("rollback", GROUP, timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "no earlier successful revision" not in r.stdout + r.stderr
+    assert (f"swapping traffic back from '{green}' to '{b.blue}' (the "
+            "revision it serves is not known") in r.stdout
+    assert b.targets() == blue_ids
+    assert b.group(green)["TargetGroupARNs"] == []
+    assert b.group(b.blue)["SuspendedProcesses"] == []
+    assert b.actions(b.blue) == {}
+    rb = b.deployment(re.search(r"rollback (d-\w+) succeeded",
+                                r.stdout).group(1))
+    assert rb["status"] == "Succeeded" and rb["rollback_of"] == did
+    assert "revision is not known" in rb["description"]
+    assert rb["revision"]["location"] is None
+    assert b.target() is None
+    assert "target.json removed (there was none before" in r.stdout
     p = b.pointer()
-    assert p["serving"] == green and p.get("standby") is None
-    # Every blue daemon is stopped (the fleet peer sees the scale-in).
-    wait_for(lambda: all(r["LifecycleState"] == "Terminated"
-                         for r in b.fleet.instances(b.blue).values()),
-             60, interval=0.2, what="blue's daemons stopped")
+    assert (p["serving"], p["standby"]) == (b.blue, green)
+    # A scale-out of blue now installs nothing: its image's revision.
+    b.asg.set_desired_capacity(AutoScalingGroupName=b.blue,
+                               DesiredCapacity=4)
+    new = wait_for(lambda: [i for i in b.in_service(b.blue)
+                            if i not in blue_ids], 60, interval=0.2,
+                   what="blue's new instance InService")[0]
+    assert b.version(new) is None
 
 
 def test_kill_9_during_the_cutover_then_resume(bgf, proxy):

@@ -5,6 +5,7 @@ with a launch lifecycle hook gives a daemon that catches up with
 target.json while Auto Scaling holds it in Pending:Wait, completes
 CONTINUE, and only then is in its target group; a scale-in stops it and
 takes it out; a catch-up that fails is ABANDONed and replaced."""
+import datetime
 import json
 import os
 import pathlib
@@ -179,4 +180,34 @@ def test_failed_catch_up_is_abandoned_and_replaced(fw, ws):
                          fw.fleet.instances(fw.group).values()), 60,
              interval=0.2, what="every instance terminated")
     assert fw.targets() == []
+    assert fw.fleet.state()["errors"] == []
+
+
+def test_a_due_scheduled_action_empties_the_group(fw, ws):
+    """With scheduled_actions on, a one-time scheduled action (stored by
+    moto, never run by it) runs at its StartTime: the group goes to its
+    sizes, the daemons stop, the action is gone; a later one waits."""
+    fw.fleet.configure(scheduled_actions=True)
+    fw.deploy(app_bundle(ws, "v1", fmt="tgz"), 1)
+    fw.scale(2)
+    wait_for(lambda: len(fw.fleet.instances(fw.group, "InService")) == 2,
+             60, interval=0.1, what="two instances InService")
+    now = datetime.datetime.now(datetime.timezone.utc)
+    later = f"{fw.group}-later"
+    for name, at in ((f"{fw.group}-zero", now + datetime.timedelta(
+            seconds=2)), (later, now + datetime.timedelta(hours=1))):
+        fw.asg.put_scheduled_update_group_action(
+            AutoScalingGroupName=fw.group, ScheduledActionName=name,
+            StartTime=at, MinSize=0, MaxSize=0, DesiredCapacity=0)
+    wait_for(lambda: all(r["LifecycleState"] == "Terminated" for r in
+                         fw.fleet.instances(fw.group).values()), 60,
+             interval=0.2, what="every instance terminated")
+    g = fw.asg.describe_auto_scaling_groups(
+        AutoScalingGroupNames=[fw.group])["AutoScalingGroups"][0]
+    assert (g["MinSize"], g["MaxSize"], g["DesiredCapacity"]) == (0, 0, 0)
+    runs = fw.fleet.state()["scheduled_runs"]
+    assert [r["action"] for r in runs] == [f"{fw.group}-zero"]
+    left = fw.asg.describe_scheduled_actions(
+        AutoScalingGroupName=fw.group)["ScheduledUpdateGroupActions"]
+    assert [a["ScheduledActionName"] for a in left] == [later]
     assert fw.fleet.state()["errors"] == []

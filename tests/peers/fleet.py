@@ -31,6 +31,14 @@ lifecycle hook.  This peer gives every such instance a real `hookd run`:
   * An instance that left its group (scale-in, a group scaled to zero or
     deleted) is Terminating: its daemon gets SIGTERM (and, asking, hears
     "Terminating"), then it is deregistered from its targets.
+  * With "scheduled_actions": true, one-time scheduled actions
+    (PutScheduledUpdateGroupAction, which moto stores but never runs) of
+    the watched groups run when their StartTime has come: the group's
+    sizes are set and the action is deleted, as Auto Scaling does; not
+    while the group's ScheduledActions process is suspended; an action
+    of a group that is gone is deleted (AWS deletes them with the
+    group).  Recurring actions are not run.  Each run is in the state's
+    "scheduled_runs".
 
 Control API (JSON): POST /_peer/config (merged: hookd, workdir,
 moto_keys {ak: sk}, group_prefixes [...], hookd_config {key: value},
@@ -39,7 +47,8 @@ interval, image (a directory copied into every new instance's root
 before its daemon starts: an image baked with `hookd bake`), imds_tags
 (false: IMDS serves no instance tags, as without InstanceMetadataTags),
 autoscaling_url (the Auto Scaling endpoint the daemons are given, e.g.
-a fault proxy in front of this peer; default this peer)), GET
+a fault proxy in front of this peer; default this peer),
+scheduled_actions (true: run due one-time scheduled actions)), GET
 /_peer/state, GET /_peer/log, POST /_peer/stop {"instance": ID,
 "signal": N} (a crash of one daemon), POST /_peer/start {"instance": ID}
 (its daemon started again on the same root by the watcher's next tick,
@@ -91,6 +100,7 @@ FLEET_DEFAULTS = {
     "image": None,             # copied into every new root (a baked image)
     "imds_tags": True,         # false: no instance tags in IMDS
     "autoscaling_url": None,   # the daemons' Auto Scaling endpoint
+    "scheduled_actions": False,  # run due one-time scheduled actions
 }
 
 ET.register_namespace("", NS)
@@ -120,6 +130,7 @@ class Fleet:
         self.instances = {}    # id -> record (JSON-able)
         self.procs = {}        # id -> Popen
         self.errors = []
+        self.scheduled_runs = []
         self.stopped = threading.Event()
         self._clients = None
         self.thread = threading.Thread(target=self.run, daemon=True)
@@ -177,6 +188,8 @@ class Fleet:
 
     def tick(self):
         self.restart()
+        if self.cfg["scheduled_actions"]:
+            self.run_scheduled()
         groups = self.groups()
         live = {}
         for g in groups:
@@ -198,6 +211,47 @@ class Fleet:
         self.expire()
         self.settle(live)
         self.reap()
+
+    def run_scheduled(self):
+        """Due one-time scheduled actions of the watched groups."""
+        asg = self.client("autoscaling")
+        acts, token = [], None
+        while True:
+            kw = {"NextToken": token} if token else {}
+            r = asg.describe_scheduled_actions(**kw)
+            acts += r["ScheduledUpdateGroupActions"]
+            token = r.get("NextToken")
+            if not token:
+                break
+        now = peerlib.now()
+        for a in acts:
+            name = a["AutoScalingGroupName"]
+            start = a.get("StartTime")
+            if a.get("Recurrence") or start is None or not any(
+                    name.startswith(p) for p in self.cfg["group_prefixes"]):
+                continue
+            if start.timestamp() > now:
+                continue
+            g = asg.describe_auto_scaling_groups(
+                AutoScalingGroupNames=[name])["AutoScalingGroups"]
+            run = {"group": name, "action": a["ScheduledActionName"],
+                   "start": start.isoformat(), "at": now}
+            if g and any(p["ProcessName"] == "ScheduledActions"
+                         for p in g[0].get("SuspendedProcesses", [])):
+                continue
+            if g:
+                kw = {k: a[k] for k in ("MinSize", "MaxSize",
+                                        "DesiredCapacity") if k in a}
+                asg.update_auto_scaling_group(AutoScalingGroupName=name,
+                                              **kw)
+                run.update(kw)
+            else:
+                run["group_gone"] = True
+            asg.delete_scheduled_action(
+                AutoScalingGroupName=name,
+                ScheduledActionName=a["ScheduledActionName"])
+            with self.srv.lock:
+                self.scheduled_runs.append(run)
 
     def launch(self, g, inst):
         name = g["AutoScalingGroupName"]
@@ -403,6 +457,7 @@ class Fleet:
             if rec.get("exit") is None and p.poll() is not None:
                 rec["exit"] = p.returncode
         return {"instances": self.instances, "errors": self.errors,
+                "scheduled_runs": self.scheduled_runs,
                 "config": {k: v for k, v in self.cfg.items()
                            if k != "moto_keys"}}
 

@@ -482,6 +482,74 @@ errors_name_the_group(void **state)
 	free_script(script, 2);
 }
 
+static void
+scheduled_actions_send_and_read(void **state)
+{
+	char			*script[5], *start, *b;
+	struct server		 s;
+	struct aws_client	*c;
+	struct errbuf		 eb = { 0 };
+	char			*log;
+
+	(void)state;
+	script[0] = ok("PutScheduledUpdateGroupAction");
+	b = xasprintf("<DescribeScheduledActionsResponse xmlns=\"" NS "\">"
+	    "<DescribeScheduledActionsResult><ScheduledUpdateGroupActions>"
+	    "<member><ScheduledActionName>other</ScheduledActionName>"
+	    "<StartTime>2030-01-01T00:00:00Z</StartTime></member><member>"
+	    "<ScheduledActionName>hookd-retire-blue</ScheduledActionName>"
+	    "<StartTime>2026-12-07T15:00:00Z</StartTime><MinSize>0</MinSize>"
+	    "</member></ScheduledUpdateGroupActions>"
+	    "</DescribeScheduledActionsResult>"
+	    "</DescribeScheduledActionsResponse>");
+	script[1] = reply(200, b);
+	free(b);
+	script[2] = ok("DeleteScheduledAction");
+	script[3] = validation_error("Scheduled action name not found");
+	b = xasprintf("<DescribeScheduledActionsResponse xmlns=\"" NS "\">"
+	    "<DescribeScheduledActionsResult><ScheduledUpdateGroupActions/>"
+	    "</DescribeScheduledActionsResult>"
+	    "</DescribeScheduledActionsResponse>");
+	script[4] = reply(200, b);
+	free(b);
+	server_start(&s, (const char *const *)script, 5);
+	c = client_for(&s);
+	assert_int_equal(asg_put_scheduled_zero(c, "blue", "hookd-retire-blue",
+	    "2026-12-07T15:00:00Z", &eb), 0);
+	assert_int_equal(asg_scheduled_start(c, "blue", "hookd-retire-blue",
+	    &start, &eb), 0);
+	assert_string_equal(start, "2026-12-07T15:00:00Z");
+	free(start);
+	assert_int_equal(asg_delete_scheduled_action(c, "blue",
+	    "hookd-retire-blue", &eb), 0);
+	assert_int_equal(asg_delete_scheduled_action(c, "blue",
+	    "hookd-retire-blue", &eb), ASG_NOT_FOUND);
+	assert_int_equal(eb.kind, EK_NOINPUT);
+	assert_non_null(strstr(eb.msg, "no scheduled action "
+	    "'hookd-retire-blue'"));
+	assert_int_equal(asg_scheduled_start(c, "blue", "hookd-retire-blue",
+	    &start, &eb), ASG_NOT_FOUND);
+	assert_null(start);
+	/* Refused before sending: no start time. */
+	assert_int_equal(asg_put_scheduled_zero(c, "blue", "x", NULL, &eb),
+	    -1);
+	assert_int_equal(eb.kind, EK_USAGE);
+	aws_client_free(c);
+	log = server_stop(&s);
+	assert_non_null(strstr(log, "Action=PutScheduledUpdateGroupAction&"
+	    "Version=2011-01-01&AutoScalingGroupName=blue&ScheduledActionName="
+	    "hookd-retire-blue&StartTime=2026-12-07T15%3A00%3A00Z&MinSize=0&"
+	    "MaxSize=0&DesiredCapacity=0\n"));
+	assert_non_null(strstr(log, "Action=DescribeScheduledActions&Version="
+	    "2011-01-01&AutoScalingGroupName=blue&ScheduledActionNames."
+	    "member.1=hookd-retire-blue\n"));
+	assert_non_null(strstr(log, "Action=DeleteScheduledAction&Version="
+	    "2011-01-01&AutoScalingGroupName=blue&ScheduledActionName="
+	    "hookd-retire-blue\n"));
+	free(log);
+	free_script(script, 5);
+}
+
 int
 main(void)
 {
@@ -493,6 +561,7 @@ main(void)
 		cmocka_unit_test(describe_follows_pages_and_reports_missing),
 		cmocka_unit_test(changes_send_their_parameters),
 		cmocka_unit_test(errors_name_the_group),
+		cmocka_unit_test(scheduled_actions_send_and_read),
 	};
 
 	curl_global_init(CURL_GLOBAL_DEFAULT);

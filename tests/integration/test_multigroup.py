@@ -504,8 +504,8 @@ def test_deployer_reaches_a_daemon_of_the_groups_form(ws, daemon):
 
 @pytest.fixture
 def so(moto, imds, proxy, ws):
-    from test_scaleout import ScaleOut
-    return ScaleOut(moto, imds, proxy, ws)
+    from test_scaleout import Configured
+    return Configured(moto, imds, proxy, ws)
 
 
 def so_targets(so, ws, fail_app=None):

@@ -5,7 +5,10 @@ releases and registry entry; deployments of different groups one at a
 time unless parallel_groups; a deployment whose files: destinations
 overlap another group's refused, naming both, with nothing changed; a
 kill -9 during one group's deployment recovers that group only.  Spool
-and file store, and SQS and S3 on moto.
+and file store, and SQS and S3 on moto.  The Auto Scaling launch hook
+covers every group: an instance Auto Scaling launches (the fleet peer,
+tests/peers/fleet.py) is completed CONTINUE only once every group caught
+up, ABANDON when one failed (and is replaced).
 """
 import json
 import os

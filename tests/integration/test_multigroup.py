@@ -5,10 +5,14 @@ releases and registry entry; deployments of different groups one at a
 time unless parallel_groups; a deployment whose files: destinations
 overlap another group's refused, naming both, with nothing changed; a
 kill -9 during one group's deployment recovers that group only.  Spool
-and file store, and SQS and S3 on moto.
+and file store, and SQS and S3 on moto.  The Auto Scaling launch hook
+covers every group: an instance Auto Scaling launches (the fleet peer,
+tests/peers/fleet.py) is completed CONTINUE only once every group caught
+up, ABANDON when one failed (and is replaced).
 """
 import json
 import os
+import pathlib
 import signal
 import subprocess
 
@@ -501,11 +505,23 @@ def test_deployer_reaches_a_daemon_of_the_groups_form(ws, daemon):
 
 
 # --- the Auto Scaling launch hook covers every group ---
+#
+# Real launches (as test_scaleout.py's ScaleOut): an Auto Scaling group
+# in moto with the launch hook, scaled to 1, and the fleet peer starting
+# `hookd run` for the instance Auto Scaling launched, with `groups:` in
+# its hookd.yml, held in Pending:Wait until its CompleteLifecycleAction.
+
+FLEET_GROUPS = "".join(f"  - application: {app}\n"
+                       f"    deployment_group: {GROUP}\n" for app in APPS)
+
 
 @pytest.fixture
-def so(moto, imds, proxy, ws):
-    from test_scaleout import Configured
-    return Configured(moto, imds, proxy, ws)
+def so(moto, proxy, ws, fleet):
+    from test_scaleout import ScaleOut
+    s = ScaleOut(moto, proxy, ws, fleet)
+    yield s
+    s.asg.delete_auto_scaling_group(AutoScalingGroupName=s.group,
+                                    ForceDelete=True)
 
 
 def so_targets(so, ws, fail_app=None):
@@ -527,45 +543,140 @@ def so_targets(so, ws, fail_app=None):
     return out
 
 
-def so_config(so, **kw):
-    cfg = so.config(application=None, deployment_group=None, groups=GROUPS)
-    cfg.update(kw)
-    return cfg
+def so_launch(so):
+    """The launch hook on the group, the fleet watching it with a
+    hookd.yml serving both applications (groups:, no application:),
+    the group scaled to 1: the launched instance's id."""
+    return so.launch(hookd=dict(application=None, deployment_group=None),
+                     hookd_extra="groups:\n" + FLEET_GROUPS)
 
 
-def test_launch_hook_continues_once_every_group_caught_up(so, daemon, ws):
+def so_state(so, app, iid=None):
+    root = pathlib.Path(so.instance(iid)["root"])
+    return json.loads((root / app / GROUP / "state.json").read_text())
+
+
+def so_release(so, app, iid=None):
+    """index.html of app's current release on the instance."""
+    root = pathlib.Path(so.instance(iid)["root"])
+    return (root / app / GROUP / "current" / "srv" /
+            "index.html").read_text()
+
+
+def so_progress(so, app, dep_id, iid):
+    key = (f"deploys/deployments/{app}/{GROUP}/{dep_id}/instances/"
+           f"{iid}.json")
+    try:
+        o = so.s3.get_object(Bucket=so.bucket, Key=key)
+    except so.s3.exceptions.NoSuchKey:
+        return None
+    return json.loads(o["Body"].read())
+
+
+def so_progress_puts(so, app, dep_id, iid):
+    """When the instance wrote its progress of app's deployment."""
+    return [e["t"] for e in so.proxy.log() if e["method"] == "PUT" and
+            f"deployments/{app}/{GROUP}/{dep_id}/instances/{iid}.json"
+            in e["path"]]
+
+
+def so_instances(so, ws, app):
+    """{instance: row} of `deployer instances --json GROUP` in a
+    repository of application app."""
+    repo = ws.base / f"repo-{app}"
+    repo.mkdir(exist_ok=True)
+    (repo / "deployer.yml").write_text(
+        f"application: {app}\nstore: {so.store}\nqueue: sqs\n"
+        f"queue_prefix: {so.prefix}\nregion: {so.moto.region}\n"
+        f"groups:\n  {GROUP}:\n    deployment_config: AllAtOnce\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(so.moto.env())
+    env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
+    r = run([binary("deployer"), "instances", "--json", GROUP], env=env,
+            cwd=str(repo))
+    assert r.returncode == 0, r.stdout + r.stderr
+    return {x["instance"]: x for x in json.loads(r.stdout)}
+
+
+def test_launch_hook_continues_once_every_group_caught_up(so, ws):
     t = so_targets(so, ws)
-    so.hold()
-    h = daemon(ws, so_config(so), env=so.env())
-    inst = so.instance()
-    assert inst["result"] == "CONTINUE" and \
-        inst["LifecycleState"] == "InService"
-    done = so.asg_calls("CompleteLifecycleAction")
+    iid = so_launch(so)
+    inst = so.wait_state("InService")
+    # Auto Scaling's record: completed CONTINUE by this instance's hookd,
+    # once; only then in its target group.
+    assert inst["result"] == "CONTINUE"
+    assert inst["completed_by"] == "CompleteLifecycleAction"
+    assert so.seen_state() == "InService"
+    done = wait_for(lambda: so.asg_calls("CompleteLifecycleAction"), 10,
+                    interval=0.1, what="the CompleteLifecycleAction logged")
     assert len(done) == 1
+    assert done[0]["params"]["LifecycleActionResult"] == "CONTINUE"
+    assert done[0]["params"]["InstanceId"] == iid
+    assert so.targets() == [iid]
+    # Both applications' releases installed, each group's outcome in the
+    # store before the CONTINUE, every hook of both ended before it.
     for app in APPS:
-        assert ws.state(app, GROUP)["current"]["deployment_id"] == \
-            t[app]["deployment_id"]
-        puts = [e["t"] for e in so.proxy.log() if e["method"] == "PUT" and
-                t[app]["deployment_id"] in e["path"]]
+        did = t[app]["deployment_id"]
+        assert so_state(so, app)["current"]["deployment_id"] == did
+        assert so_release(so, app) == f"{app} v1\n"
+        assert (ws.base / "opt" / app / "index.html").read_text() == \
+            f"{app} v1\n"
+        assert so_progress(so, app, did, iid)["status"] == "Succeeded"
+        puts = so_progress_puts(so, app, did, iid)
         assert puts and max(puts) < done[0]["t"], app
-    err = h.stderr()
-    assert f"catch-up of web/{GROUP}: caught up" in err
-    assert f"catch-up of api/{GROUP}: caught up" in err
+        hooks = times(ws)[app]
+        assert [e[0] for e in hooks] == list(EVENTS)
+        assert max(e[2] for e in hooks) < done[0]["t"], app
+    # What `deployer instances` shows for each application.
+    for app in APPS:
+        row = wait_for(lambda app=app: (lambda r: r if r is not None and
+                                        r["state"] == "idle" else None)(
+            so_instances(so, ws, app).get(iid)), 30, interval=0.2,
+            what=f"deployer instances of {app}: idle")
+        assert row["current_deployment"] == t[app]["deployment_id"]
+        assert row["catching_up"] is None
+    err = so.log()
+    for app in APPS:
+        assert (f"serving deployment group '{GROUP}' of application "
+                f"'{app}' (group from hookd.yml groups:)") in err
+        assert f"catch-up of {app}/{GROUP}: caught up" in err
     assert "completed with CONTINUE (caught up)" in err
-    assert h.stop() == 0
+    assert so.stop() == 0
 
 
-def test_launch_hook_abandons_when_one_group_fails(so, daemon, ws):
+def test_launch_hook_abandons_when_one_group_fails(so, ws):
     t = so_targets(so, ws, fail_app="web")
-    so.hold()
-    h = daemon(ws, so_config(so), env=so.env())
-    inst = so.instance()
+    iid = so_launch(so)
+    inst = so.wait_state("Terminating", "Terminated")
     assert inst["result"] == "ABANDON"
-    err = h.stderr()
-    assert f"catch-up of web/{GROUP}: failed" in err
+    assert inst["completed_by"] == "CompleteLifecycleAction"
+    done = wait_for(lambda: [e for e in so.asg_calls(
+        "CompleteLifecycleAction") if e["params"]["InstanceId"] == iid], 10,
+        interval=0.1, what="the CompleteLifecycleAction logged")
+    assert [e["params"]["LifecycleActionResult"] for e in done] == \
+        ["ABANDON"]
+    mine = done[0]
+    p = so_progress(so, "web", t["web"]["deployment_id"], iid)
+    assert p["status"] == "Failed" and \
+        p["events"][-1]["event"] == "ApplicationStart", p
     # The other group was still caught up before the answer.
+    did = t["api"]["deployment_id"]
+    assert so_progress(so, "api", did, iid)["status"] == "Succeeded"
+    puts = so_progress_puts(so, "api", did, iid)
+    assert puts and max(puts) < mine["t"]
+    assert so_state(so, "api", iid)["current"]["deployment_id"] == did
+    assert so_release(so, "api", iid) == "api v1\n"
+    assert not so_state(so, "web", iid).get("current")
+    err = so.log()
+    assert f"catch-up of web/{GROUP}: failed" in err
     assert f"catch-up of api/{GROUP}: caught up" in err
-    assert ws.state("api", GROUP)["current"]["deployment_id"] == \
-        t["api"]["deployment_id"]
     assert "completed with ABANDON (catch-up failed)" in err
-    assert h.stop() == 0
+    # Never in traffic; Auto Scaling replaces it, and the abandoned
+    # instance's daemon stops cleanly.
+    assert iid not in so.targets()
+    wait_for(lambda: [x for x in so.fleet.instances(so.group)
+                      if x != iid], 60, interval=0.1,
+             what="a replacement launched")
+    assert so.wait_state("Terminated")["exit"] == 0
+    assert iid not in so.targets()
+    so.scale(0)

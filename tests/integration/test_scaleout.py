@@ -811,16 +811,13 @@ class Configured(World):
     def instance(self):
         return self.imds.state()["instances"][INSTANCE]
 
-    def asg_calls(self, action):
-        return self.imds.log(kind="autoscaling", action=action)
-
     def config(self, **kw):
         return self.hookd_config(root=str(self.ws.root), **kw)
 
-    def env(self, asg_url=None):
+    def env(self, asg_url):
         e = self.moto.env(self.proxy.url)
         e.update(self.imds.env())
-        e["AWS_ENDPOINT_URL_AUTO_SCALING"] = asg_url or self.imds.url
+        e["AWS_ENDPOINT_URL_AUTO_SCALING"] = asg_url
         e["AWS_EC2_METADATA_DISABLED"] = "false"
         return e
 

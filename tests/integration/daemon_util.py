@@ -131,6 +131,8 @@ class AwsWorld:
     on moto, seen through a recording proxy: the common ground of the
     SQS daemon tests and the scale-out tests."""
 
+    _clients = {}
+
     def __init__(self, moto, proxy, ws, tag, instance=INSTANCE):
         self.moto = moto
         self.ws = ws
@@ -139,9 +141,17 @@ class AwsWorld:
         self.prefix = tag[0] + uuid.uuid4().hex[:8]
         self.store = f"s3://{self.bucket}/deploys"
         self.qname = f"{self.prefix}-{GROUP}-{instance}"
-        self.s3 = moto.client("s3")
-        self.sqs = moto.client("sqs")
+        self.s3 = self.client("s3")
+        self.sqs = self.client("sqs")
         self.s3.create_bucket(Bucket=self.bucket)
+
+    def client(self, service, url=None):
+        """moto's botocore clients, made once per process and endpoint
+        (each takes a botocore session)."""
+        k = (service, url or self.moto.url)
+        if k not in self._clients:
+            self._clients[k] = self.moto.client(service, url=url)
+        return self._clients[k]
 
 
 def wait_status(store, dep_id, want, timeout=60):

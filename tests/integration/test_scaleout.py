@@ -52,28 +52,6 @@ class World(AwsWorld):
     """One test's bucket and queue prefix, seen through the recording
     proxy, and what the deployer does to them."""
 
-    _clients = {}
-
-    def __init__(self, moto, proxy, ws, tag, instance="i-0test"):
-        self.moto = moto
-        self.ws = ws
-        self.proxy = proxy(moto.url)
-        self.bucket = f"{tag}-" + uuid.uuid4().hex[:12]
-        self.prefix = tag[0] + uuid.uuid4().hex[:8]
-        self.store = f"s3://{self.bucket}/deploys"
-        self.qname = f"{self.prefix}-{GROUP}-{instance}"
-        self.s3 = self.client("s3")
-        self.sqs = self.client("sqs")
-        self.s3.create_bucket(Bucket=self.bucket)
-
-    def client(self, service, url=None):
-        """moto's botocore clients, made once per process (each takes a
-        botocore session)."""
-        k = (service, url or self.moto.url)
-        if k not in self._clients:
-            self._clients[k] = self.moto.client(service, url=url)
-        return self._clients[k]
-
     def upload(self, bundle):
         sha = sha256_file(bundle)
         with open(bundle, "rb") as f:

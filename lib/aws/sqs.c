@@ -501,6 +501,29 @@ sqs_delete_queue(struct aws_client *c, const char *queue_url,
 	return ret;
 }
 
+/*
+ * A message body SQS takes: 1 to SQS_MESSAGE_MAX bytes, no NUL.  op names
+ * the call, id the batch entry (NULL for a single send).
+ */
+static int
+body_check(const char *op, const char *id, const char *body, size_t len,
+    struct errbuf *eb)
+{
+	const char	*sep = id == NULL ? "" : "entry '";
+	const char	*end = id == NULL ? "" : "': ";
+
+	if (id == NULL)
+		id = "";
+	if (len == 0 || len > SQS_MESSAGE_MAX)
+		return errbuf_set(eb, EK_DATA, "sqs %s: %s%s%smessage body is "
+		    "%zu bytes, must be 1 to %d", op, sep, id, end, len,
+		    SQS_MESSAGE_MAX);
+	if (memchr(body, '\0', len) != NULL)
+		return errbuf_set(eb, EK_DATA, "sqs %s: %s%s%smessage body "
+		    "contains a NUL byte", op, sep, id, end);
+	return 0;
+}
+
 int
 sqs_send(struct aws_client *c, const char *queue_url, const char *body,
     size_t len, unsigned int delay, char **ret_id, struct errbuf *eb)
@@ -513,16 +536,8 @@ sqs_send(struct aws_client *c, const char *queue_url, const char *body,
 	int			 ret = -1;
 
 	aws_query_init(&q, "SendMessage", SQS_VERSION);
-	if (len == 0 || len > SQS_MESSAGE_MAX) {
-		errbuf_set(eb, EK_DATA, "sqs SendMessage: message body is %zu "
-		    "bytes, must be 1 to %d", len, SQS_MESSAGE_MAX);
+	if (body_check("SendMessage", NULL, body, len, eb) == -1)
 		goto out;
-	}
-	if (memchr(body, '\0', len) != NULL) {
-		errbuf_set(eb, EK_DATA, "sqs SendMessage: message body "
-		    "contains a NUL byte");
-		goto out;
-	}
 	if (digest_md5_hex(body, len, want, eb) == -1) {
 		errbuf_prefix(eb, "sqs SendMessage: ");
 		goto out;
@@ -596,15 +611,9 @@ sqs_check_batch(const struct sqs_batch_entry *es, size_t n,
 				    "SendMessageBatch: id '%s' is used by "
 				    "entries %zu and %zu", es[i].id, j + 1,
 				    i + 1);
-		if (es[i].body_len == 0 || es[i].body_len > SQS_MESSAGE_MAX)
-			return errbuf_set(eb, EK_DATA, "sqs SendMessageBatch: "
-			    "entry '%s': message body is %zu bytes, must be "
-			    "1 to %d", es[i].id, es[i].body_len,
-			    SQS_MESSAGE_MAX);
-		if (memchr(es[i].body, '\0', es[i].body_len) != NULL)
-			return errbuf_set(eb, EK_DATA, "sqs SendMessageBatch: "
-			    "entry '%s': message body contains a NUL byte",
-			    es[i].id);
+		if (body_check("SendMessageBatch", es[i].id, es[i].body,
+		    es[i].body_len, eb) == -1)
+			return -1;
 		total += es[i].body_len;
 	}
 	if (total > SQS_BATCH_BYTES_MAX)
@@ -1419,16 +1428,8 @@ sqs_send_start(struct aws_client *c, struct aws_pool *pool,
 	struct aws_param	 p[3];
 	json_t			*s;
 
-	if (len == 0 || len > SQS_MESSAGE_MAX) {
-		errbuf_set(eb, EK_DATA, "sqs SendMessage: message body is "
-		    "%zu bytes, must be 1 to %d", len, SQS_MESSAGE_MAX);
+	if (body_check("SendMessage", NULL, body, len, eb) == -1)
 		return NULL;
-	}
-	if (memchr(body, '\0', len) != NULL) {
-		errbuf_set(eb, EK_DATA, "sqs SendMessage: message body "
-		    "contains a NUL byte");
-		return NULL;
-	}
 	sm = xcalloc(1, sizeof(*sm));
 	http_headers_init(&sm->h);
 	sm->c = c;

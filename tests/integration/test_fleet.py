@@ -317,11 +317,18 @@ def start_deploy(f, *args):
             return p, m.group(1), lines
 
 
-def test_stop_from_a_second_process(ws, daemon):
-    f = fleet(ws, daemon, n=3, config="OneAtATime")
+def batch_one_running(f):
+    """A slow OneAtATime rollout of HEAD started, its first host
+    deploying; returns (deployer proc, deployment id)."""
     slow(f, 1)
     p, did, _ = start_deploy(f, GROUP, "HEAD")
     wait_for(lambda: f.progress(did, "i-1"), 20, what="batch 1 running")
+    return p, did
+
+
+def test_stop_from_a_second_process(ws, daemon):
+    f = fleet(ws, daemon, n=3, config="OneAtATime")
+    p, did = batch_one_running(f)
     r = f.deployer("stop", did)
     assert r.returncode == 0, r.stdout + r.stderr
     out, err = p.communicate(timeout=60)
@@ -344,9 +351,7 @@ def test_stop_rollback_of_a_deployment_nobody_drives(ws, daemon):
     f = fleet(ws, daemon, n=2, config="OneAtATime")
     r = f.deployer(GROUP, "HEAD")
     assert r.returncode == 0
-    slow(f, 1)
-    p, did, _ = start_deploy(f, GROUP, "HEAD")
-    wait_for(lambda: f.progress(did, "i-1"), 20, what="batch 1 running")
+    p, did = batch_one_running(f)
     p.kill()
     p.wait()
     r = f.deployer("stop", "--rollback", GROUP)
@@ -372,9 +377,7 @@ def test_rollback_after_a_stop_goes_back_to_the_last_good_revision(
     assert r.returncode == 0, r.stdout + r.stderr
     good = dep_id(r.stdout)
     f.commit("v3", {"VERSION": "3.0.0\n"})
-    slow(f, 1)
-    p, did, _ = start_deploy(f, GROUP, "HEAD")
-    wait_for(lambda: f.progress(did, "i-1"), 20, what="batch 1 running")
+    p, did = batch_one_running(f)
     r = f.deployer("stop", did)
     assert r.returncode == 0, r.stdout + r.stderr
     out, err = p.communicate(timeout=60)
@@ -549,9 +552,7 @@ def test_bake_only_bakes_a_target_that_succeeded(ws, daemon):
     from conftest import binary, run
     from daemon_util import write_config
     f = fleet(ws, daemon, n=2, config="OneAtATime")
-    slow(f, 1)
-    p, did, _ = start_deploy(f, GROUP, "HEAD")
-    wait_for(lambda: f.progress(did, "i-1"), 20, what="batch 1 running")
+    p, did = batch_one_running(f)
     p.kill()
     p.wait()
     root = f.base / "image"
@@ -623,9 +624,7 @@ def test_ctrl_c_on_a_terminal_asks_and_y_stops(ws, daemon):
 
 def test_a_deployment_left_past_its_deadline_is_superseded(ws, daemon):
     f = fleet(ws, daemon, n=2, config="OneAtATime")
-    slow(f, 1)
-    p, did, _ = start_deploy(f, GROUP, "HEAD")
-    wait_for(lambda: f.progress(did, "i-1"), 20, what="batch 1 running")
+    p, did = batch_one_running(f)
     p.kill()
     p.wait()
     # within its deadline, nobody drives it: the group stays taken

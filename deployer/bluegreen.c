@@ -45,7 +45,8 @@
  * release a rollback swapped out) is a swap back whatever the history:
  * its scheduled action deleted first, then the cut-over the other way.
  * The pointer's "swapping" (the rollback's id, while its driver lives)
- * and "retiring" (a group being retired) keep a retirer, a rollback and
+ * and "retiring" (a group being retired, with the process retiring it,
+ * taken over once that process is gone) keep a retirer, a rollback and
  * a new rollout off each other's groups; "sequence" keeps the group's
  * counter going when target.json went back.
  */
@@ -54,6 +55,7 @@
 #include <sys/types.h>
 #include <sys/wait.h>
 
+#include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -126,6 +128,10 @@ struct bgp {
 	char		*retirer_host;
 	char		*retirer_log;
 	char		*retiring;	/* a group being retired now */
+	long		 retiring_pid;	/* its retirer: pid, host, start */
+	char		*retiring_host;
+	unsigned long long retiring_start;	/* /proc start time, 0: ? */
+	time_t		 retiring_at;	/* claimed or refreshed then */
 	char		*swapping;	/* the rollback swapping back now */
 	uint64_t	 sequence;	/* the last one a deployment took */
 	bool		 exists;
@@ -138,6 +144,11 @@ struct bgp {
 #define BG_RETIRER_POLLS	5
 /* A retirer gives up after this many store errors in a row. */
 #define BG_RETIRER_ERRORS	10
+/*
+ * A retirement claimed on another host and not refreshed for this many
+ * polls is taken over (its retirer refreshes it every BG_RETIRER_POLLS).
+ */
+#define BG_CLAIM_STALE_POLLS	(12 * BG_RETIRER_POLLS)
 
 static unsigned
 poll_ms(void)
@@ -415,6 +426,7 @@ bgp_release(struct bgp *p)
 	free(p->retirer_host);
 	free(p->retirer_log);
 	free(p->retiring);
+	free(p->retiring_host);
 	free(p->swapping);
 	memset(p, 0, sizeof(*p));
 }
@@ -454,6 +466,13 @@ pointer_read(struct dctx *c, const char *group, struct bgp *p,
 	p->retirer_host = jdup(o, "retirer_host");
 	p->retirer_log = jdup(o, "retirer_log");
 	p->retiring = jdup(o, "retiring");
+	p->retiring_pid = (long)json_integer_value(json_object_get(o,
+	    "retiring_pid"));
+	p->retiring_host = jdup(o, "retiring_host");
+	p->retiring_start = (unsigned long long)json_integer_value(
+	    json_object_get(o, "retiring_start"));
+	p->retiring_at = ts_parse(json_string_value(json_object_get(o,
+	    "retiring_at")));
 	p->swapping = jdup(o, "swapping");
 	p->standby_rolled_back = json_is_true(json_object_get(o,
 	    "standby_rolled_back"));
@@ -474,7 +493,7 @@ pointer_write(struct dctx *c, const char *group, struct bgp *p,
     struct errbuf *eb)
 {
 	json_t	*o;
-	char	*key, until[32] = "", now[32];
+	char	*key, until[32] = "", now[32], at[32];
 	int	 r;
 
 	if (p->standby != NULL && p->standby_until != 0)
@@ -495,6 +514,17 @@ pointer_write(struct dctx *c, const char *group, struct bgp *p,
 	if (p->retirer_pid > 0)
 		json_object_set_new(o, "retirer_pid",
 		    json_integer(p->retirer_pid));
+	if (p->retiring != NULL && p->retiring_pid > 0) {
+		ts_format(p->retiring_at, at);
+		json_object_set_new(o, "retiring_pid",
+		    json_integer(p->retiring_pid));
+		json_object_set_new(o, "retiring_host",
+		    json_string(p->retiring_host != NULL ? p->retiring_host :
+		    ""));
+		json_object_set_new(o, "retiring_start",
+		    json_integer((json_int_t)p->retiring_start));
+		json_object_set_new(o, "retiring_at", json_string(at));
+	}
 	key = pointer_key(c, group);
 	r = doc_write(c, key, o, p->exists ? p->etag : STORE_IF_NONE_MATCH,
 	    p->etag, eb);
@@ -1025,13 +1055,149 @@ cutover(struct dctx *c, const struct deployment *d, struct bgj *j,
 	return -1;
 }
 
-/* Scale name to 0, wait until it is empty, delete it (never forced). */
+static void
+my_host(char buf[256])
+{
+	if (gethostname(buf, 256) == -1)
+		(void)strlcpy(buf, "localhost", 256);
+	buf[255] = '\0';
+}
+
+/*
+ * Process pid's state letter and start time (clock ticks after boot)
+ * from /proc/PID/stat: 0, or -1 when it cannot be read (no such pid).
+ */
+static int
+pid_stat(long pid, char *state, unsigned long long *start)
+{
+	char	 path[64], buf[1024], *p;
+	ssize_t	 n;
+	int	 fd, field;
+
+	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	(void)close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/* comm may hold spaces and ')'; the fields follow the last ')'. */
+	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
+		return -1;
+	*state = p[2];
+	/* Field 3 (state) follows ") "; starttime is field 22. */
+	for (field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	*start = p != NULL ? strtoull(p + 1, NULL, 10) : 0;
+	return 0;
+}
+
+/* The start time of process pid, 0 when not known. */
+static unsigned long long
+pid_start(long pid)
+{
+	unsigned long long	 start;
+	char			 state;
+
+	return pid_stat(pid, &state, &start) == 0 ? start : 0;
+}
+
+/*
+ * Whether process pid of this host, started at start (0: not known),
+ * still runs: not a zombie, and not another process under its pid.
+ */
+static bool
+pid_same_alive(long pid, unsigned long long start)
+{
+	unsigned long long	 now;
+	char			 state;
+
+	if (pid <= 0 || (kill((pid_t)pid, 0) == -1 && errno != EPERM))
+		return false;
+	if (pid_stat(pid, &state, &now) == -1)
+		return true;	/* no /proc to say more */
+	return state != 'Z' && state != 'X' && (start == 0 || now == start);
+}
+
+/* This process holds the claim of p->retiring from now on. */
+static void
+claim_own(struct bgp *p)
+{
+	char	 host[256];
+
+	my_host(host);
+	p->retiring_pid = (long)getpid();
+	setstr(&p->retiring_host, host);
+	p->retiring_start = pid_start(p->retiring_pid);
+	p->retiring_at = time(NULL);
+}
+
+/*
+ * Whether the retirer holding p->retiring is gone (why says how): the
+ * claim names none, names a process of this host that is no longer
+ * there, or one of another host that has not refreshed it for
+ * BG_CLAIM_STALE_POLLS polls.
+ */
+static bool
+claim_stale(const struct bgp *p, char *why, size_t whysz)
+{
+	char	 host[256], at[32];
+	time_t	 stale;
+
+	if (p->retiring_pid <= 0 || p->retiring_host == NULL) {
+		(void)snprintf(why, whysz, "taken over: the claim names no "
+		    "retirer");
+		return true;
+	}
+	my_host(host);
+	if (strcmp(host, p->retiring_host) == 0) {
+		if (p->retiring_pid == (long)getpid() ||
+		    pid_same_alive(p->retiring_pid, p->retiring_start))
+			return false;
+		(void)snprintf(why, whysz, "taken over: its retirer, pid %ld "
+		    "on this host, is gone", p->retiring_pid);
+		return true;
+	}
+	stale = (time_t)((unsigned long long)poll_ms() *
+	    BG_CLAIM_STALE_POLLS / 1000);
+	if (time(NULL) - p->retiring_at < (stale < 1 ? 1 : stale))
+		return false;
+	ts_format(p->retiring_at, at);
+	(void)snprintf(why, whysz, "taken over: its retirer, pid %ld on %s, "
+	    "has not refreshed its claim since %s", p->retiring_pid,
+	    p->retiring_host, at);
+	return true;
+}
+
+/* pointer_update(): the claim of arg (a group) still held, refreshed. */
+static int
+refresh_edit(struct bgp *p, void *arg)
+{
+	char	 host[256];
+
+	my_host(host);
+	if (p->retiring == NULL || strcmp(p->retiring, arg) != 0 ||
+	    p->retiring_pid != (long)getpid() || p->retiring_host == NULL ||
+	    strcmp(p->retiring_host, host) != 0)
+		return 0;
+	p->retiring_at = time(NULL);
+	return 1;
+}
+
+/*
+ * Scale name to 0, wait until it is empty, delete it (never forced).
+ * With claimed (the group whose pointer has name as "retiring" on this
+ * process's claim), the claim is refreshed while it waits.
+ */
 static int
 retire(struct dctx *c, const char *name, const char *why,
-    struct errbuf *eb)
+    const struct deployer_group *claimed, struct errbuf *eb)
 {
 	struct asg_group	 grp;
+	struct errbuf		 e2 = { 0 };
 	time_t			 deadline;
+	unsigned		 polls = 0;
 	int			 r;
 
 	printf("retiring group '%s' (%s): scaling to 0\n", name, why);
@@ -1060,6 +1226,10 @@ retire(struct dctx *c, const char *name, const char *why,
 		if (r)
 			break;
 		nap();
+		if (claimed != NULL && ++polls % BG_RETIRER_POLLS == 0 &&
+		    pointer_update(c, claimed->name, refresh_edit,
+		    (void *)(uintptr_t)name, NULL, &e2) == -1)
+			printf("warning: %s\n", e2.msg);
 	}
 	if (asg_delete_group(c->aws, name, eb) == -1)
 		return -1;
@@ -1091,6 +1261,8 @@ struct claim {
 	const char			*name;	/* NULL: whatever standby */
 	bool				 force;	/* before standby_until */
 	char				*what;	/* the group claimed */
+	bool				 takeover;	/* of a stale claim */
+	char				 why[512];	/* then: why */
 };
 
 /* pointer_update(): the standby group becomes "retiring". */
@@ -1100,6 +1272,15 @@ claim_edit(struct bgp *p, void *arg)
 	struct claim	*cl = arg;
 
 	setstr(&cl->what, NULL);
+	cl->takeover = false;
+	/* A retirement whose retirer is gone: this one finishes it. */
+	if (p->retiring != NULL && (cl->name == NULL || strcmp(cl->name,
+	    p->retiring) == 0) && claim_stale(p, cl->why, sizeof(cl->why))) {
+		setstr(&cl->what, p->retiring);
+		cl->takeover = true;
+		claim_own(p);
+		return 1;
+	}
 	if (p->standby == NULL || (cl->name != NULL && strcmp(p->standby,
 	    cl->name) != 0))
 		return 0;
@@ -1110,6 +1291,7 @@ claim_edit(struct bgp *p, void *arg)
 		return 0;
 	setstr(&cl->what, p->standby);
 	setstr(&p->retiring, p->standby);
+	claim_own(p);
 	bgp_clear_standby(p);
 	return 1;
 }
@@ -1128,6 +1310,10 @@ retired_edit(struct bgp *p, void *arg)
 	if (p->retiring == NULL || strcmp(p->retiring, rd->name) != 0)
 		return 0;
 	setstr(&p->retiring, NULL);
+	p->retiring_pid = 0;
+	setstr(&p->retiring_host, NULL);
+	p->retiring_start = 0;
+	p->retiring_at = 0;
 	if (!rd->ok && p->standby == NULL) {
 		/* Not deleted: the next look retires it again. */
 		setstr(&p->standby, rd->name);
@@ -1147,7 +1333,7 @@ static int
 standby_retire(struct dctx *c, const struct deployer_group *g,
     const char *name, bool force, struct errbuf *eb)
 {
-	struct claim	 cl = { c, g, name, force, NULL };
+	struct claim	 cl = { c, g, name, force, NULL, false, "" };
 	struct retired	 rd;
 	struct errbuf	 e2 = { 0 };
 	int		 r;
@@ -1158,8 +1344,8 @@ standby_retire(struct dctx *c, const struct deployer_group *g,
 	}
 	if (cl.what == NULL)
 		return 0;
-	r = retire(c, cl.what, force ? "replaced by a new release" :
-	    "keep_blue is over", eb);
+	r = retire(c, cl.what, cl.takeover ? cl.why : force ? "replaced by "
+	    "a new release" : "keep_blue is over", g, eb);
 	rd.name = cl.what;
 	rd.ok = r == 0;
 	if (pointer_update(c, g->name, retired_edit, &rd, NULL, r == 0 ? eb :
@@ -1515,7 +1701,7 @@ green_fail(struct dctx *c, const struct deployment *d, struct bgj *j)
 		    "delete-auto-scaling-group' once it is at 0\n", j->green);
 		return;
 	}
-	if (retire(c, j->green, "the rollout failed", &e2) == -1)
+	if (retire(c, j->green, "the rollout failed", NULL, &e2) == -1)
 		printf("green group '%s' NOT deleted: %s\n", j->green, e2.msg);
 }
 
@@ -2267,7 +2453,8 @@ bluegreen_status(struct dctx *c, const struct deployer_group *g,
 	}
 	if (r != -1 && p.retiring != NULL)
 		printf("group '%s': being retired (scaled to 0, deleted once "
-		    "empty)\n", p.retiring);
+		    "empty) by pid %ld on %s\n", p.retiring, p.retiring_pid,
+		    p.retiring_host != NULL ? p.retiring_host : "?");
 	bgp_release(&p);
 	return r == -1 ? -1 : 0;
 }
@@ -2349,7 +2536,8 @@ bluegreen_json(struct dctx *c, const struct deployer_group *g,
 	static const char *const keys[] = { "serving", "serving_deployment",
 		"standby", "standby_deployment", "standby_until",
 		"standby_rolled_back", "scheduled_action", "retirer_pid",
-		"retirer_host", "retirer_log", "retiring", "swapping" };
+		"retirer_host", "retirer_log", "retiring", "retiring_pid",
+		"retiring_host", "retiring_at", "swapping" };
 
 	key = pointer_key(c, g->name);
 	if (doc_read(c, key, &doc, NULL, &e2) == -1)

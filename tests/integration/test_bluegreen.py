@@ -163,6 +163,16 @@ def b_has_no_resume():
     return "deployer resume" not in r.stdout
 
 
+def pid_runs(pid):
+    """Whether pid is a process that is not a zombie (the container's
+    PID 1 may not reap a killed detached retirer)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
 def alarm(moto, state, reason="set by the test"):
     """A CloudWatch alarm in moto, set to state (SetAlarmState sticks)."""
     name, cw = uniq("web-5xx"), moto.client("cloudwatch")
@@ -498,6 +508,43 @@ def test_without_the_retirer_auto_scaling_empties_blue(bgf):
     assert r.returncode == 0, r.stdout + r.stderr
     assert f"retiring group '{b.blue}' (keep_blue is over)" in r.stdout
     assert b.group(b.blue) is None
+    assert f"serving group '{green}': 3 instances, in traffic" in r.stdout
+
+
+def test_a_retirement_whose_retirer_died_is_taken_over(bgf):
+    """The retirer is killed with SIGKILL after it claimed blue in the
+    pointer (blue cannot empty meanwhile: its instances are protected
+    from scale-in): the claim is stale, and the next `deployer status`
+    takes it over and finishes the retirement."""
+    b = bgf(keep_blue=4)
+    r = b.deployer(GROUP, "HEAD", timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    green = f"{b.blue}-{dep_id(r.stdout)}"
+    blue_ids = [i["InstanceId"] for i in b.group(b.blue)["Instances"]]
+    b.asg.set_instance_protection(
+        AutoScalingGroupName=b.blue, InstanceIds=blue_ids,
+        ProtectedFromScaleIn=True)
+    retirer = b.pointer()["retirer_pid"]
+    wait_for(lambda: b.pointer().get("retiring") == b.blue, 90,
+             interval=0.2, what="blue claimed by its retirer")
+    p = b.pointer()
+    assert p["retiring_pid"] == retirer and p.get("standby") is None
+    os.kill(retirer, signal.SIGKILL)
+    wait_for(lambda: not pid_runs(retirer), 30, interval=0.1,
+             what="the retirer dead")
+    b.asg.set_instance_protection(
+        AutoScalingGroupName=b.blue, InstanceIds=blue_ids,
+        ProtectedFromScaleIn=False)
+    r = b.deployer("status", GROUP, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (f"retiring group '{b.blue}' (taken over: its retirer, pid "
+            f"{retirer} on this host, is gone)") in r.stdout, r.stdout
+    assert f"group '{b.blue}' deleted" in r.stdout, r.stdout
+    assert "being retired" not in r.stdout
+    assert b.group(b.blue) is None
+    p = b.pointer()
+    assert p["serving"] == green and p.get("standby") is None
+    assert p.get("retiring") is None and "retiring_pid" not in p
     assert f"serving group '{green}': 3 instances, in traffic" in r.stdout
 
 

@@ -95,6 +95,8 @@ struct bgj {
 	unsigned	 wait_s;	/* healthy / drained: ready_timeout */
 	bool		 tb_recorded;	/* target_before was read */
 	char		*target_before;	/* target.json before, NULL: none */
+	bool		 swap_back;	/* a rollback: serving to standby */
+	bool		 swap_known;	/* its revision is known */
 };
 
 /*
@@ -335,6 +337,11 @@ journal_save(struct dctx *c, const struct deployment *d,
 	if (j->tb_recorded)
 		json_object_set_new(o, "target_before", j->target_before !=
 		    NULL ? json_string(j->target_before) : json_null());
+	if (j->swap_back) {
+		json_object_set_new(o, "swap_back", json_true());
+		json_object_set_new(o, "revision_known",
+		    json_boolean(j->swap_known));
+	}
 	key = journal_key(c, d);
 	r = doc_write(c, key, o, NULL, NULL, eb);
 	json_decref(o);
@@ -367,6 +374,8 @@ journal_load(struct dctx *c, const struct deployment *d, struct bgj *j,
 	strs_from(&j->suspended, json_object_get(o, "suspended"));
 	j->cont = json_is_true(json_object_get(o, "continue"));
 	j->keep_failed = json_is_true(json_object_get(o, "keep_failed"));
+	j->swap_back = json_is_true(json_object_get(o, "swap_back"));
+	j->swap_known = json_is_true(json_object_get(o, "revision_known"));
 	json_decref(o);
 	if (j->blue == NULL || j->phase == NULL) {
 		bgj_release(j);
@@ -1418,6 +1427,9 @@ bluegreen_deploy(struct dctx *c, const struct deployer_group *g,
  * on every exit.  0 succeeded, 1 failed or stopped (eb), DRIVE_LEAVE,
  * -1 (eb).
  */
+static int	swap_resume(struct dctx *, const struct deployer_group *,
+		    struct deployment *, struct bgj *, struct errbuf *);
+
 int
 bluegreen_run(struct dctx *c, const struct deployer_group *g,
     struct deployment *d, struct errbuf *eb)
@@ -1438,6 +1450,16 @@ bluegreen_run(struct dctx *c, const struct deployer_group *g,
 	dg.stopped = tick_asked;
 	dg.tick = tick;
 	j.wait_s = g->bg.ready_timeout;
+	if (j.swap_back) {
+		/* A swap back whose driver died (resume, stop). */
+		T.c = c;
+		T.d = d;
+		T.critical = false;
+		T.asked = 0;
+		ret = swap_resume(c, g, d, &j, eb);
+		memset(&T, 0, sizeof(T));
+		goto out;
+	}
 	if (strcmp(j.phase, "serving") == 0 || strcmp(j.phase, "failed") ==
 	    0 || strcmp(j.phase, "rolledback") == 0) {
 		/* The driver died after the last step but before the end. */
@@ -1591,6 +1613,147 @@ rollback_record(struct dctx *c, const struct deployer_group *g,
 }
 
 /*
+ * Swap rollback rb back from j->blue (serving) to j->green (the standby)
+ * from the journal's phase, then record it: by bluegreen_rollback(), or
+ * by `deployer resume`/`stop` after its driver died (swap_resume()).
+ * The standby's scheduled action is deleted first (Auto Scaling must not
+ * empty a group that serves again); a failed cut-over puts j->blue back.
+ * 0 (rb Succeeded), or -1 with eb (rb Failed unless the store failed).
+ */
+static int
+swap_back(struct dctx *c, const struct deployer_group *g,
+    struct deployment *rb, struct bgj *j, time_t t0, struct errbuf *eb)
+{
+	struct deployment	 sd = { 0 };
+	struct bgj		 back = { 0 };
+	struct swap		 sw = { 0 };
+	struct errbuf		 e2 = { 0 };
+	char			*act = NULL;
+	int			 r, ret = -1;
+
+	if (strcmp(j->phase, "rolledback") != 0) {
+		act = action_name(j->green);
+		if ((r = asg_delete_scheduled_action(c->aws, j->green, act,
+		    eb)) == -1) {
+			errbuf_prefix(eb, "not swapping back to a group Auto "
+			    "Scaling would empty: ");
+			goto failed;
+		}
+		if (r == 0)
+			printf("group '%s': scheduled action '%s' deleted\n",
+			    j->green, act);
+		fflush(stdout);
+		if (cutover(c, rb, j, eb) == -1)
+			goto failed;
+		setstr(&j->phase, "rolledback");
+		(void)journal_save(c, rb, j, eb);
+	}
+	/* The swapped-out group stays until keep_blue, not to swap to. */
+	sw.serving = j->green;
+	sw.serving_deployment = rb->id;
+	sw.standby = j->blue;
+	sw.standby_deployment = j->blue_deployment;
+	sw.rolled_back = true;
+	sw.until = time(NULL) + (time_t)g->bg.keep_blue;
+	sw.swapping = rb->id;
+	if (pointer_update(c, g->name, swap_edit, &sw, NULL, eb) == -1)
+		goto failed;
+	/*
+	 * target.json: the standby's revision (rb's message), or, not
+	 * known, exactly what it was before the rollout rolled back.
+	 */
+	if (!j->swap_known && j->blue_deployment != NULL) {
+		memcpy(sd.id, j->blue_deployment, strnlen(j->blue_deployment,
+		    DEPLOYMENT_ID_LEN));
+		sd.group = (char *)(uintptr_t)g->name;
+		if (journal_load(c, &sd, &back, &e2) == 0)
+			target_put_back(c, &sd, &back);
+	}
+	if (finish(c, rb, "Succeeded", eb) == -1)
+		goto out;
+	if (g->bg.keep_blue == 0) {
+		if (standby_retire(c, g, j->blue, true, &e2) == -1)
+			printf("warning: %s\n", e2.msg);
+	} else
+		standby_plan(c, g, j->blue, sw.until);
+	printf("rollback %s succeeded in %lld s: '%s' serves again\n",
+	    rb->id, (long long)(time(NULL) - t0), j->green);
+	fflush(stdout);
+	ret = 0;
+	goto out;
+ failed:
+	(void)finish(c, rb, "Failed", &e2);
+	target_put_back(c, rb, j);
+	if (pointer_update(c, g->name, unswap_edit, rb->id, NULL, &e2) == -1)
+		printf("warning: %s\n", e2.msg);
+ out:
+	free(act);
+	bgj_release(&back);
+	return ret;
+}
+
+/*
+ * bluegreen_run() for a swap back whose driver died: `deployer resume`
+ * finishes it (a cut-over in progress is finished, or the serving group
+ * put back), `deployer stop` ends it Stopped if the cut-over had not
+ * begun (else it is finished first).  0, 1 (ended otherwise, eb), -1.
+ */
+static int
+swap_resume(struct dctx *c, const struct deployer_group *g,
+    struct deployment *d, struct bgj *j, struct errbuf *eb)
+{
+	struct swapclaim	 sc;
+	struct bgp		 p;
+	struct errbuf		 e2 = { 0 };
+	bool			 swapped;
+
+	if (pointer_read(c, g->name, &p, eb) == -1)
+		return -1;
+	swapped = p.serving != NULL && strcmp(p.serving, j->green) == 0;
+	bgp_release(&p);
+	printf("resuming the swap back of rollback %s from '%s' to '%s' "
+	    "(phase %s)\n", d->id, j->blue, j->green, j->phase);
+	fflush(stdout);
+	if (!(strcmp(j->phase, "rolledback") == 0 && swapped)) {
+		/* The pointer must still name both groups, for us. */
+		sc.c = c;
+		sc.g = g;
+		sc.standby = j->green;
+		sc.serving = j->blue;
+		sc.id = d->id;
+		if (pointer_update(c, g->name, swapclaim_edit, &sc, NULL,
+		    eb) == -1)
+			return -1;
+		if (!sc.ok) {
+			errbuf_set(eb, EK_FAILED, "rollback %s: group '%s' no "
+			    "longer has '%s' serving and '%s' on standby; not "
+			    "swapped", d->id, g->name, j->blue, j->green);
+			if (resume_blue(c, d, j, &e2) == -1)
+				printf("resuming blue's processes FAILED: "
+				    "%s\n", e2.msg);
+			setstr(&d->reason, eb->msg);
+			(void)finish(c, d, "Failed", &e2);
+			return 1;
+		}
+	}
+	tick(NULL);
+	if (strcmp(j->phase, "ready") == 0 && T.asked != 0) {
+		/* Stopped before its cut-over began: nothing moved. */
+		errbuf_set(eb, EK_FAILED, "rollback %s was stopped before its "
+		    "swap; '%s' still serves", d->id, j->blue);
+		(void)finish(c, d, "Stopped", &e2);
+		target_put_back(c, d, j);
+		if (pointer_update(c, g->name, unswap_edit, d->id, NULL,
+		    &e2) == -1)
+			printf("warning: %s\n", e2.msg);
+		return 1;
+	}
+	if (swap_back(c, g, d, j, time(NULL), eb) == -1)
+		return strcmp(d->status, "InProgress") == 0 ? -1 : 1;
+	return 0;
+}
+
+/*
  * `deployer rollback GROUP` while the standby group exists (kept after
  * the last cut-over, not one a rollback swapped out): swap traffic back
  * (its scheduled retirement deleted, attached, healthy, the serving one
@@ -1607,16 +1770,14 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
     struct deploy_opts *o, struct errbuf *eb)
 {
 	struct deploy_opts	 bo = *o;
-	struct deployment	 prev = { 0 }, rb = { 0 }, sd = { 0 };
+	struct deployment	 prev = { 0 }, rb = { 0 };
 	struct revision		 rev = { 0 };
 	struct asg_group	 grp;
 	struct bgp		 p, now;
-	struct bgj		 j = { 0 }, back = { 0 };
+	struct bgj		 j = { 0 };
 	struct swapclaim	 sc;
-	struct swap		 sw = { 0 };
 	struct errbuf		 e2 = { 0 };
 	char			 id[DEPLOYMENT_ID_LEN + 1], *bid = NULL;
-	char			*act = NULL;
 	time_t			 t0 = time(NULL);
 	size_t			 ins;
 	bool			 known = false, claimed = false, ok;
@@ -1657,14 +1818,6 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
 	    group_deployment(c, g, p.standby);
 	known = bid != NULL && deployment_load(c, g->name, bid, &prev,
 	    &e2) == 0 && prev.location != NULL && strlen(prev.sha256) == 64;
-	/* What target.json was before the rollout rolled back. */
-	if (p.serving_deployment != NULL) {
-		memcpy(sd.id, p.serving_deployment, strnlen(
-		    p.serving_deployment, DEPLOYMENT_ID_LEN));
-		sd.group = (char *)(uintptr_t)g->name;
-		if (journal_load(c, &sd, &back, &e2) == -1)
-			memset(&back, 0, sizeof(back));
-	}
 	if (deployment_id_new(id, eb) == -1)
 		goto out;
 	/* The group is ours to swap: no retirer, no other rollback. */
@@ -1716,6 +1869,8 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
 	j.phase = xstrdup("ready");
 	j.cont = true;
 	j.wait_s = g->bg.ready_timeout;
+	j.swap_back = true;
+	j.swap_known = known;
 	if (journal_save(c, &rb, &j, eb) == -1 ||
 	    pointer_update(c, g->name, seq_edit, &rb.sequence, NULL,
 	    eb) == -1 || pointer_read(c, g->name, &now, eb) == -1)
@@ -1729,17 +1884,6 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
 		    "was claimed by a retirer meanwhile", g->name, p.standby);
 		goto failed;
 	}
-	/* Auto Scaling must not empty it once it serves again. */
-	act = action_name(p.standby);
-	if ((r = asg_delete_scheduled_action(c->aws, p.standby, act,
-	    eb)) == -1) {
-		errbuf_prefix(eb, "not swapping back to a group Auto Scaling "
-		    "would empty: ");
-		goto failed;
-	}
-	if (r == 0)
-		printf("group '%s': scheduled action '%s' deleted\n",
-		    p.standby, act);
 	if (known)
 		printf("rollback %s: swapping traffic back from '%s' to '%s' "
 		    "(revision of %s, nothing deployed)\n", rb.id, p.serving,
@@ -1750,38 +1894,9 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
 		    "no deployment of group '%s'; nothing deployed)\n", rb.id,
 		    p.serving, p.standby, g->name);
 	fflush(stdout);
-	if (cutover(c, &rb, &j, eb) == -1)
-		goto failed;
-	setstr(&j.phase, "rolledback");
-	(void)journal_save(c, &rb, &j, eb);
-	/* The swapped-out group stays until keep_blue, not to swap to. */
-	sw.serving = p.standby;
-	sw.serving_deployment = rb.id;
-	sw.standby = p.serving;
-	sw.standby_deployment = p.serving_deployment;
-	sw.rolled_back = true;
-	sw.until = time(NULL) + (time_t)g->bg.keep_blue;
-	sw.swapping = id;
-	if (pointer_update(c, g->name, swap_edit, &sw, NULL, eb) == -1)
-		goto failed;
+	/* From here on swap_back() ends the claim either way. */
 	claimed = false;
-	/*
-	 * target.json: the standby's revision (rb's message), or, not
-	 * known, exactly what it was before the rollout rolled back.
-	 */
-	if (!known && p.serving_deployment != NULL)
-		target_put_back(c, &sd, &back);
-	if (finish(c, &rb, "Succeeded", eb) == -1)
-		goto out;
-	if (g->bg.keep_blue == 0) {
-		if (standby_retire(c, g, p.serving, true, &e2) == -1)
-			printf("warning: %s\n", e2.msg);
-	} else
-		standby_plan(c, g, p.serving, sw.until);
-	printf("rollback %s succeeded in %lld s: '%s' serves again\n", rb.id,
-	    (long long)(time(NULL) - t0), p.standby);
-	fflush(stdout);
-	ret = 0;
+	ret = swap_back(c, g, &rb, &j, t0, eb) == 0 ? 0 : -1;
 	goto out;
  failed:
 	(void)finish(c, &rb, "Failed", &e2);
@@ -1795,10 +1910,8 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
 		(void)strlcpy(o->out_status, rb.status,
 		    sizeof(o->out_status));
 	free(bid);
-	free(act);
 	bgp_release(&p);
 	bgj_release(&j);
-	bgj_release(&back);
 	revision_release(&rev);
 	deployment_release(&prev);
 	deployment_release(&rb);

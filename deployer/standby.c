@@ -252,6 +252,25 @@ swap_live(struct dctx *c, const struct deployer_group *g, const char *id)
 	return live;
 }
 
+/*
+ * Whether rollback id of the group is still in progress, driven or not:
+ * a swap back whose driver died may have traffic on both groups until
+ * `deployer resume` or `stop` ends it, so nobody retires either.
+ */
+static bool
+swap_open(struct dctx *c, const struct deployer_group *g, const char *id)
+{
+	struct deployment	 d = { 0 };
+	struct errbuf		 e2 = { 0 };
+	bool			 pending;
+
+	if (id == NULL || deployment_load(c, g->name, id, &d, &e2) == -1)
+		return false;
+	pending = strcmp(d.status, "InProgress") == 0;
+	deployment_release(&d);
+	return pending;
+}
+
 struct claim {
 	struct dctx			*c;
 	const struct deployer_group	*g;
@@ -283,8 +302,8 @@ claim_edit(struct bgp *p, void *arg)
 		return 0;
 	if (!cl->force && time(NULL) < p->standby_until)
 		return 0;
-	/* A swap back to it in progress: not now. */
-	if (p->swapping != NULL && swap_live(cl->c, cl->g, p->swapping))
+	/* A swap back to it in progress (resumable): not now. */
+	if (p->swapping != NULL && swap_open(cl->c, cl->g, p->swapping))
 		return 0;
 	setstr(&cl->what, p->standby);
 	setstr(&p->retiring, p->standby);

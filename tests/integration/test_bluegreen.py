@@ -646,6 +646,69 @@ def test_kill_9_during_the_cutover_then_resume(bgf, proxy):
     assert b.deployment(did)["status"] == "Succeeded"
 
 
+@pytest.mark.parametrize("how", ["resume", "stop"])
+def test_kill_9_during_the_swap_back_then_resume_or_stop(bgf, proxy, how):
+    """`deployer rollback GROUP` swapping back to blue killed with SIGKILL
+    in the middle of its cut-over (green's processes suspended, blue's
+    target health answered slowly): `deployer resume ID` or `deployer
+    stop ID` finishes the swap, with exactly one group in traffic and no
+    process left suspended; nobody retires blue meanwhile."""
+    b = bgf()
+    blue_ids = b.in_service(b.blue)
+    r = b.deployer(GROUP, "HEAD", timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    green = f"{b.blue}-{dep_id(r.stdout)}"
+    px = proxy(b.moto.url)
+    px.rules([{"match": {"action": "DescribeTargetHealth"},
+               "fault": "delay", "seconds": 1.0}])
+    b.env["AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2"] = px.url
+    p = b.popen_deployer("rollback", GROUP)
+    journal = {}
+
+    def in_swap():
+        keys = b.s3.list_objects_v2(
+            Bucket=b.bucket, Prefix=f"deploys/deployments/{APP}/{GROUP}/"
+        ).get("Contents", [])
+        for k in keys:
+            if k["Key"].endswith("/blue_green.json"):
+                j = b.read(k["Key"][len("deploys/"):])
+                if j.get("blue") == green:      # the swap back's
+                    journal.clear()
+                    journal.update(j)
+        return journal.get("phase") == "cutover" and \
+            b.group(green)["SuspendedProcesses"]
+    try:
+        wait_for(in_swap, 120, interval=0.05, what="the swap back")
+        wait_for(lambda: px.log("DescribeTargetHealth"), 30, interval=0.05,
+                 what="a target health poll")
+    finally:
+        p.kill()
+        p.communicate()
+    rid = journal["deployment"]
+    assert (journal["blue"], journal["green"]) == (green, b.blue)
+    assert len(b.group(green)["SuspendedProcesses"]) == 4
+    assert b.deployment(rid)["status"] == "InProgress"
+    assert b.pointer()["swapping"] == rid
+    # The backstop does not retire blue under a swap that may resume.
+    r = b.deployer("status", GROUP)
+    assert b.group(b.blue) is not None
+    px.rules([])
+    r = b.deployer(how, rid, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert b.targets() == blue_ids
+    assert b.group(green)["TargetGroupARNs"] == []
+    assert b.group(b.blue)["TargetGroupARNs"] == [b.tg]
+    assert b.group(green)["SuspendedProcesses"] == []
+    assert b.group(b.blue)["SuspendedProcesses"] == []
+    assert b.deployment(rid)["status"] == "Succeeded"
+    pt = b.pointer()
+    assert pt["serving"] == b.blue and pt["standby"] == green
+    assert pt.get("swapping") is None and pt.get("standby_rolled_back")
+    assert b.actions(b.blue) == {}
+    assert list(b.actions(green)) == [f"hookd-retire-{green}"]
+    assert "resuming the swap back of rollback" in r.stdout, r.stdout
+
+
 def test_a_failure_in_the_cutover_puts_blue_back(bgf, proxy):
     """The load balancer fails while green is attached (DescribeTargetHealth
     answers 500 three times: one poll's attempts, through the fault

@@ -34,12 +34,11 @@
  * for the deadline and for any deployment of the group in progress,
  * claims blue in the pointer if it is still the standby, and retires
  * it; the next rollout, status or rollback after the deadline does the
- * same (the backstop); that retirement is standby.c's.  keep_blue 0: at once.  A failure before the
- * cut-over deletes green (or keeps it with --keep-failed); during it,
- * blue is put back in traffic first; on every exit that leaves blue
- * serving, target.json is put back to exactly what it was before
- * (journalled as target_before before it was replaced), or removed
- * when there was none.
+ * same (the backstop); that retirement is standby.c's.  keep_blue 0: at once.
+ * A failure before the cut-over deletes green (or keeps it with --keep-failed);
+ * during it, blue is put back in traffic first; on every exit that leaves blue
+ * serving, target.json is put back to exactly what it was before (journalled as
+ * target_before before it was replaced), or removed when there was none.
  *
  * `deployer rollback GROUP` while the standby exists (and is not the
  * release a rollback swapped out) is a swap back whatever the history:

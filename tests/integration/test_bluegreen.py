@@ -511,11 +511,13 @@ def test_without_the_retirer_auto_scaling_empties_blue(bgf):
     assert f"serving group '{green}': 3 instances, in traffic" in r.stdout
 
 
-def test_a_retirement_whose_retirer_died_is_taken_over(bgf):
+@pytest.mark.parametrize("where", ["here", "elsewhere"])
+def test_a_retirement_whose_retirer_died_is_taken_over(bgf, where):
     """The retirer is killed with SIGKILL after it claimed blue in the
     pointer (blue cannot empty meanwhile: its instances are protected
     from scale-in): the claim is stale, and the next `deployer status`
-    takes it over and finishes the retirement."""
+    takes it over and finishes the retirement.  A claim of another host
+    is stale only once it was not refreshed for 60 polls (12 s here)."""
     b = bgf(keep_blue=4)
     r = b.deployer(GROUP, "HEAD", timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -532,13 +534,34 @@ def test_a_retirement_whose_retirer_died_is_taken_over(bgf):
     os.kill(retirer, signal.SIGKILL)
     wait_for(lambda: not pid_runs(retirer), 30, interval=0.1,
              what="the retirer dead")
+    why = f"its retirer, pid {retirer} on this host, is gone"
+    if where == "elsewhere":
+        key = f"deploys/groups/{APP}/{GROUP}/blue_green.json"
+
+        def claimed(ago):
+            p["retiring_host"] = "another-host"
+            p["retiring_at"] = (datetime.datetime.now(
+                datetime.timezone.utc) - datetime.timedelta(seconds=ago)
+            ).strftime("%Y-%m-%dT%H:%M:%SZ")
+            b.s3.put_object(Bucket=b.bucket, Key=key,
+                            Body=json.dumps(p).encode())
+            return p["retiring_at"]
+        claimed(0)
+        r = b.deployer("status", GROUP, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert (f"group '{b.blue}': being retired (scaled to 0, deleted "
+                f"once empty) by pid {retirer} on another-host") in r.stdout
+        assert b.group(b.blue) is not None
+        at = claimed(120)
+        why = (f"its retirer, pid {retirer} on another-host, has not "
+               f"refreshed its claim since {at}")
     b.asg.set_instance_protection(
         AutoScalingGroupName=b.blue, InstanceIds=blue_ids,
         ProtectedFromScaleIn=False)
     r = b.deployer("status", GROUP, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
-    assert (f"retiring group '{b.blue}' (taken over: its retirer, pid "
-            f"{retirer} on this host, is gone)") in r.stdout, r.stdout
+    assert f"retiring group '{b.blue}' (taken over: {why})" in r.stdout, \
+        r.stdout
     assert f"group '{b.blue}' deleted" in r.stdout, r.stdout
     assert "being retired" not in r.stdout
     assert b.group(b.blue) is None

@@ -204,6 +204,7 @@ DEPLOYER_SRCS	+= deployer/gates.c
 DEPLOYER_SRCS	+= deployer/fanout.c
 DEPLOYER_SRCS	+= deployer/records.c
 DEPLOYER_SRCS	+= deployer/setup_asg.c
+DEPLOYER_SRCS	+= deployer/standby.c
 DEPLOYER_SRCS	+= deployer/watch.c
 
 # cmocka binaries: tests/unit/test_NAME.c -> $(BUILD)/tests/test_NAME

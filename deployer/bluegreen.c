@@ -34,34 +34,28 @@
  * for the deadline and for any deployment of the group in progress,
  * claims blue in the pointer if it is still the standby, and retires
  * it; the next rollout, status or rollback after the deadline does the
- * same (the backstop).  keep_blue 0: at once.  A failure before the
- * cut-over deletes green (or keeps it with --keep-failed); during it,
- * blue is put back in traffic first; on every exit that leaves blue
- * serving, target.json is put back to exactly what it was before
- * (journalled as target_before before it was replaced), or removed
- * when there was none.
+ * same (the backstop); that retirement is standby.c's.  keep_blue 0: at once.
+ * A failure before the cut-over deletes green (or keeps it with --keep-failed);
+ * during it, blue is put back in traffic first; on every exit that leaves blue
+ * serving, target.json is put back to exactly what it was before (journalled as
+ * target_before before it was replaced), or removed when there was none.
  *
  * `deployer rollback GROUP` while the standby exists (and is not the
  * release a rollback swapped out) is a swap back whatever the history:
  * its scheduled action deleted first, then the cut-over the other way.
  * The pointer's "swapping" (the rollback's id, while its driver lives)
- * and "retiring" (a group being retired) keep a retirer, a rollback and
+ * and "retiring" (a group being retired, with the process retiring it,
+ * taken over once that process is gone) keep a retirer, a rollback and
  * a new rollout off each other's groups; "sequence" keeps the group's
  * counter going when target.json went back.
  */
 #include "compat.h"
 
-#include <sys/types.h>
-#include <sys/wait.h>
-
-#include <fcntl.h>
 #include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <jansson.h>
 
@@ -69,11 +63,11 @@
 #include "aws/asg_bg.h"
 #include "aws/client.h"
 #include "aws/elb.h"
+#include "bluegreen.h"
 #include "config.h"
 #include "deployer.h"
 #include "errbuf.h"
 #include "gates.h"
-#include "http.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -82,7 +76,6 @@
 #define BG_SCHEMA		"hookd.blue-green/1"
 #define BG_DOC_MAX		(256 * 1024)
 #define BG_POLL_MS		1000	/* AWS polls; HOOKD_BG_POLL_MS */
-#define BG_EMPTY_TIMEOUT	900	/* s for a group to empty */
 
 static const char *const bg_procs[] = { "Launch", "Terminate",
 	"ReplaceUnhealthy", "AZRebalance" };
@@ -101,6 +94,8 @@ struct bgj {
 	unsigned	 wait_s;	/* healthy / drained: ready_timeout */
 	bool		 tb_recorded;	/* target_before was read */
 	char		*target_before;	/* target.json before, NULL: none */
+	bool		 swap_back;	/* a rollback: serving to standby */
+	bool		 swap_known;	/* its revision is known */
 };
 
 /*
@@ -110,36 +105,7 @@ struct bgj {
  * (green cleaned or kept), "rolledback".
  */
 
-/*
- * The group's pointer (groups/APP/GROUP/blue_green.json), written only
- * if it still has the ETag read (two deployers, a retirer).
- */
-struct bgp {
-	char		*serving;
-	char		*serving_deployment;
-	char		*standby;
-	char		*standby_deployment;	/* NULL: not known */
-	bool		 standby_rolled_back;	/* never swapped back to */
-	time_t		 standby_until;
-	char		*scheduled_action;	/* on standby: empties it */
-	long		 retirer_pid;		/* the retirer of standby */
-	char		*retirer_host;
-	char		*retirer_log;
-	char		*retiring;	/* a group being retired now */
-	char		*swapping;	/* the rollback swapping back now */
-	uint64_t	 sequence;	/* the last one a deployment took */
-	bool		 exists;
-	char		 etag[STORE_ETAG_MAX];
-};
-
-/* The scheduled action that empties a standby group. */
-#define BG_ACTION_PREFIX	"hookd-retire-"
-/* A retirer looks at the pointer every this many polls. */
-#define BG_RETIRER_POLLS	5
-/* A retirer gives up after this many store errors in a row. */
-#define BG_RETIRER_ERRORS	10
-
-static unsigned
+unsigned
 poll_ms(void)
 {
 	const char	*s;
@@ -184,7 +150,14 @@ tick_asked(void *arg)
 	return T.asked != 0;
 }
 
-static void
+/* A forked retirer drives no deployment: forget the one being driven. */
+void
+bg_untrack(void)
+{
+	memset(&T, 0, sizeof(T));
+}
+
+void
 nap(void)
 {
 	(void)poll(NULL, 0, (int)poll_ms());
@@ -265,7 +238,7 @@ jdup(json_t *o, const char *k)
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
-static void
+void
 setstr(char **p, const char *v)
 {
 	free(*p);
@@ -363,6 +336,11 @@ journal_save(struct dctx *c, const struct deployment *d,
 	if (j->tb_recorded)
 		json_object_set_new(o, "target_before", j->target_before !=
 		    NULL ? json_string(j->target_before) : json_null());
+	if (j->swap_back) {
+		json_object_set_new(o, "swap_back", json_true());
+		json_object_set_new(o, "revision_known",
+		    json_boolean(j->swap_known));
+	}
 	key = journal_key(c, d);
 	r = doc_write(c, key, o, NULL, NULL, eb);
 	json_decref(o);
@@ -395,6 +373,8 @@ journal_load(struct dctx *c, const struct deployment *d, struct bgj *j,
 	strs_from(&j->suspended, json_object_get(o, "suspended"));
 	j->cont = json_is_true(json_object_get(o, "continue"));
 	j->keep_failed = json_is_true(json_object_get(o, "keep_failed"));
+	j->swap_back = json_is_true(json_object_get(o, "swap_back"));
+	j->swap_known = json_is_true(json_object_get(o, "revision_known"));
 	json_decref(o);
 	if (j->blue == NULL || j->phase == NULL) {
 		bgj_release(j);
@@ -404,7 +384,7 @@ journal_load(struct dctx *c, const struct deployment *d, struct bgj *j,
 	return 0;
 }
 
-static void
+void
 bgp_release(struct bgp *p)
 {
 	free(p->serving);
@@ -415,12 +395,13 @@ bgp_release(struct bgp *p)
 	free(p->retirer_host);
 	free(p->retirer_log);
 	free(p->retiring);
+	free(p->retiring_host);
 	free(p->swapping);
 	memset(p, 0, sizeof(*p));
 }
 
 /* Forget how the standby group was to be retired. */
-static void
+void
 bgp_clear_standby(struct bgp *p)
 {
 	setstr(&p->standby, NULL);
@@ -434,7 +415,7 @@ bgp_clear_standby(struct bgp *p)
 }
 
 /* 1 read, 0 absent, -1 eb. */
-static int
+int
 pointer_read(struct dctx *c, const char *group, struct bgp *p,
     struct errbuf *eb)
 {
@@ -454,6 +435,13 @@ pointer_read(struct dctx *c, const char *group, struct bgp *p,
 	p->retirer_host = jdup(o, "retirer_host");
 	p->retirer_log = jdup(o, "retirer_log");
 	p->retiring = jdup(o, "retiring");
+	p->retiring_pid = (long)json_integer_value(json_object_get(o,
+	    "retiring_pid"));
+	p->retiring_host = jdup(o, "retiring_host");
+	p->retiring_start = (unsigned long long)json_integer_value(
+	    json_object_get(o, "retiring_start"));
+	p->retiring_at = ts_parse(json_string_value(json_object_get(o,
+	    "retiring_at")));
 	p->swapping = jdup(o, "swapping");
 	p->standby_rolled_back = json_is_true(json_object_get(o,
 	    "standby_rolled_back"));
@@ -474,7 +462,7 @@ pointer_write(struct dctx *c, const char *group, struct bgp *p,
     struct errbuf *eb)
 {
 	json_t	*o;
-	char	*key, until[32] = "", now[32];
+	char	*key, until[32] = "", now[32], at[32];
 	int	 r;
 
 	if (p->standby != NULL && p->standby_until != 0)
@@ -495,6 +483,17 @@ pointer_write(struct dctx *c, const char *group, struct bgp *p,
 	if (p->retirer_pid > 0)
 		json_object_set_new(o, "retirer_pid",
 		    json_integer(p->retirer_pid));
+	if (p->retiring != NULL && p->retiring_pid > 0) {
+		ts_format(p->retiring_at, at);
+		json_object_set_new(o, "retiring_pid",
+		    json_integer(p->retiring_pid));
+		json_object_set_new(o, "retiring_host",
+		    json_string(p->retiring_host != NULL ? p->retiring_host :
+		    ""));
+		json_object_set_new(o, "retiring_start",
+		    json_integer((json_int_t)p->retiring_start));
+		json_object_set_new(o, "retiring_at", json_string(at));
+	}
 	key = pointer_key(c, group);
 	r = doc_write(c, key, o, p->exists ? p->etag : STORE_IF_NONE_MATCH,
 	    p->etag, eb);
@@ -510,7 +509,7 @@ pointer_write(struct dctx *c, const char *group, struct bgp *p,
  * write it if nobody wrote it meanwhile, else read it and edit again.
  * *ret (may be NULL) gets the pointer as left.  0, or -1 with eb.
  */
-static int
+int
 pointer_update(struct dctx *c, const char *group,
     int (*edit)(struct bgp *, void *), void *arg, struct bgp *ret,
     struct errbuf *eb)
@@ -1025,364 +1024,6 @@ cutover(struct dctx *c, const struct deployment *d, struct bgj *j,
 	return -1;
 }
 
-/* Scale name to 0, wait until it is empty, delete it (never forced). */
-static int
-retire(struct dctx *c, const char *name, const char *why,
-    struct errbuf *eb)
-{
-	struct asg_group	 grp;
-	time_t			 deadline;
-	int			 r;
-
-	printf("retiring group '%s' (%s): scaling to 0\n", name, why);
-	fflush(stdout);
-	if ((r = asg_update_sizes(c->aws, name, 0, ASG_SIZE_UNSET, 0,
-	    eb)) == ASG_NOT_FOUND)
-		return 0;
-	if (r == -1)
-		return -1;
-	deadline = time(NULL) + BG_EMPTY_TIMEOUT;
-	for (;;) {
-		if ((r = asg_describe_group(c->aws, name, &grp, eb)) ==
-		    ASG_NOT_FOUND)
-			return 0;
-		if (r == -1)
-			return -1;
-		r = grp.ninstances == 0;
-		if (!r && time(NULL) >= deadline) {
-			errbuf_set(eb, EK_TEMP, "group '%s': %zu instances "
-			    "left %d s after scaling to 0; not deleted", name,
-			    grp.ninstances, BG_EMPTY_TIMEOUT);
-			asg_group_release(&grp);
-			return -1;
-		}
-		asg_group_release(&grp);
-		if (r)
-			break;
-		nap();
-	}
-	if (asg_delete_group(c->aws, name, eb) == -1)
-		return -1;
-	printf("group '%s' deleted\n", name);
-	fflush(stdout);
-	return 0;
-}
-
-/* Whether rollback id of the group swaps traffic now (a live driver). */
-static bool
-swap_live(struct dctx *c, const struct deployer_group *g, const char *id)
-{
-	struct deployment	 d = { 0 };
-	struct errbuf		 e2 = { 0 };
-	char			 what[512];
-	bool			 live;
-
-	if (id == NULL || deployment_load(c, g->name, id, &d, &e2) == -1)
-		return false;
-	live = strcmp(d.status, "InProgress") == 0 &&
-	    driver_describe(c, &d, what, sizeof(what)) == 1;
-	deployment_release(&d);
-	return live;
-}
-
-struct claim {
-	struct dctx			*c;
-	const struct deployer_group	*g;
-	const char			*name;	/* NULL: whatever standby */
-	bool				 force;	/* before standby_until */
-	char				*what;	/* the group claimed */
-};
-
-/* pointer_update(): the standby group becomes "retiring". */
-static int
-claim_edit(struct bgp *p, void *arg)
-{
-	struct claim	*cl = arg;
-
-	setstr(&cl->what, NULL);
-	if (p->standby == NULL || (cl->name != NULL && strcmp(p->standby,
-	    cl->name) != 0))
-		return 0;
-	if (!cl->force && time(NULL) < p->standby_until)
-		return 0;
-	/* A swap back to it in progress: not now. */
-	if (p->swapping != NULL && swap_live(cl->c, cl->g, p->swapping))
-		return 0;
-	setstr(&cl->what, p->standby);
-	setstr(&p->retiring, p->standby);
-	bgp_clear_standby(p);
-	return 1;
-}
-
-struct retired {
-	const char	*name;
-	bool		 ok;
-};
-
-/* pointer_update(): the end of a retirement. */
-static int
-retired_edit(struct bgp *p, void *arg)
-{
-	struct retired	*rd = arg;
-
-	if (p->retiring == NULL || strcmp(p->retiring, rd->name) != 0)
-		return 0;
-	setstr(&p->retiring, NULL);
-	if (!rd->ok && p->standby == NULL) {
-		/* Not deleted: the next look retires it again. */
-		setstr(&p->standby, rd->name);
-		p->standby_until = time(NULL);
-	}
-	return 1;
-}
-
-/*
- * Retire the standby group (name, or whichever it is with NULL) once
- * its keep_blue is over, or at once with force: claimed in the pointer
- * first (written only if unchanged since read, so of a retirer, a
- * rollback and a new rollout exactly one acts on it), then scaled to 0,
- * waited empty, deleted.  1 retired, 0 nothing to do, -1 (eb).
- */
-static int
-standby_retire(struct dctx *c, const struct deployer_group *g,
-    const char *name, bool force, struct errbuf *eb)
-{
-	struct claim	 cl = { c, g, name, force, NULL };
-	struct retired	 rd;
-	struct errbuf	 e2 = { 0 };
-	int		 r;
-
-	if (pointer_update(c, g->name, claim_edit, &cl, NULL, eb) == -1) {
-		free(cl.what);
-		return -1;
-	}
-	if (cl.what == NULL)
-		return 0;
-	r = retire(c, cl.what, force ? "replaced by a new release" :
-	    "keep_blue is over", eb);
-	rd.name = cl.what;
-	rd.ok = r == 0;
-	if (pointer_update(c, g->name, retired_edit, &rd, NULL, r == 0 ? eb :
-	    &e2) == -1)
-		r = -1;
-	free(cl.what);
-	return r == -1 ? -1 : 1;
-}
-
-/* The scheduled action that empties group name: a new string. */
-static char *
-action_name(const char *name)
-{
-	return xasprintf("%s%s", BG_ACTION_PREFIX, name);
-}
-
-/*
- * The retirer of standby group name: wait until standby_until, then,
- * once no deployment of the group is in progress, retire it if it is
- * still the standby (standby_retire() claims it in the pointer).
- * Returns its exit status.
- */
-static int
-retirer_main(struct dctx *c, const struct deployer_group *g,
-    const char *name, time_t until)
-{
-	struct errbuf	 eb = { 0 };
-	struct bgp	 p;
-	json_t		*t;
-	char		 u[32];
-	int		 errs = 0, r;
-	bool		 said = false, due;
-
-	ts_format(until, u);
-	printf("retirer of group '%s' (standby of %s/%s, pid %ld): retires "
-	    "it at %s unless it serves again\n", name, c->cfg.application,
-	    g->name, (long)getpid(), u);
-	fflush(stdout);
-	for (;;) {
-		for (int i = 0; i < BG_RETIRER_POLLS; i++)
-			(void)poll(NULL, 0, (int)poll_ms());
-		if (pointer_read(c, g->name, &p, &eb) == -1) {
-			if (++errs < BG_RETIRER_ERRORS)
-				continue;
-			printf("retirer: gives up: %s; the next deployer "
-			    "command of group '%s' retires it\n", eb.msg,
-			    g->name);
-			return 1;
-		}
-		errs = 0;
-		if (p.standby == NULL || strcmp(p.standby, name) != 0) {
-			bgp_release(&p);
-			printf("group '%s' is no longer the standby (it serves "
-			    "again, or was retired): nothing to do\n", name);
-			return 0;
-		}
-		due = time(NULL) >= p.standby_until;
-		bgp_release(&p);
-		if (!due)
-			continue;
-		/* A deployment of the group in progress may swap to it. */
-		if (target_read(c, g->name, &t, NULL, &eb) == 1) {
-			r = target_active(c, g->name, t, &eb);
-			if (r == 1 && !said)
-				printf("waiting: deployment %s of group '%s' "
-				    "is in progress\n", json_string_value(
-				    json_object_get(t, "deployment_id")) !=
-				    NULL ? json_string_value(json_object_get(t,
-				    "deployment_id")) : "?", g->name);
-			json_decref(t);
-			fflush(stdout);
-			if (r == 1) {
-				said = true;
-				continue;
-			}
-		}
-		if ((r = standby_retire(c, g, name, false, &eb)) == -1) {
-			printf("retiring group '%s' failed: %s\n", name,
-			    eb.msg);
-			return 1;
-		}
-		if (r == 0) {
-			/* A swap back holds it: look again. */
-			continue;
-		}
-		printf("retirer of group '%s': done\n", name);
-		return 0;
-	}
-}
-
-/*
- * Fork the retirer of standby group name (setsid, its output in
- * detached_log("retire-NAME")).  0 with *ret_pid and *ret_log (a new
- * string), or -1 with eb.
- */
-static int
-retirer_spawn(struct dctx *c, const struct deployer_group *g,
-    const char *name, time_t until, long *ret_pid, char **ret_log,
-    struct errbuf *eb)
-{
-	char	*tag, *log;
-	pid_t	 pid;
-	long	 v = 0;
-	ssize_t	 n;
-	int	 p[2], fd, st;
-
-	tag = xasprintf("retire-%s", name);
-	log = detached_log(tag);
-	free(tag);
-	if (pipe(p) == -1) {
-		free(log);
-		return errbuf_errno(eb, EK_OS, "pipe");
-	}
-	fflush(NULL);
-	if ((pid = fork()) == -1) {
-		free(log);
-		(void)close(p[0]);
-		(void)close(p[1]);
-		return errbuf_errno(eb, EK_OS, "fork");
-	}
-	if (pid == 0) {
-		(void)close(p[0]);
-		(void)setsid();
-		if ((pid = fork()) != 0) {
-			v = (long)pid;
-			(void)write_full(p[1], &v, sizeof(v));
-			_exit(pid == -1 ? 71 : 0);
-		}
-		(void)close(p[1]);
-		http_fresh_connections();
-		memset(&T, 0, sizeof(T));
-		if ((fd = open("/dev/null", O_RDONLY)) != -1) {
-			(void)dup2(fd, STDIN_FILENO);
-			(void)close(fd);
-		}
-		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND,
-		    0600)) == -1)
-			_exit(74);
-		(void)dup2(fd, STDOUT_FILENO);
-		(void)dup2(fd, STDERR_FILENO);
-		(void)close(fd);
-		st = retirer_main(c, g, name, until);
-		fflush(NULL);
-		_exit(st);
-	}
-	(void)close(p[1]);
-	(void)waitpid(pid, &st, 0);
-	n = read(p[0], &v, sizeof(v));
-	(void)close(p[0]);
-	if (n != (ssize_t)sizeof(v) || v <= 0) {
-		errbuf_set(eb, EK_OS, "the retirer of group '%s' did not start "
-		    "(log: '%s')", name, log);
-		free(log);
-		return -1;
-	}
-	*ret_pid = v;
-	*ret_log = log;
-	return 0;
-}
-
-struct plan {
-	const char	*name;
-	char		*action;
-	long		 pid;
-	char		*log;
-};
-
-/* pointer_update(): how the standby is retired. */
-static int
-plan_edit(struct bgp *p, void *arg)
-{
-	struct plan	*pl = arg;
-	char		 host[256];
-
-	if (p->standby == NULL || strcmp(p->standby, pl->name) != 0)
-		return 0;
-	setstr(&p->scheduled_action, pl->action);
-	p->retirer_pid = pl->pid;
-	setstr(&p->retirer_log, pl->log);
-	if (gethostname(host, sizeof(host)) == -1)
-		(void)strlcpy(host, "localhost", sizeof(host));
-	host[sizeof(host) - 1] = '\0';
-	setstr(&p->retirer_host, pl->pid > 0 ? host : NULL);
-	return 1;
-}
-
-/*
- * Standby group name is kept until 'until', then retired without
- * another deployer command: a scheduled action makes Auto Scaling empty
- * it then (even when this machine is gone), and a retirer process
- * deletes it.  Either may fail (a warning): the next deployer command
- * of the group after 'until' retires it all the same.
- */
-static void
-standby_plan(struct dctx *c, const struct deployer_group *g,
-    const char *name, time_t until)
-{
-	struct plan	 pl = { name, NULL, 0, NULL };
-	struct errbuf	 e2 = { 0 };
-	char		 start[32];
-
-	ts_format(until, start);
-	pl.action = action_name(name);
-	if (asg_put_scheduled_zero(c->aws, name, pl.action, start,
-	    &e2) == -1) {
-		printf("warning: no scheduled action on group '%s': %s\n",
-		    name, e2.msg);
-		setstr(&pl.action, NULL);
-	} else
-		printf("group '%s': scheduled action '%s' scales it to 0 at "
-		    "%s\n", name, pl.action, start);
-	if (retirer_spawn(c, g, name, until, &pl.pid, &pl.log, &e2) == -1)
-		printf("warning: %s\n", e2.msg);
-	else
-		printf("group '%s': a retirer (pid %ld, log '%s') deletes it "
-		    "once empty\n", name, pl.pid, pl.log);
-	if (pointer_update(c, g->name, plan_edit, &pl, NULL, &e2) == -1)
-		printf("warning: %s\n", e2.msg);
-	fflush(stdout);
-	free(pl.action);
-	free(pl.log);
-}
-
 /*
  * The deployment every instance of Auto Scaling group name runs, by
  * their registry entries: a new string, or NULL (none ran one, they
@@ -1515,7 +1156,7 @@ green_fail(struct dctx *c, const struct deployment *d, struct bgj *j)
 		    "delete-auto-scaling-group' once it is at 0\n", j->green);
 		return;
 	}
-	if (retire(c, j->green, "the rollout failed", &e2) == -1)
+	if (retire(c, j->green, "the rollout failed", NULL, &e2) == -1)
 		printf("green group '%s' NOT deleted: %s\n", j->green, e2.msg);
 }
 
@@ -1785,6 +1426,9 @@ bluegreen_deploy(struct dctx *c, const struct deployer_group *g,
  * on every exit.  0 succeeded, 1 failed or stopped (eb), DRIVE_LEAVE,
  * -1 (eb).
  */
+static int	swap_resume(struct dctx *, const struct deployer_group *,
+		    struct deployment *, struct bgj *, struct errbuf *);
+
 int
 bluegreen_run(struct dctx *c, const struct deployer_group *g,
     struct deployment *d, struct errbuf *eb)
@@ -1805,6 +1449,16 @@ bluegreen_run(struct dctx *c, const struct deployer_group *g,
 	dg.stopped = tick_asked;
 	dg.tick = tick;
 	j.wait_s = g->bg.ready_timeout;
+	if (j.swap_back) {
+		/* A swap back whose driver died (resume, stop). */
+		T.c = c;
+		T.d = d;
+		T.critical = false;
+		T.asked = 0;
+		ret = swap_resume(c, g, d, &j, eb);
+		memset(&T, 0, sizeof(T));
+		goto out;
+	}
 	if (strcmp(j.phase, "serving") == 0 || strcmp(j.phase, "failed") ==
 	    0 || strcmp(j.phase, "rolledback") == 0) {
 		/* The driver died after the last step but before the end. */
@@ -1958,6 +1612,147 @@ rollback_record(struct dctx *c, const struct deployer_group *g,
 }
 
 /*
+ * Swap rollback rb back from j->blue (serving) to j->green (the standby)
+ * from the journal's phase, then record it: by bluegreen_rollback(), or
+ * by `deployer resume`/`stop` after its driver died (swap_resume()).
+ * The standby's scheduled action is deleted first (Auto Scaling must not
+ * empty a group that serves again); a failed cut-over puts j->blue back.
+ * 0 (rb Succeeded), or -1 with eb (rb Failed unless the store failed).
+ */
+static int
+swap_back(struct dctx *c, const struct deployer_group *g,
+    struct deployment *rb, struct bgj *j, time_t t0, struct errbuf *eb)
+{
+	struct deployment	 sd = { 0 };
+	struct bgj		 back = { 0 };
+	struct swap		 sw = { 0 };
+	struct errbuf		 e2 = { 0 };
+	char			*act = NULL;
+	int			 r, ret = -1;
+
+	if (strcmp(j->phase, "rolledback") != 0) {
+		act = action_name(j->green);
+		if ((r = asg_delete_scheduled_action(c->aws, j->green, act,
+		    eb)) == -1) {
+			errbuf_prefix(eb, "not swapping back to a group Auto "
+			    "Scaling would empty: ");
+			goto failed;
+		}
+		if (r == 0)
+			printf("group '%s': scheduled action '%s' deleted\n",
+			    j->green, act);
+		fflush(stdout);
+		if (cutover(c, rb, j, eb) == -1)
+			goto failed;
+		setstr(&j->phase, "rolledback");
+		(void)journal_save(c, rb, j, eb);
+	}
+	/* The swapped-out group stays until keep_blue, not to swap to. */
+	sw.serving = j->green;
+	sw.serving_deployment = rb->id;
+	sw.standby = j->blue;
+	sw.standby_deployment = j->blue_deployment;
+	sw.rolled_back = true;
+	sw.until = time(NULL) + (time_t)g->bg.keep_blue;
+	sw.swapping = rb->id;
+	if (pointer_update(c, g->name, swap_edit, &sw, NULL, eb) == -1)
+		goto failed;
+	/*
+	 * target.json: the standby's revision (rb's message), or, not
+	 * known, exactly what it was before the rollout rolled back.
+	 */
+	if (!j->swap_known && j->blue_deployment != NULL) {
+		memcpy(sd.id, j->blue_deployment, strnlen(j->blue_deployment,
+		    DEPLOYMENT_ID_LEN));
+		sd.group = (char *)(uintptr_t)g->name;
+		if (journal_load(c, &sd, &back, &e2) == 0)
+			target_put_back(c, &sd, &back);
+	}
+	if (finish(c, rb, "Succeeded", eb) == -1)
+		goto out;
+	if (g->bg.keep_blue == 0) {
+		if (standby_retire(c, g, j->blue, true, &e2) == -1)
+			printf("warning: %s\n", e2.msg);
+	} else
+		standby_plan(c, g, j->blue, sw.until);
+	printf("rollback %s succeeded in %lld s: '%s' serves again\n",
+	    rb->id, (long long)(time(NULL) - t0), j->green);
+	fflush(stdout);
+	ret = 0;
+	goto out;
+ failed:
+	(void)finish(c, rb, "Failed", &e2);
+	target_put_back(c, rb, j);
+	if (pointer_update(c, g->name, unswap_edit, rb->id, NULL, &e2) == -1)
+		printf("warning: %s\n", e2.msg);
+ out:
+	free(act);
+	bgj_release(&back);
+	return ret;
+}
+
+/*
+ * bluegreen_run() for a swap back whose driver died: `deployer resume`
+ * finishes it (a cut-over in progress is finished, or the serving group
+ * put back), `deployer stop` ends it Stopped if the cut-over had not
+ * begun (else it is finished first).  0, 1 (ended otherwise, eb), -1.
+ */
+static int
+swap_resume(struct dctx *c, const struct deployer_group *g,
+    struct deployment *d, struct bgj *j, struct errbuf *eb)
+{
+	struct swapclaim	 sc;
+	struct bgp		 p;
+	struct errbuf		 e2 = { 0 };
+	bool			 swapped;
+
+	if (pointer_read(c, g->name, &p, eb) == -1)
+		return -1;
+	swapped = p.serving != NULL && strcmp(p.serving, j->green) == 0;
+	bgp_release(&p);
+	printf("resuming the swap back of rollback %s from '%s' to '%s' "
+	    "(phase %s)\n", d->id, j->blue, j->green, j->phase);
+	fflush(stdout);
+	if (!(strcmp(j->phase, "rolledback") == 0 && swapped)) {
+		/* The pointer must still name both groups, for us. */
+		sc.c = c;
+		sc.g = g;
+		sc.standby = j->green;
+		sc.serving = j->blue;
+		sc.id = d->id;
+		if (pointer_update(c, g->name, swapclaim_edit, &sc, NULL,
+		    eb) == -1)
+			return -1;
+		if (!sc.ok) {
+			errbuf_set(eb, EK_FAILED, "rollback %s: group '%s' no "
+			    "longer has '%s' serving and '%s' on standby; not "
+			    "swapped", d->id, g->name, j->blue, j->green);
+			if (resume_blue(c, d, j, &e2) == -1)
+				printf("resuming blue's processes FAILED: "
+				    "%s\n", e2.msg);
+			setstr(&d->reason, eb->msg);
+			(void)finish(c, d, "Failed", &e2);
+			return 1;
+		}
+	}
+	tick(NULL);
+	if (strcmp(j->phase, "ready") == 0 && T.asked != 0) {
+		/* Stopped before its cut-over began: nothing moved. */
+		errbuf_set(eb, EK_FAILED, "rollback %s was stopped before its "
+		    "swap; '%s' still serves", d->id, j->blue);
+		(void)finish(c, d, "Stopped", &e2);
+		target_put_back(c, d, j);
+		if (pointer_update(c, g->name, unswap_edit, d->id, NULL,
+		    &e2) == -1)
+			printf("warning: %s\n", e2.msg);
+		return 1;
+	}
+	if (swap_back(c, g, d, j, time(NULL), eb) == -1)
+		return strcmp(d->status, "InProgress") == 0 ? -1 : 1;
+	return 0;
+}
+
+/*
  * `deployer rollback GROUP` while the standby group exists (kept after
  * the last cut-over, not one a rollback swapped out): swap traffic back
  * (its scheduled retirement deleted, attached, healthy, the serving one
@@ -1974,16 +1769,14 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
     struct deploy_opts *o, struct errbuf *eb)
 {
 	struct deploy_opts	 bo = *o;
-	struct deployment	 prev = { 0 }, rb = { 0 }, sd = { 0 };
+	struct deployment	 prev = { 0 }, rb = { 0 };
 	struct revision		 rev = { 0 };
 	struct asg_group	 grp;
 	struct bgp		 p, now;
-	struct bgj		 j = { 0 }, back = { 0 };
+	struct bgj		 j = { 0 };
 	struct swapclaim	 sc;
-	struct swap		 sw = { 0 };
 	struct errbuf		 e2 = { 0 };
 	char			 id[DEPLOYMENT_ID_LEN + 1], *bid = NULL;
-	char			*act = NULL;
 	time_t			 t0 = time(NULL);
 	size_t			 ins;
 	bool			 known = false, claimed = false, ok;
@@ -2024,14 +1817,6 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
 	    group_deployment(c, g, p.standby);
 	known = bid != NULL && deployment_load(c, g->name, bid, &prev,
 	    &e2) == 0 && prev.location != NULL && strlen(prev.sha256) == 64;
-	/* What target.json was before the rollout rolled back. */
-	if (p.serving_deployment != NULL) {
-		memcpy(sd.id, p.serving_deployment, strnlen(
-		    p.serving_deployment, DEPLOYMENT_ID_LEN));
-		sd.group = (char *)(uintptr_t)g->name;
-		if (journal_load(c, &sd, &back, &e2) == -1)
-			memset(&back, 0, sizeof(back));
-	}
 	if (deployment_id_new(id, eb) == -1)
 		goto out;
 	/* The group is ours to swap: no retirer, no other rollback. */
@@ -2083,6 +1868,8 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
 	j.phase = xstrdup("ready");
 	j.cont = true;
 	j.wait_s = g->bg.ready_timeout;
+	j.swap_back = true;
+	j.swap_known = known;
 	if (journal_save(c, &rb, &j, eb) == -1 ||
 	    pointer_update(c, g->name, seq_edit, &rb.sequence, NULL,
 	    eb) == -1 || pointer_read(c, g->name, &now, eb) == -1)
@@ -2096,17 +1883,6 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
 		    "was claimed by a retirer meanwhile", g->name, p.standby);
 		goto failed;
 	}
-	/* Auto Scaling must not empty it once it serves again. */
-	act = action_name(p.standby);
-	if ((r = asg_delete_scheduled_action(c->aws, p.standby, act,
-	    eb)) == -1) {
-		errbuf_prefix(eb, "not swapping back to a group Auto Scaling "
-		    "would empty: ");
-		goto failed;
-	}
-	if (r == 0)
-		printf("group '%s': scheduled action '%s' deleted\n",
-		    p.standby, act);
 	if (known)
 		printf("rollback %s: swapping traffic back from '%s' to '%s' "
 		    "(revision of %s, nothing deployed)\n", rb.id, p.serving,
@@ -2117,38 +1893,9 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
 		    "no deployment of group '%s'; nothing deployed)\n", rb.id,
 		    p.serving, p.standby, g->name);
 	fflush(stdout);
-	if (cutover(c, &rb, &j, eb) == -1)
-		goto failed;
-	setstr(&j.phase, "rolledback");
-	(void)journal_save(c, &rb, &j, eb);
-	/* The swapped-out group stays until keep_blue, not to swap to. */
-	sw.serving = p.standby;
-	sw.serving_deployment = rb.id;
-	sw.standby = p.serving;
-	sw.standby_deployment = p.serving_deployment;
-	sw.rolled_back = true;
-	sw.until = time(NULL) + (time_t)g->bg.keep_blue;
-	sw.swapping = id;
-	if (pointer_update(c, g->name, swap_edit, &sw, NULL, eb) == -1)
-		goto failed;
+	/* From here on swap_back() ends the claim either way. */
 	claimed = false;
-	/*
-	 * target.json: the standby's revision (rb's message), or, not
-	 * known, exactly what it was before the rollout rolled back.
-	 */
-	if (!known && p.serving_deployment != NULL)
-		target_put_back(c, &sd, &back);
-	if (finish(c, &rb, "Succeeded", eb) == -1)
-		goto out;
-	if (g->bg.keep_blue == 0) {
-		if (standby_retire(c, g, p.serving, true, &e2) == -1)
-			printf("warning: %s\n", e2.msg);
-	} else
-		standby_plan(c, g, p.serving, sw.until);
-	printf("rollback %s succeeded in %lld s: '%s' serves again\n", rb.id,
-	    (long long)(time(NULL) - t0), p.standby);
-	fflush(stdout);
-	ret = 0;
+	ret = swap_back(c, g, &rb, &j, t0, eb) == 0 ? 0 : -1;
 	goto out;
  failed:
 	(void)finish(c, &rb, "Failed", &e2);
@@ -2162,60 +1909,12 @@ bluegreen_rollback(struct dctx *c, const struct deployer_group *g,
 		(void)strlcpy(o->out_status, rb.status,
 		    sizeof(o->out_status));
 	free(bid);
-	free(act);
 	bgp_release(&p);
 	bgj_release(&j);
-	bgj_release(&back);
 	revision_release(&rev);
 	deployment_release(&prev);
 	deployment_release(&rb);
 	return ret;
-}
-
-/* How standby group p->standby is to be retired, for status. */
-static void
-status_plan(struct dctx *c, const struct deployer_group *g,
-    const struct bgp *p)
-{
-	struct errbuf	 e2 = { 0 };
-	char		 until[32], host[256], *start = NULL;
-	const char	*state = "?";
-	int		 r;
-
-	ts_format(p->standby_until, until);
-	printf("  retired at %s (keep_blue %u s): ", until, g->bg.keep_blue);
-	if (p->scheduled_action == NULL)
-		printf("no scheduled action; ");
-	else if ((r = asg_scheduled_start(c->aws, p->standby,
-	    p->scheduled_action, &start, &e2)) == 0)
-		printf("Auto Scaling's scheduled action '%s' scales it to 0 at "
-		    "%s; ", p->scheduled_action, start);
-	else
-		printf("scheduled action '%s' %s; ", p->scheduled_action,
-		    r == ASG_NOT_FOUND ? "gone (it ran)" : e2.msg);
-	free(start);
-	if (p->retirer_pid > 0) {
-		if (gethostname(host, sizeof(host)) == -1)
-			host[0] = '\0';
-		host[sizeof(host) - 1] = '\0';
-		if (p->retirer_host != NULL && strcmp(host,
-		    p->retirer_host) == 0)
-			state = kill((pid_t)p->retirer_pid, 0) == 0 ?
-			    "running" : "gone";
-		printf("the retirer (pid %ld on %s, %s; log '%s') deletes it "
-		    "once empty", p->retirer_pid, p->retirer_host != NULL ?
-		    p->retirer_host : "?", state, p->retirer_log != NULL ?
-		    p->retirer_log : "?");
-	} else
-		printf("no retirer");
-	printf("; else the next deployer command of group '%s' after then "
-	    "does\n", g->name);
-	if (p->standby_rolled_back)
-		printf("  it runs the release rolled back: 'deployer rollback "
-		    "%s' does not swap to it\n", g->name);
-	else
-		printf("  'deployer rollback %s' swaps traffic back to it "
-		    "until then\n", g->name);
 }
 
 /* `deployer status GROUP` for a blue_green group: both groups. */
@@ -2267,7 +1966,8 @@ bluegreen_status(struct dctx *c, const struct deployer_group *g,
 	}
 	if (r != -1 && p.retiring != NULL)
 		printf("group '%s': being retired (scaled to 0, deleted once "
-		    "empty)\n", p.retiring);
+		    "empty) by pid %ld on %s\n", p.retiring, p.retiring_pid,
+		    p.retiring_host != NULL ? p.retiring_host : "?");
 	bgp_release(&p);
 	return r == -1 ? -1 : 0;
 }
@@ -2349,7 +2049,8 @@ bluegreen_json(struct dctx *c, const struct deployer_group *g,
 	static const char *const keys[] = { "serving", "serving_deployment",
 		"standby", "standby_deployment", "standby_until",
 		"standby_rolled_back", "scheduled_action", "retirer_pid",
-		"retirer_host", "retirer_log", "retiring", "swapping" };
+		"retirer_host", "retirer_log", "retiring", "retiring_pid",
+		"retiring_host", "retiring_at", "swapping" };
 
 	key = pointer_key(c, g->name);
 	if (doc_read(c, key, &doc, NULL, &e2) == -1)

@@ -163,6 +163,16 @@ def b_has_no_resume():
     return "deployer resume" not in r.stdout
 
 
+def pid_runs(pid):
+    """Whether pid is a process that is not a zombie (the container's
+    PID 1 may not reap a killed detached retirer)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except OSError:
+        return False
+
+
 def alarm(moto, state, reason="set by the test"):
     """A CloudWatch alarm in moto, set to state (SetAlarmState sticks)."""
     name, cw = uniq("web-5xx"), moto.client("cloudwatch")
@@ -501,6 +511,66 @@ def test_without_the_retirer_auto_scaling_empties_blue(bgf):
     assert f"serving group '{green}': 3 instances, in traffic" in r.stdout
 
 
+@pytest.mark.parametrize("where", ["here", "elsewhere"])
+def test_a_retirement_whose_retirer_died_is_taken_over(bgf, where):
+    """The retirer is killed with SIGKILL after it claimed blue in the
+    pointer (blue cannot empty meanwhile: its instances are protected
+    from scale-in): the claim is stale, and the next `deployer status`
+    takes it over and finishes the retirement.  A claim of another host
+    is stale only once it was not refreshed for 60 polls (12 s here)."""
+    b = bgf(keep_blue=4)
+    r = b.deployer(GROUP, "HEAD", timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    green = f"{b.blue}-{dep_id(r.stdout)}"
+    blue_ids = [i["InstanceId"] for i in b.group(b.blue)["Instances"]]
+    b.asg.set_instance_protection(
+        AutoScalingGroupName=b.blue, InstanceIds=blue_ids,
+        ProtectedFromScaleIn=True)
+    retirer = b.pointer()["retirer_pid"]
+    wait_for(lambda: b.pointer().get("retiring") == b.blue, 90,
+             interval=0.2, what="blue claimed by its retirer")
+    p = b.pointer()
+    assert p["retiring_pid"] == retirer and p.get("standby") is None
+    os.kill(retirer, signal.SIGKILL)
+    wait_for(lambda: not pid_runs(retirer), 30, interval=0.1,
+             what="the retirer dead")
+    why = f"its retirer, pid {retirer} on this host, is gone"
+    if where == "elsewhere":
+        key = f"deploys/groups/{APP}/{GROUP}/blue_green.json"
+
+        def claimed(ago):
+            p["retiring_host"] = "another-host"
+            p["retiring_at"] = (datetime.datetime.now(
+                datetime.timezone.utc) - datetime.timedelta(seconds=ago)
+            ).strftime("%Y-%m-%dT%H:%M:%SZ")
+            b.s3.put_object(Bucket=b.bucket, Key=key,
+                            Body=json.dumps(p).encode())
+            return p["retiring_at"]
+        claimed(0)
+        r = b.deployer("status", GROUP, timeout=60)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert (f"group '{b.blue}': being retired (scaled to 0, deleted "
+                f"once empty) by pid {retirer} on another-host") in r.stdout
+        assert b.group(b.blue) is not None
+        at = claimed(120)
+        why = (f"its retirer, pid {retirer} on another-host, has not "
+               f"refreshed its claim since {at}")
+    b.asg.set_instance_protection(
+        AutoScalingGroupName=b.blue, InstanceIds=blue_ids,
+        ProtectedFromScaleIn=False)
+    r = b.deployer("status", GROUP, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"retiring group '{b.blue}' (taken over: {why})" in r.stdout, \
+        r.stdout
+    assert f"group '{b.blue}' deleted" in r.stdout, r.stdout
+    assert "being retired" not in r.stdout
+    assert b.group(b.blue) is None
+    p = b.pointer()
+    assert p["serving"] == green and p.get("standby") is None
+    assert p.get("retiring") is None and "retiring_pid" not in p
+    assert f"serving group '{green}': 3 instances, in traffic" in r.stdout
+
+
 def test_keep_blue_0_retires_blue_at_once(bgf):
     b = bgf(keep_blue=0)
     r = b.deployer(GROUP, "HEAD", timeout=300)
@@ -597,6 +667,69 @@ def test_kill_9_during_the_cutover_then_resume(bgf, proxy):
     assert b.group(b.blue)["SuspendedProcesses"] == []
     assert b.group(green)["SuspendedProcesses"] == []
     assert b.deployment(did)["status"] == "Succeeded"
+
+
+@pytest.mark.parametrize("how", ["resume", "stop"])
+def test_kill_9_during_the_swap_back_then_resume_or_stop(bgf, proxy, how):
+    """`deployer rollback GROUP` swapping back to blue killed with SIGKILL
+    in the middle of its cut-over (green's processes suspended, blue's
+    target health answered slowly): `deployer resume ID` or `deployer
+    stop ID` finishes the swap, with exactly one group in traffic and no
+    process left suspended; nobody retires blue meanwhile."""
+    b = bgf()
+    blue_ids = b.in_service(b.blue)
+    r = b.deployer(GROUP, "HEAD", timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    green = f"{b.blue}-{dep_id(r.stdout)}"
+    px = proxy(b.moto.url)
+    px.rules([{"match": {"action": "DescribeTargetHealth"},
+               "fault": "delay", "seconds": 1.0}])
+    b.env["AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2"] = px.url
+    p = b.popen_deployer("rollback", GROUP)
+    journal = {}
+
+    def in_swap():
+        keys = b.s3.list_objects_v2(
+            Bucket=b.bucket, Prefix=f"deploys/deployments/{APP}/{GROUP}/"
+        ).get("Contents", [])
+        for k in keys:
+            if k["Key"].endswith("/blue_green.json"):
+                j = b.read(k["Key"][len("deploys/"):])
+                if j.get("blue") == green:      # the swap back's
+                    journal.clear()
+                    journal.update(j)
+        return journal.get("phase") == "cutover" and \
+            b.group(green)["SuspendedProcesses"]
+    try:
+        wait_for(in_swap, 120, interval=0.05, what="the swap back")
+        wait_for(lambda: px.log("DescribeTargetHealth"), 30, interval=0.05,
+                 what="a target health poll")
+    finally:
+        p.kill()
+        p.communicate()
+    rid = journal["deployment"]
+    assert (journal["blue"], journal["green"]) == (green, b.blue)
+    assert len(b.group(green)["SuspendedProcesses"]) == 4
+    assert b.deployment(rid)["status"] == "InProgress"
+    assert b.pointer()["swapping"] == rid
+    # The backstop does not retire blue under a swap that may resume.
+    r = b.deployer("status", GROUP)
+    assert b.group(b.blue) is not None
+    px.rules([])
+    r = b.deployer(how, rid, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert b.targets() == blue_ids
+    assert b.group(green)["TargetGroupARNs"] == []
+    assert b.group(b.blue)["TargetGroupARNs"] == [b.tg]
+    assert b.group(green)["SuspendedProcesses"] == []
+    assert b.group(b.blue)["SuspendedProcesses"] == []
+    assert b.deployment(rid)["status"] == "Succeeded"
+    pt = b.pointer()
+    assert pt["serving"] == b.blue and pt["standby"] == green
+    assert pt.get("swapping") is None and pt.get("standby_rolled_back")
+    assert b.actions(b.blue) == {}
+    assert list(b.actions(green)) == [f"hookd-retire-{green}"]
+    assert "resuming the swap back of rollback" in r.stdout, r.stdout
 
 
 def test_a_failure_in_the_cutover_puts_blue_back(bgf, proxy):

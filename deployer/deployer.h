@@ -337,6 +337,17 @@ int	stop_request(struct dctx *, const struct deployment *, bool rollback,
  * else TMPDIR/deployer-NAME.log.  A new string.
  */
 char	*detached_log(const char *name);
+/*
+ * Start a detached process: its own session, stdin /dev/null, stdout and
+ * stderr appended to log.  In the detached process 0, with *ret_fd the
+ * pipe on which it says that it started (detach_ok()) or why not, then
+ * closes it.  In the caller 1, with *ret_fd the pipe's read end for
+ * detach_started() (the process in between has ended).  -1 with eb.
+ */
+int	detach(const char *log, int *ret_fd, struct errbuf *);
+void	detach_ok(int fd);
+/* The detached process's pid once it said so, else 0 (buf: its words). */
+long	detach_started(int fd, char *buf, size_t bufsz);
 
 /* watch.c: send batches, wait for statuses, show them */
 int	rollout_run(struct dctx *, const struct deployer_group *,

@@ -430,6 +430,70 @@ detached_log(const char *name)
 	    tmp : "/tmp", name);
 }
 
+int
+detach(const char *log, int *ret_fd, struct errbuf *eb)
+{
+	pid_t	pid;
+	int	p[2], fd, st;
+
+	if (pipe(p) == -1)
+		return errbuf_errno(eb, EK_OS, "pipe");
+	fflush(NULL);
+	if ((pid = fork()) == -1) {
+		(void)close(p[0]);
+		(void)close(p[1]);
+		return errbuf_errno(eb, EK_OS, "fork");
+	}
+	if (pid != 0) {
+		(void)close(p[1]);
+		(void)waitpid(pid, &st, 0);
+		*ret_fd = p[0];
+		return 1;
+	}
+	(void)close(p[0]);
+	(void)setsid();
+	if ((pid = fork()) != 0)
+		_exit(pid == -1 ? 71 : 0);
+	/* The parent's connections are its own (TLS state). */
+	http_fresh_connections();
+	if ((fd = open("/dev/null", O_RDONLY)) != -1) {
+		(void)dup2(fd, STDIN_FILENO);
+		(void)close(fd);
+	}
+	if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600)) == -1) {
+		(void)write_full(p[1], "cannot open the log", 19);
+		_exit(74);
+	}
+	(void)dup2(fd, STDOUT_FILENO);
+	(void)dup2(fd, STDERR_FILENO);
+	(void)close(fd);
+	*ret_fd = p[1];
+	return 0;
+}
+
+void
+detach_ok(int fd)
+{
+	char	buf[32];
+
+	(void)snprintf(buf, sizeof(buf), "OK %ld", (long)getpid());
+	(void)write_full(fd, buf, strlen(buf));
+	(void)close(fd);
+}
+
+long
+detach_started(int fd, char *buf, size_t bufsz)
+{
+	ssize_t	n;
+
+	n = read(fd, buf, bufsz - 1);
+	(void)close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	if (strncmp(buf, "OK ", 3) != 0)
+		return 0;
+	return strtol(buf + 3, NULL, 10);
+}
+
 /* Drive in this process: rollout, rollback.  0, 1, -1, DRIVE_LEAVE. */
 static int
 drive_here(struct dctx *c, const struct deployer_group *g,
@@ -515,57 +579,28 @@ drive_detached(struct dctx *c, const struct deployer_group *g,
     struct deployment *d, struct errbuf *eb)
 {
 	char	*log, buf[512];
-	pid_t	 pid, dpid = 0;
-	ssize_t	 n;
-	int	 p[2], fd, st;
+	long	 dpid;
+	int	 fd, r, st;
 
 	log = driver_log(d);
-	if (pipe(p) == -1) {
+	if ((r = detach(log, &fd, eb)) == -1) {
 		free(log);
-		return errbuf_errno(eb, EK_OS, "pipe");
+		return -1;
 	}
-	fflush(NULL);
-	if ((pid = fork()) == -1) {
-		free(log);
-		(void)close(p[0]);
-		(void)close(p[1]);
-		return errbuf_errno(eb, EK_OS, "fork");
-	}
-	if (pid == 0) {
-		(void)close(p[0]);
-		(void)setsid();
-		if ((pid = fork()) != 0)
-			_exit(pid == -1 ? 71 : 0);
-		/* The parent's connections are its own (TLS state). */
-		http_fresh_connections();
+	if (r == 0) {
 		/* The lease the parent took becomes this process's. */
 		L.renewed = 0;
-		if ((fd = open("/dev/null", O_RDONLY)) != -1) {
-			(void)dup2(fd, STDIN_FILENO);
-			(void)close(fd);
-		}
-		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND,
-		    0600)) == -1) {
-			(void)write_full(p[1], "cannot open the log", 19);
-			_exit(74);
-		}
-		(void)dup2(fd, STDOUT_FILENO);
-		(void)dup2(fd, STDERR_FILENO);
-		(void)close(fd);
 		if (lease_take(c, d, eb) == -1 || lease_renew(d, eb) == -1 ||
 		    L.renewed == 0) {
 			if (L.renewed == 0 && eb->kind == EK_NONE)
 				errbuf_set(eb, EK_UNAVAIL, "cannot renew the "
 				    "lease of %s", d->id);
-			(void)write_full(p[1], eb->msg, strlen(eb->msg));
+			(void)write_full(fd, eb->msg, strlen(eb->msg));
 			_exit(75);
 		}
-		dpid = getpid();
-		(void)snprintf(buf, sizeof(buf), "OK %ld", (long)dpid);
-		(void)write_full(p[1], buf, strlen(buf));
-		(void)close(p[1]);
+		detach_ok(fd);
 		printf("driver of deployment %s (pid %ld)\n", d->id,
-		    (long)dpid);
+		    (long)getpid());
 		fflush(stdout);
 		st = drive_here(c, g, d, eb);
 		if (st == -1 || st == 1)
@@ -575,21 +610,16 @@ drive_detached(struct dctx *c, const struct deployer_group *g,
 		fflush(stdout);
 		_exit(st == 0 ? 0 : st == 1 ? 1 : 75);
 	}
-	(void)close(p[1]);
-	(void)waitpid(pid, &st, 0);
-	n = read(p[0], buf, sizeof(buf) - 1);
-	(void)close(p[0]);
-	buf[n > 0 ? n : 0] = '\0';
-	if (strncmp(buf, "OK ", 3) != 0) {
+	if ((dpid = detach_started(fd, buf, sizeof(buf))) <= 0) {
 		errbuf_set(eb, EK_OS, "the detached driver of %s did not "
 		    "start%s%s (log: '%s')", d->id, buf[0] != '\0' ? ": " : "",
 		    buf, log);
 		free(log);
 		return -1;
 	}
-	printf("deployment %s is rolled out by a detached driver (pid %s, "
+	printf("deployment %s is rolled out by a detached driver (pid %ld, "
 	    "log '%s'); follow it with 'deployer status %s --watch', stop it "
-	    "with 'deployer stop %s'\n", d->id, buf + 3, log, d->id, d->id);
+	    "with 'deployer stop %s'\n", d->id, dpid, log, d->id, d->id);
 	fflush(stdout);
 	free(log);
 	return 0;

@@ -13,7 +13,6 @@
 #include "compat.h"
 
 #include <sys/types.h>
-#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -462,62 +461,32 @@ retirer_spawn(struct dctx *c, const struct deployer_group *g,
     const char *name, time_t until, long *ret_pid, char **ret_log,
     struct errbuf *eb)
 {
-	char	*tag, *log;
-	pid_t	 pid;
-	long	 v = 0;
-	ssize_t	 n;
-	int	 p[2], fd, st;
+	char	*tag, *log, buf[512];
+	long	 pid;
+	int	 fd, r;
 
 	tag = xasprintf("retire-%s", name);
 	log = detached_log(tag);
 	free(tag);
-	if (pipe(p) == -1) {
-		free(log);
-		return errbuf_errno(eb, EK_OS, "pipe");
-	}
-	fflush(NULL);
-	if ((pid = fork()) == -1) {
-		free(log);
-		(void)close(p[0]);
-		(void)close(p[1]);
-		return errbuf_errno(eb, EK_OS, "fork");
-	}
-	if (pid == 0) {
-		(void)close(p[0]);
-		(void)setsid();
-		if ((pid = fork()) != 0) {
-			v = (long)pid;
-			(void)write_full(p[1], &v, sizeof(v));
-			_exit(pid == -1 ? 71 : 0);
-		}
-		(void)close(p[1]);
-		http_fresh_connections();
-		bg_untrack();
-		if ((fd = open("/dev/null", O_RDONLY)) != -1) {
-			(void)dup2(fd, STDIN_FILENO);
-			(void)close(fd);
-		}
-		if ((fd = open(log, O_WRONLY | O_CREAT | O_APPEND,
-		    0600)) == -1)
-			_exit(74);
-		(void)dup2(fd, STDOUT_FILENO);
-		(void)dup2(fd, STDERR_FILENO);
-		(void)close(fd);
-		st = retirer_main(c, g, name, until);
-		fflush(NULL);
-		_exit(st);
-	}
-	(void)close(p[1]);
-	(void)waitpid(pid, &st, 0);
-	n = read(p[0], &v, sizeof(v));
-	(void)close(p[0]);
-	if (n != (ssize_t)sizeof(v) || v <= 0) {
-		errbuf_set(eb, EK_OS, "the retirer of group '%s' did not start "
-		    "(log: '%s')", name, log);
+	if ((r = detach(log, &fd, eb)) == -1) {
 		free(log);
 		return -1;
 	}
-	*ret_pid = v;
+	if (r == 0) {
+		bg_untrack();
+		detach_ok(fd);
+		r = retirer_main(c, g, name, until);
+		fflush(NULL);
+		_exit(r);
+	}
+	if ((pid = detach_started(fd, buf, sizeof(buf))) <= 0) {
+		errbuf_set(eb, EK_OS, "the retirer of group '%s' did not start"
+		    "%s%s (log: '%s')", name, buf[0] != '\0' ? ": " : "", buf,
+		    log);
+		free(log);
+		return -1;
+	}
+	*ret_pid = pid;
 	*ret_log = log;
 	return 0;
 }

@@ -583,19 +583,9 @@ def so_progress_puts(so, app, dep_id, iid):
 def so_instances(so, ws, app):
     """{instance: row} of `deployer instances --json GROUP` in a
     repository of application app."""
-    repo = ws.base / f"repo-{app}"
-    repo.mkdir(exist_ok=True)
-    (repo / "deployer.yml").write_text(
-        f"application: {app}\nstore: {so.store}\nqueue: sqs\n"
-        f"queue_prefix: {so.prefix}\nregion: {so.moto.region}\n"
-        f"groups:\n  {GROUP}:\n    deployment_config: AllAtOnce\n")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    env.update(so.moto.env())
-    env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
-    r = run([binary("deployer"), "instances", "--json", GROUP], env=env,
-            cwd=str(repo))
-    assert r.returncode == 0, r.stdout + r.stderr
-    return {x["instance"]: x for x in json.loads(r.stdout)}
+    from test_scaleout import deployer_instances
+    out = deployer_instances(so, ws, "--json", app=app)
+    return {x["instance"]: x for x in json.loads(out)}
 
 
 def test_launch_hook_continues_once_every_group_caught_up(so, ws):

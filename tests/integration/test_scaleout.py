@@ -266,14 +266,14 @@ def release(ws):
     os.close(os.open(ws.out / "fifo", os.O_WRONLY))
 
 
-def deployer_instances(w, ws, *args):
-    """`deployer instances [args] GROUP` from a repository whose
-    deployer.yml points at this test's store and queues."""
-    repo = ws.base / "repo"
+def deployer_instances(w, ws, *args, app=APP):
+    """`deployer instances [args] GROUP` from a repository of application
+    app whose deployer.yml points at this test's store and queues."""
+    repo = ws.base / ("repo" if app == APP else f"repo-{app}")
     if not (repo / "deployer.yml").exists():
         repo.mkdir(exist_ok=True)
         (repo / "deployer.yml").write_text(
-            f"application: {APP}\nstore: {w.store}\nqueue: sqs\n"
+            f"application: {app}\nstore: {w.store}\nqueue: sqs\n"
             f"queue_prefix: {w.prefix}\nregion: {w.moto.region}\n"
             f"groups:\n  {GROUP}:\n    deployment_config: AllAtOnce\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}

@@ -348,8 +348,9 @@ queue_recreate(struct run_group *g, const struct errbuf *why)
 /*
  * One receive on g's queue (SQS: a long poll of 'wait' seconds; spool:
  * none), and the message handled (serialized) or its deployment
- * started (parallel_groups).  Returns 1 when a message came, 0 when
- * none did, -1 when the queue failed (after the retry's wait).
+ * started (parallel_groups).  Returns 1 when a message came or the
+ * queue was made again, 0 when none did, -1 when the queue failed
+ * (after the retry's wait).
  */
 static int
 take_one(struct run_group *g, unsigned wait, struct retry *rt)
@@ -391,9 +392,13 @@ take_one(struct run_group *g, unsigned wait, struct retry *rt)
 			log_warnx("queue '%s': %s, skipping", g->qname, eb.msg);
 			return 1;
 		}
-		/* Said once, and no outage when it is back at once. */
+		/*
+		 * Said once, and no outage when it is back at once.  Then
+		 * look again before any wait: a message that came before
+		 * the new queue's watch would wake nobody.
+		 */
 		if (eb.kind == EK_NOINPUT && queue_recreate(g, &eb) == 0)
-			return 0;
+			return 1;
 		svc_result(&g->queue_state, "queue", rc, &eb);
 		(void)retry_wait(rt);
 		return -1;

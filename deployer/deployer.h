@@ -316,6 +316,8 @@ char	*who_am_i(void);
  * drive_tick() is called by the rollout at each poll: 0 go on,
  * DRIVE_STOP[_ROLLBACK] a stop was asked, DRIVE_LEAVE, DRIVE_LOST, -1.
  * driver_describe(): 1 a live driver, 0 none (buf says), -1 store error.
+ * drive_asked(): true once after drive_tick() asked on the terminal
+ * (the live table starts again below the question).
  */
 #define DRIVE_LEAVE		2
 #define DRIVE_STOP		3
@@ -327,6 +329,7 @@ void	lease_drop(void);
 int	drive(struct dctx *, const struct deployer_group *,
 	    struct deployment *, const struct deploy_opts *, struct errbuf *);
 int	drive_tick(struct dctx *, struct deployment *, struct errbuf *);
+bool	drive_asked(void);
 int	driver_describe(struct dctx *, const struct deployment *, char *buf,
 	    size_t bufsz);
 int	stop_request(struct dctx *, const struct deployment *, bool rollback,

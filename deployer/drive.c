@@ -54,6 +54,7 @@
 #include "banned.h"
 
 static volatile sig_atomic_t	 got_int;
+static bool			 asked;	/* drive_asked() */
 
 static struct lease {
 	struct dctx	*c;
@@ -336,11 +337,21 @@ ask_stop(void)
 	if (isatty(STDIN_FILENO) != 1 || isatty(STDOUT_FILENO) != 1)
 		return false;
 	got_int = 0;
+	asked = true;
 	printf("\nstop the rollout? (instances deploying now finish) [y/N] ");
 	fflush(stdout);
 	if (fgets(line, sizeof(line), stdin) == NULL)
 		return false;
 	return line[0] == 'y' || line[0] == 'Y';
+}
+
+bool
+drive_asked(void)
+{
+	bool	 r = asked;
+
+	asked = false;
+	return r;
 }
 
 int

@@ -191,8 +191,14 @@ view_table(struct view *v, const struct deployment *d)
 	time_t	 now;
 
 	now = time(NULL);
+	/*
+	 * From the start of the line: the cursor may not be there (the
+	 * terminal's "^C" echo of an interrupt).
+	 */
+	if (drive_asked())
+		v->drawn = 0;
 	if (v->drawn > 0)
-		printf("\033[%dA\033[J", v->drawn);
+		printf("\r\033[%dA\033[J", v->drawn);
 	v->drawn = 0;
 	rows = view_rows();
 	if (d->ninst > rows) {
@@ -393,6 +399,8 @@ wait_batch(struct dctx *c, struct deployment *d, size_t b, struct view *v,
 			    "batch %zu to finish\n", d->stopped_by != NULL ?
 			    d->stopped_by : "?", "instances", b + 1);
 			fflush(stdout);
+			/* Below it (and the question): a new table. */
+			v->drawn = 0;
 		}
 		/*
 		 * Soon after the batch was sent, then backing off to the

@@ -94,6 +94,7 @@ struct daemon {
 	struct timespec	 term_at;	/* when SIGTERM was seen */
 	bool		 term_seen;
 	bool		 ready;		/* READY=1 sent */
+	bool		 checking;	/* hookd run -n: facts on stdout */
 	/* Reaching the queue and the store at start: until start_timeout */
 	bool		 starting;
 	struct timespec	 start_t0;

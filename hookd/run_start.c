@@ -96,7 +96,8 @@ identity(struct daemon *d, const char **ret_src, struct errbuf *eb)
 		return -1;
 	}
 	d->instance = id;
-	log_info("instance '%s' (from %s)", id, src);
+	if (!d->checking)
+		log_info("instance '%s' (from %s)", id, src);
 	*ret_src = src;
 	return 0;
 }
@@ -164,8 +165,10 @@ groups_setup(struct daemon *d, const char *arg_group, struct errbuf *eb)
 			g->group = xstrdup(d->cfg.groups[i].deployment_group);
 			g->group_source = "hookd.yml groups:";
 		}
-		log_notice("serving deployment group '%s' of application '%s' "
-		    "(group from %s)", g->group, g->app, g->group_source);
+		if (!d->checking)
+			log_notice("serving deployment group '%s' of "
+			    "application '%s' (group from %s)", g->group,
+			    g->app, g->group_source);
 		g->gdir = xasprintf("%s/%s/%s", d->cfg.root, g->app, g->group);
 		g->statepath = xasprintf("%s/state.json", g->gdir);
 		d->peers[i].application = g->app;
@@ -229,6 +232,7 @@ check_resolve(struct daemon *d, const char *arg_group)
 
 	log_init("hookd", LOG_TO_STDERR, 0);
 	d->imds = imds_new(NULL);
+	d->checking = true;	/* what it resolves is printed, not logged */
 	if (groups_setup(d, arg_group, &eb) == -1)
 		goto fail;
 	for (size_t i = 0; i < d->ngroups; i++)

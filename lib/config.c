@@ -47,6 +47,7 @@ struct cctx {
 	char		*basedir;	/* for relative key files, or NULL */
 	char		***errors;
 	size_t		*nerrors;
+	unsigned long	 pos[CONFIG_ERRORS_MAX][2];	/* line, col */
 	struct errbuf	*eb;
 	const struct ynode *keynode;	/* message_key_file's value */
 };
@@ -112,7 +113,40 @@ cerr(struct cctx *c, const struct ynode *n, const char *key,
 		errbuf_set(c->eb, EK_CONFIG, "%s", line);
 	*c->errors = xreallocarray(*c->errors, *c->nerrors + 1,
 	    sizeof(**c->errors));
+	c->pos[*c->nerrors][0] = n == NULL ? 1UL : n->line;
+	c->pos[*c->nerrors][1] = n == NULL ? 1UL : n->col;
 	(*c->errors)[(*c->nerrors)++] = line;
+}
+
+/*
+ * Put the errors in file order (line, then column; a stable insertion
+ * sort, n <= CONFIG_ERRORS_MAX), the checks having found them by kind,
+ * and make eb the first of them.
+ */
+static void
+cerr_sort(struct cctx *c)
+{
+	char	**lines = *c->errors;
+	size_t	  n = *c->nerrors;
+
+	for (size_t i = 1; i < n; i++) {
+		unsigned long	 l = c->pos[i][0], k = c->pos[i][1];
+		char		*e = lines[i];
+		size_t		 j = i;
+
+		while (j > 0 && (c->pos[j - 1][0] > l ||
+		    (c->pos[j - 1][0] == l && c->pos[j - 1][1] > k))) {
+			c->pos[j][0] = c->pos[j - 1][0];
+			c->pos[j][1] = c->pos[j - 1][1];
+			lines[j] = lines[j - 1];
+			j--;
+		}
+		c->pos[j][0] = l;
+		c->pos[j][1] = k;
+		lines[j] = e;
+	}
+	if (n > 0)
+		errbuf_set(c->eb, EK_CONFIG, "%s", lines[0]);
 }
 
 static const char *
@@ -1016,6 +1050,7 @@ config_parse_traffic(struct cctx *c, const struct ynode *v,
     struct config_traffic *t)
 {
 	const struct ynode *n;
+	size_t		 before;
 
 	if (ynode_is_null(v))
 		return;
@@ -1027,6 +1062,7 @@ config_parse_traffic(struct cctx *c, const struct ynode *v,
 	t->enabled = true;
 	check_map(c, v, traffic_fields, nitems(traffic_fields), t,
 	    "traffic.", NULL);
+	before = *c->nerrors;
 	if ((n = ynode_get(v, "target_groups")) != NULL)
 		traffic_list(c, n, "traffic.target_groups", true,
 		    &t->target_groups, &t->ntarget_groups);
@@ -1035,8 +1071,10 @@ config_parse_traffic(struct cctx *c, const struct ynode *v,
 		    &t->load_balancers, &t->nload_balancers);
 	if ((n = ynode_get(v, "haproxy")) != NULL && !ynode_is_null(n))
 		traffic_haproxy(c, n, t);
+	/* Not when it names only bad ones: their errors say so. */
 	if (t->ntarget_groups == 0 && t->nload_balancers == 0 &&
-	    !t->from_auto_scaling_group && ynode_get(v, "haproxy") == NULL)
+	    !t->from_auto_scaling_group && ynode_get(v, "haproxy") == NULL &&
+	    *c->nerrors == before)
 		cerr(c, v, "traffic", "names no load balancer (target_groups, "
 		    "load_balancers, from_auto_scaling_group or haproxy)");
 }
@@ -1128,6 +1166,7 @@ config_parse_in(struct config *cfg, const char *data, size_t len,
 		}
 		ytree_free(t);
 	}
+	cerr_sort(&c);
 	free(c.basedir);
 	return cfg->nerrors == 0 ? 0 : -1;
 }
@@ -1522,6 +1561,7 @@ deployer_parse_in(struct deployer_config *dcfg, const char *data, size_t len,
 			dcfg->queue_prefix = xstrdup(CONFIG_DEFAULT_PREFIX);
 		ytree_free(t);
 	}
+	cerr_sort(&c);
 	free(c.basedir);
 	return dcfg->nerrors == 0 ? 0 : -1;
 }

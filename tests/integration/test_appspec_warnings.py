@@ -97,3 +97,8 @@ def test_a_bad_deployer_yml_reports_every_error(ws, daemon):
                for line in lines)
     assert re.search(r"deployer: '.*deployer\.yml' is not valid \(4 "
                      r"errors\)$", lines[-1]), lines[-1]
+    # In file order (line, then column), as hookd.yml's and appspec's.
+    pos = [tuple(int(x) for x in
+                 re.search(r"deployer\.yml:(\d+):(\d+): ", line).groups())
+           for line in lines[:-1]]
+    assert len(pos) == 4 and pos == sorted(pos), lines

@@ -35,6 +35,9 @@ def test_run_n_checks_the_config(ws):
     # the instance id is resolved and printed too, as hookd(8) says
     assert re.search(r"^instance '[^']+' \(from hookd.yml instance_id\)$",
                      r.stdout, re.M), r.stdout
+    # each fact once: printed, not also logged on stderr
+    assert "deployment group" not in r.stderr, r.stderr
+    assert "instance '" not in r.stderr, r.stderr
     # -n resolves the group as the start does: none is 78
     nogroup = write_config(ws.base / "nogroup.yml",
                            **dict(spool_config(ws), deployment_group=None))

@@ -108,3 +108,89 @@ def test_piped_output_has_a_line_for_every_instance(fleet):
     done = set(re.findall(r" (i-\d{5}): Succeeded", r.stdout))
     assert len(done) == N
     assert "instances shown" not in r.stdout
+
+
+def screen(out):
+    """The lines a terminal shows for out (scrollback included): text,
+    CR, LF, and the CSI sequences the view uses (A, J, K)."""
+    lines, row, col = [""], 0, 0
+    for m in re.finditer(r"\x1b\[(\d*)([A-Za-z])|\r|\n|[^\x1b\r\n]+", out):
+        t = m.group(0)
+        if m.group(2) == "A":
+            row = max(0, row - int(m.group(1) or 1))
+        elif m.group(2) == "J":
+            lines[row] = lines[row][:col]
+            del lines[row + 1:]
+        elif m.group(2) == "K":
+            lines[row] = lines[row][:col]
+        elif m.group(2) is not None:
+            pass
+        elif t == "\r":
+            col = 0
+        elif t == "\n":
+            row += 1
+            if row == len(lines):
+                lines.append("")
+        else:
+            cur = lines[row].ljust(col)
+            lines[row] = cur[:col] + t + cur[col + len(t):]
+            col += len(t)
+    return lines
+
+
+def test_an_interrupt_on_a_terminal_leaves_a_clean_table(fleet):
+    """Ctrl-C during the rollout: the terminal echoes ^C where the
+    cursor is; the redraw, the question and the table after it are each
+    whole lines (no "ININSTANCE", no summary written over itself)."""
+    repo, env = fleet
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 14, 120, 0, 0))
+
+    def ctty():
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    p = subprocess.Popen([binary("deployer"), GROUP, "HEAD"], cwd=str(repo),
+                         env=env, stdin=slave, stdout=slave, stderr=slave,
+                         close_fds=True, start_new_session=True,
+                         preexec_fn=ctty)
+    os.close(slave)
+    out = b""
+    sent = answered = False
+    while True:
+        r, _, _ = select.select([master], [], [], 120)
+        if not r:
+            p.kill()
+            break
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        out += chunk
+        text = out.decode(errors="replace")
+        if not sent and "INSTANCE " in text:
+            os.write(master, b"\x03")
+            sent = True
+        if sent and not answered and "stop the rollout?" in text:
+            os.write(master, b"y\n")
+            answered = True
+    p.wait(60)
+    os.close(master)
+    text = out.decode(errors="replace")
+    assert sent and answered, text
+    assert "^C" in text, text
+    shown = screen(text)
+    for line in shown:
+        if "INSTANCE" in line:
+            assert line.startswith("INSTANCE "), shown
+        if "/%d succeeded" % N in line:
+            m = re.match(r"(\d+)/%d succeeded, \d+ failed" % N, line)
+            assert m and int(m.group(1)) <= N, shown
+    # The question (and the stop) stay on the screen, the table below.
+    ask = [i for i, ln in enumerate(shown) if "stop the rollout?" in ln]
+    assert ask, shown
+    stop = [i for i, ln in enumerate(shown)
+            if ln.startswith("stop requested by")]
+    assert all(i > ask[0] for i in stop), shown
+    assert any("/%d succeeded" % N in ln for ln in shown[ask[0]:]), shown

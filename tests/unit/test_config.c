@@ -297,13 +297,15 @@ config_deployer_strict_and_every_error(void **state)
 	deployer_config_release(&dc);
 	assert_int_equal(deployer_config_parse(&dc, bad, sizeof(bad) - 1,
 	    NULL, &eb), -1);
+	/* In file order (line, then column), eb the first. */
 	assert_int_equal(dc.nerrors, 4);
-	assert_string_equal(dc.errors[0], "deployer.yml:2:1: strct: unknown "
-	    "key (did you mean 'strict'?)");
-	assert_string_equal(dc.errors[1], "deployer.yml:4:1: queu: unknown "
-	    "key (did you mean 'queue'?)");
-	assert_string_equal(dc.errors[2], "deployer.yml:1:1: queue: missing "
+	assert_string_equal(dc.errors[0], "deployer.yml:1:1: queue: missing "
 	    "(required)");
+	assert_string_equal(dc.errors[0], eb.msg);
+	assert_string_equal(dc.errors[1], "deployer.yml:2:1: strct: unknown "
+	    "key (did you mean 'strict'?)");
+	assert_string_equal(dc.errors[2], "deployer.yml:4:1: queu: unknown "
+	    "key (did you mean 'queue'?)");
 	assert_string_equal(dc.errors[3], "deployer.yml:7:5: groups.prod."
 	    "timout: unknown key (did you mean 'timeout'?)");
 	deployer_config_release(&dc);
@@ -322,12 +324,13 @@ config_reports_every_error(void **state)
 	assert_string_equal(cfg.errors[0], eb.msg);
 	assert_string_equal(cfg.errors[0], "hookd.yml:1:1: aplication: "
 	    "unknown key (did you mean 'application'?)");
+	/* In file order; a missing key is at 1:1. */
 	assert_string_equal(cfg.errors[1],
-	    "hookd.yml:2:16: keep_releases: 0 is not in 1..1000");
-	assert_non_null(strstr(cfg.errors[2], "hookd.yml:3:12: log_level: "));
-	assert_non_null(strstr(cfg.errors[3], "hookd.yml:4:12: poll_wait: "));
-	assert_string_equal(cfg.errors[4],
 	    "hookd.yml:1:1: application: missing (required)");
+	assert_string_equal(cfg.errors[2],
+	    "hookd.yml:2:16: keep_releases: 0 is not in 1..1000");
+	assert_non_null(strstr(cfg.errors[3], "hookd.yml:3:12: log_level: "));
+	assert_non_null(strstr(cfg.errors[4], "hookd.yml:4:12: poll_wait: "));
 	config_release(&cfg);
 	/* Release is safe twice and on a zeroed struct. */
 	config_release(&cfg);

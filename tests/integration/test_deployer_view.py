@@ -55,12 +55,21 @@ def fleet(_peer_procs, tmp_path):
     p.wait()
 
 
-def run_on_tty(argv, cwd, env, rows=14, cols=120, timeout=120):
+def run_on_tty(argv, cwd, env, rows=14, cols=120, timeout=120, react=None):
+    """Run argv with a pty as its terminal (stdout and stderr; with react
+    also stdin and the controlling terminal, so that ^C is a SIGINT from
+    the line discipline).  react(text so far) returns bytes to type, or
+    None.  Returns (exit status, all output)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ,
                 struct.pack("HHHH", rows, cols, 0, 0))
-    p = subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-                         stdout=slave, stderr=slave, close_fds=True)
+    kw = {}
+    if react is not None:
+        kw = dict(stdin=slave, start_new_session=True,
+                  preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    p = subprocess.Popen(argv, cwd=cwd, env=env,
+                         stdin=kw.pop("stdin", subprocess.DEVNULL),
+                         stdout=slave, stderr=slave, close_fds=True, **kw)
     os.close(slave)
     out = b""
     while True:
@@ -75,6 +84,10 @@ def run_on_tty(argv, cwd, env, rows=14, cols=120, timeout=120):
         if not chunk:
             break
         out += chunk
+        if react is not None:
+            typed = react(out.decode(errors="replace"))
+            if typed:
+                os.write(master, typed)
     p.wait(timeout)
     os.close(master)
     return p.returncode, out.decode(errors="replace")
@@ -143,42 +156,21 @@ def test_an_interrupt_on_a_terminal_leaves_a_clean_table(fleet):
     cursor is; the redraw, the question and the table after it are each
     whole lines (no "ININSTANCE", no summary written over itself)."""
     repo, env = fleet
-    master, slave = pty.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 14, 120, 0, 0))
+    state = {"sent": False, "answered": False}
 
-    def ctty():
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    def react(text):
+        if not state["sent"] and "INSTANCE " in text:
+            state["sent"] = True
+            return b"\x03"
+        if state["sent"] and not state["answered"] and \
+                "stop the rollout?" in text:
+            state["answered"] = True
+            return b"y\n"
+        return None
 
-    p = subprocess.Popen([binary("deployer"), GROUP, "HEAD"], cwd=str(repo),
-                         env=env, stdin=slave, stdout=slave, stderr=slave,
-                         close_fds=True, start_new_session=True,
-                         preexec_fn=ctty)
-    os.close(slave)
-    out = b""
-    sent = answered = False
-    while True:
-        r, _, _ = select.select([master], [], [], 120)
-        if not r:
-            p.kill()
-            break
-        try:
-            chunk = os.read(master, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-        text = out.decode(errors="replace")
-        if not sent and "INSTANCE " in text:
-            os.write(master, b"\x03")
-            sent = True
-        if sent and not answered and "stop the rollout?" in text:
-            os.write(master, b"y\n")
-            answered = True
-    p.wait(60)
-    os.close(master)
-    text = out.decode(errors="replace")
-    assert sent and answered, text
+    _, text = run_on_tty([binary("deployer"), GROUP, "HEAD"], str(repo),
+                         env, timeout=120, react=react)
+    assert state["sent"] and state["answered"], text
     assert "^C" in text, text
     shown = screen(text)
     for line in shown:

@@ -10,7 +10,6 @@
 
 #include <sys/stat.h>
 
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +23,7 @@
 #include "changes.h"
 #include "errbuf.h"
 #include "store.h"
+#include "store_fixture.h"
 #include "xalloc.h"
 
 #define PFX	"deployments/web/prod/d-ABCDEFGHJ/instances/"
@@ -38,24 +38,11 @@ struct fx {
 };
 
 static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct fx	*fx = xcalloc(1, sizeof(*fx));
-	struct errbuf	 eb = { 0 };
-	char		*url;
 
-	(void)strlcpy(fx->dir, "/tmp/hookd-test-changes.XXXXXX",
-	    sizeof(fx->dir));
-	assert_non_null(mkdtemp(fx->dir));
-	url = xasprintf("file://%s", fx->dir);
-	assert_int_equal(store_open(url, true, NULL, &fx->s, &eb), 0);
-	free(url);
+	store_fx_open(fx->dir, sizeof(fx->dir), "changes", NULL, &fx->s);
 	*state = fx;
 	return 0;
 }
@@ -65,8 +52,7 @@ teardown(void **state)
 {
 	struct fx	*fx = *state;
 
-	store_free(fx->s);
-	(void)nftw(fx->dir, rm_one, 8, FTW_DEPTH | FTW_PHYS);
+	store_fx_close(fx->dir, fx->s);
 	free(fx);
 	return 0;
 }

@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -26,6 +25,7 @@
 
 #include "errbuf.h"
 #include "store.h"
+#include "store_fixture.h"
 #include "xalloc.h"
 
 #define SHA \
@@ -40,24 +40,11 @@ struct fx {
 };
 
 static int
-rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static int
 setup(void **state)
 {
 	struct fx	*fx = xcalloc(1, sizeof(*fx));
-	struct errbuf	 eb = { 0 };
-	char		*url;
 
-	(void)strlcpy(fx->dir, "/tmp/hookd-test-store.XXXXXX",
-	    sizeof(fx->dir));
-	assert_non_null(mkdtemp(fx->dir));
-	url = xasprintf("file://%s/store", fx->dir);
-	assert_int_equal(store_open(url, true, NULL, &fx->s, &eb), 0);
-	free(url);
+	store_fx_open(fx->dir, sizeof(fx->dir), "store", "store", &fx->s);
 	*state = fx;
 	return 0;
 }
@@ -67,8 +54,7 @@ teardown(void **state)
 {
 	struct fx	*fx = *state;
 
-	store_free(fx->s);
-	(void)nftw(fx->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	store_fx_close(fx->dir, fx->s);
 	free(fx);
 	return 0;
 }

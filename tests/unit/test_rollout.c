@@ -19,19 +19,16 @@
 
 #include "banned.h"
 
-/* Plan and compare with the expected sizes (terminated by 0). */
+/* Plan dc for n instances and compare with want (terminated by 0). */
 static void
-expect_plan(enum deploy_config_kind kind, unsigned mh, bool pct, size_t n,
-    const size_t *want)
+expect_sizes(const struct deploy_config *dc, size_t n, const size_t *want)
 {
-	struct deploy_config	 dc = { .kind = kind, .min_healthy = mh,
-				    .percent = pct };
-	struct errbuf		 eb = { 0 };
-	size_t			*sizes = NULL, nb = 0, nwant = 0, sum = 0;
+	struct errbuf	 eb = { 0 };
+	size_t		*sizes = NULL, nb = 0, nwant = 0, sum = 0;
 
 	while (want[nwant] != 0)
 		nwant++;
-	assert_int_equal(rollout_plan(&dc, n, &sizes, &nb, &eb), 0);
+	assert_int_equal(rollout_plan(dc, n, &sizes, &nb, &eb), 0);
 	assert_int_equal(nb, nwant);
 	for (size_t i = 0; i < nb; i++) {
 		assert_int_equal(sizes[i], want[i]);
@@ -39,6 +36,16 @@ expect_plan(enum deploy_config_kind kind, unsigned mh, bool pct, size_t n,
 	}
 	assert_int_equal(sum, n);
 	free(sizes);
+}
+
+static void
+expect_plan(enum deploy_config_kind kind, unsigned mh, bool pct, size_t n,
+    const size_t *want)
+{
+	struct deploy_config	 dc = { .kind = kind, .min_healthy = mh,
+				    .percent = pct };
+
+	expect_sizes(&dc, n, want);
 }
 
 static void
@@ -108,19 +115,8 @@ expect_canary(enum deploy_config_kind kind, unsigned canary, bool pct,
 {
 	struct deploy_config	 dc = { .kind = kind, .canary = canary,
 				    .canary_percent = pct, .bake = 60 };
-	struct errbuf		 eb = { 0 };
-	size_t			*sizes = NULL, nb = 0, nwant = 0, sum = 0;
 
-	while (want[nwant] != 0)
-		nwant++;
-	assert_int_equal(rollout_plan(&dc, n, &sizes, &nb, &eb), 0);
-	assert_int_equal(nb, nwant);
-	for (size_t i = 0; i < nb; i++) {
-		assert_int_equal(sizes[i], want[i]);
-		sum += sizes[i];
-	}
-	assert_int_equal(sum, n);
-	free(sizes);
+	expect_sizes(&dc, n, want);
 }
 
 static void

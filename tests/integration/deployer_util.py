@@ -239,9 +239,10 @@ class AwsFleet(Fleet):
             Key=f"deploys/revisions/{APP}/{name}")["LastModified"]
 
 
-def deployer_on_pty(repo, args, timeout=120):
+def deployer_on_pty(repo, args, timeout=120, react=None):
     """Run `deployer ARGS` in repo on a terminal until it exits; return
-    its exit status and all it wrote (as text)."""
+    its exit status and all it wrote (as text).  react(text so far, pid),
+    called as output comes, returns bytes to type or None."""
     pid, fd = pty.fork()
     if pid == 0:
         os.chdir(repo)
@@ -250,7 +251,11 @@ def deployer_on_pty(repo, args, timeout=120):
     out = b""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        r, _, _ = select.select([fd], [], [], 1)
+        if react is not None:
+            typed = react(out.decode(errors="replace"), pid)
+            if typed:
+                os.write(fd, typed)
+        r, _, _ = select.select([fd], [], [], 1 if react is None else 0.2)
         if not r:
             continue
         try:

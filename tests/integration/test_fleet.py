@@ -16,7 +16,7 @@ import time
 import pytest
 
 from daemon_util import Spool, daemon, message  # noqa: F401
-from deployer_util import APP, GROUP, Fleet
+from deployer_util import APP, GROUP, Fleet, deployer_on_pty
 from deployer_util import DEP_ID, dep_id  # noqa: F401
 from lifecycle_util import wait_for, ws  # noqa: F401
 
@@ -579,42 +579,23 @@ def test_status_of_a_malformed_id_says_it_is_neither(ws, daemon):
 
 
 def test_ctrl_c_on_a_terminal_asks_and_y_stops(ws, daemon):
-    import pty
-    import select
-    from conftest import binary
     f = fleet(ws, daemon, n=3, config="OneAtATime")
     slow(f, 1)
-    pid, fd = pty.fork()
-    if pid == 0:
-        os.chdir(f.repo)
-        os.environ.update({"ASAN_OPTIONS": "detect_leaks=1"})
-        os.execv(binary("deployer"), ["deployer", GROUP, "HEAD"])
-    out = b""
-    asked = answered = False
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        text = out.decode(errors="replace")
-        if not asked and "InProgress" in text:
+    state = {"asked": False, "answered": False}
+
+    def react(text, pid):
+        if not state["asked"] and "InProgress" in text:
             os.kill(pid, signal.SIGINT)
-            asked = True
-        if asked and not answered and "stop the rollout?" in text:
-            os.write(fd, b"y\n")
-            answered = True
-        r, _, _ = select.select([fd], [], [], 0.2)
-        if not r:
-            continue
-        try:
-            chunk = os.read(fd, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        out += chunk
-    _, status = os.waitpid(pid, 0)
-    os.close(fd)
-    text = out.decode(errors="replace")
-    assert answered, text
-    assert os.waitstatus_to_exitcode(status) == 1, text
+            state["asked"] = True
+        if state["asked"] and not state["answered"] and \
+                "stop the rollout?" in text:
+            state["answered"] = True
+            return b"y\n"
+        return None
+
+    code, text = deployer_on_pty(f.repo, [GROUP, "HEAD"], react=react)
+    assert state["answered"], text
+    assert code == 1, text
     did = dep_id(text)
     d = f.deployment(did)
     assert d["status"] == "Stopped", text

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -120,20 +121,34 @@ digest_final_hex(struct digest *d, char hex[DIGEST_SHA256_HEX + 1],
 	return 0;
 }
 
+/*
+ * The digest by md of data in out, which takes want bytes; what names it
+ * in errors ("a SHA-256").
+ */
+static int
+digest_once(const EVP_MD *md, const char *what, const void *data,
+    size_t len, unsigned char *out, unsigned int want, struct errbuf *eb)
+{
+	unsigned char	 buf[EVP_MAX_MD_SIZE];
+	unsigned int	 mdlen = 0;
+	char		 msg[64];
+
+	(void)snprintf(msg, sizeof(msg), "cannot compute %s", what);
+	if (EVP_Digest(data, len, buf, &mdlen, md, NULL) != 1)
+		return crypto_error(eb, msg);
+	if (mdlen != want)
+		return errbuf_set(eb, EK_BUG, "%s: %u bytes, not %u", msg,
+		    mdlen, want);
+	memcpy(out, buf, want);
+	return 0;
+}
+
 int
 digest_sha256(const void *data, size_t len,
     unsigned char md[DIGEST_SHA256_LEN], struct errbuf *eb)
 {
-	unsigned char	 buf[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
-
-	if (EVP_Digest(data, len, buf, &mdlen, EVP_sha256(), NULL) != 1)
-		return crypto_error(eb, "cannot compute a SHA-256");
-	if (mdlen != DIGEST_SHA256_LEN)
-		return errbuf_set(eb, EK_BUG, "cannot compute a SHA-256: "
-		    "%u bytes, not %d", mdlen, DIGEST_SHA256_LEN);
-	memcpy(md, buf, DIGEST_SHA256_LEN);
-	return 0;
+	return digest_once(EVP_sha256(), "a SHA-256", data, len, md,
+	    DIGEST_SHA256_LEN, eb);
 }
 
 int
@@ -221,14 +236,11 @@ int
 digest_md5_hex(const void *data, size_t len, char hex[DIGEST_MD5_HEX + 1],
     struct errbuf *eb)
 {
-	unsigned char	 md[EVP_MAX_MD_SIZE];
-	unsigned int	 mdlen = 0;
+	unsigned char	 md[DIGEST_MD5_LEN];
 
-	if (EVP_Digest(data, len, md, &mdlen, EVP_md5(), NULL) != 1)
-		return crypto_error(eb, "cannot compute an MD5");
-	if (mdlen != DIGEST_MD5_LEN)
-		return errbuf_set(eb, EK_BUG, "cannot compute an MD5: %u "
-		    "bytes, not %d", mdlen, DIGEST_MD5_LEN);
+	if (digest_once(EVP_md5(), "an MD5", data, len, md, DIGEST_MD5_LEN,
+	    eb) == -1)
+		return -1;
 	digest_hex(md, DIGEST_MD5_LEN, hex);
 	return 0;
 }

@@ -145,6 +145,14 @@ class AwsWorld:
         self.sqs = self.client("sqs")
         self.s3.create_bucket(Bucket=self.bucket)
 
+    def s3_json(self, key):
+        """The JSON document at key in this test's bucket, or None."""
+        try:
+            o = self.s3.get_object(Bucket=self.bucket, Key=key)
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        return json.loads(o["Body"].read())
+
     def client(self, service, url=None):
         """moto's botocore clients, made once per process and endpoint
         (each takes a botocore session)."""

@@ -58,11 +58,7 @@ class Fleet(AwsWorld):
     def progress(self, dep_id):
         key = (f"deploys/deployments/{APP}/{GROUP}/{dep_id}/instances/"
                f"{INSTANCE}.json")
-        try:
-            o = self.s3.get_object(Bucket=self.bucket, Key=key)
-        except self.s3.exceptions.NoSuchKey:
-            return None
-        return json.loads(o["Body"].read())
+        return self.s3_json(key)
 
     def wait_status(self, dep_id, want, timeout=60):
         def done():

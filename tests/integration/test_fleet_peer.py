@@ -97,13 +97,8 @@ class FleetWorld(AwsWorld):
         return {i["InstanceId"]: i["LifecycleState"] for i in g["Instances"]}
 
     def registry(self, iid):
-        try:
-            o = self.s3.get_object(
-                Bucket=self.bucket,
-                Key=f"deploys/groups/{APP}/{GROUP}/instances/{iid}.json")
-        except self.s3.exceptions.NoSuchKey:
-            return None
-        return json.loads(o["Body"].read())
+        return self.s3_json(
+            f"deploys/groups/{APP}/{GROUP}/instances/{iid}.json")
 
     def progress(self, dep_id, iid):
         o = self.s3.get_object(

@@ -412,11 +412,7 @@ class Fleet(AwsWorld):
     def progress(self, app, dep_id):
         key = (f"deploys/deployments/{app}/{GROUP}/{dep_id}/instances/"
                f"{INSTANCE}.json")
-        try:
-            o = self.s3.get_object(Bucket=self.bucket, Key=key)
-        except self.s3.exceptions.NoSuchKey:
-            return None
-        return json.loads(o["Body"].read())
+        return self.s3_json(key)
 
     def config(self, **kw):
         cfg = dict(groups=GROUPS, store=self.store, queue="sqs",

@@ -84,23 +84,13 @@ class World(AwsWorld):
         return any(u.endswith("/" + self.qname) for u in urls)
 
     def registry(self):
-        try:
-            o = self.s3.get_object(
-                Bucket=self.bucket,
-                Key=f"deploys/groups/{APP}/{GROUP}/instances/"
-                f"{self.iid}.json")
-        except self.s3.exceptions.NoSuchKey:
-            return None
-        return json.loads(o["Body"].read())
+        return self.s3_json(f"deploys/groups/{APP}/{GROUP}/instances/"
+                            f"{self.iid}.json")
 
     def progress(self, dep_id):
         key = (f"deploys/deployments/{APP}/{GROUP}/{dep_id}/instances/"
                f"{self.iid}.json")
-        try:
-            o = self.s3.get_object(Bucket=self.bucket, Key=key)
-        except self.s3.exceptions.NoSuchKey:
-            return None
-        return json.loads(o["Body"].read())
+        return self.s3_json(key)
 
     def downloads(self, sha):
         return [e for e in self.proxy.log() if e["method"] == "GET" and

@@ -14,6 +14,7 @@ from daemon_util import daemon  # noqa: F401
 from deployer_util import APP, GROUP, Fleet, deployer_on_pty, deployer_yml
 from deployer_util import DEP_ID, dep_id  # noqa: F401
 from lifecycle_util import wait_for, ws  # noqa: F401
+from test_aws_cloudwatch_sns import subscribed_queue
 
 
 
@@ -272,16 +273,6 @@ def test_a_rollback_command_runs_the_batches_without_gates(ws, daemon,
                      re.M), r.stdout
     for n in f.daemons:
         assert f.current_version(n) == "1.0.0"
-
-
-def subscribed_queue(moto):
-    sns, sqs = moto.client("sns"), moto.client("sqs")
-    topic = sns.create_topic(Name=uniq("deploys"))["TopicArn"]
-    url = sqs.create_queue(QueueName=uniq("notices"))["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
-        "QueueArn"])["Attributes"]["QueueArn"]
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)
-    return topic, url
 
 
 def notices(moto, url, n):

@@ -34,6 +34,7 @@
 #include "errbuf.h"
 #include "scripted_server.h"
 #include "slurp.h"
+#include "xml_fixture.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -111,14 +112,10 @@ parses_every_field_of_a_group(void **state)
 	struct asg_group	*g;
 	struct errbuf		 eb = { 0 };
 	xmlDoc			*doc;
-	char			*next = NULL, *data;
-	size_t			 len;
+	char			*next = NULL;
 
 	(void)state;
-	data = slurp(FIX "asg-DescribeAutoScalingGroups.xml", &len);
-	doc = awsxml_parse(data, len, &eb);
-	free(data);
-	assert_non_null(doc);
+	doc = xml_load(FIX "asg-DescribeAutoScalingGroups.xml");
 	assert_int_equal(asg_parse_groups(doc, &l, &next, &eb), 0);
 	awsxml_free(doc);
 	assert_string_equal(next, "page-2");

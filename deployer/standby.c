@@ -15,7 +15,6 @@
 #include <sys/types.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -33,6 +32,7 @@
 #include "deployer.h"
 #include "errbuf.h"
 #include "http.h"
+#include "proc.h"
 #include "store.h"
 #include "xalloc.h"
 
@@ -59,44 +59,13 @@ my_host(char buf[256])
 	buf[255] = '\0';
 }
 
-/*
- * Process pid's state letter and start time (clock ticks after boot)
- * from /proc/PID/stat: 0, or -1 when it cannot be read (no such pid).
- */
-static int
-pid_stat(long pid, char *state, unsigned long long *start)
-{
-	char	 path[64], buf[1024], *p;
-	ssize_t	 n;
-	int	 fd, field;
-
-	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	(void)close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = '\0';
-	/* comm may hold spaces and ')'; the fields follow the last ')'. */
-	if ((p = strrchr(buf, ')')) == NULL || p[1] != ' ')
-		return -1;
-	*state = p[2];
-	/* Field 3 (state) follows ") "; starttime is field 22. */
-	for (field = 2; field < 22 && p != NULL; field++)
-		p = strchr(p + 1, ' ');
-	*start = p != NULL ? strtoull(p + 1, NULL, 10) : 0;
-	return 0;
-}
-
 /* The start time of process pid, 0 when not known. */
 static unsigned long long
 pid_start(long pid)
 {
 	unsigned long long	 start;
-	char			 state;
 
-	return pid_stat(pid, &state, &start) == 0 ? start : 0;
+	return proc_stat((pid_t)pid, NULL, NULL, &start) == 0 ? start : 0;
 }
 
 /*
@@ -111,7 +80,7 @@ pid_same_alive(long pid, unsigned long long start)
 
 	if (pid <= 0 || (kill((pid_t)pid, 0) == -1 && errno != EPERM))
 		return false;
-	if (pid_stat(pid, &state, &now) == -1)
+	if (proc_stat((pid_t)pid, &state, NULL, &now) == -1)
 		return true;	/* no /proc to say more */
 	return state != 'Z' && state != 'X' && (start == 0 || now == start);
 }

@@ -363,30 +363,53 @@ proc_signal(struct proc_child *c, int sig)
 	(void)cg_hook_signal(&c->cgh, sig);
 }
 
+int
+proc_stat(pid_t pid, char *ret_state, long *ret_pgrp,
+    unsigned long long *ret_start)
+{
+	char	 path[64], buf[1024], state;
+	char	*p;
+	ssize_t	 n;
+	long	 ppid, pgrp;
+	int	 fd, field;
+
+	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	/*
+	 * The command name may hold anything, ')' too: the fields follow
+	 * the last ')', "state ppid pgrp ...", starttime the 22nd.
+	 */
+	if ((p = strrchr(buf, ')')) == NULL ||
+	    sscanf(p + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3)
+		return -1;
+	for (field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (ret_state != NULL)
+		*ret_state = state;
+	if (ret_pgrp != NULL)
+		*ret_pgrp = pgrp;
+	if (ret_start != NULL)
+		*ret_start = p != NULL ? strtoull(p + 1, NULL, 10) : 0;
+	return 0;
+}
+
 /*
  * Whether pid is alive (not a zombie) and, when pgid is not 0, in process
- * group pgid: read from /proc/<pid>/stat, whose fields after the command
- * name, which may hold anything, are "state ppid pgrp ..." (proc(5)).
+ * group pgid.
  */
 bool
 proc_pid_alive(pid_t pid, pid_t pgid)
 {
-	char	 path[64], buf[512], state;
-	char	*p;
-	ssize_t	 n;
-	long	 ppid, pgrp;
-	int	 fd;
+	long	 pgrp;
+	char	 state;
 
-	(void)snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	if ((p = strrchr(buf, ')')) == NULL ||
-	    sscanf(p + 1, " %c %ld %ld", &state, &ppid, &pgrp) != 3)
+	if (proc_stat(pid, &state, &pgrp, NULL) == -1)
 		return false;
 	return (pgid == 0 || pgrp == (long)pgid) && state != 'Z' &&
 	    state != 'X';

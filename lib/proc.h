@@ -199,5 +199,12 @@ void	proc_result_describe(const struct proc_result *, const char *script,
  * reap, kill(pid, 0) alone counts zombies as alive.
  */
 bool	proc_pid_alive(pid_t pid, pid_t pgid);
+/*
+ * Process pid's state letter, process group and start time (clock ticks
+ * after boot) from /proc/PID/stat (proc(5)); each may be NULL.  0, or -1
+ * when it cannot be read (no such process).
+ */
+int	proc_stat(pid_t pid, char *ret_state, long *ret_pgrp,
+	    unsigned long long *ret_start);
 
 #endif /* HOOKD_PROC_H */

@@ -51,6 +51,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "message.h"
+#include "proc.h"
 #include "queue.h"
 #include "queue_int.h"
 #include "quote.h"
@@ -202,22 +203,9 @@ read_small(const char *path, char *buf, size_t bufsz)
 static unsigned long long
 proc_start(pid_t pid)
 {
-	char			 path[64], buf[1024], *p;
-	unsigned long long	 start = 0;
-	int			 field;
+	unsigned long long	 start;
 
-	(void)snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if (read_small(path, buf, sizeof(buf)) == -1)
-		return 0;
-	/* comm may hold spaces and ')'; the fields follow the last ')'. */
-	if ((p = strrchr(buf, ')')) == NULL)
-		return 0;
-	/* Field 3 (state) follows ") "; starttime is field 22. */
-	for (field = 2; field < 22 && p != NULL; field++)
-		p = strchr(p + 1, ' ');
-	if (p != NULL)
-		start = strtoull(p + 1, NULL, 10);
-	return start;
+	return proc_stat(pid, NULL, NULL, &start) == 0 ? start : 0;
 }
 
 static void

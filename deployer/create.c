@@ -45,6 +45,14 @@
 
 #include "banned.h"
 
+void
+deployer_host(char buf[256])
+{
+	if (gethostname(buf, 256) == -1)
+		(void)strlcpy(buf, "localhost", 256);
+	buf[255] = '\0';
+}
+
 /* "user@host", a new string. */
 char *
 who_am_i(void)
@@ -58,9 +66,7 @@ who_am_i(void)
 		user = pw.pw_name;
 	if (user == NULL && (user = secure_getenv("USER")) == NULL)
 		user = "unknown";
-	if (gethostname(host, sizeof(host)) == -1)
-		(void)strlcpy(host, "localhost", sizeof(host));
-	host[sizeof(host) - 1] = '\0';
+	deployer_host(host);
 	return xasprintf("%s@%s", user, host);
 }
 

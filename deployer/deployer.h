@@ -305,6 +305,8 @@ int	deployment_create(struct dctx *, const struct deployer_group *,
 	    struct deployment *ret, struct errbuf *);
 int	deploy_drive(struct dctx *, const struct deployer_group *,
 	    struct deployment *, struct deploy_opts *, struct errbuf *);
+/* This host's name ("localhost" when it has none). */
+void	deployer_host(char buf[256]);
 char	*who_am_i(void);
 
 /*

@@ -89,14 +89,6 @@ pid_alive(long pid)
 	return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
-static void
-hostname(char buf[256])
-{
-	if (gethostname(buf, 256) == -1)
-		(void)strlcpy(buf, "localhost", 256);
-	buf[255] = '\0';
-}
-
 /*
  * Read a lease document: 1 (*ret new), 0 absent, -1 with eb.
  */
@@ -132,7 +124,7 @@ lease_live(json_t *o)
 	exp = ts_parse(json_string_value(json_object_get(o, "expires_at")));
 	if (exp == 0 || time(NULL) >= exp)
 		return false;
-	hostname(me);
+	deployer_host(me);
 	host = json_string_value(json_object_get(o, "host"));
 	if (host != NULL && strcmp(host, me) == 0 &&
 	    !pid_alive((long)json_integer_value(json_object_get(o, "pid"))))
@@ -177,7 +169,7 @@ lease_text(struct dctx *c)
 	json_t	*o;
 	char	 me[256], exp[32], *who, *text;
 
-	hostname(me);
+	deployer_host(me);
 	who = who_am_i();
 	ts_format(time(NULL) + DEPLOYER_LEASE_SEC, exp);
 	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "schema",

@@ -51,14 +51,6 @@
  */
 #define BG_CLAIM_STALE_POLLS	(12 * BG_RETIRER_POLLS)
 
-static void
-my_host(char buf[256])
-{
-	if (gethostname(buf, 256) == -1)
-		(void)strlcpy(buf, "localhost", 256);
-	buf[255] = '\0';
-}
-
 /* The start time of process pid, 0 when not known. */
 static unsigned long long
 pid_start(long pid)
@@ -91,7 +83,7 @@ claim_own(struct bgp *p)
 {
 	char	 host[256];
 
-	my_host(host);
+	deployer_host(host);
 	p->retiring_pid = (long)getpid();
 	setstr(&p->retiring_host, host);
 	p->retiring_start = pid_start(p->retiring_pid);
@@ -115,7 +107,7 @@ claim_stale(const struct bgp *p, char *why, size_t whysz)
 		    "retirer");
 		return true;
 	}
-	my_host(host);
+	deployer_host(host);
 	if (strcmp(host, p->retiring_host) == 0) {
 		if (p->retiring_pid == (long)getpid() ||
 		    pid_same_alive(p->retiring_pid, p->retiring_start))
@@ -141,7 +133,7 @@ refresh_edit(struct bgp *p, void *arg)
 {
 	char	 host[256];
 
-	my_host(host);
+	deployer_host(host);
 	if (p->retiring == NULL || strcmp(p->retiring, arg) != 0 ||
 	    p->retiring_pid != (long)getpid() || p->retiring_host == NULL ||
 	    strcmp(p->retiring_host, host) != 0)
@@ -479,9 +471,7 @@ plan_edit(struct bgp *p, void *arg)
 	setstr(&p->scheduled_action, pl->action);
 	p->retirer_pid = pl->pid;
 	setstr(&p->retirer_log, pl->log);
-	if (gethostname(host, sizeof(host)) == -1)
-		(void)strlcpy(host, "localhost", sizeof(host));
-	host[sizeof(host) - 1] = '\0';
+	deployer_host(host);
 	setstr(&p->retirer_host, pl->pid > 0 ? host : NULL);
 	return 1;
 }
@@ -546,9 +536,7 @@ status_plan(struct dctx *c, const struct deployer_group *g,
 		    r == ASG_NOT_FOUND ? "gone (it ran)" : e2.msg);
 	free(start);
 	if (p->retirer_pid > 0) {
-		if (gethostname(host, sizeof(host)) == -1)
-			host[0] = '\0';
-		host[sizeof(host) - 1] = '\0';
+		deployer_host(host);
 		if (p->retirer_host != NULL && strcmp(host,
 		    p->retirer_host) == 0)
 			state = kill((pid_t)p->retirer_pid, 0) == 0 ?
